@@ -1,0 +1,105 @@
+//! The command line: ss's flags with ss's meanings, defined once (help and completions are
+//! generated from here).
+
+use clap::{Args, Parser, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sockscope",
+    version,
+    about = "Every socket on the host, with its owners — ss, netstat and lsof in one tool",
+    long_about = "Lists sockets the way ss does, with the same flags: with no flags, the established \
+connections of every family. Owners (-p) are every process and fd holding each socket, found in \
+one pass over /proc/*/fd. --json and --jsonl give every field as numbers in base units.",
+    after_help = "Examples:\n  sockscope -tanp          every TCP socket with its owning processes\n  sockscope -lx            listening Unix sockets\n  sockscope -ua --json     all UDP sockets as one JSON document\n  sockscope -A unix_stream,tcp -a\n\nDocs: docs/json.md (JSON schema), docs/cli.md (flags and columns).",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub list: ListArgs,
+
+    /// Print version
+    #[arg(short = 'V', short_alias = 'v', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ListArgs {
+    /// TCP sockets
+    #[arg(short = 't', long = "tcp", help_heading = "Socket tables")]
+    pub tcp: bool,
+    /// UDP sockets
+    #[arg(short = 'u', long = "udp", help_heading = "Socket tables")]
+    pub udp: bool,
+    /// Raw IP sockets
+    #[arg(short = 'w', long = "raw", help_heading = "Socket tables")]
+    pub raw: bool,
+    /// Unix domain sockets (stream, datagram, seqpacket)
+    #[arg(short = 'x', long = "unix", help_heading = "Socket tables")]
+    pub unix: bool,
+    /// Packet sockets (AF_PACKET: raw Ethernet frames, as tcpdump uses)
+    #[arg(short = '0', long = "packet", help_heading = "Socket tables")]
+    pub packet: bool,
+    /// IPv4 sockets only (with -t/-u/-w), or every IPv4 table
+    #[arg(short = '4', long = "ipv4", help_heading = "Socket tables")]
+    pub ipv4: bool,
+    /// IPv6 sockets only (with -t/-u/-w), or every IPv6 table
+    #[arg(short = '6', long = "ipv6", help_heading = "Socket tables")]
+    pub ipv6: bool,
+    /// Families to show: unix, inet, inet6, link, netlink (repeatable, or comma-separated)
+    #[arg(short = 'f', long = "family", value_name = "FAMILY", value_delimiter = ',', help_heading = "Socket tables")]
+    pub family: Vec<String>,
+    /// Tables to show, as in ss: all, inet, tcp, udp, raw, unix, unix_stream, unix_dgram,
+    /// unix_seqpacket, packet, packet_raw, packet_dgram, netlink; prefix with ! to remove one
+    #[arg(short = 'A', long = "query", alias = "socket", value_name = "QUERY", value_delimiter = ',', help_heading = "Socket tables")]
+    pub query: Vec<String>,
+
+    /// Listening sockets only (and unconnected datagram sockets, as ss)
+    #[arg(short = 'l', long = "listening", help_heading = "States")]
+    pub listening: bool,
+    /// Sockets in every state (default: established connections only)
+    #[arg(short = 'a', long = "all", help_heading = "States")]
+    pub all: bool,
+
+    /// Numeric ports: do not turn port numbers into service names
+    #[arg(short = 'n', long = "numeric", help_heading = "Output")]
+    pub numeric: bool,
+    /// Resolve addresses to host names (off by default; can be slow)
+    #[arg(short = 'r', long = "resolve", help_heading = "Output")]
+    pub resolve: bool,
+    /// Show every process and fd holding each socket
+    #[arg(short = 'p', long = "processes", help_heading = "Output")]
+    pub processes: bool,
+    /// Extended details: uid, inode, cookie, shutdown state
+    #[arg(short = 'e', long = "extended", help_heading = "Output")]
+    pub extended: bool,
+    /// No header line
+    #[arg(short = 'H', long = "no-header", help_heading = "Output")]
+    pub no_header: bool,
+    /// Each socket on one line (details never wrap onto a second line)
+    #[arg(short = 'O', long = "oneline", help_heading = "Output")]
+    pub oneline: bool,
+    /// One JSON document with every field collected (schema: docs/json.md)
+    #[arg(long = "json", conflicts_with = "jsonl", help_heading = "Output")]
+    pub json: bool,
+    /// One JSON object per socket per line, for streaming
+    #[arg(long = "jsonl", help_heading = "Output")]
+    pub jsonl: bool,
+
+    /// Where to read sockets from: sock_diag netlink (auto falls back to /proc/net per table,
+    /// with a warning) or /proc/net
+    #[arg(long = "source", value_enum, default_value_t = SourceArg::Auto, help_heading = "Collection")]
+    pub source: SourceArg,
+
+    /// Filter expression (ss syntax)
+    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = false)]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum SourceArg {
+    #[default]
+    Auto,
+    Netlink,
+    Proc,
+}

@@ -1,0 +1,81 @@
+//! `--json` (one document) and `--jsonl` (one object per socket per line). Schema: docs/json.md.
+//! Sockets are streamed one at a time; the document is never built in memory.
+
+use super::names::Namer;
+use serde::Serialize;
+use sockscope_core::model::OwnerScanReport;
+use sockscope_core::{Snapshot, Socket};
+use std::io::{self, Write};
+
+/// Bumped whenever a field changes meaning or disappears (additions keep the version).
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    pid: u32,
+    fd: u32,
+    command: &'a str,
+    uid: u32,
+    user: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SocketJson<'a> {
+    #[serde(flatten)]
+    socket: &'a Socket,
+    interface_name: Option<String>,
+    owners: Vec<OwnerJson<'a>>,
+}
+
+fn socket_json<'a>(snap: &'a Snapshot, s: &'a Socket, namer: &mut Namer) -> SocketJson<'a> {
+    let owners = snap
+        .owners_of(s)
+        .map(|o| OwnerJson {
+            pid: o.process.pid,
+            fd: o.fd,
+            command: &o.process.command,
+            uid: o.process.uid,
+            user: namer.user(o.process.uid).map(str::to_owned),
+        })
+        .collect();
+    let interface_name = namer.interfaces.name(s.interface).map(str::to_owned);
+    SocketJson { socket: s, interface_name, owners }
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    schema_version: u32,
+    generator: String,
+    warnings: &'a [String],
+    owner_scan: Option<&'a OwnerScanReport>,
+    socket_count: usize,
+}
+
+pub fn document(out: &mut impl Write, snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer) -> io::Result<()> {
+    let header = Header {
+        schema_version: SCHEMA_VERSION,
+        generator: format!("sockscope {}", env!("CARGO_PKG_VERSION")),
+        warnings: &snap.warnings,
+        owner_scan: snap.owners.as_ref().map(|o| &o.report),
+        socket_count: sockets.len(),
+    };
+    let head = serde_json::to_string(&header).map_err(io::Error::other)?;
+    // Reopen the header object to append the socket array to it.
+    out.write_all(&head.as_bytes()[..head.len() - 1])?;
+    out.write_all(b",\"sockets\":[")?;
+    for (i, s) in sockets.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, &socket_json(snap, s, namer)).map_err(io::Error::other)?;
+    }
+    out.write_all(b"]}\n")
+}
+
+pub fn lines(out: &mut impl Write, snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer) -> io::Result<()> {
+    for s in sockets {
+        serde_json::to_writer(&mut *out, &socket_json(snap, s, namer)).map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Output formats: one module per format, all reading the same snapshot.
+
+pub mod json;
+pub mod names;
+pub mod sockets;
+pub mod table;

@@ -1,0 +1,177 @@
+//! How endpoints, states and owners read in the table: ss's notation.
+
+use sockscope_core::model::Owner;
+use sockscope_core::names::{self, Interfaces, Proto, Services, Users};
+use sockscope_core::{Endpoint, Netid, Socket};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+/// Turns numbers into names as the flags ask: services unless -n, hosts only with -r.
+pub struct Namer {
+    services: Option<Services>,
+    resolve: bool,
+    hosts: HashMap<IpAddr, String>,
+    pub interfaces: Interfaces,
+    users: Option<Users>,
+}
+
+impl Namer {
+    pub fn new(numeric: bool, resolve: bool) -> Namer {
+        Namer {
+            services: (!numeric).then(Services::load),
+            resolve,
+            hosts: HashMap::new(),
+            interfaces: Interfaces::new(),
+            users: None,
+        }
+    }
+
+    /// A user name for a uid (numeric when /etc/passwd does not list it).
+    pub fn user(&mut self, uid: u32) -> Option<&str> {
+        self.users.get_or_insert_with(Users::load).name(uid)
+    }
+
+    /// Writes the address part and the port part of an endpoint, ss-style: `127.0.0.1` and
+    /// `http`, `[::1]` and `8080`, `*` for wildcards, `/run/x.sock` and an inode for Unix.
+    /// `socket` supplies what the endpoint alone does not (v6only, bound interface).
+    pub fn endpoint(&mut self, socket: &Socket, ep: &Endpoint, is_local: bool, addr: &mut String, port: &mut String) {
+        match ep {
+            Endpoint::Inet { address, port: p } => {
+                self.host(*address, socket.v6only == Some(true), addr);
+                if is_local && socket.interface != 0 {
+                    addr.push('%');
+                    match self.interfaces.name(socket.interface) {
+                        Some(n) => addr.push_str(n),
+                        None => {
+                            let _ = write!(addr, "{}", socket.interface);
+                        }
+                    }
+                }
+                self.port(*p, socket.netid, port);
+            }
+            Endpoint::Unix { name, inode } => {
+                match name {
+                    Some(n) => addr.push_str(&crate::escape::escape(&n.path)),
+                    None => addr.push('*'),
+                }
+                let _ = write!(port, "{inode}");
+            }
+            Endpoint::Packet { protocol, interface } => {
+                match names::ethertype(*protocol) {
+                    Some(n) => addr.push_str(n),
+                    None => {
+                        let _ = write!(addr, "0x{protocol:04x}");
+                    }
+                }
+                match self.interfaces.name(*interface) {
+                    Some(n) if *interface != 0 => port.push_str(n),
+                    _ if *interface == 0 => port.push('*'),
+                    _ => {
+                        let _ = write!(port, "{interface}");
+                    }
+                }
+            }
+            Endpoint::Netlink { protocol, port_id, group } => {
+                if !is_local && *port_id == 0 && *group == 0 {
+                    addr.push('*');
+                    return;
+                }
+                match names::netlink_protocol(*protocol) {
+                    Some(n) => addr.push_str(n),
+                    None => {
+                        let _ = write!(addr, "{protocol}");
+                    }
+                }
+                if *port_id == 0 && is_local {
+                    port.push_str("kernel");
+                } else {
+                    // Auto-bound port ids are negative numbers, as ss prints them.
+                    let _ = write!(port, "{}", *port_id as i32);
+                }
+            }
+            Endpoint::None => addr.push('*'),
+            _ => addr.push('?'),
+        }
+    }
+
+    fn host(&mut self, ip: IpAddr, v6only: bool, out: &mut String) {
+        if self.resolve && !ip.is_unspecified() {
+            let name = self
+                .hosts
+                .entry(ip)
+                .or_insert_with(|| dns_lookup::lookup_addr(&ip).unwrap_or_else(|_| bracketed(ip)));
+            out.push_str(name);
+            return;
+        }
+        match ip {
+            IpAddr::V4(v4) => {
+                let _ = write!(out, "{v4}");
+            }
+            // ss: an IPv6 wildcard that also accepts IPv4 is `*`; a v6-only one is `[::]`.
+            IpAddr::V6(v6) if v6.is_unspecified() && !v6only => out.push('*'),
+            IpAddr::V6(v6) => {
+                let _ = write!(out, "[{v6}]");
+            }
+        }
+    }
+
+    fn port(&self, port: u16, netid: Netid, out: &mut String) {
+        if port == 0 {
+            out.push('*');
+            return;
+        }
+        let proto = match netid {
+            Netid::Tcp => Some(Proto::Tcp),
+            Netid::Udp => Some(Proto::Udp),
+            _ => None,
+        };
+        if let (Some(services), Some(proto)) = (&self.services, proto)
+            && let Some(name) = services.name(port, proto)
+        {
+            out.push_str(name);
+            return;
+        }
+        let _ = write!(out, "{port}");
+    }
+}
+
+fn bracketed(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// `users:(("nginx",pid=1234,fd=6),("nginx",pid=1235,fd=6))`, as ss -p prints owners.
+pub fn owners<'a>(owners: impl Iterator<Item = Owner<'a>>, out: &mut String) {
+    let mut first = true;
+    for o in owners {
+        out.push_str(if first { "users:((\"" } else { ",(\"" });
+        first = false;
+        out.push_str(&crate::escape::escape(&o.process.command));
+        let _ = write!(out, "\",pid={},fd={})", o.process.pid, o.fd);
+    }
+    if !first {
+        out.push(')');
+    }
+}
+
+/// ss -e: ` uid:1000 ino:12345 sk:1f <->`.
+pub fn extended(s: &Socket, out: &mut String) {
+    if let Some(uid) = s.uid.filter(|u| *u != 0) {
+        let _ = write!(out, " uid:{uid}");
+    }
+    let _ = write!(out, " ino:{}", s.inode);
+    if let Some(cookie) = s.cookie {
+        let _ = write!(out, " sk:{cookie:x}");
+    }
+    if let Some(sd) = s.shutdown {
+        out.push_str(match sd & 3 {
+            0 => " <->",
+            1 => " -->",
+            2 => " <--",
+            _ => " ---",
+        });
+    }
+}

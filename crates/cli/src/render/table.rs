@@ -1,0 +1,223 @@
+//! An aligned text table. Every cell is written once into one string arena; widths are the
+//! widest cell of each column over all rows, so alignment holds at any row count.
+
+use std::io::{self, Write};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// A column, or a pair of sub-columns joined by a separator (`addr:port`), under one heading.
+pub struct Column {
+    pub heading: &'static str,
+    pub align: Align,
+    /// `Some(sep)`: this column has two cells per row, printed `left{sep}right` with the left
+    /// cell right-aligned and the right cell left-aligned, as ss prints addresses.
+    pub split: Option<char>,
+}
+
+pub struct Table {
+    columns: Vec<Column>,
+    /// Cells per row: one per plain column, two per split column, plus one trailing cell.
+    cells_per_row: usize,
+    arena: String,
+    cells: Vec<(u32, u32)>,
+    /// Per-row separator override for split columns (Unix endpoints use ' ' not ':').
+    seps: Vec<char>,
+}
+
+impl Table {
+    pub fn new(columns: Vec<Column>) -> Table {
+        let cells_per_row = columns.iter().map(|c| if c.split.is_some() { 2 } else { 1 }).sum::<usize>() + 1;
+        Table { columns, cells_per_row, arena: String::new(), cells: Vec::new(), seps: Vec::new() }
+    }
+
+    pub fn reserve(&mut self, rows: usize) {
+        self.cells.reserve(rows * self.cells_per_row);
+        self.arena.reserve(rows * 64);
+    }
+
+    /// Appends one cell of the current row; `f` writes the text into the arena.
+    pub fn cell(&mut self, f: impl FnOnce(&mut String)) {
+        let start = self.arena.len() as u32;
+        f(&mut self.arena);
+        self.cells.push((start, self.arena.len() as u32));
+    }
+
+    pub fn cell_str(&mut self, s: &str) {
+        self.cell(|a| a.push_str(s));
+    }
+
+    /// The separator for this row's split columns (call once per row, before its cells).
+    pub fn row_separator(&mut self, sep: char) {
+        self.seps.push(sep);
+    }
+
+    pub fn rows(&self) -> usize {
+        self.cells.len() / self.cells_per_row
+    }
+
+    fn text(&self, i: usize) -> &str {
+        let (s, e) = self.cells[i];
+        &self.arena[s as usize..e as usize]
+    }
+
+    /// Writes the table. The last cell of a row (owners, details) is never padded; when
+    /// `max_width` is given and a row would be wider, that cell moves to its own indented
+    /// line, as ss wraps on a narrow terminal.
+    pub fn write(&self, out: &mut impl Write, header: bool, trailing_heading: Option<&str>, max_width: Option<usize>) -> io::Result<()> {
+        let widths = self.widths(header);
+        let rows = self.rows();
+        let fixed: usize = self.columns.iter().enumerate().map(|(c, col)| self.column_width(&widths, c, col) + 1).sum();
+        if header {
+            let mut line = String::new();
+            for (c, col) in self.columns.iter().enumerate() {
+                let w = self.column_width(&widths, c, col);
+                pad(&mut line, col.heading, w, if col.split.is_some() { Align::Right } else { col.align });
+                line.push(' ');
+            }
+            if let Some(h) = trailing_heading {
+                line.push_str(h);
+            }
+            out.write_all(line.trim_end().as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        let mut line = String::with_capacity(fixed + 64);
+        for r in 0..rows {
+            line.clear();
+            let base = r * self.cells_per_row;
+            let mut cell = base;
+            let mut sub = 0;
+            for col in &self.columns {
+                match col.split {
+                    None => {
+                        pad(&mut line, self.text(cell), widths[sub], col.align);
+                        cell += 1;
+                        sub += 1;
+                    }
+                    Some(default_sep) => {
+                        pad(&mut line, self.text(cell), widths[sub], Align::Right);
+                        // An endpoint with no port part (`*`) gets no separator.
+                        let right = self.text(cell + 1);
+                        line.push(if right.is_empty() { ' ' } else { self.seps.get(r).copied().unwrap_or(default_sep) });
+                        pad(&mut line, right, widths[sub + 1], Align::Left);
+                        cell += 2;
+                        sub += 2;
+                    }
+                }
+                line.push(' ');
+            }
+            let trailing = self.text(cell);
+            if trailing.is_empty() {
+                truncate_trailing_spaces(&mut line);
+            } else if max_width.is_some_and(|w| fixed + width(trailing) > w) {
+                truncate_trailing_spaces(&mut line);
+                line.push_str("\n\t");
+                line.push_str(trailing);
+            } else {
+                line.push_str(trailing);
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Width of each sub-column (split columns count as two).
+    fn widths(&self, header: bool) -> Vec<usize> {
+        let subs = self.cells_per_row - 1;
+        let mut w = vec![0usize; subs];
+        for r in 0..self.rows() {
+            for (s, wi) in w.iter_mut().enumerate() {
+                *wi = (*wi).max(width(self.text(r * self.cells_per_row + s)));
+            }
+        }
+        if header {
+            let mut sub = 0;
+            for col in &self.columns {
+                let hw = width(col.heading);
+                if col.split.is_some() {
+                    // Grow the address part so the heading fits over addr{sep}port.
+                    let have = w[sub] + 1 + w[sub + 1];
+                    if hw > have {
+                        w[sub] += hw - have;
+                    }
+                    sub += 2;
+                } else {
+                    w[sub] = w[sub].max(hw);
+                    sub += 1;
+                }
+            }
+        }
+        w
+    }
+
+    fn column_width(&self, widths: &[usize], c: usize, col: &Column) -> usize {
+        let sub: usize = self.columns[..c].iter().map(|c| if c.split.is_some() { 2 } else { 1 }).sum();
+        if col.split.is_some() { widths[sub] + 1 + widths[sub + 1] } else { widths[sub] }
+    }
+}
+
+fn width(s: &str) -> usize {
+    if s.is_ascii() { s.len() } else { s.chars().count() }
+}
+
+fn pad(line: &mut String, text: &str, w: usize, align: Align) {
+    let fill = w.saturating_sub(width(text));
+    if align == Align::Right {
+        line.extend(std::iter::repeat_n(' ', fill));
+        line.push_str(text);
+    } else {
+        line.push_str(text);
+        line.extend(std::iter::repeat_n(' ', fill));
+    }
+}
+
+fn truncate_trailing_spaces(line: &mut String) {
+    let len = line.trim_end_matches(' ').len();
+    line.truncate(len);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(rows: &[(&str, &str, &str, &str)]) -> String {
+        let mut t = Table::new(vec![
+            Column { heading: "State", align: Align::Left, split: None },
+            Column { heading: "Local Address:Port", align: Align::Left, split: Some(':') },
+        ]);
+        for (state, addr, port, tail) in rows {
+            t.row_separator(':');
+            t.cell_str(state);
+            t.cell_str(addr);
+            t.cell_str(port);
+            t.cell_str(tail);
+        }
+        let mut out = Vec::new();
+        t.write(&mut out, true, Some("Process"), None).expect("write to vec");
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn columns_line_up_for_every_row() {
+        let text = sample(&[("LISTEN", "0.0.0.0", "22", ""), ("ESTAB", "[::1]", "8080", "users:x"), ("X", "10.0.0.1", "1", "")]);
+        let lines: Vec<&str> = text.lines().collect();
+        let colon: Vec<usize> = lines[1..].iter().map(|l| l.find(':').expect("colon")).collect();
+        assert!(colon.windows(2).all(|w| w[0] == w[1]), "{text}");
+        assert!(lines.iter().all(|l| !l.ends_with(' ')), "{text}");
+        assert!(lines[0].starts_with("State "));
+    }
+
+    #[test]
+    fn narrow_terminal_wraps_the_trailing_cell() {
+        let mut t = Table::new(vec![Column { heading: "A", align: Align::Left, split: None }]);
+        t.cell_str("x");
+        t.cell_str("a-long-trailing-cell");
+        let mut out = Vec::new();
+        t.write(&mut out, false, None, Some(10)).expect("write");
+        assert_eq!(String::from_utf8(out).expect("utf8"), "x\n\ta-long-trailing-cell\n");
+    }
+}

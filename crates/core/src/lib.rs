@@ -1,0 +1,17 @@
+//! sockscope-core: everything sockscope knows about the sockets and file descriptors of a
+//! Linux host, read from the kernel (sock_diag over netlink, /proc) into one plain model.
+//!
+//! Nothing here prints, exits or parses command lines: readers return `Result`s whose errors
+//! name the path or pid involved, and the binary decides what to tell the user.
+#![forbid(unsafe_code)]
+
+pub mod model;
+pub mod names;
+pub mod netlink;
+pub mod procfs;
+pub mod select;
+pub mod snapshot;
+
+pub use model::{Endpoint, Family, Netid, SockState, Socket};
+pub use select::Selection;
+pub use snapshot::{Snapshot, SnapshotOptions, Source};

@@ -1,0 +1,112 @@
+//! One end of a socket: an IP address and port, a Unix socket name, a packet socket's
+//! protocol and interface, or a netlink port.
+
+use serde::Serialize;
+use std::fmt;
+use std::net::IpAddr;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// TCP, UDP and raw sockets. For raw sockets `port` holds the IP protocol number, as in
+    /// the kernel and in ss.
+    Inet { address: IpAddr, port: u16 },
+    /// Unix sockets: the bound name (if any) and an inode. The local end carries the socket's
+    /// own inode, the peer end the peer socket's inode (0 when not connected or unknown).
+    Unix { name: Option<UnixName>, inode: u64 },
+    /// Packet sockets: the ethertype they receive and the interface they are bound to (0: all).
+    Packet { protocol: u16, interface: u32 },
+    /// Netlink sockets: the netlink protocol, the port id (0 is the kernel) and, for the
+    /// peer end, the destination multicast group.
+    Netlink { protocol: u8, port_id: u32, group: u32 },
+    /// No peer (unconnected packet/netlink sockets).
+    None,
+}
+
+impl Endpoint {
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Endpoint::Inet { port, .. } => Some(*port),
+            _ => None,
+        }
+    }
+
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Endpoint::Inet { address, .. } => Some(*address),
+            _ => None,
+        }
+    }
+}
+
+/// The name a Unix socket is bound to. Abstract names (first byte NUL) are shown as ss shows
+/// them: a leading `@`, and any further NUL bytes as `@` too.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct UnixName {
+    /// The name as text: a filesystem path, or `@name` for the abstract namespace. Bytes that
+    /// are not UTF-8 are written as `\xNN`.
+    pub path: Box<str>,
+    #[serde(rename = "abstract")]
+    pub is_abstract: bool,
+}
+
+impl UnixName {
+    /// From the raw `sun_path` bytes (without the trailing NUL of a filesystem path).
+    pub fn from_raw(raw: &[u8]) -> Option<UnixName> {
+        if raw.is_empty() {
+            return None;
+        }
+        let is_abstract = raw[0] == 0;
+        let body: Vec<u8> = if is_abstract {
+            raw.iter().map(|&b| if b == 0 { b'@' } else { b }).collect()
+        } else {
+            // A path ends at the first NUL; the kernel may hand back the padding.
+            let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+            raw[..end].to_vec()
+        };
+        if body.is_empty() {
+            return None;
+        }
+        Some(UnixName { path: lossless_text(&body).into(), is_abstract })
+    }
+}
+
+impl fmt::Display for UnixName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.path)
+    }
+}
+
+/// UTF-8 text with every byte that is not valid UTF-8 written as `\xNN`, so no information
+/// is lost (unlike `from_utf8_lossy`).
+pub fn lossless_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abstract_names_get_at_signs() {
+        let n = UnixName::from_raw(b"\0foo\0bar").expect("name");
+        assert!(n.is_abstract);
+        assert_eq!(&*n.path, "@foo@bar");
+    }
+
+    #[test]
+    fn paths_stop_at_nul_and_keep_bad_bytes() {
+        let n = UnixName::from_raw(b"/tmp/a\xffb\0\0\0").expect("name");
+        assert!(!n.is_abstract);
+        assert_eq!(&*n.path, "/tmp/a\\xffb");
+        assert_eq!(UnixName::from_raw(b""), None);
+    }
+}

@@ -1,0 +1,107 @@
+//! Which processes hold which sockets: the inode → (process, fd) index.
+
+use serde::Serialize;
+
+/// A process that holds at least one socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Process {
+    pub pid: u32,
+    /// `/proc/PID/comm`, as the kernel has it (may hold any byte; escape before printing).
+    pub command: Box<str>,
+    /// Owner of `/proc/PID` (the process's effective uid).
+    pub uid: u32,
+}
+
+impl Process {
+    pub fn new(pid: u32, command: impl Into<Box<str>>, uid: u32) -> Process {
+        Process { pid, command: command.into(), uid }
+    }
+}
+
+/// One holder of a socket: a process and the fd number it holds it under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Owner<'a> {
+    #[serde(flatten)]
+    pub process: &'a Process,
+    pub fd: u32,
+}
+
+/// What the owner scan could and could not read, so the output never hides a gap.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OwnerScanReport {
+    /// Processes whose fd table was read.
+    pub processes_scanned: u32,
+    /// Processes whose fd table could not be read, and why (permission denied for other
+    /// users' processes when not root).
+    pub processes_unreadable: u32,
+    pub unreadable_reason: Option<String>,
+    /// The pids that could not be read (the first 64; the count above is complete).
+    pub unreadable_pids: Vec<u32>,
+    /// Processes that exited while being scanned (skipped; not an error).
+    pub processes_vanished: u32,
+}
+
+/// inode → owners, built in one pass over /proc/*/fd. Entries are kept in one flat vector
+/// sorted by inode: no allocation per socket, and lookups by binary search.
+#[derive(Clone, Debug, Default)]
+pub struct OwnerIndex {
+    processes: Vec<Process>,
+    /// (inode, index into `processes`, fd)
+    entries: Vec<(u64, u32, u32)>,
+    pub report: OwnerScanReport,
+}
+
+impl OwnerIndex {
+    pub fn new(processes: Vec<Process>, mut entries: Vec<(u64, u32, u32)>, report: OwnerScanReport) -> OwnerIndex {
+        // Sort by inode, then by pid and fd so owners print in a stable order.
+        entries.sort_unstable_by_key(|&(inode, p, fd)| (inode, processes.get(p as usize).map_or(0, |p| p.pid), fd));
+        OwnerIndex { processes, entries, report }
+    }
+
+    /// Every (process, fd) that holds the socket with this inode. Empty for inode 0.
+    pub fn owners(&self, inode: u64) -> impl Iterator<Item = Owner<'_>> + '_ {
+        let slice: &[(u64, u32, u32)] = if inode == 0 {
+            &[]
+        } else {
+            let start = self.entries.partition_point(|e| e.0 < inode);
+            let end = start + self.entries[start..].partition_point(|e| e.0 == inode);
+            &self.entries[start..end]
+        };
+        slice.iter().filter_map(|&(_, p, fd)| {
+            self.processes.get(p as usize).map(|process| Owner { process, fd })
+        })
+    }
+
+    pub fn has_owner(&self, inode: u64) -> bool {
+        self.owners(inode).next().is_some()
+    }
+
+    pub fn processes(&self) -> &[Process] {
+        &self.processes
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_owner_of_a_shared_socket() {
+        let procs = vec![Process::new(20, "child", 0), Process::new(10, "parent", 0)];
+        let idx = OwnerIndex::new(procs, vec![(7, 0, 3), (5, 1, 9), (7, 1, 4)], OwnerScanReport::default());
+        let owners: Vec<(u32, u32)> = idx.owners(7).map(|o| (o.process.pid, o.fd)).collect();
+        assert_eq!(owners, vec![(10, 4), (20, 3)]);
+        assert_eq!(idx.owners(5).count(), 1);
+        assert_eq!(idx.owners(6).count(), 0);
+        assert_eq!(idx.owners(0).count(), 0);
+    }
+}

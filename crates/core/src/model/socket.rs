@@ -1,0 +1,152 @@
+//! One socket as the kernel reports it, whatever reader produced it.
+
+use super::{Endpoint, SockState};
+use serde::Serialize;
+
+/// Address family of a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Family {
+    Inet,
+    Inet6,
+    Unix,
+    Packet,
+    Netlink,
+}
+
+impl Family {
+    pub const ALL: [Family; 5] = [
+        Family::Inet,
+        Family::Inet6,
+        Family::Unix,
+        Family::Packet,
+        Family::Netlink,
+    ];
+
+    /// The name `ss -f` accepts and we print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Inet => "inet",
+            Family::Inet6 => "inet6",
+            Family::Unix => "unix",
+            Family::Packet => "link",
+            Family::Netlink => "netlink",
+        }
+    }
+
+    pub fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// The socket table a socket belongs to: ss's "Netid" column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Netid {
+    Tcp,
+    Udp,
+    Raw,
+    UnixStream,
+    UnixDgram,
+    UnixSeqpacket,
+    PacketRaw,
+    PacketDgram,
+    Netlink,
+}
+
+impl Netid {
+    pub const ALL: [Netid; 9] = [
+        Netid::Tcp,
+        Netid::Udp,
+        Netid::Raw,
+        Netid::UnixStream,
+        Netid::UnixDgram,
+        Netid::UnixSeqpacket,
+        Netid::PacketRaw,
+        Netid::PacketDgram,
+        Netid::Netlink,
+    ];
+
+    /// The abbreviation ss prints in its Netid column.
+    pub fn ss_name(self) -> &'static str {
+        match self {
+            Netid::Tcp => "tcp",
+            Netid::Udp => "udp",
+            Netid::Raw => "raw",
+            Netid::UnixStream => "u_str",
+            Netid::UnixDgram => "u_dgr",
+            Netid::UnixSeqpacket => "u_seq",
+            Netid::PacketRaw => "p_raw",
+            Netid::PacketDgram => "p_dgr",
+            Netid::Netlink => "nl",
+        }
+    }
+
+    /// The families a table can hold.
+    pub fn families(self) -> &'static [Family] {
+        match self {
+            Netid::Tcp | Netid::Udp | Netid::Raw => &[Family::Inet, Family::Inet6],
+            Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket => &[Family::Unix],
+            Netid::PacketRaw | Netid::PacketDgram => &[Family::Packet],
+            Netid::Netlink => &[Family::Netlink],
+        }
+    }
+
+    pub fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// One socket. Fields a reader cannot know are `None` (the /proc reader, for example, has no
+/// cookies and no listen backlog).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Socket {
+    pub netid: Netid,
+    pub family: Family,
+    pub state: SockState,
+    /// Bytes waiting to be read; for a listener, connections waiting in the accept queue.
+    pub recv_q: u32,
+    /// Bytes not yet acknowledged by the peer; for a listener, the accept-queue limit (backlog).
+    /// `None` where the reader cannot know it (a listener read from /proc).
+    pub send_q: Option<u32>,
+    pub local: Endpoint,
+    pub peer: Endpoint,
+    /// The socket's inode: what `/proc/PID/fd/N -> socket:[INODE]` names. 0 for sockets no
+    /// file refers to (TIME-WAIT, request sockets).
+    pub inode: u64,
+    pub uid: Option<u32>,
+    /// The kernel's unique socket cookie (SO_COOKIE); sock_diag only.
+    pub cookie: Option<u64>,
+    /// Index of the interface the socket is bound to (SO_BINDTODEVICE / scope id), 0 for none.
+    pub interface: u32,
+    /// For IPv6 listeners and unconnected sockets: IPV6_V6ONLY.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v6only: Option<bool>,
+    /// shutdown() state: bit 0 = no more receives, bit 1 = no more sends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown: Option<u8>,
+}
+
+impl Socket {
+    /// A socket with only its identity set; readers fill the rest.
+    pub fn new(netid: Netid, family: Family, state: SockState, local: Endpoint, peer: Endpoint) -> Socket {
+        Socket {
+            netid,
+            family,
+            state,
+            recv_q: 0,
+            send_q: Some(0),
+            local,
+            peer,
+            inode: 0,
+            uid: None,
+            cookie: None,
+            interface: 0,
+            v6only: None,
+            shutdown: None,
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Names for numbers: service names for ports (/etc/services), user names for uids
+//! (/etc/passwd), interface names for indexes, netlink protocols and ethertypes.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Port → service name, per protocol, from an /etc/services-format file.
+#[derive(Debug, Default, Clone)]
+pub struct Services {
+    by_port: HashMap<(u16, Proto), Box<str>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Services {
+    /// Reads /etc/services; a missing or unreadable file gives an empty table (numbers are
+    /// shown instead), as getservbyport would.
+    pub fn load() -> Services {
+        Services::from_file(Path::new("/etc/services"))
+    }
+
+    pub fn from_file(path: &Path) -> Services {
+        std::fs::read_to_string(path).map(|t| Services::parse(&t)).unwrap_or_default()
+    }
+
+    /// `name port/proto [aliases…] [# comment]`; the first name listed for a port wins.
+    pub fn parse(text: &str) -> Services {
+        let mut by_port = HashMap::new();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut fields = line.split_ascii_whitespace();
+            let (Some(name), Some(port_proto)) = (fields.next(), fields.next()) else { continue };
+            let Some((port, proto)) = port_proto.split_once('/') else { continue };
+            let Ok(port) = port.parse::<u16>() else { continue };
+            let proto = match proto {
+                "tcp" => Proto::Tcp,
+                "udp" => Proto::Udp,
+                _ => continue,
+            };
+            by_port.entry((port, proto)).or_insert_with(|| name.into());
+        }
+        Services { by_port }
+    }
+
+    pub fn name(&self, port: u16, proto: Proto) -> Option<&str> {
+        self.by_port.get(&(port, proto)).map(|s| &**s)
+    }
+}
+
+/// uid → user name from /etc/passwd (numbers are shown for uids it does not list).
+#[derive(Debug, Default, Clone)]
+pub struct Users {
+    by_uid: HashMap<u32, Box<str>>,
+}
+
+impl Users {
+    pub fn load() -> Users {
+        std::fs::read_to_string("/etc/passwd").map(|t| Users::parse(&t)).unwrap_or_default()
+    }
+
+    pub fn parse(text: &str) -> Users {
+        let mut by_uid = HashMap::new();
+        for line in text.lines() {
+            let mut f = line.split(':');
+            let (Some(name), Some(_), Some(uid)) = (f.next(), f.next(), f.next()) else { continue };
+            if let Ok(uid) = uid.parse::<u32>() {
+                by_uid.entry(uid).or_insert_with(|| name.into());
+            }
+        }
+        Users { by_uid }
+    }
+
+    pub fn name(&self, uid: u32) -> Option<&str> {
+        self.by_uid.get(&uid).map(|s| &**s)
+    }
+}
+
+/// Interface index → name in the caller's network namespace, cached.
+#[derive(Debug, Default)]
+pub struct Interfaces {
+    socket: Option<rustix::fd::OwnedFd>,
+    cache: HashMap<u32, Option<Box<str>>>,
+}
+
+impl Interfaces {
+    pub fn new() -> Interfaces {
+        Interfaces::default()
+    }
+
+    /// The interface's name, or `None` if the index does not exist (any more).
+    pub fn name(&mut self, index: u32) -> Option<&str> {
+        if index == 0 {
+            return None;
+        }
+        if !self.cache.contains_key(&index) {
+            if self.socket.is_none() {
+                self.socket = rustix::net::socket_with(
+                    rustix::net::AddressFamily::UNIX,
+                    rustix::net::SocketType::DGRAM,
+                    rustix::net::SocketFlags::CLOEXEC,
+                    None,
+                )
+                .ok();
+            }
+            let name = self
+                .socket
+                .as_ref()
+                .and_then(|s| rustix::net::netdevice::index_to_name(s, index).ok())
+                .map(String::into_boxed_str);
+            self.cache.insert(index, name);
+        }
+        self.cache.get(&index).and_then(|n| n.as_deref())
+    }
+}
+
+/// The short netlink protocol names ss uses.
+pub fn netlink_protocol(protocol: u8) -> Option<&'static str> {
+    Some(match protocol {
+        0 => "rtnl",
+        1 => "unused",
+        2 => "usersock",
+        3 => "fw",
+        4 => "tcpdiag",
+        5 => "nflog",
+        6 => "xfrm",
+        7 => "selinux",
+        8 => "iscsi",
+        9 => "audit",
+        10 => "fiblookup",
+        11 => "connector",
+        12 => "nft",
+        13 => "ip6fw",
+        14 => "dec-rt",
+        15 => "uevent",
+        16 => "genl",
+        18 => "scsi-trans",
+        19 => "ecryptfs",
+        20 => "rdma",
+        21 => "crypto",
+        22 => "smc",
+        _ => return None,
+    })
+}
+
+/// Names of common ethertypes a packet socket may be bound to.
+pub fn ethertype(protocol: u16) -> Option<&'static str> {
+    Some(match protocol {
+        0x0003 => "*",
+        0x0800 => "ip",
+        0x0806 => "arp",
+        0x86dd => "ipv6",
+        0x8100 => "802.1Q",
+        0x88cc => "lldp",
+        0x888e => "802.1X",
+        0x8847 => "mpls_uc",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_parse_first_name_wins_and_comments_are_ignored() {
+        let s = Services::parse("# x\nhttp 80/tcp www # web\nhttp-alt 80/tcp\ndomain 53/udp\nbad line\nx 99999/tcp\n");
+        assert_eq!(s.name(80, Proto::Tcp), Some("http"));
+        assert_eq!(s.name(80, Proto::Udp), None);
+        assert_eq!(s.name(53, Proto::Udp), Some("domain"));
+    }
+
+    #[test]
+    fn users_parse() {
+        let u = Users::parse("root:x:0:0:root:/root:/bin/bash\nbroken\nnobody:x:65534:65534::/:/x\n");
+        assert_eq!(u.name(0), Some("root"));
+        assert_eq!(u.name(65534), Some("nobody"));
+        assert_eq!(u.name(1), None);
+    }
+
+    #[test]
+    fn loopback_is_named() {
+        let mut ifs = Interfaces::new();
+        assert_eq!(ifs.name(1), Some("lo"));
+        assert_eq!(ifs.name(0), None);
+    }
+}

@@ -1,0 +1,216 @@
+//! A sock_diag client: one NETLINK_SOCK_DIAG socket, our own dump loop, and in-place parsing.
+//!
+//! Hand-written rather than netlink-packet-sock-diag because that crate covers only the inet
+//! and unix tables (we also need packet and netlink diag) and decodes every message into
+//! owned structures; at 100k+ sockets we parse each reply in the receive buffer instead.
+
+pub mod parse;
+pub mod request;
+pub mod wire;
+
+use crate::model::{Netid, Socket};
+use crate::select::Selection;
+use request::{AF_INET, AF_INET6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP};
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
+use rustix::net::netlink::SocketAddrNetlink;
+use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+use wire::{Message, Messages, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP};
+
+/// SOCK_DIAG_BY_FAMILY, the request and reply type of every dump.
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+/// ss uses 32 KiB; the kernel sizes dump batches to the largest receive seen, so a larger
+/// buffer means fewer recv calls at 100k+ sockets.
+const RECV_BUFFER: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetlinkError {
+    #[error("cannot open a NETLINK_SOCK_DIAG socket: {0}")]
+    Open(Errno),
+    #[error("sock_diag dump of {table} failed: {errno}")]
+    Io { table: &'static str, errno: Errno },
+    /// The kernel has no diag handler for this table (module not built or not loaded).
+    #[error("the kernel has no sock_diag support for {table} ({errno})")]
+    Unsupported { table: &'static str, errno: Errno },
+    #[error("malformed sock_diag reply while dumping {table}")]
+    Malformed { table: &'static str },
+}
+
+/// An open sock_diag socket with its receive buffer.
+pub struct DiagSocket {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+    seq: u32,
+    /// Set when the kernel flagged a dump as interrupted (sockets changed mid-dump).
+    pub interrupted: bool,
+}
+
+impl DiagSocket {
+    pub fn open() -> Result<DiagSocket, NetlinkError> {
+        let fd = rustix::net::socket_with(
+            AddressFamily::NETLINK,
+            SocketType::RAW,
+            SocketFlags::CLOEXEC,
+            Some(rustix::net::netlink::SOCK_DIAG),
+        )
+        .map_err(NetlinkError::Open)?;
+        Ok(DiagSocket { fd, buf: vec![0; RECV_BUFFER], seq: 0, interrupted: false })
+    }
+
+    /// Sends one dump request (`payload` is the family's request struct) and hands the
+    /// payload of every reply message to `on_reply` until the kernel says done.
+    pub fn dump(
+        &mut self,
+        table: &'static str,
+        payload: &[u8],
+        mut on_reply: impl FnMut(&[u8]),
+    ) -> Result<(), NetlinkError> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut req = Vec::with_capacity(wire::NLMSG_HDRLEN + payload.len());
+        wire::push_header(&mut req, payload.len(), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq);
+        req.extend_from_slice(payload);
+        let kernel = SocketAddrNetlink::new(0, 0);
+        retry_eintr(|| rustix::net::sendto(&self.fd, &req, SendFlags::empty(), &kernel))
+            .map_err(|errno| NetlinkError::Io { table, errno })?;
+
+        loop {
+            let (n, _) = retry_eintr(|| rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()))
+                .map_err(|errno| NetlinkError::Io { table, errno })?;
+            let mut messages = Messages::new(&self.buf[..n]);
+            for Message { kind, flags, seq: msg_seq, payload } in messages.by_ref() {
+                if msg_seq != seq {
+                    continue; // a stale reply to an earlier request
+                }
+                if flags & NLM_F_DUMP_INTR != 0 {
+                    self.interrupted = true;
+                }
+                match kind {
+                    NLMSG_DONE => return done_status(table, payload),
+                    NLMSG_ERROR => return Err(error_status(table, payload)),
+                    NLMSG_NOOP => {}
+                    _ => on_reply(payload),
+                }
+            }
+            if messages.malformed {
+                return Err(NetlinkError::Malformed { table });
+            }
+        }
+    }
+
+    /// Dumps every selected table of the inet, unix, packet and netlink families, appending
+    /// the sockets that match `sel` to `out`. Tables the kernel cannot dump are returned so
+    /// the caller can read them from /proc instead.
+    pub fn collect(&mut self, sel: &Selection, out: &mut Vec<Socket>) -> Result<Vec<(Netid, NetlinkError)>, NetlinkError> {
+        let mut failed = Vec::new();
+        let inet = [(Netid::Tcp, IPPROTO_TCP, "tcp"), (Netid::Udp, IPPROTO_UDP, "udp"), (Netid::Raw, IPPROTO_RAW, "raw")];
+        for (netid, proto, name) in inet {
+            if !sel.has_netid(netid) {
+                continue;
+            }
+            for (family, af) in [(crate::Family::Inet, AF_INET), (crate::Family::Inet6, AF_INET6)] {
+                if !sel.has_family(family) {
+                    continue;
+                }
+                let req = request::inet(af, proto, sel.states, 0);
+                let result = self.dump(name, &req, |p| {
+                    if let Some(s) = parse::inet(p, netid).filter(|s| sel.matches(s)) {
+                        out.push(s);
+                    }
+                });
+                if let Err(e) = result {
+                    failed.push((netid, classify(e)?));
+                    break;
+                }
+            }
+        }
+        let unix = [Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket];
+        if unix.iter().any(|n| sel.has_netid(*n)) {
+            let result = self.dump("unix", &request::unix(sel.states), |p| {
+                if let Some(s) = parse::unix(p).filter(|s| sel.matches(s)) {
+                    out.push(s);
+                }
+            });
+            if let Err(e) = result {
+                let e = classify(e)?;
+                for n in unix.into_iter().filter(|n| sel.has_netid(*n)) {
+                    failed.push((n, NetlinkError::Unsupported { table: "unix", errno: errno_of(&e) }));
+                }
+            }
+        }
+        if sel.has_netid(Netid::PacketRaw) || sel.has_netid(Netid::PacketDgram) {
+            let result = self.dump("packet", &request::packet(), |p| {
+                if let Some(s) = parse::packet(p).filter(|s| sel.matches(s)) {
+                    out.push(s);
+                }
+            });
+            if let Err(e) = result {
+                let e = classify(e)?;
+                for n in [Netid::PacketRaw, Netid::PacketDgram].into_iter().filter(|n| sel.has_netid(*n)) {
+                    failed.push((n, NetlinkError::Unsupported { table: "packet", errno: errno_of(&e) }));
+                }
+            }
+        }
+        if sel.has_netid(Netid::Netlink) {
+            let result = self.dump("netlink", &request::netlink(), |p| {
+                if let Some(s) = parse::netlink(p).filter(|s| sel.matches(s)) {
+                    out.push(s);
+                }
+            });
+            if let Err(e) = result {
+                failed.push((Netid::Netlink, classify(e)?));
+            }
+        }
+        Ok(failed)
+    }
+}
+
+/// Keeps "this table is not supported" errors (to fall back on /proc) and turns the rest
+/// into hard errors.
+fn classify(e: NetlinkError) -> Result<NetlinkError, NetlinkError> {
+    match e {
+        NetlinkError::Unsupported { .. } => Ok(e),
+        other => Err(other),
+    }
+}
+
+fn errno_of(e: &NetlinkError) -> Errno {
+    match e {
+        NetlinkError::Open(errno) | NetlinkError::Io { errno, .. } | NetlinkError::Unsupported { errno, .. } => *errno,
+        NetlinkError::Malformed { .. } => Errno::PROTO,
+    }
+}
+
+fn done_status(table: &'static str, payload: &[u8]) -> Result<(), NetlinkError> {
+    let code = wire::u32_ne(payload, 0) as i32;
+    if code < 0 { Err(error_from_code(table, code)) } else { Ok(()) }
+}
+
+fn error_status(table: &'static str, payload: &[u8]) -> NetlinkError {
+    let code = wire::u32_ne(payload, 0) as i32;
+    if code == 0 {
+        // An ACK where a dump was expected: treat as an empty table ending.
+        return NetlinkError::Malformed { table };
+    }
+    error_from_code(table, code)
+}
+
+fn error_from_code(table: &'static str, code: i32) -> NetlinkError {
+    let errno = Errno::from_raw_os_error(-code);
+    // ENOENT: no diag handler registered for the family/protocol; EOPNOTSUPP/EINVAL: an
+    // old kernel that does not know the request.
+    if errno == Errno::NOENT || errno == Errno::OPNOTSUPP || errno == Errno::INVAL || errno == Errno::AFNOSUPPORT {
+        NetlinkError::Unsupported { table, errno }
+    } else {
+        NetlinkError::Io { table, errno }
+    }
+}
+
+fn retry_eintr<T>(mut f: impl FnMut() -> rustix::io::Result<T>) -> rustix::io::Result<T> {
+    loop {
+        match f() {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! sock_diag replies → `Socket`. Each function takes one message payload and reads it in
+//! place; fields past the end of a short struct read as zero, unknown attributes are skipped.
+
+use super::request::{AF_INET, AF_INET6};
+use super::wire::{Attrs, align4, array, u8_at, u16_be, u16_ne, u32_ne};
+use crate::model::{Endpoint, Family, Netid, SockState, Socket, UnixName};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const INET_DIAG_MSG_LEN: usize = 72;
+const INET_DIAG_SHUTDOWN: u16 = 8;
+const INET_DIAG_PROTOCOL: u16 = 10;
+const INET_DIAG_SKV6ONLY: u16 = 11;
+
+const UNIX_DIAG_MSG_LEN: usize = 16;
+const UNIX_DIAG_NAME: u16 = 0;
+const UNIX_DIAG_PEER: u16 = 2;
+const UNIX_DIAG_RQLEN: u16 = 4;
+const UNIX_DIAG_SHUTDOWN: u16 = 6;
+const UNIX_DIAG_UID: u16 = 7;
+
+const PACKET_DIAG_MSG_LEN: usize = 16;
+const PACKET_DIAG_INFO: u16 = 0;
+const PACKET_DIAG_UID: u16 = 5;
+const PACKET_DIAG_MEMINFO: u16 = 6;
+
+const NETLINK_DIAG_MSG_LEN: usize = 28;
+const NETLINK_DIAG_MEMINFO: u16 = 0;
+
+const SK_MEMINFO_RMEM_ALLOC: usize = 0;
+const SK_MEMINFO_WMEM_ALLOC: usize = 2;
+
+/// An `inet_diag_msg` from a TCP, UDP or raw dump. `None` for a family we did not ask for
+/// or a payload too short to hold the header fields that identify a socket.
+pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
+    // Identity needs at least family, state and the socket id.
+    if payload.len() < 52 {
+        return None;
+    }
+    let family = match payload[0] {
+        AF_INET => Family::Inet,
+        AF_INET6 => Family::Inet6,
+        _ => return None,
+    };
+    let ip = |off: usize| -> IpAddr {
+        if family == Family::Inet {
+            IpAddr::V4(Ipv4Addr::from(array::<4>(payload, off)))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(array::<16>(payload, off)))
+        }
+    };
+    let local = Endpoint::Inet { address: ip(8), port: u16_be(payload, 4) };
+    let peer = Endpoint::Inet { address: ip(24), port: u16_be(payload, 6) };
+    let mut s = Socket::new(netid, family, SockState::from_kernel(payload[1]), local, peer);
+    s.interface = u32_ne(payload, 40);
+    let cookie = u64::from(u32_ne(payload, 44)) | (u64::from(u32_ne(payload, 48)) << 32);
+    s.cookie = Some(cookie);
+    s.recv_q = u32_ne(payload, 56);
+    s.send_q = Some(u32_ne(payload, 60));
+    s.uid = Some(u32_ne(payload, 64));
+    s.inode = u64::from(u32_ne(payload, 68));
+    for (kind, data) in Attrs::new(payload.get(align4(INET_DIAG_MSG_LEN)..).unwrap_or(&[])) {
+        match kind {
+            INET_DIAG_SHUTDOWN => s.shutdown = Some(u8_at(data, 0)),
+            INET_DIAG_SKV6ONLY => s.v6only = Some(u8_at(data, 0) != 0),
+            INET_DIAG_PROTOCOL if netid == Netid::Raw && s.local.port() == Some(0) => {
+                if let Endpoint::Inet { port, .. } = &mut s.local {
+                    *port = u16::from(u8_at(data, 0));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(s)
+}
+
+/// A `unix_diag_msg`.
+pub fn unix(payload: &[u8]) -> Option<Socket> {
+    if payload.len() < 8 {
+        return None;
+    }
+    let netid = match payload[1] {
+        1 => Netid::UnixStream,
+        2 => Netid::UnixDgram,
+        5 => Netid::UnixSeqpacket,
+        _ => return None,
+    };
+    let inode = u64::from(u32_ne(payload, 4));
+    let mut name = None;
+    let mut peer_inode = 0u64;
+    let mut queues = None;
+    let mut uid = None;
+    let mut shutdown = None;
+    for (kind, data) in Attrs::new(payload.get(align4(UNIX_DIAG_MSG_LEN)..).unwrap_or(&[])) {
+        match kind {
+            UNIX_DIAG_NAME => name = UnixName::from_raw(data),
+            UNIX_DIAG_PEER => peer_inode = u64::from(u32_ne(data, 0)),
+            UNIX_DIAG_RQLEN => queues = Some((u32_ne(data, 0), u32_ne(data, 4))),
+            UNIX_DIAG_UID => uid = Some(u32_ne(data, 0)),
+            UNIX_DIAG_SHUTDOWN => shutdown = Some(u8_at(data, 0)),
+            _ => {}
+        }
+    }
+    let local = Endpoint::Unix { name, inode };
+    let peer = Endpoint::Unix { name: None, inode: peer_inode };
+    let mut s = Socket::new(netid, Family::Unix, SockState::from_kernel(payload[2]), local, peer);
+    s.inode = inode;
+    s.cookie = Some(u64::from(u32_ne(payload, 8)) | (u64::from(u32_ne(payload, 12)) << 32));
+    let (rq, wq) = queues.unwrap_or((0, 0));
+    s.recv_q = rq;
+    s.send_q = Some(wq);
+    s.uid = uid;
+    s.shutdown = shutdown;
+    Some(s)
+}
+
+/// A `packet_diag_msg`.
+pub fn packet(payload: &[u8]) -> Option<Socket> {
+    if payload.len() < 8 {
+        return None;
+    }
+    let netid = match payload[1] {
+        3 => Netid::PacketRaw,
+        2 => Netid::PacketDgram,
+        _ => return None,
+    };
+    let protocol = u16_ne(payload, 2);
+    let inode = u64::from(u32_ne(payload, 4));
+    let mut s = Socket::new(
+        netid,
+        Family::Packet,
+        SockState::Close,
+        Endpoint::Packet { protocol, interface: 0 },
+        Endpoint::None,
+    );
+    s.inode = inode;
+    s.cookie = Some(u64::from(u32_ne(payload, 8)) | (u64::from(u32_ne(payload, 12)) << 32));
+    for (kind, data) in Attrs::new(payload.get(align4(PACKET_DIAG_MSG_LEN)..).unwrap_or(&[])) {
+        match kind {
+            PACKET_DIAG_INFO => {
+                let ifindex = u32_ne(data, 0);
+                s.local = Endpoint::Packet { protocol, interface: ifindex };
+                s.interface = ifindex;
+            }
+            PACKET_DIAG_UID => s.uid = Some(u32_ne(data, 0)),
+            PACKET_DIAG_MEMINFO => set_queues_from_meminfo(&mut s, data),
+            _ => {}
+        }
+    }
+    Some(s)
+}
+
+/// A `netlink_diag_msg`.
+pub fn netlink(payload: &[u8]) -> Option<Socket> {
+    if payload.len() < 20 {
+        return None;
+    }
+    let protocol = payload[2];
+    let state = if payload[3] == 1 { SockState::Established } else { SockState::Close };
+    let local = Endpoint::Netlink { protocol, port_id: u32_ne(payload, 4), group: 0 };
+    let peer = Endpoint::Netlink { protocol, port_id: u32_ne(payload, 8), group: u32_ne(payload, 12) };
+    let mut s = Socket::new(Netid::Netlink, Family::Netlink, state, local, peer);
+    s.inode = u64::from(u32_ne(payload, 16));
+    s.cookie = Some(u64::from(u32_ne(payload, 20)) | (u64::from(u32_ne(payload, 24)) << 32));
+    for (kind, data) in Attrs::new(payload.get(align4(NETLINK_DIAG_MSG_LEN)..).unwrap_or(&[])) {
+        if kind == NETLINK_DIAG_MEMINFO {
+            set_queues_from_meminfo(&mut s, data);
+        }
+    }
+    Some(s)
+}
+
+/// ss shows rmem_alloc / wmem_alloc from skmeminfo as the queues of packet and netlink sockets.
+fn set_queues_from_meminfo(s: &mut Socket, meminfo: &[u8]) {
+    s.recv_q = u32_ne(meminfo, SK_MEMINFO_RMEM_ALLOC * 4);
+    s.send_q = Some(u32_ne(meminfo, SK_MEMINFO_WMEM_ALLOC * 4));
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! One pass over /proc/*/fd that builds the socket inode → (process, fd) index.
+//!
+//! Cost is linear in the number of fds on the host: one getdents64 walk per directory with a
+//! reused buffer, one readlinkat per fd into a reused buffer, no allocation per fd. Processes
+//! are only named (comm, uid) when they hold at least one socket.
+
+use crate::model::{OwnerIndex, OwnerScanReport, Process};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Mode, OFlags, RawDir};
+use rustix::io::Errno;
+use std::fmt::Write as _;
+use std::mem::MaybeUninit;
+use std::path::Path;
+
+const DIR_BUFFER: usize = 64 * 1024;
+
+/// Why a process's fds could not be read, for the user.
+fn reason(errno: Errno) -> String {
+    if (errno == Errno::ACCESS || errno == Errno::PERM) && !rustix::process::geteuid().is_root() {
+        "permission denied: other users' processes; run as root to see their owners".to_string()
+    } else if errno == Errno::ACCESS || errno == Errno::PERM {
+        "permission denied even to root: ptrace access to the process is refused".to_string()
+    } else {
+        format!("{errno}")
+    }
+}
+
+fn is_vanished(errno: Errno) -> bool {
+    errno == Errno::NOENT || errno == Errno::SRCH
+}
+
+/// Scans `proc_root` (normally `/proc`). Fails only when `proc_root` itself cannot be read.
+pub fn scan(proc_root: &Path) -> Result<OwnerIndex, super::ProcError> {
+    let read_err = |e: Errno| super::ProcError::Read { path: proc_root.to_path_buf(), source: e.into() };
+    let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(read_err)?;
+
+    let mut pids = Vec::new();
+    let mut dir_buf: Vec<MaybeUninit<u8>> = Vec::with_capacity(DIR_BUFFER);
+    dir_buf.resize(DIR_BUFFER, MaybeUninit::uninit());
+    let mut iter = RawDir::new(&proc_dir, &mut dir_buf[..]);
+    while let Some(entry) = iter.next() {
+        let entry = entry.map_err(read_err)?;
+        if let Some(pid) = parse_u32(entry.file_name().to_bytes()) {
+            pids.push(pid);
+        }
+    }
+
+    let mut scanner = Scanner {
+        proc_dir,
+        dir_buf,
+        link_buf: vec![0u8; 256],
+        path: String::with_capacity(32),
+        processes: Vec::new(),
+        entries: Vec::new(),
+        report: OwnerScanReport::default(),
+    };
+    for pid in pids {
+        scanner.scan_process(pid);
+    }
+    Ok(OwnerIndex::new(scanner.processes, scanner.entries, scanner.report))
+}
+
+struct Scanner {
+    proc_dir: OwnedFd,
+    dir_buf: Vec<MaybeUninit<u8>>,
+    link_buf: Vec<u8>,
+    path: String,
+    processes: Vec<Process>,
+    entries: Vec<(u64, u32, u32)>,
+    report: OwnerScanReport,
+}
+
+impl Scanner {
+    fn scan_process(&mut self, pid: u32) {
+        self.path.clear();
+        let _ = write!(self.path, "{pid}/fd");
+        let fd_dir = match rustix::fs::openat(&self.proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) if is_vanished(e) => {
+                self.report.processes_vanished += 1;
+                return;
+            }
+            Err(e) => return self.unreadable(pid, e),
+        };
+        let process_index = self.processes.len() as u32;
+        let first_entry = self.entries.len();
+        let mut iter = RawDir::new(&fd_dir, &mut self.dir_buf[..]);
+        while let Some(entry) = iter.next() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) if is_vanished(e) => {
+                    self.report.processes_vanished += 1;
+                    self.entries.truncate(first_entry);
+                    return;
+                }
+                Err(e) => {
+                    self.entries.truncate(first_entry);
+                    return self.unreadable(pid, e);
+                }
+            };
+            let Some(fd) = parse_u32(entry.file_name().to_bytes()) else { continue };
+            let link = match rustix::fs::readlinkat_raw(fd_dir.as_fd(), entry.file_name(), &mut self.link_buf[..]) {
+                Ok(n) => &self.link_buf[..n],
+                // The fd was closed between getdents and readlink: nothing to record.
+                Err(e) if is_vanished(e) => continue,
+                Err(e) => {
+                    self.entries.truncate(first_entry);
+                    return self.unreadable(pid, e);
+                }
+            };
+            if let Some(inode) = socket_inode(link) {
+                self.entries.push((inode, process_index, fd));
+            }
+        }
+        self.report.processes_scanned += 1;
+        if self.entries.len() > first_entry {
+            match self.describe(pid) {
+                Some(p) => self.processes.push(p),
+                None => {
+                    // Exited between reading its fds and its name: skip it entirely.
+                    self.entries.truncate(first_entry);
+                    self.report.processes_scanned -= 1;
+                    self.report.processes_vanished += 1;
+                }
+            }
+        }
+    }
+
+    fn unreadable(&mut self, pid: u32, errno: Errno) {
+        self.report.processes_unreadable += 1;
+        if self.report.unreadable_pids.len() < 64 {
+            self.report.unreadable_pids.push(pid);
+        }
+        if self.report.unreadable_reason.is_none() {
+            self.report.unreadable_reason = Some(reason(errno));
+        }
+    }
+
+    /// comm and uid of a process that holds sockets; `None` if it has exited.
+    fn describe(&mut self, pid: u32) -> Option<Process> {
+        self.path.clear();
+        let _ = write!(self.path, "{pid}");
+        let stat = rustix::fs::statat(&self.proc_dir, self.path.as_str(), rustix::fs::AtFlags::empty()).ok()?;
+        self.path.push_str("/comm");
+        let comm_fd = rustix::fs::openat(&self.proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        let mut buf = [0u8; 64];
+        let n = rustix::io::read(&comm_fd, &mut buf).ok()?;
+        let comm = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
+        Some(Process::new(pid, crate::model::lossless_text(comm), stat.st_uid))
+    }
+}
+
+/// `socket:[12345]` → 12345.
+fn socket_inode(link: &[u8]) -> Option<u64> {
+    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    parse_u32(digits).map(u64::from).or_else(|| std::str::from_utf8(digits).ok()?.parse().ok())
+}
+
+fn parse_u32(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 10 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_links_parse() {
+        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode(b"socket:[18446744073709551615]"), Some(u64::MAX));
+        assert_eq!(socket_inode(b"pipe:[12345]"), None);
+        assert_eq!(socket_inode(b"/dev/null"), None);
+        assert_eq!(socket_inode(b"socket:[]"), None);
+        assert_eq!(socket_inode(b"socket:[12"), None);
+    }
+
+    #[test]
+    fn finds_our_own_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let inode = rustix::fs::fstat(&listener).expect("fstat").st_ino;
+        let index = scan(Path::new("/proc")).expect("scan /proc");
+        let me = std::process::id();
+        let owners: Vec<u32> = index.owners(inode).map(|o| o.process.pid).collect();
+        assert_eq!(owners, vec![me]);
+        let fd = index.owners(inode).next().map(|o| o.fd);
+        use std::os::fd::AsRawFd;
+        assert_eq!(fd, Some(listener.as_raw_fd() as u32));
+    }
+}

@@ -1,0 +1,1 @@
+//! Helpers that open well-known socket situations directly.
