@@ -1,1 +1,98 @@
-//! Helpers that open well-known socket situations directly.
+//! Helpers that put sockets into well-known states directly, and wait until the kernel
+//! shows them there. State is read from /proc/thread-self/net (the calling thread's network
+//! namespace — /proc/self/net would show the process's), never through sockscope itself.
+
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Kernel TCP state numbers (include/net/tcp_states.h).
+pub const TCP_ESTABLISHED: u8 = 1;
+pub const TCP_FIN_WAIT2: u8 = 5;
+pub const TCP_TIME_WAIT: u8 = 6;
+pub const TCP_CLOSE_WAIT: u8 = 8;
+pub const TCP_LISTEN: u8 = 10;
+
+/// (local, remote, state) of every TCP socket in the calling thread's namespace.
+pub fn tcp_sockets() -> io::Result<Vec<(SocketAddr, SocketAddr, u8)>> {
+    let mut out = Vec::new();
+    for file in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/thread-self/net/{file}"))?;
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 4 {
+                continue;
+            }
+            if let (Some(l), Some(r), Ok(st)) = (hex_addr(f[1]), hex_addr(f[2]), u8::from_str_radix(f[3], 16)) {
+                out.push((l, r, st));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn hex_addr(s: &str) -> Option<SocketAddr> {
+    let (a, p) = s.split_once(':')?;
+    let port = u16::from_str_radix(p, 16).ok()?;
+    let word = |i: usize| u32::from_str_radix(a.get(i * 8..i * 8 + 8)?, 16).ok().map(u32::to_ne_bytes);
+    let ip: std::net::IpAddr = match a.len() {
+        8 => std::net::Ipv4Addr::from(word(0)?).into(),
+        32 => {
+            let mut b = [0u8; 16];
+            for i in 0..4 {
+                b[i * 4..i * 4 + 4].copy_from_slice(&word(i)?);
+            }
+            std::net::Ipv6Addr::from(b).into()
+        }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// Waits (up to 5 s) until the socket with this local/remote pair is in `state`.
+pub fn wait_for_state(local: SocketAddr, remote: SocketAddr, state: u8) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if tcp_sockets()?.iter().any(|&(l, r, s)| l == local && r == remote && s == state) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::other(format!("{local} -> {remote} did not reach TCP state {state} within 5 s")));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A connected pair through `listener`: (client, accepted server side).
+pub fn connected_pair(listener: &TcpListener) -> io::Result<(TcpStream, TcpStream)> {
+    let client = TcpStream::connect(listener.local_addr()?)?;
+    let (server, _) = listener.accept()?;
+    Ok((client, server))
+}
+
+/// Leaves one TIME-WAIT socket (the client side, which closes first) for a connection to
+/// `listener`, and returns its (local, remote) addresses.
+pub fn time_wait(listener: &TcpListener) -> io::Result<(SocketAddr, SocketAddr)> {
+    let (client, mut server) = connected_pair(listener)?;
+    let (local, remote) = (client.local_addr()?, client.peer_addr()?);
+    client.shutdown(Shutdown::Both)?;
+    drop(client);
+    // The server reads EOF, then closes too: the client moves to TIME-WAIT.
+    let mut buf = [0u8; 1];
+    let _ = server.read(&mut buf)?;
+    drop(server);
+    wait_for_state(local, remote, TCP_TIME_WAIT)?;
+    Ok((local, remote))
+}
+
+/// A CLOSE-WAIT socket: the returned server side whose peer has closed and which has not
+/// closed itself (the leak the seed calls a bug). The client side lingers in FIN-WAIT-2.
+pub fn close_wait(listener: &TcpListener) -> io::Result<TcpStream> {
+    let (client, server) = connected_pair(listener)?;
+    let (local, remote) = (server.local_addr()?, server.peer_addr()?);
+    drop(client);
+    wait_for_state(local, remote, TCP_CLOSE_WAIT)?;
+    // And the client's FIN acknowledged, so neither side changes state while a test looks.
+    wait_for_state(remote, local, TCP_FIN_WAIT2)?;
+    Ok(server)
+}

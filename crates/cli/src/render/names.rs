@@ -166,6 +166,9 @@ pub fn extended(s: &Socket, out: &mut String) {
     if let Some(cookie) = s.cookie {
         let _ = write!(out, " sk:{cookie:x}");
     }
+    if let Some(v6only) = s.v6only {
+        let _ = write!(out, " v6only:{}", u8::from(v6only));
+    }
     if let Some(sd) = s.shutdown {
         out.push_str(match sd & 3 {
             0 => " <->",

@@ -31,8 +31,10 @@ fn is_vanished(errno: Errno) -> bool {
 
 /// Scans `proc_root` (normally `/proc`). Fails only when `proc_root` itself cannot be read.
 pub fn scan(proc_root: &Path) -> Result<OwnerIndex, super::ProcError> {
-    let read_err = |e: Errno| super::ProcError::Read { path: proc_root.to_path_buf(), source: e.into() };
+    let read_err = |e: Errno| super::ProcError::Read { path: proc_root.to_path_buf(), cause: e.into() };
     let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(read_err)?;
+
+    super::ensure_procfs(&proc_dir, proc_root)?;
 
     let mut pids = Vec::new();
     let mut dir_buf: Vec<MaybeUninit<u8>> = Vec::with_capacity(DIR_BUFFER);

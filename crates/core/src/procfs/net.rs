@@ -27,6 +27,9 @@ fn files(netid: Netid) -> &'static [(&'static str, Family)] {
 /// when sock_diag failed for just those). A file that does not exist means the protocol is
 /// not built into the kernel and contributes no sockets.
 pub fn collect(net_dir: &Path, sel: &Selection, only: Option<&[Netid]>, out: &mut Vec<Socket>) -> Result<(), ProcError> {
+    let dir = rustix::fs::open(net_dir, rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+        .map_err(|e| ProcError::Read { path: net_dir.to_path_buf(), cause: e.into() })?;
+    super::ensure_procfs(&dir, net_dir)?;
     let mut read: Vec<&str> = Vec::new();
     for netid in sel.netids() {
         if only.is_some_and(|o| !o.contains(&netid)) {
@@ -41,7 +44,7 @@ pub fn collect(net_dir: &Path, sel: &Selection, only: Option<&[Netid]>, out: &mu
             let text = match std::fs::read_to_string(&path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(ProcError::Read { path, source }),
+                Err(cause) => return Err(ProcError::Read { path, cause }),
             };
             let parsed = parse_file(file, family, &text).map_err(|(line, what)| ProcError::Parse { path: PathBuf::from(&path), line, what })?;
             out.extend(parsed.into_iter().filter(|s| sel.matches(s) && only.is_none_or(|o| o.contains(&s.netid))));

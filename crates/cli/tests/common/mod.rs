@@ -1,0 +1,58 @@
+//! Shared by the integration tests: a private network namespace per test, and running
+//! sockscope and ss inside it.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+/// Moves this test's thread into a fresh network namespace with lo up. Fails the test
+/// loudly when that is impossible: nothing skips silently.
+pub fn private_netns() {
+    if let Err(e) = sockscope_lab::enter_private_netns() {
+        panic!("test setup failed: {e}");
+    }
+}
+
+pub fn sockscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sockscope")).args(args).output().expect("run sockscope")
+}
+
+/// Runs sockscope, requires success, returns stdout.
+pub fn sockscope_ok(args: &[&str]) -> String {
+    let out = sockscope(args);
+    assert!(
+        out.status.success(),
+        "sockscope {args:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+pub fn sockscope_json(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    serde_json::from_str(&sockscope_ok(&all)).expect("valid JSON")
+}
+
+pub fn ss(args: &[&str]) -> String {
+    let out = Command::new("ss").args(args).output().expect("run ss (iproute2 must be installed)");
+    assert!(out.status.success(), "ss {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Rows as whitespace-separated tokens, sorted, for comparing two tools' tables.
+pub fn rows(text: &str) -> Vec<Vec<String>> {
+    let mut r: Vec<Vec<String>> =
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split_whitespace().map(str::to_owned).collect()).collect();
+    r.sort();
+    r
+}
+
+pub fn fd_of(s: &impl std::os::fd::AsRawFd) -> u64 {
+    s.as_raw_fd() as u64
+}
+
+pub fn inode_of(s: &impl std::os::fd::AsFd) -> u64 {
+    rustix::fs::fstat(s).expect("fstat").st_ino
+}
