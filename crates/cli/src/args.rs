@@ -51,7 +51,14 @@ pub struct ListArgs {
     pub family: Vec<String>,
     /// Tables to show, as in ss: all, inet, tcp, udp, raw, unix, unix_stream, unix_dgram,
     /// unix_seqpacket, packet, packet_raw, packet_dgram, netlink; prefix with ! to remove one
-    #[arg(short = 'A', long = "query", alias = "socket", value_name = "QUERY", value_delimiter = ',', help_heading = "Socket tables")]
+    #[arg(
+        short = 'A',
+        long = "query",
+        alias = "socket",
+        value_name = "QUERY",
+        value_delimiter = ',',
+        help_heading = "Socket tables"
+    )]
     pub query: Vec<String>,
 
     /// Listening sockets only (and unconnected datagram sockets, as ss)

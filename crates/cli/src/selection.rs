@@ -41,7 +41,9 @@ fn family(name: &str) -> Result<Family, String> {
         "unix" | "local" => Family::Unix,
         "link" | "packet" => Family::Packet,
         "netlink" => Family::Netlink,
-        "vsock" | "tipc" | "xdp" => return Err(format!("-f {name}: {name} sockets are not supported by sockscope yet")),
+        "vsock" | "tipc" | "xdp" => {
+            return Err(format!("-f {name}: {name} sockets are not supported by sockscope yet"));
+        }
         other => return Err(format!("-f: unknown family '{other}' (expected unix, inet, inet6, link or netlink)")),
     })
 }

@@ -152,11 +152,13 @@ pub fn ethertype(protocol: u16) -> Option<&'static str> {
         0x0003 => "*",
         0x0800 => "ip",
         0x0806 => "arp",
+        0x8035 => "rarp",
         0x86dd => "ipv6",
         0x8100 => "802.1Q",
-        0x88cc => "lldp",
-        0x888e => "802.1X",
+        0x88a8 => "802.1ad",
+        0x88cc => "LLDP",
         0x8847 => "mpls_uc",
+        0x8848 => "mpls_mc",
         _ => return None,
     })
 }

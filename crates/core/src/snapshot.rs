@@ -80,14 +80,17 @@ impl Snapshot {
         let mut diag = match DiagSocket::open() {
             Ok(d) => d,
             Err(e) => {
-                self.warnings.push(format!("{e}; reading /proc/net instead (no cookies, listener backlogs or Unix peers)"));
+                self.warnings
+                    .push(format!("{e}; reading /proc/net instead (no cookies, listener backlogs or Unix peers)"));
                 procfs::net::collect(net_dir, sel, None, &mut self.sockets)?;
                 return Ok(());
             }
         };
         let failed = diag.collect(sel, &mut self.sockets)?;
         if diag.interrupted {
-            self.warnings.push("the kernel reported that sockets changed during the dump; some may be missing or doubled".into());
+            self.warnings.push(
+                "the kernel reported that sockets changed during the dump; some may be missing or doubled".into(),
+            );
         }
         if !failed.is_empty() {
             let tables: Vec<Netid> = failed.iter().map(|(n, _)| *n).collect();

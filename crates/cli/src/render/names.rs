@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 /// Turns numbers into names as the flags ask: services unless -n, hosts only with -r.
 pub struct Namer {
+    numeric: bool,
     services: Option<Services>,
     resolve: bool,
     hosts: HashMap<IpAddr, String>,
@@ -19,6 +20,7 @@ pub struct Namer {
 impl Namer {
     pub fn new(numeric: bool, resolve: bool) -> Namer {
         Namer {
+            numeric,
             services: (!numeric).then(Services::load),
             resolve,
             hosts: HashMap::new(),
@@ -51,17 +53,18 @@ impl Namer {
                 self.port(*p, socket.netid, port);
             }
             Endpoint::Unix { name, inode } => {
+                // Like ss, the peer end shows only its inode; JSON also carries its name.
                 match name {
-                    Some(n) => addr.push_str(&crate::escape::escape(&n.path)),
-                    None => addr.push('*'),
+                    Some(n) if is_local => addr.push_str(&crate::escape::escape(&n.path)),
+                    _ => addr.push('*'),
                 }
                 let _ = write!(port, "{inode}");
             }
             Endpoint::Packet { protocol, interface } => {
                 match names::ethertype(*protocol) {
-                    Some(n) => addr.push_str(n),
-                    None => {
-                        let _ = write!(addr, "0x{protocol:04x}");
+                    Some(n) if !self.numeric || n == "*" => addr.push_str(n),
+                    _ => {
+                        let _ = write!(addr, "[{protocol}]");
                     }
                 }
                 match self.interfaces.name(*interface) {
@@ -78,16 +81,27 @@ impl Namer {
                     return;
                 }
                 match names::netlink_protocol(*protocol) {
-                    Some(n) => addr.push_str(n),
-                    None => {
+                    Some(n) if !self.numeric => addr.push_str(n),
+                    _ => {
                         let _ = write!(addr, "{protocol}");
                     }
                 }
-                if *port_id == 0 && is_local {
+                let signed = *port_id as i32;
+                if self.numeric || signed < 0 {
+                    // Auto-bound port ids are negative numbers, as ss prints them.
+                    let _ = write!(port, "{signed}");
+                } else if signed == 0 {
                     port.push_str("kernel");
                 } else {
-                    // Auto-bound port ids are negative numbers, as ss prints them.
-                    let _ = write!(port, "{}", *port_id as i32);
+                    // A positive port id is normally the pid of the process that bound it.
+                    match process_name(*port_id) {
+                        Some(comm) => {
+                            let _ = write!(port, "{}/{port_id}", crate::escape::escape(&comm));
+                        }
+                        None => {
+                            let _ = write!(port, "{port_id}");
+                        }
+                    }
                 }
             }
             Endpoint::None => addr.push('*'),
@@ -97,10 +111,8 @@ impl Namer {
 
     fn host(&mut self, ip: IpAddr, v6only: bool, out: &mut String) {
         if self.resolve && !ip.is_unspecified() {
-            let name = self
-                .hosts
-                .entry(ip)
-                .or_insert_with(|| dns_lookup::lookup_addr(&ip).unwrap_or_else(|_| bracketed(ip)));
+            let name =
+                self.hosts.entry(ip).or_insert_with(|| dns_lookup::lookup_addr(&ip).unwrap_or_else(|_| bracketed(ip)));
             out.push_str(name);
             return;
         }
@@ -134,6 +146,11 @@ impl Namer {
         }
         let _ = write!(out, "{port}");
     }
+}
+
+fn process_name(pid: u32) -> Option<String> {
+    let comm = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
+    Some(sockscope_core::model::lossless_text(comm.strip_suffix(b"\n").unwrap_or(&comm)))
 }
 
 fn bracketed(ip: IpAddr) -> String {

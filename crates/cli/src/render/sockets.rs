@@ -16,7 +16,13 @@ pub struct TableOptions {
     pub max_width: Option<usize>,
 }
 
-pub fn write(out: &mut impl Write, snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer, opts: &TableOptions) -> io::Result<()> {
+pub fn write(
+    out: &mut impl Write,
+    snap: &Snapshot,
+    sockets: &[&Socket],
+    namer: &mut Namer,
+    opts: &TableOptions,
+) -> io::Result<()> {
     let mut columns = Vec::with_capacity(6);
     if opts.netid_column {
         columns.push(Column { heading: "Netid", align: Align::Left, split: None });

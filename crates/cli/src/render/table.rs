@@ -67,7 +67,13 @@ impl Table {
     /// Writes the table. The last cell of a row (owners, details) is never padded; when
     /// `max_width` is given and a row would be wider, that cell moves to its own indented
     /// line, as ss wraps on a narrow terminal.
-    pub fn write(&self, out: &mut impl Write, header: bool, trailing_heading: Option<&str>, max_width: Option<usize>) -> io::Result<()> {
+    pub fn write(
+        &self,
+        out: &mut impl Write,
+        header: bool,
+        trailing_heading: Option<&str>,
+        max_width: Option<usize>,
+    ) -> io::Result<()> {
         let widths = self.widths(header);
         let rows = self.rows();
         let fixed: usize = self.columns.iter().enumerate().map(|(c, col)| self.column_width(&widths, c, col) + 1).sum();
@@ -101,7 +107,11 @@ impl Table {
                         pad(&mut line, self.text(cell), widths[sub], Align::Right);
                         // An endpoint with no port part (`*`) gets no separator.
                         let right = self.text(cell + 1);
-                        line.push(if right.is_empty() { ' ' } else { self.seps.get(r).copied().unwrap_or(default_sep) });
+                        line.push(if right.is_empty() {
+                            ' '
+                        } else {
+                            self.seps.get(r).copied().unwrap_or(default_sep)
+                        });
                         pad(&mut line, right, widths[sub + 1], Align::Left);
                         cell += 2;
                         sub += 2;
@@ -203,9 +213,13 @@ mod tests {
 
     #[test]
     fn columns_line_up_for_every_row() {
-        let text = sample(&[("LISTEN", "0.0.0.0", "22", ""), ("ESTAB", "[::1]", "8080", "users:x"), ("X", "10.0.0.1", "1", "")]);
+        let text = sample(&[
+            ("LISTEN", "0.0.0.0", "22", ""),
+            ("ESTAB", "[::1]", "8080", "users(x)"),
+            ("X", "10.0.0.1", "1", ""),
+        ]);
         let lines: Vec<&str> = text.lines().collect();
-        let colon: Vec<usize> = lines[1..].iter().map(|l| l.find(':').expect("colon")).collect();
+        let colon: Vec<usize> = lines[1..].iter().map(|l| l.rfind(':').expect("colon")).collect();
         assert!(colon.windows(2).all(|w| w[0] == w[1]), "{text}");
         assert!(lines.iter().all(|l| !l.ends_with(' ')), "{text}");
         assert!(lines[0].starts_with("State "));

@@ -43,8 +43,11 @@ pub fn ss(args: &[&str]) -> String {
 
 /// Rows as whitespace-separated tokens, sorted, for comparing two tools' tables.
 pub fn rows(text: &str) -> Vec<Vec<String>> {
-    let mut r: Vec<Vec<String>> =
-        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split_whitespace().map(str::to_owned).collect()).collect();
+    let mut r: Vec<Vec<String>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect();
     r.sort();
     r
 }

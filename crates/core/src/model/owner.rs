@@ -68,9 +68,7 @@ impl OwnerIndex {
             let end = start + self.entries[start..].partition_point(|e| e.0 == inode);
             &self.entries[start..end]
         };
-        slice.iter().filter_map(|&(_, p, fd)| {
-            self.processes.get(p as usize).map(|process| Owner { process, fd })
-        })
+        slice.iter().filter_map(|&(_, p, fd)| self.processes.get(p as usize).map(|process| Owner { process, fd }))
     }
 
     pub fn has_owner(&self, inode: u64) -> bool {

@@ -16,13 +16,7 @@ pub enum Family {
 }
 
 impl Family {
-    pub const ALL: [Family; 5] = [
-        Family::Inet,
-        Family::Inet6,
-        Family::Unix,
-        Family::Packet,
-        Family::Netlink,
-    ];
+    pub const ALL: [Family; 5] = [Family::Inet, Family::Inet6, Family::Unix, Family::Packet, Family::Netlink];
 
     /// The name `ss -f` accepts and we print.
     pub fn name(self) -> &'static str {

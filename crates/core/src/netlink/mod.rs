@@ -101,9 +101,14 @@ impl DiagSocket {
     /// Dumps every selected table of the inet, unix, packet and netlink families, appending
     /// the sockets that match `sel` to `out`. Tables the kernel cannot dump are returned so
     /// the caller can read them from /proc instead.
-    pub fn collect(&mut self, sel: &Selection, out: &mut Vec<Socket>) -> Result<Vec<(Netid, NetlinkError)>, NetlinkError> {
+    pub fn collect(
+        &mut self,
+        sel: &Selection,
+        out: &mut Vec<Socket>,
+    ) -> Result<Vec<(Netid, NetlinkError)>, NetlinkError> {
         let mut failed = Vec::new();
-        let inet = [(Netid::Tcp, IPPROTO_TCP, "tcp"), (Netid::Udp, IPPROTO_UDP, "udp"), (Netid::Raw, IPPROTO_RAW, "raw")];
+        let inet =
+            [(Netid::Tcp, IPPROTO_TCP, "tcp"), (Netid::Udp, IPPROTO_UDP, "udp"), (Netid::Raw, IPPROTO_RAW, "raw")];
         for (netid, proto, name) in inet {
             if !sel.has_netid(netid) {
                 continue;

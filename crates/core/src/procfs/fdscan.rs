@@ -32,7 +32,8 @@ fn is_vanished(errno: Errno) -> bool {
 /// Scans `proc_root` (normally `/proc`). Fails only when `proc_root` itself cannot be read.
 pub fn scan(proc_root: &Path) -> Result<OwnerIndex, super::ProcError> {
     let read_err = |e: Errno| super::ProcError::Read { path: proc_root.to_path_buf(), cause: e.into() };
-    let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(read_err)?;
+    let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(read_err)?;
 
     super::ensure_procfs(&proc_dir, proc_root)?;
 
@@ -76,7 +77,12 @@ impl Scanner {
     fn scan_process(&mut self, pid: u32) {
         self.path.clear();
         let _ = write!(self.path, "{pid}/fd");
-        let fd_dir = match rustix::fs::openat(&self.proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) {
+        let fd_dir = match rustix::fs::openat(
+            &self.proc_dir,
+            self.path.as_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
             Ok(fd) => fd,
             Err(e) if is_vanished(e) => {
                 self.report.processes_vanished += 1;
@@ -144,7 +150,9 @@ impl Scanner {
         let _ = write!(self.path, "{pid}");
         let stat = rustix::fs::statat(&self.proc_dir, self.path.as_str(), rustix::fs::AtFlags::empty()).ok()?;
         self.path.push_str("/comm");
-        let comm_fd = rustix::fs::openat(&self.proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        let comm_fd =
+            rustix::fs::openat(&self.proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+                .ok()?;
         let mut buf = [0u8; 64];
         let n = rustix::io::read(&comm_fd, &mut buf).ok()?;
         let comm = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 pub enum ProcError {
     #[error("cannot read {path}: {cause}")]
     Read { path: PathBuf, cause: std::io::Error },
-    #[error("{path} is not a procfs mount, so processes and sockets cannot be read from it (mount it with: mount -t proc proc /proc)")]
+    #[error(
+        "{path} is not a procfs mount, so processes and sockets cannot be read from it (mount it with: mount -t proc proc /proc)"
+    )]
     NotProcfs { path: PathBuf },
     #[error("{path}:{line}: cannot parse {what}")]
     Parse { path: PathBuf, line: usize, what: &'static str },

@@ -26,9 +26,18 @@ fn files(netid: Netid) -> &'static [(&'static str, Family)] {
 /// namespace) and appends the sockets that match `sel`. `only` restricts to some tables (used
 /// when sock_diag failed for just those). A file that does not exist means the protocol is
 /// not built into the kernel and contributes no sockets.
-pub fn collect(net_dir: &Path, sel: &Selection, only: Option<&[Netid]>, out: &mut Vec<Socket>) -> Result<(), ProcError> {
-    let dir = rustix::fs::open(net_dir, rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
-        .map_err(|e| ProcError::Read { path: net_dir.to_path_buf(), cause: e.into() })?;
+pub fn collect(
+    net_dir: &Path,
+    sel: &Selection,
+    only: Option<&[Netid]>,
+    out: &mut Vec<Socket>,
+) -> Result<(), ProcError> {
+    let dir = rustix::fs::open(
+        net_dir,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| ProcError::Read { path: net_dir.to_path_buf(), cause: e.into() })?;
     super::ensure_procfs(&dir, net_dir)?;
     let mut read: Vec<&str> = Vec::new();
     for netid in sel.netids() {
@@ -46,7 +55,11 @@ pub fn collect(net_dir: &Path, sel: &Selection, only: Option<&[Netid]>, out: &mu
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(cause) => return Err(ProcError::Read { path, cause }),
             };
-            let parsed = parse_file(file, family, &text).map_err(|(line, what)| ProcError::Parse { path: PathBuf::from(&path), line, what })?;
+            let parsed = parse_file(file, family, &text).map_err(|(line, what)| ProcError::Parse {
+                path: PathBuf::from(&path),
+                line,
+                what,
+            })?;
             out.extend(parsed.into_iter().filter(|s| sel.matches(s) && only.is_none_or(|o| o.contains(&s.netid))));
         }
     }
@@ -154,6 +167,11 @@ fn parse_unix_line(line: &str) -> Result<Option<Socket>, &'static str> {
         }
     };
     let inode: u64 = f[6].parse().map_err(|_| "inode")?;
+    if inode == 0 {
+        // A connection not yet accept()ed: sock_diag does not list it either; it counts in
+        // its listener's Recv-Q.
+        return Ok(None);
+    }
     // The kernel writes abstract names with '@' for every NUL byte, as we show them.
     let name = if rest.is_empty() {
         None
@@ -189,7 +207,8 @@ fn parse_packet_line(line: &str) -> Result<Option<Socket>, &'static str> {
     };
     let protocol = u16::from_str_radix(f[3], 16).map_err(|_| "protocol")?;
     let interface: u32 = f[4].parse().map_err(|_| "interface")?;
-    let mut s = Socket::new(netid, Family::Packet, SockState::Close, Endpoint::Packet { protocol, interface }, Endpoint::None);
+    let mut s =
+        Socket::new(netid, Family::Packet, SockState::Close, Endpoint::Packet { protocol, interface }, Endpoint::None);
     s.interface = interface;
     s.recv_q = f[6].parse().map_err(|_| "rmem")?;
     s.send_q = None;

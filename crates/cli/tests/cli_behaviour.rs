@@ -1,0 +1,150 @@
+//! How the binary behaves at its edges: bad input, hostile names, closed pipes, no /proc.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
+mod common;
+
+use common::*;
+use std::net::{TcpListener, UdpSocket};
+use std::os::fd::OwnedFd;
+use std::process::{Command, Stdio};
+
+fn stderr_of(args: &[&str]) -> (i32, String, String) {
+    let out = sockscope(args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_a_nonzero_exit() {
+    for (args, needle) in [
+        (&["--no-such-flag"][..], "--no-such-flag"),
+        (&["-f", "ipx"], "unknown family 'ipx'"),
+        (&["-A", "tcp,bogus"], "unknown socket table 'bogus'"),
+        (&["-A", "sctp"], "not supported"),
+        (&["--source", "carrier-pigeon"], "carrier-pigeon"),
+        (&["-t", "--json", "--jsonl"], "--json"),
+    ] {
+        let (code, stdout, stderr) = stderr_of(args);
+        assert_ne!(code, 0, "{args:?} must fail");
+        assert!(stdout.is_empty(), "{args:?} printed to stdout: {stdout}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?} must print one line, got: {stderr}");
+        assert!(stderr.starts_with("sockscope: error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: '{stderr}' does not name '{needle}'");
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    }
+}
+
+#[test]
+fn help_and_version_work() {
+    let (code, out, _) = stderr_of(&["--help"]);
+    assert_eq!(code, 0);
+    for flag in [
+        "--tcp",
+        "--udp",
+        "--raw",
+        "--unix",
+        "--packet",
+        "--ipv4",
+        "--ipv6",
+        "--listening",
+        "--all",
+        "--numeric",
+        "--resolve",
+        "--processes",
+        "--extended",
+        "--no-header",
+        "--oneline",
+        "--query",
+        "--family",
+        "--json",
+        "--jsonl",
+        "--source",
+    ] {
+        assert!(out.contains(flag), "--help does not explain {flag}");
+    }
+    let (code, out, _) = stderr_of(&["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), format!("sockscope {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn process_names_with_escape_sequences_never_reach_the_terminal_raw() {
+    private_netns();
+    // A process whose command name holds an ANSI escape: exec sleep through a symlink so
+    // named (the kernel takes comm from the file name).
+    let dir = std::env::temp_dir().join(format!("sockscope-esc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let evil = dir.join("\x1b[31mred\x07");
+    let _ = std::fs::remove_file(&evil);
+    std::os::unix::fs::symlink("/bin/sleep", &evil).expect("symlink");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut child = Command::new(&evil).arg("60").stdin(Stdio::from(OwnedFd::from(listener))).spawn().expect("spawn");
+
+    let out = sockscope_ok(&["-tlnp"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!out.contains('\x1b') && !out.contains('\x07'), "raw control characters in: {out:?}");
+    assert!(out.contains("\\x1b[31mred\\x07"), "escaped name missing from: {out}");
+    // JSON keeps the exact name, escaped by JSON's own rules.
+    let json = sockscope_ok(&["-tl", "--json"]);
+    assert!(!json.contains('\x1b'));
+}
+
+#[test]
+fn piping_into_head_ends_quietly() {
+    private_netns();
+    // Enough rows that the pipe closes while sockscope is still writing.
+    let sockets: Vec<UdpSocket> = (0..3000).map(|_| UdpSocket::bind("127.0.0.1:0").expect("bind")).collect();
+    let out = Command::new("bash")
+        .args(["-c", &format!("set -o pipefail; {} -uan | head -1", env!("CARGO_BIN_EXE_sockscope"))])
+        .output()
+        .expect("run bash");
+    assert!(out.status.success(), "status {} stderr {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    drop(sockets);
+}
+
+#[test]
+fn missing_proc_is_one_clear_error_not_an_empty_answer() {
+    // A private mount namespace where /proc is an empty tmpfs.
+    for args in ["-tp", "-t --source proc"] {
+        let script = format!("mount -t tmpfs none /proc && exec {} {args}", env!("CARGO_BIN_EXE_sockscope"));
+        let out = Command::new("unshare").args(["-m", "sh", "-c", &script]).output().expect("run unshare");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args}: {stderr}");
+        assert!(stderr.contains("/proc"), "{args}: {stderr}");
+    }
+}
+
+#[test]
+fn jsonl_is_one_object_per_socket() {
+    private_netns();
+    let _a = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let _b = TcpListener::bind("[::1]:0").expect("bind");
+    let out = sockscope_ok(&["-tl", "--jsonl"]);
+    let objs: Vec<serde_json::Value> =
+        out.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    assert_eq!(objs.len(), 2);
+    assert!(objs.iter().all(|o| o["netid"] == "tcp"
+        && o["state"] == "listening"
+        && o["owners"].as_array().is_some_and(|a| a.len() == 1)));
+}
+
+#[test]
+fn json_numbers_are_numbers() {
+    private_netns();
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let json = sockscope_json(&["-tl"]);
+    let s = &json["sockets"][0];
+    assert!(s["recv_q"].is_u64() && s["send_q"].is_u64() && s["inode"].is_u64() && s["cookie"].is_u64());
+    assert_eq!(s["local"]["port"].as_u64(), Some(u64::from(l.local_addr().expect("a").port())));
+    assert_eq!(json["socket_count"], 1);
+    assert!(json["owner_scan"]["processes_scanned"].as_u64().is_some_and(|n| n > 0));
+}

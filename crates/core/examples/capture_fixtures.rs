@@ -1,0 +1,41 @@
+//! Captures real sock_diag replies and /proc/net files into a directory, for the parser
+//! fixture tests. Run it inside a namespace holding the sockets you want captured:
+//!
+//!     cargo run -p sockscope-core --example capture_fixtures -- crates/core/tests/fixtures
+//!
+//! Each `<table>.netlink` file holds the reply payloads as `u32 length (native) + bytes`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
+use sockscope_core::model::StateSet;
+use sockscope_core::netlink::{DiagSocket, request};
+use std::io::Write;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).ok_or("usage: capture_fixtures DIR")?;
+    let mut diag = DiagSocket::open()?;
+    let tables: Vec<(&str, Vec<u8>)> = vec![
+        ("tcp4", request::inet(request::AF_INET, request::IPPROTO_TCP, StateSet::ALL, 0)),
+        ("tcp6", request::inet(request::AF_INET6, request::IPPROTO_TCP, StateSet::ALL, 0)),
+        ("udp4", request::inet(request::AF_INET, request::IPPROTO_UDP, StateSet::ALL, 0)),
+        ("udp6", request::inet(request::AF_INET6, request::IPPROTO_UDP, StateSet::ALL, 0)),
+        ("unix", request::unix(StateSet::ALL)),
+        ("packet", request::packet()),
+        ("netlink", request::netlink()),
+    ];
+    for (name, req) in tables {
+        let mut file = Vec::new();
+        let result = diag.dump(name, &req, |payload| {
+            file.extend_from_slice(&(payload.len() as u32).to_ne_bytes());
+            file.extend_from_slice(payload);
+        });
+        match result {
+            Ok(()) => std::fs::File::create(format!("{dir}/{name}.netlink"))?.write_all(&file)?,
+            Err(e) => eprintln!("{name}: {e}"),
+        }
+    }
+    for f in ["tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet", "netlink"] {
+        std::fs::copy(format!("/proc/net/{f}"), format!("{dir}/proc_net_{f}"))?;
+    }
+    Ok(())
+}
