@@ -51,6 +51,34 @@ impl Services {
     }
 }
 
+/// IP protocol number → name, from /etc/protocols (`icmp 1 ICMP`): how ss names the "port"
+/// of a raw socket.
+#[derive(Debug, Default, Clone)]
+pub struct Protocols {
+    by_number: HashMap<u8, Box<str>>,
+}
+
+impl Protocols {
+    pub fn load() -> Protocols {
+        std::fs::read_to_string("/etc/protocols").map(|t| Protocols::parse(&t)).unwrap_or_default()
+    }
+
+    pub fn parse(text: &str) -> Protocols {
+        let mut by_number = HashMap::new();
+        for line in text.lines() {
+            let mut f = line.split('#').next().unwrap_or("").split_ascii_whitespace();
+            if let (Some(name), Some(Ok(n))) = (f.next(), f.next().map(str::parse::<u8>)) {
+                by_number.entry(n).or_insert_with(|| name.into());
+            }
+        }
+        Protocols { by_number }
+    }
+
+    pub fn name(&self, number: u8) -> Option<&str> {
+        self.by_number.get(&number).map(|s| &**s)
+    }
+}
+
 /// uid → user name from /etc/passwd (numbers are shown for uids it does not list).
 #[derive(Debug, Default, Clone)]
 pub struct Users {
@@ -173,6 +201,14 @@ mod tests {
         assert_eq!(s.name(80, Proto::Tcp), Some("http"));
         assert_eq!(s.name(80, Proto::Udp), None);
         assert_eq!(s.name(53, Proto::Udp), Some("domain"));
+    }
+
+    #[test]
+    fn protocols_parse() {
+        let p = Protocols::parse("ip 0 IP # internet\nicmp 1 ICMP\nipv6-icmp 58 IPv6-ICMP\nbogus x\n");
+        assert_eq!(p.name(1), Some("icmp"));
+        assert_eq!(p.name(58), Some("ipv6-icmp"));
+        assert_eq!(p.name(2), None);
     }
 
     #[test]

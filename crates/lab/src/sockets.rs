@@ -4,6 +4,8 @@
 
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
 /// Kernel TCP state numbers (include/net/tcp_states.h).
@@ -95,4 +97,40 @@ pub fn close_wait(listener: &TcpListener) -> io::Result<TcpStream> {
     // And the client's FIN acknowledged, so neither side changes state while a test looks.
     wait_for_state(remote, local, TCP_FIN_WAIT2)?;
     Ok(server)
+}
+
+/// A fresh directory for this process and thread, for socket files.
+pub fn tempdir() -> io::Result<String> {
+    let thread = format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let dir = std::env::temp_dir().join(format!("sockscope-test-{}-{thread}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir.to_string_lossy().into_owned())
+}
+
+/// A Unix stream listener on an abstract name (no file).
+pub fn abstract_listener(name: &str) -> io::Result<UnixListener> {
+    use std::os::linux::net::SocketAddrExt;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+    UnixListener::bind_addr(&addr)
+}
+
+/// A connected pair of Unix seqpacket sockets.
+pub fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    Ok(rustix::net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)?)
+}
+
+/// An AF_PACKET socket for an ethertype (needs CAP_NET_RAW).
+pub fn packet_socket(kind: rustix::net::SocketType, ethertype: u16) -> io::Result<OwnedFd> {
+    use rustix::net::{AddressFamily, Protocol, SocketFlags};
+    let proto = std::num::NonZeroU32::new(u32::from(ethertype.to_be())).map(Protocol::from_raw);
+    Ok(rustix::net::socket_with(AddressFamily::PACKET, kind, SocketFlags::CLOEXEC, proto)?)
+}
+
+/// A raw IP socket for one protocol (needs CAP_NET_RAW).
+pub fn raw_socket(family: rustix::net::AddressFamily, protocol: u32) -> io::Result<OwnedFd> {
+    use rustix::net::{Protocol, SocketFlags, SocketType};
+    let proto = std::num::NonZeroU32::new(protocol).map(Protocol::from_raw);
+    Ok(rustix::net::socket_with(family, SocketType::RAW, SocketFlags::CLOEXEC, proto)?)
 }

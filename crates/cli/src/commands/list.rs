@@ -56,12 +56,12 @@ fn note_unknown_owners(snap: &Snapshot) {
     if r.processes_unreadable > 0 {
         let unowned = snap.sockets.iter().filter(|s| s.inode != 0 && !idx.has_owner(s.inode)).count();
         eprintln!(
-            "sockscope: note: {} process{} could not be read ({}); {} socket{} show no owner",
+            "sockscope: note: {} process{} could not be read ({}); {} socket{} no known owner",
             r.processes_unreadable,
             if r.processes_unreadable == 1 { "" } else { "es" },
             r.unreadable_reason.as_deref().unwrap_or("unknown reason"),
             unowned,
-            if unowned == 1 { "" } else { "s" },
+            if unowned == 1 { " has" } else { "s have" },
         );
     }
 }

@@ -1,7 +1,7 @@
 //! How endpoints, states and owners read in the table: ss's notation.
 
 use sockscope_core::model::Owner;
-use sockscope_core::names::{self, Interfaces, Proto, Services, Users};
+use sockscope_core::names::{self, Interfaces, Proto, Protocols, Services, Users};
 use sockscope_core::{Endpoint, Netid, Socket};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -11,6 +11,7 @@ use std::net::IpAddr;
 pub struct Namer {
     numeric: bool,
     services: Option<Services>,
+    protocols: Option<Protocols>,
     resolve: bool,
     hosts: HashMap<IpAddr, String>,
     pub interfaces: Interfaces,
@@ -22,6 +23,7 @@ impl Namer {
         Namer {
             numeric,
             services: (!numeric).then(Services::load),
+            protocols: None,
             resolve,
             hosts: HashMap::new(),
             interfaces: Interfaces::new(),
@@ -128,10 +130,18 @@ impl Namer {
         }
     }
 
-    fn port(&self, port: u16, netid: Netid, out: &mut String) {
+    fn port(&mut self, port: u16, netid: Netid, out: &mut String) {
         if port == 0 {
             out.push('*');
             return;
+        }
+        if netid == Netid::Raw && !self.numeric {
+            // A raw socket's "port" is its IP protocol; ss names it from /etc/protocols.
+            let protocols = self.protocols.get_or_insert_with(Protocols::load);
+            if let Some(name) = u8::try_from(port).ok().and_then(|p| protocols.name(p)) {
+                out.push_str(name);
+                return;
+            }
         }
         let proto = match netid {
             Netid::Tcp => Some(Proto::Tcp),

@@ -52,6 +52,15 @@ pub fn rows(text: &str) -> Vec<Vec<String>> {
     r
 }
 
+/// `address:port` for inet endpoints, `path#inode` for Unix ones, from sockscope's JSON.
+pub fn endpoint_text(v: &Value) -> String {
+    match v["kind"].as_str() {
+        Some("inet") => format!("{}:{}", v["address"].as_str().unwrap_or("?"), v["port"]),
+        Some("unix") => format!("{}#{}", v["name"]["path"].as_str().unwrap_or("*"), v["inode"]),
+        other => format!("{other:?}"),
+    }
+}
+
 pub fn fd_of(s: &impl std::os::fd::AsRawFd) -> u64 {
     s.as_raw_fd() as u64
 }
