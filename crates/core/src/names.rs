@@ -8,6 +8,8 @@ use std::path::Path;
 #[derive(Debug, Default, Clone)]
 pub struct Services {
     by_port: HashMap<(u16, Proto), Box<str>>,
+    /// Names and aliases → port, for filters (`:http`, `:www`).
+    by_name: HashMap<(Box<str>, Proto), u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +32,7 @@ impl Services {
     /// `name port/proto [aliases…] [# comment]`; the first name listed for a port wins.
     pub fn parse(text: &str) -> Services {
         let mut by_port = HashMap::new();
+        let mut by_name = HashMap::new();
         for line in text.lines() {
             let line = line.split('#').next().unwrap_or("");
             let mut fields = line.split_ascii_whitespace();
@@ -42,12 +45,20 @@ impl Services {
                 _ => continue,
             };
             by_port.entry((port, proto)).or_insert_with(|| name.into());
+            for alias in std::iter::once(name).chain(fields) {
+                by_name.entry((alias.into(), proto)).or_insert(port);
+            }
         }
-        Services { by_port }
+        Services { by_port, by_name }
     }
 
     pub fn name(&self, port: u16, proto: Proto) -> Option<&str> {
         self.by_port.get(&(port, proto)).map(|s| &**s)
+    }
+
+    /// The port of a service name or alias (`http`, `www` → 80).
+    pub fn name_to_port(&self, name: &str, proto: Proto) -> Option<u16> {
+        self.by_name.get(&(Box::from(name), proto)).copied()
     }
 }
 
@@ -201,6 +212,9 @@ mod tests {
         assert_eq!(s.name(80, Proto::Tcp), Some("http"));
         assert_eq!(s.name(80, Proto::Udp), None);
         assert_eq!(s.name(53, Proto::Udp), Some("domain"));
+        assert_eq!(s.name_to_port("www", Proto::Tcp), Some(80));
+        assert_eq!(s.name_to_port("http-alt", Proto::Tcp), Some(80));
+        assert_eq!(s.name_to_port("domain", Proto::Tcp), None);
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! Plain data shared by every reader, renderer, rule and exporter.
 
+mod details;
 mod endpoint;
 mod owner;
 mod socket;
 mod state;
+mod tcp_info;
 
+pub use details::{Details, SkMemInfo, Timer, TimerKind};
 pub use endpoint::{Endpoint, UnixName, lossless_text};
 pub use owner::{Owner, OwnerIndex, OwnerScanReport, Process};
 pub use socket::{Family, Netid, Socket};
 pub use state::{SockState, StateSet};
+pub use tcp_info::TcpInfo;

@@ -1,6 +1,6 @@
 //! One socket as the kernel reports it, whatever reader produced it.
 
-use super::{Endpoint, SockState};
+use super::{Details, Endpoint, SockState, Timer};
 use serde::Serialize;
 
 /// Address family of a socket.
@@ -122,6 +122,18 @@ pub struct Socket {
     /// shutdown() state: bit 0 = no more receives, bit 1 = no more sends.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown: Option<u8>,
+    /// The pending timer (TCP), when the kernel reports one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timer: Option<Timer>,
+    /// SO_MARK; the kernel reports it only to CAP_NET_ADMIN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<u32>,
+    /// cgroup v2 id (the inode of the cgroup directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_id: Option<u64>,
+    /// Memory, tcp_info, congestion control, TOS — when asked for (-m, -i, --tos).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Box<Details>>,
 }
 
 impl Socket {
@@ -141,6 +153,17 @@ impl Socket {
             interface: 0,
             v6only: None,
             shutdown: None,
+            timer: None,
+            mark: None,
+            cgroup_id: None,
+            details: None,
         }
+    }
+}
+
+impl Socket {
+    /// The details, created empty on first use.
+    pub fn details_mut(&mut self) -> &mut Details {
+        self.details.get_or_insert_with(Default::default)
     }
 }

@@ -1,0 +1,217 @@
+//! Filter → inet_diag bytecode (INET_DIAG_REQ_BYTECODE), so the kernel drops non-matching
+//! TCP/UDP/raw sockets before sending them.
+//!
+//! A compiled fragment of length L ends at offset L when its condition holds and at L + 4
+//! when it does not; every `yes` jump is to the next op (the kernel's audit walks `yes`
+//! only), and `no` jumps go forward to an op boundary, to L, or to L + 4. `and`, `or` and
+//! `not` combine fragments as ss does.
+
+use super::ast::{Cmp, Device, Expr, HostMatch, Pred, Side};
+use std::net::IpAddr;
+
+const BC_NOP: u8 = 0;
+const BC_JMP: u8 = 1;
+const BC_S_GE: u8 = 2;
+const BC_S_LE: u8 = 3;
+const BC_D_GE: u8 = 4;
+const BC_D_LE: u8 = 5;
+const BC_AUTO: u8 = 6;
+const BC_S_COND: u8 = 7;
+const BC_D_COND: u8 = 8;
+const BC_DEV_COND: u8 = 9;
+const BC_MARK_COND: u8 = 10;
+const BC_CGROUP_COND: u8 = 13;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+
+/// The bytecode for `expr`, or `None` when some condition has no bytecode form (Unix
+/// paths, states, owners, unresolved names): then user space alone filters.
+pub fn compile(expr: &Expr) -> Option<Vec<u8>> {
+    match expr {
+        Expr::Pred(p) => atom(p),
+        Expr::And(a, b) => {
+            let mut x = compile(a)?;
+            let y = compile(b)?;
+            let l1 = x.len();
+            // a's "false" exits (l1 + 4) now go past b, to the end's "false".
+            retarget(&mut x, l1 + 4, l1 + y.len() + 4);
+            x.extend_from_slice(&y);
+            Some(x)
+        }
+        Expr::Or(a, b) => {
+            let mut x = compile(a)?;
+            let y = compile(b)?;
+            // a true: fall onto a JMP over b to the end. a false: land on b (l1 + 4).
+            push_op(&mut x, BC_JMP, 4, (y.len() + 4) as u16);
+            x.extend_from_slice(&y);
+            Some(x)
+        }
+        Expr::Not(a) => {
+            let mut x = compile(a)?;
+            // a true: the JMP goes to L + 4 (false). a false: lands at L (true).
+            push_op(&mut x, BC_JMP, 4, 8);
+            Some(x)
+        }
+    }
+}
+
+fn atom(p: &Pred) -> Option<Vec<u8>> {
+    let mut b = Vec::new();
+    match p {
+        Pred::Host { side, host: HostMatch::Inet { net, port } } => {
+            let code = if *side == Side::Src { BC_S_COND } else { BC_D_COND };
+            let (family, len, addr): (u8, u8, Vec<u8>) = match net {
+                None => (0, 0, Vec::new()),
+                Some((IpAddr::V4(a), l)) => (AF_INET, *l, a.octets().to_vec()),
+                Some((IpAddr::V6(a), l)) => (AF_INET6, *l, a.octets().to_vec()),
+            };
+            let size = (4 + 8 + addr.len()) as u16;
+            push_op(&mut b, code, size as u8, size + 4);
+            // struct inet_diag_hostcond { u8 family; u8 prefix_len; int port; be32 addr[]; }
+            b.extend_from_slice(&[family, len, 0, 0]);
+            b.extend_from_slice(&port.map_or(-1i32, i32::from).to_ne_bytes());
+            b.extend_from_slice(&addr);
+        }
+        Pred::Port { side, cmp, port } => {
+            let (ge, le) = if *side == Side::Src { (BC_S_GE, BC_S_LE) } else { (BC_D_GE, BC_D_LE) };
+            let (code, value) = match cmp {
+                Cmp::Ge => (ge, Some(*port)),
+                Cmp::Le => (le, Some(*port)),
+                Cmp::Gt => (ge, port.checked_add(1)),
+                Cmp::Lt => (le, port.checked_sub(1)),
+            };
+            match value {
+                Some(v) => {
+                    push_op(&mut b, code, 8, 12);
+                    push_op(&mut b, 0, 0, v);
+                }
+                None => constant(&mut b, false), // `< 0` or `> 65535`
+            }
+        }
+        Pred::Dev(Device::Index(i)) => {
+            push_op(&mut b, BC_DEV_COND, 8, 12);
+            b.extend_from_slice(&i.to_ne_bytes());
+        }
+        Pred::Fwmark { mark, mask } => {
+            push_op(&mut b, BC_MARK_COND, 12, 16);
+            b.extend_from_slice(&mark.to_ne_bytes());
+            b.extend_from_slice(&mask.to_ne_bytes());
+        }
+        Pred::Cgroup { id: Some(id), .. } => {
+            push_op(&mut b, BC_CGROUP_COND, 12, 16);
+            b.extend_from_slice(&id.to_ne_bytes());
+        }
+        Pred::Autobound => push_op(&mut b, BC_AUTO, 4, 8),
+        Pred::Host { host: HostMatch::Unix(_), .. }
+        | Pred::Dev(Device::Name(_))
+        | Pred::Cgroup { id: None, .. }
+        | Pred::State(_)
+        | Pred::Pid(_)
+        | Pred::Comm(_) => return None,
+    }
+    Some(b)
+}
+
+/// NOP always continues (true); JMP always takes its `no` (false).
+fn constant(b: &mut Vec<u8>, value: bool) {
+    push_op(b, if value { BC_NOP } else { BC_JMP }, 4, 8);
+}
+
+fn push_op(b: &mut Vec<u8>, code: u8, yes: u8, no: u16) {
+    b.push(code);
+    b.push(yes);
+    b.extend_from_slice(&no.to_ne_bytes());
+}
+
+/// Walks the ops of a fragment (following `yes`, which is always the op's size) and moves
+/// every `no` jump that lands on `from` to land on `to` instead.
+fn retarget(code: &mut [u8], from: usize, to: usize) {
+    let mut pos = 0;
+    while pos + 4 <= code.len() {
+        let yes = usize::from(code[pos + 1]);
+        let no = usize::from(u16::from_ne_bytes([code[pos + 2], code[pos + 3]]));
+        if code[pos] != 0 || yes != 0 {
+            if pos + no == from {
+                let new = (to - pos) as u16;
+                code[pos + 2..pos + 4].copy_from_slice(&new.to_ne_bytes());
+            }
+        }
+        if yes == 0 {
+            break;
+        }
+        pos += yes;
+    }
+}
+
+/// What the kernel's bytecode sees of a socket (struct inet_diag_entry).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub family: u8,
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
+    pub sport: u16,
+    pub dport: u16,
+    pub ifindex: u32,
+    pub mark: u32,
+    pub cgroup_id: u64,
+    pub autobound: bool,
+}
+
+/// A faithful copy of the kernel's `inet_diag_bc_run` (net/ipv4/inet_diag.c), used by tests
+/// to check that compiled bytecode means what the user-space evaluator means.
+pub fn run(bc: &[u8], e: &Entry) -> bool {
+    let mut pos = 0usize;
+    let mut len = bc.len() as isize;
+    while len > 0 {
+        let op = |off: usize| bc.get(pos + off).copied().unwrap_or(0);
+        let code = op(0);
+        let yes_jump = usize::from(op(1));
+        let no_jump = usize::from(u16::from_ne_bytes([op(2), op(3)]));
+        let arg16 = u16::from_ne_bytes([op(6), op(7)]);
+        let yes = match code {
+            BC_NOP => true,
+            BC_JMP => false,
+            BC_S_GE => e.sport >= arg16,
+            BC_S_LE => e.sport <= arg16,
+            BC_D_GE => e.dport >= arg16,
+            BC_D_LE => e.dport <= arg16,
+            BC_AUTO => e.autobound,
+            BC_S_COND | BC_D_COND => {
+                let family = op(4);
+                let plen = op(5);
+                let port = i32::from_ne_bytes([op(8), op(9), op(10), op(11)]);
+                let (addr, p) = if code == BC_S_COND { (&e.saddr, e.sport) } else { (&e.daddr, e.dport) };
+                let alen = if family == AF_INET { 4 } else { 16 };
+                let want: Vec<u8> = (0..alen).map(|i| op(12 + i)).collect();
+                if port != -1 && port != i32::from(p) {
+                    false
+                } else if plen == 0 {
+                    true
+                } else if family != e.family {
+                    e.family == AF_INET6
+                        && family == AF_INET
+                        && addr[..10] == [0; 10]
+                        && addr[10..12] == [0xff, 0xff]
+                        && super::eval::bits_match(&addr[12..16], &want, plen)
+                } else {
+                    super::eval::bits_match(&addr[..alen], &want, plen)
+                }
+            }
+            BC_DEV_COND => e.ifindex == u32::from_ne_bytes([op(4), op(5), op(6), op(7)]),
+            BC_MARK_COND => {
+                let mark = u32::from_ne_bytes([op(4), op(5), op(6), op(7)]);
+                let mask = u32::from_ne_bytes([op(8), op(9), op(10), op(11)]);
+                e.mark & mask == mark
+            }
+            BC_CGROUP_COND => e.cgroup_id == u64::from_ne_bytes(std::array::from_fn(|i| op(4 + i))),
+            _ => return false,
+        };
+        let jump = if yes { yes_jump } else { no_jump };
+        if jump == 0 {
+            return false;
+        }
+        pos += jump;
+        len -= jump as isize;
+    }
+    len == 0
+}

@@ -1,0 +1,154 @@
+//! Deciding a socket in user space. Three-valued: a condition the socket's data cannot
+//! answer (`autobound`, or a mark the kernel did not report) is `Unknown`, and a socket is
+//! dropped only when the filter is certainly false — the kernel's bytecode has already
+//! decided those conditions.
+
+use super::ast::{Cmp, Device, Expr, HostMatch, Pred, Side};
+use super::glob;
+use crate::model::{Endpoint, OwnerIndex, Socket};
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truth {
+    False,
+    True,
+    Unknown,
+}
+
+impl Truth {
+    fn from_bool(b: bool) -> Truth {
+        if b { Truth::True } else { Truth::False }
+    }
+
+    fn and(self, other: impl FnOnce() -> Truth) -> Truth {
+        match self {
+            Truth::False => Truth::False,
+            Truth::True => other(),
+            Truth::Unknown => match other() {
+                Truth::False => Truth::False,
+                _ => Truth::Unknown,
+            },
+        }
+    }
+
+    fn or(self, other: impl FnOnce() -> Truth) -> Truth {
+        match self {
+            Truth::True => Truth::True,
+            Truth::False => other(),
+            Truth::Unknown => match other() {
+                Truth::True => Truth::True,
+                _ => Truth::Unknown,
+            },
+        }
+    }
+
+    fn not(self) -> Truth {
+        match self {
+            Truth::True => Truth::False,
+            Truth::False => Truth::True,
+            Truth::Unknown => Truth::Unknown,
+        }
+    }
+}
+
+/// What evaluation may need beyond the socket: who holds it (for `--pid`/`--comm`).
+#[derive(Clone, Copy, Default)]
+pub struct Context<'a> {
+    pub owners: Option<&'a OwnerIndex>,
+}
+
+impl Expr {
+    pub fn eval(&self, s: &Socket, ctx: Context<'_>) -> Truth {
+        match self {
+            Expr::And(a, b) => a.eval(s, ctx).and(|| b.eval(s, ctx)),
+            Expr::Or(a, b) => a.eval(s, ctx).or(|| b.eval(s, ctx)),
+            Expr::Not(a) => a.eval(s, ctx).not(),
+            Expr::Pred(p) => p.eval(s, ctx),
+        }
+    }
+
+    /// Keep the socket unless the expression is certainly false for it.
+    pub fn keeps(&self, s: &Socket, ctx: Context<'_>) -> bool {
+        self.eval(s, ctx) != Truth::False
+    }
+}
+
+impl Pred {
+    pub fn eval(&self, s: &Socket, ctx: Context<'_>) -> Truth {
+        let end = |side: Side| if side == Side::Src { &s.local } else { &s.peer };
+        match self {
+            Pred::Host { side, host } => Truth::from_bool(host_matches(host, end(*side))),
+            Pred::Port { side, cmp, port } => Truth::from_bool(match end(*side) {
+                Endpoint::Inet { port: p, .. } => match cmp {
+                    Cmp::Lt => p < port,
+                    Cmp::Le => p <= port,
+                    Cmp::Gt => p > port,
+                    Cmp::Ge => p >= port,
+                },
+                _ => false,
+            }),
+            Pred::Dev(Device::Index(i)) => Truth::from_bool(s.interface == *i),
+            // Names are resolved to indexes before evaluation; one that is not matches nothing.
+            Pred::Dev(Device::Name(_)) => Truth::False,
+            Pred::Fwmark { mark, mask } => s.mark.map_or(Truth::Unknown, |m| Truth::from_bool(m & mask == *mark)),
+            Pred::Cgroup { id: Some(id), .. } => s.cgroup_id.map_or(Truth::Unknown, |c| Truth::from_bool(c == *id)),
+            Pred::Cgroup { id: None, .. } | Pred::Autobound => Truth::Unknown,
+            Pred::State(set) => Truth::from_bool(set.contains(s.state)),
+            Pred::Pid(pid) => match ctx.owners {
+                Some(idx) => Truth::from_bool(idx.owners(s.inode).any(|o| o.process.pid == *pid)),
+                None => Truth::Unknown,
+            },
+            Pred::Comm(comm) => match ctx.owners {
+                Some(idx) => Truth::from_bool(idx.owners(s.inode).any(|o| &*o.process.command == comm)),
+                None => Truth::Unknown,
+            },
+        }
+    }
+}
+
+/// The kernel's S_COND/D_COND semantics (net/ipv4/inet_diag.c), so both paths agree: the
+/// port must match when given; prefix 0 matches any address of any family; an IPv4
+/// condition also matches IPv4-mapped IPv6 addresses.
+fn host_matches(host: &HostMatch, ep: &Endpoint) -> bool {
+    match (host, ep) {
+        (HostMatch::Inet { net, port }, Endpoint::Inet { address, port: p }) => {
+            if port.is_some_and(|want| want != *p) {
+                return false;
+            }
+            match net {
+                None | Some((_, 0)) => true,
+                Some((want, len)) => prefix_match(*want, *len, *address),
+            }
+        }
+        (HostMatch::Unix(pattern), Endpoint::Unix { name, .. }) => {
+            glob::matches(pattern, name.as_ref().map_or("", |n| &n.path))
+        }
+        _ => false,
+    }
+}
+
+fn prefix_match(want: IpAddr, len: u8, have: IpAddr) -> bool {
+    match (want, have) {
+        (IpAddr::V4(w), IpAddr::V4(h)) => bits_match(&w.octets(), &h.octets(), len),
+        (IpAddr::V6(w), IpAddr::V6(h)) => bits_match(&w.octets(), &h.octets(), len),
+        (IpAddr::V4(w), IpAddr::V6(h)) => h.to_ipv4_mapped().is_some_and(|h4| bits_match(&w.octets(), &h4.octets(), len)),
+        (IpAddr::V6(_), IpAddr::V4(_)) => false,
+    }
+}
+
+pub(crate) fn bits_match(a: &[u8], b: &[u8], len: u8) -> bool {
+    let len = usize::from(len);
+    let full = len / 8;
+    if a.len() < full || b.len() < full || a[..full] != b[..full] {
+        return false;
+    }
+    let rest = len % 8;
+    if rest == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - rest);
+    match (a.get(full), b.get(full)) {
+        (Some(x), Some(y)) => x & mask == y & mask,
+        _ => false,
+    }
+}
