@@ -77,9 +77,28 @@ pub struct ListArgs {
     /// Show every process and fd holding each socket
     #[arg(short = 'p', long = "processes", help_heading = "Output")]
     pub processes: bool,
-    /// Extended details: uid, inode, cookie, shutdown state
-    #[arg(short = 'e', long = "extended", help_heading = "Output")]
+    /// Extended details: uid, inode, cookie, v6only, shutdown state
+    #[arg(short = 'e', long = "extended", help_heading = "Details")]
     pub extended: bool,
+    /// Timers: on (retransmit), keepalive, timewait, persist — time left and retransmits
+    #[arg(short = 'o', long = "options", help_heading = "Details")]
+    pub options: bool,
+    /// Socket memory (skmem: rmem_alloc, rcvbuf, wmem_alloc, sndbuf, fwd_alloc, wmem_queued,
+    /// optmem, backlog, drops)
+    #[arg(short = 'm', long = "memory", help_heading = "Details")]
+    pub memory: bool,
+    /// TCP internals (tcp_info): congestion control, rtt, rto, cwnd, mss, bytes, rates, …
+    #[arg(short = 'i', long = "info", help_heading = "Details")]
+    pub info: bool,
+    /// IPv4 TOS, IPv6 traffic class and the socket's net_cls class id
+    #[arg(long = "tos", help_heading = "Details")]
+    pub tos: bool,
+    /// The cgroup (v2) each socket was created in
+    #[arg(long = "cgroup", help_heading = "Details")]
+    pub cgroup: bool,
+    /// Owners per thread (implies -p)
+    #[arg(short = 'T', long = "threads", help_heading = "Details")]
+    pub threads: bool,
     /// No header line
     #[arg(short = 'H', long = "no-header", help_heading = "Output")]
     pub no_header: bool,
@@ -93,13 +112,47 @@ pub struct ListArgs {
     #[arg(long = "jsonl", help_heading = "Output")]
     pub jsonl: bool,
 
+    /// Read the filter expression from FILE (ss -F)
+    #[arg(short = 'F', long = "filter", value_name = "FILE", help_heading = "Filter")]
+    pub filter_file: Option<std::path::PathBuf>,
+    /// Sockets with this port at either end (same as: '( sport = :N or dport = :N )')
+    #[arg(long = "port", value_name = "PORT", help_heading = "Filter")]
+    pub port: Vec<String>,
+    /// Sockets held by this process
+    #[arg(long = "pid", value_name = "PID", help_heading = "Filter")]
+    pub pid: Vec<u32>,
+    /// Sockets held by a process with this command name (exact, as in /proc/PID/comm)
+    #[arg(long = "comm", value_name = "NAME", help_heading = "Filter")]
+    pub comm: Vec<String>,
+    /// Sockets in this state or state group (same as the filter 'state S'); repeatable
+    #[arg(long = "state", value_name = "STATE", help_heading = "Filter")]
+    pub state: Vec<String>,
+    /// Where the filter runs: in the kernel and again in user space (auto), in user space
+    /// only (off), or in the kernel only (only: for checking the kernel path)
+    #[arg(long = "kernel-filter", value_enum, default_value_t = KernelFilterArg::Auto, help_heading = "Filter")]
+    pub kernel_filter: KernelFilterArg,
+
+    /// Destroy the matching TCP/UDP/raw sockets (SOCK_DESTROY, as ss -K); needs a filter
+    #[arg(short = 'K', long = "kill", help_heading = "Actions")]
+    pub kill: bool,
+    /// With -K: list what would be destroyed, destroy nothing
+    #[arg(long = "dry-run", requires = "kill", help_heading = "Actions")]
+    pub dry_run: bool,
+    /// Totals per protocol and state, as ss -s (counted in this network namespace)
+    #[arg(short = 's', long = "summary", help_heading = "Actions")]
+    pub summary: bool,
+    /// Counts per process, port, state or remote address, with a per-state breakdown
+    #[arg(long = "summary-by", value_enum, value_name = "KEY", help_heading = "Actions")]
+    pub summary_by: Option<crate::commands::summary::GroupKey>,
+
     /// Where to read sockets from: sock_diag netlink (auto falls back to /proc/net per table,
     /// with a warning) or /proc/net
     #[arg(long = "source", value_enum, default_value_t = SourceArg::Auto, help_heading = "Collection")]
     pub source: SourceArg,
 
-    /// Filter expression (ss syntax)
-    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = false)]
+    /// Filter expression, ss syntax (docs/filter.md): state S, exclude S, src/dst HOST,
+    /// sport/dport OP PORT, dev, fwmark, cgroup, autobound, not, and, or, ( )
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }
 
@@ -109,4 +162,12 @@ pub enum SourceArg {
     Auto,
     Netlink,
     Proc,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum KernelFilterArg {
+    #[default]
+    Auto,
+    Off,
+    Only,
 }

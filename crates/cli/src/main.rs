@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod escape;
+mod filter_args;
 mod render;
 mod selection;
 mod term;
@@ -21,9 +22,13 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let width = term::stdout_width();
-    let result = commands::list::run(&cli.list, &mut out, width).and_then(|()| out.flush().map_err(Into::into));
+    let result = commands::list::run(&cli.list, &mut out, width).and_then(|ok| {
+        out.flush()?;
+        Ok(ok)
+    });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         // `sockscope … | head` closes the pipe early: that is the reader's choice, not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("tcp6", request::inet(request::AF_INET6, request::IPPROTO_TCP, StateSet::ALL, 0)),
         ("udp4", request::inet(request::AF_INET, request::IPPROTO_UDP, StateSet::ALL, 0)),
         ("udp6", request::inet(request::AF_INET6, request::IPPROTO_UDP, StateSet::ALL, 0)),
-        ("unix", request::unix(StateSet::ALL)),
+        ("unix", request::unix(StateSet::ALL, true)),
         ("packet", request::packet()),
         ("netlink", request::netlink()),
     ];

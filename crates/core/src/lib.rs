@@ -12,7 +12,8 @@ pub mod netlink;
 pub mod procfs;
 pub mod select;
 pub mod snapshot;
+pub mod summary;
 
 pub use model::{Endpoint, Family, Netid, SockState, Socket};
 pub use select::Selection;
-pub use snapshot::{Snapshot, SnapshotOptions, Source};
+pub use snapshot::{KernelFilter, Snapshot, SnapshotOptions, Source};

@@ -130,30 +130,71 @@ impl Interfaces {
         Interfaces::default()
     }
 
+    /// The index of an interface name in this namespace.
+    pub fn index(&mut self, name: &str) -> Option<u32> {
+        rustix::net::netdevice::name_to_index(self.ioctl_socket()?, name).ok()
+    }
+
+    /// Any socket will do for the SIOCGIFNAME/SIOCGIFINDEX ioctls; opened once, on first use.
+    fn ioctl_socket(&mut self) -> Option<&rustix::fd::OwnedFd> {
+        if self.socket.is_none() {
+            self.socket = rustix::net::socket_with(
+                rustix::net::AddressFamily::UNIX,
+                rustix::net::SocketType::DGRAM,
+                rustix::net::SocketFlags::CLOEXEC,
+                None,
+            )
+            .ok();
+        }
+        self.socket.as_ref()
+    }
+
     /// The interface's name, or `None` if the index does not exist (any more).
     pub fn name(&mut self, index: u32) -> Option<&str> {
         if index == 0 {
             return None;
         }
         if !self.cache.contains_key(&index) {
-            if self.socket.is_none() {
-                self.socket = rustix::net::socket_with(
-                    rustix::net::AddressFamily::UNIX,
-                    rustix::net::SocketType::DGRAM,
-                    rustix::net::SocketFlags::CLOEXEC,
-                    None,
-                )
-                .ok();
-            }
             let name = self
-                .socket
-                .as_ref()
+                .ioctl_socket()
                 .and_then(|s| rustix::net::netdevice::index_to_name(s, index).ok())
                 .map(String::into_boxed_str);
             self.cache.insert(index, name);
         }
         self.cache.get(&index).and_then(|n| n.as_deref())
     }
+}
+
+/// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified`
+/// on hybrid hosts), from /proc/self/mounts.
+pub fn cgroup2_root() -> Option<std::path::PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        let (_, dir, fstype) = (f.next()?, f.next()?, f.next()?);
+        (fstype == "cgroup2").then(|| std::path::PathBuf::from(dir.replace("\\040", " ")))
+    })
+}
+
+/// cgroup v2 id (the directory's inode) → path below `root` (normally /sys/fs/cgroup), for
+/// every cgroup on the host. A walk of the cgroup tree: only done for --cgroup.
+pub fn cgroup_paths(root: &Path) -> HashMap<u64, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = HashMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(meta) = std::fs::metadata(&dir) else { continue };
+        let rel = dir.strip_prefix(root).map(|p| format!("/{}", p.display())).unwrap_or_default();
+        out.insert(meta.ino(), rel);
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The short netlink protocol names ss uses.

@@ -1,7 +1,10 @@
-//! One consistent look at the host: the selected sockets, and (when asked) who holds them.
+//! One consistent look at the host: the selected sockets, filtered, and (when asked) who
+//! holds them.
 
+use crate::filter::{Expr, Pred, bytecode, eval};
 use crate::model::{Endpoint, Netid, Owner, OwnerIndex, Socket};
-use crate::netlink::{DiagSocket, NetlinkError};
+use crate::netlink::request::Extensions;
+use crate::netlink::{DiagSocket, NetlinkError, Query};
 use crate::procfs::{self, ProcError};
 use crate::select::Selection;
 use serde::Serialize;
@@ -20,19 +23,46 @@ pub enum Source {
     Proc,
 }
 
+/// Where the filter expression is evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum KernelFilter {
+    /// In the kernel where it can be (inet_diag bytecode), and always again in user space.
+    #[default]
+    Auto,
+    /// Only in user space.
+    Off,
+    /// Only in the kernel, without the user-space check (to test the kernel path).
+    Only,
+}
+
 #[derive(Clone, Debug)]
 pub struct SnapshotOptions {
     pub selection: Selection,
     pub source: Source,
     /// Build the inode → owners index (one pass over /proc/*/fd).
     pub owners: bool,
+    /// List each thread as an owner (/proc/PID/task/TID/fd), as `ss -T`.
+    pub threads: bool,
+    pub extensions: Extensions,
+    /// A resolved filter expression (see `filter::resolve`).
+    pub filter: Option<Expr>,
+    pub kernel_filter: KernelFilter,
     /// Root of procfs; `/proc` except in tests.
     pub proc_root: PathBuf,
 }
 
 impl SnapshotOptions {
     pub fn new(selection: Selection) -> SnapshotOptions {
-        SnapshotOptions { selection, source: Source::Auto, owners: false, proc_root: PathBuf::from("/proc") }
+        SnapshotOptions {
+            selection,
+            source: Source::Auto,
+            owners: false,
+            threads: false,
+            extensions: Extensions::default(),
+            filter: None,
+            kernel_filter: KernelFilter::Auto,
+            proc_root: PathBuf::from("/proc"),
+        }
     }
 }
 
@@ -42,6 +72,8 @@ pub enum SnapshotError {
     Netlink(#[from] NetlinkError),
     #[error(transparent)]
     Proc(#[from] ProcError),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 #[derive(Debug, Default)]
@@ -50,47 +82,93 @@ pub struct Snapshot {
     pub owners: Option<OwnerIndex>,
     /// Things the user should know about how complete this is (fallbacks, interrupted dumps).
     pub warnings: Vec<String>,
+    /// Whether the kernel ran the filter program.
+    pub kernel_filtered: bool,
 }
 
 impl Snapshot {
     pub fn collect(opts: &SnapshotOptions) -> Result<Snapshot, SnapshotError> {
         let mut snap = Snapshot::default();
         let sel = &opts.selection;
+        let code = match (&opts.filter, opts.kernel_filter, opts.source) {
+            (Some(f), KernelFilter::Auto | KernelFilter::Only, Source::Auto | Source::Netlink) => bytecode::compile(f),
+            _ => None,
+        };
+        if let Some(f) = &opts.filter {
+            check_evaluable(f, code.is_some())?;
+            if opts.kernel_filter == KernelFilter::Only && code.is_none() {
+                return Err(SnapshotError::Unsupported(
+                    "this filter cannot run in the kernel (it names Unix paths, states or owners)".into(),
+                ));
+            }
+        }
         if !sel.is_empty() {
             let net_dir = opts.proc_root.join("net");
             match opts.source {
                 Source::Proc => procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?,
-                Source::Netlink => {
-                    let failed = DiagSocket::open()?.collect(sel, &mut snap.sockets)?;
-                    if let Some((_, e)) = failed.into_iter().next() {
-                        return Err(e.into());
-                    }
-                }
-                Source::Auto => snap.collect_auto(sel, &net_dir)?,
+                Source::Netlink | Source::Auto => snap.collect_netlink(opts, code.as_deref(), &net_dir)?,
             }
         }
         fill_unix_peer_names(&mut snap.sockets);
-        if opts.owners {
-            snap.owners = Some(procfs::fdscan::scan(&opts.proc_root)?);
+        let needs_owners =
+            opts.filter.as_ref().is_some_and(|f| f.preds().iter().any(|p| matches!(p, Pred::Pid(_) | Pred::Comm(_))));
+        if opts.owners || opts.threads || needs_owners {
+            snap.owners = Some(procfs::fdscan::scan(&opts.proc_root, opts.threads)?);
+        }
+        if let Some(f) = &opts.filter
+            && opts.kernel_filter != KernelFilter::Only
+        {
+            let local_port_range = f
+                .preds()
+                .iter()
+                .any(|p| matches!(p, Pred::Autobound))
+                .then(|| read_port_range(&opts.proc_root))
+                .flatten();
+            let ctx = eval::Context { owners: snap.owners.as_ref(), local_port_range };
+            snap.sockets.retain(|s| f.keeps(s, ctx));
         }
         Ok(snap)
     }
 
-    fn collect_auto(&mut self, sel: &Selection, net_dir: &std::path::Path) -> Result<(), SnapshotError> {
+    fn collect_netlink(
+        &mut self,
+        opts: &SnapshotOptions,
+        code: Option<&[u8]>,
+        net_dir: &std::path::Path,
+    ) -> Result<(), SnapshotError> {
+        let sel = &opts.selection;
         let mut diag = match DiagSocket::open() {
             Ok(d) => d,
-            Err(e) => {
+            Err(e) if opts.source == Source::Auto => {
                 self.warnings
                     .push(format!("{e}; reading /proc/net instead (no cookies, listener backlogs or Unix peers)"));
                 procfs::net::collect(net_dir, sel, None, &mut self.sockets)?;
                 return Ok(());
             }
+            Err(e) => return Err(e.into()),
         };
-        let failed = diag.collect(sel, &mut self.sockets)?;
+        let mut query = Query { selection: *sel, extensions: opts.extensions, bytecode: code };
+        let mut result = diag.collect(&query, &mut self.sockets);
+        if code.is_some() && refused_program(&result) {
+            // The kernel would not run our program (fwmark needs CAP_NET_ADMIN; an old
+            // kernel may lack an op): filter in user space alone.
+            self.warnings.push("the kernel refused the filter program; filtering in user space".into());
+            self.sockets.clear();
+            query.bytecode = None;
+            result = diag.collect(&query, &mut self.sockets);
+        } else {
+            self.kernel_filtered = code.is_some();
+        }
+        let failed = result?;
         if diag.interrupted {
             self.warnings.push(
                 "the kernel reported that sockets changed during the dump; some may be missing or doubled".into(),
             );
+        }
+        if let Some((_, e)) = failed.first()
+            && opts.source == Source::Netlink
+        {
+            return Err(SnapshotError::Unsupported(format!("{e} (and --source netlink forbids reading /proc/net)")));
         }
         if !failed.is_empty() {
             let tables: Vec<Netid> = failed.iter().map(|(n, _)| *n).collect();
@@ -114,8 +192,46 @@ impl Snapshot {
     }
 }
 
+fn refused_program(result: &Result<Vec<(Netid, NetlinkError)>, NetlinkError>) -> bool {
+    let refused = |e: &NetlinkError| match e {
+        NetlinkError::Io { errno, .. } | NetlinkError::Unsupported { errno, .. } => {
+            *errno == rustix::io::Errno::PERM || *errno == rustix::io::Errno::INVAL
+        }
+        _ => false,
+    };
+    match result {
+        Err(e) => refused(e),
+        Ok(failed) => failed.iter().any(|(n, e)| matches!(n, Netid::Tcp | Netid::Udp | Netid::Raw) && refused(e)),
+    }
+}
+
+/// Conditions only the kernel can decide must reach it.
+fn check_evaluable(f: &Expr, in_kernel: bool) -> Result<(), SnapshotError> {
+    if in_kernel {
+        return Ok(());
+    }
+    for p in f.preds() {
+        let what = match p {
+            Pred::Fwmark { .. } => "fwmark",
+            Pred::Cgroup { .. } => "cgroup",
+            _ => continue,
+        };
+        return Err(SnapshotError::Unsupported(format!(
+            "'{what}' is decided by the kernel's filter: use it with sock_diag (not --source proc, not --kernel-filter off) and with conditions the kernel understands (no Unix paths, states, --pid or --comm in the same filter)"
+        )));
+    }
+    Ok(())
+}
+
+/// net.ipv4.ip_local_port_range, which is per network namespace.
+fn read_port_range(proc_root: &std::path::Path) -> Option<(u16, u16)> {
+    let text = std::fs::read_to_string(proc_root.join("sys/net/ipv4/ip_local_port_range")).ok()?;
+    let mut f = text.split_whitespace().map(str::parse::<u16>);
+    Some((f.next()?.ok()?, f.next()?.ok()?))
+}
+
 /// A connected Unix socket's peer end is shown by the peer's bound name when the peer is in
-/// the snapshot (the server side of a connection to /run/x.sock shows /run/x.sock).
+/// the snapshot (the client of /run/x.sock has /run/x.sock as its peer).
 fn fill_unix_peer_names(sockets: &mut [Socket]) {
     let named: HashMap<u64, crate::model::UnixName> = sockets
         .iter()

@@ -134,3 +134,14 @@ pub fn raw_socket(family: rustix::net::AddressFamily, protocol: u32) -> io::Resu
     let proto = std::num::NonZeroU32::new(protocol).map(Protocol::from_raw);
     Ok(rustix::net::socket_with(family, SocketType::RAW, SocketFlags::CLOEXEC, proto)?)
 }
+
+/// SO_MARK on a socket (needs CAP_NET_ADMIN).
+pub fn set_mark(fd: &impl std::os::fd::AsFd, mark: u32) -> io::Result<()> {
+    nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::Mark, &mark).map_err(io::Error::from)
+}
+
+/// SO_BINDTODEVICE: the socket only uses this interface.
+pub fn bind_to_device(fd: &impl std::os::fd::AsFd, ifname: &str) -> io::Result<()> {
+    nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::BindToDevice, &std::ffi::OsString::from(ifname))
+        .map_err(io::Error::from)
+}

@@ -1,5 +1,6 @@
 //! Output formats: one module per format, all reading the same snapshot.
 
+pub mod details;
 pub mod json;
 pub mod names;
 pub mod sockets;

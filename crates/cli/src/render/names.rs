@@ -19,10 +19,11 @@ pub struct Namer {
 }
 
 impl Namer {
-    pub fn new(numeric: bool, resolve: bool) -> Namer {
+    /// `services` names ports unless `numeric`.
+    pub fn new(numeric: bool, resolve: bool, services: Services) -> Namer {
         Namer {
             numeric,
-            services: (!numeric).then(Services::load),
+            services: (!numeric).then_some(services),
             protocols: None,
             resolve,
             hosts: HashMap::new(),
@@ -177,7 +178,11 @@ pub fn owners<'a>(owners: impl Iterator<Item = Owner<'a>>, out: &mut String) {
         out.push_str(if first { "users:((\"" } else { ",(\"" });
         first = false;
         out.push_str(&crate::escape::escape(&o.process.command));
-        let _ = write!(out, "\",pid={},fd={})", o.process.pid, o.fd);
+        let _ = write!(out, "\",pid={}", o.process.pid);
+        if let Some(tid) = o.process.tid {
+            let _ = write!(out, ",tid={tid}");
+        }
+        let _ = write!(out, ",fd={})", o.fd);
     }
     if !first {
         out.push(')');

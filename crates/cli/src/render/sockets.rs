@@ -1,6 +1,7 @@
 //! The socket table, ss's columns: Netid, State, Recv-Q, Send-Q, Local Address:Port,
 //! Peer Address:Port, then owners (-p) and details (-e).
 
+use super::details::{self, DetailFlags};
 use super::names::{self, Namer};
 use super::table::{Align, Column, Table};
 use sockscope_core::{Endpoint, Snapshot, Socket};
@@ -9,9 +10,12 @@ use std::io::{self, Write};
 
 pub struct TableOptions {
     pub netid_column: bool,
+    pub state_column: bool,
     pub header: bool,
     pub processes: bool,
-    pub extended: bool,
+    pub details: DetailFlags,
+    /// Second-line details (-m, -i) stay on the socket's line.
+    pub oneline: bool,
     /// Terminal width, when writing to a terminal and not asked for one line per socket.
     pub max_width: Option<usize>,
 }
@@ -27,7 +31,9 @@ pub fn write(
     if opts.netid_column {
         columns.push(Column { heading: "Netid", align: Align::Left, split: None });
     }
-    columns.push(Column { heading: "State", align: Align::Left, split: None });
+    if opts.state_column {
+        columns.push(Column { heading: "State", align: Align::Left, split: None });
+    }
     columns.push(Column { heading: "Recv-Q", align: Align::Left, split: None });
     columns.push(Column { heading: "Send-Q", align: Align::Left, split: None });
     columns.push(Column { heading: "Local Address:Port", align: Align::Left, split: Some(':') });
@@ -37,12 +43,15 @@ pub fn write(
     let mut addr = String::new();
     let mut port = String::new();
     let mut extra = String::new();
+    let mut second = String::new();
     for s in sockets {
         table.row_separator(if matches!(s.local, Endpoint::Unix { .. }) { ' ' } else { ':' });
         if opts.netid_column {
             table.cell_str(s.netid.ss_name());
         }
-        table.cell_str(s.state.ss_name());
+        if opts.state_column {
+            table.cell_str(s.state.ss_name());
+        }
         table.cell(|a| {
             let _ = write!(a, "{}", s.recv_q);
         });
@@ -63,10 +72,17 @@ pub fn write(
         if opts.processes {
             names::owners(snap.owners_of(s), &mut extra);
         }
-        if opts.extended {
-            names::extended(s, &mut extra);
-        }
-        table.cell_str(extra.trim_start());
+        details::same_line(s, &opts.details, &mut extra);
+        second.clear();
+        details::second_line(s, &opts.details, &mut second);
+        table.cell(|cell| {
+            cell.push_str(extra.trim_start());
+            if !second.is_empty() {
+                // ss puts memory and tcp_info on an indented second line, unless -O.
+                cell.push_str(if opts.oneline { " " } else { "\n\t" });
+                cell.push_str(second.trim_start());
+            }
+        });
     }
     let trailing = opts.processes.then_some("Process");
     table.write(out, opts.header, trailing, opts.max_width)

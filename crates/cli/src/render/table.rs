@@ -120,8 +120,9 @@ impl Table {
                 line.push(' ');
             }
             let trailing = self.text(cell);
-            if trailing.is_empty() {
+            if trailing.is_empty() || trailing.starts_with('\n') {
                 truncate_trailing_spaces(&mut line);
+                line.push_str(trailing);
             } else if max_width.is_some_and(|w| fixed + width(trailing) > w) {
                 truncate_trailing_spaces(&mut line);
                 line.push_str("\n\t");

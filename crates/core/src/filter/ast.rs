@@ -20,7 +20,7 @@ impl Expr {
         Expr::Or(Box::new(a), Box::new(b))
     }
 
-    pub fn not(a: Expr) -> Expr {
+    pub fn negate(a: Expr) -> Expr {
         Expr::Not(Box::new(a))
     }
 
@@ -75,15 +75,28 @@ pub enum Device {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pred {
     /// `src H`, `dst H`, `sport = H`, `dport == H`.
-    Host { side: Side, host: HostMatch },
+    Host {
+        side: Side,
+        host: HostMatch,
+    },
     /// `sport < :N`, `dport >= :N`, …
-    Port { side: Side, cmp: Cmp, port: u16 },
+    Port {
+        side: Side,
+        cmp: Cmp,
+        port: u16,
+    },
     /// `dev = NAME|INDEX`: the interface the socket is bound to.
     Dev(Device),
     /// `fwmark = MARK[/MASK]`.
-    Fwmark { mark: u32, mask: u32 },
+    Fwmark {
+        mark: u32,
+        mask: u32,
+    },
     /// `cgroup = PATH` (cgroup v2, relative to /sys/fs/cgroup); the id once resolved.
-    Cgroup { path: String, id: Option<u64> },
+    Cgroup {
+        path: String,
+        id: Option<u64>,
+    },
     /// Sockets whose local port the kernel chose (no explicit bind to a port).
     Autobound,
     /// `state S` used inside an expression.

@@ -130,11 +130,9 @@ fn retarget(code: &mut [u8], from: usize, to: usize) {
     while pos + 4 <= code.len() {
         let yes = usize::from(code[pos + 1]);
         let no = usize::from(u16::from_ne_bytes([code[pos + 2], code[pos + 3]]));
-        if code[pos] != 0 || yes != 0 {
-            if pos + no == from {
-                let new = (to - pos) as u16;
-                code[pos + 2..pos + 4].copy_from_slice(&new.to_ne_bytes());
-            }
+        if (code[pos] != 0 || yes != 0) && pos + no == from {
+            let new = (to - pos) as u16;
+            code[pos + 2..pos + 4].copy_from_slice(&new.to_ne_bytes());
         }
         if yes == 0 {
             break;

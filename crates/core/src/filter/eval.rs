@@ -51,10 +51,13 @@ impl Truth {
     }
 }
 
-/// What evaluation may need beyond the socket: who holds it (for `--pid`/`--comm`).
+/// What evaluation may need beyond the socket: who holds it (for `--pid`/`--comm`), and the
+/// ephemeral port range (for `autobound`).
 #[derive(Clone, Copy, Default)]
 pub struct Context<'a> {
     pub owners: Option<&'a OwnerIndex>,
+    /// net.ipv4.ip_local_port_range of the socket's namespace.
+    pub local_port_range: Option<(u16, u16)>,
 }
 
 impl Expr {
@@ -92,7 +95,14 @@ impl Pred {
             Pred::Dev(Device::Name(_)) => Truth::False,
             Pred::Fwmark { mark, mask } => s.mark.map_or(Truth::Unknown, |m| Truth::from_bool(m & mask == *mark)),
             Pred::Cgroup { id: Some(id), .. } => s.cgroup_id.map_or(Truth::Unknown, |c| Truth::from_bool(c == *id)),
-            Pred::Cgroup { id: None, .. } | Pred::Autobound => Truth::Unknown,
+            Pred::Cgroup { id: None, .. } => Truth::Unknown,
+            // The kernel's flag (no explicit bind to a port) is also set on accepted sockets;
+            // like ss, also require the local port to be in the ephemeral range.
+            Pred::Autobound => match (ctx.local_port_range, s.local.port()) {
+                (Some((lo, hi)), Some(p)) => Truth::from_bool(lo <= p && p <= hi),
+                (Some(_), None) => Truth::False,
+                (None, _) => Truth::Unknown,
+            },
             Pred::State(set) => Truth::from_bool(set.contains(s.state)),
             Pred::Pid(pid) => match ctx.owners {
                 Some(idx) => Truth::from_bool(idx.owners(s.inode).any(|o| o.process.pid == *pid)),
@@ -131,7 +141,9 @@ fn prefix_match(want: IpAddr, len: u8, have: IpAddr) -> bool {
     match (want, have) {
         (IpAddr::V4(w), IpAddr::V4(h)) => bits_match(&w.octets(), &h.octets(), len),
         (IpAddr::V6(w), IpAddr::V6(h)) => bits_match(&w.octets(), &h.octets(), len),
-        (IpAddr::V4(w), IpAddr::V6(h)) => h.to_ipv4_mapped().is_some_and(|h4| bits_match(&w.octets(), &h4.octets(), len)),
+        (IpAddr::V4(w), IpAddr::V6(h)) => {
+            h.to_ipv4_mapped().is_some_and(|h4| bits_match(&w.octets(), &h4.octets(), len))
+        }
         (IpAddr::V6(_), IpAddr::V4(_)) => false,
     }
 }

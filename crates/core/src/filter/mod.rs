@@ -14,9 +14,11 @@ pub mod eval;
 pub mod glob;
 pub mod lexer;
 pub mod parser;
+pub mod resolve;
 
 pub use ast::{Cmp, Expr, HostMatch, Pred, Side};
 pub use parser::{Filter, parse};
+pub use resolve::resolve;
 
 /// A filter that cannot be parsed or resolved: what is wrong and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,5 +31,9 @@ pub struct FilterError {
 }
 
 fn location(column: usize, token: &str) -> String {
-    if column == 0 { "at the end of the filter".to_string() } else { format!("at column {column} ('{token}')") }
+    match (column, token.is_empty()) {
+        (0, true) => "at the end of the filter".to_string(),
+        (0, false) => format!("('{token}')"),
+        _ => format!("at column {column} ('{token}')"),
+    }
 }

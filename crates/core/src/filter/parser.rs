@@ -11,9 +11,9 @@
 //!         | 'autobound' | 'state' STATE
 //! ```
 
+use super::FilterError;
 use super::ast::{Cmp, Device, Expr, HostMatch, Pred, Side};
 use super::lexer::{Tok, Token, lex};
-use super::FilterError;
 use crate::model::{SockState, StateSet};
 use crate::names::{Proto, Services};
 use std::net::IpAddr;
@@ -159,7 +159,7 @@ impl Parser<'_> {
         match self.peek() {
             Some(Tok::Not) => {
                 self.pos += 1;
-                Ok(Expr::not(self.unary()?))
+                Ok(Expr::negate(self.unary()?))
             }
             Some(Tok::LParen) => {
                 let open = self.pos;
@@ -206,7 +206,7 @@ impl Parser<'_> {
                 let (w, _) = self.word("a port (:80, :http, 10.0.0.1:80)")?;
                 match op {
                     None | Some("=" | "==") => Pred::Host { side, host: self.host(&w, true)? },
-                    Some("!=") => return Ok(Expr::not(Expr::Pred(Pred::Host { side, host: self.host(&w, true)? }))),
+                    Some("!=") => return Ok(Expr::negate(Expr::Pred(Pred::Host { side, host: self.host(&w, true)? }))),
                     Some(o) => {
                         let port = self.port_only(&w)?;
                         let cmp = match o {
@@ -371,11 +371,15 @@ impl Parser<'_> {
             rest = &r[end..];
         }
         let addr: IpAddr = addr_text.parse().map_err(|_| {
-            self.prev_error("not an IP address (host names are not resolved in filters; IPv6 goes in brackets: [::1]:80)")
+            self.prev_error(
+                "not an IP address (host names are not resolved in filters; IPv6 goes in brackets: [::1]:80)",
+            )
         })?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len = match prefix {
-            Some(l) => l.parse::<u8>().ok().filter(|l| *l <= max).ok_or_else(|| self.prev_error("bad prefix length"))?,
+            Some(l) => {
+                l.parse::<u8>().ok().filter(|l| *l <= max).ok_or_else(|| self.prev_error("bad prefix length"))?
+            }
             None => max,
         };
         let port = match rest.strip_prefix(':') {
@@ -389,7 +393,7 @@ impl Parser<'_> {
 }
 
 fn negated(negate: bool, p: Pred) -> Expr {
-    if negate { Expr::not(Expr::Pred(p)) } else { Expr::Pred(p) }
+    if negate { Expr::negate(Expr::Pred(p)) } else { Expr::Pred(p) }
 }
 
 fn parse_u32(s: &str) -> Option<u32> {

@@ -11,11 +11,14 @@ pub struct Process {
     pub command: Box<str>,
     /// Owner of `/proc/PID` (the process's effective uid).
     pub uid: u32,
+    /// The thread, when owners were listed per thread (`-T`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tid: Option<u32>,
 }
 
 impl Process {
     pub fn new(pid: u32, command: impl Into<Box<str>>, uid: u32) -> Process {
-        Process { pid, command: command.into(), uid }
+        Process { pid, command: command.into(), uid, tid: None }
     }
 }
 

@@ -19,6 +19,8 @@ use wire::{Message, Messages, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_
 
 /// SOCK_DIAG_BY_FAMILY, the request and reply type of every dump.
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
+/// SOCK_DESTROY: abort one socket.
+const SOCK_DESTROY: u16 = 21;
 /// ss uses 32 KiB; the kernel sizes dump batches to the largest receive seen, so a larger
 /// buffer means fewer recv calls at 100k+ sockets.
 const RECV_BUFFER: usize = 256 * 1024;
@@ -99,13 +101,14 @@ impl DiagSocket {
     }
 
     /// Dumps every selected table of the inet, unix, packet and netlink families, appending
-    /// the sockets that match `sel` to `out`. Tables the kernel cannot dump are returned so
-    /// the caller can read them from /proc instead.
+    /// the sockets that match the selection to `out`. Tables the kernel cannot dump are
+    /// returned so the caller can read them from /proc instead.
     pub fn collect(
         &mut self,
-        sel: &Selection,
+        q: &Query<'_>,
         out: &mut Vec<Socket>,
     ) -> Result<Vec<(Netid, NetlinkError)>, NetlinkError> {
+        let sel = &q.selection;
         let mut failed = Vec::new();
         let inet =
             [(Netid::Tcp, IPPROTO_TCP, "tcp"), (Netid::Udp, IPPROTO_UDP, "udp"), (Netid::Raw, IPPROTO_RAW, "raw")];
@@ -117,7 +120,7 @@ impl DiagSocket {
                 if !sel.has_family(family) {
                     continue;
                 }
-                let req = request::inet(af, proto, sel.states, 0);
+                let req = request::inet_with_bytecode(af, proto, sel.states, q.extensions.inet_ext(), q.bytecode);
                 let result = self.dump(name, &req, |p| {
                     if let Some(s) = parse::inet(p, netid).filter(|s| sel.matches(s)) {
                         out.push(s);
@@ -131,7 +134,7 @@ impl DiagSocket {
         }
         let unix = [Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket];
         if unix.iter().any(|n| sel.has_netid(*n)) {
-            let result = self.dump("unix", &request::unix(sel.states), |p| {
+            let result = self.dump("unix", &request::unix(sel.states, q.extensions.memory), |p| {
                 if let Some(s) = parse::unix(p).filter(|s| sel.matches(s)) {
                     out.push(s);
                 }
@@ -167,6 +170,55 @@ impl DiagSocket {
             }
         }
         Ok(failed)
+    }
+
+    /// Destroys one TCP, UDP or raw socket (SOCK_DESTROY, as `ss -K`): the kernel aborts it
+    /// and its owner sees ECONNABORTED. Needs CAP_NET_ADMIN and CONFIG_INET_DIAG_DESTROY.
+    pub fn destroy(&mut self, s: &Socket) -> Result<(), NetlinkError> {
+        let table = match s.netid {
+            Netid::Tcp => "tcp",
+            Netid::Udp => "udp",
+            Netid::Raw => "raw",
+            _ => return Err(NetlinkError::Unsupported { table: "this socket type", errno: Errno::OPNOTSUPP }),
+        };
+        let payload = request::destroy(s).ok_or(NetlinkError::Unsupported { table, errno: Errno::INVAL })?;
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let mut req = Vec::with_capacity(wire::NLMSG_HDRLEN + payload.len());
+        wire::push_header(&mut req, payload.len(), SOCK_DESTROY, NLM_F_REQUEST | wire::NLM_F_ACK, seq);
+        req.extend_from_slice(&payload);
+        let kernel = SocketAddrNetlink::new(0, 0);
+        retry_eintr(|| rustix::net::sendto(&self.fd, &req, SendFlags::empty(), &kernel))
+            .map_err(|errno| NetlinkError::Io { table, errno })?;
+        loop {
+            let (n, _) = retry_eintr(|| rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()))
+                .map_err(|errno| NetlinkError::Io { table, errno })?;
+            for m in Messages::new(&self.buf[..n]) {
+                if m.seq == seq && m.kind == NLMSG_ERROR {
+                    let code = wire::u32_ne(m.payload, 0) as i32;
+                    return if code == 0 {
+                        Ok(())
+                    } else {
+                        Err(NetlinkError::Io { table, errno: Errno::from_raw_os_error(-code) })
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// One collection: which sockets, what detail, and the kernel-side filter program.
+#[derive(Clone, Debug)]
+pub struct Query<'a> {
+    pub selection: Selection,
+    pub extensions: request::Extensions,
+    /// inet_diag bytecode run by the kernel on TCP, UDP and raw sockets.
+    pub bytecode: Option<&'a [u8]>,
+}
+
+impl Query<'_> {
+    pub fn new(selection: Selection) -> Query<'static> {
+        Query { selection, extensions: request::Extensions::default(), bytecode: None }
     }
 }
 

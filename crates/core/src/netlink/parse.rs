@@ -2,19 +2,28 @@
 //! place; fields past the end of a short struct read as zero, unknown attributes are skipped.
 
 use super::request::{AF_INET, AF_INET6};
-use super::wire::{Attrs, align4, array, u8_at, u16_be, u16_ne, u32_ne};
-use crate::model::{Endpoint, Family, Netid, SockState, Socket, UnixName};
+use super::wire::{Attrs, align4, array, u8_at, u16_be, u16_ne, u32_ne, u64_ne};
+use crate::model::{Endpoint, Family, Netid, SkMemInfo, SockState, Socket, TcpInfo, Timer, TimerKind, UnixName};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const INET_DIAG_MSG_LEN: usize = 72;
+const INET_DIAG_INFO: u16 = 2;
+const INET_DIAG_CONG: u16 = 4;
+const INET_DIAG_TOS: u16 = 5;
+const INET_DIAG_TCLASS: u16 = 6;
+const INET_DIAG_SKMEMINFO: u16 = 7;
 const INET_DIAG_SHUTDOWN: u16 = 8;
 const INET_DIAG_PROTOCOL: u16 = 10;
 const INET_DIAG_SKV6ONLY: u16 = 11;
+const INET_DIAG_MARK: u16 = 15;
+const INET_DIAG_CLASS_ID: u16 = 17;
+const INET_DIAG_CGROUP_ID: u16 = 21;
 
 const UNIX_DIAG_MSG_LEN: usize = 16;
 const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_PEER: u16 = 2;
 const UNIX_DIAG_RQLEN: u16 = 4;
+const UNIX_DIAG_MEMINFO: u16 = 5;
 const UNIX_DIAG_SHUTDOWN: u16 = 6;
 const UNIX_DIAG_UID: u16 = 7;
 
@@ -58,9 +67,27 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
     s.send_q = Some(u32_ne(payload, 60));
     s.uid = Some(u32_ne(payload, 64));
     s.inode = u64::from(u32_ne(payload, 68));
+    s.timer = TimerKind::from_kernel(payload[2]).map(|kind| Timer {
+        kind,
+        expires_ms: u32_ne(payload, 52),
+        retransmits: payload[3],
+    });
     for (kind, data) in Attrs::new(payload.get(align4(INET_DIAG_MSG_LEN)..).unwrap_or(&[])) {
         match kind {
             INET_DIAG_SHUTDOWN => s.shutdown = Some(u8_at(data, 0)),
+            INET_DIAG_MARK => s.mark = Some(u32_ne(data, 0)),
+            INET_DIAG_CGROUP_ID => s.cgroup_id = Some(u64_ne(data, 0)),
+            INET_DIAG_INFO if netid == Netid::Tcp && !data.is_empty() => {
+                s.details_mut().tcp_info = Some(TcpInfo::parse(data))
+            }
+            INET_DIAG_CONG => {
+                let name = data.split(|b| *b == 0).next().unwrap_or(&[]);
+                s.details_mut().congestion = Some(crate::model::lossless_text(name).into());
+            }
+            INET_DIAG_TOS => s.details_mut().tos = Some(u8_at(data, 0)),
+            INET_DIAG_TCLASS => s.details_mut().tclass = Some(u8_at(data, 0)),
+            INET_DIAG_CLASS_ID => s.details_mut().class_id = Some(u32_ne(data, 0)),
+            INET_DIAG_SKMEMINFO => s.details_mut().memory = Some(meminfo(data)),
             INET_DIAG_SKV6ONLY => s.v6only = Some(u8_at(data, 0) != 0),
             INET_DIAG_PROTOCOL if netid == Netid::Raw && s.local.port() == Some(0) => {
                 if let Endpoint::Inet { port, .. } = &mut s.local {
@@ -90,6 +117,7 @@ pub fn unix(payload: &[u8]) -> Option<Socket> {
     let mut queues = None;
     let mut uid = None;
     let mut shutdown = None;
+    let mut memory = None;
     for (kind, data) in Attrs::new(payload.get(align4(UNIX_DIAG_MSG_LEN)..).unwrap_or(&[])) {
         match kind {
             UNIX_DIAG_NAME => name = UnixName::from_raw(data),
@@ -97,6 +125,7 @@ pub fn unix(payload: &[u8]) -> Option<Socket> {
             UNIX_DIAG_RQLEN => queues = Some((u32_ne(data, 0), u32_ne(data, 4))),
             UNIX_DIAG_UID => uid = Some(u32_ne(data, 0)),
             UNIX_DIAG_SHUTDOWN => shutdown = Some(u8_at(data, 0)),
+            UNIX_DIAG_MEMINFO => memory = Some(meminfo(data)),
             _ => {}
         }
     }
@@ -110,6 +139,9 @@ pub fn unix(payload: &[u8]) -> Option<Socket> {
     s.send_q = Some(wq);
     s.uid = uid;
     s.shutdown = shutdown;
+    if memory.is_some() {
+        s.details_mut().memory = memory;
+    }
     Some(s)
 }
 
@@ -169,10 +201,28 @@ pub fn netlink(payload: &[u8]) -> Option<Socket> {
     Some(s)
 }
 
-/// ss shows rmem_alloc / wmem_alloc from skmeminfo as the queues of packet and netlink sockets.
-fn set_queues_from_meminfo(s: &mut Socket, meminfo: &[u8]) {
-    s.recv_q = u32_ne(meminfo, SK_MEMINFO_RMEM_ALLOC * 4);
-    s.send_q = Some(u32_ne(meminfo, SK_MEMINFO_WMEM_ALLOC * 4));
+/// ss shows rmem_alloc / wmem_alloc from skmeminfo as the queues of packet and netlink
+/// sockets (whose memory is always fetched for that), so the memory details come along.
+fn set_queues_from_meminfo(s: &mut Socket, data: &[u8]) {
+    s.recv_q = u32_ne(data, SK_MEMINFO_RMEM_ALLOC * 4);
+    s.send_q = Some(u32_ne(data, SK_MEMINFO_WMEM_ALLOC * 4));
+    s.details_mut().memory = Some(meminfo(data));
+}
+
+/// `u32 skmeminfo[SK_MEMINFO_VARS]`; `drops` exists since Linux 4.x.
+pub fn meminfo(data: &[u8]) -> SkMemInfo {
+    let at = |i: usize| u32_ne(data, i * 4);
+    SkMemInfo {
+        rmem_alloc: at(0),
+        rcvbuf: at(1),
+        wmem_alloc: at(2),
+        sndbuf: at(3),
+        fwd_alloc: at(4),
+        wmem_queued: at(5),
+        optmem: at(6),
+        backlog: at(7),
+        drops: (data.len() >= 36).then(|| at(8)),
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,42 @@ const UDIAG_SHOW_NAME: u32 = 0x01;
 const UDIAG_SHOW_VFS: u32 = 0x02;
 const UDIAG_SHOW_PEER: u32 = 0x04;
 const UDIAG_SHOW_RQLEN: u32 = 0x10;
+const UDIAG_SHOW_MEMINFO: u32 = 0x20;
 const UDIAG_SHOW_UID: u32 = 0x40;
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
+
+/// What to ask the kernel for beyond the basic socket line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extensions {
+    /// skmeminfo (-m)
+    pub memory: bool,
+    /// tcp_info and the congestion control name (-i)
+    pub tcp_info: bool,
+    /// TOS / traffic class / class id (--tos)
+    pub tos: bool,
+}
+
+impl Extensions {
+    /// The `idiag_ext` bit mask: bit N-1 asks for attribute N.
+    pub fn inet_ext(self) -> u8 {
+        const INFO: u8 = 1 << (2 - 1);
+        const CONG: u8 = 1 << (4 - 1);
+        const TOS: u8 = 1 << (5 - 1);
+        const TCLASS: u8 = 1 << (6 - 1);
+        const SKMEMINFO: u8 = 1 << (7 - 1);
+        let mut ext = 0;
+        if self.memory {
+            ext |= SKMEMINFO;
+        }
+        if self.tcp_info {
+            ext |= INFO | CONG;
+        }
+        if self.tos {
+            ext |= TOS | TCLASS;
+        }
+        ext
+    }
+}
 const PACKET_SHOW_INFO: u32 = 0x01;
 const PACKET_SHOW_MEMINFO: u32 = 0x10;
 const NDIAG_SHOW_MEMINFO: u32 = 0x01;
@@ -27,20 +62,75 @@ const NO_COOKIE: u32 = !0;
 /// in the given states. For raw sockets the pad byte is `sdiag_raw_protocol`; we ask for
 /// IPPROTO_RAW and the kernel dumps raw sockets of every protocol.
 pub fn inet(family: u8, protocol: u8, states: StateSet, ext: u8) -> Vec<u8> {
-    let mut r = Vec::with_capacity(56);
+    inet_with_bytecode(family, protocol, states, ext, None)
+}
+
+/// The same, with a filter program the kernel runs on each socket
+/// (`INET_DIAG_REQ_BYTECODE`, see `filter::bytecode`).
+pub fn inet_with_bytecode(family: u8, protocol: u8, states: StateSet, ext: u8, bytecode: Option<&[u8]>) -> Vec<u8> {
+    let mut r = Vec::with_capacity(56 + bytecode.map_or(0, |b| b.len() + 4));
     r.extend_from_slice(&[family, protocol, ext, if protocol == IPPROTO_RAW { IPPROTO_RAW } else { 0 }]);
     r.extend_from_slice(&states.0.to_ne_bytes());
     // inet_diag_sockid: ports, addresses and interface all zero (wildcards), no cookie.
     r.extend_from_slice(&[0u8; 40]);
     r.extend_from_slice(&NO_COOKIE.to_ne_bytes());
     r.extend_from_slice(&NO_COOKIE.to_ne_bytes());
+    if let Some(code) = bytecode {
+        r.extend_from_slice(&((code.len() + 4) as u16).to_ne_bytes());
+        r.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+        r.extend_from_slice(code);
+        r.resize(super::wire::align4(r.len()), 0);
+    }
     r
+}
+
+/// A SOCK_DESTROY request naming exactly one inet socket: family, protocol and the full
+/// `inet_diag_sockid` (ports, addresses, interface, cookie) as the dump reported it.
+pub fn destroy(s: &crate::model::Socket) -> Option<Vec<u8>> {
+    use crate::model::{Endpoint, Netid};
+    let protocol = match s.netid {
+        Netid::Tcp => IPPROTO_TCP,
+        Netid::Udp => IPPROTO_UDP,
+        Netid::Raw => IPPROTO_RAW,
+        _ => return None,
+    };
+    let (Endpoint::Inet { address: la, port: lp }, Endpoint::Inet { address: pa, port: pp }) = (&s.local, &s.peer)
+    else {
+        return None;
+    };
+    let family = if la.is_ipv4() { AF_INET } else { AF_INET6 };
+    let addr = |a: &std::net::IpAddr| -> [u8; 16] {
+        let mut b = [0u8; 16];
+        match a {
+            std::net::IpAddr::V4(v4) => b[..4].copy_from_slice(&v4.octets()),
+            std::net::IpAddr::V6(v6) => b.copy_from_slice(&v6.octets()),
+        }
+        b
+    };
+    let cookie = s.cookie?;
+    let mut r = Vec::with_capacity(56);
+    // For raw sockets the pad byte names the protocol (the local "port").
+    let raw_protocol = if protocol == IPPROTO_RAW { *lp as u8 } else { 0 };
+    r.extend_from_slice(&[family, protocol, 0, raw_protocol]);
+    r.extend_from_slice(&s.state.bit().to_ne_bytes());
+    let (sport, dport) = if protocol == IPPROTO_RAW { (0u16, 0u16) } else { (*lp, *pp) };
+    r.extend_from_slice(&sport.to_be_bytes());
+    r.extend_from_slice(&dport.to_be_bytes());
+    r.extend_from_slice(&addr(la));
+    r.extend_from_slice(&addr(pa));
+    r.extend_from_slice(&s.interface.to_ne_bytes());
+    r.extend_from_slice(&(cookie as u32).to_ne_bytes());
+    r.extend_from_slice(&((cookie >> 32) as u32).to_ne_bytes());
+    Some(r)
 }
 
 /// `struct unix_diag_req` (24 bytes): every Unix socket in the given states, with its name,
 /// peer, queue lengths and uid.
-pub fn unix(states: StateSet) -> Vec<u8> {
-    let show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
+pub fn unix(states: StateSet, memory: bool) -> Vec<u8> {
+    let mut show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
+    if memory {
+        show |= UDIAG_SHOW_MEMINFO;
+    }
     let mut r = Vec::with_capacity(24);
     r.extend_from_slice(&[AF_UNIX, 0, 0, 0]);
     r.extend_from_slice(&states.0.to_ne_bytes());
@@ -80,7 +170,11 @@ mod tests {
     #[test]
     fn request_sizes_match_the_uapi_structs() {
         assert_eq!(inet(AF_INET, IPPROTO_TCP, StateSet::ALL, 0).len(), 56);
-        assert_eq!(unix(StateSet::ALL).len(), 24);
+        assert_eq!(unix(StateSet::ALL, true).len(), 24);
+        assert_eq!(
+            inet_with_bytecode(AF_INET, IPPROTO_TCP, StateSet::ALL, 0, Some(&[1, 4, 8, 0, 0, 0])).len(),
+            56 + 4 + 8
+        );
         assert_eq!(packet().len(), 20);
         assert_eq!(netlink().len(), 20);
     }

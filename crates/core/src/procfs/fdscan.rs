@@ -29,8 +29,9 @@ fn is_vanished(errno: Errno) -> bool {
     errno == Errno::NOENT || errno == Errno::SRCH
 }
 
-/// Scans `proc_root` (normally `/proc`). Fails only when `proc_root` itself cannot be read.
-pub fn scan(proc_root: &Path) -> Result<OwnerIndex, super::ProcError> {
+/// Scans `proc_root` (normally `/proc`). With `threads`, every thread is listed as an owner
+/// (its tid set), as `ss -T` does. Fails only when `proc_root` itself cannot be read.
+pub fn scan(proc_root: &Path, threads: bool) -> Result<OwnerIndex, super::ProcError> {
     let read_err = |e: Errno| super::ProcError::Read { path: proc_root.to_path_buf(), cause: e.into() };
     let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(read_err)?;
@@ -49,6 +50,7 @@ pub fn scan(proc_root: &Path) -> Result<OwnerIndex, super::ProcError> {
     }
 
     let mut scanner = Scanner {
+        root: proc_root.to_path_buf(),
         proc_dir,
         dir_buf,
         link_buf: vec![0u8; 256],
@@ -58,12 +60,17 @@ pub fn scan(proc_root: &Path) -> Result<OwnerIndex, super::ProcError> {
         report: OwnerScanReport::default(),
     };
     for pid in pids {
-        scanner.scan_process(pid);
+        if threads {
+            scanner.scan_threads(pid);
+        } else {
+            scanner.scan_process(pid, None);
+        }
     }
     Ok(OwnerIndex::new(scanner.processes, scanner.entries, scanner.report))
 }
 
 struct Scanner {
+    root: std::path::PathBuf,
     proc_dir: OwnedFd,
     dir_buf: Vec<MaybeUninit<u8>>,
     link_buf: Vec<u8>,
@@ -74,9 +81,29 @@ struct Scanner {
 }
 
 impl Scanner {
-    fn scan_process(&mut self, pid: u32) {
+    /// Each thread of `pid` in turn, read through /proc/PID/task/TID.
+    fn scan_threads(&mut self, pid: u32) {
         self.path.clear();
-        let _ = write!(self.path, "{pid}/fd");
+        let _ = write!(self.path, "{pid}/task");
+        let tids: Vec<u32> = match std::fs::read_dir(self.root.join(&self.path)) {
+            Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
+            Err(_) => {
+                self.report.processes_vanished += 1;
+                return;
+            }
+        };
+        for tid in tids {
+            self.scan_process(pid, Some(tid));
+        }
+    }
+
+    fn scan_process(&mut self, pid: u32, tid: Option<u32>) {
+        self.path.clear();
+        match tid {
+            Some(tid) => write!(self.path, "{pid}/task/{tid}/fd"),
+            None => write!(self.path, "{pid}/fd"),
+        }
+        .unwrap_or(());
         let fd_dir = match rustix::fs::openat(
             &self.proc_dir,
             self.path.as_str(),
@@ -122,7 +149,7 @@ impl Scanner {
         }
         self.report.processes_scanned += 1;
         if self.entries.len() > first_entry {
-            match self.describe(pid) {
+            match self.describe(pid, tid) {
                 Some(p) => self.processes.push(p),
                 None => {
                     // Exited between reading its fds and its name: skip it entirely.
@@ -145,9 +172,12 @@ impl Scanner {
     }
 
     /// comm and uid of a process that holds sockets; `None` if it has exited.
-    fn describe(&mut self, pid: u32) -> Option<Process> {
+    fn describe(&mut self, pid: u32, tid: Option<u32>) -> Option<Process> {
         self.path.clear();
-        let _ = write!(self.path, "{pid}");
+        let _ = match tid {
+            Some(tid) => write!(self.path, "{pid}/task/{tid}"),
+            None => write!(self.path, "{pid}"),
+        };
         let stat = rustix::fs::statat(&self.proc_dir, self.path.as_str(), rustix::fs::AtFlags::empty()).ok()?;
         self.path.push_str("/comm");
         let comm_fd =
@@ -156,7 +186,9 @@ impl Scanner {
         let mut buf = [0u8; 64];
         let n = rustix::io::read(&comm_fd, &mut buf).ok()?;
         let comm = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
-        Some(Process::new(pid, crate::model::lossless_text(comm), stat.st_uid))
+        let mut p = Process::new(pid, crate::model::lossless_text(comm), stat.st_uid);
+        p.tid = tid;
+        Some(p)
     }
 }
 
@@ -198,7 +230,7 @@ mod tests {
     fn finds_our_own_socket() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let inode = rustix::fs::fstat(&listener).expect("fstat").st_ino;
-        let index = scan(Path::new("/proc")).expect("scan /proc");
+        let index = scan(Path::new("/proc"), false).expect("scan /proc");
         let me = std::process::id();
         let owners: Vec<u32> = index.owners(inode).map(|o| o.process.pid).collect();
         assert_eq!(owners, vec![me]);

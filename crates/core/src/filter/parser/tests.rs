@@ -27,14 +27,8 @@ fn sport(port: u16) -> Expr {
 
 #[test]
 fn and_binds_tighter_than_or() {
-    assert_eq!(
-        e("sport = :1 or sport = :2 and sport = :3"),
-        Expr::or(sport(1), Expr::and(sport(2), sport(3)))
-    );
-    assert_eq!(
-        e("sport = :1 and sport = :2 or sport = :3"),
-        Expr::or(Expr::and(sport(1), sport(2)), sport(3))
-    );
+    assert_eq!(e("sport = :1 or sport = :2 and sport = :3"), Expr::or(sport(1), Expr::and(sport(2), sport(3))));
+    assert_eq!(e("sport = :1 and sport = :2 or sport = :3"), Expr::or(Expr::and(sport(1), sport(2)), sport(3)));
     assert_eq!(e("sport = :1 || sport = :2 && sport = :3"), e("sport = :1 or ( sport = :2 and sport = :3 )"));
     assert_eq!(e("( sport = :1 or sport = :2 ) and sport = :3"), Expr::and(Expr::or(sport(1), sport(2)), sport(3)));
 }
@@ -42,11 +36,11 @@ fn and_binds_tighter_than_or() {
 #[test]
 fn adjacency_means_and_and_not_binds_tightest() {
     assert_eq!(e("sport = :1 sport = :2"), Expr::and(sport(1), sport(2)));
-    assert_eq!(e("not sport = :1 and sport = :2"), Expr::and(Expr::not(sport(1)), sport(2)));
-    assert_eq!(e("! sport = :1"), Expr::not(sport(1)));
-    assert_eq!(e("!(sport = :1)"), Expr::not(sport(1)));
-    assert_eq!(e("sport != :1"), Expr::not(sport(1)));
-    assert_eq!(e("sport neq :1"), Expr::not(sport(1)));
+    assert_eq!(e("not sport = :1 and sport = :2"), Expr::and(Expr::negate(sport(1)), sport(2)));
+    assert_eq!(e("! sport = :1"), Expr::negate(sport(1)));
+    assert_eq!(e("!(sport = :1)"), Expr::negate(sport(1)));
+    assert_eq!(e("sport != :1"), Expr::negate(sport(1)));
+    assert_eq!(e("sport neq :1"), Expr::negate(sport(1)));
 }
 
 #[test]
@@ -72,7 +66,10 @@ fn operators_and_word_forms() {
 #[test]
 fn host_conditions() {
     let host = |side, net: Option<(&str, u8)>, port| {
-        Expr::Pred(Pred::Host { side, host: HostMatch::Inet { net: net.map(|(a, l)| (a.parse().expect("ip"), l)), port } })
+        Expr::Pred(Pred::Host {
+            side,
+            host: HostMatch::Inet { net: net.map(|(a, l)| (a.parse().expect("ip"), l)), port },
+        })
     };
     assert_eq!(e("dst 10.1.2.3/8"), host(Side::Dst, Some(("10.0.0.0", 8)), None));
     assert_eq!(e("dst 127.0.0.1:http"), host(Side::Dst, Some(("127.0.0.1", 32)), Some(80)));
@@ -95,7 +92,7 @@ fn host_conditions() {
 #[test]
 fn other_atoms() {
     assert_eq!(e("dev = lo"), Expr::Pred(Pred::Dev(Device::Name("lo".into()))));
-    assert_eq!(e("dev != 3"), Expr::not(Expr::Pred(Pred::Dev(Device::Index(3)))));
+    assert_eq!(e("dev != 3"), Expr::negate(Expr::Pred(Pred::Dev(Device::Index(3)))));
     assert_eq!(e("fwmark = 0x10/0xf0"), Expr::Pred(Pred::Fwmark { mark: 0x10, mask: 0xf0 }));
     assert_eq!(e("fwmark = 7"), Expr::Pred(Pred::Fwmark { mark: 7, mask: u32::MAX }));
     assert_eq!(e("cgroup = /a/b"), Expr::Pred(Pred::Cgroup { path: "/a/b".into(), id: None }));
@@ -120,8 +117,24 @@ fn leading_state_clauses() {
     let s = f.states.expect("states");
     assert!(!s.contains(SockState::TimeWait) && !s.contains(SockState::Listen) && s.contains(SockState::CloseWait));
     for name in [
-        "established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait", "closed", "close-wait",
-        "last-ack", "listening", "closing", "all", "connected", "synchronized", "bucket", "big", "ESTAB", "LISTEN",
+        "established",
+        "syn-sent",
+        "syn-recv",
+        "fin-wait-1",
+        "fin-wait-2",
+        "time-wait",
+        "closed",
+        "close-wait",
+        "last-ack",
+        "listening",
+        "closing",
+        "all",
+        "connected",
+        "synchronized",
+        "bucket",
+        "big",
+        "ESTAB",
+        "LISTEN",
     ] {
         assert!(p(&format!("state {name}")).states.is_some_and(|s| !s.is_empty()), "{name}");
     }
@@ -196,7 +209,12 @@ proptest! {
 }
 
 fn arb_addr4() -> impl Strategy<Value = Ipv4Addr> {
-    prop_oneof![Just(Ipv4Addr::LOCALHOST), Just(Ipv4Addr::new(10, 1, 2, 3)), Just(Ipv4Addr::UNSPECIFIED), any::<u32>().prop_map(Ipv4Addr::from)]
+    prop_oneof![
+        Just(Ipv4Addr::LOCALHOST),
+        Just(Ipv4Addr::new(10, 1, 2, 3)),
+        Just(Ipv4Addr::UNSPECIFIED),
+        any::<u32>().prop_map(Ipv4Addr::from)
+    ]
 }
 
 fn arb_ip() -> impl Strategy<Value = IpAddr> {
@@ -214,27 +232,29 @@ fn arb_port() -> impl Strategy<Value = u16> {
 
 /// A random inet socket with every field bytecode can look at known.
 fn arb_socket() -> impl Strategy<Value = Socket> {
-    (arb_ip(), arb_port(), arb_ip(), arb_port(), 0u32..4, any::<u32>(), 0u64..4).prop_map(|(la, lp, pa, pp, ifi, mark, cg)| {
-        // Both ends share the socket's family, as in the kernel.
-        let fam6 = la.is_ipv6();
-        let pa = match (fam6, pa) {
-            (true, IpAddr::V4(a)) => IpAddr::V6(a.to_ipv6_mapped()),
-            (false, IpAddr::V6(a)) => IpAddr::V4(a.to_ipv4_mapped().unwrap_or(Ipv4Addr::new(192, 0, 2, 1))),
-            (_, a) => a,
-        };
-        let family = if fam6 { Family::Inet6 } else { Family::Inet };
-        let mut s = Socket::new(
-            Netid::Tcp,
-            family,
-            SockState::Established,
-            Endpoint::Inet { address: la, port: lp },
-            Endpoint::Inet { address: pa, port: pp },
-        );
-        s.interface = ifi;
-        s.mark = Some(mark & 0xff);
-        s.cgroup_id = Some(cg);
-        s
-    })
+    (arb_ip(), arb_port(), arb_ip(), arb_port(), 0u32..4, any::<u32>(), 0u64..4).prop_map(
+        |(la, lp, pa, pp, ifi, mark, cg)| {
+            // Both ends share the socket's family, as in the kernel.
+            let fam6 = la.is_ipv6();
+            let pa = match (fam6, pa) {
+                (true, IpAddr::V4(a)) => IpAddr::V6(a.to_ipv6_mapped()),
+                (false, IpAddr::V6(a)) => IpAddr::V4(a.to_ipv4_mapped().unwrap_or(Ipv4Addr::new(192, 0, 2, 1))),
+                (_, a) => a,
+            };
+            let family = if fam6 { Family::Inet6 } else { Family::Inet };
+            let mut s = Socket::new(
+                Netid::Tcp,
+                family,
+                SockState::Established,
+                Endpoint::Inet { address: la, port: lp },
+                Endpoint::Inet { address: pa, port: pp },
+            );
+            s.interface = ifi;
+            s.mark = Some(mark & 0xff);
+            s.cgroup_id = Some(cg);
+            s
+        },
+    )
 }
 
 fn arb_pred() -> impl Strategy<Value = Pred> {
@@ -263,7 +283,7 @@ fn arb_expr() -> impl Strategy<Value = Expr> {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::and(a, b)),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::or(a, b)),
-            inner.prop_map(Expr::not),
+            inner.prop_map(Expr::negate),
         ]
     })
 }

@@ -1,0 +1,272 @@
+//! Counting sockets: ss -s's totals, and counts per process, port, state or remote address.
+//! Everything is counted from one snapshot of the caller's network namespace, so the numbers
+//! are that namespace's (ss -s mixes in host-wide counters from /proc/net/sockstat).
+
+use crate::model::{Endpoint, Family, Netid, SockState, Socket};
+use crate::snapshot::Snapshot;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// IPv4 / IPv6 split of one transport.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ByFamily {
+    pub total: usize,
+    pub ipv4: usize,
+    pub ipv6: usize,
+}
+
+impl ByFamily {
+    fn add(&mut self, family: Family) {
+        self.total += 1;
+        match family {
+            Family::Inet => self.ipv4 += 1,
+            _ => self.ipv6 += 1,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct TcpTotals {
+    /// Every TCP socket, TIME-WAIT included.
+    pub total: usize,
+    pub established: usize,
+    /// Bound but not listening or connected.
+    pub closed: usize,
+    /// Closed by their process but still sending (no inode; FIN-WAIT-1/2, CLOSING, LAST-ACK).
+    pub orphaned: usize,
+    pub timewait: usize,
+    pub listening: usize,
+    pub syn_recv: usize,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Every socket of every table in the namespace.
+    pub total: usize,
+    pub tcp: TcpTotals,
+    pub raw: ByFamily,
+    pub udp: ByFamily,
+    /// TCP sockets that are full sockets (TIME-WAIT and SYN-RECV excluded), as ss's row.
+    pub tcp_sockets: ByFamily,
+    pub inet: ByFamily,
+    pub unix: usize,
+    pub packet: usize,
+    pub netlink: usize,
+    /// IP fragments being reassembled (/proc/net/sockstat, sockstat6 "FRAG: inuse").
+    pub frag: ByFamily,
+}
+
+impl Totals {
+    /// `snap` must hold every table in every state.
+    pub fn count(snap: &Snapshot, frag: ByFamily) -> Totals {
+        let mut t = Totals { total: snap.sockets.len(), frag, ..Totals::default() };
+        for s in &snap.sockets {
+            match s.netid {
+                Netid::Tcp => {
+                    t.tcp.total += 1;
+                    match s.state {
+                        SockState::Established => t.tcp.established += 1,
+                        SockState::Close | SockState::BoundInactive => t.tcp.closed += 1,
+                        SockState::TimeWait => t.tcp.timewait += 1,
+                        SockState::Listen => t.tcp.listening += 1,
+                        SockState::SynRecv | SockState::NewSynRecv => t.tcp.syn_recv += 1,
+                        _ => {}
+                    }
+                    if s.inode == 0
+                        && matches!(
+                            s.state,
+                            SockState::FinWait1 | SockState::FinWait2 | SockState::Closing | SockState::LastAck
+                        )
+                    {
+                        t.tcp.orphaned += 1;
+                    }
+                    if !matches!(s.state, SockState::TimeWait | SockState::SynRecv | SockState::NewSynRecv) {
+                        t.tcp_sockets.add(s.family);
+                        t.inet.add(s.family);
+                    }
+                }
+                Netid::Udp => {
+                    t.udp.add(s.family);
+                    t.inet.add(s.family);
+                }
+                Netid::Raw => {
+                    t.raw.add(s.family);
+                    t.inet.add(s.family);
+                }
+                Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket => t.unix += 1,
+                Netid::PacketRaw | Netid::PacketDgram => t.packet += 1,
+                Netid::Netlink => t.netlink += 1,
+            }
+        }
+        t
+    }
+}
+
+/// Fragments in reassembly from `/proc/net/sockstat` and `sockstat6` (per namespace).
+pub fn read_frag(proc_net: &std::path::Path) -> ByFamily {
+    let inuse = |file: &str, key: &str| -> usize {
+        std::fs::read_to_string(proc_net.join(file))
+            .ok()
+            .and_then(|t| {
+                let line = t.lines().find(|l| l.starts_with(key))?;
+                let mut f = line.split_whitespace();
+                while let Some(w) = f.next() {
+                    if w == "inuse" {
+                        return f.next()?.parse().ok();
+                    }
+                }
+                None
+            })
+            .unwrap_or(0)
+    };
+    let ipv4 = inuse("sockstat", "FRAG:");
+    let ipv6 = inuse("sockstat6", "FRAG6:");
+    ByFamily { total: ipv4 + ipv6, ipv4, ipv6 }
+}
+
+/// What `--summary-by` groups on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Each process holding sockets (a shared socket counts for each holder).
+    Process,
+    /// The service port: the local port when something listens on it here, else the peer's.
+    Port,
+    State,
+    /// The peer's IP address.
+    Remote,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub key: String,
+    pub total: usize,
+    /// Per state (ss filter names), only states that occur.
+    pub states: BTreeMap<&'static str, usize>,
+    #[serde(skip)]
+    pub state_order: Vec<SockState>,
+}
+
+/// Counts per group, largest first (ties by key).
+pub fn group(snap: &Snapshot, by: GroupBy) -> Vec<Group> {
+    let listening_ports: HashSet<u16> = snap
+        .sockets
+        .iter()
+        .filter(|s| s.state == SockState::Listen || (s.netid == Netid::Udp && s.state == SockState::Close))
+        .filter_map(|s| s.local.port())
+        .collect();
+    let mut groups: HashMap<String, (usize, BTreeMap<SockState, usize>)> = HashMap::new();
+    let mut add = |key: String, s: &Socket| {
+        let g = groups.entry(key).or_default();
+        g.0 += 1;
+        *g.1.entry(s.state).or_default() += 1;
+    };
+    for s in &snap.sockets {
+        match by {
+            GroupBy::State => add(s.state.filter_name().to_string(), s),
+            GroupBy::Remote => add(
+                match &s.peer {
+                    Endpoint::Inet { address, .. } if !address.is_unspecified() => address.to_string(),
+                    Endpoint::Inet { .. } => "*".to_string(),
+                    _ => format!("({})", s.netid.ss_name()),
+                },
+                s,
+            ),
+            GroupBy::Port => {
+                let key = match (s.local.port(), s.peer.port()) {
+                    (Some(l), _) if listening_ports.contains(&l) => format!("{}/{}", l, proto(s)),
+                    (Some(_), Some(p)) if p != 0 => format!("{}/{}", p, proto(s)),
+                    (Some(l), _) => format!("{}/{}", l, proto(s)),
+                    _ => format!("({})", s.netid.ss_name()),
+                };
+                add(key, s);
+            }
+            GroupBy::Process => {
+                let mut any = false;
+                let mut seen = HashSet::new();
+                for o in snap.owners_of(s) {
+                    // A process holding one socket under two fds counts it once.
+                    if seen.insert(o.process.pid) {
+                        add(format!("{} ({})", o.process.command, o.process.pid), s);
+                        any = true;
+                    }
+                }
+                if !any {
+                    add("(no owner)".to_string(), s);
+                }
+            }
+        }
+    }
+    let mut out: Vec<Group> = groups
+        .into_iter()
+        .map(|(key, (total, states))| Group {
+            key,
+            total,
+            state_order: states.keys().copied().collect(),
+            states: states.into_iter().map(|(k, v)| (k.filter_name(), v)).collect(),
+        })
+        .collect();
+    out.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.key.cmp(&b.key)));
+    out
+}
+
+fn proto(s: &Socket) -> &'static str {
+    s.netid.ss_name()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Endpoint;
+    use std::net::Ipv4Addr;
+
+    fn tcp(state: SockState, lport: u16, peer: Ipv4Addr, pport: u16, inode: u64) -> Socket {
+        let mut s = Socket::new(
+            Netid::Tcp,
+            Family::Inet,
+            state,
+            Endpoint::Inet { address: Ipv4Addr::LOCALHOST.into(), port: lport },
+            Endpoint::Inet { address: peer.into(), port: pport },
+        );
+        s.inode = inode;
+        s
+    }
+
+    #[test]
+    fn totals_and_orphans() {
+        let snap = Snapshot {
+            sockets: vec![
+                tcp(SockState::Listen, 80, Ipv4Addr::UNSPECIFIED, 0, 1),
+                tcp(SockState::Established, 80, Ipv4Addr::new(10, 0, 0, 1), 5000, 2),
+                tcp(SockState::TimeWait, 80, Ipv4Addr::new(10, 0, 0, 2), 5001, 0),
+                tcp(SockState::FinWait1, 80, Ipv4Addr::new(10, 0, 0, 3), 5002, 0),
+                tcp(SockState::FinWait2, 80, Ipv4Addr::new(10, 0, 0, 3), 5003, 7),
+            ],
+            ..Snapshot::default()
+        };
+        let t = Totals::count(&snap, ByFamily::default());
+        assert_eq!((t.tcp.total, t.tcp.established, t.tcp.timewait, t.tcp.orphaned, t.tcp.listening), (5, 1, 1, 1, 1));
+        assert_eq!(t.tcp_sockets, ByFamily { total: 4, ipv4: 4, ipv6: 0 });
+    }
+
+    #[test]
+    fn groups_by_service_port_and_remote() {
+        let snap = Snapshot {
+            sockets: vec![
+                tcp(SockState::Listen, 80, Ipv4Addr::UNSPECIFIED, 0, 1),
+                tcp(SockState::Established, 80, Ipv4Addr::new(10, 0, 0, 1), 5000, 2),
+                tcp(SockState::Established, 80, Ipv4Addr::new(10, 0, 0, 1), 5001, 3),
+                tcp(SockState::TimeWait, 40000, Ipv4Addr::new(10, 0, 0, 9), 443, 0),
+            ],
+            ..Snapshot::default()
+        };
+        let by_port = group(&snap, GroupBy::Port);
+        assert_eq!(by_port[0].key, "80/tcp");
+        assert_eq!(by_port[0].total, 3);
+        assert_eq!(by_port[0].states.get("established"), Some(&2));
+        assert_eq!(by_port[1].key, "443/tcp");
+        let remote = group(&snap, GroupBy::Remote);
+        assert_eq!((remote[0].key.as_str(), remote[0].total), ("10.0.0.1", 2));
+        let none = group(&snap, GroupBy::Process);
+        assert_eq!((none[0].key.as_str(), none[0].total), ("(no owner)", 4));
+    }
+}
