@@ -14,12 +14,15 @@ use std::io::Write;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: capture_fixtures DIR")?;
     let mut diag = DiagSocket::open()?;
+    let details = request::Extensions { memory: true, tcp_info: true, tos: true };
     let tables: Vec<(&str, Vec<u8>)> = vec![
         ("tcp4", request::inet(request::AF_INET, request::IPPROTO_TCP, StateSet::ALL, 0)),
         ("tcp6", request::inet(request::AF_INET6, request::IPPROTO_TCP, StateSet::ALL, 0)),
+        ("tcp4_details", request::inet(request::AF_INET, request::IPPROTO_TCP, StateSet::ALL, details.inet_ext())),
         ("udp4", request::inet(request::AF_INET, request::IPPROTO_UDP, StateSet::ALL, 0)),
         ("udp6", request::inet(request::AF_INET6, request::IPPROTO_UDP, StateSet::ALL, 0)),
-        ("unix", request::unix(StateSet::ALL, true)),
+        ("unix", request::unix(StateSet::ALL, false)),
+        ("unix_details", request::unix(StateSet::ALL, true)),
         ("packet", request::packet()),
         ("netlink", request::netlink()),
     ];
@@ -33,6 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(()) => std::fs::File::create(format!("{dir}/{name}.netlink"))?.write_all(&file)?,
             Err(e) => eprintln!("{name}: {e}"),
         }
+    }
+    if std::env::args().nth(2).as_deref() == Some("--netlink-only") {
+        return Ok(());
     }
     for f in ["tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet", "netlink"] {
         std::fs::copy(format!("/proc/net/{f}"), format!("{dir}/proc_net_{f}"))?;

@@ -184,3 +184,82 @@ proptest! {
         let _ = inet(&r, Netid::Tcp);
     }
 }
+
+const TCP4_DETAILS: &[u8] = include_bytes!("../../../tests/fixtures/tcp4_details.netlink");
+const UNIX_DETAILS: &[u8] = include_bytes!("../../../tests/fixtures/unix_details.netlink");
+
+/// A dump asked for -m -i --tos: tcp_info with the kernel's own length, congestion control,
+/// skmeminfo, TOS, timers.
+#[test]
+fn details_capture() {
+    let v = parse_all(TCP4_DETAILS, |p| inet(p, Netid::Tcp));
+    let server = v.iter().find(|s| s.state == SockState::Established && inet_port(s).1 == 8080).expect("server");
+    let d = server.details.as_ref().expect("details");
+    let info = d.tcp_info.as_ref().expect("tcp_info");
+    assert!(info.length >= 232, "this kernel sends at least the 232 bytes we know: {}", info.length);
+    assert_eq!(info.bytes_received, Some(5), "hello");
+    assert!(info.snd_mss_bytes.is_some_and(|m| m > 0) && info.rtt_us.is_some_and(|r| r > 0));
+    assert!(d.congestion.as_deref().is_some_and(|c| !c.is_empty()));
+    let mem = d.memory.as_ref().expect("skmeminfo");
+    assert!(mem.rcvbuf > 0 && mem.sndbuf > 0);
+    assert!(mem.drops.is_some(), "this kernel reports drops");
+    assert_eq!(d.tos, Some(0));
+    let tw = v.iter().find(|s| s.state == SockState::TimeWait).expect("time-wait");
+    let timer = tw.timer.expect("a time-wait socket has its timer");
+    assert_eq!(timer.kind, crate::model::TimerKind::Timewait);
+    assert!(timer.expires_ms <= 60_000);
+    assert!(tw.details.is_none(), "time-wait mini-sockets carry no attributes");
+    let u = parse_all(UNIX_DETAILS, unix);
+    assert!(u.iter().all(|s| s.details.as_ref().is_some_and(|d| d.memory.is_some())));
+}
+
+/// tcp_info cut short (an older kernel) or extended (a newer one) inside a real reply.
+#[test]
+fn tcp_info_attribute_of_any_length() {
+    let rec = records(TCP4_DETAILS).into_iter().find(|r| {
+        inet(r, Netid::Tcp).is_some_and(|s| s.details.as_ref().is_some_and(|d| d.tcp_info.is_some()))
+    });
+    let rec = rec.expect("a reply with tcp_info");
+    // Find the INFO attribute (type 2) and rebuild the reply with it resized.
+    let base = rec[..72].to_vec();
+    let attrs: Vec<(u16, Vec<u8>)> = crate::netlink::wire::Attrs::new(&rec[72..]).map(|(t, p)| (t, p.to_vec())).collect();
+    for new_len in [0usize, 8, 104, 160, 232, 300] {
+        let mut b = base.clone();
+        for (t, p) in &attrs {
+            let mut p = p.clone();
+            if *t == 2 {
+                p.resize(new_len, 0xee);
+            }
+            b.extend_from_slice(&((p.len() + 4) as u16).to_ne_bytes());
+            b.extend_from_slice(&t.to_ne_bytes());
+            b.extend_from_slice(&p);
+            b.resize(crate::netlink::wire::align4(b.len()), 0);
+        }
+        let s = inet(&b, Netid::Tcp).expect("parses");
+        let info = s.details.as_ref().and_then(|d| d.tcp_info.clone());
+        if new_len == 0 {
+            assert!(info.is_none());
+            continue;
+        }
+        let info = info.expect("tcp_info");
+        assert_eq!(info.length as usize, new_len);
+        assert_eq!(info.rto_us.is_some(), new_len >= 12);
+        assert_eq!(info.pacing_rate_bytes_per_s.is_some(), new_len >= 112);
+        assert_eq!(info.bytes_sent.is_some(), new_len >= 208);
+        assert_eq!(info.rcv_wnd_bytes.is_some(), new_len >= 236);
+    }
+}
+
+#[test]
+fn skmeminfo_of_any_length() {
+    let words = |n: u32| -> Vec<u8> { (1..=n).flat_map(|i| (i * 100).to_ne_bytes()).collect() };
+    let m = meminfo(&words(9));
+    assert_eq!((m.rmem_alloc, m.rcvbuf, m.backlog, m.drops), (100, 200, 800, Some(900)));
+    let old = meminfo(&words(8));
+    assert_eq!((old.backlog, old.drops), (800, None), "kernels before drops existed");
+    let newer = meminfo(&words(12));
+    assert_eq!(newer.drops, Some(900), "unknown trailing counters are ignored");
+    let short = meminfo(&words(3));
+    assert_eq!((short.wmem_alloc, short.sndbuf), (300, 0), "missing counters read as zero");
+    assert_eq!(meminfo(&[]), crate::model::SkMemInfo::default());
+}
