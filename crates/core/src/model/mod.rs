@@ -2,12 +2,14 @@
 
 mod details;
 mod endpoint;
+mod fd;
 mod owner;
 mod socket;
 mod state;
 mod tcp_info;
 
 pub use details::{Details, SkMemInfo, Timer, TimerKind};
+pub use fd::{EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, OpenFlags, SystemFiles};
 pub use endpoint::{Endpoint, UnixName, lossless_text};
 pub use owner::{Owner, OwnerIndex, OwnerScanReport, Process};
 pub use socket::{Family, Netid, Socket};

@@ -1,0 +1,214 @@
+//! One process's file descriptor table: what each fd is, how it was opened, and what the
+//! kernel says about its internals (epoll watches, timers, counters, signal masks).
+
+use serde::Serialize;
+
+/// What an fd refers to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FdKind {
+    Regular,
+    Directory,
+    CharDevice,
+    BlockDevice,
+    /// A pipe (`pipe:[N]`) or a named FIFO.
+    Fifo,
+    Socket,
+    Eventfd,
+    Timerfd,
+    Signalfd,
+    Eventpoll,
+    Inotify,
+    Fanotify,
+    Pidfd,
+    IoUring,
+    BpfMap,
+    BpfProg,
+    BpfLink,
+    Memfd,
+    Userfaultfd,
+    PerfEvent,
+    /// A namespace file (`net:[4026531840]`).
+    Namespace,
+    /// Another anonymous inode, by its name (`[dmabuf]`, `sync_file`, …).
+    Anon(String),
+    /// Something whose type could not be read.
+    Unknown,
+}
+
+impl FdKind {
+    /// Short type names, lsof-style for files, the kernel's names for the rest.
+    pub fn name(&self) -> &str {
+        match self {
+            FdKind::Regular => "REG",
+            FdKind::Directory => "DIR",
+            FdKind::CharDevice => "CHR",
+            FdKind::BlockDevice => "BLK",
+            FdKind::Fifo => "FIFO",
+            FdKind::Socket => "sock",
+            FdKind::Eventfd => "eventfd",
+            FdKind::Timerfd => "timerfd",
+            FdKind::Signalfd => "signalfd",
+            FdKind::Eventpoll => "eventpoll",
+            FdKind::Inotify => "inotify",
+            FdKind::Fanotify => "fanotify",
+            FdKind::Pidfd => "pidfd",
+            FdKind::IoUring => "io_uring",
+            FdKind::BpfMap => "bpf-map",
+            FdKind::BpfProg => "bpf-prog",
+            FdKind::BpfLink => "bpf-link",
+            FdKind::Memfd => "memfd",
+            FdKind::Userfaultfd => "userfaultfd",
+            FdKind::PerfEvent => "perf_event",
+            FdKind::Namespace => "nsfs",
+            FdKind::Anon(n) => n,
+            FdKind::Unknown => "?",
+        }
+    }
+}
+
+/// The open flags from fdinfo (`flags:` in octal), decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OpenFlags {
+    pub raw: u32,
+    /// `r`, `w` or `rw` (O_ACCMODE); `path` for O_PATH.
+    pub access: &'static str,
+    /// O_NONBLOCK, O_CLOEXEC, O_APPEND, … in a fixed order.
+    pub names: Vec<&'static str>,
+}
+
+impl OpenFlags {
+    const NAMED: [(u32, &'static str); 12] = [
+        (0o2000, "O_APPEND"),
+        (0o4000, "O_NONBLOCK"),
+        (0o2000000, "O_CLOEXEC"),
+        (0o20000, "O_ASYNC"),
+        (0o40000, "O_DIRECT"),
+        (0o100000, "O_LARGEFILE"),
+        (0o200000, "O_DIRECTORY"),
+        (0o400000, "O_NOFOLLOW"),
+        (0o1000000, "O_NOATIME"),
+        (0o4010000, "O_SYNC"),
+        (0o10000, "O_DSYNC"),
+        (0o20000000, "O_TMPFILE"),
+    ];
+
+    pub fn decode(raw: u32) -> OpenFlags {
+        const O_PATH: u32 = 0o10000000;
+        let access = if raw & O_PATH != 0 {
+            "path"
+        } else {
+            match raw & 3 {
+                0 => "r",
+                1 => "w",
+                _ => "rw",
+            }
+        };
+        let mut names = Vec::new();
+        for (bit, name) in Self::NAMED {
+            // O_SYNC includes O_DSYNC's bit: name only the larger one.
+            if raw & bit == bit && !(name == "O_DSYNC" && raw & 0o4010000 == 0o4010000) {
+                names.push(name);
+            }
+        }
+        OpenFlags { raw, access, names }
+    }
+}
+
+/// One watch of an epoll instance: the watched fd (in the epoll owner's table) and its
+/// event mask.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EpollWatch {
+    pub fd: u32,
+    pub events: u32,
+    pub event_names: Vec<&'static str>,
+    /// The user data registered with it.
+    pub data: u64,
+    /// Inode of the watched file (to recognise it if the fd was closed or reused).
+    pub inode: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InotifyWatch {
+    pub wd: u32,
+    pub inode: u64,
+    pub device: u32,
+    pub mask: u32,
+    pub mask_names: Vec<&'static str>,
+}
+
+/// What fdinfo tells about special fds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FdDetails {
+    Epoll { watches: Vec<EpollWatch> },
+    Eventfd { count: u64, id: Option<u32>, semaphore: Option<bool> },
+    Timerfd {
+        clock: String,
+        ticks: u64,
+        /// Time until the next expiry; 0 when disarmed.
+        next_expiry_ns: u64,
+        interval_ns: u64,
+        settime_flags: u32,
+    },
+    Signalfd { mask: u64, signals: Vec<String> },
+    Inotify { watches: Vec<InotifyWatch> },
+    Pidfd { pid: i64 },
+}
+
+/// One fd of a process.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FdEntry {
+    /// The fd number, or a name for lsof's pseudo-fds: `cwd`, `rtd` (root), `txt` (the
+    /// executable), `mem` (a memory-mapped file).
+    pub fd: FdName,
+    pub kind: FdKind,
+    /// The target as /proc shows it: a path, `socket:[N]`, `pipe:[N]`, `anon_inode:[…]`.
+    pub link: String,
+    /// The inode of the open file (sockets and pipes: their inode).
+    pub inode: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<OpenFlags>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<FdDetails>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum FdName {
+    Number(u32),
+    Special(&'static str),
+}
+
+impl std::fmt::Display for FdName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FdName::Number(n) => write!(f, "{n}"),
+            FdName::Special(s) => f.write_str(s),
+        }
+    }
+}
+
+/// RLIMIT_NOFILE of a process (from /proc/PID/limits); `None` is unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FdLimit {
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+}
+
+/// System-wide file table numbers (/proc/sys/fs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SystemFiles {
+    /// file-nr: allocated file handles.
+    pub allocated: u64,
+    /// file-max: the most the kernel will allocate.
+    pub max: u64,
+    /// nr_open: the highest RLIMIT_NOFILE any process can have.
+    pub nr_open: u64,
+}
