@@ -1,7 +1,7 @@
 //! The command line: ss's flags with ss's meanings, defined once (help and completions are
 //! generated from here).
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -12,9 +12,13 @@ use clap::{Args, Parser, ValueEnum};
 connections of every family. Owners (-p) are every process and fd holding each socket, found in \
 one pass over /proc/*/fd. --json and --jsonl give every field as numbers in base units.",
     after_help = "Examples:\n  sockscope -tanp          every TCP socket with its owning processes\n  sockscope -lx            listening Unix sockets\n  sockscope -ua --json     all UDP sockets as one JSON document\n  sockscope -A unix_stream,tcp -a\n\nDocs: docs/json.md (JSON schema), docs/cli.md (flags and columns).",
-    disable_version_flag = true
+    disable_version_flag = true,
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     #[command(flatten)]
     pub list: ListArgs,
 
@@ -170,4 +174,65 @@ pub enum KernelFilterArg {
     Auto,
     Off,
     Only,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Each process's fd table: every kind of fd, its flags and details, peers and limits (lsof -p)
+    #[command(
+        after_help = "Selection works as in lsof: -i, -U, -p and -c select fds, and several selections are ORed unless -a ANDs them.\nExamples:\n  sockscope fds 1234            everything pid 1234 has open\n  sockscope fds nginx --peers   nginx's fds and who is at the other end\n  sockscope fds -i :80          every fd on port 80\n  sockscope fds -a -c py -i     Python processes' inet sockets\n  sockscope fds --top           processes closest to their fd limit"
+    )]
+    Fds(FdsArgs),
+    /// Who holds a port, address, Unix socket path or file (ss -ltnp | grep, lsof -i :PORT, fuser)
+    #[command(
+        after_help = "TARGET: :8080, 8080/udp, 127.0.0.1:8080, [::1]:8080, /run/app.sock, @abstract, or any file.\nExit status: 0 when something holds the target, 1 when nothing does, 2 on bad input."
+    )]
+    Who(WhoArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct FdsArgs {
+    /// Processes to show, by pid or exact command name (default: every process)
+    #[arg(value_name = "PID|NAME")]
+    pub targets: Vec<String>,
+    /// Inet sockets: [46][tcp|udp][@address][:port[-port][,port]] (repeatable; lsof -i)
+    #[arg(short = 'i', value_name = "SPEC", num_args = 0..=1, default_missing_value = "", action = clap::ArgAction::Append)]
+    pub inet: Vec<String>,
+    /// Unix sockets (lsof -U)
+    #[arg(short = 'U')]
+    pub unix: bool,
+    /// Processes by pid, comma-separated; ^PID excludes (lsof -p)
+    #[arg(short = 'p', value_name = "PIDS")]
+    pub pids: Vec<String>,
+    /// Processes whose command starts with NAME; ^NAME excludes (lsof -c)
+    #[arg(short = 'c', value_name = "NAME")]
+    pub commands: Vec<String>,
+    /// AND the selections instead of ORing them (lsof -a)
+    #[arg(short = 'a')]
+    pub and: bool,
+    /// Show the process and fd at the other end of pipes, Unix sockets, loopback
+    /// connections and shared eventfds (lsof +E)
+    #[arg(long = "peers")]
+    pub peers: bool,
+    /// Numbered fds only: leave out cwd, rtd (root), txt (executable) and mem (mapped files)
+    #[arg(long = "no-specials")]
+    pub no_specials: bool,
+    /// List processes by fd usage (open fds / soft RLIMIT_NOFILE), highest first
+    #[arg(long = "top", value_name = "N", num_args = 0..=1, default_missing_value = "20")]
+    pub top: Option<usize>,
+    /// One JSON document (schema: docs/fds.md); always includes peers and limits
+    #[arg(long = "json")]
+    pub json: bool,
+    /// No header line
+    #[arg(short = 'H', long = "no-header")]
+    pub no_header: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WhoArgs {
+    /// :PORT, PORT/udp, ADDRESS:PORT, a Unix socket path, @abstract, or a file
+    pub target: String,
+    /// One JSON document (schema: docs/fds.md)
+    #[arg(long = "json")]
+    pub json: bool,
 }

@@ -22,7 +22,12 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let width = term::stdout_width();
-    let result = commands::list::run(&cli.list, &mut out, width).and_then(|ok| {
+    let result = match &cli.command {
+        None => commands::list::run(&cli.list, &mut out, width),
+        Some(args::Command::Fds(a)) => commands::fds::run(a, &mut out),
+        Some(args::Command::Who(a)) => commands::who::run(a, &mut out),
+    }
+    .and_then(|ok| {
         out.flush()?;
         Ok(ok)
     });

@@ -5,6 +5,8 @@
 //! name the path or pid involved, and the binary decides what to tell the user.
 #![forbid(unsafe_code)]
 
+pub mod fdselect;
+pub mod fdview;
 pub mod filter;
 pub mod model;
 pub mod names;
@@ -13,6 +15,7 @@ pub mod procfs;
 pub mod select;
 pub mod snapshot;
 pub mod summary;
+pub mod who;
 
 pub use model::{Endpoint, Family, Netid, SockState, Socket};
 pub use select::Selection;

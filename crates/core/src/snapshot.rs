@@ -80,8 +80,12 @@ pub enum SnapshotError {
 pub struct Snapshot {
     pub sockets: Vec<Socket>,
     pub owners: Option<OwnerIndex>,
-    /// Things the user should know about how complete this is (fallbacks, interrupted dumps).
+    /// Things the user should know about how complete this is (interrupted dumps, refused
+    /// filters).
     pub warnings: Vec<String>,
+    /// Tables read from /proc/net because sock_diag could not dump them: complete, but
+    /// without cookies, backlogs and Unix peers. The socket listing reports these.
+    pub fallbacks: Vec<String>,
     /// Whether the kernel ran the filter program.
     pub kernel_filtered: bool,
 }
@@ -176,7 +180,7 @@ impl Snapshot {
             for (_, e) in &failed {
                 let msg = e.to_string();
                 if !seen.contains(&msg) {
-                    self.warnings.push(format!("{msg}; read from /proc/net instead"));
+                    self.fallbacks.push(format!("{msg}; read from /proc/net instead"));
                     seen.push(msg);
                 }
             }

@@ -48,7 +48,7 @@ pub fn run(args: &ListArgs, out: &mut impl Write, terminal_width: Option<usize>)
     opts.extensions = Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos };
     opts.filter = f.expr.clone();
     let snap = Snapshot::collect(&opts).context("cannot read sockets")?;
-    for w in &snap.warnings {
+    for w in snap.fallbacks.iter().chain(&snap.warnings) {
         eprintln!("sockscope: warning: {w}");
     }
 

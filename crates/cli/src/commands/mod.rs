@@ -1,5 +1,7 @@
 //! One module per command.
 
+pub mod fds;
 pub mod kill;
 pub mod list;
 pub mod summary;
+pub mod who;

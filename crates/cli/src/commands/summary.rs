@@ -31,7 +31,7 @@ pub fn totals(args: &ListArgs, out: &mut impl Write) -> anyhow::Result<bool> {
         _ => sockscope_core::Source::Auto,
     };
     let snap = Snapshot::collect(&opts)?;
-    for w in &snap.warnings {
+    for w in snap.fallbacks.iter().chain(&snap.warnings) {
         eprintln!("sockscope: warning: {w}");
     }
     let t = Totals::count(&snap, summary::read_frag(Path::new("/proc/net")));

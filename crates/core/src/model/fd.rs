@@ -143,8 +143,14 @@ pub struct InotifyWatch {
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FdDetails {
-    Epoll { watches: Vec<EpollWatch> },
-    Eventfd { count: u64, id: Option<u32>, semaphore: Option<bool> },
+    Epoll {
+        watches: Vec<EpollWatch>,
+    },
+    Eventfd {
+        count: u64,
+        id: Option<u32>,
+        semaphore: Option<bool>,
+    },
     Timerfd {
         clock: String,
         ticks: u64,
@@ -153,9 +159,16 @@ pub enum FdDetails {
         interval_ns: u64,
         settime_flags: u32,
     },
-    Signalfd { mask: u64, signals: Vec<String> },
-    Inotify { watches: Vec<InotifyWatch> },
-    Pidfd { pid: i64 },
+    Signalfd {
+        mask: u64,
+        signals: Vec<String>,
+    },
+    Inotify {
+        watches: Vec<InotifyWatch>,
+    },
+    Pidfd {
+        pid: i64,
+    },
 }
 
 /// One fd of a process.

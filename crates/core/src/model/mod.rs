@@ -9,8 +9,8 @@ mod state;
 mod tcp_info;
 
 pub use details::{Details, SkMemInfo, Timer, TimerKind};
-pub use fd::{EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, OpenFlags, SystemFiles};
 pub use endpoint::{Endpoint, UnixName, lossless_text};
+pub use fd::{EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, OpenFlags, SystemFiles};
 pub use owner::{Owner, OwnerIndex, OwnerScanReport, Process};
 pub use socket::{Family, Netid, Socket};
 pub use state::{SockState, StateSet};

@@ -3,7 +3,9 @@
 
 pub mod fdinfo;
 pub mod fdscan;
+pub mod fdtable;
 pub mod net;
+pub mod process;
 
 use std::path::PathBuf;
 

@@ -216,13 +216,14 @@ fn details_capture() {
 /// tcp_info cut short (an older kernel) or extended (a newer one) inside a real reply.
 #[test]
 fn tcp_info_attribute_of_any_length() {
-    let rec = records(TCP4_DETAILS).into_iter().find(|r| {
-        inet(r, Netid::Tcp).is_some_and(|s| s.details.as_ref().is_some_and(|d| d.tcp_info.is_some()))
-    });
+    let rec = records(TCP4_DETAILS)
+        .into_iter()
+        .find(|r| inet(r, Netid::Tcp).is_some_and(|s| s.details.as_ref().is_some_and(|d| d.tcp_info.is_some())));
     let rec = rec.expect("a reply with tcp_info");
     // Find the INFO attribute (type 2) and rebuild the reply with it resized.
     let base = rec[..72].to_vec();
-    let attrs: Vec<(u16, Vec<u8>)> = crate::netlink::wire::Attrs::new(&rec[72..]).map(|(t, p)| (t, p.to_vec())).collect();
+    let attrs: Vec<(u16, Vec<u8>)> =
+        crate::netlink::wire::Attrs::new(&rec[72..]).map(|(t, p)| (t, p.to_vec())).collect();
     for new_len in [0usize, 8, 104, 160, 232, 300] {
         let mut b = base.clone();
         for (t, p) in &attrs {

@@ -1,0 +1,77 @@
+//! `sockscope fds`: per-process fd tables (lsof -p, ls -l /proc/PID/fd), with peers and limits.
+
+use crate::args::FdsArgs;
+use crate::render::fds as render;
+use anyhow::Context;
+use sockscope_core::fdselect::{FdSelect, InetSpec};
+use sockscope_core::fdview::{FdView, FdViewOptions, Which};
+use sockscope_core::names::Services;
+use sockscope_core::procfs::fdtable::ReadOptions;
+use std::io::Write;
+
+pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
+    let services = Services::load();
+    let mut select = FdSelect { unix: args.unix, and: args.and, ..FdSelect::default() };
+    if !args.inet.is_empty() {
+        let specs: Vec<InetSpec> = args
+            .inet
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| InetSpec::parse(s, &services))
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?;
+        select.inet = Some(specs);
+    }
+    for p in &args.pids {
+        select.add_pids(p).map_err(anyhow::Error::msg)?;
+    }
+    for c in &args.commands {
+        select.add_command(c);
+    }
+    let mut which = Which::default();
+    for t in &args.targets {
+        match t.parse::<u32>() {
+            Ok(pid) => which.pids.push(pid),
+            Err(_) => which.names.push(t.clone()),
+        }
+    }
+    let opts = FdViewOptions {
+        proc_root: "/proc".into(),
+        read: ReadOptions { fdinfo: true, specials: !args.no_specials && args.top.is_none() },
+        peers: args.peers || args.json,
+    };
+    let mut view = FdView::collect(&which, &opts).context("cannot read fd tables")?;
+    for w in &view.warnings {
+        eprintln!("sockscope: warning: {w}");
+    }
+    // Apply the lsof-style selection; processes left with no fds drop out unless named.
+    let named = !which.pids.is_empty() || !which.names.is_empty();
+    for p in &mut view.processes {
+        let keep: Vec<bool> = p.fds.iter().map(|row| select.matches(p, row)).collect();
+        let mut k = keep.iter();
+        p.fds.retain(|_| *k.next().unwrap_or(&false));
+    }
+    let selecting = select.inet.is_some() || select.unix || !select.pids.is_empty() || !select.commands.is_empty();
+    view.processes
+        .retain(|p| !select.excludes_process(p.pid, &p.command) && (!p.fds.is_empty() || (named && !selecting)));
+
+    if let Some(n) = args.top {
+        render::top(out, &view, n, args.json)?;
+    } else if args.json {
+        render::json(out, &view)?;
+    } else {
+        render::table(out, &view, args.peers, !args.no_header)?;
+    }
+    out.flush()?;
+    if !view.unreadable.is_empty() && !args.json {
+        let first = &view.unreadable[0];
+        eprintln!(
+            "sockscope: note: {} process{} could not be read ({}), e.g. pid {}",
+            view.unreadable.len(),
+            if view.unreadable.len() == 1 { "" } else { "es" },
+            first.reason,
+            first.pid
+        );
+    }
+    Ok(true)
+}

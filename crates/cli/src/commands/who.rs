@@ -1,0 +1,26 @@
+//! `sockscope who TARGET`: who holds a port, address, Unix socket path or file.
+
+use crate::args::WhoArgs;
+use crate::render::fds::who as render;
+use anyhow::Context;
+use sockscope_core::names::Services;
+use sockscope_core::who::{Target, who};
+use std::io::Write;
+use std::path::Path;
+
+/// Exit status: success when something holds the target.
+pub fn run(args: &WhoArgs, out: &mut impl Write) -> anyhow::Result<bool> {
+    let target = Target::parse(&args.target, &Services::load()).map_err(|e| anyhow::anyhow!("who: {e}"))?;
+    let report = who(&target, Path::new("/proc")).context("cannot read sockets")?;
+    render(out, &target, &report, args.json)?;
+    out.flush()?;
+    if !report.unreadable.is_empty() && !args.json {
+        eprintln!(
+            "sockscope: note: {} process{} could not be read ({}); the answer may be incomplete",
+            report.unreadable.len(),
+            if report.unreadable.len() == 1 { "" } else { "es" },
+            report.unreadable[0].1
+        );
+    }
+    Ok(report.found())
+}

@@ -1,0 +1,345 @@
+//! `fds` and `who` output: lsof-like tables, the limits table, and JSON.
+
+use super::table::{Align, Column, Table};
+use crate::escape::escape;
+use serde::Serialize;
+use sockscope_core::fdview::{FdRow, FdView, ProcessFds};
+use sockscope_core::model::{Endpoint, FdDetails, FdKind, FdName, Socket};
+use sockscope_core::names::Users;
+use sockscope_core::who::{Report, Target};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+fn col(heading: &'static str, align: Align) -> Column {
+    Column { heading, align, split: None }
+}
+
+fn user(users: &Users, uid: u32) -> String {
+    users.name(uid).map_or_else(|| uid.to_string(), str::to_owned)
+}
+
+pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> io::Result<()> {
+    let users = Users::load();
+    let mut t = Table::new(vec![
+        col("COMMAND", Align::Left),
+        col("PID", Align::Right),
+        col("USER", Align::Left),
+        col("FD", Align::Right),
+        col("MODE", Align::Left),
+        col("TYPE", Align::Left),
+        col("FLAGS", Align::Left),
+        col("SIZE/OFF", Align::Right),
+    ]);
+    for p in &view.processes {
+        let command = escape(&p.command).into_owned();
+        let owner = user(&users, p.uid);
+        for row in &p.fds {
+            t.cell_str(&command);
+            t.cell_str(&p.pid.to_string());
+            t.cell_str(&owner);
+            t.cell_str(&row.entry.fd.to_string());
+            t.cell_str(row.entry.flags.as_ref().map_or("", |f| f.access));
+            t.cell_str(&kind(row));
+            t.cell_str(&row.entry.flags.as_ref().map_or(String::new(), |f| {
+                f.names.iter().map(|n| n.trim_start_matches("O_")).collect::<Vec<_>>().join(",")
+            }));
+            t.cell_str(&match (row.entry.size, row.entry.pos) {
+                (Some(size), _) if row.entry.kind == FdKind::Regular => size.to_string(),
+                (_, Some(pos)) => format!("0t{pos}"),
+                _ => String::new(),
+            });
+            let mut name = target(row);
+            details(row, &mut name);
+            if peers && !row.peers.is_empty() {
+                name.push_str(" peers:");
+                for (i, peer) in row.peers.iter().enumerate() {
+                    let _ = write!(
+                        name,
+                        "{}{}({})[{}]",
+                        if i == 0 { " " } else { "," },
+                        escape(&peer.command),
+                        peer.pid,
+                        peer.fd
+                    );
+                }
+            }
+            t.cell_str(&name);
+        }
+    }
+    t.write(out, header, Some("NAME"), None)?;
+    // Limits for a handful of processes; `--top` ranks any number of them.
+    if view.processes.len() <= 10 && !view.processes.is_empty() {
+        writeln!(out)?;
+        limits_table(out, &view.processes.iter().collect::<Vec<_>>(), &users)?;
+    }
+    system_line(out, view)
+}
+
+/// The TYPE column: the socket's table (tcp, u_str, …) for sockets, else the fd kind.
+fn kind(row: &FdRow) -> String {
+    match (&row.socket, &row.protocol) {
+        (Some(s), _) => s.netid.ss_name().to_string(),
+        (None, Some(p)) => p.to_ascii_lowercase(),
+        _ => row.entry.kind.name().to_string(),
+    }
+}
+
+fn endpoint(ep: &Endpoint) -> String {
+    match ep {
+        Endpoint::Inet { address: std::net::IpAddr::V6(a), port } => format!("[{a}]:{}", port_text(*port)),
+        Endpoint::Inet { address, port } => format!("{address}:{}", port_text(*port)),
+        Endpoint::Unix { name: Some(n), inode } => format!("{} ino:{inode}", escape(&n.path)),
+        Endpoint::Unix { name: None, inode } => format!("* ino:{inode}"),
+        Endpoint::Packet { protocol, interface } => format!("proto 0x{protocol:04x} if {interface}"),
+        Endpoint::Netlink { protocol, port_id, .. } => format!("proto {protocol} port {}", *port_id as i32),
+        _ => "*".to_string(),
+    }
+}
+
+fn port_text(p: u16) -> String {
+    if p == 0 { "*".into() } else { p.to_string() }
+}
+
+/// The NAME column: a path, or the socket line (state, local -> peer).
+fn target(row: &FdRow) -> String {
+    match &row.socket {
+        Some(s) => socket_line(s),
+        None => escape(&row.entry.link).into_owned(),
+    }
+}
+
+pub fn socket_line(s: &Socket) -> String {
+    let peerless = matches!(&s.peer, Endpoint::Inet { port: 0, .. } | Endpoint::None)
+        || matches!(&s.peer, Endpoint::Unix { inode: 0, .. })
+        || matches!(&s.peer, Endpoint::Netlink { port_id: 0, group: 0, .. });
+    if peerless {
+        format!("{} {}", s.state.ss_name(), endpoint(&s.local))
+    } else {
+        format!("{} {} -> {}", s.state.ss_name(), endpoint(&s.local), endpoint(&s.peer))
+    }
+}
+
+fn seconds(ns: u64) -> String {
+    let s = format!("{:.3}", ns as f64 / 1e9);
+    format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
+fn details(row: &FdRow, out: &mut String) {
+    let Some(d) = &row.entry.details else { return };
+    match d {
+        FdDetails::Epoll { watches } => {
+            let _ = write!(out, " watches {} fd{}", watches.len(), if watches.len() == 1 { "" } else { "s" });
+            for (i, w) in watches.iter().enumerate() {
+                let _ = write!(out, "{}{} {}", if i == 0 { ": " } else { ", " }, w.fd, w.event_names.join("|"));
+            }
+        }
+        FdDetails::Eventfd { count, id, .. } => {
+            let _ = write!(out, " count {count}");
+            if let Some(id) = id {
+                let _ = write!(out, ", id {id}");
+            }
+        }
+        FdDetails::Timerfd { clock, ticks, next_expiry_ns, interval_ns, .. } => {
+            let _ = write!(out, " {clock}");
+            if *interval_ns > 0 {
+                let _ = write!(out, ", every {}", seconds(*interval_ns));
+            }
+            if *next_expiry_ns > 0 {
+                let _ = write!(out, ", next in {}", seconds(*next_expiry_ns));
+            } else {
+                out.push_str(", disarmed");
+            }
+            let _ = write!(out, ", ticks {ticks}");
+        }
+        FdDetails::Signalfd { signals, .. } => {
+            let _ = write!(out, " signals {}", signals.join(","));
+        }
+        FdDetails::Inotify { watches } => {
+            let _ = write!(out, " {} watch{}", watches.len(), if watches.len() == 1 { "" } else { "es" });
+            for (i, w) in watches.iter().enumerate() {
+                let _ = write!(
+                    out,
+                    "{}wd {} inode {} {}",
+                    if i == 0 { ": " } else { ", " },
+                    w.wd,
+                    w.inode,
+                    w.mask_names.join("|")
+                );
+            }
+        }
+        FdDetails::Pidfd { pid } => {
+            let _ = write!(out, " pid {pid}");
+        }
+        _ => {}
+    }
+}
+
+fn percent(p: &ProcessFds) -> String {
+    p.usage().map_or("-".into(), |u| format!("{:.1}%", u * 100.0))
+}
+
+fn limit_text(v: Option<u64>) -> String {
+    v.map_or("unlimited".into(), |v| v.to_string())
+}
+
+fn limits_table(out: &mut impl Write, procs: &[&ProcessFds], users: &Users) -> io::Result<()> {
+    let mut t = Table::new(vec![
+        col("PID", Align::Right),
+        col("COMMAND", Align::Left),
+        col("USER", Align::Left),
+        col("FDS", Align::Right),
+        col("SOFT", Align::Right),
+        col("HARD", Align::Right),
+        col("USE", Align::Right),
+    ]);
+    for p in procs {
+        t.cell_str(&p.pid.to_string());
+        t.cell_str(&escape(&p.command));
+        t.cell_str(&user(users, p.uid));
+        t.cell_str(&p.open.to_string());
+        t.cell_str(&limit_text(p.limit.soft));
+        t.cell_str(&limit_text(p.limit.hard));
+        t.cell_str(&percent(p));
+        t.cell_str(&p.highest_fd.map_or(String::new(), |h| h.to_string()));
+    }
+    t.write(out, true, Some("HIGHEST"), None)
+}
+
+fn system_line(out: &mut impl Write, view: &FdView) -> io::Result<()> {
+    if let Some(s) = view.system {
+        writeln!(
+            out,
+            "system: {} file handles allocated of fs.file-max {}; fs.nr_open {}",
+            s.allocated, s.max, s.nr_open
+        )?;
+    }
+    Ok(())
+}
+
+/// `--top N`: processes by open fds / soft limit, highest first.
+pub fn top(out: &mut impl Write, view: &FdView, n: usize, as_json: bool) -> io::Result<()> {
+    let mut procs: Vec<&ProcessFds> = view.processes.iter().collect();
+    procs.sort_by(|a, b| {
+        b.usage()
+            .unwrap_or(-1.0)
+            .total_cmp(&a.usage().unwrap_or(-1.0))
+            .then(b.open.cmp(&a.open))
+            .then(a.pid.cmp(&b.pid))
+    });
+    procs.truncate(n);
+    if as_json {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            pid: u32,
+            command: &'a str,
+            uid: u32,
+            open: usize,
+            soft_limit: Option<u64>,
+            hard_limit: Option<u64>,
+            usage: Option<f64>,
+            highest_fd: Option<u32>,
+        }
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            schema_version: u32,
+            system: Option<sockscope_core::model::SystemFiles>,
+            processes: Vec<Row<'a>>,
+        }
+        let rows = procs
+            .iter()
+            .map(|p| Row {
+                pid: p.pid,
+                command: &p.command,
+                uid: p.uid,
+                open: p.open,
+                soft_limit: p.limit.soft,
+                hard_limit: p.limit.hard,
+                usage: p.usage(),
+                highest_fd: p.highest_fd,
+            })
+            .collect();
+        serde_json::to_writer(
+            &mut *out,
+            &Doc { schema_version: super::json::SCHEMA_VERSION, system: view.system, processes: rows },
+        )?;
+        return writeln!(out);
+    }
+    limits_table(out, &procs, &Users::load())?;
+    system_line(out, view)
+}
+
+pub fn json(out: &mut impl Write, view: &FdView) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        schema_version: u32,
+        #[serde(flatten)]
+        view: &'a FdView,
+    }
+    serde_json::to_writer(&mut *out, &Doc { schema_version: super::json::SCHEMA_VERSION, view })?;
+    writeln!(out)
+}
+
+pub fn who(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -> io::Result<()> {
+    if as_json {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            schema_version: u32,
+            target: &'a Target,
+            found: bool,
+            #[serde(flatten)]
+            report: &'a Report,
+        }
+        serde_json::to_writer(
+            &mut *out,
+            &Doc { schema_version: super::json::SCHEMA_VERSION, target, found: r.found(), report: r },
+        )?;
+        return writeln!(out);
+    }
+    let users = Users::load();
+    if !r.sockets.is_empty() {
+        let mut t = Table::new(vec![
+            col("COMMAND", Align::Left),
+            col("PID", Align::Right),
+            col("USER", Align::Left),
+            col("FD", Align::Right),
+            col("PROTO", Align::Left),
+        ]);
+        for h in &r.sockets {
+            let line = socket_line(&h.socket);
+            if h.holders.is_empty() {
+                // TIME-WAIT and not-yet-accepted sockets belong to no process.
+                for c in ["-", "-", "-", "-"] {
+                    t.cell_str(c);
+                }
+                t.cell_str(h.socket.netid.ss_name());
+                t.cell_str(&line);
+            }
+            for o in &h.holders {
+                t.cell_str(&escape(&o.command));
+                t.cell_str(&o.pid.to_string());
+                t.cell_str(&user(&users, o.uid));
+                t.cell_str(&o.fd.to_string());
+                t.cell_str(h.socket.netid.ss_name());
+                t.cell_str(&line);
+            }
+        }
+        t.write(out, true, Some("SOCKET"), None)?;
+    }
+    if !r.files.is_empty() {
+        let mut t = Table::new(vec![col("COMMAND", Align::Left), col("PID", Align::Right), col("USER", Align::Left)]);
+        for h in &r.files {
+            t.cell_str(&escape(&h.command));
+            t.cell_str(&h.pid.to_string());
+            t.cell_str(&user(&users, h.uid));
+            t.cell_str(&match &h.fd {
+                FdName::Number(n) => n.to_string(),
+                FdName::Special(s) => (*s).to_string(),
+            });
+        }
+        t.write(out, true, Some("FD"), None)?;
+    }
+    for n in &r.notes {
+        writeln!(out, "{}{n}", if r.found() { "\n" } else { "" })?;
+    }
+    Ok(())
+}

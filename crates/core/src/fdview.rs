@@ -1,0 +1,299 @@
+//! Fd tables of many processes, joined with the sockets they hold and with the process and
+//! fd at the other end of each pipe, Unix socket, loopback connection and shared eventfd.
+
+use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdLimit, FdName, Socket, StateSet, SystemFiles};
+use crate::procfs::fdtable::{self, ReadOptions};
+use crate::procfs::process::{self, Unreadable};
+use crate::select::Selection;
+use crate::snapshot::{Snapshot, SnapshotOptions};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Which processes: all, or these pids and command names.
+#[derive(Clone, Debug, Default)]
+pub struct Which {
+    pub pids: Vec<u32>,
+    /// Exact command names (/proc/PID/comm).
+    pub names: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FdViewOptions {
+    pub proc_root: PathBuf,
+    pub read: ReadOptions,
+    /// Find the other end of pipes, sockets and eventfds.
+    pub peers: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FdViewError {
+    #[error("no process with pid {0}")]
+    NoSuchPid(u32),
+    #[error("no process is named '{0}' (names are matched exactly against /proc/PID/comm)")]
+    NoSuchName(String),
+    #[error("cannot list processes in {path}: {cause}")]
+    Proc { path: PathBuf, cause: std::io::Error },
+}
+
+/// Another process's (or this process's other) fd on the same pipe, socket pair, loopback
+/// connection or eventfd.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Peer {
+    pub pid: u32,
+    pub command: String,
+    pub fd: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FdRow {
+    #[serde(flatten)]
+    pub entry: FdEntry,
+    /// The socket this fd is, when it lives in our network namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<Socket>,
+    /// The socket's protocol as the kernel names it (system.sockprotoname), for sockets of
+    /// other namespaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    pub peers: Vec<Peer>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProcessFds {
+    pub pid: u32,
+    pub command: String,
+    pub uid: u32,
+    pub limit: FdLimit,
+    /// Open fds (numbered ones; cwd/rtd/txt/mem not counted).
+    pub open: usize,
+    pub highest_fd: Option<u32>,
+    pub fds: Vec<FdRow>,
+}
+
+impl ProcessFds {
+    /// open / soft limit, when the soft limit is finite and non-zero.
+    pub fn usage(&self) -> Option<f64> {
+        self.limit.soft.filter(|s| *s > 0).map(|s| self.open as f64 / s as f64)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Unread {
+    pub pid: u32,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FdView {
+    pub processes: Vec<ProcessFds>,
+    pub system: Option<SystemFiles>,
+    /// Processes that could not be read, with why.
+    pub unreadable: Vec<Unread>,
+    /// Processes that exited while being read (skipped).
+    pub vanished: u32,
+    pub warnings: Vec<String>,
+}
+
+impl FdView {
+    pub fn collect(which: &Which, opts: &FdViewOptions) -> Result<FdView, FdViewError> {
+        let root = &opts.proc_root;
+        let all = process::pids(root).map_err(|cause| FdViewError::Proc { path: root.clone(), cause })?;
+        let pids = select_pids(root, &all, which)?;
+        let mut view = FdView { system: process::system_files(root).ok(), ..FdView::default() };
+
+        for pid in &pids {
+            match read_process(root, *pid, opts.read) {
+                Ok(p) => view.processes.push(p),
+                Err(Unreadable::Gone) if which.pids.contains(pid) => return Err(FdViewError::NoSuchPid(*pid)),
+                Err(Unreadable::Gone) => view.vanished += 1,
+                Err(Unreadable::Denied(reason)) => view.unreadable.push(Unread { pid: *pid, reason }),
+            }
+        }
+
+        // Sockets of our namespace, by inode, to show each socket fd as a socket line.
+        let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
+        snap_opts.proc_root = root.clone();
+        let snap = match Snapshot::collect(&snap_opts) {
+            Ok(s) => s,
+            Err(e) => {
+                view.warnings.push(format!("cannot read sockets ({e}); socket fds show their inode only"));
+                Snapshot::default()
+            }
+        };
+        view.warnings.extend(snap.warnings.iter().cloned());
+        let by_inode: HashMap<u64, &Socket> =
+            snap.sockets.iter().filter(|s| s.inode != 0).map(|s| (s.inode, s)).collect();
+        for p in &mut view.processes {
+            for row in &mut p.fds {
+                if row.entry.kind != FdKind::Socket {
+                    continue;
+                }
+                match row.entry.inode.and_then(|i| by_inode.get(&i)) {
+                    Some(s) => row.socket = Some((*s).clone()),
+                    None => row.protocol = socket_protocol(root, p.pid, &row.entry.fd),
+                }
+            }
+        }
+
+        if opts.peers {
+            let index = if pids.len() == all.len() {
+                PeerIndex::from_tables(&view.processes)
+            } else {
+                PeerIndex::scan(root, &all)
+            };
+            index.fill(root, &mut view.processes, &snap);
+        }
+        Ok(view)
+    }
+}
+
+fn select_pids(root: &Path, all: &[u32], which: &Which) -> Result<Vec<u32>, FdViewError> {
+    if which.pids.is_empty() && which.names.is_empty() {
+        return Ok(all.to_vec());
+    }
+    let mut out: Vec<u32> = Vec::new();
+    for pid in &which.pids {
+        if !all.contains(pid) {
+            return Err(FdViewError::NoSuchPid(*pid));
+        }
+        out.push(*pid);
+    }
+    for name in &which.names {
+        let matching: Vec<u32> =
+            all.iter().copied().filter(|p| process::comm(root, *p).is_ok_and(|c| &c == name)).collect();
+        if matching.is_empty() {
+            return Err(FdViewError::NoSuchName(name.clone()));
+        }
+        out.extend(matching);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, Unreadable> {
+    let command = process::comm(root, pid).map_err(|e| process::classify(&e))?;
+    let uid = process::uid(root, pid).map_err(|e| process::classify(&e))?;
+    let limit = process::fd_limit(root, pid).unwrap_or_default();
+    let entries = fdtable::read(root, pid, read)?;
+    let numbers = entries.iter().filter_map(|e| match e.fd {
+        FdName::Number(n) => Some(n),
+        FdName::Special(_) => None,
+    });
+    let open = numbers.clone().count();
+    let highest_fd = numbers.max();
+    let fds =
+        entries.into_iter().map(|entry| FdRow { entry, socket: None, protocol: None, peers: Vec::new() }).collect();
+    Ok(ProcessFds { pid, command, uid, limit, open, highest_fd, fds })
+}
+
+/// The kernel's name for a socket's protocol ("TCP", "UNIX", "NETLINK", …).
+fn socket_protocol(root: &Path, pid: u32, fd: &FdName) -> Option<String> {
+    let path = root.join(pid.to_string()).join("fd").join(fd.to_string());
+    let mut buf = [0u8; 64];
+    let n = rustix::fs::getxattr(&path, "system.sockprotoname", &mut buf[..]).ok()?;
+    Some(crate::model::lossless_text(buf[..n].split(|b| *b == 0).next().unwrap_or(&[])))
+}
+
+type Holders = Vec<(u32, u32)>;
+
+/// Who holds each pipe, socket and eventfd on the host.
+#[derive(Default)]
+struct PeerIndex {
+    pipes: HashMap<u64, Holders>,
+    sockets: HashMap<u64, Holders>,
+    eventfds: HashMap<u32, Holders>,
+    commands: HashMap<u32, String>,
+}
+
+impl PeerIndex {
+    fn add(&mut self, pid: u32, command: Option<&str>, e: &FdEntry) {
+        let FdName::Number(fd) = e.fd else { return };
+        let slot = match (&e.kind, e.inode, &e.details) {
+            (FdKind::Fifo, Some(i), _) if e.link.starts_with("pipe:") => self.pipes.entry(i).or_default(),
+            (FdKind::Socket, Some(i), _) => self.sockets.entry(i).or_default(),
+            (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. })) => {
+                self.eventfds.entry(*id).or_default()
+            }
+            _ => return,
+        };
+        slot.push((pid, fd));
+        if let Some(c) = command {
+            self.commands.entry(pid).or_insert_with(|| c.to_string());
+        }
+    }
+
+    fn from_tables(tables: &[ProcessFds]) -> PeerIndex {
+        let mut idx = PeerIndex::default();
+        for p in tables {
+            for row in &p.fds {
+                idx.add(p.pid, Some(&p.command), &row.entry);
+            }
+        }
+        idx
+    }
+
+    /// Every process's links (and the fdinfo of eventfds, for their ids).
+    fn scan(root: &Path, pids: &[u32]) -> PeerIndex {
+        let mut idx = PeerIndex::default();
+        for pid in pids {
+            let Ok(dir) = std::fs::read_dir(root.join(pid.to_string()).join("fd")) else { continue };
+            for e in dir.flatten() {
+                let Some(fd) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+                let Ok(link) = std::fs::read_link(e.path()) else { continue };
+                let link = link.to_string_lossy().into_owned();
+                if !(link.starts_with("pipe:") || link.starts_with("socket:") || link == "anon_inode:[eventfd]") {
+                    continue;
+                }
+                let mut entry = fdtable::entry_for(FdName::Number(fd), link, &e.path());
+                if entry.kind == FdKind::Eventfd {
+                    let info = std::fs::read_to_string(root.join(pid.to_string()).join("fdinfo").join(fd.to_string()));
+                    entry.details = info.ok().and_then(|t| crate::procfs::fdinfo::parse(&t).details);
+                }
+                idx.add(*pid, None, &entry);
+            }
+        }
+        idx
+    }
+
+    fn command(&mut self, root: &Path, pid: u32) -> String {
+        self.commands.entry(pid).or_insert_with(|| process::comm(root, pid).unwrap_or_else(|_| "?".into())).clone()
+    }
+
+    fn fill(mut self, root: &Path, tables: &mut [ProcessFds], snap: &Snapshot) {
+        // Connected inet sockets by (local, peer), to find a loopback connection's other end.
+        let by_ends: HashMap<(&Endpoint, &Endpoint), u64> = snap
+            .sockets
+            .iter()
+            .filter(|s| matches!(s.local, Endpoint::Inet { .. }) && s.inode != 0)
+            .map(|s| ((&s.local, &s.peer), s.inode))
+            .collect();
+        for p in tables.iter_mut() {
+            for row in &mut p.fds {
+                let FdName::Number(me) = row.entry.fd else { continue };
+                let holders: Vec<(u32, u32)> = match (&row.entry.kind, row.entry.inode, &row.entry.details, &row.socket)
+                {
+                    (FdKind::Fifo, Some(i), _, _) => self.pipes.get(&i).cloned().unwrap_or_default(),
+                    (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
+                        self.eventfds.get(id).cloned().unwrap_or_default()
+                    }
+                    (FdKind::Socket, _, _, Some(s)) => {
+                        let other = match &s.peer {
+                            Endpoint::Unix { inode, .. } if *inode != 0 => Some(*inode),
+                            Endpoint::Inet { .. } => by_ends.get(&(&s.peer, &s.local)).copied(),
+                            _ => None,
+                        };
+                        other.and_then(|i| self.sockets.get(&i).cloned()).unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                };
+                row.peers = holders
+                    .into_iter()
+                    .filter(|&(pid, fd)| !(pid == p.pid && fd == me))
+                    .map(|(pid, fd)| Peer { pid, command: self.command(root, pid), fd })
+                    .collect();
+            }
+        }
+    }
+}

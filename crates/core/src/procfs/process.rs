@@ -1,0 +1,98 @@
+//! Per-process facts from /proc/PID: command name, owner, RLIMIT_NOFILE; and the system-wide
+//! file table limits from /proc/sys/fs.
+
+use crate::model::{FdLimit, SystemFiles, lossless_text};
+use std::io;
+use std::path::Path;
+
+/// Why a process could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// It exited (or never existed).
+    Gone,
+    /// Permission denied, with the reason for the user.
+    Denied(String),
+}
+
+pub fn classify(e: &io::Error) -> Unreadable {
+    match e.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
+        Some(rustix::io::Errno::NOENT | rustix::io::Errno::SRCH) => Unreadable::Gone,
+        Some(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) if !rustix::process::geteuid().is_root() => {
+            Unreadable::Denied("permission denied: another user's process; run as root to see it".into())
+        }
+        Some(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => {
+            Unreadable::Denied("permission denied even to root: ptrace access to the process is refused".into())
+        }
+        _ => Unreadable::Denied(e.to_string()),
+    }
+}
+
+/// Every pid in `proc_root`, ascending.
+pub fn pids(proc_root: &Path) -> io::Result<Vec<u32>> {
+    let mut pids: Vec<u32> =
+        std::fs::read_dir(proc_root)?.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+/// `/proc/PID/comm` without its newline.
+pub fn comm(proc_root: &Path, pid: u32) -> io::Result<String> {
+    let raw = std::fs::read(proc_root.join(pid.to_string()).join("comm"))?;
+    Ok(lossless_text(raw.strip_suffix(b"\n").unwrap_or(&raw)))
+}
+
+/// The uid owning /proc/PID (the process's effective uid).
+pub fn uid(proc_root: &Path, pid: u32) -> io::Result<u32> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata(proc_root.join(pid.to_string()))?.uid())
+}
+
+/// RLIMIT_NOFILE from /proc/PID/limits.
+pub fn fd_limit(proc_root: &Path, pid: u32) -> io::Result<FdLimit> {
+    Ok(parse_fd_limit(&std::fs::read_to_string(proc_root.join(pid.to_string()).join("limits"))?))
+}
+
+/// The "Max open files  SOFT  HARD  files" line; `unlimited` is `None`.
+pub fn parse_fd_limit(text: &str) -> FdLimit {
+    let Some(line) = text.lines().find(|l| l.starts_with("Max open files")) else { return FdLimit::default() };
+    let mut f = line["Max open files".len()..].split_whitespace();
+    let value = |v: Option<&str>| v.and_then(|v| v.parse::<u64>().ok());
+    FdLimit { soft: value(f.next()), hard: value(f.next()) }
+}
+
+/// file-nr, file-max and nr_open.
+pub fn system_files(proc_root: &Path) -> io::Result<SystemFiles> {
+    let fs = proc_root.join("sys/fs");
+    let file_nr = std::fs::read_to_string(fs.join("file-nr"))?;
+    let mut f = file_nr.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+    let allocated = f.next().unwrap_or(0);
+    let _unused = f.next();
+    let max = f.next().unwrap_or(0);
+    let nr_open = std::fs::read_to_string(fs.join("nr_open"))?.trim().parse().unwrap_or(0);
+    Ok(SystemFiles { allocated, max, nr_open })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_fixture_and_unlimited() {
+        let l = parse_fd_limit(include_str!("../../tests/fixtures/proc_limits"));
+        assert_eq!(l, FdLimit { soft: Some(20000), hard: Some(20000) });
+        let u = parse_fd_limit("Max open files            unlimited            unlimited            files\n");
+        assert_eq!(u, FdLimit { soft: None, hard: None });
+        assert_eq!(parse_fd_limit("garbage"), FdLimit::default());
+    }
+
+    #[test]
+    fn this_process() {
+        let me = std::process::id();
+        let root = Path::new("/proc");
+        assert!(!comm(root, me).expect("comm").is_empty());
+        assert_eq!(uid(root, me).expect("uid"), rustix::process::geteuid().as_raw());
+        let sys = system_files(root).expect("sys");
+        assert!(sys.max > 0 && sys.nr_open > 0 && sys.allocated > 0);
+        assert!(fd_limit(root, me).expect("limits").soft.is_some());
+    }
+}

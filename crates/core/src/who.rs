@@ -1,0 +1,327 @@
+//! `who TARGET`: every socket bound to a port, address or Unix socket path, or every process
+//! holding a file open — the question behind "Address already in use" and "Connection
+//! refused".
+
+use crate::model::{Endpoint, FdName, Netid, SockState, Socket, StateSet};
+use crate::names::{Proto, Services};
+use crate::procfs::process;
+use crate::select::Selection;
+use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
+use serde::Serialize;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    Port {
+        port: u16,
+        protocol: Option<Netid>,
+        address: Option<IpAddr>,
+    },
+    /// A Unix socket name: a path, or `@name` for the abstract namespace.
+    UnixSocket {
+        path: String,
+    },
+    File {
+        path: PathBuf,
+    },
+}
+
+impl Target {
+    /// `:8080`, `8080`, `8080/udp`, `127.0.0.1:8080`, `[::1]:8080`, `:http`, a socket file,
+    /// `@abstract`, or any other existing path.
+    pub fn parse(s: &str, services: &Services) -> Result<Target, String> {
+        let port_of = |p: &str, proto: Option<Netid>| -> Result<u16, String> {
+            let svc = if proto == Some(Netid::Udp) { Proto::Udp } else { Proto::Tcp };
+            p.parse()
+                .ok()
+                .or_else(|| services.name_to_port(p, svc))
+                .ok_or_else(|| format!("'{p}' is not a port number or service name"))
+        };
+        if let Some(name) = s.strip_prefix('@') {
+            return Ok(Target::UnixSocket { path: format!("@{name}") });
+        }
+        if s.starts_with('/') || s.starts_with('.') || Path::new(s).exists() {
+            let path = std::fs::canonicalize(s).map_err(|e| format!("{s}: {e}"))?;
+            use std::os::unix::fs::FileTypeExt;
+            let is_socket = std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket());
+            return Ok(if is_socket {
+                Target::UnixSocket { path: path.to_string_lossy().into_owned() }
+            } else {
+                Target::File { path }
+            });
+        }
+        let (body, protocol) = match s.rsplit_once('/') {
+            Some((b, "tcp")) => (b, Some(Netid::Tcp)),
+            Some((b, "udp")) => (b, Some(Netid::Udp)),
+            Some((_, other)) => return Err(format!("'{other}' is not tcp or udp")),
+            None => (s, None),
+        };
+        if let Some(p) = body.strip_prefix(':') {
+            return Ok(Target::Port { port: port_of(p, protocol)?, protocol, address: None });
+        }
+        if body.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Target::Port { port: port_of(body, protocol)?, protocol, address: None });
+        }
+        let (addr, port) = if let Some(inner) = body.strip_prefix('[') {
+            let (a, rest) = inner.split_once(']').ok_or("'[' without ']'")?;
+            (a, rest.strip_prefix(':').ok_or("expected :PORT after the address")?)
+        } else {
+            body.rsplit_once(':').ok_or_else(|| {
+                format!(
+                    "'{s}' is not a port (:8080, 8080/udp), an address:port, a Unix socket path or an existing file"
+                )
+            })?
+        };
+        let address: IpAddr = addr.parse().map_err(|_| format!("'{addr}' is not an IP address"))?;
+        Ok(Target::Port { port: port_of(port, protocol)?, protocol, address: Some(address) })
+    }
+}
+
+/// A process and fd holding something.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Holder {
+    pub pid: u32,
+    pub command: String,
+    pub uid: u32,
+    pub fd: FdName,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SocketHold {
+    pub socket: Socket,
+    pub holders: Vec<Holder>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub sockets: Vec<SocketHold>,
+    pub files: Vec<Holder>,
+    /// What it means, in a sentence each.
+    pub notes: Vec<String>,
+    /// A Unix socket file with no listener anywhere.
+    pub stale: bool,
+    /// Processes whose fds could not be read, and why (the answer may be incomplete).
+    pub unreadable: Vec<(u32, String)>,
+}
+
+impl Report {
+    pub fn found(&self) -> bool {
+        !self.sockets.is_empty() || !self.files.is_empty()
+    }
+}
+
+pub fn who(target: &Target, proc_root: &Path) -> Result<Report, SnapshotError> {
+    match target {
+        Target::Port { port, protocol, address } => Ok(port_report(*port, *protocol, *address, proc_root)?),
+        Target::UnixSocket { path } => Ok(unix_report(path, proc_root)?),
+        Target::File { path } => Ok(file_report(path, proc_root)),
+    }
+}
+
+fn sockets(tables: &[Netid], proc_root: &Path) -> Result<Snapshot, SnapshotError> {
+    let mut opts = SnapshotOptions::new(Selection::resolve(tables, &[], StateSet::ALL));
+    opts.owners = true;
+    opts.proc_root = proc_root.to_path_buf();
+    Snapshot::collect(&opts)
+}
+
+fn holds(snap: &Snapshot, s: &Socket) -> SocketHold {
+    let holders = snap
+        .owners_of(s)
+        .map(|o| Holder {
+            pid: o.process.pid,
+            command: o.process.command.to_string(),
+            uid: o.process.uid,
+            fd: FdName::Number(o.fd),
+        })
+        .collect();
+    SocketHold { socket: s.clone(), holders }
+}
+
+fn unreadable(snap: &Snapshot) -> Vec<(u32, String)> {
+    snap.owners
+        .as_ref()
+        .map(|o| {
+            let why = o.report.unreadable_reason.clone().unwrap_or_default();
+            o.report.unreadable_pids.iter().map(|p| (*p, why.clone())).collect()
+        })
+        .unwrap_or_default()
+}
+
+fn port_report(
+    port: u16,
+    protocol: Option<Netid>,
+    address: Option<IpAddr>,
+    proc_root: &Path,
+) -> Result<Report, SnapshotError> {
+    let tables: Vec<Netid> = protocol.map_or(vec![Netid::Tcp, Netid::Udp], |p| vec![p]);
+    let snap = sockets(&tables, proc_root)?;
+    let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
+    for s in &snap.sockets {
+        let Endpoint::Inet { address: a, port: p } = &s.local else { continue };
+        // A wildcard bind holds the port for every address.
+        if *p == port && address.is_none_or(|want| *a == want || a.is_unspecified()) {
+            r.sockets.push(holds(&snap, s));
+        }
+    }
+    let count =
+        |st: SockState| r.sockets.iter().filter(|h| h.socket.state == st && h.socket.netid == Netid::Tcp).count();
+    let listeners: Vec<&SocketHold> = r.sockets.iter().filter(|h| h.socket.state == SockState::Listen).collect();
+    if let Some(l) = listeners.first() {
+        let who = l
+            .holders
+            .first()
+            .map_or("a process sockscope cannot see".to_string(), |h| format!("{} (pid {})", h.command, h.pid));
+        r.notes.push(format!(
+            "{who} listens on port {port}: another bind() to it fails with EADDRINUSE unless both sockets set SO_REUSEPORT."
+        ));
+    }
+    let tw = count(SockState::TimeWait);
+    if tw > 0 {
+        r.notes.push(format!(
+            "{tw} TIME-WAIT socket{} still hold{} port {port} (up to 60 s): a server restarting on it now fails with EADDRINUSE unless it sets SO_REUSEADDR before bind() — which every server should.",
+            if tw == 1 { "" } else { "s" },
+            if tw == 1 { "s" } else { "" }
+        ));
+    }
+    if !r.found() {
+        r.notes.push(format!(
+            "nothing holds port {port} in this network namespace: bind() will succeed; connect() gets ECONNREFUSED."
+        ));
+    }
+    Ok(r)
+}
+
+fn unix_report(path: &str, proc_root: &Path) -> Result<Report, SnapshotError> {
+    let snap = sockets(&[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket], proc_root)?;
+    let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
+    for s in &snap.sockets {
+        if let Endpoint::Unix { name: Some(n), .. } = &s.local
+            && &*n.path == path
+        {
+            r.sockets.push(holds(&snap, s));
+        }
+    }
+    let listening = r.sockets.iter().any(|h| h.socket.state == SockState::Listen || h.socket.netid == Netid::UnixDgram);
+    if !listening && !path.starts_with('@') && Path::new(path).exists() {
+        if other_namespaces_bind(path, proc_root) {
+            r.notes.push(format!("{path} is bound by a socket in another network namespace (a container?); sockscope sees it there but not its owners."));
+        } else {
+            r.stale = true;
+            r.notes.push(format!(
+                "{path} is a socket file, but no socket listens on it: connect() gets ECONNREFUSED. It is stale — left by a process that exited without unlink(). Remove it (rm {path}) before starting the server, or have the server unlink() before bind()."
+            ));
+        }
+    } else if r.sockets.is_empty() {
+        r.notes.push(format!("no socket is bound to {path}."));
+    }
+    Ok(r)
+}
+
+/// Whether a socket in any other network namespace is bound to `path` (/proc/PID/net/unix
+/// of one process per namespace), so a socket file is not called stale when it is not.
+fn other_namespaces_bind(path: &str, proc_root: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let ours = std::fs::metadata(proc_root.join("thread-self/ns/net")).map(|m| m.ino()).ok();
+    let mut seen = std::collections::HashSet::new();
+    for pid in process::pids(proc_root).unwrap_or_default() {
+        let Ok(ns) = std::fs::metadata(proc_root.join(pid.to_string()).join("ns/net")) else { continue };
+        if Some(ns.ino()) == ours || !seen.insert(ns.ino()) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(proc_root.join(pid.to_string()).join("net/unix")) else { continue };
+        if text.lines().any(|l| l.ends_with(&format!(" {path}"))) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Every process with the file open, as its cwd, root or executable, or mapped.
+fn file_report(path: &Path, proc_root: &Path) -> Report {
+    use std::os::unix::fs::MetadataExt;
+    let mut r = Report::default();
+    let Ok(target) = std::fs::metadata(path) else { return r };
+    let (dev, ino) = (target.dev(), target.ino());
+    for pid in process::pids(proc_root).unwrap_or_default() {
+        let base = proc_root.join(pid.to_string());
+        let mut hits: Vec<FdName> = Vec::new();
+        for (link, name) in [("cwd", "cwd"), ("root", "rtd"), ("exe", "txt")] {
+            if std::fs::metadata(base.join(link)).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
+                hits.push(FdName::Special(name));
+            }
+        }
+        match std::fs::read_dir(base.join("fd")) {
+            Ok(dir) => {
+                for e in dir.flatten() {
+                    let Some(n) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+                    if std::fs::metadata(e.path()).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
+                        hits.push(FdName::Number(n));
+                    }
+                }
+            }
+            Err(e) => {
+                if let process::Unreadable::Denied(why) = process::classify(&e) {
+                    r.unreadable.push((pid, why));
+                }
+            }
+        }
+        if maps_file(&base, dev, ino) {
+            hits.push(FdName::Special("mem"));
+        }
+        if hits.is_empty() {
+            continue;
+        }
+        let command = process::comm(proc_root, pid).unwrap_or_else(|_| "?".into());
+        let uid = process::uid(proc_root, pid).unwrap_or(u32::MAX);
+        r.files.extend(hits.into_iter().map(|fd| Holder { pid, command: command.clone(), uid, fd }));
+    }
+    if r.files.is_empty() {
+        r.notes.push(format!("no process has {} open.", path.display()));
+    }
+    r
+}
+
+/// /proc/PID/maps lines are `addr perms offset MAJ:MIN inode path`.
+fn maps_file(base: &Path, dev: u64, ino: u64) -> bool {
+    let Ok(maps) = std::fs::read_to_string(base.join("maps")) else { return false };
+    let (major, minor) = (rustix::fs::major(dev), rustix::fs::minor(dev));
+    maps.lines().any(|l| {
+        let mut f = l.split_whitespace();
+        let (Some(d), Some(i)) = (f.nth(3), f.next()) else { return false };
+        let Some((ma, mi)) = d.split_once(':') else { return false };
+        i.parse::<u64>().ok() == Some(ino)
+            && u32::from_str_radix(ma, 16).ok() == Some(major)
+            && u32::from_str_radix(mi, 16).ok() == Some(minor)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let svc = Services::parse("http 80/tcp\n");
+        let t = |s: &str| Target::parse(s, &svc).expect(s);
+        assert_eq!(t(":8080"), Target::Port { port: 8080, protocol: None, address: None });
+        assert_eq!(t("8080"), Target::Port { port: 8080, protocol: None, address: None });
+        assert_eq!(t("53/udp"), Target::Port { port: 53, protocol: Some(Netid::Udp), address: None });
+        assert_eq!(t(":http"), Target::Port { port: 80, protocol: None, address: None });
+        assert_eq!(
+            t("127.0.0.1:80"),
+            Target::Port { port: 80, protocol: None, address: Some("127.0.0.1".parse().expect("ip")) }
+        );
+        assert_eq!(
+            t("[::1]:80/tcp"),
+            Target::Port { port: 80, protocol: Some(Netid::Tcp), address: Some("::1".parse().expect("ip")) }
+        );
+        assert_eq!(t("@abstract"), Target::UnixSocket { path: "@abstract".into() });
+        assert_eq!(t("/etc/hostname"), Target::File { path: "/etc/hostname".into() });
+        for bad in ["/no/such/file", "80/sctp", ":99999", "nonsense", "1.2.3.4:x", "[::1"] {
+            assert!(Target::parse(bad, &svc).is_err(), "{bad}");
+        }
+    }
+}
