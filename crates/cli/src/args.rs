@@ -188,6 +188,105 @@ pub enum Command {
         after_help = "TARGET: :8080, 8080/udp, 127.0.0.1:8080, [::1]:8080, /run/app.sock, @abstract, or any file.\nExit status: 0 when something holds the target, 1 when nothing does, 2 on bad input."
     )]
     Who(WhoArgs),
+    /// Reproduce a classic socket problem for real, or measure one of the seed's claims
+    Lab(LabArgs),
+    /// Internal: a helper process of `sockscope lab`
+    #[command(name = "lab-worker", hide = true)]
+    LabWorker { spec: String },
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(
+    after_help = "Scenarios create real sockets on loopback (or, with --netns, in a network namespace made for them), print what they made, hold it, and remove everything on exit, Ctrl-C or SIGTERM.\nBenchmarks run for a few seconds and print their figures beside the claim they test."
+)]
+pub struct LabArgs {
+    #[command(subcommand)]
+    pub scenario: Scenario,
+    /// Hold the condition this many seconds, then clean up (default: until Ctrl-C)
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub hold: Option<f64>,
+    /// Run inside a new, private network namespace (needs root or a user namespace)
+    #[arg(long, global = true)]
+    pub netns: bool,
+    /// Print what was made, or the measurements, as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum Scenario {
+    /// A listener that never accepts and a burst of clients: a full accept queue, ListenOverflows rising
+    Backlog {
+        #[arg(long, default_value_t = 4)]
+        backlog: u32,
+        #[arg(long, default_value_t = 32)]
+        clients: u32,
+    },
+    /// A server that never closes connections its clients closed: sockets stuck in CLOSE-WAIT
+    CloseWait {
+        #[arg(long, default_value_t = 10)]
+        count: u32,
+    },
+    /// A client that closes short connections first: sockets in TIME-WAIT for 60 s
+    TimeWait {
+        #[arg(long, default_value_t = 100)]
+        count: u32,
+    },
+    /// A process that lowers its own fd limit and opens sockets until EMFILE ("Too many open files")
+    FdExhaustion {
+        /// The soft RLIMIT_NOFILE the process sets for itself
+        #[arg(long, default_value_t = 256)]
+        limit: u64,
+    },
+    /// Re-binding a port held by TIME-WAIT: EADDRINUSE without SO_REUSEADDR, success with it
+    AddrInUse {
+        #[arg(long, default_value_t = 3)]
+        connections: u32,
+    },
+    /// Connections from a narrow, explicitly bound port range until EADDRNOTAVAIL ("Cannot assign requested address")
+    Ephemeral {
+        /// Local ports to bind, LOW-HIGH
+        #[arg(long, default_value = "40000-40063")]
+        range: String,
+    },
+    /// N listeners with SO_REUSEPORT on one port, M clients: how the kernel spreads them
+    Reuseport {
+        #[arg(long, default_value_t = 4)]
+        listeners: u32,
+        #[arg(long, default_value_t = 400)]
+        clients: u32,
+    },
+    /// A socket population for benchmarks, spread over worker processes
+    Farm {
+        #[arg(long, default_value_t = 10_000)]
+        sockets: u64,
+        #[arg(long, default_value_t = 4)]
+        processes: u32,
+    },
+    /// Benchmark: Unix sockets against TCP loopback, throughput and latency
+    UnixVsTcp {
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
+    /// Benchmark: cost per wait of select/poll/epoll as idle fds grow
+    PollVsEpoll {
+        #[arg(long, value_delimiter = ',', default_value = "10,100,1000,10000")]
+        fds: Vec<usize>,
+        #[arg(long, default_value_t = 0.2)]
+        seconds_per_size: f64,
+    },
+    /// Benchmark: request/response latency with Nagle, TCP_NODELAY and TCP_QUICKACK
+    Nagle {
+        #[arg(long, default_value_t = 20)]
+        requests: u32,
+    },
+    /// Benchmark: thread per connection against one epoll loop
+    BlockingVsEpoll {
+        #[arg(long, default_value_t = 1000)]
+        connections: u32,
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -26,6 +26,11 @@ fn main() -> ExitCode {
         None => commands::list::run(&cli.list, &mut out, width),
         Some(args::Command::Fds(a)) => commands::fds::run(a, &mut out),
         Some(args::Command::Who(a)) => commands::who::run(a, &mut out),
+        Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out),
+        Some(args::Command::LabWorker { spec }) => {
+            drop(out);
+            return ExitCode::from(sockscope_lab::worker::main(spec).clamp(0, 255) as u8);
+        }
     }
     .and_then(|ok| {
         out.flush()?;

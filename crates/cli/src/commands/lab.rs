@@ -1,0 +1,290 @@
+//! `sockscope lab SCENARIO`: make a socket problem happen for real, show it, hold it, clean up;
+//! or run a benchmark of one of the seed's claims.
+
+use crate::args::{LabArgs, Scenario};
+use anyhow::Context;
+use serde::Serialize;
+use sockscope_lab::bench;
+use sockscope_lab::scenarios::{
+    addr_in_use, backlog, close_wait, ephemeral, farm, fd_exhaustion, reuseport, time_wait,
+};
+use std::any::Any;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// What a scenario made: its ground truth, how to say it, and the value that holds it.
+struct Started {
+    name: &'static str,
+    truth: serde_json::Value,
+    lines: Vec<String>,
+    /// Dropping this removes everything the scenario made.
+    hold: Option<Box<dyn Any>>,
+}
+
+fn started(name: &'static str, truth: serde_json::Value, lines: Vec<String>, hold: Option<Box<dyn Any>>) -> Started {
+    Started { name, truth, lines, hold }
+}
+
+pub fn run(args: &LabArgs, out: &mut impl Write) -> anyhow::Result<bool> {
+    // Signals first, so a Ctrl-C during setup still cleans up.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("cannot install signal handlers")?;
+    }
+    if args.netns {
+        sockscope_lab::enter_private_netns()?;
+    }
+    let exe = std::env::current_exe().context("cannot find the sockscope executable for lab workers")?;
+    let s = start(&args.scenario, &exe)?;
+
+    if args.json {
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            schema_version: u32,
+            scenario: &'a str,
+            pid: u32,
+            netns: bool,
+            #[serde(rename = "made")]
+            truth: &'a serde_json::Value,
+        }
+        let doc = Doc {
+            schema_version: crate::render::json::SCHEMA_VERSION,
+            scenario: s.name,
+            pid: std::process::id(),
+            netns: args.netns,
+            truth: &s.truth,
+        };
+        serde_json::to_writer(&mut *out, &doc)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{}:", s.name)?;
+        for l in &s.lines {
+            writeln!(out, "  {l}")?;
+        }
+        if args.netns && s.hold.is_some() {
+            writeln!(
+                out,
+                "  (in a private network namespace: look with  nsenter -t {} -n sockscope -tan)",
+                std::process::id()
+            )?;
+        }
+    }
+    out.flush()?;
+    let Some(hold) = s.hold else { return Ok(true) };
+    let deadline = args.hold.map(|secs| Instant::now() + Duration::from_secs_f64(secs.max(0.0)));
+    if !args.json {
+        match args.hold {
+            Some(secs) => eprintln!("sockscope: holding for {secs} s (Ctrl-C to stop sooner)"),
+            None => eprintln!("sockscope: holding until Ctrl-C"),
+        }
+    }
+    while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(hold);
+    if !args.json {
+        eprintln!(
+            "sockscope: cleaned up the {} scenario: its fds and processes are closed, and its TIME-WAIT and closing sockets destroyed where the kernel allows (else they expire within 60 s)",
+            s.name
+        );
+    }
+    Ok(true)
+}
+
+fn delta(before: u64, after: u64) -> String {
+    format!("{before} -> {after} (+{})", after.saturating_sub(before))
+}
+
+fn start(scenario: &Scenario, exe: &std::path::Path) -> anyhow::Result<Started> {
+    Ok(match scenario {
+        Scenario::Backlog { backlog, clients } => {
+            let b = backlog::Backlog::start(&backlog::Options { backlog: *backlog, clients: *clients })?;
+            let t = &b.truth;
+            let lines = vec![
+                format!(
+                    "listener 127.0.0.1:{} (pid {}, fd {}), listen() backlog {}, never calls accept()",
+                    t.port, t.pid, t.listener_fd, t.backlog
+                ),
+                format!(
+                    "{} clients connected at once; {} completed the handshake and wait in the accept queue (the kernel queues backlog + 1)",
+                    t.clients, t.connected
+                ),
+                format!(
+                    "the rest keep retransmitting SYNs: TcpExt ListenOverflows {}, ListenDrops {}",
+                    delta(t.listen_overflows_before, t.listen_overflows_after),
+                    delta(t.listen_drops_before, t.listen_drops_after)
+                ),
+                format!("see it: sockscope -tln sport = :{}   (Recv-Q: queued, Send-Q: backlog)", t.port),
+            ];
+            started("backlog", serde_json::to_value(&b.truth)?, lines, Some(Box::new(b)))
+        }
+        Scenario::CloseWait { count } => {
+            let c = close_wait::CloseWait::start(&close_wait::Options { count: *count })?;
+            let t = &c.truth;
+            let lines = vec![
+                format!(
+                    "{} clients of 127.0.0.1:{} hung up; pid {} read EOF but never called close() on fds {:?}",
+                    t.fds.len(),
+                    t.port,
+                    t.pid,
+                    t.fds
+                ),
+                format!(
+                    "{} sockets sit in CLOSE-WAIT until the process closes them or exits: a leak, and each holds an fd",
+                    t.fds.len()
+                ),
+                format!("see it: sockscope -tnp state close-wait sport = :{}", t.port),
+            ];
+            started("close-wait", serde_json::to_value(&c.truth)?, lines, Some(Box::new(c)))
+        }
+        Scenario::TimeWait { count } => {
+            let w = time_wait::TimeWait::start(&time_wait::Options { count: *count })?;
+            let t = &w.truth;
+            let lines = vec![
+                format!(
+                    "{} short connections to 127.0.0.1:{}, each closed first by its client (pid {})",
+                    t.sockets.len(),
+                    t.server_port,
+                    t.pid
+                ),
+                format!(
+                    "{} client sockets are in TIME-WAIT for 60 s: normal, no process holds them, but each keeps its 4-tuple (and a local port) busy",
+                    t.sockets.len()
+                ),
+                format!("see it: sockscope -tn state time-wait dport = :{}   or: sockscope -s", t.server_port),
+            ];
+            started("time-wait", serde_json::to_value(&w.truth)?, lines, Some(Box::new(w)))
+        }
+        Scenario::FdExhaustion { limit } => {
+            let f = fd_exhaustion::FdExhaustion::start(&fd_exhaustion::Options { limit: *limit }, exe)?;
+            let t = &f.truth;
+            let lines = vec![
+                format!("pid {} lowered its own soft RLIMIT_NOFILE to {} and opened sockets", t.pid, t.soft_limit),
+                format!("after {} sockets, socket() failed: {}", t.opened, t.error),
+                format!("see it: sockscope fds {} --top   or: sockscope fds {}", t.pid, t.pid),
+            ];
+            started("fd-exhaustion", serde_json::to_value(&f.truth)?, lines, Some(Box::new(f)))
+        }
+        Scenario::AddrInUse { connections } => {
+            let a = addr_in_use::AddrInUse::start(&addr_in_use::Options { connections: *connections })?;
+            let t = &a.truth;
+            let lines = vec![
+                format!(
+                    "a server on 127.0.0.1:{} closed {} connections first and exited: {} TIME-WAIT sockets keep the port",
+                    t.port, t.time_wait, t.time_wait
+                ),
+                format!("restart without SO_REUSEADDR: bind() -> {}", t.without_reuseaddr),
+                format!("restart with SO_REUSEADDR:    bind() + listen() -> {}", t.with_reuseaddr),
+                format!("see it: sockscope who :{}", t.port),
+            ];
+            started("addr-in-use", serde_json::to_value(&a.truth)?, lines, Some(Box::new(a)))
+        }
+        Scenario::Ephemeral { range } => {
+            let (lo, hi) = range
+                .split_once('-')
+                .and_then(|(a, b)| Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?)))
+                .with_context(|| format!("--range '{range}': expected LOW-HIGH, e.g. 40000-40063"))?;
+            let e = ephemeral::Ephemeral::start(&ephemeral::Options { low: lo, high: hi })?;
+            let t = &e.truth;
+            let lines = vec![
+                format!("connections to 127.0.0.1:{} from local ports {}-{}, each bound explicitly (SO_REUSEADDR)", t.server_port, t.low, t.high),
+                format!("{} connected; the next connect() failed: {}", t.connected, t.error),
+                "every (local port, destination) pair is taken: the same happens to a client when ip_local_port_range is used up".to_string(),
+                format!("see it: sockscope -tn dport = :{}   or: sockscope -t --summary-by remote", t.server_port),
+            ];
+            started("ephemeral", serde_json::to_value(&e.truth)?, lines, Some(Box::new(e)))
+        }
+        Scenario::Reuseport { listeners, clients } => {
+            let r = reuseport::Reuseport::start(&reuseport::Options { listeners: *listeners, clients: *clients })?;
+            let t = &r.truth;
+            let total: u32 = t.accepted.iter().sum();
+            let spread: Vec<String> =
+                t.listener_fds.iter().zip(&t.accepted).map(|(fd, n)| format!("fd {fd}: {n}")).collect();
+            let lines = vec![
+                format!(
+                    "{} listeners with SO_REUSEPORT on 127.0.0.1:{} (pid {}), {} clients",
+                    t.listener_fds.len(),
+                    t.port,
+                    t.pid,
+                    total
+                ),
+                format!("the kernel spread them by connection hash: {}", spread.join(", ")),
+                format!("see it: sockscope -tlnp sport = :{}", t.port),
+            ];
+            started("reuseport", serde_json::to_value(&r.truth)?, lines, Some(Box::new(r)))
+        }
+        Scenario::Farm { sockets, processes } => {
+            let f = farm::Farm::start(&farm::Options { sockets: *sockets, processes: *processes }, exe)?;
+            let t = &f.truth;
+            let pids: Vec<String> = t.workers.iter().map(|w| w.pid.to_string()).collect();
+            let lines = vec![
+                format!("ready: {} sockets in {} processes (pids {})", t.total(), t.workers.len(), pids.join(",")),
+                format!(
+                    "{} established TCP, {} listeners, {} Unix, {} TIME-WAIT (these expire after 60 s)",
+                    t.established, t.listeners, t.unix, t.time_wait
+                ),
+            ];
+            started("farm", serde_json::to_value(&f.truth)?, lines, Some(Box::new(f)))
+        }
+        Scenario::UnixVsTcp { seconds } => {
+            let r = bench::unix_vs_tcp::run(*seconds)?;
+            let lines = vec![
+                format!(
+                    "throughput: TCP {:.0} MiB/s, Unix {:.0} MiB/s: Unix is {:.2}x",
+                    r.tcp_mib_per_s, r.unix_mib_per_s, r.throughput_ratio
+                ),
+                format!(
+                    "round trip: TCP {:.1} us, Unix {:.1} us: Unix is {:.0}% lower",
+                    r.tcp_rtt_us,
+                    r.unix_rtt_us,
+                    r.latency_reduction * 100.0
+                ),
+                format!("claim: {}", r.claim),
+            ];
+            started("unix-vs-tcp", serde_json::to_value(&r)?, lines, None)
+        }
+        Scenario::PollVsEpoll { fds, seconds_per_size } => {
+            let r = bench::poll_vs_epoll::run(fds, Duration::from_secs_f64(seconds_per_size.clamp(0.01, 10.0)))?;
+            let mut lines = vec![format!("{:>7} {:>12} {:>12} {:>12}", "fds", "select ns", "poll ns", "epoll ns")];
+            for row in &r.rows {
+                let sel = row.select_ns.map_or("-".to_string(), |v| format!("{v:.0}"));
+                lines.push(format!("{:>7} {:>12} {:>12.0} {:>12.0}", row.fds, sel, row.poll_ns, row.epoll_ns));
+            }
+            lines.push(format!("at the largest size poll costs {:.0}x epoll per wait", r.poll_over_epoll_at_max));
+            lines.push(format!("claim: {}", r.claim));
+            started("poll-vs-epoll", serde_json::to_value(&r)?, lines, None)
+        }
+        Scenario::Nagle { requests } => {
+            let r = bench::nagle::run(*requests, Duration::from_secs(5))?;
+            let lines = vec![
+                format!("write-write-read request/response, median of {} requests:", r.requests),
+                format!("  default (Nagle on, delayed ACKs): {:.0} us", r.default_us),
+                format!("  TCP_NODELAY on the client:        {:.0} us", r.nodelay_us),
+                format!("  TCP_QUICKACK on the server:       {:.0} us", r.quickack_us),
+                format!("claim: {}", r.claim),
+            ];
+            started("nagle", serde_json::to_value(&r)?, lines, None)
+        }
+        Scenario::BlockingVsEpoll { connections, seconds } => {
+            let r = bench::blocking_vs_epoll::run(*connections, *seconds)?;
+            let m = |x: &bench::blocking_vs_epoll::Mode| {
+                format!(
+                    "{:.0} requests/s, {} threads, +{} KiB resident, +{} MiB virtual",
+                    x.requests_per_s,
+                    x.threads,
+                    x.rss_kib,
+                    x.virtual_kib / 1024
+                )
+            };
+            let lines = vec![
+                format!("{} connections, {} s each:", r.connections, r.seconds),
+                format!("  thread per connection: {}", m(&r.thread_per_connection)),
+                format!("  one epoll loop:        {}", m(&r.epoll_loop)),
+                format!("claim: {}", r.claim),
+            ];
+            started("blocking-vs-epoll", serde_json::to_value(&r)?, lines, None)
+        }
+    })
+}
