@@ -188,6 +188,8 @@ pub enum Command {
         after_help = "TARGET: :8080, 8080/udp, 127.0.0.1:8080, [::1]:8080, /run/app.sock, @abstract, or any file.\nExit status: 0 when something holds the target, 1 when nothing does, 2 on bad input."
     )]
     Who(WhoArgs),
+    /// Find the classic socket and fd problems, with evidence, cause and fix (exit 0 ok, 1 warn, 2 crit)
+    Doctor(DoctorArgs),
     /// Reproduce a classic socket problem for real, or measure one of the seed's claims
     Lab(LabArgs),
     /// Internal: a helper process of `sockscope lab`
@@ -333,5 +335,39 @@ pub struct WhoArgs {
     pub target: String,
     /// One JSON document (schema: docs/fds.md)
     #[arg(long = "json")]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(
+    after_help = "Rules: close-wait-leak, fd-limit, accept-queue, syn-flood, time-wait, ephemeral-ports, orphans-and-memory, retransmits, udp-drops, exposed-listeners, stuck-queues, keepalive, stale-unix-sockets (docs/doctor.md).\nExit status: 0 when nothing is warn or worse, 1 for warn, 2 for crit."
+)]
+pub struct DoctorArgs {
+    /// Seconds between the two looks (counters and persistence are judged over it)
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub interval: f64,
+    /// Only this process (repeatable)
+    #[arg(long, value_name = "PID")]
+    pub pid: Vec<u32>,
+    /// Only processes with this command name (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub comm: Vec<String>,
+    /// Only sockets with this port at either end (repeatable)
+    #[arg(long, value_name = "PORT")]
+    pub port: Vec<u16>,
+    /// Change a threshold: KEY=VALUE (repeatable; see --list-thresholds)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Read thresholds from a file of KEY = VALUE lines (# comments)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Print every threshold with its value and exit
+    #[arg(long)]
+    pub list_thresholds: bool,
+    /// Directories searched for stale Unix socket files (default: /run /var/run /tmp)
+    #[arg(long = "stale-dir", value_name = "DIR")]
+    pub stale_dirs: Vec<std::path::PathBuf>,
+    /// One JSON document (schema: docs/doctor.md)
+    #[arg(long)]
     pub json: bool,
 }

@@ -22,23 +22,33 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let width = term::stdout_width();
-    let result = match &cli.command {
-        None => commands::list::run(&cli.list, &mut out, width),
-        Some(args::Command::Fds(a)) => commands::fds::run(a, &mut out),
-        Some(args::Command::Who(a)) => commands::who::run(a, &mut out),
-        Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out),
+    let result: anyhow::Result<u8> = match &cli.command {
+        None => commands::list::run(&cli.list, &mut out, width).map(status),
+        Some(args::Command::Fds(a)) => commands::fds::run(a, &mut out).map(status),
+        Some(args::Command::Who(a)) => commands::who::run(a, &mut out).map(status),
+        Some(args::Command::Doctor(a)) => commands::doctor::run(a, &mut out),
+        Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out).map(status),
         Some(args::Command::LabWorker { spec }) => {
             drop(out);
             return ExitCode::from(sockscope_lab::worker::main(spec).clamp(0, 255) as u8);
         }
     }
-    .and_then(|ok| {
+    .and_then(|code| {
         out.flush()?;
-        Ok(ok)
+        Ok(code)
     });
+    finish(result, out)
+}
+
+/// Commands that succeed or not: 0 or 1.
+fn status(ok: bool) -> u8 {
+    if ok { 0 } else { 1 }
+}
+
+/// The exit status of a command's result: its code, or 1 with one line for an error.
+fn finish(result: anyhow::Result<u8>, out: BufWriter<io::StdoutLock<'_>>) -> ExitCode {
     match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(code) => ExitCode::from(code),
         // `sockscope … | head` closes the pipe early: that is the reader's choice, not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

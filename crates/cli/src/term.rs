@@ -9,3 +9,8 @@ pub fn stdout_width() -> Option<usize> {
     }
     rustix::termios::tcgetwinsize(&stdout).ok().map(|w| usize::from(w.ws_col)).filter(|w| *w > 0)
 }
+
+/// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
+pub fn colour() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && rustix::termios::isatty(std::io::stdout())
+}

@@ -15,7 +15,7 @@ use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 struct Population {
     _keep: Vec<Box<dyn std::any::Any>>,
     holder: Holder,
-    dir: String,
+    dir: lab::TempDir,
 }
 
 fn population() -> Population {

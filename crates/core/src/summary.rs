@@ -32,7 +32,7 @@ pub struct TcpTotals {
     pub established: usize,
     /// Bound but not listening or connected.
     pub closed: usize,
-    /// Closed by their process but still sending (no inode; FIN-WAIT-1/2, CLOSING, LAST-ACK).
+    /// Closed by their process but still sending: no owner, in FIN-WAIT-1/2, CLOSING or LAST-ACK.
     pub orphaned: usize,
     pub timewait: usize,
     pub listening: usize,

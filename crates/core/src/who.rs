@@ -222,7 +222,7 @@ fn unix_report(path: &str, proc_root: &Path) -> Result<Report, SnapshotError> {
 
 /// Whether a socket in any other network namespace is bound to `path` (/proc/PID/net/unix
 /// of one process per namespace), so a socket file is not called stale when it is not.
-fn other_namespaces_bind(path: &str, proc_root: &Path) -> bool {
+pub(crate) fn other_namespaces_bind(path: &str, proc_root: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let ours = std::fs::metadata(proc_root.join("thread-self/ns/net")).map(|m| m.ino()).ok();
     let mut seen = std::collections::HashSet::new();

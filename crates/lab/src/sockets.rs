@@ -99,13 +99,42 @@ pub fn close_wait(listener: &TcpListener) -> io::Result<TcpStream> {
     Ok(server)
 }
 
-/// A fresh directory for this process and thread, for socket files.
-pub fn tempdir() -> io::Result<String> {
-    let thread = format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
-    let dir = std::env::temp_dir().join(format!("sockscope-test-{}-{thread}", std::process::id()));
+/// A fresh directory for socket files, removed (with what is in it) on drop, so no stale
+/// socket files are left behind.
+pub struct TempDir(String);
+
+impl TempDir {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        std::path::Path::new(&self.0)
+    }
+}
+
+impl std::fmt::Display for TempDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh directory, unique to this call.
+pub fn tempdir() -> io::Result<TempDir> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("sockscope-test-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    Ok(dir.to_string_lossy().into_owned())
+    Ok(TempDir(dir.to_string_lossy().into_owned()))
 }
 
 /// A Unix stream listener on an abstract name (no file).

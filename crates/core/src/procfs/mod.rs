@@ -1,6 +1,7 @@
 //! Readers of /proc: the /proc/net/* socket tables (fallback for sock_diag) and the
 //! /proc/*/fd scan that finds which processes hold which sockets.
 
+pub mod counters;
 pub mod fdinfo;
 pub mod fdscan;
 pub mod fdtable;

@@ -1,0 +1,62 @@
+//! `sockscope doctor`: observe, run every rule, report by severity, exit 0/1/2.
+
+use crate::args::DoctorArgs;
+use crate::render::doctor as render;
+use anyhow::{Context, bail};
+use sockscope_core::diagnose::observe::{ObserveOptions, Scope, observe};
+use sockscope_core::diagnose::{Severity, Thresholds, diagnose, worst};
+use std::io::Write;
+use std::time::Duration;
+
+pub fn run(args: &DoctorArgs, out: &mut impl Write) -> anyhow::Result<u8> {
+    let mut t = Thresholds::default();
+    if let Some(path) = &args.config {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (k, v) =
+                line.split_once('=').with_context(|| format!("{}:{}: expected KEY = VALUE", path.display(), n + 1))?;
+            t.set(k.trim(), v).map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?;
+        }
+    }
+    for kv in &args.set {
+        let (k, v) = kv.split_once('=').with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
+        t.set(k.trim(), v).map_err(anyhow::Error::msg)?;
+    }
+    if args.list_thresholds {
+        for (k, v) in t.describe() {
+            writeln!(out, "{k} = {v}")?;
+        }
+        return Ok(0);
+    }
+    if !(0.0..=600.0).contains(&args.interval) {
+        bail!("--interval must be between 0 and 600 seconds");
+    }
+    let mut opts = ObserveOptions {
+        window: Duration::from_secs_f64(args.interval),
+        scope: Scope { pids: args.pid.clone(), commands: args.comm.clone(), ports: args.port.clone() },
+        ..ObserveOptions::default()
+    };
+    if !args.stale_dirs.is_empty() {
+        opts.stale_dirs = args.stale_dirs.clone();
+    }
+    let observation = observe(&opts).context("cannot observe the host")?;
+    for w in &observation.first.warnings {
+        eprintln!("sockscope: warning: {w}");
+    }
+    let findings = diagnose(&observation, &t);
+    if args.json {
+        render::json(out, &observation, &findings, &t)?;
+    } else {
+        render::report(out, &observation, &findings, crate::term::colour())?;
+    }
+    Ok(match worst(&findings) {
+        Some(Severity::Crit) => 2,
+        Some(Severity::Warn) => 1,
+        _ => 0,
+    })
+}

@@ -1,0 +1,158 @@
+//! The doctor's report: findings grouped by severity, colour on a terminal; or JSON.
+
+use crate::escape::escape;
+use serde::Serialize;
+use sockscope_core::diagnose::{Finding, Num, Observation, Severity, Thresholds, rules};
+use std::io::{self, Write};
+
+fn paint(on: bool, code: &str, text: &str) -> String {
+    if on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+}
+
+fn colour_of(s: Severity) -> &'static str {
+    match s {
+        Severity::Crit => "1;31",
+        Severity::Warn => "1;33",
+        Severity::Info => "1;34",
+    }
+}
+
+fn num(n: &Num) -> String {
+    match n {
+        Num::Int(i) => i.to_string(),
+        Num::Float(f) => format!("{f}"),
+    }
+}
+
+/// Findings of one rule shown in the text report; the rest are counted.
+const MAX_PER_RULE: usize = 10;
+
+fn finding(out: &mut impl Write, f: &Finding, colour: bool) -> io::Result<()> {
+    writeln!(out, "  {} {}", paint(colour, "1", f.rule), escape(&f.summary))?;
+    let ev: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={}", num(v))).collect();
+    if !ev.is_empty() {
+        writeln!(out, "      evidence: {}", ev.join(" "))?;
+    }
+    for s in f.sockets.iter().take(3) {
+        let who = match (s.pid, s.fd) {
+            (Some(p), Some(fd)) => format!("pid {p} fd {fd} "),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "      socket:   {who}{} {} {} -> {}",
+            s.netid.ss_name(),
+            s.state.ss_name(),
+            escape(&s.local),
+            escape(&s.peer)
+        )?;
+    }
+    if f.sockets.len() > 3 {
+        writeln!(out, "      ({} more sockets in --json)", f.sockets.len() - 3)?;
+    }
+    Ok(())
+}
+
+/// A fix shared by several findings: the first finding's, which names its own object, is
+/// kept as the example.
+fn generic_fix(fix: &str) -> String {
+    format!("{fix} (and likewise for the others)")
+}
+
+pub fn report(out: &mut impl Write, o: &Observation, findings: &[Finding], colour: bool) -> io::Result<()> {
+    for sev in [Severity::Crit, Severity::Warn, Severity::Info] {
+        let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == sev).collect();
+        if group.is_empty() {
+            continue;
+        }
+        writeln!(out, "{}", paint(colour, colour_of(sev), &format!("{} ({})", sev.name(), group.len())))?;
+        // Findings of one rule share their cause and fix: print those once, after them.
+        let mut rules_seen: Vec<&str> = Vec::new();
+        for f in &group {
+            if !rules_seen.contains(&f.rule) {
+                rules_seen.push(f.rule);
+            }
+        }
+        for rule in rules_seen {
+            let of_rule: Vec<&&Finding> = group.iter().filter(|f| f.rule == rule).collect();
+            for f in of_rule.iter().take(MAX_PER_RULE) {
+                finding(out, f, colour)?;
+            }
+            if of_rule.len() > MAX_PER_RULE {
+                writeln!(
+                    out,
+                    "  {} ({} more findings of this rule in --json)",
+                    paint(colour, "1", rule),
+                    of_rule.len() - MAX_PER_RULE
+                )?;
+            }
+            writeln!(out, "      cause:    {}", of_rule[0].cause)?;
+            if of_rule.len() == 1 {
+                writeln!(out, "      fix:      {}", of_rule[0].fix)?;
+            } else {
+                writeln!(out, "      fix:      {}", generic_fix(&of_rule[0].fix))?;
+            }
+        }
+        writeln!(out)?;
+    }
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let line = format!(
+        "{} critical, {} warning, {} info — {} rules over {} sockets and {} processes, window {:.1} s",
+        count(Severity::Crit),
+        count(Severity::Warn),
+        count(Severity::Info),
+        rules::ALL.len(),
+        o.first.sockets.len(),
+        o.processes.len(),
+        o.window.as_secs_f64()
+    );
+    let healthy = count(Severity::Crit) + count(Severity::Warn) == 0;
+    writeln!(out, "{}", if healthy { paint(colour, "1;32", &format!("healthy: {line}")) } else { line })?;
+    if let Some(idx) = &o.first.owners
+        && idx.report.processes_unreadable > 0
+    {
+        writeln!(
+            out,
+            "note: {} process{} could not be read ({}): their sockets show no owner",
+            idx.report.processes_unreadable,
+            if idx.report.processes_unreadable == 1 { "" } else { "es" },
+            idx.report.unreadable_reason.as_deref().unwrap_or("?")
+        )?;
+    }
+    Ok(())
+}
+
+pub fn json(out: &mut impl Write, o: &Observation, findings: &[Finding], t: &Thresholds) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Counts {
+        crit: usize,
+        warn: usize,
+        info: usize,
+    }
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        schema_version: u32,
+        window_s: f64,
+        worst: Option<Severity>,
+        counts: Counts,
+        sockets_examined: usize,
+        processes_examined: usize,
+        rules: Vec<&'static str>,
+        findings: &'a [Finding],
+        thresholds: &'a Thresholds,
+    }
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let doc = Doc {
+        schema_version: super::json::SCHEMA_VERSION,
+        window_s: o.window.as_secs_f64(),
+        worst: sockscope_core::diagnose::worst(findings),
+        counts: Counts { crit: count(Severity::Crit), warn: count(Severity::Warn), info: count(Severity::Info) },
+        sockets_examined: o.first.sockets.len(),
+        processes_examined: o.processes.len(),
+        rules: rules::ALL.iter().map(|(id, _)| *id).collect(),
+        findings,
+        thresholds: t,
+    };
+    serde_json::to_writer(&mut *out, &doc)?;
+    writeln!(out)
+}

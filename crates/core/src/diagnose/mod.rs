@@ -1,0 +1,194 @@
+//! `doctor`: the classic socket and fd problems, found in an `Observation` by rules that are
+//! pure functions (no I/O), each giving findings with evidence, cause and fix.
+
+pub mod observe;
+pub mod rules;
+pub mod thresholds;
+
+use crate::model::{Endpoint, Netid, SockState, Socket};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use thresholds::Thresholds;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warn,
+    Crit,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Warn => "WARN",
+            Severity::Crit => "CRIT",
+        }
+    }
+}
+
+/// A number in the evidence: counts stay integers, ratios are fractions.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Num {
+    Int(u64),
+    Float(f64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProcessRef {
+    pub pid: u32,
+    pub command: String,
+}
+
+/// A socket a finding is about, and who holds it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SocketRef {
+    pub netid: Netid,
+    pub state: SockState,
+    pub local: String,
+    pub peer: String,
+    pub inode: u64,
+    pub pid: Option<u32>,
+    pub fd: Option<u32>,
+    pub recv_q: u32,
+    pub send_q: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// One line: what is wrong, where.
+    pub summary: String,
+    pub processes: Vec<ProcessRef>,
+    pub sockets: Vec<SocketRef>,
+    pub evidence: BTreeMap<String, Num>,
+    /// Why it happens, in plain words.
+    pub cause: String,
+    /// What to do: a command, a setting, a code change.
+    pub fix: String,
+}
+
+impl Finding {
+    pub fn new(rule: &'static str, severity: Severity, summary: String, cause: &str, fix: String) -> Finding {
+        Finding {
+            rule,
+            severity,
+            summary,
+            processes: Vec::new(),
+            sockets: Vec::new(),
+            evidence: BTreeMap::new(),
+            cause: cause.to_string(),
+            fix,
+        }
+    }
+
+    pub fn int(mut self, k: &str, v: u64) -> Finding {
+        self.evidence.insert(k.to_string(), Num::Int(v));
+        self
+    }
+
+    pub fn ratio(mut self, k: &str, v: f64) -> Finding {
+        self.evidence.insert(k.to_string(), Num::Float((v * 10000.0).round() / 10000.0));
+        self
+    }
+}
+
+/// The host's tunables that rules compare against.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Sysctls {
+    pub somaxconn: u64,
+    pub tcp_max_tw_buckets: u64,
+    pub tcp_max_orphans: u64,
+    /// net.ipv4.tcp_mem: low, pressure, high (pages).
+    pub tcp_mem: [u64; 3],
+    /// TCP memory in use (pages), from sockstat.
+    pub tcp_mem_pages: u64,
+    pub port_range: (u16, u16),
+    /// fs.file-nr allocated, fs.file-max.
+    pub files: (u64, u64),
+}
+
+/// One process's fd usage.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProcessFds {
+    pub pid: u32,
+    pub command: String,
+    pub open: u64,
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+    /// Sockets among its fds.
+    pub sockets: u64,
+}
+
+/// Everything the rules look at: a snapshot, a second one after the window, counters at
+/// both ends of the window, the tunables, fd usage, and Unix socket files nobody binds.
+#[derive(Debug, Default)]
+pub struct Observation {
+    pub first: crate::Snapshot,
+    pub second: crate::Snapshot,
+    pub window: Duration,
+    pub before: HashMap<String, u64>,
+    pub after: HashMap<String, u64>,
+    pub sys: Sysctls,
+    pub processes: Vec<ProcessFds>,
+    pub stale_unix_files: Vec<PathBuf>,
+}
+
+impl Observation {
+    pub fn delta(&self, counter: &str) -> u64 {
+        let get = |m: &HashMap<String, u64>| m.get(counter).copied().unwrap_or(0);
+        get(&self.after).saturating_sub(get(&self.before))
+    }
+
+    /// The socket as a finding shows it, with its first holder.
+    pub fn socket_ref(&self, s: &Socket) -> SocketRef {
+        let owner = self.first.owners_of(s).next();
+        SocketRef {
+            netid: s.netid,
+            state: s.state,
+            local: endpoint_text(&s.local),
+            peer: endpoint_text(&s.peer),
+            inode: s.inode,
+            pid: owner.map(|o| o.process.pid),
+            fd: owner.map(|o| o.fd),
+            recv_q: s.recv_q,
+            send_q: s.send_q,
+        }
+    }
+
+    /// The processes holding a socket.
+    pub fn holders(&self, s: &Socket) -> Vec<ProcessRef> {
+        self.first
+            .owners_of(s)
+            .map(|o| ProcessRef { pid: o.process.pid, command: o.process.command.to_string() })
+            .collect()
+    }
+}
+
+pub fn endpoint_text(e: &Endpoint) -> String {
+    match e {
+        Endpoint::Inet { address: std::net::IpAddr::V6(a), port } => format!("[{a}]:{port}"),
+        Endpoint::Inet { address, port } => format!("{address}:{port}"),
+        Endpoint::Unix { name: Some(n), .. } => n.path.to_string(),
+        Endpoint::Unix { inode, .. } => format!("*:{inode}"),
+        _ => "*".to_string(),
+    }
+}
+
+/// Runs every rule; findings sorted most severe first.
+pub fn diagnose(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+    let mut all: Vec<Finding> = rules::ALL.iter().flat_map(|(_, rule)| rule(o, t)).collect();
+    all.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+    all
+}
+
+/// The worst severity, for the exit status.
+pub fn worst(findings: &[Finding]) -> Option<Severity> {
+    findings.iter().map(|f| f.severity).max()
+}

@@ -1,0 +1,211 @@
+//! Gathering an `Observation`: the only part of `doctor` that reads the system.
+
+use super::{Observation, ProcessFds, Sysctls};
+use crate::model::{Endpoint, Netid, SockState, StateSet};
+use crate::netlink::request::Extensions;
+use crate::procfs::{counters, process};
+use crate::select::Selection;
+use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which processes and ports to look at; empty means everything.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub pids: Vec<u32>,
+    pub commands: Vec<String>,
+    pub ports: Vec<u16>,
+}
+
+impl Scope {
+    pub fn is_empty(&self) -> bool {
+        self.pids.is_empty() && self.commands.is_empty() && self.ports.is_empty()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ObserveOptions {
+    pub window: Duration,
+    pub scope: Scope,
+    /// Directories searched for stale Unix socket files.
+    pub stale_dirs: Vec<PathBuf>,
+    pub proc_root: PathBuf,
+}
+
+impl Default for ObserveOptions {
+    fn default() -> Self {
+        ObserveOptions {
+            window: Duration::from_secs(1),
+            scope: Scope::default(),
+            stale_dirs: ["/run", "/var/run", "/tmp"].iter().map(PathBuf::from).collect(),
+            proc_root: PathBuf::from("/proc"),
+        }
+    }
+}
+
+fn all_states() -> StateSet {
+    StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit())
+}
+
+pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
+    let net = opts.proc_root.join("thread-self/net");
+    let before = counters::read(&net);
+    let mut first_opts = SnapshotOptions::new(Selection::resolve(&[], &[], all_states()));
+    first_opts.owners = true;
+    first_opts.extensions = Extensions { memory: true, tcp_info: true, tos: false };
+    first_opts.proc_root = opts.proc_root.clone();
+    let mut first = Snapshot::collect(&first_opts)?;
+    let mut processes = fd_usage(&opts.proc_root, &first);
+
+    std::thread::sleep(opts.window);
+
+    let tables = [Netid::Tcp, Netid::Udp, Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket];
+    let mut second_opts = SnapshotOptions::new(Selection::resolve(&tables, &[], all_states()));
+    second_opts.proc_root = opts.proc_root.clone();
+    let mut second = Snapshot::collect(&second_opts)?;
+    let after = counters::read(&net);
+    let sys = sysctls(&opts.proc_root);
+
+    let mut stale_unix_files = Vec::new();
+    if opts.scope.is_empty() {
+        for dir in &opts.stale_dirs {
+            stale_unix_files.extend(stale_sockets(dir, &first, &opts.proc_root));
+        }
+    } else {
+        restrict(&opts.scope, &mut first, &mut second, &mut processes);
+    }
+    Ok(Observation { first, second, window: opts.window, before, after, sys, processes, stale_unix_files })
+}
+
+/// Open fds, limits and socket counts of every readable process.
+fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
+    let mut sockets: HashMap<u32, u64> = HashMap::new();
+    if let Some(idx) = &snap.owners {
+        for s in &snap.sockets {
+            for o in idx.owners(s.inode) {
+                *sockets.entry(o.process.pid).or_default() += 1;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for pid in process::pids(root).unwrap_or_default() {
+        let Ok(dir) = std::fs::read_dir(root.join(pid.to_string()).join("fd")) else { continue };
+        let open = dir.count() as u64;
+        let limit = process::fd_limit(root, pid).unwrap_or_default();
+        let Ok(command) = process::comm(root, pid) else { continue };
+        out.push(ProcessFds {
+            pid,
+            command,
+            open,
+            soft: limit.soft,
+            hard: limit.hard,
+            sockets: sockets.get(&pid).copied().unwrap_or(0),
+        });
+    }
+    out
+}
+
+fn read_u64s(path: &Path) -> Vec<u64> {
+    std::fs::read_to_string(path)
+        .map(|t| t.split_whitespace().filter_map(|v| v.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+fn sysctls(root: &Path) -> Sysctls {
+    let sys = root.join("sys");
+    let one = |p: &str| read_u64s(&sys.join(p)).first().copied().unwrap_or(0);
+    let tcp_mem = read_u64s(&sys.join("net/ipv4/tcp_mem"));
+    let range = read_u64s(&sys.join("net/ipv4/ip_local_port_range"));
+    let files = read_u64s(&sys.join("fs/file-nr"));
+    let sockstat = std::fs::read_to_string(root.join("thread-self/net/sockstat")).unwrap_or_default();
+    let tcp_mem_pages = sockstat
+        .lines()
+        .find(|l| l.starts_with("TCP:"))
+        .and_then(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.iter().position(|w| *w == "mem").and_then(|i| f.get(i + 1)?.parse().ok())
+        })
+        .unwrap_or(0);
+    Sysctls {
+        somaxconn: one("net/core/somaxconn"),
+        tcp_max_tw_buckets: one("net/ipv4/tcp_max_tw_buckets"),
+        tcp_max_orphans: one("net/ipv4/tcp_max_orphans"),
+        tcp_mem: [
+            tcp_mem.first().copied().unwrap_or(0),
+            tcp_mem.get(1).copied().unwrap_or(0),
+            tcp_mem.get(2).copied().unwrap_or(0),
+        ],
+        tcp_mem_pages,
+        port_range: (range.first().copied().unwrap_or(32768) as u16, range.get(1).copied().unwrap_or(60999) as u16),
+        files: (files.first().copied().unwrap_or(0), files.get(2).copied().unwrap_or(0)),
+    }
+}
+
+/// Socket files under `dir` (at most 4 levels deep, 100 000 entries) that no socket in this
+/// or any other namespace is bound to.
+fn stale_sockets(dir: &Path, snap: &Snapshot, root: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    let bound: std::collections::HashSet<&str> = snap
+        .sockets
+        .iter()
+        .filter_map(|s| match &s.local {
+            Endpoint::Unix { name: Some(n), .. } if !n.is_abstract => Some(&*n.path),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), 0)];
+    let mut seen = 0;
+    while let Some((d, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > 100_000 {
+                return out;
+            }
+            let Ok(t) = e.file_type() else { continue };
+            let path = e.path();
+            if t.is_dir() && depth < 4 {
+                stack.push((path, depth + 1));
+            } else if t.is_socket() {
+                let text = path.to_string_lossy();
+                if !bound.contains(&*text) && !crate::who::other_namespaces_bind(&text, root) {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Keeps only what the scope names: sockets held by its processes or on its ports, and
+/// those processes.
+fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut Snapshot, processes: &mut Vec<ProcessFds>) {
+    let in_scope_pid =
+        |pid: u32, command: &str| scope.pids.contains(&pid) || scope.commands.iter().any(|c| c == command);
+    let port_match = |s: &crate::Socket| {
+        s.local.port().is_some_and(|p| scope.ports.contains(&p))
+            || s.peer.port().is_some_and(|p| scope.ports.contains(&p))
+    };
+    let mut keep_inodes = std::collections::HashSet::new();
+    let mut scoped_pids: std::collections::HashSet<u32> =
+        processes.iter().filter(|p| in_scope_pid(p.pid, &p.command)).map(|p| p.pid).collect();
+    let owners = first.owners.take();
+    first.sockets.retain(|s| {
+        let held =
+            owners.as_ref().is_some_and(|o| o.owners(s.inode).any(|o| in_scope_pid(o.process.pid, &o.process.command)));
+        let keep = held || port_match(s);
+        if keep {
+            keep_inodes.insert(s.inode);
+            if let Some(o) = &owners {
+                scoped_pids.extend(o.owners(s.inode).map(|o| o.process.pid));
+            }
+        }
+        keep
+    });
+    first.owners = owners;
+    second.sockets.retain(|s| port_match(s) || (s.inode != 0 && keep_inodes.contains(&s.inode)));
+    processes.retain(|p| scoped_pids.contains(&p.pid));
+}

@@ -1,0 +1,38 @@
+//! close-wait-leak: sockets whose peer closed and whose process never did.
+
+use super::{attach, by_holder, who};
+use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::model::SockState;
+use std::collections::HashSet;
+
+pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+    let later: HashSet<u64> =
+        o.second.sockets.iter().filter(|s| s.state == SockState::CloseWait).filter_map(|s| s.cookie).collect();
+    let cw = o.first.sockets.iter().filter(|s| s.state == SockState::CloseWait);
+    by_holder(o, cw)
+        .into_iter()
+        .map(|(holder, socks)| {
+            let n = socks.len() as u64;
+            let persisted = socks.iter().filter(|s| s.cookie.is_some_and(|c| later.contains(&c))).count() as u64;
+            let severity = if persisted >= t.close_wait_crit_persisting {
+                Severity::Crit
+            } else if n >= t.close_wait_warn {
+                Severity::Warn
+            } else {
+                Severity::Info
+            };
+            let pid = holder.as_ref().map_or(String::new(), |p| format!(" --pid {}", p.pid));
+            let f = Finding::new(
+                "close-wait-leak",
+                severity,
+                format!("{} holds {n} socket{} in CLOSE-WAIT; {persisted} still there after {:.1} s", who(&holder), if n == 1 { "" } else { "s" }, o.window.as_secs_f64()),
+                "The peer closed these connections and the application read EOF (read() returned 0) but never called close(): each keeps an fd and kernel memory until the process closes it or exits.",
+                format!("Call close() when read() returns 0 and on every error path (a missing close/defer in the connection handler). List them: sockscope -tnp state close-wait{pid}"),
+            )
+            .int("close_wait", n)
+            .int("persisted", persisted)
+            .ratio("window_s", o.window.as_secs_f64());
+            attach(o, f, &holder, &socks)
+        })
+        .collect()
+}

@@ -1,0 +1,51 @@
+//! ephemeral-ports: outgoing connections to one destination from one address, against the
+//! size of ip_local_port_range (each needs its own local port).
+
+use crate::diagnose::{Finding, Observation, Severity, Thresholds, endpoint_text};
+use crate::model::{Endpoint, Netid, SockState};
+use std::collections::{HashMap, HashSet};
+
+pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+    let (lo, hi) = o.sys.port_range;
+    let size = u64::from(hi.saturating_sub(lo)) + 1;
+    let listening: HashSet<u16> =
+        o.first.sockets.iter().filter(|s| s.state == SockState::Listen).filter_map(|s| s.local.port()).collect();
+    let mut groups: HashMap<(String, String), Vec<&crate::Socket>> = HashMap::new();
+    for s in o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp && s.state != SockState::Listen) {
+        let (Endpoint::Inet { address: la, port: lp }, Endpoint::Inet { port: pp, .. }) = (&s.local, &s.peer) else {
+            continue;
+        };
+        if *pp == 0 || *lp < lo || *lp > hi || listening.contains(lp) {
+            continue;
+        }
+        groups.entry((la.to_string(), endpoint_text(&s.peer))).or_default().push(s);
+    }
+    let mut out = Vec::new();
+    for ((src, dst), socks) in groups {
+        let n = socks.len() as u64;
+        let ratio = n as f64 / size as f64;
+        let severity = if ratio >= t.ephemeral_crit {
+            Severity::Crit
+        } else if ratio >= t.ephemeral_warn {
+            Severity::Warn
+        } else {
+            continue;
+        };
+        let mut f = Finding::new(
+            "ephemeral-ports",
+            severity,
+            format!("{n} connections from {src} to {dst} use {:.0}% of the {size} local ports of ip_local_port_range {lo}-{hi}", ratio * 100.0),
+            "Every connection to the same destination from the same address needs its own local port; when the range is used up (TIME-WAIT included), connect() fails with EADDRNOTAVAIL, \"Cannot assign requested address\".",
+            "Reuse connections (pools, keep-alive); widen net.ipv4.ip_local_port_range; enable net.ipv4.tcp_tw_reuse; spread over more destination addresses or source addresses.".to_string(),
+        )
+        .int("connections", n)
+        .int("port_range_size", size)
+        .ratio("usage", ratio);
+        let mut holders: Vec<_> = socks.iter().flat_map(|s| o.holders(s)).collect();
+        holders.dedup();
+        f.processes = holders.into_iter().take(5).collect();
+        f.sockets = socks.iter().take(10).map(|s| o.socket_ref(s)).collect();
+        out.push(f);
+    }
+    out
+}

@@ -1,0 +1,36 @@
+//! keepalive: established connections idle for long with no keepalive timer — if the peer
+//! vanished, nothing will ever notice.
+
+use super::{attach, by_holder, who};
+use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::model::{Netid, SockState, TimerKind};
+
+pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+    let idle_ms = t.keepalive_idle_secs.saturating_mul(1000);
+    let idle = o.first.sockets.iter().filter(|s| {
+        if s.netid != Netid::Tcp
+            || s.state != SockState::Established
+            || s.timer.is_some_and(|t| t.kind == TimerKind::Keepalive)
+        {
+            return false;
+        }
+        let Some(i) = s.details.as_ref().and_then(|d| d.tcp_info.as_ref()) else { return false };
+        let (Some(snd), Some(rcv)) = (i.last_data_sent_ms, i.last_data_recv_ms) else { return false };
+        u64::from(snd) >= idle_ms && u64::from(rcv) >= idle_ms
+    });
+    by_holder(o, idle)
+        .into_iter()
+        .map(|(holder, socks)| {
+            let f = Finding::new(
+                "keepalive",
+                Severity::Warn,
+                format!("{} has {} connection{} idle for over {} s without TCP keepalive", who(&holder), socks.len(), if socks.len() == 1 { "" } else { "s" }, t.keepalive_idle_secs),
+                "Without keepalive an idle connection whose peer crashed or whose NAT/firewall entry expired stays ESTABLISHED forever, holding an fd, until the application next writes.",
+                "Enable SO_KEEPALIVE with shorter TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT (the default first probe is after 2 hours), or use an application-level heartbeat or idle timeout.".to_string(),
+            )
+            .int("connections", socks.len() as u64)
+            .int("idle_threshold_s", t.keepalive_idle_secs);
+            attach(o, f, &holder, &socks)
+        })
+        .collect()
+}

@@ -1,0 +1,72 @@
+//! One module per rule; each is a pure function of the observation and the thresholds.
+
+mod accept_queue;
+mod close_wait;
+mod ephemeral;
+mod exposed;
+mod fd_limit;
+mod keepalive;
+mod orphans_memory;
+mod retransmits;
+mod stale_unix;
+mod stuck_queues;
+mod syn_flood;
+mod time_wait;
+mod udp_drops;
+
+#[cfg(test)]
+mod tests;
+
+use super::{Finding, Observation, ProcessRef, Thresholds};
+use crate::Socket;
+
+pub type Rule = fn(&Observation, &Thresholds) -> Vec<Finding>;
+
+/// Every rule, by id.
+pub const ALL: [(&str, Rule); 13] = [
+    ("close-wait-leak", close_wait::check),
+    ("fd-limit", fd_limit::check),
+    ("accept-queue", accept_queue::check),
+    ("syn-flood", syn_flood::check),
+    ("time-wait", time_wait::check),
+    ("ephemeral-ports", ephemeral::check),
+    ("orphans-and-memory", orphans_memory::check),
+    ("retransmits", retransmits::check),
+    ("udp-drops", udp_drops::check),
+    ("exposed-listeners", exposed::check),
+    ("stuck-queues", stuck_queues::check),
+    ("keepalive", keepalive::check),
+    ("stale-unix-sockets", stale_unix::check),
+];
+
+/// Sockets grouped by their first holder (None: held by no readable process), largest
+/// group first.
+pub(crate) fn by_holder<'a>(
+    o: &Observation,
+    sockets: impl Iterator<Item = &'a Socket>,
+) -> Vec<(Option<ProcessRef>, Vec<&'a Socket>)> {
+    let mut groups: Vec<(Option<ProcessRef>, Vec<&'a Socket>)> = Vec::new();
+    for s in sockets {
+        let holder = o.holders(s).into_iter().next();
+        match groups.iter_mut().find(|(h, _)| *h == holder) {
+            Some((_, v)) => v.push(s),
+            None => groups.push((holder, vec![s])),
+        }
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
+    groups
+}
+
+pub(crate) fn who(p: &Option<ProcessRef>) -> String {
+    match p {
+        Some(p) => format!("{} (pid {})", p.command, p.pid),
+        None => "no process sockscope can see".to_string(),
+    }
+}
+
+/// At most ten sockets are listed in a finding; the count is in its evidence.
+pub(crate) fn attach(o: &Observation, mut f: Finding, holder: &Option<ProcessRef>, sockets: &[&Socket]) -> Finding {
+    f.processes.extend(holder.iter().cloned());
+    f.sockets = sockets.iter().take(10).map(|s| o.socket_ref(s)).collect();
+    f
+}

@@ -1,0 +1,56 @@
+//! retransmits: connections that retransmit a lot (tcp_info), and the host's retransmission
+//! rate over the window.
+
+use super::attach;
+use crate::diagnose::{Finding, Observation, Severity, Thresholds, endpoint_text};
+use crate::model::Netid;
+
+pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp) {
+        let Some(info) = s.details.as_ref().and_then(|d| d.tcp_info.as_ref()) else { continue };
+        let total = u64::from(info.total_retrans.unwrap_or(0));
+        if total < t.retrans_per_connection {
+            continue;
+        }
+        let f = Finding::new(
+            "retransmits",
+            Severity::Warn,
+            format!("connection {} -> {} retransmitted {total} segments", endpoint_text(&s.local), endpoint_text(&s.peer)),
+            "Segments were lost or their ACKs were: a congested or lossy path, a peer that is overwhelmed, or a firewall dropping packets.",
+            format!("Look at the path (mtr, packet captures) and at the peer; detail: sockscope -ti dst {}", endpoint_text(&s.peer)),
+        )
+        .int("total_retrans", total)
+        .int("retrans_now", u64::from(info.retrans.unwrap_or(0)))
+        .int("rto_us", u64::from(info.rto_us.unwrap_or(0)));
+        let holder = o.holders(s).into_iter().next();
+        out.push(attach(o, f, &holder, &[s]));
+    }
+    let sent = o.delta("Tcp.OutSegs");
+    let retrans = o.delta("Tcp.RetransSegs");
+    if sent >= t.retrans_min_segments {
+        let rate = retrans as f64 / sent as f64;
+        let severity = if rate >= t.retrans_rate_crit {
+            Some(Severity::Crit)
+        } else if rate >= t.retrans_rate_warn {
+            Some(Severity::Warn)
+        } else {
+            None
+        };
+        if let Some(severity) = severity {
+            out.push(
+                Finding::new(
+                    "retransmits",
+                    severity,
+                    format!("the host retransmitted {retrans} of {sent} TCP segments in the window ({:.1}%)", rate * 100.0),
+                    "More than a percent or so of segments lost points at congestion, a bad link or a dropping middlebox.",
+                    "Find the connections: sockscope -ti (look at retrans:), and check interfaces (ip -s link).".to_string(),
+                )
+                .int("retrans_segs", retrans)
+                .int("out_segs", sent)
+                .ratio("rate", rate),
+            );
+        }
+    }
+    out
+}

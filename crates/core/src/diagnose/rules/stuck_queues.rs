@@ -1,0 +1,64 @@
+//! stuck-queues: established connections whose Recv-Q (the application is not reading) or
+//! Send-Q (the peer is not reading, or the path is stuck) stays high across the window.
+
+use super::{attach, by_holder, who};
+use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::model::{Netid, SockState};
+use std::collections::HashMap;
+
+pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+    let later: HashMap<u64, (u32, u32)> =
+        o.second.sockets.iter().filter_map(|s| Some((s.cookie?, (s.recv_q, s.send_q.unwrap_or(0))))).collect();
+    let min = t.stuck_queue_bytes;
+    let later = &later;
+    let stuck = |recv: bool| {
+        o.first.sockets.iter().filter(move |s| {
+            if s.netid != Netid::Tcp || s.state != SockState::Established {
+                return false;
+            }
+            let Some(&(r2, s2)) = s.cookie.and_then(|c| later.get(&c)) else { return false };
+            if recv {
+                u64::from(s.recv_q) >= min && u64::from(r2) >= min
+            } else {
+                u64::from(s.send_q.unwrap_or(0)) >= min && u64::from(s2) >= min
+            }
+        })
+    };
+    let mut out = Vec::new();
+    for (recv, what, cause, fix) in [
+        (
+            true,
+            "Recv-Q",
+            "Data has arrived and waits in the receive queue: the application is not reading these sockets (blocked, busy, or it forgot them).",
+            "Find where the application stops reading (a blocked thread, a full worker pool): sockscope fds PID, and its stack (gdb, py-spy, jstack).",
+        ),
+        (
+            false,
+            "Send-Q",
+            "Sent data is not being acknowledged: the peer is not reading (its receive window is full) or the path is losing packets.",
+            "Look at the peer (is it reading?) and at the path; sockscope -ti shows the peer's window (snd_wnd) and retransmits.",
+        ),
+    ] {
+        for (holder, socks) in by_holder(o, stuck(recv)) {
+            let bytes: u64 =
+                socks.iter().map(|s| if recv { u64::from(s.recv_q) } else { u64::from(s.send_q.unwrap_or(0)) }).sum();
+            let f = Finding::new(
+                "stuck-queues",
+                Severity::Warn,
+                format!(
+                    "{} has {} connection{} whose {what} stayed at {min}+ bytes for {:.1} s ({bytes} bytes now)",
+                    who(&holder),
+                    socks.len(),
+                    if socks.len() == 1 { "" } else { "s" },
+                    o.window.as_secs_f64()
+                ),
+                cause,
+                fix.to_string(),
+            )
+            .int("connections", socks.len() as u64)
+            .int("bytes", bytes);
+            out.push(attach(o, f, &holder, &socks));
+        }
+    }
+    out
+}

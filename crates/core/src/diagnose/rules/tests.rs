@@ -1,0 +1,303 @@
+//! Each rule's thresholds on constructed observations: just below, at, and above.
+
+use crate::diagnose::{Observation, Severity, Sysctls, Thresholds, diagnose, worst};
+use crate::model::{
+    Details, Endpoint, Family, Netid, OwnerIndex, OwnerScanReport, Process, SkMemInfo, SockState, Socket, TcpInfo,
+    Timer, TimerKind,
+};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+fn ip(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+}
+
+fn tcp(state: SockState, local: (IpAddr, u16), peer: (IpAddr, u16), inode: u64) -> Socket {
+    let mut s = Socket::new(
+        Netid::Tcp,
+        Family::Inet,
+        state,
+        Endpoint::Inet { address: local.0, port: local.1 },
+        Endpoint::Inet { address: peer.0, port: peer.1 },
+    );
+    s.inode = inode;
+    s.cookie = Some(inode + 1000);
+    s
+}
+
+fn obs(sockets: Vec<Socket>) -> Observation {
+    let mut o = Observation { window: Duration::from_secs(1), ..Observation::default() };
+    o.sys = Sysctls {
+        somaxconn: 4096,
+        tcp_max_tw_buckets: 2000,
+        tcp_max_orphans: 10,
+        tcp_mem: [100, 200, 300],
+        tcp_mem_pages: 0,
+        port_range: (40000, 40099),
+        files: (10, 1000),
+    };
+    // Every socket with an inode is held by pid 10 ("app") at fd = inode.
+    let entries = sockets.iter().filter(|s| s.inode != 0).map(|s| (s.inode, 0u32, s.inode as u32)).collect();
+    o.first.owners = Some(OwnerIndex::new(vec![Process::new(10, "app", 0)], entries, OwnerScanReport::default()));
+    o.first.sockets = sockets;
+    o
+}
+
+fn run(o: &Observation, rule: &str) -> Vec<(Severity, String)> {
+    let t = Thresholds::default();
+    let mut out: Vec<(Severity, String)> =
+        diagnose(o, &t).into_iter().filter(|f| f.rule == rule).map(|f| (f.severity, f.summary)).collect();
+    out.sort();
+    out
+}
+
+fn severities(o: &Observation, rule: &str) -> Vec<Severity> {
+    run(o, rule).into_iter().map(|(s, _)| s).collect()
+}
+
+const L: (IpAddr, u16) = (IpAddr::V4(Ipv4Addr::LOCALHOST), 80);
+
+#[test]
+fn close_wait_persistence_and_counts() {
+    let cw = |n: u64| {
+        (1..=n).map(|i| tcp(SockState::CloseWait, L, (ip(10, 0, 0, 1), 5000 + i as u16), i)).collect::<Vec<_>>()
+    };
+    let mut o = obs(cw(3));
+    assert_eq!(severities(&o, "close-wait-leak"), vec![Severity::Info]);
+    o.second.sockets = vec![o.first.sockets[1].clone()];
+    assert_eq!(severities(&o, "close-wait-leak"), vec![Severity::Crit]);
+    let f = diagnose(&o, &Thresholds::default()).into_iter().find(|f| f.rule == "close-wait-leak").expect("finding");
+    assert_eq!(f.processes[0].pid, 10);
+    assert_eq!(f.sockets.len(), 3);
+    assert!(f.summary.contains("app (pid 10) holds 3 sockets"));
+    let o = obs(cw(5));
+    assert_eq!(severities(&o, "close-wait-leak"), vec![Severity::Warn]);
+}
+
+#[test]
+fn fd_limit_thresholds() {
+    let mut o = obs(vec![]);
+    let p = |pid, open, soft, sockets| crate::diagnose::ProcessFds {
+        pid,
+        command: format!("p{pid}"),
+        open,
+        soft: Some(soft),
+        hard: Some(soft * 4),
+        sockets,
+    };
+    o.processes =
+        vec![p(1, 79, 100, 0), p(2, 80, 100, 0), p(3, 95, 100, 0), p(4, 300, 1024, 256), p(5, 300, 1024, 255)];
+    let got = run(&o, "fd-limit");
+    assert_eq!(got.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![Severity::Warn, Severity::Warn, Severity::Crit]);
+    assert!(got.iter().any(|(_, m)| m.contains("p2 (pid 2) has 80 of 100")));
+    assert!(got.iter().any(|(_, m)| m.contains("p4 (pid 4) holds 256 sockets") && m.contains("1024")));
+    o.processes.clear();
+    o.sys.files = (800, 1000);
+    assert_eq!(severities(&o, "fd-limit"), vec![Severity::Warn]);
+    o.sys.files = (950, 1000);
+    assert_eq!(severities(&o, "fd-limit"), vec![Severity::Crit]);
+}
+
+#[test]
+fn accept_queue_thresholds() {
+    let listener = |recv, backlog| {
+        let mut s = tcp(SockState::Listen, L, (ip(0, 0, 0, 0), 0), 1);
+        s.recv_q = recv;
+        s.send_q = Some(backlog);
+        s
+    };
+    assert!(severities(&obs(vec![listener(7, 10)]), "accept-queue").is_empty());
+    assert_eq!(severities(&obs(vec![listener(8, 10)]), "accept-queue"), vec![Severity::Warn]);
+    assert_eq!(severities(&obs(vec![listener(11, 10)]), "accept-queue"), vec![Severity::Crit]);
+    let mut o = obs(vec![listener(1, 10)]);
+    o.before = HashMap::from([("TcpExt.ListenOverflows".to_string(), 5)]);
+    o.after = HashMap::from([("TcpExt.ListenOverflows".to_string(), 9)]);
+    assert_eq!(severities(&o, "accept-queue"), vec![Severity::Warn]);
+}
+
+#[test]
+fn syn_flood_thresholds() {
+    let syn = |n: u64| (1..=n).map(|i| tcp(SockState::SynRecv, L, (ip(10, 0, 0, 1), i as u16), 0)).collect::<Vec<_>>();
+    assert!(severities(&obs(syn(255)), "syn-flood").is_empty());
+    assert_eq!(severities(&obs(syn(256)), "syn-flood"), vec![Severity::Warn]);
+    let mut o = obs(syn(1));
+    o.after = HashMap::from([("TcpExt.SyncookiesSent".to_string(), 3)]);
+    assert_eq!(severities(&o, "syn-flood"), vec![Severity::Crit]);
+}
+
+#[test]
+fn time_wait_thresholds() {
+    let tw = |n: u64| {
+        (1..=n)
+            .map(|i| tcp(SockState::TimeWait, (ip(127, 0, 0, 1), 30000 + i as u16), (ip(10, 0, 0, 1), 443), 0))
+            .collect::<Vec<_>>()
+    };
+    assert!(severities(&obs(tw(999)), "time-wait").is_empty());
+    assert_eq!(severities(&obs(tw(1000)), "time-wait"), vec![Severity::Warn], "1000 of 2000 buckets is 50%");
+    let mut o = obs(tw(1000));
+    o.sys.tcp_max_tw_buckets = 100_000;
+    assert_eq!(severities(&o, "time-wait"), vec![Severity::Info]);
+    assert!(run(&o, "time-wait")[0].1.contains("most with 10.0.0.1:443 (1000)"));
+}
+
+#[test]
+fn ephemeral_thresholds() {
+    let conns = |n: u64| {
+        (0..n)
+            .map(|i| tcp(SockState::Established, (ip(127, 0, 0, 1), 40000 + i as u16), (ip(10, 0, 0, 9), 5432), i + 1))
+            .collect::<Vec<_>>()
+    };
+    assert!(severities(&obs(conns(69)), "ephemeral-ports").is_empty());
+    assert_eq!(severities(&obs(conns(70)), "ephemeral-ports"), vec![Severity::Warn]);
+    assert_eq!(severities(&obs(conns(90)), "ephemeral-ports"), vec![Severity::Crit]);
+    // Server-side sockets (local port is a listening port) are not outgoing connections.
+    let mut s = conns(90);
+    for c in &mut s {
+        c.local = Endpoint::Inet { address: ip(127, 0, 0, 1), port: 40001 };
+    }
+    s.push(tcp(SockState::Listen, (ip(0, 0, 0, 0), 40001), (ip(0, 0, 0, 0), 0), 999));
+    assert!(severities(&obs(s), "ephemeral-ports").is_empty());
+}
+
+#[test]
+fn orphans_and_memory_thresholds() {
+    let orph = |n: u64| {
+        (1..=n)
+            .map(|i| {
+                let mut s = tcp(SockState::FinWait1, L, (ip(10, 0, 0, 1), i as u16), 0);
+                s.details = Some(Box::new(Details { tcp_info: Some(TcpInfo::default()), ..Details::default() }));
+                s
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(severities(&obs(orph(4)), "orphans-and-memory").is_empty());
+    assert_eq!(severities(&obs(orph(5)), "orphans-and-memory"), vec![Severity::Warn]);
+    // tcp_max_orphans unreadable (a non-initial namespace): an absolute count decides.
+    let mut o = obs(orph(999));
+    o.sys.tcp_max_orphans = 0;
+    assert!(severities(&o, "orphans-and-memory").is_empty());
+    let mut o = obs(orph(1000));
+    o.sys.tcp_max_orphans = 0;
+    assert_eq!(severities(&o, "orphans-and-memory"), vec![Severity::Warn]);
+    let mut o = obs(vec![]);
+    o.sys.tcp_mem_pages = 199;
+    assert!(severities(&o, "orphans-and-memory").is_empty());
+    o.sys.tcp_mem_pages = 200;
+    assert_eq!(severities(&o, "orphans-and-memory"), vec![Severity::Warn]);
+    o.sys.tcp_mem_pages = 300;
+    assert_eq!(severities(&o, "orphans-and-memory"), vec![Severity::Crit]);
+}
+
+#[test]
+fn retransmit_thresholds() {
+    let conn = |total: u32| {
+        let mut s = tcp(SockState::Established, L, (ip(10, 0, 0, 1), 5000), 1);
+        s.details = Some(Box::new(Details {
+            tcp_info: Some(TcpInfo { total_retrans: Some(total), ..TcpInfo::default() }),
+            ..Details::default()
+        }));
+        s
+    };
+    assert!(severities(&obs(vec![conn(4)]), "retransmits").is_empty());
+    assert_eq!(severities(&obs(vec![conn(5)]), "retransmits"), vec![Severity::Warn]);
+    let host = |retrans: u64, out: u64| {
+        let mut o = obs(vec![]);
+        o.after = HashMap::from([("Tcp.RetransSegs".to_string(), retrans), ("Tcp.OutSegs".to_string(), out)]);
+        severities(&o, "retransmits")
+    };
+    assert!(host(20, 999).is_empty(), "too few segments to judge");
+    assert!(host(9, 1000).is_empty());
+    assert_eq!(host(10, 1000), vec![Severity::Warn]);
+    assert_eq!(host(50, 1000), vec![Severity::Crit]);
+}
+
+#[test]
+fn udp_drops() {
+    let mut o = obs(vec![]);
+    o.after = HashMap::from([("Udp.RcvbufErrors".to_string(), 1)]);
+    assert_eq!(severities(&o, "udp-drops"), vec![Severity::Warn]);
+    let mut u = Socket::new(
+        Netid::Udp,
+        Family::Inet,
+        SockState::Close,
+        Endpoint::Inet { address: ip(127, 0, 0, 1), port: 53 },
+        Endpoint::Inet { address: ip(0, 0, 0, 0), port: 0 },
+    );
+    u.inode = 5;
+    u.details = Some(Box::new(Details {
+        memory: Some(SkMemInfo { drops: Some(3), ..SkMemInfo::default() }),
+        ..Details::default()
+    }));
+    assert_eq!(severities(&obs(vec![u.clone()]), "udp-drops"), vec![Severity::Warn]);
+    u.details = Some(Box::new(Details {
+        memory: Some(SkMemInfo { drops: Some(0), ..SkMemInfo::default() }),
+        ..Details::default()
+    }));
+    assert!(severities(&obs(vec![u]), "udp-drops").is_empty());
+}
+
+#[test]
+fn exposed_listeners() {
+    let l = |addr: IpAddr, port| tcp(SockState::Listen, (addr, port), (ip(0, 0, 0, 0), 0), 1);
+    assert_eq!(severities(&obs(vec![l(ip(0, 0, 0, 0), 6379)]), "exposed-listeners"), vec![Severity::Warn]);
+    assert!(severities(&obs(vec![l(ip(127, 0, 0, 1), 6379)]), "exposed-listeners").is_empty());
+    assert!(severities(&obs(vec![l(ip(0, 0, 0, 0), 8080)]), "exposed-listeners").is_empty());
+    assert_eq!(severities(&obs(vec![l(ip(0, 0, 0, 0), 2375)]), "exposed-listeners"), vec![Severity::Crit]);
+    assert_eq!(severities(&obs(vec![l("::".parse().expect("ip"), 5432)]), "exposed-listeners"), vec![Severity::Warn]);
+}
+
+#[test]
+fn stuck_queue_thresholds() {
+    let conn = |recv: u32| {
+        let mut s = tcp(SockState::Established, L, (ip(10, 0, 0, 1), 5000), 1);
+        s.recv_q = recv;
+        s
+    };
+    let with_second = |first: u32, second: u32| {
+        let mut o = obs(vec![conn(first)]);
+        o.second.sockets = vec![conn(second)];
+        severities(&o, "stuck-queues")
+    };
+    assert_eq!(with_second(5000, 5000), vec![Severity::Warn]);
+    assert!(with_second(5000, 0).is_empty(), "drained within the window");
+    assert!(with_second(4095, 5000).is_empty());
+    assert!(severities(&obs(vec![conn(5000)]), "stuck-queues").is_empty(), "gone by the second look");
+}
+
+#[test]
+fn keepalive_thresholds() {
+    let conn = |idle_s: u32, timer: Option<TimerKind>| {
+        let mut s = tcp(SockState::Established, L, (ip(10, 0, 0, 1), 5000), 1);
+        let ms = idle_s * 1000;
+        s.details = Some(Box::new(Details {
+            tcp_info: Some(TcpInfo { last_data_sent_ms: Some(ms), last_data_recv_ms: Some(ms), ..TcpInfo::default() }),
+            ..Details::default()
+        }));
+        s.timer = timer.map(|kind| Timer { kind, expires_ms: 1000, retransmits: 0 });
+        s
+    };
+    assert_eq!(severities(&obs(vec![conn(1800, None)]), "keepalive"), vec![Severity::Warn]);
+    assert!(severities(&obs(vec![conn(1799, None)]), "keepalive").is_empty());
+    assert!(severities(&obs(vec![conn(7200, Some(TimerKind::Keepalive))]), "keepalive").is_empty());
+}
+
+#[test]
+fn stale_files_and_ordering() {
+    let mut o = obs(vec![tcp(SockState::Listen, (ip(0, 0, 0, 0), 2375), (ip(0, 0, 0, 0), 0), 1)]);
+    o.stale_unix_files = vec!["/run/x.sock".into()];
+    let all = diagnose(&o, &Thresholds::default());
+    assert_eq!(all.iter().map(|f| f.rule).collect::<Vec<_>>(), vec!["exposed-listeners", "stale-unix-sockets"]);
+    assert_eq!(worst(&all), Some(Severity::Crit));
+    assert_eq!(worst(&[]), None);
+}
+
+#[test]
+fn thresholds_are_settable_by_name() {
+    let mut t = Thresholds::default();
+    t.set("fd_warn", "0.5").expect("known key");
+    assert_eq!(t.fd_warn, 0.5);
+    assert!(t.set("fd_warn", "lots").is_err());
+    assert!(t.set("no_such", "1").is_err());
+    assert_eq!(t.describe().len(), 21);
+}

@@ -1,0 +1,68 @@
+//! Protocol counters of a network namespace: /proc/…/net/netstat and snmp (`Prefix.Name`) and
+//! snmp6 (`Name`).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// `Prefix: name name …` / `Prefix: value value …` line pairs → `Prefix.name` → value.
+pub fn parse_pairs(text: &str) -> HashMap<String, u64> {
+    let mut out = HashMap::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for pair in lines.chunks(2) {
+        let [names, values] = pair else { continue };
+        let (Some((p1, n)), Some((p2, v))) = (names.split_once(':'), values.split_once(':')) else { continue };
+        if p1 != p2 {
+            continue;
+        }
+        for (name, value) in n.split_whitespace().zip(v.split_whitespace()) {
+            if let Ok(v) = value.parse() {
+                out.insert(format!("{p1}.{name}"), v);
+            }
+        }
+    }
+    out
+}
+
+/// `Name value` lines (snmp6).
+pub fn parse_lines(text: &str) -> HashMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?.to_string(), f.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Every counter of the namespace whose /proc/…/net directory is `net_dir`.
+pub fn read(net_dir: &Path) -> HashMap<String, u64> {
+    let mut all = HashMap::new();
+    for file in ["netstat", "snmp"] {
+        if let Ok(t) = std::fs::read_to_string(net_dir.join(file)) {
+            all.extend(parse_pairs(&t));
+        }
+    }
+    if let Ok(t) = std::fs::read_to_string(net_dir.join("snmp6")) {
+        all.extend(parse_lines(&t));
+    }
+    all
+}
+
+pub fn get(c: &HashMap<String, u64>, name: &str) -> u64 {
+    c.get(name).copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_and_lines() {
+        let c = parse_pairs("TcpExt: SyncookiesSent ListenOverflows\nTcpExt: 0 7\nIpExt: InNoRoutes\nIpExt: 3\n");
+        assert_eq!(get(&c, "TcpExt.ListenOverflows"), 7);
+        assert_eq!(get(&c, "IpExt.InNoRoutes"), 3);
+        let l = parse_lines("Udp6RcvbufErrors                \t5\nIp6InReceives 9\n");
+        assert_eq!(get(&l, "Udp6RcvbufErrors"), 5);
+        let live = read(Path::new("/proc/thread-self/net"));
+        assert!(live.contains_key("TcpExt.ListenDrops") && live.contains_key("Tcp.RetransSegs"));
+    }
+}
