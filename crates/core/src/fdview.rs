@@ -51,7 +51,7 @@ pub struct FdRow {
     pub entry: FdEntry,
     /// The socket this fd is, when it lives in our network namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub socket: Option<Socket>,
+    pub socket: Option<Box<Socket>>,
     /// The socket's protocol as the kernel names it (system.sockprotoname), for sockets of
     /// other namespaces.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,7 +130,7 @@ impl FdView {
                     continue;
                 }
                 match row.entry.inode.and_then(|i| by_inode.get(&i)) {
-                    Some(s) => row.socket = Some((*s).clone()),
+                    Some(s) => row.socket = Some(Box::new((*s).clone())),
                     None => row.protocol = socket_protocol(root, p.pid, &row.entry.fd),
                 }
             }
@@ -210,7 +210,7 @@ struct PeerIndex {
 impl PeerIndex {
     fn add(&mut self, pid: u32, command: Option<&str>, e: &FdEntry) {
         let FdName::Number(fd) = e.fd else { return };
-        let slot = match (&e.kind, e.inode, &e.details) {
+        let slot = match (&e.kind, e.inode, e.details.as_deref()) {
             (FdKind::Fifo, Some(i), _) if e.link.starts_with("pipe:") => self.pipes.entry(i).or_default(),
             (FdKind::Socket, Some(i), _) => self.sockets.entry(i).or_default(),
             (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. })) => {
@@ -249,7 +249,7 @@ impl PeerIndex {
                 let mut entry = fdtable::entry_for(FdName::Number(fd), link, &e.path());
                 if entry.kind == FdKind::Eventfd {
                     let info = std::fs::read_to_string(root.join(pid.to_string()).join("fdinfo").join(fd.to_string()));
-                    entry.details = info.ok().and_then(|t| crate::procfs::fdinfo::parse(&t).details);
+                    entry.details = info.ok().and_then(|t| crate::procfs::fdinfo::parse(&t).details).map(Box::new);
                 }
                 idx.add(*pid, None, &entry);
             }
@@ -272,22 +272,22 @@ impl PeerIndex {
         for p in tables.iter_mut() {
             for row in &mut p.fds {
                 let FdName::Number(me) = row.entry.fd else { continue };
-                let holders: Vec<(u32, u32)> = match (&row.entry.kind, row.entry.inode, &row.entry.details, &row.socket)
-                {
-                    (FdKind::Fifo, Some(i), _, _) => self.pipes.get(&i).cloned().unwrap_or_default(),
-                    (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
-                        self.eventfds.get(id).cloned().unwrap_or_default()
-                    }
-                    (FdKind::Socket, _, _, Some(s)) => {
-                        let other = match &s.peer {
-                            Endpoint::Unix { inode, .. } if *inode != 0 => Some(*inode),
-                            Endpoint::Inet { .. } => by_ends.get(&(&s.peer, &s.local)).copied(),
-                            _ => None,
-                        };
-                        other.and_then(|i| self.sockets.get(&i).cloned()).unwrap_or_default()
-                    }
-                    _ => Vec::new(),
-                };
+                let holders: Vec<(u32, u32)> =
+                    match (&row.entry.kind, row.entry.inode, row.entry.details.as_deref(), &row.socket) {
+                        (FdKind::Fifo, Some(i), _, _) => self.pipes.get(&i).cloned().unwrap_or_default(),
+                        (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
+                            self.eventfds.get(id).cloned().unwrap_or_default()
+                        }
+                        (FdKind::Socket, _, _, Some(s)) => {
+                            let other = match &s.peer {
+                                Endpoint::Unix { inode, .. } if *inode != 0 => Some(*inode),
+                                Endpoint::Inet { .. } => by_ends.get(&(&s.peer, &s.local)).copied(),
+                                _ => None,
+                            };
+                            other.and_then(|i| self.sockets.get(&i).cloned()).unwrap_or_default()
+                        }
+                        _ => Vec::new(),
+                    };
                 row.peers = holders
                     .into_iter()
                     .filter(|&(pid, fd)| !(pid == p.pid && fd == me))

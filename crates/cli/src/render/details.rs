@@ -136,52 +136,52 @@ fn tcp_info(t: &TcpInfo, out: &mut String) {
             let _ = write!(out, " {k}{v}");
         }
     };
-    kv("wscale:", t.snd_wscale.zip(t.rcv_wscale).map(|(s, r)| format!("{s},{r}")));
-    kv("rto:", t.rto_us.map(ms));
-    kv("rtt:", t.rtt_us.zip(t.rttvar_us).map(|(r, v)| format!("{}/{}", ms(r), ms(v))));
-    kv("ato:", t.ato_us.filter(|a| *a > 0).map(ms));
-    kv("mss:", t.snd_mss_bytes.map(|v| v.to_string()));
-    kv("pmtu:", t.pmtu_bytes.map(|v| v.to_string()));
-    kv("rcvmss:", t.rcv_mss_bytes.map(|v| v.to_string()));
-    kv("advmss:", t.advmss_bytes.map(|v| v.to_string()));
-    kv("cwnd:", t.snd_cwnd.map(|v| v.to_string()));
-    kv("ssthresh:", t.snd_ssthresh.filter(|v| *v < 0xffff).map(|v| v.to_string()));
-    kv("bytes_sent:", t.bytes_sent.filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("bytes_retrans:", t.bytes_retrans.filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("bytes_acked:", t.bytes_acked.filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("bytes_received:", t.bytes_received.filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("segs_out:", t.segs_out.map(|v| v.to_string()));
-    kv("segs_in:", t.segs_in.map(|v| v.to_string()));
-    kv("data_segs_out:", t.data_segs_out.filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("data_segs_in:", t.data_segs_in.filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("wscale:", t.snd_wscale().zip(t.rcv_wscale()).map(|(s, r)| format!("{s},{r}")));
+    kv("rto:", t.rto_us().map(ms));
+    kv("rtt:", t.rtt_us().zip(t.rttvar_us()).map(|(r, v)| format!("{}/{}", ms(r), ms(v))));
+    kv("ato:", t.ato_us().filter(|a| *a > 0).map(ms));
+    kv("mss:", t.snd_mss_bytes().map(|v| v.to_string()));
+    kv("pmtu:", t.pmtu_bytes().map(|v| v.to_string()));
+    kv("rcvmss:", t.rcv_mss_bytes().map(|v| v.to_string()));
+    kv("advmss:", t.advmss_bytes().map(|v| v.to_string()));
+    kv("cwnd:", t.snd_cwnd().map(|v| v.to_string()));
+    kv("ssthresh:", t.snd_ssthresh().filter(|v| *v < 0xffff).map(|v| v.to_string()));
+    kv("bytes_sent:", t.bytes_sent().filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("bytes_retrans:", t.bytes_retrans().filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("bytes_acked:", t.bytes_acked().filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("bytes_received:", t.bytes_received().filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("segs_out:", t.segs_out().map(|v| v.to_string()));
+    kv("segs_in:", t.segs_in().map(|v| v.to_string()));
+    kv("data_segs_out:", t.data_segs_out().filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("data_segs_in:", t.data_segs_in().filter(|v| *v > 0).map(|v| v.to_string()));
     kv("send ", t.send_rate_bits_per_s().map(rate));
-    kv("lastsnd:", t.last_data_sent_ms.map(|v| v.to_string()));
-    kv("lastrcv:", t.last_data_recv_ms.map(|v| v.to_string()));
-    kv("lastack:", t.last_ack_recv_ms.map(|v| v.to_string()));
+    kv("lastsnd:", t.last_data_sent_ms().map(|v| v.to_string()));
+    kv("lastrcv:", t.last_data_recv_ms().map(|v| v.to_string()));
+    kv("lastack:", t.last_ack_recv_ms().map(|v| v.to_string()));
     kv(
         "pacing_rate ",
-        t.pacing_rate_bytes_per_s.filter(|v| *v > 0 && *v != u64::MAX).map(|v| rate(v.saturating_mul(8))),
+        t.pacing_rate_bytes_per_s().filter(|v| *v > 0 && *v != u64::MAX).map(|v| rate(v.saturating_mul(8))),
     );
-    kv("delivery_rate ", t.delivery_rate_bytes_per_s.filter(|v| *v > 0).map(|v| rate(v.saturating_mul(8))));
-    kv("delivered:", t.delivered.filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("", (t.delivery_rate_app_limited == Some(true)).then(|| "app_limited".to_string()));
-    kv("busy:", t.busy_time_us.filter(|v| *v > 0).map(|v| format!("{}ms", v / 1000)));
-    kv("rwnd_limited:", t.rwnd_limited_us.filter(|v| *v > 0).map(|v| format!("{}ms", v / 1000)));
-    kv("sndbuf_limited:", t.sndbuf_limited_us.filter(|v| *v > 0).map(|v| format!("{}ms", v / 1000)));
-    kv("unacked:", t.unacked.filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("delivery_rate ", t.delivery_rate_bytes_per_s().filter(|v| *v > 0).map(|v| rate(v.saturating_mul(8))));
+    kv("delivered:", t.delivered().filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("", (t.delivery_rate_app_limited() == Some(true)).then(|| "app_limited".to_string()));
+    kv("busy:", t.busy_time_us().filter(|v| *v > 0).map(|v| format!("{}ms", v / 1000)));
+    kv("rwnd_limited:", t.rwnd_limited_us().filter(|v| *v > 0).map(|v| format!("{}ms", v / 1000)));
+    kv("sndbuf_limited:", t.sndbuf_limited_us().filter(|v| *v > 0).map(|v| format!("{}ms", v / 1000)));
+    kv("unacked:", t.unacked().filter(|v| *v > 0).map(|v| v.to_string()));
     kv(
         "retrans:",
-        t.retrans.zip(t.total_retrans).filter(|(r, tot)| *r > 0 || *tot > 0).map(|(r, tot)| format!("{r}/{tot}")),
+        t.retrans().zip(t.total_retrans()).filter(|(r, tot)| *r > 0 || *tot > 0).map(|(r, tot)| format!("{r}/{tot}")),
     );
-    kv("lost:", t.lost.filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("reordering:", t.reordering.filter(|v| *v != 3).map(|v| v.to_string()));
-    kv("rcv_rtt:", t.rcv_rtt_us.filter(|v| *v > 0).map(ms));
-    kv("rcv_space:", t.rcv_space_bytes.filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("rcv_ssthresh:", t.rcv_ssthresh.map(|v| v.to_string()));
-    kv("notsent:", t.notsent_bytes.filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("minrtt:", t.min_rtt_us.filter(|v| *v != u32::MAX).map(ms));
-    kv("snd_wnd:", t.snd_wnd_bytes.map(|v| v.to_string()));
-    kv("rcv_wnd:", t.rcv_wnd_bytes.map(|v| v.to_string()));
+    kv("lost:", t.lost().filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("reordering:", t.reordering().filter(|v| *v != 3).map(|v| v.to_string()));
+    kv("rcv_rtt:", t.rcv_rtt_us().filter(|v| *v > 0).map(ms));
+    kv("rcv_space:", t.rcv_space_bytes().filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("rcv_ssthresh:", t.rcv_ssthresh().map(|v| v.to_string()));
+    kv("notsent:", t.notsent_bytes().filter(|v| *v > 0).map(|v| v.to_string()));
+    kv("minrtt:", t.min_rtt_us().filter(|v| *v != u32::MAX).map(ms));
+    kv("snd_wnd:", t.snd_wnd_bytes().map(|v| v.to_string()));
+    kv("rcv_wnd:", t.rcv_wnd_bytes().map(|v| v.to_string()));
 }
 
 #[cfg(test)]

@@ -38,10 +38,10 @@ pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> 
             t.cell_str(&p.pid.to_string());
             t.cell_str(&owner);
             t.cell_str(&row.entry.fd.to_string());
-            t.cell_str(row.entry.flags.as_ref().map_or("", |f| f.access));
+            t.cell_str(row.entry.flags.as_ref().map_or("", |f| f.access()));
             t.cell_str(&kind(row));
             t.cell_str(&row.entry.flags.as_ref().map_or(String::new(), |f| {
-                f.names.iter().map(|n| n.trim_start_matches("O_")).collect::<Vec<_>>().join(",")
+                f.names().iter().map(|n| n.trim_start_matches("O_")).collect::<Vec<_>>().join(",")
             }));
             t.cell_str(&match (row.entry.size, row.entry.pos) {
                 (Some(size), _) if row.entry.kind == FdKind::Regular => size.to_string(),
@@ -126,7 +126,7 @@ fn seconds(ns: u64) -> String {
 
 fn details(row: &FdRow, out: &mut String) {
     let Some(d) = &row.entry.details else { return };
-    match d {
+    match &**d {
         FdDetails::Epoll { watches } => {
             let _ = write!(out, " watches {} fd{}", watches.len(), if watches.len() == 1 { "" } else { "s" });
             for (i, w) in watches.iter().enumerate() {

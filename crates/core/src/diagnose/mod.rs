@@ -126,12 +126,21 @@ pub struct ProcessFds {
     pub sockets: u64,
 }
 
-/// Everything the rules look at: a snapshot, a second one after the window, counters at
-/// both ends of the window, the tunables, fd usage, and Unix socket files nobody binds.
+/// What the second look keeps of a socket: enough to tell what persisted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Later {
+    pub state: SockState,
+    pub recv_q: u32,
+    pub send_q: u32,
+}
+
+/// Everything the rules look at: a snapshot, a second look after the window (by socket
+/// cookie), counters at both ends of the window, the tunables, fd usage, and Unix socket
+/// files nobody binds.
 #[derive(Debug, Default)]
 pub struct Observation {
     pub first: crate::Snapshot,
-    pub second: crate::Snapshot,
+    pub second: HashMap<u64, Later>,
     pub window: Duration,
     pub before: HashMap<String, u64>,
     pub after: HashMap<String, u64>,
@@ -141,6 +150,21 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// Keeps the second look's sockets by cookie.
+    pub fn set_second(&mut self, sockets: &[Socket]) {
+        self.second = sockets
+            .iter()
+            .filter_map(|s| {
+                Some((s.cookie?, Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) }))
+            })
+            .collect();
+    }
+
+    /// The same socket (by cookie) at the second look, if it was still there.
+    pub fn later(&self, s: &Socket) -> Option<Later> {
+        s.cookie.and_then(|c| self.second.get(&c).copied())
+    }
+
     pub fn delta(&self, counter: &str) -> u64 {
         let get = |m: &HashMap<String, u64>| m.get(counter).copied().unwrap_or(0);
         get(&self.after).saturating_sub(get(&self.before))

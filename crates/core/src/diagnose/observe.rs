@@ -1,6 +1,6 @@
 //! Gathering an `Observation`: the only part of `doctor` that reads the system.
 
-use super::{Observation, ProcessFds, Sysctls};
+use super::{Later, Observation, ProcessFds, Sysctls};
 use crate::model::{Endpoint, Netid, SockState, StateSet};
 use crate::netlink::request::Extensions;
 use crate::procfs::{counters, process};
@@ -60,10 +60,7 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
 
     std::thread::sleep(opts.window);
 
-    let tables = [Netid::Tcp, Netid::Udp, Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket];
-    let mut second_opts = SnapshotOptions::new(Selection::resolve(&tables, &[], all_states()));
-    second_opts.proc_root = opts.proc_root.clone();
-    let mut second = Snapshot::collect(&second_opts)?;
+    let mut second = second_look(&opts.proc_root)?;
     let after = counters::read(&net);
     let sys = sysctls(&opts.proc_root);
 
@@ -76,6 +73,31 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         restrict(&opts.scope, &mut first, &mut second, &mut processes);
     }
     Ok(Observation { first, second, window: opts.window, before, after, sys, processes, stale_unix_files })
+}
+
+/// The second look: each TCP socket's state and queues by cookie, parsed straight from the
+/// dump (no snapshot is built, so two full snapshots never coexist in memory).
+fn second_look(proc_root: &Path) -> Result<HashMap<u64, Later>, SnapshotError> {
+    use crate::netlink::{DiagSocket, parse, request};
+    let mut out = HashMap::new();
+    let Ok(mut diag) = DiagSocket::open() else {
+        // Without sock_diag there are no cookies to follow: read the tables from /proc.
+        let mut opts = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], all_states()));
+        opts.proc_root = proc_root.to_path_buf();
+        let _ = Snapshot::collect(&opts)?;
+        return Ok(out);
+    };
+    for af in [request::AF_INET, request::AF_INET6] {
+        let req = request::inet(af, request::IPPROTO_TCP, all_states(), 0);
+        diag.dump("tcp", &req, |p| {
+            if let Some(s) = parse::inet(p, Netid::Tcp)
+                && let Some(c) = s.cookie
+            {
+                out.insert(c, Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) });
+            }
+        })?;
+    }
+    Ok(out)
 }
 
 /// Open fds, limits and socket counts of every readable process.
@@ -182,14 +204,13 @@ fn stale_sockets(dir: &Path, snap: &Snapshot, root: &Path) -> Vec<PathBuf> {
 
 /// Keeps only what the scope names: sockets held by its processes or on its ports, and
 /// those processes.
-fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut Snapshot, processes: &mut Vec<ProcessFds>) {
+fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut HashMap<u64, Later>, processes: &mut Vec<ProcessFds>) {
     let in_scope_pid =
         |pid: u32, command: &str| scope.pids.contains(&pid) || scope.commands.iter().any(|c| c == command);
     let port_match = |s: &crate::Socket| {
         s.local.port().is_some_and(|p| scope.ports.contains(&p))
             || s.peer.port().is_some_and(|p| scope.ports.contains(&p))
     };
-    let mut keep_inodes = std::collections::HashSet::new();
     let mut scoped_pids: std::collections::HashSet<u32> =
         processes.iter().filter(|p| in_scope_pid(p.pid, &p.command)).map(|p| p.pid).collect();
     let owners = first.owners.take();
@@ -198,7 +219,6 @@ fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut Snapshot, processe
             owners.as_ref().is_some_and(|o| o.owners(s.inode).any(|o| in_scope_pid(o.process.pid, &o.process.command)));
         let keep = held || port_match(s);
         if keep {
-            keep_inodes.insert(s.inode);
             if let Some(o) = &owners {
                 scoped_pids.extend(o.owners(s.inode).map(|o| o.process.pid));
             }
@@ -206,6 +226,8 @@ fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut Snapshot, processe
         keep
     });
     first.owners = owners;
-    second.sockets.retain(|s| port_match(s) || (s.inode != 0 && keep_inodes.contains(&s.inode)));
+    // The second look matters only for the sockets kept.
+    let kept: std::collections::HashSet<u64> = first.sockets.iter().filter_map(|s| s.cookie).collect();
+    second.retain(|cookie, _| kept.contains(cookie));
     processes.retain(|p| scoped_pids.contains(&p.pid));
 }

@@ -69,8 +69,9 @@ pub struct Details {
     pub memory: Option<SkMemInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp_info: Option<super::TcpInfo>,
+    /// Shared between sockets (there are only a few algorithms), not one allocation each.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub congestion: Option<Box<str>>,
+    pub congestion: Option<std::sync::Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tos: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]

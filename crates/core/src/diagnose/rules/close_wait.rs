@@ -3,17 +3,14 @@
 use super::{attach, by_holder, who};
 use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::model::SockState;
-use std::collections::HashSet;
 
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
-    let later: HashSet<u64> =
-        o.second.sockets.iter().filter(|s| s.state == SockState::CloseWait).filter_map(|s| s.cookie).collect();
     let cw = o.first.sockets.iter().filter(|s| s.state == SockState::CloseWait);
     by_holder(o, cw)
         .into_iter()
         .map(|(holder, socks)| {
             let n = socks.len() as u64;
-            let persisted = socks.iter().filter(|s| s.cookie.is_some_and(|c| later.contains(&c))).count() as u64;
+            let persisted = socks.iter().filter(|s| o.later(s).is_some_and(|l| l.state == SockState::CloseWait)).count() as u64;
             let severity = if persisted >= t.close_wait_crit_persisting {
                 Severity::Crit
             } else if n >= t.close_wait_warn {

@@ -9,7 +9,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp) {
         let Some(info) = s.details.as_ref().and_then(|d| d.tcp_info.as_ref()) else { continue };
-        let total = u64::from(info.total_retrans.unwrap_or(0));
+        let total = u64::from(info.total_retrans().unwrap_or(0));
         if total < t.retrans_per_connection {
             continue;
         }
@@ -21,8 +21,8 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
             format!("Look at the path (mtr, packet captures) and at the peer; detail: sockscope -ti dst {}", endpoint_text(&s.peer)),
         )
         .int("total_retrans", total)
-        .int("retrans_now", u64::from(info.retrans.unwrap_or(0)))
-        .int("rto_us", u64::from(info.rto_us.unwrap_or(0)));
+        .int("retrans_now", u64::from(info.retrans().unwrap_or(0)))
+        .int("rto_us", u64::from(info.rto_us().unwrap_or(0)));
         let holder = o.holders(s).into_iter().next();
         out.push(attach(o, f, &holder, &[s]));
     }

@@ -4,19 +4,16 @@
 use super::{attach, by_holder, who};
 use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::model::{Netid, SockState};
-use std::collections::HashMap;
 
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
-    let later: HashMap<u64, (u32, u32)> =
-        o.second.sockets.iter().filter_map(|s| Some((s.cookie?, (s.recv_q, s.send_q.unwrap_or(0))))).collect();
     let min = t.stuck_queue_bytes;
-    let later = &later;
     let stuck = |recv: bool| {
         o.first.sockets.iter().filter(move |s| {
             if s.netid != Netid::Tcp || s.state != SockState::Established {
                 return false;
             }
-            let Some(&(r2, s2)) = s.cookie.and_then(|c| later.get(&c)) else { return false };
+            let Some(later) = o.later(s) else { return false };
+            let (r2, s2) = (later.recv_q, later.send_q);
             if recv {
                 u64::from(s.recv_q) >= min && u64::from(r2) >= min
             } else {

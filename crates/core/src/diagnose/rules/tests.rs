@@ -65,7 +65,8 @@ fn close_wait_persistence_and_counts() {
     };
     let mut o = obs(cw(3));
     assert_eq!(severities(&o, "close-wait-leak"), vec![Severity::Info]);
-    o.second.sockets = vec![o.first.sockets[1].clone()];
+    let later = vec![o.first.sockets[1].clone()];
+    o.set_second(&later);
     assert_eq!(severities(&o, "close-wait-leak"), vec![Severity::Crit]);
     let f = diagnose(&o, &Thresholds::default()).into_iter().find(|f| f.rule == "close-wait-leak").expect("finding");
     assert_eq!(f.processes[0].pid, 10);
@@ -194,7 +195,7 @@ fn retransmit_thresholds() {
     let conn = |total: u32| {
         let mut s = tcp(SockState::Established, L, (ip(10, 0, 0, 1), 5000), 1);
         s.details = Some(Box::new(Details {
-            tcp_info: Some(TcpInfo { total_retrans: Some(total), ..TcpInfo::default() }),
+            tcp_info: Some(TcpInfo::default().with("total_retrans", u64::from(total))),
             ..Details::default()
         }));
         s
@@ -256,7 +257,7 @@ fn stuck_queue_thresholds() {
     };
     let with_second = |first: u32, second: u32| {
         let mut o = obs(vec![conn(first)]);
-        o.second.sockets = vec![conn(second)];
+        o.set_second(&[conn(second)]);
         severities(&o, "stuck-queues")
     };
     assert_eq!(with_second(5000, 5000), vec![Severity::Warn]);
@@ -271,7 +272,9 @@ fn keepalive_thresholds() {
         let mut s = tcp(SockState::Established, L, (ip(10, 0, 0, 1), 5000), 1);
         let ms = idle_s * 1000;
         s.details = Some(Box::new(Details {
-            tcp_info: Some(TcpInfo { last_data_sent_ms: Some(ms), last_data_recv_ms: Some(ms), ..TcpInfo::default() }),
+            tcp_info: Some(
+                TcpInfo::default().with("last_data_sent_ms", u64::from(ms)).with("last_data_recv_ms", u64::from(ms)),
+            ),
             ..Details::default()
         }));
         s.timer = timer.map(|kind| Timer { kind, expires_ms: 1000, retransmits: 0 });

@@ -196,9 +196,9 @@ fn details_capture() {
     let server = v.iter().find(|s| s.state == SockState::Established && inet_port(s).1 == 8080).expect("server");
     let d = server.details.as_ref().expect("details");
     let info = d.tcp_info.as_ref().expect("tcp_info");
-    assert!(info.length >= 232, "this kernel sends at least the 232 bytes we know: {}", info.length);
-    assert_eq!(info.bytes_received, Some(5), "hello");
-    assert!(info.snd_mss_bytes.is_some_and(|m| m > 0) && info.rtt_us.is_some_and(|r| r > 0));
+    assert!(info.length() >= 232, "this kernel sends at least the 232 bytes we know: {}", info.length());
+    assert_eq!(info.bytes_received(), Some(5), "hello");
+    assert!(info.snd_mss_bytes().is_some_and(|m| m > 0) && info.rtt_us().is_some_and(|r| r > 0));
     assert!(d.congestion.as_deref().is_some_and(|c| !c.is_empty()));
     let mem = d.memory.as_ref().expect("skmeminfo");
     assert!(mem.rcvbuf > 0 && mem.sndbuf > 0);
@@ -243,11 +243,11 @@ fn tcp_info_attribute_of_any_length() {
             continue;
         }
         let info = info.expect("tcp_info");
-        assert_eq!(info.length as usize, new_len);
-        assert_eq!(info.rto_us.is_some(), new_len >= 12);
-        assert_eq!(info.pacing_rate_bytes_per_s.is_some(), new_len >= 112);
-        assert_eq!(info.bytes_sent.is_some(), new_len >= 208);
-        assert_eq!(info.rcv_wnd_bytes.is_some(), new_len >= 236);
+        assert_eq!(info.length() as usize, new_len);
+        assert_eq!(info.rto_us().is_some(), new_len >= 12);
+        assert_eq!(info.pacing_rate_bytes_per_s().is_some(), new_len >= 112);
+        assert_eq!(info.bytes_sent().is_some(), new_len >= 208);
+        assert_eq!(info.rcv_wnd_bytes().is_some(), new_len >= 236);
     }
 }
 

@@ -25,8 +25,8 @@ fn eventfd() {
     let i = info_for("[eventfd]");
     assert_eq!(i.details, Some(FdDetails::Eventfd { count: 5, id: Some(1), semaphore: Some(false) }));
     let f = i.flags.expect("flags");
-    assert_eq!(f.access, "rw");
-    assert_eq!(f.names, vec!["O_NONBLOCK", "O_CLOEXEC"]);
+    assert_eq!(f.access(), "rw");
+    assert_eq!(f.names(), vec!["O_NONBLOCK", "O_CLOEXEC"]);
 }
 
 #[test]
@@ -83,10 +83,10 @@ fn inotify_and_pidfd_and_files() {
     let memfd = info_for("memfd:");
     assert_eq!(memfd.pos, Some(5));
     let hostname = info_for("/etc/hostname");
-    assert_eq!(hostname.flags.expect("flags").names, vec!["O_CLOEXEC", "O_LARGEFILE", "O_NOATIME"]);
+    assert_eq!(hostname.flags.expect("flags").names(), vec!["O_CLOEXEC", "O_LARGEFILE", "O_NOATIME"]);
     let append = info_for("append.log");
     let f = append.flags.expect("flags");
-    assert_eq!((f.access, f.names), ("w", vec!["O_APPEND", "O_LARGEFILE"]));
+    assert_eq!((f.access(), f.names()), ("w", vec!["O_APPEND", "O_LARGEFILE"]));
     assert_eq!(hostname.details, None);
 }
 
@@ -106,7 +106,7 @@ fn garbage_is_ignored() {
 
 #[test]
 fn o_sync_is_not_also_o_dsync() {
-    assert_eq!(OpenFlags::decode(0o4010001).names, vec!["O_SYNC"]);
-    assert_eq!(OpenFlags::decode(0o10001).names, vec!["O_DSYNC"]);
-    assert_eq!(OpenFlags::decode(0o10000000).access, "path");
+    assert_eq!(OpenFlags::decode(0o4010001).names(), vec!["O_SYNC"]);
+    assert_eq!(OpenFlags::decode(0o10001).names(), vec!["O_DSYNC"]);
+    assert_eq!(OpenFlags::decode(0o10000000).access(), "path");
 }

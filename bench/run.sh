@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Times sockscope against ss, netstat and lsof on the same socket populations, in one run on
+# one machine, and writes bench/RESULTS.md. Populations come from `sockscope lab farm`, built
+# inside a private network namespace so nothing else is measured.
+#
+#   bench/run.sh                      # 25k 50k 100k 200k sockets
+#   bench/run.sh 100000 200000        # chosen sizes
+#
+# Needs root (or a user namespace), hyperfine, ss, netstat, lsof and /usr/bin/time; installs
+# the Debian packages it lacks. Takes 10-20 minutes for the default sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+command -v netstat >/dev/null || need+=(net-tools)
+command -v lsof >/dev/null || need+=(lsof)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then apt-get update -q && apt-get install -y -q "${need[@]}"; fi
+cargo build --release -q
+out=$(mktemp -d)
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(25000 50000 100000 200000)
+unshare -n bash bench/inside.sh "$PWD/target/release/sockscope" "$out" "${sizes[@]}"
+python3 bench/report.py "$out" > bench/RESULTS.md
+echo "wrote bench/RESULTS.md (raw data in $out)"
