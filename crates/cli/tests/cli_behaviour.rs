@@ -132,9 +132,12 @@ fn jsonl_is_one_object_per_socket() {
     let objs: Vec<serde_json::Value> =
         out.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
     assert_eq!(objs.len(), 2);
+    // Other test threads fork children that hold our fds until they exec, so
+    // owners may briefly include such a child: assert that we are among them.
+    let me = u64::from(std::process::id());
     assert!(objs.iter().all(|o| o["netid"] == "tcp"
         && o["state"] == "listening"
-        && o["owners"].as_array().is_some_and(|a| a.len() == 1)));
+        && o["owners"].as_array().is_some_and(|a| a.iter().any(|w| w["pid"] == me))));
 }
 
 #[test]
