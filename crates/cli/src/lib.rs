@@ -1,0 +1,90 @@
+//! The `sockscope` command line as a library: parses the arguments, runs one command, and
+//! turns every error into one line on stderr and a non-zero exit. `main.rs` only calls
+//! `main()`; the benchmarks reach the renderers through here.
+#![forbid(unsafe_code)]
+
+mod args;
+mod commands;
+pub mod escape;
+mod filter_args;
+pub mod render;
+mod selection;
+mod term;
+
+use clap::Parser;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+/// The whole program.
+pub fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let width = term::stdout_width();
+    let result: anyhow::Result<u8> = match &cli.command {
+        None => commands::list::run(&cli.list, &mut out, width).map(status),
+        Some(args::Command::Fds(a)) => commands::fds::run(a, &mut out).map(status),
+        Some(args::Command::Who(a)) => commands::who::run(a, &mut out).map(status),
+        Some(args::Command::Doctor(a)) => commands::doctor::run(a, &mut out),
+        Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out).map(status),
+        Some(args::Command::LabWorker { spec }) => {
+            drop(out);
+            return ExitCode::from(sockscope_lab::worker::main(spec).clamp(0, 255) as u8);
+        }
+    }
+    .and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
+    finish(result, out)
+}
+
+/// Commands that succeed or not: 0 or 1.
+fn status(ok: bool) -> u8 {
+    if ok { 0 } else { 1 }
+}
+
+/// The exit status of a command's result: its code, or 1 with one line for an error.
+fn finish(result: anyhow::Result<u8>, out: BufWriter<io::StdoutLock<'_>>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
+        // `sockscope … | head` closes the pipe early: that is the reader's choice, not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Drop what is buffered: a failed write must not be retried on exit.
+            std::mem::forget(out);
+            eprintln!("sockscope: error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+/// "what: why: cause" on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// Help and version print as clap renders them; usage errors become one line.
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("sockscope: error: {first} (see sockscope --help)");
+            ExitCode::from(2)
+        }
+    }
+}
