@@ -106,19 +106,38 @@ impl Snapshot {
                 ));
             }
         }
-        if !sel.is_empty() {
-            let net_dir = opts.proc_root.join("net");
-            match opts.source {
-                Source::Proc => procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?,
-                Source::Netlink | Source::Auto => snap.collect_netlink(opts, code.as_deref(), &net_dir)?,
-            }
-        }
-        fill_unix_peer_names(&mut snap.sockets);
         let needs_owners =
             opts.filter.as_ref().is_some_and(|f| f.preds().iter().any(|p| matches!(p, Pred::Pid(_) | Pred::Comm(_))));
-        if opts.owners || opts.threads || needs_owners {
-            snap.owners = Some(procfs::fdscan::scan(&opts.proc_root, opts.threads)?);
-        }
+        let scan = if opts.owners || opts.threads || needs_owners {
+            Some(procfs::fdscan::SharedScan::prepare(&opts.proc_root, opts.threads)?)
+        } else {
+            None
+        };
+        // The /proc walk runs on its own threads while this one dumps the sockets: both are
+        // mostly kernel time, and they touch different locks.
+        let scanned = std::thread::scope(|sc| -> Result<_, SnapshotError> {
+            let workers: Vec<_> = match &scan {
+                Some(scan) => (0..scan.workers().saturating_sub(1).max(1)).map(|_| sc.spawn(|| scan.work())).collect(),
+                None => Vec::new(),
+            };
+            if !sel.is_empty() {
+                let net_dir = opts.proc_root.join("net");
+                match opts.source {
+                    Source::Proc => procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?,
+                    Source::Netlink | Source::Auto => snap.collect_netlink(opts, code.as_deref(), &net_dir)?,
+                }
+            }
+            fill_unix_peer_names(&mut snap.sockets);
+            let mut found = Vec::with_capacity(workers.len() + 1);
+            if let Some(scan) = &scan {
+                found.push(scan.work()?);
+            }
+            for w in workers {
+                found.push(w.join().map_err(|_| SnapshotError::Unsupported("the /proc walk panicked".into()))??);
+            }
+            Ok(scan.is_some().then(|| procfs::fdscan::merge(found)))
+        })?;
+        snap.owners = scanned;
         if let Some(f) = &opts.filter
             && opts.kernel_filter != KernelFilter::Only
         {

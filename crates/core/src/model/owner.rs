@@ -54,7 +54,7 @@ pub struct OwnerIndex {
     /// (inode, index into `processes`, fd)
     entries: Vec<(u64, u32, u32)>,
     /// inode → (first entry, count)
-    runs: std::collections::HashMap<u64, (u32, u32)>,
+    runs: super::InodeMap<(u32, u32)>,
     pub report: OwnerScanReport,
 }
 
@@ -62,7 +62,7 @@ impl OwnerIndex {
     pub fn new(processes: Vec<Process>, mut entries: Vec<(u64, u32, u32)>, report: OwnerScanReport) -> OwnerIndex {
         // Sort by inode, then by pid and fd so owners print in a stable order.
         entries.sort_unstable_by_key(|&(inode, p, fd)| (inode, processes.get(p as usize).map_or(0, |p| p.pid), fd));
-        let mut runs = std::collections::HashMap::with_capacity(entries.len());
+        let mut runs = super::InodeMap::with_capacity_and_hasher(entries.len(), Default::default());
         let mut i = 0;
         while i < entries.len() {
             let inode = entries[i].0;

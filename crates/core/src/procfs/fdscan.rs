@@ -180,32 +180,16 @@ impl Scanner {
         };
         let process_index = self.processes.len() as u32;
         let first_entry = self.entries.len();
-        let mut iter = RawDir::new(&fd_dir, &mut self.dir_buf[..]);
-        while let Some(entry) = iter.next() {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) if is_vanished(e) => {
-                    self.report.processes_vanished += 1;
-                    self.entries.truncate(first_entry);
-                    return;
-                }
-                Err(e) => {
-                    self.entries.truncate(first_entry);
-                    return self.unreadable(pid, e);
-                }
-            };
-            let Some(fd) = parse_u32(entry.file_name().to_bytes()) else { continue };
-            let link = match rustix::fs::readlinkat_raw(fd_dir.as_fd(), entry.file_name(), &mut self.link_buf[..]) {
-                Ok(n) => &self.link_buf[..n],
-                // The fd was closed between getdents and readlink: nothing to record.
-                Err(e) if is_vanished(e) => continue,
-                Err(e) => {
-                    self.entries.truncate(first_entry);
-                    return self.unreadable(pid, e);
-                }
-            };
-            if let Some(inode) = socket_inode(link) {
-                self.entries.push((inode, process_index, fd));
+        match self.read_fds(&fd_dir, process_index) {
+            Ok(()) => {}
+            Err(e) if is_vanished(e) => {
+                self.report.processes_vanished += 1;
+                self.entries.truncate(first_entry);
+                return;
+            }
+            Err(e) => {
+                self.entries.truncate(first_entry);
+                return self.unreadable(pid, e);
             }
         }
         self.report.processes_scanned += 1;
@@ -220,6 +204,66 @@ impl Scanner {
                 }
             }
         }
+    }
+
+    /// Records the sockets of one fd table.
+    ///
+    /// Most tables are dense (fds 0..n with few holes), so they are read by trying fd numbers
+    /// in order: that saves listing the directory, which costs the kernel a quarter of the
+    /// time per fd. Since Linux 6.2 the size of /proc/PID/fd is its number of open fds, which
+    /// says when to stop; a table with many holes, or an older kernel, is listed instead.
+    fn read_fds(&mut self, fd_dir: &OwnedFd, process_index: u32) -> Result<(), Errno> {
+        let open = u64::try_from(rustix::fs::fstat(fd_dir)?.st_size).unwrap_or(0);
+        let hole_budget = 16 + open / 16;
+        let (mut found, mut holes, mut next) = (0u64, 0u64, 0u32);
+        while found < open && holes <= hole_budget {
+            if self.read_fd(fd_dir, next, process_index)? {
+                found += 1;
+            } else {
+                holes += 1;
+            }
+            next += 1;
+        }
+        if open > 0 && found >= open {
+            return Ok(());
+        }
+        // List the directory for the fds not probed yet.
+        let mut dir_buf = std::mem::take(&mut self.dir_buf);
+        let mut iter = RawDir::new(fd_dir, &mut dir_buf[..]);
+        let mut result = Ok(());
+        while let Some(entry) = iter.next() {
+            let fd = match entry {
+                Ok(entry) => parse_u32(entry.file_name().to_bytes()),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            if let Some(fd) = fd.filter(|&fd| fd >= next)
+                && let Err(e) = self.read_fd(fd_dir, fd, process_index)
+            {
+                result = Err(e);
+                break;
+            }
+        }
+        self.dir_buf = dir_buf;
+        result
+    }
+
+    /// Reads the link of one fd and records it if it is a socket. `Ok(false)`: no such fd
+    /// (a hole in the table, or closed since it was listed).
+    fn read_fd(&mut self, fd_dir: &OwnedFd, fd: u32, process_index: u32) -> Result<bool, Errno> {
+        let mut name = [0u8; 12];
+        let name = fd_name(fd, &mut name);
+        let link = match rustix::fs::readlinkat_raw(fd_dir.as_fd(), name, &mut self.link_buf[..]) {
+            Ok(n) => &self.link_buf[..n],
+            Err(Errno::NOENT) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        if let Some(inode) = socket_inode(link) {
+            self.entries.push((inode, process_index, fd));
+        }
+        Ok(true)
     }
 
     fn unreadable(&mut self, pid: u32, errno: Errno) {
@@ -251,6 +295,25 @@ impl Scanner {
         p.tid = tid;
         Some(p)
     }
+}
+
+/// The decimal name of an fd as a C string, written into `buf`.
+fn fd_name(fd: u32, buf: &mut [u8; 12]) -> &std::ffi::CStr {
+    let mut digits = [0u8; 10];
+    let mut n = fd;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - i;
+    buf[..len].copy_from_slice(&digits[i..]);
+    buf[len] = 0;
+    std::ffi::CStr::from_bytes_with_nul(&buf[..=len]).unwrap_or_default()
 }
 
 /// `socket:[12345]` → 12345.
@@ -285,6 +348,27 @@ mod tests {
         assert_eq!(socket_inode(b"/dev/null"), None);
         assert_eq!(socket_inode(b"socket:[]"), None);
         assert_eq!(socket_inode(b"socket:[12"), None);
+    }
+
+    #[test]
+    fn fd_names_are_decimal_c_strings() {
+        let mut buf = [0u8; 12];
+        for fd in [0, 7, 10, 12345, u32::MAX] {
+            assert_eq!(fd_name(fd, &mut buf).to_str().ok(), Some(fd.to_string().as_str()));
+        }
+    }
+
+    #[test]
+    fn a_table_with_holes_is_read_whole() {
+        // Open many fds, close most of them, keep a socket far beyond the holes.
+        let files: Vec<std::fs::File> = (0..300).map(|_| std::fs::File::open("/dev/null").expect("open")).collect();
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        drop(files);
+        let inode = rustix::fs::fstat(&sock).expect("fstat").st_ino;
+        let index = scan(Path::new("/proc"), false).expect("scan /proc");
+        use std::os::fd::AsRawFd;
+        let fds: Vec<u32> = index.owners(inode).map(|o| o.fd).collect();
+        assert_eq!(fds, vec![sock.as_raw_fd() as u32]);
     }
 
     #[test]
