@@ -1,5 +1,6 @@
 //! How endpoints, states and owners read in the table: ss's notation.
 
+use super::digits::{push_ipv4, push_u64};
 use sockscope_core::model::Owner;
 use sockscope_core::names::{self, Interfaces, Proto, Protocols, Services, Users};
 use sockscope_core::{Endpoint, Netid, Socket};
@@ -26,6 +27,19 @@ impl Namer {
             services: (!numeric).then_some(services),
             protocols: None,
             resolve,
+            hosts: HashMap::new(),
+            interfaces: Interfaces::new(),
+            users: None,
+        }
+    }
+
+    /// A namer with the same settings and empty caches, for another thread.
+    pub fn fork(&self) -> Namer {
+        Namer {
+            numeric: self.numeric,
+            services: self.services.clone(),
+            protocols: self.protocols.clone(),
+            resolve: self.resolve,
             hosts: HashMap::new(),
             interfaces: Interfaces::new(),
             users: None,
@@ -61,7 +75,7 @@ impl Namer {
                     Some(n) if is_local => addr.push_str(&crate::escape::escape(&n.path)),
                     _ => addr.push('*'),
                 }
-                let _ = write!(port, "{inode}");
+                push_u64(port, *inode);
             }
             Endpoint::Packet { protocol, interface } => {
                 match names::ethertype(*protocol) {
@@ -120,9 +134,7 @@ impl Namer {
             return;
         }
         match ip {
-            IpAddr::V4(v4) => {
-                let _ = write!(out, "{v4}");
-            }
+            IpAddr::V4(v4) => push_ipv4(out, v4),
             // ss: an IPv6 wildcard that also accepts IPv4 is `*`; a v6-only one is `[::]`.
             IpAddr::V6(v6) if v6.is_unspecified() && !v6only => out.push('*'),
             IpAddr::V6(v6) => {
@@ -155,7 +167,7 @@ impl Namer {
             out.push_str(name);
             return;
         }
-        let _ = write!(out, "{port}");
+        push_u64(out, port.into());
     }
 }
 
@@ -178,11 +190,14 @@ pub fn owners<'a>(owners: impl Iterator<Item = Owner<'a>>, out: &mut String) {
         out.push_str(if first { "users:((\"" } else { ",(\"" });
         first = false;
         out.push_str(&crate::escape::escape(&o.process.command));
-        let _ = write!(out, "\",pid={}", o.process.pid);
+        out.push_str("\",pid=");
+        push_u64(out, o.process.pid.into());
         if let Some(tid) = o.process.tid {
             let _ = write!(out, ",tid={tid}");
         }
-        let _ = write!(out, ",fd={})", o.fd);
+        out.push_str(",fd=");
+        push_u64(out, o.fd.into());
+        out.push(')');
     }
     if !first {
         out.push(')');

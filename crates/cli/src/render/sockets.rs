@@ -2,10 +2,10 @@
 //! Peer Address:Port, then owners (-p) and details (-e).
 
 use super::details::{self, DetailFlags};
+use super::digits::push_u64;
 use super::names::{self, Namer};
 use super::table::{Align, Column, Table};
 use sockscope_core::{Endpoint, Snapshot, Socket};
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 pub struct TableOptions {
@@ -20,6 +20,9 @@ pub struct TableOptions {
     pub max_width: Option<usize>,
 }
 
+/// Rows per thread below which filling the table on one thread is cheaper.
+const ROWS_PER_THREAD: usize = 8192;
+
 pub fn write(
     out: &mut impl Write,
     snap: &Snapshot,
@@ -27,6 +30,34 @@ pub fn write(
     namer: &mut Namer,
     opts: &TableOptions,
 ) -> io::Result<()> {
+    // Formatting 100k rows is a sizeable serial tail after the collection, so the rows are
+    // split over the cores; each part gets its own table and namer, joined in order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sockets.len() / ROWS_PER_THREAD);
+    let parts = if threads <= 1 {
+        vec![fill(snap, sockets, namer, opts)]
+    } else {
+        let part_len = sockets.len().div_ceil(threads);
+        let mut chunks = sockets.chunks(part_len);
+        let first = chunks.next().unwrap_or_default();
+        std::thread::scope(|sc| {
+            let helpers: Vec<_> = chunks
+                .map(|chunk| {
+                    let mut namer = namer.fork();
+                    sc.spawn(move || fill(snap, chunk, &mut namer, opts))
+                })
+                .collect();
+            let mut parts = vec![fill(snap, first, namer, opts)];
+            for h in helpers {
+                parts.push(h.join().map_err(|_| io::Error::other("formatting the table failed"))?);
+            }
+            Ok::<_, io::Error>(parts)
+        })?
+    };
+    let trailing = opts.processes.then_some("Process");
+    Table::write_parts(&parts, out, opts.header, trailing, opts.max_width)
+}
+
+fn columns(opts: &TableOptions) -> Vec<Column> {
     let mut columns = Vec::with_capacity(6);
     if opts.netid_column {
         columns.push(Column { heading: "Netid", align: Align::Left, split: None });
@@ -38,7 +69,12 @@ pub fn write(
     columns.push(Column { heading: "Send-Q", align: Align::Left, split: None });
     columns.push(Column { heading: "Local Address:Port", align: Align::Left, split: Some(':') });
     columns.push(Column { heading: "Peer Address:Port", align: Align::Left, split: Some(':') });
-    let mut table = Table::new(columns);
+    columns
+}
+
+/// One table holding these sockets' rows.
+fn fill(snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer, opts: &TableOptions) -> Table {
+    let mut table = Table::new(columns(opts));
     table.reserve(sockets.len());
     let mut addr = String::new();
     let mut port = String::new();
@@ -52,13 +88,9 @@ pub fn write(
         if opts.state_column {
             table.cell_str(s.state.ss_name());
         }
-        table.cell(|a| {
-            let _ = write!(a, "{}", s.recv_q);
-        });
+        table.cell(|a| push_u64(a, s.recv_q.into()));
         table.cell(|a| match s.send_q {
-            Some(q) => {
-                let _ = write!(a, "{q}");
-            }
+            Some(q) => push_u64(a, q.into()),
             None => a.push('-'),
         });
         for (ep, local) in [(&s.local, true), (&s.peer, false)] {
@@ -84,6 +116,5 @@ pub fn write(
             }
         });
     }
-    let trailing = opts.processes.then_some("Process");
-    table.write(out, opts.header, trailing, opts.max_width)
+    table
 }

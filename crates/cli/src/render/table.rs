@@ -74,13 +74,33 @@ impl Table {
         trailing_heading: Option<&str>,
         max_width: Option<usize>,
     ) -> io::Result<()> {
-        let widths = self.widths(header);
-        let rows = self.rows();
-        let fixed: usize = self.columns.iter().enumerate().map(|(c, col)| self.column_width(&widths, c, col) + 1).sum();
+        Table::write_parts(std::slice::from_ref(self), out, header, trailing_heading, max_width)
+    }
+
+    /// Writes tables with the same columns (parts filled on several threads) as one: the
+    /// widths hold across all of them, rows in order of the parts.
+    pub fn write_parts(
+        parts: &[Table],
+        out: &mut impl Write,
+        header: bool,
+        trailing_heading: Option<&str>,
+        max_width: Option<usize>,
+    ) -> io::Result<()> {
+        let Some(first) = parts.first() else { return Ok(()) };
+        let mut widths = vec![0usize; first.cells_per_row - 1];
+        for part in parts {
+            debug_assert_eq!(part.cells_per_row, first.cells_per_row);
+            part.widen(&mut widths);
+        }
+        if header {
+            first.widen_for_headings(&mut widths);
+        }
+        let fixed: usize =
+            first.columns.iter().enumerate().map(|(c, col)| first.column_width(&widths, c, col) + 1).sum();
         if header {
             let mut line = String::new();
-            for (c, col) in self.columns.iter().enumerate() {
-                let w = self.column_width(&widths, c, col);
+            for (c, col) in first.columns.iter().enumerate() {
+                let w = first.column_width(&widths, c, col);
                 pad(&mut line, col.heading, w, if col.split.is_some() { Align::Right } else { col.align });
                 line.push(' ');
             }
@@ -91,78 +111,79 @@ impl Table {
             out.write_all(b"\n")?;
         }
         let mut line = String::with_capacity(fixed + 64);
-        for r in 0..rows {
-            line.clear();
-            let base = r * self.cells_per_row;
-            let mut cell = base;
-            let mut sub = 0;
-            for col in &self.columns {
-                match col.split {
-                    None => {
-                        pad(&mut line, self.text(cell), widths[sub], col.align);
-                        cell += 1;
-                        sub += 1;
-                    }
-                    Some(default_sep) => {
-                        pad(&mut line, self.text(cell), widths[sub], Align::Right);
-                        // An endpoint with no port part (`*`) gets no separator.
-                        let right = self.text(cell + 1);
-                        line.push(if right.is_empty() {
-                            ' '
-                        } else {
-                            self.seps.get(r).copied().unwrap_or(default_sep)
-                        });
-                        pad(&mut line, right, widths[sub + 1], Align::Left);
-                        cell += 2;
-                        sub += 2;
-                    }
-                }
-                line.push(' ');
+        for part in parts {
+            for r in 0..part.rows() {
+                line.clear();
+                part.format_row(r, &widths, fixed, max_width, &mut line);
+                out.write_all(line.as_bytes())?;
             }
-            let trailing = self.text(cell);
-            if trailing.is_empty() || trailing.starts_with('\n') {
-                truncate_trailing_spaces(&mut line);
-                line.push_str(trailing);
-            } else if max_width.is_some_and(|w| fixed + width(trailing) > w) {
-                truncate_trailing_spaces(&mut line);
-                line.push_str("\n\t");
-                line.push_str(trailing);
-            } else {
-                line.push_str(trailing);
-            }
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
         }
         Ok(())
     }
 
-    /// Width of each sub-column (split columns count as two).
-    fn widths(&self, header: bool) -> Vec<usize> {
-        let subs = self.cells_per_row - 1;
-        let mut w = vec![0usize; subs];
+    /// Row `r` as one line (or two, when the trailing cell wraps), ending in a newline.
+    fn format_row(&self, r: usize, widths: &[usize], fixed: usize, max_width: Option<usize>, line: &mut String) {
+        let mut cell = r * self.cells_per_row;
+        let mut sub = 0;
+        for col in &self.columns {
+            match col.split {
+                None => {
+                    pad(line, self.text(cell), widths[sub], col.align);
+                    cell += 1;
+                    sub += 1;
+                }
+                Some(default_sep) => {
+                    pad(line, self.text(cell), widths[sub], Align::Right);
+                    // An endpoint with no port part (`*`) gets no separator.
+                    let right = self.text(cell + 1);
+                    line.push(if right.is_empty() { ' ' } else { self.seps.get(r).copied().unwrap_or(default_sep) });
+                    pad(line, right, widths[sub + 1], Align::Left);
+                    cell += 2;
+                    sub += 2;
+                }
+            }
+            line.push(' ');
+        }
+        let trailing = self.text(cell);
+        if trailing.is_empty() || trailing.starts_with('\n') {
+            truncate_trailing_spaces(line);
+            line.push_str(trailing);
+        } else if max_width.is_some_and(|w| fixed + width(trailing) > w) {
+            truncate_trailing_spaces(line);
+            line.push_str("\n\t");
+            line.push_str(trailing);
+        } else {
+            line.push_str(trailing);
+        }
+        line.push('\n');
+    }
+
+    /// Grows each sub-column width (split columns count as two) to this table's widest cell.
+    fn widen(&self, w: &mut [usize]) {
         for r in 0..self.rows() {
             for (s, wi) in w.iter_mut().enumerate() {
                 *wi = (*wi).max(width(self.text(r * self.cells_per_row + s)));
             }
         }
-        if header {
-            let mut sub = 0;
-            for col in &self.columns {
-                let hw = width(col.heading);
-                if col.split.is_some() {
-                    // Grow the address part so the heading fits over addr{sep}port.
-                    let have = w[sub] + 1 + w[sub + 1];
-                    if hw > have {
-                        w[sub] += hw - have;
-                    }
-                    sub += 2;
-                } else {
-                    w[sub] = w[sub].max(hw);
-                    sub += 1;
+    }
+
+    /// Grows the widths so every heading fits over its column.
+    fn widen_for_headings(&self, w: &mut [usize]) {
+        let mut sub = 0;
+        for col in &self.columns {
+            let hw = width(col.heading);
+            if col.split.is_some() {
+                // Grow the address part so the heading fits over addr{sep}port.
+                let have = w[sub] + 1 + w[sub + 1];
+                if hw > have {
+                    w[sub] += hw - have;
                 }
+                sub += 2;
+            } else {
+                w[sub] = w[sub].max(hw);
+                sub += 1;
             }
         }
-        w
     }
 
     fn column_width(&self, widths: &[usize], c: usize, col: &Column) -> usize {
@@ -178,11 +199,21 @@ fn width(s: &str) -> usize {
 fn pad(line: &mut String, text: &str, w: usize, align: Align) {
     let fill = w.saturating_sub(width(text));
     if align == Align::Right {
-        line.extend(std::iter::repeat_n(' ', fill));
+        spaces(line, fill);
         line.push_str(text);
     } else {
         line.push_str(text);
-        line.extend(std::iter::repeat_n(' ', fill));
+        spaces(line, fill);
+    }
+}
+
+/// Appends `n` spaces (a slice copy, not a push per space: this runs for every cell).
+fn spaces(line: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        line.push_str(&SPACES[..k]);
+        n -= k;
     }
 }
 
@@ -224,6 +255,38 @@ mod tests {
         assert!(colon.windows(2).all(|w| w[0] == w[1]), "{text}");
         assert!(lines.iter().all(|l| !l.ends_with(' ')), "{text}");
         assert!(lines[0].starts_with("State "));
+    }
+
+    #[test]
+    fn parts_filled_apart_align_as_one_table() {
+        let part = |rows: &[(&str, &str)]| {
+            let mut t = Table::new(vec![
+                Column { heading: "State", align: Align::Left, split: None },
+                Column { heading: "Local", align: Align::Left, split: Some(':') },
+            ]);
+            for (addr, port) in rows {
+                t.row_separator(':');
+                t.cell_str("ESTAB");
+                t.cell_str(addr);
+                t.cell_str(port);
+                t.cell_str("");
+            }
+            t
+        };
+        let parts = [part(&[("1.1.1.1", "1")]), part(&[("[2001:db8::1]", "65535")])];
+        let mut out = Vec::new();
+        Table::write_parts(&parts, &mut out, true, None, None).expect("write");
+        let text = String::from_utf8(out).expect("utf8");
+        let mut whole = part(&[("1.1.1.1", "1")]);
+        whole.row_separator(':');
+        for c in ["ESTAB", "[2001:db8::1]", "65535", ""] {
+            whole.cell_str(c);
+        }
+        let mut one = Vec::new();
+        whole.write(&mut one, true, None, None).expect("write");
+        assert_eq!(text, String::from_utf8(one).expect("utf8"));
+        let colons: Vec<usize> = text.lines().skip(1).map(|l| l.rfind(':').expect("colon")).collect();
+        assert_eq!(colons[0], colons[1], "{text}");
     }
 
     #[test]
