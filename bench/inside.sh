@@ -33,4 +33,4 @@ for size in "$@"; do
 done
 uname -r > "$OUT/kernel"; nproc > "$OUT/cores"; free -g | awk '/Mem/{print $2}' > "$OUT/mem_gib"
 ss -V > "$OUT/ss_version" 2>&1 || true
-lsof -v 2>&1 | grep -i revision > "$OUT/lsof_version" || true
+lsof -v 2>&1 | grep -i -m1 revision > "$OUT/lsof_version" || true

@@ -9,6 +9,7 @@ use crate::snapshot::{Snapshot, SnapshotOptions};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Which processes: all, or these pids and command names.
 #[derive(Clone, Debug, Default)]
@@ -51,7 +52,9 @@ pub struct FdRow {
     pub entry: FdEntry,
     /// The socket this fd is, when it lives in our network namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub socket: Option<Box<Socket>>,
+    /// Shared with the other fds that hold the same socket (after fork), and not copied: at
+    /// 100k sockets a copy per fd was a fifth of the command's memory.
+    pub socket: Option<Arc<Socket>>,
     /// The socket's protocol as the kernel names it (system.sockprotoname), for sockets of
     /// other namespaces.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,23 +117,23 @@ impl FdView {
         // Sockets of our namespace, by inode, to show each socket fd as a socket line.
         let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
         snap_opts.proc_root = root.clone();
-        let snap = match Snapshot::collect(&snap_opts) {
+        let mut snap = match Snapshot::collect(&snap_opts) {
             Ok(s) => s,
             Err(e) => {
                 view.warnings.push(format!("cannot read sockets ({e}); socket fds show their inode only"));
                 Snapshot::default()
             }
         };
-        view.warnings.extend(snap.warnings.iter().cloned());
-        let by_inode: HashMap<u64, &Socket> =
-            snap.sockets.iter().filter(|s| s.inode != 0).map(|s| (s.inode, s)).collect();
+        view.warnings.append(&mut snap.warnings);
+        let sockets: Vec<Arc<Socket>> = snap.sockets.into_iter().filter(|s| s.inode != 0).map(Arc::new).collect();
+        let by_inode: HashMap<u64, &Arc<Socket>> = sockets.iter().map(|s| (s.inode, s)).collect();
         for p in &mut view.processes {
             for row in &mut p.fds {
                 if row.entry.kind != FdKind::Socket {
                     continue;
                 }
                 match row.entry.inode.and_then(|i| by_inode.get(&i)) {
-                    Some(s) => row.socket = Some(Box::new((*s).clone())),
+                    Some(s) => row.socket = Some(Arc::clone(s)),
                     None => row.protocol = socket_protocol(root, p.pid, &row.entry.fd),
                 }
             }
@@ -142,7 +145,7 @@ impl FdView {
             } else {
                 PeerIndex::scan(root, &all)
             };
-            index.fill(root, &mut view.processes, &snap);
+            index.fill(root, &mut view.processes, &sockets);
         }
         Ok(view)
     }
@@ -261,10 +264,9 @@ impl PeerIndex {
         self.commands.entry(pid).or_insert_with(|| process::comm(root, pid).unwrap_or_else(|_| "?".into())).clone()
     }
 
-    fn fill(mut self, root: &Path, tables: &mut [ProcessFds], snap: &Snapshot) {
+    fn fill(mut self, root: &Path, tables: &mut [ProcessFds], sockets: &[Arc<Socket>]) {
         // Connected inet sockets by (local, peer), to find a loopback connection's other end.
-        let by_ends: HashMap<(&Endpoint, &Endpoint), u64> = snap
-            .sockets
+        let by_ends: HashMap<(&Endpoint, &Endpoint), u64> = sockets
             .iter()
             .filter(|s| matches!(s.local, Endpoint::Inet { .. }) && s.inode != 0)
             .map(|s| ((&s.local, &s.peer), s.inode))
