@@ -5,6 +5,7 @@
 //! name the path or pid involved, and the binary decides what to tell the user.
 #![forbid(unsafe_code)]
 
+pub mod decimal;
 pub mod diagnose;
 pub mod fdselect;
 pub mod fdview;

@@ -299,21 +299,11 @@ impl Scanner {
 
 /// The decimal name of an fd as a C string, written into `buf`.
 fn fd_name(fd: u32, buf: &mut [u8; 12]) -> &std::ffi::CStr {
-    let mut digits = [0u8; 10];
-    let mut n = fd;
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let len = digits.len() - i;
-    buf[..len].copy_from_slice(&digits[i..]);
-    buf[len] = 0;
-    std::ffi::CStr::from_bytes_with_nul(&buf[..=len]).unwrap_or_default()
+    let mut scratch = [0; 20];
+    let digits = crate::decimal::decimal(fd.into(), &mut scratch).as_bytes();
+    buf[..digits.len()].copy_from_slice(digits);
+    buf[digits.len()] = 0;
+    std::ffi::CStr::from_bytes_with_nul(&buf[..=digits.len()]).unwrap_or_default()
 }
 
 /// `socket:[12345]` → 12345.
