@@ -174,6 +174,8 @@ fn orphans_are_counted() {
     assert_eq!(f.len(), 1, "{doc}");
     assert_eq!(f[0]["evidence"]["orphans"], 1);
     assert!(about_port(f[0], 7200));
+    // -s counts the same orphan, from the dump alone (an orphan has no socket inode).
+    assert_eq!(sockscope_json(&["-s"])["summary"]["tcp"]["orphaned"], 1);
     drop(client);
 }
 

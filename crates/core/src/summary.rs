@@ -32,7 +32,8 @@ pub struct TcpTotals {
     pub established: usize,
     /// Bound but not listening or connected.
     pub closed: usize,
-    /// Closed by their process but still sending: no owner, in FIN-WAIT-1/2, CLOSING or LAST-ACK.
+    /// Closed by their process but still sending: no socket inode (the kernel clears it when
+    /// the process lets go), in FIN-WAIT-1/2, CLOSING or LAST-ACK.
     pub orphaned: usize,
     pub timewait: usize,
     pub listening: usize,

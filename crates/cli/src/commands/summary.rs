@@ -26,8 +26,8 @@ pub fn totals(args: &ListArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     // Every table in every state, whatever else the flags say, as ss -s.
     let mut opts =
         SnapshotOptions::new(Selection::resolve(&[], &[], StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit())));
-    // Orphans are the closing sockets no process holds: that needs the owners.
-    opts.owners = true;
+    // No owner scan: an orphan (closed by its process, still closing) is told by its socket
+    // inode, which the kernel clears when the process lets go (sock_orphan).
     opts.source = match args.source {
         crate::args::SourceArg::Proc => sockscope_core::Source::Proc,
         _ => sockscope_core::Source::Auto,
