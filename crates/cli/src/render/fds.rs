@@ -1,10 +1,11 @@
 //! `fds` and `who` output: lsof-like tables, the limits table, and JSON.
 
+use super::digits::push_u64;
 use super::table::{Align, Column, Table};
 use crate::escape::escape;
 use serde::Serialize;
 use sockscope_core::fdview::{FdRow, FdView, ProcessFds};
-use sockscope_core::model::{Endpoint, FdDetails, FdKind, FdName, Socket};
+use sockscope_core::model::{Endpoint, FdDetails, FdKind, Socket};
 use sockscope_core::names::Users;
 use sockscope_core::who::{Report, Target};
 use std::fmt::Write as _;
@@ -35,9 +36,11 @@ pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> 
         let owner = user(&users, p.uid);
         for row in &p.fds {
             t.cell_str(&command);
-            t.cell_str(&p.pid.to_string());
+            t.cell(|a| push_u64(a, p.pid.into()));
             t.cell_str(&owner);
-            t.cell_str(&row.entry.fd.to_string());
+            t.cell(|a| {
+                let _ = write!(a, "{}", row.entry.fd);
+            });
             t.cell_str(row.entry.flags.as_ref().map_or("", |f| f.access()));
             t.cell_str(&kind(row));
             t.cell_str(&row.entry.flags.as_ref().map_or(String::new(), |f| {
@@ -316,9 +319,11 @@ pub fn who(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -> 
             }
             for o in &h.holders {
                 t.cell_str(&escape(&o.command));
-                t.cell_str(&o.pid.to_string());
+                t.cell(|a| push_u64(a, o.pid.into()));
                 t.cell_str(&user(&users, o.uid));
-                t.cell_str(&o.fd.to_string());
+                t.cell(|a| {
+                    let _ = write!(a, "{}", o.fd);
+                });
                 t.cell_str(h.socket.netid.ss_name());
                 t.cell_str(&line);
             }
@@ -329,11 +334,10 @@ pub fn who(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -> 
         let mut t = Table::new(vec![col("COMMAND", Align::Left), col("PID", Align::Right), col("USER", Align::Left)]);
         for h in &r.files {
             t.cell_str(&escape(&h.command));
-            t.cell_str(&h.pid.to_string());
+            t.cell(|a| push_u64(a, h.pid.into()));
             t.cell_str(&user(&users, h.uid));
-            t.cell_str(&match &h.fd {
-                FdName::Number(n) => n.to_string(),
-                FdName::Special(s) => (*s).to_string(),
+            t.cell(|a| {
+                let _ = write!(a, "{}", h.fd);
             });
         }
         t.write(out, true, Some("FD"), None)?;

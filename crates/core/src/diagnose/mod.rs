@@ -29,6 +29,17 @@ impl Severity {
             Severity::Crit => "CRIT",
         }
     }
+
+    /// Crit at or above `crit`, warn at or above `warn`, else nothing to report.
+    pub fn of_ratio(ratio: f64, warn: f64, crit: f64) -> Option<Severity> {
+        if ratio >= crit {
+            Some(Severity::Crit)
+        } else if ratio >= warn {
+            Some(Severity::Warn)
+        } else {
+            None
+        }
+    }
 }
 
 /// A number in the evidence: counts stay integers, ratios are fractions.

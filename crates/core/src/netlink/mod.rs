@@ -59,6 +59,18 @@ impl DiagSocket {
         Ok(DiagSocket { fd, buf: vec![0; RECV_BUFFER], seq: 0, interrupted: false })
     }
 
+    /// Sends one request message to the kernel; returns its sequence number.
+    fn send(&mut self, table: &'static str, kind: u16, flags: u16, payload: &[u8]) -> Result<u32, NetlinkError> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut req = Vec::with_capacity(wire::NLMSG_HDRLEN + payload.len());
+        wire::push_header(&mut req, payload.len(), kind, flags, self.seq);
+        req.extend_from_slice(payload);
+        let kernel = SocketAddrNetlink::new(0, 0);
+        retry_eintr(|| rustix::net::sendto(&self.fd, &req, SendFlags::empty(), &kernel))
+            .map_err(|errno| NetlinkError::Io { table, errno })?;
+        Ok(self.seq)
+    }
+
     /// Sends one dump request (`payload` is the family's request struct) and hands the
     /// payload of every reply message to `on_reply` until the kernel says done.
     pub fn dump(
@@ -67,14 +79,7 @@ impl DiagSocket {
         payload: &[u8],
         mut on_reply: impl FnMut(&[u8]),
     ) -> Result<(), NetlinkError> {
-        self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
-        let mut req = Vec::with_capacity(wire::NLMSG_HDRLEN + payload.len());
-        wire::push_header(&mut req, payload.len(), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq);
-        req.extend_from_slice(payload);
-        let kernel = SocketAddrNetlink::new(0, 0);
-        retry_eintr(|| rustix::net::sendto(&self.fd, &req, SendFlags::empty(), &kernel))
-            .map_err(|errno| NetlinkError::Io { table, errno })?;
+        let seq = self.send(table, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, payload)?;
 
         loop {
             let (n, _) = retry_eintr(|| rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()))
@@ -182,14 +187,7 @@ impl DiagSocket {
             _ => return Err(NetlinkError::Unsupported { table: "this socket type", errno: Errno::OPNOTSUPP }),
         };
         let payload = request::destroy(s).ok_or(NetlinkError::Unsupported { table, errno: Errno::INVAL })?;
-        self.seq = self.seq.wrapping_add(1);
-        let seq = self.seq;
-        let mut req = Vec::with_capacity(wire::NLMSG_HDRLEN + payload.len());
-        wire::push_header(&mut req, payload.len(), SOCK_DESTROY, NLM_F_REQUEST | wire::NLM_F_ACK, seq);
-        req.extend_from_slice(&payload);
-        let kernel = SocketAddrNetlink::new(0, 0);
-        retry_eintr(|| rustix::net::sendto(&self.fd, &req, SendFlags::empty(), &kernel))
-            .map_err(|errno| NetlinkError::Io { table, errno })?;
+        let seq = self.send(table, SOCK_DESTROY, NLM_F_REQUEST | wire::NLM_F_ACK, &payload)?;
         loop {
             let (n, _) = retry_eintr(|| rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()))
                 .map_err(|errno| NetlinkError::Io { table, errno })?;

@@ -11,13 +11,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
         let pref = ProcessRef { pid: p.pid, command: p.command.clone() };
         if let Some(soft) = p.soft.filter(|s| *s > 0) {
             let ratio = p.open as f64 / soft as f64;
-            let severity = if ratio >= t.fd_crit {
-                Some(Severity::Crit)
-            } else if ratio >= t.fd_warn {
-                Some(Severity::Warn)
-            } else {
-                None
-            };
+            let severity = Severity::of_ratio(ratio, t.fd_warn, t.fd_crit);
             if let Some(severity) = severity {
                 let mut f = Finding::new(
                     "fd-limit",
@@ -58,13 +52,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let (allocated, max) = o.sys.files;
     if max > 0 {
         let ratio = allocated as f64 / max as f64;
-        let severity = if ratio >= t.files_crit {
-            Some(Severity::Crit)
-        } else if ratio >= t.files_warn {
-            Some(Severity::Warn)
-        } else {
-            None
-        };
+        let severity = Severity::of_ratio(ratio, t.files_warn, t.files_crit);
         if let Some(severity) = severity {
             out.push(
                 Finding::new(
