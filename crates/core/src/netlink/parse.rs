@@ -245,4 +245,4 @@ pub fn meminfo(data: &[u8]) -> SkMemInfo {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -7,8 +7,9 @@ use crate::model::{Endpoint, Netid, SockState, Socket};
 use proptest::prelude::*;
 use std::net::IpAddr;
 
-/// The payloads of one captured dump (`u32 length + bytes` records).
-fn records(bytes: &[u8]) -> Vec<Vec<u8>> {
+/// The payloads of one captured dump (`u32 length + bytes` records); the /proc reader's
+/// tests use it too.
+pub(crate) fn records(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut rest = bytes;
     while rest.len() >= 4 {

@@ -13,16 +13,7 @@ const UNIX: &str = include_str!("../../../tests/fixtures/proc_net_unix");
 const PACKET: &str = include_str!("../../../tests/fixtures/proc_net_packet");
 const NETLINK: &str = include_str!("../../../tests/fixtures/proc_net_netlink");
 
-fn records(bytes: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 4 {
-        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        out.push(rest[4..4 + len].to_vec());
-        rest = &rest[4 + len..];
-    }
-    out
-}
+use crate::netlink::parse::tests::records;
 
 /// What both readers must agree on.
 fn identity(v: &[Socket]) -> Vec<String> {
