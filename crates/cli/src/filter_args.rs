@@ -6,6 +6,8 @@ use anyhow::{Context, bail};
 use sockscope_core::filter::{self, Expr, Filter, HostMatch, Pred, Side};
 use sockscope_core::model::StateSet;
 use sockscope_core::names::{Proto, Services};
+use std::io::Read;
+use std::path::Path;
 
 pub fn build(args: &ListArgs, services: &Services) -> anyhow::Result<Filter> {
     let text = match &args.filter_file {
@@ -13,8 +15,7 @@ pub fn build(args: &ListArgs, services: &Services) -> anyhow::Result<Filter> {
             if !args.filter.is_empty() {
                 bail!("give the filter either as arguments or with -F, not both");
             }
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("cannot read filter file {}", path.display()))?;
+            let text = read_filter_file(path)?;
             // Comments and line breaks are allowed in a filter file.
             text.lines().map(|l| l.split('#').next().unwrap_or("")).collect::<Vec<_>>().join(" ")
         }
@@ -38,6 +39,30 @@ pub fn build(args: &ListArgs, services: &Services) -> anyhow::Result<Filter> {
         f.and(e);
     }
     Ok(f)
+}
+
+/// A filter file is read whole but never past this size: `-F /dev/urandom` must end with
+/// an error, not with the machine's memory. Real filters are a few KiB; a generated list of
+/// 100,000 ports is about 1.5 MiB.
+const MAX_FILTER_FILE: u64 = 8 << 20;
+
+/// `-F FILE`, or `-F -` for standard input (as ss reads it).
+fn read_filter_file(path: &Path) -> anyhow::Result<String> {
+    let shown = crate::escape::escape_path(path);
+    let mut bytes = Vec::new();
+    let limited = |r: &mut dyn Read, bytes: &mut Vec<u8>| r.take(MAX_FILTER_FILE + 1).read_to_end(bytes);
+    let read = if path.as_os_str() == "-" {
+        limited(&mut std::io::stdin().lock(), &mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| limited(&mut f, &mut bytes))
+    };
+    read.with_context(|| format!("cannot read filter file {shown}"))?;
+    if bytes.len() as u64 > MAX_FILTER_FILE {
+        bail!("filter file {shown} is larger than {} MiB; a filter that long is not a filter", MAX_FILTER_FILE >> 20);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!("filter file {shown} is not UTF-8 text (bad byte at offset {})", e.utf8_error().valid_up_to())
+    })
 }
 
 /// `( sport = :N or dport = :N )`

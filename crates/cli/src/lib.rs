@@ -7,11 +7,13 @@ mod args;
 mod commands;
 pub mod escape;
 mod filter_args;
+pub mod output;
 pub mod render;
 mod selection;
 mod term;
 
 use clap::Parser;
+use output::Guarded;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
@@ -21,8 +23,12 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
+    if let Err(e) = stdout_is_open() {
+        stderr_line!("sockscope: error: {e}");
+        return ExitCode::FAILURE;
+    }
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut out = Guarded::new(BufWriter::with_capacity(64 * 1024, stdout.lock()));
     let width = term::stdout_width();
     let result: anyhow::Result<u8> = match &cli.command {
         None => commands::list::run(&cli.list, &mut out, width).map(status),
@@ -47,8 +53,17 @@ fn status(ok: bool) -> u8 {
     if ok { 0 } else { 1 }
 }
 
+/// Standard output closed (`sockscope >&-`) would be silently ignored by Rust's stdout, and
+/// worse, the next socket sockscope opens would become fd 1: refuse before opening any.
+fn stdout_is_open() -> anyhow::Result<()> {
+    match rustix::io::fcntl_getfd(io::stdout()) {
+        Err(rustix::io::Errno::BADF) => anyhow::bail!("standard output is closed; nothing could be written"),
+        _ => Ok(()),
+    }
+}
+
 /// The exit status of a command's result: its code, or 1 with one line for an error.
-fn finish(result: anyhow::Result<u8>, out: BufWriter<io::StdoutLock<'_>>) -> ExitCode {
+fn finish(result: anyhow::Result<u8>, out: Guarded<BufWriter<io::StdoutLock<'_>>>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         // `sockscope … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -56,14 +71,18 @@ fn finish(result: anyhow::Result<u8>, out: BufWriter<io::StdoutLock<'_>>) -> Exi
         Err(e) => {
             // Drop what is buffered: a failed write must not be retried on exit.
             std::mem::forget(out);
-            eprintln!("sockscope: error: {}", one_line(&e));
+            stderr_line!("sockscope: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            // JSON is written by serde_json, whose error wraps the io::Error.
+            || c.downcast_ref::<serde_json::Error>().is_some_and(|j| j.io_error_kind() == Some(io::ErrorKind::BrokenPipe))
+    })
 }
 
 /// "what: why: cause" on one line.
@@ -76,14 +95,15 @@ fn clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
+            // Help goes to stdout; a reader closing it early is not an error.
+            let _ = io::stdout().write_all(e.render().to_string().as_bytes());
             ExitCode::SUCCESS
         }
         _ => {
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("sockscope: error: {first} (see sockscope --help)");
+            stderr_line!("sockscope: error: {first} (see sockscope --help)");
             ExitCode::from(2)
         }
     }

@@ -6,6 +6,7 @@
 //! Each `<table>.netlink` file holds the reply payloads as `u32 length (native) + bytes`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+#![allow(clippy::disallowed_macros)] // a developer tool printing to its own terminal
 
 use sockscope_core::model::StateSet;
 use sockscope_core::netlink::{DiagSocket, request};

@@ -17,6 +17,7 @@ pub mod procfs;
 pub mod select;
 pub mod snapshot;
 pub mod summary;
+pub mod text;
 pub mod who;
 
 pub use model::{Endpoint, Family, Netid, SockState, Socket};

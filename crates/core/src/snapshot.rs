@@ -1,7 +1,8 @@
 //! One consistent look at the host: the selected sockets, filtered, and (when asked) who
 //! holds them.
 
-use crate::filter::{Expr, Pred, bytecode, eval};
+use crate::filter::bytecode::{self, Compiled};
+use crate::filter::{Expr, Pred, eval};
 use crate::model::{Endpoint, Netid, Owner, OwnerIndex, Socket};
 use crate::netlink::request::Extensions;
 use crate::netlink::{DiagSocket, NetlinkError, Query};
@@ -94,10 +95,25 @@ impl Snapshot {
     pub fn collect(opts: &SnapshotOptions) -> Result<Snapshot, SnapshotError> {
         let mut snap = Snapshot::default();
         let sel = &opts.selection;
-        let code = match (&opts.filter, opts.kernel_filter, opts.source) {
-            (Some(f), KernelFilter::Auto | KernelFilter::Only, Source::Auto | Source::Netlink) => bytecode::compile(f),
+        let compiled = match (&opts.filter, opts.kernel_filter, opts.source) {
+            (Some(f), KernelFilter::Auto | KernelFilter::Only, Source::Auto | Source::Netlink) => {
+                Some(bytecode::compile(f))
+            }
             _ => None,
         };
+        if compiled == Some(Compiled::TooLong) {
+            if opts.kernel_filter == KernelFilter::Only {
+                return Err(SnapshotError::Unsupported(format!(
+                    "this filter compiles to a kernel program longer than the {} bytes sock_diag can carry; drop --kernel-filter only to filter in user space",
+                    bytecode::MAX_LEN
+                )));
+            }
+            snap.warnings.push(format!(
+                "the filter is too long for a kernel program (over {} bytes); filtering in user space",
+                bytecode::MAX_LEN
+            ));
+        }
+        let code = compiled.and_then(Compiled::program);
         if let Some(f) = &opts.filter {
             check_evaluable(f, code.is_some())?;
             if opts.kernel_filter == KernelFilter::Only && code.is_none() {
@@ -174,8 +190,25 @@ impl Snapshot {
         let mut result = diag.collect(&query, &mut self.sockets);
         if code.is_some() && refused_program(&result) {
             // The kernel would not run our program (fwmark needs CAP_NET_ADMIN; an old
-            // kernel may lack an op): filter in user space alone.
-            self.warnings.push("the kernel refused the filter program; filtering in user space".into());
+            // kernel may lack an op). Filtering in user space instead is the same answer
+            // only when user space can decide every condition: never widen the selection.
+            let why = match &result {
+                Err(e) => e.to_string(),
+                Ok(failed) => failed.first().map(|(_, e)| e.to_string()).unwrap_or_default(),
+            };
+            if opts.kernel_filter == KernelFilter::Only {
+                return Err(SnapshotError::Unsupported(format!(
+                    "the kernel refused the filter program ({why}), and --kernel-filter only forbids filtering in user space"
+                )));
+            }
+            if let Some(f) = &opts.filter {
+                check_evaluable(f, false).map_err(|_| {
+                    SnapshotError::Unsupported(format!(
+                        "the kernel refused the filter program ({why}); its fwmark or cgroup conditions cannot be decided in user space (they need CAP_NET_ADMIN)"
+                    ))
+                })?;
+            }
+            self.warnings.push(format!("the kernel refused the filter program ({why}); filtering in user space"));
             self.sockets.clear();
             query.bytecode = None;
             result = diag.collect(&query, &mut self.sockets);
@@ -240,7 +273,7 @@ fn check_evaluable(f: &Expr, in_kernel: bool) -> Result<(), SnapshotError> {
             _ => continue,
         };
         return Err(SnapshotError::Unsupported(format!(
-            "'{what}' is decided by the kernel's filter: use it with sock_diag (not --source proc, not --kernel-filter off) and with conditions the kernel understands (no Unix paths, states, --pid or --comm in the same filter)"
+            "'{what}' can only be decided by the kernel's filter: use it with sock_diag (not --source proc, not --kernel-filter off) and with conditions the kernel understands (no Unix paths, states, --pid or --comm in the same filter)"
         )));
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! holding a file open — the question behind "Address already in use" and "Connection
 //! refused".
 
+use crate::text::{Untrusted, path_text, shell_quote};
 use crate::model::{Endpoint, FdName, Netid, SockState, Socket, StateSet};
 use crate::names::{Proto, Services};
 use crate::procfs::process;
@@ -37,17 +38,17 @@ impl Target {
             p.parse()
                 .ok()
                 .or_else(|| services.name_to_port(p, svc))
-                .ok_or_else(|| format!("'{p}' is not a port number or service name"))
+                .ok_or_else(|| format!("'{}' is not a port number or service name", Untrusted(p)))
         };
         if let Some(name) = s.strip_prefix('@') {
             return Ok(Target::UnixSocket { path: format!("@{name}") });
         }
         if s.starts_with('/') || s.starts_with('.') || Path::new(s).exists() {
-            let path = std::fs::canonicalize(s).map_err(|e| format!("{s}: {e}"))?;
+            let path = std::fs::canonicalize(s).map_err(|e| format!("{}: {e}", Untrusted(s)))?;
             use std::os::unix::fs::FileTypeExt;
             let is_socket = std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket());
             return Ok(if is_socket {
-                Target::UnixSocket { path: path.to_string_lossy().into_owned() }
+                Target::UnixSocket { path: path_text(&path) }
             } else {
                 Target::File { path }
             });
@@ -55,7 +56,7 @@ impl Target {
         let (body, protocol) = match s.rsplit_once('/') {
             Some((b, "tcp")) => (b, Some(Netid::Tcp)),
             Some((b, "udp")) => (b, Some(Netid::Udp)),
-            Some((_, other)) => return Err(format!("'{other}' is not tcp or udp")),
+            Some((_, other)) => return Err(format!("'{}' is not tcp or udp", Untrusted(other))),
             None => (s, None),
         };
         if let Some(p) = body.strip_prefix(':') {
@@ -70,11 +71,12 @@ impl Target {
         } else {
             body.rsplit_once(':').ok_or_else(|| {
                 format!(
-                    "'{s}' is not a port (:8080, 8080/udp), an address:port, a Unix socket path or an existing file"
+                    "'{}' is not a port (:8080, 8080/udp), an address:port, a Unix socket path or an existing file",
+                    Untrusted(s)
                 )
             })?
         };
-        let address: IpAddr = addr.parse().map_err(|_| format!("'{addr}' is not an IP address"))?;
+        let address: IpAddr = addr.parse().map_err(|_| format!("'{}' is not an IP address", Untrusted(addr)))?;
         Ok(Target::Port { port: port_of(port, protocol)?, protocol, address: Some(address) })
     }
 }
@@ -173,7 +175,7 @@ fn port_report(
         let who = l
             .holders
             .first()
-            .map_or("a process sockscope cannot see".to_string(), |h| format!("{} (pid {})", h.command, h.pid));
+            .map_or("a process sockscope cannot see".to_string(), |h| format!("{} (pid {})", Untrusted(&h.command), h.pid));
         r.notes.push(format!(
             "{who} listens on port {port}: another bind() to it fails with EADDRINUSE unless both sockets set SO_REUSEPORT."
         ));
@@ -207,15 +209,17 @@ fn unix_report(path: &str, proc_root: &Path) -> Result<Report, SnapshotError> {
     let listening = r.sockets.iter().any(|h| h.socket.state == SockState::Listen || h.socket.netid == Netid::UnixDgram);
     if !listening && !path.starts_with('@') && Path::new(path).exists() {
         if other_namespaces_bind(path, proc_root) {
-            r.notes.push(format!("{path} is bound by a socket in another network namespace (a container?); sockscope sees it there but not its owners."));
+            r.notes.push(format!("{} is bound by a socket in another network namespace (a container?); sockscope sees it there but not its owners.", Untrusted(path)));
         } else {
             r.stale = true;
             r.notes.push(format!(
-                "{path} is a socket file, but no socket listens on it: connect() gets ECONNREFUSED. It is stale — left by a process that exited without unlink(). Remove it (rm {path}) before starting the server, or have the server unlink() before bind()."
+                "{} is a socket file, but no socket listens on it: connect() gets ECONNREFUSED. It is stale — left by a process that exited without unlink(). Remove it (rm -- {}) before starting the server, or have the server unlink() before bind().",
+                Untrusted(path),
+                Untrusted(&shell_quote(path))
             ));
         }
     } else if r.sockets.is_empty() {
-        r.notes.push(format!("no socket is bound to {path}."));
+        r.notes.push(format!("no socket is bound to {}.", Untrusted(path)));
     }
     Ok(r)
 }
@@ -279,7 +283,7 @@ fn file_report(path: &Path, proc_root: &Path) -> Report {
         r.files.extend(hits.into_iter().map(|fd| Holder { pid, command: command.clone(), uid, fd }));
     }
     if r.files.is_empty() {
-        r.notes.push(format!("no process has {} open.", path.display()));
+        r.notes.push(format!("no process has {} open.", Untrusted(&path_text(path))));
     }
     r
 }

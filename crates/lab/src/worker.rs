@@ -7,7 +7,7 @@
 
 use crate::LabError;
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -112,28 +112,35 @@ impl Drop for Worker {
     }
 }
 
+/// A line for the parent on the worker's stderr (a pipe the parent reads); a failed write
+/// has nowhere to go.
+fn tell_parent(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "lab-worker: {line}");
+}
+
 /// The worker side: `sockscope lab-worker SPEC`. Returns the process exit code.
 pub fn main(spec: &str) -> i32 {
     let spec: Spec = match serde_json::from_str(spec) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("lab-worker: bad spec: {e}");
+            tell_parent(format_args!("bad spec: {e}"));
             return 2;
         }
     };
     let (ready, keep) = match run(&spec) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("lab-worker: {e}");
+            tell_parent(format_args!("{e}"));
             return 1;
         }
     };
-    match serde_json::to_string(&ready) {
-        Ok(line) => println!("{line}"),
-        Err(e) => {
-            eprintln!("lab-worker: {e}");
-            return 1;
-        }
+    let ready = match serde_json::to_string(&ready) {
+        Ok(line) => writeln!(std::io::stdout(), "{line}").and_then(|()| std::io::stdout().flush()),
+        Err(e) => Err(std::io::Error::other(e)),
+    };
+    if let Err(e) = ready {
+        tell_parent(format_args!("{e}"));
+        return 1;
     }
     // Hold everything until the parent closes our stdin (or dies).
     let mut sink = [0u8; 64];

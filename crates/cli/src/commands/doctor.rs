@@ -46,7 +46,7 @@ pub fn run(args: &DoctorArgs, out: &mut impl Write) -> anyhow::Result<u8> {
     }
     let observation = observe(&opts).context("cannot observe the host")?;
     for w in &observation.first.warnings {
-        eprintln!("sockscope: warning: {w}");
+        crate::stderr_line!("sockscope: warning: {w}");
     }
     let findings = diagnose(&observation, &t);
     if args.json {

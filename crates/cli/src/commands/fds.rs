@@ -42,7 +42,7 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     };
     let mut view = FdView::collect(&which, &opts).context("cannot read fd tables")?;
     for w in &view.warnings {
-        eprintln!("sockscope: warning: {w}");
+        crate::stderr_line!("sockscope: warning: {w}");
     }
     // Apply the lsof-style selection; processes left with no fds drop out unless named.
     let named = !which.pids.is_empty() || !which.names.is_empty();
@@ -65,7 +65,7 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     out.flush()?;
     if !view.unreadable.is_empty() && !args.json {
         let first = &view.unreadable[0];
-        eprintln!(
+        crate::stderr_line!(
             "sockscope: note: {} process{} could not be read ({}), e.g. pid {}",
             view.unreadable.len(),
             if view.unreadable.len() == 1 { "" } else { "es" },

@@ -18,7 +18,7 @@ pub fn run(
     let (killable, other): (Vec<&Socket>, Vec<&Socket>) =
         rows.iter().partition(|s| matches!(s.netid, Netid::Tcp | Netid::Udp | Netid::Raw) && s.cookie.is_some());
     if !other.is_empty() {
-        eprintln!(
+        crate::stderr_line!(
             "sockscope: note: {} matching socket{} cannot be destroyed (SOCK_DESTROY takes only TCP, UDP and raw sockets read through sock_diag)",
             other.len(),
             if other.len() == 1 { "" } else { "s" }
@@ -27,7 +27,7 @@ pub fn run(
     if args.dry_run {
         print(out, &killable)?;
         out.flush()?;
-        eprintln!("sockscope: --dry-run: would destroy {} socket{}", killable.len(), plural(killable.len()));
+        crate::stderr_line!("sockscope: --dry-run: would destroy {} socket{}", killable.len(), plural(killable.len()));
         return Ok(true);
     }
     let mut diag = DiagSocket::open()?;
@@ -41,9 +41,9 @@ pub fn run(
     }
     print(out, &destroyed)?;
     out.flush()?;
-    eprintln!("sockscope: destroyed {} socket{}", destroyed.len(), plural(destroyed.len()));
+    crate::stderr_line!("sockscope: destroyed {} socket{}", destroyed.len(), plural(destroyed.len()));
     for (why, n) in &failures {
-        eprintln!("sockscope: could not destroy {n} socket{}: {why}", plural(*n));
+        crate::stderr_line!("sockscope: could not destroy {n} socket{}: {why}", plural(*n));
     }
     Ok(failures.is_empty())
 }

@@ -76,8 +76,8 @@ pub fn run(args: &LabArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     let deadline = args.hold.map(|secs| Instant::now() + Duration::from_secs_f64(secs.max(0.0)));
     if !args.json {
         match args.hold {
-            Some(secs) => eprintln!("sockscope: holding for {secs} s (Ctrl-C to stop sooner)"),
-            None => eprintln!("sockscope: holding until Ctrl-C"),
+            Some(secs) => crate::stderr_line!("sockscope: holding for {secs} s (Ctrl-C to stop sooner)"),
+            None => crate::stderr_line!("sockscope: holding until Ctrl-C"),
         }
     }
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
@@ -85,7 +85,7 @@ pub fn run(args: &LabArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     }
     drop(hold);
     if !args.json {
-        eprintln!(
+        crate::stderr_line!(
             "sockscope: cleaned up the {} scenario: its fds and processes are closed, and its TIME-WAIT and closing sockets destroyed where the kernel allows (else they expire within 60 s)",
             s.name
         );

@@ -49,7 +49,7 @@ pub fn run(args: &ListArgs, out: &mut impl Write, terminal_width: Option<usize>)
     opts.filter = f.expr.clone();
     let snap = Snapshot::collect(&opts).context("cannot read sockets")?;
     for w in snap.fallbacks.iter().chain(&snap.warnings) {
-        eprintln!("sockscope: warning: {w}");
+        crate::stderr_line!("sockscope: warning: {w}");
     }
 
     let mut rows: Vec<&Socket> = snap.sockets.iter().collect();
@@ -121,7 +121,7 @@ fn note_unknown_owners(snap: &Snapshot) {
     let r = &idx.report;
     if r.processes_unreadable > 0 {
         let unowned = snap.sockets.iter().filter(|s| s.inode != 0 && !idx.has_owner(s.inode)).count();
-        eprintln!(
+        crate::stderr_line!(
             "sockscope: note: {} process{} could not be read ({}); {} socket{} no known owner",
             r.processes_unreadable,
             if r.processes_unreadable == 1 { "" } else { "es" },

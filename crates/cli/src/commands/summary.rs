@@ -34,7 +34,7 @@ pub fn totals(args: &ListArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     };
     let snap = Snapshot::collect(&opts)?;
     for w in snap.fallbacks.iter().chain(&snap.warnings) {
-        eprintln!("sockscope: warning: {w}");
+        crate::stderr_line!("sockscope: warning: {w}");
     }
     let t = Totals::count(&snap, summary::read_frag(Path::new("/proc/net")));
     if args.json {

@@ -15,7 +15,7 @@ pub fn run(args: &WhoArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     render(out, &target, &report, args.json)?;
     out.flush()?;
     if !report.unreadable.is_empty() && !args.json {
-        eprintln!(
+        crate::stderr_line!(
             "sockscope: note: {} process{} could not be read ({}); the answer may be incomplete",
             report.unreadable.len(),
             if report.unreadable.len() == 1 { "" } else { "es" },

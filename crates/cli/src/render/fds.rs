@@ -15,8 +15,9 @@ fn col(heading: &'static str, align: Align) -> Column {
     Column { heading, align, split: None }
 }
 
+/// A user name, escaped: /etc/passwd may be edited by tools that do not check names.
 fn user(users: &Users, uid: u32) -> String {
-    users.name(uid).map_or_else(|| uid.to_string(), str::to_owned)
+    users.name(uid).map_or_else(|| uid.to_string(), |n| escape(n).into_owned())
 }
 
 pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> io::Result<()> {

@@ -4,6 +4,7 @@ use super::digits::{push_ipv4, push_u64};
 use sockscope_core::model::Owner;
 use sockscope_core::names::{self, Interfaces, Proto, Protocols, Services, Users};
 use sockscope_core::{Endpoint, Netid, Socket};
+use crate::escape::escape;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -61,7 +62,7 @@ impl Namer {
                 if is_local && socket.interface != 0 {
                     addr.push('%');
                     match self.interfaces.name(socket.interface) {
-                        Some(n) => addr.push_str(n),
+                        Some(n) => addr.push_str(&escape(n)),
                         None => {
                             let _ = write!(addr, "{}", socket.interface);
                         }
@@ -72,7 +73,7 @@ impl Namer {
             Endpoint::Unix { name, inode } => {
                 // Like ss, the peer end shows only its inode; JSON also carries its name.
                 match name {
-                    Some(n) if is_local => addr.push_str(&crate::escape::escape(&n.path)),
+                    Some(n) if is_local => addr.push_str(&escape(&n.path)),
                     _ => addr.push('*'),
                 }
                 push_u64(port, *inode);
@@ -85,7 +86,7 @@ impl Namer {
                     }
                 }
                 match self.interfaces.name(*interface) {
-                    Some(n) if *interface != 0 => port.push_str(n),
+                    Some(n) if *interface != 0 => port.push_str(&escape(n)),
                     _ if *interface == 0 => port.push('*'),
                     _ => {
                         let _ = write!(port, "{interface}");
@@ -113,7 +114,7 @@ impl Namer {
                     // A positive port id is normally the pid of the process that bound it.
                     match process_name(*port_id) {
                         Some(comm) => {
-                            let _ = write!(port, "{}/{port_id}", crate::escape::escape(&comm));
+                            let _ = write!(port, "{}/{port_id}", escape(&comm));
                         }
                         None => {
                             let _ = write!(port, "{port_id}");
@@ -130,7 +131,8 @@ impl Namer {
         if self.resolve && !ip.is_unspecified() {
             let name =
                 self.hosts.entry(ip).or_insert_with(|| dns_lookup::lookup_addr(&ip).unwrap_or_else(|_| bracketed(ip)));
-            out.push_str(name);
+            // A PTR record is whoever controls the address's reverse zone.
+            out.push_str(&escape(name));
             return;
         }
         match ip {
@@ -152,7 +154,7 @@ impl Namer {
             // A raw socket's "port" is its IP protocol; ss names it from /etc/protocols.
             let protocols = self.protocols.get_or_insert_with(Protocols::load);
             if let Some(name) = u8::try_from(port).ok().and_then(|p| protocols.name(p)) {
-                out.push_str(name);
+                out.push_str(&escape(name));
                 return;
             }
         }
@@ -164,7 +166,7 @@ impl Namer {
         if let (Some(services), Some(proto)) = (&self.services, proto)
             && let Some(name) = services.name(port, proto)
         {
-            out.push_str(name);
+            out.push_str(&escape(name));
             return;
         }
         push_u64(out, port.into());
@@ -189,7 +191,7 @@ pub fn owners<'a>(owners: impl Iterator<Item = Owner<'a>>, out: &mut String) {
     for o in owners {
         out.push_str(if first { "users:((\"" } else { ",(\"" });
         first = false;
-        out.push_str(&crate::escape::escape(&o.process.command));
+        out.push_str(&escape(&o.process.command));
         out.push_str("\",pid=");
         push_u64(out, o.process.pid.into());
         if let Some(tid) = o.process.tid {

@@ -3,21 +3,43 @@
 use crate::model::StateSet;
 use std::net::IpAddr;
 
+/// `and` and `or` hold flat lists: a chain of 100,000 `or` terms is one node with 100,000
+/// children, not a tree 100,000 deep, so evaluating, compiling and dropping it never recurse
+/// deeper than the parentheses and `not`s the text has (which the parser bounds by
+/// `MAX_DEPTH`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expr {
-    Or(Box<Expr>, Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
+    Or(Vec<Expr>),
+    And(Vec<Expr>),
     Not(Box<Expr>),
     Pred(Pred),
 }
 
+/// How deeply parentheses and `not` may nest: far beyond any filter a person writes, far
+/// below what the recursive parser, evaluator and compiler can take on a thread's stack.
+pub const MAX_DEPTH: usize = 256;
+
 impl Expr {
+    /// `a and b`, joining into `a`'s list when `a` is already an `and`.
     pub fn and(a: Expr, b: Expr) -> Expr {
-        Expr::And(Box::new(a), Box::new(b))
+        match a {
+            Expr::And(mut xs) => {
+                xs.push(b);
+                Expr::And(xs)
+            }
+            a => Expr::And(vec![a, b]),
+        }
     }
 
+    /// `a or b`, joining into `a`'s list when `a` is already an `or`.
     pub fn or(a: Expr, b: Expr) -> Expr {
-        Expr::Or(Box::new(a), Box::new(b))
+        match a {
+            Expr::Or(mut xs) => {
+                xs.push(b);
+                Expr::Or(xs)
+            }
+            a => Expr::Or(vec![a, b]),
+        }
     }
 
     pub fn negate(a: Expr) -> Expr {
@@ -30,10 +52,7 @@ impl Expr {
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
             match e {
-                Expr::Or(a, b) | Expr::And(a, b) => {
-                    stack.push(b);
-                    stack.push(a);
-                }
+                Expr::Or(xs) | Expr::And(xs) => stack.extend(xs.iter().rev()),
                 Expr::Not(a) => stack.push(a),
                 Expr::Pred(p) => out.push(p),
             }

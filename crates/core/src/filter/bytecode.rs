@@ -24,35 +24,92 @@ const BC_CGROUP_COND: u8 = 13;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 
-/// The bytecode for `expr`, or `None` when some condition has no bytecode form (Unix
-/// paths, states, owners, unresolved names): then user space alone filters.
-pub fn compile(expr: &Expr) -> Option<Vec<u8>> {
-    match expr {
-        Expr::Pred(p) => atom(p),
-        Expr::And(a, b) => {
-            let mut x = compile(a)?;
-            let y = compile(b)?;
-            let l1 = x.len();
-            // a's "false" exits (l1 + 4) now go past b, to the end's "false".
-            retarget(&mut x, l1 + 4, l1 + y.len() + 4);
-            x.extend_from_slice(&y);
-            Some(x)
-        }
-        Expr::Or(a, b) => {
-            let mut x = compile(a)?;
-            let y = compile(b)?;
-            // a true: fall onto a JMP over b to the end. a false: land on b (l1 + 4).
-            push_op(&mut x, BC_JMP, 4, (y.len() + 4) as u16);
-            x.extend_from_slice(&y);
-            Some(x)
-        }
-        Expr::Not(a) => {
-            let mut x = compile(a)?;
-            // a true: the JMP goes to L + 4 (false). a false: lands at L (true).
-            push_op(&mut x, BC_JMP, 4, 8);
-            Some(x)
+/// The longest program the kernel can be given: INET_DIAG_REQ_BYTECODE's 16-bit length
+/// holds the program and its 4-byte header, and every jump is a 16-bit offset. A longer one
+/// cast to 16 bits would be truncated — and the kernel accepts some truncated programs,
+/// which would then drop sockets the filter selects.
+pub const MAX_LEN: usize = u16::MAX as usize - 4;
+
+/// What compiling a filter gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compiled {
+    Program(Vec<u8>),
+    /// Some condition has no bytecode form (Unix paths, states, owners, unresolved names).
+    NoForm,
+    /// The program would be longer than `MAX_LEN`.
+    TooLong,
+}
+
+impl Compiled {
+    pub fn program(self) -> Option<Vec<u8>> {
+        match self {
+            Compiled::Program(p) => Some(p),
+            _ => None,
         }
     }
+}
+
+/// The bytecode for `expr`; when there is none, user space alone filters.
+pub fn compile(expr: &Expr) -> Compiled {
+    match build(expr) {
+        Ok(code) => Compiled::Program(code),
+        Err(why) => why,
+    }
+}
+
+fn build(expr: &Expr) -> Result<Vec<u8>, Compiled> {
+    let code = match expr {
+        Expr::Pred(p) => atom(p).ok_or(Compiled::NoForm)?,
+        Expr::And(xs) => {
+            let mut x = Vec::new();
+            for (i, e) in xs.iter().enumerate() {
+                let y = build(e)?;
+                if i == 0 {
+                    x = y;
+                    continue;
+                }
+                check_len(x.len() + y.len())?;
+                let l1 = x.len();
+                // The "false" exits so far (l1 + 4) now go past y, to the end's "false".
+                retarget(&mut x, l1 + 4, l1 + y.len() + 4);
+                x.extend_from_slice(&y);
+            }
+            x
+        }
+        Expr::Or(xs) => {
+            let mut x = Vec::new();
+            for (i, e) in xs.iter().enumerate() {
+                let y = build(e)?;
+                if i == 0 {
+                    x = y;
+                    continue;
+                }
+                check_len(x.len() + 4 + y.len())?;
+                // So far true: fall onto a JMP over y to the end. So far false: land on y (l1 + 4).
+                push_op(&mut x, BC_JMP, 4, jump(y.len() + 4)?);
+                x.extend_from_slice(&y);
+            }
+            x
+        }
+        Expr::Not(a) => {
+            let mut x = build(a)?;
+            check_len(x.len() + 4)?;
+            // a true: the JMP goes to L + 4 (false). a false: lands at L (true).
+            push_op(&mut x, BC_JMP, 4, 8);
+            x
+        }
+    };
+    check_len(code.len())?;
+    Ok(code)
+}
+
+fn check_len(len: usize) -> Result<(), Compiled> {
+    if len > MAX_LEN { Err(Compiled::TooLong) } else { Ok(()) }
+}
+
+/// A jump offset, which the kernel reads as 16 bits.
+fn jump(offset: usize) -> Result<u16, Compiled> {
+    u16::try_from(offset).map_err(|_| Compiled::TooLong)
 }
 
 fn atom(p: &Pred) -> Option<Vec<u8>> {
@@ -65,8 +122,9 @@ fn atom(p: &Pred) -> Option<Vec<u8>> {
                 Some((IpAddr::V4(a), l)) => (AF_INET, *l, a.octets().to_vec()),
                 Some((IpAddr::V6(a), l)) => (AF_INET6, *l, a.octets().to_vec()),
             };
-            let size = (4 + 8 + addr.len()) as u16;
-            push_op(&mut b, code, size as u8, size + 4);
+            // 4 + 8 + 16 at most: fits the 8-bit `yes` jump.
+            let size = 4 + 8 + addr.len() as u8;
+            push_op(&mut b, code, size, u16::from(size) + 4);
             // struct inet_diag_hostcond { u8 family; u8 prefix_len; int port; be32 addr[]; }
             b.extend_from_slice(&[family, len, 0, 0]);
             b.extend_from_slice(&port.map_or(-1i32, i32::from).to_ne_bytes());
@@ -131,7 +189,8 @@ fn retarget(code: &mut [u8], from: usize, to: usize) {
         let yes = usize::from(code[pos + 1]);
         let no = usize::from(u16::from_ne_bytes([code[pos + 2], code[pos + 3]]));
         if (code[pos] != 0 || yes != 0) && pos + no == from {
-            let new = (to - pos) as u16;
+            // `to` is at most MAX_LEN + 4 (the caller checked the length): fits 16 bits.
+            let new = u16::try_from(to - pos).unwrap_or(u16::MAX);
             code[pos + 2..pos + 4].copy_from_slice(&new.to_ne_bytes());
         }
         if yes == 0 {

@@ -63,8 +63,8 @@ pub struct Context<'a> {
 impl Expr {
     pub fn eval(&self, s: &Socket, ctx: Context<'_>) -> Truth {
         match self {
-            Expr::And(a, b) => a.eval(s, ctx).and(|| b.eval(s, ctx)),
-            Expr::Or(a, b) => a.eval(s, ctx).or(|| b.eval(s, ctx)),
+            Expr::And(xs) => xs.iter().fold(Truth::True, |acc, x| acc.and(|| x.eval(s, ctx))),
+            Expr::Or(xs) => xs.iter().fold(Truth::False, |acc, x| acc.or(|| x.eval(s, ctx))),
             Expr::Not(a) => a.eval(s, ctx).not(),
             Expr::Pred(p) => p.eval(s, ctx),
         }

@@ -24,7 +24,7 @@ pub fn lex(text: &str) -> Vec<Token> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut out = Vec::new();
     let mut i = 0;
-    let column = |byte: usize| text[..byte].chars().count() + 1;
+    // chars[i] is the (i+1)th character: its column, found without rescanning the text.
     while i < chars.len() {
         let (pos, c) = chars[i];
         let next = chars.get(i + 1).map(|&(_, c)| c);
@@ -67,12 +67,12 @@ pub fn lex(text: &str) -> Vec<Token> {
             }
             let end = chars.get(i).map_or(text.len(), |&(p, _)| p);
             let word = &text[pos..end];
-            out.push(Token { tok: word_token(word), column: column(pos), text: word.to_string() });
+            out.push(Token { tok: word_token(word), column: start + 1, text: word.to_string() });
             debug_assert!(i > start);
             continue;
         };
         let end = chars.get(i + len).map_or(text.len(), |&(p, _)| p);
-        out.push(Token { tok, column: column(pos), text: text[pos..end].to_string() });
+        out.push(Token { tok, column: i + 1, text: text[pos..end].to_string() });
         i += len;
     }
     out

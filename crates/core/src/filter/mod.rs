@@ -31,7 +31,9 @@ pub struct FilterError {
 }
 
 fn location(column: usize, token: &str) -> String {
-    match (column, token.is_empty()) {
+    // The token is the user's text (or an -F file's): escaped like any untrusted text.
+    let token = crate::text::Untrusted(token);
+    match (column, token.0.is_empty()) {
         (0, true) => "at the end of the filter".to_string(),
         (0, false) => format!("('{token}')"),
         _ => format!("at column {column} ('{token}')"),

@@ -12,7 +12,7 @@
 //! ```
 
 use super::FilterError;
-use super::ast::{Cmp, Device, Expr, HostMatch, Pred, Side};
+use super::ast::{Cmp, Device, Expr, HostMatch, MAX_DEPTH, Pred, Side};
 use super::lexer::{Tok, Token, lex};
 use crate::model::{SockState, StateSet};
 use crate::names::{Proto, Services};
@@ -43,7 +43,7 @@ impl Filter {
 /// Parses filter text. Port names are looked up in `services` (`:http`).
 pub fn parse(text: &str, services: &Services) -> Result<Filter, FilterError> {
     let tokens = lex(text);
-    let mut p = Parser { tokens, pos: 0, services };
+    let mut p = Parser { tokens, pos: 0, depth: 0, services };
     let mut filter = Filter::default();
     // Leading state clauses, as ss reads them: the first `state` replaces the default set,
     // later ones add to it; `exclude` removes.
@@ -103,6 +103,8 @@ pub fn parse_state(word: &str) -> Option<StateSet> {
 struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
+    /// Parentheses and `not`s open around the current token.
+    depth: usize,
     services: &'a Services,
 }
 
@@ -156,12 +158,32 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, FilterError> {
+        if matches!(self.peek(), Some(Tok::Not | Tok::LParen)) {
+            if self.depth >= MAX_DEPTH {
+                return Err(self.error(format!("parentheses and 'not' nest deeper than {MAX_DEPTH} levels")));
+            }
+            self.depth += 1;
+            let e = self.nested();
+            self.depth -= 1;
+            return e;
+        }
+        match self.peek() {
+            Some(Tok::Word(_)) => self.atom(),
+            Some(Tok::RParen) => Err(self.error("unmatched ')'")),
+            Some(Tok::And | Tok::Or) => Err(self.error("missing condition before this operator")),
+            Some(Tok::Op(_)) => Err(self.error("comparison without a keyword (sport, dport, dev, fwmark, cgroup)")),
+            _ => Err(self.error("missing condition")),
+        }
+    }
+
+    /// `not X` or `( X )`.
+    fn nested(&mut self) -> Result<Expr, FilterError> {
         match self.peek() {
             Some(Tok::Not) => {
                 self.pos += 1;
                 Ok(Expr::negate(self.unary()?))
             }
-            Some(Tok::LParen) => {
+            _ => {
                 let open = self.pos;
                 self.pos += 1;
                 if self.peek() == Some(&Tok::RParen) {
@@ -178,11 +200,6 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(e)
             }
-            Some(Tok::Word(_)) => self.atom(),
-            Some(Tok::RParen) => Err(self.error("unmatched ')'")),
-            Some(Tok::And | Tok::Or) => Err(self.error("missing condition before this operator")),
-            Some(Tok::Op(_)) => Err(self.error("comparison without a keyword (sport, dport, dev, fwmark, cgroup)")),
-            None => Err(self.error("missing condition")),
         }
     }
 

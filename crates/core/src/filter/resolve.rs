@@ -8,10 +8,7 @@ use std::path::Path;
 
 pub fn resolve(expr: &mut Expr, interfaces: &mut Interfaces, cgroup_root: &Path) -> Result<(), FilterError> {
     match expr {
-        Expr::And(a, b) | Expr::Or(a, b) => {
-            resolve(a, interfaces, cgroup_root)?;
-            resolve(b, interfaces, cgroup_root)
-        }
+        Expr::And(xs) | Expr::Or(xs) => xs.iter_mut().try_for_each(|x| resolve(x, interfaces, cgroup_root)),
         Expr::Not(a) => resolve(a, interfaces, cgroup_root),
         Expr::Pred(Pred::Dev(dev @ Device::Name(_))) => {
             let Device::Name(name) = &*dev else { return Ok(()) };
@@ -29,7 +26,7 @@ pub fn resolve(expr: &mut Expr, interfaces: &mut Interfaces, cgroup_root: &Path)
             let meta = std::fs::metadata(&full).map_err(|e| FilterError {
                 column: 0,
                 token: path.clone(),
-                message: format!("no such cgroup ({}: {e})", full.display()),
+                message: format!("no such cgroup ({}: {e})", crate::text::Untrusted(&crate::text::path_text(&full))),
             })?;
             *id = Some(meta.ino());
             Ok(())

@@ -42,13 +42,23 @@ impl Endpoint {
 
 /// The name a Unix socket is bound to. Abstract names (first byte NUL) are shown as ss shows
 /// them: a leading `@`, and any further NUL bytes as `@` too.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct UnixName {
     /// The name as text: a filesystem path, or `@name` for the abstract namespace. Bytes that
-    /// are not UTF-8 are written as `\xNN`.
+    /// are not UTF-8 are kept (see `text::lossless_text`); JSON also gives them exactly in
+    /// `path_bytes`.
     pub path: Box<str>,
-    #[serde(rename = "abstract")]
     pub is_abstract: bool,
+}
+
+impl Serialize for UnixName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("UnixName", 3)?;
+        crate::text::serialize_field(&mut st, "path", "path_bytes", &self.path)?;
+        st.serialize_field("abstract", &self.is_abstract)?;
+        st.end()
+    }
 }
 
 impl UnixName {
@@ -72,24 +82,14 @@ impl UnixName {
     }
 }
 
+/// Escaped for a terminal: the name is chosen by whoever bound the socket.
 impl fmt::Display for UnixName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.path)
+        crate::text::Untrusted(&self.path).fmt(f)
     }
 }
 
-/// UTF-8 text with every byte that is not valid UTF-8 written as `\xNN`, so no information
-/// is lost (unlike `from_utf8_lossy`).
-pub fn lossless_text(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
+pub use crate::text::lossless_text;
 
 #[cfg(test)]
 mod tests {
@@ -106,7 +106,8 @@ mod tests {
     fn paths_stop_at_nul_and_keep_bad_bytes() {
         let n = UnixName::from_raw(b"/tmp/a\xffb\0\0\0").expect("name");
         assert!(!n.is_abstract);
-        assert_eq!(&*n.path, "/tmp/a\\xffb");
+        assert_eq!(n.to_string(), "/tmp/a\\xffb");
+        assert_eq!(crate::text::raw_bytes(&n.path), Some(b"/tmp/a\xffb".to_vec()));
         assert_eq!(UnixName::from_raw(b""), None);
     }
 }

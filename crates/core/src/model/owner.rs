@@ -3,17 +3,32 @@
 use serde::Serialize;
 
 /// A process that holds at least one socket.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Process {
     pub pid: u32,
-    /// `/proc/PID/comm`, as the kernel has it (may hold any byte; escape before printing).
+    /// `/proc/PID/comm`, as the kernel has it (may hold any byte: print it through
+    /// `text::Untrusted`; JSON gives the exact bytes in `command_bytes` when not UTF-8).
     pub command: Box<str>,
     /// Owner of `/proc/PID` (the process's effective uid).
     pub uid: u32,
     /// The thread, when owners were listed per thread (`-T`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tid: Option<u32>,
+}
+
+impl Serialize for Process {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Process", 5)?;
+        st.serialize_field("pid", &self.pid)?;
+        crate::text::serialize_field(&mut st, "command", "command_bytes", &self.command)?;
+        st.serialize_field("uid", &self.uid)?;
+        match self.tid {
+            Some(tid) => st.serialize_field("tid", &tid)?,
+            None => st.skip_field("tid")?,
+        }
+        st.end()
+    }
 }
 
 impl Process {

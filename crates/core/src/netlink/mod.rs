@@ -36,6 +36,8 @@ pub enum NetlinkError {
     Unsupported { table: &'static str, errno: Errno },
     #[error("malformed sock_diag reply while dumping {table}")]
     Malformed { table: &'static str },
+    #[error("the filter program is {len} bytes, more than a sock_diag request can carry")]
+    ProgramTooLong { len: usize },
 }
 
 /// An open sock_diag socket with its receive buffer.
@@ -125,7 +127,12 @@ impl DiagSocket {
                 if !sel.has_family(family) {
                     continue;
                 }
-                let req = request::inet_with_bytecode(af, proto, sel.states, q.extensions.inet_ext(), q.bytecode);
+                let ext = q.extensions.inet_ext();
+                let req = match q.bytecode {
+                    None => request::inet(af, proto, sel.states, ext),
+                    Some(code) => request::inet_with_bytecode(af, proto, sel.states, ext, code)
+                        .ok_or(NetlinkError::ProgramTooLong { len: code.len() })?,
+                };
                 let result = self.dump(name, &req, |p| {
                     if let Some(s) = parse::inet(p, netid).filter(|s| sel.matches(s)) {
                         out.push(s);
@@ -233,6 +240,7 @@ fn errno_of(e: &NetlinkError) -> Errno {
     match e {
         NetlinkError::Open(errno) | NetlinkError::Io { errno, .. } | NetlinkError::Unsupported { errno, .. } => *errno,
         NetlinkError::Malformed { .. } => Errno::PROTO,
+        NetlinkError::ProgramTooLong { .. } => Errno::MSGSIZE,
     }
 }
 

@@ -62,26 +62,32 @@ const NO_COOKIE: u32 = !0;
 /// in the given states. For raw sockets the pad byte is `sdiag_raw_protocol`; we ask for
 /// IPPROTO_RAW and the kernel dumps raw sockets of every protocol.
 pub fn inet(family: u8, protocol: u8, states: StateSet, ext: u8) -> Vec<u8> {
-    inet_with_bytecode(family, protocol, states, ext, None)
+    let mut r = Vec::with_capacity(56);
+    inet_head(&mut r, family, protocol, states, ext);
+    r
 }
 
 /// The same, with a filter program the kernel runs on each socket
-/// (`INET_DIAG_REQ_BYTECODE`, see `filter::bytecode`).
-pub fn inet_with_bytecode(family: u8, protocol: u8, states: StateSet, ext: u8, bytecode: Option<&[u8]>) -> Vec<u8> {
-    let mut r = Vec::with_capacity(56 + bytecode.map_or(0, |b| b.len() + 4));
+/// (`INET_DIAG_REQ_BYTECODE`, see `filter::bytecode`). `None` when the program is too long
+/// for the attribute's 16-bit length: it is never truncated.
+pub fn inet_with_bytecode(family: u8, protocol: u8, states: StateSet, ext: u8, code: &[u8]) -> Option<Vec<u8>> {
+    let attr_len = u16::try_from(code.len() + 4).ok()?;
+    let mut r = Vec::with_capacity(56 + code.len() + 4);
+    inet_head(&mut r, family, protocol, states, ext);
+    r.extend_from_slice(&attr_len.to_ne_bytes());
+    r.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    r.extend_from_slice(code);
+    r.resize(super::wire::align4(r.len()), 0);
+    Some(r)
+}
+
+fn inet_head(r: &mut Vec<u8>, family: u8, protocol: u8, states: StateSet, ext: u8) {
     r.extend_from_slice(&[family, protocol, ext, if protocol == IPPROTO_RAW { IPPROTO_RAW } else { 0 }]);
     r.extend_from_slice(&states.0.to_ne_bytes());
     // inet_diag_sockid: ports, addresses and interface all zero (wildcards), no cookie.
     r.extend_from_slice(&[0u8; 40]);
     r.extend_from_slice(&NO_COOKIE.to_ne_bytes());
     r.extend_from_slice(&NO_COOKIE.to_ne_bytes());
-    if let Some(code) = bytecode {
-        r.extend_from_slice(&((code.len() + 4) as u16).to_ne_bytes());
-        r.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-        r.extend_from_slice(code);
-        r.resize(super::wire::align4(r.len()), 0);
-    }
-    r
 }
 
 /// A SOCK_DESTROY request naming exactly one inet socket: family, protocol and the full
@@ -172,11 +178,19 @@ mod tests {
         assert_eq!(inet(AF_INET, IPPROTO_TCP, StateSet::ALL, 0).len(), 56);
         assert_eq!(unix(StateSet::ALL, true).len(), 24);
         assert_eq!(
-            inet_with_bytecode(AF_INET, IPPROTO_TCP, StateSet::ALL, 0, Some(&[1, 4, 8, 0, 0, 0])).len(),
-            56 + 4 + 8
+            inet_with_bytecode(AF_INET, IPPROTO_TCP, StateSet::ALL, 0, &[1, 4, 8, 0, 0, 0]).map(|r| r.len()),
+            Some(56 + 4 + 8)
         );
         assert_eq!(packet().len(), 20);
         assert_eq!(netlink().len(), 20);
+    }
+
+    #[test]
+    fn a_program_too_long_for_the_attribute_is_refused_not_truncated() {
+        let long = vec![0u8; usize::from(u16::MAX)];
+        assert_eq!(inet_with_bytecode(AF_INET, IPPROTO_TCP, StateSet::ALL, 0, &long), None);
+        let longest = vec![0u8; usize::from(u16::MAX) - 4];
+        assert!(inet_with_bytecode(AF_INET, IPPROTO_TCP, StateSet::ALL, 0, &longest).is_some());
     }
 
     #[test]

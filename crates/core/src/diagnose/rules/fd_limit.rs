@@ -16,7 +16,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
                 let mut f = Finding::new(
                     "fd-limit",
                     severity,
-                    format!("{} (pid {}) has {} of {} fds open ({:.0}% of its soft RLIMIT_NOFILE)", p.command, p.pid, p.open, soft, ratio * 100.0),
+                    format!("{} (pid {}) has {} of {} fds open ({:.0}% of its soft RLIMIT_NOFILE)", crate::text::Untrusted(&p.command), p.pid, p.open, soft, ratio * 100.0),
                     "Every fd (socket, file, pipe, epoll…) counts against RLIMIT_NOFILE; at the limit socket(), accept() and open() fail with EMFILE, \"Too many open files\".",
                     format!("{FIX}: sockscope fds {} --top.", p.pid),
                 )

@@ -17,6 +17,7 @@ mod udp_drops;
 #[cfg(test)]
 mod tests;
 
+use crate::text::Untrusted;
 use super::{Finding, Observation, ProcessRef, Thresholds};
 use crate::Socket;
 
@@ -59,7 +60,7 @@ pub(crate) fn by_holder<'a>(
 
 pub(crate) fn who(p: &Option<ProcessRef>) -> String {
     match p {
-        Some(p) => format!("{} (pid {})", p.command, p.pid),
+        Some(p) => format!("{} (pid {})", Untrusted(&p.command), p.pid),
         None => "no process sockscope can see".to_string(),
     }
 }

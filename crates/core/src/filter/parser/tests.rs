@@ -317,7 +317,7 @@ proptest! {
     /// evaluator give the same answer on every socket.
     #[test]
     fn bytecode_and_user_space_agree(expr in arb_expr(), sockets in proptest::collection::vec(arb_socket(), 1..8)) {
-        let code = bytecode::compile(&expr).expect("every generated predicate compiles");
+        let code = bytecode::compile(&expr).program().expect("every generated predicate compiles");
         for s in &sockets {
             let user = expr.eval(s, Context::default());
             prop_assert_ne!(user, Truth::Unknown);
@@ -328,12 +328,12 @@ proptest! {
 
 #[test]
 fn autobound_and_non_kernel_conditions() {
-    assert!(bytecode::compile(&e("autobound")).is_some());
-    assert!(bytecode::compile(&e("src /run/*")).is_none());
-    assert!(bytecode::compile(&e("sport = :22 or state listening")).is_none());
-    assert!(bytecode::compile(&e("dev = lo")).is_none(), "names must be resolved first");
+    assert!(bytecode::compile(&e("autobound")).program().is_some());
+    assert!(bytecode::compile(&e("src /run/*")).program().is_none());
+    assert!(bytecode::compile(&e("sport = :22 or state listening")).program().is_none());
+    assert!(bytecode::compile(&e("dev = lo")).program().is_none(), "names must be resolved first");
     // `< 0` and `> 65535` compile to constant false.
-    let never = bytecode::compile(&e("sport < :0")).expect("compiles");
+    let never = bytecode::compile(&e("sport < :0")).program().expect("compiles");
     let s = Socket::new(
         Netid::Tcp,
         Family::Inet,
@@ -342,6 +342,74 @@ fn autobound_and_non_kernel_conditions() {
         Endpoint::Inet { address: Ipv4Addr::UNSPECIFIED.into(), port: 0 },
     );
     assert!(!bytecode::run(&never, &entry(&s)));
-    let always = bytecode::compile(&e("not sport > :65535")).expect("compiles");
+    let always = bytecode::compile(&e("not sport > :65535")).program().expect("compiles");
     assert!(bytecode::run(&always, &entry(&s)));
+}
+
+fn listener(port: u16) -> Socket {
+    Socket::new(
+        Netid::Tcp,
+        Family::Inet,
+        SockState::Listen,
+        Endpoint::Inet { address: Ipv4Addr::LOCALHOST.into(), port },
+        Endpoint::Inet { address: Ipv4Addr::UNSPECIFIED.into(), port: 0 },
+    )
+}
+
+fn or_chain(terms: u16) -> String {
+    (1..=terms).map(|p| format!("sport = :{p}")).collect::<Vec<_>>().join(" or ")
+}
+
+/// Security issue 5: deep nesting aborted the process with a stack overflow.
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    for text in [
+        format!("{}sport = :1{}", "( ".repeat(10_000), " )".repeat(10_000)),
+        format!("{}sport = :1", "not ".repeat(30_000)),
+        format!("{}sport = :1", "! ".repeat(30_000)),
+        "(".repeat(100_000),
+    ] {
+        let e = err(&text);
+        assert!(e.message.contains("nest deeper than"), "{}", e.message);
+    }
+    // Up to the limit is fine, and evaluates.
+    let depth = crate::filter::ast::MAX_DEPTH;
+    let ok = e(&format!("{}sport = :1{}", "( ".repeat(depth), " )".repeat(depth)));
+    assert_eq!(ok.eval(&listener(1), Context::default()), Truth::True);
+}
+
+/// Security issue 5: long flat chains were trees as deep as they were long.
+#[test]
+fn long_chains_parse_evaluate_and_drop_without_recursion() {
+    let or = e(&or_chain(50_000));
+    assert!(matches!(&or, Expr::Or(xs) if xs.len() == 50_000));
+    assert_eq!(or.eval(&listener(50_000), Context::default()), Truth::True);
+    assert_eq!(or.eval(&listener(50_001), Context::default()), Truth::False);
+    let adjacent = e(&"sport >= :1 ".repeat(40_000));
+    assert!(matches!(&adjacent, Expr::And(xs) if xs.len() == 40_000));
+    assert_eq!(adjacent.eval(&listener(7), Context::default()), Truth::True);
+}
+
+/// Security issue 6: each token's column was counted from the start of the text.
+#[test]
+fn lexing_is_linear_and_columns_stay_right() {
+    let text = "state all ".repeat(200_000);
+    let tokens = super::lex(&text);
+    assert_eq!(tokens.len(), 400_000);
+    let last = &tokens[tokens.len() - 1];
+    assert_eq!((last.text.as_str(), last.column), ("all", 10 * 199_999 + 7));
+    // Columns count characters, not bytes.
+    let t = super::lex("src é:1 dst ü");
+    assert_eq!(t.iter().map(|t| t.column).collect::<Vec<_>>(), vec![1, 5, 9, 13]);
+}
+
+/// Security issue 10: a program over 64 KiB was truncated, and the kernel ran the stump.
+#[test]
+fn a_filter_too_long_for_the_kernel_is_never_truncated() {
+    // Each `sport = :N` is a 12-byte condition plus a 4-byte jump: 5,000 terms are ~80 KB.
+    assert_eq!(bytecode::compile(&e(&or_chain(5_000))), bytecode::Compiled::TooLong);
+    let fits = bytecode::compile(&e(&or_chain(4_000))).program().expect("fits");
+    assert!(fits.len() <= bytecode::MAX_LEN);
+    assert!(bytecode::run(&fits, &entry(&listener(4_000))));
+    assert!(!bytecode::run(&fits, &entry(&listener(4_001))));
 }

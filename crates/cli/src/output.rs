@@ -1,0 +1,117 @@
+//! Where everything sockscope prints goes through: standard output wrapped in a `Guarded`
+//! writer, and standard error through `stderr_line!`. Both run `text::guard` over what they
+//! write, so even a name a renderer forgot to escape cannot reach the terminal raw, and
+//! neither panics when the stream is full or gone. clippy.toml forbids `println!` and
+//! `eprintln!`, so there is no other way out.
+
+use sockscope_core::text::guard;
+use std::io::{self, Write};
+
+/// Writes `format!`-style arguments as one line on stderr, guarded; a failed write (stderr
+/// on /dev/full, or closed) is ignored, since there is nowhere left to report it.
+#[macro_export]
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {
+        $crate::output::stderr_line(::std::format_args!($($arg)*))
+    };
+}
+
+pub fn stderr_line(args: std::fmt::Arguments<'_>) {
+    let line = args.to_string();
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(guard(&line).as_bytes());
+    let _ = err.write_all(b"\n");
+}
+
+/// A writer that guards all text passing through it. Writes are expected to be UTF-8 (all
+/// renderers write `str`s); a multi-byte character split between two writes is held back
+/// until its end arrives, and bytes that are not UTF-8 at all are written as `\xNN`.
+pub struct Guarded<W: Write> {
+    inner: W,
+    /// The start of a UTF-8 character whose other bytes are in the next write.
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Guarded<W> {
+    pub fn new(inner: W) -> Guarded<W> {
+        Guarded { inner, pending: Vec::new() }
+    }
+
+    fn write_text(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut rest = bytes;
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(text) => return self.inner.write_all(guard(text).as_bytes()),
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    // `valid` is UTF-8: that is what `valid_up_to` measures.
+                    self.inner.write_all(guard(std::str::from_utf8(valid).unwrap_or_default()).as_bytes())?;
+                    match e.error_len() {
+                        None => {
+                            self.pending.extend_from_slice(after);
+                            return Ok(());
+                        }
+                        Some(n) => {
+                            for b in &after[..n] {
+                                write!(self.inner, "\\x{b:02x}")?;
+                            }
+                            rest = &after[n..];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<W: Write> Write for Guarded<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.pending.is_empty() {
+            self.write_text(buf)?;
+        } else {
+            let mut joined = std::mem::take(&mut self.pending);
+            joined.extend_from_slice(buf);
+            self.write_text(&joined)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            let stray = std::mem::take(&mut self.pending);
+            for b in stray {
+                write!(self.inner, "\\x{b:02x}")?;
+            }
+        }
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn through(chunks: &[&[u8]]) -> String {
+        let mut g = Guarded::new(Vec::new());
+        for c in chunks {
+            g.write_all(c).unwrap();
+        }
+        g.flush().unwrap();
+        String::from_utf8(g.inner).unwrap()
+    }
+
+    #[test]
+    fn control_sequences_are_stopped_even_when_a_renderer_forgets() {
+        assert_eq!(through(&[b"name \x1b]0;pwned\x07 end\n"]), "name \\u001b]0;pwned\\u0007 end\n");
+        assert_eq!(through(&[b"\x1b[1;31mcrit\x1b[0m\n"]), "\x1b[1;31mcrit\x1b[0m\n");
+    }
+
+    #[test]
+    fn characters_split_between_writes_are_joined() {
+        let rlo = "\u{202e}".as_bytes();
+        assert_eq!(through(&[b"a", &rlo[..1], &rlo[1..], b"b"]), "a\\u202eb");
+        let e = "é".as_bytes();
+        assert_eq!(through(&[&e[..1], &e[1..]]), "é");
+        assert_eq!(through(&[b"x\xff", b"y", &e[..1]]), "x\\xffy\\xc3");
+    }
+}

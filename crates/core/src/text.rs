@@ -1,0 +1,307 @@
+//! Text that came from the system or the user — process names, socket paths, interface,
+//! host, service and user names, filter tokens — is untrusted: any local user controls some
+//! of it, and sockscope runs as root. This module is the one home for turning it into
+//! something safe to show.
+//!
+//! - [`lossless_text`] reads raw bytes (which need not be UTF-8) into a `String` without
+//!   losing any: each byte that is not UTF-8 becomes one character of a private-use block
+//!   (U+10FF00 + byte), so the original bytes can be given back ([`raw_bytes`]).
+//! - [`escape`] makes text fit for a terminal: control characters (C0, DEL, C1), the bidi
+//!   controls that reorder what a reader sees (U+202E and friends), and the backslash are
+//!   written as visible escapes; bytes that were not UTF-8 as `\xNN`. Because a real
+//!   backslash becomes `\\`, a name holding the byte 0xFF and one literally named `\xff`
+//!   read differently.
+//! - [`Untrusted`] wraps text so that `{}` escapes it: renderers format names through it.
+//! - [`guard`] is the last line of defence that the binary's stdout and stderr writers run
+//!   over everything they write, so that a name some renderer forgot to escape still cannot
+//!   reach the terminal raw.
+
+use serde::ser::{SerializeStruct, Serializer};
+use std::borrow::Cow;
+use std::fmt;
+
+/// The private-use block that holds bytes which were not UTF-8: U+10FF00 + byte.
+const RAW_BYTE_BASE: u32 = 0x10_FF00;
+
+/// UTF-8 text with every byte that is not valid UTF-8 kept as a private-use character, so
+/// no information is lost (unlike `from_utf8_lossy`).
+pub fn lossless_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            out.push(raw_byte_char(b));
+        }
+    }
+    out
+}
+
+fn raw_byte_char(b: u8) -> char {
+    char::from_u32(RAW_BYTE_BASE + u32::from(b)).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+fn as_raw_byte(c: char) -> Option<u8> {
+    u32::from(c).checked_sub(RAW_BYTE_BASE).and_then(|b| u8::try_from(b).ok())
+}
+
+/// The original bytes of text from [`lossless_text`], when they were not valid UTF-8
+/// (`None` when the text is exactly what the system gave).
+pub fn raw_bytes(text: &str) -> Option<Vec<u8>> {
+    if !text.chars().any(|c| as_raw_byte(c).is_some()) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match as_raw_byte(c) {
+            Some(b) => out.push(b),
+            None => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    Some(out)
+}
+
+/// The text with bytes that were not UTF-8 shown as U+FFFD, for JSON strings (the exact
+/// bytes go in a `*_bytes` field beside them).
+pub fn lossy(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| as_raw_byte(c).is_some()) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().map(|c| if as_raw_byte(c).is_some() { char::REPLACEMENT_CHARACTER } else { c }).collect())
+}
+
+/// Replaces control characters (C0, DEL, C1), bidi controls and backslashes with visible
+/// escapes (`\n`, `\x1b`, `\u{202e}`, `\\`), and bytes that were not UTF-8 with `\xNN`.
+/// Text without any is returned as is, without allocating.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use fmt::Write as _;
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        '\\' => out.push_str("\\\\"),
+        c if c.is_control() => {
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        }
+        c => match as_raw_byte(c) {
+            Some(b) => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+            None if is_bidi_control(c) => {
+                let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+            }
+            None => out.push(c),
+        },
+    }
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\\' || is_bidi_control(c) || as_raw_byte(c).is_some()
+}
+
+/// Characters that change the order in which a terminal shows the text around them
+/// (Unicode's bidi formatting characters): U+202E would show `exe.txt` for `txt.exe`.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Untrusted text: `{}` writes it escaped. Renderers wrap every name from the system in
+/// it, so the plain way to print one is the safe way.
+#[derive(Clone, Copy, Debug)]
+pub struct Untrusted<'a>(pub &'a str);
+
+impl fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&escape(self.0))
+    }
+}
+
+/// A path as untrusted text (paths are bytes; bytes that are not UTF-8 show as `\xNN`).
+pub fn path_text(path: &std::path::Path) -> String {
+    lossless_text(path.as_os_str().as_encoded_bytes())
+}
+
+/// A POSIX shell word for `text`: as is when it holds only characters no shell treats
+/// specially, else in single quotes (a `'` inside becomes `'\''`). Commands sockscope
+/// suggests are built from these, so pasting one never runs a second command.
+pub fn shell_quote(text: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(format!("'{}'", text.replace('\'', "'\\''")))
+}
+
+/// The last line of defence before a terminal: anything in `text` that a terminal would
+/// act on — control characters other than newline and tab, and bidi controls — is written
+/// as `\uXXXX` (valid inside JSON strings too, so JSON output stays JSON). The one escape
+/// sequence let through is SGR (`ESC [ digits ; m`), which only colours and which the
+/// doctor's own painter writes. Text without any is returned as is.
+pub fn guard(text: &str) -> Cow<'_, str> {
+    if !text.bytes().any(|b| SUSPECT[usize::from(b)]) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '\x1b'
+            && let Some(len) = sgr_len(&text[i..])
+        {
+            out.push_str(&text[i..i + len]);
+            while chars.peek().is_some_and(|(j, _)| *j < i + len) {
+                chars.next();
+            }
+            continue;
+        }
+        if (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) {
+            use fmt::Write as _;
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The length of an SGR sequence (`ESC [ 1 ; 31 m`) at the start of `text`, if one is there.
+fn sgr_len(text: &str) -> Option<usize> {
+    let body = text.strip_prefix("\x1b[")?;
+    let params = body.bytes().take_while(|b| b.is_ascii_digit() || *b == b';').count();
+    (params <= 16 && body.as_bytes().get(params) == Some(&b'm')).then_some(2 + params + 1)
+}
+
+/// Lead bytes of everything `guard` may change: C0 (but \n and \t), DEL, 0xC2 (C1 is
+/// U+0080..U+009F), 0xD8 (U+061C) and 0xE2 (U+200E..U+2069).
+const SUSPECT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b != b'\n' as usize && b != b'\t' as usize;
+        b += 1;
+    }
+    t[0x7f] = true;
+    t[0xc2] = true;
+    t[0xd8] = true;
+    t[0xe2] = true;
+    t
+};
+
+/// Serializes text from [`lossless_text`] as a JSON string (U+FFFD for bytes that were not
+/// UTF-8) — for `#[serde(serialize_with)]` on fields whose struct has no room for the
+/// exact bytes.
+pub fn serialize_lossy<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&lossy(text))
+}
+
+/// Writes `name` and, when the text was not UTF-8, `name_bytes` with the exact bytes.
+pub fn serialize_field<S: SerializeStruct>(
+    st: &mut S,
+    name: &'static str,
+    bytes_name: &'static str,
+    text: &str,
+) -> Result<(), S::Error> {
+    st.serialize_field(name, &lossy(text))?;
+    match raw_bytes(text) {
+        Some(bytes) => st.serialize_field(bytes_name, &bytes),
+        None => st.skip_field(bytes_name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ansi_sequences_are_neutralised() {
+        assert_eq!(escape("evil\x1b[31mred"), "evil\\x1b[31mred");
+        assert_eq!(escape("a\nb\\c"), "a\\nb\\\\c");
+        assert_eq!(escape("\u{9b}31m"), "\\x9b31m");
+        assert!(matches!(escape("nginx"), Cow::Borrowed(_)));
+    }
+
+    /// Security issue 1: only C0/C1 were escaped, so U+202E reordered what root read.
+    #[test]
+    fn bidi_controls_are_escaped() {
+        assert_eq!(escape("a\u{202e}txt.exe"), "a\\u{202e}txt.exe");
+        for c in ['\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{2066}', '\u{2069}'] {
+            assert!(!escape(&format!("x{c}y")).contains(c));
+        }
+    }
+
+    /// Security issue 16: the byte 0xFF and the four characters `\xff` read the same.
+    #[test]
+    fn invalid_utf8_and_a_literal_backslash_x_read_differently() {
+        let bytes = lossless_text(b"\xffA");
+        let literal = lossless_text(b"\\xffA");
+        assert_eq!(escape(&bytes), "\\xffA");
+        assert_eq!(escape(&literal), "\\\\xffA");
+        assert_eq!(raw_bytes(&bytes), Some(b"\xffA".to_vec()));
+        assert_eq!(raw_bytes(&literal), None);
+        assert_eq!(lossy(&bytes), "\u{fffd}A");
+    }
+
+    #[test]
+    fn guard_keeps_colour_and_json_but_stops_everything_else() {
+        assert_eq!(guard("\x1b[1;31mred\x1b[0m\n"), "\x1b[1;31mred\x1b[0m\n");
+        assert_eq!(guard("x\x1b]0;pwned\x07y"), "x\\u001b]0;pwned\\u0007y");
+        assert_eq!(guard("\u{9b}2J \u{202e}"), "\\u009b2J \\u202e");
+        let json = serde_json::to_string("a\u{9b}b\u{202e}c").expect("json");
+        let guarded = guard(&json);
+        let back: String = serde_json::from_str(&guarded).expect("still JSON");
+        assert_eq!(back, "a\u{9b}b\u{202e}c");
+    }
+
+    #[test]
+    fn shell_words_are_quoted() {
+        assert_eq!(shell_quote("/tmp/a.sock"), "/tmp/a.sock");
+        assert_eq!(shell_quote("/tmp/a.sock; touch PWNED; b.sock"), "'/tmp/a.sock; touch PWNED; b.sock'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    fn is_terminal_safe(s: &str) -> bool {
+        !s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c))
+    }
+
+    proptest! {
+        #[test]
+        fn escaped_text_never_holds_a_control_character(s in ".*") {
+            prop_assert!(!escape(&s).chars().any(|c| c.is_control() || is_bidi_control(c)));
+        }
+
+        #[test]
+        fn guarded_text_is_terminal_safe_apart_from_sgr(s in "(\\PC|\\p{Cc}|\u{202e}|\u{2066})*") {
+            let g = guard(&s);
+            let mut rest: &str = &g;
+            let mut without_sgr = String::new();
+            while let Some(i) = rest.find('\x1b') {
+                without_sgr.push_str(&rest[..i]);
+                let len = sgr_len(&rest[i..]).unwrap_or(1);
+                if len == 1 {
+                    without_sgr.push('\x1b');
+                }
+                rest = &rest[i + len..];
+            }
+            without_sgr.push_str(rest);
+            prop_assert!(is_terminal_safe(&without_sgr), "{:?}", g);
+        }
+
+        #[test]
+        fn lossless_text_gives_back_every_byte(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let text = lossless_text(&bytes);
+            let back = raw_bytes(&text).unwrap_or_else(|| text.as_bytes().to_vec());
+            prop_assert_eq!(back, bytes);
+        }
+    }
+}
