@@ -137,7 +137,7 @@ pub struct ListArgs {
     pub kernel_filter: KernelFilterArg,
 
     /// Destroy the matching TCP/UDP/raw sockets (SOCK_DESTROY, as ss -K); needs a filter
-    #[arg(short = 'K', long = "kill", help_heading = "Actions")]
+    #[arg(short = 'K', long = "kill", conflicts_with_all = ["summary", "summary_by"], help_heading = "Actions")]
     pub kill: bool,
     /// With -K: list what would be destroyed, destroy nothing
     #[arg(long = "dry-run", requires = "kill", help_heading = "Actions")]
@@ -205,7 +205,7 @@ pub struct LabArgs {
     #[command(subcommand)]
     pub scenario: Scenario,
     /// Hold the condition this many seconds, then clean up (default: until Ctrl-C)
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds_up_to::<31_536_000>)]
     pub hold: Option<f64>,
     /// Run inside a new, private network namespace (needs root or a user namespace)
     #[arg(long, global = true)]
@@ -267,14 +267,14 @@ pub enum Scenario {
     },
     /// Benchmark: Unix sockets against TCP loopback, throughput and latency
     UnixVsTcp {
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_parser = seconds_up_to::<3600>)]
         seconds: f64,
     },
     /// Benchmark: cost per wait of select/poll/epoll as idle fds grow
     PollVsEpoll {
         #[arg(long, value_delimiter = ',', default_value = "10,100,1000,10000")]
         fds: Vec<usize>,
-        #[arg(long, default_value_t = 0.2)]
+        #[arg(long, default_value_t = 0.2, value_parser = seconds_up_to::<10>)]
         seconds_per_size: f64,
     },
     /// Benchmark: request/response latency with Nagle, TCP_NODELAY and TCP_QUICKACK
@@ -286,7 +286,7 @@ pub enum Scenario {
     BlockingVsEpoll {
         #[arg(long, default_value_t = 1000)]
         connections: u32,
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_parser = seconds_up_to::<3600>)]
         seconds: f64,
     },
 }
@@ -344,7 +344,7 @@ pub struct WhoArgs {
 )]
 pub struct DoctorArgs {
     /// Seconds between the two looks (counters and persistence are judged over it)
-    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS", value_parser = seconds_up_to::<3600>)]
     pub interval: f64,
     /// Only this process (repeatable)
     #[arg(long, value_name = "PID")]
@@ -370,4 +370,14 @@ pub struct DoctorArgs {
     /// One JSON document (schema: docs/doctor.md)
     #[arg(long)]
     pub json: bool,
+}
+
+/// A number of seconds from 0 to MAX: finite, so `inf`, `NaN` and `1e19` are a clear
+/// command-line error rather than a panic when they become a `Duration` or a deadline.
+fn seconds_up_to<const MAX: u64>(text: &str) -> Result<f64, String> {
+    let secs: f64 = text.trim().parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !secs.is_finite() || !(0.0..=MAX as f64).contains(&secs) {
+        return Err(format!("{text} is out of range (0 to {MAX} seconds)"));
+    }
+    Ok(secs)
 }

@@ -289,7 +289,9 @@ fn text_report_and_threshold_errors() {
     assert!(!text.contains('\x1b'), "no colour when not on a terminal");
     for (args, needle) in [
         (&["doctor", "--set", "nope=1"][..], "unknown threshold 'nope'"),
-        (&["doctor", "--set", "fd_warn=lots"], "not a valid number"),
+        (&["doctor", "--set", "fd_warn=lots"], "is not a number"),
+        (&["doctor", "--set", "fd_warn=NaN"], "is not a number of 0 or more"),
+        (&["doctor", "--set", "fd_warn=-1"], "is not a number of 0 or more"),
         (&["doctor", "--config", "/no/such/config"], "cannot read the config file"),
         (&["doctor", "--interval=-1"], "--interval"),
     ] {

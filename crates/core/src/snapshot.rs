@@ -280,7 +280,7 @@ fn check_evaluable(f: &Expr, in_kernel: bool) -> Result<(), SnapshotError> {
 }
 
 /// net.ipv4.ip_local_port_range, which is per network namespace.
-fn read_port_range(proc_root: &std::path::Path) -> Option<(u16, u16)> {
+pub fn read_port_range(proc_root: &std::path::Path) -> Option<(u16, u16)> {
     let text = std::fs::read_to_string(proc_root.join("sys/net/ipv4/ip_local_port_range")).ok()?;
     let mut f = text.split_whitespace().map(str::parse::<u16>);
     Some((f.next()?.ok()?, f.next()?.ok()?))

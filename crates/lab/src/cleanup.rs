@@ -5,8 +5,54 @@
 
 use sockscope_core::model::{SockState, StateSet};
 use sockscope_core::netlink::{DiagSocket, Query};
-use sockscope_core::{Netid, Selection};
+use sockscope_core::{Endpoint, Netid, Selection, Socket};
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+/// The TCP connections a scenario made, recorded as it made them (both ends' exact
+/// addresses). Cleanup destroys these and nothing else: another program's connection that
+/// happens to use the same port — on another address, or to another peer — is never touched.
+#[derive(Clone, Debug, Default)]
+pub struct Footprint {
+    /// Each connection once, its two ends in a fixed order, so the client's socket
+    /// (client → server) and the server's (server → client) both match.
+    connections: HashSet<(SocketAddr, SocketAddr)>,
+}
+
+impl Footprint {
+    /// Records a connection between `a` and `b` (either end first).
+    pub fn add(&mut self, a: SocketAddr, b: SocketAddr) {
+        self.connections.insert(if a <= b { (a, b) } else { (b, a) });
+    }
+
+    pub fn extend(&mut self, pairs: impl IntoIterator<Item = (SocketAddr, SocketAddr)>) {
+        for (a, b) in pairs {
+            self.add(a, b);
+        }
+    }
+
+    /// The connections of these streams, as they are now (before they are closed).
+    pub fn of_streams<'a>(streams: impl IntoIterator<Item = &'a std::net::TcpStream>) -> Footprint {
+        let mut f = Footprint::default();
+        f.extend(streams.into_iter().filter_map(|s| Some((s.local_addr().ok()?, s.peer_addr().ok()?))));
+        f
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.connections.is_empty()
+    }
+
+    /// Whether this socket is one end of a recorded connection.
+    pub fn holds(&self, s: &Socket) -> bool {
+        let (Endpoint::Inet { address: la, port: lp }, Endpoint::Inet { address: pa, port: pp }) = (&s.local, &s.peer)
+        else {
+            return false;
+        };
+        let (a, b) = (SocketAddr::new(*la, *lp), SocketAddr::new(*pa, *pp));
+        self.connections.contains(&if a <= b { (a, b) } else { (b, a) })
+    }
+}
 
 const CLOSING: [SockState; 6] = [
     SockState::TimeWait,
@@ -17,9 +63,12 @@ const CLOSING: [SockState; 6] = [
     SockState::CloseWait,
 ];
 
-/// Destroys closing TCP sockets with any of `ports` at either end, for up to half a second
+/// Destroys the closing TCP sockets of `footprint`'s connections, for up to half a second
 /// while connections finish closing. Returns how many it destroyed.
-pub fn reap_closing(ports: &[u16]) -> usize {
+pub fn reap_closing(footprint: &Footprint) -> usize {
+    if footprint.is_empty() {
+        return 0;
+    }
     let Ok(mut diag) = DiagSocket::open() else { return 0 };
     let sel = Selection::resolve(&[Netid::Tcp], &[], StateSet::of(&CLOSING));
     let deadline = Instant::now() + Duration::from_millis(500);
@@ -29,9 +78,7 @@ pub fn reap_closing(ports: &[u16]) -> usize {
         if diag.collect(&Query::new(sel), &mut found).is_err() {
             return destroyed;
         }
-        found.retain(|s| {
-            s.local.port().is_some_and(|p| ports.contains(&p)) || s.peer.port().is_some_and(|p| ports.contains(&p))
-        });
+        found.retain(|s| footprint.holds(s));
         if found.is_empty() || Instant::now() > deadline {
             return destroyed;
         }

@@ -26,15 +26,17 @@ pub enum LabError {
     /// The requested size does not fit the machine's limits; nothing was created.
     #[error("refused: {0}")]
     Limit(String),
-    #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    /// The io::Error is part of this message, not a `source`: an error chain printed as
+    /// "a: b: c" would otherwise say it twice.
+    #[error("{what}: {}", errno_text(error))]
+    Io { what: String, error: std::io::Error },
     #[error("lab worker: {0}")]
     Worker(String),
 }
 
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> LabError {
     let what = what.into();
-    move |source| LabError::Io { what, source }
+    move |error| LabError::Io { what, error }
 }
 
 /// The errno name and text of an error, as people search for it: `EADDRINUSE (Address

@@ -40,6 +40,10 @@ pub struct Ready {
     /// TIME-WAIT sockets left behind (farm).
     #[serde(default)]
     pub time_wait: u32,
+    /// Every TCP connection made (farm): (client, server) addresses, so the parent's cleanup
+    /// destroys exactly these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<(SocketAddr, SocketAddr)>,
 }
 
 /// A running worker; stopped and reaped on drop.
@@ -73,7 +77,15 @@ impl Worker {
         let mut w = Worker {
             child,
             stdin,
-            ready: Ready { pid: 0, sockets: 0, soft_limit: None, error: None, ports: vec![], time_wait: 0 },
+            ready: Ready {
+                pid: 0,
+                sockets: 0,
+                soft_limit: None,
+                error: None,
+                ports: vec![],
+                time_wait: 0,
+                connections: vec![],
+            },
         };
         match rx.recv_timeout(timeout) {
             Ok(line) if !line.trim().is_empty() => {
@@ -172,13 +184,23 @@ fn run(spec: &Spec) -> Result<(Ready, Vec<OwnedFd>), LabError> {
                 }
             };
             let sockets = keep.len() as u64;
-            Ok((Ready { pid, sockets, soft_limit: Some(soft), error: Some(error), ports: vec![], time_wait: 0 }, keep))
+            let ready = Ready {
+                pid,
+                sockets,
+                soft_limit: Some(soft),
+                error: Some(error),
+                ports: vec![],
+                time_wait: 0,
+                connections: vec![],
+            };
+            Ok((ready, keep))
         }
         Spec::Farm { address, established_pairs, unix_pairs, time_wait, listeners } => {
             let need = u64::from(*established_pairs) * 2 + u64::from(*unix_pairs) * 2 + u64::from(*listeners) + 1;
             crate::limits::ensure_fds(need, "this farm worker")?;
             let mut keep: Vec<OwnedFd> = Vec::with_capacity(need as usize);
             let mut ports = Vec::new();
+            let mut connections = Vec::new();
             let mut ls = Vec::new();
             for _ in 0..(*listeners).max(1) {
                 let l =
@@ -192,6 +214,7 @@ fn run(spec: &Spec) -> Result<(Ready, Vec<OwnedFd>), LabError> {
                 let c = TcpStream::connect(l.local_addr().map_err(crate::io("listener address"))?)
                     .map_err(crate::io(format!("farm connection {i}")))?;
                 let (s, _) = l.accept().map_err(crate::io("accept"))?;
+                connections.push((c.local_addr().map_err(crate::io("address"))?, s.local_addr().map_err(crate::io("address"))?));
                 keep.push(OwnedFd::from(c));
                 keep.push(OwnedFd::from(s));
             }
@@ -207,13 +230,14 @@ fn run(spec: &Spec) -> Result<(Ready, Vec<OwnedFd>), LabError> {
                 let c = TcpStream::connect(l.local_addr().map_err(crate::io("listener address"))?)
                     .map_err(crate::io("time-wait connection"))?;
                 let (s, _) = l.accept().map_err(crate::io("accept"))?;
+                connections.push((c.local_addr().map_err(crate::io("address"))?, s.local_addr().map_err(crate::io("address"))?));
                 drop(c);
                 drop(s);
                 tw += 1;
             }
             let sockets = keep.len() as u64 + ls.len() as u64;
             keep.extend(ls.into_iter().map(OwnedFd::from));
-            Ok((Ready { pid, sockets, soft_limit: None, error: None, ports, time_wait: tw }, keep))
+            Ok((Ready { pid, sockets, soft_limit: None, error: None, ports, time_wait: tw, connections }, keep))
         }
     }
 }

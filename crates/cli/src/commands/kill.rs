@@ -1,10 +1,35 @@
 //! `-K`: destroy the selected TCP, UDP and raw sockets through SOCK_DESTROY, as `ss -K`.
 
 use crate::args::ListArgs;
-use sockscope_core::netlink::DiagSocket;
-use sockscope_core::{Netid, Snapshot, Socket};
+use rustix::io::Errno;
+use sockscope_core::filter::Expr;
+use sockscope_core::filter::eval::{Context, Truth};
+use sockscope_core::netlink::{DiagSocket, NetlinkError};
+use sockscope_core::{Netid, Snapshot, SnapshotOptions, Socket};
 use std::collections::BTreeMap;
 use std::io::Write;
+
+/// The rows -K may destroy: each is checked again in user space, whatever the snapshot did
+/// (`--kernel-filter only` skips that check for listing; a refused or partial kernel program
+/// must never widen what is destroyed). A condition user space cannot decide (`autobound`
+/// without the port range, say) counts only when the kernel's program decided it.
+pub fn certainly_selected<'a>(
+    snap: &Snapshot,
+    rows: Vec<&'a Socket>,
+    filter: Option<&Expr>,
+    opts: &SnapshotOptions,
+) -> Vec<&'a Socket> {
+    let Some(f) = filter else { return rows };
+    let range = sockscope_core::snapshot::read_port_range(&opts.proc_root);
+    let ctx = Context { owners: snap.owners.as_ref(), local_port_range: range };
+    rows.into_iter()
+        .filter(|s| match f.eval(s, ctx) {
+            Truth::True => true,
+            Truth::Unknown => snap.kernel_filtered,
+            Truth::False => false,
+        })
+        .collect()
+}
 
 /// Prints the sockets destroyed (or, with --dry-run, those that would be) with `print`, and
 /// a summary on stderr. Returns false when some could not be destroyed.
@@ -32,20 +57,41 @@ pub fn run(
     }
     let mut diag = DiagSocket::open()?;
     let mut destroyed = Vec::new();
+    let mut gone = 0;
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
     for s in killable {
         match diag.destroy(s) {
             Ok(()) => destroyed.push(s),
-            Err(e) => *failures.entry(e.to_string()).or_default() += 1,
+            // Closed since the dump — often by us: destroying one end of a local
+            // connection resets the other. What -K wanted has happened.
+            Err(NetlinkError::Io { errno: Errno::NOENT, .. }) => gone += 1,
+            Err(e) => *failures.entry(why_not(&e)).or_default() += 1,
         }
     }
     print(out, &destroyed)?;
     out.flush()?;
     crate::stderr_line!("sockscope: destroyed {} socket{}", destroyed.len(), plural(destroyed.len()));
+    if gone > 0 {
+        crate::stderr_line!("sockscope: {gone} more socket{} had already closed", plural(gone));
+    }
     for (why, n) in &failures {
         crate::stderr_line!("sockscope: could not destroy {n} socket{}: {why}", plural(*n));
     }
     Ok(failures.is_empty())
+}
+
+/// Why SOCK_DESTROY refused, in the words a user can act on.
+fn why_not(e: &NetlinkError) -> String {
+    match e {
+        NetlinkError::Io { errno: Errno::PERM | Errno::ACCESS, .. } => {
+            "permission denied: destroying sockets needs CAP_NET_ADMIN (run as root)".into()
+        }
+        NetlinkError::Io { errno: Errno::OPNOTSUPP, .. } => {
+            "the kernel cannot destroy sockets (built without CONFIG_INET_DIAG_DESTROY)".into()
+        }
+        NetlinkError::Io { errno, .. } => format!("SOCK_DESTROY failed: {errno}"),
+        other => other.to_string(),
+    }
 }
 
 fn plural(n: usize) -> &'static str {

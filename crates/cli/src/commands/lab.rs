@@ -188,12 +188,20 @@ fn start(scenario: &Scenario, exe: &std::path::Path) -> anyhow::Result<Started> 
                 .with_context(|| format!("--range '{range}': expected LOW-HIGH, e.g. 40000-40063"))?;
             let e = ephemeral::Ephemeral::start(&ephemeral::Options { low: lo, high: hi })?;
             let t = &e.truth;
-            let lines = vec![
+            let mut lines = vec![
                 format!("connections to 127.0.0.1:{} from local ports {}-{}, each bound explicitly (SO_REUSEADDR)", t.server_port, t.low, t.high),
                 format!("{} connected; the next connect() failed: {}", t.connected, t.error),
-                "every (local port, destination) pair is taken: the same happens to a client when ip_local_port_range is used up".to_string(),
-                format!("see it: sockscope -tn dport = :{}   or: sockscope -t --summary-by remote", t.server_port),
             ];
+            if !t.held_elsewhere.is_empty() {
+                lines.push(format!(
+                    "{} port{} of the range were held by other sockets and skipped (bind: EADDRINUSE): {}",
+                    t.held_elsewhere.len(),
+                    if t.held_elsewhere.len() == 1 { "" } else { "s" },
+                    t.held_elsewhere.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+                ));
+            }
+            lines.push("every (local port, destination) pair is taken: the same happens to a client when ip_local_port_range is used up".to_string());
+            lines.push(format!("see it: sockscope -tn dport = :{}   or: sockscope -t --summary-by remote", t.server_port));
             started("ephemeral", serde_json::to_value(&e.truth)?, lines, Some(Box::new(e)))
         }
         Scenario::Reuseport { listeners, clients } => {

@@ -59,6 +59,9 @@ pub fn run(args: &ListArgs, out: &mut impl Write, terminal_width: Option<usize>)
         return summary::groups(&snap, key, args.json, out).map(|()| true);
     }
     if args.kill {
+        // Whatever path the filter took (kernel, user space, a refused or partial program),
+        // -K destroys only sockets the filter certainly selects.
+        let rows = kill::certainly_selected(&snap, rows, f.expr.as_ref(), &opts);
         return kill::run(&snap, &rows, args, out, |out, rows| {
             write_sockets(out, &snap, rows, args, &services, &selection, terminal_width)
         });

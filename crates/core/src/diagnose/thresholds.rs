@@ -26,14 +26,38 @@ macro_rules! thresholds {
             pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
                 match key {
                     $( stringify!($name) => {
-                        self.$name = value.trim().parse().map_err(|_| format!("threshold {key}: '{value}' is not a valid number"))?;
+                        self.$name = parse_value(value).ok_or_else(|| {
+                            format!("threshold {key}: '{}' is not a number of 0 or more", crate::text::Untrusted(value))
+                        })?;
                         Ok(())
                     } )*
-                    _ => Err(format!("unknown threshold '{key}' (see sockscope doctor --list-thresholds)")),
+                    _ => Err(format!("unknown threshold '{}' (see sockscope doctor --list-thresholds)", crate::text::Untrusted(key))),
                 }
             }
         }
     };
+}
+
+/// A threshold's value: a finite number, 0 or more (`NaN` would make every comparison
+/// false, and so silence a rule).
+trait Value: std::str::FromStr {
+    fn valid(&self) -> bool;
+}
+
+impl Value for u64 {
+    fn valid(&self) -> bool {
+        true
+    }
+}
+
+impl Value for f64 {
+    fn valid(&self) -> bool {
+        self.is_finite() && *self >= 0.0
+    }
+}
+
+fn parse_value<T: Value>(text: &str) -> Option<T> {
+    text.trim().parse::<T>().ok().filter(Value::valid)
 }
 
 thresholds! {
@@ -76,4 +100,23 @@ thresholds! {
     stuck_queue_bytes: u64 = 4096,
     /// Seconds without data in either direction that make a connection idle.
     keepalive_idle_secs: u64 = 1800,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Security issue 20: `--set fd_warn=NaN` silenced the rule; `-1` made no sense.
+    #[test]
+    fn nan_infinite_and_negative_thresholds_are_refused() {
+        let mut t = Thresholds::default();
+        for bad in ["NaN", "nan", "inf", "-1", "-0.5", "", "x"] {
+            assert!(t.set("fd_warn", bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(t.set("time_wait_info", "-1").is_err());
+        t.set("fd_warn", " 0.5 ").unwrap();
+        assert_eq!(t.fd_warn, 0.5);
+        let e = t.set("no\x1b]0;x\x07", "1").unwrap_err();
+        assert!(!e.contains('\x1b'), "{e}");
+    }
 }

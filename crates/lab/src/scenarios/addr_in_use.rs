@@ -36,6 +36,7 @@ pub struct Truth {
 pub struct AddrInUse {
     pub truth: Truth,
     _restarted: Option<OwnedFd>,
+    footprint: crate::cleanup::Footprint,
 }
 
 fn bind_listener(port: u16, reuseaddr: bool) -> Result<OwnedFd, std::io::Error> {
@@ -90,7 +91,9 @@ impl AddrInUse {
             with_reuseaddr: with,
             listener_fd: restarted.as_ref().map(super::raw),
         };
-        Ok(AddrInUse { truth, _restarted: restarted })
+        let mut footprint = crate::cleanup::Footprint::default();
+        footprint.extend(ends);
+        Ok(AddrInUse { truth, _restarted: restarted, footprint })
     }
 }
 
@@ -98,6 +101,6 @@ impl Drop for AddrInUse {
     fn drop(&mut self) {
         // Close everything first, then reap what the kernel keeps closing.
         drop(std::mem::take(&mut self._restarted));
-        crate::cleanup::reap_closing(&[self.truth.port]);
+        crate::cleanup::reap_closing(&self.footprint);
     }
 }

@@ -1,6 +1,7 @@
 //! A listener with a small backlog that never accepts, and a burst of clients: its accept
 //! queue fills, and the kernel drops the rest (ListenOverflows / ListenDrops rise).
 
+use crate::cleanup::Footprint;
 use crate::{LabError, counters, io, limits};
 use rustix::net::{AddressFamily, SocketAddrV4, SocketFlags, SocketType};
 use serde::Serialize;
@@ -39,6 +40,7 @@ pub struct Backlog {
     pub truth: Truth,
     _listener: Option<TcpListener>,
     _clients: Vec<OwnedFd>,
+    footprint: Footprint,
 }
 
 impl Backlog {
@@ -66,6 +68,7 @@ impl Backlog {
         // The burst: non-blocking connects, so clients beyond the queue keep retrying their
         // SYN in the kernel instead of blocking us.
         let mut clients = Vec::with_capacity(o.clients as usize);
+        let mut footprint = Footprint::default();
         for _ in 0..o.clients {
             let c = rustix::net::socket_with(
                 AddressFamily::INET,
@@ -77,6 +80,11 @@ impl Backlog {
             match rustix::net::connect(&c, &target) {
                 Ok(()) | Err(rustix::io::Errno::INPROGRESS) => {}
                 Err(e) => return Err(io("connect")(e.into())),
+            }
+            // connect() has chosen the client's port, even while the SYN is still pending.
+            let local = rustix::net::getsockname(&c).map_err(|e| io("client address")(e.into()))?;
+            if let Ok(local) = std::net::SocketAddr::try_from(local) {
+                footprint.add(local, target.into());
             }
             clients.push(c);
         }
@@ -107,7 +115,7 @@ impl Backlog {
             listen_drops_before: counters::get(&before, "TcpExt.ListenDrops"),
             listen_drops_after: counters::get(&after, "TcpExt.ListenDrops"),
         };
-        Ok(Backlog { truth, _listener: Some(listener), _clients: clients })
+        Ok(Backlog { truth, _listener: Some(listener), _clients: clients, footprint })
     }
 }
 
@@ -130,6 +138,6 @@ impl Drop for Backlog {
         // Close everything first, then reap what the kernel keeps closing.
         drop(std::mem::take(&mut self._clients));
         drop(std::mem::take(&mut self._listener));
-        crate::cleanup::reap_closing(&[self.truth.port]);
+        crate::cleanup::reap_closing(&self.footprint);
     }
 }

@@ -41,6 +41,7 @@ impl Truth {
 pub struct Farm {
     pub truth: Truth,
     _workers: Vec<Worker>,
+    footprint: crate::cleanup::Footprint,
 }
 
 /// One worker's share: (established pairs, unix pairs, time-wait, listeners).
@@ -103,15 +104,18 @@ impl Farm {
             return Err(e);
         }
         let mut truth = Truth::default();
-        for w in &workers {
+        let mut footprint = crate::cleanup::Footprint::default();
+        for w in &mut workers {
             truth.held += w.ready.sockets;
             truth.time_wait += u64::from(w.ready.time_wait);
+            // The connection list is for cleanup, not for the report.
+            footprint.extend(std::mem::take(&mut w.ready.connections));
             truth.workers.push(w.ready.clone());
         }
         truth.established = u64::from(est) * 2 * u64::from(o.processes);
         truth.unix = u64::from(unix) * 2 * u64::from(o.processes);
         truth.listeners = u64::from(listeners) * u64::from(o.processes);
-        Ok(Farm { truth, _workers: workers })
+        Ok(Farm { truth, _workers: workers, footprint })
     }
 }
 
@@ -119,8 +123,7 @@ impl Drop for Farm {
     fn drop(&mut self) {
         // Stop the workers (their sockets close), then reap what the kernel keeps closing.
         drop(std::mem::take(&mut self._workers));
-        let ports: Vec<u16> = self.truth.workers.iter().flat_map(|w| w.ports.iter().copied()).collect();
-        crate::cleanup::reap_closing(&ports);
+        crate::cleanup::reap_closing(&self.footprint);
     }
 }
 

@@ -76,8 +76,9 @@ impl Reuseport {
 impl Drop for Reuseport {
     fn drop(&mut self) {
         // Close everything first, then reap what the kernel keeps closing.
+        let footprint = crate::cleanup::Footprint::of_streams(&self._conns);
         drop(std::mem::take(&mut self._conns));
         drop(std::mem::take(&mut self._listeners));
-        crate::cleanup::reap_closing(&[self.truth.port]);
+        crate::cleanup::reap_closing(&footprint);
     }
 }

@@ -64,6 +64,8 @@ impl Drop for TimeWait {
     fn drop(&mut self) {
         // Close everything first, then reap what the kernel keeps closing.
         drop(std::mem::take(&mut self._listener));
-        crate::cleanup::reap_closing(&[self.truth.server_port]);
+        let mut footprint = crate::cleanup::Footprint::default();
+        footprint.extend(self.truth.sockets.iter().copied());
+        crate::cleanup::reap_closing(&footprint);
     }
 }
