@@ -137,19 +137,23 @@ impl Snapshot {
                 None => Vec::new(),
             };
             if !sel.is_empty() {
-                let net_dir = opts.proc_root.join("net");
+                let net_dir = procfs::net_dir(&opts.proc_root);
                 match opts.source {
                     Source::Proc => procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?,
                     Source::Netlink | Source::Auto => snap.collect_netlink(opts, code.as_deref(), &net_dir)?,
                 }
             }
             fill_unix_peer_names(&mut snap.sockets);
+            // This thread helps once the dump is done, then (alone by now) reads what the
+            // walk could not open for lack of fds.
+            let mine = scan.as_ref().map(|scan| scan.work());
             let mut found = Vec::with_capacity(workers.len() + 1);
-            if let Some(scan) = &scan {
-                found.push(scan.work()?);
-            }
             for w in workers {
-                found.push(w.join().map_err(|_| SnapshotError::Unsupported("the /proc walk panicked".into()))??);
+                found.push(w.join().map_err(|_| SnapshotError::Unsupported("the /proc walk panicked".into()))?);
+            }
+            if let (Some(scan), Some(mut last)) = (&scan, mine) {
+                scan.finish(&mut last);
+                found.push(last);
             }
             Ok(scan.is_some().then(|| procfs::fdscan::merge(found)))
         })?;
@@ -273,7 +277,7 @@ fn check_evaluable(f: &Expr, in_kernel: bool) -> Result<(), SnapshotError> {
             _ => continue,
         };
         return Err(SnapshotError::Unsupported(format!(
-            "'{what}' can only be decided by the kernel's filter: use it with sock_diag (not --source proc, not --kernel-filter off) and with conditions the kernel understands (no Unix paths, states, --pid or --comm in the same filter)"
+            "'{what}' is decided by the kernel's filter: use it with sock_diag (not --source proc, not --kernel-filter off) and with conditions the kernel understands (no Unix paths, states, --pid or --comm in the same filter)"
         )));
     }
     Ok(())

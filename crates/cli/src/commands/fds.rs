@@ -2,9 +2,8 @@
 
 use crate::args::FdsArgs;
 use crate::render::fds as render;
-use anyhow::Context;
 use sockscope_core::fdselect::{FdSelect, InetSpec};
-use sockscope_core::fdview::{FdView, FdViewOptions, Which};
+use sockscope_core::fdview::{FdView, FdViewError, FdViewOptions, Which};
 use sockscope_core::names::Services;
 use sockscope_core::procfs::fdtable::ReadOptions;
 use std::io::Write;
@@ -40,7 +39,15 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
         read: ReadOptions { fdinfo: true, specials: !args.no_specials && args.top.is_none() },
         peers: args.peers || args.json,
     };
-    let mut view = FdView::collect(&which, &opts).context("cannot read fd tables")?;
+    let hidepid = sockscope_core::procfs::hidepid(&opts.proc_root);
+    let mut view = match FdView::collect(&which, &opts) {
+        Ok(v) => v,
+        Err(FdViewError::NoSuchPid(pid)) if hidepid.is_some() => anyhow::bail!(
+            "no process with pid {pid} is visible: /proc is mounted with hidepid={}, which hides other users' processes (run as root)",
+            hidepid.as_deref().unwrap_or_default()
+        ),
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot read fd tables")),
+    };
     for w in &view.warnings {
         crate::stderr_line!("sockscope: warning: {w}");
     }
@@ -63,6 +70,11 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
         render::table(out, &view, args.peers, !args.no_header)?;
     }
     out.flush()?;
+    if let Some(h) = hidepid.as_deref().filter(|_| !args.json) {
+        crate::stderr_line!(
+            "sockscope: note: /proc is mounted with hidepid={h}: other users' processes are hidden and not listed (run as root to see them)"
+        );
+    }
     if !view.unreadable.is_empty() && !args.json {
         let first = &view.unreadable[0];
         crate::stderr_line!(

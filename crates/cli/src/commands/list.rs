@@ -121,16 +121,10 @@ fn write_sockets(
 /// Never a silent gap: say how many processes' fds could not be read, and why.
 fn note_unknown_owners(snap: &Snapshot) {
     let Some(idx) = &snap.owners else { return };
-    let r = &idx.report;
-    if r.processes_unreadable > 0 {
-        let unowned = snap.sockets.iter().filter(|s| s.inode != 0 && !idx.has_owner(s.inode)).count();
-        crate::stderr_line!(
-            "sockscope: note: {} process{} could not be read ({}); {} socket{} no known owner",
-            r.processes_unreadable,
-            if r.processes_unreadable == 1 { "" } else { "es" },
-            r.unreadable_reason.as_deref().unwrap_or("unknown reason"),
-            unowned,
-            if unowned == 1 { " has" } else { "s have" },
-        );
-    }
+    let Some(note) = idx.report.gap_note() else { return };
+    let unowned = snap.sockets.iter().filter(|s| s.inode != 0 && !idx.has_owner(s.inode)).count();
+    crate::stderr_line!(
+        "sockscope: note: {note}; {unowned} socket{} no known owner",
+        if unowned == 1 { " has" } else { "s have" },
+    );
 }

@@ -36,7 +36,7 @@ pub fn totals(args: &ListArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     for w in snap.fallbacks.iter().chain(&snap.warnings) {
         crate::stderr_line!("sockscope: warning: {w}");
     }
-    let t = Totals::count(&snap, summary::read_frag(Path::new("/proc/net")));
+    let t = Totals::count(&snap, summary::read_frag(&sockscope_core::procfs::net_dir(Path::new("/proc"))));
     if args.json {
         #[derive(serde::Serialize)]
         struct Doc<'a> {

@@ -108,16 +108,8 @@ pub fn report(out: &mut impl Write, o: &Observation, findings: &[Finding], colou
     );
     let healthy = count(Severity::Crit) + count(Severity::Warn) == 0;
     writeln!(out, "{}", if healthy { paint(colour, "1;32", &format!("healthy: {line}")) } else { line })?;
-    if let Some(idx) = &o.first.owners
-        && idx.report.processes_unreadable > 0
-    {
-        writeln!(
-            out,
-            "note: {} process{} could not be read ({}): their sockets show no owner",
-            idx.report.processes_unreadable,
-            if idx.report.processes_unreadable == 1 { "" } else { "es" },
-            idx.report.unreadable_reason.as_deref().unwrap_or("?")
-        )?;
+    if let Some(note) = o.first.owners.as_ref().and_then(|idx| idx.report.gap_note()) {
+        writeln!(out, "note: {note}: their sockets show no owner")?;
     }
     Ok(())
 }

@@ -63,6 +63,18 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
     let mut second = second_look(&opts.proc_root)?;
     let after = counters::read(&net);
     let sys = sysctls(&opts.proc_root);
+    if !opts.proc_root.join("sys").exists() {
+        first.warnings.push(format!(
+            "{} is missing (procfs mounted with subset=pid?): the rules that compare with sysctls (somaxconn, tcp_max_tw_buckets, tcp_max_orphans, tcp_mem, file-max) cannot judge and stay silent",
+            opts.proc_root.join("sys").display()
+        ));
+    }
+    if before.is_empty() {
+        first.warnings.push(format!(
+            "{} cannot be read: the rules that use kernel counters (ListenOverflows, retransmits, UDP drops) cannot judge and stay silent",
+            net.display()
+        ));
+    }
 
     let mut stale_unix_files = Vec::new();
     if opts.scope.is_empty() {

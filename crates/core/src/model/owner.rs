@@ -58,6 +58,32 @@ pub struct OwnerScanReport {
     pub unreadable_pids: Vec<u32>,
     /// Processes that exited while being scanned (skipped; not an error).
     pub processes_vanished: u32,
+    /// procfs's `hidepid=` when it hides other users' processes from us: they are not even
+    /// counted as unreadable, since we cannot see that they exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidepid: Option<String>,
+}
+
+impl OwnerScanReport {
+    /// The note a listing owes its reader about processes whose sockets show no owner, or
+    /// `None` when every process was read.
+    pub fn gap_note(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.processes_unreadable > 0 {
+            parts.push(format!(
+                "{} process{} could not be read ({})",
+                self.processes_unreadable,
+                if self.processes_unreadable == 1 { "" } else { "es" },
+                self.unreadable_reason.as_deref().unwrap_or("unknown reason")
+            ));
+        }
+        if let Some(h) = &self.hidepid {
+            parts.push(format!(
+                "/proc is mounted with hidepid={h}: other users' processes are hidden, so their sockets show no owner (run as root to see them)"
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 /// inode → owners, built in one pass over /proc/*/fd. Entries are kept in one flat vector

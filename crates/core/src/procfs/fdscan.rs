@@ -14,12 +14,20 @@ use std::path::Path;
 
 const DIR_BUFFER: usize = 64 * 1024;
 
-/// Why a process's fds could not be read, for the user.
+/// Why a process's fds could not be read, for the user: what is true of this run.
 fn reason(errno: Errno) -> String {
-    if (errno == Errno::ACCESS || errno == Errno::PERM) && !rustix::process::geteuid().is_root() {
+    let denied = errno == Errno::ACCESS || errno == Errno::PERM;
+    if denied && !rustix::process::geteuid().is_root() {
         "permission denied: other users' processes; run as root to see their owners".to_string()
-    } else if errno == Errno::ACCESS || errno == Errno::PERM {
-        "permission denied even to root: ptrace access to the process is refused".to_string()
+    } else if denied && !super::in_initial_user_namespace() {
+        "permission denied: sockscope is root only inside a user namespace, which gives no access to processes outside it".to_string()
+    } else if denied {
+        "permission denied even to root: ptrace access to the process is refused (a security module or a process that is not dumpable)".to_string()
+    } else if is_out_of_fds(errno) {
+        format!(
+            "{errno}: sockscope's own fd limit is too low to read /proc (RLIMIT_NOFILE {}; it needs about 8)",
+            rustix::process::getrlimit(rustix::process::Resource::Nofile).current.map_or("unlimited".into(), |n| n.to_string())
+        )
     } else {
         format!("{errno}")
     }
@@ -29,6 +37,11 @@ fn is_vanished(errno: Errno) -> bool {
     errno == Errno::NOENT || errno == Errno::SRCH
 }
 
+/// Our own fd limit (EMFILE) or the system's (ENFILE): nothing to say about the process.
+fn is_out_of_fds(errno: Errno) -> bool {
+    errno == Errno::MFILE || errno == Errno::NFILE
+}
+
 /// Scans `proc_root` (normally `/proc`). With `threads`, every thread is listed as an owner
 /// (its tid set), as `ss -T` does. Fails only when `proc_root` itself cannot be read.
 ///
@@ -36,20 +49,42 @@ fn is_vanished(errno: Errno) -> bool {
 /// (one lookup and readlink per fd), which parallelises well across processes.
 pub fn scan(proc_root: &Path, threads: bool) -> Result<OwnerIndex, super::ProcError> {
     let shared = SharedScan::prepare(proc_root, threads)?;
-    let scanners = std::thread::scope(|sc| {
+    let mut scanners = std::thread::scope(|sc| {
         let helpers: Vec<_> = (0..shared.workers()).map(|_| sc.spawn(|| shared.work())).collect();
-        helpers.into_iter().filter_map(|h| h.join().ok()).collect::<Result<Vec<_>, _>>()
-    })?;
+        helpers.into_iter().filter_map(|h| h.join().ok()).collect::<Vec<_>>()
+    });
+    let mut last = scanners.pop().unwrap_or_else(|| shared.scanner());
+    shared.finish(&mut last);
+    scanners.push(last);
     Ok(merge(scanners))
 }
 
+/// What reading one fd table (a process's, or one thread's with `-T`) came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Read,
+    /// The process exited meanwhile: skipped, not an error.
+    Vanished,
+    Unreadable(Errno),
+    /// We ran out of fds ourselves: try again when fewer are open.
+    OutOfFds,
+}
+
 /// A /proc walk that several threads share: each takes the next pid until none is left, so
-/// a thread that joins late (the one that dumped the sockets) still helps.
+/// a thread that joins late (the one that dumped the sockets) still helps. The threads
+/// share one open /proc and hold one more fd each while reading a table; a table that
+/// could not be opened because sockscope ran out of fds (a tiny `ulimit -n`) is queued and
+/// read again by `finish`, alone, after the others are done.
 pub struct SharedScan<'a> {
     root: &'a Path,
+    proc_dir: OwnedFd,
     pids: Vec<u32>,
     next: std::sync::atomic::AtomicUsize,
     threads: bool,
+    /// (pid, tid) to read again; tid `None` means every thread of the pid (with -T) or the
+    /// process (without).
+    retry: std::sync::Mutex<Vec<(u32, Option<u32>)>>,
+    hidepid: Option<String>,
 }
 
 impl<'a> SharedScan<'a> {
@@ -68,7 +103,15 @@ impl<'a> SharedScan<'a> {
                 pids.push(pid);
             }
         }
-        Ok(SharedScan { root: proc_root, pids, next: std::sync::atomic::AtomicUsize::new(0), threads })
+        Ok(SharedScan {
+            hidepid: super::hidepid(proc_root),
+            root: proc_root,
+            proc_dir,
+            pids,
+            next: std::sync::atomic::AtomicUsize::new(0),
+            threads,
+            retry: std::sync::Mutex::new(Vec::new()),
+        })
     }
 
     /// Worker threads worth starting: one per core.
@@ -76,19 +119,46 @@ impl<'a> SharedScan<'a> {
         std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(self.pids.len().max(1))
     }
 
+    /// An empty scanner for this walk.
+    pub fn scanner(&self) -> Scanner {
+        Scanner::new(self.root)
+    }
+
     /// Takes pids until none is left; returns what this thread found.
-    pub fn work(&self) -> Result<Scanner, super::ProcError> {
-        let mut scanner = Scanner::new(self.root)?;
+    pub fn work(&self) -> Scanner {
+        let mut scanner = self.scanner();
         loop {
             let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(&pid) = self.pids.get(i) else { break };
-            if self.threads {
-                scanner.scan_threads(pid);
+            let again = if self.threads {
+                scanner.scan_threads(&self.proc_dir, pid, None)
             } else {
-                scanner.scan_process(pid, None);
+                scanner.scan_process(&self.proc_dir, pid, None)
+            };
+            if !again.is_empty() {
+                self.retry.lock().unwrap_or_else(|e| e.into_inner()).extend(again);
             }
         }
-        Ok(scanner)
+        scanner
+    }
+
+    /// Reads again, one at a time, the tables that could not be opened for lack of fds.
+    /// Call it once the other threads are done (their fds are closed by then).
+    pub fn finish(&self, scanner: &mut Scanner) {
+        let retry = std::mem::take(&mut *self.retry.lock().unwrap_or_else(|e| e.into_inner()));
+        for (pid, tid) in retry {
+            let again = match (self.threads, tid) {
+                (true, None) => scanner.scan_threads(&self.proc_dir, pid, None),
+                (true, Some(tid)) => scanner.scan_threads(&self.proc_dir, pid, Some(tid)),
+                (false, _) => scanner.scan_process(&self.proc_dir, pid, None),
+            };
+            // Alone and still out of fds: the limit itself is too low. Say so, naming
+            // sockscope's limit rather than the process.
+            if !again.is_empty() {
+                scanner.unreadable(pid, Errno::MFILE);
+            }
+        }
+        scanner.report.hidepid.clone_from(&self.hidepid);
     }
 }
 
@@ -107,17 +177,18 @@ pub fn merge(scanners: Vec<Scanner>) -> OwnerIndex {
         if report.unreadable_reason.is_none() {
             report.unreadable_reason = s.report.unreadable_reason;
         }
+        report.hidepid = report.hidepid.or(s.report.hidepid);
         let room = 64usize.saturating_sub(report.unreadable_pids.len());
         report.unreadable_pids.extend(s.report.unreadable_pids.into_iter().take(room));
     }
     report.unreadable_pids.sort_unstable();
+    report.unreadable_pids.dedup();
     OwnerIndex::new(processes, entries, report)
 }
 
 /// One thread's share of a /proc walk.
 pub struct Scanner {
     root: std::path::PathBuf,
-    proc_dir: OwnedFd,
     dir_buf: Vec<MaybeUninit<u8>>,
     link_buf: Vec<u8>,
     path: String,
@@ -127,38 +198,74 @@ pub struct Scanner {
 }
 
 impl Scanner {
-    fn new(proc_root: &Path) -> Result<Scanner, super::ProcError> {
-        let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| super::ProcError::Read { path: proc_root.to_path_buf(), cause: e.into() })?;
-        Ok(Scanner {
+    fn new(proc_root: &Path) -> Scanner {
+        Scanner {
             root: proc_root.to_path_buf(),
-            proc_dir,
             dir_buf: vec![MaybeUninit::uninit(); DIR_BUFFER],
             link_buf: vec![0u8; 256],
             path: String::with_capacity(32),
             processes: Vec::new(),
             entries: Vec::new(),
             report: OwnerScanReport::default(),
-        })
-    }
-
-    /// Each thread of `pid` in turn, read through /proc/PID/task/TID.
-    fn scan_threads(&mut self, pid: u32) {
-        self.path.clear();
-        let _ = write!(self.path, "{pid}/task");
-        let tids: Vec<u32> = match std::fs::read_dir(self.root.join(&self.path)) {
-            Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
-            Err(_) => {
-                self.report.processes_vanished += 1;
-                return;
-            }
-        };
-        for tid in tids {
-            self.scan_process(pid, Some(tid));
         }
     }
 
-    fn scan_process(&mut self, pid: u32, tid: Option<u32>) {
+    /// One process: its fd table, counted once. Returns what must be read again.
+    fn scan_process(&mut self, proc_dir: &OwnedFd, pid: u32, _: Option<u32>) -> Vec<(u32, Option<u32>)> {
+        match self.scan_table(proc_dir, pid, None) {
+            Outcome::Read => self.report.processes_scanned += 1,
+            Outcome::Vanished => self.report.processes_vanished += 1,
+            Outcome::Unreadable(e) => self.unreadable(pid, e),
+            Outcome::OutOfFds => return vec![(pid, None)],
+        }
+        Vec::new()
+    }
+
+    /// Each thread of `pid` in turn (or only `only`), read through /proc/PID/task/TID. The
+    /// process is counted once, whatever its number of threads: its threads share its
+    /// credentials, so one unreadable thread means an unreadable process.
+    fn scan_threads(&mut self, proc_dir: &OwnedFd, pid: u32, only: Option<u32>) -> Vec<(u32, Option<u32>)> {
+        let tids: Vec<u32> = match only {
+            Some(tid) => vec![tid],
+            None => {
+                self.path.clear();
+                let _ = write!(self.path, "{pid}/task");
+                match std::fs::read_dir(self.root.join(&self.path)) {
+                    Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
+                    Err(e) if e.raw_os_error().map(Errno::from_raw_os_error).is_some_and(is_out_of_fds) => {
+                        return vec![(pid, None)];
+                    }
+                    Err(_) => {
+                        self.report.processes_vanished += 1;
+                        return Vec::new();
+                    }
+                }
+            }
+        };
+        let mut again = Vec::new();
+        let mut read = false;
+        for tid in tids {
+            match self.scan_table(proc_dir, pid, Some(tid)) {
+                Outcome::Read => read = true,
+                Outcome::Vanished => {}
+                Outcome::Unreadable(e) => {
+                    self.unreadable(pid, e);
+                    return Vec::new();
+                }
+                Outcome::OutOfFds => again.push((pid, Some(tid))),
+            }
+        }
+        // A retried thread is counted with its process here, once.
+        if read && only.is_none() {
+            self.report.processes_scanned += 1;
+        } else if !read && again.is_empty() && only.is_none() {
+            self.report.processes_vanished += 1;
+        }
+        again
+    }
+
+    /// One fd table; what it holds goes into the index.
+    fn scan_table(&mut self, proc_dir: &OwnedFd, pid: u32, tid: Option<u32>) -> Outcome {
         self.path.clear();
         match tid {
             Some(tid) => write!(self.path, "{pid}/task/{tid}/fd"),
@@ -166,44 +273,35 @@ impl Scanner {
         }
         .unwrap_or(());
         let fd_dir = match rustix::fs::openat(
-            &self.proc_dir,
+            proc_dir,
             self.path.as_str(),
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
             Ok(fd) => fd,
-            Err(e) if is_vanished(e) => {
-                self.report.processes_vanished += 1;
-                return;
-            }
-            Err(e) => return self.unreadable(pid, e),
+            Err(e) if is_vanished(e) => return Outcome::Vanished,
+            Err(e) if is_out_of_fds(e) => return Outcome::OutOfFds,
+            Err(e) => return Outcome::Unreadable(e),
         };
         let process_index = self.processes.len() as u32;
         let first_entry = self.entries.len();
-        match self.read_fds(&fd_dir, process_index) {
-            Ok(()) => {}
-            Err(e) if is_vanished(e) => {
-                self.report.processes_vanished += 1;
-                self.entries.truncate(first_entry);
-                return;
-            }
-            Err(e) => {
-                self.entries.truncate(first_entry);
-                return self.unreadable(pid, e);
-            }
+        if let Err(e) = self.read_fds(&fd_dir, process_index) {
+            self.entries.truncate(first_entry);
+            return if is_vanished(e) { Outcome::Vanished } else { Outcome::Unreadable(e) };
         }
-        self.report.processes_scanned += 1;
+        drop(fd_dir);
         if self.entries.len() > first_entry {
-            match self.describe(pid, tid) {
-                Some(p) => self.processes.push(p),
-                None => {
-                    // Exited between reading its fds and its name: skip it entirely.
+            match self.describe(proc_dir, pid, tid) {
+                Ok(p) => self.processes.push(p),
+                Err(e) => {
+                    // Exited between reading its fds and its name (skip it entirely), or
+                    // out of fds for /comm (read it all again later).
                     self.entries.truncate(first_entry);
-                    self.report.processes_scanned -= 1;
-                    self.report.processes_vanished += 1;
+                    return if is_out_of_fds(e) { Outcome::OutOfFds } else { Outcome::Vanished };
                 }
             }
         }
+        Outcome::Read
     }
 
     /// Records the sockets of one fd table.
@@ -276,24 +374,23 @@ impl Scanner {
         }
     }
 
-    /// comm and uid of a process that holds sockets; `None` if it has exited.
-    fn describe(&mut self, pid: u32, tid: Option<u32>) -> Option<Process> {
+    /// comm and uid of a process that holds sockets; an error if it has exited (or we are
+    /// out of fds).
+    fn describe(&mut self, proc_dir: &OwnedFd, pid: u32, tid: Option<u32>) -> Result<Process, Errno> {
         self.path.clear();
         let _ = match tid {
             Some(tid) => write!(self.path, "{pid}/task/{tid}"),
             None => write!(self.path, "{pid}"),
         };
-        let stat = rustix::fs::statat(&self.proc_dir, self.path.as_str(), rustix::fs::AtFlags::empty()).ok()?;
+        let stat = rustix::fs::statat(proc_dir, self.path.as_str(), rustix::fs::AtFlags::empty())?;
         self.path.push_str("/comm");
-        let comm_fd =
-            rustix::fs::openat(&self.proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-                .ok()?;
+        let comm_fd = rustix::fs::openat(proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
         let mut buf = [0u8; 64];
-        let n = rustix::io::read(&comm_fd, &mut buf).ok()?;
+        let n = rustix::io::read(&comm_fd, &mut buf)?;
         let comm = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
         let mut p = Process::new(pid, crate::model::lossless_text(comm), stat.st_uid);
         p.tid = tid;
-        Some(p)
+        Ok(p)
     }
 }
 
