@@ -323,7 +323,7 @@ fn processes_exiting_during_the_diagnosis_do_not_break_it() {
     for _ in 0..3 {
         let (code, doc) = doctor(&[]);
         assert!((0..=2).contains(&code), "{doc}");
-        assert_eq!(doc["schema_version"], 1);
+        assert_eq!(doc["schema_version"], 2);
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     churn.join().unwrap();

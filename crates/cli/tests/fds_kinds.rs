@@ -94,16 +94,23 @@ fn every_kind_of_fd_with_flags_details_and_peers() {
     assert_eq!(p["open"].as_u64().unwrap() as usize, reported.len());
     assert_eq!(p["highest_fd"].as_u64(), reported.iter().max().copied());
 
+    // An fd's peers: the holders of its peer group, less itself.
+    let peers = |f: &Value| -> Value {
+        let group = &json["shared"][f["peer_group"].as_u64().unwrap_or(u64::MAX) as usize];
+        let holders = group["holders"].as_array().cloned().unwrap_or_default();
+        let me = (p["pid"].clone(), f["fd"].clone());
+        Value::Array(holders.into_iter().filter(|h| (h["pid"].clone(), h["fd"].clone()) != me).collect())
+    };
     let f = by_fd(file.as_raw_fd());
     assert_eq!((f["kind"].as_str(), f["flags"]["access"].as_str()), (Some("regular"), Some("w")));
     assert!(f["link"].as_str().unwrap().ends_with("/data.log"));
     assert_eq!(by_fd(directory.as_raw_fd())["kind"], "directory");
     let pr = by_fd(pipe_r.as_raw_fd());
     assert_eq!((pr["kind"].as_str(), pr["flags"]["access"].as_str()), (Some("fifo"), Some("r")));
-    assert_eq!(pr["peers"], serde_json::json!([{"pid": holder.pid(), "command": "sleep", "fd": 0}]));
+    assert_eq!(peers(pr), serde_json::json!([{"pid": holder.pid(), "command": "sleep", "fd": 0}]));
     let sa = by_fd(sp_a.as_raw_fd());
     assert_eq!((sa["kind"].as_str(), sa["socket"]["netid"].as_str()), (Some("socket"), Some("unix_stream")));
-    assert_eq!(sa["peers"], serde_json::json!([{"pid": holder.pid(), "command": "sleep", "fd": 1}]));
+    assert_eq!(peers(sa), serde_json::json!([{"pid": holder.pid(), "command": "sleep", "fd": 1}]));
     let e = by_fd(efd.as_raw_fd());
     assert_eq!(e["kind"], "eventfd");
     assert_eq!(e["details"]["count"], 7);
@@ -142,7 +149,7 @@ fn every_kind_of_fd_with_flags_details_and_peers() {
     // A loopback connection's peer is the other socket of the pair, here in this process.
     let c = by_fd(client.as_raw_fd());
     assert_eq!(
-        c["peers"],
+        peers(c),
         serde_json::json!([{"pid": std::process::id(), "command": p["command"], "fd": server.as_raw_fd()}])
     );
     // lsof's pseudo-fds.

@@ -193,7 +193,7 @@ fn reports_exactly_the_sockets_made_with_every_owner() {
     expect.push(inet("tcp", "listening", shared.local_addr().expect("a"), "0.0.0.0:0".into(), shared_owners));
 
     let json = sockscope_json(&["-a", "-t", "-u", "-x"]);
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     let mut want: Vec<_> = expect
         .iter()
         .map(|e| {

@@ -59,7 +59,37 @@ pub struct FdRow {
     /// other namespaces.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
-    pub peers: Vec<Peer>,
+    /// With peers: the index in `FdView::shared` of the object whose holders are this fd's
+    /// peers (for a pipe or eventfd, the object itself; for a socket, its other end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_group: Option<usize>,
+}
+
+impl FdRow {
+    /// The other fds at the far end of this one (itself left out), from `view.shared`.
+    pub fn peers<'a>(&'a self, pid: u32, view: &'a FdView) -> impl Iterator<Item = &'a Peer> + 'a {
+        let me = match self.entry.fd {
+            FdName::Number(n) => Some(n),
+            FdName::Special(_) => None,
+        };
+        self.peer_group
+            .and_then(|g| view.shared.get(g))
+            .into_iter()
+            .flat_map(|g| g.holders.iter())
+            .filter(move |h| !(h.pid == pid && Some(h.fd) == me))
+    }
+}
+
+/// A pipe, eventfd or socket held by several fds, with every (process, fd) that holds it.
+/// Listed once and referenced from the fds (`peer_group`): 10,000 processes sharing one
+/// pipe make 10,000 holders here, not 10,000 lists of 10,000 peers.
+#[derive(Clone, Debug, Serialize)]
+pub struct SharedObject {
+    /// `pipe`, `eventfd` or `socket`.
+    pub kind: &'static str,
+    /// The pipe's or socket's inode, or the eventfd's id.
+    pub id: u64,
+    pub holders: Vec<Peer>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -96,6 +126,8 @@ pub struct FdView {
     /// Processes that exited while being read (skipped).
     pub vanished: u32,
     pub warnings: Vec<String>,
+    /// With peers: the objects several fds share, referenced by `FdRow::peer_group`.
+    pub shared: Vec<SharedObject>,
 }
 
 impl FdView {
@@ -145,7 +177,7 @@ impl FdView {
             } else {
                 PeerIndex::scan(root, &all)
             };
-            index.fill(root, &mut view.processes, &sockets);
+            view.shared = index.fill(root, &mut view.processes, &sockets);
         }
         Ok(view)
     }
@@ -187,7 +219,7 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, 
     let open = numbers.clone().count();
     let highest_fd = numbers.max();
     let fds =
-        entries.into_iter().map(|entry| FdRow { entry, socket: None, protocol: None, peers: Vec::new() }).collect();
+        entries.into_iter().map(|entry| FdRow { entry, socket: None, protocol: None, peer_group: None }).collect();
     Ok(ProcessFds { pid, command, uid, limit, open, highest_fd, fds })
 }
 
@@ -264,38 +296,54 @@ impl PeerIndex {
         self.commands.entry(pid).or_insert_with(|| process::comm(root, pid).unwrap_or_else(|_| "?".into())).clone()
     }
 
-    fn fill(mut self, root: &Path, tables: &mut [ProcessFds], sockets: &[Arc<Socket>]) {
+    /// Points each fd at the group of its peers, building each group once.
+    fn fill(mut self, root: &Path, tables: &mut [ProcessFds], sockets: &[Arc<Socket>]) -> Vec<SharedObject> {
         // Connected inet sockets by (local, peer), to find a loopback connection's other end.
         let by_ends: HashMap<(&Endpoint, &Endpoint), u64> = sockets
             .iter()
             .filter(|s| matches!(s.local, Endpoint::Inet { .. }) && s.inode != 0)
             .map(|s| ((&s.local, &s.peer), s.inode))
             .collect();
+        let mut shared = Vec::new();
+        let mut group_of: HashMap<(&'static str, u64), Option<usize>> = HashMap::new();
         for p in tables.iter_mut() {
             for row in &mut p.fds {
-                let FdName::Number(me) = row.entry.fd else { continue };
-                let holders: Vec<(u32, u32)> =
-                    match (&row.entry.kind, row.entry.inode, row.entry.details.as_deref(), &row.socket) {
-                        (FdKind::Fifo, Some(i), _, _) => self.pipes.get(&i).cloned().unwrap_or_default(),
-                        (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
-                            self.eventfds.get(id).cloned().unwrap_or_default()
+                if !matches!(row.entry.fd, FdName::Number(_)) {
+                    continue;
+                }
+                let key = match (&row.entry.kind, row.entry.inode, row.entry.details.as_deref(), &row.socket) {
+                    (FdKind::Fifo, Some(i), _, _) if self.pipes.contains_key(&i) => ("pipe", i),
+                    (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => ("eventfd", u64::from(*id)),
+                    (FdKind::Socket, _, _, Some(s)) => {
+                        let other = match &s.peer {
+                            Endpoint::Unix { inode, .. } if *inode != 0 => Some(*inode),
+                            Endpoint::Inet { .. } => by_ends.get(&(&s.peer, &s.local)).copied(),
+                            _ => None,
+                        };
+                        match other {
+                            Some(i) => ("socket", i),
+                            None => continue,
                         }
-                        (FdKind::Socket, _, _, Some(s)) => {
-                            let other = match &s.peer {
-                                Endpoint::Unix { inode, .. } if *inode != 0 => Some(*inode),
-                                Endpoint::Inet { .. } => by_ends.get(&(&s.peer, &s.local)).copied(),
-                                _ => None,
-                            };
-                            other.and_then(|i| self.sockets.get(&i).cloned()).unwrap_or_default()
-                        }
-                        _ => Vec::new(),
-                    };
-                row.peers = holders
-                    .into_iter()
-                    .filter(|&(pid, fd)| !(pid == p.pid && fd == me))
-                    .map(|(pid, fd)| Peer { pid, command: self.command(root, pid), fd })
-                    .collect();
+                    }
+                    _ => continue,
+                };
+                row.peer_group = *group_of.entry(key).or_insert_with(|| {
+                    let holders = match key.0 {
+                        "pipe" => self.pipes.get(&key.1),
+                        "eventfd" => u32::try_from(key.1).ok().and_then(|id| self.eventfds.get(&id)),
+                        _ => self.sockets.get(&key.1),
+                    }
+                    .cloned()
+                    .unwrap_or_default();
+                    if holders.is_empty() {
+                        return None;
+                    }
+                    let holders = holders.into_iter().map(|(pid, fd)| Peer { pid, command: self.command(root, pid), fd }).collect();
+                    shared.push(SharedObject { kind: key.0, id: key.1, holders });
+                    Some(shared.len() - 1)
+                });
             }
         }
+        shared
     }
 }

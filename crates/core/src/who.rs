@@ -230,13 +230,15 @@ pub(crate) fn other_namespaces_bind(path: &str, proc_root: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let ours = std::fs::metadata(proc_root.join("thread-self/ns/net")).map(|m| m.ino()).ok();
     let mut seen = std::collections::HashSet::new();
+    // /proc/net/unix has the path's bytes as they are.
+    let want = crate::text::raw_bytes(path).unwrap_or_else(|| path.as_bytes().to_vec());
     for pid in process::pids(proc_root).unwrap_or_default() {
         let Ok(ns) = std::fs::metadata(proc_root.join(pid.to_string()).join("ns/net")) else { continue };
         if Some(ns.ino()) == ours || !seen.insert(ns.ino()) {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(proc_root.join(pid.to_string()).join("net/unix")) else { continue };
-        if text.lines().any(|l| l.ends_with(&format!(" {path}"))) {
+        let Ok(table) = std::fs::read(proc_root.join(pid.to_string()).join("net/unix")) else { continue };
+        if table.split(|b| *b == b'\n').any(|l| l.strip_suffix(want.as_slice()).is_some_and(|l| l.ends_with(b" "))) {
             return true;
         }
     }

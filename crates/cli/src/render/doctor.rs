@@ -28,7 +28,8 @@ fn num(n: &Num) -> String {
 const MAX_PER_RULE: usize = 10;
 
 fn finding(out: &mut impl Write, f: &Finding, colour: bool) -> io::Result<()> {
-    writeln!(out, "  {} {}", paint(colour, "1", f.rule), escape(&f.summary))?;
+    // Rules build their prose with the untrusted parts escaped (text::Untrusted).
+    writeln!(out, "  {} {}", paint(colour, "1", f.rule), f.summary)?;
     let ev: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={}", num(v))).collect();
     if !ev.is_empty() {
         writeln!(out, "      evidence: {}", ev.join(" "))?;

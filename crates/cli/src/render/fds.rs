@@ -20,6 +20,24 @@ fn user(users: &Users, uid: u32) -> String {
     users.name(uid).map_or_else(|| uid.to_string(), |n| escape(n).into_owned())
 }
 
+/// Peers shown per fd in the table; JSON has every holder once, in `shared`.
+const PEERS_SHOWN: usize = 8;
+
+/// ` peers: nginx(12)[3],nginx(13)[3]`, and how many more when there are many.
+fn push_peers<'a>(name: &mut String, peers: impl Iterator<Item = &'a sockscope_core::fdview::Peer>) {
+    let mut n = 0;
+    for peer in peers {
+        if n < PEERS_SHOWN {
+            let sep = if n == 0 { " peers: " } else { "," };
+            let _ = write!(name, "{sep}{}({})[{}]", escape(&peer.command), peer.pid, peer.fd);
+        }
+        n += 1;
+    }
+    if n > PEERS_SHOWN {
+        let _ = write!(name, ",… {} more (--json lists them)", n - PEERS_SHOWN);
+    }
+}
+
 pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> io::Result<()> {
     let users = Users::load();
     let mut t = Table::new(vec![
@@ -54,18 +72,8 @@ pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> 
             });
             let mut name = target(row);
             details(row, &mut name);
-            if peers && !row.peers.is_empty() {
-                name.push_str(" peers:");
-                for (i, peer) in row.peers.iter().enumerate() {
-                    let _ = write!(
-                        name,
-                        "{}{}({})[{}]",
-                        if i == 0 { " " } else { "," },
-                        escape(&peer.command),
-                        peer.pid,
-                        peer.fd
-                    );
-                }
+            if peers {
+                push_peers(&mut name, row.peers(p.pid, view));
             }
             t.cell_str(&name);
         }

@@ -203,7 +203,9 @@ fn stale_sockets(dir: &Path, snap: &Snapshot, root: &Path) -> Vec<PathBuf> {
             if t.is_dir() && depth < 4 {
                 stack.push((path, depth + 1));
             } else if t.is_socket() {
-                let text = path.to_string_lossy();
+                // The same lossless text the socket names were read into, so a path that is
+                // not UTF-8 still matches its socket.
+                let text = crate::text::path_text(&path);
                 if !bound.contains(&*text) && !crate::who::other_namespaces_bind(&text, root) {
                     out.push(path);
                 }
