@@ -53,13 +53,29 @@ fn status(ok: bool) -> u8 {
     if ok { 0 } else { 1 }
 }
 
-/// Standard output closed (`sockscope >&-`) would be silently ignored by Rust's stdout, and
-/// worse, the next socket sockscope opens would become fd 1: refuse before opening any.
+/// `sockscope >&-` must not lose its output silently. Rust's runtime reopens a closed fd 1
+/// on /dev/null (read-write) before `main`, so a closed stdout shows as that: /dev/null
+/// opened read-write while stdin and stderr are not. (A daemon that points all three at
+/// one read-write /dev/null has chosen to discard the output, and is left alone; `>/dev/null`
+/// opens it write-only.)
 fn stdout_is_open() -> anyhow::Result<()> {
-    match rustix::io::fcntl_getfd(io::stdout()) {
-        Err(rustix::io::Errno::BADF) => anyhow::bail!("standard output is closed; nothing could be written"),
-        _ => Ok(()),
+    use rustix::fs::{FileType, OFlags};
+    use std::os::fd::AsFd;
+    let null_read_write = |fd: rustix::fd::BorrowedFd<'_>| {
+        rustix::fs::fstat(fd).is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::CharacterDevice
+                && rustix::fs::major(st.st_rdev) == 1
+                && rustix::fs::minor(st.st_rdev) == 3
+        }) && rustix::fs::fcntl_getfl(fd).is_ok_and(|f| f & OFlags::RWMODE == OFlags::RDWR)
+    };
+    let (stdin, stdout, stderr) = (io::stdin(), io::stdout(), io::stderr());
+    let out = stdout.as_fd();
+    let reopened = rustix::io::fcntl_getfd(out).is_err()
+        || (null_read_write(out) && !null_read_write(stdin.as_fd()) && !null_read_write(stderr.as_fd()));
+    if reopened {
+        anyhow::bail!("standard output is closed; nothing could be written (use >/dev/null to discard it)");
     }
+    Ok(())
 }
 
 /// The exit status of a command's result: its code, or 1 with one line for an error.

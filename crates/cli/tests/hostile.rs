@@ -182,7 +182,10 @@ fn nothing_hostile_reaches_the_terminal_and_json_keeps_the_bytes() {
         .map(|f| f["fix"].as_str().unwrap())
         .collect();
     assert_eq!(stale_fixes.len(), 1, "only the stale file, not the live listener: {stale_fixes:?}");
-    assert!(stale_fixes[0].contains("rm -- '") && stale_fixes[0].contains("; touch PWNED; b.sock')"), "{stale_fixes:?}");
+    assert!(
+        stale_fixes[0].contains("rm -- '") && stale_fixes[0].contains("; touch PWNED; b.sock')"),
+        "{stale_fixes:?}"
+    );
 
     // JSON: parses, and the planted names come back exactly.
     let doc = json(&p, &["-tlp", "--json"]);

@@ -246,3 +246,49 @@ fn benchmarks_report_beside_their_claims() {
         }
     }
 }
+
+/// Security issue 4: cleanup destroyed every closing socket on the lab's port, on any
+/// address. Unrelated half-closed connections that reuse the lab's port number (on
+/// 127.0.0.3) must survive the lab's cleanup.
+#[test]
+fn lab_cleanup_leaves_other_programs_connections_alone() {
+    private_netns();
+    let c = close_wait::CloseWait::start(&close_wait::Options { count: 3 }).unwrap();
+    let lab_port = c.truth.port;
+    // Another program: a server on 127.0.0.3 and clients bound to 127.0.0.3:<lab port>,
+    // 127.0.0.3:<lab port + i>…, each half-closed (client FIN-WAIT-2, server CLOSE-WAIT).
+    let server = std::net::TcpListener::bind("127.0.0.3:0").unwrap();
+    let target = server.local_addr().unwrap();
+    let mut keep = Vec::new();
+    for i in 0..5u16 {
+        let s = rustix::net::socket(rustix::net::AddressFamily::INET, rustix::net::SocketType::STREAM, None).unwrap();
+        rustix::net::sockopt::set_socket_reuseaddr(&s, true).unwrap();
+        let local = std::net::SocketAddrV4::new(std::net::Ipv4Addr::new(127, 0, 0, 3), lab_port.wrapping_add(i));
+        rustix::net::bind(&s, &local).unwrap();
+        rustix::net::connect(&s, &target).unwrap();
+        let (accepted, _) = server.accept().unwrap();
+        rustix::net::shutdown(&s, rustix::net::Shutdown::Write).unwrap();
+        keep.push((s, accepted));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let theirs = || ss_rows(&["src", "127.0.0.3"]).len() + ss_rows(&["dst", "127.0.0.3"]).len();
+    let before = theirs();
+    assert!(before >= 10, "{:?}", ss_rows(&[]));
+    drop(c);
+    assert_eq!(theirs(), before, "the lab's cleanup touched another program's connections: {:?}", ss_rows(&[]));
+    assert!(ss_rows(&[&format!("sport = :{lab_port}"), "src", "127.0.0.1"]).is_empty(), "the lab's own are gone");
+}
+
+/// Security issue 15: a port of the range held by another socket stopped the scenario early,
+/// which still claimed every pair was taken.
+#[test]
+fn ephemeral_skips_a_port_held_by_another_socket() {
+    private_netns();
+    let held = std::net::TcpListener::bind("127.0.0.1:41104").unwrap();
+    let e = ephemeral::Ephemeral::start(&ephemeral::Options { low: 41100, high: 41107 }).unwrap();
+    assert_eq!(e.truth.held_elsewhere, vec![41104]);
+    assert_eq!(e.truth.connected, 7);
+    assert!(e.truth.error.starts_with("EADDRNOTAVAIL"), "{}", e.truth.error);
+    drop(e);
+    drop(held);
+}

@@ -313,7 +313,9 @@ impl PeerIndex {
                 }
                 let key = match (&row.entry.kind, row.entry.inode, row.entry.details.as_deref(), &row.socket) {
                     (FdKind::Fifo, Some(i), _, _) if self.pipes.contains_key(&i) => ("pipe", i),
-                    (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => ("eventfd", u64::from(*id)),
+                    (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
+                        ("eventfd", u64::from(*id))
+                    }
                     (FdKind::Socket, _, _, Some(s)) => {
                         let other = match &s.peer {
                             Endpoint::Unix { inode, .. } if *inode != 0 => Some(*inode),
@@ -338,7 +340,10 @@ impl PeerIndex {
                     if holders.is_empty() {
                         return None;
                     }
-                    let holders = holders.into_iter().map(|(pid, fd)| Peer { pid, command: self.command(root, pid), fd }).collect();
+                    let holders = holders
+                        .into_iter()
+                        .map(|(pid, fd)| Peer { pid, command: self.command(root, pid), fd })
+                        .collect();
                     shared.push(SharedObject { kind: key.0, id: key.1, holders });
                     Some(shared.len() - 1)
                 });

@@ -2,12 +2,12 @@
 //! holding a file open — the question behind "Address already in use" and "Connection
 //! refused".
 
-use crate::text::{Untrusted, path_text, shell_quote};
 use crate::model::{Endpoint, FdName, Netid, SockState, Socket, StateSet};
 use crate::names::{Proto, Services};
 use crate::procfs::process;
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
+use crate::text::{Untrusted, path_text, shell_quote};
 use serde::Serialize;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -47,11 +47,7 @@ impl Target {
             let path = std::fs::canonicalize(s).map_err(|e| format!("{}: {e}", Untrusted(s)))?;
             use std::os::unix::fs::FileTypeExt;
             let is_socket = std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket());
-            return Ok(if is_socket {
-                Target::UnixSocket { path: path_text(&path) }
-            } else {
-                Target::File { path }
-            });
+            return Ok(if is_socket { Target::UnixSocket { path: path_text(&path) } } else { Target::File { path } });
         }
         let (body, protocol) = match s.rsplit_once('/') {
             Some((b, "tcp")) => (b, Some(Netid::Tcp)),
@@ -172,10 +168,9 @@ fn port_report(
         |st: SockState| r.sockets.iter().filter(|h| h.socket.state == st && h.socket.netid == Netid::Tcp).count();
     let listeners: Vec<&SocketHold> = r.sockets.iter().filter(|h| h.socket.state == SockState::Listen).collect();
     if let Some(l) = listeners.first() {
-        let who = l
-            .holders
-            .first()
-            .map_or("a process sockscope cannot see".to_string(), |h| format!("{} (pid {})", Untrusted(&h.command), h.pid));
+        let who = l.holders.first().map_or("a process sockscope cannot see".to_string(), |h| {
+            format!("{} (pid {})", Untrusted(&h.command), h.pid)
+        });
         r.notes.push(format!(
             "{who} listens on port {port}: another bind() to it fails with EADDRINUSE unless both sockets set SO_REUSEPORT."
         ));

@@ -214,7 +214,10 @@ fn run(spec: &Spec) -> Result<(Ready, Vec<OwnedFd>), LabError> {
                 let c = TcpStream::connect(l.local_addr().map_err(crate::io("listener address"))?)
                     .map_err(crate::io(format!("farm connection {i}")))?;
                 let (s, _) = l.accept().map_err(crate::io("accept"))?;
-                connections.push((c.local_addr().map_err(crate::io("address"))?, s.local_addr().map_err(crate::io("address"))?));
+                connections.push((
+                    c.local_addr().map_err(crate::io("address"))?,
+                    s.local_addr().map_err(crate::io("address"))?,
+                ));
                 keep.push(OwnedFd::from(c));
                 keep.push(OwnedFd::from(s));
             }
@@ -230,7 +233,10 @@ fn run(spec: &Spec) -> Result<(Ready, Vec<OwnedFd>), LabError> {
                 let c = TcpStream::connect(l.local_addr().map_err(crate::io("listener address"))?)
                     .map_err(crate::io("time-wait connection"))?;
                 let (s, _) = l.accept().map_err(crate::io("accept"))?;
-                connections.push((c.local_addr().map_err(crate::io("address"))?, s.local_addr().map_err(crate::io("address"))?));
+                connections.push((
+                    c.local_addr().map_err(crate::io("address"))?,
+                    s.local_addr().map_err(crate::io("address"))?,
+                ));
                 drop(c);
                 drop(s);
                 tw += 1;

@@ -189,7 +189,10 @@ fn start(scenario: &Scenario, exe: &std::path::Path) -> anyhow::Result<Started> 
             let e = ephemeral::Ephemeral::start(&ephemeral::Options { low: lo, high: hi })?;
             let t = &e.truth;
             let mut lines = vec![
-                format!("connections to 127.0.0.1:{} from local ports {}-{}, each bound explicitly (SO_REUSEADDR)", t.server_port, t.low, t.high),
+                format!(
+                    "connections to 127.0.0.1:{} from local ports {}-{}, each bound explicitly (SO_REUSEADDR)",
+                    t.server_port, t.low, t.high
+                ),
                 format!("{} connected; the next connect() failed: {}", t.connected, t.error),
             ];
             if !t.held_elsewhere.is_empty() {
@@ -201,7 +204,10 @@ fn start(scenario: &Scenario, exe: &std::path::Path) -> anyhow::Result<Started> 
                 ));
             }
             lines.push("every (local port, destination) pair is taken: the same happens to a client when ip_local_port_range is used up".to_string());
-            lines.push(format!("see it: sockscope -tn dport = :{}   or: sockscope -t --summary-by remote", t.server_port));
+            lines.push(format!(
+                "see it: sockscope -tn dport = :{}   or: sockscope -t --summary-by remote",
+                t.server_port
+            ));
             started("ephemeral", serde_json::to_value(&e.truth)?, lines, Some(Box::new(e)))
         }
         Scenario::Reuseport { listeners, clients } => {

@@ -89,7 +89,7 @@ pub fn document(
         kernel_filtered: snap.kernel_filtered,
         socket_count: sockets.len(),
     };
-    let head = serde_json::to_string(&header).map_err(io::Error::other)?;
+    let head = serde_json::to_string(&header).map_err(io::Error::from)?;
     // Reopen the header object to append the socket array to it.
     out.write_all(&head.as_bytes()[..head.len() - 1])?;
     out.write_all(b",\"sockets\":[")?;
@@ -97,7 +97,7 @@ pub fn document(
         if i > 0 {
             out.write_all(b",")?;
         }
-        serde_json::to_writer(&mut *out, &socket_json(snap, s, namer, cgroups)).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *out, &socket_json(snap, s, namer, cgroups)).map_err(io::Error::from)?;
     }
     out.write_all(b"]}\n")
 }
@@ -110,7 +110,7 @@ pub fn lines(
     cgroups: Option<&Cgroups>,
 ) -> io::Result<()> {
     for s in sockets {
-        serde_json::to_writer(&mut *out, &socket_json(snap, s, namer, cgroups)).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *out, &socket_json(snap, s, namer, cgroups)).map_err(io::Error::from)?;
         out.write_all(b"\n")?;
     }
     Ok(())

@@ -1,10 +1,10 @@
 //! How endpoints, states and owners read in the table: ss's notation.
 
 use super::digits::{push_ipv4, push_u64};
+use crate::escape::escape;
 use sockscope_core::model::Owner;
 use sockscope_core::names::{self, Interfaces, Proto, Protocols, Services, Users};
 use sockscope_core::{Endpoint, Netid, Socket};
-use crate::escape::escape;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;

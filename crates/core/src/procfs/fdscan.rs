@@ -26,7 +26,9 @@ fn reason(errno: Errno) -> String {
     } else if is_out_of_fds(errno) {
         format!(
             "{errno}: sockscope's own fd limit is too low to read /proc (RLIMIT_NOFILE {}; it needs about 8)",
-            rustix::process::getrlimit(rustix::process::Resource::Nofile).current.map_or("unlimited".into(), |n| n.to_string())
+            rustix::process::getrlimit(rustix::process::Resource::Nofile)
+                .current
+                .map_or("unlimited".into(), |n| n.to_string())
         )
     } else {
         format!("{errno}")
@@ -384,7 +386,8 @@ impl Scanner {
         };
         let stat = rustix::fs::statat(proc_dir, self.path.as_str(), rustix::fs::AtFlags::empty())?;
         self.path.push_str("/comm");
-        let comm_fd = rustix::fs::openat(proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+        let comm_fd =
+            rustix::fs::openat(proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
         let mut buf = [0u8; 64];
         let n = rustix::io::read(&comm_fd, &mut buf)?;
         let comm = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);

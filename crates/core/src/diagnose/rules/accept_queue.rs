@@ -18,9 +18,9 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
         let full = s.recv_q > backlog;
         let port = s.local.port().unwrap_or(0);
         let holders = o.holders(s);
-        let who = holders
-            .first()
-            .map_or("a process sockscope cannot see".to_string(), |p| format!("{} (pid {})", crate::text::Untrusted(&p.command), p.pid));
+        let who = holders.first().map_or("a process sockscope cannot see".to_string(), |p| {
+            format!("{} (pid {})", crate::text::Untrusted(&p.command), p.pid)
+        });
         let mut fix = format!(
             "Accept faster: more accepting threads or processes (SO_REUSEPORT), no blocking work in the accept loop; raise the backlog in listen() if bursts are expected. Watch it: sockscope -tln sport = :{port}"
         );

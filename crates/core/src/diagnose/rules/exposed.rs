@@ -41,7 +41,9 @@ pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
         }
         let Some((_, service)) = SERVICES.iter().find(|(p, _)| p == port) else { continue };
         let holders = o.holders(s);
-        let who = holders.first().map_or(String::new(), |p| format!(" ({} pid {})", crate::text::Untrusted(&p.command), p.pid));
+        let who = holders
+            .first()
+            .map_or(String::new(), |p| format!(" ({} pid {})", crate::text::Untrusted(&p.command), p.pid));
         let f = Finding::new(
             "exposed-listeners",
             if *port == 2375 { Severity::Crit } else { Severity::Warn },

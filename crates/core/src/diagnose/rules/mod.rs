@@ -17,9 +17,9 @@ mod udp_drops;
 #[cfg(test)]
 mod tests;
 
-use crate::text::Untrusted;
 use super::{Finding, Observation, ProcessRef, Thresholds};
 use crate::Socket;
+use crate::text::Untrusted;
 
 pub type Rule = fn(&Observation, &Thresholds) -> Vec<Finding>;
 
