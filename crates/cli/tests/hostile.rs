@@ -213,3 +213,40 @@ fn nothing_hostile_reaches_the_terminal_and_json_keeps_the_bytes() {
     let fds = json(&p, &["fds", &pid, "--json"]);
     assert_eq!(fds["processes"][0]["command"], EVIL_COMM);
 }
+
+/// Security issue 16: a name holding the byte 0xFF and one literally named `\xff` looked
+/// the same in the table and in JSON.
+#[test]
+fn names_that_are_not_utf8_stay_unambiguous() {
+    private_netns();
+    let dir = sockscope_lab::sockets::tempdir().unwrap();
+    let mut spawn = |name: &[u8]| {
+        let mut path = format!("{dir}/").into_bytes();
+        path.extend_from_slice(name);
+        let path = OsStr::from_bytes(&path).to_owned();
+        std::os::unix::fs::symlink("/bin/sleep", &path).unwrap();
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let child = Command::new(&path).arg("60").stdin(Stdio::from(OwnedFd::from(l))).spawn().unwrap();
+        (child, port)
+    };
+    let (mut raw, raw_port) = spawn(b"b\xffA");
+    let (mut literal, literal_port) = spawn(b"b\\xffA");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let table = sockscope_ok(&["-tlnp"]);
+    let line = |port: u16| table.lines().find(|l| l.contains(&format!(":{port} "))).unwrap().to_string();
+    assert!(line(raw_port).contains("((\"b\\xffA\""), "{table}");
+    assert!(line(literal_port).contains("((\"b\\\\xffA\""), "{table}");
+    let doc = sockscope_json(&["-tlp"]);
+    let owner = |port: u16| {
+        doc["sockets"].as_array().unwrap().iter().find(|s| s["local"]["port"] == port).unwrap()["owners"][0].clone()
+    };
+    let bytes: Vec<u8> = serde_json::from_value(owner(raw_port)["command_bytes"].clone()).unwrap();
+    assert_eq!(bytes, b"b\xffA");
+    assert_eq!(owner(literal_port)["command"], "b\\xffA");
+    assert!(owner(literal_port).get("command_bytes").is_none());
+    for c in [&mut raw, &mut literal] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}

@@ -42,6 +42,7 @@ pub enum FdViewError {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Peer {
     pub pid: u32,
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     pub command: String,
     pub fd: u32,
 }
@@ -95,7 +96,11 @@ pub struct SharedObject {
 #[derive(Clone, Debug, Serialize)]
 pub struct ProcessFds {
     pub pid: u32,
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     pub command: String,
+    /// The exact bytes, when the name is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_bytes: Option<Vec<u8>>,
     pub uid: u32,
     pub limit: FdLimit,
     /// Open fds (numbered ones; cwd/rtd/txt/mem not counted).
@@ -220,7 +225,8 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, 
     let highest_fd = numbers.max();
     let fds =
         entries.into_iter().map(|entry| FdRow { entry, socket: None, protocol: None, peer_group: None }).collect();
-    Ok(ProcessFds { pid, command, uid, limit, open, highest_fd, fds })
+    let command_bytes = crate::text::raw_bytes(&command);
+    Ok(ProcessFds { pid, command, command_bytes, uid, limit, open, highest_fd, fds })
 }
 
 /// The kernel's name for a socket's protocol ("TCP", "UNIX", "NETLINK", …).

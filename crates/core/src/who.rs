@@ -81,6 +81,7 @@ impl Target {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Holder {
     pub pid: u32,
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     pub command: String,
     pub uid: u32,
     pub fd: FdName,

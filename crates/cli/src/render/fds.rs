@@ -243,6 +243,7 @@ pub fn top(out: &mut impl Write, view: &FdView, n: usize, as_json: bool) -> io::
         #[derive(Serialize)]
         struct Row<'a> {
             pid: u32,
+            #[serde(serialize_with = "sockscope_core::text::serialize_lossy")]
             command: &'a str,
             uid: u32,
             open: usize,

@@ -17,7 +17,11 @@ struct OwnerJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     tid: Option<u32>,
     fd: u32,
+    #[serde(serialize_with = "sockscope_core::text::serialize_lossy")]
     command: &'a str,
+    /// The exact bytes, when the name is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    command_bytes: Option<Vec<u8>>,
     uid: u32,
     user: Option<String>,
 }
@@ -51,6 +55,7 @@ fn socket_json<'a>(
             fd: o.fd,
             tid: o.process.tid,
             command: &o.process.command,
+            command_bytes: sockscope_core::text::raw_bytes(&o.process.command),
             uid: o.process.uid,
             user: namer.user(o.process.uid).map(str::to_owned),
         })

@@ -53,6 +53,7 @@ pub enum Num {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProcessRef {
     pub pid: u32,
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     pub command: String,
 }
 
@@ -129,6 +130,7 @@ pub struct Sysctls {
 #[derive(Clone, Debug, Serialize)]
 pub struct ProcessFds {
     pub pid: u32,
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     pub command: String,
     pub open: u64,
     pub soft: Option<u64>,

@@ -214,6 +214,33 @@ pub struct Entry {
     pub autobound: bool,
 }
 
+impl Entry {
+    /// What the kernel's bytecode would see of this socket (autobound unknown: false).
+    pub fn of(s: &crate::model::Socket) -> Entry {
+        use crate::model::{Endpoint, Family};
+        let bytes = |ep: &Endpoint| match ep {
+            Endpoint::Inet { address: IpAddr::V4(a), .. } => {
+                let mut b = [0u8; 16];
+                b[..4].copy_from_slice(&a.octets());
+                b
+            }
+            Endpoint::Inet { address: IpAddr::V6(a), .. } => a.octets(),
+            _ => [0; 16],
+        };
+        Entry {
+            family: if s.family == Family::Inet6 { AF_INET6 } else { AF_INET },
+            saddr: bytes(&s.local),
+            daddr: bytes(&s.peer),
+            sport: s.local.port().unwrap_or(0),
+            dport: s.peer.port().unwrap_or(0),
+            ifindex: s.interface,
+            mark: s.mark.unwrap_or(0),
+            cgroup_id: s.cgroup_id.unwrap_or(0),
+            autobound: false,
+        }
+    }
+}
+
 /// A faithful copy of the kernel's `inet_diag_bc_run` (net/ipv4/inet_diag.c), used by tests
 /// to check that compiled bytecode means what the user-space evaluator means.
 pub fn run(bc: &[u8], e: &Entry) -> bool {

@@ -195,6 +195,7 @@ pub struct FdEntry {
     pub fd: FdName,
     pub kind: FdKind,
     /// The target as /proc shows it: a path, `socket:[N]`, `pipe:[N]`, `anon_inode:[…]`.
+    #[serde(serialize_with = "crate::text::serialize_lossy")]
     pub link: String,
     /// The inode of the open file (sockets and pipes: their inode).
     pub inode: Option<u64>,

@@ -289,26 +289,7 @@ fn arb_expr() -> impl Strategy<Value = Expr> {
 }
 
 fn entry(s: &Socket) -> Entry {
-    let bytes = |ep: &Endpoint| match ep {
-        Endpoint::Inet { address: IpAddr::V4(a), .. } => {
-            let mut b = [0u8; 16];
-            b[..4].copy_from_slice(&a.octets());
-            b
-        }
-        Endpoint::Inet { address: IpAddr::V6(a), .. } => a.octets(),
-        _ => [0; 16],
-    };
-    Entry {
-        family: if s.family == Family::Inet6 { 10 } else { 2 },
-        saddr: bytes(&s.local),
-        daddr: bytes(&s.peer),
-        sport: s.local.port().unwrap_or(0),
-        dport: s.peer.port().unwrap_or(0),
-        ifindex: s.interface,
-        mark: s.mark.unwrap_or(0),
-        cgroup_id: s.cgroup_id.unwrap_or(0),
-        autobound: false,
-    }
+    Entry::of(s)
 }
 
 proptest! {

@@ -1,0 +1,23 @@
+//! A sock_diag reply as the kernel (or anything pretending to be it) may send: split into
+//! netlink messages, each parsed as every socket family. Kernel data is untrusted input:
+//! short, long or garbled structures must be skipped, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sockscope_core::model::Netid;
+use sockscope_core::netlink::{parse, wire};
+
+fuzz_target!(|data: &[u8]| {
+    for m in wire::Messages::new(data) {
+        let p = m.payload;
+        let _ = parse::inet(p, Netid::Tcp);
+        let _ = parse::inet(p, Netid::Udp);
+        let _ = parse::unix(p);
+        let _ = parse::packet(p);
+        let _ = parse::netlink(p);
+        let _ = parse::meminfo(p);
+    }
+    // The payload alone, too: the fixtures store payloads without netlink headers.
+    let _ = parse::inet(data, Netid::Raw);
+    let _ = parse::unix(data);
+});
