@@ -220,7 +220,7 @@ fn nothing_hostile_reaches_the_terminal_and_json_keeps_the_bytes() {
 fn names_that_are_not_utf8_stay_unambiguous() {
     private_netns();
     let dir = sockscope_lab::sockets::tempdir().unwrap();
-    let mut spawn = |name: &[u8]| {
+    let spawn = |name: &[u8]| {
         let mut path = format!("{dir}/").into_bytes();
         path.extend_from_slice(name);
         let path = OsStr::from_bytes(&path).to_owned();
