@@ -142,19 +142,25 @@ impl FdView {
         let pids = select_pids(root, &all, which)?;
         let mut view = FdView { system: process::system_files(root).ok(), ..FdView::default() };
 
-        for pid in &pids {
-            match read_process(root, *pid, opts.read) {
+        // Sockets of our namespace, by inode, to show each socket fd as a socket line: dumped
+        // on a thread of its own while the fd tables are read.
+        let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
+        snap_opts.proc_root = root.clone();
+        let (tables, snap) = std::thread::scope(|sc| {
+            let dump = sc.spawn(|| Snapshot::collect(&snap_opts));
+            let tables = read_processes(root, &pids, opts.read);
+            (tables, dump.join())
+        });
+        for (pid, table) in pids.iter().zip(tables) {
+            match table {
                 Ok(p) => view.processes.push(p),
                 Err(Unreadable::Gone) if which.pids.contains(pid) => return Err(FdViewError::NoSuchPid(*pid)),
                 Err(Unreadable::Gone) => view.vanished += 1,
                 Err(Unreadable::Denied(reason)) => view.unreadable.push(Unread { pid: *pid, reason }),
             }
         }
-
-        // Sockets of our namespace, by inode, to show each socket fd as a socket line.
-        let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
-        snap_opts.proc_root = root.clone();
-        let mut snap = match Snapshot::collect(&snap_opts) {
+        let snap = snap.unwrap_or_else(|_| Err(crate::snapshot::SnapshotError::Unsupported("the socket dump panicked".into())));
+        let mut snap = match snap {
             Ok(s) => s,
             Err(e) => {
                 view.warnings.push(format!("cannot read sockets ({e}); socket fds show their inode only"));
@@ -210,6 +216,41 @@ fn select_pids(root: &Path, all: &[u32], which: &Which) -> Result<Vec<u32>, FdVi
     out.sort_unstable();
     out.dedup();
     Ok(out)
+}
+
+/// Every process's table, in the order of `pids`, read on every core: the kernel time of
+/// reading links and fdinfo divides well across processes.
+fn read_processes(root: &Path, pids: &[u32], read: ReadOptions) -> Vec<Result<ProcessFds, Unreadable>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&pid) = pids.get(i) else { break };
+            mine.push((i, read_process(root, pid, read)));
+        }
+        mine
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(pids.len().max(1));
+    let mut all: Vec<(usize, Result<ProcessFds, Unreadable>)> = std::thread::scope(|sc| {
+        let helpers: Vec<_> = (1..threads).map(|_| sc.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            // A helper that panicked leaves its pids unread; they are reported as vanished.
+            all.extend(h.join().unwrap_or_default());
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    let mut out: Vec<Result<ProcessFds, Unreadable>> = Vec::with_capacity(pids.len());
+    let mut all = all.into_iter().peekable();
+    for i in 0..pids.len() {
+        match all.next_if(|(j, _)| *j == i) {
+            Some((_, r)) => out.push(r),
+            None => out.push(Err(Unreadable::Gone)),
+        }
+    }
+    out
 }
 
 fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, Unreadable> {
@@ -287,7 +328,9 @@ impl PeerIndex {
                 if !(link.starts_with("pipe:") || link.starts_with("socket:") || link == "anon_inode:[eventfd]") {
                     continue;
                 }
-                let mut entry = fdtable::entry_for(FdName::Number(fd), link, &e.path());
+                let path = e.path();
+                let mut entry =
+                    fdtable::entry_for(FdName::Number(fd), link, || rustix::fs::stat(&path).ok());
                 if entry.kind == FdKind::Eventfd {
                     let info = std::fs::read_to_string(root.join(pid.to_string()).join("fdinfo").join(fd.to_string()));
                     entry.details = info.ok().and_then(|t| crate::procfs::fdinfo::parse(&t).details).map(Box::new);

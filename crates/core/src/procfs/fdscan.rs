@@ -191,8 +191,7 @@ pub fn merge(scanners: Vec<Scanner>) -> OwnerIndex {
 /// One thread's share of a /proc walk.
 pub struct Scanner {
     root: std::path::PathBuf,
-    dir_buf: Vec<MaybeUninit<u8>>,
-    link_buf: Vec<u8>,
+    walk: FdWalk,
     path: String,
     processes: Vec<Process>,
     entries: Vec<(u64, u32, u32)>,
@@ -203,8 +202,7 @@ impl Scanner {
     fn new(proc_root: &Path) -> Scanner {
         Scanner {
             root: proc_root.to_path_buf(),
-            dir_buf: vec![MaybeUninit::uninit(); DIR_BUFFER],
-            link_buf: vec![0u8; 256],
+            walk: FdWalk::new(),
             path: String::with_capacity(32),
             processes: Vec::new(),
             entries: Vec::new(),
@@ -307,63 +305,13 @@ impl Scanner {
     }
 
     /// Records the sockets of one fd table.
-    ///
-    /// Most tables are dense (fds 0..n with few holes), so they are read by trying fd numbers
-    /// in order: that saves listing the directory, which costs the kernel a quarter of the
-    /// time per fd. Since Linux 6.2 the size of /proc/PID/fd is its number of open fds, which
-    /// says when to stop; a table with many holes, or an older kernel, is listed instead.
     fn read_fds(&mut self, fd_dir: &OwnedFd, process_index: u32) -> Result<(), Errno> {
-        let open = u64::try_from(rustix::fs::fstat(fd_dir)?.st_size).unwrap_or(0);
-        let hole_budget = 16 + open / 16;
-        let (mut found, mut holes, mut next) = (0u64, 0u64, 0u32);
-        while found < open && holes <= hole_budget {
-            if self.read_fd(fd_dir, next, process_index)? {
-                found += 1;
-            } else {
-                holes += 1;
+        let entries = &mut self.entries;
+        self.walk.visit(fd_dir, |fd, _, link| {
+            if let Some(inode) = socket_inode(link) {
+                entries.push((inode, process_index, fd));
             }
-            next += 1;
-        }
-        if open > 0 && found >= open {
-            return Ok(());
-        }
-        // List the directory for the fds not probed yet.
-        let mut dir_buf = std::mem::take(&mut self.dir_buf);
-        let mut iter = RawDir::new(fd_dir, &mut dir_buf[..]);
-        let mut result = Ok(());
-        while let Some(entry) = iter.next() {
-            let fd = match entry {
-                Ok(entry) => parse_u32(entry.file_name().to_bytes()),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
-            if let Some(fd) = fd.filter(|&fd| fd >= next)
-                && let Err(e) = self.read_fd(fd_dir, fd, process_index)
-            {
-                result = Err(e);
-                break;
-            }
-        }
-        self.dir_buf = dir_buf;
-        result
-    }
-
-    /// Reads the link of one fd and records it if it is a socket. `Ok(false)`: no such fd
-    /// (a hole in the table, or closed since it was listed).
-    fn read_fd(&mut self, fd_dir: &OwnedFd, fd: u32, process_index: u32) -> Result<bool, Errno> {
-        let mut name = [0u8; 12];
-        let name = fd_name(fd, &mut name);
-        let link = match rustix::fs::readlinkat_raw(fd_dir.as_fd(), name, &mut self.link_buf[..]) {
-            Ok(n) => &self.link_buf[..n],
-            Err(Errno::NOENT) => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        if let Some(inode) = socket_inode(link) {
-            self.entries.push((inode, process_index, fd));
-        }
-        Ok(true)
+        })
     }
 
     fn unreadable(&mut self, pid: u32, errno: Errno) {
@@ -394,6 +342,95 @@ impl Scanner {
         let mut p = Process::new(pid, crate::model::lossless_text(comm), stat.st_uid);
         p.tid = tid;
         Ok(p)
+    }
+}
+
+/// The one way /proc/PID/fd is read: every open fd with its link, in ascending fd order,
+/// into buffers reused from table to table.
+///
+/// Most tables are dense (fds 0..n with few holes), so they are read by trying fd numbers
+/// in order: that saves listing the directory, which costs the kernel a quarter of the
+/// time per fd. Since Linux 6.2 the size of /proc/PID/fd is its number of open fds, which
+/// says when to stop; a table with many holes, or an older kernel, is listed instead.
+pub struct FdWalk {
+    dir_buf: Vec<MaybeUninit<u8>>,
+    link_buf: Vec<u8>,
+}
+
+impl Default for FdWalk {
+    fn default() -> Self {
+        FdWalk::new()
+    }
+}
+
+impl FdWalk {
+    pub fn new() -> FdWalk {
+        // A link is at most PATH_MAX bytes.
+        FdWalk { dir_buf: vec![MaybeUninit::uninit(); DIR_BUFFER], link_buf: vec![0u8; 4096] }
+    }
+
+    /// Calls `visit(fd, name, link)` for every fd of the open directory `fd_dir`
+    /// (`/proc/PID/fd` or `/proc/PID/task/TID/fd`); `name` is the fd's entry name, for
+    /// reading its fdinfo or stat through it. An fd closed meanwhile is skipped.
+    pub fn visit(
+        &mut self,
+        fd_dir: &OwnedFd,
+        mut visit: impl FnMut(u32, &std::ffi::CStr, &[u8]),
+    ) -> Result<(), Errno> {
+        let open = u64::try_from(rustix::fs::fstat(fd_dir)?.st_size).unwrap_or(0);
+        let hole_budget = 16 + open / 16;
+        let (mut found, mut holes, mut next) = (0u64, 0u64, 0u32);
+        while found < open && holes <= hole_budget {
+            if self.visit_one(fd_dir, next, &mut visit)? {
+                found += 1;
+            } else {
+                holes += 1;
+            }
+            next += 1;
+        }
+        if open > 0 && found >= open {
+            return Ok(());
+        }
+        // List the directory for the fds not probed yet (in ascending order, as /proc lists).
+        let mut dir_buf = std::mem::take(&mut self.dir_buf);
+        let mut iter = RawDir::new(fd_dir, &mut dir_buf[..]);
+        let mut result = Ok(());
+        while let Some(entry) = iter.next() {
+            let fd = match entry {
+                Ok(entry) => parse_u32(entry.file_name().to_bytes()),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            if let Some(fd) = fd.filter(|&fd| fd >= next)
+                && let Err(e) = self.visit_one(fd_dir, fd, &mut visit)
+            {
+                result = Err(e);
+                break;
+            }
+        }
+        self.dir_buf = dir_buf;
+        result
+    }
+
+    /// One fd: `Ok(false)` when there is no such fd (a hole, or closed since listed).
+    fn visit_one(
+        &mut self,
+        fd_dir: &OwnedFd,
+        fd: u32,
+        visit: &mut impl FnMut(u32, &std::ffi::CStr, &[u8]),
+    ) -> Result<bool, Errno> {
+        let mut name = [0u8; 12];
+        let name = fd_name(fd, &mut name);
+        match rustix::fs::readlinkat_raw(fd_dir.as_fd(), name, &mut self.link_buf[..]) {
+            Ok(n) => {
+                visit(fd, name, &self.link_buf[..n.min(self.link_buf.len())]);
+                Ok(true)
+            }
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }
 

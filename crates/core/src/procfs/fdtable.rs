@@ -3,7 +3,10 @@
 
 use super::fdinfo;
 use super::process::{Unreadable, classify};
-use crate::model::{FdEntry, FdKind, FdName};
+use crate::model::{FdEntry, FdKind, FdName, lossless_text};
+use rustix::fd::OwnedFd;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
+use rustix::io::Errno;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -17,56 +20,70 @@ pub struct ReadOptions {
 }
 
 /// The fd table, sorted by fd number, specials first as lsof lists them.
+///
+/// /proc/PID, its `fd` and its `fdinfo` directories are opened once, and every fd is read
+/// relative to them (readlinkat, openat): a path from the root per fd made the kernel walk
+/// /proc/PID again for each, which was most of the cost at 100k fds.
 pub fn read(proc_root: &Path, pid: u32, opts: ReadOptions) -> Result<Vec<FdEntry>, Unreadable> {
     let base = proc_root.join(pid.to_string());
-    let fd_dir = base.join("fd");
-    let entries = std::fs::read_dir(&fd_dir).map_err(|e| classify(&e))?;
-    let mut numbers: Vec<u32> = Vec::new();
-    for e in entries {
-        let e = e.map_err(|e| classify(&e))?;
-        if let Some(n) = e.file_name().to_str().and_then(|s| s.parse().ok()) {
-            numbers.push(n);
-        }
-    }
-    numbers.sort_unstable();
-    let mut out = Vec::with_capacity(numbers.len() + 4);
+    let gone = |e: Errno| classify(&e.into());
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let dir = rustix::fs::open(&base, dir_flags, Mode::empty()).map_err(gone)?;
+    let fd_dir = rustix::fs::openat(&dir, "fd", dir_flags, Mode::empty()).map_err(gone)?;
+    let info_dir = if opts.fdinfo { rustix::fs::openat(&dir, "fdinfo", dir_flags, Mode::empty()).ok() } else { None };
+    let mut out = Vec::new();
     if opts.specials {
         for (link, name) in [("cwd", "cwd"), ("root", "rtd"), ("exe", "txt")] {
             if let Ok(target) = std::fs::read_link(base.join(link)) {
-                out.push(path_entry(FdName::Special(name), &target.to_string_lossy(), &base.join(link)));
+                let stat = || rustix::fs::statat(&dir, link, AtFlags::empty()).ok();
+                out.push(entry_for(FdName::Special(name), lossless_text(target.as_os_str().as_encoded_bytes()), stat));
             }
         }
         for path in mapped_files(&base) {
-            let p = Path::new(&path);
-            out.push(path_entry(FdName::Special("mem"), &path, p));
+            let stat = || rustix::fs::stat(Path::new(&path)).ok();
+            out.push(entry_for(FdName::Special("mem"), path.clone(), stat));
         }
     }
-    for n in numbers {
-        let path = fd_dir.join(n.to_string());
-        let link = match std::fs::read_link(&path) {
-            Ok(l) => crate::model::lossless_text(l.as_os_str().as_encoded_bytes()),
-            // Closed between listing and reading: it is simply not there any more.
-            Err(e) if classify(&e) == Unreadable::Gone => continue,
-            Err(e) => return Err(classify(&e)),
-        };
-        let mut entry = entry_for(FdName::Number(n), link, &path);
-        if opts.fdinfo
-            && let Ok(text) = std::fs::read_to_string(base.join("fdinfo").join(n.to_string()))
+    let mut info_buf = Vec::with_capacity(4096);
+    let mut walk = super::fdscan::FdWalk::new();
+    walk.visit(&fd_dir, |n, name, link| {
+        let link = lossless_text(link);
+        let mut entry = entry_for(FdName::Number(n), link, || rustix::fs::statat(&fd_dir, name, AtFlags::empty()).ok());
+        if let Some(info_dir) = &info_dir
+            && let Some(text) = read_small(info_dir, name, &mut info_buf)
         {
-            let info = fdinfo::parse(&text);
+            let info = fdinfo::parse(text);
             entry.flags = info.flags;
             entry.pos = info.pos;
             entry.inode = entry.inode.or(info.ino);
             entry.details = info.details.or_else(|| fdinfo::empty_details(&entry.kind)).map(Box::new);
         }
         out.push(entry);
-    }
+    })
+    .map_err(gone)?;
     Ok(out)
 }
 
+/// A small /proc file relative to `dir`, read into `buf` (reused between calls). A short
+/// read is its end: /proc's seq files hand over all they have that fits, which saves the
+/// second read that would return 0.
+fn read_small<'b>(dir: &OwnedFd, name: &std::ffi::CStr, buf: &'b mut Vec<u8>) -> Option<&'b str> {
+    let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    buf.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = rustix::io::read(&fd, &mut chunk).ok()?;
+        buf.extend_from_slice(&chunk[..n]);
+        if n < chunk.len() {
+            break;
+        }
+    }
+    std::str::from_utf8(buf).ok()
+}
+
 /// What a link names: `socket:[N]`, `pipe:[N]`, `anon_inode:[eventfd]`, `net:[N]`,
-/// `/memfd:x (deleted)`, or a path (then `stat_path`, which follows the link, is stat'ed).
-pub fn entry_for(fd: FdName, link: String, stat_path: &Path) -> FdEntry {
+/// `/memfd:x (deleted)`, or a path (then `stat`, which follows the link, says its type).
+pub fn entry_for(fd: FdName, link: String, stat: impl FnOnce() -> Option<Stat>) -> FdEntry {
     let bracket_inode =
         |s: &str| s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).and_then(|n| n.parse::<u64>().ok());
     let (kind, inode) = if let Some(rest) = link.strip_prefix("socket:") {
@@ -83,7 +100,7 @@ pub fn entry_for(fd: FdName, link: String, stat_path: &Path) -> FdEntry {
     {
         (if ns == "pidfd" { FdKind::Pidfd } else { FdKind::Namespace }, Some(inode))
     } else {
-        return path_entry(fd, &link, stat_path);
+        return path_entry(fd, link, stat());
     };
     FdEntry { fd, kind, link, inode, flags: None, pos: None, size: None, details: None }
 }
@@ -108,29 +125,18 @@ fn anon_kind(name: &str) -> FdKind {
 }
 
 /// A path: its type, inode and size from stat() through the /proc link.
-fn path_entry(fd: FdName, link: &str, stat_path: &Path) -> FdEntry {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let meta = std::fs::metadata(stat_path).ok();
-    let kind = match meta.as_ref().map(|m| m.file_type()) {
-        Some(t) if t.is_file() => FdKind::Regular,
-        Some(t) if t.is_dir() => FdKind::Directory,
-        Some(t) if t.is_char_device() => FdKind::CharDevice,
-        Some(t) if t.is_block_device() => FdKind::BlockDevice,
-        Some(t) if t.is_fifo() => FdKind::Fifo,
-        Some(t) if t.is_socket() => FdKind::Socket,
+fn path_entry(fd: FdName, link: String, meta: Option<Stat>) -> FdEntry {
+    let kind = match meta.as_ref().map(|m| FileType::from_raw_mode(m.st_mode)) {
+        Some(FileType::RegularFile) => FdKind::Regular,
+        Some(FileType::Directory) => FdKind::Directory,
+        Some(FileType::CharacterDevice) => FdKind::CharDevice,
+        Some(FileType::BlockDevice) => FdKind::BlockDevice,
+        Some(FileType::Fifo) => FdKind::Fifo,
+        Some(FileType::Socket) => FdKind::Socket,
         _ => FdKind::Unknown,
     };
-    let size = meta.as_ref().filter(|m| m.is_file()).map(|m| m.size());
-    FdEntry {
-        fd,
-        kind,
-        link: link.to_string(),
-        inode: meta.map(|m| m.ino()),
-        flags: None,
-        pos: None,
-        size,
-        details: None,
-    }
+    let size = meta.as_ref().filter(|_| kind == FdKind::Regular).and_then(|m| u64::try_from(m.st_size).ok());
+    FdEntry { fd, kind, link, inode: meta.map(|m| m.st_ino), flags: None, pos: None, size, details: None }
 }
 
 /// Files mapped into memory (/proc/PID/maps), each once, in order of first appearance.
@@ -159,8 +165,7 @@ mod tests {
 
     #[test]
     fn links_classify() {
-        let p = Path::new("/nonexistent");
-        let k = |l: &str| entry_for(FdName::Number(3), l.to_string(), p);
+        let k = |l: &str| entry_for(FdName::Number(3), l.to_string(), || None);
         assert_eq!((k("socket:[123]").kind, k("socket:[123]").inode), (FdKind::Socket, Some(123)));
         assert_eq!((k("pipe:[9]").kind, k("pipe:[9]").inode), (FdKind::Fifo, Some(9)));
         assert_eq!(k("anon_inode:[eventfd]").kind, FdKind::Eventfd);
