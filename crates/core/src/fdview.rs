@@ -55,15 +55,15 @@ pub struct FdRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     /// Shared with the other fds that hold the same socket (after fork), and not copied: at
     /// 100k sockets a copy per fd was a fifth of the command's memory.
-    pub socket: Option<Arc<Socket>>,
+    pub socket: Option<SocketRef>,
     /// The socket's protocol as the kernel names it (system.sockprotoname), for sockets of
     /// other namespaces.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<Box<str>>,
     /// With peers: the index in `FdView::shared` of the object whose holders are this fd's
     /// peers (for a pipe or eventfd, the object itself; for a socket, its other end).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub peer_group: Option<usize>,
+    pub peer_group: Option<u32>,
 }
 
 impl FdRow {
@@ -74,10 +74,33 @@ impl FdRow {
             FdName::Special(_) => None,
         };
         self.peer_group
-            .and_then(|g| view.shared.get(g))
+            .and_then(|g| view.shared.get(g as usize))
             .into_iter()
             .flat_map(|g| g.holders.iter())
             .filter(move |h| !(h.pid == pid && Some(h.fd) == me))
+    }
+}
+
+/// One socket of the view's socket list. Every fd that holds it points into the one list
+/// (no copy per fd after fork, and no allocation per socket: at 200k sockets a separate
+/// `Arc` per socket doubled the command's memory while the list was converted).
+#[derive(Clone, Debug)]
+pub struct SocketRef {
+    all: Arc<Vec<Socket>>,
+    index: u32,
+}
+
+impl std::ops::Deref for SocketRef {
+    type Target = Socket;
+
+    fn deref(&self) -> &Socket {
+        &self.all[self.index as usize]
+    }
+}
+
+impl Serialize for SocketRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
     }
 }
 
@@ -159,7 +182,8 @@ impl FdView {
                 Err(Unreadable::Denied(reason)) => view.unreadable.push(Unread { pid: *pid, reason }),
             }
         }
-        let snap = snap.unwrap_or_else(|_| Err(crate::snapshot::SnapshotError::Unsupported("the socket dump panicked".into())));
+        let snap = snap
+            .unwrap_or_else(|_| Err(crate::snapshot::SnapshotError::Unsupported("the socket dump panicked".into())));
         let mut snap = match snap {
             Ok(s) => s,
             Err(e) => {
@@ -168,16 +192,19 @@ impl FdView {
             }
         };
         view.warnings.append(&mut snap.warnings);
-        let sockets: Vec<Arc<Socket>> = snap.sockets.into_iter().filter(|s| s.inode != 0).map(Arc::new).collect();
-        let by_inode: HashMap<u64, &Arc<Socket>> = sockets.iter().map(|s| (s.inode, s)).collect();
+        let mut sockets = std::mem::take(&mut snap.sockets);
+        sockets.retain(|s| s.inode != 0);
+        let sockets = Arc::new(sockets);
+        let by_inode: HashMap<u64, u32> =
+            sockets.iter().enumerate().map(|(i, s)| (s.inode, u32::try_from(i).unwrap_or(u32::MAX))).collect();
         for p in &mut view.processes {
             for row in &mut p.fds {
                 if row.entry.kind != FdKind::Socket {
                     continue;
                 }
                 match row.entry.inode.and_then(|i| by_inode.get(&i)) {
-                    Some(s) => row.socket = Some(Arc::clone(s)),
-                    None => row.protocol = socket_protocol(root, p.pid, &row.entry.fd),
+                    Some(&index) => row.socket = Some(SocketRef { all: Arc::clone(&sockets), index }),
+                    None => row.protocol = socket_protocol(root, p.pid, &row.entry.fd).map(String::into_boxed_str),
                 }
             }
         }
@@ -329,8 +356,7 @@ impl PeerIndex {
                     continue;
                 }
                 let path = e.path();
-                let mut entry =
-                    fdtable::entry_for(FdName::Number(fd), link, || rustix::fs::stat(&path).ok());
+                let mut entry = fdtable::entry_for(FdName::Number(fd), link, || rustix::fs::stat(&path).ok());
                 if entry.kind == FdKind::Eventfd {
                     let info = std::fs::read_to_string(root.join(pid.to_string()).join("fdinfo").join(fd.to_string()));
                     entry.details = info.ok().and_then(|t| crate::procfs::fdinfo::parse(&t).details).map(Box::new);
@@ -346,7 +372,7 @@ impl PeerIndex {
     }
 
     /// Points each fd at the group of its peers, building each group once.
-    fn fill(mut self, root: &Path, tables: &mut [ProcessFds], sockets: &[Arc<Socket>]) -> Vec<SharedObject> {
+    fn fill(mut self, root: &Path, tables: &mut [ProcessFds], sockets: &[Socket]) -> Vec<SharedObject> {
         // Connected inet sockets by (local, peer), to find a loopback connection's other end.
         let by_ends: HashMap<(&Endpoint, &Endpoint), u64> = sockets
             .iter()
@@ -354,7 +380,7 @@ impl PeerIndex {
             .map(|s| ((&s.local, &s.peer), s.inode))
             .collect();
         let mut shared = Vec::new();
-        let mut group_of: HashMap<(&'static str, u64), Option<usize>> = HashMap::new();
+        let mut group_of: HashMap<(&'static str, u64), Option<u32>> = HashMap::new();
         for p in tables.iter_mut() {
             for row in &mut p.fds {
                 if !matches!(row.entry.fd, FdName::Number(_)) {
@@ -394,7 +420,7 @@ impl PeerIndex {
                         .map(|(pid, fd)| Peer { pid, command: self.command(root, pid), fd })
                         .collect();
                     shared.push(SharedObject { kind: key.0, id: key.1, holders });
-                    Some(shared.len() - 1)
+                    u32::try_from(shared.len() - 1).ok()
                 });
             }
         }

@@ -105,23 +105,9 @@ impl Totals {
 
 /// Fragments in reassembly from `/proc/net/sockstat` and `sockstat6` (per namespace).
 pub fn read_frag(proc_net: &std::path::Path) -> ByFamily {
-    let inuse = |file: &str, key: &str| -> usize {
-        std::fs::read_to_string(proc_net.join(file))
-            .ok()
-            .and_then(|t| {
-                let line = t.lines().find(|l| l.starts_with(key))?;
-                let mut f = line.split_whitespace();
-                while let Some(w) = f.next() {
-                    if w == "inuse" {
-                        return f.next()?.parse().ok();
-                    }
-                }
-                None
-            })
-            .unwrap_or(0)
-    };
-    let ipv4 = inuse("sockstat", "FRAG:");
-    let ipv6 = inuse("sockstat6", "FRAG6:");
+    let counts = crate::procfs::counters::read_sockstat(proc_net);
+    let inuse = |key: &str| counts.get(key).copied().map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let (ipv4, ipv6) = (inuse("FRAG.inuse"), inuse("FRAG6.inuse"));
     ByFamily { total: ipv4 + ipv6, ipv4, ipv6 }
 }
 

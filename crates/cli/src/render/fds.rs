@@ -40,51 +40,73 @@ fn push_peers<'a>(name: &mut String, peers: impl Iterator<Item = &'a sockscope_c
 
 pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> io::Result<()> {
     let users = Users::load();
-    let mut t = Table::new(vec![
-        col("COMMAND", Align::Left),
-        col("PID", Align::Right),
-        col("USER", Align::Left),
-        col("FD", Align::Right),
-        col("MODE", Align::Left),
-        col("TYPE", Align::Left),
-        col("FLAGS", Align::Left),
-        col("SIZE/OFF", Align::Right),
-    ]);
-    for p in &view.processes {
-        let command = escape(&p.command).into_owned();
-        let owner = user(&users, p.uid);
-        for row in &p.fds {
-            t.cell_str(&command);
-            t.cell(|a| push_u64(a, p.pid.into()));
-            t.cell_str(&owner);
-            t.cell(|a| {
-                let _ = write!(a, "{}", row.entry.fd);
-            });
-            t.cell_str(row.entry.flags.as_ref().map_or("", |f| f.access()));
-            t.cell_str(&kind(row));
-            t.cell_str(&row.entry.flags.as_ref().map_or(String::new(), |f| {
-                f.names().iter().map(|n| n.trim_start_matches("O_")).collect::<Vec<_>>().join(",")
-            }));
-            t.cell_str(&match (row.entry.size, row.entry.pos) {
-                (Some(size), _) if row.entry.kind == FdKind::Regular => size.to_string(),
-                (_, Some(pos)) => format!("0t{pos}"),
-                _ => String::new(),
-            });
-            let mut name = target(row);
-            details(row, &mut name);
-            if peers {
-                push_peers(&mut name, row.peers(p.pid, view));
+    let columns = || {
+        vec![
+            col("COMMAND", Align::Left),
+            col("PID", Align::Right),
+            col("USER", Align::Left),
+            col("FD", Align::Right),
+            col("MODE", Align::Left),
+            col("TYPE", Align::Left),
+            col("FLAGS", Align::Left),
+            col("SIZE/OFF", Align::Right),
+        ]
+    };
+    // Every fd of the host can be hundreds of thousands of rows: streamed in two passes
+    // (widths, then rows) rather than kept as text.
+    Table::stream(columns, out, header, Some("NAME"), None, |t, out| {
+        for p in &view.processes {
+            let command = escape(&p.command).into_owned();
+            let owner = user(&users, p.uid);
+            for row in &p.fds {
+                fd_row(t, p, row, &command, &owner, peers.then_some(view));
             }
-            t.cell_str(&name);
+            t.drain(out)?;
         }
-    }
-    t.write(out, header, Some("NAME"), None)?;
+        Ok(())
+    })?;
     // Limits for a handful of processes; `--top` ranks any number of them.
     if view.processes.len() <= 10 && !view.processes.is_empty() {
         writeln!(out)?;
         limits_table(out, &view.processes.iter().collect::<Vec<_>>(), &users)?;
     }
     system_line(out, view)
+}
+
+/// One fd's row; with `peers_from`, its peers after its name.
+fn fd_row(t: &mut Table, p: &ProcessFds, row: &FdRow, command: &str, owner: &str, peers_from: Option<&FdView>) {
+    t.cell_str(command);
+    t.cell(|a| push_u64(a, p.pid.into()));
+    t.cell_str(owner);
+    t.cell(|a| {
+        let _ = write!(a, "{}", row.entry.fd);
+    });
+    t.cell_str(row.entry.flags.as_ref().map_or("", |f| f.access()));
+    t.cell_str(&kind(row));
+    t.cell(|a| {
+        if let Some(f) = &row.entry.flags {
+            for (i, n) in f.names().iter().enumerate() {
+                if i > 0 {
+                    a.push(',');
+                }
+                a.push_str(n.trim_start_matches("O_"));
+            }
+        }
+    });
+    t.cell(|a| match (row.entry.size, row.entry.pos) {
+        (Some(size), _) if row.entry.kind == FdKind::Regular => push_u64(a, size),
+        (_, Some(pos)) => {
+            a.push_str("0t");
+            push_u64(a, pos);
+        }
+        _ => {}
+    });
+    let mut name = target(row);
+    details(row, &mut name);
+    if let Some(view) = peers_from {
+        push_peers(&mut name, row.peers(p.pid, view));
+    }
+    t.cell_str(&name);
 }
 
 /// The TYPE column: the socket's table (tcp, u_str, …) for sockets, else the fd kind.

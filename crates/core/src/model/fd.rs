@@ -32,7 +32,7 @@ pub enum FdKind {
     /// A namespace file (`net:[4026531840]`).
     Namespace,
     /// Another anonymous inode, by its name (`[dmabuf]`, `sync_file`, …).
-    Anon(String),
+    Anon(Box<str>),
     /// Something whose type could not be read.
     Unknown,
 }
@@ -196,7 +196,7 @@ pub struct FdEntry {
     pub kind: FdKind,
     /// The target as /proc shows it: a path, `socket:[N]`, `pipe:[N]`, `anon_inode:[…]`.
     #[serde(serialize_with = "crate::text::serialize_lossy")]
-    pub link: String,
+    pub link: Box<str>,
     /// The inode of the open file (sockets and pipes: their inode).
     pub inode: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]

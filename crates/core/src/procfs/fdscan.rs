@@ -372,11 +372,7 @@ impl FdWalk {
     /// Calls `visit(fd, name, link)` for every fd of the open directory `fd_dir`
     /// (`/proc/PID/fd` or `/proc/PID/task/TID/fd`); `name` is the fd's entry name, for
     /// reading its fdinfo or stat through it. An fd closed meanwhile is skipped.
-    pub fn visit(
-        &mut self,
-        fd_dir: &OwnedFd,
-        mut visit: impl FnMut(u32, &std::ffi::CStr, &[u8]),
-    ) -> Result<(), Errno> {
+    pub fn visit(&mut self, fd_dir: &OwnedFd, mut visit: impl FnMut(u32, &std::ffi::CStr, &[u8])) -> Result<(), Errno> {
         let open = u64::try_from(rustix::fs::fstat(fd_dir)?.st_size).unwrap_or(0);
         let hole_budget = 16 + open / 16;
         let (mut found, mut holes, mut next) = (0u64, 0u64, 0u32);

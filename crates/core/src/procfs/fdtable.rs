@@ -102,7 +102,7 @@ pub fn entry_for(fd: FdName, link: String, stat: impl FnOnce() -> Option<Stat>) 
     } else {
         return path_entry(fd, link, stat());
     };
-    FdEntry { fd, kind, link, inode, flags: None, pos: None, size: None, details: None }
+    FdEntry { fd, kind, link: link.into_boxed_str(), inode, flags: None, pos: None, size: None, details: None }
 }
 
 fn anon_kind(name: &str) -> FdKind {
@@ -120,7 +120,7 @@ fn anon_kind(name: &str) -> FdKind {
         "bpf_link" | "bpf-link" => FdKind::BpfLink,
         "userfaultfd" => FdKind::Userfaultfd,
         "perf_event" => FdKind::PerfEvent,
-        other => FdKind::Anon(other.to_string()),
+        other => FdKind::Anon(other.into()),
     }
 }
 
@@ -136,7 +136,16 @@ fn path_entry(fd: FdName, link: String, meta: Option<Stat>) -> FdEntry {
         _ => FdKind::Unknown,
     };
     let size = meta.as_ref().filter(|_| kind == FdKind::Regular).and_then(|m| u64::try_from(m.st_size).ok());
-    FdEntry { fd, kind, link, inode: meta.map(|m| m.st_ino), flags: None, pos: None, size, details: None }
+    FdEntry {
+        fd,
+        kind,
+        link: link.into_boxed_str(),
+        inode: meta.map(|m| m.st_ino),
+        flags: None,
+        pos: None,
+        size,
+        details: None,
+    }
 }
 
 /// Files mapped into memory (/proc/PID/maps), each once, in order of first appearance.
