@@ -36,7 +36,7 @@ fn sockets() -> &'static [Socket] {
         for (i, s) in out.iter_mut().enumerate() {
             s.interface = i as u32;
             s.mark = Some(i as u32);
-            s.cgroup_id = Some(i as u64);
+            s.cgroup_id = std::num::NonZeroU64::new(i as u64 + 1);
         }
         out
     })

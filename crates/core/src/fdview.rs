@@ -194,16 +194,18 @@ impl FdView {
         view.warnings.append(&mut snap.warnings);
         let mut sockets = std::mem::take(&mut snap.sockets);
         sockets.retain(|s| s.inode != 0);
+        // Sorted by inode and searched, instead of a hash map beside them (4.5 MB at 200k).
+        sockets.sort_unstable_by_key(|s| s.inode);
         let sockets = Arc::new(sockets);
-        let by_inode: HashMap<u64, u32> =
-            sockets.iter().enumerate().map(|(i, s)| (s.inode, u32::try_from(i).unwrap_or(u32::MAX))).collect();
+        let index_of =
+            |inode: u64| sockets.binary_search_by_key(&inode, |s| s.inode).ok().and_then(|i| u32::try_from(i).ok());
         for p in &mut view.processes {
             for row in &mut p.fds {
                 if row.entry.kind != FdKind::Socket {
                     continue;
                 }
-                match row.entry.inode.and_then(|i| by_inode.get(&i)) {
-                    Some(&index) => row.socket = Some(SocketRef { all: Arc::clone(&sockets), index }),
+                match row.entry.inode.and_then(index_of) {
+                    Some(index) => row.socket = Some(SocketRef { all: Arc::clone(&sockets), index }),
                     None => row.protocol = socket_protocol(root, p.pid, &row.entry.fd).map(String::into_boxed_str),
                 }
             }
@@ -284,15 +286,14 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, 
     let command = process::comm(root, pid).map_err(|e| process::classify(&e))?;
     let uid = process::uid(root, pid).map_err(|e| process::classify(&e))?;
     let limit = process::fd_limit(root, pid).unwrap_or_default();
-    let entries = fdtable::read(root, pid, read)?;
-    let numbers = entries.iter().filter_map(|e| match e.fd {
+    let fds: Vec<FdRow> =
+        fdtable::read_into(root, pid, read, |entry| FdRow { entry, socket: None, protocol: None, peer_group: None })?;
+    let numbers = fds.iter().filter_map(|r| match r.entry.fd {
         FdName::Number(n) => Some(n),
         FdName::Special(_) => None,
     });
     let open = numbers.clone().count();
     let highest_fd = numbers.max();
-    let fds =
-        entries.into_iter().map(|entry| FdRow { entry, socket: None, protocol: None, peer_group: None }).collect();
     let command_bytes = crate::text::raw_bytes(&command);
     Ok(ProcessFds { pid, command, command_bytes, uid, limit, open, highest_fd, fds })
 }

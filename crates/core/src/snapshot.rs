@@ -298,7 +298,7 @@ pub fn read_port_range(proc_root: &std::path::Path) -> Option<(u16, u16)> {
 /// A connected Unix socket's peer end is shown by the peer's bound name when the peer is in
 /// the snapshot (the client of /run/x.sock has /run/x.sock as its peer).
 fn fill_unix_peer_names(sockets: &mut [Socket]) {
-    let named: HashMap<u64, crate::model::UnixName> = sockets
+    let named: HashMap<u64, Box<crate::model::UnixName>> = sockets
         .iter()
         .filter_map(|s| match &s.local {
             Endpoint::Unix { name: Some(n), inode } => Some((*inode, n.clone())),

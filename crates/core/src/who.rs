@@ -2,7 +2,7 @@
 //! holding a file open — the question behind "Address already in use" and "Connection
 //! refused".
 
-use crate::model::{Endpoint, FdName, Netid, SockState, Socket, StateSet};
+use crate::model::{Endpoint, FdName, Netid, SockState, Socket, Special, StateSet};
 use crate::names::{Proto, Services};
 use crate::procfs::process;
 use crate::select::Selection;
@@ -250,7 +250,7 @@ fn file_report(path: &Path, proc_root: &Path) -> Report {
     for pid in process::pids(proc_root).unwrap_or_default() {
         let base = proc_root.join(pid.to_string());
         let mut hits: Vec<FdName> = Vec::new();
-        for (link, name) in [("cwd", "cwd"), ("root", "rtd"), ("exe", "txt")] {
+        for (link, name) in [("cwd", Special::Cwd), ("root", Special::Rtd), ("exe", Special::Txt)] {
             if std::fs::metadata(base.join(link)).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
                 hits.push(FdName::Special(name));
             }
@@ -271,7 +271,7 @@ fn file_report(path: &Path, proc_root: &Path) -> Report {
             }
         }
         if maps_file(&base, dev, ino) {
-            hits.push(FdName::Special("mem"));
+            hits.push(FdName::Special(Special::Mem));
         }
         if hits.is_empty() {
             continue;

@@ -27,7 +27,7 @@ pub fn same_line(s: &Socket, f: &DetailFlags, out: &mut String) {
         super::names::extended(s, out);
     }
     if let (Some(map), Some(id)) = (&f.cgroups, s.cgroup_id) {
-        match map.get(&id) {
+        match map.get(&id.get()) {
             Some(path) => {
                 let _ = write!(out, " cgroup:{}", crate::escape::escape(path));
             }

@@ -61,7 +61,7 @@ fn socket_json<'a>(
         })
         .collect();
     let interface_name = namer.interfaces.name(s.interface).map(str::to_owned);
-    let cgroup = cgroups.zip(s.cgroup_id).and_then(|(m, id)| m.get(&id)).map(String::as_str);
+    let cgroup = cgroups.zip(s.cgroup_id).and_then(|(m, id)| m.get(&id.get())).map(String::as_str);
     let send_rate_bits_per_s =
         s.details.as_ref().and_then(|d| d.tcp_info.as_ref()).and_then(|t| t.send_rate_bits_per_s());
     SocketJson { socket: s, interface_name, cgroup, send_rate_bits_per_s, owners }

@@ -168,14 +168,14 @@ impl Observation {
         self.second = sockets
             .iter()
             .filter_map(|s| {
-                Some((s.cookie?, Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) }))
+                Some((s.cookie?.get(), Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) }))
             })
             .collect();
     }
 
     /// The same socket (by cookie) at the second look, if it was still there.
     pub fn later(&self, s: &Socket) -> Option<Later> {
-        s.cookie.and_then(|c| self.second.get(&c).copied())
+        s.cookie.and_then(|c| self.second.get(&c.get()).copied())
     }
 
     pub fn delta(&self, counter: &str) -> u64 {

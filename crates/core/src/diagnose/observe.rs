@@ -105,7 +105,7 @@ fn second_look(proc_root: &Path) -> Result<HashMap<u64, Later>, SnapshotError> {
             if let Some(s) = parse::inet(p, Netid::Tcp)
                 && let Some(c) = s.cookie
             {
-                out.insert(c, Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) });
+                out.insert(c.get(), Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) });
             }
         })?;
     }
@@ -241,7 +241,7 @@ fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut HashMap<u64, Later
     });
     first.owners = owners;
     // The second look matters only for the sockets kept.
-    let kept: std::collections::HashSet<u64> = first.sockets.iter().filter_map(|s| s.cookie).collect();
+    let kept: std::collections::HashSet<u64> = first.sockets.iter().filter_map(|s| s.cookie.map(|c| c.get())).collect();
     second.retain(|cookie, _| kept.contains(cookie));
     processes.retain(|p| scoped_pids.contains(&p.pid));
 }

@@ -235,7 +235,7 @@ impl Entry {
             dport: s.peer.port().unwrap_or(0),
             ifindex: s.interface,
             mark: s.mark.unwrap_or(0),
-            cgroup_id: s.cgroup_id.unwrap_or(0),
+            cgroup_id: s.cgroup_id.map_or(0, |c| c.get()),
             autobound: false,
         }
     }

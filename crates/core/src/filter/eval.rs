@@ -94,7 +94,9 @@ impl Pred {
             // Names are resolved to indexes before evaluation; one that is not matches nothing.
             Pred::Dev(Device::Name(_)) => Truth::False,
             Pred::Fwmark { mark, mask } => s.mark.map_or(Truth::Unknown, |m| Truth::from_bool(m & mask == *mark)),
-            Pred::Cgroup { id: Some(id), .. } => s.cgroup_id.map_or(Truth::Unknown, |c| Truth::from_bool(c == *id)),
+            Pred::Cgroup { id: Some(id), .. } => {
+                s.cgroup_id.map_or(Truth::Unknown, |c| Truth::from_bool(c.get() == *id))
+            }
             Pred::Cgroup { id: None, .. } => Truth::Unknown,
             // The kernel's flag (no explicit bind to a port) is also set on accepted sockets;
             // like ss, also require the local port to be in the ephemeral range.

@@ -13,8 +13,10 @@ pub enum Endpoint {
     /// the kernel and in ss.
     Inet { address: IpAddr, port: u16 },
     /// Unix sockets: the bound name (if any) and an inode. The local end carries the socket's
-    /// own inode, the peer end the peer socket's inode (0 when not connected or unknown).
-    Unix { name: Option<UnixName>, inode: u64 },
+    /// own inode, the peer end the peer socket's inode (0 when not connected or unknown). The
+    /// name is boxed so every endpoint (and so every socket) stays small: most sockets are
+    /// inet, and a name inline would make each endpoint of each socket 8 bytes larger.
+    Unix { name: Option<Box<UnixName>>, inode: u64 },
     /// Packet sockets: the ethertype they receive and the interface they are bound to (0: all).
     Packet { protocol: u16, interface: u32 },
     /// Netlink sockets: the netlink protocol, the port id (0 is the kernel) and, for the

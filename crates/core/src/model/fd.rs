@@ -210,18 +210,43 @@ pub struct FdEntry {
     pub details: Option<Box<FdDetails>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(untagged)]
 pub enum FdName {
     Number(u32),
-    Special(&'static str),
+    Special(Special),
+}
+
+/// lsof's pseudo-fds, as lsof names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Special {
+    /// The current directory.
+    Cwd,
+    /// The root directory.
+    Rtd,
+    /// The executable.
+    Txt,
+    /// A memory-mapped file.
+    Mem,
+}
+
+impl Special {
+    pub fn name(self) -> &'static str {
+        match self {
+            Special::Cwd => "cwd",
+            Special::Rtd => "rtd",
+            Special::Txt => "txt",
+            Special::Mem => "mem",
+        }
+    }
 }
 
 impl std::fmt::Display for FdName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FdName::Number(n) => write!(f, "{n}"),
-            FdName::Special(s) => f.write_str(s),
+            FdName::Special(s) => f.write_str(s.name()),
         }
     }
 }

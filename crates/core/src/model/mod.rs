@@ -11,7 +11,7 @@ mod tcp_info;
 
 pub use details::{Details, SkMemInfo, Timer, TimerKind};
 pub use endpoint::{Endpoint, UnixName, lossless_text};
-pub use fd::{EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, OpenFlags, SystemFiles};
+pub use fd::{EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, OpenFlags, Special, SystemFiles};
 pub use inode_map::{InodeHasher, InodeMap};
 pub use owner::{Owner, OwnerIndex, OwnerScanReport, Process};
 pub use socket::{Family, Netid, Socket};

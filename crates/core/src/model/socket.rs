@@ -2,6 +2,7 @@
 
 use super::{Details, Endpoint, SockState, Timer};
 use serde::Serialize;
+use std::num::NonZeroU64;
 
 /// Address family of a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -112,8 +113,9 @@ pub struct Socket {
     /// file refers to (TIME-WAIT, request sockets).
     pub inode: u64,
     pub uid: Option<u32>,
-    /// The kernel's unique socket cookie (SO_COOKIE); sock_diag only.
-    pub cookie: Option<u64>,
+    /// The kernel's unique socket cookie (SO_COOKIE); sock_diag only. Never 0, which lets
+    /// `Option` cost no space.
+    pub cookie: Option<NonZeroU64>,
     /// Index of the interface the socket is bound to (SO_BINDTODEVICE / scope id), 0 for none.
     pub interface: u32,
     /// For IPv6 listeners and unconnected sockets: IPV6_V6ONLY.
@@ -130,7 +132,7 @@ pub struct Socket {
     pub mark: Option<u32>,
     /// cgroup v2 id (the inode of the cgroup directory).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cgroup_id: Option<u64>,
+    pub cgroup_id: Option<NonZeroU64>,
     /// Memory, tcp_info, congestion control, TOS — when asked for (-m, -i, --tos).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub details: Option<Box<Details>>,

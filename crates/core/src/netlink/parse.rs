@@ -5,6 +5,7 @@ use super::request::{AF_INET, AF_INET6};
 use super::wire::{Attrs, align4, array, u8_at, u16_be, u16_ne, u32_ne, u64_ne};
 use crate::model::{Endpoint, Family, Netid, SkMemInfo, SockState, Socket, TcpInfo, Timer, TimerKind, UnixName};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::num::NonZeroU64;
 
 const INET_DIAG_MSG_LEN: usize = 72;
 const INET_DIAG_INFO: u16 = 2;
@@ -62,7 +63,7 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
     let mut s = Socket::new(netid, family, SockState::from_kernel(payload[1]), local, peer);
     s.interface = u32_ne(payload, 40);
     let cookie = u64::from(u32_ne(payload, 44)) | (u64::from(u32_ne(payload, 48)) << 32);
-    s.cookie = Some(cookie);
+    s.cookie = NonZeroU64::new(cookie);
     s.recv_q = u32_ne(payload, 56);
     s.send_q = Some(u32_ne(payload, 60));
     s.uid = Some(u32_ne(payload, 64));
@@ -76,7 +77,7 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
         match kind {
             INET_DIAG_SHUTDOWN => s.shutdown = Some(u8_at(data, 0)),
             INET_DIAG_MARK => s.mark = Some(u32_ne(data, 0)),
-            INET_DIAG_CGROUP_ID => s.cgroup_id = Some(u64_ne(data, 0)),
+            INET_DIAG_CGROUP_ID => s.cgroup_id = NonZeroU64::new(u64_ne(data, 0)),
             INET_DIAG_INFO if netid == Netid::Tcp && !data.is_empty() => {
                 s.details_mut().tcp_info = Some(TcpInfo::parse(data))
             }
@@ -148,11 +149,11 @@ pub fn unix(payload: &[u8]) -> Option<Socket> {
             _ => {}
         }
     }
-    let local = Endpoint::Unix { name, inode };
+    let local = Endpoint::Unix { name: name.map(Box::new), inode };
     let peer = Endpoint::Unix { name: None, inode: peer_inode };
     let mut s = Socket::new(netid, Family::Unix, SockState::from_kernel(payload[2]), local, peer);
     s.inode = inode;
-    s.cookie = Some(u64::from(u32_ne(payload, 8)) | (u64::from(u32_ne(payload, 12)) << 32));
+    s.cookie = NonZeroU64::new(u64::from(u32_ne(payload, 8)) | (u64::from(u32_ne(payload, 12)) << 32));
     let (rq, wq) = queues.unwrap_or((0, 0));
     s.recv_q = rq;
     s.send_q = Some(wq);
@@ -184,7 +185,7 @@ pub fn packet(payload: &[u8]) -> Option<Socket> {
         Endpoint::None,
     );
     s.inode = inode;
-    s.cookie = Some(u64::from(u32_ne(payload, 8)) | (u64::from(u32_ne(payload, 12)) << 32));
+    s.cookie = NonZeroU64::new(u64::from(u32_ne(payload, 8)) | (u64::from(u32_ne(payload, 12)) << 32));
     for (kind, data) in Attrs::new(payload.get(align4(PACKET_DIAG_MSG_LEN)..).unwrap_or(&[])) {
         match kind {
             PACKET_DIAG_INFO => {
@@ -211,7 +212,7 @@ pub fn netlink(payload: &[u8]) -> Option<Socket> {
     let peer = Endpoint::Netlink { protocol, port_id: u32_ne(payload, 8), group: u32_ne(payload, 12) };
     let mut s = Socket::new(Netid::Netlink, Family::Netlink, state, local, peer);
     s.inode = u64::from(u32_ne(payload, 16));
-    s.cookie = Some(u64::from(u32_ne(payload, 20)) | (u64::from(u32_ne(payload, 24)) << 32));
+    s.cookie = NonZeroU64::new(u64::from(u32_ne(payload, 20)) | (u64::from(u32_ne(payload, 24)) << 32));
     for (kind, data) in Attrs::new(payload.get(align4(NETLINK_DIAG_MSG_LEN)..).unwrap_or(&[])) {
         if kind == NETLINK_DIAG_MEMINFO {
             set_queues_from_meminfo(&mut s, data);

@@ -113,7 +113,7 @@ pub fn destroy(s: &crate::model::Socket) -> Option<Vec<u8>> {
         }
         b
     };
-    let cookie = s.cookie?;
+    let cookie = s.cookie?.get();
     let mut r = Vec::with_capacity(56);
     // For raw sockets the pad byte names the protocol (the local "port").
     let raw_protocol = if protocol == IPPROTO_RAW { *lp as u8 } else { 0 };

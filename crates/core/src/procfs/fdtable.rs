@@ -3,7 +3,7 @@
 
 use super::fdinfo;
 use super::process::{Unreadable, classify};
-use crate::model::{FdEntry, FdKind, FdName, lossless_text};
+use crate::model::{FdEntry, FdKind, FdName, Special, lossless_text};
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
@@ -25,6 +25,16 @@ pub struct ReadOptions {
 /// relative to them (readlinkat, openat): a path from the root per fd made the kernel walk
 /// /proc/PID again for each, which was most of the cost at 100k fds.
 pub fn read(proc_root: &Path, pid: u32, opts: ReadOptions) -> Result<Vec<FdEntry>, Unreadable> {
+    read_into(proc_root, pid, opts, |e| e)
+}
+
+/// The same, turning each entry into a `T` as it is read (no second vector of entries).
+pub fn read_into<T>(
+    proc_root: &Path,
+    pid: u32,
+    opts: ReadOptions,
+    mut row: impl FnMut(FdEntry) -> T,
+) -> Result<Vec<T>, Unreadable> {
     let base = proc_root.join(pid.to_string());
     let gone = |e: Errno| classify(&e.into());
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -33,15 +43,19 @@ pub fn read(proc_root: &Path, pid: u32, opts: ReadOptions) -> Result<Vec<FdEntry
     let info_dir = if opts.fdinfo { rustix::fs::openat(&dir, "fdinfo", dir_flags, Mode::empty()).ok() } else { None };
     let mut out = Vec::new();
     if opts.specials {
-        for (link, name) in [("cwd", "cwd"), ("root", "rtd"), ("exe", "txt")] {
+        for (link, name) in [("cwd", Special::Cwd), ("root", Special::Rtd), ("exe", Special::Txt)] {
             if let Ok(target) = std::fs::read_link(base.join(link)) {
                 let stat = || rustix::fs::statat(&dir, link, AtFlags::empty()).ok();
-                out.push(entry_for(FdName::Special(name), lossless_text(target.as_os_str().as_encoded_bytes()), stat));
+                out.push(row(entry_for(
+                    FdName::Special(name),
+                    lossless_text(target.as_os_str().as_encoded_bytes()),
+                    stat,
+                )));
             }
         }
         for path in mapped_files(&base) {
             let stat = || rustix::fs::stat(Path::new(&path)).ok();
-            out.push(entry_for(FdName::Special("mem"), path.clone(), stat));
+            out.push(row(entry_for(FdName::Special(Special::Mem), path.clone(), stat)));
         }
     }
     let mut info_buf = Vec::with_capacity(4096);
@@ -58,7 +72,7 @@ pub fn read(proc_root: &Path, pid: u32, opts: ReadOptions) -> Result<Vec<FdEntry
             entry.inode = entry.inode.or(info.ino);
             entry.details = info.details.or_else(|| fdinfo::empty_details(&entry.kind)).map(Box::new);
         }
-        out.push(entry);
+        out.push(row(entry));
     })
     .map_err(gone)?;
     Ok(out)
@@ -196,9 +210,9 @@ mod tests {
         let e = t.iter().find(|e| e.fd == FdName::Number(f.as_raw_fd() as u32)).expect("our file");
         assert_eq!(e.kind, FdKind::Regular);
         assert!(e.flags.as_ref().is_some_and(|fl| fl.access() == "r" && fl.names().contains(&"O_CLOEXEC")));
-        assert!(t.iter().any(|e| e.fd == FdName::Special("cwd") && e.kind == FdKind::Directory));
-        assert!(t.iter().any(|e| e.fd == FdName::Special("txt") && e.kind == FdKind::Regular));
-        assert!(t.iter().any(|e| e.fd == FdName::Special("mem")));
+        assert!(t.iter().any(|e| e.fd == FdName::Special(Special::Cwd) && e.kind == FdKind::Directory));
+        assert!(t.iter().any(|e| e.fd == FdName::Special(Special::Txt) && e.kind == FdKind::Regular));
+        assert!(t.iter().any(|e| e.fd == FdName::Special(Special::Mem)));
         assert_eq!(read(Path::new("/proc"), u32::MAX, ReadOptions::default()), Err(Unreadable::Gone));
     }
 }

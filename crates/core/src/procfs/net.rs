@@ -186,7 +186,7 @@ fn parse_unix_line(line: &str) -> Result<Option<Socket>, &'static str> {
         netid,
         Family::Unix,
         state,
-        Endpoint::Unix { name, inode },
+        Endpoint::Unix { name: name.map(Box::new), inode },
         Endpoint::Unix { name: None, inode: 0 },
     );
     s.inode = inode;

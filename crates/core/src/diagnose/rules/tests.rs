@@ -22,7 +22,7 @@ fn tcp(state: SockState, local: (IpAddr, u16), peer: (IpAddr, u16), inode: u64) 
         Endpoint::Inet { address: peer.0, port: peer.1 },
     );
     s.inode = inode;
-    s.cookie = Some(inode + 1000);
+    s.cookie = std::num::NonZeroU64::new(inode + 1000);
     s
 }
 

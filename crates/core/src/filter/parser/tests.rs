@@ -232,7 +232,7 @@ fn arb_port() -> impl Strategy<Value = u16> {
 
 /// A random inet socket with every field bytecode can look at known.
 fn arb_socket() -> impl Strategy<Value = Socket> {
-    (arb_ip(), arb_port(), arb_ip(), arb_port(), 0u32..4, any::<u32>(), 0u64..4).prop_map(
+    (arb_ip(), arb_port(), arb_ip(), arb_port(), 0u32..4, any::<u32>(), 1u64..5).prop_map(
         |(la, lp, pa, pp, ifi, mark, cg)| {
             // Both ends share the socket's family, as in the kernel.
             let fam6 = la.is_ipv6();
@@ -251,7 +251,7 @@ fn arb_socket() -> impl Strategy<Value = Socket> {
             );
             s.interface = ifi;
             s.mark = Some(mark & 0xff);
-            s.cgroup_id = Some(cg);
+            s.cgroup_id = std::num::NonZeroU64::new(cg);
             s
         },
     )
@@ -274,7 +274,7 @@ fn arb_pred() -> impl Strategy<Value = Pred> {
         (0u32..4).prop_map(|i| Pred::Dev(Device::Index(i))),
         (any::<u32>(), prop_oneof![Just(u32::MAX), Just(0xf0u32), Just(0u32)])
             .prop_map(|(m, mask)| Pred::Fwmark { mark: m & mask & 0xff, mask }),
-        (0u64..4).prop_map(|id| Pred::Cgroup { path: String::new(), id: Some(id) }),
+        (1u64..5).prop_map(|id| Pred::Cgroup { path: String::new(), id: Some(id) }),
     ]
 }
 
