@@ -267,18 +267,17 @@ pub fn run(bc: &[u8], e: &Entry) -> bool {
                 let (addr, p) = if code == BC_S_COND { (&e.saddr, e.sport) } else { (&e.daddr, e.dport) };
                 let alen = if family == AF_INET { 4 } else { 16 };
                 let want: Vec<u8> = (0..alen).map(|i| op(12 + i)).collect();
+                // The kernel's order: port, family (AF_UNSPEC matches any), then prefix.
                 if port != -1 && port != i32::from(p) {
                     false
-                } else if plen == 0 {
-                    true
-                } else if family != e.family {
+                } else if family != 0 && family != e.family {
                     e.family == AF_INET6
                         && family == AF_INET
                         && addr[..10] == [0; 10]
                         && addr[10..12] == [0xff, 0xff]
                         && super::eval::bits_match(&addr[12..16], &want, plen)
                 } else {
-                    super::eval::bits_match(&addr[..alen], &want, plen)
+                    plen == 0 || super::eval::bits_match(&addr[..alen], &want, plen)
                 }
             }
             BC_DEV_COND => e.ifindex == u32::from_ne_bytes([op(4), op(5), op(6), op(7)]),

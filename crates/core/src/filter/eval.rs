@@ -119,8 +119,9 @@ impl Pred {
 }
 
 /// The kernel's S_COND/D_COND semantics (net/ipv4/inet_diag.c), so both paths agree: the
-/// port must match when given; prefix 0 matches any address of any family; an IPv4
-/// condition also matches IPv4-mapped IPv6 addresses.
+/// port must match when given; then the family (an IPv4 condition also matches IPv4-mapped
+/// IPv6 addresses), and only then the prefix — so `src [::]/0` is every IPv6 socket, not
+/// every socket. A condition with no address (`*`, `:80`) matches every family.
 fn host_matches(host: &HostMatch, ep: &Endpoint) -> bool {
     match (host, ep) {
         (HostMatch::Inet { net, port }, Endpoint::Inet { address, port: p }) => {
@@ -128,7 +129,7 @@ fn host_matches(host: &HostMatch, ep: &Endpoint) -> bool {
                 return false;
             }
             match net {
-                None | Some((_, 0)) => true,
+                None => true,
                 Some((want, len)) => prefix_match(*want, *len, *address),
             }
         }

@@ -394,3 +394,29 @@ fn a_filter_too_long_for_the_kernel_is_never_truncated() {
     assert!(bytecode::run(&fits, &entry(&listener(4_000))));
     assert!(!bytecode::run(&fits, &entry(&listener(4_001))));
 }
+
+/// Found by running generated filters through the real kernel: a /0 prefix still checks the
+/// family first (`src [::]/0` is every IPv6 socket, not every socket), as inet_diag does;
+/// user space and the copy of the kernel's evaluator both said "any family".
+#[test]
+fn a_zero_prefix_still_checks_the_family() {
+    let v4 = listener(80);
+    let mut v6 = listener(80);
+    v6.family = Family::Inet6;
+    v6.local = Endpoint::Inet { address: std::net::Ipv6Addr::LOCALHOST.into(), port: 80 };
+    let mut mapped = v6.clone();
+    mapped.local = Endpoint::Inet { address: Ipv4Addr::LOCALHOST.to_ipv6_mapped().into(), port: 80 };
+    for (text, want) in [
+        ("src [::]/0", [false, true, true]),
+        ("src 0.0.0.0/0", [true, false, true]),
+        ("src *", [true, true, true]),
+        ("sport = :80", [true, true, true]),
+    ] {
+        let expr = e(text);
+        let code = bytecode::compile(&expr).program().expect("compiles");
+        for (s, want) in [&v4, &v6, &mapped].into_iter().zip(want) {
+            assert_eq!(expr.eval(s, Context::default()) == Truth::True, want, "{text} on {:?}", s.local);
+            assert_eq!(bytecode::run(&code, &entry(s)), want, "{text} (bytecode) on {:?}", s.local);
+        }
+    }
+}
