@@ -321,7 +321,7 @@ impl PeerIndex {
     fn add(&mut self, pid: u32, command: Option<&str>, e: &FdEntry) {
         let FdName::Number(fd) = e.fd else { return };
         let slot = match (&e.kind, e.inode, e.details.as_deref()) {
-            (FdKind::Fifo, Some(i), _) if e.link.starts_with("pipe:") => self.pipes.entry(i).or_default(),
+            (FdKind::Fifo, Some(i), _) if e.link().starts_with("pipe:") => self.pipes.entry(i).or_default(),
             (FdKind::Socket, Some(i), _) => self.sockets.entry(i).or_default(),
             (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. })) => {
                 self.eventfds.entry(*id).or_default()

@@ -45,7 +45,7 @@ pub fn run(args: &ListArgs, out: &mut impl Write, terminal_width: Option<usize>)
     let processes = args.processes || args.threads;
     opts.owners = processes || structured || matches!(args.summary_by, Some(summary::GroupKey::Process));
     opts.threads = args.threads;
-    opts.extensions = Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos };
+    opts.extensions = Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos, vitals: false };
     opts.filter = f.expr.clone();
     let snap = Snapshot::collect(&opts).context("cannot read sockets")?;
     for w in snap.fallbacks.iter().chain(&snap.warnings) {

@@ -138,7 +138,7 @@ fn port_text(p: u16) -> String {
 fn target(row: &FdRow) -> String {
     match &row.socket {
         Some(s) => socket_line(s),
-        None => escape(&row.entry.link).into_owned(),
+        None => escape(&row.entry.link()).into_owned(),
     }
 }
 

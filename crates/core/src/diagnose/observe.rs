@@ -1,6 +1,6 @@
 //! Gathering an `Observation`: the only part of `doctor` that reads the system.
 
-use super::{Later, Observation, ProcessFds, Sysctls};
+use super::{Later, Observation, ProcessFds, SecondLook, Sysctls};
 use crate::model::{Endpoint, Netid, SockState, StateSet};
 use crate::netlink::request::Extensions;
 use crate::procfs::{counters, process};
@@ -53,7 +53,9 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
     let before = counters::read(&net);
     let mut first_opts = SnapshotOptions::new(Selection::resolve(&[], &[], all_states()));
     first_opts.owners = true;
-    first_opts.extensions = Extensions { memory: true, tcp_info: true, tos: false };
+    // Only what the rules read: at 200k connections the whole tcp_info of each doubled the
+    // diagnosis's memory.
+    first_opts.extensions = Extensions { vitals: true, ..Extensions::default() };
     first_opts.proc_root = opts.proc_root.clone();
     let mut first = Snapshot::collect(&first_opts)?;
     let mut processes = fd_usage(&opts.proc_root, &first);
@@ -89,15 +91,15 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
 
 /// The second look: each TCP socket's state and queues by cookie, parsed straight from the
 /// dump (no snapshot is built, so two full snapshots never coexist in memory).
-fn second_look(proc_root: &Path) -> Result<HashMap<u64, Later>, SnapshotError> {
+fn second_look(proc_root: &Path) -> Result<SecondLook, SnapshotError> {
     use crate::netlink::{DiagSocket, parse, request};
-    let mut out = HashMap::new();
+    let mut out = Vec::new();
     let Ok(mut diag) = DiagSocket::open() else {
         // Without sock_diag there are no cookies to follow: read the tables from /proc.
         let mut opts = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], all_states()));
         opts.proc_root = proc_root.to_path_buf();
         let _ = Snapshot::collect(&opts)?;
-        return Ok(out);
+        return Ok(SecondLook::default());
     };
     for af in [request::AF_INET, request::AF_INET6] {
         let req = request::inet(af, request::IPPROTO_TCP, all_states(), 0);
@@ -105,11 +107,11 @@ fn second_look(proc_root: &Path) -> Result<HashMap<u64, Later>, SnapshotError> {
             if let Some(s) = parse::inet(p, Netid::Tcp)
                 && let Some(c) = s.cookie
             {
-                out.insert(c.get(), Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) });
+                out.push((c.get(), Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) }));
             }
         })?;
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
 }
 
 /// Open fds, limits and socket counts of every readable process.
@@ -218,7 +220,7 @@ fn stale_sockets(dir: &Path, snap: &Snapshot, root: &Path) -> Vec<PathBuf> {
 
 /// Keeps only what the scope names: sockets held by its processes or on its ports, and
 /// those processes.
-fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut HashMap<u64, Later>, processes: &mut Vec<ProcessFds>) {
+fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut SecondLook, processes: &mut Vec<ProcessFds>) {
     let in_scope_pid =
         |pid: u32, command: &str| scope.pids.contains(&pid) || scope.commands.iter().any(|c| c == command);
     let port_match = |s: &crate::Socket| {
@@ -242,6 +244,6 @@ fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut HashMap<u64, Later
     first.owners = owners;
     // The second look matters only for the sockets kept.
     let kept: std::collections::HashSet<u64> = first.sockets.iter().filter_map(|s| s.cookie.map(|c| c.get())).collect();
-    second.retain(|cookie, _| kept.contains(cookie));
+    second.retain(|cookie| kept.contains(&cookie));
     processes.retain(|p| scoped_pids.contains(&p.pid));
 }

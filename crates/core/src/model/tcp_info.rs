@@ -22,6 +22,17 @@ macro_rules! tcp_info {
         }
 
         impl TcpInfo {
+            /// The fields diagnosis reads, to keep when the rest is not needed.
+            pub fn vitals(&self) -> super::TcpVitals {
+                super::TcpVitals::new(
+                    self.retrans(),
+                    self.rto_us(),
+                    self.last_data_sent_ms(),
+                    self.last_data_recv_ms(),
+                    self.total_retrans(),
+                )
+            }
+
             pub fn parse(b: &[u8]) -> TcpInfo {
                 TcpInfo { raw: b[..b.len().min(KEPT)].into(), length: b.len() as u32 }
             }

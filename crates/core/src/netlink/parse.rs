@@ -88,7 +88,7 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             INET_DIAG_TOS => s.details_mut().tos = Some(u8_at(data, 0)),
             INET_DIAG_TCLASS => s.details_mut().tclass = Some(u8_at(data, 0)),
             INET_DIAG_CLASS_ID => s.details_mut().class_id = Some(u32_ne(data, 0)),
-            INET_DIAG_SKMEMINFO => s.details_mut().memory = Some(meminfo(data)),
+            INET_DIAG_SKMEMINFO => s.details_mut().memory = Some(Box::new(meminfo(data))),
             INET_DIAG_SKV6ONLY => s.v6only = Some(u8_at(data, 0) != 0),
             INET_DIAG_PROTOCOL if netid == Netid::Raw && s.local.port() == Some(0) => {
                 if let Endpoint::Inet { port, .. } = &mut s.local {
@@ -160,7 +160,7 @@ pub fn unix(payload: &[u8]) -> Option<Socket> {
     s.uid = uid;
     s.shutdown = shutdown;
     if memory.is_some() {
-        s.details_mut().memory = memory;
+        s.details_mut().memory = memory.map(Box::new);
     }
     Some(s)
 }
@@ -226,7 +226,7 @@ pub fn netlink(payload: &[u8]) -> Option<Socket> {
 fn set_queues_from_meminfo(s: &mut Socket, data: &[u8]) {
     s.recv_q = u32_ne(data, SK_MEMINFO_RMEM_ALLOC * 4);
     s.send_q = Some(u32_ne(data, SK_MEMINFO_WMEM_ALLOC * 4));
-    s.details_mut().memory = Some(meminfo(data));
+    s.details_mut().memory = Some(Box::new(meminfo(data)));
 }
 
 /// `u32 skmeminfo[SK_MEMINFO_VARS]`; `drops` exists since Linux 4.x.

@@ -116,7 +116,22 @@ pub fn entry_for(fd: FdName, link: String, stat: impl FnOnce() -> Option<Stat>) 
     } else {
         return path_entry(fd, link, stat());
     };
-    FdEntry { fd, kind, link: link.into_boxed_str(), inode, flags: None, pos: None, size: None, details: None }
+    // `socket:[N]` and `pipe:[N]` are rebuilt from the inode by `FdEntry::link`; keep the
+    // text only when it would not come back the same.
+    let prefix = match kind {
+        FdKind::Socket => "socket:[",
+        FdKind::Fifo => "pipe:[",
+        _ => "",
+    };
+    let canonical =
+        |digits: &str| digits.bytes().all(|b| b.is_ascii_digit()) && !(digits.len() > 1 && digits.starts_with('0'));
+    let derivable = !prefix.is_empty()
+        && link
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_suffix(']'))
+            .is_some_and(|d| canonical(d) && d.parse::<u64>().ok() == inode);
+    let link = if derivable { Box::default() } else { link.into_boxed_str() };
+    FdEntry { fd, kind, link, inode, flags: None, pos: None, size: None, details: None }
 }
 
 fn anon_kind(name: &str) -> FdKind {
@@ -191,6 +206,11 @@ mod tests {
         let k = |l: &str| entry_for(FdName::Number(3), l.to_string(), || None);
         assert_eq!((k("socket:[123]").kind, k("socket:[123]").inode), (FdKind::Socket, Some(123)));
         assert_eq!((k("pipe:[9]").kind, k("pipe:[9]").inode), (FdKind::Fifo, Some(9)));
+        // Kept as an inode, given back the same.
+        for link in ["socket:[123]", "pipe:[9]", "socket:[0123]", "/dev/null", "anon_inode:[eventfd]"] {
+            assert_eq!(k(link).link(), link);
+        }
+        assert!(k("socket:[123]").link.is_empty() && !k("socket:[0123]").link.is_empty());
         assert_eq!(k("anon_inode:[eventfd]").kind, FdKind::Eventfd);
         assert_eq!(k("anon_inode:inotify").kind, FdKind::Inotify);
         assert_eq!(k("anon_inode:bpf-map").kind, FdKind::BpfMap);

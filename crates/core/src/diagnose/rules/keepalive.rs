@@ -14,7 +14,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
         {
             return false;
         }
-        let Some(i) = s.details.as_ref().and_then(|d| d.tcp_info.as_ref()) else { return false };
+        let Some(i) = s.details.as_ref().and_then(|d| d.vitals()) else { return false };
         let (Some(snd), Some(rcv)) = (i.last_data_sent_ms(), i.last_data_recv_ms()) else { return false };
         u64::from(snd) >= idle_ms && u64::from(rcv) >= idle_ms
     });

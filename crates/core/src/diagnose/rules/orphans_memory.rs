@@ -18,7 +18,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
                     s.state,
                     SockState::FinWait1 | SockState::FinWait2 | SockState::Closing | SockState::LastAck
                 )
-                && s.details.as_ref().is_some_and(|d| d.tcp_info.is_some())
+                && s.details.as_ref().is_some_and(|d| d.has_tcp_info())
                 && o.first.owners_of(s).next().is_none()
         })
         .collect();

@@ -8,7 +8,7 @@ use crate::model::Netid;
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp) {
-        let Some(info) = s.details.as_ref().and_then(|d| d.tcp_info.as_ref()) else { continue };
+        let Some(info) = s.details.as_ref().and_then(|d| d.vitals()) else { continue };
         let total = u64::from(info.total_retrans().unwrap_or(0));
         if total < t.retrans_per_connection {
             continue;

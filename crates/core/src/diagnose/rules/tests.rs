@@ -227,12 +227,12 @@ fn udp_drops() {
     );
     u.inode = 5;
     u.details = Some(Box::new(Details {
-        memory: Some(SkMemInfo { drops: Some(3), ..SkMemInfo::default() }),
+        memory: Some(Box::new(SkMemInfo { drops: Some(3), ..SkMemInfo::default() })),
         ..Details::default()
     }));
     assert_eq!(severities(&obs(vec![u.clone()]), "udp-drops"), vec![Severity::Warn]);
     u.details = Some(Box::new(Details {
-        memory: Some(SkMemInfo { drops: Some(0), ..SkMemInfo::default() }),
+        memory: Some(Box::new(SkMemInfo { drops: Some(0), ..SkMemInfo::default() })),
         ..Details::default()
     }));
     assert!(severities(&obs(vec![u]), "udp-drops").is_empty());
