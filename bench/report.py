@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns the raw results of bench/inside.sh into bench/RESULTS.md: the machine, the commands,
 medians and peak RSS per size, ratios against each peer, growth from 100k to 200k, and the
-targets of issue 7 marked met or not."""
+targets of issues 7 and 10 marked met or not."""
 import json, os, sys
 
 out = sys.argv[1]
@@ -95,3 +95,13 @@ if 100000 in sizes:
     if 200000 in sizes:
         worst = max(med[(200000, c)] / med[(100000, c)] for c in cmds if c.startswith('sockscope') and (200000, c) in med and (100000, c) in med)
         print(f'| every sockscope figure grows ≤ 2.2× from 100k to 200k | worst {worst:.2f}× | {"yes" if worst <= 2.2 else "**no**"} |')
+
+if 100000 in sizes and 200000 in sizes:
+    fds = med[(100000, 'sockscope fds')] / med[(100000, 'lsof -nP')]
+    worst_cmd, worst = max(((c, v) for (sz, c), v in rss.items() if sz == 200000 and c.startswith('sockscope') and v),
+                           key=lambda cv: cv[1])
+    print('\n## Targets (issue 10)\n')
+    print('| target | measured | met |')
+    print('|---|---|---|')
+    print(f'| `sockscope fds` ≤ 0.4× `lsof -nP` at 100k | {fds:.3f}× | {"yes" if fds <= 0.4 else "**no**"} |')
+    print(f'| peak RSS of every sockscope command ≤ 64 MiB at 200k | worst {worst:.0f} MiB (`{worst_cmd}`) | {"yes" if worst <= 64 else "**no**"} |')

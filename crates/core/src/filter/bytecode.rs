@@ -60,37 +60,21 @@ pub fn compile(expr: &Expr) -> Compiled {
 fn build(expr: &Expr) -> Result<Vec<u8>, Compiled> {
     let code = match expr {
         Expr::Pred(p) => atom(p).ok_or(Compiled::NoForm)?,
-        Expr::And(xs) => {
-            let mut x = Vec::new();
-            for (i, e) in xs.iter().enumerate() {
-                let y = build(e)?;
-                if i == 0 {
-                    x = y;
-                    continue;
-                }
-                check_len(x.len() + y.len())?;
-                let l1 = x.len();
-                // The "false" exits so far (l1 + 4) now go past y, to the end's "false".
-                retarget(&mut x, l1 + 4, l1 + y.len() + 4);
-                x.extend_from_slice(&y);
-            }
-            x
-        }
-        Expr::Or(xs) => {
-            let mut x = Vec::new();
-            for (i, e) in xs.iter().enumerate() {
-                let y = build(e)?;
-                if i == 0 {
-                    x = y;
-                    continue;
-                }
-                check_len(x.len() + 4 + y.len())?;
-                // So far true: fall onto a JMP over y to the end. So far false: land on y (l1 + 4).
-                push_op(&mut x, BC_JMP, 4, jump(y.len() + 4)?);
-                x.extend_from_slice(&y);
-            }
-            x
-        }
+        Expr::And(xs) => chain(xs, true, |x, y| {
+            check_len(x.len() + y.len())?;
+            let l1 = x.len();
+            // The "false" exits so far (l1 + 4) now go past y, to the end's "false".
+            retarget(x, l1 + 4, l1 + y.len() + 4);
+            x.extend_from_slice(&y);
+            Ok(())
+        })?,
+        Expr::Or(xs) => chain(xs, false, |x, y| {
+            check_len(x.len() + 4 + y.len())?;
+            // So far true: fall onto a JMP over y to the end. So far false: land on y (l1 + 4).
+            push_op(x, BC_JMP, 4, jump(y.len() + 4)?);
+            x.extend_from_slice(&y);
+            Ok(())
+        })?,
         Expr::Not(a) => {
             let mut x = build(a)?;
             check_len(x.len() + 4)?;
@@ -101,6 +85,26 @@ fn build(expr: &Expr) -> Result<Vec<u8>, Compiled> {
     };
     check_len(code.len())?;
     Ok(code)
+}
+
+/// Compiles each operand of an `and`/`or` list and joins it to the program so far; an empty
+/// list (which the parser never makes) is the constant `empty`.
+fn chain(
+    xs: &[Expr],
+    empty: bool,
+    mut join: impl FnMut(&mut Vec<u8>, Vec<u8>) -> Result<(), Compiled>,
+) -> Result<Vec<u8>, Compiled> {
+    let mut parts = xs.iter().map(build);
+    let Some(first) = parts.next() else {
+        let mut b = Vec::new();
+        constant(&mut b, empty);
+        return Ok(b);
+    };
+    let mut x = first?;
+    for y in parts {
+        join(&mut x, y?)?;
+    }
+    Ok(x)
 }
 
 fn check_len(len: usize) -> Result<(), Compiled> {
