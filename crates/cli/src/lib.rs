@@ -28,7 +28,9 @@ pub fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let stdout = io::stdout();
-    let mut out = Guarded::new(BufWriter::with_capacity(64 * 1024, stdout.lock()));
+    // The guard reads whole 64 KiB buffers, not each small write of the renderers (JSON is
+    // written a token at a time).
+    let mut out = BufWriter::with_capacity(64 * 1024, Guarded::new(stdout.lock()));
     let width = term::stdout_width();
     let result: anyhow::Result<u8> = match &cli.command {
         None => commands::list::run(&cli.list, &mut out, width).map(status),
@@ -79,7 +81,7 @@ fn stdout_is_open() -> anyhow::Result<()> {
 }
 
 /// The exit status of a command's result: its code, or 1 with one line for an error.
-fn finish(result: anyhow::Result<u8>, out: Guarded<BufWriter<io::StdoutLock<'_>>>) -> ExitCode {
+fn finish(result: anyhow::Result<u8>, out: BufWriter<Guarded<io::StdoutLock<'_>>>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         // `sockscope … | head` closes the pipe early: that is the reader's choice, not an error.

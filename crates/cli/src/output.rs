@@ -24,8 +24,9 @@ pub fn stderr_line(args: std::fmt::Arguments<'_>) {
 }
 
 /// A writer that guards all text passing through it. Writes are expected to be UTF-8 (all
-/// renderers write `str`s); a multi-byte character split between two writes is held back
-/// until its end arrives, and bytes that are not UTF-8 at all are written as `\xNN`.
+/// renderers write `str`s), usually a buffer's worth at a time: a multi-byte character or a
+/// colour sequence split between two writes is held back until its end arrives, and bytes
+/// that are not UTF-8 at all are written as `\xNN`.
 pub struct Guarded<W: Write> {
     inner: W,
     /// The start of a UTF-8 character whose other bytes are in the next write.
@@ -41,7 +42,12 @@ impl<W: Write> Guarded<W> {
         let mut rest = bytes;
         loop {
             match std::str::from_utf8(rest) {
-                Ok(text) => return self.inner.write_all(guard(text).as_bytes()),
+                Ok(text) => {
+                    // A colour sequence cut at the end of this write is judged with its end.
+                    let keep = unfinished_escape(text);
+                    self.pending.extend_from_slice(&text.as_bytes()[text.len() - keep..]);
+                    return self.inner.write_all(guard(&text[..text.len() - keep]).as_bytes());
+                }
                 Err(e) => {
                     let (valid, after) = rest.split_at(e.valid_up_to());
                     // `valid` is UTF-8: that is what `valid_up_to` measures.
@@ -77,14 +83,30 @@ impl<W: Write> Write for Guarded<W> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if !self.pending.is_empty() {
-            let stray = std::mem::take(&mut self.pending);
-            for b in stray {
-                write!(self.inner, "\\x{b:02x}")?;
+        // What is still held back will not be completed: guard it as it is.
+        let stray = std::mem::take(&mut self.pending);
+        match std::str::from_utf8(&stray) {
+            Ok(text) => self.inner.write_all(guard(text).as_bytes())?,
+            Err(_) => {
+                for b in stray {
+                    write!(self.inner, "\\x{b:02x}")?;
+                }
             }
         }
         self.inner.flush()
     }
+}
+
+/// How many bytes at the end of `text` may be the start of a colour sequence (`ESC [ 1 ; 3`)
+/// whose end is still to come; 0 when none.
+fn unfinished_escape(text: &str) -> usize {
+    let Some(esc) = text.rfind('\x1b') else { return 0 };
+    let tail = &text[esc + 1..];
+    let params = tail.strip_prefix('[').unwrap_or(tail);
+    let open = (tail.is_empty() || tail.starts_with('['))
+        && params.bytes().all(|b| b.is_ascii_digit() || b == b';')
+        && tail.len() <= 18;
+    if open { text.len() - esc } else { 0 }
 }
 
 #[cfg(test)]
@@ -104,6 +126,13 @@ mod tests {
     fn control_sequences_are_stopped_even_when_a_renderer_forgets() {
         assert_eq!(through(&[b"name \x1b]0;pwned\x07 end\n"]), "name \\u001b]0;pwned\\u0007 end\n");
         assert_eq!(through(&[b"\x1b[1;31mcrit\x1b[0m\n"]), "\x1b[1;31mcrit\x1b[0m\n");
+    }
+
+    #[test]
+    fn a_colour_sequence_split_between_writes_stays_a_colour() {
+        assert_eq!(through(&[b"ok \x1b[1;3", b"1mcrit\x1b", b"[0m\n"]), "ok \x1b[1;31mcrit\x1b[0m\n");
+        // Never finished: escaped at the end.
+        assert_eq!(through(&[b"x\x1b["]), "x\\u001b[");
     }
 
     #[test]

@@ -44,10 +44,17 @@ fn as_raw_byte(c: char) -> Option<u8> {
     u32::from(c).checked_sub(RAW_BYTE_BASE).and_then(|b| u8::try_from(b).ok())
 }
 
+/// Whether `text` holds a byte that was not UTF-8. Every such character is encoded as
+/// F4 8F BC..BF xx, so text without the byte 0xF4 (nearly all text) is rejected at memory
+/// speed: JSON output asks this of every name.
+fn holds_raw_bytes(text: &str) -> bool {
+    text.as_bytes().contains(&0xF4) && text.chars().any(|c| as_raw_byte(c).is_some())
+}
+
 /// The original bytes of text from [`lossless_text`], when they were not valid UTF-8
 /// (`None` when the text is exactly what the system gave).
 pub fn raw_bytes(text: &str) -> Option<Vec<u8>> {
-    if !text.chars().any(|c| as_raw_byte(c).is_some()) {
+    if !holds_raw_bytes(text) {
         return None;
     }
     let mut out = Vec::with_capacity(text.len());
@@ -63,7 +70,7 @@ pub fn raw_bytes(text: &str) -> Option<Vec<u8>> {
 /// The text with bytes that were not UTF-8 shown as U+FFFD, for JSON strings (the exact
 /// bytes go in a `*_bytes` field beside them).
 pub fn lossy(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| as_raw_byte(c).is_some()) {
+    if !holds_raw_bytes(text) {
         return Cow::Borrowed(text);
     }
     Cow::Owned(text.chars().map(|c| if as_raw_byte(c).is_some() { char::REPLACEMENT_CHARACTER } else { c }).collect())
