@@ -225,9 +225,12 @@ fn unreadable_processes_are_counted_once_and_the_reason_is_true() {
         .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().parse::<u32>().is_ok())
         .count() as u64;
     assert!(doc["owner_scan"]["processes_unreadable"].as_u64().unwrap() <= processes);
-    let out = Command::new("unshare").args(["-Ur", exe(), "-tlp"]).output().unwrap();
-    assert!(stderr(&out).contains("only inside a user namespace"), "{}", stderr(&out));
-    assert!(!stderr(&out).contains("even to root"), "{}", stderr(&out));
+    // One classifier for every command that reads /proc.
+    for args in [&["-tlp"][..], &["fds"]] {
+        let out = Command::new("unshare").arg("-Ur").arg(exe()).args(args).output().unwrap();
+        assert!(stderr(&out).contains("only inside a user namespace"), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("even to root"), "{args:?}: {}", stderr(&out));
+    }
 }
 
 /// Security issues 12 and 18: under hidepid the gap was silent, and procfs mounted with

@@ -14,35 +14,7 @@ use std::path::Path;
 
 const DIR_BUFFER: usize = 64 * 1024;
 
-/// Why a process's fds could not be read, for the user: what is true of this run.
-fn reason(errno: Errno) -> String {
-    let denied = errno == Errno::ACCESS || errno == Errno::PERM;
-    if denied && !rustix::process::geteuid().is_root() {
-        "permission denied: other users' processes; run as root to see their owners".to_string()
-    } else if denied && !super::in_initial_user_namespace() {
-        "permission denied: sockscope is root only inside a user namespace, which gives no access to processes outside it".to_string()
-    } else if denied {
-        "permission denied even to root: ptrace access to the process is refused (a security module or a process that is not dumpable)".to_string()
-    } else if is_out_of_fds(errno) {
-        format!(
-            "{errno}: sockscope's own fd limit is too low to read /proc (RLIMIT_NOFILE {}; it needs about 8)",
-            rustix::process::getrlimit(rustix::process::Resource::Nofile)
-                .current
-                .map_or("unlimited".into(), |n| n.to_string())
-        )
-    } else {
-        format!("{errno}")
-    }
-}
-
-fn is_vanished(errno: Errno) -> bool {
-    errno == Errno::NOENT || errno == Errno::SRCH
-}
-
-/// Our own fd limit (EMFILE) or the system's (ENFILE): nothing to say about the process.
-fn is_out_of_fds(errno: Errno) -> bool {
-    errno == Errno::MFILE || errno == Errno::NFILE
-}
+use super::process::{is_out_of_fds, is_vanished, reason};
 
 /// Scans `proc_root` (normally `/proc`). With `threads`, every thread is listed as an owner
 /// (its tid set), as `ss -T` does. Fails only when `proc_root` itself cannot be read.

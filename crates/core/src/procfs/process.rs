@@ -2,6 +2,7 @@
 //! file table limits from /proc/sys/fs.
 
 use crate::model::{FdLimit, SystemFiles, lossless_text};
+use rustix::io::Errno;
 use std::io;
 use std::path::Path;
 
@@ -14,18 +15,46 @@ pub enum Unreadable {
     Denied(String),
 }
 
+/// The one classifier of errors reading /proc/PID: gone, or unreadable with the reason.
 pub fn classify(e: &io::Error) -> Unreadable {
-    match e.raw_os_error().map(rustix::io::Errno::from_raw_os_error) {
-        Some(rustix::io::Errno::NOENT | rustix::io::Errno::SRCH) => Unreadable::Gone,
-        Some(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) if !rustix::process::geteuid().is_root() => {
-            Unreadable::Denied("permission denied: another user's process; run as root to see it".into())
-        }
-        Some(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => {
-            Unreadable::Denied("permission denied even to root: ptrace access to the process is refused".into())
-        }
-        _ => Unreadable::Denied(e.to_string()),
+    match e.raw_os_error().map(Errno::from_raw_os_error) {
+        Some(errno) if is_vanished(errno) => Unreadable::Gone,
+        Some(errno) => Unreadable::Denied(reason(errno)),
+        None => Unreadable::Denied(e.to_string()),
     }
 }
+
+pub(crate) fn is_vanished(errno: Errno) -> bool {
+    errno == Errno::NOENT || errno == Errno::SRCH
+}
+
+/// Our own fd limit (EMFILE) or the system's (ENFILE): nothing to say about the process.
+pub(crate) fn is_out_of_fds(errno: Errno) -> bool {
+    errno == Errno::MFILE || errno == Errno::NFILE
+}
+
+/// Why a process's fds could not be read, for the user: what is true of this run.
+pub(crate) fn reason(errno: Errno) -> String {
+    let denied = errno == Errno::ACCESS || errno == Errno::PERM;
+    if denied && !rustix::process::geteuid().is_root() {
+        "permission denied: other users' processes; run as root to see their owners".to_string()
+    } else if denied && !super::in_initial_user_namespace() {
+        "permission denied: sockscope is root only inside a user namespace, which gives no access to processes outside it".to_string()
+    } else if denied {
+        "permission denied even to root: ptrace access to the process is refused (a security module or a process that is not dumpable)".to_string()
+    } else if is_out_of_fds(errno) {
+        format!(
+            "{errno}: sockscope's own fd limit is too low to read /proc (RLIMIT_NOFILE {}; it needs about 8)",
+            rustix::process::getrlimit(rustix::process::Resource::Nofile)
+                .current
+                .map_or("unlimited".into(), |n| n.to_string())
+        )
+    } else {
+        format!("{errno}")
+    }
+}
+
+
 
 /// Every pid in `proc_root`, ascending.
 pub fn pids(proc_root: &Path) -> io::Result<Vec<u32>> {
