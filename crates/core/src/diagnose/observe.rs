@@ -126,8 +126,7 @@ fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
     }
     let mut out = Vec::new();
     for pid in process::pids(root).unwrap_or_default() {
-        let Ok(dir) = std::fs::read_dir(root.join(pid.to_string()).join("fd")) else { continue };
-        let open = dir.count() as u64;
+        let Ok(open) = process::open_fds(root, pid) else { continue };
         let limit = process::fd_limit(root, pid).unwrap_or_default();
         let Ok(command) = process::comm(root, pid) else { continue };
         out.push(ProcessFds {

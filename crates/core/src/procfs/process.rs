@@ -64,6 +64,16 @@ pub fn pids(proc_root: &Path) -> io::Result<Vec<u32>> {
     Ok(pids)
 }
 
+/// How many fds a process has open. Since Linux 6.2 the size of /proc/PID/fd says it
+/// without listing the directory; on older kernels (size 0) the entries are counted.
+pub fn open_fds(proc_root: &Path, pid: u32) -> io::Result<u64> {
+    let dir = proc_root.join(pid.to_string()).join("fd");
+    match std::fs::metadata(&dir)?.len() {
+        0 => Ok(std::fs::read_dir(&dir)?.count() as u64),
+        n => Ok(n),
+    }
+}
+
 /// `/proc/PID/comm` without its newline.
 pub fn comm(proc_root: &Path, pid: u32) -> io::Result<String> {
     let raw = std::fs::read(proc_root.join(pid.to_string()).join("comm"))?;
@@ -123,5 +133,32 @@ mod tests {
         let sys = system_files(root).expect("sys");
         assert!(sys.max > 0 && sys.nr_open > 0 && sys.allocated > 0);
         assert!(fd_limit(root, me).expect("limits").soft.is_some());
+    }
+}
+
+#[cfg(test)]
+mod open_fds_tests {
+    #[test]
+    fn open_fds_counts_a_childs_table() {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sleep");
+        // Wait for exec: until then the child holds copies of the parent's fds.
+        let exe = format!("/proc/{}/exe", child.id());
+        for _ in 0..200 {
+            if std::fs::read_link(&exe).is_ok_and(|p| p.ends_with("sleep")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let n = super::open_fds(std::path::Path::new("/proc"), child.id()).expect("read");
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(n, 3);
     }
 }
