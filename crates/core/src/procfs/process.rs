@@ -157,8 +157,11 @@ mod open_fds_tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         let n = super::open_fds(std::path::Path::new("/proc"), child.id()).expect("read");
+        // Whatever started the tests may pass down fds of its own: count what is there.
+        let listed = std::fs::read_dir(format!("/proc/{}/fd", child.id())).expect("list").count() as u64;
         let _ = child.kill();
         let _ = child.wait();
-        assert_eq!(n, 3);
+        assert!(n >= 3);
+        assert_eq!(n, listed);
     }
 }
