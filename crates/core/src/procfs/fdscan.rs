@@ -1,9 +1,11 @@
-//! One pass over /proc/*/fd that builds the socket inode → (process, fd) index.
+//! One pass over /proc/*/fd that builds the socket inode → (process, fd) index, and
+//! `FdWalk`, the one reader of a /proc/PID/fd directory (`fds` reads tables through it too).
 //!
-//! Cost is linear in the number of fds on the host: one getdents64 walk per directory with a
-//! reused buffer, one readlinkat per fd into a reused buffer, no allocation per fd. Processes
-//! are only named (comm, uid) when they hold at least one socket.
+//! Cost is linear in the number of fds on the host: fd numbers probed (or one getdents64 walk)
+//! per directory with a reused buffer, one readlinkat per fd into a reused buffer, no
+//! allocation per fd. Processes are only named (comm, uid) when they hold at least one socket.
 
+use super::process::{is_out_of_fds, is_vanished, reason};
 use crate::model::{OwnerIndex, OwnerScanReport, Process};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, RawDir};
@@ -13,8 +15,6 @@ use std::mem::MaybeUninit;
 use std::path::Path;
 
 const DIR_BUFFER: usize = 64 * 1024;
-
-use super::process::{is_out_of_fds, is_vanished, reason};
 
 /// Scans `proc_root` (normally `/proc`). With `threads`, every thread is listed as an owner
 /// (its tid set), as `ss -T` does. Fails only when `proc_root` itself cannot be read.

@@ -54,8 +54,6 @@ pub(crate) fn reason(errno: Errno) -> String {
     }
 }
 
-
-
 /// Every pid in `proc_root`, ascending.
 pub fn pids(proc_root: &Path) -> io::Result<Vec<u32>> {
     let mut pids: Vec<u32> =
