@@ -288,6 +288,9 @@ fn check_evaluable(f: &Expr, in_kernel: bool) -> Result<(), SnapshotError> {
     Ok(())
 }
 
+/// The kernel's default net.ipv4.ip_local_port_range, for when it cannot be read.
+pub const DEFAULT_PORT_RANGE: (u16, u16) = (32768, 60999);
+
 /// net.ipv4.ip_local_port_range, which is per network namespace.
 pub fn read_port_range(proc_root: &std::path::Path) -> Option<(u16, u16)> {
     let text = std::fs::read_to_string(proc_root.join("sys/net/ipv4/ip_local_port_range")).ok()?;

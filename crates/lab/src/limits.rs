@@ -33,13 +33,8 @@ pub fn ensure_fds(need: u64, what: &str) -> Result<(), LabError> {
 /// net.ipv4.ip_local_port_range of this namespace (/proc/sys/net shows the reading
 /// thread's namespace), as (low, high).
 pub fn local_port_range() -> (u16, u16) {
-    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|t| {
-            let mut f = t.split_whitespace().map(str::parse::<u16>);
-            Some((f.next()?.ok()?, f.next()?.ok()?))
-        })
-        .unwrap_or((32768, 60999))
+    use sockscope_core::snapshot::{DEFAULT_PORT_RANGE, read_port_range};
+    read_port_range(std::path::Path::new("/proc")).unwrap_or(DEFAULT_PORT_RANGE)
 }
 
 /// Refuses client connections to one destination beyond what the ephemeral range allows.

@@ -151,7 +151,6 @@ fn sysctls(root: &Path) -> Sysctls {
     let sys = root.join("sys");
     let one = |p: &str| read_u64s(&sys.join(p)).first().copied().unwrap_or(0);
     let tcp_mem = read_u64s(&sys.join("net/ipv4/tcp_mem"));
-    let range = read_u64s(&sys.join("net/ipv4/ip_local_port_range"));
     let files = read_u64s(&sys.join("fs/file-nr"));
     let sockstat = std::fs::read_to_string(root.join("thread-self/net/sockstat")).unwrap_or_default();
     let tcp_mem_pages = sockstat
@@ -172,7 +171,7 @@ fn sysctls(root: &Path) -> Sysctls {
             tcp_mem.get(2).copied().unwrap_or(0),
         ],
         tcp_mem_pages,
-        port_range: (range.first().copied().unwrap_or(32768) as u16, range.get(1).copied().unwrap_or(60999) as u16),
+        port_range: crate::snapshot::read_port_range(root).unwrap_or(crate::snapshot::DEFAULT_PORT_RANGE),
         files: (files.first().copied().unwrap_or(0), files.get(2).copied().unwrap_or(0)),
     }
 }

@@ -16,6 +16,9 @@ use std::path::Path;
 
 const DIR_BUFFER: usize = 64 * 1024;
 
+/// How many unreadable pids a report names (the count is always complete).
+pub const UNREADABLE_PIDS_KEPT: usize = 64;
+
 /// Scans `proc_root` (normally `/proc`). With `threads`, every thread is listed as an owner
 /// (its tid set), as `ss -T` does. Fails only when `proc_root` itself cannot be read.
 ///
@@ -152,7 +155,7 @@ pub fn merge(scanners: Vec<Scanner>) -> OwnerIndex {
             report.unreadable_reason = s.report.unreadable_reason;
         }
         report.hidepid = report.hidepid.or(s.report.hidepid);
-        let room = 64usize.saturating_sub(report.unreadable_pids.len());
+        let room = UNREADABLE_PIDS_KEPT.saturating_sub(report.unreadable_pids.len());
         report.unreadable_pids.extend(s.report.unreadable_pids.into_iter().take(room));
     }
     report.unreadable_pids.sort_unstable();
@@ -288,7 +291,7 @@ impl Scanner {
 
     fn unreadable(&mut self, pid: u32, errno: Errno) {
         self.report.processes_unreadable += 1;
-        if self.report.unreadable_pids.len() < 64 {
+        if self.report.unreadable_pids.len() < UNREADABLE_PIDS_KEPT {
             self.report.unreadable_pids.push(pid);
         }
         if self.report.unreadable_reason.is_none() {
