@@ -115,7 +115,7 @@ pub fn who(target: &Target, proc_root: &Path) -> Result<Report, SnapshotError> {
     match target {
         Target::Port { port, protocol, address } => Ok(port_report(*port, *protocol, *address, proc_root)?),
         Target::UnixSocket { path } => Ok(unix_report(path, proc_root)?),
-        Target::File { path } => Ok(file_report(path, proc_root)),
+        Target::File { path } => file_report(path, proc_root),
     }
 }
 
@@ -241,13 +241,19 @@ pub(crate) fn other_namespaces_bind(path: &str, proc_root: &Path) -> bool {
     false
 }
 
-/// Every process with the file open, as its cwd, root or executable, or mapped.
-fn file_report(path: &Path, proc_root: &Path) -> Report {
+/// Every process with the file open, as its cwd, root or executable, or mapped. An error
+/// when the file or /proc cannot be read: "nobody holds it" must never stand for "could not
+/// look".
+fn file_report(path: &Path, proc_root: &Path) -> Result<Report, SnapshotError> {
     use std::os::unix::fs::MetadataExt;
     let mut r = Report::default();
-    let Ok(target) = std::fs::metadata(path) else { return r };
+    let read_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |cause| SnapshotError::Proc(crate::procfs::ProcError::Read { path, cause })
+    };
+    let target = std::fs::metadata(path).map_err(read_err(path))?;
     let (dev, ino) = (target.dev(), target.ino());
-    for pid in process::pids(proc_root).unwrap_or_default() {
+    for pid in process::pids(proc_root).map_err(read_err(proc_root))? {
         let base = proc_root.join(pid.to_string());
         let mut hits: Vec<FdName> = Vec::new();
         for (link, name) in [("cwd", Special::Cwd), ("root", Special::Rtd), ("exe", Special::Txt)] {
@@ -283,7 +289,7 @@ fn file_report(path: &Path, proc_root: &Path) -> Report {
     if r.files.is_empty() {
         r.notes.push(format!("no process has {} open.", Untrusted(&path_text(path))));
     }
-    r
+    Ok(r)
 }
 
 /// /proc/PID/maps lines are `addr perms offset MAJ:MIN inode path`.
@@ -325,5 +331,20 @@ mod tests {
         for bad in ["/no/such/file", "80/sctp", ":99999", "nonsense", "1.2.3.4:x", "[::1"] {
             assert!(Target::parse(bad, &svc).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    /// Issue 11: `who FILE` answered "no process has it open" when /proc could not be read.
+    #[test]
+    fn who_on_a_file_is_an_error_when_proc_cannot_be_listed() {
+        let file = Target::File { path: PathBuf::from("/etc/hostname") };
+        assert!(who(&file, Path::new("/nonexistent/proc")).is_err());
+        let missing = Target::File { path: PathBuf::from("/nonexistent/file") };
+        assert!(who(&missing, Path::new("/proc")).is_err());
+        assert!(who(&file, Path::new("/proc")).is_ok());
     }
 }
