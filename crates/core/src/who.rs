@@ -341,10 +341,13 @@ mod file_tests {
     /// Issue 11: `who FILE` answered "no process has it open" when /proc could not be read.
     #[test]
     fn who_on_a_file_is_an_error_when_proc_cannot_be_listed() {
-        let file = Target::File { path: PathBuf::from("/etc/hostname") };
+        let path = std::env::temp_dir().join(format!("sockscope-who-{}", std::process::id()));
+        std::fs::write(&path, b"x").expect("temp file");
+        let file = Target::File { path: path.clone() };
         assert!(who(&file, Path::new("/nonexistent/proc")).is_err());
         let missing = Target::File { path: PathBuf::from("/nonexistent/file") };
         assert!(who(&missing, Path::new("/proc")).is_err());
         assert!(who(&file, Path::new("/proc")).is_ok());
+        let _ = std::fs::remove_file(path);
     }
 }
