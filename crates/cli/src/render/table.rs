@@ -276,8 +276,9 @@ enum Mode {
     Write { widths: Vec<usize>, fixed: usize, max_width: Option<usize>, pending: String },
 }
 
+/// Columns a cell takes on a terminal: CJK and emoji take two, combining marks none.
 fn width(s: &str) -> usize {
-    if s.is_ascii() { s.len() } else { s.chars().count() }
+    if s.is_ascii() { s.len() } else { unicode_width::UnicodeWidthStr::width(s) }
 }
 
 fn pad(line: &mut String, text: &str, w: usize, align: Align) {
@@ -309,6 +310,26 @@ fn truncate_trailing_spaces(line: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 11: widths counted characters, so a CJK process name pushed its row out of line.
+    #[test]
+    fn wide_characters_keep_columns_aligned() {
+        let mut t = Table::new(vec![
+            Column { heading: "COMMAND", align: Align::Left, split: None },
+            Column { heading: "PID", align: Align::Right, split: None },
+        ]);
+        for (name, pid) in [("nginx", "1"), ("日本語", "22"), ("cafe\u{301}", "333")] {
+            t.cell_str(name);
+            t.cell_str(pid);
+            t.cell_str("x");
+        }
+        let mut out = Vec::new();
+        t.write(&mut out, true, Some("T"), None).expect("write");
+        let text = String::from_utf8(out).expect("utf-8");
+        let ends: Vec<usize> =
+            text.lines().map(|l| unicode_width::UnicodeWidthStr::width(&l[..l.rfind(' ').unwrap_or(0)])).collect();
+        assert!(ends.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
 
     fn sample(rows: &[(&str, &str, &str, &str)]) -> String {
         let mut t = Table::new(vec![
