@@ -232,10 +232,8 @@ fn restrict(scope: &Scope, first: &mut Snapshot, second: &mut SecondLook, proces
         let held =
             owners.as_ref().is_some_and(|o| o.owners(s.inode).any(|o| in_scope_pid(o.process.pid, &o.process.command)));
         let keep = held || port_match(s);
-        if keep {
-            if let Some(o) = &owners {
-                scoped_pids.extend(o.owners(s.inode).map(|o| o.process.pid));
-            }
+        if keep && let Some(o) = &owners {
+            scoped_pids.extend(o.owners(s.inode).map(|o| o.process.pid));
         }
         keep
     });
