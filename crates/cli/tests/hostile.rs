@@ -91,8 +91,7 @@ fn plant() -> Planted {
         .map(|l| if l.starts_with("root:") { format!("r{EVIL}{}\n", &l[4..]) } else { format!("{l}\n") })
         .collect();
     std::fs::write(format!("{etc}/passwd"), passwd).unwrap();
-    // Let the holder exec.
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    sockscope_lab::sockets::wait_for_exec(holder.id()).unwrap();
     Planted { dir, port, holder, stale, live_unix, etc }
 }
 
@@ -232,7 +231,9 @@ fn names_that_are_not_utf8_stay_unambiguous() {
     };
     let (mut raw, raw_port) = spawn(b"b\xffA");
     let (mut literal, literal_port) = spawn(b"b\\xffA");
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    for c in [&raw, &literal] {
+        sockscope_lab::sockets::wait_for_exec(c.id()).unwrap();
+    }
     let table = sockscope_ok(&["-tlnp"]);
     let line = |port: u16| table.lines().find(|l| l.contains(&format!(":{port} "))).unwrap().to_string();
     assert!(line(raw_port).contains("((\"b\\xffA\""), "{table}");

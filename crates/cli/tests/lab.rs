@@ -270,10 +270,15 @@ fn lab_cleanup_leaves_other_programs_connections_alone() {
         rustix::net::shutdown(&s, rustix::net::Shutdown::Write).unwrap();
         keep.push((s, accepted));
     }
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Their half-closed states, on the clients' side (each shut its writing side down).
+    let half_closed = || ss_rows(&["state", "fin-wait-2", "src", "127.0.0.3"]).len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while half_closed() < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let theirs = || ss_rows(&["src", "127.0.0.3"]).len() + ss_rows(&["dst", "127.0.0.3"]).len();
     let before = theirs();
-    assert!(before >= 10, "{:?}", ss_rows(&[]));
+    assert!(before >= 10 && half_closed() == 5, "{:?}", ss_rows(&[]));
     drop(c);
     assert_eq!(theirs(), before, "the lab's cleanup touched another program's connections: {:?}", ss_rows(&[]));
     assert!(ss_rows(&[&format!("sport = :{lab_port}"), "src", "127.0.0.1"]).is_empty(), "the lab's own are gone");

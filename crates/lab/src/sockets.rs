@@ -65,6 +65,24 @@ pub fn wait_for_state(local: SocketAddr, remote: SocketAddr, state: u8) -> io::R
     }
 }
 
+/// Waits (up to 5 s) until process `pid` has exec'd, so it holds only the fds it was given
+/// (until exec a forked child holds copies of all its parent's).
+pub fn wait_for_exec(pid: u32) -> io::Result<()> {
+    let me = std::fs::read_link("/proc/self/exe")?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match std::fs::read_link(format!("/proc/{pid}/exe")) {
+            Ok(exe) if exe != me => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::other(format!("process {pid} did not exec within 5 s")));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A connected pair through `listener`: (client, accepted server side).
 pub fn connected_pair(listener: &TcpListener) -> io::Result<(TcpStream, TcpStream)> {
     let client = TcpStream::connect(listener.local_addr()?)?;
