@@ -340,7 +340,7 @@ pub struct WhoArgs {
 
 #[derive(Debug, Args, Clone)]
 #[command(
-    after_help = "Rules: close-wait-leak, fd-limit, accept-queue, syn-flood, time-wait, ephemeral-ports, orphans-and-memory, retransmits, udp-drops, exposed-listeners, stuck-queues, keepalive, stale-unix-sockets (docs/doctor.md).\nExit status: 0 when nothing is warn or worse, 1 for warn, 2 for crit."
+    after_help = doctor_after_help()
 )]
 pub struct DoctorArgs {
     /// Seconds between the two looks (counters and persistence are judged over it)
@@ -380,4 +380,38 @@ fn seconds_up_to<const MAX: u64>(text: &str) -> Result<f64, String> {
         return Err(format!("{text} is out of range (0 to {MAX} seconds)"));
     }
     Ok(secs)
+}
+
+/// The doctor's rules, from their definitions (`diagnose::rules::ALL`), and its exit status.
+fn doctor_after_help() -> String {
+    let rules = sockscope_core::diagnose::rules::ALL;
+    let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    let mut help = String::from("Rules (docs/doctor.md):\n");
+    for r in rules {
+        help.push_str(&format!("  {:width$}  {}\n", r.id, r.summary));
+    }
+    help.push_str("Exit status: 0 when nothing is warn or worse, 1 for warn, 2 for crit.");
+    help
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 11: a rule's id was written in four places. The help is built from the rules;
+    /// docs/doctor.md is written by hand, so it is checked to list exactly them, in order.
+    #[test]
+    fn doctor_help_and_docs_list_exactly_the_rules() {
+        let ids: Vec<&str> = sockscope_core::diagnose::rules::ALL.iter().map(|r| r.id).collect();
+        let help = super::doctor_after_help();
+        for id in &ids {
+            assert!(help.contains(&format!("  {id} ")), "{id} missing from the help:\n{help}");
+        }
+        let docs = include_str!("../../../docs/doctor.md");
+        let section = docs.split("## Rules").nth(1).and_then(|s| s.split("\n## ").next()).expect("a Rules section");
+        let documented: Vec<&str> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+            .filter(|id| !id.is_empty())
+            .collect();
+        assert_eq!(documented, ids, "docs/doctor.md's rule table");
+    }
 }

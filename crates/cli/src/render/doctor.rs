@@ -142,7 +142,7 @@ pub fn json(out: &mut impl Write, o: &Observation, findings: &[Finding], t: &Thr
         counts: Counts { crit: count(Severity::Crit), warn: count(Severity::Warn), info: count(Severity::Info) },
         sockets_examined: o.first.sockets.len(),
         processes_examined: o.processes.len(),
-        rules: rules::ALL.iter().map(|(id, _)| *id).collect(),
+        rules: rules::ALL.iter().map(|r| r.id).collect(),
         findings,
         thresholds: t,
     };

@@ -253,7 +253,7 @@ pub fn endpoint_text(e: &Endpoint) -> String {
 
 /// Runs every rule; findings sorted most severe first.
 pub fn diagnose(o: &Observation, t: &Thresholds) -> Vec<Finding> {
-    let mut all: Vec<Finding> = rules::ALL.iter().flat_map(|(_, rule)| rule(o, t)).collect();
+    let mut all: Vec<Finding> = rules::ALL.iter().flat_map(|rule| (rule.check)(o, t)).collect();
     all.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
     all
 }

@@ -5,6 +5,11 @@ use super::attach;
 use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::model::{Netid, SockState};
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "accept-queue";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "listeners whose accept queue fills or overflows";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     let overflows = o.delta("TcpExt.ListenOverflows");
@@ -28,7 +33,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
             fix.push_str(&format!(" The backlog equals net.core.somaxconn ({}), so the kernel may have capped a larger request: raise net.core.somaxconn too.", o.sys.somaxconn));
         }
         let f = Finding::new(
-            "accept-queue",
+            ID,
             if full || overflows > 0 { Severity::Crit } else { Severity::Warn },
             format!("listener on port {port} of {who} has {} of {backlog} connections waiting to be accepted{}", s.recv_q, if full { " (full)" } else { "" }),
             "Completed connections wait in the accept queue until the application calls accept(); when it is full the kernel drops new handshakes, and clients see timeouts or \"connection refused\".",
@@ -45,7 +50,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     if out.is_empty() && (overflows > 0 || drops > 0) {
         out.push(
             Finding::new(
-                "accept-queue",
+                ID,
                 Severity::Warn,
                 format!("the kernel dropped connections at a full accept queue during the window: ListenOverflows +{overflows}, ListenDrops +{drops}"),
                 "Some listener's accept queue overflowed during the window (it may have drained since).",

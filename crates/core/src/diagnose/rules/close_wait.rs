@@ -4,6 +4,11 @@ use super::{attach, by_holder, who};
 use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::model::SockState;
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "close-wait-leak";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "CLOSE-WAIT sockets a process never closes";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let cw = o.first.sockets.iter().filter(|s| s.state == SockState::CloseWait);
     by_holder(o, cw)
@@ -20,7 +25,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
             };
             let pid = holder.as_ref().map_or(String::new(), |p| format!(" --pid {}", p.pid));
             let f = Finding::new(
-                "close-wait-leak",
+                ID,
                 severity,
                 format!("{} holds {n} socket{} in CLOSE-WAIT; {persisted} still there after {:.1} s", who(&holder), if n == 1 { "" } else { "s" }, o.window.as_secs_f64()),
                 "The peer closed these connections and the application read EOF (read() returned 0) but never called close(): each keeps an fd and kernel memory until the process closes it or exits.",

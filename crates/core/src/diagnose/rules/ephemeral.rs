@@ -5,6 +5,11 @@ use crate::diagnose::{Finding, Observation, Severity, Thresholds, endpoint_text}
 use crate::model::{Endpoint, Netid, SockState};
 use std::collections::{HashMap, HashSet};
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "ephemeral-ports";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "local ports to one destination running out";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let (lo, hi) = o.sys.port_range;
     let size = u64::from(hi.saturating_sub(lo)) + 1;
@@ -32,7 +37,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
             continue;
         };
         let mut f = Finding::new(
-            "ephemeral-ports",
+            ID,
             severity,
             format!("{n} connections from {src} to {dst} use {:.0}% of the {size} local ports of ip_local_port_range {lo}-{hi}", ratio * 100.0),
             "Every connection to the same destination from the same address needs its own local port; when the range is used up (TIME-WAIT included), connect() fails with EADDRNOTAVAIL, \"Cannot assign requested address\".",

@@ -30,6 +30,11 @@ const SERVICES: [(u16, &str); 22] = [
     (6443, "the Kubernetes API"),
 ];
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "exposed-listeners";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "databases and admin APIs listening on every interface";
+
 pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in o.first.sockets.iter() {
@@ -45,7 +50,7 @@ pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
             .first()
             .map_or(String::new(), |p| format!(" ({} pid {})", crate::text::Untrusted(&p.command), p.pid));
         let f = Finding::new(
-            "exposed-listeners",
+            ID,
             if *port == 2375 { Severity::Crit } else { Severity::Warn },
             format!("{service} listens on all interfaces, {address}:{port}{who}"),
             "A service bound to 0.0.0.0 or :: accepts connections from every network the host is on; databases and admin APIs often trust whoever connects.",

@@ -5,6 +5,11 @@ use crate::diagnose::{Finding, Observation, ProcessRef, Severity, Thresholds};
 
 const FIX: &str = "Raise the limit where the process starts: LimitNOFILE=65536 in its systemd unit, `ulimit -n 65536` in its start script, or nofile in /etc/security/limits.conf; and check for fd leaks";
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "fd-limit";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "processes (and the host) near their fd limit";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     for p in &o.processes {
@@ -14,7 +19,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
             let severity = Severity::of_ratio(ratio, t.fd_warn, t.fd_crit);
             if let Some(severity) = severity {
                 let mut f = Finding::new(
-                    "fd-limit",
+                    ID,
                     severity,
                     format!("{} (pid {}) has {} of {} fds open ({:.0}% of its soft RLIMIT_NOFILE)", crate::text::Untrusted(&p.command), p.pid, p.open, soft, ratio * 100.0),
                     "Every fd (socket, file, pipe, epoll…) counts against RLIMIT_NOFILE; at the limit socket(), accept() and open() fail with EMFILE, \"Too many open files\".",
@@ -32,7 +37,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
             }
             if soft == 1024 && p.sockets >= t.fd_default_limit_sockets {
                 let mut f = Finding::new(
-                    "fd-limit",
+                    ID,
                     Severity::Warn,
                     format!(
                         "{} (pid {}) holds {} sockets but still runs with the default soft limit of 1024 fds",
@@ -56,7 +61,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
         if let Some(severity) = severity {
             out.push(
                 Finding::new(
-                    "fd-limit",
+                    ID,
                     severity,
                     format!("the system has {allocated} of fs.file-max {max} file handles allocated"),
                     "fs.file-max caps open files on the whole host; at the limit every process's open() and socket() fail with ENFILE.",

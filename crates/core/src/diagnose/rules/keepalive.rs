@@ -5,6 +5,11 @@ use super::{attach, by_holder, who};
 use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::model::{Netid, SockState, TimerKind};
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "keepalive";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "idle connections without TCP keepalive";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let idle_ms = t.keepalive_idle_secs.saturating_mul(1000);
     let idle = o.first.sockets.iter().filter(|s| {
@@ -22,7 +27,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
         .into_iter()
         .map(|(holder, socks)| {
             let f = Finding::new(
-                "keepalive",
+                ID,
                 Severity::Warn,
                 format!("{} has {} connection{} idle for over {} s without TCP keepalive", who(&holder), socks.len(), if socks.len() == 1 { "" } else { "s" }, t.keepalive_idle_secs),
                 "Without keepalive an idle connection whose peer crashed or whose NAT/firewall entry expired stays ESTABLISHED forever, holding an fd, until the application next writes.",

@@ -21,24 +21,39 @@ use super::{Finding, Observation, ProcessRef, Thresholds};
 use crate::Socket;
 use crate::text::Untrusted;
 
-pub type Rule = fn(&Observation, &Thresholds) -> Vec<Finding>;
+pub type Check = fn(&Observation, &Thresholds) -> Vec<Finding>;
 
-/// Every rule, by id.
-pub const ALL: [(&str, Rule); 13] = [
-    ("close-wait-leak", close_wait::check),
-    ("fd-limit", fd_limit::check),
-    ("accept-queue", accept_queue::check),
-    ("syn-flood", syn_flood::check),
-    ("time-wait", time_wait::check),
-    ("ephemeral-ports", ephemeral::check),
-    ("orphans-and-memory", orphans_memory::check),
-    ("retransmits", retransmits::check),
-    ("udp-drops", udp_drops::check),
-    ("exposed-listeners", exposed::check),
-    ("stuck-queues", stuck_queues::check),
-    ("keepalive", keepalive::check),
-    ("stale-unix-sockets", stale_unix::check),
-];
+/// A rule: its id, what it looks for, and its check. Each is defined in its own module;
+/// this list, the doctor's help and docs/doctor.md (checked by a test) all come from there.
+#[derive(Clone, Copy)]
+pub struct Rule {
+    pub id: &'static str,
+    pub summary: &'static str,
+    pub check: Check,
+}
+
+macro_rules! rules {
+    ($($m:ident),* $(,)?) => {
+        /// Every rule, in the order the report lists them.
+        pub const ALL: &[Rule] = &[$(Rule { id: $m::ID, summary: $m::SUMMARY, check: $m::check }),*];
+    };
+}
+
+rules!(
+    close_wait,
+    fd_limit,
+    accept_queue,
+    syn_flood,
+    time_wait,
+    ephemeral,
+    orphans_memory,
+    retransmits,
+    udp_drops,
+    exposed,
+    stuck_queues,
+    keepalive,
+    stale_unix,
+);
 
 /// Sockets grouped by their first holder (None: held by no readable process), largest
 /// group first.

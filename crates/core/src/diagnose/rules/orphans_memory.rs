@@ -4,6 +4,11 @@
 use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::model::{Netid, SockState};
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "orphans-and-memory";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "orphaned sockets and TCP memory against their limits";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     let orphans: Vec<&crate::Socket> = o
@@ -34,7 +39,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
         };
         {
             let mut f = Finding::new(
-                "orphans-and-memory",
+                ID,
                 Severity::Warn,
                 format!("{n} orphaned TCP sockets ({of_max})"),
                 "An orphan is a socket its process has closed while the kernel still sends its data and FIN; past tcp_max_orphans the kernel resets connections (\"too many orphaned sockets\").",
@@ -53,7 +58,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
         let severity = if high > 0 && used >= high { Severity::Crit } else { Severity::Warn };
         out.push(
             Finding::new(
-                "orphans-and-memory",
+                ID,
                 severity,
                 format!("TCP uses {used} pages of memory: {} net.ipv4.tcp_mem's {} threshold", if severity == Severity::Crit { "at or above" } else { "above" }, if severity == Severity::Crit { "maximum" } else { "pressure" }),
                 "Above the pressure threshold the kernel shrinks socket buffers; at the maximum it refuses to allocate socket memory and drops data.",

@@ -5,6 +5,11 @@ use super::attach;
 use crate::diagnose::{Finding, Observation, Severity, Thresholds, endpoint_text};
 use crate::model::Netid;
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "retransmits";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "connections and a host retransmitting";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp) {
@@ -14,7 +19,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
             continue;
         }
         let f = Finding::new(
-            "retransmits",
+            ID,
             Severity::Warn,
             format!("connection {} -> {} retransmitted {total} segments", endpoint_text(&s.local), endpoint_text(&s.peer)),
             "Segments were lost or their ACKs were: a congested or lossy path, a peer that is overwhelmed, or a firewall dropping packets.",
@@ -34,7 +39,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
         if let Some(severity) = severity {
             out.push(
                 Finding::new(
-                    "retransmits",
+                    ID,
                     severity,
                     format!("the host retransmitted {retrans} of {sent} TCP segments in the window ({:.1}%)", rate * 100.0),
                     "More than a percent or so of segments lost points at congestion, a bad link or a dropping middlebox.",

@@ -3,6 +3,11 @@
 use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::text::{Untrusted, path_text, shell_quote};
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "stale-unix-sockets";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "socket files no socket is bound to";
+
 pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
     o.stale_unix_files
         .iter()
@@ -11,7 +16,7 @@ pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
             // for the shell in the command we suggest pasting.
             let path = path_text(p);
             Finding::new(
-                "stale-unix-sockets",
+                ID,
                 Severity::Warn,
                 format!("{} is a socket file with no socket bound to it", Untrusted(&path)),
                 "A server that exits without unlink()ing its socket file leaves it behind: clients get ECONNREFUSED, and a restarted server that binds the path without unlinking it first fails with EADDRINUSE.",

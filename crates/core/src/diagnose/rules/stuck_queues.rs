@@ -5,6 +5,11 @@ use super::{attach, by_holder, who};
 use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::model::{Netid, SockState};
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "stuck-queues";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "queues that stay full across the window";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let min = t.stuck_queue_bytes;
     let stuck = |recv: bool| {
@@ -40,7 +45,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
             let bytes: u64 =
                 socks.iter().map(|s| if recv { u64::from(s.recv_q) } else { u64::from(s.send_q.unwrap_or(0)) }).sum();
             let f = Finding::new(
-                "stuck-queues",
+                ID,
                 Severity::Warn,
                 format!(
                     "{} has {} connection{} whose {what} stayed at {min}+ bytes for {:.1} s ({bytes} bytes now)",

@@ -5,6 +5,11 @@ use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::model::{Netid, SockState};
 use std::collections::BTreeMap;
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "syn-flood";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "half-open connections piling up, SYN cookies sent";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let syn: Vec<&crate::Socket> = o
         .first
@@ -23,7 +28,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     }
     let (top_port, top) = per_port.iter().max_by_key(|(_, c)| **c).map_or((0, 0), |(p, c)| (*p, *c));
     let mut f = Finding::new(
-        "syn-flood",
+        ID,
         if cookies > 0 { Severity::Crit } else { Severity::Warn },
         format!("{n} half-open connections (SYN-RECV), {top} of them on port {top_port}; SYN cookies sent in the window: {cookies}"),
         "Clients sent SYNs but never completed the handshake: a SYN flood, or clients that cannot reach us back. When the SYN queue fills, the kernel answers with SYN cookies.",

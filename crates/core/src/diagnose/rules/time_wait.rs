@@ -5,6 +5,11 @@ use crate::diagnose::{Finding, Observation, Severity, Thresholds, endpoint_text}
 use crate::model::{Netid, SockState};
 use std::collections::HashMap;
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "time-wait";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "TIME-WAIT sockets against tcp_max_tw_buckets";
+
 pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let tw: Vec<&crate::Socket> =
         o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp && s.state == SockState::TimeWait).collect();
@@ -22,7 +27,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     remotes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let (top, top_n) = remotes.first().cloned().unwrap_or_default();
     let mut f = Finding::new(
-        "time-wait",
+        ID,
         if ratio >= t.time_wait_buckets_warn { Severity::Warn } else { Severity::Info },
         format!("{n} sockets in TIME-WAIT ({:.0}% of net.ipv4.tcp_max_tw_buckets {buckets}); most with {top} ({top_n})", ratio * 100.0),
         "TIME-WAIT is normal: whichever side closes first keeps the connection's 4-tuple for 60 s so late packets cannot corrupt a new connection. Many of them mean many short-lived connections; past tcp_max_tw_buckets the kernel destroys them early.",

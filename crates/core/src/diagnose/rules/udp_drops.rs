@@ -4,13 +4,18 @@ use super::attach;
 use crate::diagnose::{Finding, Observation, Severity, Thresholds};
 use crate::model::Netid;
 
+/// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
+pub const ID: &str = "udp-drops";
+/// What it looks for, in a line (the help lists it).
+pub const SUMMARY: &str = "UDP datagrams dropped at full receive buffers";
+
 pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
     let host = o.delta("Udp.RcvbufErrors") + o.delta("Udp6RcvbufErrors");
     if host > 0 {
         out.push(
             Finding::new(
-                "udp-drops",
+                ID,
                 Severity::Warn,
                 format!("{host} UDP datagrams were dropped in the window because receive buffers were full"),
                 "A UDP socket whose application does not read fast enough fills its receive buffer; the kernel then drops arriving datagrams (UDP has no flow control).",
@@ -25,7 +30,7 @@ pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
             continue;
         }
         let f = Finding::new(
-            "udp-drops",
+            ID,
             Severity::Warn,
             format!("UDP socket on port {} has dropped {drops} datagrams", s.local.port().unwrap_or(0)),
             "Its receive buffer filled up because the application did not read fast enough.",
