@@ -7,7 +7,28 @@ use crate::model::{Endpoint, Family, Netid, SkMemInfo, SockState, Socket, TcpInf
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU64;
 
+/// `struct inet_diag_msg` (linux/inet_diag.h): where each field starts.
 const INET_DIAG_MSG_LEN: usize = 72;
+mod inet_msg {
+    pub const FAMILY: usize = 0;
+    pub const STATE: usize = 1;
+    pub const TIMER: usize = 2;
+    pub const RETRANS: usize = 3;
+    /// `id.idiag_sport` and `id.idiag_dport`, big-endian.
+    pub const SPORT: usize = 4;
+    pub const DPORT: usize = 6;
+    /// `id.idiag_src[4]` and `id.idiag_dst[4]`: 16 bytes each, IPv4 in the first 4.
+    pub const SRC: usize = 8;
+    pub const DST: usize = 24;
+    pub const IF: usize = 40;
+    /// `id.idiag_cookie[2]`: low word first.
+    pub const COOKIE: usize = 44;
+    pub const EXPIRES: usize = 52;
+    pub const RQUEUE: usize = 56;
+    pub const WQUEUE: usize = 60;
+    pub const UID: usize = 64;
+    pub const INODE: usize = 68;
+}
 const INET_DIAG_INFO: u16 = 2;
 const INET_DIAG_CONG: u16 = 4;
 const INET_DIAG_TOS: u16 = 5;
@@ -46,7 +67,7 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
     if payload.len() < 52 {
         return None;
     }
-    let family = match payload[0] {
+    let family = match payload[inet_msg::FAMILY] {
         AF_INET => Family::Inet,
         AF_INET6 => Family::Inet6,
         _ => return None,
@@ -58,20 +79,20 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             IpAddr::V6(Ipv6Addr::from(array::<16>(payload, off)))
         }
     };
-    let local = Endpoint::Inet { address: ip(8), port: u16_be(payload, 4) };
-    let peer = Endpoint::Inet { address: ip(24), port: u16_be(payload, 6) };
-    let mut s = Socket::new(netid, family, SockState::from_kernel(payload[1]), local, peer);
-    s.interface = u32_ne(payload, 40);
-    let cookie = u64::from(u32_ne(payload, 44)) | (u64::from(u32_ne(payload, 48)) << 32);
-    s.cookie = NonZeroU64::new(cookie);
-    s.recv_q = u32_ne(payload, 56);
-    s.send_q = Some(u32_ne(payload, 60));
-    s.uid = Some(u32_ne(payload, 64));
-    s.inode = u64::from(u32_ne(payload, 68));
-    s.timer = TimerKind::from_kernel(payload[2]).map(|kind| Timer {
+    use inet_msg as m;
+    let local = Endpoint::Inet { address: ip(m::SRC), port: u16_be(payload, m::SPORT) };
+    let peer = Endpoint::Inet { address: ip(m::DST), port: u16_be(payload, m::DPORT) };
+    let mut s = Socket::new(netid, family, SockState::from_kernel(payload[m::STATE]), local, peer);
+    s.interface = u32_ne(payload, m::IF);
+    s.cookie = cookie_at(payload, m::COOKIE);
+    s.recv_q = u32_ne(payload, m::RQUEUE);
+    s.send_q = Some(u32_ne(payload, m::WQUEUE));
+    s.uid = Some(u32_ne(payload, m::UID));
+    s.inode = u64::from(u32_ne(payload, m::INODE));
+    s.timer = TimerKind::from_kernel(payload[m::TIMER]).map(|kind| Timer {
         kind,
-        expires_ms: u32_ne(payload, 52),
-        retransmits: payload[3],
+        expires_ms: u32_ne(payload, m::EXPIRES),
+        retransmits: payload[m::RETRANS],
     });
     for (kind, data) in Attrs::new(payload.get(align4(INET_DIAG_MSG_LEN)..).unwrap_or(&[])) {
         match kind {
@@ -120,12 +141,17 @@ fn congestion_name(raw: &[u8]) -> std::sync::Arc<str> {
     })
 }
 
-/// A `unix_diag_msg`.
+/// A socket cookie: two native u32 words, the low one first; 0 means none.
+fn cookie_at(payload: &[u8], off: usize) -> Option<NonZeroU64> {
+    NonZeroU64::new(u64::from(u32_ne(payload, off)) | (u64::from(u32_ne(payload, off + 4)) << 32))
+}
+
+/// A `unix_diag_msg`: family, type, state, pad, ino (4), cookie (8).
 pub fn unix(payload: &[u8]) -> Option<Socket> {
     if payload.len() < 8 {
         return None;
     }
-    let netid = match payload[1] {
+    let netid = match payload[1] /* udiag_type */ {
         1 => Netid::UnixStream,
         2 => Netid::UnixDgram,
         5 => Netid::UnixSeqpacket,
@@ -153,7 +179,7 @@ pub fn unix(payload: &[u8]) -> Option<Socket> {
     let peer = Endpoint::Unix { name: None, inode: peer_inode };
     let mut s = Socket::new(netid, Family::Unix, SockState::from_kernel(payload[2]), local, peer);
     s.inode = inode;
-    s.cookie = NonZeroU64::new(u64::from(u32_ne(payload, 8)) | (u64::from(u32_ne(payload, 12)) << 32));
+    s.cookie = cookie_at(payload, 8); // udiag_cookie / pdiag_cookie
     let (rq, wq) = queues.unwrap_or((0, 0));
     s.recv_q = rq;
     s.send_q = Some(wq);
@@ -185,7 +211,7 @@ pub fn packet(payload: &[u8]) -> Option<Socket> {
         Endpoint::None,
     );
     s.inode = inode;
-    s.cookie = NonZeroU64::new(u64::from(u32_ne(payload, 8)) | (u64::from(u32_ne(payload, 12)) << 32));
+    s.cookie = cookie_at(payload, 8); // udiag_cookie / pdiag_cookie
     for (kind, data) in Attrs::new(payload.get(align4(PACKET_DIAG_MSG_LEN)..).unwrap_or(&[])) {
         match kind {
             PACKET_DIAG_INFO => {
@@ -212,7 +238,7 @@ pub fn netlink(payload: &[u8]) -> Option<Socket> {
     let peer = Endpoint::Netlink { protocol, port_id: u32_ne(payload, 8), group: u32_ne(payload, 12) };
     let mut s = Socket::new(Netid::Netlink, Family::Netlink, state, local, peer);
     s.inode = u64::from(u32_ne(payload, 16));
-    s.cookie = NonZeroU64::new(u64::from(u32_ne(payload, 20)) | (u64::from(u32_ne(payload, 24)) << 32));
+    s.cookie = cookie_at(payload, 20); // ndiag_cookie
     for (kind, data) in Attrs::new(payload.get(align4(NETLINK_DIAG_MSG_LEN)..).unwrap_or(&[])) {
         if kind == NETLINK_DIAG_MEMINFO {
             set_queues_from_meminfo(&mut s, data);
