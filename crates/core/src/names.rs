@@ -90,31 +90,27 @@ impl Protocols {
     }
 }
 
-/// uid → user name from /etc/passwd (numbers are shown for uids it does not list).
-#[derive(Debug, Default, Clone)]
+/// User names by uid, asked of the C library (getpwuid_r, so NSS: LDAP and sssd users
+/// resolve as they do for `ls` and `ps`), each uid once.
+#[derive(Clone, Debug, Default)]
 pub struct Users {
-    by_uid: HashMap<u32, Box<str>>,
+    by_uid: HashMap<u32, Option<Box<str>>>,
 }
 
 impl Users {
-    pub fn load() -> Users {
-        std::fs::read_to_string("/etc/passwd").map(|t| Users::parse(&t)).unwrap_or_default()
+    pub fn new() -> Users {
+        Users::default()
     }
 
-    pub fn parse(text: &str) -> Users {
-        let mut by_uid = HashMap::new();
-        for line in text.lines() {
-            let mut f = line.split(':');
-            let (Some(name), Some(_), Some(uid)) = (f.next(), f.next(), f.next()) else { continue };
-            if let Ok(uid) = uid.parse::<u32>() {
-                by_uid.entry(uid).or_insert_with(|| name.into());
-            }
-        }
-        Users { by_uid }
-    }
-
-    pub fn name(&self, uid: u32) -> Option<&str> {
-        self.by_uid.get(&uid).map(|s| &**s)
+    /// The user's name, or `None` when no user has this uid.
+    pub fn name(&mut self, uid: u32) -> Option<&str> {
+        self.by_uid
+            .entry(uid)
+            .or_insert_with(|| {
+                let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten()?;
+                Some(user.name.into_boxed_str())
+            })
+            .as_deref()
     }
 }
 
@@ -266,12 +262,13 @@ mod tests {
         assert_eq!(p.name(2), None);
     }
 
+    /// Issue 11: user names came from parsing /etc/passwd, so LDAP and sssd users had none.
     #[test]
-    fn users_parse() {
-        let u = Users::parse("root:x:0:0:root:/root:/bin/bash\nbroken\nnobody:x:65534:65534::/:/x\n");
+    fn users_come_from_nss() {
+        let mut u = Users::new();
         assert_eq!(u.name(0), Some("root"));
-        assert_eq!(u.name(65534), Some("nobody"));
-        assert_eq!(u.name(1), None);
+        assert_eq!(u.name(4_000_000_000), None, "no such user");
+        assert_eq!(u.name(0), Some("root"), "cached");
     }
 
     #[test]

@@ -16,7 +16,7 @@ fn col(heading: &'static str, align: Align) -> Column {
 }
 
 /// A user name, escaped: /etc/passwd may be edited by tools that do not check names.
-fn user(users: &Users, uid: u32) -> String {
+fn user(users: &mut Users, uid: u32) -> String {
     users.name(uid).map_or_else(|| uid.to_string(), |n| escape(n).into_owned())
 }
 
@@ -39,7 +39,7 @@ fn push_peers<'a>(name: &mut String, peers: impl Iterator<Item = &'a sockscope_c
 }
 
 pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> io::Result<()> {
-    let users = Users::load();
+    let mut users = Users::new();
     let columns = || {
         vec![
             col("COMMAND", Align::Left),
@@ -57,7 +57,7 @@ pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> 
     Table::stream(columns, out, header, Some("NAME"), None, |t, out| {
         for p in &view.processes {
             let command = escape(&p.command).into_owned();
-            let owner = user(&users, p.uid);
+            let owner = user(&mut users, p.uid);
             for row in &p.fds {
                 fd_row(t, p, row, &command, &owner, peers.then_some(view));
             }
@@ -68,7 +68,7 @@ pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> 
     // Limits for a handful of processes; `--top` ranks any number of them.
     if view.processes.len() <= 10 && !view.processes.is_empty() {
         writeln!(out)?;
-        limits_table(out, &view.processes.iter().collect::<Vec<_>>(), &users)?;
+        limits_table(out, &view.processes.iter().collect::<Vec<_>>(), &mut users)?;
     }
     system_line(out, view)
 }
@@ -216,7 +216,7 @@ fn limit_text(v: Option<u64>) -> String {
     v.map_or("unlimited".into(), |v| v.to_string())
 }
 
-fn limits_table(out: &mut impl Write, procs: &[&ProcessFds], users: &Users) -> io::Result<()> {
+fn limits_table(out: &mut impl Write, procs: &[&ProcessFds], users: &mut Users) -> io::Result<()> {
     let mut t = Table::new(vec![
         col("PID", Align::Right),
         col("COMMAND", Align::Left),
@@ -299,7 +299,7 @@ pub fn top(out: &mut impl Write, view: &FdView, n: usize, as_json: bool) -> io::
         )?;
         return writeln!(out);
     }
-    limits_table(out, &procs, &Users::load())?;
+    limits_table(out, &procs, &mut Users::new())?;
     system_line(out, view)
 }
 
@@ -330,7 +330,7 @@ pub fn who(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -> 
         )?;
         return writeln!(out);
     }
-    let users = Users::load();
+    let mut users = Users::new();
     if !r.sockets.is_empty() {
         let mut t = Table::new(vec![
             col("COMMAND", Align::Left),
@@ -352,7 +352,7 @@ pub fn who(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -> 
             for o in &h.holders {
                 t.cell_str(&escape(&o.command));
                 t.cell(|a| push_u64(a, o.pid.into()));
-                t.cell_str(&user(&users, o.uid));
+                t.cell_str(&user(&mut users, o.uid));
                 t.cell(|a| {
                     let _ = write!(a, "{}", o.fd);
                 });
@@ -367,7 +367,7 @@ pub fn who(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -> 
         for h in &r.files {
             t.cell_str(&escape(&h.command));
             t.cell(|a| push_u64(a, h.pid.into()));
-            t.cell_str(&user(&users, h.uid));
+            t.cell_str(&user(&mut users, h.uid));
             t.cell(|a| {
                 let _ = write!(a, "{}", h.fd);
             });

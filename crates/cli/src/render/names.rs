@@ -49,7 +49,7 @@ impl Namer {
 
     /// A user name for a uid (numeric when /etc/passwd does not list it).
     pub fn user(&mut self, uid: u32) -> Option<&str> {
-        self.users.get_or_insert_with(Users::load).name(uid)
+        self.users.get_or_insert_with(Users::new).name(uid)
     }
 
     /// Writes the address part and the port part of an endpoint, ss-style: `127.0.0.1` and
@@ -112,7 +112,7 @@ impl Namer {
                     port.push_str("kernel");
                 } else {
                     // A positive port id is normally the pid of the process that bound it.
-                    match process_name(*port_id) {
+                    match sockscope_core::procfs::process::comm(std::path::Path::new("/proc"), *port_id).ok() {
                         Some(comm) => {
                             let _ = write!(port, "{}/{port_id}", escape(&comm));
                         }
@@ -171,11 +171,6 @@ impl Namer {
         }
         push_u64(out, port.into());
     }
-}
-
-fn process_name(pid: u32) -> Option<String> {
-    let comm = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
-    Some(sockscope_core::model::lossless_text(comm.strip_suffix(b"\n").unwrap_or(&comm)))
 }
 
 fn bracketed(ip: IpAddr) -> String {
