@@ -2,6 +2,7 @@
 //! fd at the other end of each pipe, Unix socket, loopback connection and shared eventfd.
 
 use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdLimit, FdName, Socket, StateSet, SystemFiles};
+use crate::procfs::fdscan::{FdWalk, walk_process};
 use crate::procfs::fdtable::{self, ReadOptions};
 use crate::procfs::process::{self, Unreadable};
 use crate::select::Selection;
@@ -206,7 +207,9 @@ impl FdView {
                 }
                 match row.entry.inode.and_then(index_of) {
                     Some(index) => row.socket = Some(SocketRef { all: Arc::clone(&sockets), index }),
-                    None => row.protocol = socket_protocol(root, p.pid, &row.entry.fd).map(String::into_boxed_str),
+                    None => {
+                        row.protocol = fdtable::socket_protocol(root, p.pid, &row.entry.fd).map(String::into_boxed_str)
+                    }
                 }
             }
         }
@@ -298,14 +301,6 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, 
     Ok(ProcessFds { pid, command, command_bytes, uid, limit, open, highest_fd, fds })
 }
 
-/// The kernel's name for a socket's protocol ("TCP", "UNIX", "NETLINK", …).
-fn socket_protocol(root: &Path, pid: u32, fd: &FdName) -> Option<String> {
-    let path = root.join(pid.to_string()).join("fd").join(fd.to_string());
-    let mut buf = [0u8; 64];
-    let n = rustix::fs::getxattr(&path, "system.sockprotoname", &mut buf[..]).ok()?;
-    Some(crate::model::lossless_text(buf[..n].split(|b| *b == 0).next().unwrap_or(&[])))
-}
-
 type Holders = Vec<(u32, u32)>;
 
 /// Who holds each pipe, socket and eventfd on the host.
@@ -344,26 +339,26 @@ impl PeerIndex {
         idx
     }
 
-    /// Every process's links (and the fdinfo of eventfds, for their ids).
+    /// Every process's links (and the fdinfo of eventfds, for their ids). A process that
+    /// cannot be read adds nothing: its fds are then nobody's peers.
     fn scan(root: &Path, pids: &[u32]) -> PeerIndex {
         let mut idx = PeerIndex::default();
-        for pid in pids {
-            let Ok(dir) = std::fs::read_dir(root.join(pid.to_string()).join("fd")) else { continue };
-            for e in dir.flatten() {
-                let Some(fd) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-                let Ok(link) = std::fs::read_link(e.path()) else { continue };
-                let link = link.to_string_lossy().into_owned();
-                if !(link.starts_with("pipe:") || link.starts_with("socket:") || link == "anon_inode:[eventfd]") {
-                    continue;
+        let mut walk = FdWalk::new();
+        for &pid in pids {
+            let _ = walk_process(root, pid, &mut walk, |v| {
+                let shared = [&b"pipe:"[..], b"socket:", b"anon_inode:[eventfd]"];
+                if !shared.iter().any(|p| v.link.starts_with(p)) {
+                    return;
                 }
-                let path = e.path();
-                let mut entry = fdtable::entry_for(FdName::Number(fd), link, || rustix::fs::stat(&path).ok());
+                let link = crate::text::lossless_text(v.link);
+                let mut entry = fdtable::entry_for(FdName::Number(v.fd), link, || None);
                 if entry.kind == FdKind::Eventfd {
-                    let info = std::fs::read_to_string(root.join(pid.to_string()).join("fdinfo").join(fd.to_string()));
+                    let info =
+                        std::fs::read_to_string(root.join(pid.to_string()).join("fdinfo").join(v.fd.to_string()));
                     entry.details = info.ok().and_then(|t| crate::procfs::fdinfo::parse(&t).details).map(Box::new);
                 }
-                idx.add(*pid, None, &entry);
-            }
+                idx.add(pid, None, &entry);
+            });
         }
         idx
     }

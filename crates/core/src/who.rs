@@ -4,6 +4,7 @@
 
 use crate::model::{Endpoint, FdName, Netid, SockState, Socket, Special, StateSet};
 use crate::names::{Proto, Services};
+use crate::procfs::fdscan::{FdWalk, walk_process};
 use crate::procfs::process;
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
@@ -253,6 +254,7 @@ fn file_report(path: &Path, proc_root: &Path) -> Result<Report, SnapshotError> {
     };
     let target = std::fs::metadata(path).map_err(read_err(path))?;
     let (dev, ino) = (target.dev(), target.ino());
+    let mut walk = FdWalk::new();
     for pid in process::pids(proc_root).map_err(read_err(proc_root))? {
         let base = proc_root.join(pid.to_string());
         let mut hits: Vec<FdName> = Vec::new();
@@ -261,20 +263,19 @@ fn file_report(path: &Path, proc_root: &Path) -> Result<Report, SnapshotError> {
                 hits.push(FdName::Special(name));
             }
         }
-        match std::fs::read_dir(base.join("fd")) {
-            Ok(dir) => {
-                for e in dir.flatten() {
-                    let Some(n) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-                    if std::fs::metadata(e.path()).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
-                        hits.push(FdName::Number(n));
-                    }
-                }
+        let walked = walk_process(proc_root, pid, &mut walk, |v| {
+            // Only paths can be the file: sockets, pipes and anon inodes are not statted.
+            if v.link.starts_with(b"/")
+                && rustix::fs::statat(v.fd_dir, v.name, rustix::fs::AtFlags::empty())
+                    .is_ok_and(|m| m.st_dev == dev && m.st_ino == ino)
+            {
+                hits.push(FdName::Number(v.fd));
             }
-            Err(e) => {
-                if let process::Unreadable::Denied(why) = process::classify(&e) {
-                    r.unreadable.push((pid, why));
-                }
-            }
+        });
+        if let Err(e) = walked
+            && let process::Unreadable::Denied(why) = process::classify(&e.into())
+        {
+            r.unreadable.push((pid, why));
         }
         if maps_file(&base, dev, ino) {
             hits.push(FdName::Special(Special::Mem));

@@ -13,7 +13,8 @@ pub fn nofile_hard() -> u64 {
 pub fn ensure_fds(need: u64, what: &str) -> Result<(), LabError> {
     let lim = getrlimit(Resource::Nofile);
     let hard = lim.maximum.unwrap_or(u64::MAX);
-    let open = std::fs::read_dir("/proc/self/fd").map(|d| d.count() as u64).unwrap_or(0);
+    let open =
+        sockscope_core::procfs::process::open_fds(std::path::Path::new("/proc"), std::process::id()).unwrap_or(0);
     // Headroom for the runtime's own fds (stdio, pipes to workers, /proc reads).
     let want = open + need + 32;
     if want > hard {

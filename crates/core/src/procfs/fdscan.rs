@@ -405,6 +405,33 @@ impl FdWalk {
     }
 }
 
+/// One fd as `walk_process` shows it: its number, its entry name and directory (to stat it or
+/// read its fdinfo through), and its link.
+pub struct FdVisit<'a> {
+    pub fd: u32,
+    pub name: &'a std::ffi::CStr,
+    pub fd_dir: &'a OwnedFd,
+    pub link: &'a [u8],
+}
+
+/// Every fd of process `pid` (the one /proc/PID/fd walk, for callers outside this module).
+/// Errors are those of opening or reading the directory; classify them with
+/// `process::classify`.
+pub fn walk_process(
+    proc_root: &Path,
+    pid: u32,
+    walk: &mut FdWalk,
+    mut visit: impl FnMut(FdVisit<'_>),
+) -> Result<(), Errno> {
+    let mut path = String::with_capacity(16);
+    let _ = write!(path, "{pid}/fd");
+    let root = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    let fd_dir =
+        rustix::fs::openat(&root, path.as_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    drop(root);
+    walk.visit(&fd_dir, |fd, name, link| visit(FdVisit { fd, name, fd_dir: &fd_dir, link }))
+}
+
 /// The decimal name of an fd as a C string, written into `buf`.
 fn fd_name(fd: u32, buf: &mut [u8; 12]) -> &std::ffi::CStr {
     let mut scratch = [0; 20];

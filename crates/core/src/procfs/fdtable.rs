@@ -78,6 +78,15 @@ pub fn read_into<T>(
     Ok(out)
 }
 
+/// The kernel's name for a socket's protocol ("TCP", "UNIX", "NETLINK", …), from the fd's
+/// `system.sockprotoname` attribute: what is known of a socket in another namespace.
+pub fn socket_protocol(proc_root: &Path, pid: u32, fd: &FdName) -> Option<String> {
+    let path = proc_root.join(pid.to_string()).join("fd").join(fd.to_string());
+    let mut buf = [0u8; 64];
+    let n = rustix::fs::getxattr(&path, "system.sockprotoname", &mut buf[..]).ok()?;
+    Some(lossless_text(buf[..n].split(|b| *b == 0).next().unwrap_or(&[])))
+}
+
 /// A small /proc file relative to `dir`, read into `buf` (reused between calls). A short
 /// read is its end: /proc's seq files hand over all they have that fits, which saves the
 /// second read that would return 0.
