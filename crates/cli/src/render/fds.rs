@@ -118,22 +118,6 @@ fn kind(row: &FdRow) -> String {
     }
 }
 
-fn endpoint(ep: &Endpoint) -> String {
-    match ep {
-        Endpoint::Inet { address: std::net::IpAddr::V6(a), port } => format!("[{a}]:{}", port_text(*port)),
-        Endpoint::Inet { address, port } => format!("{address}:{}", port_text(*port)),
-        Endpoint::Unix { name: Some(n), inode } => format!("{} ino:{inode}", escape(&n.path)),
-        Endpoint::Unix { name: None, inode } => format!("* ino:{inode}"),
-        Endpoint::Packet { protocol, interface } => format!("proto 0x{protocol:04x} if {interface}"),
-        Endpoint::Netlink { protocol, port_id, .. } => format!("proto {protocol} port {}", *port_id as i32),
-        _ => "*".to_string(),
-    }
-}
-
-fn port_text(p: u16) -> String {
-    if p == 0 { "*".into() } else { p.to_string() }
-}
-
 /// The NAME column: a path, or the socket line (state, local -> peer).
 fn target(row: &FdRow) -> String {
     match &row.socket {
@@ -147,9 +131,9 @@ pub fn socket_line(s: &Socket) -> String {
         || matches!(&s.peer, Endpoint::Unix { inode: 0, .. })
         || matches!(&s.peer, Endpoint::Netlink { port_id: 0, group: 0, .. });
     if peerless {
-        format!("{} {}", s.state.ss_name(), endpoint(&s.local))
+        format!("{} {}", s.state.ss_name(), s.local)
     } else {
-        format!("{} {} -> {}", s.state.ss_name(), endpoint(&s.local), endpoint(&s.peer))
+        format!("{} {} -> {}", s.state.ss_name(), s.local, s.peer)
     }
 }
 

@@ -241,14 +241,9 @@ impl Observation {
     }
 }
 
+/// An endpoint as findings write it (`Endpoint`'s one compact form).
 pub fn endpoint_text(e: &Endpoint) -> String {
-    match e {
-        Endpoint::Inet { address: std::net::IpAddr::V6(a), port } => format!("[{a}]:{port}"),
-        Endpoint::Inet { address, port } => format!("{address}:{port}"),
-        Endpoint::Unix { name: Some(n), .. } => n.path.to_string(),
-        Endpoint::Unix { inode, .. } => format!("*:{inode}"),
-        _ => "*".to_string(),
-    }
+    e.to_string()
 }
 
 /// Runs every rule; findings sorted most severe first.

@@ -26,6 +26,30 @@ pub enum Endpoint {
     None,
 }
 
+/// One compact form for prose and JSON strings (the socket table has its own, ss's):
+/// `127.0.0.1:80`, `[::1]:443`, `*` for port 0, `/run/x.sock ino:123` (escaped),
+/// `proto 0x0003 if 2`, `proto 0 port -123`.
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let port = |f: &mut fmt::Formatter<'_>, p: u16| if p == 0 { f.write_str("*") } else { write!(f, "{p}") };
+        match self {
+            Endpoint::Inet { address: IpAddr::V6(a), port: p } => {
+                write!(f, "[{a}]:")?;
+                port(f, *p)
+            }
+            Endpoint::Inet { address, port: p } => {
+                write!(f, "{address}:")?;
+                port(f, *p)
+            }
+            Endpoint::Unix { name: Some(n), inode } => write!(f, "{n} ino:{inode}"),
+            Endpoint::Unix { name: None, inode } => write!(f, "* ino:{inode}"),
+            Endpoint::Packet { protocol, interface } => write!(f, "proto 0x{protocol:04x} if {interface}"),
+            Endpoint::Netlink { protocol, port_id, .. } => write!(f, "proto {protocol} port {}", *port_id as i32),
+            Endpoint::None => f.write_str("*"),
+        }
+    }
+}
+
 impl Endpoint {
     pub fn port(&self) -> Option<u16> {
         match self {
@@ -96,6 +120,20 @@ pub use crate::text::lossless_text;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 11: three formatters wrote endpoints three ways; this is the one compact form.
+    #[test]
+    fn the_one_compact_form() {
+        let v4 = Endpoint::Inet { address: std::net::Ipv4Addr::LOCALHOST.into(), port: 80 };
+        let v6 = Endpoint::Inet { address: std::net::Ipv6Addr::LOCALHOST.into(), port: 0 };
+        let unix = Endpoint::Unix { name: UnixName::from_raw(b"/run/a\x1b.sock").map(Box::new), inode: 7 };
+        assert_eq!(v4.to_string(), "127.0.0.1:80");
+        assert_eq!(v6.to_string(), "[::1]:*");
+        assert_eq!(unix.to_string(), "/run/a\\x1b.sock ino:7", "escaped");
+        assert_eq!(Endpoint::Unix { name: None, inode: 9 }.to_string(), "* ino:9");
+        assert_eq!(Endpoint::Packet { protocol: 3, interface: 2 }.to_string(), "proto 0x0003 if 2");
+        assert_eq!(Endpoint::Netlink { protocol: 0, port_id: u32::MAX, group: 0 }.to_string(), "proto 0 port -1");
+    }
 
     #[test]
     fn abstract_names_get_at_signs() {
