@@ -97,208 +97,241 @@ fn delta(before: u64, after: u64) -> String {
     format!("{before} -> {after} (+{})", after.saturating_sub(before))
 }
 
+/// Starts one scenario (or runs one benchmark) and says what it made.
 fn start(scenario: &Scenario, exe: &std::path::Path) -> anyhow::Result<Started> {
-    Ok(match scenario {
-        Scenario::Backlog { backlog, clients } => {
-            let b = backlog::Backlog::start(&backlog::Options { backlog: *backlog, clients: *clients })?;
-            let t = &b.truth;
-            let lines = vec![
-                format!(
-                    "listener 127.0.0.1:{} (pid {}, fd {}), listen() backlog {}, never calls accept()",
-                    t.port, t.pid, t.listener_fd, t.backlog
-                ),
-                format!(
-                    "{} clients connected at once; {} completed the handshake and wait in the accept queue (the kernel queues backlog + 1)",
-                    t.clients, t.connected
-                ),
-                format!(
-                    "the rest keep retransmitting SYNs: TcpExt ListenOverflows {}, ListenDrops {}",
-                    delta(t.listen_overflows_before, t.listen_overflows_after),
-                    delta(t.listen_drops_before, t.listen_drops_after)
-                ),
-                format!("see it: sockscope -tln sport = :{}   (Recv-Q: queued, Send-Q: backlog)", t.port),
-            ];
-            started("backlog", serde_json::to_value(&b.truth)?, lines, Some(Box::new(b)))
-        }
-        Scenario::CloseWait { count } => {
-            let c = close_wait::CloseWait::start(&close_wait::Options { count: *count })?;
-            let t = &c.truth;
-            let lines = vec![
-                format!(
-                    "{} clients of 127.0.0.1:{} hung up; pid {} read EOF but never called close() on fds {:?}",
-                    t.fds.len(),
-                    t.port,
-                    t.pid,
-                    t.fds
-                ),
-                format!(
-                    "{} sockets sit in CLOSE-WAIT until the process closes them or exits: a leak, and each holds an fd",
-                    t.fds.len()
-                ),
-                format!("see it: sockscope -tnp state close-wait sport = :{}", t.port),
-            ];
-            started("close-wait", serde_json::to_value(&c.truth)?, lines, Some(Box::new(c)))
-        }
-        Scenario::TimeWait { count } => {
-            let w = time_wait::TimeWait::start(&time_wait::Options { count: *count })?;
-            let t = &w.truth;
-            let lines = vec![
-                format!(
-                    "{} short connections to 127.0.0.1:{}, each closed first by its client (pid {})",
-                    t.sockets.len(),
-                    t.server_port,
-                    t.pid
-                ),
-                format!(
-                    "{} client sockets are in TIME-WAIT for 60 s: normal, no process holds them, but each keeps its 4-tuple (and a local port) busy",
-                    t.sockets.len()
-                ),
-                format!("see it: sockscope -tn state time-wait dport = :{}   or: sockscope -s", t.server_port),
-            ];
-            started("time-wait", serde_json::to_value(&w.truth)?, lines, Some(Box::new(w)))
-        }
-        Scenario::FdExhaustion { limit } => {
-            let f = fd_exhaustion::FdExhaustion::start(&fd_exhaustion::Options { limit: *limit }, exe)?;
-            let t = &f.truth;
-            let lines = vec![
-                format!("pid {} lowered its own soft RLIMIT_NOFILE to {} and opened sockets", t.pid, t.soft_limit),
-                format!("after {} sockets, socket() failed: {}", t.opened, t.error),
-                format!("see it: sockscope fds {} --top   or: sockscope fds {}", t.pid, t.pid),
-            ];
-            started("fd-exhaustion", serde_json::to_value(&f.truth)?, lines, Some(Box::new(f)))
-        }
-        Scenario::AddrInUse { connections } => {
-            let a = addr_in_use::AddrInUse::start(&addr_in_use::Options { connections: *connections })?;
-            let t = &a.truth;
-            let lines = vec![
-                format!(
-                    "a server on 127.0.0.1:{} closed {} connections first and exited: {} TIME-WAIT sockets keep the port",
-                    t.port, t.time_wait, t.time_wait
-                ),
-                format!("restart without SO_REUSEADDR: bind() -> {}", t.without_reuseaddr),
-                format!("restart with SO_REUSEADDR:    bind() + listen() -> {}", t.with_reuseaddr),
-                format!("see it: sockscope who :{}", t.port),
-            ];
-            started("addr-in-use", serde_json::to_value(&a.truth)?, lines, Some(Box::new(a)))
-        }
-        Scenario::Ephemeral { range } => {
-            let (lo, hi) = range
-                .split_once('-')
-                .and_then(|(a, b)| Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?)))
-                .with_context(|| format!("--range '{range}': expected LOW-HIGH, e.g. 40000-40063"))?;
-            let e = ephemeral::Ephemeral::start(&ephemeral::Options { low: lo, high: hi })?;
-            let t = &e.truth;
-            let mut lines = vec![
-                format!(
-                    "connections to 127.0.0.1:{} from local ports {}-{}, each bound explicitly (SO_REUSEADDR)",
-                    t.server_port, t.low, t.high
-                ),
-                format!("{} connected; the next connect() failed: {}", t.connected, t.error),
-            ];
-            if !t.held_elsewhere.is_empty() {
-                lines.push(format!(
-                    "{} port{} of the range were held by other sockets and skipped (bind: EADDRINUSE): {}",
-                    t.held_elsewhere.len(),
-                    if t.held_elsewhere.len() == 1 { "" } else { "s" },
-                    t.held_elsewhere.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
-                ));
-            }
-            lines.push("every (local port, destination) pair is taken: the same happens to a client when ip_local_port_range is used up".to_string());
-            lines.push(format!(
-                "see it: sockscope -tn dport = :{}   or: sockscope -t --summary-by remote",
-                t.server_port
-            ));
-            started("ephemeral", serde_json::to_value(&e.truth)?, lines, Some(Box::new(e)))
-        }
-        Scenario::Reuseport { listeners, clients } => {
-            let r = reuseport::Reuseport::start(&reuseport::Options { listeners: *listeners, clients: *clients })?;
-            let t = &r.truth;
-            let total: u32 = t.accepted.iter().sum();
-            let spread: Vec<String> =
-                t.listener_fds.iter().zip(&t.accepted).map(|(fd, n)| format!("fd {fd}: {n}")).collect();
-            let lines = vec![
-                format!(
-                    "{} listeners with SO_REUSEPORT on 127.0.0.1:{} (pid {}), {} clients",
-                    t.listener_fds.len(),
-                    t.port,
-                    t.pid,
-                    total
-                ),
-                format!("the kernel spread them by connection hash: {}", spread.join(", ")),
-                format!("see it: sockscope -tlnp sport = :{}", t.port),
-            ];
-            started("reuseport", serde_json::to_value(&r.truth)?, lines, Some(Box::new(r)))
-        }
-        Scenario::Farm { sockets, processes } => {
-            let f = farm::Farm::start(&farm::Options { sockets: *sockets, processes: *processes }, exe)?;
-            let t = &f.truth;
-            let pids: Vec<String> = t.workers.iter().map(|w| w.pid.to_string()).collect();
-            let lines = vec![
-                format!("ready: {} sockets in {} processes (pids {})", t.total(), t.workers.len(), pids.join(",")),
-                format!(
-                    "{} established TCP, {} listeners, {} Unix, {} TIME-WAIT (these expire after 60 s)",
-                    t.established, t.listeners, t.unix, t.time_wait
-                ),
-            ];
-            started("farm", serde_json::to_value(&f.truth)?, lines, Some(Box::new(f)))
-        }
-        Scenario::UnixVsTcp { seconds } => {
-            let r = bench::unix_vs_tcp::run(*seconds)?;
-            let lines = vec![
-                format!(
-                    "throughput: TCP {:.0} MiB/s, Unix {:.0} MiB/s: Unix is {:.2}x",
-                    r.tcp_mib_per_s, r.unix_mib_per_s, r.throughput_ratio
-                ),
-                format!(
-                    "round trip: TCP {:.1} us, Unix {:.1} us: Unix is {:.0}% lower",
-                    r.tcp_rtt_us,
-                    r.unix_rtt_us,
-                    r.latency_reduction * 100.0
-                ),
-                format!("claim: {}", r.claim),
-            ];
-            started("unix-vs-tcp", serde_json::to_value(&r)?, lines, None)
-        }
-        Scenario::PollVsEpoll { fds, seconds_per_size } => {
-            let r = bench::poll_vs_epoll::run(fds, Duration::from_secs_f64(seconds_per_size.clamp(0.01, 10.0)))?;
-            let mut lines = vec![format!("{:>7} {:>12} {:>12} {:>12}", "fds", "select ns", "poll ns", "epoll ns")];
-            for row in &r.rows {
-                let sel = row.select_ns.map_or("-".to_string(), |v| format!("{v:.0}"));
-                lines.push(format!("{:>7} {:>12} {:>12.0} {:>12.0}", row.fds, sel, row.poll_ns, row.epoll_ns));
-            }
-            lines.push(format!("at the largest size poll costs {:.0}x epoll per wait", r.poll_over_epoll_at_max));
-            lines.push(format!("claim: {}", r.claim));
-            started("poll-vs-epoll", serde_json::to_value(&r)?, lines, None)
-        }
-        Scenario::Nagle { requests } => {
-            let r = bench::nagle::run(*requests, Duration::from_secs(5))?;
-            let lines = vec![
-                format!("write-write-read request/response, median of {} requests:", r.requests),
-                format!("  default (Nagle on, delayed ACKs): {:.0} us", r.default_us),
-                format!("  TCP_NODELAY on the client:        {:.0} us", r.nodelay_us),
-                format!("  TCP_QUICKACK on the server:       {:.0} us", r.quickack_us),
-                format!("claim: {}", r.claim),
-            ];
-            started("nagle", serde_json::to_value(&r)?, lines, None)
-        }
-        Scenario::BlockingVsEpoll { connections, seconds } => {
-            let r = bench::blocking_vs_epoll::run(*connections, *seconds)?;
-            let m = |x: &bench::blocking_vs_epoll::Mode| {
-                format!(
-                    "{:.0} requests/s, {} threads, +{} KiB resident, +{} MiB virtual",
-                    x.requests_per_s,
-                    x.threads,
-                    x.rss_kib,
-                    x.virtual_kib / 1024
-                )
-            };
-            let lines = vec![
-                format!("{} connections, {} s each:", r.connections, r.seconds),
-                format!("  thread per connection: {}", m(&r.thread_per_connection)),
-                format!("  one epoll loop:        {}", m(&r.epoll_loop)),
-                format!("claim: {}", r.claim),
-            ];
-            started("blocking-vs-epoll", serde_json::to_value(&r)?, lines, None)
-        }
-    })
+    match scenario {
+        Scenario::Backlog { backlog, clients } => start_backlog(*backlog, *clients),
+        Scenario::CloseWait { count } => start_close_wait(*count),
+        Scenario::TimeWait { count } => start_time_wait(*count),
+        Scenario::FdExhaustion { limit } => start_fd_exhaustion(*limit, exe),
+        Scenario::AddrInUse { connections } => start_addr_in_use(*connections),
+        Scenario::Ephemeral { range } => start_ephemeral(range),
+        Scenario::Reuseport { listeners, clients } => start_reuseport(*listeners, *clients),
+        Scenario::Farm { sockets, processes } => start_farm(*sockets, *processes, exe),
+        Scenario::UnixVsTcp { seconds } => start_unix_vs_tcp(*seconds),
+        Scenario::PollVsEpoll { fds, seconds_per_size } => start_poll_vs_epoll(fds, *seconds_per_size),
+        Scenario::Nagle { requests } => start_nagle(*requests),
+        Scenario::BlockingVsEpoll { connections, seconds } => start_blocking_vs_epoll(*connections, *seconds),
+    }
+}
+
+/// A full accept queue.
+fn start_backlog(backlog: u32, clients: u32) -> anyhow::Result<Started> {
+    let b = backlog::Backlog::start(&backlog::Options { backlog, clients })?;
+    let t = &b.truth;
+    let lines = vec![
+        format!(
+            "listener 127.0.0.1:{} (pid {}, fd {}), listen() backlog {}, never calls accept()",
+            t.port, t.pid, t.listener_fd, t.backlog
+        ),
+        format!(
+            "{} clients connected at once; {} completed the handshake and wait in the accept queue (the kernel queues backlog + 1)",
+            t.clients, t.connected
+        ),
+        format!(
+            "the rest keep retransmitting SYNs: TcpExt ListenOverflows {}, ListenDrops {}",
+            delta(t.listen_overflows_before, t.listen_overflows_after),
+            delta(t.listen_drops_before, t.listen_drops_after)
+        ),
+        format!("see it: sockscope -tln sport = :{}   (Recv-Q: queued, Send-Q: backlog)", t.port),
+    ];
+    Ok(started("backlog", serde_json::to_value(&b.truth)?, lines, Some(Box::new(b))))
+}
+
+/// A CLOSE-WAIT leak.
+fn start_close_wait(count: u32) -> anyhow::Result<Started> {
+    let c = close_wait::CloseWait::start(&close_wait::Options { count })?;
+    let t = &c.truth;
+    let lines = vec![
+        format!(
+            "{} clients of 127.0.0.1:{} hung up; pid {} read EOF but never called close() on fds {:?}",
+            t.fds.len(),
+            t.port,
+            t.pid,
+            t.fds
+        ),
+        format!(
+            "{} sockets sit in CLOSE-WAIT until the process closes them or exits: a leak, and each holds an fd",
+            t.fds.len()
+        ),
+        format!("see it: sockscope -tnp state close-wait sport = :{}", t.port),
+    ];
+    Ok(started("close-wait", serde_json::to_value(&c.truth)?, lines, Some(Box::new(c))))
+}
+
+/// TIME-WAIT after active closes.
+fn start_time_wait(count: u32) -> anyhow::Result<Started> {
+    let w = time_wait::TimeWait::start(&time_wait::Options { count })?;
+    let t = &w.truth;
+    let lines = vec![
+        format!(
+            "{} short connections to 127.0.0.1:{}, each closed first by its client (pid {})",
+            t.sockets.len(),
+            t.server_port,
+            t.pid
+        ),
+        format!(
+            "{} client sockets are in TIME-WAIT for 60 s: normal, no process holds them, but each keeps its 4-tuple (and a local port) busy",
+            t.sockets.len()
+        ),
+        format!("see it: sockscope -tn state time-wait dport = :{}   or: sockscope -s", t.server_port),
+    ];
+    Ok(started("time-wait", serde_json::to_value(&w.truth)?, lines, Some(Box::new(w))))
+}
+
+/// A process at its fd limit.
+fn start_fd_exhaustion(limit: u64, exe: &std::path::Path) -> anyhow::Result<Started> {
+    let f = fd_exhaustion::FdExhaustion::start(&fd_exhaustion::Options { limit }, exe)?;
+    let t = &f.truth;
+    let lines = vec![
+        format!("pid {} lowered its own soft RLIMIT_NOFILE to {} and opened sockets", t.pid, t.soft_limit),
+        format!("after {} sockets, socket() failed: {}", t.opened, t.error),
+        format!("see it: sockscope fds {} --top   or: sockscope fds {}", t.pid, t.pid),
+    ];
+    Ok(started("fd-exhaustion", serde_json::to_value(&f.truth)?, lines, Some(Box::new(f))))
+}
+
+/// EADDRINUSE from TIME-WAIT, and SO_REUSEADDR.
+fn start_addr_in_use(connections: u32) -> anyhow::Result<Started> {
+    let a = addr_in_use::AddrInUse::start(&addr_in_use::Options { connections })?;
+    let t = &a.truth;
+    let lines = vec![
+        format!(
+            "a server on 127.0.0.1:{} closed {} connections first and exited: {} TIME-WAIT sockets keep the port",
+            t.port, t.time_wait, t.time_wait
+        ),
+        format!("restart without SO_REUSEADDR: bind() -> {}", t.without_reuseaddr),
+        format!("restart with SO_REUSEADDR:    bind() + listen() -> {}", t.with_reuseaddr),
+        format!("see it: sockscope who :{}", t.port),
+    ];
+    Ok(started("addr-in-use", serde_json::to_value(&a.truth)?, lines, Some(Box::new(a))))
+}
+
+/// EADDRNOTAVAIL from a used-up port range.
+fn start_ephemeral(range: &str) -> anyhow::Result<Started> {
+    let (lo, hi) = range
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?)))
+        .with_context(|| format!("--range '{range}': expected LOW-HIGH, e.g. 40000-40063"))?;
+    let e = ephemeral::Ephemeral::start(&ephemeral::Options { low: lo, high: hi })?;
+    let t = &e.truth;
+    let mut lines = vec![
+        format!(
+            "connections to 127.0.0.1:{} from local ports {}-{}, each bound explicitly (SO_REUSEADDR)",
+            t.server_port, t.low, t.high
+        ),
+        format!("{} connected; the next connect() failed: {}", t.connected, t.error),
+    ];
+    if !t.held_elsewhere.is_empty() {
+        lines.push(format!(
+            "{} port{} of the range were held by other sockets and skipped (bind: EADDRINUSE): {}",
+            t.held_elsewhere.len(),
+            if t.held_elsewhere.len() == 1 { "" } else { "s" },
+            t.held_elsewhere.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+        ));
+    }
+    lines.push("every (local port, destination) pair is taken: the same happens to a client when ip_local_port_range is used up".to_string());
+    lines.push(format!("see it: sockscope -tn dport = :{}   or: sockscope -t --summary-by remote", t.server_port));
+    Ok(started("ephemeral", serde_json::to_value(&e.truth)?, lines, Some(Box::new(e))))
+}
+
+/// SO_REUSEPORT spreading connections.
+fn start_reuseport(listeners: u32, clients: u32) -> anyhow::Result<Started> {
+    let r = reuseport::Reuseport::start(&reuseport::Options { listeners, clients })?;
+    let t = &r.truth;
+    let total: u32 = t.accepted.iter().sum();
+    let spread: Vec<String> = t.listener_fds.iter().zip(&t.accepted).map(|(fd, n)| format!("fd {fd}: {n}")).collect();
+    let lines = vec![
+        format!(
+            "{} listeners with SO_REUSEPORT on 127.0.0.1:{} (pid {}), {} clients",
+            t.listener_fds.len(),
+            t.port,
+            t.pid,
+            total
+        ),
+        format!("the kernel spread them by connection hash: {}", spread.join(", ")),
+        format!("see it: sockscope -tlnp sport = :{}", t.port),
+    ];
+    Ok(started("reuseport", serde_json::to_value(&r.truth)?, lines, Some(Box::new(r))))
+}
+
+/// A socket population for benchmarks.
+fn start_farm(sockets: u64, processes: u32, exe: &std::path::Path) -> anyhow::Result<Started> {
+    let f = farm::Farm::start(&farm::Options { sockets, processes }, exe)?;
+    let t = &f.truth;
+    let pids: Vec<String> = t.workers.iter().map(|w| w.pid.to_string()).collect();
+    let lines = vec![
+        format!("ready: {} sockets in {} processes (pids {})", t.total(), t.workers.len(), pids.join(",")),
+        format!(
+            "{} established TCP, {} listeners, {} Unix, {} TIME-WAIT (these expire after 60 s)",
+            t.established, t.listeners, t.unix, t.time_wait
+        ),
+    ];
+    Ok(started("farm", serde_json::to_value(&f.truth)?, lines, Some(Box::new(f))))
+}
+
+/// Benchmark: Unix sockets against TCP loopback.
+fn start_unix_vs_tcp(seconds: f64) -> anyhow::Result<Started> {
+    let r = bench::unix_vs_tcp::run(seconds)?;
+    let lines = vec![
+        format!(
+            "throughput: TCP {:.0} MiB/s, Unix {:.0} MiB/s: Unix is {:.2}x",
+            r.tcp_mib_per_s, r.unix_mib_per_s, r.throughput_ratio
+        ),
+        format!(
+            "round trip: TCP {:.1} us, Unix {:.1} us: Unix is {:.0}% lower",
+            r.tcp_rtt_us,
+            r.unix_rtt_us,
+            r.latency_reduction * 100.0
+        ),
+        format!("claim: {}", r.claim),
+    ];
+    Ok(started("unix-vs-tcp", serde_json::to_value(&r)?, lines, None))
+}
+
+/// Benchmark: select/poll/epoll as idle fds grow.
+fn start_poll_vs_epoll(fds: &[usize], seconds_per_size: f64) -> anyhow::Result<Started> {
+    let r = bench::poll_vs_epoll::run(fds, Duration::from_secs_f64(seconds_per_size.clamp(0.01, 10.0)))?;
+    let mut lines = vec![format!("{:>7} {:>12} {:>12} {:>12}", "fds", "select ns", "poll ns", "epoll ns")];
+    for row in &r.rows {
+        let sel = row.select_ns.map_or("-".to_string(), |v| format!("{v:.0}"));
+        lines.push(format!("{:>7} {:>12} {:>12.0} {:>12.0}", row.fds, sel, row.poll_ns, row.epoll_ns));
+    }
+    lines.push(format!("at the largest size poll costs {:.0}x epoll per wait", r.poll_over_epoll_at_max));
+    lines.push(format!("claim: {}", r.claim));
+    Ok(started("poll-vs-epoll", serde_json::to_value(&r)?, lines, None))
+}
+
+/// Benchmark: Nagle, TCP_NODELAY and TCP_QUICKACK.
+fn start_nagle(requests: u32) -> anyhow::Result<Started> {
+    let r = bench::nagle::run(requests, Duration::from_secs(5))?;
+    let lines = vec![
+        format!("write-write-read request/response, median of {} requests:", r.requests),
+        format!("  default (Nagle on, delayed ACKs): {:.0} us", r.default_us),
+        format!("  TCP_NODELAY on the client:        {:.0} us", r.nodelay_us),
+        format!("  TCP_QUICKACK on the server:       {:.0} us", r.quickack_us),
+        format!("claim: {}", r.claim),
+    ];
+    Ok(started("nagle", serde_json::to_value(&r)?, lines, None))
+}
+
+/// Benchmark: thread per connection against one epoll loop.
+fn start_blocking_vs_epoll(connections: u32, seconds: f64) -> anyhow::Result<Started> {
+    let r = bench::blocking_vs_epoll::run(connections, seconds)?;
+    let m = |x: &bench::blocking_vs_epoll::Mode| {
+        format!(
+            "{:.0} requests/s, {} threads, +{} KiB resident, +{} MiB virtual",
+            x.requests_per_s,
+            x.threads,
+            x.rss_kib,
+            x.virtual_kib / 1024
+        )
+    };
+    let lines = vec![
+        format!("{} connections, {} s each:", r.connections, r.seconds),
+        format!("  thread per connection: {}", m(&r.thread_per_connection)),
+        format!("  one epoll loop:        {}", m(&r.epoll_loop)),
+        format!("claim: {}", r.claim),
+    ];
+    Ok(started("blocking-vs-epoll", serde_json::to_value(&r)?, lines, None))
 }
