@@ -160,6 +160,6 @@ fn json_keys_and_docs_agree() {
     document.remove("sockets");
     assert_eq!(document, documented("Document"), "top-level keys");
     let emitted: std::collections::BTreeSet<String> =
-        doc["sockets"].as_array().unwrap().iter().flat_map(|s| keys(s)).collect();
+        doc["sockets"].as_array().unwrap().iter().flat_map(keys).collect();
     assert_eq!(emitted, documented("Socket"), "socket keys (every documented one is made here)");
 }
