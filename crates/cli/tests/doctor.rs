@@ -117,7 +117,7 @@ fn syn_recv_flood_is_reported() {
             s
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
+    wait_until("10 half-open connections", || ss_count(&["state", "syn-recv", "sport = :7100"]) >= 10);
     let (_, doc) = doctor(&["--set", "syn_recv_warn=5"]);
     let f = findings(&doc, "syn-flood");
     assert_eq!(f.len(), 1, "{doc}");
@@ -167,7 +167,7 @@ fn orphans_are_counted() {
     let chunk = [0u8; 65536];
     while (&server).write(&chunk).is_ok() {}
     drop(server);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_until("an orphan in FIN-WAIT-1", || ss_count(&["state", "fin-wait-1"]) >= 1);
     // tcp_max_orphans is global and unreadable from this namespace: the count threshold decides.
     let (_, doc) = doctor(&["--set", "orphans_warn=0.0000001", "--set", "orphans_count_warn=1"]);
     let f = findings(&doc, "orphans-and-memory");
@@ -186,7 +186,7 @@ fn retransmitting_connection_is_found() {
     let (client, _server) = lab::connected_pair(&l).unwrap();
     nft("tcp dport 7300 drop");
     (&client).write_all(b"lost in transit").unwrap();
-    std::thread::sleep(Duration::from_millis(900));
+    wait_until("a retransmission", || ss(&["-tinH", "dport = :7300"]).contains("retrans:"));
     let (_, doc) = doctor(&["--set", "retrans_per_connection=1"]);
     let f: Vec<&Value> = findings(&doc, "retransmits").into_iter().filter(|f| about_port(f, 7300)).collect();
     assert_eq!(f.len(), 1, "{doc}");
@@ -230,7 +230,14 @@ fn receive_queue_that_nobody_reads() {
     let l = TcpListener::bind("127.0.0.1:7500").unwrap();
     let (client, server) = lab::connected_pair(&l).unwrap();
     (&client).write_all(&[9u8; 50_000]).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    wait_until("50,000 bytes queued", || {
+        // With one state, ss leaves out the State column: Recv-Q comes first.
+        ss(&["-tnH", "state", "established", "sport = :7500"])
+            .split_whitespace()
+            .next()
+            .and_then(|q| q.parse::<u32>().ok())
+            .is_some_and(|q| q >= 50_000)
+    });
     let (_, doc) = doctor(&[]);
     let f: Vec<&Value> = findings(&doc, "stuck-queues").into_iter().filter(|f| about_port(f, 7500)).collect();
     assert_eq!(f.len(), 1, "{doc}");
@@ -248,6 +255,7 @@ fn idle_connection_without_keepalive() {
     let (kept, s2) = lab::connected_pair(&l2).unwrap();
     rustix::net::sockopt::set_socket_keepalive(&kept, true).unwrap();
     rustix::net::sockopt::set_socket_keepalive(&s2, true).unwrap();
+    // What is tested is idleness itself: 1.3 s of it, against a 1 s threshold.
     std::thread::sleep(Duration::from_millis(1300));
     let (_, doc) = doctor(&["--set", "keepalive_idle_secs=1"]);
     let f = findings(&doc, "keepalive");

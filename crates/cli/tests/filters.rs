@@ -359,7 +359,8 @@ fn details_timers_memory_tcp_info_tos_threads_cgroup() {
     let mut buf = [0u8; 1000];
     (&s).read_exact(&mut buf).unwrap();
     let (tw_local, _) = lab::time_wait(&l).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    let tw_port = format!("sport = :{}", tw_local.port());
+    wait_until("the TIME-WAIT socket", || ss_count(&["state", "time-wait", &tw_port]) == 1);
 
     let json = sockscope_json(&["-ta", "-o", "-m", "-i", "--tos", "--cgroup", "-T"]);
     let socks = json["sockets"].as_array().unwrap();

@@ -215,7 +215,14 @@ fn reports_exactly_the_sockets_made_with_every_owner() {
     use std::io::Write;
     (&c).write_all(b"hello").expect("write");
     lab::wait_for_state(sa, ca, lab::TCP_ESTABLISHED).expect("still established");
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    let queued = format!("sport = :{}", backlog.local_addr().expect("a").port());
+    wait_until("the pending connection in the accept queue", || {
+        ss(&["-tnH", "state", "listening", &queued]).split_whitespace().next() == Some("1")
+    });
+    let reader = format!("sport = :{}", sa.port());
+    wait_until("five unread bytes", || {
+        ss(&["-tnH", "state", "established", &reader]).split_whitespace().next() == Some("5")
+    });
     let json = sockscope_json(&["-t", "-a"]);
     let find = |port: u16, state: &str| -> Value {
         json["sockets"]

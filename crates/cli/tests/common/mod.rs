@@ -68,3 +68,20 @@ pub fn fd_of(s: &impl std::os::fd::AsRawFd) -> u64 {
 pub fn inode_of(s: &impl std::os::fd::AsFd) -> u64 {
     rustix::fs::fstat(s).expect("fstat").st_ino
 }
+
+/// Waits (up to 10 s) until `ready` holds, checking every 10 ms: tests wait for the state they
+/// need instead of sleeping a guessed time. Fails the test with `what` when it never holds.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "waited 10 s for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Rows of `ss -tanH` with these extra arguments (state and filter words), in this namespace.
+pub fn ss_count(args: &[&str]) -> usize {
+    let mut all = vec!["-tanH"];
+    all.extend_from_slice(args);
+    ss(&all).lines().filter(|l| !l.trim().is_empty()).count()
+}
