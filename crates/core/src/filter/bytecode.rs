@@ -204,7 +204,9 @@ fn retarget(code: &mut [u8], from: usize, to: usize) {
     }
 }
 
-/// What the kernel's bytecode sees of a socket (struct inet_diag_entry).
+/// What the kernel's bytecode sees of a socket (struct inet_diag_entry). Test support (unit
+/// tests and the fuzz target, through the `testing` feature), not part of the library.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub family: u8,
@@ -218,6 +220,7 @@ pub struct Entry {
     pub autobound: bool,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Entry {
     /// What the kernel's bytecode would see of this socket (autobound unknown: false).
     pub fn of(s: &crate::model::Socket) -> Entry {
@@ -247,6 +250,7 @@ impl Entry {
 
 /// A faithful copy of the kernel's `inet_diag_bc_run` (net/ipv4/inet_diag.c), used by tests
 /// to check that compiled bytecode means what the user-space evaluator means.
+#[cfg(any(test, feature = "testing"))]
 pub fn run(bc: &[u8], e: &Entry) -> bool {
     let mut pos = 0usize;
     let mut len = bc.len() as isize;
