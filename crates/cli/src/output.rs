@@ -38,34 +38,36 @@ impl<W: Write> Guarded<W> {
         Guarded { inner, pending: Vec::new() }
     }
 
-    fn write_text(&mut self, bytes: &[u8]) -> io::Result<()> {
+    /// Guards and writes `bytes`. Unless `last`, an unfinished character or colour sequence
+    /// at the end is held back for the next write; when `last`, nothing more will come.
+    fn write_text(&mut self, bytes: &[u8], last: bool) -> io::Result<()> {
         let mut rest = bytes;
         loop {
-            match std::str::from_utf8(rest) {
-                Ok(text) => {
-                    // A colour sequence cut at the end of this write is judged with its end.
-                    let keep = unfinished_escape(text);
-                    self.pending.extend_from_slice(&text.as_bytes()[text.len() - keep..]);
-                    return self.inner.write_all(guard(&text[..text.len() - keep]).as_bytes());
-                }
-                Err(e) => {
-                    let (valid, after) = rest.split_at(e.valid_up_to());
-                    // `valid` is UTF-8: that is what `valid_up_to` measures.
-                    self.inner.write_all(guard(std::str::from_utf8(valid).unwrap_or_default()).as_bytes())?;
-                    match e.error_len() {
-                        None => {
-                            self.pending.extend_from_slice(after);
-                            return Ok(());
-                        }
-                        Some(n) => {
-                            for b in &after[..n] {
-                                write!(self.inner, "\\x{b:02x}")?;
-                            }
-                            rest = &after[n..];
-                        }
-                    }
-                }
+            let (valid, after) = match std::str::from_utf8(rest) {
+                Ok(text) => (text, &[][..]),
+                // `valid_up_to` is where the UTF-8 ends.
+                Err(e) => (std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(), &rest[e.valid_up_to()..]),
+            };
+            let keep = if after.is_empty() && !last { unfinished_escape(valid) } else { 0 };
+            self.inner.write_all(guard(&valid[..valid.len() - keep]).as_bytes())?;
+            self.pending.extend_from_slice(&valid.as_bytes()[valid.len() - keep..]);
+            if after.is_empty() {
+                return Ok(());
             }
+            // An incomplete character at the end waits for its other bytes; a byte that is
+            // not UTF-8 at all (or that never got them) is written as \xNN.
+            let bad = match std::str::from_utf8(after) {
+                Err(e) if e.error_len().is_none() && !last => {
+                    self.pending.extend_from_slice(after);
+                    return Ok(());
+                }
+                Err(e) => e.error_len().unwrap_or(after.len()),
+                Ok(_) => 0,
+            };
+            for b in &after[..bad] {
+                write!(self.inner, "\\x{b:02x}")?;
+            }
+            rest = &after[bad..];
         }
     }
 }
@@ -73,11 +75,11 @@ impl<W: Write> Guarded<W> {
 impl<W: Write> Write for Guarded<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.pending.is_empty() {
-            self.write_text(buf)?;
+            self.write_text(buf, false)?;
         } else {
             let mut joined = std::mem::take(&mut self.pending);
             joined.extend_from_slice(buf);
-            self.write_text(&joined)?;
+            self.write_text(&joined, false)?;
         }
         Ok(buf.len())
     }
@@ -85,14 +87,7 @@ impl<W: Write> Write for Guarded<W> {
     fn flush(&mut self) -> io::Result<()> {
         // What is still held back will not be completed: guard it as it is.
         let stray = std::mem::take(&mut self.pending);
-        match std::str::from_utf8(&stray) {
-            Ok(text) => self.inner.write_all(guard(text).as_bytes())?,
-            Err(_) => {
-                for b in stray {
-                    write!(self.inner, "\\x{b:02x}")?;
-                }
-            }
-        }
+        self.write_text(&stray, true)?;
         self.inner.flush()
     }
 }

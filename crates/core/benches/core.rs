@@ -75,3 +75,12 @@ fn filter_compile() -> usize {
     let f = filter::parse("( sport >= :1024 and dst 127.0.0.0/8 ) or not dport = :443", &Services::default()).unwrap();
     filter::bytecode::compile(black_box(&f.expr.unwrap())).program().unwrap().len()
 }
+
+/// Lexing and parsing a long filter, at two sizes: time per token must stay flat (the lexer
+/// once counted each token's column from the start of the text, quadratic in its length).
+#[divan::bench(args = [20_000, 80_000])]
+fn filter_parse_long(b: Bencher, terms: usize) {
+    let text = "state all ".repeat(terms);
+    b.counter(divan::counter::ItemsCount::new(terms * 2))
+        .bench(|| filter::parse(black_box(&text), &Services::default()).is_ok());
+}

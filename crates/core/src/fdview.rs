@@ -110,8 +110,7 @@ impl Serialize for SocketRef {
 /// pipe make 10,000 holders here, not 10,000 lists of 10,000 peers.
 #[derive(Clone, Debug, Serialize)]
 pub struct SharedObject {
-    /// `pipe`, `eventfd` or `socket`.
-    pub kind: &'static str,
+    pub kind: SharedKind,
     /// The pipe's or socket's inode, or the eventfd's id.
     pub id: u64,
     pub holders: Vec<Peer>,
@@ -301,29 +300,37 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, 
     Ok(ProcessFds { pid, command, command_bytes, uid, limit, open, highest_fd, fds })
 }
 
-type Holders = Vec<(u32, u32)>;
+/// What several fds can share: JSON names it `pipe`, `eventfd` or `socket`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedKind {
+    Pipe,
+    Eventfd,
+    Socket,
+}
 
-/// Who holds each pipe, socket and eventfd on the host.
+/// An object several fds can share: its kind and its inode (eventfd: its id).
+type SharedKey = (SharedKind, u64);
+
+/// Who holds each pipe, socket and eventfd on the host: (pid, fd) pairs by object.
 #[derive(Default)]
 struct PeerIndex {
-    pipes: HashMap<u64, Holders>,
-    sockets: HashMap<u64, Holders>,
-    eventfds: HashMap<u32, Holders>,
+    holders: HashMap<SharedKey, Vec<(u32, u32)>>,
     commands: HashMap<u32, String>,
 }
 
 impl PeerIndex {
     fn add(&mut self, pid: u32, command: Option<&str>, e: &FdEntry) {
         let FdName::Number(fd) = e.fd else { return };
-        let slot = match (&e.kind, e.inode, e.details.as_deref()) {
-            (FdKind::Fifo, Some(i), _) if e.link().starts_with("pipe:") => self.pipes.entry(i).or_default(),
-            (FdKind::Socket, Some(i), _) => self.sockets.entry(i).or_default(),
+        let key = match (&e.kind, e.inode, e.details.as_deref()) {
+            (FdKind::Fifo, Some(i), _) if e.is_pipe() => (SharedKind::Pipe, i),
+            (FdKind::Socket, Some(i), _) => (SharedKind::Socket, i),
             (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. })) => {
-                self.eventfds.entry(*id).or_default()
+                (SharedKind::Eventfd, u64::from(*id))
             }
             _ => return,
         };
-        slot.push((pid, fd));
+        self.holders.entry(key).or_default().push((pid, fd));
         if let Some(c) = command {
             self.commands.entry(pid).or_insert_with(|| c.to_string());
         }
@@ -376,16 +383,16 @@ impl PeerIndex {
             .map(|s| ((&s.local, &s.peer), s.inode))
             .collect();
         let mut shared = Vec::new();
-        let mut group_of: HashMap<(&'static str, u64), Option<u32>> = HashMap::new();
+        let mut group_of: HashMap<SharedKey, Option<u32>> = HashMap::new();
         for p in tables.iter_mut() {
             for row in &mut p.fds {
                 if !matches!(row.entry.fd, FdName::Number(_)) {
                     continue;
                 }
                 let key = match (&row.entry.kind, row.entry.inode, row.entry.details.as_deref(), &row.socket) {
-                    (FdKind::Fifo, Some(i), _, _) if self.pipes.contains_key(&i) => ("pipe", i),
+                    (FdKind::Fifo, Some(i), _, _) => (SharedKind::Pipe, i),
                     (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
-                        ("eventfd", u64::from(*id))
+                        (SharedKind::Eventfd, u64::from(*id))
                     }
                     (FdKind::Socket, _, _, Some(s)) => {
                         let other = match &s.peer {
@@ -394,20 +401,15 @@ impl PeerIndex {
                             _ => None,
                         };
                         match other {
-                            Some(i) => ("socket", i),
+                            Some(i) => (SharedKind::Socket, i),
                             None => continue,
                         }
                     }
                     _ => continue,
                 };
                 row.peer_group = *group_of.entry(key).or_insert_with(|| {
-                    let holders = match key.0 {
-                        "pipe" => self.pipes.get(&key.1),
-                        "eventfd" => u32::try_from(key.1).ok().and_then(|id| self.eventfds.get(&id)),
-                        _ => self.sockets.get(&key.1),
-                    }
-                    .cloned()
-                    .unwrap_or_default();
+                    // Each object's holders are needed once: taken out of the index, not copied.
+                    let holders = self.holders.remove(&key).unwrap_or_default();
                     if holders.is_empty() {
                         return None;
                     }

@@ -161,13 +161,7 @@ impl Snapshot {
         if let Some(f) = &opts.filter
             && opts.kernel_filter != KernelFilter::Only
         {
-            let local_port_range = f
-                .preds()
-                .iter()
-                .any(|p| matches!(p, Pred::Autobound))
-                .then(|| read_port_range(&opts.proc_root))
-                .flatten();
-            let ctx = eval::Context { owners: snap.owners.as_ref(), local_port_range };
+            let ctx = eval_context(f, snap.owners.as_ref(), &opts.proc_root);
             snap.sockets.retain(|s| f.keeps(s, ctx));
         }
         Ok(snap)
@@ -190,11 +184,6 @@ impl Snapshot {
             }
             Err(e) => return Err(e.into()),
         };
-        if code.is_none() && opts.filter.is_none() {
-            // Room for every socket at once: growing by doubling would copy the vector and
-            // hold both copies (1.5 times the final size) at 200k sockets.
-            self.sockets.reserve(procfs::counters::socket_estimate(net_dir, sel));
-        }
         let mut query = Query { selection: *sel, extensions: opts.extensions, bytecode: code };
         let mut result = diag.collect(&query, &mut self.sockets);
         if code.is_some() && refused_program(&result) {
@@ -286,6 +275,14 @@ fn check_evaluable(f: &Expr, in_kernel: bool) -> Result<(), SnapshotError> {
         )));
     }
     Ok(())
+}
+
+/// What evaluating `f` needs beyond a socket: its owners, and the ephemeral port range when
+/// `f` names `autobound` (read only then).
+pub fn eval_context<'a>(f: &Expr, owners: Option<&'a OwnerIndex>, proc_root: &std::path::Path) -> eval::Context<'a> {
+    let local_port_range =
+        f.preds().iter().any(|p| matches!(p, Pred::Autobound)).then(|| read_port_range(proc_root)).flatten();
+    eval::Context { owners, local_port_range }
 }
 
 /// The kernel's default net.ipv4.ip_local_port_range, for when it cannot be read.

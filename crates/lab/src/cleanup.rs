@@ -26,17 +26,9 @@ impl Footprint {
         self.connections.insert(if a <= b { (a, b) } else { (b, a) });
     }
 
-    pub fn extend(&mut self, pairs: impl IntoIterator<Item = (SocketAddr, SocketAddr)>) {
-        for (a, b) in pairs {
-            self.add(a, b);
-        }
-    }
-
     /// The connections of these streams, as they are now (before they are closed).
     pub fn of_streams<'a>(streams: impl IntoIterator<Item = &'a std::net::TcpStream>) -> Footprint {
-        let mut f = Footprint::default();
-        f.extend(streams.into_iter().filter_map(|s| Some((s.local_addr().ok()?, s.peer_addr().ok()?))));
-        f
+        streams.into_iter().filter_map(|s| Some((s.local_addr().ok()?, s.peer_addr().ok()?))).collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -62,6 +54,22 @@ const CLOSING: [SockState; 6] = [
     SockState::LastAck,
     SockState::CloseWait,
 ];
+
+impl Extend<(SocketAddr, SocketAddr)> for Footprint {
+    fn extend<I: IntoIterator<Item = (SocketAddr, SocketAddr)>>(&mut self, pairs: I) {
+        for (a, b) in pairs {
+            self.add(a, b);
+        }
+    }
+}
+
+impl FromIterator<(SocketAddr, SocketAddr)> for Footprint {
+    fn from_iter<I: IntoIterator<Item = (SocketAddr, SocketAddr)>>(pairs: I) -> Self {
+        let mut f = Footprint::default();
+        f.extend(pairs);
+        f
+    }
+}
 
 /// Destroys the closing TCP sockets of `footprint`'s connections, for up to half a second
 /// while connections finish closing. Returns how many it destroyed.

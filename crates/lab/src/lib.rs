@@ -62,3 +62,16 @@ pub fn errno_text(e: &std::io::Error) -> String {
         None => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Security issue 20: a lab error said its cause twice ("Network is unreachable (os error
+    /// 101): Network is unreachable (os error 101)"): the io::Error was both in the message
+    /// and its `source`.
+    #[test]
+    fn a_lab_error_says_its_cause_once() {
+        let e = super::io("connect")(std::io::Error::from_raw_os_error(101));
+        assert_eq!(e.to_string(), "connect: Network is unreachable");
+        assert!(std::error::Error::source(&e).is_none(), "no second copy in the chain");
+    }
+}

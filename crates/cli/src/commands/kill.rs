@@ -3,7 +3,7 @@
 use crate::args::ListArgs;
 use rustix::io::Errno;
 use sockscope_core::filter::Expr;
-use sockscope_core::filter::eval::{Context, Truth};
+use sockscope_core::filter::eval::Truth;
 use sockscope_core::netlink::{DiagSocket, NetlinkError};
 use sockscope_core::{Netid, Snapshot, SnapshotOptions, Socket};
 use std::collections::BTreeMap;
@@ -20,8 +20,7 @@ pub fn certainly_selected<'a>(
     opts: &SnapshotOptions,
 ) -> Vec<&'a Socket> {
     let Some(f) = filter else { return rows };
-    let range = sockscope_core::snapshot::read_port_range(&opts.proc_root);
-    let ctx = Context { owners: snap.owners.as_ref(), local_port_range: range };
+    let ctx = sockscope_core::snapshot::eval_context(f, snap.owners.as_ref(), &opts.proc_root);
     rows.into_iter()
         .filter(|s| match f.eval(s, ctx) {
             Truth::True => true,

@@ -160,14 +160,6 @@ impl SecondLook {
     pub fn retain(&mut self, mut keep: impl FnMut(u64) -> bool) {
         self.0.retain(|e| keep(e.0));
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl FromIterator<(u64, Later)> for SecondLook {

@@ -152,15 +152,7 @@ fn sysctls(root: &Path) -> Sysctls {
     let one = |p: &str| read_u64s(&sys.join(p)).first().copied().unwrap_or(0);
     let tcp_mem = read_u64s(&sys.join("net/ipv4/tcp_mem"));
     let files = read_u64s(&sys.join("fs/file-nr"));
-    let sockstat = std::fs::read_to_string(root.join("thread-self/net/sockstat")).unwrap_or_default();
-    let tcp_mem_pages = sockstat
-        .lines()
-        .find(|l| l.starts_with("TCP:"))
-        .and_then(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.iter().position(|w| *w == "mem").and_then(|i| f.get(i + 1)?.parse().ok())
-        })
-        .unwrap_or(0);
+    let tcp_mem_pages = counters::read_sockstat(&root.join("thread-self/net")).get("TCP.mem").copied().unwrap_or(0);
     Sysctls {
         somaxconn: one("net/core/somaxconn"),
         tcp_max_tw_buckets: one("net/ipv4/tcp_max_tw_buckets"),

@@ -208,6 +208,11 @@ pub struct FdEntry {
 }
 
 impl FdEntry {
+    /// An anonymous pipe (`pipe:[N]`), not a named FIFO; without building the link text.
+    pub fn is_pipe(&self) -> bool {
+        self.kind == FdKind::Fifo && (self.link.is_empty() || self.link.starts_with("pipe:"))
+    }
+
     /// The target as /proc shows it: a path, `socket:[N]`, `pipe:[N]`, `anon_inode:[…]`.
     pub fn link(&self) -> std::borrow::Cow<'_, str> {
         match (&self.kind, self.inode) {

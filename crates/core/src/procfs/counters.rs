@@ -81,32 +81,6 @@ pub fn get(c: &HashMap<String, u64>, name: &str) -> u64 {
     c.get(name).copied().unwrap_or(0)
 }
 
-/// About how many sockets a dump of `sel` returns, from /proc/net/sockstat and sockstat6
-/// (in-use counts of this namespace, TIME-WAIT included), plus a little room for sockets
-/// made meanwhile; 0 when the files cannot be read. Unix, packet and netlink sockets have
-/// no count there and are not included.
-pub fn socket_estimate(net_dir: &Path, sel: &crate::Selection) -> usize {
-    use crate::model::{Family, Netid};
-    let counts = read_sockstat(net_dir);
-    let get = |k: &str| counts.get(k).copied().unwrap_or(0);
-    let mut total = 0u64;
-    for (family, suffix) in [(Family::Inet, ""), (Family::Inet6, "6")] {
-        if !sel.has_family(family) {
-            continue;
-        }
-        for (netid, name) in [(Netid::Tcp, "TCP"), (Netid::Udp, "UDP"), (Netid::Raw, "RAW")] {
-            if sel.has_netid(netid) {
-                total += get(&format!("{name}{suffix}.inuse"));
-            }
-        }
-    }
-    if sel.has_netid(Netid::Tcp) {
-        // TIME-WAIT of both families is counted once, in sockstat.
-        total += get("TCP.tw");
-    }
-    usize::try_from(total + total / 32).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

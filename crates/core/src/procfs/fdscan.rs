@@ -107,11 +107,7 @@ impl<'a> SharedScan<'a> {
         loop {
             let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(&pid) = self.pids.get(i) else { break };
-            let again = if self.threads {
-                scanner.scan_threads(&self.proc_dir, pid, None)
-            } else {
-                scanner.scan_process(&self.proc_dir, pid, None)
-            };
+            let again = self.read(&mut scanner, pid, None);
             if !again.is_empty() {
                 self.retry.lock().unwrap_or_else(|e| e.into_inner()).extend(again);
             }
@@ -119,16 +115,22 @@ impl<'a> SharedScan<'a> {
         scanner
     }
 
+    /// One pid's table (or its threads', or one thread's with `tid`); returns what must be
+    /// read again for lack of fds.
+    fn read(&self, scanner: &mut Scanner, pid: u32, tid: Option<u32>) -> Vec<(u32, Option<u32>)> {
+        if self.threads {
+            scanner.scan_threads(&self.proc_dir, pid, tid)
+        } else {
+            scanner.scan_process(&self.proc_dir, pid)
+        }
+    }
+
     /// Reads again, one at a time, the tables that could not be opened for lack of fds.
     /// Call it once the other threads are done (their fds are closed by then).
     pub fn finish(&self, scanner: &mut Scanner) {
         let retry = std::mem::take(&mut *self.retry.lock().unwrap_or_else(|e| e.into_inner()));
         for (pid, tid) in retry {
-            let again = match (self.threads, tid) {
-                (true, None) => scanner.scan_threads(&self.proc_dir, pid, None),
-                (true, Some(tid)) => scanner.scan_threads(&self.proc_dir, pid, Some(tid)),
-                (false, _) => scanner.scan_process(&self.proc_dir, pid, None),
-            };
+            let again = self.read(scanner, pid, tid);
             // Alone and still out of fds: the limit itself is too low. Say so, naming
             // sockscope's limit rather than the process.
             if !again.is_empty() {
@@ -186,7 +188,7 @@ impl Scanner {
     }
 
     /// One process: its fd table, counted once. Returns what must be read again.
-    fn scan_process(&mut self, proc_dir: &OwnedFd, pid: u32, _: Option<u32>) -> Vec<(u32, Option<u32>)> {
+    fn scan_process(&mut self, proc_dir: &OwnedFd, pid: u32) -> Vec<(u32, Option<u32>)> {
         match self.scan_table(proc_dir, pid, None) {
             Outcome::Read => self.report.processes_scanned += 1,
             Outcome::Vanished => self.report.processes_vanished += 1,
@@ -423,12 +425,8 @@ pub fn walk_process(
     walk: &mut FdWalk,
     mut visit: impl FnMut(FdVisit<'_>),
 ) -> Result<(), Errno> {
-    let mut path = String::with_capacity(16);
-    let _ = write!(path, "{pid}/fd");
-    let root = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-    let fd_dir =
-        rustix::fs::openat(&root, path.as_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-    drop(root);
+    let path = proc_root.join(pid.to_string()).join("fd");
+    let fd_dir = rustix::fs::open(&path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
     walk.visit(&fd_dir, |fd, name, link| visit(FdVisit { fd, name, fd_dir: &fd_dir, link }))
 }
 

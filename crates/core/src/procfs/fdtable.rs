@@ -127,20 +127,12 @@ pub fn entry_for(fd: FdName, link: String, stat: impl FnOnce() -> Option<Stat>) 
     };
     // `socket:[N]` and `pipe:[N]` are rebuilt from the inode by `FdEntry::link`; keep the
     // text only when it would not come back the same.
-    let prefix = match kind {
-        FdKind::Socket => "socket:[",
-        FdKind::Fifo => "pipe:[",
-        _ => "",
-    };
-    let canonical =
-        |digits: &str| digits.bytes().all(|b| b.is_ascii_digit()) && !(digits.len() > 1 && digits.starts_with('0'));
-    let derivable = !prefix.is_empty()
-        && link
-            .strip_prefix(prefix)
-            .and_then(|r| r.strip_suffix(']'))
-            .is_some_and(|d| canonical(d) && d.parse::<u64>().ok() == inode);
-    let link = if derivable { Box::default() } else { link.into_boxed_str() };
-    FdEntry { fd, kind, link, inode, flags: None, pos: None, size: None, details: None }
+    let mut entry =
+        FdEntry { fd, kind, link: Box::default(), inode, flags: None, pos: None, size: None, details: None };
+    if entry.link() != link {
+        entry.link = link.into_boxed_str();
+    }
+    entry
 }
 
 fn anon_kind(name: &str) -> FdKind {

@@ -91,8 +91,7 @@ impl AddrInUse {
             with_reuseaddr: with,
             listener_fd: restarted.as_ref().map(super::raw),
         };
-        let mut footprint = crate::cleanup::Footprint::default();
-        footprint.extend(ends);
+        let footprint = ends.into_iter().collect();
         Ok(AddrInUse { truth, _restarted: restarted, footprint })
     }
 }

@@ -72,8 +72,6 @@ impl Drop for CloseWait {
         // Close everything first, then reap what the kernel keeps closing.
         drop(std::mem::take(&mut self._leaked));
         drop(std::mem::take(&mut self._listener));
-        let mut footprint = crate::cleanup::Footprint::default();
-        footprint.extend(self.truth.connections.iter().copied());
-        crate::cleanup::reap_closing(&footprint);
+        crate::cleanup::reap_closing(&self.truth.connections.iter().copied().collect());
     }
 }

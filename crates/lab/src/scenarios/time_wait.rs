@@ -64,8 +64,6 @@ impl Drop for TimeWait {
     fn drop(&mut self) {
         // Close everything first, then reap what the kernel keeps closing.
         drop(std::mem::take(&mut self._listener));
-        let mut footprint = crate::cleanup::Footprint::default();
-        footprint.extend(self.truth.sockets.iter().copied());
-        crate::cleanup::reap_closing(&footprint);
+        crate::cleanup::reap_closing(&self.truth.sockets.iter().copied().collect());
     }
 }

@@ -371,9 +371,11 @@ fn long_chains_parse_evaluate_and_drop_without_recursion() {
     assert_eq!(adjacent.eval(&listener(7), Context::default()), Truth::True);
 }
 
-/// Security issue 6: each token's column was counted from the start of the text.
+/// Security issue 6: each token's column was counted from the start of the text. The columns
+/// stay right at 400,000 tokens; that the time per token stays flat is measured by the
+/// `filter_parse_long` benchmark (a test does not time).
 #[test]
-fn lexing_is_linear_and_columns_stay_right() {
+fn columns_stay_right_at_400k_tokens() {
     let text = "state all ".repeat(200_000);
     let tokens = super::lex(&text);
     assert_eq!(tokens.len(), 400_000);
