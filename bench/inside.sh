@@ -3,6 +3,8 @@
 # every command with hyperfine (medians), record peak RSS with /usr/bin/time, stop the farm.
 set -euo pipefail
 S=$1; OUT=$2; shift 2
+# The collector's repeated-collection timer, built beside the binary (bench/run.sh).
+REPEAT="$(dirname "$S")/examples/collect_repeat"
 ip link set lo up
 for size in "$@"; do
   procs=$(( (size + 17999) / 18000 )); [ "$procs" -ge 8 ] || procs=8
@@ -28,6 +30,7 @@ for size in "$@"; do
     rss=$(tail -1 "$OUT/rss.one")
     printf '%s\t%s\n' "$c" "$rss" >> "$OUT/rss.$size.tsv"
   done
+  "$REPEAT" 10 > "$OUT/collect.$size.json"
   kill -TERM "$farm"; wait "$farm" || true
   rm -f "$fifo"
 done

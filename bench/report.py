@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns the raw results of bench/inside.sh into bench/RESULTS.md: the machine, the commands,
 medians and peak RSS per size, ratios against each peer, growth from 100k to 200k, and the
-targets of issues 7 and 10 marked met or not."""
+targets of issues 7 and 10 marked met or not, and the collector's repeated collections (issue 11)."""
 import json, os, sys
 
 out = sys.argv[1]
@@ -105,3 +105,21 @@ if 100000 in sizes and 200000 in sizes:
     print('|---|---|---|')
     print(f'| `sockscope fds` ≤ 0.4× `lsof -nP` at 100k | {fds:.3f}× | {"yes" if fds <= 0.4 else "**no**"} |')
     print(f'| peak RSS of every sockscope command ≤ 64 MiB at 200k | worst {worst:.0f} MiB (`{worst_cmd}`) | {"yes" if worst <= 64 else "**no**"} |')
+
+collect = {}
+for s in sizes:
+    try:
+        collect[s] = json.load(open(f'{out}/collect.{s}.json'))
+    except (OSError, ValueError):
+        pass
+if collect:
+    print('\n## The collector looking again (issue 11)\n')
+    print('One `Collector` with the `-tanp` selection (TCP, owners) collecting 11 times in a row, as')
+    print('`watch` and `serve` do (`crates/core/examples/collect_repeat.rs`): the first collection,')
+    print('the median of the next 10, and a one-shot collection (what `sockscope -tanp` does). Later')
+    print('collections reuse the sock_diag socket and the fd tables of processes that have not run.\n')
+    print('| sockets | first | again (median) | again / first | one-shot | processes reused |')
+    print('|---|---|---|---|---|---|')
+    for s, c in sorted(collect.items()):
+        print(f"| {c['sockets'] // 1000}k | {c['first_s']:.3f} s | {c['again_median_s']:.3f} s | "
+              f"{c['again_median_s'] / c['first_s']:.2f}× | {c['once_s']:.3f} s | {c['processes_reused']} |")

@@ -17,6 +17,7 @@ command -v lsof >/dev/null || need+=(lsof)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -q && apt-get install -y -q "${need[@]}"; fi
 cargo build --release -q
+cargo build --release -q -p sockscope-core --example collect_repeat
 out=$(mktemp -d)
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(25000 50000 100000 200000)

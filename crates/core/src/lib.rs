@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod decimal;
+pub mod collector;
 pub mod diagnose;
 pub mod fdselect;
 pub mod fdview;
@@ -22,4 +23,5 @@ pub mod who;
 
 pub use model::{Endpoint, Family, Netid, SockState, Socket};
 pub use select::Selection;
+pub use collector::Collector;
 pub use snapshot::{KernelFilter, Snapshot, SnapshotOptions, Source};

@@ -34,7 +34,7 @@ pub fn ensure_fds(need: u64, what: &str) -> Result<(), LabError> {
 /// net.ipv4.ip_local_port_range of this namespace (/proc/sys/net shows the reading
 /// thread's namespace), as (low, high).
 pub fn local_port_range() -> (u16, u16) {
-    use sockscope_core::snapshot::{DEFAULT_PORT_RANGE, read_port_range};
+    use sockscope_core::procfs::sysctl::{DEFAULT_PORT_RANGE, read_port_range};
     read_port_range(std::path::Path::new("/proc")).unwrap_or(DEFAULT_PORT_RANGE)
 }
 

@@ -3,7 +3,7 @@
 use super::{Later, Observation, ProcessFds, SecondLook, Sysctls};
 use crate::model::{Endpoint, Netid, SockState, StateSet};
 use crate::netlink::request::Extensions;
-use crate::procfs::{counters, process};
+use crate::procfs::{counters, process, sysctl};
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
 use std::collections::HashMap;
@@ -141,17 +141,10 @@ fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
     out
 }
 
-fn read_u64s(path: &Path) -> Vec<u64> {
-    std::fs::read_to_string(path)
-        .map(|t| t.split_whitespace().filter_map(|v| v.parse().ok()).collect())
-        .unwrap_or_default()
-}
-
 fn sysctls(root: &Path) -> Sysctls {
-    let sys = root.join("sys");
-    let one = |p: &str| read_u64s(&sys.join(p)).first().copied().unwrap_or(0);
-    let tcp_mem = read_u64s(&sys.join("net/ipv4/tcp_mem"));
-    let files = read_u64s(&sys.join("fs/file-nr"));
+    let one = |name: &str| sysctl::read_u64(root, name);
+    let tcp_mem = sysctl::read_u64s(root, "net/ipv4/tcp_mem");
+    let files = sysctl::read_u64s(root, "fs/file-nr");
     let tcp_mem_pages = counters::read_sockstat(&root.join("thread-self/net")).get("TCP.mem").copied().unwrap_or(0);
     Sysctls {
         somaxconn: one("net/core/somaxconn"),
@@ -163,7 +156,7 @@ fn sysctls(root: &Path) -> Sysctls {
             tcp_mem.get(2).copied().unwrap_or(0),
         ],
         tcp_mem_pages,
-        port_range: crate::snapshot::read_port_range(root).unwrap_or(crate::snapshot::DEFAULT_PORT_RANGE),
+        port_range: sysctl::read_port_range(root).unwrap_or(sysctl::DEFAULT_PORT_RANGE),
         files: (files.first().copied().unwrap_or(0), files.get(2).copied().unwrap_or(0)),
     }
 }

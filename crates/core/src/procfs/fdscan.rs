@@ -4,6 +4,13 @@
 //! Cost is linear in the number of fds on the host: fd numbers probed (or one getdents64 walk)
 //! per directory with a reused buffer, one readlinkat per fd into a reused buffer, no
 //! allocation per fd. Processes are only named (comm, uid) when they hold at least one socket.
+//!
+//! A walk can reuse what an earlier one read (`OwnerCache`): a process none of whose threads
+//! has run since its table was read cannot have changed that table (opening, closing,
+//! duplicating or receiving an fd is a syscall of one of its threads), so its sockets are
+//! taken from the cache. Each thread's run time in nanoseconds and its count of times on a
+//! CPU (/proc/PID/task/TID/schedstat) tell whether it ran; they are read before the table,
+//! so a change made while the table is read shows as run time the next time.
 
 use super::process::{is_out_of_fds, is_vanished, reason};
 use crate::model::{OwnerIndex, OwnerScanReport, Process};
@@ -25,7 +32,7 @@ pub const UNREADABLE_PIDS_KEPT: usize = 64;
 /// The walk is split over the machine's cores: most of its time is spent in the kernel
 /// (one lookup and readlink per fd), which parallelises well across processes.
 pub fn scan(proc_root: &Path, threads: bool) -> Result<OwnerIndex, super::ProcError> {
-    let shared = SharedScan::prepare(proc_root, threads)?;
+    let shared = SharedScan::prepare(proc_root, threads, None)?;
     let mut scanners = std::thread::scope(|sc| {
         let helpers: Vec<_> = (0..shared.workers()).map(|_| sc.spawn(|| shared.work())).collect();
         helpers.into_iter().filter_map(|h| h.join().ok()).collect::<Vec<_>>()
@@ -33,7 +40,51 @@ pub fn scan(proc_root: &Path, threads: bool) -> Result<OwnerIndex, super::ProcEr
     let mut last = scanners.pop().unwrap_or_else(|| shared.scanner());
     shared.finish(&mut last);
     scanners.push(last);
-    Ok(merge(scanners))
+    Ok(merge(scanners).0)
+}
+
+/// Tables with fewer fds than this are read again each time: checking whether their
+/// process ran costs about as much as reading them.
+const CACHE_FROM_FDS: u64 = 8;
+
+/// What each process's fd table held when it was last read, and the run times of its
+/// threads then. Built by one walk, consulted by the next.
+#[derive(Debug, Default)]
+pub struct OwnerCache {
+    by_pid: std::collections::HashMap<u32, std::sync::Arc<Cached>>,
+}
+
+impl OwnerCache {
+    /// Processes whose table is remembered.
+    pub fn len(&self) -> usize {
+        self.by_pid.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_pid.is_empty()
+    }
+}
+
+/// How much of a walk came from the cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// Processes whose fd table was read.
+    pub read: u32,
+    /// Processes whose sockets were taken from the cache (none of their threads had run).
+    pub reused: u32,
+}
+
+/// (tid, run time in ns, times on a CPU) of every thread of a process, by tid.
+type Signature = Box<[(u32, u64, u64)]>;
+
+/// One process's table as last read.
+#[derive(Debug)]
+struct Cached {
+    signature: Signature,
+    /// The process, when it holds sockets.
+    process: Option<Process>,
+    /// (inode, fd) of every socket it holds.
+    sockets: Box<[(u64, u32)]>,
 }
 
 /// What reading one fd table (a process's, or one thread's with `-T`) came to.
@@ -62,11 +113,19 @@ pub struct SharedScan<'a> {
     /// process (without).
     retry: std::sync::Mutex<Vec<(u32, Option<u32>)>>,
     hidepid: Option<String>,
+    /// The previous walk's tables, when this walk keeps a cache (not with `threads`).
+    cache: Option<&'a OwnerCache>,
 }
 
 impl<'a> SharedScan<'a> {
-    /// Lists the pids; fails only when `proc_root` cannot be read or is not procfs.
-    pub fn prepare(proc_root: &'a Path, threads: bool) -> Result<SharedScan<'a>, super::ProcError> {
+    /// Lists the pids; fails only when `proc_root` cannot be read or is not procfs. With a
+    /// `cache` (ignored with `threads`), processes that have not run since it was built are
+    /// taken from it, and the walk's `merge` returns the cache for the next walk.
+    pub fn prepare(
+        proc_root: &'a Path,
+        threads: bool,
+        cache: Option<&'a OwnerCache>,
+    ) -> Result<SharedScan<'a>, super::ProcError> {
         let read_err = |e: Errno| super::ProcError::Read { path: proc_root.to_path_buf(), cause: e.into() };
         let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
             .map_err(read_err)?;
@@ -88,6 +147,7 @@ impl<'a> SharedScan<'a> {
             next: std::sync::atomic::AtomicUsize::new(0),
             threads,
             retry: std::sync::Mutex::new(Vec::new()),
+            cache: cache.filter(|_| !threads),
         })
     }
 
@@ -98,7 +158,7 @@ impl<'a> SharedScan<'a> {
 
     /// An empty scanner for this walk.
     pub fn scanner(&self) -> Scanner {
-        Scanner::new(self.root)
+        Scanner::new(self.root, self.cache.is_some())
     }
 
     /// Takes pids until none is left; returns what this thread found.
@@ -121,7 +181,7 @@ impl<'a> SharedScan<'a> {
         if self.threads {
             scanner.scan_threads(&self.proc_dir, pid, tid)
         } else {
-            scanner.scan_process(&self.proc_dir, pid)
+            scanner.scan_process(&self.proc_dir, pid, self.cache)
         }
     }
 
@@ -141,8 +201,11 @@ impl<'a> SharedScan<'a> {
     }
 }
 
-/// Joins the workers' findings into one index.
-pub fn merge(scanners: Vec<Scanner>) -> OwnerIndex {
+/// Joins the workers' findings into one index, and the tables they remember into the cache
+/// for the next walk (empty when the walk kept none).
+pub fn merge(scanners: Vec<Scanner>) -> (OwnerIndex, OwnerCache, Reuse) {
+    let mut cache = OwnerCache::default();
+    let mut reuse = Reuse::default();
     let mut processes = Vec::new();
     let mut entries = Vec::with_capacity(scanners.iter().map(|s| s.entries.len()).sum());
     let mut report = OwnerScanReport::default();
@@ -150,6 +213,9 @@ pub fn merge(scanners: Vec<Scanner>) -> OwnerIndex {
         let offset = processes.len() as u32;
         entries.extend(s.entries.iter().map(|&(inode, p, fd)| (inode, p + offset, fd)));
         processes.extend(s.processes);
+        cache.by_pid.extend(s.kept);
+        reuse.reused += s.reused;
+        reuse.read += s.report.processes_scanned - s.reused;
         report.processes_scanned += s.report.processes_scanned;
         report.processes_unreadable += s.report.processes_unreadable;
         report.processes_vanished += s.report.processes_vanished;
@@ -162,7 +228,7 @@ pub fn merge(scanners: Vec<Scanner>) -> OwnerIndex {
     }
     report.unreadable_pids.sort_unstable();
     report.unreadable_pids.dedup();
-    OwnerIndex::new(processes, entries, report)
+    (OwnerIndex::new(processes, entries, report), cache, reuse)
 }
 
 /// One thread's share of a /proc walk.
@@ -173,10 +239,15 @@ pub struct Scanner {
     processes: Vec<Process>,
     entries: Vec<(u64, u32, u32)>,
     report: OwnerScanReport,
+    /// Whether tables are remembered for the next walk.
+    keep: bool,
+    kept: Vec<(u32, std::sync::Arc<Cached>)>,
+    reused: u32,
+    task_buf: Vec<MaybeUninit<u8>>,
 }
 
 impl Scanner {
-    fn new(proc_root: &Path) -> Scanner {
+    fn new(proc_root: &Path, keep: bool) -> Scanner {
         Scanner {
             root: proc_root.to_path_buf(),
             walk: FdWalk::new(),
@@ -184,12 +255,39 @@ impl Scanner {
             processes: Vec::new(),
             entries: Vec::new(),
             report: OwnerScanReport::default(),
+            keep,
+            kept: Vec::new(),
+            reused: 0,
+            task_buf: if keep { vec![MaybeUninit::uninit(); 4096] } else { Vec::new() },
         }
     }
 
-    /// One process: its fd table, counted once. Returns what must be read again.
-    fn scan_process(&mut self, proc_dir: &OwnedFd, pid: u32) -> Vec<(u32, Option<u32>)> {
-        match self.scan_table(proc_dir, pid, None) {
+    /// One process: its fd table, counted once, or what the cache has of it when none of
+    /// its threads has run since. Returns what must be read again.
+    fn scan_process(&mut self, proc_dir: &OwnedFd, pid: u32, cache: Option<&OwnerCache>) -> Vec<(u32, Option<u32>)> {
+        if let Some(prev) = cache.and_then(|c| c.by_pid.get(&pid)) {
+            match self.signature(proc_dir, pid) {
+                Ok(now) if *now == *prev.signature => {
+                    self.reuse(pid, prev);
+                    return Vec::new();
+                }
+                // Read before the table, as a fresh signature must be.
+                Ok(now) => return self.count_process(proc_dir, pid, Some(now)),
+                Err(_) => {}
+            }
+        }
+        self.count_process(proc_dir, pid, None)
+    }
+
+    /// Reads the table of `pid` and counts the process; `signature`, read just before,
+    /// saves reading it again when the table is remembered.
+    fn count_process(
+        &mut self,
+        proc_dir: &OwnedFd,
+        pid: u32,
+        signature: Option<Signature>,
+    ) -> Vec<(u32, Option<u32>)> {
+        match self.scan_table(proc_dir, pid, None, signature) {
             Outcome::Read => self.report.processes_scanned += 1,
             Outcome::Vanished => self.report.processes_vanished += 1,
             Outcome::Unreadable(e) => self.unreadable(pid, e),
@@ -222,7 +320,7 @@ impl Scanner {
         let mut again = Vec::new();
         let mut read = false;
         for tid in tids {
-            match self.scan_table(proc_dir, pid, Some(tid)) {
+            match self.scan_table(proc_dir, pid, Some(tid), None) {
                 Outcome::Read => read = true,
                 Outcome::Vanished => {}
                 Outcome::Unreadable(e) => {
@@ -241,8 +339,55 @@ impl Scanner {
         again
     }
 
-    /// One fd table; what it holds goes into the index.
-    fn scan_table(&mut self, proc_dir: &OwnedFd, pid: u32, tid: Option<u32>) -> Outcome {
+    /// Takes a process's sockets from the cache.
+    fn reuse(&mut self, pid: u32, prev: &std::sync::Arc<Cached>) {
+        if let Some(p) = &prev.process {
+            let index = self.processes.len() as u32;
+            self.processes.push(p.clone());
+            self.entries.extend(prev.sockets.iter().map(|&(inode, fd)| (inode, index, fd)));
+        }
+        self.kept.push((pid, prev.clone()));
+        self.reused += 1;
+        self.report.processes_scanned += 1;
+    }
+
+    /// (tid, run time, times on a CPU) of every thread of `pid`, by tid.
+    fn signature(&mut self, proc_dir: &OwnedFd, pid: u32) -> Result<Signature, Errno> {
+        self.path.clear();
+        let _ = write!(self.path, "{pid}/task");
+        let task_dir =
+            rustix::fs::openat(proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        let mut threads = Vec::new();
+        let mut iter = RawDir::new(&task_dir, &mut self.task_buf[..]);
+        while let Some(entry) = iter.next() {
+            if let Some(tid) = parse_u32(entry?.file_name().to_bytes()) {
+                threads.push(tid);
+            }
+        }
+        let mut signature = Vec::with_capacity(threads.len());
+        for tid in threads {
+            self.path.clear();
+            let _ = write!(self.path, "{tid}/schedstat");
+            let fd = rustix::fs::openat(&task_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+            let mut buf = [0u8; 96];
+            let n = rustix::io::read(&fd, &mut buf)?;
+            let (run_ns, timeslices) = super::process::parse_schedstat(&buf[..n]).ok_or(Errno::INVAL)?;
+            signature.push((tid, run_ns, timeslices));
+        }
+        signature.sort_unstable();
+        Ok(signature.into_boxed_slice())
+    }
+
+    /// One fd table; what it holds goes into the index. A process's table (not a thread's)
+    /// with enough fds is remembered when the scanner keeps tables, with `signature` or one
+    /// read now, before the table.
+    fn scan_table(
+        &mut self,
+        proc_dir: &OwnedFd,
+        pid: u32,
+        tid: Option<u32>,
+        signature: Option<Signature>,
+    ) -> Outcome {
         self.path.clear();
         match tid {
             Some(tid) => write!(self.path, "{pid}/task/{tid}/fd"),
@@ -259,6 +404,11 @@ impl Scanner {
             Err(e) if is_vanished(e) => return Outcome::Vanished,
             Err(e) if is_out_of_fds(e) => return Outcome::OutOfFds,
             Err(e) => return Outcome::Unreadable(e),
+        };
+        let signature = match signature {
+            Some(s) => Some(s),
+            None if self.keep && tid.is_none() && open_fds(&fd_dir) >= CACHE_FROM_FDS => self.signature(proc_dir, pid).ok(),
+            None => None,
         };
         let process_index = self.processes.len() as u32;
         let first_entry = self.entries.len();
@@ -277,6 +427,11 @@ impl Scanner {
                     return if is_out_of_fds(e) { Outcome::OutOfFds } else { Outcome::Vanished };
                 }
             }
+        }
+        if let Some(signature) = signature {
+            let sockets = self.entries[first_entry..].iter().map(|&(inode, _, fd)| (inode, fd)).collect();
+            let process = (self.entries.len() > first_entry).then(|| self.processes.last().cloned()).flatten();
+            self.kept.push((pid, std::sync::Arc::new(Cached { signature, process, sockets })));
         }
         Outcome::Read
     }
@@ -350,7 +505,7 @@ impl FdWalk {
     /// (`/proc/PID/fd` or `/proc/PID/task/TID/fd`); `name` is the fd's entry name, for
     /// reading its fdinfo or stat through it. An fd closed meanwhile is skipped.
     pub fn visit(&mut self, fd_dir: &OwnedFd, mut visit: impl FnMut(u32, &std::ffi::CStr, &[u8])) -> Result<(), Errno> {
-        let open = u64::try_from(rustix::fs::fstat(fd_dir)?.st_size).unwrap_or(0);
+        let open = open_fds(fd_dir);
         let hole_budget = 16 + open / 16;
         let (mut found, mut holes, mut next) = (0u64, 0u64, 0u32);
         while found < open && holes <= hole_budget {
@@ -405,6 +560,11 @@ impl FdWalk {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The number of open fds of an open /proc/PID/fd (its size, since Linux 6.2; 0 before).
+fn open_fds(fd_dir: &OwnedFd) -> u64 {
+    rustix::fs::fstat(fd_dir).map_or(0, |st| u64::try_from(st.st_size).unwrap_or(0))
 }
 
 /// One fd as `walk_process` shows it: its number, its entry name and directory (to stat it or

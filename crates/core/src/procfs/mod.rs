@@ -7,6 +7,7 @@ pub mod fdscan;
 pub mod fdtable;
 pub mod net;
 pub mod process;
+pub mod sysctl;
 
 use std::path::PathBuf;
 

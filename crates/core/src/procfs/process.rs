@@ -97,6 +97,16 @@ pub fn parse_fd_limit(text: &str) -> FdLimit {
     FdLimit { soft: value(f.next()), hard: value(f.next()) }
 }
 
+/// /proc/PID/task/TID/schedstat, "RUN_NS WAIT_NS TIMESLICES": the thread's time on a CPU in
+/// nanoseconds and how many times it was put on one.
+pub fn parse_schedstat(text: &[u8]) -> Option<(u64, u64)> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut f = text.split_ascii_whitespace().map(str::parse::<u64>);
+    let run_ns = f.next()?.ok()?;
+    let _wait_ns = f.next()?.ok()?;
+    Some((run_ns, f.next()?.ok()?))
+}
+
 /// file-nr, file-max and nr_open.
 pub fn system_files(proc_root: &Path) -> io::Result<SystemFiles> {
     let fs = proc_root.join("sys/fs");
@@ -112,6 +122,17 @@ pub fn system_files(proc_root: &Path) -> io::Result<SystemFiles> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schedstat_lines_parse() {
+        assert_eq!(parse_schedstat(b"464098 0 2\n"), Some((464098, 2)));
+        assert_eq!(parse_schedstat(b"18446744073709551615 5 7"), Some((u64::MAX, 7)));
+        assert_eq!(parse_schedstat(b"12 3"), None);
+        assert_eq!(parse_schedstat(b"x 3 4"), None);
+        assert_eq!(parse_schedstat(b""), None);
+        let mine = std::fs::read("/proc/thread-self/schedstat").expect("read schedstat");
+        assert!(parse_schedstat(&mine).is_some_and(|(run, _)| run > 0));
+    }
 
     #[test]
     fn limits_fixture_and_unlimited() {

@@ -1,0 +1,379 @@
+//! The collector: what builds a `Snapshot`, and keeps between snapshots what can be kept.
+//!
+//! A one-shot command collects once (`Collector::once`); `watch` and `serve` keep one
+//! collector and call `collect` every refresh. Between calls it keeps its sock_diag socket and
+//! receive buffer, the size of the last table (so the next one is allocated once), and the
+//! owner cache: the fd tables of processes that have not run since they were read are not
+//! read again (`procfs::fdscan::OwnerCache`). Every `FULL_WALK_EVERY` collections the cache is
+//! dropped and every table read, for the rare ways a table changes while its process sleeps
+//! (an fd added by a seccomp supervisor, a table shared with another process).
+//!
+//! Snapshots are immutable and handed out as `Arc`s, so a UI thread and an HTTP thread can
+//! read one while the next is built.
+
+use crate::filter::bytecode::{self, Compiled};
+use crate::filter::{Expr, Pred};
+use crate::model::{Endpoint, Netid, Socket};
+use crate::netlink::{DiagSocket, NetlinkError, Query};
+use crate::procfs::{self, fdscan};
+use crate::snapshot::{KernelFilter, Snapshot, SnapshotError, SnapshotOptions, Source, eval_context};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// How many collections reuse the owner cache before one reads every table again.
+pub const FULL_WALK_EVERY: u32 = 30;
+
+/// Builds snapshots of one network namespace (the caller's) with fixed options.
+pub struct Collector {
+    opts: SnapshotOptions,
+    /// Opened on first use and kept.
+    diag: Option<DiagSocket>,
+    /// Whether to keep the owner cache (not for a single look: remembering costs a little).
+    incremental: bool,
+    cache: fdscan::OwnerCache,
+    collections: u32,
+    /// Sockets in the last snapshot, to size the next one's table at once.
+    last_len: usize,
+    last_reuse: fdscan::Reuse,
+}
+
+impl Collector {
+    /// A collector for repeated looks: it keeps the owner cache between them.
+    pub fn new(opts: SnapshotOptions) -> Collector {
+        Collector {
+            opts,
+            diag: None,
+            incremental: true,
+            cache: fdscan::OwnerCache::default(),
+            collections: 0,
+            last_len: 0,
+            last_reuse: fdscan::Reuse::default(),
+        }
+    }
+
+    /// A collector for one look (`take` it).
+    pub fn once(opts: SnapshotOptions) -> Collector {
+        Collector { incremental: false, ..Collector::new(opts) }
+    }
+
+    pub fn options(&self) -> &SnapshotOptions {
+        &self.opts
+    }
+
+    /// How the last collection found owners: processes read, and taken from the cache.
+    pub fn last_reuse(&self) -> fdscan::Reuse {
+        self.last_reuse
+    }
+
+    /// A new snapshot, shared.
+    pub fn collect(&mut self) -> Result<Arc<Snapshot>, SnapshotError> {
+        self.build().map(Arc::new)
+    }
+
+    /// The one snapshot of a collector made with `once`.
+    pub fn take(mut self) -> Result<Snapshot, SnapshotError> {
+        self.build()
+    }
+
+    fn build(&mut self) -> Result<Snapshot, SnapshotError> {
+        let opts = &self.opts;
+        let mut snap = Snapshot::default();
+        let sel = &opts.selection;
+        let compiled = match (&opts.filter, opts.kernel_filter, opts.source) {
+            (Some(f), KernelFilter::Auto | KernelFilter::Only, Source::Auto | Source::Netlink) => {
+                Some(bytecode::compile(f))
+            }
+            _ => None,
+        };
+        if compiled == Some(Compiled::TooLong) {
+            if opts.kernel_filter == KernelFilter::Only {
+                return Err(SnapshotError::Unsupported(format!(
+                    "this filter compiles to a kernel program longer than the {} bytes sock_diag can carry; drop --kernel-filter only to filter in user space",
+                    bytecode::MAX_LEN
+                )));
+            }
+            snap.warnings.push(format!(
+                "the filter is too long for a kernel program (over {} bytes); filtering in user space",
+                bytecode::MAX_LEN
+            ));
+        }
+        let code = compiled.and_then(Compiled::program);
+        if let Some(f) = &opts.filter {
+            check_evaluable(f, code.is_some())?;
+            if opts.kernel_filter == KernelFilter::Only && code.is_none() {
+                return Err(SnapshotError::Unsupported(
+                    "this filter cannot run in the kernel (it names Unix paths, states or owners)".into(),
+                ));
+            }
+        }
+        let needs_owners =
+            opts.filter.as_ref().is_some_and(|f| f.preds().iter().any(|p| matches!(p, Pred::Pid(_) | Pred::Comm(_))));
+        self.collections += 1;
+        if self.collections % FULL_WALK_EVERY == 1 {
+            // A full walk: every table is read, and remembered for the next walks.
+            self.cache = fdscan::OwnerCache::default();
+        }
+        let cache = self.incremental.then_some(&self.cache);
+        let scan = if opts.owners || opts.threads || needs_owners {
+            Some(fdscan::SharedScan::prepare(&opts.proc_root, opts.threads, cache)?)
+        } else {
+            None
+        };
+        snap.sockets.reserve(self.last_len + self.last_len / 8);
+        let diag = &mut self.diag;
+        // The /proc walk runs on its own threads while this one dumps the sockets: both are
+        // mostly kernel time, and they touch different locks.
+        let scanned = std::thread::scope(|sc| -> Result<_, SnapshotError> {
+            let workers: Vec<_> = match &scan {
+                Some(scan) => (0..scan.workers().saturating_sub(1).max(1)).map(|_| sc.spawn(|| scan.work())).collect(),
+                None => Vec::new(),
+            };
+            if !sel.is_empty() {
+                let net_dir = procfs::net_dir(&opts.proc_root);
+                match opts.source {
+                    Source::Proc => procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?,
+                    Source::Netlink | Source::Auto => dump(&mut snap, diag, opts, code.as_deref(), &net_dir)?,
+                }
+            }
+            fill_unix_peer_names(&mut snap.sockets);
+            // This thread helps once the dump is done, then (alone by now) reads what the
+            // walk could not open for lack of fds.
+            let mine = scan.as_ref().map(|scan| scan.work());
+            let mut found = Vec::with_capacity(workers.len() + 1);
+            for w in workers {
+                found.push(w.join().map_err(|_| SnapshotError::Unsupported("the /proc walk panicked".into()))?);
+            }
+            if let (Some(scan), Some(mut last)) = (&scan, mine) {
+                scan.finish(&mut last);
+                found.push(last);
+            }
+            Ok(scan.is_some().then(|| fdscan::merge(found)))
+        })?;
+        drop(scan);
+        if let Some((index, cache, reuse)) = scanned {
+            snap.owners = Some(index);
+            self.cache = cache;
+            self.last_reuse = reuse;
+        }
+        let opts = &self.opts;
+        if let Some(f) = &opts.filter
+            && opts.kernel_filter != KernelFilter::Only
+        {
+            let ctx = eval_context(f, snap.owners.as_ref(), &opts.proc_root);
+            snap.sockets.retain(|s| f.keeps(s, ctx));
+        }
+        self.last_len = snap.sockets.len();
+        Ok(snap)
+    }
+}
+
+/// The sock_diag dump into `snap`, through the kept socket (opened on first use), with the
+/// /proc/net fallbacks `opts.source` allows.
+fn dump(
+    snap: &mut Snapshot,
+    diag: &mut Option<DiagSocket>,
+    opts: &SnapshotOptions,
+    code: Option<&[u8]>,
+    net_dir: &std::path::Path,
+) -> Result<(), SnapshotError> {
+    let sel = &opts.selection;
+    let diag = match diag {
+        Some(d) => d,
+        None => match DiagSocket::open() {
+            Ok(d) => diag.insert(d),
+            Err(e) if opts.source == Source::Auto => {
+                snap.warnings
+                    .push(format!("{e}; reading /proc/net instead (no cookies, listener backlogs or Unix peers)"));
+                procfs::net::collect(net_dir, sel, None, &mut snap.sockets)?;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    diag.interrupted = false;
+    let mut query = Query { selection: *sel, extensions: opts.extensions, bytecode: code };
+    let mut result = diag.collect(&query, &mut snap.sockets);
+    if code.is_some() && refused_program(&result) {
+        // The kernel would not run our program (fwmark needs CAP_NET_ADMIN; an old
+        // kernel may lack an op). Filtering in user space instead is the same answer
+        // only when user space can decide every condition: never widen the selection.
+        let why = match &result {
+            Err(e) => e.to_string(),
+            Ok(failed) => failed.first().map(|(_, e)| e.to_string()).unwrap_or_default(),
+        };
+        if opts.kernel_filter == KernelFilter::Only {
+            return Err(SnapshotError::Unsupported(format!(
+                "the kernel refused the filter program ({why}), and --kernel-filter only forbids filtering in user space"
+            )));
+        }
+        if let Some(f) = &opts.filter {
+            check_evaluable(f, false).map_err(|_| {
+                SnapshotError::Unsupported(format!(
+                    "the kernel refused the filter program ({why}); its fwmark or cgroup conditions cannot be decided in user space (they need CAP_NET_ADMIN)"
+                ))
+            })?;
+        }
+        snap.warnings.push(format!("the kernel refused the filter program ({why}); filtering in user space"));
+        snap.sockets.clear();
+        query.bytecode = None;
+        result = diag.collect(&query, &mut snap.sockets);
+    } else {
+        snap.kernel_filtered = code.is_some();
+    }
+    let failed = result?;
+    if diag.interrupted {
+        snap.warnings
+            .push("the kernel reported that sockets changed during the dump; some may be missing or doubled".into());
+    }
+    if let Some((_, e)) = failed.first()
+        && opts.source == Source::Netlink
+    {
+        return Err(SnapshotError::Unsupported(format!("{e} (and --source netlink forbids reading /proc/net)")));
+    }
+    if !failed.is_empty() {
+        let tables: Vec<Netid> = failed.iter().map(|(n, _)| *n).collect();
+        let mut seen = Vec::new();
+        for (_, e) in &failed {
+            let msg = e.to_string();
+            if !seen.contains(&msg) {
+                snap.fallbacks.push(format!("{msg}; read from /proc/net instead"));
+                seen.push(msg);
+            }
+        }
+        procfs::net::collect(net_dir, sel, Some(&tables), &mut snap.sockets)?;
+    }
+    Ok(())
+}
+
+fn refused_program(result: &Result<Vec<(Netid, NetlinkError)>, NetlinkError>) -> bool {
+    let refused = |e: &NetlinkError| match e {
+        NetlinkError::Io { errno, .. } | NetlinkError::Unsupported { errno, .. } => {
+            *errno == rustix::io::Errno::PERM || *errno == rustix::io::Errno::INVAL
+        }
+        _ => false,
+    };
+    match result {
+        Err(e) => refused(e),
+        Ok(failed) => failed.iter().any(|(n, e)| matches!(n, Netid::Tcp | Netid::Udp | Netid::Raw) && refused(e)),
+    }
+}
+
+/// Conditions only the kernel can decide must reach it.
+fn check_evaluable(f: &Expr, in_kernel: bool) -> Result<(), SnapshotError> {
+    if in_kernel {
+        return Ok(());
+    }
+    for p in f.preds() {
+        let what = match p {
+            Pred::Fwmark { .. } => "fwmark",
+            Pred::Cgroup { .. } => "cgroup",
+            _ => continue,
+        };
+        return Err(SnapshotError::Unsupported(format!(
+            "'{what}' is decided by the kernel's filter: use it with sock_diag (not --source proc, not --kernel-filter off) and with conditions the kernel understands (no Unix paths, states, --pid or --comm in the same filter)"
+        )));
+    }
+    Ok(())
+}
+
+/// A connected Unix socket's peer end is shown by the peer's bound name when the peer is in
+/// the snapshot (the client of /run/x.sock has /run/x.sock as its peer).
+fn fill_unix_peer_names(sockets: &mut [Socket]) {
+    let named: HashMap<u64, Box<crate::model::UnixName>> = sockets
+        .iter()
+        .filter_map(|s| match &s.local {
+            Endpoint::Unix { name: Some(n), inode } => Some((*inode, n.clone())),
+            _ => None,
+        })
+        .collect();
+    if named.is_empty() {
+        return;
+    }
+    for s in sockets.iter_mut() {
+        if let Endpoint::Unix { name: name @ None, inode } = &mut s.peer
+            && *inode != 0
+        {
+            *name = named.get(inode).cloned();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::StateSet;
+    use crate::select::Selection;
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    fn owners_of(snap: &Snapshot, pid: u32) -> Vec<(u64, u32)> {
+        let Some(index) = &snap.owners else { return Vec::new() };
+        let mut found: Vec<(u64, u32)> = snap
+            .sockets
+            .iter()
+            .flat_map(|s| index.owners(s.inode).filter(|o| o.process.pid == pid).map(|o| (s.inode, o.fd)))
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
+    /// A sleeping process is taken from the cache; once it runs and connects, its new socket
+    /// is found; every answer equals a fresh collector's.
+    #[test]
+    fn a_process_that_did_not_run_is_not_read_again_and_one_that_did_is() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        // bash, holding enough fds to be remembered, waits on stdin, then connects.
+        let script = format!(
+            "exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null 7</dev/null 8</dev/null 9</dev/null
+             exec 10<>/dev/tcp/127.0.0.1/{port}; echo ready; read line
+             exec 11<>/dev/tcp/127.0.0.1/{port}; echo connected; read line"
+        );
+        let mut child = Command::new("bash")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn bash");
+        let pid = child.id();
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("ready"));
+
+        let mut opts = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], StateSet::ALL));
+        opts.owners = true;
+        let mut collector = Collector::new(opts.clone());
+        let first = collector.collect().expect("collect");
+        let held = owners_of(&first, pid);
+        assert_eq!(held.iter().map(|&(_, fd)| fd).collect::<Vec<_>>(), vec![10], "{held:?}");
+        assert!(collector.last_reuse().read > 0);
+
+        let second = collector.collect().expect("collect");
+        assert_eq!(owners_of(&second, pid), held);
+        assert!(collector.last_reuse().reused > 0, "{:?}", collector.last_reuse());
+
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "go").expect("write");
+        assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("connected"));
+        let third = collector.collect().expect("collect");
+        let fresh = Collector::once(opts).take().expect("collect");
+        let now = owners_of(&third, pid);
+        assert_eq!(now.iter().map(|&(_, fd)| fd).collect::<Vec<_>>(), vec![10, 11], "{now:?}");
+        assert_eq!(now, owners_of(&fresh, pid));
+
+        drop(stdin);
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn a_full_walk_comes_round() {
+        let mut opts = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], StateSet::ALL));
+        opts.owners = true;
+        let mut collector = Collector::new(opts);
+        for n in 1..=FULL_WALK_EVERY + 1 {
+            collector.collect().expect("collect");
+            if n == FULL_WALK_EVERY + 1 {
+                assert_eq!(collector.last_reuse().reused, 0, "collection {n} reads every table");
+            }
+        }
+    }
+}
