@@ -360,9 +360,8 @@ impl PeerIndex {
                 let link = crate::text::lossless_text(v.link);
                 let mut entry = fdtable::entry_for(FdName::Number(v.fd), link, || None);
                 if entry.kind == FdKind::Eventfd {
-                    let info =
-                        std::fs::read_to_string(root.join(pid.to_string()).join("fdinfo").join(v.fd.to_string()));
-                    entry.details = info.ok().and_then(|t| crate::procfs::fdinfo::parse(&t).details).map(Box::new);
+                    entry.details =
+                        crate::procfs::fdinfo::read(root, pid, v.fd).ok().and_then(|info| info.details).map(Box::new);
                 }
                 idx.add(pid, None, &entry);
             });

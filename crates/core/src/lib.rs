@@ -5,8 +5,8 @@
 //! name the path or pid involved, and the binary decides what to tell the user.
 #![forbid(unsafe_code)]
 
-pub mod decimal;
 pub mod collector;
+pub mod decimal;
 pub mod diagnose;
 pub mod fdselect;
 pub mod fdview;
@@ -21,7 +21,7 @@ pub mod summary;
 pub mod text;
 pub mod who;
 
+pub use collector::Collector;
 pub use model::{Endpoint, Family, Netid, SockState, Socket};
 pub use select::Selection;
-pub use collector::Collector;
 pub use snapshot::{KernelFilter, Snapshot, SnapshotOptions, Source};

@@ -1,5 +1,5 @@
 //! Names for numbers: service names for ports (/etc/services), user names for uids
-//! (/etc/passwd), interface names for indexes, netlink protocols and ethertypes.
+//! (NSS), commands for pids, interface names for indexes, netlink protocols and ethertypes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -114,6 +114,22 @@ impl Users {
     }
 }
 
+/// Process names by pid (/proc/PID/comm), each pid read once: who bound a netlink port.
+#[derive(Clone, Debug, Default)]
+pub struct Commands {
+    by_pid: HashMap<u32, Option<Box<str>>>,
+}
+
+impl Commands {
+    /// The command of process `pid`, or `None` when there is no such process.
+    pub fn name(&mut self, pid: u32) -> Option<&str> {
+        self.by_pid
+            .entry(pid)
+            .or_insert_with(|| crate::procfs::process::comm(Path::new("/proc"), pid).ok().map(String::into_boxed_str))
+            .as_deref()
+    }
+}
+
 /// Interface index → name in the caller's network namespace, cached.
 #[derive(Debug, Default)]
 pub struct Interfaces {
@@ -159,17 +175,6 @@ impl Interfaces {
         }
         self.cache.get(&index).and_then(|n| n.as_deref())
     }
-}
-
-/// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified`
-/// on hybrid hosts), from /proc/self/mounts.
-pub fn cgroup2_root() -> Option<std::path::PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    mounts.lines().find_map(|l| {
-        let mut f = l.split_whitespace();
-        let (_, dir, fstype) = (f.next()?, f.next()?, f.next()?);
-        (fstype == "cgroup2").then(|| std::path::PathBuf::from(dir.replace("\\040", " ")))
-    })
 }
 
 /// cgroup v2 id (the directory's inode) → path below `root` (normally /sys/fs/cgroup), for

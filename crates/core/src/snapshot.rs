@@ -3,8 +3,8 @@
 
 use crate::filter::{Expr, Pred, eval};
 use crate::model::{Owner, OwnerIndex, Socket};
-use crate::netlink::request::Extensions;
 use crate::netlink::NetlinkError;
+use crate::netlink::request::Extensions;
 use crate::procfs::ProcError;
 use crate::select::Selection;
 use serde::Serialize;
@@ -105,7 +105,11 @@ impl Snapshot {
 /// What evaluating `f` needs beyond a socket: its owners, and the ephemeral port range when
 /// `f` names `autobound` (read only then).
 pub fn eval_context<'a>(f: &Expr, owners: Option<&'a OwnerIndex>, proc_root: &std::path::Path) -> eval::Context<'a> {
-    let local_port_range =
-        f.preds().iter().any(|p| matches!(p, Pred::Autobound)).then(|| crate::procfs::sysctl::read_port_range(proc_root)).flatten();
+    let local_port_range = f
+        .preds()
+        .iter()
+        .any(|p| matches!(p, Pred::Autobound))
+        .then(|| crate::procfs::sysctl::read_port_range(proc_root))
+        .flatten();
     eval::Context { owners, local_port_range }
 }

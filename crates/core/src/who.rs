@@ -221,25 +221,12 @@ fn unix_report(path: &str, proc_root: &Path) -> Result<Report, SnapshotError> {
     Ok(r)
 }
 
-/// Whether a socket in any other network namespace is bound to `path` (/proc/PID/net/unix
-/// of one process per namespace), so a socket file is not called stale when it is not.
+/// Whether a socket in any other network namespace is bound to `path`, so a socket file is
+/// not called stale when it is not.
 pub(crate) fn other_namespaces_bind(path: &str, proc_root: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let ours = std::fs::metadata(proc_root.join("thread-self/ns/net")).map(|m| m.ino()).ok();
-    let mut seen = std::collections::HashSet::new();
     // /proc/net/unix has the path's bytes as they are.
     let want = crate::text::raw_bytes(path).unwrap_or_else(|| path.as_bytes().to_vec());
-    for pid in process::pids(proc_root).unwrap_or_default() {
-        let Ok(ns) = std::fs::metadata(proc_root.join(pid.to_string()).join("ns/net")) else { continue };
-        if Some(ns.ino()) == ours || !seen.insert(ns.ino()) {
-            continue;
-        }
-        let Ok(table) = std::fs::read(proc_root.join(pid.to_string()).join("net/unix")) else { continue };
-        if table.split(|b| *b == b'\n').any(|l| l.strip_suffix(want.as_slice()).is_some_and(|l| l.ends_with(b" "))) {
-            return true;
-        }
-    }
-    false
+    crate::procfs::net::unix_bound_in_other_namespaces(&want, proc_root)
 }
 
 /// Every process with the file open, as its cwd, root or executable, or mapped. An error
@@ -256,13 +243,8 @@ fn file_report(path: &Path, proc_root: &Path) -> Result<Report, SnapshotError> {
     let (dev, ino) = (target.dev(), target.ino());
     let mut walk = FdWalk::new();
     for pid in process::pids(proc_root).map_err(read_err(proc_root))? {
-        let base = proc_root.join(pid.to_string());
-        let mut hits: Vec<FdName> = Vec::new();
-        for (link, name) in [("cwd", Special::Cwd), ("root", Special::Rtd), ("exe", Special::Txt)] {
-            if std::fs::metadata(base.join(link)).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
-                hits.push(FdName::Special(name));
-            }
-        }
+        let mut hits: Vec<FdName> =
+            process::special_links_to(proc_root, pid, dev, ino).into_iter().map(FdName::Special).collect();
         let walked = walk_process(proc_root, pid, &mut walk, |v| {
             // Only paths can be the file: sockets, pipes and anon inodes are not statted.
             if v.link.starts_with(b"/")
@@ -277,7 +259,7 @@ fn file_report(path: &Path, proc_root: &Path) -> Result<Report, SnapshotError> {
         {
             r.unreadable.push((pid, why));
         }
-        if maps_file(&base, dev, ino) {
+        if process::maps_file(proc_root, pid, dev, ino) {
             hits.push(FdName::Special(Special::Mem));
         }
         if hits.is_empty() {
@@ -291,20 +273,6 @@ fn file_report(path: &Path, proc_root: &Path) -> Result<Report, SnapshotError> {
         r.notes.push(format!("no process has {} open.", Untrusted(&path_text(path))));
     }
     Ok(r)
-}
-
-/// /proc/PID/maps lines are `addr perms offset MAJ:MIN inode path`.
-fn maps_file(base: &Path, dev: u64, ino: u64) -> bool {
-    let Ok(maps) = std::fs::read_to_string(base.join("maps")) else { return false };
-    let (major, minor) = (rustix::fs::major(dev), rustix::fs::minor(dev));
-    maps.lines().any(|l| {
-        let mut f = l.split_whitespace();
-        let (Some(d), Some(i)) = (f.nth(3), f.next()) else { return false };
-        let Some((ma, mi)) = d.split_once(':') else { return false };
-        i.parse::<u64>().ok() == Some(ino)
-            && u32::from_str_radix(ma, 16).ok() == Some(major)
-            && u32::from_str_radix(mi, 16).ok() == Some(minor)
-    })
 }
 
 #[cfg(test)]

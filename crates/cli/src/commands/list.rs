@@ -27,7 +27,7 @@ pub fn run(args: &ListArgs, out: &mut impl Write, terminal_width: Option<usize>)
     let mut selection = crate::selection::from_args(args).map_err(anyhow::Error::msg)?;
     selection.states = filter_args::states(&f, selection.states);
     if let Some(e) = &mut f.expr {
-        let cgroup_root = sockscope_core::names::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into());
+        let cgroup_root = sockscope_core::procfs::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into());
         filter::resolve(e, &mut Interfaces::new(), &cgroup_root)?;
     }
     let mut opts = SnapshotOptions::new(selection);
@@ -87,7 +87,7 @@ fn write_sockets(
     let mut out = out;
     let mut namer = Namer::new(args.numeric, args.resolve, services.clone());
     let cgroups = args.cgroup.then(|| {
-        let root = sockscope_core::names::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into());
+        let root = sockscope_core::procfs::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into());
         sockscope_core::names::cgroup_paths(&root)
     });
     if args.json {

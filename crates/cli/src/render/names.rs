@@ -3,7 +3,7 @@
 use super::digits::{push_ipv4, push_u64};
 use crate::escape::escape;
 use sockscope_core::model::Owner;
-use sockscope_core::names::{self, Interfaces, Proto, Protocols, Services, Users};
+use sockscope_core::names::{self, Commands, Interfaces, Proto, Protocols, Services, Users};
 use sockscope_core::{Endpoint, Netid, Socket};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,6 +18,7 @@ pub struct Namer {
     hosts: HashMap<IpAddr, String>,
     pub interfaces: Interfaces,
     users: Option<Users>,
+    commands: Commands,
 }
 
 impl Namer {
@@ -31,6 +32,7 @@ impl Namer {
             hosts: HashMap::new(),
             interfaces: Interfaces::new(),
             users: None,
+            commands: Commands::default(),
         }
     }
 
@@ -44,6 +46,7 @@ impl Namer {
             hosts: HashMap::new(),
             interfaces: Interfaces::new(),
             users: None,
+            commands: Commands::default(),
         }
     }
 
@@ -112,9 +115,9 @@ impl Namer {
                     port.push_str("kernel");
                 } else {
                     // A positive port id is normally the pid of the process that bound it.
-                    match sockscope_core::procfs::process::comm(std::path::Path::new("/proc"), *port_id).ok() {
+                    match self.commands.name(*port_id) {
                         Some(comm) => {
-                            let _ = write!(port, "{}/{port_id}", escape(&comm));
+                            let _ = write!(port, "{}/{port_id}", escape(comm));
                         }
                         None => {
                             let _ = write!(port, "{port_id}");

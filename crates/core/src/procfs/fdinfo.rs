@@ -12,6 +12,12 @@ pub struct FdInfo {
     pub details: Option<FdDetails>,
 }
 
+/// /proc/PID/fdinfo/FD, parsed.
+pub fn read(proc_root: &std::path::Path, pid: u32, fd: u32) -> std::io::Result<FdInfo> {
+    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("fdinfo").join(fd.to_string()))?;
+    Ok(parse(&text))
+}
+
 pub fn parse(text: &str) -> FdInfo {
     let mut info = FdInfo::default();
     let mut epoll = Vec::new();

@@ -9,8 +9,9 @@
 //! has run since its table was read cannot have changed that table (opening, closing,
 //! duplicating or receiving an fd is a syscall of one of its threads), so its sockets are
 //! taken from the cache. Each thread's run time in nanoseconds and its count of times on a
-//! CPU (/proc/PID/task/TID/schedstat) tell whether it ran; they are read before the table,
-//! so a change made while the table is read shows as run time the next time.
+//! CPU (/proc/PID/task/TID/schedstat) tell whether it ran (the kernel adds run time when a
+//! thread leaves the CPU or at a tick; the count grows each time it comes back). They are
+//! read before the table, so a change made while the table is read shows the next time.
 
 use super::process::{is_out_of_fds, is_vanished, reason};
 use crate::model::{OwnerIndex, OwnerScanReport, Process};
@@ -281,12 +282,7 @@ impl Scanner {
 
     /// Reads the table of `pid` and counts the process; `signature`, read just before,
     /// saves reading it again when the table is remembered.
-    fn count_process(
-        &mut self,
-        proc_dir: &OwnedFd,
-        pid: u32,
-        signature: Option<Signature>,
-    ) -> Vec<(u32, Option<u32>)> {
+    fn count_process(&mut self, proc_dir: &OwnedFd, pid: u32, signature: Option<Signature>) -> Vec<(u32, Option<u32>)> {
         match self.scan_table(proc_dir, pid, None, signature) {
             Outcome::Read => self.report.processes_scanned += 1,
             Outcome::Vanished => self.report.processes_vanished += 1,
@@ -355,8 +351,12 @@ impl Scanner {
     fn signature(&mut self, proc_dir: &OwnedFd, pid: u32) -> Result<Signature, Errno> {
         self.path.clear();
         let _ = write!(self.path, "{pid}/task");
-        let task_dir =
-            rustix::fs::openat(proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        let task_dir = rustix::fs::openat(
+            proc_dir,
+            self.path.as_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
         let mut threads = Vec::new();
         let mut iter = RawDir::new(&task_dir, &mut self.task_buf[..]);
         while let Some(entry) = iter.next() {
@@ -368,7 +368,8 @@ impl Scanner {
         for tid in threads {
             self.path.clear();
             let _ = write!(self.path, "{tid}/schedstat");
-            let fd = rustix::fs::openat(&task_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+            let fd =
+                rustix::fs::openat(&task_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
             let mut buf = [0u8; 96];
             let n = rustix::io::read(&fd, &mut buf)?;
             let (run_ns, timeslices) = super::process::parse_schedstat(&buf[..n]).ok_or(Errno::INVAL)?;
@@ -381,13 +382,7 @@ impl Scanner {
     /// One fd table; what it holds goes into the index. A process's table (not a thread's)
     /// with enough fds is remembered when the scanner keeps tables, with `signature` or one
     /// read now, before the table.
-    fn scan_table(
-        &mut self,
-        proc_dir: &OwnedFd,
-        pid: u32,
-        tid: Option<u32>,
-        signature: Option<Signature>,
-    ) -> Outcome {
+    fn scan_table(&mut self, proc_dir: &OwnedFd, pid: u32, tid: Option<u32>, signature: Option<Signature>) -> Outcome {
         self.path.clear();
         match tid {
             Some(tid) => write!(self.path, "{pid}/task/{tid}/fd"),
@@ -407,7 +402,9 @@ impl Scanner {
         };
         let signature = match signature {
             Some(s) => Some(s),
-            None if self.keep && tid.is_none() && open_fds(&fd_dir) >= CACHE_FROM_FDS => self.signature(proc_dir, pid).ok(),
+            None if self.keep && tid.is_none() && open_fds(&fd_dir) >= CACHE_FROM_FDS => {
+                self.signature(proc_dir, pid).ok()
+            }
             None => None,
         };
         let process_index = self.processes.len() as u32;

@@ -10,6 +10,26 @@ use crate::select::Selection;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
+/// Whether a Unix socket in a network namespace other than ours is bound to the path `want`
+/// (its bytes as /proc/net/unix has them), read from /proc/PID/net/unix of one process per
+/// namespace.
+pub fn unix_bound_in_other_namespaces(want: &[u8], proc_root: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let ours = std::fs::metadata(proc_root.join("thread-self/ns/net")).map(|m| m.ino()).ok();
+    let mut seen = std::collections::HashSet::new();
+    for pid in super::process::pids(proc_root).unwrap_or_default() {
+        let Ok(ns) = std::fs::metadata(proc_root.join(pid.to_string()).join("ns/net")) else { continue };
+        if Some(ns.ino()) == ours || !seen.insert(ns.ino()) {
+            continue;
+        }
+        let Ok(table) = std::fs::read(proc_root.join(pid.to_string()).join("net/unix")) else { continue };
+        if table.split(|b| *b == b'\n').any(|l| l.strip_suffix(want).is_some_and(|l| l.ends_with(b" "))) {
+            return true;
+        }
+    }
+    false
+}
+
 /// The files that hold each table, per family.
 fn files(netid: Netid) -> &'static [(&'static str, Family)] {
     match netid {
