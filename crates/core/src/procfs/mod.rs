@@ -87,6 +87,17 @@ pub(crate) fn ensure_procfs(dir: &impl rustix::fd::AsFd, path: &std::path::Path)
     Ok(())
 }
 
+/// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified`
+/// on hybrid hosts), from /proc/self/mounts.
+pub fn cgroup2_root() -> Option<std::path::PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        let (_, dir, fstype) = (f.next()?, f.next()?, f.next()?);
+        (fstype == "cgroup2").then(|| std::path::PathBuf::from(dir.replace("\\040", " ")))
+    })
+}
+
 #[cfg(test)]
 mod hidepid_tests {
     /// Security issue 12: under hidepid=2 root's sockets showed no owner and no note.
@@ -101,15 +112,4 @@ mod hidepid_tests {
         let plain = "22 1 0:21 / /proc rw - proc proc rw\n";
         assert_eq!(super::hidepid_in(plain, "/proc"), None);
     }
-}
-
-/// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified`
-/// on hybrid hosts), from /proc/self/mounts.
-pub fn cgroup2_root() -> Option<std::path::PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    mounts.lines().find_map(|l| {
-        let mut f = l.split_whitespace();
-        let (_, dir, fstype) = (f.next()?, f.next()?, f.next()?);
-        (fstype == "cgroup2").then(|| std::path::PathBuf::from(dir.replace("\\040", " ")))
-    })
 }
