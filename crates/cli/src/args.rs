@@ -147,7 +147,7 @@ pub struct ListArgs {
     pub summary: bool,
     /// Counts per process, port, state or remote address, with a per-state breakdown
     #[arg(long = "summary-by", value_enum, value_name = "KEY", help_heading = "Actions")]
-    pub summary_by: Option<crate::commands::summary::GroupKey>,
+    pub summary_by: Option<GroupKey>,
 
     /// Where to read sockets from: sock_diag netlink (auto falls back to /proc/net per table,
     /// with a warning) or /proc/net
@@ -158,6 +158,19 @@ pub struct ListArgs {
     /// sport/dport OP PORT, dev, fwmark, cgroup, autobound, not, and, or, ( )
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
+}
+
+/// What `--summary-by` groups on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GroupKey {
+    /// each process holding sockets
+    Process,
+    /// the service port (local if listened on here, else the peer's)
+    Port,
+    /// the socket state
+    State,
+    /// the peer's address
+    Remote,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]

@@ -6,10 +6,9 @@
 mod args;
 mod commands;
 pub mod escape;
-mod filter_args;
 pub mod output;
+mod plan;
 pub mod render;
-mod selection;
 mod term;
 
 use clap::Parser;
@@ -33,7 +32,9 @@ pub fn main() -> ExitCode {
     let mut out = BufWriter::with_capacity(64 * 1024, Guarded::new(stdout.lock()));
     let width = term::stdout_width();
     let result: anyhow::Result<u8> = match &cli.command {
-        None => commands::list::run(&cli.list, &mut out, width).map(status),
+        None => plan::ListPlan::from_args(&cli.list)
+            .and_then(|plan| commands::list::run(&plan, &mut out, width))
+            .map(status),
         Some(args::Command::Fds(a)) => commands::fds::run(a, &mut out).map(status),
         Some(args::Command::Who(a)) => commands::who::run(a, &mut out).map(status),
         Some(args::Command::Doctor(a)) => commands::doctor::run(a, &mut out),

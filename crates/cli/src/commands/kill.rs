@@ -1,6 +1,5 @@
 //! `-K`: destroy the selected TCP, UDP and raw sockets through SOCK_DESTROY, as `ss -K`.
 
-use crate::args::ListArgs;
 use rustix::io::Errno;
 use sockscope_core::filter::Expr;
 use sockscope_core::filter::eval::Truth;
@@ -33,9 +32,8 @@ pub fn certainly_selected<'a>(
 /// Prints the sockets destroyed (or, with --dry-run, those that would be) with `print`, and
 /// a summary on stderr. Returns false when some could not be destroyed.
 pub fn run(
-    _snap: &Snapshot,
     rows: &[&Socket],
-    args: &ListArgs,
+    dry_run: bool,
     out: &mut dyn Write,
     print: impl Fn(&mut dyn Write, &[&Socket]) -> anyhow::Result<()>,
 ) -> anyhow::Result<bool> {
@@ -48,7 +46,7 @@ pub fn run(
             if other.len() == 1 { "" } else { "s" }
         );
     }
-    if args.dry_run {
+    if dry_run {
         print(out, &killable)?;
         out.flush()?;
         crate::stderr_line!("sockscope: --dry-run: would destroy {} socket{}", killable.len(), plural(killable.len()));

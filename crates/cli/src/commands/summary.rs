@@ -1,43 +1,18 @@
 //! `-s` (ss's totals, counted in this namespace) and `--summary-by` (counts per process,
 //! port, state or remote address).
 
-use crate::args::ListArgs;
+use crate::plan::{Format, Output};
 use crate::render::table::{Align, Column, Table};
-use clap::ValueEnum;
-use sockscope_core::model::{SockState, StateSet};
+use sockscope_core::Snapshot;
+use sockscope_core::model::SockState;
 use sockscope_core::summary::{self, GroupBy, Totals};
-use sockscope_core::{Selection, Snapshot, SnapshotOptions};
 use std::io::Write;
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GroupKey {
-    /// each process holding sockets
-    Process,
-    /// the service port (local if listened on here, else the peer's)
-    Port,
-    /// the socket state
-    State,
-    /// the peer's address
-    Remote,
-}
-
-pub fn totals(args: &ListArgs, out: &mut impl Write) -> anyhow::Result<bool> {
-    // Every table in every state, whatever else the flags say, as ss -s.
-    let mut opts =
-        SnapshotOptions::new(Selection::resolve(&[], &[], StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit())));
-    // No owner scan: an orphan (closed by its process, still closing) is told by its socket
-    // inode, which the kernel clears when the process lets go (sock_orphan).
-    opts.source = match args.source {
-        crate::args::SourceArg::Proc => sockscope_core::Source::Proc,
-        _ => sockscope_core::Source::Auto,
-    };
-    let snap = Snapshot::collect(&opts)?;
-    for w in snap.fallbacks.iter().chain(&snap.warnings) {
-        crate::stderr_line!("sockscope: warning: {w}");
-    }
-    let t = Totals::count(&snap, summary::read_frag(&sockscope_core::procfs::net_dir(Path::new("/proc"))));
-    if args.json {
+/// ss -s, from a snapshot of every table in every state.
+pub fn totals(snap: &Snapshot, output: &Output, out: &mut impl Write) -> anyhow::Result<bool> {
+    let t = Totals::count(snap, summary::read_frag(&sockscope_core::procfs::net_dir(Path::new("/proc"))));
+    if output.format == Format::Json {
         #[derive(serde::Serialize)]
         struct Doc<'a> {
             schema_version: u32,
@@ -63,15 +38,15 @@ pub fn totals(args: &ListArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-pub fn groups(snap: &Snapshot, key: GroupKey, as_json: bool, out: &mut impl Write) -> anyhow::Result<()> {
-    let by = match key {
-        GroupKey::Process => GroupBy::Process,
-        GroupKey::Port => GroupBy::Port,
-        GroupKey::State => GroupBy::State,
-        GroupKey::Remote => GroupBy::Remote,
-    };
+pub fn groups(snap: &Snapshot, by: GroupBy, output: &Output, out: &mut impl Write) -> anyhow::Result<()> {
     let groups = summary::group(snap, by);
-    if as_json {
+    let (name, heading) = match by {
+        GroupBy::Process => ("process", "Process"),
+        GroupBy::Port => ("port", "Port"),
+        GroupBy::State => ("state", "State"),
+        GroupBy::Remote => ("remote", "Remote"),
+    };
+    if output.format == Format::Json {
         #[derive(serde::Serialize)]
         struct Doc<'a> {
             schema_version: u32,
@@ -79,12 +54,11 @@ pub fn groups(snap: &Snapshot, key: GroupKey, as_json: bool, out: &mut impl Writ
             socket_count: usize,
             groups: &'a [summary::Group],
         }
-        let name = key.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
         serde_json::to_writer(
             &mut *out,
             &Doc {
                 schema_version: crate::render::json::SCHEMA_VERSION,
-                group_by: &name,
+                group_by: name,
                 socket_count: snap.sockets.len(),
                 groups: &groups,
             },
@@ -96,12 +70,6 @@ pub fn groups(snap: &Snapshot, key: GroupKey, as_json: bool, out: &mut impl Writ
     let mut states: Vec<SockState> = groups.iter().flat_map(|g| g.state_order.iter().copied()).collect();
     states.sort();
     states.dedup();
-    let heading: &'static str = match key {
-        GroupKey::Process => "Process",
-        GroupKey::Port => "Port",
-        GroupKey::State => "State",
-        GroupKey::Remote => "Remote",
-    };
     let mut columns = vec![
         Column { heading, align: Align::Left, split: None },
         Column { heading: "Total", align: Align::Right, split: None },

@@ -5,7 +5,7 @@ use sockscope_core::model::{SkMemInfo, TcpInfo};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct DetailFlags {
     pub timers: bool,
     pub extended: bool,

@@ -1,0 +1,219 @@
+//! The listing's flags resolved once, as ripgrep turns its low-level args into high-level
+//! ones: `ListArgs` (what clap parsed, ~40 fields) becomes a `ListPlan` — what to collect,
+//! what to do with it, how to print it — and the commands take the plan, never the flags.
+//! `selection` resolves the table and family flags, `filter` the filter and its friendly
+//! flags; nothing else reads `ListArgs`.
+
+pub mod filter;
+pub mod selection;
+
+use crate::args::{GroupKey, KernelFilterArg, ListArgs, SourceArg};
+use crate::render::details::DetailFlags;
+use anyhow::bail;
+use sockscope_core::filter::Expr;
+use sockscope_core::model::{SockState, StateSet};
+use sockscope_core::names::{Interfaces, Services};
+use sockscope_core::netlink::request::Extensions;
+use sockscope_core::summary::GroupBy;
+use sockscope_core::{KernelFilter, Selection, SnapshotOptions, Source};
+
+/// What the listing command does with the sockets it collects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Print them (the table, --json or --jsonl).
+    List,
+    /// ss -s: totals per protocol and state, over every table whatever the flags select.
+    Totals,
+    /// --summary-by: counts per group.
+    Groups(GroupBy),
+    /// -K: destroy them (or, with --dry-run, only list them).
+    Kill { dry_run: bool },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    JsonLines,
+}
+
+/// How the sockets are printed.
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub format: Format,
+    pub numeric: bool,
+    pub resolve: bool,
+    /// An owners column (-p, -T).
+    pub processes: bool,
+    /// Each socket's cgroup path (--cgroup).
+    pub cgroups: bool,
+    pub header: bool,
+    pub oneline: bool,
+    /// What the detail lines show (cgroup paths are filled in when printing).
+    pub details: DetailFlags,
+    /// As ss: a Netid column only when several tables are shown, a State column only when
+    /// several states can be.
+    pub netid_column: bool,
+    pub state_column: bool,
+}
+
+/// Everything the listing command needs, decided from the flags before anything is read.
+pub struct ListPlan {
+    pub collect: SnapshotOptions,
+    pub action: Action,
+    pub output: Output,
+    /// /etc/services, for the filter's port names and the table's service names.
+    pub services: Services,
+}
+
+impl ListPlan {
+    pub fn from_args(args: &ListArgs) -> anyhow::Result<ListPlan> {
+        let services = Services::load();
+        let action = if args.summary {
+            Action::Totals
+        } else if let Some(key) = args.summary_by {
+            Action::Groups(group_by(key))
+        } else if args.kill {
+            Action::Kill { dry_run: args.dry_run }
+        } else {
+            Action::List
+        };
+        let collect = match action {
+            Action::Totals => totals_options(args.source),
+            _ => listing_options(args, &services, action)?,
+        };
+        let format = if args.json {
+            Format::Json
+        } else if args.jsonl {
+            Format::JsonLines
+        } else {
+            Format::Table
+        };
+        let output = Output {
+            format,
+            numeric: args.numeric,
+            resolve: args.resolve,
+            processes: args.processes || args.threads,
+            cgroups: args.cgroup,
+            header: !args.no_header,
+            oneline: args.oneline,
+            details: DetailFlags {
+                timers: args.options,
+                extended: args.extended,
+                memory: args.memory,
+                info: args.info,
+                tos: args.tos,
+                cgroups: None,
+            },
+            netid_column: collect.selection.table_count() > 1,
+            state_column: collect.selection.states.0.count_ones() > 1,
+        };
+        Ok(ListPlan { collect, action, output, services })
+    }
+
+    /// The resolved filter expression, if any.
+    pub fn filter(&self) -> Option<&Expr> {
+        self.collect.filter.as_ref()
+    }
+}
+
+/// The listing's selection, filter and collection options.
+fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyhow::Result<SnapshotOptions> {
+    let mut f = filter::build(args, services)?;
+    if matches!(action, Action::Kill { .. }) && f.is_empty() {
+        bail!(
+            "-K destroys every socket the filter selects, so it needs a filter (for example: sockscope -K dport = :8080); try --dry-run first"
+        );
+    }
+    let mut selection = selection::from_args(args).map_err(anyhow::Error::msg)?;
+    selection.states = filter::states(&f, selection.states);
+    if let Some(e) = &mut f.expr {
+        let cgroup_root = sockscope_core::procfs::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into());
+        sockscope_core::filter::resolve(e, &mut Interfaces::new(), &cgroup_root)?;
+    }
+    let mut opts = SnapshotOptions::new(selection);
+    opts.source = source(args.source);
+    opts.kernel_filter = match args.kernel_filter {
+        KernelFilterArg::Auto => KernelFilter::Auto,
+        KernelFilterArg::Off => KernelFilter::Off,
+        KernelFilterArg::Only => KernelFilter::Only,
+    };
+    let structured = args.json || args.jsonl;
+    opts.owners = args.processes || args.threads || structured || action == Action::Groups(GroupBy::Process);
+    opts.threads = args.threads;
+    opts.extensions = Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos, vitals: false };
+    opts.filter = f.expr;
+    Ok(opts)
+}
+
+/// ss -s counts every table in every state, whatever else the flags say, read from where
+/// `--source` says. No owner scan: an orphan (closed by its process, still closing) is told
+/// by its socket inode, which the kernel clears when the process lets go (sock_orphan).
+fn totals_options(from: SourceArg) -> SnapshotOptions {
+    let mut opts =
+        SnapshotOptions::new(Selection::resolve(&[], &[], StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit())));
+    opts.source = source(from);
+    opts
+}
+
+fn source(arg: SourceArg) -> Source {
+    match arg {
+        SourceArg::Auto => Source::Auto,
+        SourceArg::Netlink => Source::Netlink,
+        SourceArg::Proc => Source::Proc,
+    }
+}
+
+fn group_by(key: GroupKey) -> GroupBy {
+    match key {
+        GroupKey::Process => GroupBy::Process,
+        GroupKey::Port => GroupBy::Port,
+        GroupKey::State => GroupBy::State,
+        GroupKey::Remote => GroupBy::Remote,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan(argv: &[&str]) -> ListPlan {
+        let cli = crate::args::Cli::try_parse_from(std::iter::once("sockscope").chain(argv.iter().copied()))
+            .expect("valid command line");
+        ListPlan::from_args(&cli.list).expect("plan")
+    }
+
+    #[test]
+    fn summary_honours_source_as_the_listing_does() {
+        for (flag, want) in [("auto", Source::Auto), ("netlink", Source::Netlink), ("proc", Source::Proc)] {
+            assert_eq!(plan(&["-s", "--source", flag]).collect.source, want, "-s --source {flag}");
+            assert_eq!(plan(&["-t", "--source", flag]).collect.source, want, "-t --source {flag}");
+        }
+        let totals = plan(&["-s", "-t"]);
+        assert_eq!(totals.action, Action::Totals);
+        assert!(!totals.collect.owners);
+        assert!(totals.collect.selection.has_netid(sockscope_core::Netid::Netlink), "-s counts every table");
+    }
+
+    #[test]
+    fn owners_are_collected_when_some_output_needs_them() {
+        assert!(!plan(&["-tan"]).collect.owners);
+        assert!(plan(&["-tanp"]).collect.owners);
+        assert!(plan(&["-tan", "--json"]).collect.owners);
+        assert!(plan(&["-tan", "--summary-by", "process"]).collect.owners);
+        assert!(!plan(&["-tan", "--summary-by", "port"]).collect.owners);
+        let threads = plan(&["-taT"]);
+        assert!(threads.collect.owners && threads.collect.threads && threads.output.processes);
+    }
+
+    #[test]
+    fn actions_and_formats() {
+        assert_eq!(plan(&["-K", "--dry-run", "dport", "=", ":1"]).action, Action::Kill { dry_run: true });
+        assert_eq!(plan(&["--summary-by", "state"]).action, Action::Groups(GroupBy::State));
+        assert_eq!(plan(&["-t", "--jsonl"]).output.format, Format::JsonLines);
+        assert!(!plan(&["-t", "-l"]).output.netid_column);
+        assert!(plan(&["-tu"]).output.netid_column);
+        assert!(plan(&["-ta"]).output.state_column);
+    }
+}
