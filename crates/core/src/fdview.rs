@@ -153,6 +153,8 @@ pub struct FdView {
     pub unreadable: Vec<Unread>,
     /// Processes that exited while being read (skipped).
     pub vanished: u32,
+    /// What makes the view less certain (given by the JSON envelope, not as a field here).
+    #[serde(skip)]
     pub warnings: Vec<String>,
     /// With peers: the objects several fds share, referenced by `FdRow::peer_group`.
     pub shared: Vec<SharedObject>,

@@ -3,7 +3,6 @@
 
 use crate::args::{LabArgs, Scenario};
 use anyhow::Context;
-use serde::Serialize;
 use sockscope_lab::bench;
 use sockscope_lab::scenarios::{
     addr_in_use, backlog, close_wait, ephemeral, farm, fd_exhaustion, reuseport, time_wait,
@@ -39,38 +38,7 @@ pub fn run(args: &LabArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     let exe = std::env::current_exe().context("cannot find the sockscope executable for lab workers")?;
     let s = start(&args.scenario, &exe)?;
 
-    if args.json {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            schema_version: u32,
-            scenario: &'a str,
-            pid: u32,
-            netns: bool,
-            #[serde(rename = "made")]
-            truth: &'a serde_json::Value,
-        }
-        let doc = Doc {
-            schema_version: crate::render::json::SCHEMA_VERSION,
-            scenario: s.name,
-            pid: std::process::id(),
-            netns: args.netns,
-            truth: &s.truth,
-        };
-        serde_json::to_writer(&mut *out, &doc)?;
-        writeln!(out)?;
-    } else {
-        writeln!(out, "{}:", s.name)?;
-        for l in &s.lines {
-            writeln!(out, "  {l}")?;
-        }
-        if args.netns && s.hold.is_some() {
-            writeln!(
-                out,
-                "  (in a private network namespace: look with  nsenter -t {} -n sockscope -tan)",
-                std::process::id()
-            )?;
-        }
-    }
+    crate::render::lab::started(out, s.name, &s.truth, &s.lines, args.json, args.netns, s.hold.is_some())?;
     out.flush()?;
     let Some(hold) = s.hold else { return Ok(true) };
     let deadline = args.hold.map(|secs| Instant::now() + Duration::from_secs_f64(secs.max(0.0)));

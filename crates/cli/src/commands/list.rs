@@ -1,10 +1,11 @@
 //! `sockscope [FLAGS] [FILTER]`: the socket table (ss, netstat -tanp), and the actions that
 //! act on the same selection: -K (kill), -s and --summary-by (counts).
 
-use super::{kill, summary};
+use super::kill;
 use crate::plan::{Action, Format, ListPlan};
-use crate::render::{json, names::Namer, sockets};
+use crate::render::{names::Namer, sockets, sockets_json, summary};
 use anyhow::Context;
+use sockscope_core::summary::{Totals, group, read_frag};
 use sockscope_core::{Snapshot, Socket};
 use std::io::Write;
 
@@ -17,8 +18,16 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
     // Table by table, in the order ss lists them; within a table, the kernel's order.
     rows.sort_by_key(|s| s.netid);
     match plan.action {
-        Action::Totals => summary::totals(&snap, &plan.output, out),
-        Action::Groups(by) => summary::groups(&snap, by, &plan.output, out).map(|()| true),
+        Action::Totals => {
+            let frag = read_frag(&sockscope_core::procfs::net_dir(std::path::Path::new("/proc")));
+            summary::totals(&Totals::count(&snap, frag), &snap.warnings, plan.output.format, out)?;
+            Ok(true)
+        }
+        Action::Groups(by) => {
+            let groups = group(&snap, by);
+            summary::groups(&groups, by, snap.sockets.len(), &snap.warnings, plan.output.format, out)?;
+            Ok(true)
+        }
         Action::Kill { dry_run } => {
             // Whatever path the filter took (kernel, user space, a refused or partial
             // program), -K destroys only sockets the filter certainly selects.
@@ -52,8 +61,8 @@ fn write_sockets(
         sockscope_core::names::cgroup_paths(&root)
     });
     match o.format {
-        Format::Json => json::document(&mut out, snap, rows, &mut namer, cgroups.as_ref())?,
-        Format::JsonLines => json::lines(&mut out, snap, rows, &mut namer, cgroups.as_ref())?,
+        Format::Json => sockets_json::document(&mut out, snap, rows, &mut namer, cgroups.as_ref())?,
+        Format::JsonLines => sockets_json::lines(&mut out, snap, rows, &mut namer, cgroups.as_ref())?,
         Format::Table => {
             let table = sockets::TableOptions {
                 netid_column: o.netid_column,

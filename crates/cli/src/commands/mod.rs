@@ -5,5 +5,4 @@ pub mod fds;
 pub mod kill;
 pub mod lab;
 pub mod list;
-pub mod summary;
 pub mod who;

@@ -1,7 +1,7 @@
 //! `sockscope who TARGET`: who holds a port, address, Unix socket path or file.
 
 use crate::args::WhoArgs;
-use crate::render::fds::who as render;
+use crate::render::who;
 use anyhow::Context;
 use sockscope_core::names::Services;
 use sockscope_core::who::{Target, who};
@@ -12,7 +12,7 @@ use std::path::Path;
 pub fn run(args: &WhoArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     let target = Target::parse(&args.target, &Services::load()).map_err(|e| anyhow::anyhow!("who: {e}"))?;
     let report = who(&target, Path::new("/proc")).context("cannot read sockets")?;
-    render(out, &target, &report, args.json)?;
+    who::write(out, &target, &report, args.json)?;
     out.flush()?;
     if !report.unreadable.is_empty() && !args.json {
         crate::stderr_line!(

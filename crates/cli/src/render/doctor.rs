@@ -1,5 +1,6 @@
 //! The doctor's report: findings grouped by severity, colour on a terminal; or JSON.
 
+use super::envelope::{Envelope, Kind};
 use crate::escape::escape;
 use serde::Serialize;
 use sockscope_core::diagnose::{Finding, Num, Observation, Severity, Thresholds, rules};
@@ -123,8 +124,7 @@ pub fn json(out: &mut impl Write, o: &Observation, findings: &[Finding], t: &Thr
         info: usize,
     }
     #[derive(Serialize)]
-    struct Doc<'a> {
-        schema_version: u32,
+    struct Data<'a> {
         window_s: f64,
         worst: Option<Severity>,
         counts: Counts,
@@ -135,8 +135,7 @@ pub fn json(out: &mut impl Write, o: &Observation, findings: &[Finding], t: &Thr
         thresholds: &'a Thresholds,
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-    let doc = Doc {
-        schema_version: super::json::SCHEMA_VERSION,
+    let data = Data {
         window_s: o.window.as_secs_f64(),
         worst: sockscope_core::diagnose::worst(findings),
         counts: Counts { crit: count(Severity::Crit), warn: count(Severity::Warn), info: count(Severity::Info) },
@@ -146,6 +145,5 @@ pub fn json(out: &mut impl Write, o: &Observation, findings: &[Finding], t: &Thr
         findings,
         thresholds: t,
     };
-    serde_json::to_writer(&mut *out, &doc)?;
-    writeln!(out)
+    Envelope::new(Kind::Doctor, &o.first.warnings, data).write(out)
 }

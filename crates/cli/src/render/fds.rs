@@ -1,24 +1,16 @@
-//! `fds` and `who` output: lsof-like tables, the limits table, and JSON.
+//! `fds` output: lsof-like tables, the limits table (`--top`), and JSON.
 
 use super::digits::push_u64;
+use super::envelope::{Envelope, Kind};
+use super::names::user_text;
 use super::table::{Align, Column, Table};
 use crate::escape::escape;
 use serde::Serialize;
 use sockscope_core::fdview::{FdRow, FdView, ProcessFds};
 use sockscope_core::model::{Endpoint, FdDetails, FdKind, Socket};
 use sockscope_core::names::Users;
-use sockscope_core::who::{Report, Target};
 use std::fmt::Write as _;
 use std::io::{self, Write};
-
-fn col(heading: &'static str, align: Align) -> Column {
-    Column { heading, align, split: None }
-}
-
-/// A user name, escaped: /etc/passwd may be edited by tools that do not check names.
-fn user(users: &mut Users, uid: u32) -> String {
-    users.name(uid).map_or_else(|| uid.to_string(), |n| escape(n).into_owned())
-}
 
 /// Peers shown per fd in the table; JSON has every holder once, in `shared`.
 const PEERS_SHOWN: usize = 8;
@@ -42,14 +34,14 @@ pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> 
     let mut users = Users::new();
     let columns = || {
         vec![
-            col("COMMAND", Align::Left),
-            col("PID", Align::Right),
-            col("USER", Align::Left),
-            col("FD", Align::Right),
-            col("MODE", Align::Left),
-            col("TYPE", Align::Left),
-            col("FLAGS", Align::Left),
-            col("SIZE/OFF", Align::Right),
+            Column::new("COMMAND", Align::Left),
+            Column::new("PID", Align::Right),
+            Column::new("USER", Align::Left),
+            Column::new("FD", Align::Right),
+            Column::new("MODE", Align::Left),
+            Column::new("TYPE", Align::Left),
+            Column::new("FLAGS", Align::Left),
+            Column::new("SIZE/OFF", Align::Right),
         ]
     };
     // Every fd of the host can be hundreds of thousands of rows: streamed in two passes
@@ -57,7 +49,7 @@ pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> 
     Table::stream(columns, out, header, Some("NAME"), None, |t, out| {
         for p in &view.processes {
             let command = escape(&p.command).into_owned();
-            let owner = user(&mut users, p.uid);
+            let owner = user_text(&mut users, p.uid);
             for row in &p.fds {
                 fd_row(t, p, row, &command, &owner, peers.then_some(view));
             }
@@ -202,18 +194,18 @@ fn limit_text(v: Option<u64>) -> String {
 
 fn limits_table(out: &mut impl Write, procs: &[&ProcessFds], users: &mut Users) -> io::Result<()> {
     let mut t = Table::new(vec![
-        col("PID", Align::Right),
-        col("COMMAND", Align::Left),
-        col("USER", Align::Left),
-        col("FDS", Align::Right),
-        col("SOFT", Align::Right),
-        col("HARD", Align::Right),
-        col("USE", Align::Right),
+        Column::new("PID", Align::Right),
+        Column::new("COMMAND", Align::Left),
+        Column::new("USER", Align::Left),
+        Column::new("FDS", Align::Right),
+        Column::new("SOFT", Align::Right),
+        Column::new("HARD", Align::Right),
+        Column::new("USE", Align::Right),
     ]);
     for p in procs {
         t.cell_str(&p.pid.to_string());
         t.cell_str(&escape(&p.command));
-        t.cell_str(&user(users, p.uid));
+        t.cell_str(&user_text(users, p.uid));
         t.cell_str(&p.open.to_string());
         t.cell_str(&limit_text(p.limit.soft));
         t.cell_str(&limit_text(p.limit.hard));
@@ -259,8 +251,7 @@ pub fn top(out: &mut impl Write, view: &FdView, n: usize, as_json: bool) -> io::
             highest_fd: Option<u32>,
         }
         #[derive(Serialize)]
-        struct Doc<'a> {
-            schema_version: u32,
+        struct Data<'a> {
             system: Option<sockscope_core::model::SystemFiles>,
             processes: Vec<Row<'a>>,
         }
@@ -277,89 +268,12 @@ pub fn top(out: &mut impl Write, view: &FdView, n: usize, as_json: bool) -> io::
                 highest_fd: p.highest_fd,
             })
             .collect();
-        serde_json::to_writer(
-            &mut *out,
-            &Doc { schema_version: super::json::SCHEMA_VERSION, system: view.system, processes: rows },
-        )?;
-        return writeln!(out);
+        return Envelope::new(Kind::FdLimits, &view.warnings, Data { system: view.system, processes: rows }).write(out);
     }
     limits_table(out, &procs, &mut Users::new())?;
     system_line(out, view)
 }
 
 pub fn json(out: &mut impl Write, view: &FdView) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Doc<'a> {
-        schema_version: u32,
-        #[serde(flatten)]
-        view: &'a FdView,
-    }
-    serde_json::to_writer(&mut *out, &Doc { schema_version: super::json::SCHEMA_VERSION, view })?;
-    writeln!(out)
-}
-
-pub fn who(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -> io::Result<()> {
-    if as_json {
-        #[derive(Serialize)]
-        struct Doc<'a> {
-            schema_version: u32,
-            target: &'a Target,
-            found: bool,
-            #[serde(flatten)]
-            report: &'a Report,
-        }
-        serde_json::to_writer(
-            &mut *out,
-            &Doc { schema_version: super::json::SCHEMA_VERSION, target, found: r.found(), report: r },
-        )?;
-        return writeln!(out);
-    }
-    let mut users = Users::new();
-    if !r.sockets.is_empty() {
-        let mut t = Table::new(vec![
-            col("COMMAND", Align::Left),
-            col("PID", Align::Right),
-            col("USER", Align::Left),
-            col("FD", Align::Right),
-            col("PROTO", Align::Left),
-        ]);
-        for h in &r.sockets {
-            let line = socket_line(&h.socket);
-            if h.holders.is_empty() {
-                // TIME-WAIT and not-yet-accepted sockets belong to no process.
-                for c in ["-", "-", "-", "-"] {
-                    t.cell_str(c);
-                }
-                t.cell_str(h.socket.netid.ss_name());
-                t.cell_str(&line);
-            }
-            for o in &h.holders {
-                t.cell_str(&escape(&o.command));
-                t.cell(|a| push_u64(a, o.pid.into()));
-                t.cell_str(&user(&mut users, o.uid));
-                t.cell(|a| {
-                    let _ = write!(a, "{}", o.fd);
-                });
-                t.cell_str(h.socket.netid.ss_name());
-                t.cell_str(&line);
-            }
-        }
-        t.write(out, true, Some("SOCKET"), None)?;
-    }
-    if !r.files.is_empty() {
-        let mut t = Table::new(vec![col("COMMAND", Align::Left), col("PID", Align::Right), col("USER", Align::Left)]);
-        for h in &r.files {
-            t.cell_str(&escape(&h.command));
-            t.cell(|a| push_u64(a, h.pid.into()));
-            t.cell_str(&user(&mut users, h.uid));
-            t.cell(|a| {
-                let _ = write!(a, "{}", h.fd);
-            });
-        }
-        t.write(out, true, Some("FD"), None)?;
-    }
-    for n in &r.notes {
-        writeln!(out, "{}{n}", if r.found() { "\n" } else { "" })?;
-    }
-    Ok(())
+    Envelope::new(Kind::Fds, &view.warnings, view).write(out)
 }

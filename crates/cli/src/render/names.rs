@@ -9,6 +9,12 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+/// A user name, escaped (user databases may be edited by tools that do not check names), or
+/// the uid when no user has it.
+pub fn user_text(users: &mut Users, uid: u32) -> String {
+    users.name(uid).map_or_else(|| uid.to_string(), |n| escape(n).into_owned())
+}
+
 /// Turns numbers into names as the flags ask: services unless -n, hosts only with -r.
 pub struct Namer {
     numeric: bool,

@@ -18,6 +18,13 @@ pub struct Column {
     pub split: Option<char>,
 }
 
+impl Column {
+    /// A column of one cell per row.
+    pub fn new(heading: &'static str, align: Align) -> Column {
+        Column { heading, align, split: None }
+    }
+}
+
 pub struct Table {
     columns: Vec<Column>,
     /// Keep every row (the default), or handle each row as soon as it is complete.

@@ -1,26 +1,23 @@
-//! `-s` (ss's totals, counted in this namespace) and `--summary-by` (counts per process,
-//! port, state or remote address).
+//! `-s` (ss's totals) and `--summary-by` (counts per process, port, state or remote address):
+//! text and JSON.
 
-use crate::plan::{Format, Output};
-use crate::render::table::{Align, Column, Table};
-use sockscope_core::Snapshot;
+use super::envelope::{Envelope, Kind};
+use super::table::{Align, Column, Table};
+use crate::escape::escape;
+use crate::plan::Format;
+use serde::Serialize;
 use sockscope_core::model::SockState;
-use sockscope_core::summary::{self, GroupBy, Totals};
-use std::io::Write;
-use std::path::Path;
+use sockscope_core::summary::{Group, GroupBy, Totals};
+use std::io::{self, Write};
 
-/// ss -s, from a snapshot of every table in every state.
-pub fn totals(snap: &Snapshot, output: &Output, out: &mut impl Write) -> anyhow::Result<bool> {
-    let t = Totals::count(snap, summary::read_frag(&sockscope_core::procfs::net_dir(Path::new("/proc"))));
-    if output.format == Format::Json {
-        #[derive(serde::Serialize)]
-        struct Doc<'a> {
-            schema_version: u32,
+/// ss -s.
+pub fn totals(t: &Totals, warnings: &[String], format: Format, out: &mut impl Write) -> io::Result<()> {
+    if format == Format::Json {
+        #[derive(Serialize)]
+        struct Data<'a> {
             summary: &'a Totals,
         }
-        serde_json::to_writer(&mut *out, &Doc { schema_version: crate::render::json::SCHEMA_VERSION, summary: &t })?;
-        writeln!(out)?;
-        return Ok(true);
+        return Envelope::new(Kind::Summary, warnings, Data { summary: t }).write(out);
     }
     writeln!(out, "Total: {}", t.total)?;
     writeln!(
@@ -34,37 +31,32 @@ pub fn totals(snap: &Snapshot, output: &Output, out: &mut impl Write) -> anyhow:
         writeln!(out, "{name:<9} {:<9} {:<9} {:<9}", row.total, row.ipv4, row.ipv6)?;
     }
     writeln!(out)?;
-    writeln!(out, "UNIX: {}  PACKET: {}  NETLINK: {}", t.unix, t.packet, t.netlink)?;
-    Ok(true)
+    writeln!(out, "UNIX: {}  PACKET: {}  NETLINK: {}", t.unix, t.packet, t.netlink)
 }
 
-pub fn groups(snap: &Snapshot, by: GroupBy, output: &Output, out: &mut impl Write) -> anyhow::Result<()> {
-    let groups = summary::group(snap, by);
+/// --summary-by: `groups` of the `socket_count` sockets.
+pub fn groups(
+    groups: &[Group],
+    by: GroupBy,
+    socket_count: usize,
+    warnings: &[String],
+    format: Format,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let (name, heading) = match by {
         GroupBy::Process => ("process", "Process"),
         GroupBy::Port => ("port", "Port"),
         GroupBy::State => ("state", "State"),
         GroupBy::Remote => ("remote", "Remote"),
     };
-    if output.format == Format::Json {
-        #[derive(serde::Serialize)]
-        struct Doc<'a> {
-            schema_version: u32,
+    if format == Format::Json {
+        #[derive(Serialize)]
+        struct Data<'a> {
             group_by: &'a str,
             socket_count: usize,
-            groups: &'a [summary::Group],
+            groups: &'a [Group],
         }
-        serde_json::to_writer(
-            &mut *out,
-            &Doc {
-                schema_version: crate::render::json::SCHEMA_VERSION,
-                group_by: name,
-                socket_count: snap.sockets.len(),
-                groups: &groups,
-            },
-        )?;
-        writeln!(out)?;
-        return Ok(());
+        return Envelope::new(Kind::Groups, warnings, Data { group_by: name, socket_count, groups }).write(out);
     }
     // Columns: the key, the total, then one per state that occurs, in kernel order.
     let mut states: Vec<SockState> = groups.iter().flat_map(|g| g.state_order.iter().copied()).collect();
@@ -78,8 +70,8 @@ pub fn groups(snap: &Snapshot, by: GroupBy, output: &Output, out: &mut impl Writ
         columns.push(Column { heading: st.ss_name(), align: Align::Right, split: None });
     }
     let mut table = Table::new(columns);
-    for g in &groups {
-        table.cell_str(&crate::escape::escape(&g.key));
+    for g in groups {
+        table.cell_str(&escape(&g.key));
         table.cell_str(&g.total.to_string());
         for st in &states {
             let n = g.states.get(st.filter_name()).copied().unwrap_or(0);

@@ -1,17 +1,17 @@
-//! `--json` (one document) and `--jsonl` (one object per socket per line). Schema: docs/json.md.
-//! Sockets are streamed one at a time; the document is never built in memory.
+//! Sockets as JSON: `--json` (one `sockets` document) and `--jsonl` (one object per socket
+//! per line). Schema: docs/json.md. Sockets are streamed one at a time; the document is never
+//! built in memory.
 
+use super::envelope::{Envelope, Kind};
 use super::names::Namer;
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 use sockscope_core::model::OwnerScanReport;
 use sockscope_core::{Snapshot, Socket};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-/// Bumped whenever a field changes meaning or disappears (additions keep the version).
-pub const SCHEMA_VERSION: u32 = 2;
-
-#[derive(Serialize)]
+#[derive(serde::Serialize)]
 struct OwnerJson<'a> {
     pid: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -26,7 +26,7 @@ struct OwnerJson<'a> {
     user: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(serde::Serialize)]
 struct SocketJson<'a> {
     #[serde(flatten)]
     socket: &'a Socket,
@@ -67,15 +67,35 @@ fn socket_json<'a>(
     SocketJson { socket: s, interface_name, cgroup, send_rate_bits_per_s, owners }
 }
 
-#[derive(Serialize)]
-struct Header<'a> {
-    schema_version: u32,
-    generator: String,
-    warnings: &'a [String],
+/// The `sockets` document's data: the snapshot's state, then the sockets, each serialized
+/// as it is written.
+#[derive(serde::Serialize)]
+struct Document<'a> {
     fallbacks: &'a [String],
     owner_scan: Option<&'a OwnerScanReport>,
     kernel_filtered: bool,
     socket_count: usize,
+    sockets: Stream<'a>,
+}
+
+/// The sockets, turned into JSON objects one at a time while they are written (`Serialize`
+/// takes `&self`; the namer's caches need `&mut`).
+struct Stream<'a> {
+    snap: &'a Snapshot,
+    rows: &'a [&'a Socket],
+    namer: RefCell<&'a mut Namer>,
+    cgroups: Option<&'a Cgroups>,
+}
+
+impl Serialize for Stream<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.rows.len()))?;
+        let mut namer = self.namer.borrow_mut();
+        for row in self.rows {
+            seq.serialize_element(&socket_json(self.snap, row, &mut namer, self.cgroups))?;
+        }
+        seq.end()
+    }
 }
 
 pub fn document(
@@ -85,26 +105,14 @@ pub fn document(
     namer: &mut Namer,
     cgroups: Option<&Cgroups>,
 ) -> io::Result<()> {
-    let header = Header {
-        schema_version: SCHEMA_VERSION,
-        generator: format!("sockscope {}", env!("CARGO_PKG_VERSION")),
-        warnings: &snap.warnings,
+    let data = Document {
         fallbacks: &snap.fallbacks,
         owner_scan: snap.owners.as_ref().map(|o| &o.report),
         kernel_filtered: snap.kernel_filtered,
         socket_count: sockets.len(),
+        sockets: Stream { snap, rows: sockets, namer: RefCell::new(namer), cgroups },
     };
-    let head = serde_json::to_string(&header).map_err(io::Error::from)?;
-    // Reopen the header object to append the socket array to it.
-    out.write_all(&head.as_bytes()[..head.len() - 1])?;
-    out.write_all(b",\"sockets\":[")?;
-    for (i, s) in sockets.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        serde_json::to_writer(&mut *out, &socket_json(snap, s, namer, cgroups)).map_err(io::Error::from)?;
-    }
-    out.write_all(b"]}\n")
+    Envelope::new(Kind::Sockets, &snap.warnings, data).write(out)
 }
 
 pub fn lines(

@@ -1,0 +1,154 @@
+//! Every `--json` document against docs/json.md: each key the code emits (at any depth) is
+//! documented in the section of its kind, and each documented key is emitted by the population
+//! made here. One test in its own binary: `fds` reads this process's fd table whole.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
+mod common;
+
+use common::*;
+use rustix::event::{EventfdFlags, epoll};
+use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec};
+use serde_json::Value;
+use sockscope_lab::{Holder, sockets as lab};
+use std::collections::BTreeSet;
+use std::net::{TcpListener, UdpSocket};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+
+const DOCS: &str = include_str!("../../../docs/json.md");
+
+/// Keys whose values are maps with data for keys (state names, rule evidence, thresholds,
+/// a scenario's own account): their keys are described, not listed.
+const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
+
+/// Documented keys no population here can make, and why.
+const NOT_MADE_HERE: [(&str, &str); 5] = [
+    ("reason", "only for a process that cannot be read (tests/robustness.rs)"),
+    ("command_bytes", "only for a process name that is not UTF-8 (tests/hostile.rs)"),
+    ("path_bytes", "only for a socket path that is not UTF-8 (tests/hostile.rs)"),
+    ("hidepid", "only when /proc hides other users' processes (tests/robustness.rs)"),
+    ("tid", "only with -T"),
+];
+
+/// The backquoted words of the first column of every table row in `## title` (to the next
+/// `## `), subsections included.
+fn documented(title: &str) -> BTreeSet<String> {
+    let body = DOCS
+        .split(&format!("\n## {title}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("docs/json.md has no section '## {title}'"))
+        .split("\n## ")
+        .next()
+        .unwrap();
+    body.lines()
+        .filter_map(|l| l.strip_prefix("| ")?.split(" |").next())
+        .flat_map(|cell| cell.split(", ").filter_map(|w| w.strip_prefix('`')?.strip_suffix('`')).map(str::to_owned))
+        .collect()
+}
+
+/// Every object key in `v`, at any depth, not looking inside `MAPS`.
+fn emitted(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                out.insert(k.clone());
+                if !MAPS.contains(&k.as_str()) {
+                    emitted(child, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| emitted(i, out)),
+        _ => {}
+    }
+}
+
+/// One kind's documents against its section of the docs and the envelope's: the same keys.
+/// Keys of objects it embeds from another kind (`embeds`: sockets in `fds` and `who`) must be
+/// documented there.
+fn check(kind: &str, docs: &[Value], embeds: &[&str]) {
+    let mut made = BTreeSet::new();
+    for d in docs {
+        assert_eq!(d["kind"], kind, "{d}");
+        emitted(d, &mut made);
+    }
+    let mut own: BTreeSet<String> = documented("Envelope");
+    own.extend(documented(&format!("`{kind}`")));
+    let mut known = own.clone();
+    for other in embeds {
+        known.extend(documented(&format!("`{other}`")));
+    }
+    let undocumented: Vec<&String> = made.difference(&known).collect();
+    assert!(undocumented.is_empty(), "{kind}: emitted but not in docs/json.md: {undocumented:?}");
+    let unmade: Vec<&String> = own.difference(&made).filter(|k| !NOT_MADE_HERE.iter().any(|(n, _)| n == k)).collect();
+    assert!(unmade.is_empty(), "{kind}: in docs/json.md but never emitted here: {unmade:?}");
+}
+
+#[test]
+fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
+    // A socket of the namespace the test started in: `fds` names its protocol only.
+    let elsewhere = UdpSocket::bind("127.0.0.1:0").unwrap();
+    private_netns();
+    let dir = lab::tempdir().unwrap();
+    // Sockets of every family and endpoint kind, with timers, marks, queues and shutdowns.
+    let l4 = TcpListener::bind("127.0.0.1:0").unwrap();
+    let l6 = TcpListener::bind("[::]:0").unwrap();
+    lab::set_mark(&l4, 7).unwrap();
+    let port = l4.local_addr().unwrap().port().to_string();
+    let _pair = lab::connected_pair(&l4).unwrap();
+    let _tw = lab::time_wait(&l4).unwrap();
+    // Enough CLOSE-WAIT for the doctor to find a leak.
+    let close_waits: Vec<_> = (0..6).map(|_| lab::close_wait(&l4).unwrap()).collect();
+    let _u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let _u6 = UdpSocket::bind("[::]:0").unwrap();
+    let unix_path = format!("{dir}/a.sock");
+    let _ul = UnixListener::bind(&unix_path).unwrap();
+    let _abstract = lab::abstract_listener("sockscope-json-schema").unwrap();
+    let _raw = lab::raw_socket(rustix::net::AddressFamily::INET, 1).unwrap();
+    let _packet = lab::packet_socket(rustix::net::SocketType::RAW, 0x0003).unwrap();
+    // A stale socket file: bound, then its socket closed.
+    let stale_path = format!("{dir}/stale.sock");
+    drop(UnixListener::bind(&stale_path).unwrap());
+    // fds of every detailed kind, with peers in another process.
+    let (pipe_r, pipe_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
+    let (sp_a, sp_b) = UnixStream::pair().unwrap();
+    let efd = rustix::event::eventfd(7, EventfdFlags::CLOEXEC).unwrap();
+    let tfd = rustix::time::timerfd_create(TimerfdClockId::Monotonic, TimerfdFlags::CLOEXEC).unwrap();
+    let spec =
+        Itimerspec { it_interval: Timespec { tv_sec: 2, tv_nsec: 0 }, it_value: Timespec { tv_sec: 60, tv_nsec: 0 } };
+    rustix::time::timerfd_settime(&tfd, TimerfdTimerFlags::empty(), &spec).unwrap();
+    let mut mask = nix::sys::signal::SigSet::empty();
+    mask.add(nix::sys::signal::Signal::SIGUSR2);
+    mask.thread_block().unwrap();
+    let _sfd = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC).unwrap();
+    let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
+    epoll::add(&ep, &efd, epoll::EventData::new_u64(1), epoll::EventFlags::IN).unwrap();
+    let ino = rustix::fs::inotify::init(rustix::fs::inotify::CreateFlags::CLOEXEC).unwrap();
+    rustix::fs::inotify::add_watch(&ino, dir.as_str(), rustix::fs::inotify::WatchFlags::CREATE).unwrap();
+    let pidfd = rustix::process::pidfd_open(rustix::process::getpid(), rustix::process::PidfdFlags::empty()).unwrap();
+    let file = std::fs::File::create(format!("{dir}/data.log")).unwrap();
+    let _holder = Holder::spawn(vec![pipe_w, OwnedFd::from(sp_b)]).unwrap();
+    let me = std::process::id().to_string();
+
+    let sockets = sockscope_json(&["-a", "-p", "-e", "-m", "-i", "--tos", "--cgroup"]);
+    check("sockets", &[sockets], &[]);
+    check("summary", &[sockscope_json(&["-s"])], &[]);
+    check("groups", &[sockscope_json(&["-a", "--summary-by", "port"])], &[]);
+    let fds = sockscope_json(&["fds", &me, "--peers"]);
+    check("fds", &[fds], &["sockets"]);
+    check("fd_limits", &[sockscope_json(&["fds", "--top"])], &[]);
+    let who_port = sockscope_json(&["who", &format!(":{port}")]);
+    let who_unix = sockscope_json(&["who", &unix_path]);
+    let who_file = sockscope_json(&["who", &format!("{dir}/data.log")]);
+    // A stale socket file is "found" by nobody: exit status 1, still a document.
+    let stale = sockscope(&["who", &stale_path, "--json"]);
+    let who_stale: Value = serde_json::from_slice(&stale.stdout).unwrap();
+    assert_eq!(who_stale["stale"], true, "{who_stale}");
+    check("who", &[who_port, who_unix, who_file, who_stale], &["sockets"]);
+    let doctor = sockscope(&["doctor", "--interval", "0", "--json"]);
+    let doctor: Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    check("doctor", &[doctor], &[]);
+    let lab_doc = sockscope_json(&["lab", "time-wait", "--count", "1", "--hold", "0"]);
+    check("lab", &[lab_doc], &[]);
+    drop((elsewhere, close_waits, pipe_r, sp_a, tfd, ep, ino, pidfd, file, l6));
+}
