@@ -5,7 +5,23 @@
 use crate::fdview::{FdRow, ProcessFds};
 use crate::model::{Endpoint, Family, FdKind, Netid};
 use crate::names::{Proto, Services};
+use crate::text::Untrusted;
 use std::net::IpAddr;
+
+/// A selection option that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    #[error("-i {}: '[' without ']'", Untrusted(spec))]
+    UnclosedBracket { spec: String },
+    #[error("-i {}: '{}' is not an IP address (host names are not resolved)", Untrusted(spec), Untrusted(host))]
+    NotAnAddress { spec: String, host: String },
+    #[error("-i {}: '{}' is not a port or service name", Untrusted(spec), Untrusted(port))]
+    NotAPort { spec: String, port: String },
+    #[error("-i {}: cannot read '{}' (expected [46][tcp|udp][@address][:port])", Untrusted(spec), Untrusted(rest))]
+    Unreadable { spec: String, rest: String },
+    #[error("-p: '{}' is not a pid", Untrusted(.0))]
+    NotAPid(String),
+}
 
 /// One `-i` argument.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -19,7 +35,7 @@ pub struct InetSpec {
 
 impl InetSpec {
     /// `[46][tcp|udp][@host][:port[-port][,…]]`; the empty string is "any inet socket".
-    pub fn parse(spec: &str, services: &Services) -> Result<InetSpec, String> {
+    pub fn parse(spec: &str, services: &Services) -> Result<InetSpec, SelectError> {
         let mut s = spec;
         let mut out = InetSpec::default();
         if let Some(r) = s.strip_prefix('4') {
@@ -38,7 +54,7 @@ impl InetSpec {
         }
         if let Some(r) = s.strip_prefix('@') {
             let (host, rest) = if let Some(inner) = r.strip_prefix('[') {
-                let close = inner.find(']').ok_or_else(|| format!("-i {spec}: '[' without ']'"))?;
+                let close = inner.find(']').ok_or_else(|| SelectError::UnclosedBracket { spec: spec.into() })?;
                 (&inner[..close], &inner[close + 1..])
             } else {
                 match r.find(':') {
@@ -46,20 +62,18 @@ impl InetSpec {
                     None => (r, ""),
                 }
             };
-            out.host = Some(
-                host.parse()
-                    .map_err(|_| format!("-i {spec}: '{host}' is not an IP address (host names are not resolved)"))?,
-            );
+            out.host =
+                Some(host.parse().map_err(|_| SelectError::NotAnAddress { spec: spec.into(), host: host.into() })?);
             s = rest;
         }
         if let Some(r) = s.strip_prefix(':') {
             for part in r.split(',') {
                 let proto = if out.proto == Some(Netid::Udp) { Proto::Udp } else { Proto::Tcp };
-                let port = |p: &str| -> Result<u16, String> {
+                let port = |p: &str| -> Result<u16, SelectError> {
                     p.parse()
                         .ok()
                         .or_else(|| services.name_to_port(p, proto))
-                        .ok_or_else(|| format!("-i {spec}: '{p}' is not a port or service name"))
+                        .ok_or_else(|| SelectError::NotAPort { spec: spec.into(), port: p.into() })
                 };
                 out.ports.push(match part.split_once('-') {
                     Some((a, b)) => (port(a)?, port(b)?),
@@ -72,7 +86,7 @@ impl InetSpec {
             s = "";
         }
         if !s.is_empty() {
-            return Err(format!("-i {spec}: cannot read '{s}' (expected [46][tcp|udp][@address][:port])"));
+            return Err(SelectError::Unreadable { spec: spec.into(), rest: s.into() });
         }
         Ok(out)
     }
@@ -130,10 +144,10 @@ pub struct FdSelect {
 
 impl FdSelect {
     /// `-p 1,2,^3`
-    pub fn add_pids(&mut self, list: &str) -> Result<(), String> {
+    pub fn add_pids(&mut self, list: &str) -> Result<(), SelectError> {
         for p in list.split(',').filter(|p| !p.is_empty()) {
             let (neg, n) = p.strip_prefix('^').map_or((false, p), |n| (true, n));
-            let pid: u32 = n.parse().map_err(|_| format!("-p: '{p}' is not a pid"))?;
+            let pid: u32 = n.parse().map_err(|_| SelectError::NotAPid(p.into()))?;
             if neg { self.not_pids.push(pid) } else { self.pids.push(pid) }
         }
         Ok(())

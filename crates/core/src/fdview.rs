@@ -3,7 +3,8 @@
 
 use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdLimit, FdName, Socket, StateSet, SystemFiles};
 use crate::procfs::fdscan::{FdWalk, walk_process};
-use crate::procfs::fdtable::{self, ReadOptions};
+use crate::procfs::fdtable;
+pub use crate::procfs::fdtable::ReadOptions;
 use crate::procfs::process::{self, Unreadable};
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotOptions};

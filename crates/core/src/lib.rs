@@ -5,23 +5,37 @@
 //! name the path or pid involved, and the binary decides what to tell the user.
 #![forbid(unsafe_code)]
 
+// The facade: what the binary, the lab and other tools use.
 pub mod collector;
-pub mod decimal;
+pub mod destroy;
 pub mod diagnose;
 pub mod fdselect;
 pub mod fdview;
 pub mod filter;
+pub mod host;
 pub mod model;
 pub mod names;
-pub mod netlink;
-pub mod procfs;
 pub mod select;
 pub mod snapshot;
 pub mod summary;
 pub mod text;
 pub mod who;
 
+// The readers behind it, public only for the fuzz targets, benchmarks and fixture capture
+// (the `testing` feature).
+#[cfg(feature = "testing")]
+pub mod netlink;
+#[cfg(not(feature = "testing"))]
+mod netlink;
+#[cfg(feature = "testing")]
+pub mod procfs;
+#[cfg(not(feature = "testing"))]
+mod procfs;
+
 pub use collector::Collector;
 pub use model::{Endpoint, Family, Netid, SockState, Socket};
+pub use netlink::NetlinkError;
+pub use netlink::request::Extensions;
+pub use procfs::ProcError;
 pub use select::Selection;
-pub use snapshot::{KernelFilter, Snapshot, SnapshotOptions, Source};
+pub use snapshot::{KernelFilter, Snapshot, SnapshotError, SnapshotOptions, Source};

@@ -30,22 +30,38 @@ pub enum Target {
     },
 }
 
+/// A `who` target that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("'{}' is not a port number or service name", Untrusted(.0))]
+    NotAPort(String),
+    #[error("'{}' is not tcp or udp", Untrusted(.0))]
+    NotTcpOrUdp(String),
+    #[error("{}: {error}", Untrusted(path))]
+    Path { path: String, error: std::io::Error },
+    #[error("'[' without ']'")]
+    UnclosedBracket,
+    #[error("expected :PORT after the address")]
+    NoPort,
+    #[error("'{}' is not a port (:8080, 8080/udp), an address:port, a Unix socket path or an existing file", Untrusted(.0))]
+    Unknown(String),
+    #[error("'{}' is not an IP address", Untrusted(.0))]
+    NotAnAddress(String),
+}
+
 impl Target {
     /// `:8080`, `8080`, `8080/udp`, `127.0.0.1:8080`, `[::1]:8080`, `:http`, a socket file,
     /// `@abstract`, or any other existing path.
-    pub fn parse(s: &str, services: &Services) -> Result<Target, String> {
-        let port_of = |p: &str, proto: Option<Netid>| -> Result<u16, String> {
+    pub fn parse(s: &str, services: &Services) -> Result<Target, TargetError> {
+        let port_of = |p: &str, proto: Option<Netid>| -> Result<u16, TargetError> {
             let svc = if proto == Some(Netid::Udp) { Proto::Udp } else { Proto::Tcp };
-            p.parse()
-                .ok()
-                .or_else(|| services.name_to_port(p, svc))
-                .ok_or_else(|| format!("'{}' is not a port number or service name", Untrusted(p)))
+            p.parse().ok().or_else(|| services.name_to_port(p, svc)).ok_or_else(|| TargetError::NotAPort(p.into()))
         };
         if let Some(name) = s.strip_prefix('@') {
             return Ok(Target::UnixSocket { path: format!("@{name}") });
         }
         if s.starts_with('/') || s.starts_with('.') || Path::new(s).exists() {
-            let path = std::fs::canonicalize(s).map_err(|e| format!("{}: {e}", Untrusted(s)))?;
+            let path = std::fs::canonicalize(s).map_err(|error| TargetError::Path { path: s.into(), error })?;
             use std::os::unix::fs::FileTypeExt;
             let is_socket = std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket());
             return Ok(if is_socket { Target::UnixSocket { path: path_text(&path) } } else { Target::File { path } });
@@ -53,7 +69,7 @@ impl Target {
         let (body, protocol) = match s.rsplit_once('/') {
             Some((b, "tcp")) => (b, Some(Netid::Tcp)),
             Some((b, "udp")) => (b, Some(Netid::Udp)),
-            Some((_, other)) => return Err(format!("'{}' is not tcp or udp", Untrusted(other))),
+            Some((_, other)) => return Err(TargetError::NotTcpOrUdp(other.into())),
             None => (s, None),
         };
         if let Some(p) = body.strip_prefix(':') {
@@ -63,17 +79,12 @@ impl Target {
             return Ok(Target::Port { port: port_of(body, protocol)?, protocol, address: None });
         }
         let (addr, port) = if let Some(inner) = body.strip_prefix('[') {
-            let (a, rest) = inner.split_once(']').ok_or("'[' without ']'")?;
-            (a, rest.strip_prefix(':').ok_or("expected :PORT after the address")?)
+            let (a, rest) = inner.split_once(']').ok_or(TargetError::UnclosedBracket)?;
+            (a, rest.strip_prefix(':').ok_or(TargetError::NoPort)?)
         } else {
-            body.rsplit_once(':').ok_or_else(|| {
-                format!(
-                    "'{}' is not a port (:8080, 8080/udp), an address:port, a Unix socket path or an existing file",
-                    Untrusted(s)
-                )
-            })?
+            body.rsplit_once(':').ok_or_else(|| TargetError::Unknown(s.into()))?
         };
-        let address: IpAddr = addr.parse().map_err(|_| format!("'{}' is not an IP address", Untrusted(addr)))?;
+        let address: IpAddr = addr.parse().map_err(|_| TargetError::NotAnAddress(addr.into()))?;
         Ok(Target::Port { port: port_of(port, protocol)?, protocol, address: Some(address) })
     }
 }

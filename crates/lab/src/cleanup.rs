@@ -3,9 +3,9 @@
 //! where the kernel allows it (CAP_NET_ADMIN, CONFIG_INET_DIAG_DESTROY); otherwise they
 //! expire on their own.
 
+use sockscope_core::destroy::Destroyer;
 use sockscope_core::model::{SockState, StateSet};
-use sockscope_core::netlink::{DiagSocket, Query};
-use sockscope_core::{Endpoint, Netid, Selection, Socket};
+use sockscope_core::{Collector, Endpoint, Netid, Selection, SnapshotOptions, Socket, Source};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -77,21 +77,21 @@ pub fn reap_closing(footprint: &Footprint) -> usize {
     if footprint.is_empty() {
         return 0;
     }
-    let Ok(mut diag) = DiagSocket::open() else { return 0 };
+    let Ok(mut destroyer) = Destroyer::open() else { return 0 };
     let sel = Selection::resolve(&[Netid::Tcp], &[], StateSet::of(&CLOSING));
+    let mut opts = SnapshotOptions::new(sel);
+    opts.source = Source::Netlink;
+    let mut collector = Collector::new(opts);
     let deadline = Instant::now() + Duration::from_millis(500);
     let mut destroyed = 0;
     loop {
-        let mut found = Vec::new();
-        if diag.collect(&Query::new(sel), &mut found).is_err() {
-            return destroyed;
-        }
-        found.retain(|s| footprint.holds(s));
+        let Ok(snap) = collector.collect() else { return destroyed };
+        let found: Vec<&Socket> = snap.sockets.iter().filter(|s| footprint.holds(s)).collect();
         if found.is_empty() || Instant::now() > deadline {
             return destroyed;
         }
-        for s in &found {
-            match diag.destroy(s) {
+        for s in found {
+            match destroyer.destroy(s) {
                 Ok(()) => destroyed += 1,
                 // Not allowed or not supported: they expire by themselves.
                 Err(_) => return destroyed,

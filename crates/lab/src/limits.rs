@@ -13,8 +13,7 @@ pub fn nofile_hard() -> u64 {
 pub fn ensure_fds(need: u64, what: &str) -> Result<(), LabError> {
     let lim = getrlimit(Resource::Nofile);
     let hard = lim.maximum.unwrap_or(u64::MAX);
-    let open =
-        sockscope_core::procfs::process::open_fds(std::path::Path::new("/proc"), std::process::id()).unwrap_or(0);
+    let open = sockscope_core::host::open_fds(std::path::Path::new("/proc"), std::process::id()).unwrap_or(0);
     // Headroom for the runtime's own fds (stdio, pipes to workers, /proc reads).
     let want = open + need + 32;
     if want > hard {
@@ -34,7 +33,7 @@ pub fn ensure_fds(need: u64, what: &str) -> Result<(), LabError> {
 /// net.ipv4.ip_local_port_range of this namespace (/proc/sys/net shows the reading
 /// thread's namespace), as (low, high).
 pub fn local_port_range() -> (u16, u16) {
-    use sockscope_core::procfs::sysctl::{DEFAULT_PORT_RANGE, read_port_range};
+    use sockscope_core::host::{DEFAULT_PORT_RANGE, read_port_range};
     read_port_range(std::path::Path::new("/proc")).unwrap_or(DEFAULT_PORT_RANGE)
 }
 

@@ -3,9 +3,9 @@
 use crate::args::FdsArgs;
 use crate::render::fds as render;
 use sockscope_core::fdselect::{FdSelect, InetSpec};
+use sockscope_core::fdview::ReadOptions;
 use sockscope_core::fdview::{FdView, FdViewError, FdViewOptions, Which};
 use sockscope_core::names::Services;
-use sockscope_core::procfs::fdtable::ReadOptions;
 use std::io::Write;
 
 pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
@@ -39,7 +39,7 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
         read: ReadOptions { fdinfo: true, specials: !args.no_specials && args.top.is_none() },
         peers: args.peers || args.json,
     };
-    let hidepid = sockscope_core::procfs::hidepid(&opts.proc_root);
+    let hidepid = sockscope_core::host::hidepid(&opts.proc_root);
     let mut view = match FdView::collect(&which, &opts) {
         Ok(v) => v,
         Err(FdViewError::NoSuchPid(pid)) if hidepid.is_some() => anyhow::bail!(

@@ -1,10 +1,9 @@
 //! `-K`: destroy the selected TCP, UDP and raw sockets through SOCK_DESTROY, as `ss -K`.
 
-use rustix::io::Errno;
+use sockscope_core::destroy::{DestroyError, Destroyer};
 use sockscope_core::filter::Expr;
 use sockscope_core::filter::eval::Truth;
-use sockscope_core::netlink::{DiagSocket, NetlinkError};
-use sockscope_core::{Netid, Snapshot, SnapshotOptions, Socket};
+use sockscope_core::{Snapshot, SnapshotOptions, Socket};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -37,8 +36,7 @@ pub fn run(
     out: &mut dyn Write,
     print: impl Fn(&mut dyn Write, &[&Socket]) -> anyhow::Result<()>,
 ) -> anyhow::Result<bool> {
-    let (killable, other): (Vec<&Socket>, Vec<&Socket>) =
-        rows.iter().partition(|s| matches!(s.netid, Netid::Tcp | Netid::Udp | Netid::Raw) && s.cookie.is_some());
+    let (killable, other): (Vec<&Socket>, Vec<&Socket>) = rows.iter().partition(|s| Destroyer::can_destroy(s));
     if !other.is_empty() {
         crate::stderr_line!(
             "sockscope: note: {} matching socket{} cannot be destroyed (SOCK_DESTROY takes only TCP, UDP and raw sockets read through sock_diag)",
@@ -52,17 +50,17 @@ pub fn run(
         crate::stderr_line!("sockscope: --dry-run: would destroy {} socket{}", killable.len(), plural(killable.len()));
         return Ok(true);
     }
-    let mut diag = DiagSocket::open()?;
+    let mut destroyer = Destroyer::open()?;
     let mut destroyed = Vec::new();
     let mut gone = 0;
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
     for s in killable {
-        match diag.destroy(s) {
+        match destroyer.destroy(s) {
             Ok(()) => destroyed.push(s),
             // Closed since the dump — often by us: destroying one end of a local
             // connection resets the other. What -K wanted has happened.
-            Err(NetlinkError::Io { errno: Errno::NOENT, .. }) => gone += 1,
-            Err(e) => *failures.entry(why_not(&e)).or_default() += 1,
+            Err(DestroyError::Gone) => gone += 1,
+            Err(e) => *failures.entry(e.to_string()).or_default() += 1,
         }
     }
     print(out, &destroyed)?;
@@ -75,20 +73,6 @@ pub fn run(
         crate::stderr_line!("sockscope: could not destroy {n} socket{}: {why}", plural(*n));
     }
     Ok(failures.is_empty())
-}
-
-/// Why SOCK_DESTROY refused, in the words a user can act on.
-fn why_not(e: &NetlinkError) -> String {
-    match e {
-        NetlinkError::Io { errno: Errno::PERM | Errno::ACCESS, .. } => {
-            "permission denied: destroying sockets needs CAP_NET_ADMIN (run as root)".into()
-        }
-        NetlinkError::Io { errno: Errno::OPNOTSUPP, .. } => {
-            "the kernel cannot destroy sockets (built without CONFIG_INET_DIAG_DESTROY)".into()
-        }
-        NetlinkError::Io { errno, .. } => format!("SOCK_DESTROY failed: {errno}"),
-        other => other.to_string(),
-    }
 }
 
 fn plural(n: usize) -> &'static str {

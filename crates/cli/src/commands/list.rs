@@ -19,7 +19,7 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
     rows.sort_by_key(|s| s.netid);
     match plan.action {
         Action::Totals => {
-            let frag = read_frag(&sockscope_core::procfs::net_dir(std::path::Path::new("/proc")));
+            let frag = read_frag(&sockscope_core::host::net_dir(std::path::Path::new("/proc")));
             summary::totals(&Totals::count(&snap, frag), &snap.warnings, plan.output.format, out)?;
             Ok(true)
         }
@@ -57,7 +57,7 @@ fn write_sockets(
     let o = &plan.output;
     let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
     let cgroups = o.cgroups.then(|| {
-        let root = sockscope_core::procfs::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into());
+        let root = sockscope_core::host::cgroup2_root();
         sockscope_core::names::cgroup_paths(&root)
     });
     match o.format {

@@ -13,9 +13,8 @@ use anyhow::bail;
 use sockscope_core::filter::Expr;
 use sockscope_core::model::{SockState, StateSet};
 use sockscope_core::names::{Interfaces, Services};
-use sockscope_core::netlink::request::Extensions;
 use sockscope_core::summary::GroupBy;
-use sockscope_core::{KernelFilter, Selection, SnapshotOptions, Source};
+use sockscope_core::{Extensions, KernelFilter, Selection, SnapshotOptions, Source};
 
 /// What the listing command does with the sockets it collects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,7 +127,7 @@ fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyh
     let mut selection = selection::from_args(args).map_err(anyhow::Error::msg)?;
     selection.states = filter::states(&f, selection.states);
     if let Some(e) = &mut f.expr {
-        let cgroup_root = sockscope_core::procfs::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into());
+        let cgroup_root = sockscope_core::host::cgroup2_root();
         sockscope_core::filter::resolve(e, &mut Interfaces::new(), &cgroup_root)?;
     }
     let mut opts = SnapshotOptions::new(selection);

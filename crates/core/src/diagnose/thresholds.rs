@@ -1,7 +1,17 @@
 //! The numbers the rules compare against; every one can be changed with `--set KEY=VALUE` or
 //! a config file of `KEY = VALUE` lines.
 
+use crate::text::Untrusted;
 use serde::Serialize;
+
+/// A `--set KEY=VALUE` (or config line) that cannot be taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ThresholdError {
+    #[error("threshold {}: '{}' is not a number of 0 or more", Untrusted(key), Untrusted(value))]
+    NotANumber { key: String, value: String },
+    #[error("unknown threshold '{}' (see sockscope doctor --list-thresholds)", Untrusted(.0))]
+    Unknown(String),
+}
 
 macro_rules! thresholds {
     ($( $(#[$doc:meta])* $name:ident : $ty:ty = $default:expr ),* $(,)?) => {
@@ -23,15 +33,16 @@ macro_rules! thresholds {
             }
 
             /// Sets one threshold by name.
-            pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+            pub fn set(&mut self, key: &str, value: &str) -> Result<(), ThresholdError> {
                 match key {
                     $( stringify!($name) => {
-                        self.$name = parse_value(value).ok_or_else(|| {
-                            format!("threshold {key}: '{}' is not a number of 0 or more", crate::text::Untrusted(value))
+                        self.$name = parse_value(value).ok_or_else(|| ThresholdError::NotANumber {
+                            key: key.into(),
+                            value: value.into(),
                         })?;
                         Ok(())
                     } )*
-                    _ => Err(format!("unknown threshold '{}' (see sockscope doctor --list-thresholds)", crate::text::Untrusted(key))),
+                    _ => Err(ThresholdError::Unknown(key.into())),
                 }
             }
         }
@@ -117,6 +128,6 @@ mod tests {
         t.set("fd_warn", " 0.5 ").unwrap();
         assert_eq!(t.fd_warn, 0.5);
         let e = t.set("no\x1b]0;x\x07", "1").unwrap_err();
-        assert!(!e.contains('\x1b'), "{e}");
+        assert!(!e.to_string().contains('\x1b'), "{e}");
     }
 }

@@ -226,12 +226,6 @@ pub struct Query<'a> {
     pub bytecode: Option<&'a [u8]>,
 }
 
-impl Query<'_> {
-    pub fn new(selection: Selection) -> Query<'static> {
-        Query { selection, extensions: request::Extensions::default(), bytecode: None }
-    }
-}
-
 /// Keeps "this table is not supported" errors (to fall back on /proc) and turns the rest
 /// into hard errors.
 fn classify(e: NetlinkError) -> Result<NetlinkError, NetlinkError> {

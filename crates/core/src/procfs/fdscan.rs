@@ -32,6 +32,7 @@ pub const UNREADABLE_PIDS_KEPT: usize = 64;
 ///
 /// The walk is split over the machine's cores: most of its time is spent in the kernel
 /// (one lookup and readlink per fd), which parallelises well across processes.
+#[cfg(any(test, feature = "testing"))]
 pub fn scan(proc_root: &Path, threads: bool) -> Result<OwnerIndex, super::ProcError> {
     let shared = SharedScan::prepare(proc_root, threads, None)?;
     let mut scanners = std::thread::scope(|sc| {
@@ -53,17 +54,6 @@ const CACHE_FROM_FDS: u64 = 8;
 #[derive(Debug, Default)]
 pub struct OwnerCache {
     by_pid: std::collections::HashMap<u32, std::sync::Arc<Cached>>,
-}
-
-impl OwnerCache {
-    /// Processes whose table is remembered.
-    pub fn len(&self) -> usize {
-        self.by_pid.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_pid.is_empty()
-    }
 }
 
 /// How much of a walk came from the cache.
@@ -589,8 +579,8 @@ pub fn walk_process(
 
 /// The decimal name of an fd as a C string, written into `buf`.
 fn fd_name(fd: u32, buf: &mut [u8; 12]) -> &std::ffi::CStr {
-    let mut scratch = [0; 20];
-    let digits = crate::decimal::decimal(fd.into(), &mut scratch).as_bytes();
+    let mut scratch = itoa::Buffer::new();
+    let digits = scratch.format(fd).as_bytes();
     buf[..digits.len()].copy_from_slice(digits);
     buf[digits.len()] = 0;
     std::ffi::CStr::from_bytes_with_nul(&buf[..=digits.len()]).unwrap_or_default()

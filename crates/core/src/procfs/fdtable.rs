@@ -24,6 +24,7 @@ pub struct ReadOptions {
 /// /proc/PID, its `fd` and its `fdinfo` directories are opened once, and every fd is read
 /// relative to them (readlinkat, openat): a path from the root per fd made the kernel walk
 /// /proc/PID again for each, which was most of the cost at 100k fds.
+#[cfg(any(test, feature = "testing"))]
 pub fn read(proc_root: &Path, pid: u32, opts: ReadOptions) -> Result<Vec<FdEntry>, Unreadable> {
     read_into(proc_root, pid, opts, |e| e)
 }
