@@ -228,23 +228,50 @@ fn lab_command_cleans_up_on_sigterm() {
 
 #[test]
 fn benchmarks_report_beside_their_claims() {
-    for (args, keys) in [
-        (
-            &["lab", "unix-vs-tcp", "--seconds", "0.1", "--json"][..],
-            &["throughput_ratio", "latency_reduction", "claim"][..],
-        ),
-        (&["lab", "poll-vs-epoll", "--fds", "10,100", "--seconds-per-size", "0.02", "--json"], &["rows", "claim"]),
-        (&["lab", "nagle", "--requests", "3", "--json"], &["default_us", "nodelay_us", "quickack_us", "claim"]),
-        (
-            &["lab", "blocking-vs-epoll", "--connections", "50", "--seconds", "0.2", "--json"],
-            &["thread_per_connection", "epoll_loop"],
-        ),
-    ] {
+    let made = |args: &[&str]| -> serde_json::Value {
         let v: serde_json::Value = serde_json::from_str(&sockscope_ok(args)).unwrap();
-        for k in keys {
-            assert!(!v["made"][k].is_null(), "{args:?}: {k} missing in {v}");
+        assert!(v["made"]["claim"].as_str().is_some_and(|c| !c.is_empty()), "each result sits beside its claim: {v}");
+        v["made"].clone()
+    };
+    let num = |v: &serde_json::Value, k: &str| -> f64 {
+        let n = v[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {v}"));
+        assert!(n.is_finite() && n > 0.0, "{k} = {n} in {v}");
+        n
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+
+    let u = made(&["lab", "unix-vs-tcp", "--seconds", "0.1", "--json"]);
+    let ratio = num(&u, "unix_mib_per_s") / num(&u, "tcp_mib_per_s");
+    assert!(close(num(&u, "throughput_ratio"), ratio), "{u}");
+    let reduction = 1.0 - num(&u, "unix_rtt_us") / num(&u, "tcp_rtt_us");
+    assert!(close(u["latency_reduction"].as_f64().unwrap(), reduction), "{u}");
+
+    let p = made(&["lab", "poll-vs-epoll", "--fds", "10,100", "--seconds-per-size", "0.02", "--json"]);
+    let rows = p["rows"].as_array().unwrap();
+    assert_eq!(rows.iter().map(|r| r["fds"].as_u64().unwrap()).collect::<Vec<_>>(), vec![10, 100], "{p}");
+    for r in rows {
+        for k in ["poll_ns", "select_ns", "epoll_ns"] {
+            num(r, k);
         }
     }
+    let last = &rows[1];
+    assert!(close(num(&p, "poll_over_epoll_at_max"), num(last, "poll_ns") / num(last, "epoll_ns")), "{p}");
+
+    let n = made(&["lab", "nagle", "--requests", "3", "--json"]);
+    assert_eq!(n["requests"], 3);
+    // Nagle's algorithm meeting a delayed ACK costs a timer of tens of milliseconds; with
+    // TCP_NODELAY a loopback round trip is microseconds.
+    assert!(num(&n, "default_us") > num(&n, "nodelay_us"), "{n}");
+    num(&n, "quickack_us");
+
+    let b = made(&["lab", "blocking-vs-epoll", "--connections", "50", "--seconds", "0.2", "--json"]);
+    assert_eq!(b["connections"], 50);
+    let (threads, epoll) = (&b["thread_per_connection"], &b["epoll_loop"]);
+    assert!(num(threads, "threads") >= 50.0, "{b}");
+    assert_eq!(epoll["threads"], 1, "{b}");
+    num(threads, "requests_per_s");
+    num(epoll, "requests_per_s");
+    assert!(num(threads, "rss_kib") > num(epoll, "rss_kib"), "a thread per connection costs memory: {b}");
 }
 
 /// Security issue 4: cleanup destroyed every closing socket on the lab's port, on any
