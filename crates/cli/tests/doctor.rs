@@ -10,7 +10,7 @@ use serde_json::Value;
 use sockscope_lab::scenarios::{backlog, close_wait, fd_exhaustion, time_wait};
 use sockscope_lab::sockets as lab;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
