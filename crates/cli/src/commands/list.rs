@@ -2,7 +2,8 @@
 //! act on the same selection: -K (kill), -s and --summary-by (counts).
 
 use super::kill;
-use crate::plan::{Action, Format, ListPlan};
+use crate::plan::{Action, ListPlan};
+use crate::render::Format;
 use crate::render::{names::Namer, sockets, sockets_json, summary};
 use anyhow::Context;
 use sockscope_core::summary::{Totals, group, read_frag};

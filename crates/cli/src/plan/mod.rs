@@ -8,6 +8,7 @@ pub mod filter;
 pub mod selection;
 
 use crate::args::{GroupKey, KernelFilterArg, ListArgs, SourceArg};
+use crate::render::Format;
 use crate::render::details::DetailFlags;
 use anyhow::bail;
 use sockscope_core::filter::Expr;
@@ -27,13 +28,6 @@ pub enum Action {
     Groups(GroupBy),
     /// -K: destroy them (or, with --dry-run, only list them).
     Kill { dry_run: bool },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Table,
-    Json,
-    JsonLines,
 }
 
 /// How the sockets are printed.

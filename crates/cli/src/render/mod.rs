@@ -13,3 +13,13 @@ pub mod sockets_json;
 pub mod summary;
 pub mod table;
 pub mod who;
+
+/// How a listing is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    /// One JSON document (`--json`).
+    Json,
+    /// One JSON object per line (`--jsonl`).
+    JsonLines,
+}

@@ -1,10 +1,10 @@
 //! `-s` (ss's totals) and `--summary-by` (counts per process, port, state or remote address):
 //! text and JSON.
 
+use super::Format;
 use super::envelope::{Envelope, Kind};
 use super::table::{Align, Column, Table};
 use crate::escape::escape;
-use crate::plan::Format;
 use serde::Serialize;
 use sockscope_core::model::SockState;
 use sockscope_core::summary::{Group, GroupBy, Totals};
