@@ -62,8 +62,9 @@ fn write_sockets(
         sockscope_core::names::cgroup_paths(&root)
     });
     match o.format {
-        Format::Json => sockets_json::document(&mut out, snap, rows, &mut namer, cgroups.as_ref())?,
-        Format::JsonLines => sockets_json::lines(&mut out, snap, rows, &mut namer, cgroups.as_ref())?,
+        Format::Json | Format::JsonLines => {
+            sockets_json::write(&mut out, snap, rows, &mut namer, cgroups.as_ref(), o.format == Format::JsonLines)?;
+        }
         Format::Table => {
             let table = sockets::TableOptions {
                 netid_column: o.netid_column,

@@ -98,13 +98,22 @@ impl Serialize for Stream<'_> {
     }
 }
 
-pub fn document(
+/// The sockets as one `sockets` document, or (`lines`) one object per line.
+pub fn write(
     out: &mut impl Write,
     snap: &Snapshot,
     sockets: &[&Socket],
     namer: &mut Namer,
     cgroups: Option<&Cgroups>,
+    lines: bool,
 ) -> io::Result<()> {
+    if lines {
+        for s in sockets {
+            serde_json::to_writer(&mut *out, &socket_json(snap, s, namer, cgroups)).map_err(io::Error::from)?;
+            out.write_all(b"\n")?;
+        }
+        return Ok(());
+    }
     let data = Document {
         fallbacks: &snap.fallbacks,
         owner_scan: snap.owners.as_ref().map(|o| &o.report),
@@ -113,18 +122,4 @@ pub fn document(
         sockets: Stream { snap, rows: sockets, namer: RefCell::new(namer), cgroups },
     };
     Envelope::new(Kind::Sockets, &snap.warnings, data).write(out)
-}
-
-pub fn lines(
-    out: &mut impl Write,
-    snap: &Snapshot,
-    sockets: &[&Socket],
-    namer: &mut Namer,
-    cgroups: Option<&Cgroups>,
-) -> io::Result<()> {
-    for s in sockets {
-        serde_json::to_writer(&mut *out, &socket_json(snap, s, namer, cgroups)).map_err(io::Error::from)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
 }
