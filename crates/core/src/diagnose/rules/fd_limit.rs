@@ -16,8 +16,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
         let pref = ProcessRef { pid: p.pid, command: p.command.clone() };
         if let Some(soft) = p.soft.filter(|s| *s > 0) {
             let ratio = p.open as f64 / soft as f64;
-            let severity = Severity::of_ratio(ratio, t.fd_warn, t.fd_crit);
-            if let Some(severity) = severity {
+            if let Some(severity) = Severity::of_ratio(ratio, t.fd_warn, t.fd_crit) {
                 let mut f = Finding::new(
                     ID,
                     severity,
@@ -57,8 +56,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let (allocated, max) = o.sys.files;
     if max > 0 {
         let ratio = allocated as f64 / max as f64;
-        let severity = Severity::of_ratio(ratio, t.files_warn, t.files_crit);
-        if let Some(severity) = severity {
+        if let Some(severity) = Severity::of_ratio(ratio, t.files_warn, t.files_crit) {
             out.push(
                 Finding::new(
                     ID,

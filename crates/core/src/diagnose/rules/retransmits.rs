@@ -35,8 +35,7 @@ pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let retrans = o.delta("Tcp.RetransSegs");
     if sent >= t.retrans_min_segments {
         let rate = retrans as f64 / sent as f64;
-        let severity = Severity::of_ratio(rate, t.retrans_rate_warn, t.retrans_rate_crit);
-        if let Some(severity) = severity {
+        if let Some(severity) = Severity::of_ratio(rate, t.retrans_rate_warn, t.retrans_rate_crit) {
             out.push(
                 Finding::new(
                     ID,
