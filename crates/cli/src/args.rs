@@ -426,5 +426,15 @@ mod tests {
             .filter(|id| !id.is_empty())
             .collect();
         assert_eq!(documented, ids, "docs/doctor.md's rule table");
+        // Each rule's row names exactly the thresholds the rule declares.
+        for rule in sockscope_core::diagnose::rules::ALL {
+            let row = section.lines().find(|l| l.starts_with(&format!("| `{}` |", rule.id))).expect("a row");
+            let keys_cell = row.split(" | ").nth(3).expect("a threshold keys column");
+            let mut named: Vec<&str> = keys_cell.split('`').skip(1).step_by(2).collect();
+            let mut declared = rule.thresholds.to_vec();
+            named.sort_unstable();
+            declared.sort_unstable();
+            assert_eq!(named, declared, "thresholds of {} in docs/doctor.md", rule.id);
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! because of it.
 
 use super::attach;
-use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity};
 use crate::model::{Netid, SockState};
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
@@ -10,7 +11,12 @@ pub const ID: &str = "accept-queue";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "listeners whose accept queue fills or overflows";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// Accept queue / backlog.
+    accept_queue_warn: f64 = 0.80,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let mut out = Vec::new();
     let overflows = o.delta("TcpExt.ListenOverflows");
     let drops = o.delta("TcpExt.ListenDrops");

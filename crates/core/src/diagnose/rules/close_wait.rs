@@ -1,7 +1,8 @@
 //! close-wait-leak: sockets whose peer closed and whose process never did.
 
 use super::{attach, by_holder, who};
-use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity};
 use crate::model::SockState;
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
@@ -9,7 +10,14 @@ pub const ID: &str = "close-wait-leak";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "CLOSE-WAIT sockets a process never closes";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// CLOSE-WAIT sockets in one process that make a warning even when none persisted.
+    close_wait_warn: u64 = 5,
+    /// Persisting CLOSE-WAIT sockets (same cookie across the window) that make it critical.
+    close_wait_crit_persisting: u64 = 1,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let cw = o.first.sockets.iter().filter(|s| s.state == SockState::CloseWait);
     by_holder(o, cw)
         .into_iter()

@@ -1,7 +1,8 @@
 //! ephemeral-ports: outgoing connections to one destination from one address, against the
 //! size of ip_local_port_range (each needs its own local port).
 
-use crate::diagnose::{Finding, Observation, Severity, Thresholds, endpoint_text};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity, endpoint_text};
 use crate::model::{Endpoint, Netid, SockState};
 use std::collections::{HashMap, HashSet};
 
@@ -10,7 +11,13 @@ pub const ID: &str = "ephemeral-ports";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "local ports to one destination running out";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// Connections to one destination from one address / size of ip_local_port_range.
+    ephemeral_warn: f64 = 0.70,
+    ephemeral_crit: f64 = 0.90,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let (lo, hi) = o.sys.port_range;
     let size = u64::from(hi.saturating_sub(lo)) + 1;
     let listening: HashSet<u16> =

@@ -1,7 +1,8 @@
 //! exposed-listeners: databases, caches and admin APIs listening on every interface.
 
 use super::attach;
-use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity};
 use crate::model::{Endpoint, Netid, SockState};
 
 /// Well-known ports of services that should not face the network unprotected.
@@ -35,7 +36,9 @@ pub const ID: &str = "exposed-listeners";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "databases and admin APIs listening on every interface";
 
-pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
+limits! {}
+
+pub fn check(o: &Observation, _t: &Limits) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in o.first.sockets.iter() {
         let listening = (s.netid == Netid::Tcp && s.state == SockState::Listen)

@@ -1,7 +1,8 @@
 //! fd-limit: processes near RLIMIT_NOFILE, processes left on the 1024 default while holding
 //! many sockets, and the system file table near fs.file-max.
 
-use crate::diagnose::{Finding, Observation, ProcessRef, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, ProcessRef, Severity};
 
 const FIX: &str = "Raise the limit where the process starts: LimitNOFILE=65536 in its systemd unit, `ulimit -n 65536` in its start script, or nofile in /etc/security/limits.conf; and check for fd leaks";
 
@@ -10,7 +11,18 @@ pub const ID: &str = "fd-limit";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "processes (and the host) near their fd limit";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// Open fds / soft RLIMIT_NOFILE.
+    fd_warn: f64 = 0.80,
+    fd_crit: f64 = 0.95,
+    /// Sockets held by a process still on the default soft limit of 1024.
+    fd_default_limit_sockets: u64 = 256,
+    /// System file handles / fs.file-max.
+    files_warn: f64 = 0.80,
+    files_crit: f64 = 0.95,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let mut out = Vec::new();
     for p in &o.processes {
         let pref = ProcessRef { pid: p.pid, command: p.command.clone() };

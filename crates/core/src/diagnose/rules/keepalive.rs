@@ -2,7 +2,8 @@
 //! vanished, nothing will ever notice.
 
 use super::{attach, by_holder, who};
-use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity};
 use crate::model::{Netid, SockState, TimerKind};
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
@@ -10,7 +11,12 @@ pub const ID: &str = "keepalive";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "idle connections without TCP keepalive";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// Seconds without data in either direction that make a connection idle.
+    keepalive_idle_secs: u64 = 1800,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let idle_ms = t.keepalive_idle_secs.saturating_mul(1000);
     let idle = o.first.sockets.iter().filter(|s| {
         if s.netid != Netid::Tcp

@@ -17,25 +17,58 @@ mod udp_drops;
 #[cfg(test)]
 mod tests;
 
-use super::{Finding, Observation, ProcessRef, Thresholds};
+use super::thresholds::ThresholdError;
+use super::{Finding, Observation, ProcessRef};
 use crate::Socket;
 use crate::text::Untrusted;
 
 pub type Check = fn(&Observation, &Thresholds) -> Vec<Finding>;
 
-/// A rule: its id, what it looks for, and its check. Each is defined in its own module;
-/// this list, the doctor's help and docs/doctor.md (checked by a test) all come from there.
+/// A rule: its id, what it looks for, its thresholds and its check. Each is defined in its
+/// own module; this list, `Thresholds`, the doctor's help and docs/doctor.md (checked by a
+/// test) all come from there.
 #[derive(Clone, Copy)]
 pub struct Rule {
     pub id: &'static str,
     pub summary: &'static str,
+    /// The keys of its thresholds.
+    pub thresholds: &'static [&'static str],
     pub check: Check,
 }
 
 macro_rules! rules {
     ($($m:ident),* $(,)?) => {
         /// Every rule, in the order the report lists them.
-        pub const ALL: &[Rule] = &[$(Rule { id: $m::ID, summary: $m::SUMMARY, check: $m::check }),*];
+        pub const ALL: &[Rule] = &[$(Rule {
+            id: $m::ID,
+            summary: $m::SUMMARY,
+            thresholds: $m::Limits::KEYS,
+            check: |o, t| $m::check(o, &t.$m),
+        }),*];
+
+        /// Every rule's thresholds, one field per rule, under one flat set of keys (in JSON
+        /// and for `--set`).
+        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+        pub struct Thresholds {
+            $( #[serde(flatten)] pub $m: $m::Limits, )*
+        }
+
+        impl Thresholds {
+            /// Every key with its current value, rule by rule.
+            pub fn describe(&self) -> Vec<(&'static str, String)> {
+                let mut out = Vec::new();
+                $( self.$m.describe(&mut out); )*
+                out
+            }
+
+            /// Sets one threshold by name.
+            pub fn set(&mut self, key: &str, value: &str) -> Result<(), ThresholdError> {
+                $( if let Some(done) = self.$m.set(key, value) {
+                    return done;
+                } )*
+                Err(ThresholdError::Unknown(key.into()))
+            }
+        }
     };
 }
 

@@ -1,7 +1,8 @@
 //! orphans-and-memory: sockets closed by their process but still sending, against
 //! tcp_max_orphans; TCP memory against the tcp_mem thresholds.
 
-use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity};
 use crate::model::{Netid, SockState};
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
@@ -9,7 +10,15 @@ pub const ID: &str = "orphans-and-memory";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "orphaned sockets and TCP memory against their limits";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// Orphaned sockets / net.ipv4.tcp_max_orphans.
+    orphans_warn: f64 = 0.50,
+    /// Orphaned sockets that warn when tcp_max_orphans cannot be read (it is a global sysctl,
+    /// invisible from a network namespace other than the host's).
+    orphans_count_warn: u64 = 1000,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let mut out = Vec::new();
     let orphans: Vec<&crate::Socket> = o
         .first

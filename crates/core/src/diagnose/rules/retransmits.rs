@@ -2,7 +2,8 @@
 //! rate over the window.
 
 use super::attach;
-use crate::diagnose::{Finding, Observation, Severity, Thresholds, endpoint_text};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity, endpoint_text};
 use crate::model::Netid;
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
@@ -10,7 +11,17 @@ pub const ID: &str = "retransmits";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "connections and a host retransmitting";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// Retransmitted segments over a connection's life that flag it.
+    retrans_per_connection: u64 = 5,
+    /// Host retransmitted / sent segments over the window.
+    retrans_rate_warn: f64 = 0.01,
+    retrans_rate_crit: f64 = 0.05,
+    /// Segments sent in the window below which the rate is not judged.
+    retrans_min_segments: u64 = 1000,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp) {
         let Some(info) = s.details.as_ref().and_then(|d| d.vitals()) else { continue };

@@ -1,6 +1,7 @@
 //! stale-unix-sockets: socket files no socket is bound to.
 
-use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity};
 use crate::text::{Untrusted, path_text, shell_quote};
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
@@ -8,7 +9,9 @@ pub const ID: &str = "stale-unix-sockets";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "socket files no socket is bound to";
 
-pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
+limits! {}
+
+pub fn check(o: &Observation, _t: &Limits) -> Vec<Finding> {
     o.stale_unix_files
         .iter()
         .map(|p| {

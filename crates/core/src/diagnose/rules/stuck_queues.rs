@@ -2,7 +2,8 @@
 //! Send-Q (the peer is not reading, or the path is stuck) stays high across the window.
 
 use super::{attach, by_holder, who};
-use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity};
 use crate::model::{Netid, SockState};
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
@@ -10,7 +11,12 @@ pub const ID: &str = "stuck-queues";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "queues that stay full across the window";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// Bytes in Recv-Q or Send-Q, in both snapshots, that make a queue stuck.
+    stuck_queue_bytes: u64 = 4096,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let min = t.stuck_queue_bytes;
     let stuck = |recv: bool| {
         o.first.sockets.iter().filter(move |s| {

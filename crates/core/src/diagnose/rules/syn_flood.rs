@@ -1,7 +1,8 @@
 //! syn-flood: many half-open (SYN-RECV) connections, and SYN cookies being sent.
 
 use super::attach;
-use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity};
 use crate::model::{Netid, SockState};
 use std::collections::BTreeMap;
 
@@ -10,7 +11,12 @@ pub const ID: &str = "syn-flood";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "half-open connections piling up, SYN cookies sent";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// SYN-RECV sockets on the host.
+    syn_recv_warn: u64 = 256,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let syn: Vec<&crate::Socket> = o
         .first
         .sockets

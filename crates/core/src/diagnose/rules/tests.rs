@@ -299,7 +299,7 @@ fn stale_files_and_ordering() {
 fn thresholds_are_settable_by_name() {
     let mut t = Thresholds::default();
     t.set("fd_warn", "0.5").expect("known key");
-    assert_eq!(t.fd_warn, 0.5);
+    assert_eq!(t.fd_limit.fd_warn, 0.5);
     assert!(t.set("fd_warn", "lots").is_err());
     assert!(t.set("no_such", "1").is_err());
     assert_eq!(t.describe().len(), 21);

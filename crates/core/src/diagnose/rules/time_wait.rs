@@ -1,7 +1,8 @@
 //! time-wait: many TIME-WAIT sockets — normal, but a sign of short connections — and their
 //! count against net.ipv4.tcp_max_tw_buckets.
 
-use crate::diagnose::{Finding, Observation, Severity, Thresholds, endpoint_text};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity, endpoint_text};
 use crate::model::{Netid, SockState};
 use std::collections::HashMap;
 
@@ -10,7 +11,14 @@ pub const ID: &str = "time-wait";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "TIME-WAIT sockets against tcp_max_tw_buckets";
 
-pub fn check(o: &Observation, t: &Thresholds) -> Vec<Finding> {
+limits! {
+    /// TIME-WAIT sockets worth a note.
+    time_wait_info: u64 = 1000,
+    /// TIME-WAIT sockets / net.ipv4.tcp_max_tw_buckets.
+    time_wait_buckets_warn: f64 = 0.50,
+}
+
+pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let tw: Vec<&crate::Socket> =
         o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp && s.state == SockState::TimeWait).collect();
     let n = tw.len() as u64;

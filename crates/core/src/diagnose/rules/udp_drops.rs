@@ -1,7 +1,8 @@
 //! udp-drops: datagrams dropped because a socket's receive buffer was full.
 
 use super::attach;
-use crate::diagnose::{Finding, Observation, Severity, Thresholds};
+use crate::diagnose::thresholds::limits;
+use crate::diagnose::{Finding, Observation, Severity};
 use crate::model::Netid;
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
@@ -9,7 +10,9 @@ pub const ID: &str = "udp-drops";
 /// What it looks for, in a line (the help lists it).
 pub const SUMMARY: &str = "UDP datagrams dropped at full receive buffers";
 
-pub fn check(o: &Observation, _t: &Thresholds) -> Vec<Finding> {
+limits! {}
+
+pub fn check(o: &Observation, _t: &Limits) -> Vec<Finding> {
     let mut out = Vec::new();
     let host = o.delta("Udp.RcvbufErrors") + o.delta("Udp6RcvbufErrors");
     if host > 0 {
