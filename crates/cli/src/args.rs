@@ -218,7 +218,7 @@ pub struct LabArgs {
     #[command(subcommand)]
     pub scenario: Scenario,
     /// Hold the condition this many seconds, then clean up (default: until Ctrl-C)
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds_up_to::<31_536_000>)]
+    #[arg(long, global = true, value_name = "SECONDS", allow_negative_numbers = true, value_parser = seconds_up_to::<31_536_000>)]
     pub hold: Option<f64>,
     /// Run inside a new, private network namespace (needs root or a user namespace)
     #[arg(long, global = true)]
@@ -280,14 +280,14 @@ pub enum Scenario {
     },
     /// Benchmark: Unix sockets against TCP loopback, throughput and latency
     UnixVsTcp {
-        #[arg(long, default_value_t = 1.0, value_parser = seconds_up_to::<3600>)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = seconds_up_to::<3600>)]
         seconds: f64,
     },
     /// Benchmark: cost per wait of select/poll/epoll as idle fds grow
     PollVsEpoll {
         #[arg(long, value_delimiter = ',', default_value = "10,100,1000,10000")]
         fds: Vec<usize>,
-        #[arg(long, default_value_t = 0.2, value_parser = seconds_up_to::<10>)]
+        #[arg(long, default_value_t = 0.2, allow_negative_numbers = true, value_parser = seconds_up_to::<10>)]
         seconds_per_size: f64,
     },
     /// Benchmark: request/response latency with Nagle, TCP_NODELAY and TCP_QUICKACK
@@ -299,7 +299,7 @@ pub enum Scenario {
     BlockingVsEpoll {
         #[arg(long, default_value_t = 1000)]
         connections: u32,
-        #[arg(long, default_value_t = 1.0, value_parser = seconds_up_to::<3600>)]
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = seconds_up_to::<3600>)]
         seconds: f64,
     },
 }
@@ -357,7 +357,7 @@ pub struct WhoArgs {
 )]
 pub struct DoctorArgs {
     /// Seconds between the two looks (counters and persistence are judged over it)
-    #[arg(long, default_value_t = 1.0, value_name = "SECONDS", value_parser = seconds_up_to::<3600>)]
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS", allow_negative_numbers = true, value_parser = seconds_up_to::<600>)]
     pub interval: f64,
     /// Only this process (repeatable)
     #[arg(long, value_name = "PID")]

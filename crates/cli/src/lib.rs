@@ -10,6 +10,7 @@ pub mod output;
 mod plan;
 pub mod render;
 mod term;
+mod usage;
 
 use clap::Parser;
 use output::Guarded;
@@ -91,7 +92,7 @@ fn finish(result: anyhow::Result<u8>, out: BufWriter<Guarded<io::StdoutLock<'_>>
             // Drop what is buffered: a failed write must not be retried on exit.
             std::mem::forget(out);
             stderr_line!("sockscope: error: {}", one_line(&e));
-            ExitCode::FAILURE
+            if usage::is_usage(&e) { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }
@@ -109,7 +110,7 @@ fn one_line(e: &anyhow::Error) -> String {
     e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
 }
 
-/// Help and version print as clap renders them; usage errors become one line.
+/// Help and version print as clap renders them, to stdout; usage errors in full, to stderr.
 fn clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
@@ -119,10 +120,11 @@ fn clap_error(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            stderr_line!("sockscope: error: {first} (see sockscope --help)");
+            // clap's whole message: what is wrong, valid values or a suggestion, the usage
+            // line and which --help to read (the subcommand's, for a subcommand).
+            for line in e.render().to_string().trim_end().lines() {
+                stderr_line!("{line}");
+            }
             ExitCode::from(2)
         }
     }

@@ -21,19 +21,30 @@ fn stderr_of(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn bad_input_is_one_clear_line_and_a_nonzero_exit() {
     for (args, needle) in [
-        (&["--no-such-flag"][..], "--no-such-flag"),
-        (&["-f", "ipx"], "unknown family 'ipx'"),
+        (&["-f", "ipx"][..], "unknown family 'ipx'"),
         (&["-A", "tcp,bogus"], "unknown socket table 'bogus'"),
         (&["-A", "sctp"], "not supported"),
-        (&["--source", "carrier-pigeon"], "carrier-pigeon"),
-        (&["-t", "--json", "--jsonl"], "--json"),
     ] {
         let (code, stdout, stderr) = stderr_of(args);
-        assert_ne!(code, 0, "{args:?} must fail");
+        assert_eq!(code, 2, "{args:?} is a command-line error");
         assert!(stdout.is_empty(), "{args:?} printed to stdout: {stdout}");
         assert_eq!(stderr.lines().count(), 1, "{args:?} must print one line, got: {stderr}");
         assert!(stderr.starts_with("sockscope: error: "), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: '{stderr}' does not name '{needle}'");
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    }
+    // What clap refuses it explains in full (issue 12): the error first, then usage and help.
+    for (args, needle) in [
+        (&["--no-such-flag"][..], "--no-such-flag"),
+        (&["--source", "carrier-pigeon"], "carrier-pigeon"),
+        (&["-t", "--json", "--jsonl"], "--json"),
+    ] {
+        let (code, stdout, stderr) = stderr_of(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(stdout.is_empty(), "{args:?} printed to stdout: {stdout}");
+        let first = stderr.lines().next().unwrap_or("");
+        assert!(first.starts_with("error: ") && first.contains(needle), "{args:?}: {stderr}");
+        assert!(stderr.contains("--help"), "{args:?} points to the help: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
     }
 }

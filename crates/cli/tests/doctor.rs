@@ -300,13 +300,18 @@ fn text_report_and_threshold_errors() {
         (&["doctor", "--set", "fd_warn=lots"], "is not a number"),
         (&["doctor", "--set", "fd_warn=NaN"], "is not a number of 0 or more"),
         (&["doctor", "--set", "fd_warn=-1"], "is not a number of 0 or more"),
-        (&["doctor", "--config", "/no/such/config"], "cannot read the config file"),
-        (&["doctor", "--interval=-1"], "--interval"),
     ] {
         let out = sockscope(args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && err.lines().count() == 1 && err.contains(needle), "{args:?}: {err}");
+        assert!(out.status.code() == Some(2) && err.lines().count() == 1 && err.contains(needle), "{args:?}: {err}");
     }
+    let out = sockscope(&["doctor", "--config", "/no/such/config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(1) && err.contains("cannot read the config file"), "{err}");
+    // clap's own refusal, in full (issue 12).
+    let out = sockscope(&["doctor", "--interval=-1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(2) && err.contains("--interval") && err.contains("out of range"), "{err}");
     let cfg = format!("{empty}/doctor.conf");
     std::fs::write(&cfg, "# tighter\nfd_warn = 0.5\nkeepalive_idle_secs = 60\n").unwrap();
     let listed = sockscope_ok(&["doctor", "--config", &cfg, "--list-thresholds"]);

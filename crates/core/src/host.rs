@@ -22,6 +22,11 @@ pub fn net_dir(proc_root: &Path) -> PathBuf {
     crate::procfs::net_dir(proc_root)
 }
 
+/// Whether process `pid` exists (and is visible: procfs's hidepid hides other users').
+pub fn process_exists(proc_root: &Path, pid: u32) -> bool {
+    proc_root.join(pid.to_string()).exists()
+}
+
 /// The number of open fds of process `pid`.
 pub fn open_fds(proc_root: &Path, pid: u32) -> std::io::Result<u64> {
     crate::procfs::process::open_fds(proc_root, pid)

@@ -2,7 +2,8 @@
 
 use crate::args::DoctorArgs;
 use crate::render::doctor as render;
-use anyhow::{Context, bail};
+use crate::usage::usage;
+use anyhow::Context;
 use sockscope_core::diagnose::observe::{ObserveOptions, Scope, observe};
 use sockscope_core::diagnose::{Severity, Thresholds, diagnose, worst};
 use std::io::Write;
@@ -18,14 +19,16 @@ pub fn run(args: &DoctorArgs, out: &mut impl Write) -> anyhow::Result<u8> {
             if line.is_empty() {
                 continue;
             }
-            let (k, v) =
-                line.split_once('=').with_context(|| format!("{}:{}: expected KEY = VALUE", path.display(), n + 1))?;
-            t.set(k.trim(), v).map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?;
+            let (k, v) = line
+                .split_once('=')
+                .with_context(|| format!("{}:{}: expected KEY = VALUE", path.display(), n + 1))
+                .map_err(usage)?;
+            t.set(k.trim(), v).map_err(|e| usage(anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1)))?;
         }
     }
     for kv in &args.set {
-        let (k, v) = kv.split_once('=').with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
-        t.set(k.trim(), v).map_err(anyhow::Error::msg)?;
+        let (k, v) = kv.split_once('=').with_context(|| format!("--set {kv}: expected KEY=VALUE")).map_err(usage)?;
+        t.set(k.trim(), v).map_err(usage)?;
     }
     if args.list_thresholds {
         for (k, v) in t.describe() {
@@ -33,9 +36,7 @@ pub fn run(args: &DoctorArgs, out: &mut impl Write) -> anyhow::Result<u8> {
         }
         return Ok(0);
     }
-    if !(0.0..=600.0).contains(&args.interval) {
-        bail!("--interval must be between 0 and 600 seconds");
-    }
+    crate::usage::check_pids("--pid", &args.pid)?;
     let mut opts = ObserveOptions {
         window: Duration::from_secs_f64(args.interval),
         scope: Scope { pids: args.pid.clone(), commands: args.comm.clone(), ports: args.port.clone() },

@@ -2,6 +2,7 @@
 
 use crate::args::FdsArgs;
 use crate::render::fds as render;
+use crate::usage::usage;
 use sockscope_core::fdselect::{FdSelect, InetSpec};
 use sockscope_core::fdview::ReadOptions;
 use sockscope_core::fdview::{FdView, FdViewError, FdViewOptions, Which};
@@ -18,11 +19,11 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
             .filter(|s| !s.is_empty())
             .map(|s| InetSpec::parse(s, &services))
             .collect::<Result<_, _>>()
-            .map_err(anyhow::Error::msg)?;
+            .map_err(usage)?;
         select.inet = Some(specs);
     }
     for p in &args.pids {
-        select.add_pids(p).map_err(anyhow::Error::msg)?;
+        select.add_pids(p).map_err(usage)?;
     }
     for c in &args.commands {
         select.add_command(c);
@@ -42,10 +43,13 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     let hidepid = sockscope_core::host::hidepid(&opts.proc_root);
     let mut view = match FdView::collect(&which, &opts) {
         Ok(v) => v,
-        Err(FdViewError::NoSuchPid(pid)) if hidepid.is_some() => anyhow::bail!(
-            "no process with pid {pid} is visible: /proc is mounted with hidepid={}, which hides other users' processes (run as root)",
-            hidepid.as_deref().unwrap_or_default()
-        ),
+        Err(FdViewError::NoSuchPid(pid)) if hidepid.is_some() => {
+            return Err(usage(anyhow::anyhow!(
+                "no process with pid {pid} is visible: /proc is mounted with hidepid={}, which hides other users' processes (run as root)",
+                hidepid.as_deref().unwrap_or_default()
+            )));
+        }
+        Err(e @ FdViewError::NoSuchPid(_)) => return Err(usage(e)),
         Err(e) => return Err(anyhow::Error::new(e).context("cannot read fd tables")),
     };
     for w in &view.warnings {

@@ -2,6 +2,7 @@
 
 use crate::args::WhoArgs;
 use crate::render::who;
+use crate::usage::usage;
 use anyhow::Context;
 use sockscope_core::names::Services;
 use sockscope_core::who::{Target, who};
@@ -10,7 +11,7 @@ use std::path::Path;
 
 /// Exit status: success when something holds the target.
 pub fn run(args: &WhoArgs, out: &mut impl Write) -> anyhow::Result<bool> {
-    let target = Target::parse(&args.target, &Services::load()).map_err(|e| anyhow::anyhow!("who: {e}"))?;
+    let target = Target::parse(&args.target, &Services::load()).map_err(|e| usage(anyhow::anyhow!("who: {e}")))?;
     let report = who(&target, Path::new("/proc")).context("cannot read sockets")?;
     who::write(out, &target, &report, args.json)?;
     out.flush()?;

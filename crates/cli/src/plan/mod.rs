@@ -10,7 +10,7 @@ pub mod selection;
 use crate::args::{GroupKey, KernelFilterArg, ListArgs, SourceArg};
 use crate::render::Format;
 use crate::render::details::DetailFlags;
-use anyhow::bail;
+use crate::usage::usage;
 use sockscope_core::filter::Expr;
 use sockscope_core::model::{SockState, StateSet};
 use sockscope_core::names::{Interfaces, Services};
@@ -112,17 +112,18 @@ impl ListPlan {
 
 /// The listing's selection, filter and collection options.
 fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyhow::Result<SnapshotOptions> {
+    crate::usage::check_pids("--pid", &args.pid)?;
     let mut f = filter::build(args, services)?;
     if matches!(action, Action::Kill { .. }) && f.is_empty() {
-        bail!(
+        return Err(usage(anyhow::anyhow!(
             "-K destroys every socket the filter selects, so it needs a filter (for example: sockscope -K dport = :8080); try --dry-run first"
-        );
+        )));
     }
-    let mut selection = selection::from_args(args).map_err(anyhow::Error::msg)?;
+    let mut selection = selection::from_args(args).map_err(|e| usage(anyhow::Error::msg(e)))?;
     selection.states = filter::states(&f, selection.states);
     if let Some(e) = &mut f.expr {
         let cgroup_root = sockscope_core::host::cgroup2_root();
-        sockscope_core::filter::resolve(e, &mut Interfaces::new(), &cgroup_root)?;
+        sockscope_core::filter::resolve(e, &mut Interfaces::new(), &cgroup_root).map_err(usage)?;
     }
     let mut opts = SnapshotOptions::new(selection);
     opts.source = source(args.source);
