@@ -43,17 +43,29 @@ fn about_port(f: &Value, port: u16) -> bool {
     f["sockets"].as_array().unwrap().iter().any(|s| has(&s["local"]) || has(&s["peer"]))
 }
 
-/// An nft rule on packets arriving in this namespace (CI installs nftables). Dropping on
-/// input, not output, makes a real loss: on output the sender learns of the drop at once.
-fn nft(rule: &str) {
+/// Loses the packets on this namespace's loopback that `matches` (tc u32 selectors, offsets
+/// from the IP header) picks, silently for the sender, with iproute2 alone: a clsact filter
+/// on lo's egress redirects them to a veth pair, whose far end drops them (they are addressed
+/// to 127.0.0.1 and to no MAC it has). A drop the sender sees — a full queue, a refused
+/// transmit, a redirect to a device that is down — is not a loss: TCP tries again at once and
+/// counts no retransmission.
+fn lose_on_loopback(matches: &[&str]) {
     let run = |args: &[&str]| {
-        let out = Command::new("nft").args(args).output().expect("nft (nftables) must be installed");
-        assert!(out.status.success(), "nft {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(args[0]).args(&args[1..]).output().expect("ip and tc (iproute2) must be installed");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     };
-    let _ = Command::new("nft").args(["add", "table", "inet", "t"]).output();
-    let _ =
-        Command::new("nft").args(["add", "chain", "inet", "t", "o", "{ type filter hook input priority 0; }"]).output();
-    run(&["add", "rule", "inet", "t", "o", rule]);
+    if !String::from_utf8_lossy(&Command::new("ip").args(["link", "show", "lost0"]).output().unwrap().stdout)
+        .contains("lost0")
+    {
+        run(&["ip", "link", "add", "lost0", "type", "veth", "peer", "name", "lost1"]);
+        run(&["ip", "link", "set", "lost0", "up"]);
+        run(&["ip", "link", "set", "lost1", "up"]);
+        run(&["tc", "qdisc", "add", "dev", "lo", "clsact"]);
+    }
+    let mut args = vec!["tc", "filter", "add", "dev", "lo", "egress", "protocol", "ip", "u32"];
+    args.extend_from_slice(matches);
+    args.extend_from_slice(&["action", "mirred", "egress", "redirect", "dev", "lost0"]);
+    run(&args);
 }
 
 #[test]
@@ -103,7 +115,8 @@ fn syn_recv_flood_is_reported() {
     private_netns();
     let l = TcpListener::bind("127.0.0.1:7100").unwrap();
     // Drop the clients' final ACK: the server keeps each handshake half-open.
-    nft("tcp dport 7100 tcp flags & (syn | ack) == ack drop");
+    // TCP flags are byte 13 of the TCP header, 33 of the packet: ACK alone is 0x10.
+    lose_on_loopback(&["match", "ip", "dport", "7100", "0xffff", "match", "u8", "0x10", "0xff", "at", "33"]);
     let clients: Vec<_> = (0..10)
         .map(|_| {
             let s = rustix::net::socket_with(
@@ -184,7 +197,7 @@ fn retransmitting_connection_is_found() {
     private_netns();
     let l = TcpListener::bind("127.0.0.1:7300").unwrap();
     let (client, _server) = lab::connected_pair(&l).unwrap();
-    nft("tcp dport 7300 drop");
+    lose_on_loopback(&["match", "ip", "dport", "7300", "0xffff"]);
     (&client).write_all(b"lost in transit").unwrap();
     wait_until("a retransmission", || ss(&["-tinH", "dport = :7300"]).contains("retrans:"));
     let (_, doc) = doctor(&["--set", "retrans_per_connection=1"]);
