@@ -203,7 +203,7 @@ pub enum Command {
     Who(WhoArgs),
     /// Find the classic socket and fd problems, with evidence, cause and fix (exit 0 ok, 1 warn, 2 crit)
     Doctor(DoctorArgs),
-    /// Reproduce a classic socket problem for real, or measure one of the seed's claims
+    /// Reproduce a classic socket problem for real, or measure a common claim about sockets
     Lab(LabArgs),
     /// Internal: a helper process of `sockscope lab`
     #[command(name = "lab-worker", hide = true)]
@@ -232,18 +232,22 @@ pub struct LabArgs {
 pub enum Scenario {
     /// A listener that never accepts and a burst of clients: a full accept queue, ListenOverflows rising
     Backlog {
+        /// The listen() backlog of the listener
         #[arg(long, default_value_t = 4)]
         backlog: u32,
+        /// Clients that connect at once
         #[arg(long, default_value_t = 32)]
         clients: u32,
     },
     /// A server that never closes connections its clients closed: sockets stuck in CLOSE-WAIT
     CloseWait {
+        /// Connections left in CLOSE-WAIT
         #[arg(long, default_value_t = 10)]
         count: u32,
     },
     /// A client that closes short connections first: sockets in TIME-WAIT for 60 s
     TimeWait {
+        /// Connections closed into TIME-WAIT
         #[arg(long, default_value_t = 100)]
         count: u32,
     },
@@ -255,6 +259,7 @@ pub enum Scenario {
     },
     /// Re-binding a port held by TIME-WAIT: EADDRINUSE without SO_REUSEADDR, success with it
     AddrInUse {
+        /// Connections closed on the port before it is bound again
         #[arg(long, default_value_t = 3)]
         connections: u32,
     },
@@ -266,39 +271,49 @@ pub enum Scenario {
     },
     /// N listeners with SO_REUSEPORT on one port, M clients: how the kernel spreads them
     Reuseport {
+        /// Listeners sharing the port
         #[arg(long, default_value_t = 4)]
         listeners: u32,
+        /// Clients that connect to it
         #[arg(long, default_value_t = 400)]
         clients: u32,
     },
     /// A socket population for benchmarks, spread over worker processes
     Farm {
+        /// Sockets to make (established connections, TIME-WAIT, Unix pairs, listeners)
         #[arg(long, default_value_t = 10_000)]
         sockets: u64,
+        /// Worker processes to spread them over (each holds at most its fd limit)
         #[arg(long, default_value_t = 4)]
         processes: u32,
     },
     /// Benchmark: Unix sockets against TCP loopback, throughput and latency
     UnixVsTcp {
+        /// Seconds each measurement runs
         #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = seconds_up_to::<3600>)]
         seconds: f64,
     },
     /// Benchmark: cost per wait of select/poll/epoll as idle fds grow
     PollVsEpoll {
+        /// Numbers of idle fds to watch, comma-separated
         #[arg(long, value_delimiter = ',', default_value = "10,100,1000,10000")]
         fds: Vec<usize>,
+        /// Seconds spent measuring each number of fds
         #[arg(long, default_value_t = 0.2, allow_negative_numbers = true, value_parser = seconds_up_to::<10>)]
         seconds_per_size: f64,
     },
     /// Benchmark: request/response latency with Nagle, TCP_NODELAY and TCP_QUICKACK
     Nagle {
+        /// Request/response round trips per setting
         #[arg(long, default_value_t = 20)]
         requests: u32,
     },
     /// Benchmark: thread per connection against one epoll loop
     BlockingVsEpoll {
+        /// Concurrent connections
         #[arg(long, default_value_t = 1000)]
         connections: u32,
+        /// Seconds each server is measured
         #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = seconds_up_to::<3600>)]
         seconds: f64,
     },
@@ -409,6 +424,25 @@ fn doctor_after_help() -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 12: lab's --count, --backlog, --clients, --sockets and --processes had no help.
+    #[test]
+    fn every_option_and_argument_has_a_line_of_help() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_help().is_none() && !matches!(arg.get_id().as_str(), "help" | "version") {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|c| !c.is_hide_set() && c.get_name() != "help") {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "sockscope", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:?}");
+    }
+
     /// Issue 11: a rule's id was written in four places. The help is built from the rules;
     /// docs/doctor.md is written by hand, so it is checked to list exactly them, in order.
     #[test]

@@ -114,10 +114,17 @@ fn one_line(e: &anyhow::Error) -> String {
 fn clap_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             // Help goes to stdout; a reader closing it early is not an error.
             let _ = io::stdout().write_all(e.render().to_string().as_bytes());
             ExitCode::SUCCESS
+        }
+        // `sockscope lab` alone: its help lists the scenarios, but nothing was run.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            for line in e.render().to_string().trim_end().lines() {
+                stderr_line!("{line}");
+            }
+            ExitCode::from(2)
         }
         _ => {
             // clap's whole message: what is wrong, valid values or a suggestion, the usage

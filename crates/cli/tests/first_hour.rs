@@ -87,3 +87,30 @@ fn a_pid_that_does_not_exist_is_an_error_not_an_empty_answer() {
     let me = std::process::id().to_string();
     assert_eq!(status_and_stderr(&["-tan", "--pid", &me]).0, 0);
 }
+
+#[test]
+fn lab_without_a_scenario_lists_them_and_fails() {
+    let (code, err) = status_and_stderr(&["lab"]);
+    assert_eq!(code, 2, "{err}");
+    for scenario in ["backlog", "close-wait", "time-wait", "farm", "nagle"] {
+        assert!(err.contains(scenario), "{scenario} not listed: {err}");
+    }
+}
+
+#[test]
+fn summary_rows_have_no_trailing_spaces() {
+    private_netns();
+    let out = sockscope_ok(&["-s"]);
+    for line in out.lines() {
+        assert_eq!(line, line.trim_end(), "trailing spaces in {line:?}");
+    }
+}
+
+#[test]
+fn help_says_no_internal_jargon() {
+    let mut all = sockscope_ok(&["--help"]);
+    for cmd in ["fds", "who", "doctor", "lab"] {
+        all.push_str(&sockscope_ok(&[cmd, "--help"]));
+    }
+    assert!(!all.contains("seed"), "{all}");
+}

@@ -1,5 +1,6 @@
 //! `-K`: destroy the selected TCP, UDP and raw sockets through SOCK_DESTROY, as `ss -K`.
 
+use crate::render::counted;
 use sockscope_core::destroy::{DestroyError, Destroyer};
 use sockscope_core::filter::Expr;
 use sockscope_core::filter::eval::Truth;
@@ -47,7 +48,7 @@ pub fn run(
     if dry_run {
         print(out, &killable)?;
         out.flush()?;
-        crate::stderr_line!("sockscope: --dry-run: would destroy {} socket{}", killable.len(), plural(killable.len()));
+        crate::stderr_line!("sockscope: --dry-run: would destroy {}", counted(killable.len(), "socket", "sockets"));
         return Ok(true);
     }
     let mut destroyer = Destroyer::open()?;
@@ -65,16 +66,12 @@ pub fn run(
     }
     print(out, &destroyed)?;
     out.flush()?;
-    crate::stderr_line!("sockscope: destroyed {} socket{}", destroyed.len(), plural(destroyed.len()));
+    crate::stderr_line!("sockscope: destroyed {}", counted(destroyed.len(), "socket", "sockets"));
     if gone > 0 {
-        crate::stderr_line!("sockscope: {gone} more socket{} had already closed", plural(gone));
+        crate::stderr_line!("sockscope: {} more had already closed", counted(gone, "socket", "sockets"));
     }
     for (why, n) in &failures {
-        crate::stderr_line!("sockscope: could not destroy {n} socket{}: {why}", plural(*n));
+        crate::stderr_line!("sockscope: could not destroy {}: {why}", counted(*n, "socket", "sockets"));
     }
     Ok(failures.is_empty())
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -1,7 +1,8 @@
 //! `sockscope lab SCENARIO`: make a socket problem happen for real, show it, hold it, clean up;
-//! or run a benchmark of one of the seed's claims.
+//! or run a benchmark of a common claim about sockets.
 
 use crate::args::{LabArgs, Scenario};
+use crate::render::counted;
 use anyhow::Context;
 use sockscope_lab::bench;
 use sockscope_lab::scenarios::{
@@ -229,7 +230,12 @@ fn start_farm(sockets: u64, processes: u32, exe: &std::path::Path) -> anyhow::Re
     let t = &f.truth;
     let pids: Vec<String> = t.workers.iter().map(|w| w.pid.to_string()).collect();
     let lines = vec![
-        format!("ready: {} sockets in {} processes (pids {})", t.total(), t.workers.len(), pids.join(",")),
+        format!(
+            "ready: {} in {} (pids {})",
+            counted(usize::try_from(t.total()).unwrap_or(usize::MAX), "socket", "sockets"),
+            counted(t.workers.len(), "process", "processes"),
+            pids.join(",")
+        ),
         format!(
             "{} established TCP, {} listeners, {} Unix, {} TIME-WAIT (these expire after 60 s)",
             t.established, t.listeners, t.unix, t.time_wait

@@ -5,13 +5,17 @@ use crate::render::who;
 use crate::usage::usage;
 use anyhow::Context;
 use sockscope_core::names::Services;
-use sockscope_core::who::{Target, who};
+use sockscope_core::who::{Target, TargetError, who};
 use std::io::Write;
 use std::path::Path;
 
 /// Exit status: success when something holds the target.
 pub fn run(args: &WhoArgs, out: &mut impl Write) -> anyhow::Result<bool> {
-    let target = Target::parse(&args.target, &Services::load()).map_err(|e| usage(anyhow::anyhow!("who: {e}")))?;
+    let target = Target::parse(&args.target, &Services::load()).map_err(|e| match e {
+        // A path that does not exist is an answer about the system (exit 1), as in docs/fds.md.
+        TargetError::Path { .. } => anyhow::anyhow!("who: {e}"),
+        _ => usage(anyhow::anyhow!("who: {e}")),
+    })?;
     let report = who(&target, Path::new("/proc")).context("cannot read sockets")?;
     who::write(out, &target, &report, args.json)?;
     out.flush()?;

@@ -99,13 +99,13 @@ pub fn report(out: &mut impl Write, o: &Observation, findings: &[Finding], colou
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let line = format!(
-        "{} critical, {} warning, {} info — {} rules over {} sockets and {} processes, window {:.1} s",
+        "{} critical, {} warning, {} info — {} over {} and {}, window {:.1} s",
         count(Severity::Crit),
         count(Severity::Warn),
         count(Severity::Info),
-        rules::ALL.len(),
-        o.first.sockets.len(),
-        o.processes.len(),
+        super::counted(rules::ALL.len(), "rule", "rules"),
+        super::counted(o.first.sockets.len(), "socket", "sockets"),
+        super::counted(o.processes.len(), "process", "processes"),
         o.window.as_secs_f64()
     );
     let healthy = count(Severity::Crit) + count(Severity::Warn) == 0;

@@ -23,3 +23,19 @@ pub enum Format {
     /// One JSON object per line (`--jsonl`).
     JsonLines,
 }
+
+/// `1 process`, `3 processes`: a count with its noun.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 12: "1 processes".
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(super::counted(1, "process", "processes"), "1 process");
+        assert_eq!(super::counted(0, "process", "processes"), "0 processes");
+        assert_eq!(super::counted(2, "socket", "sockets"), "2 sockets");
+    }
+}

@@ -28,7 +28,8 @@ pub fn totals(t: &Totals, warnings: &[String], format: Format, out: &mut impl Wr
     writeln!(out)?;
     writeln!(out, "Transport Total     IP        IPv6")?;
     for (name, row) in [("RAW", t.raw), ("UDP", t.udp), ("TCP", t.tcp_sockets), ("INET", t.inet), ("FRAG", t.frag)] {
-        writeln!(out, "{name:<9} {:<9} {:<9} {:<9}", row.total, row.ipv4, row.ipv6)?;
+        let line = format!("{name:<9} {:<9} {:<9} {:<9}", row.total, row.ipv4, row.ipv6);
+        writeln!(out, "{}", line.trim_end())?;
     }
     writeln!(out)?;
     writeln!(out, "UNIX: {}  PACKET: {}  NETLINK: {}", t.unix, t.packet, t.netlink)
