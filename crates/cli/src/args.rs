@@ -153,6 +153,10 @@ pub struct ListArgs {
     /// with a warning) or /proc/net
     #[arg(long = "source", value_enum, default_value_t = SourceArg::Auto, help_heading = "Collection")]
     pub source: SourceArg,
+    /// Also say how the sockets were read (tables read from /proc/net where sock_diag could
+    /// not dump them)
+    #[arg(long = "verbose", help_heading = "Collection")]
+    pub verbose: bool,
 
     /// Filter expression, ss syntax (docs/filter.md): state S, exclude S, src/dst HOST,
     /// sport/dport OP PORT, dev, fwmark, cgroup, autobound, not, and, or, ( )

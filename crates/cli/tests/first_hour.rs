@@ -114,3 +114,63 @@ fn help_says_no_internal_jargon() {
     }
     assert!(!all.contains("seed"), "{all}");
 }
+
+fn as_nobody(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", env!("CARGO_BIN_EXE_sockscope")])
+        .args(args)
+        .output()
+        .expect("setpriv (util-linux) must be installed")
+}
+
+#[test]
+fn fds_of_a_process_that_cannot_be_read_fails_with_the_reason() {
+    private_netns();
+    let out = as_nobody(&["fds", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("pid 1") && err.contains("permission denied"), "{err}");
+    assert!(out.stdout.is_empty(), "an empty table is not an answer: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_plain_listing_is_not_noisy() {
+    private_netns();
+    let _l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let doc = sockscope_json(&["-a"]);
+    let only_raw = doc["fallbacks"].as_array().unwrap().iter().all(|f| f.as_str().unwrap().contains(" raw "));
+    // Every socket of this namespace is this test's: no owner is unknown, whatever other
+    // process on the host cannot be read.
+    for args in [&["-a"][..], &["-tanp"], &["who", ":1"]] {
+        let out = sockscope(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if only_raw {
+            assert!(err.is_empty(), "sockscope {args:?} said: {err}");
+        }
+    }
+    // Asked for details /proc/net cannot give, the user hears what is missing.
+    if !doc["fallbacks"].as_array().unwrap().is_empty() {
+        let (_, err) = status_and_stderr(&["-a", "-e"]);
+        assert!(err.contains("no cookie, memory"), "{err}");
+        let (_, err) = status_and_stderr(&["-a", "--verbose"]);
+        assert!(err.contains("/proc/net"), "{err}");
+    }
+}
+
+#[test]
+fn a_socket_file_bound_in_another_namespace_is_not_called_stale_by_a_user() {
+    // Bound in the namespace the test started in; sockscope then runs in a private one.
+    let dir = sockscope_lab::sockets::tempdir().unwrap();
+    std::fs::set_permissions(dir.as_str(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}/elsewhere.sock", dir.as_str());
+    let _bound = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    private_netns();
+    let out = as_nobody(&["who", &path]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("stale") && text.contains("another network namespace"), "{text}");
+    let out = as_nobody(&["doctor", "--interval", "0", "--json", "--stale-dir", dir.as_str()]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stale: Vec<_> =
+        doc["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "stale-unix-sockets").collect();
+    assert!(stale.is_empty(), "{stale:?}");
+}

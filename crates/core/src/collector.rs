@@ -232,6 +232,7 @@ fn dump(
     }
     if !failed.is_empty() {
         let tables: Vec<Netid> = failed.iter().map(|(n, _)| *n).collect();
+        snap.fallback_tables.clone_from(&tables);
         let mut seen = Vec::new();
         for (_, e) in &failed {
             let msg = e.to_string();

@@ -2,7 +2,7 @@
 //! holds them.
 
 use crate::filter::{Expr, Pred, eval};
-use crate::model::{Owner, OwnerIndex, Socket};
+use crate::model::{Netid, Owner, OwnerIndex, Socket};
 use crate::netlink::NetlinkError;
 use crate::netlink::request::Extensions;
 use crate::procfs::ProcError;
@@ -85,6 +85,8 @@ pub struct Snapshot {
     /// Tables read from /proc/net because sock_diag could not dump them: complete, but
     /// without cookies, backlogs and Unix peers. The socket listing reports these.
     pub fallbacks: Vec<String>,
+    /// The tables those are.
+    pub fallback_tables: Vec<Netid>,
     /// Whether the kernel ran the filter program.
     pub kernel_filtered: bool,
 }

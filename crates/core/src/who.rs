@@ -216,15 +216,17 @@ fn unix_report(path: &str, proc_root: &Path) -> Result<Report, SnapshotError> {
     }
     let listening = r.sockets.iter().any(|h| h.socket.state == SockState::Listen || h.socket.netid == Netid::UnixDgram);
     if !listening && !path.starts_with('@') && Path::new(path).exists() {
-        if other_namespaces_bind(path, proc_root) {
-            r.notes.push(format!("{} is bound by a socket in another network namespace (a container?); sockscope sees it there but not its owners.", Untrusted(path)));
-        } else {
+        match other_namespaces_bind(path, proc_root) {
+            Some(true) => r.notes.push(format!("{} is bound by a socket in another network namespace (a container?); sockscope sees it there but not its owners.", Untrusted(path))),
+            None => r.notes.push(format!("no socket in this network namespace listens on {}, and other namespaces cannot be looked at without privilege (run as root to tell whether it is stale).", Untrusted(path))),
+            Some(false) => {
             r.stale = true;
             r.notes.push(format!(
                 "{} is a socket file, but no socket listens on it: connect() gets ECONNREFUSED. It is stale — left by a process that exited without unlink(). Remove it (rm -- {}) before starting the server, or have the server unlink() before bind().",
                 Untrusted(path),
                 Untrusted(&shell_quote(path))
             ));
+            }
         }
     } else if r.sockets.is_empty() {
         r.notes.push(format!("no socket is bound to {}.", Untrusted(path)));
@@ -233,8 +235,9 @@ fn unix_report(path: &str, proc_root: &Path) -> Result<Report, SnapshotError> {
 }
 
 /// Whether a socket in any other network namespace is bound to `path`, so a socket file is
-/// not called stale when it is not.
-pub(crate) fn other_namespaces_bind(path: &str, proc_root: &Path) -> bool {
+/// not called stale when it is not; `None` when that cannot be told (no privilege to look at
+/// some namespaces).
+pub(crate) fn other_namespaces_bind(path: &str, proc_root: &Path) -> Option<bool> {
     // /proc/net/unix has the path's bytes as they are.
     let want = crate::text::raw_bytes(path).unwrap_or_else(|| path.as_bytes().to_vec());
     crate::procfs::net::unix_bound_in_other_namespaces(&want, proc_root)

@@ -66,6 +66,11 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     view.processes
         .retain(|p| !select.excludes_process(p.pid, &p.command) && (!p.fds.is_empty() || (named && !selecting)));
 
+    // `fds 1` as a user who may not read pid 1: nothing asked for could be read.
+    if (!which.pids.is_empty() || !which.names.is_empty()) && view.processes.is_empty() && !view.unreadable.is_empty() {
+        let first = &view.unreadable[0];
+        anyhow::bail!("cannot read the fds of pid {}: {}", first.pid, first.reason);
+    }
     if let Some(n) = args.top {
         render::top(out, &view, n, args.json)?;
     } else if args.json {

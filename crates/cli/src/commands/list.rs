@@ -12,7 +12,8 @@ use std::io::Write;
 
 pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>) -> anyhow::Result<bool> {
     let snap = Snapshot::collect(&plan.collect).context("cannot read sockets")?;
-    for w in snap.fallbacks.iter().chain(&snap.warnings) {
+    note_fallbacks(&snap, &plan.output);
+    for w in &snap.warnings {
         crate::stderr_line!("sockscope: warning: {w}");
     }
     let mut rows: Vec<&Socket> = snap.sockets.iter().collect();
@@ -89,13 +90,38 @@ fn details_with(
     crate::render::details::DetailFlags { cgroups, ..o.details.clone() }
 }
 
-/// Never a silent gap: say how many processes' fds could not be read, and why.
+/// Reading a table from /proc/net is normal (raw sockets on most kernels): it is said only
+/// with --verbose, or when it loses what was asked for — details of raw sockets (/proc/net has
+/// no memory, tcp_info, TOS or cookies), and for any other table what the plain listing shows
+/// (listener backlogs, Unix peers).
+fn note_fallbacks(snap: &Snapshot, o: &crate::plan::Output) {
+    let details = o.details.extended || o.details.memory || o.details.info || o.details.tos;
+    let visible = snap.fallback_tables.iter().any(|t| *t != sockscope_core::Netid::Raw);
+    if !(o.verbose || details || visible) {
+        return;
+    }
+    let lost = if details || visible {
+        "; those sockets have no cookie, memory, tcp_info, TOS, listener backlog or Unix peer"
+    } else {
+        ""
+    };
+    for w in &snap.fallbacks {
+        crate::stderr_line!("sockscope: note: {w}{lost}");
+    }
+}
+
+/// Never a silent gap: when some socket shows no owner, say how many processes' fds could
+/// not be read, and why. When every socket has its owner, the unreadable processes changed
+/// nothing, and are not mentioned.
 fn note_unknown_owners(snap: &Snapshot) {
     let Some(idx) = &snap.owners else { return };
     let Some(note) = idx.report.gap_note() else { return };
     let unowned = snap.sockets.iter().filter(|s| s.inode != 0 && !idx.has_owner(s.inode)).count();
+    if unowned == 0 {
+        return;
+    }
     crate::stderr_line!(
-        "sockscope: note: {note}; {unowned} socket{} no known owner",
-        if unowned == 1 { " has" } else { "s have" },
+        "sockscope: note: {note}; {} no known owner",
+        crate::render::counted(unowned, "socket has", "sockets have"),
     );
 }

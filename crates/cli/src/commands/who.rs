@@ -19,7 +19,13 @@ pub fn run(args: &WhoArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     let report = who(&target, Path::new("/proc")).context("cannot read sockets")?;
     who::write(out, &target, &report, args.json)?;
     out.flush()?;
-    if !report.unreadable.is_empty() && !args.json {
+    // An unreadable process matters only where it could be the answer: a socket here that
+    // no readable process holds, or any file (it may have it open).
+    let could_matter = match target {
+        Target::File { .. } => true,
+        _ => report.sockets.iter().any(|h| h.socket.inode != 0 && h.holders.is_empty()),
+    };
+    if could_matter && !report.unreadable.is_empty() && !args.json {
         crate::stderr_line!(
             "sockscope: note: {} process{} could not be read ({}); the answer may be incomplete",
             report.unreadable.len(),

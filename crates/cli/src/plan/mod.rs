@@ -44,6 +44,8 @@ pub struct Output {
     pub oneline: bool,
     /// What the detail lines show (cgroup paths are filled in when printing).
     pub details: DetailFlags,
+    /// Say how the sockets were read, even when nothing asked for is missing (--verbose).
+    pub verbose: bool,
     /// As ss: a Netid column only when several tables are shown, a State column only when
     /// several states can be.
     pub netid_column: bool,
@@ -98,6 +100,7 @@ impl ListPlan {
                 tos: args.tos,
                 cgroups: None,
             },
+            verbose: args.verbose,
             netid_column: collect.selection.table_count() > 1,
             state_column: collect.selection.states.0.count_ones() > 1,
         };

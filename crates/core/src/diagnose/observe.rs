@@ -191,7 +191,8 @@ fn stale_sockets(dir: &Path, snap: &Snapshot, root: &Path) -> Vec<PathBuf> {
                 // The same lossless text the socket names were read into, so a path that is
                 // not UTF-8 still matches its socket.
                 let text = crate::text::path_text(&path);
-                if !bound.contains(&*text) && !crate::who::other_namespaces_bind(&text, root) {
+                // Stale only when every namespace was looked at and none binds it.
+                if !bound.contains(&*text) && crate::who::other_namespaces_bind(&text, root) == Some(false) {
                     out.push(path);
                 }
             }

@@ -12,22 +12,37 @@ use std::path::{Path, PathBuf};
 
 /// Whether a Unix socket in a network namespace other than ours is bound to the path `want`
 /// (its bytes as /proc/net/unix has them), read from /proc/PID/net/unix of one process per
-/// namespace.
-pub fn unix_bound_in_other_namespaces(want: &[u8], proc_root: &Path) -> bool {
+/// namespace. A namespace is told by the inode of its /proc/…/net/unix, which any user may
+/// stat (/proc/PID/ns/net needs ptrace access). `None` when it cannot be told: some table
+/// could not be read, and no table that could be has the path.
+pub fn unix_bound_in_other_namespaces(want: &[u8], proc_root: &Path) -> Option<bool> {
     use std::os::unix::fs::MetadataExt;
-    let ours = std::fs::metadata(proc_root.join("thread-self/ns/net")).map(|m| m.ino()).ok();
+    let ours = std::fs::metadata(proc_root.join("thread-self/net/unix")).map(|m| m.ino()).ok();
     let mut seen = std::collections::HashSet::new();
+    let mut unseen = false;
+    let gone = |e: &std::io::Error| matches!(super::process::classify(e), super::process::Unreadable::Gone);
     for pid in super::process::pids(proc_root).unwrap_or_default() {
-        let Ok(ns) = std::fs::metadata(proc_root.join(pid.to_string()).join("ns/net")) else { continue };
-        if Some(ns.ino()) == ours || !seen.insert(ns.ino()) {
+        let file = proc_root.join(pid.to_string()).join("net/unix");
+        let ns = match std::fs::metadata(&file) {
+            Ok(m) => m.ino(),
+            Err(e) => {
+                unseen |= !gone(&e);
+                continue;
+            }
+        };
+        if Some(ns) == ours || !seen.insert(ns) {
             continue;
         }
-        let Ok(table) = std::fs::read(proc_root.join(pid.to_string()).join("net/unix")) else { continue };
-        if table.split(|b| *b == b'\n').any(|l| l.strip_suffix(want).is_some_and(|l| l.ends_with(b" "))) {
-            return true;
+        match std::fs::read(&file) {
+            Ok(table) => {
+                if table.split(|b| *b == b'\n').any(|l| l.strip_suffix(want).is_some_and(|l| l.ends_with(b" "))) {
+                    return Some(true);
+                }
+            }
+            Err(e) => unseen |= !gone(&e),
         }
     }
-    false
+    (!unseen).then_some(false)
 }
 
 /// The files that hold each table, per family.
