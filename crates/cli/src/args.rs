@@ -13,7 +13,9 @@ connections of every family. Owners (-p) are every process and fd holding each s
 one pass over /proc/*/fd. --json and --jsonl give every field as numbers in base units.",
     after_help = "Examples:\n  sockscope -tanp          every TCP socket with its owning processes\n  sockscope -lx            listening Unix sockets\n  sockscope -ua --json     all UDP sockets as one JSON document\n  sockscope -A unix_stream,tcp -a\n\nDocs: docs/json.md (JSON schema), docs/cli.md (flags and columns).",
     disable_version_flag = true,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    // ss takes `-tnn` and `-a -t -a`: a repeated flag is the same flag.
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -103,6 +103,8 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     let _u6 = UdpSocket::bind("[::]:0").unwrap();
     let unix_path = format!("{dir}/a.sock");
     let _ul = UnixListener::bind(&unix_path).unwrap();
+    // A connection it has not accepted yet: a listener's `pending`.
+    let _waiting = UnixStream::connect(&unix_path).unwrap();
     let _abstract = lab::abstract_listener("sockscope-json-schema").unwrap();
     let _raw = lab::raw_socket(rustix::net::AddressFamily::INET, 1).unwrap();
     let _packet = lab::packet_socket(rustix::net::SocketType::RAW, 0x0003).unwrap();

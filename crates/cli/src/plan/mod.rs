@@ -89,11 +89,13 @@ impl ListPlan {
             numeric: args.numeric,
             resolve: args.resolve,
             processes: args.processes || args.threads,
-            cgroups: args.cgroup,
+            // -e shows each socket's cgroup, as ss does.
+            cgroups: args.cgroup || args.extended,
             header: !args.no_header,
             oneline: args.oneline,
             details: DetailFlags {
-                timers: args.options,
+                // As ss: -e shows the timers too.
+                timers: args.options || args.extended,
                 extended: args.extended,
                 memory: args.memory,
                 info: args.info,
@@ -138,7 +140,13 @@ fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyh
     let structured = args.json || args.jsonl;
     opts.owners = args.processes || args.threads || structured || action == Action::Groups(GroupBy::Process);
     opts.threads = args.threads;
-    opts.extensions = Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos, vitals: false };
+    opts.extensions = Extensions {
+        memory: args.memory,
+        tcp_info: args.info,
+        tos: args.tos,
+        vitals: false,
+        unix_files: args.extended,
+    };
     opts.filter = f.expr;
     Ok(opts)
 }

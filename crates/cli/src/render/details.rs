@@ -1,7 +1,7 @@
 //! The detail fields of -o, -e, -m, -i, --tos and --cgroup, in ss's notation.
 
-use sockscope_core::Socket;
 use sockscope_core::model::{SkMemInfo, TcpInfo};
+use sockscope_core::{Family, Socket};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -23,18 +23,12 @@ pub fn same_line(s: &Socket, f: &DetailFlags, out: &mut String) {
     {
         let _ = write!(out, " timer:({},{},{})", t.kind.name(), ms_timer(t.expires_ms), t.retransmits);
     }
-    if f.extended {
-        super::names::extended(s, out);
-    }
-    if let (Some(map), Some(id)) = (&f.cgroups, s.cgroup_id) {
-        match map.get(&id.get()) {
-            Some(path) => {
-                let _ = write!(out, " cgroup:{}", crate::escape::escape(path));
-            }
-            None => {
-                let _ = write!(out, " cgroup:#{id}");
-            }
-        }
+    if f.extended && s.family == Family::Unix {
+        unix_extended(s, out);
+    } else if f.extended {
+        extended(s, f, out);
+    } else {
+        cgroup(s, f, out);
     }
     if f.tos
         && let Some(d) = &s.details
@@ -47,6 +41,70 @@ pub fn same_line(s: &Socket, f: &DetailFlags, out: &mut String) {
         }
         if let Some(c) = d.class_id {
             let _ = write!(out, " class_id:{c:#x}");
+        }
+    }
+}
+
+/// `-e` for inet, packet and netlink sockets, in ss's order: `uid:` (when not root), `ino:`,
+/// `sk:` (the cookie), `fwmark:`, `cgroup:`, `v6only:`, and the shutdown arrows.
+fn extended(s: &Socket, f: &DetailFlags, out: &mut String) {
+    if let Some(uid) = s.uid.filter(|u| *u != 0) {
+        let _ = write!(out, " uid:{uid}");
+    }
+    let _ = write!(out, " ino:{}", s.inode);
+    if let Some(cookie) = s.cookie {
+        let _ = write!(out, " sk:{cookie:x}");
+    }
+    if let Some(mark) = s.mark.filter(|m| *m != 0) {
+        let _ = write!(out, " fwmark:{mark:#x}");
+    }
+    cgroup(s, f, out);
+    if let Some(v6only) = s.v6only {
+        let _ = write!(out, " v6only:{}", u8::from(v6only));
+    }
+    shutdown(s, out);
+}
+
+/// `-e` for Unix sockets, as ss: the shutdown arrows, the bound file's `ino:` and `dev:`, and
+/// a listener's pending connections (`peers:`).
+fn unix_extended(s: &Socket, out: &mut String) {
+    shutdown(s, out);
+    let Some(d) = &s.details else { return };
+    if let Some(f) = d.bound_file {
+        // ss prints the kernel's device number through the C library's major()/minor().
+        let (major, minor) = ((f.device >> 8) & 0xfff, (f.device & 0xff) | ((f.device >> 12) & !0xff));
+        let _ = write!(out, " ino:{} dev:{major}/{minor}", f.inode);
+    }
+    if let Some(pending) = &d.pending {
+        out.push_str(" peers:");
+        for p in pending.iter() {
+            let _ = write!(out, " {p}");
+        }
+    }
+}
+
+/// `<->`, `-->`, `<--`, `---`: which directions are still open.
+fn shutdown(s: &Socket, out: &mut String) {
+    if let Some(sd) = s.shutdown {
+        out.push_str(match sd & 3 {
+            0 => " <->",
+            1 => " -->",
+            2 => " <--",
+            _ => " ---",
+        });
+    }
+}
+
+/// `cgroup:PATH`, with --cgroup or -e.
+fn cgroup(s: &Socket, f: &DetailFlags, out: &mut String) {
+    if let (Some(map), Some(id)) = (&f.cgroups, s.cgroup_id) {
+        match map.get(&id.get()) {
+            Some(path) => {
+                let _ = write!(out, " cgroup:{}", crate::escape::escape(path));
+            }
+            None => {
+                let _ = write!(out, " cgroup:#{id}");
+            }
         }
     }
 }

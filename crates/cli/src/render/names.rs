@@ -209,25 +209,3 @@ pub fn owners<'a>(owners: impl Iterator<Item = Owner<'a>>, out: &mut String) {
         out.push(')');
     }
 }
-
-/// ss -e: ` uid:1000 ino:12345 sk:1f <->`.
-pub fn extended(s: &Socket, out: &mut String) {
-    if let Some(uid) = s.uid.filter(|u| *u != 0) {
-        let _ = write!(out, " uid:{uid}");
-    }
-    let _ = write!(out, " ino:{}", s.inode);
-    if let Some(cookie) = s.cookie {
-        let _ = write!(out, " sk:{cookie:x}");
-    }
-    if let Some(v6only) = s.v6only {
-        let _ = write!(out, " v6only:{}", u8::from(v6only));
-    }
-    if let Some(sd) = s.shutdown {
-        out.push_str(match sd & 3 {
-            0 => " <->",
-            1 => " -->",
-            2 => " <--",
-            _ => " ---",
-        });
-    }
-}

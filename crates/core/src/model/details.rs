@@ -84,6 +84,20 @@ pub struct Details {
     pub tclass: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_id: Option<u32>,
+    /// A bound Unix socket's file (with `-e`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_file: Option<BoundFile>,
+    /// A Unix listener's connections not yet accepted: their socket inodes (with `-e`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Box<[u32]>>,
+}
+
+/// The file a Unix socket is bound to, as the kernel reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BoundFile {
+    pub inode: u32,
+    /// The filesystem's device number as the kernel keeps it (major << 20 | minor).
+    pub device: u32,
 }
 
 /// The tcp_info fields the doctor's rules read, 24 bytes instead of the kernel's 240: what

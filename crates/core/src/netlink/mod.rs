@@ -151,7 +151,7 @@ impl DiagSocket {
         }
         let unix = [Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket];
         if unix.iter().any(|n| sel.has_netid(*n)) {
-            let result = self.dump("unix", &request::unix(sel.states, q.extensions.memory), |p| {
+            let result = self.dump("unix", &request::unix(sel.states, q.extensions), |p| {
                 if let Some(s) = parse::unix(p).filter(|s| sel.matches(s)) {
                     out.push(s);
                 }

@@ -43,7 +43,9 @@ const INET_DIAG_CGROUP_ID: u16 = 21;
 
 const UNIX_DIAG_MSG_LEN: usize = 16;
 const UNIX_DIAG_NAME: u16 = 0;
+const UNIX_DIAG_VFS: u16 = 1;
 const UNIX_DIAG_PEER: u16 = 2;
+const UNIX_DIAG_ICONS: u16 = 3;
 const UNIX_DIAG_RQLEN: u16 = 4;
 const UNIX_DIAG_MEMINFO: u16 = 5;
 const UNIX_DIAG_SHUTDOWN: u16 = 6;
@@ -164,8 +166,17 @@ pub fn unix(payload: &[u8]) -> Option<Socket> {
     let mut uid = None;
     let mut shutdown = None;
     let mut memory = None;
+    let mut file = None;
+    let mut pending = None;
     for (kind, data) in Attrs::new(payload.get(align4(UNIX_DIAG_MSG_LEN)..).unwrap_or(&[])) {
         match kind {
+            // struct unix_diag_vfs { udiag_vfs_ino, udiag_vfs_dev }
+            UNIX_DIAG_VFS if data.len() >= 8 => {
+                file = Some(crate::model::BoundFile { inode: u32_ne(data, 0), device: u32_ne(data, 4) });
+            }
+            UNIX_DIAG_ICONS => {
+                pending = Some(data.chunks_exact(4).map(|c| u32_ne(c, 0)).collect::<Box<[u32]>>());
+            }
             UNIX_DIAG_NAME => name = UnixName::from_raw(data),
             UNIX_DIAG_PEER => peer_inode = u64::from(u32_ne(data, 0)),
             UNIX_DIAG_RQLEN => queues = Some((u32_ne(data, 0), u32_ne(data, 4))),
@@ -187,6 +198,11 @@ pub fn unix(payload: &[u8]) -> Option<Socket> {
     s.shutdown = shutdown;
     if memory.is_some() {
         s.details_mut().memory = memory.map(Box::new);
+    }
+    if file.is_some() || pending.is_some() {
+        let d = s.details_mut();
+        d.bound_file = file;
+        d.pending = pending;
     }
     Some(s)
 }

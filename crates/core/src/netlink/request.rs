@@ -15,6 +15,7 @@ pub const IPPROTO_RAW: u8 = 255;
 const UDIAG_SHOW_NAME: u32 = 0x01;
 const UDIAG_SHOW_VFS: u32 = 0x02;
 const UDIAG_SHOW_PEER: u32 = 0x04;
+const UDIAG_SHOW_ICONS: u32 = 0x08;
 const UDIAG_SHOW_RQLEN: u32 = 0x10;
 const UDIAG_SHOW_MEMINFO: u32 = 0x20;
 const UDIAG_SHOW_UID: u32 = 0x40;
@@ -33,6 +34,9 @@ pub struct Extensions {
     /// for datagram sockets (their drops): what a host-wide diagnosis keeps of 200k
     /// connections without 300 bytes each.
     pub vitals: bool,
+    /// For Unix sockets, the bound file's inode and device and a listener's pending
+    /// connections (`-e`)
+    pub unix_files: bool,
 }
 
 impl Extensions {
@@ -150,11 +154,14 @@ pub fn destroy(s: &crate::model::Socket) -> Option<Vec<u8>> {
 }
 
 /// `struct unix_diag_req` (24 bytes): every Unix socket in the given states, with its name,
-/// peer, queue lengths and uid.
-pub fn unix(states: StateSet, memory: bool) -> Vec<u8> {
-    let mut show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
-    if memory {
+/// peer, queue lengths and uid, and what `ext` asks for.
+pub fn unix(states: StateSet, ext: Extensions) -> Vec<u8> {
+    let mut show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
+    if ext.memory {
         show |= UDIAG_SHOW_MEMINFO;
+    }
+    if ext.unix_files {
+        show |= UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS;
     }
     let mut r = Vec::with_capacity(24);
     r.extend_from_slice(&[AF_UNIX, 0, 0, 0]);
@@ -195,7 +202,10 @@ mod tests {
     #[test]
     fn request_sizes_match_the_uapi_structs() {
         assert_eq!(inet(AF_INET, IPPROTO_TCP, StateSet::ALL, 0).len(), 56);
-        assert_eq!(unix(StateSet::ALL, true).len(), 24);
+        assert_eq!(
+            unix(StateSet::ALL, Extensions { memory: true, unix_files: true, ..Extensions::default() }).len(),
+            24
+        );
         assert_eq!(
             inet_with_bytecode(AF_INET, IPPROTO_TCP, StateSet::ALL, 0, &[1, 4, 8, 0, 0, 0]).map(|r| r.len()),
             Some(56 + 4 + 8)
