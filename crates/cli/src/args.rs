@@ -211,9 +211,46 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Reproduce a classic socket problem for real, or measure a common claim about sockets
     Lab(LabArgs),
+    /// Print shell completions for bash, zsh or fish (or write them all with --dir)
+    #[command(
+        after_help = "Install:\n  sockscope completions bash > /etc/bash_completion.d/sockscope\n  sockscope completions zsh > \"${fpath[1]}/_sockscope\"\n  sockscope completions fish > ~/.config/fish/completions/sockscope.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page of sockscope or one of its commands (or write them all with --dir)
+    #[command(
+        after_help = "Install:\n  sockscope man --dir /usr/local/share/man/man1 && mandb\nRead one without installing:\n  sockscope man fds | man -l -"
+    )]
+    Man(ManArgs),
     /// Internal: a helper process of `sockscope lab`
     #[command(name = "lab-worker", hide = true)]
     LabWorker { spec: String },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum, required_unless_present = "dir")]
+    pub shell: Option<Shell>,
+    /// Write the completions of every shell into DIR (sockscope.bash, _sockscope, sockscope.fish)
+    #[arg(long, value_name = "DIR", conflicts_with = "shell")]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ManArgs {
+    /// The command whose page to print (fds, who, doctor, lab, …); none for sockscope(1)
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+    /// Write every page into DIR (sockscope.1, sockscope-fds.1, …)
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

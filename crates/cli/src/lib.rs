@@ -40,6 +40,8 @@ pub fn main() -> ExitCode {
         Some(args::Command::Who(a)) => commands::who::run(a, &mut out).map(status),
         Some(args::Command::Doctor(a)) => commands::doctor::run(a, &mut out),
         Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out).map(status),
+        Some(args::Command::Completions(a)) => commands::docs::completions(a, &mut out).map(status),
+        Some(args::Command::Man(a)) => commands::docs::man(a, &mut out).map(status),
         Some(args::Command::LabWorker { spec }) => {
             drop(out);
             return ExitCode::from(sockscope_lab::worker::main(spec).clamp(0, 255) as u8);

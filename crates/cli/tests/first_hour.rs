@@ -174,3 +174,34 @@ fn a_socket_file_bound_in_another_namespace_is_not_called_stale_by_a_user() {
         doc["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "stale-unix-sockets").collect();
     assert!(stale.is_empty(), "{stale:?}");
 }
+
+#[test]
+fn man_pages_and_completions_come_from_the_flags() {
+    let page = sockscope_ok(&["man"]);
+    assert!(page.contains(".TH sockscope 1") && page.contains("\\-\\-summary\\-by"), "{page}");
+    let fds = sockscope_ok(&["man", "fds"]);
+    assert!(fds.contains(".TH sockscope-fds 1") && fds.contains("\\-\\-peers"), "{fds}");
+    assert_eq!(status_and_stderr(&["man", "nope"]).0, 2);
+    let dir = sockscope_lab::sockets::tempdir().unwrap();
+    sockscope_ok(&["man", "--dir", dir.as_str()]);
+    sockscope_ok(&["completions", "--dir", dir.as_str()]);
+    for file in
+        ["sockscope.1", "sockscope-fds.1", "sockscope-doctor.1", "sockscope.bash", "_sockscope", "sockscope.fish"]
+    {
+        let text = std::fs::read_to_string(format!("{}/{file}", dir.as_str())).unwrap();
+        assert!(text.contains("doctor") || text.contains("fds"), "{file}: {text}");
+    }
+    // The bash script is valid bash, and completes every command and the listing's flags.
+    let bash = sockscope_ok(&["completions", "bash"]);
+    let path = format!("{}/check.bash", dir.as_str());
+    std::fs::write(&path, &bash).unwrap();
+    let checked = std::process::Command::new("bash").args(["-n", &path]).output().unwrap();
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    for word in ["fds", "who", "doctor", "lab", "--summary-by", "--kernel-filter"] {
+        assert!(bash.contains(word), "{word} missing from the bash completions");
+    }
+    let zsh = sockscope_ok(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef sockscope"), "{zsh}");
+    assert!(sockscope_ok(&["completions", "fish"]).contains("complete -c sockscope"));
+    assert_eq!(status_and_stderr(&["completions"]).0, 2);
+}

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod docs;
 pub mod doctor;
 pub mod fds;
 pub mod kill;
