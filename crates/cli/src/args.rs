@@ -24,9 +24,21 @@ pub struct Cli {
     #[command(flatten)]
     pub list: ListArgs,
 
+    /// Colour: on a terminal unless NO_COLOR is set (auto), always, or never
+    #[arg(long = "color", alias = "colour", value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
     /// Print version
     #[arg(short = 'V', short_alias = 'v', long = "version", action = clap::ArgAction::Version)]
     version: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Args, Clone, Default)]

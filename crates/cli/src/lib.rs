@@ -33,12 +33,12 @@ pub fn main() -> ExitCode {
     let mut out = BufWriter::with_capacity(64 * 1024, Guarded::new(stdout.lock()));
     let width = term::stdout_width();
     let result: anyhow::Result<u8> = match &cli.command {
-        None => plan::ListPlan::from_args(&cli.list)
+        None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color))
             .and_then(|plan| commands::list::run(&plan, &mut out, width))
             .map(status),
         Some(args::Command::Fds(a)) => commands::fds::run(a, &mut out).map(status),
         Some(args::Command::Who(a)) => commands::who::run(a, &mut out).map(status),
-        Some(args::Command::Doctor(a)) => commands::doctor::run(a, &mut out),
+        Some(args::Command::Doctor(a)) => commands::doctor::run(a, term::colour(cli.color), &mut out),
         Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out).map(status),
         Some(args::Command::Completions(a)) => commands::docs::completions(a, &mut out).map(status),
         Some(args::Command::Man(a)) => commands::docs::man(a, &mut out).map(status),

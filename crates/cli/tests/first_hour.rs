@@ -205,3 +205,21 @@ fn man_pages_and_completions_come_from_the_flags() {
     assert!(sockscope_ok(&["completions", "fish"]).contains("complete -c sockscope"));
     assert_eq!(status_and_stderr(&["completions"]).0, 2);
 }
+
+#[test]
+fn states_are_coloured_when_asked_and_never_in_a_pipe() {
+    private_netns();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let _tw = sockscope_lab::sockets::time_wait(&l).unwrap();
+    let plain = sockscope_ok(&["-tan"]);
+    assert!(!plain.contains('\x1b'), "no colour in a pipe: {plain:?}");
+    assert_eq!(sockscope_ok(&["-tan", "--color", "never"]), plain);
+    let coloured = sockscope_ok(&["-tan", "--color", "always"]);
+    assert!(coloured.contains("\x1b[32mLISTEN\x1b[0m") && coloured.contains("\x1b[2mTIME-WAIT\x1b[0m"), "{coloured:?}");
+    // Only the state text is painted: without the sequences, the table is the same.
+    assert_eq!(
+        coloured.replace("\x1b[32m", "").replace("\x1b[2m", "").replace("\x1b[36m", "").replace("\x1b[0m", ""),
+        plain
+    );
+    assert_eq!(status_and_stderr(&["-tan", "--color", "sometimes"]).0, 2);
+}

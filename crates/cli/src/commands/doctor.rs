@@ -9,7 +9,7 @@ use sockscope_core::diagnose::{Severity, Thresholds, diagnose, worst};
 use std::io::Write;
 use std::time::Duration;
 
-pub fn run(args: &DoctorArgs, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(args: &DoctorArgs, colour: bool, out: &mut impl Write) -> anyhow::Result<u8> {
     let mut t = Thresholds::default();
     if let Some(path) = &args.config {
         let text =
@@ -53,7 +53,7 @@ pub fn run(args: &DoctorArgs, out: &mut impl Write) -> anyhow::Result<u8> {
     if args.json {
         render::json(out, &observation, &findings, &t)?;
     } else {
-        render::report(out, &observation, &findings, crate::term::colour())?;
+        render::report(out, &observation, &findings, colour)?;
     }
     Ok(match worst(&findings) {
         Some(Severity::Crit) => 2,

@@ -75,6 +75,7 @@ fn write_sockets(
                 details: details_with(o, cgroups),
                 oneline: o.oneline,
                 max_width: if o.oneline { None } else { terminal_width },
+                colour: o.colour,
             };
             sockets::write(&mut out, snap, rows, &mut namer, &table)?;
         }

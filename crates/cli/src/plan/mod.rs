@@ -44,6 +44,8 @@ pub struct Output {
     pub oneline: bool,
     /// What the detail lines show (cgroup paths are filled in when printing).
     pub details: DetailFlags,
+    /// Colour the states in the table.
+    pub colour: bool,
     /// Say how the sockets were read, even when nothing asked for is missing (--verbose).
     pub verbose: bool,
     /// As ss: a Netid column only when several tables are shown, a State column only when
@@ -62,7 +64,8 @@ pub struct ListPlan {
 }
 
 impl ListPlan {
-    pub fn from_args(args: &ListArgs) -> anyhow::Result<ListPlan> {
+    /// `colour`: whether the table may be coloured (`term::colour`).
+    pub fn from_args(args: &ListArgs, colour: bool) -> anyhow::Result<ListPlan> {
         let services = Services::load();
         let action = if args.summary {
             Action::Totals
@@ -103,6 +106,7 @@ impl ListPlan {
                 cgroups: None,
             },
             verbose: args.verbose,
+            colour,
             netid_column: collect.selection.table_count() > 1,
             state_column: collect.selection.states.0.count_ones() > 1,
         };
@@ -186,7 +190,7 @@ mod tests {
     fn plan(argv: &[&str]) -> ListPlan {
         let cli = crate::args::Cli::try_parse_from(std::iter::once("sockscope").chain(argv.iter().copied()))
             .expect("valid command line");
-        ListPlan::from_args(&cli.list).expect("plan")
+        ListPlan::from_args(&cli.list, false).expect("plan")
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct TableOptions {
     pub oneline: bool,
     /// Terminal width, when writing to a terminal and not asked for one line per socket.
     pub max_width: Option<usize>,
+    /// Colour the states (`--color`).
+    pub colour: bool,
 }
 
 /// Rows per thread below which filling the table on one thread is cheaper.
@@ -72,9 +74,24 @@ fn columns(opts: &TableOptions) -> Vec<Column> {
     columns
 }
 
+/// Colours that help scanning a long listing: listeners green, connections cyan, CLOSE-WAIT
+/// (a process not closing what its peer closed) yellow, TIME-WAIT dim.
+fn state_colour(state: &str) -> Option<&'static str> {
+    match state {
+        "LISTEN" => Some("32"),
+        "ESTAB" => Some("36"),
+        "CLOSE-WAIT" => Some("33"),
+        "TIME-WAIT" => Some("2"),
+        _ => None,
+    }
+}
+
 /// One table holding these sockets' rows.
 fn fill(snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer, opts: &TableOptions) -> Table {
     let mut table = Table::new(columns(opts));
+    if opts.colour && opts.state_column {
+        table.paint(usize::from(opts.netid_column), state_colour);
+    }
     table.reserve(sockets.len());
     let mut addr = String::new();
     let mut port = String::new();

@@ -37,12 +37,31 @@ pub struct Table {
     ends: Vec<u32>,
     /// Per-row separator override for split columns (Unix endpoints use ' ' not ':').
     seps: Vec<char>,
+    /// (column, painter): an SGR code for a cell's text, put around the text, not its padding,
+    /// so widths stay right.
+    painters: Vec<(usize, Painter)>,
 }
+
+/// The SGR parameters (`33`, `2`) to colour a cell's text with, or `None` for none.
+pub type Painter = fn(&str) -> Option<&'static str>;
 
 impl Table {
     pub fn new(columns: Vec<Column>) -> Table {
         let cells_per_row = columns.iter().map(|c| if c.split.is_some() { 2 } else { 1 }).sum::<usize>() + 1;
-        Table { columns, mode: Mode::Keep, cells_per_row, arena: String::new(), ends: Vec::new(), seps: Vec::new() }
+        Table {
+            columns,
+            mode: Mode::Keep,
+            cells_per_row,
+            arena: String::new(),
+            ends: Vec::new(),
+            seps: Vec::new(),
+            painters: Vec::new(),
+        }
+    }
+
+    /// Colours the cells of column `column` (a plain column) with `painter`.
+    pub fn paint(&mut self, column: usize, painter: Painter) {
+        self.painters.push((column, painter));
     }
 
     pub fn reserve(&mut self, rows: usize) {
@@ -209,10 +228,14 @@ impl Table {
     fn format_row(&self, r: usize, widths: &[usize], fixed: usize, max_width: Option<usize>, line: &mut String) {
         let mut cell = r * self.cells_per_row;
         let mut sub = 0;
-        for col in &self.columns {
+        for (index, col) in self.columns.iter().enumerate() {
             match col.split {
                 None => {
-                    pad(line, self.text(cell), widths[sub], col.align);
+                    let text = self.text(cell);
+                    match self.painters.iter().find(|(c, _)| *c == index).and_then(|(_, p)| p(text)) {
+                        Some(sgr) => painted(line, text, widths[sub], col.align, sgr),
+                        None => pad(line, text, widths[sub], col.align),
+                    }
                     cell += 1;
                     sub += 1;
                 }
@@ -286,6 +309,22 @@ enum Mode {
 /// Columns a cell takes on a terminal: CJK and emoji take two, combining marks none.
 fn width(s: &str) -> usize {
     if s.is_ascii() { s.len() } else { unicode_width::UnicodeWidthStr::width(s) }
+}
+
+/// `pad`, with the text (not the padding) between an SGR sequence and a reset.
+fn painted(line: &mut String, text: &str, w: usize, align: Align, sgr: &str) {
+    let fill = w.saturating_sub(width(text));
+    if align == Align::Right {
+        spaces(line, fill);
+    }
+    line.push_str("\x1b[");
+    line.push_str(sgr);
+    line.push('m');
+    line.push_str(text);
+    line.push_str("\x1b[0m");
+    if align == Align::Left {
+        spaces(line, fill);
+    }
 }
 
 fn pad(line: &mut String, text: &str, w: usize, align: Align) {
