@@ -60,3 +60,21 @@ fn repeated_flags_are_accepted_as_ss_accepts_them() {
         same_as_ss(args);
     }
 }
+
+/// Issue 12: without -a, --summary-by port keyed a server's connections by its clients' ports.
+#[test]
+fn summary_by_port_keys_connections_by_the_service_port() {
+    private_netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let pairs: Vec<_> = (0..20).map(|_| lab::connected_pair(&l).unwrap()).collect();
+    for args in [&["-t", "--summary-by", "port"][..], &["-ta", "--summary-by", "port"]] {
+        let doc = sockscope_json(args);
+        let groups = doc["groups"].as_array().unwrap();
+        let key = format!("{port}/tcp");
+        let row = groups.iter().find(|g| g["key"] == key.as_str()).unwrap_or_else(|| panic!("no {key}: {doc}"));
+        assert_eq!(row["states"]["established"], 40, "both ends of 20 connections: {doc}");
+        assert_eq!(groups.iter().filter(|g| g["states"]["established"].as_u64().is_some()).count(), 1, "{doc}");
+    }
+    drop(pairs);
+}

@@ -134,13 +134,20 @@ pub struct Group {
 }
 
 /// Counts per group, largest first (ties by key).
-pub fn group(snap: &Snapshot, by: GroupBy) -> Vec<Group> {
-    let listening_ports: HashSet<u16> = snap
-        .sockets
-        .iter()
+/// The (table, port) pairs something listens on in `sockets`: TCP listeners and unconnected
+/// UDP sockets.
+pub fn listening_ports<'a>(sockets: impl IntoIterator<Item = &'a Socket>) -> HashSet<(Netid, u16)> {
+    sockets
+        .into_iter()
         .filter(|s| s.state == SockState::Listen || (s.netid == Netid::Udp && s.state == SockState::Close))
-        .filter_map(|s| s.local.port())
-        .collect();
+        .filter_map(|s| Some((s.netid, s.local.port()?)))
+        .collect()
+}
+
+/// Groups the snapshot's sockets. `listening` (from `listening_ports`, over a look that saw the
+/// listeners even when the snapshot does not show them) tells the service side of a
+/// connection for `GroupBy::Port`.
+pub fn group(snap: &Snapshot, by: GroupBy, listening: &HashSet<(Netid, u16)>) -> Vec<Group> {
     let mut groups: HashMap<String, (usize, BTreeMap<SockState, usize>)> = HashMap::new();
     let mut add = |key: String, s: &Socket| {
         let g = groups.entry(key).or_default();
@@ -159,9 +166,15 @@ pub fn group(snap: &Snapshot, by: GroupBy) -> Vec<Group> {
                 s,
             ),
             GroupBy::Port => {
+                // The service side: the port listened on here, else the peer's when it is
+                // listened on here too (a local connection seen from the client), else the
+                // lower (well-known) of the two.
                 let key = match (s.local.port(), s.peer.port()) {
-                    (Some(l), _) if listening_ports.contains(&l) => format!("{}/{}", l, proto(s)),
-                    (Some(_), Some(p)) if p != 0 => format!("{}/{}", p, proto(s)),
+                    (Some(l), _) if listening.contains(&(s.netid, l)) => format!("{}/{}", l, proto(s)),
+                    (Some(_), Some(p)) if p != 0 && listening.contains(&(s.netid, p)) => {
+                        format!("{}/{}", p, proto(s))
+                    }
+                    (Some(l), Some(p)) if p != 0 => format!("{}/{}", l.min(p), proto(s)),
                     (Some(l), _) => format!("{}/{}", l, proto(s)),
                     _ => format!("({})", s.netid.ss_name()),
                 };
@@ -246,14 +259,15 @@ mod tests {
             ],
             ..Snapshot::default()
         };
-        let by_port = group(&snap, GroupBy::Port);
+        let listening = listening_ports(&snap.sockets);
+        let by_port = group(&snap, GroupBy::Port, &listening);
         assert_eq!(by_port[0].key, "80/tcp");
         assert_eq!(by_port[0].total, 3);
         assert_eq!(by_port[0].states.get("established"), Some(&2));
         assert_eq!(by_port[1].key, "443/tcp");
-        let remote = group(&snap, GroupBy::Remote);
+        let remote = group(&snap, GroupBy::Remote, &listening);
         assert_eq!((remote[0].key.as_str(), remote[0].total), ("10.0.0.1", 2));
-        let none = group(&snap, GroupBy::Process);
+        let none = group(&snap, GroupBy::Process, &listening);
         assert_eq!((none[0].key.as_str(), none[0].total), ("(no owner)", 4));
     }
 }

@@ -6,7 +6,7 @@ use crate::plan::{Action, ListPlan};
 use crate::render::Format;
 use crate::render::{names::Namer, sockets, sockets_json, summary};
 use anyhow::Context;
-use sockscope_core::summary::{Totals, group, read_frag};
+use sockscope_core::summary::{Totals, group, listening_ports, read_frag};
 use sockscope_core::{Snapshot, Socket};
 use std::io::Write;
 
@@ -26,7 +26,8 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
             Ok(true)
         }
         Action::Groups(by) => {
-            let groups = group(&snap, by);
+            let listening = listening_ports_for(&snap, plan);
+            let groups = group(&snap, by, &listening);
             summary::groups(&groups, by, snap.sockets.len(), &snap.warnings, plan.output.format, out)?;
             Ok(true)
         }
@@ -44,6 +45,26 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
             }
             Ok(true)
         }
+    }
+}
+
+/// What listens here, to key connections by their service port: from the snapshot when it
+/// holds the listeners, else from a look at the listeners alone (without -a the listing has
+/// only connections, and a server with 10k clients must be one row, not 10k).
+fn listening_ports_for(snap: &Snapshot, plan: &ListPlan) -> std::collections::HashSet<(sockscope_core::Netid, u16)> {
+    let states = plan.collect.selection.states;
+    if states.contains(sockscope_core::SockState::Listen) && states.contains(sockscope_core::SockState::Close) {
+        return listening_ports(&snap.sockets);
+    }
+    let mut opts = sockscope_core::SnapshotOptions::new(sockscope_core::Selection::resolve(
+        &[sockscope_core::Netid::Tcp, sockscope_core::Netid::Udp],
+        &[],
+        sockscope_core::model::StateSet::listening(),
+    ));
+    opts.source = plan.collect.source;
+    match Snapshot::collect(&opts) {
+        Ok(listeners) => listening_ports(&listeners.sockets),
+        Err(_) => listening_ports(&snap.sockets),
     }
 }
 
