@@ -129,14 +129,17 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     rustix::fs::inotify::add_watch(&ino, dir.as_str(), rustix::fs::inotify::WatchFlags::CREATE).unwrap();
     let pidfd = rustix::process::pidfd_open(rustix::process::getpid(), rustix::process::PidfdFlags::empty()).unwrap();
     let file = std::fs::File::create(format!("{dir}/data.log")).unwrap();
-    let _holder = Holder::spawn(vec![pipe_w, OwnedFd::from(sp_b)]).unwrap();
+    // A TCP socket straight from socket(), held by a process of this namespace: `unbound`.
+    let unbound = rustix::net::socket(rustix::net::AddressFamily::INET, rustix::net::SocketType::STREAM, None).unwrap();
+    let holder = Holder::spawn(vec![pipe_w, OwnedFd::from(sp_b), unbound]).unwrap();
     let me = std::process::id().to_string();
+    let holder_pid = holder.pid().to_string();
 
     let sockets = sockscope_json(&["-a", "-p", "-e", "-m", "-i", "--tos", "--cgroup"]);
     check("sockets", &[sockets], &[]);
     check("summary", &[sockscope_json(&["-s"])], &[]);
     check("groups", &[sockscope_json(&["-a", "--summary-by", "port"])], &[]);
-    let fds = sockscope_json(&["fds", &me, "--peers"]);
+    let fds = sockscope_json(&["fds", &me, &holder_pid, "--peers"]);
     check("fds", &[fds], &["sockets"]);
     check("fd_limits", &[sockscope_json(&["fds", "--top"])], &[]);
     let who_port = sockscope_json(&["who", &format!(":{port}")]);
@@ -152,5 +155,5 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     check("doctor", &[doctor], &[]);
     let lab_doc = sockscope_json(&["lab", "time-wait", "--count", "1", "--hold", "0"]);
     check("lab", &[lab_doc], &[]);
-    drop((elsewhere, close_waits, pipe_r, sp_a, tfd, ep, ino, pidfd, file, l6));
+    drop((holder, elsewhere, close_waits, pipe_r, sp_a, tfd, ep, ino, pidfd, file, l6));
 }

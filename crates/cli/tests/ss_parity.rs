@@ -78,3 +78,40 @@ fn summary_by_port_keys_connections_by_the_service_port() {
     }
     drop(pairs);
 }
+
+/// Issue 12: `fds` listed the executable twice (txt and mem), said `tcpv6` for a socket of
+/// another namespace, and `socket:[N]` for a socket straight from socket().
+#[test]
+fn fds_names_each_file_once_and_every_socket_by_its_protocol() {
+    // A TCP socket of the namespace the test started in, then one of ours never bound.
+    let elsewhere = std::net::TcpListener::bind("[::1]:0").unwrap();
+    private_netns();
+    // Held by a process of this namespace (this test's threads are not all in it).
+    let unbound = rustix::net::socket(rustix::net::AddressFamily::INET, rustix::net::SocketType::STREAM, None).unwrap();
+    let holder = sockscope_lab::Holder::spawn(vec![unbound]).unwrap();
+    let me = std::process::id().to_string();
+    let table = sockscope_ok(&["fds", &me, &holder.pid().to_string()]);
+    let exe = std::fs::read_link("/proc/self/exe").unwrap().to_string_lossy().into_owned();
+    let naming_exe: Vec<&str> = table.lines().filter(|l| l.ends_with(&exe)).collect();
+    assert_eq!(naming_exe.len(), 1, "the executable once, as txt: {naming_exe:?}");
+    assert!(naming_exe[0].contains(" txt "), "{naming_exe:?}");
+    let fd_line = |pid: &str, fd: i32| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(pid) && l.split_whitespace().nth(3) == Some(&fd.to_string()))
+            .unwrap_or_default()
+            .to_string()
+    };
+    use std::os::fd::AsRawFd;
+    let other = fd_line(&me, elsewhere.as_raw_fd());
+    assert!(
+        other.contains(" tcp ") && !other.contains("tcpv6") && other.contains("another network namespace"),
+        "{other}"
+    );
+    let holder_pid = holder.pid().to_string();
+    let fresh = fd_line(&holder_pid, 0);
+    assert!(fresh.contains(" tcp ") && fresh.contains("UNCONN (not bound"), "{fresh}\n{table}");
+    // lsof agrees that it is a TCP socket.
+    let lsof = std::process::Command::new("lsof").args(["-nP", "-a", "-p", &holder_pid, "-d", "0"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&lsof.stdout).contains("TCP"), "{}", String::from_utf8_lossy(&lsof.stdout));
+}

@@ -58,10 +58,14 @@ pub struct FdRow {
     /// Shared with the other fds that hold the same socket (after fork), and not copied: at
     /// 100k sockets a copy per fd was a fifth of the command's memory.
     pub socket: Option<SocketRef>,
-    /// The socket's protocol as the kernel names it (system.sockprotoname), for sockets of
-    /// other namespaces.
+    /// The socket's protocol as the kernel names it (system.sockprotoname), for sockets the
+    /// dump does not list: of other namespaces, or not bound.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<Box<str>>,
+    /// A socket of this network namespace that sock_diag does not list: neither bound nor
+    /// connected (a TCP or UDP socket straight from socket()).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unbound: bool,
     /// With peers: the index in `FdView::shared` of the object whose holders are this fd's
     /// peers (for a pipe or eventfd, the object itself; for a socket, its other end).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -202,7 +206,12 @@ impl FdView {
         let sockets = Arc::new(sockets);
         let index_of =
             |inode: u64| sockets.binary_search_by_key(&inode, |s| s.inode).ok().and_then(|i| u32::try_from(i).ok());
+        // The dump was taken in this thread's namespace.
+        let our_netns = process::netns(root, "thread-self");
         for p in &mut view.processes {
+            // Whether this process shares our network namespace, asked once per process
+            // that holds a socket the dump did not list.
+            let mut ours: Option<bool> = None;
             for row in &mut p.fds {
                 if row.entry.kind != FdKind::Socket {
                     continue;
@@ -210,7 +219,10 @@ impl FdView {
                 match row.entry.inode.and_then(index_of) {
                     Some(index) => row.socket = Some(SocketRef { all: Arc::clone(&sockets), index }),
                     None => {
-                        row.protocol = fdtable::socket_protocol(root, p.pid, &row.entry.fd).map(String::into_boxed_str)
+                        row.protocol = fdtable::socket_protocol(root, p.pid, &row.entry.fd).map(String::into_boxed_str);
+                        row.unbound = *ours.get_or_insert_with(|| {
+                            our_netns.is_some() && process::netns(root, &p.pid.to_string()) == our_netns
+                        });
                     }
                 }
             }
@@ -291,8 +303,13 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, 
     let command = process::comm(root, pid).map_err(|e| process::classify(&e))?;
     let uid = process::uid(root, pid).map_err(|e| process::classify(&e))?;
     let limit = process::fd_limit(root, pid).unwrap_or_default();
-    let fds: Vec<FdRow> =
-        fdtable::read_into(root, pid, read, |entry| FdRow { entry, socket: None, protocol: None, peer_group: None })?;
+    let fds: Vec<FdRow> = fdtable::read_into(root, pid, read, |entry| FdRow {
+        entry,
+        socket: None,
+        protocol: None,
+        unbound: false,
+        peer_group: None,
+    })?;
     let numbers = fds.iter().filter_map(|r| match r.entry.fd {
         FdName::Number(n) => Some(n),
         FdName::Special(_) => None,

@@ -105,8 +105,23 @@ fn fd_row(t: &mut Table, p: &ProcessFds, row: &FdRow, command: &str, owner: &str
 fn kind(row: &FdRow) -> String {
     match (&row.socket, &row.protocol) {
         (Some(s), _) => s.netid.ss_name().to_string(),
-        (None, Some(p)) => p.to_ascii_lowercase(),
+        (None, Some(p)) => protocol_name(p).to_string(),
         _ => row.entry.kind.name().to_string(),
+    }
+}
+
+/// The kernel's protocol name (TCPv6, UDP, UNIX, NETLINK, …) in the words of the socket
+/// table, where it has them: `tcp` for TCPv6 as for TCP (the address says the family).
+fn protocol_name(kernel: &str) -> std::borrow::Cow<'_, str> {
+    match kernel {
+        "TCP" | "TCPv6" => "tcp".into(),
+        "UDP" | "UDPv6" => "udp".into(),
+        "UDP-Lite" | "UDPLITEv6" => "udplite".into(),
+        "RAW" | "RAWv6" => "raw".into(),
+        "UNIX" | "UNIX-STREAM" => "unix".into(),
+        "NETLINK" => "nl".into(),
+        "PACKET" => "packet".into(),
+        other => escape(&other.to_ascii_lowercase()).into_owned().into(),
     }
 }
 
@@ -114,6 +129,9 @@ fn kind(row: &FdRow) -> String {
 fn target(row: &FdRow) -> String {
     match &row.socket {
         Some(s) => socket_line(s),
+        // Straight from socket(): the kernel lists it nowhere.
+        None if row.unbound => "UNCONN (not bound, not connected)".to_string(),
+        None if row.protocol.is_some() => format!("{} (in another network namespace)", escape(&row.entry.link())),
         None => escape(&row.entry.link()).into_owned(),
     }
 }

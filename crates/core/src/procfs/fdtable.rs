@@ -54,7 +54,9 @@ pub fn read_into<T>(
                 )));
             }
         }
-        for path in mapped_files(&base) {
+        // The executable is mapped too; lsof lists it once, as txt.
+        let exe = std::fs::read_link(base.join("exe")).ok().map(|t| lossless_text(t.as_os_str().as_encoded_bytes()));
+        for path in mapped_files(&base).into_iter().filter(|p| exe.as_ref() != Some(p)) {
             let stat = || rustix::fs::stat(Path::new(&path)).ok();
             out.push(row(entry_for(FdName::Special(Special::Mem), path.clone(), stat)));
         }

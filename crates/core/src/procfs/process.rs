@@ -97,6 +97,13 @@ pub fn parse_fd_limit(text: &str) -> FdLimit {
     FdLimit { soft: value(f.next()), hard: value(f.next()) }
 }
 
+/// The network namespace of `task` (a pid, or `thread-self`): the inode of
+/// /proc/TASK/ns/net, when it can be read.
+pub fn netns(proc_root: &Path, task: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(proc_root.join(task).join("ns/net")).ok().map(|m| m.ino())
+}
+
 /// Which of the process's cwd, root and executable are the file `dev`:`ino`.
 pub fn special_links_to(proc_root: &Path, pid: u32, dev: u64, ino: u64) -> Vec<crate::model::Special> {
     use crate::model::Special;
