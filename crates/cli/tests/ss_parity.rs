@@ -115,3 +115,28 @@ fn fds_names_each_file_once_and_every_socket_by_its_protocol() {
     let lsof = std::process::Command::new("lsof").args(["-nP", "-a", "-p", &holder_pid, "-d", "0"]).output().unwrap();
     assert!(String::from_utf8_lossy(&lsof.stdout).contains("TCP"), "{}", String::from_utf8_lossy(&lsof.stdout));
 }
+
+/// Issue 12: a dual-stack listener was `*:PORT` in the table but `[::]:PORT` in who and fds,
+/// and `who 127.0.0.1:PORT` missed the `[::ffff:127.0.0.1]` connections.
+#[test]
+fn a_dual_stack_listener_reads_the_same_everywhere() {
+    private_netns();
+    let l = TcpListener::bind("[::]:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (_server, _) = l.accept().unwrap();
+    let wildcard = format!("*:{port}");
+    assert!(ss(&["-tlnH"]).contains(&wildcard), "ss writes the dual-stack listener as *");
+    assert!(sockscope_ok(&["-tln"]).contains(&wildcard));
+    let who = sockscope_ok(&["who", &format!(":{port}")]);
+    assert!(who.contains(&wildcard) && !who.contains(&format!("[::]:{port}")), "{who}");
+    let fds = sockscope_ok(&["fds", &std::process::id().to_string(), "-i", &format!(":{port}")]);
+    assert!(fds.contains(&wildcard) && !fds.contains(&format!("[::]:{port}")), "{fds}");
+    // Asked by its IPv4 address, the connection accepted as ::ffff:127.0.0.1 is found.
+    let doc = sockscope_json(&["who", &format!("127.0.0.1:{port}")]);
+    let locals: Vec<String> =
+        doc["sockets"].as_array().unwrap().iter().map(|h| endpoint_text(&h["socket"]["local"])).collect();
+    assert!(locals.iter().any(|l| l.contains("::ffff:127.0.0.1")), "{locals:?}");
+    assert!(locals.iter().any(|l| l.starts_with("[::]") || l.starts_with("::")), "the listener covers it: {locals:?}");
+    drop(client);
+}

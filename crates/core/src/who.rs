@@ -161,6 +161,20 @@ fn unreadable(snap: &Snapshot) -> Vec<(u32, String)> {
         .unwrap_or_default()
 }
 
+/// Whether a socket bound to `bound` answers for `want`: the same address (an IPv4 address
+/// and its IPv4-mapped IPv6 form are one), or a wildcard that covers it — 0.0.0.0 covers
+/// IPv4, :: covers IPv6 and, unless v6only, IPv4 too.
+fn holds_address(bound: IpAddr, v6only: bool, want: IpAddr) -> bool {
+    let (bound_c, want_c) = (bound.to_canonical(), want.to_canonical());
+    if bound_c == want_c {
+        return true;
+    }
+    match bound {
+        IpAddr::V4(b) => b.is_unspecified() && want_c.is_ipv4(),
+        IpAddr::V6(b) => b.is_unspecified() && (want_c.is_ipv6() || !v6only),
+    }
+}
+
 fn port_report(
     port: u16,
     protocol: Option<Netid>,
@@ -172,8 +186,7 @@ fn port_report(
     let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
     for s in &snap.sockets {
         let Endpoint::Inet { address: a, port: p } = &s.local else { continue };
-        // A wildcard bind holds the port for every address.
-        if *p == port && address.is_none_or(|want| *a == want || a.is_unspecified()) {
+        if *p == port && address.is_none_or(|want| holds_address(*a, s.v6only == Some(true), want)) {
             r.sockets.push(holds(&snap, s));
         }
     }

@@ -141,9 +141,9 @@ pub fn socket_line(s: &Socket) -> String {
         || matches!(&s.peer, Endpoint::Unix { inode: 0, .. })
         || matches!(&s.peer, Endpoint::Netlink { port_id: 0, group: 0, .. });
     if peerless {
-        format!("{} {}", s.state.ss_name(), s.local)
+        format!("{} {}", s.state.ss_name(), s.end_text(&s.local))
     } else {
-        format!("{} {} -> {}", s.state.ss_name(), s.local, s.peer)
+        format!("{} {} -> {}", s.state.ss_name(), s.end_text(&s.local), s.end_text(&s.peer))
     }
 }
 

@@ -214,8 +214,8 @@ impl Observation {
         SocketRef {
             netid: s.netid,
             state: s.state,
-            local: endpoint_text(&s.local),
-            peer: endpoint_text(&s.peer),
+            local: s.end_text(&s.local),
+            peer: s.end_text(&s.peer),
             inode: s.inode,
             pid: owner.map(|o| o.process.pid),
             fd: owner.map(|o| o.fd),

@@ -139,6 +139,24 @@ pub struct Socket {
 }
 
 impl Socket {
+    /// One of this socket's ends as ss writes it, numerically: an IPv6 wildcard that also
+    /// accepts IPv4 (not v6only) is `*`, as in the table, so a dual-stack listener reads the
+    /// same in every command.
+    pub fn end_text(&self, ep: &Endpoint) -> String {
+        match ep {
+            Endpoint::Inet { address: std::net::IpAddr::V6(a), port }
+                if a.is_unspecified() && self.v6only != Some(true) =>
+            {
+                if *port == 0 {
+                    "*:*".to_string()
+                } else {
+                    format!("*:{port}")
+                }
+            }
+            _ => ep.to_string(),
+        }
+    }
+
     /// A socket with only its identity set; readers fill the rest.
     pub fn new(netid: Netid, family: Family, state: SockState, local: Endpoint, peer: Endpoint) -> Socket {
         Socket {
