@@ -307,11 +307,14 @@ mod tests {
     use std::io::{BufRead, BufReader, Write};
     use std::process::{Command, Stdio};
 
-    fn owners_of(snap: &Snapshot, pid: u32) -> Vec<(u64, u32)> {
+    /// (inode, fd) of the connections to `port` that process `pid` holds (other sockets it may
+    /// have inherited from tests running beside this one are left out).
+    fn owners_of(snap: &Snapshot, pid: u32, port: u16) -> Vec<(u64, u32)> {
         let Some(index) = &snap.owners else { return Vec::new() };
         let mut found: Vec<(u64, u32)> = snap
             .sockets
             .iter()
+            .filter(|s| s.peer.port() == Some(port))
             .flat_map(|s| index.owners(s.inode).filter(|o| o.process.pid == pid).map(|o| (s.inode, o.fd)))
             .collect();
         found.sort_unstable();
@@ -344,12 +347,12 @@ mod tests {
         opts.owners = true;
         let mut collector = Collector::new(opts.clone());
         let first = collector.collect().expect("collect");
-        let held = owners_of(&first, pid);
+        let held = owners_of(&first, pid, port);
         assert_eq!(held.iter().map(|&(_, fd)| fd).collect::<Vec<_>>(), vec![10], "{held:?}");
         assert!(collector.last_reuse().read > 0);
 
         let second = collector.collect().expect("collect");
-        assert_eq!(owners_of(&second, pid), held);
+        assert_eq!(owners_of(&second, pid, port), held);
         assert!(collector.last_reuse().reused > 0, "{:?}", collector.last_reuse());
 
         let mut stdin = child.stdin.take().expect("stdin");
@@ -357,9 +360,9 @@ mod tests {
         assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("connected"));
         let third = collector.collect().expect("collect");
         let fresh = Collector::once(opts).take().expect("collect");
-        let now = owners_of(&third, pid);
+        let now = owners_of(&third, pid, port);
         assert_eq!(now.iter().map(|&(_, fd)| fd).collect::<Vec<_>>(), vec![10, 11], "{now:?}");
-        assert_eq!(now, owners_of(&fresh, pid));
+        assert_eq!(now, owners_of(&fresh, pid, port));
 
         drop(stdin);
         let _ = child.wait();
