@@ -140,3 +140,22 @@ fn a_dual_stack_listener_reads_the_same_everywhere() {
     assert!(locals.iter().any(|l| l.starts_with("[::]") || l.starts_with("::")), "the listener covers it: {locals:?}");
     drop(client);
 }
+
+/// Issue 12: `-tan src ::1/128` failed with "unknown port or service name".
+#[test]
+fn unbracketed_ipv6_prefixes_select_as_in_ss() {
+    private_netns();
+    let l6 = TcpListener::bind("[::1]:0").unwrap();
+    let _p6 = lab::connected_pair(&l6).unwrap();
+    let l4 = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _p4 = lab::connected_pair(&l4).unwrap();
+    for filter in [&["src", "::1/128"][..], &["dst", "::/0"], &["src", "[::1]/128"]] {
+        let mut args = vec!["-tan"];
+        args.extend_from_slice(filter);
+        let ours = sockscope_ok(&[&args[..], &["-H"]].concat());
+        assert!(!ours.trim().is_empty(), "{args:?} selects the IPv6 sockets");
+        if filter[1] != "[::1]/128" {
+            same_as_ss(&args);
+        }
+    }
+}

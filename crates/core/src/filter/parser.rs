@@ -360,7 +360,8 @@ impl Parser<'_> {
         if port_context && w.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(HostMatch::Inet { net: None, port: Some(self.port(w)?) });
         }
-        if let Some(p) = w.strip_prefix(':').or_else(|| w.strip_prefix("*:")) {
+        // `:80` is a port, but `::1/128` and `::/0` are IPv6 prefixes (ss takes them unbracketed).
+        if let Some(p) = w.strip_prefix(':').filter(|_| !w.starts_with("::")).or_else(|| w.strip_prefix("*:")) {
             let port = if p == "*" { None } else { Some(self.port(p)?) };
             return Ok(HostMatch::Inet { net: None, port });
         }
@@ -369,8 +370,15 @@ impl Parser<'_> {
             let close = inner.find(']').ok_or_else(|| self.prev_error("'[' without ']'"))?;
             (&inner[..close], &inner[close + 1..])
         } else if w.matches(':').count() >= 2 {
-            // A bare IPv6 address: no port possible.
-            (w, "")
+            // A bare IPv6 address or prefix (`::1/128`, `fe80::/10`), with a port only after
+            // a prefix (`2001:db8::/32:443`).
+            match w.split_once('/') {
+                Some((_, after)) => match after.find(':') {
+                    Some(i) => w.split_at(w.len() - after.len() + i),
+                    None => (w, ""),
+                },
+                None => (w, ""),
+            }
         } else {
             match w.split_once(':') {
                 Some((a, p)) => (a, &w[a.len()..][..p.len() + 1]),

@@ -422,3 +422,17 @@ fn a_zero_prefix_still_checks_the_family() {
         }
     }
 }
+
+/// Issue 12: `src ::1/128` was read as a port.
+#[test]
+fn unbracketed_ipv6_prefixes() {
+    let services = Services::default();
+    for (text, want) in [("src ::1/128", "::1"), ("src ::/0", "::"), ("dst fe80::/10", "fe80::")] {
+        let f = parse(text, &services).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let shown = format!("{:?}", f.expr);
+        assert!(shown.contains(want), "{text}: {shown}");
+    }
+    let f = parse("dst 2001:db8::/32:443", &services).expect("a prefix with a port");
+    assert!(format!("{:?}", f.expr).contains("443"));
+    assert!(parse("src :22", &services).is_ok());
+}
