@@ -159,3 +159,31 @@ fn unbracketed_ipv6_prefixes_select_as_in_ss() {
         }
     }
 }
+
+/// Issue 12: `-u` and `-w` alone have no State column in ss; `--tos` zero is `tos:0`; a raw
+/// protocol /etc/protocols does not name is `ipproto-N`.
+#[test]
+fn datagram_tables_tos_and_raw_protocols_as_ss() {
+    private_netns();
+    let connected = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+    connected.connect(other.local_addr().unwrap()).unwrap();
+    let _raw = lab::raw_socket(rustix::net::AddressFamily::INET, 253).unwrap();
+    let icmp = lab::raw_socket(rustix::net::AddressFamily::INET, 1).unwrap();
+    rustix::net::connect(&icmp, &std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _pair = lab::connected_pair(&l).unwrap();
+    for args in
+        [&["-u"][..], &["-un"], &["-w"], &["-wn"], &["-uw"], &["-wa"], &["-ut"], &["-t", "--tos"], &["-uan", "--tos"]]
+    {
+        // Headers too: the State column is the point.
+        let ours = words(&sockscope_ok(args));
+        let theirs = words(&ss(args));
+        assert_eq!(
+            ours.first().map(|h| h.starts_with("State") || h.contains(" State")),
+            theirs.first().map(|h| h.starts_with("State") || h.contains(" State")),
+            "{args:?} header:\n{ours:?}\n{theirs:?}"
+        );
+        same_as_ss(args);
+    }
+}

@@ -34,15 +34,20 @@ pub fn same_line(s: &Socket, f: &DetailFlags, out: &mut String) {
         && let Some(d) = &s.details
     {
         if let Some(tos) = d.tos {
-            let _ = write!(out, " tos:{tos:#x}");
+            let _ = write!(out, " tos:{}", c_hex(tos.into()));
         }
         if let Some(tc) = d.tclass {
-            let _ = write!(out, " tclass:{tc:#x}");
+            let _ = write!(out, " tclass:{}", c_hex(tc.into()));
         }
         if let Some(c) = d.class_id {
-            let _ = write!(out, " class_id:{c:#x}");
+            let _ = write!(out, " class_id:{}", c_hex(c));
         }
     }
+}
+
+/// C's `%#x`, as ss prints: `0x10`, but `0` for zero.
+fn c_hex(n: u32) -> String {
+    if n == 0 { "0".to_string() } else { format!("{n:#x}") }
 }
 
 /// `-e` for inet, packet and netlink sockets, in ss's order: `uid:` (when not root), `ino:`,

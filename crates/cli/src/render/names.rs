@@ -162,10 +162,14 @@ impl Namer {
         if netid == Netid::Raw && !self.numeric {
             // A raw socket's "port" is its IP protocol; ss names it from /etc/protocols.
             let protocols = self.protocols.get_or_insert_with(Protocols::load);
-            if let Some(name) = u8::try_from(port).ok().and_then(|p| protocols.name(p)) {
-                out.push_str(&escape(name));
-                return;
+            match u8::try_from(port).ok().and_then(|p| protocols.name(p)) {
+                Some(name) => out.push_str(&escape(name)),
+                // A protocol /etc/protocols does not name, as ss writes it.
+                None => {
+                    let _ = write!(out, "ipproto-{port}");
+                }
             }
+            return;
         }
         let proto = match netid {
             Netid::Tcp => Some(Proto::Tcp),
