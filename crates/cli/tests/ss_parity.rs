@@ -187,3 +187,51 @@ fn datagram_tables_tos_and_raw_protocols_as_ss() {
         same_as_ss(args);
     }
 }
+
+/// Issue 12: `-t -0`, `-u -0`, `-x -0` dropped the first table, and `-x -4`, `-f unix -t`
+/// and `-t -x -4` intersected where ss adds the selections together.
+#[test]
+fn tables_and_families_combine_as_in_ss() {
+    private_netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _p4 = lab::connected_pair(&l).unwrap();
+    let l6 = TcpListener::bind("[::1]:0").unwrap();
+    let _p6 = lab::connected_pair(&l6).unwrap();
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    u.connect(l.local_addr().unwrap()).unwrap();
+    let _pair = UnixStream::pair().unwrap();
+    let dir = lab::tempdir().unwrap();
+    let _dgram = std::os::unix::net::UnixDatagram::bind(format!("{dir}/d.sock")).unwrap();
+    let _packet = lab::packet_socket(rustix::net::SocketType::RAW, 0x0003).unwrap();
+    let icmp = lab::raw_socket(rustix::net::AddressFamily::INET, 1).unwrap();
+    rustix::net::connect(&icmp, &std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+    // Netlink rows are left out: each tool has its own sock_diag socket.
+    let rows = |text: String| -> Vec<String> {
+        let mut r: Vec<String> = words(&text).into_iter().filter(|l| !l.starts_with("nl ")).collect();
+        r.sort();
+        r
+    };
+    for flags in [
+        &["-t", "-0"][..],
+        &["-u", "-0"],
+        &["-w", "-0"],
+        &["-x", "-0"],
+        &["-x", "-4"],
+        &["-f", "unix", "-t"],
+        &["-t", "-x", "-4"],
+        &["-ta", "-0"],
+        &["-xa", "-4"],
+        &["-a", "-f", "unix", "-t"],
+        &["-6", "-x", "-a"],
+        &["-A", "unix_dgram"],
+        &["-A", "unix_dgram", "-a"],
+        &["-A", "all,!unix", "-a"],
+        &["-x"],
+        &["-l"],
+        &["-a"],
+    ] {
+        let mut args = vec!["-Hn"];
+        args.extend_from_slice(flags);
+        assert_eq!(rows(sockscope_ok(&args)), rows(ss(&args)), "sockscope {flags:?} differs from ss");
+    }
+}

@@ -36,6 +36,16 @@ impl Selection {
         Selection { netids, families: fams, states }
     }
 
+    /// Exactly these tables, families and states (what ss's flags resolve to; a socket is
+    /// selected when its table, its family and its state are).
+    pub fn exact(tables: &[Netid], families: &[Family], states: StateSet) -> Selection {
+        Selection {
+            netids: tables.iter().fold(0, |m, t| m | t.bit()),
+            families: families.iter().fold(0, |m, f| m | f.bit()),
+            states,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.netids == 0 || self.states.is_empty()
     }

@@ -108,7 +108,9 @@ impl ListPlan {
             verbose: args.verbose,
             colour,
             netid_column: collect.selection.table_count() > 1,
-            state_column: state_column(args, &collect),
+            // As ss: a State column when more than one state can be shown (-u alone shows
+            // only connected UDP sockets: no column).
+            state_column: collect.selection.states.0.count_ones() > 1,
         };
         Ok(ListPlan { collect, action, output, services })
     }
@@ -117,20 +119,6 @@ impl ListPlan {
     pub fn filter(&self) -> Option<&Expr> {
         self.collect.filter.as_ref()
     }
-}
-
-/// ss shows a State column when the selection can hold more than one state. Without -a, -l
-/// or a state clause, UDP and raw sockets are shown only when connected (ESTAB): `-u`, `-w`
-/// and `-uw` alone have no State column, `-ut` has one.
-fn state_column(args: &ListArgs, collect: &SnapshotOptions) -> bool {
-    use sockscope_core::Netid;
-    let sel = &collect.selection;
-    let defaults = !args.all && !args.listening && args.state.is_empty() && collect.filter.is_none();
-    let only_datagram = Netid::ALL.iter().filter(|n| sel.has_netid(**n)).all(|n| matches!(n, Netid::Udp | Netid::Raw));
-    if defaults && only_datagram && sel.table_count() > 0 {
-        return false;
-    }
-    sel.states.0.count_ones() > 1
 }
 
 /// The listing's selection, filter and collection options.

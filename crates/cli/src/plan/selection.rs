@@ -1,7 +1,7 @@
 //! ss's table and family flags → a `Selection`.
 
 use crate::args::ListArgs;
-use sockscope_core::model::StateSet;
+use sockscope_core::model::{SockState, StateSet};
 use sockscope_core::{Family, Netid, Selection};
 
 const UNIX: [Netid; 3] = [Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket];
@@ -48,75 +48,128 @@ fn family(name: &str) -> Result<Family, String> {
     })
 }
 
-/// Resolves the flags as ss does: named tables and families intersect; with neither, every
-/// table; states from -a / -l, else established connections only.
+/// The states a table adds when it is named (ss's `default_dbs`): UDP and raw sockets only
+/// when connected, datagram-only tables unconnected, the rest connected.
+fn table_states(t: Netid) -> StateSet {
+    match t {
+        Netid::Tcp | Netid::UnixStream | Netid::UnixSeqpacket => StateSet::connected(),
+        Netid::Udp | Netid::Raw => StateSet::of(&[SockState::Established]),
+        Netid::UnixDgram | Netid::PacketRaw | Netid::PacketDgram | Netid::Netlink => StateSet::of(&[SockState::Close]),
+        _ => StateSet::connected(),
+    }
+}
+
+/// The states a family adds when it is named (ss's `default_afs`).
+fn family_states(f: Family) -> StateSet {
+    match f {
+        Family::Inet | Family::Inet6 | Family::Unix => StateSet::connected(),
+        Family::Packet | Family::Netlink => StateSet::of(&[SockState::Close]),
+        _ => StateSet::connected(),
+    }
+}
+
+/// The tables a family brings when none of its tables was named.
+fn family_tables(f: Family) -> &'static [Netid] {
+    match f {
+        Family::Inet | Family::Inet6 => &[Netid::Tcp, Netid::Udp, Netid::Raw],
+        Family::Unix => &UNIX,
+        Family::Packet => &PACKET,
+        Family::Netlink => &[Netid::Netlink],
+        _ => &[],
+    }
+}
+
+/// Resolves the flags exactly as ss 6.1 does (iproute2's `main`, `filter_db_set`,
+/// `filter_af_set` and `filter_merge_defaults`):
+/// - `-t`, `-u`, `-w` name tables; `-x`, `-0`, `-4`, `-6` and `-f` name families; each adds
+///   its default states.
+/// - `-A` names tables, `!NAME` removes them, and it makes the default states "connected".
+/// - Nothing named: every table, connected states. `-a`, `-l` (and a filter's `state`
+///   clauses, applied later) replace the states.
+/// - Then a named table none of whose families was named brings its families, and a named
+///   family none of whose tables was named brings its tables: selections add up
+///   (`-t -0` is TCP and packet sockets; `-t -x -4` is IPv4 TCP and Unix).
 pub fn from_args(a: &ListArgs) -> Result<Selection, String> {
     let mut tables: Vec<Netid> = Vec::new();
-    let mut add = |t: &[Netid]| {
-        for n in t {
-            if !tables.contains(n) {
-                tables.push(*n);
-            }
-        }
-    };
-    if a.tcp {
-        add(&[Netid::Tcp]);
-    }
-    if a.udp {
-        add(&[Netid::Udp]);
-    }
-    if a.raw {
-        add(&[Netid::Raw]);
-    }
-    if a.unix {
-        add(&UNIX);
-    }
-    let mut removed: Vec<Netid> = Vec::new();
-    for q in &a.query {
-        let q = q.trim();
-        if let Some(neg) = q.strip_prefix('!') {
-            removed.extend(query_tables(neg)?);
-        } else {
-            add(&query_tables(q)?);
-        }
-    }
-    if tables.is_empty() && !removed.is_empty() {
-        tables = Netid::ALL.to_vec();
-    }
-    tables.retain(|t| !removed.contains(t));
-
     let mut families: Vec<Family> = Vec::new();
-    if a.ipv4 {
-        families.push(Family::Inet);
+    let mut states = StateSet(0);
+    let mut named = false;
+    for (given, t) in [(a.tcp, Netid::Tcp), (a.udp, Netid::Udp), (a.raw, Netid::Raw)] {
+        if given {
+            push(&mut tables, &[t]);
+            states = states | table_states(t);
+            named = true;
+        }
     }
-    if a.ipv6 {
-        families.push(Family::Inet6);
-    }
-    if a.packet {
-        families.push(Family::Packet);
+    let mut named_families = Vec::new();
+    for (given, f) in
+        [(a.unix, Family::Unix), (a.packet, Family::Packet), (a.ipv4, Family::Inet), (a.ipv6, Family::Inet6)]
+    {
+        if given {
+            named_families.push(f);
+        }
     }
     for f in &a.family {
-        families.push(family(f.trim())?);
+        named_families.push(family(f.trim())?);
     }
-    // -0 on its own names a table as well as a family.
-    if a.packet && !tables.is_empty() {
-        for p in PACKET {
-            if !tables.contains(&p) {
-                tables.push(p);
+    for f in named_families {
+        push(&mut families, &[f]);
+        states = states | family_states(f);
+        named = true;
+    }
+    let mut state_filter = if a.all {
+        Some(StateSet::ALL)
+    } else if a.listening {
+        Some(StateSet::listening())
+    } else {
+        None
+    };
+    if !a.query.is_empty() {
+        named = true;
+        state_filter.get_or_insert(StateSet::connected());
+        let mut removed = Vec::new();
+        for q in &a.query {
+            let q = q.trim();
+            match q.strip_prefix('!') {
+                Some(neg) => removed.extend(query_tables(neg)?),
+                None => push(&mut tables, &query_tables(q)?),
             }
         }
+        tables.retain(|t| !removed.contains(t));
+        if tables.is_empty() {
+            return Err(format!(
+                "-A: no socket table is left to show ('!' removes from the tables named before it: -A all,{})",
+                a.query.iter().find(|q| q.trim().starts_with('!')).map_or("!TABLE", |q| q.trim())
+            ));
+        }
     }
-    let states = if a.all {
-        StateSet::ALL
-    } else if a.listening {
-        StateSet::listening()
-    } else {
-        StateSet::connected()
-    };
-    if tables.is_empty() && !removed.is_empty() {
-        return Err("-A: every table was removed; nothing to show".into());
+    if !named {
+        state_filter.get_or_insert(StateSet::connected());
+        tables = Netid::ALL.to_vec();
     }
-    Ok(Selection::resolve(&tables, &families, states))
+    if let Some(s) = state_filter {
+        states = s;
+    }
+    // filter_merge_defaults: first tables bring families, then families bring tables.
+    for t in tables.clone() {
+        if !t.families().iter().any(|f| families.contains(f)) {
+            push(&mut families, t.families());
+        }
+    }
+    for f in families.clone() {
+        if !family_tables(f).iter().any(|t| tables.contains(t)) {
+            push(&mut tables, family_tables(f));
+        }
+    }
+    Ok(Selection::exact(&tables, &families, states))
+}
+
+fn push<T: Copy + PartialEq>(into: &mut Vec<T>, items: &[T]) {
+    for i in items {
+        if !into.contains(i) {
+            into.push(*i);
+        }
+    }
 }
 
 #[cfg(test)]
