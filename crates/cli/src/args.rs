@@ -117,6 +117,15 @@ pub struct ListArgs {
     /// Owners per thread (implies -p)
     #[arg(short = 'T', long = "threads", help_heading = "Details")]
     pub threads: bool,
+    /// Owners with their process's SELinux context (proc_ctx=-, where SELinux is off; implies -p)
+    #[arg(short = 'Z', long = "context", help_heading = "Details")]
+    pub context: bool,
+    /// Owners with their process's and socket's SELinux contexts (implies -Z)
+    #[arg(short = 'z', long = "contexts", help_heading = "Details")]
+    pub contexts: bool,
+    /// Print the inet_diag bytecode the filter compiles to (what the kernel runs), before the table
+    #[arg(short = 'b', long = "bpf", help_heading = "Details")]
+    pub bpf: bool,
     /// No header line
     #[arg(short = 'H', long = "no-header", help_heading = "Output")]
     pub no_header: bool,
@@ -167,6 +176,39 @@ pub struct ListArgs {
     /// with a warning) or /proc/net
     #[arg(long = "source", value_enum, default_value_t = SourceArg::Auto, help_heading = "Collection")]
     pub source: SourceArg,
+    /// Read the sockets of the network namespace NAME (/run/netns/NAME, as ip netns names them)
+    #[arg(short = 'N', long = "net", value_name = "NAME", help_heading = "Collection")]
+    pub net: Option<String>,
+    /// Not supported: following destroyed sockets (ss -E) comes with a later `events` command
+    #[arg(short = 'E', long = "events", help_heading = "Not supported (ss flags)")]
+    pub events: bool,
+    /// Not supported: raw sock_diag dumps to FILE (ss -D); --json has every field
+    #[arg(short = 'D', long = "diag", value_name = "FILE", help_heading = "Not supported (ss flags)")]
+    pub diag: Option<String>,
+    /// Not supported: MPTCP sockets
+    #[arg(short = 'M', long = "mptcp", help_heading = "Not supported (ss flags)")]
+    pub mptcp: bool,
+    /// Not supported: SCTP sockets
+    #[arg(short = 'S', long = "sctp", help_heading = "Not supported (ss flags)")]
+    pub sctp: bool,
+    /// Not supported: DCCP sockets
+    #[arg(short = 'd', long = "dccp", help_heading = "Not supported (ss flags)")]
+    pub dccp: bool,
+    /// Not supported: vsock sockets
+    #[arg(long = "vsock", help_heading = "Not supported (ss flags)")]
+    pub vsock: bool,
+    /// Not supported: XDP sockets
+    #[arg(long = "xdp", help_heading = "Not supported (ss flags)")]
+    pub xdp: bool,
+    /// Not supported: TIPC sockets
+    #[arg(long = "tipc", help_heading = "Not supported (ss flags)")]
+    pub tipc: bool,
+    /// Not supported: TIPC socket details
+    #[arg(long = "tipcinfo", help_heading = "Not supported (ss flags)")]
+    pub tipcinfo: bool,
+    /// Not supported yet: inet socket options (comes with the socket options work)
+    #[arg(long = "inet-sockopt", help_heading = "Not supported (ss flags)")]
+    pub inet_sockopt: bool,
     /// Also say how the sockets were read (tables read from /proc/net where sock_diag could
     /// not dump them)
     #[arg(long = "verbose", help_heading = "Collection")]

@@ -37,3 +37,34 @@ pub fn open_fds(proc_root: &Path, pid: u32) -> std::io::Result<u64> {
 pub fn counters(net_dir: &Path) -> std::collections::HashMap<String, u64> {
     crate::procfs::counters::read(net_dir)
 }
+
+/// Why a named network namespace could not be entered.
+#[derive(Debug, thiserror::Error)]
+pub enum NetnsError {
+    #[error("-N {name}: no network namespace of that name in /run/netns (ip netns list shows them)")]
+    NoSuch { name: String },
+    #[error("-N {name}: cannot enter it: {errno} (entering a network namespace needs CAP_SYS_ADMIN)")]
+    Enter { name: String, errno: rustix::io::Errno },
+}
+
+/// Moves the calling thread into the network namespace `name` of `ip netns` (a bind mount
+/// at /run/netns/NAME), so what it reads next — sock_diag, /proc/thread-self/net — is that
+/// namespace's. Threads it starts afterwards are in it too.
+pub fn enter_named_netns(name: &str) -> Result<(), NetnsError> {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
+    let shown = crate::text::Untrusted(name).to_string();
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(NetnsError::NoSuch { name: shown });
+    }
+    let path = Path::new("/run/netns").join(name);
+    let fd = rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(|errno| {
+        if errno == rustix::io::Errno::NOENT {
+            NetnsError::NoSuch { name: shown.clone() }
+        } else {
+            NetnsError::Enter { name: shown.clone(), errno }
+        }
+    })?;
+    move_into_link_name_space(rustix::fd::AsFd::as_fd(&fd), Some(LinkNameSpaceType::Network))
+        .map_err(|errno| NetnsError::Enter { name: shown, errno })
+}

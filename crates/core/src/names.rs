@@ -130,6 +130,38 @@ impl Commands {
     }
 }
 
+/// SELinux contexts of processes and of the sockets they hold, as `ss -Z` and `-z` show
+/// them: `-` when SELinux is off, `unavailable` when one cannot be read. Each process once.
+#[derive(Debug, Default)]
+pub struct SecurityContexts {
+    enabled: Option<bool>,
+    by_pid: HashMap<u32, Box<str>>,
+}
+
+impl SecurityContexts {
+    fn enabled(&mut self) -> bool {
+        *self.enabled.get_or_insert_with(crate::procfs::process::selinux_enabled)
+    }
+
+    pub fn process(&mut self, pid: u32) -> &str {
+        if !self.enabled() {
+            return "-";
+        }
+        self.by_pid.entry(pid).or_insert_with(|| {
+            crate::procfs::process::security_context(Path::new("/proc"), pid)
+                .map_or_else(|_| "unavailable".into(), String::into_boxed_str)
+        })
+    }
+
+    pub fn socket(&mut self, pid: u32, fd: u32) -> String {
+        if !self.enabled() {
+            return "-".to_string();
+        }
+        crate::procfs::process::fd_security_context(Path::new("/proc"), pid, fd)
+            .unwrap_or_else(|_| "unavailable".to_string())
+    }
+}
+
 /// Interface index → name in the caller's network namespace, cached.
 #[derive(Debug, Default)]
 pub struct Interfaces {

@@ -11,6 +11,15 @@ use sockscope_core::{Snapshot, Socket};
 use std::io::Write;
 
 pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>) -> anyhow::Result<bool> {
+    if let Some(name) = &plan.netns {
+        sockscope_core::host::enter_named_netns(name).map_err(|e| match e {
+            sockscope_core::host::NetnsError::NoSuch { .. } => crate::usage::usage(e),
+            other => anyhow::Error::new(other),
+        })?;
+    }
+    if plan.show_bytecode {
+        write_bytecode(out, plan)?;
+    }
     let snap = Snapshot::collect(&plan.collect).context("cannot read sockets")?;
     note_fallbacks(&snap, &plan.output);
     for w in &snap.warnings {
@@ -68,6 +77,31 @@ fn listening_ports_for(snap: &Snapshot, plan: &ListPlan) -> std::collections::Ha
     }
 }
 
+/// -b: the inet_diag program the filter compiles to, one instruction per line, or why there
+/// is none.
+fn write_bytecode(out: &mut impl Write, plan: &ListPlan) -> anyhow::Result<()> {
+    use sockscope_core::filter::bytecode::{self, Compiled};
+    let Some(expr) = plan.filter() else {
+        writeln!(out, "bytecode: none (no filter)")?;
+        return Ok(());
+    };
+    match bytecode::compile(expr) {
+        Compiled::Program(code) => {
+            writeln!(out, "bytecode: {} bytes", code.len())?;
+            for line in bytecode::disassemble(&code) {
+                writeln!(out, "  {line}")?;
+            }
+        }
+        Compiled::NoForm => {
+            writeln!(out, "bytecode: none (the filter names Unix paths, states or owners: user space only)")?
+        }
+        Compiled::TooLong => {
+            writeln!(out, "bytecode: none (longer than {} bytes: user space only)", bytecode::MAX_LEN)?
+        }
+    }
+    Ok(())
+}
+
 /// The sockets as a table, a JSON document or JSON lines.
 fn write_sockets(
     out: &mut dyn Write,
@@ -93,6 +127,7 @@ fn write_sockets(
                 state_column: o.state_column,
                 header: o.header,
                 processes: o.processes,
+                contexts: o.contexts,
                 details: details_with(o, cgroups),
                 oneline: o.oneline,
                 max_width: if o.oneline { None } else { terminal_width },

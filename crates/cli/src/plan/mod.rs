@@ -8,14 +8,46 @@ pub mod filter;
 pub mod selection;
 
 use crate::args::{GroupKey, KernelFilterArg, ListArgs, SourceArg};
-use crate::render::Format;
 use crate::render::details::DetailFlags;
+use crate::render::{Contexts, Format};
 use crate::usage::usage;
 use sockscope_core::filter::Expr;
 use sockscope_core::model::{SockState, StateSet};
 use sockscope_core::names::{Interfaces, Services};
 use sockscope_core::summary::GroupBy;
 use sockscope_core::{Extensions, KernelFilter, Selection, SnapshotOptions, Source};
+
+/// ss flags sockscope takes but does not do: refused with what and why, never "unexpected
+/// argument".
+fn refuse_unsupported(args: &ListArgs) -> anyhow::Result<()> {
+    let tables = [
+        (args.mptcp, "-M/--mptcp", "MPTCP"),
+        (args.sctp, "-S/--sctp", "SCTP"),
+        (args.dccp, "-d/--dccp", "DCCP"),
+        (args.vsock, "--vsock", "vsock"),
+        (args.xdp, "--xdp", "XDP"),
+        (args.tipc || args.tipcinfo, "--tipc", "TIPC"),
+    ];
+    if let Some((_, flag, what)) = tables.iter().find(|t| t.0) {
+        return Err(usage(anyhow::anyhow!(
+            "{flag}: {what} sockets are not supported by sockscope yet (it reads TCP, UDP, raw, Unix, packet and netlink tables)"
+        )));
+    }
+    if args.events {
+        return Err(usage(anyhow::anyhow!(
+            "-E/--events: following sockets as they are destroyed is not supported yet"
+        )));
+    }
+    if args.diag.is_some() {
+        return Err(usage(anyhow::anyhow!(
+            "-D/--diag: raw sock_diag dumps are not supported; --json gives every field the kernel reports, and -b the filter's bytecode"
+        )));
+    }
+    if args.inet_sockopt {
+        return Err(usage(anyhow::anyhow!("--inet-sockopt: inet socket options are not supported yet")));
+    }
+    Ok(())
+}
 
 /// What the listing command does with the sockets it collects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +70,8 @@ pub struct Output {
     pub resolve: bool,
     /// An owners column (-p, -T).
     pub processes: bool,
+    /// SELinux contexts in the owners column (-Z, -z).
+    pub contexts: Contexts,
     /// Each socket's cgroup path (--cgroup).
     pub cgroups: bool,
     pub header: bool,
@@ -56,6 +90,10 @@ pub struct Output {
 
 /// Everything the listing command needs, decided from the flags before anything is read.
 pub struct ListPlan {
+    /// The network namespace to read (-N NAME), entered before collecting.
+    pub netns: Option<String>,
+    /// Print the filter's kernel bytecode first (-b).
+    pub show_bytecode: bool,
     pub collect: SnapshotOptions,
     pub action: Action,
     pub output: Output,
@@ -66,6 +104,7 @@ pub struct ListPlan {
 impl ListPlan {
     /// `colour`: whether the table may be coloured (`term::colour`).
     pub fn from_args(args: &ListArgs, colour: bool) -> anyhow::Result<ListPlan> {
+        refuse_unsupported(args)?;
         let services = Services::load();
         let action = if args.summary {
             Action::Totals
@@ -91,7 +130,12 @@ impl ListPlan {
             format,
             numeric: args.numeric,
             resolve: args.resolve,
-            processes: args.processes || args.threads,
+            processes: args.processes || args.threads || args.context || args.contexts,
+            contexts: match (args.context, args.contexts) {
+                (_, true) => Contexts::ProcessAndSocket,
+                (true, false) => Contexts::Process,
+                _ => Contexts::None,
+            },
             // -e shows each socket's cgroup, as ss does.
             cgroups: args.cgroup || args.extended,
             header: !args.no_header,
@@ -112,7 +156,7 @@ impl ListPlan {
             // only connected UDP sockets: no column).
             state_column: collect.selection.states.0.count_ones() > 1,
         };
-        Ok(ListPlan { collect, action, output, services })
+        Ok(ListPlan { netns: args.net.clone(), show_bytecode: args.bpf, collect, action, output, services })
     }
 
     /// The resolved filter expression, if any.
@@ -144,7 +188,12 @@ fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyh
         KernelFilterArg::Only => KernelFilter::Only,
     };
     let structured = args.json || args.jsonl;
-    opts.owners = args.processes || args.threads || structured || action == Action::Groups(GroupBy::Process);
+    opts.owners = args.processes
+        || args.threads
+        || args.context
+        || args.contexts
+        || structured
+        || action == Action::Groups(GroupBy::Process);
     opts.threads = args.threads;
     opts.extensions = Extensions {
         memory: args.memory,

@@ -24,6 +24,16 @@ pub enum Format {
     JsonLines,
 }
 
+/// Which SELinux contexts the owners column shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contexts {
+    None,
+    /// -Z: each owner's process context.
+    Process,
+    /// -z: and the socket's.
+    ProcessAndSocket,
+}
+
 /// `1 process`, `3 processes`: a count with its noun.
 pub fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

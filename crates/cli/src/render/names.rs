@@ -3,7 +3,7 @@
 use super::digits::{push_ipv4, push_u64};
 use crate::escape::escape;
 use sockscope_core::model::Owner;
-use sockscope_core::names::{self, Commands, Interfaces, Proto, Protocols, Services, Users};
+use sockscope_core::names::{self, Commands, Interfaces, Proto, Protocols, SecurityContexts, Services, Users};
 use sockscope_core::{Endpoint, Netid, Socket};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -25,6 +25,7 @@ pub struct Namer {
     pub interfaces: Interfaces,
     users: Option<Users>,
     commands: Commands,
+    pub contexts: SecurityContexts,
 }
 
 impl Namer {
@@ -39,6 +40,7 @@ impl Namer {
             interfaces: Interfaces::new(),
             users: None,
             commands: Commands::default(),
+            contexts: SecurityContexts::default(),
         }
     }
 
@@ -53,6 +55,7 @@ impl Namer {
             interfaces: Interfaces::new(),
             users: None,
             commands: Commands::default(),
+            contexts: SecurityContexts::default(),
         }
     }
 
@@ -194,8 +197,14 @@ fn bracketed(ip: IpAddr) -> String {
 }
 
 /// `users:(("nginx",pid=1234,fd=6),("nginx",pid=1235,fd=6))`, as ss -p prints owners.
-pub fn owners<'a>(owners: impl Iterator<Item = Owner<'a>>, out: &mut String) {
+/// `contexts`: with -Z, each owner's process context; with -z, the socket's too (as ss).
+pub fn owners<'a>(
+    owners: impl Iterator<Item = Owner<'a>>,
+    contexts: Option<(&mut SecurityContexts, bool)>,
+    out: &mut String,
+) {
     let mut first = true;
+    let mut contexts = contexts;
     for o in owners {
         out.push_str(if first { "users:((\"" } else { ",(\"" });
         first = false;
@@ -205,8 +214,14 @@ pub fn owners<'a>(owners: impl Iterator<Item = Owner<'a>>, out: &mut String) {
         if let Some(tid) = o.process.tid {
             let _ = write!(out, ",tid={tid}");
         }
+        if let Some((ctx, _)) = contexts.as_mut() {
+            let _ = write!(out, ",proc_ctx={}", escape(ctx.process(o.process.pid)));
+        }
         out.push_str(",fd=");
         push_u64(out, o.fd.into());
+        if let Some((ctx, true)) = contexts.as_mut() {
+            let _ = write!(out, ",sock_ctx={}", escape(&ctx.socket(o.process.pid, o.fd)));
+        }
         out.push(')');
     }
     if !first {

@@ -13,6 +13,8 @@ pub struct TableOptions {
     pub state_column: bool,
     pub header: bool,
     pub processes: bool,
+    /// SELinux contexts in the owners column: none, the process's (-Z), and the socket's (-z).
+    pub contexts: super::Contexts,
     pub details: DetailFlags,
     /// Second-line details (-m, -i) stay on the socket's line.
     pub oneline: bool,
@@ -119,7 +121,12 @@ fn fill(snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer, opts: &TableOpt
         }
         extra.clear();
         if opts.processes {
-            names::owners(snap.owners_of(s), &mut extra);
+            let contexts = match opts.contexts {
+                super::Contexts::None => None,
+                super::Contexts::Process => Some((&mut namer.contexts, false)),
+                super::Contexts::ProcessAndSocket => Some((&mut namer.contexts, true)),
+            };
+            names::owners(snap.owners_of(s), contexts, &mut extra);
         }
         details::same_line(s, &opts.details, &mut extra);
         second.clear();

@@ -248,6 +248,59 @@ impl Entry {
     }
 }
 
+/// The program as text, one instruction a line (`sockscope -b`): offset, operation and
+/// operands, and where it goes on yes and on no (`end` = accept, `reject`).
+pub fn disassemble(bc: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let target = |to: usize| {
+        if to == bc.len() {
+            "accept".to_string()
+        } else if to > bc.len() {
+            "reject".to_string()
+        } else {
+            to.to_string()
+        }
+    };
+    while pos + 4 <= bc.len() {
+        let op = |off: usize| bc.get(pos + off).copied().unwrap_or(0);
+        let (code, yes, no) = (op(0), usize::from(op(1)), usize::from(u16::from_ne_bytes([op(2), op(3)])));
+        let arg16 = u16::from_ne_bytes([op(6), op(7)]);
+        let u32_at = |off: usize| u32::from_ne_bytes([op(off), op(off + 1), op(off + 2), op(off + 3)]);
+        let what = match code {
+            BC_NOP => "nop".to_string(),
+            BC_JMP => "jmp".to_string(),
+            BC_S_GE => format!("sport >= {arg16}"),
+            BC_S_LE => format!("sport <= {arg16}"),
+            BC_D_GE => format!("dport >= {arg16}"),
+            BC_D_LE => format!("dport <= {arg16}"),
+            BC_AUTO => "autobound".to_string(),
+            BC_S_COND | BC_D_COND => {
+                let side = if code == BC_S_COND { "src" } else { "dst" };
+                let (family, plen) = (op(4), op(5));
+                let port = i32::from_ne_bytes([op(8), op(9), op(10), op(11)]);
+                let addr = match family {
+                    AF_INET => IpAddr::from(std::array::from_fn::<u8, 4, _>(|i| op(12 + i))).to_string(),
+                    AF_INET6 => IpAddr::from(std::array::from_fn::<u8, 16, _>(|i| op(12 + i))).to_string(),
+                    _ => "*".to_string(),
+                };
+                let port = if port == -1 { "*".to_string() } else { port.to_string() };
+                format!("{side} {addr}/{plen} port {port}")
+            }
+            BC_DEV_COND => format!("dev {}", u32_at(4)),
+            BC_MARK_COND => format!("fwmark {:#x}/{:#x}", u32_at(4), u32_at(8)),
+            BC_CGROUP_COND => format!("cgroup {}", u64::from(u32_at(4)) | (u64::from(u32_at(8)) << 32)),
+            other => format!("op {other}"),
+        };
+        out.push(format!("{pos:5}: {what:<40} yes {} no {}", target(pos + yes), target(pos + no)));
+        if yes == 0 {
+            break;
+        }
+        pos += yes;
+    }
+    out
+}
+
 /// A faithful copy of the kernel's `inet_diag_bc_run` (net/ipv4/inet_diag.c), used by tests
 /// to check that compiled bytecode means what the user-space evaluator means.
 #[cfg(any(test, feature = "testing"))]

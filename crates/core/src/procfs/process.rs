@@ -104,6 +104,26 @@ pub fn netns(proc_root: &Path, task: &str) -> Option<u64> {
     std::fs::metadata(proc_root.join(task).join("ns/net")).ok().map(|m| m.ino())
 }
 
+/// Whether SELinux is on (its filesystem is mounted): only then are security contexts shown.
+pub fn selinux_enabled() -> bool {
+    Path::new("/sys/fs/selinux/enforce").exists()
+}
+
+/// The process's security context (/proc/PID/attr/current), as `getpidcon` reads it.
+pub fn security_context(proc_root: &Path, pid: u32) -> io::Result<String> {
+    let raw = std::fs::read(proc_root.join(pid.to_string()).join("attr/current"))?;
+    Ok(crate::model::lossless_text(raw.split(|b| *b == 0 || *b == b'\n').next().unwrap_or(&[])))
+}
+
+/// The security context of fd `fd` of process `pid` (its `security.selinux` attribute), as
+/// `getfilecon` reads it.
+pub fn fd_security_context(proc_root: &Path, pid: u32, fd: u32) -> io::Result<String> {
+    let path = proc_root.join(pid.to_string()).join("fd").join(fd.to_string());
+    let mut buf = [0u8; 256];
+    let n = rustix::fs::getxattr(&path, "security.selinux", &mut buf[..])?;
+    Ok(crate::model::lossless_text(buf[..n].split(|b| *b == 0).next().unwrap_or(&[])))
+}
+
 /// Which of the process's cwd, root and executable are the file `dev`:`ino`.
 pub fn special_links_to(proc_root: &Path, pid: u32, dev: u64, ino: u64) -> Vec<crate::model::Special> {
     use crate::model::Special;

@@ -436,3 +436,16 @@ fn unbracketed_ipv6_prefixes() {
     assert!(format!("{:?}", f.expr).contains("443"));
     assert!(parse("src :22", &services).is_ok());
 }
+
+/// `sockscope -b`: a program reads back as its conditions.
+#[test]
+fn programs_disassemble_to_their_conditions() {
+    let f = parse("dport = :443 and src 10.0.0.0/8", &Services::default()).expect("parse");
+    let bytecode::Compiled::Program(code) = bytecode::compile(f.expr.as_ref().expect("expr")) else {
+        panic!("no program")
+    };
+    let text = bytecode::disassemble(&code).join("\n");
+    assert!(text.contains("dport >= 443") && text.contains("dport <= 443"), "{text}");
+    assert!(text.contains("src 10.0.0.0/8 port *"), "{text}");
+    assert!(text.contains("accept") && text.contains("reject"), "{text}");
+}
