@@ -165,7 +165,7 @@ pub struct ListArgs {
     /// With -K: list what would be destroyed, destroy nothing
     #[arg(long = "dry-run", requires = "kill", help_heading = "Actions")]
     pub dry_run: bool,
-    /// Totals per protocol and state, as ss -s (counted in this network namespace)
+    /// Totals per protocol and state, as ss -s (from the kernel's counters)
     #[arg(short = 's', long = "summary", help_heading = "Actions")]
     pub summary: bool,
     /// Counts per process, port, state or remote address, with a per-state breakdown

@@ -349,3 +349,26 @@ fn named_namespaces_contexts_and_bytecode() {
     let none = sockscope_ok(&["-b", "-xn", "src", "/run/*"]);
     assert!(none.starts_with("bytecode: none"), "{none}");
 }
+
+/// Issue 12: -s's TCP line, transport rows, timewait and estab equal ss's (ss's estab counts
+/// CLOSE-WAIT, its timewait is the kernel's counter).
+#[test]
+fn summary_equals_ss_summary() {
+    private_netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _pairs: Vec<_> = (0..3).map(|_| lab::connected_pair(&l).unwrap()).collect();
+    let _cw = lab::close_wait(&l).unwrap();
+    let _tw = lab::time_wait(&l).unwrap();
+    let l6 = TcpListener::bind("[::1]:0").unwrap();
+    let _p6 = lab::connected_pair(&l6).unwrap();
+    let _u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // ss's lines, without its trailing spaces and tabs.
+    let lines =
+        |text: String| -> Vec<String> { words(&text).into_iter().filter(|l| !l.starts_with("UNIX:")).collect() };
+    let (ours, theirs) = (lines(sockscope_ok(&["-s"])), lines(ss(&["-s"])));
+    assert_eq!(ours[1..], theirs[1..]);
+    // "Total" is the namespace's sockets in use, the counting tool's own included (ss opens
+    // more netlink sockets than sockscope).
+    let total = |l: &str| l.trim_start_matches("Total: ").parse::<i64>().unwrap();
+    assert!((total(&ours[0]) - total(&theirs[0])).abs() <= 4, "{} vs {}", ours[0], theirs[0]);
+}

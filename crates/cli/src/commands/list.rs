@@ -6,7 +6,7 @@ use crate::plan::{Action, ListPlan};
 use crate::render::Format;
 use crate::render::{names::Namer, sockets, sockets_json, summary};
 use anyhow::Context;
-use sockscope_core::summary::{Totals, group, listening_ports, read_frag};
+use sockscope_core::summary::{Totals, group, listening_ports};
 use sockscope_core::{Snapshot, Socket};
 use std::io::Write;
 
@@ -20,6 +20,15 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
     if plan.show_bytecode {
         write_bytecode(out, plan)?;
     }
+    if plan.action == Action::Totals {
+        let (totals, warnings) =
+            Totals::collect(std::path::Path::new("/proc"), plan.collect.source).context("cannot read sockets")?;
+        for w in &warnings {
+            crate::stderr_line!("sockscope: warning: {w}");
+        }
+        summary::totals(&totals, &warnings, plan.output.format, out)?;
+        return Ok(true);
+    }
     let snap = Snapshot::collect(&plan.collect).context("cannot read sockets")?;
     note_fallbacks(&snap, &plan.output);
     for w in &snap.warnings {
@@ -29,11 +38,8 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
     // Table by table, in the order ss lists them; within a table, the kernel's order.
     rows.sort_by_key(|s| s.netid);
     match plan.action {
-        Action::Totals => {
-            let frag = read_frag(&sockscope_core::host::net_dir(std::path::Path::new("/proc")));
-            summary::totals(&Totals::count(&snap, frag), &snap.warnings, plan.output.format, out)?;
-            Ok(true)
-        }
+        // Counted from the kernel's counters before any listing (above).
+        Action::Totals => Ok(true),
         Action::Groups(by) => {
             let listening = listening_ports_for(&snap, plan);
             let groups = group(&snap, by, &listening);

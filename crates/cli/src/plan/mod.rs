@@ -12,7 +12,7 @@ use crate::render::details::DetailFlags;
 use crate::render::{Contexts, Format};
 use crate::usage::usage;
 use sockscope_core::filter::Expr;
-use sockscope_core::model::{SockState, StateSet};
+use sockscope_core::model::StateSet;
 use sockscope_core::names::{Interfaces, Services};
 use sockscope_core::summary::GroupBy;
 use sockscope_core::{Extensions, KernelFilter, Selection, SnapshotOptions, Source};
@@ -206,12 +206,10 @@ fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyh
     Ok(opts)
 }
 
-/// ss -s counts every table in every state, whatever else the flags say, read from where
-/// `--source` says. No owner scan: an orphan (closed by its process, still closing) is told
-/// by its socket inode, which the kernel clears when the process lets go (sock_orphan).
+/// ss -s counts from the kernel's counters, whatever else the flags say; what it dumps
+/// (listeners, Unix, packet and netlink sockets) is read from where `--source` says.
 fn totals_options(from: SourceArg) -> SnapshotOptions {
-    let mut opts =
-        SnapshotOptions::new(Selection::resolve(&[], &[], StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit())));
+    let mut opts = SnapshotOptions::new(Selection::exact(&[], &[], StateSet(0)));
     opts.source = source(from);
     opts
 }
@@ -253,7 +251,6 @@ mod tests {
         let totals = plan(&["-s", "-t"]);
         assert_eq!(totals.action, Action::Totals);
         assert!(!totals.collect.owners);
-        assert!(totals.collect.selection.has_netid(sockscope_core::Netid::Netlink), "-s counts every table");
     }
 
     #[test]
