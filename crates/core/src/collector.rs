@@ -317,7 +317,8 @@ mod tests {
             .filter(|s| s.peer.port() == Some(port))
             .flat_map(|s| index.owners(s.inode).filter(|o| o.process.pid == pid).map(|o| (s.inode, o.fd)))
             .collect();
-        found.sort_unstable();
+        // By fd: inode numbers come from per-CPU batches, not in creation order.
+        found.sort_unstable_by_key(|&(inode, fd)| (fd, inode));
         found
     }
 
@@ -327,9 +328,11 @@ mod tests {
     fn a_process_that_did_not_run_is_not_read_again_and_one_that_did_is() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        // bash, holding enough fds to be remembered, waits on stdin, then connects.
+        // bash, holding enough fds to be remembered, waits on stdin, then connects. It first
+        // closes what it inherited from tests running beside this one.
         let script = format!(
-            "exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null 7</dev/null 8</dev/null 9</dev/null
+            "for fd in /proc/$$/fd/*; do fd=${{fd##*/}}; [ $fd -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null
+             exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null 7</dev/null 8</dev/null 9</dev/null
              exec 10<>/dev/tcp/127.0.0.1/{port}; echo ready; read line
              exec 11<>/dev/tcp/127.0.0.1/{port}; echo connected; read line"
         );
