@@ -372,3 +372,30 @@ fn summary_equals_ss_summary() {
     let total = |l: &str| l.trim_start_matches("Total: ").parse::<i64>().unwrap();
     assert!((total(&ours[0]) - total(&theirs[0])).abs() <= 4, "{} vs {}", ours[0], theirs[0]);
 }
+
+/// Issue 12: `autobound` with --kernel-filter off or only disagreed with the default mode
+/// (sockets on explicitly bound ports inside the ephemeral range switched sides).
+#[test]
+fn autobound_is_the_same_answer_in_every_filter_mode() {
+    private_netns();
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let low: u16 = range.split_whitespace().next().unwrap().parse().unwrap();
+    // Explicitly bound inside the ephemeral range: not autobound to the kernel.
+    let explicit = TcpListener::bind(("127.0.0.1", low + 7)).unwrap();
+    let _pair = lab::connected_pair(&explicit).unwrap();
+    // Bound to port 0: autobound.
+    let _auto = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _tw = lab::time_wait(&explicit).unwrap();
+    let answer = |mode: &str| {
+        let mut r = words(&sockscope_ok(&["-tanH", "--kernel-filter", mode, "autobound"]));
+        r.sort();
+        r
+    };
+    let auto = answer("auto");
+    assert_eq!(answer("off"), auto, "user space alone");
+    assert_eq!(answer("only"), auto, "kernel alone");
+    let mut theirs = words(&ss(&["-tanH", "autobound"]));
+    theirs.sort();
+    assert_eq!(auto, theirs, "ss");
+    assert!(!auto.iter().any(|l| l.starts_with("LISTEN") && l.contains(&format!(":{} ", low + 7))), "{auto:?}");
+}

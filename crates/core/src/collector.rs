@@ -159,8 +159,17 @@ impl Collector {
         if let Some(f) = &opts.filter
             && opts.kernel_filter != KernelFilter::Only
         {
-            let ctx = eval_context(f, snap.owners.as_ref(), &opts.proc_root);
-            snap.sockets.retain(|s| f.keeps(s, ctx));
+            if f.preds().iter().any(|p| matches!(p, Pred::Autobound))
+                && let Some(diag) = self.diag.as_mut()
+            {
+                // Whether a port was bound explicitly is the kernel's to say (sk_userlocks):
+                // ask it, so user space answers as the kernel's filter does.
+                snap.autobound = diag.autobound_cookies().ok();
+            }
+            let ctx = eval_context(f, &snap, &opts.proc_root);
+            let keep: Vec<bool> = snap.sockets.iter().map(|s| f.keeps(s, ctx)).collect();
+            let mut keep = keep.into_iter();
+            snap.sockets.retain(|_| keep.next().unwrap_or(false));
         }
         self.last_len = snap.sockets.len();
         Ok(snap)

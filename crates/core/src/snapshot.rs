@@ -89,6 +89,9 @@ pub struct Snapshot {
     pub fallback_tables: Vec<Netid>,
     /// Whether the kernel ran the filter program.
     pub kernel_filtered: bool,
+    /// With a filter naming `autobound`: the cookies of the TCP and UDP sockets the kernel
+    /// calls autobound, asked of it so that user space decides as the kernel does.
+    pub autobound: Option<std::collections::HashSet<u64>>,
 }
 
 impl Snapshot {
@@ -104,14 +107,11 @@ impl Snapshot {
     }
 }
 
-/// What evaluating `f` needs beyond a socket: its owners, and the ephemeral port range when
-/// `f` names `autobound` (read only then).
-pub fn eval_context<'a>(f: &Expr, owners: Option<&'a OwnerIndex>, proc_root: &std::path::Path) -> eval::Context<'a> {
-    let local_port_range = f
-        .preds()
-        .iter()
-        .any(|p| matches!(p, Pred::Autobound))
-        .then(|| crate::procfs::sysctl::read_port_range(proc_root))
-        .flatten();
-    eval::Context { owners, local_port_range }
+/// What evaluating `f` over `snap`'s sockets needs beyond a socket: their owners, and when
+/// `f` names `autobound`, the kernel's autobound sockets and the ephemeral port range (for
+/// sockets read from /proc/net, which have no cookie).
+pub fn eval_context<'a>(f: &Expr, snap: &'a Snapshot, proc_root: &std::path::Path) -> eval::Context<'a> {
+    let autobound = f.preds().iter().any(|p| matches!(p, Pred::Autobound));
+    let local_port_range = autobound.then(|| crate::procfs::sysctl::read_port_range(proc_root)).flatten();
+    eval::Context { owners: snap.owners.as_ref(), local_port_range, autobound: snap.autobound.as_ref() }
 }

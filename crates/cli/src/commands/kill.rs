@@ -19,7 +19,7 @@ pub fn certainly_selected<'a>(
     opts: &SnapshotOptions,
 ) -> Vec<&'a Socket> {
     let Some(f) = filter else { return rows };
-    let ctx = sockscope_core::snapshot::eval_context(f, snap.owners.as_ref(), &opts.proc_root);
+    let ctx = sockscope_core::snapshot::eval_context(f, snap, &opts.proc_root);
     rows.into_iter()
         .filter(|s| match f.eval(s, ctx) {
             Truth::True => true,

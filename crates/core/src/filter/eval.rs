@@ -58,6 +58,9 @@ pub struct Context<'a> {
     pub owners: Option<&'a OwnerIndex>,
     /// net.ipv4.ip_local_port_range of the socket's namespace.
     pub local_port_range: Option<(u16, u16)>,
+    /// The cookies of the sockets the kernel calls autobound (its own test, asked of it):
+    /// the exact answer, where the port range is a guess.
+    pub autobound: Option<&'a std::collections::HashSet<u64>>,
 }
 
 impl Expr {
@@ -100,6 +103,9 @@ impl Pred {
             Pred::Cgroup { id: None, .. } => Truth::Unknown,
             // The kernel's flag (no explicit bind to a port) is also set on accepted sockets;
             // like ss, also require the local port to be in the ephemeral range.
+            Pred::Autobound if ctx.autobound.is_some() && s.cookie.is_some() => {
+                Truth::from_bool(ctx.autobound.zip(s.cookie).is_some_and(|(set, cookie)| set.contains(&cookie.get())))
+            }
             Pred::Autobound => match (ctx.local_port_range, s.local.port()) {
                 (Some((lo, hi)), Some(p)) => Truth::from_bool(lo <= p && p <= hi),
                 (Some(_), None) => Truth::False,

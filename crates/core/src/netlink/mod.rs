@@ -189,6 +189,28 @@ impl DiagSocket {
         Ok(failed)
     }
 
+    /// The cookies of the TCP and UDP sockets the kernel calls autobound (bound to no port
+    /// explicitly: `sk_userlocks` without SOCK_BINDPORT_LOCK; TIME-WAIT sockets always), from
+    /// dumps filtered by the one-instruction program `autobound`.
+    pub fn autobound_cookies(&mut self) -> Result<std::collections::HashSet<u64>, NetlinkError> {
+        let program = crate::filter::bytecode::compile(&crate::filter::Expr::Pred(crate::filter::Pred::Autobound))
+            .program()
+            .ok_or(NetlinkError::Malformed { table: "autobound program" })?;
+        let mut cookies = std::collections::HashSet::new();
+        for (netid, proto, table) in [(Netid::Tcp, IPPROTO_TCP, "tcp"), (Netid::Udp, IPPROTO_UDP, "udp")] {
+            for af in [AF_INET, AF_INET6] {
+                let req = request::inet_with_bytecode(af, proto, crate::model::StateSet::ALL, 0, &program)
+                    .ok_or(NetlinkError::ProgramTooLong { len: program.len() })?;
+                self.dump(table, &req, |p| {
+                    if let Some(c) = parse::inet(p, netid).and_then(|s| s.cookie) {
+                        cookies.insert(c.get());
+                    }
+                })?;
+            }
+        }
+        Ok(cookies)
+    }
+
     /// Destroys one TCP, UDP or raw socket (SOCK_DESTROY, as `ss -K`): the kernel aborts it
     /// and its owner sees ECONNABORTED. Needs CAP_NET_ADMIN and CONFIG_INET_DIAG_DESTROY.
     pub fn destroy(&mut self, s: &Socket) -> Result<(), NetlinkError> {
