@@ -101,16 +101,20 @@ impl Pred {
                 s.cgroup_id.map_or(Truth::Unknown, |c| Truth::from_bool(c.get() == *id))
             }
             Pred::Cgroup { id: None, .. } => Truth::Unknown,
-            // The kernel's flag (no explicit bind to a port) is also set on accepted sockets;
-            // like ss, also require the local port to be in the ephemeral range.
-            Pred::Autobound if ctx.autobound.is_some() && s.cookie.is_some() => {
-                Truth::from_bool(ctx.autobound.zip(s.cookie).is_some_and(|(set, cookie)| set.contains(&cookie.get())))
+            // ss's rule, in the kernel and again in user space: the kernel's flag (no
+            // explicit bind to a port, which accepted sockets also have) and a local port in
+            // the ephemeral range. The flag is asked of the kernel when it can be.
+            Pred::Autobound => {
+                let in_range = match (ctx.local_port_range, s.local.port()) {
+                    (Some((lo, hi)), Some(p)) => Truth::from_bool(lo <= p && p <= hi),
+                    (Some(_), None) => Truth::False,
+                    (None, _) => Truth::Unknown,
+                };
+                match (ctx.autobound, s.cookie) {
+                    (Some(set), Some(cookie)) => in_range.and(|| Truth::from_bool(set.contains(&cookie.get()))),
+                    _ => in_range,
+                }
             }
-            Pred::Autobound => match (ctx.local_port_range, s.local.port()) {
-                (Some((lo, hi)), Some(p)) => Truth::from_bool(lo <= p && p <= hi),
-                (Some(_), None) => Truth::False,
-                (None, _) => Truth::Unknown,
-            },
             Pred::State(set) => Truth::from_bool(set.contains(s.state)),
             Pred::Pid(pid) => match ctx.owners {
                 Some(idx) => Truth::from_bool(idx.owners(s.inode).any(|o| o.process.pid == *pid)),
