@@ -23,7 +23,8 @@ const DOCS: &str = include_str!("../../../docs/json.md");
 const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
 
 /// Documented keys no population here can make, and why.
-const NOT_MADE_HERE: [(&str, &str); 5] = [
+const NOT_MADE_HERE: [(&str, &str); 6] = [
+    ("fanout", "only for a packet socket in a PACKET_FANOUT group"),
     ("reason", "only for a process that cannot be read (tests/robustness.rs)"),
     ("command_bytes", "only for a process name that is not UTF-8 (tests/hostile.rs)"),
     ("path_bytes", "only for a socket path that is not UTF-8 (tests/hostile.rs)"),
@@ -108,6 +109,9 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     let _abstract = lab::abstract_listener("sockscope-json-schema").unwrap();
     let _raw = lab::raw_socket(rustix::net::AddressFamily::INET, 1).unwrap();
     let _packet = lab::packet_socket(rustix::net::SocketType::RAW, 0x0003).unwrap();
+    // A netlink socket in a multicast group: `netlink_groups`.
+    let rtnl = rustix::net::socket(rustix::net::AddressFamily::NETLINK, rustix::net::SocketType::RAW, None).unwrap();
+    rustix::net::bind(&rtnl, &rustix::net::netlink::SocketAddrNetlink::new(0, 1)).unwrap();
     // A stale socket file: bound, then its socket closed.
     let stale_path = format!("{dir}/stale.sock");
     drop(UnixListener::bind(&stale_path).unwrap());
@@ -155,5 +159,5 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     check("doctor", &[doctor], &[]);
     let lab_doc = sockscope_json(&["lab", "time-wait", "--count", "1", "--hold", "0"]);
     check("lab", &[lab_doc], &[]);
-    drop((holder, elsewhere, close_waits, pipe_r, sp_a, tfd, ep, ino, pidfd, file, l6));
+    drop((rtnl, holder, elsewhere, close_waits, pipe_r, sp_a, tfd, ep, ino, pidfd, file, l6));
 }

@@ -27,7 +27,7 @@ fn same_as_ss(args: &[&str]) {
 }
 
 #[test]
-fn extended_shows_fwmark_cgroup_and_unix_files_as_ss() {
+fn extended_shows_fwmark_cgroup_and_extended_as_ss() {
     private_netns();
     let dir = lab::tempdir().unwrap();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -398,4 +398,25 @@ fn autobound_is_the_same_answer_in_every_filter_mode() {
     theirs.sort();
     assert_eq!(auto, theirs, "ss");
     assert!(!auto.iter().any(|l| l.starts_with("LISTEN") && l.contains(&format!(":{} ", low + 7))), "{auto:?}");
+}
+
+/// Issue 12: packet -e shows the ring's version, copy threshold and flags; netlink -e the
+/// multicast groups, as ss.
+#[test]
+fn packet_and_netlink_details_as_ss() {
+    private_netns();
+    let _packet = lab::packet_socket(rustix::net::SocketType::RAW, 0x0003).unwrap();
+    let rtnl = rustix::net::socket(rustix::net::AddressFamily::NETLINK, rustix::net::SocketType::RAW, None).unwrap();
+    rustix::net::bind(&rtnl, &rustix::net::netlink::SocketAddrNetlink::new(0, 1)).unwrap();
+    // The tools' own sock_diag sockets differ (their port ids): left out.
+    let rows = |text: String| -> Vec<String> {
+        let mut r: Vec<String> = words(&text).into_iter().filter(|l| !l.contains("tcpdiag:")).collect();
+        r.sort();
+        r
+    };
+    for args in [&["-H", "-0e"][..], &["-H", "-f", "netlink", "-e"], &["-H", "-0a", "-e"]] {
+        assert_eq!(rows(sockscope_ok(args)), rows(ss(args)), "{args:?}");
+    }
+    let text = sockscope_ok(&["-H", "-0e"]);
+    assert!(text.contains("flags( running )"), "{text}");
 }

@@ -15,7 +15,7 @@ use std::io::Write;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: capture_fixtures DIR")?;
     let mut diag = DiagSocket::open()?;
-    let details = request::Extensions { memory: true, tcp_info: true, tos: true, vitals: false, unix_files: true };
+    let details = request::Extensions { memory: true, tcp_info: true, tos: true, vitals: false, extended: true };
     let tables: Vec<(&str, Vec<u8>)> = vec![
         ("tcp4", request::inet(request::AF_INET, request::IPPROTO_TCP, StateSet::ALL, 0)),
         ("tcp6", request::inet(request::AF_INET6, request::IPPROTO_TCP, StateSet::ALL, 0)),
@@ -24,8 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("udp6", request::inet(request::AF_INET6, request::IPPROTO_UDP, StateSet::ALL, 0)),
         ("unix", request::unix(StateSet::ALL, request::Extensions::default())),
         ("unix_details", request::unix(StateSet::ALL, details)),
-        ("packet", request::packet()),
-        ("netlink", request::netlink()),
+        ("packet", request::packet(details)),
+        ("netlink", request::netlink(details)),
     ];
     for (name, req) in tables {
         let mut file = Vec::new();

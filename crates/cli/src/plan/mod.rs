@@ -195,13 +195,8 @@ fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyh
         || structured
         || action == Action::Groups(GroupBy::Process);
     opts.threads = args.threads;
-    opts.extensions = Extensions {
-        memory: args.memory,
-        tcp_info: args.info,
-        tos: args.tos,
-        vitals: false,
-        unix_files: args.extended,
-    };
+    opts.extensions =
+        Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos, vitals: false, extended: args.extended };
     opts.filter = f.expr;
     Ok(opts)
 }

@@ -25,6 +25,10 @@ pub fn same_line(s: &Socket, f: &DetailFlags, out: &mut String) {
     }
     if f.extended && s.family == Family::Unix {
         unix_extended(s, out);
+    } else if f.extended && s.family == Family::Netlink {
+        // ss's netlink -e: its sk and cb are kernel addresses it no longer gets (always 0).
+        let groups = s.details.as_ref().and_then(|d| d.netlink_groups).unwrap_or(0);
+        let _ = write!(out, " sk=0 cb=0 groups={groups:#010x}");
     } else if f.extended {
         extended(s, f, out);
     } else {
@@ -88,6 +92,29 @@ fn unix_extended(s: &Socket, out: &mut String) {
     }
 }
 
+/// `ver:0 cpy_thresh:0 flags( running )` and `fanout(id:1,type:hash)`, as ss -e.
+fn packet_info(p: &sockscope_core::model::PacketInfo, out: &mut String) {
+    let _ = write!(out, " ver:{} cpy_thresh:{} flags(", p.version, p.copy_thresh);
+    for (bit, name) in [(1, "running"), (2, "auxdata"), (4, "origdev"), (8, "vnethdr"), (16, "loss")] {
+        if p.flags & bit != 0 {
+            let _ = write!(out, " {name}");
+        }
+    }
+    out.push_str(" )");
+    if let Some(fanout) = p.fanout {
+        const TYPES: [&str; 8] = ["hash", "lb", "cpu", "roll", "random", "qm", "cbpf", "ebpf"];
+        let kind = (fanout >> 16) & 0xff;
+        let _ = write!(out, " fanout(id:{},type:", fanout & 0xffff);
+        match TYPES.get(kind as usize) {
+            Some(name) => out.push_str(name),
+            None => {
+                let _ = write!(out, "{kind}");
+            }
+        }
+        out.push(')');
+    }
+}
+
 /// `<->`, `-->`, `<--`, `---`: which directions are still open.
 fn shutdown(s: &Socket, out: &mut String) {
     if let Some(sd) = s.shutdown {
@@ -114,9 +141,15 @@ fn cgroup(s: &Socket, f: &DetailFlags, out: &mut String) {
     }
 }
 
-/// Details ss prints on a second line: skmem (-m) and tcp_info (-i).
+/// Details ss prints on a second line: a packet socket's ring (-e), skmem (-m) and tcp_info
+/// (-i).
 pub fn second_line(s: &Socket, f: &DetailFlags, out: &mut String) {
     let Some(d) = &s.details else { return };
+    if f.extended
+        && let Some(p) = &d.packet
+    {
+        packet_info(p, out);
+    }
     if f.memory
         && let Some(m) = &d.memory
     {

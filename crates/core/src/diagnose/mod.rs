@@ -184,7 +184,7 @@ pub struct Observation {
     pub after: HashMap<String, u64>,
     pub sys: Sysctls,
     pub processes: Vec<ProcessFds>,
-    pub stale_unix_files: Vec<PathBuf>,
+    pub stale_extended: Vec<PathBuf>,
 }
 
 impl Observation {

@@ -78,15 +78,15 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         ));
     }
 
-    let mut stale_unix_files = Vec::new();
+    let mut stale_extended = Vec::new();
     if opts.scope.is_empty() {
         for dir in &opts.stale_dirs {
-            stale_unix_files.extend(stale_sockets(dir, &first, &opts.proc_root));
+            stale_extended.extend(stale_sockets(dir, &first, &opts.proc_root));
         }
     } else {
         restrict(&opts.scope, &mut first, &mut second, &mut processes);
     }
-    Ok(Observation { first, second, window: opts.window, before, after, sys, processes, stale_unix_files })
+    Ok(Observation { first, second, window: opts.window, before, after, sys, processes, stale_extended })
 }
 
 /// The second look: each TCP socket's state and queues by cookie, parsed straight from the

@@ -90,6 +90,25 @@ pub struct Details {
     /// A Unix listener's connections not yet accepted: their socket inodes (with `-e`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<Box<[u32]>>,
+    /// A packet socket's ring version, copy threshold, flags and fanout group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packet: Option<PacketInfo>,
+    /// A netlink socket's multicast groups, the first 32 (with `-e`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netlink_groups: Option<u32>,
+}
+
+/// What packet_diag says of a packet socket beyond its address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PacketInfo {
+    /// TPACKET version of its ring (0 = TPACKET_V1, the default).
+    pub version: u32,
+    pub copy_thresh: u32,
+    /// PDI_RUNNING 1, PDI_AUXDATA 2, PDI_ORIGDEV 4, PDI_VNETHDR 8, PDI_LOSS 16.
+    pub flags: u32,
+    /// Its fanout group (with `-e`): the id in the low 16 bits, the type above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fanout: Option<u32>,
 }
 
 /// The file a Unix socket is bound to, as the kernel reports it.

@@ -164,7 +164,7 @@ impl DiagSocket {
             }
         }
         if sel.has_netid(Netid::PacketRaw) || sel.has_netid(Netid::PacketDgram) {
-            let result = self.dump("packet", &request::packet(), |p| {
+            let result = self.dump("packet", &request::packet(q.extensions), |p| {
                 if let Some(s) = parse::packet(p).filter(|s| sel.matches(s)) {
                     out.push(s);
                 }
@@ -177,7 +177,7 @@ impl DiagSocket {
             }
         }
         if sel.has_netid(Netid::Netlink) {
-            let result = self.dump("netlink", &request::netlink(), |p| {
+            let result = self.dump("netlink", &request::netlink(q.extensions), |p| {
                 if let Some(s) = parse::netlink(p).filter(|s| sel.matches(s)) {
                     out.push(s);
                 }

@@ -53,11 +53,13 @@ const UNIX_DIAG_UID: u16 = 7;
 
 const PACKET_DIAG_MSG_LEN: usize = 16;
 const PACKET_DIAG_INFO: u16 = 0;
+const PACKET_DIAG_FANOUT: u16 = 4;
 const PACKET_DIAG_UID: u16 = 5;
 const PACKET_DIAG_MEMINFO: u16 = 6;
 
 const NETLINK_DIAG_MSG_LEN: usize = 28;
 const NETLINK_DIAG_MEMINFO: u16 = 0;
+const NETLINK_DIAG_GROUPS: u16 = 1;
 
 const SK_MEMINFO_RMEM_ALLOC: usize = 0;
 const SK_MEMINFO_WMEM_ALLOC: usize = 2;
@@ -230,10 +232,25 @@ pub fn packet(payload: &[u8]) -> Option<Socket> {
     s.cookie = cookie_at(payload, 8); // udiag_cookie / pdiag_cookie
     for (kind, data) in Attrs::new(payload.get(align4(PACKET_DIAG_MSG_LEN)..).unwrap_or(&[])) {
         match kind {
+            // struct packet_diag_info { index, version, reserve, copy_thresh, tstamp, flags }
             PACKET_DIAG_INFO => {
                 let ifindex = u32_ne(data, 0);
                 s.local = Endpoint::Packet { protocol, interface: ifindex };
                 s.interface = ifindex;
+                if data.len() >= 24 {
+                    s.details_mut().packet = Some(crate::model::PacketInfo {
+                        version: u32_ne(data, 4),
+                        copy_thresh: u32_ne(data, 12),
+                        flags: u32_ne(data, 20),
+                        fanout: None,
+                    });
+                }
+            }
+            // u32: the group id in the low 16 bits, the type above.
+            PACKET_DIAG_FANOUT if data.len() >= 4 => {
+                if let Some(p) = s.details_mut().packet.as_mut() {
+                    p.fanout = Some(u32_ne(data, 0));
+                }
             }
             PACKET_DIAG_UID => s.uid = Some(u32_ne(data, 0)),
             PACKET_DIAG_MEMINFO => set_queues_from_meminfo(&mut s, data),
@@ -256,8 +273,11 @@ pub fn netlink(payload: &[u8]) -> Option<Socket> {
     s.inode = u64::from(u32_ne(payload, 16));
     s.cookie = cookie_at(payload, 20); // ndiag_cookie
     for (kind, data) in Attrs::new(payload.get(align4(NETLINK_DIAG_MSG_LEN)..).unwrap_or(&[])) {
-        if kind == NETLINK_DIAG_MEMINFO {
-            set_queues_from_meminfo(&mut s, data);
+        match kind {
+            NETLINK_DIAG_MEMINFO => set_queues_from_meminfo(&mut s, data),
+            // The multicast groups it listens to, a bitmap (ss shows the first word).
+            NETLINK_DIAG_GROUPS if data.len() >= 4 => s.details_mut().netlink_groups = Some(u32_ne(data, 0)),
+            _ => {}
         }
     }
     Some(s)

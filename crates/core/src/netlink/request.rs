@@ -34,9 +34,9 @@ pub struct Extensions {
     /// for datagram sockets (their drops): what a host-wide diagnosis keeps of 200k
     /// connections without 300 bytes each.
     pub vitals: bool,
-    /// For Unix sockets, the bound file's inode and device and a listener's pending
-    /// connections (`-e`)
-    pub unix_files: bool,
+    /// What `-e` shows beyond the basics: Unix sockets' bound file and a listener's pending
+    /// connections, packet sockets' fanout group, netlink sockets' multicast groups
+    pub extended: bool,
 }
 
 impl Extensions {
@@ -77,7 +77,9 @@ impl Extensions {
 }
 const PACKET_SHOW_INFO: u32 = 0x01;
 const PACKET_SHOW_MEMINFO: u32 = 0x10;
+const PACKET_SHOW_FANOUT: u32 = 0x20;
 const NDIAG_SHOW_MEMINFO: u32 = 0x01;
+const NDIAG_SHOW_GROUPS: u32 = 0x02;
 const NDIAG_PROTO_ALL: u8 = 0xff;
 const NO_COOKIE: u32 = !0;
 
@@ -160,7 +162,7 @@ pub fn unix(states: StateSet, ext: Extensions) -> Vec<u8> {
     if ext.memory {
         show |= UDIAG_SHOW_MEMINFO;
     }
-    if ext.unix_files {
+    if ext.extended {
         show |= UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS;
     }
     let mut r = Vec::with_capacity(24);
@@ -174,13 +176,15 @@ pub fn unix(states: StateSet, ext: Extensions) -> Vec<u8> {
 }
 
 /// `struct packet_diag_req` (20 bytes).
-pub fn packet() -> Vec<u8> {
-    same_layout_req(AF_PACKET, 0, PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO)
+pub fn packet(ext: Extensions) -> Vec<u8> {
+    let fanout = if ext.extended { PACKET_SHOW_FANOUT } else { 0 };
+    same_layout_req(AF_PACKET, 0, PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | fanout)
 }
 
 /// `struct netlink_diag_req` (20 bytes), every netlink protocol.
-pub fn netlink() -> Vec<u8> {
-    same_layout_req(AF_NETLINK, NDIAG_PROTO_ALL, NDIAG_SHOW_MEMINFO)
+pub fn netlink(ext: Extensions) -> Vec<u8> {
+    let groups = if ext.extended { NDIAG_SHOW_GROUPS } else { 0 };
+    same_layout_req(AF_NETLINK, NDIAG_PROTO_ALL, NDIAG_SHOW_MEMINFO | groups)
 }
 
 /// packet_diag_req and netlink_diag_req share one layout: family, protocol, pad, ino, show,
@@ -202,16 +206,13 @@ mod tests {
     #[test]
     fn request_sizes_match_the_uapi_structs() {
         assert_eq!(inet(AF_INET, IPPROTO_TCP, StateSet::ALL, 0).len(), 56);
-        assert_eq!(
-            unix(StateSet::ALL, Extensions { memory: true, unix_files: true, ..Extensions::default() }).len(),
-            24
-        );
+        assert_eq!(unix(StateSet::ALL, Extensions { memory: true, extended: true, ..Extensions::default() }).len(), 24);
         assert_eq!(
             inet_with_bytecode(AF_INET, IPPROTO_TCP, StateSet::ALL, 0, &[1, 4, 8, 0, 0, 0]).map(|r| r.len()),
             Some(56 + 4 + 8)
         );
-        assert_eq!(packet().len(), 20);
-        assert_eq!(netlink().len(), 20);
+        assert_eq!(packet(Extensions::default()).len(), 20);
+        assert_eq!(netlink(Extensions { extended: true, ..Extensions::default() }).len(), 20);
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub const SUMMARY: &str = "socket files no socket is bound to";
 limits! {}
 
 pub fn check(o: &Observation, _t: &Limits) -> Vec<Finding> {
-    o.stale_unix_files
+    o.stale_extended
         .iter()
         .map(|p| {
             // Whoever made the file chose its name: escape it for the terminal, and quote it

@@ -288,7 +288,7 @@ fn keepalive_thresholds() {
 #[test]
 fn stale_files_and_ordering() {
     let mut o = obs(vec![tcp(SockState::Listen, (ip(0, 0, 0, 0), 2375), (ip(0, 0, 0, 0), 0), 1)]);
-    o.stale_unix_files = vec!["/run/x.sock".into()];
+    o.stale_extended = vec!["/run/x.sock".into()];
     let all = diagnose(&o, &Thresholds::default());
     assert_eq!(all.iter().map(|f| f.rule).collect::<Vec<_>>(), vec!["exposed-listeners", "stale-unix-sockets"]);
     assert_eq!(worst(&all), Some(Severity::Crit));
