@@ -96,7 +96,9 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     let l6 = TcpListener::bind("[::]:0").unwrap();
     lab::set_mark(&l4, 7).unwrap();
     let port = l4.local_addr().unwrap().port().to_string();
-    let _pair = lab::connected_pair(&l4).unwrap();
+    let pair = lab::connected_pair(&l4).unwrap();
+    // BBR on one end: `bbr` (-i).
+    rustix::net::sockopt::set_tcp_congestion(&pair.0, "bbr").unwrap();
     let _tw = lab::time_wait(&l4).unwrap();
     // Enough CLOSE-WAIT for the doctor to find a leak.
     let close_waits: Vec<_> = (0..6).map(|_| lab::close_wait(&l4).unwrap()).collect();

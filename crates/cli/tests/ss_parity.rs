@@ -420,3 +420,34 @@ fn packet_and_netlink_details_as_ss() {
     let text = sockscope_ok(&["-H", "-0e"]);
     assert!(text.contains("flags( running )"), "{text}");
 }
+
+/// Issue 12: -i as ss: fields only when set (a listener shows its congestion control and
+/// cwnd), ts/sack with -o, BBR's model, rates in three significant digits, raw with -n.
+#[test]
+fn tcp_info_reads_as_ss() {
+    private_netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (client, mut server) = lab::connected_pair(&l).unwrap();
+    rustix::net::sockopt::set_tcp_congestion(&client, "bbr").unwrap();
+    use std::io::{Read, Write};
+    (&client).write_all(&[7u8; 100_000]).unwrap();
+    let mut got = vec![0u8; 100_000];
+    server.read_exact(&mut got).unwrap();
+    // Times since the last send and receive move between the two runs.
+    let steady = |text: String| -> Vec<String> {
+        words(&text)
+            .into_iter()
+            .map(|l| {
+                l.split(' ')
+                    .filter(|w| !w.starts_with("lastsnd:") && !w.starts_with("lastrcv:") && !w.starts_with("lastack:"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    for args in [&["-H", "-tai"][..], &["-H", "-tain"], &["-H", "-taio"], &["-H", "-taie"]] {
+        assert_eq!(steady(sockscope_ok(args)), steady(ss(args)), "{args:?}");
+    }
+    let listener = sockscope_ok(&["-H", "-tli"]);
+    assert_eq!(listener.lines().nth(1).map(|l| l.split_whitespace().count()), Some(2), "{listener}");
+}

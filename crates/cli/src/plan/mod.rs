@@ -147,6 +147,7 @@ impl ListPlan {
                 memory: args.memory,
                 info: args.info,
                 tos: args.tos,
+                numeric: args.numeric,
                 cgroups: None,
             },
             verbose: args.verbose,

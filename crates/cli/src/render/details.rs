@@ -1,7 +1,7 @@
 //! The detail fields of -o, -e, -m, -i, --tos and --cgroup, in ss's notation.
 
 use sockscope_core::model::{SkMemInfo, TcpInfo};
-use sockscope_core::{Family, Socket};
+use sockscope_core::{Family, SockState, Socket};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -12,6 +12,8 @@ pub struct DetailFlags {
     pub memory: bool,
     pub info: bool,
     pub tos: bool,
+    /// Rates as whole numbers of bits per second (-n), not 160G.
+    pub numeric: bool,
     /// cgroup id → path, when --cgroup was given.
     pub cgroups: Option<HashMap<u64, String>>,
 }
@@ -156,11 +158,9 @@ pub fn second_line(s: &Socket, f: &DetailFlags, out: &mut String) {
         skmem(m, out);
     }
     if f.info {
-        if let Some(c) = &d.congestion {
-            let _ = write!(out, " {}", crate::escape::escape(c));
-        }
-        if let Some(t) = &d.tcp_info {
-            tcp_info(t, out);
+        match &d.tcp_info {
+            Some(t) => tcp_info(s, t, d, f, out),
+            None => congestion(d, out),
         }
     }
 }
@@ -207,77 +207,206 @@ pub fn ms_timer(ms: u32) -> String {
 }
 
 /// Bits per second in ss's units: `52.4Gbps`, `800kbps`.
-fn rate(bps: u64) -> String {
-    let b = bps as f64;
-    if b >= 1e9 {
-        format!("{:.1}Gbps", b / 1e9)
-    } else if b >= 1e6 {
-        format!("{:.1}Mbps", b / 1e6)
-    } else if b >= 1e3 {
-        format!("{:.0}kbps", b / 1e3)
+/// A rate in bits per second as ss writes it: three significant digits with k/M/G/T, or the
+/// whole number with -n.
+fn rate(bps: f64, numeric: bool) -> String {
+    if numeric {
+        return format!("{bps:.0}");
+    }
+    for (scale, unit) in [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")] {
+        if bps >= scale {
+            return format!("{}{unit}", c_g(bps / scale, 3));
+        }
+    }
+    c_g(bps, 6)
+}
+
+/// C's `%.Ng`: `precision` significant digits, trailing zeros dropped, exponent form when the
+/// exponent is below -4 or at least `precision` (ss prints its numbers so).
+fn c_g(v: f64, precision: usize) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return if v == 0.0 { "0".to_string() } else { v.to_string() };
+    }
+    let p = precision.max(1);
+    let sci = format!("{:.*e}", p - 1, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s.to_string() }
+    };
+    if exp < -4 || exp >= p as i32 {
+        format!("{}e{}{:02}", trim(mantissa), if exp < 0 { '-' } else { '+' }, exp.abs())
     } else {
-        format!("{bps}bps")
+        let decimals = usize::try_from(p as i32 - 1 - exp).unwrap_or(0);
+        trim(&format!("{v:.decimals$}"))
     }
 }
 
-fn ms(us: u32) -> String {
-    let v = f64::from(us) / 1000.0;
-    let s = format!("{v:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// The congestion control's name.
+fn congestion(d: &sockscope_core::model::Details, out: &mut String) {
+    if let Some(c) = &d.congestion {
+        let _ = write!(out, " {}", crate::escape::escape(c));
+    }
 }
 
-fn tcp_info(t: &TcpInfo, out: &mut String) {
-    let mut kv = |k: &str, v: Option<String>| {
-        if let Some(v) = v {
-            let _ = write!(out, " {k}{v}");
+/// Microseconds as ss's milliseconds (`%g` of µs / 1000).
+fn ms(us: u32) -> String {
+    c_g(f64::from(us) / 1000.0, 6)
+}
+
+/// tcp_info in ss's words and order (iproute2's tcp_stats_print): a field only when it is
+/// set, so a listener shows little more than its congestion control and cwnd. The TCP
+/// options (ts, sack, ecn) only with -o or -e, as ss.
+fn tcp_info(s: &Socket, t: &TcpInfo, d: &sockscope_core::model::Details, f: &DetailFlags, out: &mut String) {
+    let bbr = d.bbr.as_ref();
+    let nz32 = |v: Option<u32>| v.filter(|v| *v != 0);
+    let nz64 = |v: Option<u64>| v.filter(|v| *v != 0);
+    let options = t.options().unwrap_or(0);
+    if f.timers {
+        for (bit, name) in [(1, "ts"), (2, "sack"), (8, "ecn"), (16, "ecnseen"), (32, "fastopen")] {
+            if options & bit != 0 {
+                let _ = write!(out, " {name}");
+            }
         }
-    };
-    kv("wscale:", t.snd_wscale().zip(t.rcv_wscale()).map(|(s, r)| format!("{s},{r}")));
-    kv("rto:", t.rto_us().map(ms));
-    kv("rtt:", t.rtt_us().zip(t.rttvar_us()).map(|(r, v)| format!("{}/{}", ms(r), ms(v))));
-    kv("ato:", t.ato_us().filter(|a| *a > 0).map(ms));
-    kv("mss:", t.snd_mss_bytes().map(|v| v.to_string()));
-    kv("pmtu:", t.pmtu_bytes().map(|v| v.to_string()));
-    kv("rcvmss:", t.rcv_mss_bytes().map(|v| v.to_string()));
-    kv("advmss:", t.advmss_bytes().map(|v| v.to_string()));
-    kv("cwnd:", t.snd_cwnd().map(|v| v.to_string()));
-    kv("ssthresh:", t.snd_ssthresh().filter(|v| *v < 0xffff).map(|v| v.to_string()));
-    kv("bytes_sent:", t.bytes_sent().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("bytes_retrans:", t.bytes_retrans().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("bytes_acked:", t.bytes_acked().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("bytes_received:", t.bytes_received().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("segs_out:", t.segs_out().map(|v| v.to_string()));
-    kv("segs_in:", t.segs_in().map(|v| v.to_string()));
-    kv("data_segs_out:", t.data_segs_out().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("data_segs_in:", t.data_segs_in().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("send ", t.send_rate_bits_per_s().map(rate));
-    kv("lastsnd:", t.last_data_sent_ms().map(|v| v.to_string()));
-    kv("lastrcv:", t.last_data_recv_ms().map(|v| v.to_string()));
-    kv("lastack:", t.last_ack_recv_ms().map(|v| v.to_string()));
-    kv(
-        "pacing_rate ",
-        t.pacing_rate_bytes_per_s().filter(|v| *v > 0 && *v != u64::MAX).map(|v| rate(v.saturating_mul(8))),
-    );
-    kv("delivery_rate ", t.delivery_rate_bytes_per_s().filter(|v| *v > 0).map(|v| rate(v.saturating_mul(8))));
-    kv("delivered:", t.delivered().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("", (t.delivery_rate_app_limited() == Some(true)).then(|| "app_limited".to_string()));
-    kv("busy:", t.busy_time_us().filter(|v| *v > 0).map(|v| format!("{}ms", v / 1000)));
-    kv("rwnd_limited:", t.rwnd_limited_us().filter(|v| *v > 0).map(|v| format!("{}ms", v / 1000)));
-    kv("sndbuf_limited:", t.sndbuf_limited_us().filter(|v| *v > 0).map(|v| format!("{}ms", v / 1000)));
-    kv("unacked:", t.unacked().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv(
-        "retrans:",
-        t.retrans().zip(t.total_retrans()).filter(|(r, tot)| *r > 0 || *tot > 0).map(|(r, tot)| format!("{r}/{tot}")),
-    );
-    kv("lost:", t.lost().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("reordering:", t.reordering().filter(|v| *v != 3).map(|v| v.to_string()));
-    kv("rcv_rtt:", t.rcv_rtt_us().filter(|v| *v > 0).map(ms));
-    kv("rcv_space:", t.rcv_space_bytes().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("rcv_ssthresh:", t.rcv_ssthresh().map(|v| v.to_string()));
-    kv("notsent:", t.notsent_bytes().filter(|v| *v > 0).map(|v| v.to_string()));
-    kv("minrtt:", t.min_rtt_us().filter(|v| *v != u32::MAX).map(ms));
-    kv("snd_wnd:", t.snd_wnd_bytes().map(|v| v.to_string()));
-    kv("rcv_wnd:", t.rcv_wnd_bytes().map(|v| v.to_string()));
+    }
+    congestion(d, out);
+    if options & 4 != 0
+        && let (Some(snd), Some(rcv)) = (t.snd_wscale(), t.rcv_wscale())
+    {
+        let _ = write!(out, " wscale:{snd},{rcv}");
+    }
+    if let Some(rto) = nz32(t.rto_us()).filter(|r| *r != 3_000_000) {
+        let _ = write!(out, " rto:{}", ms(rto));
+    }
+    if let Some(b) = t.backoff().filter(|b| *b != 0) {
+        let _ = write!(out, " backoff:{b}");
+    }
+    if let Some(rtt) = nz32(t.rtt_us()) {
+        let _ = write!(out, " rtt:{}/{}", ms(rtt), ms(t.rttvar_us().unwrap_or(0)));
+    }
+    if let Some(ato) = nz32(t.ato_us()) {
+        let _ = write!(out, " ato:{}", ms(ato));
+    }
+    for (name, v) in [
+        ("mss", t.snd_mss_bytes()),
+        ("pmtu", t.pmtu_bytes()),
+        ("rcvmss", t.rcv_mss_bytes()),
+        ("advmss", t.advmss_bytes()),
+        ("cwnd", t.snd_cwnd()),
+        ("ssthresh", t.snd_ssthresh().filter(|v| *v < 0xffff)),
+    ] {
+        if let Some(v) = nz32(v) {
+            let _ = write!(out, " {name}:{v}");
+        }
+    }
+    for (name, v) in [
+        ("bytes_sent", t.bytes_sent()),
+        ("bytes_retrans", t.bytes_retrans()),
+        ("bytes_acked", t.bytes_acked()),
+        ("bytes_received", t.bytes_received()),
+        ("segs_out", t.segs_out().map(u64::from)),
+        ("segs_in", t.segs_in().map(u64::from)),
+        ("data_segs_out", t.data_segs_out().map(u64::from)),
+        ("data_segs_in", t.data_segs_in().map(u64::from)),
+    ] {
+        if let Some(v) = nz64(v) {
+            let _ = write!(out, " {name}:{v}");
+        }
+    }
+    if let Some(b) = bbr {
+        let _ = write!(
+            out,
+            " bbr:(bw:{}bps,mrtt:{}",
+            rate(b.bw_bytes_per_s as f64 * 8.0, f.numeric),
+            c_g(f64::from(b.min_rtt_us) / 1000.0, 6)
+        );
+        if b.pacing_gain != 0 {
+            let _ = write!(out, ",pacing_gain:{}", c_g(f64::from(b.pacing_gain) / 256.0, 6));
+        }
+        if b.cwnd_gain != 0 {
+            let _ = write!(out, ",cwnd_gain:{}", c_g(f64::from(b.cwnd_gain) / 256.0, 6));
+        }
+        out.push(')');
+    }
+    if let (Some(cwnd), Some(mss), Some(rtt)) = (nz32(t.snd_cwnd()), nz32(t.snd_mss_bytes()), nz32(t.rtt_us())) {
+        let send = f64::from(cwnd) * f64::from(mss) * 8_000_000.0 / f64::from(rtt);
+        let _ = write!(out, " send {}bps", rate(send, f.numeric));
+    }
+    for (name, v) in
+        [("lastsnd", t.last_data_sent_ms()), ("lastrcv", t.last_data_recv_ms()), ("lastack", t.last_ack_recv_ms())]
+    {
+        if let Some(v) = nz32(v) {
+            let _ = write!(out, " {name}:{v}");
+        }
+    }
+    let set = |v: Option<u64>| v.filter(|v| *v != 0 && *v != u64::MAX);
+    if let Some(p) = set(t.pacing_rate_bytes_per_s()) {
+        let _ = write!(out, " pacing_rate {}bps", rate(p as f64 * 8.0, f.numeric));
+        if let Some(m) = set(t.max_pacing_rate_bytes_per_s()) {
+            let _ = write!(out, "/{}bps", rate(m as f64 * 8.0, f.numeric));
+        }
+    }
+    if let Some(d) = nz64(t.delivery_rate_bytes_per_s()) {
+        let _ = write!(out, " delivery_rate {}bps", rate(d as f64 * 8.0, f.numeric));
+    }
+    for (name, v) in [("delivered", t.delivered()), ("delivered_ce", t.delivered_ce())] {
+        if let Some(v) = nz32(v) {
+            let _ = write!(out, " {name}:{v}");
+        }
+    }
+    if t.delivery_rate_app_limited() == Some(true) {
+        out.push_str(" app_limited");
+    }
+    if let Some(busy) = nz64(t.busy_time_us()) {
+        let _ = write!(out, " busy:{}ms", busy / 1000);
+        for (name, v) in [("rwnd_limited", t.rwnd_limited_us()), ("sndbuf_limited", t.sndbuf_limited_us())] {
+            if let Some(v) = nz64(v) {
+                let _ = write!(out, " {name}:{}ms({:.1}%)", v / 1000, 100.0 * v as f64 / busy as f64);
+            }
+        }
+    }
+    if let Some(v) = nz32(t.unacked()) {
+        let _ = write!(out, " unacked:{v}");
+    }
+    let (retrans, total) = (t.retrans().unwrap_or(0), t.total_retrans().unwrap_or(0));
+    if retrans != 0 || total != 0 {
+        let _ = write!(out, " retrans:{retrans}/{total}");
+    }
+    if let Some(v) = nz32(t.lost()) {
+        let _ = write!(out, " lost:{v}");
+    }
+    if let Some(v) = nz32(t.sacked()).filter(|_| s.state != SockState::Listen) {
+        let _ = write!(out, " sacked:{v}");
+    }
+    for (name, v) in [("dsack_dups", t.dsack_dups()), ("fackets", t.fackets())] {
+        if let Some(v) = nz32(v) {
+            let _ = write!(out, " {name}:{v}");
+        }
+    }
+    if let Some(r) = t.reordering().filter(|r| *r != 3) {
+        let _ = write!(out, " reordering:{r}");
+    }
+    if let Some(v) = nz32(t.reord_seen()) {
+        let _ = write!(out, " reord_seen:{v}");
+    }
+    if let Some(v) = nz32(t.rcv_rtt_us()) {
+        let _ = write!(out, " rcv_rtt:{}", ms(v));
+    }
+    for (name, v) in
+        [("rcv_space", t.rcv_space_bytes()), ("rcv_ssthresh", t.rcv_ssthresh()), ("notsent", t.notsent_bytes())]
+    {
+        if let Some(v) = nz32(v) {
+            let _ = write!(out, " {name}:{v}");
+        }
+    }
+    if let Some(v) = nz32(t.min_rtt_us()).filter(|v| *v != u32::MAX) {
+        let _ = write!(out, " minrtt:{}", ms(v));
+    }
+    for (name, v) in [("rcv_ooopack", t.rcv_ooopack()), ("snd_wnd", t.snd_wnd_bytes())] {
+        if let Some(v) = nz32(v) {
+            let _ = write!(out, " {name}:{v}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -295,10 +424,21 @@ mod tests {
     }
 
     #[test]
-    fn rates_and_milliseconds() {
-        assert_eq!(rate(52_428_800_000), "52.4Gbps");
-        assert_eq!(rate(800_000), "800kbps");
+    fn rates_and_milliseconds_as_ss() {
+        assert_eq!(rate(52_428_800_000.0, false), "52.4G");
+        assert_eq!(rate(159_744_000_000.0, false), "160G");
+        assert_eq!(rate(213_871_799_840.0, false), "214G");
+        assert_eq!(rate(40_097_667_480.0, false), "40.1G");
+        assert_eq!(rate(800_000.0, false), "800k");
+        assert_eq!(rate(9_920_000.0, false), "9.92M");
+        assert_eq!(rate(999.0, false), "999");
+        assert_eq!(rate(0.0, false), "0");
+        assert_eq!(rate(159_744_000_000.0, true), "159744000000");
         assert_eq!(ms(204_000), "204");
         assert_eq!(ms(33), "0.033");
+        assert_eq!(ms(1_234_567), "1234.57");
+        assert_eq!(c_g(2.88672, 6), "2.88672");
+        assert_eq!(c_g(999.6, 3), "1e+03");
+        assert_eq!(c_g(0.00001234, 6), "1.234e-05");
     }
 }

@@ -93,9 +93,23 @@ pub struct Details {
     /// A packet socket's ring version, copy threshold, flags and fanout group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub packet: Option<PacketInfo>,
+    /// BBR's model of the path, for connections BBR drives (with `-i`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bbr: Option<BbrInfo>,
     /// A netlink socket's multicast groups, the first 32 (with `-e`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netlink_groups: Option<u32>,
+}
+
+/// BBR's estimates (struct tcp_bbr_info).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BbrInfo {
+    /// Its bottleneck bandwidth estimate.
+    pub bw_bytes_per_s: u64,
+    pub min_rtt_us: u32,
+    /// Gains in 1/256ths (256 = 1.0).
+    pub pacing_gain: u32,
+    pub cwnd_gain: u32,
 }
 
 /// What packet_diag says of a packet socket beyond its address.

@@ -31,6 +31,7 @@ mod inet_msg {
 }
 const INET_DIAG_INFO: u16 = 2;
 const INET_DIAG_CONG: u16 = 4;
+const INET_DIAG_BBRINFO: u16 = 16;
 const INET_DIAG_TOS: u16 = 5;
 const INET_DIAG_TCLASS: u16 = 6;
 const INET_DIAG_SKMEMINFO: u16 = 7;
@@ -109,6 +110,15 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             INET_DIAG_CONG => {
                 let name = data.split(|b| *b == 0).next().unwrap_or(&[]);
                 s.details_mut().congestion = Some(congestion_name(name));
+            }
+            // struct tcp_bbr_info { bw_lo, bw_hi, min_rtt, pacing_gain, cwnd_gain }
+            INET_DIAG_BBRINFO if data.len() >= 20 => {
+                s.details_mut().bbr = Some(crate::model::BbrInfo {
+                    bw_bytes_per_s: u64::from(u32_ne(data, 0)) | (u64::from(u32_ne(data, 4)) << 32),
+                    min_rtt_us: u32_ne(data, 8),
+                    pacing_gain: u32_ne(data, 12),
+                    cwnd_gain: u32_ne(data, 16),
+                });
             }
             INET_DIAG_TOS => s.details_mut().tos = Some(u8_at(data, 0)),
             INET_DIAG_TCLASS => s.details_mut().tclass = Some(u8_at(data, 0)),

@@ -59,6 +59,8 @@ impl Extensions {
     pub fn inet_ext(self) -> u8 {
         const INFO: u8 = 1 << (2 - 1);
         const CONG: u8 = 1 << (4 - 1);
+        // INET_DIAG_VEGASINFO: the congestion control's own attribute (BBR's, DCTCP's, Vegas's).
+        const CC_INFO: u8 = 1 << (3 - 1);
         const TOS: u8 = 1 << (5 - 1);
         const TCLASS: u8 = 1 << (6 - 1);
         const SKMEMINFO: u8 = 1 << (7 - 1);
@@ -67,7 +69,7 @@ impl Extensions {
             ext |= SKMEMINFO;
         }
         if self.tcp_info {
-            ext |= INFO | CONG;
+            ext |= INFO | CONG | CC_INFO;
         }
         if self.tos {
             ext |= TOS | TCLASS;
