@@ -451,3 +451,14 @@ fn tcp_info_reads_as_ss() {
     let listener = sockscope_ok(&["-H", "-tli"]);
     assert_eq!(listener.lines().nth(1).map(|l| l.split_whitespace().count()), Some(2), "{listener}");
 }
+
+/// Issue 12: -r resolves an IPv4-mapped address by its IPv4 address, as ss does.
+#[test]
+fn resolving_v4_mapped_addresses_as_ss() {
+    private_netns();
+    let l = TcpListener::bind("[::]:0").unwrap();
+    let _c = std::net::TcpStream::connect(("127.0.0.1", l.local_addr().unwrap().port())).unwrap();
+    let _s = l.accept().unwrap();
+    same_as_ss(&["-tr"]);
+    assert!(!sockscope_ok(&["-tr"]).contains("::ffff:"));
+}

@@ -141,8 +141,11 @@ impl Namer {
 
     fn host(&mut self, ip: IpAddr, v6only: bool, out: &mut String) {
         if self.resolve && !ip.is_unspecified() {
-            let name =
-                self.hosts.entry(ip).or_insert_with(|| dns_lookup::lookup_addr(&ip).unwrap_or_else(|_| bracketed(ip)));
+            // An IPv4-mapped IPv6 address is its IPv4 address for the resolver, as in ss.
+            let name = self
+                .hosts
+                .entry(ip)
+                .or_insert_with(|| dns_lookup::lookup_addr(&ip.to_canonical()).unwrap_or_else(|_| bracketed(ip)));
             // A PTR record is whoever controls the address's reverse zone.
             out.push_str(&escape(name));
             return;
