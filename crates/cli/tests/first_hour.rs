@@ -223,3 +223,17 @@ fn states_are_coloured_when_asked_and_never_in_a_pipe() {
     );
     assert_eq!(status_and_stderr(&["-tan", "--color", "sometimes"]).0, 2);
 }
+
+/// Issue 12: the README pointed at a file outside the project; its docs must stand alone.
+#[test]
+fn docs_stand_alone() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut files = vec![format!("{root}/README.md"), format!("{root}/SECURITY.md")];
+    for e in std::fs::read_dir(format!("{root}/docs")).unwrap() {
+        files.push(e.unwrap().path().to_string_lossy().into_owned());
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains("../shared") && !text.contains("DESIGN.md"), "{f} points outside the project");
+    }
+}
