@@ -68,15 +68,11 @@ impl Totals {
             &[Family::Inet, Family::Inet6],
             StateSet::of(&[SockState::Listen, SockState::SynRecv, SockState::NewSynRecv]),
         );
+        // Every table but the IP ones, whose counters sockstat has.
+        let not_ip: Vec<Netid> =
+            Netid::ALL.into_iter().filter(|n| !matches!(n, Netid::Tcp | Netid::Udp | Netid::Raw)).collect();
         let others = crate::Selection::exact(
-            &[
-                Netid::UnixStream,
-                Netid::UnixDgram,
-                Netid::UnixSeqpacket,
-                Netid::PacketRaw,
-                Netid::PacketDgram,
-                Netid::Netlink,
-            ],
+            &not_ip,
             &[Family::Unix, Family::Packet, Family::Netlink],
             StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit()),
         );
