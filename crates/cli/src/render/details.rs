@@ -29,7 +29,7 @@ pub fn same_line(s: &Socket, f: &DetailFlags, out: &mut String) {
         unix_extended(s, out);
     } else if f.extended && s.family == Family::Netlink {
         // ss's netlink -e: its sk and cb are kernel addresses it no longer gets (always 0).
-        let groups = s.details.as_ref().and_then(|d| d.netlink_groups).unwrap_or(0);
+        let groups = s.details.as_ref().and_then(|d| d.extra.as_ref()).and_then(|e| e.netlink_groups).unwrap_or(0);
         let _ = write!(out, " sk=0 cb=0 groups={groups:#010x}");
     } else if f.extended {
         extended(s, f, out);
@@ -80,13 +80,13 @@ fn extended(s: &Socket, f: &DetailFlags, out: &mut String) {
 /// a listener's pending connections (`peers:`).
 fn unix_extended(s: &Socket, out: &mut String) {
     shutdown(s, out);
-    let Some(d) = &s.details else { return };
-    if let Some(f) = d.bound_file {
+    let Some(e) = s.details.as_ref().and_then(|d| d.extra.as_deref()) else { return };
+    if let Some(f) = e.bound_file {
         // ss prints the kernel's device number through the C library's major()/minor().
         let (major, minor) = ((f.device >> 8) & 0xfff, (f.device & 0xff) | ((f.device >> 12) & !0xff));
         let _ = write!(out, " ino:{} dev:{major}/{minor}", f.inode);
     }
-    if let Some(pending) = &d.pending {
+    if let Some(pending) = &e.pending {
         out.push_str(" peers:");
         for p in pending.iter() {
             let _ = write!(out, " {p}");
@@ -148,7 +148,7 @@ fn cgroup(s: &Socket, f: &DetailFlags, out: &mut String) {
 pub fn second_line(s: &Socket, f: &DetailFlags, out: &mut String) {
     let Some(d) = &s.details else { return };
     if f.extended
-        && let Some(p) = &d.packet
+        && let Some(p) = d.extra.as_ref().and_then(|e| e.packet.as_ref())
     {
         packet_info(p, out);
     }
@@ -258,7 +258,7 @@ fn ms(us: u32) -> String {
 /// set, so a listener shows little more than its congestion control and cwnd. The TCP
 /// options (ts, sack, ecn) only with -o or -e, as ss.
 fn tcp_info(s: &Socket, t: &TcpInfo, d: &sockscope_core::model::Details, f: &DetailFlags, out: &mut String) {
-    let bbr = d.bbr.as_ref();
+    let bbr = d.extra.as_ref().and_then(|e| e.bbr.as_ref());
     let nz32 = |v: Option<u32>| v.filter(|v| *v != 0);
     let nz64 = |v: Option<u64>| v.filter(|v| *v != 0);
     let options = t.options().unwrap_or(0);

@@ -113,7 +113,7 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             }
             // struct tcp_bbr_info { bw_lo, bw_hi, min_rtt, pacing_gain, cwnd_gain }
             INET_DIAG_BBRINFO if data.len() >= 20 => {
-                s.details_mut().bbr = Some(crate::model::BbrInfo {
+                s.details_mut().extra_mut().bbr = Some(crate::model::BbrInfo {
                     bw_bytes_per_s: u64::from(u32_ne(data, 0)) | (u64::from(u32_ne(data, 4)) << 32),
                     min_rtt_us: u32_ne(data, 8),
                     pacing_gain: u32_ne(data, 12),
@@ -212,9 +212,9 @@ pub fn unix(payload: &[u8]) -> Option<Socket> {
         s.details_mut().memory = memory.map(Box::new);
     }
     if file.is_some() || pending.is_some() {
-        let d = s.details_mut();
-        d.bound_file = file;
-        d.pending = pending;
+        let e = s.details_mut().extra_mut();
+        e.bound_file = file;
+        e.pending = pending;
     }
     Some(s)
 }
@@ -248,7 +248,7 @@ pub fn packet(payload: &[u8]) -> Option<Socket> {
                 s.local = Endpoint::Packet { protocol, interface: ifindex };
                 s.interface = ifindex;
                 if data.len() >= 24 {
-                    s.details_mut().packet = Some(crate::model::PacketInfo {
+                    s.details_mut().extra_mut().packet = Some(crate::model::PacketInfo {
                         version: u32_ne(data, 4),
                         copy_thresh: u32_ne(data, 12),
                         flags: u32_ne(data, 20),
@@ -258,7 +258,7 @@ pub fn packet(payload: &[u8]) -> Option<Socket> {
             }
             // u32: the group id in the low 16 bits, the type above.
             PACKET_DIAG_FANOUT if data.len() >= 4 => {
-                if let Some(p) = s.details_mut().packet.as_mut() {
+                if let Some(p) = s.details_mut().extra_mut().packet.as_mut() {
                     p.fanout = Some(u32_ne(data, 0));
                 }
             }
@@ -286,7 +286,9 @@ pub fn netlink(payload: &[u8]) -> Option<Socket> {
         match kind {
             NETLINK_DIAG_MEMINFO => set_queues_from_meminfo(&mut s, data),
             // The multicast groups it listens to, a bitmap (ss shows the first word).
-            NETLINK_DIAG_GROUPS if data.len() >= 4 => s.details_mut().netlink_groups = Some(u32_ne(data, 0)),
+            NETLINK_DIAG_GROUPS if data.len() >= 4 => {
+                s.details_mut().extra_mut().netlink_groups = Some(u32_ne(data, 0))
+            }
             _ => {}
         }
     }
