@@ -23,7 +23,14 @@ const DOCS: &str = include_str!("../../../docs/json.md");
 const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
 
 /// Documented keys no population here can make, and why.
-const NOT_MADE_HERE: [(&str, &str); 6] = [
+const NOT_MADE_HERE: [(&str, &str); 13] = [
+    ("dctcp", "only for DCTCP connections (this kernel has no DCTCP; parse and text are unit-tested)"),
+    ("enabled", "in dctcp"),
+    ("ce_state", "in dctcp"),
+    ("alpha", "in dctcp"),
+    ("ab_ecn", "in dctcp"),
+    ("ab_tot", "in dctcp"),
+    ("vegas_rtt_us", "only for Vegas connections (this kernel has no Vegas)"),
     ("fanout", "only for a packet socket in a PACKET_FANOUT group"),
     ("reason", "only for a process that cannot be read (tests/robustness.rs)"),
     ("command_bytes", "only for a process name that is not UTF-8 (tests/hostile.rs)"),

@@ -313,6 +313,18 @@ fn tcp_info(s: &Socket, t: &TcpInfo, d: &sockscope_core::model::Details, f: &Det
             let _ = write!(out, " {name}:{v}");
         }
     }
+    let extra = d.extra.as_deref();
+    match extra.and_then(|e| e.dctcp) {
+        Some(dc) if dc.enabled => {
+            let _ = write!(
+                out,
+                " dctcp:(ce_state:{},alpha:{},ab_ecn:{},ab_tot:{})",
+                dc.ce_state, dc.alpha, dc.ab_ecn, dc.ab_tot
+            );
+        }
+        Some(_) => out.push_str(" dctcp:fallback_mode"),
+        None => {}
+    }
     if let Some(b) = bbr {
         let _ = write!(
             out,
@@ -328,7 +340,11 @@ fn tcp_info(s: &Socket, t: &TcpInfo, d: &sockscope_core::model::Details, f: &Det
         }
         out.push(')');
     }
-    if let (Some(cwnd), Some(mss), Some(rtt)) = (nz32(t.snd_cwnd()), nz32(t.snd_mss_bytes()), nz32(t.rtt_us())) {
+    // ss takes Vegas's RTT, when Vegas runs and has one, for the send rate.
+    let vegas_rtt = extra.and_then(|e| e.vegas_rtt_us).filter(|r| *r != 0 && *r != 0x7fff_ffff);
+    if let (Some(cwnd), Some(mss), Some(rtt)) =
+        (nz32(t.snd_cwnd()), nz32(t.snd_mss_bytes()), vegas_rtt.or(nz32(t.rtt_us())))
+    {
         let send = f64::from(cwnd) * f64::from(mss) * 8_000_000.0 / f64::from(rtt);
         let _ = write!(out, " send {}bps", rate(send, f.numeric));
     }
@@ -421,6 +437,32 @@ mod tests {
         assert_eq!(ms_timer(1_250), "1.250ms");
         assert_eq!(ms_timer(200), "200ms");
         assert_eq!(ms_timer(0), "0ms");
+    }
+
+    /// ss's words for DCTCP (this kernel has none to compare with): its state when it runs,
+    /// `fallback_mode` when the connection fell back to Reno; and Vegas's RTT for the rate.
+    #[test]
+    fn dctcp_and_vegas_as_ss() {
+        use sockscope_core::model::{DctcpInfo, Details, Extra, TcpInfo};
+        use sockscope_core::{Endpoint, Family, Netid};
+        let info = TcpInfo::parse(&[0u8; 232]).with("snd_cwnd", 10).with("snd_mss_bytes", 1000).with("rtt_us", 1000);
+        let mut s = Socket::new(Netid::Tcp, Family::Inet, SockState::Established, Endpoint::None, Endpoint::None);
+        let dctcp = DctcpInfo { enabled: true, ce_state: 0, alpha: 1024, ab_ecn: 5, ab_tot: 100 };
+        let mut details = Details { tcp_info: Some(info), ..Details::default() };
+        details.extra = Some(Box::new(Extra { dctcp: Some(dctcp), vegas_rtt_us: Some(2000), ..Extra::default() }));
+        s.details = Some(Box::new(details));
+        let flags = DetailFlags { info: true, ..DetailFlags::default() };
+        let mut out = String::new();
+        second_line(&s, &flags, &mut out);
+        assert!(out.contains(" dctcp:(ce_state:0,alpha:1024,ab_ecn:5,ab_tot:100)"), "{out}");
+        // 10 × 1000 × 8 bits per 2 ms (Vegas's RTT, not tcp_info's 1 ms).
+        assert!(out.contains(" send 40M"), "{out}");
+        if let Some(e) = s.details.as_mut().and_then(|d| d.extra.as_mut()) {
+            e.dctcp = Some(DctcpInfo { enabled: false, ..dctcp });
+        }
+        let mut out = String::new();
+        second_line(&s, &flags, &mut out);
+        assert!(out.contains(" dctcp:fallback_mode"), "{out}");
     }
 
     #[test]

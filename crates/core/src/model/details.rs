@@ -129,9 +129,26 @@ pub struct Extra {
     /// BBR's model of the path, for connections BBR drives (with `-i`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bbr: Option<BbrInfo>,
+    /// DCTCP's state, for connections DCTCP drives (with `-i`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dctcp: Option<DctcpInfo>,
+    /// Vegas's RTT estimate, for connections Vegas drives (with `-i`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vegas_rtt_us: Option<u32>,
     /// A netlink socket's multicast groups, the first 32 (with `-e`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netlink_groups: Option<u32>,
+}
+
+/// DCTCP's state (struct tcp_dctcp_info).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct DctcpInfo {
+    /// False when the connection fell back to Reno (no ECN).
+    pub enabled: bool,
+    pub ce_state: u16,
+    pub alpha: u32,
+    pub ab_ecn: u32,
+    pub ab_tot: u32,
 }
 
 impl Details {

@@ -9,7 +9,7 @@ mod socket;
 mod state;
 mod tcp_info;
 
-pub use details::{BbrInfo, BoundFile, Details, PacketInfo, SkMemInfo, TcpVitals, Timer, TimerKind};
+pub use details::{BbrInfo, BoundFile, DctcpInfo, Details, Extra, PacketInfo, SkMemInfo, TcpVitals, Timer, TimerKind};
 pub use endpoint::{Endpoint, UnixName, lossless_text};
 pub use fd::{EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, OpenFlags, Special, SystemFiles};
 pub use inode_map::{InodeHasher, InodeMap};

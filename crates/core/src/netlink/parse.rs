@@ -31,6 +31,8 @@ mod inet_msg {
 }
 const INET_DIAG_INFO: u16 = 2;
 const INET_DIAG_CONG: u16 = 4;
+const INET_DIAG_VEGASINFO: u16 = 3;
+const INET_DIAG_DCTCPINFO: u16 = 9;
 const INET_DIAG_BBRINFO: u16 = 16;
 const INET_DIAG_TOS: u16 = 5;
 const INET_DIAG_TCLASS: u16 = 6;
@@ -110,6 +112,22 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             INET_DIAG_CONG => {
                 let name = data.split(|b| *b == 0).next().unwrap_or(&[]);
                 s.details_mut().congestion = Some(congestion_name(name));
+            }
+            // struct tcpvegas_info { enabled, rttcnt, rtt, minrtt }: ss takes Vegas's RTT
+            // for the send rate when Vegas runs.
+            INET_DIAG_VEGASINFO if data.len() >= 16 && u32_ne(data, 0) != 0 => {
+                s.details_mut().extra_mut().vegas_rtt_us = Some(u32_ne(data, 8));
+            }
+            // struct tcp_dctcp_info { u16 enabled, u16 ce_state, alpha, ab_ecn, ab_tot }
+            INET_DIAG_DCTCPINFO if data.len() >= 16 => {
+                let enabled = u16::from_ne_bytes([data[0], data[1]]) != 0;
+                s.details_mut().extra_mut().dctcp = Some(crate::model::DctcpInfo {
+                    enabled,
+                    ce_state: u16::from_ne_bytes([data[2], data[3]]),
+                    alpha: u32_ne(data, 4),
+                    ab_ecn: u32_ne(data, 8),
+                    ab_tot: u32_ne(data, 12),
+                });
             }
             // struct tcp_bbr_info { bw_lo, bw_hi, min_rtt, pacing_gain, cwnd_gain }
             INET_DIAG_BBRINFO if data.len() >= 20 => {

@@ -265,3 +265,27 @@ fn skmeminfo_of_any_length() {
     assert_eq!((short.wmem_alloc, short.sndbuf), (300, 0), "missing counters read as zero");
     assert_eq!(meminfo(&[]), crate::model::SkMemInfo::default());
 }
+
+/// DCTCP's and Vegas's attributes (this kernel has neither congestion control, so they are
+/// appended to a captured reply as the kernel lays them out).
+#[test]
+fn dctcp_and_vegas_attributes() {
+    let mut rec = records(TCP4)[0].clone();
+    let mut dctcp = vec![20u8, 0, 9, 0];
+    dctcp.extend_from_slice(&1u16.to_ne_bytes());
+    dctcp.extend_from_slice(&0u16.to_ne_bytes());
+    for v in [1024u32, 5, 100] {
+        dctcp.extend_from_slice(&v.to_ne_bytes());
+    }
+    let mut vegas = vec![20u8, 0, 3, 0];
+    for v in [1u32, 8, 500, 400] {
+        vegas.extend_from_slice(&v.to_ne_bytes());
+    }
+    rec.extend_from_slice(&dctcp);
+    rec.extend_from_slice(&vegas);
+    let s = inet(&rec, Netid::Tcp).expect("parses");
+    let extra = s.details.as_ref().and_then(|d| d.extra.as_ref()).expect("extra details");
+    let d = extra.dctcp.expect("dctcp");
+    assert_eq!((d.enabled, d.ce_state, d.alpha, d.ab_ecn, d.ab_tot), (true, 0, 1024, 5, 100));
+    assert_eq!(extra.vegas_rtt_us, Some(500));
+}
