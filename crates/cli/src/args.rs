@@ -265,6 +265,11 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Reproduce a classic socket problem for real, or measure a common claim about sockets
     Lab(LabArgs),
+    /// Trace what a command does with its sockets: its network system calls, decoded (strace -e trace=%net)
+    #[command(
+        after_help = "Work in progress: a command started by sockscope (not -p yet), x86_64, every call stopped (no seccomp filter yet).\nExamples:\n  sockscope trace -- curl -s http://127.0.0.1:8080/\n  sockscope trace -f -e trace=connect,accept4 -- ./server"
+    )]
+    Trace(TraceArgs),
     /// Print shell completions for bash, zsh or fish (or write them all with --dir)
     #[command(
         after_help = "Install:\n  sockscope completions bash > /etc/bash_completion.d/sockscope\n  sockscope completions zsh > \"${fpath[1]}/_sockscope\"\n  sockscope completions fish > ~/.config/fish/completions/sockscope.fish"
@@ -278,6 +283,28 @@ pub enum Command {
     /// Internal: a helper process of `sockscope lab`
     #[command(name = "lab-worker", hide = true)]
     LabWorker { spec: String },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TraceArgs {
+    /// Follow forks, vforks and threads
+    #[arg(short = 'f')]
+    pub follow: bool,
+    /// Which calls: trace=SET, names and %net, comma-separated (default %net)
+    #[arg(short = 'e', value_name = "trace=SET")]
+    pub expr: Option<String>,
+    /// Bytes of each buffer to show
+    #[arg(short = 's', value_name = "N", default_value_t = 32)]
+    pub string_limit: usize,
+    /// Write the trace to FILE instead of stderr
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// One JSON object per call or process end, per line
+    #[arg(long)]
+    pub jsonl: bool,
+    /// The command and its arguments
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -6,4 +6,5 @@ pub mod fds;
 pub mod kill;
 pub mod lab;
 pub mod list;
+pub mod trace;
 pub mod who;

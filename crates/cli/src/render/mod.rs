@@ -12,6 +12,7 @@ pub mod sockets;
 pub mod sockets_json;
 pub mod summary;
 pub mod table;
+pub mod trace;
 pub mod who;
 
 /// How a listing is printed.
