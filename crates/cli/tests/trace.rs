@@ -79,3 +79,13 @@ fn exit_statuses_are_the_commands() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("bogus"));
 }
+
+/// The command stops only at the calls traced: a seccomp filter returns SECCOMP_RET_TRACE for
+/// them and lets every other call run (strace's --seccomp-bpf).
+#[test]
+fn untraced_calls_do_not_stop_the_command() {
+    let out = sockscope(&["trace", "--", "grep", "-E", "^(Seccomp|NoNewPrivs):", "/proc/self/status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Seccomp:\t2"), "a filter is installed: {text}");
+    assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+}

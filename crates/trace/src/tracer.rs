@@ -20,11 +20,14 @@ pub struct Options {
     pub set: Vec<u64>,
     /// Bytes of a buffer shown (`-s`).
     pub string_limit: usize,
+    /// Stop the command only at the calls of `set` (a seccomp filter installed before exec,
+    /// as strace's --seccomp-bpf), not at every call.
+    pub seccomp: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { follow: false, set: syscalls::NET.iter().map(|(n, _)| *n).collect(), string_limit: 32 }
+        Options { follow: false, set: syscalls::NET.iter().map(|(n, _)| *n).collect(), string_limit: 32, seccomp: true }
     }
 }
 
@@ -42,6 +45,8 @@ pub enum TraceError {
     Ptrace(nix::errno::Errno),
     #[error("tracing is supported on x86_64 only, not on {0}")]
     Architecture(&'static str),
+    #[error("cannot build the seccomp filter: {0}")]
+    Filter(String),
 }
 
 /// What the tracer saw: a call, or a process ending.
@@ -79,6 +84,18 @@ impl Call {
 struct Pending {
     nr: u64,
     args: [u64; 6],
+    /// With seccomp: whether its syscall-entry stop (which follows the seccomp stop on
+    /// Linux 4.8+) has passed.
+    entered: bool,
+}
+
+/// The filter that stops the command at the calls of `set` only.
+fn seccomp_filter(set: &[u64]) -> Result<seccompiler::BpfProgram, TraceError> {
+    use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
+    let rules = set.iter().filter_map(|nr| i64::try_from(*nr).ok()).map(|nr| (nr, Vec::new())).collect();
+    let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Trace(0), TargetArch::x86_64)
+        .map_err(|e| TraceError::Filter(e.to_string()))?;
+    filter.try_into().map_err(|e: seccompiler::BackendError| TraceError::Filter(e.to_string()))
 }
 
 /// Starts `argv` under ptrace and reports every call of `opts.set` (and each process's end)
@@ -94,7 +111,8 @@ pub fn trace_command(argv: &[OsString], opts: &Options, mut report: impl FnMut(&
     let shown = program.to_string_lossy().into_owned();
     let mut cmd = Command::new(program);
     cmd.args(rest);
-    let child = crate::spawn::spawn_traced(&mut cmd).map_err(|error| match error.kind() {
+    let filter = if opts.seccomp { Some(seccomp_filter(&opts.set)?) } else { None };
+    let child = crate::spawn::spawn_traced(&mut cmd, filter).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => TraceError::NotFound(shown.clone()),
         std::io::ErrorKind::PermissionDenied => TraceError::NotExecutable(shown.clone()),
         _ => TraceError::Spawn { what: shown.clone(), error },
@@ -103,6 +121,9 @@ pub fn trace_command(argv: &[OsString], opts: &Options, mut report: impl FnMut(&
     // The first stop: SIGTRAP once exec succeeded.
     waitpid(root, None).map_err(TraceError::Ptrace)?;
     let mut options = PtraceOptions::PTRACE_O_TRACESYSGOOD | PtraceOptions::PTRACE_O_TRACEEXEC;
+    if opts.seccomp {
+        options |= PtraceOptions::PTRACE_O_TRACESECCOMP;
+    }
     // The command dies with the tracer: it was started for tracing.
     options |= PtraceOptions::PTRACE_O_EXITKILL;
     if opts.follow {
@@ -110,7 +131,11 @@ pub fn trace_command(argv: &[OsString], opts: &Options, mut report: impl FnMut(&
             PtraceOptions::PTRACE_O_TRACEFORK | PtraceOptions::PTRACE_O_TRACEVFORK | PtraceOptions::PTRACE_O_TRACECLONE;
     }
     ptrace::setoptions(root, options).map_err(TraceError::Ptrace)?;
-    ptrace::syscall(root, None).map_err(TraceError::Ptrace)?;
+    // With seccomp the command runs until a call of the set; without, to every call.
+    let resume = |pid: Pid, sig: Option<Signal>| {
+        if opts.seccomp { ptrace::cont(pid, sig) } else { ptrace::syscall(pid, sig) }
+    };
+    resume(root, None).map_err(TraceError::Ptrace)?;
 
     let wanted = |nr: u64| opts.set.contains(&nr);
     let mut pending: HashMap<Pid, Option<Pending>> = HashMap::new();
@@ -125,6 +150,24 @@ pub fn trace_command(argv: &[OsString], opts: &Options, mut report: impl FnMut(&
             Err(e) => return Err(TraceError::Ptrace(e)),
         };
         match ws {
+            WaitStatus::PtraceSyscall(pid) if opts.seccomp => {
+                // Only after a seccomp stop: its entry stop, then its exit stop.
+                let regs = ptrace::getregs(pid).ok();
+                match (pending.remove(&pid).flatten(), regs) {
+                    (Some(mut p), Some(r)) if !p.entered && r.rax as i64 == -(nix::libc::ENOSYS as i64) => {
+                        p.entered = true;
+                        pending.insert(pid, Some(p));
+                        let _ = ptrace::syscall(pid, None);
+                    }
+                    (Some(p), Some(r)) => {
+                        report(&Event::Call(describe(pid, &p, r.rax as i64, opts)));
+                        let _ = resume(pid, None);
+                    }
+                    _ => {
+                        let _ = resume(pid, None);
+                    }
+                }
+            }
             WaitStatus::PtraceSyscall(pid) => {
                 let entering = !in_syscall.get(&pid).copied().unwrap_or(false);
                 in_syscall.insert(pid, entering);
@@ -132,11 +175,19 @@ pub fn trace_command(argv: &[OsString], opts: &Options, mut report: impl FnMut(&
                     if entering {
                         let nr = regs.orig_rax;
                         let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
-                        pending.insert(pid, wanted(nr).then_some(Pending { nr, args }));
+                        pending.insert(pid, wanted(nr).then_some(Pending { nr, args, entered: true }));
                     } else if let Some(Some(p)) = pending.remove(&pid) {
                         let ret = regs.rax as i64;
                         report(&Event::Call(describe(pid, &p, ret, opts)));
                     }
+                }
+                let _ = ptrace::syscall(pid, None);
+            }
+            WaitStatus::PtraceEvent(pid, _, event) if event == nix::libc::PTRACE_EVENT_SECCOMP => {
+                // A call of the set, at its start: keep its arguments, follow it to its exit.
+                if let Ok(r) = ptrace::getregs(pid) {
+                    let args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
+                    pending.insert(pid, Some(Pending { nr: r.orig_rax, args, entered: false }));
                 }
                 let _ = ptrace::syscall(pid, None);
             }
@@ -147,14 +198,14 @@ pub fn trace_command(argv: &[OsString], opts: &Options, mut report: impl FnMut(&
                 {
                     live += 1;
                 }
-                let _ = ptrace::syscall(pid, None);
+                let _ = resume(pid, None);
             }
             WaitStatus::Stopped(pid, sig) => {
                 // A new child's first stop is its SIGSTOP: swallow it. Any other signal is
                 // the tracee's: deliver it.
                 let first = !in_syscall.contains_key(&pid) && pid != root && sig == Signal::SIGSTOP;
                 in_syscall.entry(pid).or_insert(false);
-                let _ = ptrace::syscall(pid, if first { None } else { Some(sig) });
+                let _ = resume(pid, if first { None } else { Some(sig) });
             }
             WaitStatus::Exited(pid, code) => {
                 report(&Event::Exited { pid: pid.as_raw(), code });
