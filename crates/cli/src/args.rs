@@ -265,9 +265,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Reproduce a classic socket problem for real, or measure a common claim about sockets
     Lab(LabArgs),
-    /// Trace what a command does with its sockets: its network system calls, decoded (strace -e trace=%net)
+    /// Trace what programs do with their sockets: network system calls, each fd shown as its connection (strace -yy -e trace=%net)
     #[command(
-        after_help = "Work in progress: a command started by sockscope (not -p yet), x86_64, every call stopped (no seccomp filter yet).\nExamples:\n  sockscope trace -- curl -s http://127.0.0.1:8080/\n  sockscope trace -f -e trace=connect,accept4 -- ./server"
+        after_help = "The trace goes to stderr (or -o FILE); a started command's exit status is sockscope's.\nExamples:\n  sockscope trace -- curl -s http://127.0.0.1:8080/\n  sockscope trace -f -e trace=connect,accept4 -- ./server\n  sockscope trace -p 4242 --filter 'dport = :5432'\n  sockscope trace -c -f -- make test\nMore: docs/trace.md, or `sockscope man trace`."
     )]
     Trace(TraceArgs),
     /// Print shell completions for bash, zsh or fish (or write them all with --dir)
@@ -290,20 +290,59 @@ pub struct TraceArgs {
     /// Follow forks, vforks and threads
     #[arg(short = 'f')]
     pub follow: bool,
-    /// Which calls: trace=SET, names and %net, comma-separated (default %net)
+    /// Attach to running processes (all their threads); repeat or separate with commas
+    #[arg(short = 'p', value_name = "PID[,PID…]", value_delimiter = ',', conflicts_with = "command")]
+    pub pid: Vec<i32>,
+    /// Which calls: trace=SET with syscall names and %net, %desc, %file, %process; !SET for all others
     #[arg(short = 'e', value_name = "trace=SET")]
     pub expr: Option<String>,
+    /// Show %desc calls (read, write, close, …) only on sockets (the default with %desc)
+    #[arg(long)]
+    pub sockets_only: bool,
+    /// Show the calls on every fd, not only sockets, when tracing %desc
+    #[arg(long, conflicts_with = "sockets_only")]
+    pub all_fds: bool,
+    /// Only calls on connections the filter keeps (sockscope's filter language, e.g. 'dport = :5432')
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
     /// Bytes of each buffer to show
     #[arg(short = 's', value_name = "N", default_value_t = 32)]
     pub string_limit: usize,
+    /// Show fds as numbers only, not as their connections
+    #[arg(long)]
+    pub raw_fds: bool,
+    /// Time of day before each line; -tt with microseconds, -ttt as seconds since the epoch
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    pub timestamps: u8,
+    /// Time since the previous line before each line
+    #[arg(short = 'r')]
+    pub relative: bool,
+    /// Time spent in each call, after it: <0.000123>
+    #[arg(short = 'T')]
+    pub durations: bool,
+    /// A table of calls, errors and time per syscall at the end, instead of the trace
+    #[arg(short = 'c', conflicts_with = "summary_and_trace")]
+    pub summary: bool,
+    /// The table at the end, and the trace
+    #[arg(short = 'C')]
+    pub summary_and_trace: bool,
+    /// Hide attach and detach notes; -qq also the +++ exited +++ lines
+    #[arg(short = 'q', action = clap::ArgAction::Count)]
+    pub quiet: u8,
     /// Write the trace to FILE instead of stderr
     #[arg(short = 'o', value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
-    /// One JSON object per call or process end, per line
-    #[arg(long)]
+    /// One JSON object per call, signal or process end, per line, as they happen
+    #[arg(long, conflicts_with = "json")]
     pub jsonl: bool,
-    /// The command and its arguments
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// One JSON document at the end: every event (and the -c table)
+    #[arg(long)]
+    pub json: bool,
+    /// Stop the started command at every call, not only at the traced ones (no seccomp filter)
+    #[arg(long)]
+    pub no_seccomp: bool,
+    /// The command to start and trace, with its arguments (after `--` if they look like options)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD", required_unless_present = "pid")]
     pub command: Vec<std::ffi::OsString>,
 }
 

@@ -168,5 +168,27 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     check("doctor", &[doctor], &[]);
     let lab_doc = sockscope_json(&["lab", "time-wait", "--count", "1", "--hold", "0"]);
     check("lab", &[lab_doc], &[]);
+    // A trace of every kind of event and fd: calls on sockets of each family (and on files,
+    // with close), a signal, a child's exit, a death by signal; and its -c table.
+    let unix = unix_scenario();
+    let trace = sockscope(&[
+        "trace",
+        "-f",
+        "-C",
+        "--json",
+        "-e",
+        "trace=%net,close",
+        "--",
+        program(),
+        "tcp4",
+        "refused",
+        "fork",
+        &unix,
+        "netlink",
+        "die",
+    ]);
+    assert_eq!(trace.status.code(), Some(137), "{trace:?}");
+    let trace: Value = serde_json::from_slice(&trace.stderr).unwrap();
+    check("trace", &[trace], &[]);
     drop((rtnl, holder, elsewhere, close_waits, pipe_r, sp_a, tfd, ep, ino, pidfd, file, l6));
 }

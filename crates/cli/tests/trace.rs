@@ -1,91 +1,540 @@
-//! `sockscope trace` against strace, on programs run in a private network namespace.
+//! `sockscope trace` against strace (`-yy`, the oracle for every call and every fd's
+//! connection), on a C program with known socket sequences (tests/programs/sockets.c, built
+//! with gcc) run in a private network namespace; and `-p` against a running server that
+//! must never notice it was traced.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
 
 mod common;
 
 use common::*;
-use std::net::TcpListener;
-use std::process::Command;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-/// Addresses in the tracee's memory differ from run to run: `0x7ffd…` → `0xADDR`.
-fn steady(text: &str) -> Vec<String> {
-    text.lines()
-        .filter(|l| !l.starts_with("bash:"))
-        .map(|l| {
-            l.split(' ')
-                .map(|w| if w.starts_with("0x") { "0xADDR," } else { w })
-                .collect::<Vec<_>>()
-                .join(" ")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
+/// Every scenario of sockets.c but `serve`, in one run.
+const SCENARIOS: &[&str] = &["tcp4", "tcp6", "refused", "nonblocking", "udp", "pass_fd", "fork", "thread", "netlink"];
+
+/// Lines with what differs from run to run replaced by names given in order of first
+/// appearance (inodes, ephemeral ports, pids → N1, N2, …; tracee addresses → ADDR), so two
+/// runs compare exactly where they must agree: calls, order, fixed ports, lengths, errors.
+fn canonical(text: &str) -> Vec<String> {
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut canon = String::new();
+        let chars: Vec<char> = line.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '0' && chars.get(i + 1) == Some(&'x') {
+                let end = (i + 2..chars.len()).find(|&j| !chars[j].is_ascii_hexdigit()).unwrap_or(chars.len());
+                canon.push_str("ADDR");
+                i = end;
+                continue;
+            }
+            if c.is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_alphanumeric()) {
+                let end = (i..chars.len()).find(|&j| !chars[j].is_ascii_digit()).unwrap_or(chars.len());
+                let number: String = chars[i..end].iter().collect();
+                let before: String = chars[..i].iter().collect();
+                let pid_like = ["[pid", "si_pid=", "nl_pid=", "ROUTE:"].iter().any(|p| before.trim_end().ends_with(p));
+                if number.len() >= 4 || pid_like {
+                    let next = format!("N{}", names.len() + 1);
+                    canon.push_str(names.entry(number).or_insert(next));
+                } else {
+                    canon.push_str(&number);
+                }
+                i = end;
+                continue;
+            }
+            canon.push(c);
+            i += 1;
+        }
+        out.push(canon);
+    }
+    out
+}
+
+/// Our text without what strace cannot show: ` -> comm[pid]` after a connection whose
+/// other end is known. Returns the text and the peers seen.
+fn without_peers(text: &str) -> (String, Vec<(String, i32)>) {
+    let mut peers = Vec::new();
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(" -> ") {
+        let after = &rest[at + 4..];
+        // A peer is `comm[pid]>`; `->` inside an address has no spaces around it.
+        match after.find("]>") {
+            Some(end) if after[..end].contains('[') && !after[..end].contains(' ') => {
+                let (comm, pid) = after[..end].split_once('[').unwrap();
+                peers.push((comm.to_string(), pid.parse().unwrap()));
+                out.push_str(&rest[..at]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..at + 4]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, peers)
+}
+
+fn run_in_netns(cmd: &mut Command) -> std::process::Output {
+    cmd.stdin(Stdio::null()).output().expect("run")
+}
+
+#[test]
+fn every_call_and_every_fd_connection_is_what_strace_yy_shows() {
+    private_netns();
+    let unix = unix_scenario();
+    let mut args: Vec<&str> = SCENARIOS.to_vec();
+    args.push(&unix);
+    let theirs =
+        run_in_netns(Command::new("strace").args(["-f", "-qq", "-yy", "-e", "trace=%net", program()]).args(&args));
+    let ours = run_in_netns(
+        Command::new(env!("CARGO_BIN_EXE_sockscope")).args(["trace", "-f", "-qq", "--", program()]).args(&args),
+    );
+    assert!(theirs.status.success() && ours.status.success(), "{ours:?}");
+    let theirs_text = String::from_utf8_lossy(&theirs.stderr).into_owned();
+    let ours_text = String::from_utf8_lossy(&ours.stderr).into_owned();
+    // strace 6.1 shows SO_RCVTIMEO's timeval as bytes; we decode it.
+    assert!(ours_text.contains("SO_RCVTIMEO_OLD, {tv_sec=2, tv_usec=0}, 16"), "{ours_text}");
+    let ours_text = ours_text.replace("{tv_sec=2, tv_usec=0}", r#""\2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0""#);
+    let (ours_bare, peers) = without_peers(&ours_text);
+    let (ours_lines, theirs_lines) = (canonical(&ours_bare), canonical(&theirs_text));
+    for (n, (o, t)) in ours_lines.iter().zip(&theirs_lines).enumerate() {
+        assert_eq!(o, t, "line {} differs\nours:\n{ours_text}\nstrace:\n{theirs_text}", n + 1);
+    }
+    assert_eq!(ours_lines.len(), theirs_lines.len(), "ours:\n{ours_text}\nstrace:\n{theirs_text}");
+    // Every scenario left its mark (a test of the test).
+    for needle in
+        ["ECONNREFUSED", "EINPROGRESS", "EAGAIN", "SCM_RIGHTS", "[pid", "UNIX-STREAM:[", "TCPv6:[[::1]:72", "UDP:["]
+    {
+        assert!(theirs_text.contains(needle), "{needle} missing from\n{theirs_text}");
+    }
+    // What strace cannot show: the process at the other end. Every connection here is
+    // between the program and itself (or its child), so each peer is the program.
+    assert!(peers.len() >= 10, "{ours_text}");
+    assert!(peers.iter().all(|(comm, _)| comm == "trace-sockets"), "{peers:?}");
+}
+
+/// The events of `sockscope trace --jsonl -f PROGRAM SCENARIOS…`.
+fn json_events(scenarios: &[&str]) -> (Vec<Value>, std::process::ExitStatus) {
+    let out = run_in_netns(
+        Command::new(env!("CARGO_BIN_EXE_sockscope")).args(["trace", "-f", "--jsonl", "--", program()]).args(scenarios),
+    );
+    let text = String::from_utf8_lossy(&out.stderr);
+    let events = text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    (events, out.status)
+}
+
+#[test]
+fn json_lines_carry_each_calls_fields_and_the_connections() {
+    private_netns();
+    let (events, status) = json_events(&["tcp4", "fork"]);
+    assert!(status.success());
+    let calls: Vec<&Value> = events.iter().filter(|e| e["event"] == "call").collect();
+    let main_pid = calls[0]["pid"].as_i64().unwrap();
+    for c in &calls {
+        assert!(c["time"].as_f64().unwrap() > 1.6e9, "{c}");
+        assert!(c["duration"].as_f64().unwrap() >= 0.0, "{c}");
+        assert!(c["args"].is_array() && c["tid"].is_i64(), "{c}");
+    }
+    let find = |name: &str| calls.iter().find(|c| c["syscall"] == name).copied().unwrap_or_else(|| panic!("{name}"));
+    // The listener's accept returns the server's end of the connection.
+    let accept = find("accept4");
+    let conn = &accept["ret_fd"]["socket"];
+    assert_eq!(conn["proto"], "TCP");
+    assert_eq!(conn["local"], "127.0.0.1:71");
+    assert!(conn["remote"].as_str().unwrap().starts_with("127.0.0.1:"), "{accept}");
+    assert_eq!(accept["fd"]["socket"]["local"], "127.0.0.1:71");
+    // The client's send: its connection, and the process at the other end (itself here).
+    let send = find("sendto");
+    assert_eq!(send["fd"]["socket"]["remote"], "127.0.0.1:71");
+    assert_eq!(send["fd"]["socket"]["local"], conn["remote"]);
+    assert_eq!(send["fd"]["socket"]["peer"]["pid"].as_i64(), Some(main_pid), "{send}");
+    assert_eq!(send["ret"], 15);
+    // The forked child's calls name the child, which is followed to its end.
+    let child_connect =
+        calls.iter().find(|c| c["syscall"] == "connect" && c["pid"] != main_pid).expect("child's connect");
+    let child = child_connect["pid"].clone();
+    assert!(events.iter().any(|e| e["event"] == "exited" && e["pid"] == child && e["code"] == 0));
+    assert!(
+        events.iter().any(|e| e["event"] == "signal" && e["signal"] == "SIGCHLD" && e["pid"] == main_pid),
+        "the parent's SIGCHLD"
+    );
+    let errors: Vec<&Value> = calls.iter().filter(|c| c.get("errno").is_some()).copied().collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_summary_counts_what_strace_c_counts() {
+    private_netns();
+    let unix = unix_scenario();
+    let mut args: Vec<&str> = SCENARIOS.to_vec();
+    args.push(&unix);
+    let theirs = run_in_netns(Command::new("strace").args(["-f", "-c", "-e", "trace=%net", program()]).args(&args));
+    let ours = run_in_netns(
+        Command::new(env!("CARGO_BIN_EXE_sockscope")).args(["trace", "-f", "-c", "--", program()]).args(&args),
+    );
+    // calls and errors per syscall (time differs, of course).
+    let counts = |text: &str| -> Vec<(String, String, String)> {
+        let mut rows: Vec<(String, String, String)> = text
+            .lines()
+            .filter(|l| l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let name = w[w.len() - 1].to_string();
+                let (calls, errors) = if w.len() == 6 { (w[3], w[4]) } else { (w[3], "0") };
+                (name, calls.to_string(), errors.to_string())
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let (o, t) = (String::from_utf8_lossy(&ours.stderr), String::from_utf8_lossy(&theirs.stderr));
+    assert!(o.starts_with("% time     seconds  usecs/call     calls    errors syscall\n"), "{o}");
+    assert_eq!(counts(&o), counts(&t), "ours:\n{o}\nstrace:\n{t}");
+}
+
+#[test]
+fn desc_calls_are_shown_on_sockets_only_unless_asked() {
+    private_netns();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["trace", "-e", "trace=%desc"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", program(), "tcp4"]);
+        let out = run_in_netns(Command::new(env!("CARGO_BIN_EXE_sockscope")).args(&args));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let sockets = run(&[]);
+    let closes: Vec<&str> = sockets.lines().filter(|l| l.starts_with("close(")).collect();
+    assert_eq!(closes.len(), 3, "{sockets}");
+    assert!(closes.iter().all(|l| l.starts_with("close(") && l.contains("<TCP:[")), "{sockets}");
+    assert!(!sockets.contains("ld.so.cache") && !sockets.contains("libc.so"), "{sockets}");
+    // Every fd: the loader's files too, named as strace -yy names them.
+    let all = run(&["--all-fds"]);
+    assert!(all.contains("libc.so"), "{all}");
+    assert!(all.lines().any(|l| l.starts_with("close(3</etc/ld.so.cache>)")), "{all}");
+}
+
+#[test]
+fn timestamps_durations_and_relative_times_as_strace_prints_them() {
+    private_netns();
+    let lines = |flag: &str| {
+        let out = run_in_netns(Command::new(env!("CARGO_BIN_EXE_sockscope")).args([
+            "trace",
+            flag,
+            "-e",
+            "trace=connect",
+            "--",
+            program(),
+            "refused",
+        ]));
+        String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or_default().to_string()
+    };
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    let t = lines("-t");
+    let (clock, rest) = t.split_once(' ').unwrap();
+    assert!(clock.len() == 8 && clock.split(':').all(digits) && rest.starts_with("connect("), "{t}");
+    let tt = lines("-tt");
+    let (clock, _) = tt.split_once(' ').unwrap();
+    let (hms, micros) = clock.split_once('.').unwrap();
+    assert!(hms.len() == 8 && micros.len() == 6 && digits(micros), "{tt}");
+    let ttt = lines("-ttt");
+    let (epoch, _) = ttt.split_once(' ').unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    assert!((epoch.parse::<f64>().unwrap() - now).abs() < 60.0, "{ttt}");
+    let big_t = lines("-T");
+    let (_, took) = big_t.rsplit_once(" <").unwrap();
+    let took: f64 = took.trim_end_matches('>').parse().unwrap();
+    assert!((0.0..1.0).contains(&took) && big_t.contains("ECONNREFUSED"), "{big_t}");
+    let r = lines("-r");
+    assert!(r.trim_start().starts_with("0.000000 connect("), "{r}");
+}
+
+#[test]
+fn the_filter_keeps_the_calls_on_matching_connections() {
+    private_netns();
+    let out = run_in_netns(Command::new(env!("CARGO_BIN_EXE_sockscope")).args([
+        "trace",
+        "--filter",
+        "dport = :71",
+        "--",
+        program(),
+        "tcp4",
+        "tcp6",
+    ]));
+    let text = String::from_utf8_lossy(&out.stderr);
+    let calls: Vec<&str> = text.lines().filter(|l| !l.starts_with("+++")).collect();
+    // The client's send, getsockopt and shutdown: after its connect, connected to :71.
+    assert_eq!(calls.len(), 3, "{text}");
+    assert!(calls.iter().all(|l| l.contains("->127.0.0.1:71]")), "{text}");
+    let bad = sockscope(&["trace", "--filter", "dport = :", "--", "true"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}
+
+#[test]
+fn a_json_document_holds_every_event_and_the_table() {
+    private_netns();
+    let out = run_in_netns(Command::new(env!("CARGO_BIN_EXE_sockscope")).args([
+        "trace",
+        "--json",
+        "-c",
+        "--",
+        program(),
+        "refused",
+    ]));
+    let doc: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(doc["kind"], "trace");
+    let events = doc["events"].as_array().unwrap();
+    assert_eq!(events.iter().filter(|e| e["event"] == "call").count(), 2, "{doc}");
+    assert_eq!(events[1]["errno"], "ECONNREFUSED");
+    let rows = doc["summary"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["syscall"] == "connect" && r["calls"] == 1 && r["errors"] == 1), "{doc}");
+}
+
+// ---------------------------------------------------------------------------------------
+// -p: attaching to a server that must not notice.
+
+/// The `serve` scenario, running.
+struct Server(Child);
+
+impl Server {
+    fn start() -> Server {
+        let child = Command::new(program()).arg("serve").stdin(Stdio::null()).spawn().unwrap();
+        wait_until("the server to listen on :78", || TcpStream::connect("127.0.0.1:78").is_ok());
+        Server(child)
+    }
+
+    fn pid(&self) -> String {
+        self.0.id().to_string()
+    }
+
+    /// One request; the answer must be "ok".
+    fn ask(&self) {
+        let mut s = TcpStream::connect("127.0.0.1:78").expect("connect to the server");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"hi").unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).expect("the server's answer");
+        assert_eq!(answer, "ok");
+    }
+
+    /// Not stopped, not traced: /proc/PID/status says so.
+    fn untouched(&self) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap();
+        let field = |name: &str| status.lines().find(|l| l.starts_with(name)).unwrap().to_string();
+        let state = field("State:");
+        assert!(!state.contains("(stopped)") && !state.contains("(tracing stop)"), "{status}");
+        assert_eq!(field("TracerPid:").split_whitespace().nth(1), Some("0"), "{status}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `sockscope trace -p PID` with its trace on a pipe, once it has seen a request.
+fn attach(server: &Server, extra: &[&str]) -> (Child, BufReader<std::process::ChildStderr>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["trace", "-p", &server.pid()])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), format!("sockscope: process {} attached", server.pid()));
+    server.ask();
+    // The trace shows the request being served.
+    let started = Instant::now();
+    loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "the trace ended early");
+        if line.starts_with("sendto(") {
+            assert!(line.contains("\"ok\", 2, MSG_NOSIGNAL") && line.contains("<TCP:[127.0.0.1:78->"), "{line}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no sendto in the trace");
+    }
+    (child, err)
+}
+
+#[test]
+fn interrupted_it_detaches_and_the_server_serves_on() {
+    private_netns();
+    let server = Server::start();
+    for sig in ["INT", "TERM", "HUP"] {
+        let (mut child, mut err) = attach(&server, &[]);
+        Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().unwrap();
+        let status = child.wait().unwrap();
+        let mut rest = String::new();
+        err.read_to_string(&mut rest).unwrap();
+        assert_eq!(status.code(), Some(0), "SIG{sig}: {rest}");
+        assert!(rest.contains(&format!("sockscope: process {} detached", server.pid())), "SIG{sig}: {rest}");
+        server.untouched();
+        for _ in 0..20 {
+            server.ask();
+        }
+    }
+}
+
+#[test]
+fn killed_outright_it_leaves_the_server_to_the_kernel_which_lets_it_go() {
+    private_netns();
+    let server = Server::start();
+    let (mut child, _err) = attach(&server, &[]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_until("the kernel to detach the server", || {
+        std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap().contains("TracerPid:\t0")
+    });
+    for _ in 0..20 {
+        server.ask();
+    }
+    server.untouched();
+}
+
+#[test]
+fn a_closed_output_pipe_detaches_too() {
+    private_netns();
+    let server = Server::start();
+    let (mut child, err) = attach(&server, &[]);
+    drop(err);
+    // The next lines fail to write (EPIPE): sockscope lets go.
+    server.ask();
+    server.ask();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    server.untouched();
+    server.ask();
+}
+
+#[test]
+fn attaching_refusals_are_one_clear_line() {
+    private_netns();
+    let server = Server::start();
+    // Someone else's tracee: named.
+    let mut strace = Command::new("strace")
+        .args(["-q", "-o", "/dev/null", "-p", &server.pid()])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("strace to attach", || {
+        !std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap().contains("TracerPid:\t0")
+    });
+    let out = sockscope(&["trace", "-p", &server.pid()]);
+    let _ = strace.kill();
+    let _ = strace.wait();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot attach to process {}: it is already traced by process {} (strace)",
+            server.pid(),
+            strace.id()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let gone = sockscope(&["trace", "-p", "4194303"]);
+    assert_eq!(gone.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&gone.stderr).trim(), "sockscope: error: no process 4194303");
+
+    let kthread = (2..200)
+        .find(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(')')?.1.split_whitespace().nth(6)?.parse::<u64>().ok())
+                .is_some_and(|flags| flags & 0x0020_0000 != 0)
         })
-        .filter(|l| !l.starts_with("+++"))
-        .collect()
+        .expect("a kernel thread among the first pids");
+    let k = sockscope(&["trace", "-p", &kthread.to_string()]);
+    assert!(String::from_utf8_lossy(&k.stderr).contains("is a kernel thread"), "{k:?}");
+
+    // Itself: the shell's pid becomes sockscope's through exec.
+    let me = Command::new("sh")
+        .args(["-c", &format!("exec {} trace -p $$", env!("CARGO_BIN_EXE_sockscope"))])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&me.stderr).contains("is sockscope itself"), "{me:?}");
+
+    for bad in [
+        &["-p", "0"][..],
+        &["-p", "x"],
+        &["-p", "1", "--", "true"],
+        &["-e", "trace=bogus", "--", "true"],
+        &["-e", "signal=all", "--", "true"],
+        &["-e", "trace=", "--", "true"],
+        &[],
+    ] {
+        let mut args = vec!["trace"];
+        args.extend_from_slice(bad);
+        let out = sockscope(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
+    }
 }
 
-fn script(port: u16) -> String {
-    format!("exec 3<>/dev/tcp/127.0.0.1/{port}; echo hi >&3; exec 4<>/dev/tcp/127.0.0.1/1")
-}
-
-#[test]
-fn the_network_calls_of_a_program_read_as_strace_writes_them() {
-    private_netns();
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let s = script(l.local_addr().unwrap().port());
-    let ours = sockscope(&["trace", "--", "bash", "-c", &s]);
-    let theirs = Command::new("strace").args(["-qq", "-e", "trace=%net", "bash", "-c", &s]).output().unwrap();
-    let (ours_text, theirs_text) =
-        (String::from_utf8_lossy(&ours.stderr).into_owned(), String::from_utf8_lossy(&theirs.stderr).into_owned());
-    assert_eq!(steady(&ours_text), steady(&theirs_text), "ours:\n{ours_text}\nstrace:\n{theirs_text}");
-    assert!(ours_text.contains("ECONNREFUSED (Connection refused)"), "{ours_text}");
-    // The command's exit status is sockscope's.
-    assert_eq!(ours.status.code(), theirs.status.code());
-}
-
-#[test]
-fn children_are_followed_with_f_and_named_by_pid() {
-    private_netns();
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let s = format!("(exec 3<>/dev/tcp/127.0.0.1/{port}); exec 4<>/dev/tcp/127.0.0.1/{port}");
-    let out = sockscope(&["trace", "-f", "--jsonl", "--", "bash", "-c", &s]);
-    let events: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stderr).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let connects: Vec<&serde_json::Value> = events.iter().filter(|e| e["syscall"] == "connect").collect();
-    assert_eq!(connects.len(), 2, "{events:?}");
-    assert_ne!(connects[0]["pid"], connects[1]["pid"], "one in the subshell, one in bash");
-    assert!(connects.iter().all(|c| c["ret"] == 0));
-    let exits = events.iter().filter(|e| e["event"] == "exited").count();
-    assert_eq!(exits, 2, "{events:?}");
-    // Without -f the subshell's call is not seen.
-    let out = sockscope(&["trace", "--jsonl", "--", "bash", "-c", &s]);
-    let seen = String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("\"connect\"")).count();
-    assert_eq!(seen, 1);
-}
+// ---------------------------------------------------------------------------------------
+// A started command: its exit status is sockscope's.
 
 #[test]
-fn exit_statuses_are_the_commands() {
+fn the_commands_exit_status_is_sockscopes() {
     let code = |args: &[&str]| sockscope(args).status.code();
     assert_eq!(code(&["trace", "--", "sh", "-c", "exit 3"]), Some(3));
-    assert_eq!(code(&["trace", "--", "sh", "-c", "kill -9 $$"]), Some(137));
-    assert_eq!(code(&["trace", "--", "/no/such/program"]), Some(127));
-    let dir = sockscope_lab::sockets::tempdir().unwrap();
-    let plain = format!("{dir}/not-executable");
-    std::fs::write(&plain, "#!/bin/sh\n").unwrap();
-    assert_eq!(code(&["trace", "--", &plain]), Some(126));
-    let bad = sockscope(&["trace", "-e", "trace=bogus", "--", "true"]);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("bogus"));
+    assert_eq!(code(&["trace", "--", "sh", "-c", "kill -KILL $$"]), Some(137));
+    assert_eq!(code(&["trace", "--", "no-such-command-anywhere"]), Some(127));
+    let plain = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trace-not-executable");
+    std::fs::write(&plain, "exit 0\n").unwrap();
+    assert_eq!(code(&["trace", "--", plain.to_str().unwrap()]), Some(126));
+    let killed = sockscope(&["trace", "--", "sh", "-c", "kill -KILL $$"]);
+    assert!(String::from_utf8_lossy(&killed.stderr).contains("+++ killed by SIGKILL +++"));
 }
 
-/// The command stops only at the calls traced: a seccomp filter returns SECCOMP_RET_TRACE for
-/// them and lets every other call run (strace's --seccomp-bpf).
 #[test]
-fn untraced_calls_do_not_stop_the_command() {
-    let out = sockscope(&["trace", "--", "grep", "-E", "^(Seccomp|NoNewPrivs):", "/proc/self/status"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Seccomp:\t2"), "a filter is installed: {text}");
-    assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+fn a_signal_to_sockscope_reaches_the_command_it_started() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["trace", "--", "sleep", "30"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // sleep runs once exec is done; its pid is sockscope's child.
+    wait_until("sleep to start", || {
+        std::fs::read_to_string(format!("/proc/{}/task/{}/children", child.id(), child.id()))
+            .is_ok_and(|c| !c.trim().is_empty())
+    });
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(err.contains("+++ killed by SIGTERM +++"), "{err}");
+}
+
+#[test]
+fn the_seccomp_filter_is_active_in_the_command() {
+    // The command sees its filter (Seccomp: 2) and no_new_privs, which the filter needs.
+    let out = sockscope(&["trace", "--", "cat", "/proc/self/status"]);
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(status.lines().any(|l| l == "Seccomp:\t2"), "{status}");
+    assert!(status.lines().any(|l| l == "NoNewPrivs:\t1"), "{status}");
+    // Without it the command stops at every call, and has no filter.
+    let out = sockscope(&["trace", "--no-seccomp", "--", "cat", "/proc/self/status"]);
+    assert!(String::from_utf8_lossy(&out.stdout).lines().any(|l| l == "Seccomp:\t0"));
 }

@@ -19,6 +19,7 @@ pub mod select;
 pub mod snapshot;
 pub mod summary;
 pub mod text;
+pub mod unix_peer;
 pub mod who;
 
 // The readers behind it, public only for the fuzz targets, benchmarks and fixture capture

@@ -57,7 +57,43 @@ pub fn protocol(af: u64, p: u64) -> String {
         (2 | 10, 17) => "IPPROTO_UDP".into(),
         (2 | 10, 1) => "IPPROTO_ICMP".into(),
         (2 | 10, 58) => "IPPROTO_ICMPV6".into(),
+        (2 | 10, 255) => "IPPROTO_RAW".into(),
+        (16, p) => match u32::try_from(p).ok().and_then(netlink_protocol) {
+            Some(name) => format!("NETLINK_{name}"),
+            None => p.to_string(),
+        },
         (_, p) => p.to_string(),
+    }
+}
+
+/// Netlink protocol names, as strace prints them after `NETLINK_` (and in `NETLINK:[ROUTE:…]`).
+pub fn netlink_protocol(protocol: u32) -> Option<&'static str> {
+    const NAMES: [(u32, &str); 10] = [
+        (0, "ROUTE"),
+        (2, "USERSOCK"),
+        (4, "SOCK_DIAG"),
+        (6, "XFRM"),
+        (7, "SELINUX"),
+        (9, "AUDIT"),
+        (10, "FIB_LOOKUP"),
+        (12, "NETFILTER"),
+        (15, "KOBJECT_UEVENT"),
+        (16, "GENERIC"),
+    ];
+    NAMES.iter().find(|(p, _)| *p == protocol).map(|(_, n)| *n)
+}
+
+/// An inet sockaddr of the tracee as an address (None for other families).
+pub fn inet_sockaddr(pid: Pid, addr: u64, len: u64) -> Option<std::net::SocketAddr> {
+    let b = read_mem(pid, addr, usize::try_from(len).ok()?.min(28))?;
+    let port = u16::from_be_bytes([*b.get(2)?, *b.get(3)?]);
+    match u16::from_ne_bytes([*b.first()?, *b.get(1)?]) {
+        2 if b.len() >= 8 => Some((std::net::Ipv4Addr::new(b[4], b[5], b[6], b[7]), port).into()),
+        10 if b.len() >= 24 => {
+            let ip: [u8; 16] = b[8..24].try_into().ok()?;
+            Some((std::net::Ipv6Addr::from(ip), port).into())
+        }
+        _ => None,
     }
 }
 
@@ -101,10 +137,23 @@ pub fn sockaddr(pid: Pid, addr: u64, len: u64) -> String {
                 format!("{{sa_family=AF_UNIX, sun_path={}}}", quoted(&path[..end], usize::MAX))
             }
         }
-        16 if b.len() >= 12 => format!(
-            "{{sa_family=AF_NETLINK, nl_pid={}, nl_groups={:08x}}}",
-            u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
-            u32::from_ne_bytes([b[8], b[9], b[10], b[11]])
+        16 if b.len() >= 12 => {
+            // nl_pad is shown only when a program left garbage in it, as strace does.
+            let pad = u16::from_ne_bytes([b[2], b[3]]);
+            let pad = if pad == 0 { String::new() } else { format!("nl_pad={pad:#x}, ") };
+            format!(
+                "{{sa_family=AF_NETLINK, {pad}nl_pid={}, nl_groups={:08x}}}",
+                u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+                u32::from_ne_bytes([b[8], b[9], b[10], b[11]])
+            )
+        }
+        17 if b.len() >= 20 => format!(
+            "{{sa_family=AF_PACKET, sll_protocol=htons({}), sll_ifindex={}, sll_hatype={}, sll_pkttype={}, sll_halen={}}}",
+            u16::from_be_bytes([b[2], b[3]]),
+            i32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+            u16::from_ne_bytes([b[8], b[9]]),
+            b[10],
+            b[11]
         ),
         other => format!("{{sa_family={}}}", family(u64::from(other))),
     }
@@ -133,6 +182,13 @@ pub fn quoted(bytes: &[u8], limit: usize) -> String {
     out
 }
 
+/// Text from the tracee or the system (a path, a command name) with its control characters
+/// escaped as `quoted` escapes them, without the quotes.
+pub fn escaped(s: &str) -> String {
+    let q = quoted(s.as_bytes(), usize::MAX);
+    q[1..q.len() - 1].to_string()
+}
+
 pub fn sockopt_level(l: u64) -> String {
     match l {
         1 => "SOL_SOCKET".into(),
@@ -153,6 +209,34 @@ pub fn sockopt_name(level: u64, name: u64) -> String {
         (1, 13) => "SO_LINGER",
         (1, 15) => "SO_REUSEPORT",
         (1, 4) => "SO_ERROR",
+        (1, 20) => "SO_RCVTIMEO_OLD",
+        (1, 21) => "SO_SNDTIMEO_OLD",
+        (1, 66) => "SO_RCVTIMEO_NEW",
+        (1, 67) => "SO_SNDTIMEO_NEW",
+        (1, 5) => "SO_DONTROUTE",
+        (1, 6) => "SO_BROADCAST",
+        (1, 10) => "SO_OOBINLINE",
+        (1, 18) => "SO_RCVLOWAT",
+        (1, 25) => "SO_BINDTODEVICE",
+        (1, 17) => "SO_PEERCRED",
+        (1, 38) => "SO_PROTOCOL",
+        (1, 39) => "SO_DOMAIN",
+        (1, 57) => "SO_COOKIE",
+        (6, 2) => "TCP_MAXSEG",
+        (6, 3) => "TCP_CORK",
+        (6, 4) => "TCP_KEEPIDLE",
+        (6, 5) => "TCP_KEEPINTVL",
+        (6, 6) => "TCP_KEEPCNT",
+        (6, 9) => "TCP_DEFER_ACCEPT",
+        (6, 11) => "TCP_INFO",
+        (6, 12) => "TCP_QUICKACK",
+        (6, 18) => "TCP_USER_TIMEOUT",
+        (6, 23) => "TCP_FASTOPEN",
+        (0, 1) => "IP_TOS",
+        (0, 2) => "IP_TTL",
+        (0, 15) => "IP_FREEBIND",
+        (0, 19) => "IP_TRANSPARENT",
+        (41, 67) => "IPV6_TCLASS",
         (1, 3) => "SO_TYPE",
         (1, 36) => "SO_MARK",
         (6, 1) => "TCP_NODELAY",
@@ -172,15 +256,80 @@ pub fn shutdown_how(h: u64) -> String {
     }
 }
 
-/// `= 3`, or `= -1 ECONNREFUSED (Connection refused)`.
+/// `= 3`, or `= -1 ECONNREFUSED (Connection refused)`, or for a call a signal interrupted,
+/// `= ? ERESTARTSYS (To be restarted if SA_RESTART is set)` (the kernel's restart codes,
+/// which a program never sees).
 pub fn result(ret: i64) -> (String, Option<String>) {
+    const RESTART: [(i64, &str, &str); 4] = [
+        (512, "ERESTARTSYS", "To be restarted if SA_RESTART is set"),
+        (513, "ERESTARTNOINTR", "To be restarted"),
+        (514, "ERESTARTNOHAND", "To be restarted if no handler"),
+        (516, "ERESTART_RESTARTBLOCK", "Interrupted by signal"),
+    ];
+    if let Some((_, name, text)) = RESTART.iter().find(|(code, _, _)| -ret == *code) {
+        return (format!("? {name} ({text})"), Some((*name).to_string()));
+    }
     if (-4095..0).contains(&ret) {
-        let e = nix::errno::Errno::from_raw(i32::try_from(-ret).unwrap_or(0));
-        let name = format!("{e:?}");
-        (format!("-1 {name} ({})", e.desc()), Some(name))
+        let code = i32::try_from(-ret).unwrap_or(0);
+        let name = format!("{:?}", nix::errno::Errno::from_raw(code));
+        // The C library's text (strerror), as strace prints it; std asks the same function.
+        let text = std::io::Error::from_raw_os_error(code).to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+        (format!("-1 {name} ({text})"), Some(name))
     } else {
         (ret.to_string(), None)
     }
+}
+
+fn signal_name(signo: i32) -> String {
+    nix::sys::signal::Signal::try_from(signo).map_or_else(|_| signo.to_string(), |s| s.as_str().to_string())
+}
+
+/// A signal's siginfo as strace shows it: `{si_signo=SIGPIPE, si_code=SI_USER, si_pid=42,
+/// si_uid=0}`.
+pub fn siginfo(si: &crate::sys::SigInfo) -> String {
+    const CODES: [(i32, &str); 8] = [
+        (0, "SI_USER"),
+        (0x80, "SI_KERNEL"),
+        (-1, "SI_QUEUE"),
+        (-2, "SI_TIMER"),
+        (-3, "SI_MESGQ"),
+        (-4, "SI_ASYNCIO"),
+        (-5, "SI_SIGIO"),
+        (-6, "SI_TKILL"),
+    ];
+    const CHILD: [&str; 6] = ["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"];
+    const SEGV: [&str; 2] = ["SEGV_MAPERR", "SEGV_ACCERR"];
+    let child = si.signo == nix::libc::SIGCHLD && (1..=6).contains(&si.code);
+    let segv = si.signo == nix::libc::SIGSEGV && (1..=2).contains(&si.code);
+    let code = if child {
+        CHILD[(si.code - 1) as usize].to_string()
+    } else if segv {
+        SEGV[(si.code - 1) as usize].to_string()
+    } else {
+        CODES.iter().find(|(c, _)| *c == si.code).map_or_else(|| si.code.to_string(), |(_, n)| (*n).to_string())
+    };
+    let mut out = format!("{{si_signo={}, si_code={code}", signal_name(si.signo));
+    if child {
+        // Killed, dumped, stopped and continued children carry a signal, exits a code.
+        let status = if si.code == 1 { si.status.to_string() } else { signal_name(si.status) };
+        let ticks = |t: i64| if t == 0 { "0".to_string() } else { format!("{t} /* {:.2} s */", t as f64 / 100.0) };
+        let _ = write!(
+            out,
+            ", si_pid={}, si_uid={}, si_status={status}, si_utime={}, si_stime={}",
+            si.pid,
+            si.uid,
+            ticks(si.utime),
+            ticks(si.stime)
+        );
+    } else if si.code <= 0 {
+        let _ = write!(out, ", si_pid={}, si_uid={}", si.pid, si.uid);
+    } else if si.addr != 0 || segv {
+        let addr = if si.addr == 0 { "NULL".to_string() } else { format!("{:#x}", si.addr) };
+        let _ = write!(out, ", si_addr={addr}");
+    }
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
@@ -201,5 +350,14 @@ mod tests {
             ("-1 ECONNREFUSED (Connection refused)".to_string(), Some("ECONNREFUSED".to_string()))
         );
         assert_eq!(sockopt_name(1, 2), "SO_REUSEADDR");
+        let pipe = crate::sys::SigInfo { signo: 13, code: 0, pid: 42, uid: 0, ..Default::default() };
+        assert_eq!(siginfo(&pipe), "{si_signo=SIGPIPE, si_code=SI_USER, si_pid=42, si_uid=0}");
+        let chld = crate::sys::SigInfo { signo: 17, code: 1, pid: 7, status: 3, stime: 1, ..Default::default() };
+        assert_eq!(
+            siginfo(&chld),
+            "{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=7, si_uid=0, si_status=3, si_utime=0, si_stime=1 /* 0.01 s */}"
+        );
+        assert_eq!(result(-512).0, "? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+        assert_eq!(escaped("a\u{1b}[31m"), "a\\33[31m");
     }
 }

@@ -1,13 +1,131 @@
-//! sockscope-trace: what a program does with its sockets, as strace's network view shows it.
+//! sockscope-trace: what a program does with its sockets, as strace's network view shows it,
+//! with every fd shown as the connection it is.
 //!
-//! A ptrace tracer (PTRACE_SYSCALL, registers through PTRACE_GETREGS) of a command it starts,
-//! following its children with `-f`. x86_64 only for now. Work in progress: the seccomp filter
-//! that keeps untraced calls from stopping, `-p`, fd annotations, and the peer process are to
-//! come (docs/trace.md says what works).
+//! A ptrace tracer. A command it starts gets a seccomp filter before exec so that only the
+//! traced calls stop it (as `strace --seccomp-bpf`); running processes (`-p`) are attached
+//! with PTRACE_SEIZE and stop at every call, since a filter cannot be added to a running
+//! process from outside. Calls are read with PTRACE_GET_SYSCALL_INFO.
 
+pub mod args;
+mod attach;
 pub mod decode;
-mod spawn;
+mod event;
+pub mod fds;
+mod sys;
 pub mod syscalls;
 mod tracer;
 
-pub use tracer::{Call, Event, Options, TraceError, trace_command};
+pub use attach::trace_attached;
+pub use event::{Call, Event};
+pub use fds::{Connection, FdInfo, Peer};
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::process::Command;
+use tracer::{Mode, Tracer};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Follow forks, vforks and threads (`-f`).
+    pub follow: bool,
+    /// Syscall numbers to report (`-e trace=`).
+    pub set: BTreeSet<u64>,
+    /// Bytes of a buffer shown (`-s`).
+    pub string_limit: usize,
+    /// Stop a started command only at the calls of `set` (a seccomp filter installed before
+    /// exec, as strace's --seccomp-bpf), not at every call.
+    pub seccomp: bool,
+    /// Show each fd as what it is (`3<TCP:[…]>`), as strace -yy.
+    pub annotate: bool,
+    /// Show `%desc` calls (read, write, close, …) only on sockets.
+    pub sockets_only: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            follow: false,
+            set: syscalls::default_set(),
+            string_limit: 32,
+            seccomp: true,
+            annotate: true,
+            sockets_only: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("{0}: command not found")]
+    NotFound(String),
+    #[error("{0}: permission denied")]
+    NotExecutable(String),
+    #[error("cannot start {what}: {error}")]
+    Spawn { what: String, error: std::io::Error },
+    #[error("ptrace failed: {0}")]
+    Ptrace(nix::errno::Errno),
+    #[error("no process {0}")]
+    NoSuchProcess(i32),
+    #[error("process {0} is a kernel thread: it makes no system calls to trace")]
+    KernelThread(i32),
+    #[error("process {0} is sockscope itself")]
+    Itself(i32),
+    #[error("cannot attach to process {pid}: {why}")]
+    Denied { pid: i32, why: String },
+    #[error("tracing is supported on x86_64 and aarch64, not on {0}")]
+    Architecture(&'static str),
+    #[error("cannot build the seccomp filter: {0}")]
+    Filter(String),
+    #[error("cannot catch SIGINT/SIGTERM/SIGHUP to detach on them: {0}")]
+    Signals(nix::errno::Errno),
+}
+
+/// Refuses architectures whose syscall table and seccomp arch this crate does not know.
+fn check_architecture() -> Result<seccompiler::TargetArch, TraceError> {
+    if cfg!(target_arch = "x86_64") {
+        Ok(seccompiler::TargetArch::x86_64)
+    } else if cfg!(target_arch = "aarch64") {
+        Ok(seccompiler::TargetArch::aarch64)
+    } else {
+        Err(TraceError::Architecture(std::env::consts::ARCH))
+    }
+}
+
+/// The filter that stops the command at the calls of `set` only.
+fn seccomp_filter(set: &BTreeSet<u64>, arch: seccompiler::TargetArch) -> Result<seccompiler::BpfProgram, TraceError> {
+    use seccompiler::{SeccompAction, SeccompFilter};
+    let rules = set.iter().filter_map(|nr| i64::try_from(*nr).ok()).map(|nr| (nr, Vec::new())).collect();
+    let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Trace(0), arch)
+        .map_err(|e| TraceError::Filter(e.to_string()))?;
+    filter.try_into().map_err(|e: seccompiler::BackendError| TraceError::Filter(e.to_string()))
+}
+
+/// Starts `argv` under ptrace and reports every call of `opts.set` (and each process's end)
+/// to `report`, which returns false once it can no longer write (the trace then goes on
+/// quietly: a started command cannot be let go, see `tracer`). Returns the command's exit
+/// status: its code, or 128 + the signal that killed it (as a shell).
+pub fn trace_command(argv: &[OsString], opts: &Options, report: impl FnMut(&Event) -> bool) -> Result<i32, TraceError> {
+    let arch = check_architecture()?;
+    let Some((program, rest)) = argv.split_first() else {
+        return Err(TraceError::NotFound(String::new()));
+    };
+    let shown = decode::escaped(&program.to_string_lossy());
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    let filter = if opts.seccomp { Some(seccomp_filter(&opts.set, arch)?) } else { None };
+    sys::catch_stop_signals().map_err(TraceError::Signals)?;
+    let child = sys::spawn_traced(&mut cmd, filter).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => TraceError::NotFound(shown.clone()),
+        std::io::ErrorKind::PermissionDenied => TraceError::NotExecutable(shown.clone()),
+        _ => TraceError::Spawn { what: shown.clone(), error },
+    })?;
+    let root = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0));
+    // The first stop: SIGTRAP once exec succeeded.
+    nix::sys::wait::waitpid(root, None).map_err(TraceError::Ptrace)?;
+    let mut tracer = Tracer::new(opts, Mode::Started { seccomp: opts.seccomp }, report);
+    nix::sys::ptrace::setoptions(root, tracer.ptrace_options()).map_err(TraceError::Ptrace)?;
+    tracer.set_root(root);
+    let resume = if opts.seccomp { nix::sys::ptrace::cont } else { nix::sys::ptrace::syscall };
+    resume(root, None).map_err(TraceError::Ptrace)?;
+    tracer.run()
+}

@@ -1,342 +1,430 @@
-//! The tracer: starts a command under ptrace, stops it at every system call (entry and exit),
-//! and reports the calls of the chosen set, decoded, with the process lifecycle.
+//! The tracer: follows the tracees from stop to stop, turns the calls of the chosen set into
+//! events, and leaves the tracees as it found them when it stops (detached if attached,
+//! signalled as strace does if it started them).
 
-use crate::decode;
+use crate::args::{self, Ctx};
+use crate::event::{Call, Event};
+use crate::fds::{FdInfo, FdTable};
+use crate::sys::{self, SyscallStop};
 use crate::syscalls;
+use crate::{Options, TraceError};
 use nix::sys::ptrace::{self, Options as PtraceOptions};
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
-use serde::Serialize;
 use std::collections::HashMap;
-use std::ffi::OsString;
-use std::process::Command;
+use std::time::{Instant, SystemTime};
 
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Follow forks, vforks and threads (`-f`).
-    pub follow: bool,
-    /// Syscall numbers to report (`-e trace=`).
-    pub set: Vec<u64>,
-    /// Bytes of a buffer shown (`-s`).
-    pub string_limit: usize,
-    /// Stop the command only at the calls of `set` (a seccomp filter installed before exec,
-    /// as strace's --seccomp-bpf), not at every call.
-    pub seccomp: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { follow: false, set: syscalls::NET.iter().map(|(n, _)| *n).collect(), string_limit: 32, seccomp: true }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TraceError {
-    #[error("{0}: command not found")]
-    NotFound(String),
-    #[error("{0}: permission denied")]
-    NotExecutable(String),
-    #[error("cannot start {what}: {error}")]
-    Spawn { what: String, error: std::io::Error },
-    #[error(
-        "ptrace failed: {0} (tracing needs the same user as the tracee, or CAP_SYS_PTRACE; see kernel.yama.ptrace_scope)"
-    )]
-    Ptrace(nix::errno::Errno),
-    #[error("tracing is supported on x86_64 only, not on {0}")]
-    Architecture(&'static str),
-    #[error("cannot build the seccomp filter: {0}")]
-    Filter(String),
-}
-
-/// What the tracer saw: a call, or a process ending.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    Call(Call),
-    Exited { pid: i32, code: i32 },
-    Killed { pid: i32, signal: String },
-}
-
-/// One system call, decoded.
-#[derive(Debug, Clone, Serialize)]
-pub struct Call {
-    pub pid: i32,
-    pub syscall: &'static str,
-    /// The arguments as strace writes them.
-    pub args: String,
-    pub ret: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errno: Option<String>,
-    /// `= …` as strace writes it.
-    #[serde(skip)]
-    pub result: String,
-}
-
-impl Call {
-    /// strace's line, without the `[pid N]` prefix.
-    pub fn line(&self) -> String {
-        format!("{}({}) = {}", self.syscall, self.args, self.result)
-    }
-}
-
-/// A call stopped at its entry, waiting for its exit.
+/// A call stopped at its start, waiting for its end.
 struct Pending {
     nr: u64,
+    name: &'static str,
     args: [u64; 6],
-    /// With seccomp: whether its syscall-entry stop (which follows the seccomp stop on
-    /// Linux 4.8+) has passed.
+    /// With seccomp: whether a syscall-entry stop after the seccomp stop has passed (the
+    /// kernel reports one when resumed with PTRACE_SYSCALL).
     entered: bool,
+    started: Instant,
+    time: SystemTime,
+    fd0: Option<FdInfo>,
+    len_in: Option<i32>,
 }
 
-/// The filter that stops the command at the calls of `set` only.
-fn seccomp_filter(set: &[u64]) -> Result<seccompiler::BpfProgram, TraceError> {
-    use seccompiler::{SeccompAction, SeccompFilter, TargetArch};
-    let rules = set.iter().filter_map(|nr| i64::try_from(*nr).ok()).map(|nr| (nr, Vec::new())).collect();
-    let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Trace(0), TargetArch::x86_64)
-        .map_err(|e| TraceError::Filter(e.to_string()))?;
-    filter.try_into().map_err(|e: seccompiler::BackendError| TraceError::Filter(e.to_string()))
+#[derive(Default)]
+struct Tracee {
+    /// The process (thread group) of this thread.
+    tgid: i32,
+    pending: Option<Pending>,
 }
 
-/// Starts `argv` under ptrace and reports every call of `opts.set` (and each process's end)
-/// to `report`. Returns the command's exit status: its code, or 128 + the signal that killed
-/// it (as a shell).
-pub fn trace_command(argv: &[OsString], opts: &Options, mut report: impl FnMut(&Event)) -> Result<i32, TraceError> {
-    if !cfg!(target_arch = "x86_64") {
-        return Err(TraceError::Architecture(std::env::consts::ARCH));
-    }
-    let Some((program, rest)) = argv.split_first() else {
-        return Err(TraceError::NotFound(String::new()));
-    };
-    let shown = program.to_string_lossy().into_owned();
-    let mut cmd = Command::new(program);
-    cmd.args(rest);
-    let filter = if opts.seccomp { Some(seccomp_filter(&opts.set)?) } else { None };
-    let child = crate::spawn::spawn_traced(&mut cmd, filter).map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => TraceError::NotFound(shown.clone()),
-        std::io::ErrorKind::PermissionDenied => TraceError::NotExecutable(shown.clone()),
-        _ => TraceError::Spawn { what: shown.clone(), error },
-    })?;
-    let root = Pid::from_raw(i32::try_from(child.id()).unwrap_or(0));
-    // The first stop: SIGTRAP once exec succeeded.
-    waitpid(root, None).map_err(TraceError::Ptrace)?;
-    let mut options = PtraceOptions::PTRACE_O_TRACESYSGOOD | PtraceOptions::PTRACE_O_TRACEEXEC;
-    if opts.seccomp {
-        options |= PtraceOptions::PTRACE_O_TRACESECCOMP;
-    }
-    // The command dies with the tracer: it was started for tracing.
-    options |= PtraceOptions::PTRACE_O_EXITKILL;
-    if opts.follow {
-        options |=
-            PtraceOptions::PTRACE_O_TRACEFORK | PtraceOptions::PTRACE_O_TRACEVFORK | PtraceOptions::PTRACE_O_TRACECLONE;
-    }
-    ptrace::setoptions(root, options).map_err(TraceError::Ptrace)?;
-    // With seccomp the command runs until a call of the set; without, to every call.
-    let resume = |pid: Pid, sig: Option<Signal>| {
-        if opts.seccomp { ptrace::cont(pid, sig) } else { ptrace::syscall(pid, sig) }
-    };
-    resume(root, None).map_err(TraceError::Ptrace)?;
+/// How the tracer got its tracees, which decides how it lets them go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Started by sockscope (PTRACE_TRACEME), with the seccomp filter if `seccomp`.
+    Started { seccomp: bool },
+    /// Attached with PTRACE_SEIZE (`-p`): never killed, detached at the end.
+    Attached,
+}
 
-    let wanted = |nr: u64| opts.set.contains(&nr);
-    let mut pending: HashMap<Pid, Option<Pending>> = HashMap::new();
-    let mut in_syscall: HashMap<Pid, bool> = HashMap::new();
-    let mut live = 1usize;
-    let mut status = 0;
-    loop {
-        let ws = match waitpid(None, Some(WaitPidFlag::__WALL)) {
-            Ok(ws) => ws,
-            Err(nix::errno::Errno::ECHILD) => break,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(TraceError::Ptrace(e)),
-        };
+pub struct Tracer<'a, R: FnMut(&Event) -> bool> {
+    opts: &'a Options,
+    mode: Mode,
+    report: R,
+    /// False once the output failed (a closed pipe): the tracer then lets go of the tracees.
+    output_ok: bool,
+    tracees: HashMap<Pid, Tracee>,
+    fds: FdTable,
+    root: Option<Pid>,
+    status: i32,
+}
+
+impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
+    pub fn new(opts: &'a Options, mode: Mode, report: R) -> Self {
+        Tracer {
+            opts,
+            mode,
+            report,
+            output_ok: true,
+            tracees: HashMap::new(),
+            fds: FdTable::default(),
+            root: None,
+            status: 0,
+        }
+    }
+
+    /// The ptrace options for every tracee.
+    pub fn ptrace_options(&self) -> PtraceOptions {
+        let mut options = PtraceOptions::PTRACE_O_TRACESYSGOOD | PtraceOptions::PTRACE_O_TRACEEXEC;
+        if let Mode::Started { seccomp } = self.mode {
+            if seccomp {
+                options |= PtraceOptions::PTRACE_O_TRACESECCOMP;
+            }
+            // A command started for tracing dies with the tracer; an attached one never.
+            options |= PtraceOptions::PTRACE_O_EXITKILL;
+        }
+        if self.opts.follow {
+            options |= PtraceOptions::PTRACE_O_TRACEFORK
+                | PtraceOptions::PTRACE_O_TRACEVFORK
+                | PtraceOptions::PTRACE_O_TRACECLONE;
+        }
+        options
+    }
+
+    /// The started command, stopped at its exec: its exit status becomes the trace's.
+    pub fn set_root(&mut self, pid: Pid) {
+        self.root = Some(pid);
+        self.add(pid);
+    }
+
+    /// A tracee the tracer already holds (attached, or the started command).
+    pub fn add(&mut self, pid: Pid) {
+        let tgid = tgid_of(pid);
+        self.tracees.insert(pid, Tracee { tgid, pending: None });
+    }
+
+    /// A thread just seized (`-p`).
+    pub fn attached(&mut self, pid: Pid) {
+        self.add(pid);
+        let time = epoch_seconds(SystemTime::now());
+        self.emit(&Event::Attached { pid: pid.as_raw(), time });
+    }
+
+    fn seccomp(&self) -> bool {
+        matches!(self.mode, Mode::Started { seccomp: true })
+    }
+
+    /// Lets `pid` run to its next stop of interest: with seccomp, the next call of the set
+    /// (unless a call is under way, whose end must be seen); otherwise the next call.
+    fn resume(&self, pid: Pid, sig: Option<Signal>) {
+        let in_call = self.tracees.get(&pid).is_some_and(|t| t.pending.is_some());
+        let _ = if self.seccomp() && !in_call { ptrace::cont(pid, sig) } else { ptrace::syscall(pid, sig) };
+    }
+
+    fn emit(&mut self, event: &Event) {
+        if self.output_ok && !(self.report)(event) {
+            self.output_ok = false;
+        }
+    }
+
+    /// Runs until every tracee is gone, or a stop signal or a failed output ends the trace.
+    /// Returns the started command's exit status (0 when attached).
+    pub fn run(mut self) -> Result<i32, TraceError> {
+        let mut forwarded = false;
+        loop {
+            let stop = sys::stop_signal().or((!self.output_ok).then_some(Signal::SIGPIPE));
+            if let Some(sig) = stop {
+                match self.mode {
+                    Mode::Attached => return self.detach_all(),
+                    // A started command would fail its traced calls (ENOSYS) without its
+                    // tracer, so it is never let go: it gets the signal, as from strace,
+                    // and the tracer follows it to its end. A failed output just goes quiet.
+                    Mode::Started { .. } if sig != Signal::SIGPIPE && !forwarded => {
+                        forwarded = true;
+                        let tgids: std::collections::BTreeSet<i32> = self.tracees.values().map(|t| t.tgid).collect();
+                        for tgid in tgids {
+                            let _ = nix::sys::signal::kill(Pid::from_raw(tgid), sig);
+                        }
+                    }
+                    Mode::Started { .. } => {}
+                }
+            }
+            let ws = match waitpid(None, Some(WaitPidFlag::__WALL)) {
+                Ok(ws) => ws,
+                Err(nix::errno::Errno::ECHILD) => break,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(TraceError::Ptrace(e)),
+            };
+            self.handle(ws);
+            if self.tracees.is_empty() && self.mode == Mode::Attached {
+                break;
+            }
+        }
+        Ok(self.status)
+    }
+
+    fn handle(&mut self, ws: WaitStatus) {
         match ws {
-            WaitStatus::PtraceSyscall(pid) if opts.seccomp => {
-                // Only after a seccomp stop: its entry stop, then its exit stop.
-                let regs = ptrace::getregs(pid).ok();
-                match (pending.remove(&pid).flatten(), regs) {
-                    (Some(mut p), Some(r)) if !p.entered && r.rax as i64 == -(nix::libc::ENOSYS as i64) => {
-                        p.entered = true;
-                        pending.insert(pid, Some(p));
-                        let _ = ptrace::syscall(pid, None);
-                    }
-                    (Some(p), Some(r)) => {
-                        report(&Event::Call(describe(pid, &p, r.rax as i64, opts)));
-                        let _ = resume(pid, None);
-                    }
-                    _ => {
-                        let _ = resume(pid, None);
-                    }
-                }
-            }
-            WaitStatus::PtraceSyscall(pid) => {
-                let entering = !in_syscall.get(&pid).copied().unwrap_or(false);
-                in_syscall.insert(pid, entering);
-                if let Ok(regs) = ptrace::getregs(pid) {
-                    if entering {
-                        let nr = regs.orig_rax;
-                        let args = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
-                        pending.insert(pid, wanted(nr).then_some(Pending { nr, args, entered: true }));
-                    } else if let Some(Some(p)) = pending.remove(&pid) {
-                        let ret = regs.rax as i64;
-                        report(&Event::Call(describe(pid, &p, ret, opts)));
-                    }
-                }
-                let _ = ptrace::syscall(pid, None);
-            }
+            WaitStatus::PtraceSyscall(pid) => self.syscall_stop(pid),
             WaitStatus::PtraceEvent(pid, _, event) if event == nix::libc::PTRACE_EVENT_SECCOMP => {
-                // A call of the set, at its start: keep its arguments, follow it to its exit.
-                if let Ok(r) = ptrace::getregs(pid) {
-                    let args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
-                    pending.insert(pid, Some(Pending { nr: r.orig_rax, args, entered: false }));
-                }
-                let _ = ptrace::syscall(pid, None);
+                self.syscall_stop(pid);
             }
-            WaitStatus::PtraceEvent(pid, _, event) => {
-                if event == nix::libc::PTRACE_EVENT_FORK
-                    || event == nix::libc::PTRACE_EVENT_VFORK
-                    || event == nix::libc::PTRACE_EVENT_CLONE
-                {
-                    live += 1;
+            WaitStatus::PtraceEvent(pid, sig, event) if event == nix::libc::PTRACE_EVENT_STOP => {
+                self.known(pid);
+                // A seized tracee's group stop (it got SIGSTOP or the like): leave it
+                // stopped, as it would be untraced. Otherwise our interrupt or a new
+                // child's first stop.
+                if matches!(sig, Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU) {
+                    let _ = sys::listen(pid);
+                } else {
+                    self.resume(pid, None);
                 }
-                let _ = resume(pid, None);
+            }
+            WaitStatus::PtraceEvent(pid, _, event) if event == nix::libc::PTRACE_EVENT_EXEC => {
+                // A thread other than the leader that execs takes the leader's pid.
+                let former = ptrace::getevent(pid).ok().and_then(|p| i32::try_from(p).ok()).map(Pid::from_raw);
+                if let Some(former) = former.filter(|f| *f != pid)
+                    && let Some(t) = self.tracees.remove(&former)
+                {
+                    self.tracees.insert(pid, t);
+                }
+                let tgid = self.known(pid);
+                self.fds.forget_process(tgid, false);
+                self.resume(pid, None);
+            }
+            WaitStatus::PtraceEvent(pid, _, _) => {
+                self.known(pid);
+                self.resume(pid, None);
             }
             WaitStatus::Stopped(pid, sig) => {
-                // A new child's first stop is its SIGSTOP: swallow it. Any other signal is
-                // the tracee's: deliver it.
-                let first = !in_syscall.contains_key(&pid) && pid != root && sig == Signal::SIGSTOP;
-                in_syscall.entry(pid).or_insert(false);
-                let _ = resume(pid, if first { None } else { Some(sig) });
+                let new = !self.tracees.contains_key(&pid);
+                self.known(pid);
+                // A followed child's first stop is a SIGSTOP of ptrace's own: swallow it.
+                // Any other signal is the tracee's: show it and deliver it.
+                if new && sig == Signal::SIGSTOP {
+                    self.resume(pid, None);
+                } else {
+                    self.signal(pid, sig);
+                    self.resume(pid, Some(sig));
+                }
             }
             WaitStatus::Exited(pid, code) => {
-                report(&Event::Exited { pid: pid.as_raw(), code });
-                if pid == root {
-                    status = code;
-                }
-                in_syscall.remove(&pid);
-                live = live.saturating_sub(1);
-                if live == 0 {
-                    break;
+                self.ended(pid, |pid, tid, time| Event::Exited { pid, tid, time, code });
+                if Some(pid) == self.root {
+                    self.status = code;
                 }
             }
-            WaitStatus::Signaled(pid, sig, _) => {
-                report(&Event::Killed { pid: pid.as_raw(), signal: sig.as_str().to_string() });
-                if pid == root {
-                    status = 128 + sig as i32;
-                }
-                in_syscall.remove(&pid);
-                live = live.saturating_sub(1);
-                if live == 0 {
-                    break;
+            WaitStatus::Signaled(pid, sig, core) => {
+                let signal = sig.as_str().to_string();
+                self.ended(pid, |pid, tid, time| Event::Killed { pid, tid, time, signal, core_dumped: core });
+                if Some(pid) == self.root {
+                    self.status = 128 + sig as i32;
                 }
             }
             _ => {}
         }
     }
-    Ok(status)
-}
 
-/// The call's arguments, read from the registers saved at entry and from the tracee's memory
-/// now (at exit, so output arguments are filled in).
-fn describe(pid: Pid, p: &Pending, ret: i64, opts: &Options) -> Call {
-    let a = p.args;
-    let fd = |v: u64| (v as i32).to_string();
-    let int = |addr: u64| {
-        decode::read_mem(pid, addr, 4).filter(|b| b.len() == 4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let ok = ret >= 0;
-    let name = syscalls::net_name(p.nr).unwrap_or("syscall");
-    let args = match name {
-        "socket" => format!("{}, {}, {}", decode::family(a[0]), decode::sock_type(a[1]), decode::protocol(a[0], a[2])),
-        "socketpair" => {
-            let fds = decode::read_mem(pid, a[3], 8)
-                .filter(|b| b.len() == 8 && ok)
-                .map(|b| {
-                    format!(
-                        "[{}, {}]",
-                        i32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
-                        i32::from_ne_bytes([b[4], b[5], b[6], b[7]])
-                    )
-                })
-                .unwrap_or_else(|| format!("{:#x}", a[3]));
-            format!("{}, {}, {}, {fds}", decode::family(a[0]), decode::sock_type(a[1]), a[2])
+    /// The tracee's entry, made on first sight (a followed child may stop before its
+    /// parent's fork event arrives). Returns its process id.
+    fn known(&mut self, pid: Pid) -> i32 {
+        self.tracees.entry(pid).or_insert_with(|| Tracee { tgid: tgid_of(pid), pending: None }).tgid
+    }
+
+    fn ended(&mut self, pid: Pid, event: impl FnOnce(i32, i32, f64) -> Event) {
+        let tgid = self.known(pid);
+        // A call that never returned (exit_group, a call interrupted by a fatal signal).
+        if let Some(p) = self.tracees.get_mut(&pid).and_then(|t| t.pending.take()) {
+            let call = self.call(pid, tgid, p, None);
+            self.emit(&Event::Call(Box::new(call)));
         }
-        "connect" | "bind" => format!("{}, {}, {}", fd(a[0]), decode::sockaddr(pid, a[1], a[2]), a[2]),
-        "listen" => format!("{}, {}", fd(a[0]), a[1] as i32),
-        "accept" | "accept4" | "getsockname" | "getpeername" => {
-            let len = int(a[2]);
-            let addr = match len {
-                Some(l) if ok && a[1] != 0 => decode::sockaddr(pid, a[1], u64::try_from(l).unwrap_or(0)),
-                _ if a[1] == 0 => "NULL".to_string(),
-                _ => format!("{:#x}", a[1]),
-            };
-            let len = len.map_or_else(|| "NULL".to_string(), |l| format!("[{l}]"));
-            let mut s = format!("{}, {addr}, {len}", fd(a[0]));
-            if name == "accept4" {
-                s.push_str(&format!(", {}", accept_flags(a[3])));
+        self.tracees.remove(&pid);
+        let now = epoch_seconds(SystemTime::now());
+        self.emit(&event(tgid, pid.as_raw(), now));
+        if !self.tracees.values().any(|t| t.tgid == tgid) {
+            self.fds.forget_process(tgid, true);
+        }
+    }
+
+    fn signal(&mut self, pid: Pid, sig: Signal) {
+        let tgid = self.known(pid);
+        let info = sys::signal_info(pid).map(|si| crate::decode::siginfo(&si)).unwrap_or_default();
+        let time = epoch_seconds(SystemTime::now());
+        self.emit(&Event::Signal { pid: tgid, tid: pid.as_raw(), time, signal: sig.as_str().to_string(), info });
+    }
+
+    fn syscall_stop(&mut self, pid: Pid) {
+        let tgid = self.known(pid);
+        let info = sys::syscall_info(pid).unwrap_or(SyscallStop::None);
+        let has_pending = self.tracees.get(&pid).is_some_and(|t| t.pending.is_some());
+        match info {
+            SyscallStop::Seccomp { nr, args } => {
+                let p = self.start(tgid, nr, args, false);
+                self.set_pending(pid, p);
+                let _ = ptrace::syscall(pid, None);
             }
-            s
-        }
-        "shutdown" => format!("{}, {}", fd(a[0]), decode::shutdown_how(a[1])),
-        "setsockopt" | "getsockopt" => {
-            let value = match (name, int(if name == "getsockopt" { a[4] } else { 0 })) {
-                ("setsockopt", _) if a[4] == 4 => {
-                    int(a[3]).map_or_else(|| format!("{:#x}", a[3]), |v| format!("[{v}]"))
+            SyscallStop::Entry { .. } if self.seccomp() && has_pending => {
+                if let Some(p) = self.tracees.get_mut(&pid).and_then(|t| t.pending.as_mut()) {
+                    p.entered = true;
                 }
-                ("getsockopt", Some(4)) if ok => int(a[3]).map_or_else(|| format!("{:#x}", a[3]), |v| format!("[{v}]")),
-                _ => format!("{:#x}", a[3]),
-            };
-            let len = if name == "getsockopt" {
-                int(a[4]).map_or_else(|| format!("{:#x}", a[4]), |l| format!("[{l}]"))
-            } else {
-                a[4].to_string()
-            };
-            format!(
-                "{}, {}, {}, {value}, {len}",
-                fd(a[0]),
-                decode::sockopt_level(a[1]),
-                decode::sockopt_name(a[1], a[2])
-            )
+                let _ = ptrace::syscall(pid, None);
+            }
+            SyscallStop::Entry { nr, args } => {
+                let p = if self.opts.set.contains(&nr) { self.start(tgid, nr, args, true) } else { None };
+                self.set_pending(pid, p);
+                let _ = ptrace::syscall(pid, None);
+            }
+            SyscallStop::Exit { ret } => {
+                let p = self.tracees.get_mut(&pid).and_then(|t| t.pending.take());
+                if let Some(p) = p {
+                    let call = self.call(pid, tgid, p, Some(ret));
+                    self.emit(&Event::Call(Box::new(call)));
+                }
+                self.resume(pid, None);
+            }
+            SyscallStop::None => self.resume(pid, None),
         }
-        "sendto" | "recvfrom" => {
-            let shown_len = if name == "recvfrom" { u64::try_from(ret.max(0)).unwrap_or(0) } else { a[2] };
-            let buf = decode::read_mem(pid, a[1], usize::try_from(shown_len).unwrap_or(0).min(opts.string_limit + 1))
-                .map_or_else(|| format!("{:#x}", a[1]), |b| decode::quoted(&b, opts.string_limit));
-            let addr = if name == "sendto" {
-                decode::sockaddr(pid, a[4], a[5])
-            } else if a[4] == 0 {
-                "NULL".to_string()
-            } else {
-                let len = int(a[5]).unwrap_or(0);
-                decode::sockaddr(pid, a[4], u64::try_from(len).unwrap_or(0))
-            };
-            format!("{}, {buf}, {}, {}, {addr}, {}", fd(a[0]), a[2], msg_flags(a[3]), a[5])
+    }
+
+    fn set_pending(&mut self, pid: Pid, p: Option<Pending>) {
+        if let Some(t) = self.tracees.get_mut(&pid) {
+            t.pending = p;
         }
-        _ => format!("{}, {:#x}, {:#x}", fd(a[0]), a[1], a[2]),
-    };
-    let (result, errno) = decode::result(ret);
-    Call { pid: pid.as_raw(), syscall: name, args, ret, errno, result }
+    }
+
+    /// A call of the set at its start; None when `--sockets-only` hides it (a `%desc` call
+    /// on an fd that is not a socket).
+    fn start(&mut self, tgid: i32, nr: u64, args: [u64; 6], entered: bool) -> Option<Pending> {
+        let name = syscalls::name(nr).unwrap_or("syscall");
+        let fd0 = if args::fd_first(name) && (self.opts.annotate || self.opts.sockets_only) {
+            self.fds.info(tgid, i64::from(args[0] as i32))
+        } else {
+            None
+        };
+        if self.opts.sockets_only && syscalls::takes_fd_first(nr) && fd0.as_ref().is_none_or(|i| i.socket().is_none()) {
+            return None;
+        }
+        // recvmsg's in/out length is msg_namelen, 8 bytes into its msghdr.
+        let len_at =
+            if name == "recvmsg" { Some(args[1].wrapping_add(8)) } else { args::len_arg(name).map(|i| args[i]) };
+        let len_in = len_at.and_then(|at| {
+            crate::decode::read_mem(Pid::from_raw(tgid), at, 4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes)
+        });
+        let fd0 = fd0.filter(|_| self.opts.annotate);
+        Some(Pending { nr, name, args, entered, started: Instant::now(), time: SystemTime::now(), fd0, len_in })
+    }
+
+    /// The call, decoded, at its end (`ret` None: it never returned).
+    fn call(&mut self, pid: Pid, tgid: i32, p: Pending, ret: Option<i64>) -> Call {
+        let duration = p.started.elapsed().as_secs_f64();
+        let a = p.args;
+        let name = p.name;
+        let annotate = self.opts.annotate;
+        let fds = &mut self.fds;
+        let mut fd_text = |fd: i64| match fds.info(tgid, fd).filter(|_| annotate) {
+            Some(info) => info.annotate(fd),
+            None => fd.to_string(),
+        };
+        let mut ctx = Ctx {
+            pid,
+            string_limit: self.opts.string_limit,
+            fd_text: &mut fd_text,
+            fd0: p.fd0.as_ref().map(|i| i.annotate(i64::from(a[0] as i32))),
+            len_in: p.len_in,
+        };
+        let args = args::describe(name, a, ret, &mut ctx);
+        let ok = ret.is_some_and(|r| r >= 0);
+        let ret_fd = match name {
+            "socket" | "accept" | "accept4" if ok && annotate => ret.and_then(|r| self.fds.info(tgid, r)),
+            _ => None,
+        };
+        // Calls after which the fd's addresses may differ: look again next time.
+        let in_progress = ret == Some(-i64::from(nix::libc::EINPROGRESS));
+        if in_progress
+            && name == "connect"
+            && let Some(conn) = p.fd0.as_ref().and_then(FdInfo::socket)
+            && let Some(remote) = crate::decode::inet_sockaddr(pid, a[1], a[2])
+        {
+            self.fds.connecting(tgid, i64::from(a[0] as i32), conn.inode, remote);
+        }
+        let fd = i64::from(a[0] as i32);
+        match name {
+            "bind" | "connect" | "listen" | "close" if ok || in_progress => self.fds.changed(tgid, fd),
+            "sendto" | "sendmsg" | "sendmmsg" if ok => self.fds.sent(tgid, fd),
+            _ => {}
+        }
+        let (result, errno) = match ret {
+            Some(r) => crate::decode::result(r),
+            None => ("?".to_string(), None),
+        };
+        let result = match &ret_fd {
+            Some(info) => info.annotate(ret.unwrap_or(0)),
+            None => result,
+        };
+        Call {
+            pid: tgid,
+            tid: pid.as_raw(),
+            time: epoch_seconds(p.time),
+            syscall: name,
+            nr: p.nr,
+            args,
+            ret,
+            errno,
+            fd: p.fd0,
+            ret_fd,
+            duration,
+            result,
+        }
+    }
+
+    /// Lets go of every tracee (`-p` on a stop signal or a failed output): each is
+    /// interrupted, then detached at its stop with the signal it was about to get, so it
+    /// runs on as if never traced.
+    pub fn detach_all(mut self) -> Result<i32, TraceError> {
+        for pid in self.tracees.keys() {
+            let _ = ptrace::interrupt(*pid);
+        }
+        while !self.tracees.is_empty() {
+            let ws = match waitpid(None, Some(WaitPidFlag::__WALL)) {
+                Ok(ws) => ws,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break,
+            };
+            let Some(pid) = ws.pid() else { continue };
+            let pending_signal = match ws {
+                WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {
+                    self.tracees.remove(&pid);
+                    continue;
+                }
+                WaitStatus::Stopped(_, sig) if self.tracees.contains_key(&pid) => Some(sig),
+                _ => None,
+            };
+            if !self.tracees.contains_key(&pid) {
+                // A child forked just now: it stops once, then is let go too.
+                let _ = ptrace::detach(pid, None);
+                continue;
+            }
+            match ptrace::detach(pid, pending_signal) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => {
+                    self.tracees.remove(&pid);
+                    let time = epoch_seconds(SystemTime::now());
+                    self.emit(&Event::Detached { pid: pid.as_raw(), time });
+                }
+                Err(_) => {
+                    self.tracees.remove(&pid);
+                }
+            }
+        }
+        Ok(0)
+    }
 }
 
-fn accept_flags(f: u64) -> String {
-    let mut names = Vec::new();
-    if f & 0o2_000_000 != 0 {
-        names.push("SOCK_CLOEXEC");
-    }
-    if f & 0o4000 != 0 {
-        names.push("SOCK_NONBLOCK");
-    }
-    if names.is_empty() { "0".to_string() } else { names.join("|") }
+/// The process a thread belongs to (its Tgid), or the thread itself if /proc has no answer.
+pub fn tgid_of(pid: Pid) -> i32 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Tgid:").and_then(|v| v.trim().parse().ok())))
+        .unwrap_or(pid.as_raw())
 }
 
-fn msg_flags(f: u64) -> String {
-    const NAMES: [(u64, &str); 6] = [
-        (0x1, "MSG_OOB"),
-        (0x2, "MSG_PEEK"),
-        (0x40, "MSG_DONTWAIT"),
-        (0x100, "MSG_WAITALL"),
-        (0x4000, "MSG_NOSIGNAL"),
-        (0x8000, "MSG_MORE"),
-    ];
-    let names: Vec<&str> = NAMES.iter().filter(|(b, _)| f & b != 0).map(|(_, n)| *n).collect();
-    if names.is_empty() { "0".to_string() } else { names.join("|") }
+pub fn epoch_seconds(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }

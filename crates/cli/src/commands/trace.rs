@@ -1,23 +1,31 @@
-//! `sockscope trace -- CMD`: the network system calls of a command, as strace shows them.
-//! The trace goes to stderr (or -o FILE), as strace's; the exit status is the command's.
+//! `sockscope trace`: the network system calls of a command it starts (`-- CMD`) or of
+//! running processes (`-p`), as strace shows them, each fd as its connection. The trace goes
+//! to stderr (or -o FILE), as strace's; the exit status is the started command's.
 
 use crate::args::TraceArgs;
+use crate::render::envelope::{Envelope, Kind};
+use crate::render::trace::{Printer, Row, Style, Summary};
 use crate::usage::usage;
 use anyhow::Context;
-use sockscope_trace::{Options, TraceError, syscalls, trace_command};
+use serde::Serialize;
+use sockscope_core::filter::{self, Filter};
+use sockscope_core::model::{Endpoint, Family, Netid, SockState};
+use sockscope_core::{Socket, names::Services};
+use sockscope_trace::{Connection, Event, Options, TraceError, syscalls, trace_attached, trace_command};
 use std::io::Write;
 
 pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
-    let mut opts = Options { follow: args.follow, string_limit: args.string_limit, ..Options::default() };
-    if let Some(expr) = &args.expr {
-        let set = expr.strip_prefix("trace=").unwrap_or(expr);
-        opts.set = syscalls::parse_set(set).map_err(|word| {
-            usage(anyhow::anyhow!(
-                "-e trace={}: unknown syscall or class '{}' (this version knows %net and its calls)",
-                crate::escape::escape(set),
-                crate::escape::escape(&word)
-            ))
-        })?;
+    let opts = options(args)?;
+    let filter = match &args.filter {
+        Some(text) => {
+            Some(filter::parse(text, &Services::load()).map_err(|e| usage(anyhow::anyhow!("--filter: {e}")))?)
+        }
+        None => None,
+    };
+    for pid in &args.pid {
+        if *pid <= 0 {
+            return Err(usage(anyhow::anyhow!("-p {pid}: a process id is a positive number")));
+        }
     }
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -26,31 +34,157 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
         )),
         None => Box::new(crate::output::Guarded::new(std::io::stderr())),
     };
+    let style = Style {
+        timestamps: args.timestamps,
+        relative: args.relative,
+        durations: args.durations,
+        quiet: args.quiet,
+        jsonl: args.jsonl,
+    };
+    let mut printer = Printer::new(style, args.pid.len() > 1);
+    let mut summary = Summary::default();
+    let mut kept = Vec::new();
     let mut failed = None;
-    // As strace: `[pid N]` prefixes once a second process is traced.
-    let mut pids = std::collections::HashSet::new();
-    let status = trace_command(&args.command, &opts, |event| {
-        pids.insert(crate::render::trace::pid_of(event));
-        if failed.is_none()
-            && let Err(e) = crate::render::trace::write(&mut out, event, pids.len() > 1, args.jsonl)
-        {
-            failed = Some(e);
+    let tracing = !args.summary && !args.json;
+    let report = |event: &Event| -> bool {
+        if !keeps(filter.as_ref(), event) {
+            return true;
         }
-    });
-    out.flush()?;
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
-    match status {
-        Ok(code) => Ok(u8::try_from(code).unwrap_or(u8::MAX)),
+        if args.summary || args.summary_and_trace {
+            summary.add(event);
+        }
+        if args.json {
+            kept.push(event.clone());
+        }
+        if tracing && let Err(e) = printer.write(&mut out, event) {
+            failed = Some(e);
+            return false;
+        }
+        true
+    };
+    let status = if args.pid.is_empty() {
+        trace_command(&args.command, &opts, report)
+    } else {
+        trace_attached(&args.pid, &opts, report)
+    };
+    let code = match status {
+        Ok(code) => u8::try_from(code).unwrap_or(u8::MAX),
         Err(e @ TraceError::NotFound(_)) => {
             crate::stderr_line!("sockscope: error: {e}");
-            Ok(127)
+            127
         }
         Err(e @ TraceError::NotExecutable(_)) => {
             crate::stderr_line!("sockscope: error: {e}");
-            Ok(126)
+            126
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    // A closed pipe ends the trace quietly, as any filter in a pipeline.
+    if failed.as_ref().is_some_and(|e| e.kind() != std::io::ErrorKind::BrokenPipe)
+        && let Some(e) = failed
+    {
+        return Err(e.into());
     }
+    if args.json {
+        #[derive(Serialize)]
+        struct Trace<'a> {
+            events: &'a [Event],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            summary: Option<Vec<Row>>,
+        }
+        let data = Trace { events: &kept, summary: (args.summary || args.summary_and_trace).then(|| summary.rows()) };
+        Envelope::new(Kind::Trace, &[], data).write(&mut out)?;
+    } else if args.summary || args.summary_and_trace {
+        summary.write(&mut out)?;
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
+    Ok(code)
+}
+
+/// The tracer's options from the command line; a bad `-e` is a usage error.
+fn options(args: &TraceArgs) -> anyhow::Result<Options> {
+    let mut opts = Options {
+        follow: args.follow,
+        string_limit: args.string_limit,
+        seccomp: !args.no_seccomp,
+        annotate: !args.raw_fds,
+        ..Options::default()
+    };
+    if let Some(expr) = &args.expr {
+        let Some(set) = expr.strip_prefix("trace=").or_else(|| (!expr.contains('=')).then_some(expr.as_str())) else {
+            return Err(usage(anyhow::anyhow!(
+                "-e {}: only trace=SET is supported (strace's other -e qualifiers are not)",
+                crate::escape::escape(expr)
+            )));
+        };
+        opts.set = syscalls::parse_set(set).map_err(|word| {
+            usage(anyhow::anyhow!(
+                "-e trace={}: unknown syscall or class '{}' (classes: {})",
+                crate::escape::escape(set),
+                crate::escape::escape(&word),
+                syscalls::CLASSES
+            ))
+        })?;
+        if opts.set.is_empty() {
+            return Err(usage(anyhow::anyhow!(
+                "-e trace={}: no system call left to trace",
+                crate::escape::escape(set)
+            )));
+        }
+        // As the issue of strace -e trace=%desc: the calls on files drown the sockets.
+        opts.sockets_only = !args.all_fds && (args.sockets_only || set.contains("%desc") || set.contains("desc"));
+    } else {
+        opts.sockets_only = args.sockets_only;
+    }
+    Ok(opts)
+}
+
+/// Whether `--filter` keeps the event: calls on a connection it keeps, and every process
+/// event (signals and ends stay visible, as strace keeps them with any -e).
+fn keeps(filter: Option<&Filter>, event: &Event) -> bool {
+    let (Some(filter), Event::Call(call)) = (filter, event) else {
+        return true;
+    };
+    let Some(socket) = call.connection().and_then(as_socket) else {
+        return false;
+    };
+    filter.states.is_none_or(|states| states.contains(socket.state))
+        && filter.expr.as_ref().is_none_or(|e| e.keeps(&socket, filter::eval::Context::default()))
+}
+
+/// A traced connection as the core's socket, for the filter.
+fn as_socket(conn: &Connection) -> Option<Socket> {
+    let inet = |a: Option<std::net::SocketAddr>| {
+        a.map_or(Endpoint::None, |a| Endpoint::Inet { address: a.ip(), port: a.port() })
+    };
+    let netid = match conn.proto {
+        p if p.starts_with("TCP") || p.starts_with("MPTCP") => Netid::Tcp,
+        p if p.starts_with("UDP") => Netid::Udp,
+        p if p.starts_with("RAW") || p.starts_with("PING") => Netid::Raw,
+        "UNIX-STREAM" => Netid::UnixStream,
+        "UNIX" => Netid::UnixDgram,
+        "NETLINK" => Netid::Netlink,
+        _ => return None,
+    };
+    let family = match (netid, conn.local_addr) {
+        (Netid::UnixStream | Netid::UnixDgram, _) => Family::Unix,
+        (Netid::Netlink, _) => Family::Netlink,
+        (_, Some(std::net::SocketAddr::V6(_))) => Family::Inet6,
+        _ => Family::Inet,
+    };
+    let state = match (netid, conn.remote_addr.is_some()) {
+        (Netid::Tcp, true) => SockState::Established,
+        (Netid::Tcp, false) if conn.local.is_some() => SockState::Listen,
+        _ => SockState::Close,
+    };
+    let (local, peer) = match family {
+        Family::Unix => (Endpoint::Unix { name: None, inode: conn.inode }, Endpoint::None),
+        _ => (inet(conn.local_addr), inet(conn.remote_addr)),
+    };
+    let mut s = Socket::new(netid, family, state, local, peer);
+    s.inode = conn.inode;
+    Some(s)
 }

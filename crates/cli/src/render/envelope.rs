@@ -30,6 +30,8 @@ pub enum Kind {
     Doctor,
     /// `sockscope lab … --json`
     Lab,
+    /// `sockscope trace --json`
+    Trace,
 }
 
 #[derive(Serialize)]

@@ -85,3 +85,26 @@ pub fn ss_count(args: &[&str]) -> usize {
     all.extend_from_slice(args);
     ss(&all).lines().filter(|l| !l.trim().is_empty()).count()
 }
+
+/// tests/programs/sockets.c (known sequences of socket calls, for the tracer's tests),
+/// compiled with gcc once per test binary.
+pub fn program() -> &'static str {
+    static BUILT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/programs/sockets.c");
+        let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trace-sockets");
+        let built = Command::new("gcc")
+            .args(["-O1", "-Wall", "-Werror", "-pthread", "-o"])
+            .arg(&out)
+            .arg(src)
+            .output()
+            .expect("run gcc (the trace tests build their C test program with it)");
+        assert!(built.status.success(), "gcc failed: {}", String::from_utf8_lossy(&built.stderr));
+        out.to_string_lossy().into_owned()
+    })
+}
+
+/// sockets.c's Unix scenario, with a socket path of this test binary's own.
+pub fn unix_scenario() -> String {
+    format!("unix={}/trace-{}.sock", env!("CARGO_TARGET_TMPDIR"), std::process::id())
+}

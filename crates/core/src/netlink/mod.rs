@@ -211,6 +211,31 @@ impl DiagSocket {
         Ok(cookies)
     }
 
+    /// One Unix socket, by inode: the kernel's exact lookup (no dump), as `strace -yy` asks
+    /// it. None when no such socket exists (any more).
+    pub fn unix_one(&mut self, inode: u64) -> Result<Option<Socket>, NetlinkError> {
+        let table = "unix";
+        let Ok(ino) = u32::try_from(inode) else { return Ok(None) };
+        let seq = self.send(table, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &request::unix_one(ino))?;
+        loop {
+            let (n, _) = retry_eintr(|| rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()))
+                .map_err(|errno| NetlinkError::Io { table, errno })?;
+            for m in Messages::new(&self.buf[..n]) {
+                if m.seq != seq {
+                    continue;
+                }
+                if m.kind == NLMSG_ERROR {
+                    let code = wire::u32_ne(m.payload, 0) as i32;
+                    return match Errno::from_raw_os_error(-code) {
+                        Errno::NOENT => Ok(None),
+                        errno => Err(NetlinkError::Io { table, errno }),
+                    };
+                }
+                return Ok(parse::unix(m.payload));
+            }
+        }
+    }
+
     /// Destroys one TCP, UDP or raw socket (SOCK_DESTROY, as `ss -K`): the kernel aborts it
     /// and its owner sees ECONNABORTED. Needs CAP_NET_ADMIN and CONFIG_INET_DIAG_DESTROY.
     pub fn destroy(&mut self, s: &Socket) -> Result<(), NetlinkError> {

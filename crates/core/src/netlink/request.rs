@@ -177,6 +177,19 @@ pub fn unix(states: StateSet, ext: Extensions) -> Vec<u8> {
     r
 }
 
+/// `struct unix_diag_req` for one socket by inode (an exact lookup, not a dump): its name and
+/// peer.
+pub fn unix_one(inode: u32) -> Vec<u8> {
+    let mut r = Vec::with_capacity(24);
+    r.extend_from_slice(&[AF_UNIX, 0, 0, 0]);
+    r.extend_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    r.extend_from_slice(&inode.to_ne_bytes());
+    r.extend_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_PEER).to_ne_bytes());
+    r.extend_from_slice(&NO_COOKIE.to_ne_bytes());
+    r.extend_from_slice(&NO_COOKIE.to_ne_bytes());
+    r
+}
+
 /// `struct packet_diag_req` (20 bytes).
 pub fn packet(ext: Extensions) -> Vec<u8> {
     let fanout = if ext.extended { PACKET_SHOW_FANOUT } else { 0 };

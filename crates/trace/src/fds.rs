@@ -1,0 +1,327 @@
+//! What a tracee's fd is at a given moment: the connection of a socket
+//! (`TCP:[127.0.0.1:51234->127.0.0.1:8080]`, as `strace -yy` shows it) or the path of any
+//! other file, and for a local connection the process at the other end.
+//!
+//! Cheaply: one readlink of /proc/PID/fd/N tells whether the fd still is the socket seen
+//! before (the inode); a new socket is asked for its addresses on a copy of the fd
+//! (pidfd_getfd: getsockname, getpeername, SO_DOMAIN/SO_TYPE/SO_PROTOCOL, SO_PEERCRED), once,
+//! then cached until a call that can change them (bind, connect, listen, a send on an
+//! unconnected socket). Never a sock_diag dump per call, which is why `strace -yy` is slow.
+
+use crate::decode;
+use rustix::fd::OwnedFd;
+use rustix::net::{AddressFamily, SocketAddrAny, SocketType};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// The process at the other end of a local connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Peer {
+    pub pid: i32,
+    pub comm: String,
+}
+
+/// A socket, as its fd shows it at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Connection {
+    /// The kernel's protocol name, as strace prints it: TCP, TCPv6, UDP, UNIX-STREAM, …
+    pub proto: &'static str,
+    pub inode: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+    /// A Unix socket's peer socket (its inode), once connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_inode: Option<u64>,
+    /// A Unix socket's own name (`"/run/app.sock"`, `@"abstract"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A netlink socket's protocol and port id (`ROUTE:4242`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netlink: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<Peer>,
+    /// An inet socket's own address, once bound.
+    #[serde(skip)]
+    pub local_addr: Option<SocketAddr>,
+    /// An inet socket's peer, once connected (or connecting).
+    #[serde(skip)]
+    pub remote_addr: Option<SocketAddr>,
+}
+
+impl Connection {
+    fn unknown(inode: u64) -> Connection {
+        Connection {
+            proto: "socket",
+            inode,
+            local: None,
+            remote: None,
+            peer_inode: None,
+            path: None,
+            netlink: None,
+            peer: None,
+            local_addr: None,
+            remote_addr: None,
+        }
+    }
+
+    /// Both ends of a connected inet socket.
+    fn ends(&self) -> Option<(SocketAddr, SocketAddr)> {
+        self.local_addr.zip(self.remote_addr)
+    }
+
+    /// strace -yy's words: `TCP:[127.0.0.1:51234->127.0.0.1:8080]`, `TCP:[12345]` while
+    /// unbound, `UNIX-STREAM:[12345,"/run/app.sock"]`, `NETLINK:[ROUTE:4242]`.
+    pub fn strace_text(&self) -> String {
+        let unix = |inode: u64| match self.peer_inode {
+            Some(peer) => format!("{inode}->{peer}"),
+            None => inode.to_string(),
+        };
+        let body = match (&self.local, &self.remote, &self.path, &self.netlink) {
+            (_, _, _, Some(nl)) => nl.clone(),
+            (_, _, Some(path), _) => format!("{},{path}", unix(self.inode)),
+            _ if self.peer_inode.is_some() => unix(self.inode),
+            (Some(l), Some(r), _, _) => format!("{l}->{r}"),
+            (Some(l), None, _, _) => l.clone(),
+            _ => self.inode.to_string(),
+        };
+        format!("{}:[{body}]", self.proto)
+    }
+}
+
+/// What an fd is: a socket, another file (its path), or nothing (closed, or unreadable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FdInfo {
+    Socket(Box<Connection>),
+    File(String),
+}
+
+impl FdInfo {
+    /// `3<TCP:[…]>` as strace -yy writes an fd, with ` -> comm[pid]` after a socket whose
+    /// other end is known.
+    pub fn annotate(&self, fd: i64) -> String {
+        match self {
+            FdInfo::Socket(c) => match &c.peer {
+                Some(p) => format!("{fd}<{} -> {}[{}]>", c.strace_text(), crate::decode::escaped(&p.comm), p.pid),
+                None => format!("{fd}<{}>", c.strace_text()),
+            },
+            FdInfo::File(path) => format!("{fd}<{}>", decode::escaped(path)),
+        }
+    }
+
+    pub fn socket(&self) -> Option<&Connection> {
+        match self {
+            FdInfo::Socket(c) => Some(c),
+            FdInfo::File(_) => None,
+        }
+    }
+}
+
+struct Cached {
+    inode: u64,
+    conn: Connection,
+}
+
+/// The fds of the traced processes, by (process, fd).
+#[derive(Default)]
+pub struct FdTable {
+    sockets: HashMap<(i32, i32), Cached>,
+    pidfds: HashMap<i32, OwnedFd>,
+    comms: HashMap<i32, String>,
+    /// inet connections by (local, remote), for finding a peer among the traced.
+    by_ends: HashMap<(SocketAddr, SocketAddr), i32>,
+    /// Exact Unix lookups for peer inodes, opened on first need (None inside: unavailable).
+    unix_peers: Option<Option<sockscope_core::unix_peer::UnixPeers>>,
+    /// Non-blocking connects under way: the socket's inode and the address connected to.
+    connecting: HashMap<(i32, i32), (u64, SocketAddr)>,
+}
+
+impl FdTable {
+    /// What fd `fd` of process `tgid` is now.
+    pub fn info(&mut self, tgid: i32, fd: i64) -> Option<FdInfo> {
+        let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+        let link = std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")).ok()?;
+        let link = link.to_string_lossy();
+        let Some(inode) = link.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) else {
+            return Some(FdInfo::File(link.into_owned()));
+        };
+        let inode: u64 = inode.parse().ok()?;
+        if let Some(c) = self.sockets.get(&(tgid, fd)).filter(|c| c.inode == inode) {
+            let mut conn = c.conn.clone();
+            if conn.peer.is_none() {
+                conn.peer = self.traced_peer(&conn);
+            }
+            return Some(FdInfo::Socket(Box::new(conn)));
+        }
+        let mut conn = self.query(tgid, fd, inode).unwrap_or_else(|| Connection::unknown(inode));
+        // A non-blocking connect under way: the kernel has no peer to tell yet (ENOTCONN),
+        // the connect call named it.
+        if conn.remote_addr.is_none()
+            && let Some((_, remote)) = self.connecting.get(&(tgid, fd)).filter(|(ino, _)| *ino == inode)
+        {
+            conn.remote_addr = Some(*remote);
+            conn.remote = Some(remote.to_string());
+        }
+        if let Some(ends) = conn.ends() {
+            self.by_ends.insert(ends, tgid);
+        }
+        self.sockets.insert((tgid, fd), Cached { inode, conn: conn.clone() });
+        if conn.peer.is_none() {
+            conn.peer = self.traced_peer(&conn);
+        }
+        Some(FdInfo::Socket(Box::new(conn)))
+    }
+
+    /// After a call that can change the fd's addresses (bind, connect, listen, a send that
+    /// binds an unbound socket).
+    pub fn changed(&mut self, tgid: i32, fd: i64) {
+        if let Ok(fd) = i32::try_from(fd)
+            && let Some(c) = self.sockets.remove(&(tgid, fd))
+            && let Some(ends) = c.conn.ends()
+        {
+            self.by_ends.remove(&ends);
+        }
+    }
+
+    /// After a send: an unconnected socket may have been bound by it (UDP's autobind); a
+    /// connected one has not changed.
+    pub fn sent(&mut self, tgid: i32, fd: i64) {
+        let connected = i32::try_from(fd)
+            .ok()
+            .and_then(|fd| self.sockets.get(&(tgid, fd)))
+            .is_some_and(|c| c.conn.remote.is_some() || c.conn.peer_inode.is_some());
+        if !connected {
+            self.changed(tgid, fd);
+        }
+    }
+
+    /// A connect to `remote` returned EINPROGRESS: until it completes, getpeername says
+    /// nothing, so the address it was given stands in.
+    pub fn connecting(&mut self, tgid: i32, fd: i64, inode: u64, remote: SocketAddr) {
+        if let Ok(fd) = i32::try_from(fd) {
+            self.connecting.insert((tgid, fd), (inode, remote));
+        }
+    }
+
+    /// A process ended or replaced its program: its pidfd and name are stale.
+    pub fn forget_process(&mut self, tgid: i32, exited: bool) {
+        self.comms.remove(&tgid);
+        if exited {
+            self.pidfds.remove(&tgid);
+            self.sockets.retain(|(pid, _), _| *pid != tgid);
+            self.by_ends.retain(|_, pid| *pid != tgid);
+            self.connecting.retain(|(pid, _), _| *pid != tgid);
+        }
+    }
+
+    /// The other end of an inet connection, when a traced process holds it.
+    fn traced_peer(&mut self, conn: &Connection) -> Option<Peer> {
+        let (local, remote) = conn.ends()?;
+        let pid = *self.by_ends.get(&(remote, local))?;
+        Some(Peer { pid, comm: self.comm(pid) })
+    }
+
+    fn comm(&mut self, pid: i32) -> String {
+        self.comms
+            .entry(pid)
+            .or_insert_with(|| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .map(|s| s.trim_end().to_string())
+                    .unwrap_or_default()
+            })
+            .clone()
+    }
+
+    /// The socket's addresses, asked of a copy of the tracee's fd.
+    fn query(&mut self, tgid: i32, fd: i32, inode: u64) -> Option<Connection> {
+        let pidfd = match self.pidfds.entry(tgid) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let pid = rustix::process::Pid::from_raw(tgid)?;
+                e.insert(rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()?)
+            }
+        };
+        let copy = rustix::process::pidfd_getfd(pidfd, fd, rustix::process::PidfdGetfdFlags::empty()).ok()?;
+        let domain = rustix::net::sockopt::socket_domain(&copy).ok()?;
+        let kind = rustix::net::sockopt::socket_type(&copy).ok()?;
+        let protocol = rustix::net::sockopt::socket_protocol(&copy).ok().flatten().map_or(0, |p| p.as_raw().get());
+        let local = rustix::net::getsockname(&copy).ok();
+        let remote = rustix::net::getpeername(&copy).ok().flatten();
+        let mut conn = Connection { proto: proto_name(domain, kind, protocol), ..Connection::unknown(inode) };
+        if domain == AddressFamily::INET || domain == AddressFamily::INET6 {
+            let local = local.and_then(|a| SocketAddr::try_from(a).ok());
+            let remote = remote.and_then(|a| SocketAddr::try_from(a).ok());
+            // Unbound: strace shows the inode.
+            conn.local = local.filter(|l| l.port() != 0 || !l.ip().is_unspecified()).map(|l| l.to_string());
+            conn.remote = remote.map(|r| r.to_string());
+            conn.local_addr = local;
+            conn.remote_addr = remote;
+        } else if domain == AddressFamily::UNIX {
+            conn.path = local.and_then(unix_name);
+            conn.peer_inode = self
+                .unix_peers
+                .get_or_insert_with(|| sockscope_core::unix_peer::UnixPeers::open().ok())
+                .as_mut()
+                .and_then(|p| p.peer_of(inode));
+            if let Ok(cred) = rustix::net::sockopt::socket_peercred(&copy)
+                && conn.peer_inode.is_some()
+            {
+                let pid = cred.pid.as_raw_nonzero().get();
+                conn.peer = Some(Peer { pid, comm: self.comm(pid) });
+            }
+        } else if domain == AddressFamily::NETLINK {
+            let port = local.and_then(|a| rustix::net::netlink::SocketAddrNetlink::try_from(a).ok()).map(|a| a.pid());
+            conn.netlink = port.filter(|p| *p != 0).map(|p| {
+                format!(
+                    "{}:{p}",
+                    decode::netlink_protocol(protocol).map_or_else(|| protocol.to_string(), str::to_string)
+                )
+            });
+        }
+        Some(conn)
+    }
+}
+
+/// A Unix socket's own name as strace quotes it (`"/path"`, `@"abstract"`); None if unnamed.
+fn unix_name(addr: SocketAddrAny) -> Option<String> {
+    let unix = rustix::net::SocketAddrUnix::try_from(addr).ok()?;
+    if unix.is_unnamed() {
+        return None;
+    }
+    // An unnamed socket may come back as an empty abstract name.
+    if let Some(name) = unix.abstract_name().filter(|n| !n.is_empty()) {
+        return Some(format!("@{}", decode::quoted(name, usize::MAX)));
+    }
+    unix.path_bytes().filter(|p| !p.is_empty()).map(|p| decode::quoted(p, usize::MAX))
+}
+
+/// The name the kernel gives the socket's protocol (its `struct proto` name).
+fn proto_name(domain: AddressFamily, kind: SocketType, protocol: u32) -> &'static str {
+    let v6 = domain == AddressFamily::INET6;
+    let pick = |v4: &'static str, six: &'static str| if v6 { six } else { v4 };
+    if domain == AddressFamily::INET || v6 {
+        return match (kind, protocol) {
+            (SocketType::RAW, _) => pick("RAW", "RAWv6"),
+            (_, 6) => pick("TCP", "TCPv6"),
+            (_, 17) => pick("UDP", "UDPv6"),
+            (_, 136) => pick("UDP-Lite", "UDPLITEv6"),
+            (_, 1 | 58) => pick("PING", "PINGv6"),
+            (_, 132) => pick("SCTP", "SCTPv6"),
+            (_, 262) => pick("MPTCP", "MPTCPv6"),
+            _ => pick("INET", "INET6"),
+        };
+    }
+    if domain == AddressFamily::UNIX {
+        return if kind == SocketType::STREAM { "UNIX-STREAM" } else { "UNIX" };
+    }
+    if domain == AddressFamily::NETLINK {
+        return "NETLINK";
+    }
+    if domain == AddressFamily::PACKET {
+        return "PACKET";
+    }
+    "socket"
+}
