@@ -22,5 +22,8 @@ out=$(mktemp -d)
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(25000 50000 100000 200000)
 unshare -n bash bench/inside.sh "$PWD/target/release/sockscope" "$out" "${sizes[@]}"
+# The tracing section is bench/trace.sh's: kept as it is.
+trace_section=$(sed -n '/^<!-- trace: bench\/trace.sh -->$/,/^<!-- \/trace -->$/p' bench/RESULTS.md 2>/dev/null || true)
 python3 bench/report.py "$out" > bench/RESULTS.md
+[ -z "$trace_section" ] || printf '\n%s\n' "$trace_section" >> bench/RESULTS.md
 echo "wrote bench/RESULTS.md (raw data in $out)"

@@ -365,11 +365,23 @@ fn attach(server: &Server, extra: &[&str]) -> (Child, BufReader<std::process::Ch
         assert!(err.read_line(&mut line).unwrap() > 0, "the trace ended early");
         if line.starts_with("sendto(") {
             assert!(line.contains("\"ok\", 2, MSG_NOSIGNAL") && line.contains("<TCP:[127.0.0.1:78->"), "{line}");
+            // The client is this test, which is not traced: named from the socket table.
+            assert!(line.contains(&format!("[{}]>, \"ok\"", std::process::id())), "{line}");
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(10), "no sendto in the trace");
     }
     (child, err)
+}
+
+#[test]
+fn a_client_names_the_server_it_talks_to_though_it_is_not_traced() {
+    private_netns();
+    let server = Server::start();
+    let out = run_in_netns(Command::new(env!("CARGO_BIN_EXE_sockscope")).args(["trace", "--", program(), "client"]));
+    let text = String::from_utf8_lossy(&out.stderr);
+    let send = text.lines().find(|l| l.starts_with("sendto(")).unwrap_or_else(|| panic!("{text}"));
+    assert!(send.contains(&format!("->127.0.0.1:78] -> trace-sockets[{}]>", server.pid())), "{text}");
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! unconnected socket). Never a sock_diag dump per call, which is why `strace -yy` is slow.
 
 use crate::decode;
+use crate::peers::Outside;
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, SocketAddrAny, SocketType};
 use serde::Serialize;
@@ -120,9 +121,21 @@ impl FdInfo {
     }
 }
 
+/// What kind of socket an fd is: asked of it once, or known from the call that made it.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    domain: AddressFamily,
+    kind: SocketType,
+    protocol: u32,
+}
+
 struct Cached {
     inode: u64,
+    kind: Kind,
     conn: Connection,
+    /// Whether the other end was looked for outside the traced processes (once per socket:
+    /// that lookup reads the host's socket table).
+    looked_outside: bool,
 }
 
 /// The fds of the traced processes, by (process, fd).
@@ -135,6 +148,8 @@ pub struct FdTable {
     by_ends: HashMap<(SocketAddr, SocketAddr), i32>,
     /// Exact Unix lookups for peer inodes, opened on first need (None inside: unavailable).
     unix_peers: Option<Option<sockscope_core::unix_peer::UnixPeers>>,
+    /// Lookups of other ends outside the traced processes, made on first need.
+    outside: Option<Outside>,
     /// Non-blocking connects under way: the socket's inode and the address connected to.
     connecting: HashMap<(i32, i32), (u64, SocketAddr)>,
 }
@@ -142,21 +157,67 @@ pub struct FdTable {
 impl FdTable {
     /// What fd `fd` of process `tgid` is now.
     pub fn info(&mut self, tgid: i32, fd: i64) -> Option<FdInfo> {
+        self.lookup(tgid, fd, None)
+    }
+
+    /// Whether fd `fd` of `tgid` has a cached connection (no system call: the caller confirms
+    /// it with `info` later).
+    pub fn is_cached(&self, tgid: i32, fd: i64) -> bool {
+        i32::try_from(fd).is_ok_and(|fd| self.sockets.contains_key(&(tgid, fd)))
+    }
+
+    /// The fd a successful `socket(domain, type, protocol)` returned: its kind is known from
+    /// the call, and a new socket is unbound, so only its inode is asked for.
+    pub fn created(&mut self, tgid: i32, fd: i64, domain: u64, kind: u64, protocol: u64) -> Option<FdInfo> {
+        let domain = AddressFamily::from_raw(u16::try_from(domain).ok()?);
+        let kind = SocketType::from_raw(u32::try_from(kind & 0xf).ok()?);
+        let protocol = match (u32::try_from(protocol).ok()?, domain, kind) {
+            (0, AddressFamily::INET | AddressFamily::INET6, SocketType::STREAM) => 6,
+            (0, AddressFamily::INET | AddressFamily::INET6, SocketType::DGRAM) => 17,
+            (p, _, _) => p,
+        };
+        let known = Kind { domain, kind, protocol };
+        let (fd, inode) = match self.inode(tgid, fd)? {
+            Ok(found) => found,
+            Err(file) => return Some(file),
+        };
+        let conn = Connection { proto: proto_name(domain, kind, protocol), ..Connection::unknown(inode) };
+        self.sockets.insert((tgid, fd), Cached { inode, kind: known, conn: conn.clone(), looked_outside: false });
+        Some(FdInfo::Socket(Box::new(conn)))
+    }
+
+    /// The fd `accept` returned on `listener`: of the listener's kind, so only its addresses
+    /// are asked for.
+    pub fn accepted(&mut self, tgid: i32, listener: i64, fd: i64) -> Option<FdInfo> {
+        let kind = i32::try_from(listener).ok().and_then(|l| self.sockets.get(&(tgid, l))).map(|c| c.kind);
+        self.lookup(tgid, fd, kind)
+    }
+
+    /// The fd's socket inode (Ok), or what else it is (Err); None if it is not open.
+    fn inode(&mut self, tgid: i32, fd: i64) -> Option<Result<(i32, u64), FdInfo>> {
         let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
         let link = std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")).ok()?;
         let link = link.to_string_lossy();
         let Some(inode) = link.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) else {
-            return Some(FdInfo::File(link.into_owned()));
+            return Some(Err(FdInfo::File(link.into_owned())));
         };
-        let inode: u64 = inode.parse().ok()?;
-        if let Some(c) = self.sockets.get(&(tgid, fd)).filter(|c| c.inode == inode) {
-            let mut conn = c.conn.clone();
-            if conn.peer.is_none() {
-                conn.peer = self.traced_peer(&conn);
-            }
-            return Some(FdInfo::Socket(Box::new(conn)));
+        Some(Ok((fd, inode.parse().ok()?)))
+    }
+
+    fn lookup(&mut self, tgid: i32, fd: i64, known: Option<Kind>) -> Option<FdInfo> {
+        let (fd, inode) = match self.inode(tgid, fd)? {
+            Ok(found) => found,
+            Err(file) => return Some(file),
+        };
+        if self.sockets.get(&(tgid, fd)).is_some_and(|c| c.inode == inode) {
+            return Some(FdInfo::Socket(Box::new(self.with_peer(tgid, fd))));
         }
-        let mut conn = self.query(tgid, fd, inode).unwrap_or_else(|| Connection::unknown(inode));
+        let (mut conn, kind) = match self.query(tgid, fd, inode, known) {
+            Some(found) => found,
+            None => {
+                (Connection::unknown(inode), Kind { domain: AddressFamily::UNSPEC, kind: SocketType::RAW, protocol: 0 })
+            }
+        };
         // A non-blocking connect under way: the kernel has no peer to tell yet (ENOTCONN),
         // the connect call named it.
         if conn.remote_addr.is_none()
@@ -168,11 +229,32 @@ impl FdTable {
         if let Some(ends) = conn.ends() {
             self.by_ends.insert(ends, tgid);
         }
-        self.sockets.insert((tgid, fd), Cached { inode, conn: conn.clone() });
-        if conn.peer.is_none() {
-            conn.peer = self.traced_peer(&conn);
+        self.sockets.insert((tgid, fd), Cached { inode, kind, conn, looked_outside: false });
+        Some(FdInfo::Socket(Box::new(self.with_peer(tgid, fd))))
+    }
+
+    /// The cached connection of `fd`, with the process at its other end when known: a
+    /// traced process (free), else, once per socket, whoever the host's socket table says.
+    fn with_peer(&mut self, tgid: i32, fd: i32) -> Connection {
+        let Some((mut conn, looked_outside)) =
+            self.sockets.get(&(tgid, fd)).map(|c| (c.conn.clone(), c.looked_outside))
+        else {
+            return Connection::unknown(0);
+        };
+        if conn.peer.is_some() {
+            return conn;
         }
-        Some(FdInfo::Socket(Box::new(conn)))
+        conn.peer = self.traced_peer(&conn);
+        let look_outside = conn.peer.is_none() && !looked_outside && conn.proto.starts_with("TCP");
+        if let (true, Some((local, remote))) = (look_outside, conn.ends()) {
+            let peer = self.outside.get_or_insert_with(Outside::default).peer(tgid, local, remote);
+            if let Some(c) = self.sockets.get_mut(&(tgid, fd)) {
+                c.looked_outside = true;
+                c.conn.peer.clone_from(&peer);
+            }
+            conn.peer = peer;
+        }
+        conn
     }
 
     /// After a call that can change the fd's addresses (bind, connect, listen, a send that
@@ -235,8 +317,8 @@ impl FdTable {
             .clone()
     }
 
-    /// The socket's addresses, asked of a copy of the tracee's fd.
-    fn query(&mut self, tgid: i32, fd: i32, inode: u64) -> Option<Connection> {
+    /// The socket's addresses (and kind, unless `known`), asked of a copy of the tracee's fd.
+    fn query(&mut self, tgid: i32, fd: i32, inode: u64, known: Option<Kind>) -> Option<(Connection, Kind)> {
         let pidfd = match self.pidfds.entry(tgid) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -245,9 +327,14 @@ impl FdTable {
             }
         };
         let copy = rustix::process::pidfd_getfd(pidfd, fd, rustix::process::PidfdGetfdFlags::empty()).ok()?;
-        let domain = rustix::net::sockopt::socket_domain(&copy).ok()?;
-        let kind = rustix::net::sockopt::socket_type(&copy).ok()?;
-        let protocol = rustix::net::sockopt::socket_protocol(&copy).ok().flatten().map_or(0, |p| p.as_raw().get());
+        let Kind { domain, kind, protocol } = match known {
+            Some(k) => k,
+            None => Kind {
+                domain: rustix::net::sockopt::socket_domain(&copy).ok()?,
+                kind: rustix::net::sockopt::socket_type(&copy).ok()?,
+                protocol: rustix::net::sockopt::socket_protocol(&copy).ok().flatten().map_or(0, |p| p.as_raw().get()),
+            },
+        };
         let local = rustix::net::getsockname(&copy).ok();
         let remote = rustix::net::getpeername(&copy).ok().flatten();
         let mut conn = Connection { proto: proto_name(domain, kind, protocol), ..Connection::unknown(inode) };
@@ -281,7 +368,7 @@ impl FdTable {
                 )
             });
         }
-        Some(conn)
+        Some((conn, Kind { domain, kind, protocol }))
     }
 }
 

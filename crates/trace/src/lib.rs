@@ -11,6 +11,7 @@ mod attach;
 pub mod decode;
 mod event;
 pub mod fds;
+mod peers;
 mod sys;
 pub mod syscalls;
 mod tracer;

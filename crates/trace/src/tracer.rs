@@ -26,6 +26,9 @@ struct Pending {
     started: Instant,
     time: SystemTime,
     fd0: Option<FdInfo>,
+    /// The first argument's fd has a cached connection, to be confirmed (its inode read)
+    /// once the tracee runs again: that check need not hold the tracee up.
+    fd0_cached: bool,
     len_in: Option<i32>,
 }
 
@@ -233,7 +236,7 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         let tgid = self.known(pid);
         // A call that never returned (exit_group, a call interrupted by a fatal signal).
         if let Some(p) = self.tracees.get_mut(&pid).and_then(|t| t.pending.take()) {
-            let call = self.call(pid, tgid, p, None);
+            let call = self.call(pid, tgid, p, None, false);
             self.emit(&Event::Call(Box::new(call)));
         }
         self.tracees.remove(&pid);
@@ -258,8 +261,9 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         match info {
             SyscallStop::Seccomp { nr, args } => {
                 let p = self.start(tgid, nr, args, false);
-                self.set_pending(pid, p);
                 let _ = ptrace::syscall(pid, None);
+                let p = p.map(|p| self.confirm_fd0(tgid, p));
+                self.set_pending(pid, p);
             }
             SyscallStop::Entry { .. } if self.seccomp() && has_pending => {
                 if let Some(p) = self.tracees.get_mut(&pid).and_then(|t| t.pending.as_mut()) {
@@ -269,16 +273,19 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
             }
             SyscallStop::Entry { nr, args } => {
                 let p = if self.opts.set.contains(&nr) { self.start(tgid, nr, args, true) } else { None };
-                self.set_pending(pid, p);
                 let _ = ptrace::syscall(pid, None);
+                let p = p.map(|p| self.confirm_fd0(tgid, p));
+                self.set_pending(pid, p);
             }
             SyscallStop::Exit { ret } => {
                 let p = self.tracees.get_mut(&pid).and_then(|t| t.pending.take());
-                if let Some(p) = p {
-                    let call = self.call(pid, tgid, p, Some(ret));
-                    self.emit(&Event::Call(Box::new(call)));
+                match p {
+                    Some(p) => {
+                        let call = self.call(pid, tgid, p, Some(ret), true);
+                        self.emit(&Event::Call(Box::new(call)));
+                    }
+                    None => self.resume(pid, None),
                 }
-                self.resume(pid, None);
             }
             SyscallStop::None => self.resume(pid, None),
         }
@@ -294,12 +301,17 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
     /// on an fd that is not a socket).
     fn start(&mut self, tgid: i32, nr: u64, args: [u64; 6], entered: bool) -> Option<Pending> {
         let name = syscalls::name(nr).unwrap_or("syscall");
-        let fd0 = if args::fd_first(name) && (self.opts.annotate || self.opts.sockets_only) {
-            self.fds.info(tgid, i64::from(args[0] as i32))
-        } else {
-            None
-        };
-        if self.opts.sockets_only && syscalls::takes_fd_first(nr) && fd0.as_ref().is_none_or(|i| i.socket().is_none()) {
+        let fd = i64::from(args[0] as i32);
+        let wants_fd0 = args::fd_first(name) && (self.opts.annotate || self.opts.sockets_only);
+        // A socket seen before is confirmed after the tracee is resumed (confirm_fd0); any
+        // other fd is looked at now, before the call can change it.
+        let fd0_cached = wants_fd0 && self.fds.is_cached(tgid, fd);
+        let fd0 = if wants_fd0 && !fd0_cached { self.fds.info(tgid, fd) } else { None };
+        if self.opts.sockets_only
+            && syscalls::takes_fd_first(nr)
+            && !fd0_cached
+            && fd0.as_ref().is_none_or(|i| i.socket().is_none())
+        {
             return None;
         }
         // recvmsg's in/out length is msg_namelen, 8 bytes into its msghdr.
@@ -309,11 +321,34 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
             crate::decode::read_mem(Pid::from_raw(tgid), at, 4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes)
         });
         let fd0 = fd0.filter(|_| self.opts.annotate);
-        Some(Pending { nr, name, args, entered, started: Instant::now(), time: SystemTime::now(), fd0, len_in })
+        Some(Pending {
+            nr,
+            name,
+            args,
+            entered,
+            started: Instant::now(),
+            time: SystemTime::now(),
+            fd0,
+            fd0_cached: fd0_cached && self.opts.annotate,
+            len_in,
+        })
     }
 
-    /// The call, decoded, at its end (`ret` None: it never returned).
-    fn call(&mut self, pid: Pid, tgid: i32, p: Pending, ret: Option<i64>) -> Call {
+    /// The cached connection of the call's fd, confirmed while the tracee runs: the inode
+    /// check (a readlink) finds an fd that was closed and reused by calls not traced. The
+    /// cache holds the state from before the call, since it is updated only at calls' ends.
+    fn confirm_fd0(&mut self, tgid: i32, mut p: Pending) -> Pending {
+        if p.fd0_cached {
+            p.fd0 = self.fds.info(tgid, i64::from(p.args[0] as i32));
+            p.fd0_cached = false;
+        }
+        p
+    }
+
+    /// The call, decoded, at its end (`ret` None: it never returned). With `resume`, the
+    /// tracee is let go once its memory has been read, and the rest (the returned fd's
+    /// connection, the formatting) is done while it runs.
+    fn call(&mut self, pid: Pid, tgid: i32, p: Pending, ret: Option<i64>, resume: bool) -> Call {
         let duration = p.started.elapsed().as_secs_f64();
         let a = p.args;
         let name = p.name;
@@ -331,17 +366,22 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
             len_in: p.len_in,
         };
         let args = args::describe(name, a, ret, &mut ctx);
+        // Read before resuming: the sockaddr of a connect still in progress.
+        let in_progress = ret == Some(-i64::from(nix::libc::EINPROGRESS));
+        let connecting =
+            if in_progress && name == "connect" { crate::decode::inet_sockaddr(pid, a[1], a[2]) } else { None };
+        if resume {
+            self.resume(pid, None);
+        }
         let ok = ret.is_some_and(|r| r >= 0);
-        let ret_fd = match name {
-            "socket" | "accept" | "accept4" if ok && annotate => ret.and_then(|r| self.fds.info(tgid, r)),
+        let ret_fd = match (name, ret) {
+            ("socket", Some(r)) if ok && annotate => self.fds.created(tgid, r, a[0], a[1], a[2]),
+            ("accept" | "accept4", Some(r)) if ok && annotate => self.fds.accepted(tgid, i64::from(a[0] as i32), r),
             _ => None,
         };
         // Calls after which the fd's addresses may differ: look again next time.
-        let in_progress = ret == Some(-i64::from(nix::libc::EINPROGRESS));
-        if in_progress
-            && name == "connect"
+        if let Some(remote) = connecting
             && let Some(conn) = p.fd0.as_ref().and_then(FdInfo::socket)
-            && let Some(remote) = crate::decode::inet_sockaddr(pid, a[1], a[2])
         {
             self.fds.connecting(tgid, i64::from(a[0] as i32), conn.inode, remote);
         }

@@ -28,7 +28,8 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
         }
     }
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
             std::fs::File::create(path)
                 .with_context(|| format!("cannot write {}", crate::escape::escape_path(path)))?,
         )),

@@ -239,6 +239,17 @@ static void netlink(void) {
     close(n);
 }
 
+/* A client of `serve`, which is not traced: its end names the server's process. */
+static void client(void) {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = v4(78);
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    send(c, "hi", 2, 0);
+    char buf[8];
+    recv(c, buf, sizeof buf, 0);
+    close(c);
+}
+
 /* A server for attaching to: answers each connection on port 78 with "ok", forever. */
 static void serve(void) {
     int l = listener4(78);
@@ -267,6 +278,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(s, "netlink")) netlink();
         else if (!strcmp(s, "die")) kill(getpid(), SIGKILL);
         else if (!strcmp(s, "serve")) serve();
+        else if (!strcmp(s, "client")) client();
         else {
             fprintf(stderr, "unknown scenario %s\n", s);
             return 2;
