@@ -2,7 +2,7 @@
 # Times `sockscope trace` against strace on the same workloads, in one run on one machine,
 # and writes the "Tracing (issue 13)" section of bench/RESULTS.md (bench/trace_report.py).
 #
-#   bench/trace.sh                 # connect loops of 5000 (500 for strace -yy), 1M reads
+#   bench/trace.sh     # connect loops of 5000 (200 beside 20k sockets for strace -yy), 1M reads
 #
 # Workloads (bench/programs/workload.c): a loopback loop of connect, accept, 64-byte write
 # and read, close; and read() calls on a regular file, none of them traced by default.
@@ -21,17 +21,16 @@ W="$out/workload"
 gcc -O2 -o "$W" bench/programs/workload.c
 S="$PWD/target/release/sockscope"
 fresh() { echo "unshare -n sh -c 'ip link set lo up && exec $*'"; }
-conns=5000; yy_conns=500; reads=1000000
+conns=5000; yy_conns=200; farm=20000; reads=1000000
 hyperfine -N --warmup 1 --runs 10 --export-json "$out/connect.json" \
   -n untraced "$(fresh "$W" connect $conns)" \
   -n "strace -f -e trace=%net" "$(fresh strace -f -e trace=%net -o "$out/strace.txt" "$W" connect $conns)" \
   -n "strace -f --seccomp-bpf -e trace=%net" "$(fresh strace -f --seccomp-bpf -e trace=%net -o "$out/strace-bpf.txt" "$W" connect $conns)" \
   -n "sockscope trace -f" "$(fresh "$S" trace -f -o "$out/sockscope.txt" "$W" connect $conns)" \
   > "$out/connect.txt" 2>&1
-hyperfine -N --warmup 0 --runs 3 --export-json "$out/connect-yy.json" \
-  -n "strace -f -e trace=%net -yy" "$(fresh strace -f -e trace=%net -yy -o "$out/strace-yy.txt" "$W" connect $yy_conns)" \
-  -n "sockscope trace -f" "$(fresh "$S" trace -f -o "$out/sockscope-yy.txt" "$W" connect $yy_conns)" \
-  > "$out/connect-yy.txt" 2>&1
+# strace -yy asks sock_diag about the fds of every call, at a cost that grows with the
+# sockets of the namespace: measured beside a farm of $farm sockets, as on a busy server.
+unshare -n bash bench/trace_yy.sh "$S" "$W" "$out" "$farm" "$yy_conns"
 hyperfine -N --warmup 1 --runs 10 --export-json "$out/read.json" \
   -n untraced "$W read $reads" \
   -n "strace --seccomp-bpf -e trace=%net" "strace -f --seccomp-bpf -e trace=%net -o $out/strace-read.txt $W read $reads" \
@@ -41,7 +40,7 @@ hyperfine -N --warmup 1 --runs 10 --export-json "$out/read.json" \
 for f in strace.txt strace-bpf.txt sockscope.txt; do
   n=$(grep -c 'connect(' "$out/$f"); [ "$n" -eq "$conns" ] || { echo "$f: $n connects, not $conns" >&2; exit 1; }
 done
-echo "$conns $yy_conns $reads" > "$out/sizes"
+echo "$conns $yy_conns $reads $farm" > "$out/sizes"
 uname -r > "$out/kernel"; nproc > "$out/cores"; strace -V | head -1 > "$out/strace_version"
 python3 bench/trace_report.py "$out" bench/RESULTS.md
 echo "updated bench/RESULTS.md (raw data in $out)"

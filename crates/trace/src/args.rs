@@ -183,8 +183,10 @@ pub fn describe(name: &str, a: [u64; 6], ret: Option<i64>, ctx: &mut Ctx<'_>) ->
             let count = if ok { usize::try_from(ret.unwrap_or(0)).unwrap_or(0) } else { 0 };
             let items: Vec<String> = (0..count.min(16) as u64)
                 .map(|i| {
-                    let at = a[1] + i * 64;
-                    let len = read_mem(pid, at + 56, 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_ne_bytes);
+                    let at = a[1].wrapping_add(i * 64);
+                    let len = read_mem(pid, at.wrapping_add(56), 4)
+                        .and_then(|b| b.try_into().ok())
+                        .map_or(0, u32::from_ne_bytes);
                     let limit = if name == "sendmmsg" { u64::MAX } else { u64::from(len) };
                     format!("{{msg_hdr={}, msg_len={len}}}", msghdr(ctx, at, limit))
                 })
@@ -248,7 +250,7 @@ fn sockopt_value(ctx: &mut Ctx<'_>, level: u64, name: u64, addr: u64, len: u64) 
             )
         }),
         // SO_RCVTIMEO, SO_SNDTIMEO (the 64-bit timeval)
-        (1, 20 | 21 | 66 | 67, 16) => match (ctx.u64_at(addr), ctx.u64_at(addr + 8)) {
+        (1, 20 | 21 | 66 | 67, 16) => match (ctx.u64_at(addr), ctx.u64_at(addr.wrapping_add(8))) {
             (Some(sec), Some(usec)) => format!("{{tv_sec={}, tv_usec={}}}", sec as i64, usec as i64),
             _ => raw(),
         },
@@ -282,8 +284,8 @@ fn msghdr(ctx: &mut Ctx<'_>, addr: u64, data_len: u64) -> String {
     let mut left = data_len;
     let iovs: Vec<String> = (0..iovlen.min(16))
         .map(|i| {
-            let base = ctx.u64_at(iov + i * 16).unwrap_or(0);
-            let len = ctx.u64_at(iov + i * 16 + 8).unwrap_or(0);
+            let base = ctx.u64_at(iov.wrapping_add(i * 16)).unwrap_or(0);
+            let len = ctx.u64_at(iov.wrapping_add(i * 16 + 8)).unwrap_or(0);
             let shown = len.min(left);
             left -= shown;
             format!("{{iov_base={}, iov_len={len}}}", ctx.buffer(base, shown))
@@ -302,24 +304,29 @@ fn msghdr(ctx: &mut Ctx<'_>, addr: u64, data_len: u64) -> String {
 
 /// The control messages of a msghdr: SCM_RIGHTS fds (annotated), SCM_CREDENTIALS.
 fn cmsgs(ctx: &mut Ctx<'_>, addr: u64, total: u64) -> String {
-    let Some(b) = read_mem(ctx.pid, addr, usize::try_from(total.min(4096)).unwrap_or(0)) else {
-        return format!("{addr:#x}");
-    };
+    match read_mem(ctx.pid, addr, usize::try_from(total.min(4096)).unwrap_or(0)) {
+        Some(b) => cmsgs_bytes(&b, ctx.string_limit, ctx.fd_text),
+        None => format!("{addr:#x}"),
+    }
+}
+
+/// Control messages from their bytes (as the tracee laid them out, lengths unchecked).
+pub fn cmsgs_bytes(b: &[u8], string_limit: usize, fd_text: &mut dyn FnMut(i64) -> String) -> String {
     let mut out = Vec::new();
     let mut at = 0usize;
-    while at + 16 <= b.len() {
-        let len = usize::try_from(u64::from_ne_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]))).unwrap_or(0);
-        let level = i32::from_ne_bytes(b[at + 8..at + 12].try_into().unwrap_or([0; 4]));
-        let kind = i32::from_ne_bytes(b[at + 12..at + 16].try_into().unwrap_or([0; 4]));
-        if len < 16 || at + len > b.len() {
+    while let Some(header) = b.get(at..at + 16) {
+        let len = usize::try_from(u64::from_ne_bytes(header[..8].try_into().unwrap_or([0; 8]))).unwrap_or(usize::MAX);
+        let level = i32::from_ne_bytes(header[8..12].try_into().unwrap_or([0; 4]));
+        let kind = i32::from_ne_bytes(header[12..16].try_into().unwrap_or([0; 4]));
+        // A length the buffer does not hold ends the list (the tracee's word, not trusted).
+        let Some(data) = at.checked_add(len).filter(|_| len >= 16).and_then(|end| b.get(at + 16..end)) else {
             break;
-        }
-        let data = &b[at + 16..at + len];
+        };
         let (level_text, kind_text, data_text) = match (level, kind) {
             (1, 1) => {
                 let fds: Vec<String> = data
                     .chunks_exact(4)
-                    .map(|c| (ctx.fd_text)(i64::from(i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))))
+                    .map(|c| fd_text(i64::from(i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))))
                     .collect();
                 ("SOL_SOCKET".to_string(), "SCM_RIGHTS".to_string(), format!("[{}]", fds.join(", ")))
             }
@@ -331,10 +338,14 @@ fn cmsgs(ctx: &mut Ctx<'_>, addr: u64, total: u64) -> String {
                     format!("{{pid={}, uid={}, gid={}}}", n(0), n(4), n(8)),
                 )
             }
-            _ => (decode::sockopt_level(level as u64), kind.to_string(), decode::quoted(data, ctx.string_limit)),
+            _ => (decode::sockopt_level(level as u64), kind.to_string(), decode::quoted(data, string_limit)),
         };
         out.push(format!("{{cmsg_len={len}, cmsg_level={level_text}, cmsg_type={kind_text}, cmsg_data={data_text}}}"));
-        at += (len + 7) & !7;
+        // The next header is 8-byte aligned; past the end, the loop ends.
+        match len.checked_add(7).and_then(|l| at.checked_add(l & !7)) {
+            Some(next) => at = next,
+            None => break,
+        }
     }
     out.join(", ")
 }
@@ -387,6 +398,44 @@ mod tests {
         assert_eq!(msg_flags(0x4040), "MSG_DONTWAIT|MSG_NOSIGNAL");
         assert_eq!(msg_flags(0x4000_0000), "MSG_CMSG_CLOEXEC");
         assert_eq!(msg_flags(0x10_0000_0000 | 1), "MSG_OOB|0x1000000000");
+    }
+
+    #[test]
+    fn scm_rights_and_credentials_as_strace() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&20u64.to_ne_bytes());
+        b.extend_from_slice(&1i32.to_ne_bytes());
+        b.extend_from_slice(&1i32.to_ne_bytes());
+        b.extend_from_slice(&7i32.to_ne_bytes());
+        b.extend_from_slice(&[0; 4]); // padding to 8
+        b.extend_from_slice(&28u64.to_ne_bytes());
+        b.extend_from_slice(&1i32.to_ne_bytes());
+        b.extend_from_slice(&2i32.to_ne_bytes());
+        for v in [42u32, 0, 0] {
+            b.extend_from_slice(&v.to_ne_bytes());
+        }
+        let text = cmsgs_bytes(&b, 32, &mut |fd| format!("{fd}<x>"));
+        assert_eq!(
+            text,
+            "{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[7<x>]}, \
+             {cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=42, uid=0, gid=0}}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever a tracee leaves in its buffers (lengths included), decoding ends, and
+        /// never panics.
+        #[test]
+        fn control_messages_of_any_bytes_decode(b in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = cmsgs_bytes(&b, 32, &mut |fd| fd.to_string());
+        }
+
+        #[test]
+        fn huge_lengths_end_the_list(len in (u64::MAX - 64)..=u64::MAX) {
+            let mut b = len.to_ne_bytes().to_vec();
+            b.extend_from_slice(&[1, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0]);
+            proptest::prop_assert_eq!(cmsgs_bytes(&b, 32, &mut |fd| fd.to_string()), "");
+        }
     }
 
     #[test]

@@ -102,9 +102,14 @@ pub fn sockaddr(pid: Pid, addr: u64, len: u64) -> String {
     if addr == 0 {
         return "NULL".into();
     }
-    let Some(b) = read_mem(pid, addr, usize::try_from(len).unwrap_or(0).min(128)) else {
-        return format!("{addr:#x}");
-    };
+    match read_mem(pid, addr, usize::try_from(len).unwrap_or(0).min(128)) {
+        Some(b) => sockaddr_bytes(&b),
+        None => format!("{addr:#x}"),
+    }
+}
+
+/// A sockaddr's bytes (as many as its length says) as strace writes it.
+pub fn sockaddr_bytes(b: &[u8]) -> String {
     if b.len() < 2 {
         return "{}".into();
     }
@@ -113,14 +118,14 @@ pub fn sockaddr(pid: Pid, addr: u64, len: u64) -> String {
     match af {
         2 if b.len() >= 8 => format!(
             "{{sa_family=AF_INET, sin_port=htons({}), sin_addr=inet_addr(\"{}\")}}",
-            port(&b),
+            port(b),
             std::net::Ipv4Addr::new(b[4], b[5], b[6], b[7])
         ),
         10 if b.len() >= 28 => {
             let ip: [u8; 16] = b[8..24].try_into().unwrap_or([0; 16]);
             format!(
                 "{{sa_family=AF_INET6, sin6_port=htons({}), sin6_flowinfo=htonl({}), inet_pton(AF_INET6, \"{}\", &sin6_addr), sin6_scope_id={}}}",
-                port(&b),
+                port(b),
                 u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
                 std::net::Ipv6Addr::from(ip),
                 u32::from_ne_bytes([b[24], b[25], b[26], b[27]])
@@ -335,6 +340,35 @@ pub fn siginfo(si: &crate::sys::SigInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Any bytes a tracee passes as a sockaddr decode without panicking.
+        #[test]
+        fn any_sockaddr_bytes_decode(b in proptest::collection::vec(proptest::num::u8::ANY, 0..130)) {
+            let _ = sockaddr_bytes(&b);
+        }
+
+        /// An inet address laid out as the kernel takes it reads back as strace writes it.
+        #[test]
+        fn inet_sockaddrs_read_back(ip in proptest::num::u32::ANY, port in proptest::num::u16::ANY) {
+            let mut b = 2u16.to_ne_bytes().to_vec();
+            b.extend_from_slice(&port.to_be_bytes());
+            b.extend_from_slice(&ip.to_be_bytes());
+            b.extend_from_slice(&[0; 8]);
+            let want = format!(
+                "{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr(\"{}\")}}",
+                std::net::Ipv4Addr::from(ip)
+            );
+            proptest::prop_assert_eq!(sockaddr_bytes(&b), want);
+        }
+
+        /// Escaped text holds no control character and no raw byte above ASCII.
+        #[test]
+        fn quoted_bytes_are_printable(b in proptest::collection::vec(proptest::num::u8::ANY, 0..100), limit in 0usize..120) {
+            let q = quoted(&b, limit);
+            proptest::prop_assert!(q.chars().all(|c| (' '..='~').contains(&c)), "{}", q);
+        }
+    }
 
     #[test]
     fn strace_words() {

@@ -148,6 +148,8 @@ pub struct FdTable {
     by_ends: HashMap<(SocketAddr, SocketAddr), i32>,
     /// Exact Unix lookups for peer inodes, opened on first need (None inside: unavailable).
     unix_peers: Option<Option<sockscope_core::unix_peer::UnixPeers>>,
+    /// Connected sockets not asked about since, by the address they connected to.
+    connects: HashMap<SocketAddr, Vec<(i32, i32)>>,
     /// Lookups of other ends outside the traced processes, made on first need.
     outside: Option<Outside>,
     /// Non-blocking connects under way: the socket's inode and the address connected to.
@@ -280,6 +282,19 @@ impl FdTable {
         }
     }
 
+    /// A connect to `remote` succeeded (or is under way): if a traced process accepts it,
+    /// this socket is its other end (`traced_peer` finds it by the address).
+    pub fn connected(&mut self, tgid: i32, fd: i64, remote: SocketAddr) {
+        if let Ok(fd) = i32::try_from(fd) {
+            let waiting = self.connects.entry(remote).or_default();
+            // A listener that is never accepted from would let this grow: keep the last few.
+            if waiting.len() >= 64 {
+                waiting.remove(0);
+            }
+            waiting.push((tgid, fd));
+        }
+    }
+
     /// A connect to `remote` returned EINPROGRESS: until it completes, getpeername says
     /// nothing, so the address it was given stands in.
     pub fn connecting(&mut self, tgid: i32, fd: i64, inode: u64, remote: SocketAddr) {
@@ -296,12 +311,21 @@ impl FdTable {
             self.sockets.retain(|(pid, _), _| *pid != tgid);
             self.by_ends.retain(|_, pid| *pid != tgid);
             self.connecting.retain(|(pid, _), _| *pid != tgid);
+            self.connects.values_mut().for_each(|v| v.retain(|(pid, _)| *pid != tgid));
+            self.connects.retain(|_, v| !v.is_empty());
         }
     }
 
     /// The other end of an inet connection, when a traced process holds it.
     fn traced_peer(&mut self, conn: &Connection) -> Option<Peer> {
         let (local, remote) = conn.ends()?;
+        if !self.by_ends.contains_key(&(remote, local)) {
+            // A traced socket connected to us whose addresses were not asked for since
+            // its connect: ask now (this registers its ends).
+            for (tgid, fd) in self.connects.remove(&local).unwrap_or_default() {
+                self.lookup(tgid, i64::from(fd), None);
+            }
+        }
         let pid = *self.by_ends.get(&(remote, local))?;
         Some(Peer { pid, comm: self.comm(pid) })
     }

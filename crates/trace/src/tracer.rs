@@ -200,12 +200,18 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
             WaitStatus::Stopped(pid, sig) => {
                 let new = !self.tracees.contains_key(&pid);
                 self.known(pid);
-                // A followed child's first stop is a SIGSTOP of ptrace's own: swallow it.
-                // Any other signal is the tracee's: show it and deliver it.
+                let info = sys::signal_info(pid);
                 if new && sig == Signal::SIGSTOP {
+                    // A followed child's first stop is a SIGSTOP of ptrace's own: swallowed.
+                    self.resume(pid, None);
+                } else if matches!(info, Err(nix::errno::Errno::EINVAL)) {
+                    // A group stop (no siginfo): the signal was delivered already. A tracee
+                    // not seized cannot be left stopped and still traced; it goes on, as
+                    // under strace.
                     self.resume(pid, None);
                 } else {
-                    self.signal(pid, sig);
+                    // The tracee's signal: shown, then delivered.
+                    self.signal(pid, sig, info.ok());
                     self.resume(pid, Some(sig));
                 }
             }
@@ -247,9 +253,9 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         }
     }
 
-    fn signal(&mut self, pid: Pid, sig: Signal) {
+    fn signal(&mut self, pid: Pid, sig: Signal, info: Option<sys::SigInfo>) {
         let tgid = self.known(pid);
-        let info = sys::signal_info(pid).map(|si| crate::decode::siginfo(&si)).unwrap_or_default();
+        let info = info.map(|si| crate::decode::siginfo(&si)).unwrap_or_default();
         let time = epoch_seconds(SystemTime::now());
         self.emit(&Event::Signal { pid: tgid, tid: pid.as_raw(), time, signal: sig.as_str().to_string(), info });
     }
@@ -368,8 +374,11 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         let args = args::describe(name, a, ret, &mut ctx);
         // Read before resuming: the sockaddr of a connect still in progress.
         let in_progress = ret == Some(-i64::from(nix::libc::EINPROGRESS));
-        let connecting =
-            if in_progress && name == "connect" { crate::decode::inet_sockaddr(pid, a[1], a[2]) } else { None };
+        let connected_to = if name == "connect" && (ret == Some(0) || in_progress) {
+            crate::decode::inet_sockaddr(pid, a[1], a[2])
+        } else {
+            None
+        };
         if resume {
             self.resume(pid, None);
         }
@@ -380,10 +389,11 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
             _ => None,
         };
         // Calls after which the fd's addresses may differ: look again next time.
-        if let Some(remote) = connecting
-            && let Some(conn) = p.fd0.as_ref().and_then(FdInfo::socket)
-        {
-            self.fds.connecting(tgid, i64::from(a[0] as i32), conn.inode, remote);
+        if let Some(remote) = connected_to {
+            self.fds.connected(tgid, i64::from(a[0] as i32), remote);
+            if in_progress && let Some(conn) = p.fd0.as_ref().and_then(FdInfo::socket) {
+                self.fds.connecting(tgid, i64::from(a[0] as i32), conn.inode, remote);
+            }
         }
         let fd = i64::from(a[0] as i32);
         match name {
