@@ -425,6 +425,32 @@ fn interrupted_it_detaches_and_the_server_serves_on() {
 }
 
 #[test]
+fn a_server_stopped_by_its_own_sigstop_stays_stopped_and_is_left_so() {
+    private_netns();
+    let server = Server::start();
+    let (mut child, mut err) = attach(&server, &[]);
+    let state = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+        status.lines().find(|l| l.starts_with("State:")).unwrap().to_string()
+    };
+    Command::new("kill").args(["-STOP", &server.pid()]).status().unwrap();
+    wait_until("the server to stop", || state().contains("stop"));
+    // Traced, it stays stopped (a ptrace listen): no request is answered.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(state().contains("stop"), "{}", state());
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("--- SIGSTOP {si_signo=SIGSTOP, si_code=SI_USER"), "{rest}");
+    // Let go, it is still stopped as before, and untraced; SIGCONT wakes it.
+    assert_eq!(state(), "State:\tT (stopped)");
+    Command::new("kill").args(["-CONT", &server.pid()]).status().unwrap();
+    server.ask();
+    server.untouched();
+}
+
+#[test]
 fn killed_outright_it_leaves_the_server_to_the_kernel_which_lets_it_go() {
     private_netns();
     let server = Server::start();
