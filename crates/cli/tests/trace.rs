@@ -295,8 +295,11 @@ fn the_filter_keeps_the_calls_on_matching_connections() {
     // The client's send, getsockopt and shutdown: after its connect, connected to :71.
     assert_eq!(calls.len(), 3, "{text}");
     assert!(calls.iter().all(|l| l.contains("->127.0.0.1:71]")), "{text}");
-    let bad = sockscope(&["trace", "--filter", "dport = :", "--", "true"]);
-    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    for bad in ["dport = :", "dev = lo", "autobound"] {
+        let out = sockscope(&["trace", "--filter", bad, "--", "true"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1, "{bad}: {out:?}");
+    }
 }
 
 #[test]

@@ -17,9 +17,7 @@ use std::io::Write;
 pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
     let opts = options(args)?;
     let filter = match &args.filter {
-        Some(text) => {
-            Some(filter::parse(text, &Services::load()).map_err(|e| usage(anyhow::anyhow!("--filter: {e}")))?)
-        }
+        Some(text) => Some(trace_filter(text)?),
         None => None,
     };
     for pid in &args.pid {
@@ -141,6 +139,28 @@ fn options(args: &TraceArgs) -> anyhow::Result<Options> {
         opts.sockets_only = args.sockets_only;
     }
     Ok(opts)
+}
+
+/// `--filter`: the filter language, limited to what a traced connection tells (addresses,
+/// ports, states); a condition it cannot decide is refused rather than never matching.
+fn trace_filter(text: &str) -> anyhow::Result<Filter> {
+    use sockscope_core::filter::Pred;
+    let f = filter::parse(text, &Services::load())
+        .map_err(|e| usage(anyhow::anyhow!("--filter: {}", e.to_string().trim_start_matches("filter: "))))?;
+    for pred in f.expr.iter().flat_map(|e| e.preds()) {
+        let unknown = match pred {
+            Pred::Host { .. } | Pred::Port { .. } | Pred::State(_) => continue,
+            Pred::Dev(_) => "dev",
+            Pred::Fwmark { .. } => "fwmark",
+            Pred::Cgroup { .. } => "cgroup",
+            Pred::Autobound => "autobound",
+            Pred::Pid(_) | Pred::Comm(_) => "pid/comm",
+        };
+        return Err(usage(anyhow::anyhow!(
+            "--filter: the tracer cannot tell '{unknown}' of a connection; it knows addresses, ports and states (src, dst, sport, dport, state)"
+        )));
+    }
+    Ok(f)
 }
 
 /// Whether `--filter` keeps the event: calls on a connection it keeps, and every process
