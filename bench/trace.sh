@@ -2,7 +2,7 @@
 # Times `sockscope trace` against strace on the same workloads, in one run on one machine,
 # and writes the "Tracing (issue 13)" section of bench/RESULTS.md (bench/trace_report.py).
 #
-#   bench/trace.sh     # connect loops of 5000 (200 beside 20k sockets for strace -yy), 1M reads
+#   bench/trace.sh     # connect loops of 5000 (500 beside 20k sockets for strace -yy), 1M reads
 #
 # Workloads (bench/programs/workload.c): a loopback loop of connect, accept, 64-byte write
 # and read, close; and read() calls on a regular file, none of them traced by default.
@@ -21,7 +21,7 @@ W="$out/workload"
 gcc -O2 -o "$W" bench/programs/workload.c
 S="$PWD/target/release/sockscope"
 fresh() { echo "unshare -n sh -c 'ip link set lo up && exec $*'"; }
-conns=5000; yy_conns=200; farm=20000; reads=1000000
+conns=5000; yy_conns=500; farm=20000; reads=1000000
 hyperfine -N --warmup 1 --runs 10 --export-json "$out/connect.json" \
   -n untraced "$(fresh "$W" connect $conns)" \
   -n "strace -f -e trace=%net" "$(fresh strace -f -e trace=%net -o "$out/strace.txt" "$W" connect $conns)" \
