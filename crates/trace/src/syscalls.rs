@@ -252,7 +252,6 @@ pub const FD_FIRST: &[&str] = &[
     "dup3",
     "sendfile",
     "splice",
-    "epoll_ctl",
 ];
 
 /// The name of syscall `nr` on this architecture.
