@@ -341,13 +341,7 @@ impl Server {
 
     /// One request; the answer must be "ok". Returns the client's port.
     fn ask(&self) -> u16 {
-        let mut s = TcpStream::connect("127.0.0.1:78").expect("connect to the server");
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(b"hi").unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).expect("the server's answer");
-        assert_eq!(answer, "ok");
-        s.local_addr().unwrap().port()
+        ask_server()
     }
 
     /// Not stopped, not traced: /proc/PID/status says so.
@@ -365,6 +359,18 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// One request to the `serve` scenario (port 78 of this thread's namespace); the answer
+/// must be "ok". Returns the client's port.
+fn ask_server() -> u16 {
+    let mut s = TcpStream::connect("127.0.0.1:78").expect("connect to the server");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"hi").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("the server's answer");
+    assert_eq!(answer, "ok");
+    s.local_addr().unwrap().port()
 }
 
 /// `sockscope trace -p PID` with its trace on a pipe, once it has seen a request.
@@ -414,10 +420,33 @@ fn interrupted_it_detaches_and_the_server_serves_on() {
     let server = Server::start();
     for sig in ["INT", "TERM", "HUP"] {
         let (mut child, mut err) = attach(&server, &[]);
+        // The trace is read as it comes (a full pipe would hold the server up).
+        let drain = std::thread::spawn(move || {
+            let mut rest = String::new();
+            err.read_to_string(&mut rest).unwrap();
+            rest
+        });
+        // A client keeps asking while sockscope lets go: not one request may fail.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let client = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut served = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    ask_server();
+                    served += 1;
+                }
+                served
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
         Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().unwrap();
         let status = child.wait().unwrap();
-        let mut rest = String::new();
-        err.read_to_string(&mut rest).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let served = client.join().expect("every request of the client loop answered");
+        assert!(served > 0);
+        let rest = drain.join().unwrap();
         assert_eq!(status.code(), Some(0), "SIG{sig}: {rest}");
         assert!(rest.contains(&format!("sockscope: process {} detached", server.pid())), "SIG{sig}: {rest}");
         server.untouched();
@@ -467,6 +496,44 @@ fn killed_outright_it_leaves_the_server_to_the_kernel_which_lets_it_go() {
         server.ask();
     }
     server.untouched();
+}
+
+#[test]
+fn ctrl_c_lets_go_even_when_nobody_reads_the_trace() {
+    private_netns();
+    let server = Server::start();
+    let (mut child, _unread) = attach(&server, &[]);
+    // Fill the trace's pipe: the server then waits on sockscope, which waits on the pipe.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(mut s) = TcpStream::connect("127.0.0.1:78") else { continue };
+                let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+                let _ = s.write_all(&[b'x'; 60]);
+                let _ = s.read_to_end(&mut Vec::new());
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("sockscope still blocked on its output 5 s after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    client.join().unwrap();
+    assert_eq!(status.code(), Some(0));
+    server.untouched();
+    server.ask();
 }
 
 #[test]

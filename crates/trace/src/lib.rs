@@ -81,6 +81,12 @@ pub enum TraceError {
     Signals(nix::errno::Errno),
 }
 
+/// Whether SIGINT, SIGTERM or SIGHUP has asked the trace to end (a writer blocked on a full
+/// pipe should then give up rather than retry: the tracer cannot let go while it waits).
+pub fn stop_requested() -> bool {
+    sys::stop_signal().is_some()
+}
+
 /// Refuses architectures whose syscall table and seccomp arch this crate does not know.
 fn check_architecture() -> Result<seccompiler::TargetArch, TraceError> {
     if cfg!(target_arch = "x86_64") {

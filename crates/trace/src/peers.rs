@@ -73,12 +73,13 @@ impl Outside {
         let owner = |s: &sockscope_core::Socket| {
             snap.owners_of(s).next().map(|o| (i32::try_from(o.process.pid).unwrap_or(0), o.process.command.to_string()))
         };
-        if let Some(s) = snap.sockets.iter().find(|s| is(&s.local, remote) && is(&s.peer, local)) {
-            let (pid, comm) = owner(s)?;
+        if let Some(s) = snap.sockets.iter().find(|s| is(&s.local, remote) && is(&s.peer, local))
+            && let Some((pid, comm)) = owner(s)
+        {
             let listening = snap.sockets.iter().any(|l| l.state == SockState::Listen && is(&l.local, remote));
             return Some((pid, comm, listening));
         }
-        // Not accepted yet, or gone: whoever listens there.
+        // Not accepted yet (no file holds it), or gone: whoever listens there.
         let l = snap.sockets.iter().find(|l| {
             l.state == SockState::Listen
                 && matches!(&l.local, Endpoint::Inet { address, port } if *port == remote.port() && (address.is_unspecified() || address.to_canonical() == remote.ip().to_canonical()))

@@ -233,25 +233,8 @@ const PROCESS: &[&str] = &[
 
 /// The `%desc` calls that `--sockets-only` shows only when their first argument is a socket.
 pub const FD_FIRST: &[&str] = &[
-    "read",
-    "write",
-    "close",
-    "readv",
-    "writev",
-    "pread64",
-    "pwrite64",
-    "preadv",
-    "pwritev",
-    "preadv2",
-    "pwritev2",
-    "fcntl",
-    "ioctl",
-    "fstat",
-    "dup",
-    "dup2",
-    "dup3",
-    "sendfile",
-    "splice",
+    "read", "write", "close", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
+    "fcntl", "ioctl", "fstat", "dup", "dup2", "dup3", "sendfile", "splice",
 ];
 
 /// The name of syscall `nr` on this architecture.

@@ -11,7 +11,9 @@ use serde::Serialize;
 use sockscope_core::filter::{self, Filter};
 use sockscope_core::model::{Endpoint, Family, Netid, SockState};
 use sockscope_core::{Socket, names::Services};
-use sockscope_trace::{Connection, Event, Options, TraceError, syscalls, trace_attached, trace_command};
+use sockscope_trace::{
+    Connection, Event, Options, TraceError, stop_requested, syscalls, trace_attached, trace_command,
+};
 use std::io::Write;
 
 pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
@@ -28,10 +30,12 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::with_capacity(
             1 << 16,
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot write {}", crate::escape::escape_path(path)))?,
+            UntilStopped(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot write {}", crate::escape::escape_path(path)))?,
+            ),
         )),
-        None => Box::new(crate::output::Guarded::new(std::io::stderr())),
+        None => Box::new(crate::output::Guarded::new(UntilStopped(std::io::stderr()))),
     };
     let style = Style {
         timestamps: args.timestamps,
@@ -78,8 +82,9 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
         }
         Err(e) => return Err(e.into()),
     };
-    // A closed pipe ends the trace quietly, as any filter in a pipeline.
-    if failed.as_ref().is_some_and(|e| e.kind() != std::io::ErrorKind::BrokenPipe)
+    // A closed pipe ends the trace quietly, as any filter in a pipeline; so does a write
+    // given up because of a stop signal.
+    if failed.as_ref().is_some_and(|e| e.kind() != std::io::ErrorKind::BrokenPipe && !stop_requested())
         && let Some(e) = failed
     {
         return Err(e.into());
@@ -97,10 +102,35 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
         summary.write(&mut out)?;
     }
     match out.flush() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe && !stop_requested() => return Err(e.into()),
         _ => {}
     }
     Ok(code)
+}
+
+/// The trace's output: a write a stop signal interrupts fails instead of being retried. The
+/// tracer holds its tracees while it writes, so a reader that stopped reading (a full pipe)
+/// must not keep Ctrl-C from letting them go.
+struct UntilStopped<W>(W);
+
+impl<W: Write> Write for UntilStopped<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted && stop_requested() => {
+                Err(std::io::Error::other("the trace was stopped while its output was blocked"))
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted && stop_requested() => {
+                Err(std::io::Error::other("the trace was stopped while its output was blocked"))
+            }
+            other => other,
+        }
+    }
 }
 
 /// The tracer's options from the command line; a bad `-e` is a usage error.
