@@ -354,6 +354,19 @@ mod tests {
         let pid = child.id();
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("ready"));
+        // On a loaded machine bash may still be on its way from `echo` to `read`: wait until
+        // it sleeps and its run time holds still, or the cache rightly reads it again.
+        let schedstat = || std::fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap_or_default();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let before = schedstat();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let sleeping = state.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('S'));
+            if (sleeping && schedstat() == before) || std::time::Instant::now() > deadline {
+                break;
+            }
+        }
 
         let mut opts = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], StateSet::ALL));
         opts.owners = true;
