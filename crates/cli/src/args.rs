@@ -270,6 +270,11 @@ pub enum Command {
         after_help = "The trace goes to stderr (or -o FILE); a started command's exit status is sockscope's.\nExamples:\n  sockscope trace -- curl -s http://127.0.0.1:8080/\n  sockscope trace -f -e trace=connect,accept4 -- ./server\n  sockscope trace -p 4242 --filter 'dport = :5432'\n  sockscope trace -c -f -- make test\nMore: docs/trace.md, or `sockscope man trace`."
     )]
     Trace(TraceArgs),
+    /// Every TCP connection's life as it happens: state changes with owner and time in state (tcpstates), or one line per finished connection with bytes, duration and closer (--life, tcplife)
+    #[command(
+        after_help = "FILTER is sockscope's filter language on addresses, ports and states (e.g. 'dport = :443').\nStops at Ctrl-C, or by itself with --duration or --count; the totals (and any records the kernel lost) go to stderr.\nExamples:\n  sockscope events                      every state change, live\n  sockscope events --life               one line per finished connection\n  sockscope events --life dport = :5432 connections to PostgreSQL\n  sockscope events --life --jsonl --duration 60 > conns.jsonl\nNeeds root (CAP_PERFMON) for the kernel's tracepoints; without them --life works from the sockets' destroy records alone (approximate durations).\nMore: docs/events.md, or `sockscope man events`."
+    )]
+    Events(EventsArgs),
     /// Print shell completions for bash, zsh or fish (or write them all with --dir)
     #[command(
         after_help = "Install:\n  sockscope completions bash > /etc/bash_completion.d/sockscope\n  sockscope completions zsh > \"${fpath[1]}/_sockscope\"\n  sockscope completions fish > ~/.config/fish/completions/sockscope.fish"
@@ -283,6 +288,49 @@ pub enum Command {
     /// Internal: a helper process of `sockscope lab`
     #[command(name = "lab-worker", hide = true)]
     LabWorker { spec: String },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct EventsArgs {
+    /// One line per finished connection: bytes each way, duration, who closed first (tcplife)
+    #[arg(long)]
+    pub life: bool,
+    /// Only connections of this process (repeat or separate with commas)
+    #[arg(long, value_name = "PID[,PID…]", value_delimiter = ',')]
+    pub pid: Vec<u32>,
+    /// Only connections of processes with this command name (as in /proc/PID/comm)
+    #[arg(long, value_name = "NAME")]
+    pub comm: Option<String>,
+    /// Only connections with this port at either end
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// IPv4 only
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 only
+    #[arg(short = '6')]
+    pub ipv6: bool,
+    /// UDP sockets too, as they are destroyed (with --life)
+    #[arg(short = 'u', long = "udp", requires = "life")]
+    pub udp: bool,
+    /// Port numbers, not service names
+    #[arg(short = 'n', long)]
+    pub numeric: bool,
+    /// One JSON object per line, as they happen
+    #[arg(long, conflicts_with = "json")]
+    pub jsonl: bool,
+    /// One JSON document at the end (use with --duration or --count)
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many seconds
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Stop after this many lines
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Filter on addresses, ports and states, e.g. 'dport = :443'
+    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub filter: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -36,6 +36,7 @@ mod procfs;
 pub use collector::Collector;
 pub use model::{Endpoint, Family, Netid, SockState, Socket};
 pub use netlink::NetlinkError;
+pub use netlink::freed;
 pub use netlink::request::Extensions;
 pub use procfs::ProcError;
 pub use select::Selection;

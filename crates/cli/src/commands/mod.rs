@@ -2,9 +2,34 @@
 
 pub mod docs;
 pub mod doctor;
+pub mod events;
 pub mod fds;
 pub mod kill;
 pub mod lab;
 pub mod list;
 pub mod trace;
 pub mod who;
+
+/// A filter (sockscope's filter language) on connections seen as they happen (`trace
+/// --filter`, `events`): only what such a connection tells (addresses, ports, states); a
+/// condition `who` cannot decide is refused rather than never matching.
+pub fn connection_filter(flag: &str, text: &str, who: &str) -> anyhow::Result<sockscope_core::filter::Filter> {
+    use crate::usage::usage;
+    use sockscope_core::filter::{self, Pred};
+    let f = filter::parse(text, &sockscope_core::names::Services::load())
+        .map_err(|e| usage(anyhow::anyhow!("{flag}{}", e.to_string().trim_start_matches("filter"))))?;
+    for pred in f.expr.iter().flat_map(|e| e.preds()) {
+        let unknown = match pred {
+            Pred::Host { .. } | Pred::Port { .. } | Pred::State(_) => continue,
+            Pred::Dev(_) => "dev",
+            Pred::Fwmark { .. } => "fwmark",
+            Pred::Cgroup { .. } => "cgroup",
+            Pred::Autobound => "autobound",
+            Pred::Pid(_) | Pred::Comm(_) => "pid/comm",
+        };
+        return Err(usage(anyhow::anyhow!(
+            "{flag}: {who} cannot tell '{unknown}' of a connection; it knows addresses, ports and states (src, dst, sport, dport, state)"
+        )));
+    }
+    Ok(f)
+}

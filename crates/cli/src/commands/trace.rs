@@ -8,9 +8,9 @@ use crate::render::trace::{Printer, Row, Style, Summary};
 use crate::usage::usage;
 use anyhow::Context;
 use serde::Serialize;
+use sockscope_core::Socket;
 use sockscope_core::filter::{self, Filter};
 use sockscope_core::model::{Endpoint, Family, Netid, SockState};
-use sockscope_core::{Socket, names::Services};
 use sockscope_trace::{
     Connection, Event, Options, TraceError, stop_requested, syscalls, trace_attached, trace_command,
 };
@@ -19,7 +19,7 @@ use std::io::Write;
 pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
     let opts = options(args)?;
     let filter = match &args.filter {
-        Some(text) => Some(trace_filter(text)?),
+        Some(text) => Some(super::connection_filter("--filter", text, "the tracer")?),
         None => None,
     };
     for pid in &args.pid {
@@ -169,28 +169,6 @@ fn options(args: &TraceArgs) -> anyhow::Result<Options> {
         opts.sockets_only = args.sockets_only;
     }
     Ok(opts)
-}
-
-/// `--filter`: the filter language, limited to what a traced connection tells (addresses,
-/// ports, states); a condition it cannot decide is refused rather than never matching.
-fn trace_filter(text: &str) -> anyhow::Result<Filter> {
-    use sockscope_core::filter::Pred;
-    let f = filter::parse(text, &Services::load())
-        .map_err(|e| usage(anyhow::anyhow!("--filter: {}", e.to_string().trim_start_matches("filter: "))))?;
-    for pred in f.expr.iter().flat_map(|e| e.preds()) {
-        let unknown = match pred {
-            Pred::Host { .. } | Pred::Port { .. } | Pred::State(_) => continue,
-            Pred::Dev(_) => "dev",
-            Pred::Fwmark { .. } => "fwmark",
-            Pred::Cgroup { .. } => "cgroup",
-            Pred::Autobound => "autobound",
-            Pred::Pid(_) | Pred::Comm(_) => "pid/comm",
-        };
-        return Err(usage(anyhow::anyhow!(
-            "--filter: the tracer cannot tell '{unknown}' of a connection; it knows addresses, ports and states (src, dst, sport, dport, state)"
-        )));
-    }
-    Ok(f)
 }
 
 /// Whether `--filter` keeps the event: calls on a connection it keeps, and every process

@@ -32,6 +32,8 @@ pub enum Kind {
     Lab,
     /// `sockscope trace --json`
     Trace,
+    /// `sockscope events --json`
+    Events,
 }
 
 #[derive(Serialize)]

@@ -5,6 +5,7 @@ pub mod details;
 pub mod digits;
 pub mod doctor;
 pub mod envelope;
+pub mod events;
 pub mod fds;
 pub mod lab;
 pub mod names;
@@ -38,6 +39,18 @@ pub enum Contexts {
 /// `1 process`, `3 processes`: a count with its noun.
 pub fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `12:00:01`, `12:00:01.000123` or `1700000000.000123` (-t, -tt, -ttt), in local time.
+pub fn time_of_day(time: f64, level: u8) -> String {
+    let secs = time.floor() as i64;
+    let micros = ((time - time.floor()) * 1e6).round().min(999_999.0) as u32;
+    if level >= 3 {
+        return format!("{secs}.{micros:06}");
+    }
+    let zoned = jiff::Timestamp::from_second(secs).map(|t| t.to_zoned(jiff::tz::TimeZone::system()));
+    let clock = zoned.map_or_else(|_| secs.to_string(), |z| z.strftime("%H:%M:%S").to_string());
+    if level == 2 { format!("{clock}.{micros:06}") } else { clock }
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ impl Printer {
             prefix.push_str(&format!("{since:>13.6} "));
         }
         if self.style.timestamps > 0 {
-            prefix.push_str(&timestamp(time, self.style.timestamps));
+            prefix.push_str(&super::time_of_day(time, self.style.timestamps));
             prefix.push(' ');
         }
         let text = match event {
@@ -83,18 +83,6 @@ impl Printer {
         // Arguments are escaped when decoded; the guard on the way out catches the rest.
         writeln!(out, "{prefix}{text}")
     }
-}
-
-/// `12:00:01`, `12:00:01.000123` or `1700000000.000123` (-t, -tt, -ttt), in local time.
-fn timestamp(time: f64, level: u8) -> String {
-    let secs = time.floor() as i64;
-    let micros = ((time - time.floor()) * 1e6).round().min(999_999.0) as u32;
-    if level >= 3 {
-        return format!("{secs}.{micros:06}");
-    }
-    let zoned = jiff::Timestamp::from_second(secs).map(|t| t.to_zoned(jiff::tz::TimeZone::system()));
-    let clock = zoned.map_or_else(|_| secs.to_string(), |z| z.strftime("%H:%M:%S").to_string());
-    if level == 2 { format!("{clock}.{micros:06}") } else { clock }
 }
 
 /// One row of the `-c` table.
@@ -155,13 +143,11 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn timestamps_as_strace() {
-        assert_eq!(timestamp(1_700_000_000.000_123, 3), "1700000000.000123");
-        let tt = timestamp(1_700_000_000.5, 2);
+        assert_eq!(crate::render::time_of_day(1_700_000_000.000_123, 3), "1700000000.000123");
+        let tt = crate::render::time_of_day(1_700_000_000.5, 2);
         assert!(tt.ends_with(".500000") && tt.len() == 15, "{tt}");
-        assert_eq!(timestamp(1_700_000_000.5, 1).len(), 8);
+        assert_eq!(crate::render::time_of_day(1_700_000_000.5, 1).len(), 8);
     }
 }

@@ -4,6 +4,7 @@
 //! and unix tables (we also need packet and netlink diag) and decodes every message into
 //! owned structures; at 100k+ sockets we parse each reply in the receive buffer instead.
 
+pub mod freed;
 pub mod parse;
 pub mod request;
 pub mod wire;

@@ -1,0 +1,187 @@
+//! `sockscope events`: TCP state changes as they happen (tcpstates), or one line per finished
+//! connection (`--life`, tcplife), until Ctrl-C, `--duration` or `--count`. Lines go to
+//! stdout; notes, losses as they happen and the totals at exit go to stderr.
+
+use crate::args::EventsArgs;
+use crate::render::envelope::{Envelope, Kind};
+use crate::render::events::{Printer, Record, totals_line};
+use crate::usage::usage;
+use serde::Serialize;
+use sockscope_core::filter::{Filter, eval::Context};
+use sockscope_core::model::Endpoint;
+use sockscope_core::{Family, Netid, SockState, Socket};
+use sockscope_events::{Event, Monitor, Options, Source};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
+    let keep = Keep::from_args(args)?;
+    if let Some(d) = args.duration
+        && !(d.is_finite() && d > 0.0)
+    {
+        return Err(usage(anyhow::anyhow!("--duration {d}: a number of seconds greater than 0")));
+    }
+    if args.count == Some(0) {
+        return Err(usage(anyhow::anyhow!("--count 0: a number of lines greater than 0")));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
+    }
+    let opts = Options { life: args.life, udp: args.udp, ..Options::default() };
+    let mut monitor = Monitor::open(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Source::DestroyRecordsOnly { why } = monitor.source() {
+        crate::stderr_line!(
+            "sockscope: note: the kernel's tracepoints cannot be used ({why}); --life works from the sockets' destroy records alone: durations count from when a look at the socket table (every 250 ms) first saw the socket and are marked ~, and a connection shorter than that has no owner and no duration"
+        );
+    }
+    let mut out = crate::output::Guarded::new(std::io::BufWriter::new(std::io::stdout()));
+    let mut printer = Printer::new(args.life, args.jsonl, args.numeric);
+    let started = Instant::now();
+    let deadline = args.duration.map(|d| started + Duration::from_secs_f64(d));
+    let mut given = 0u64;
+    let mut kept = Vec::new();
+    let mut batch = Vec::new();
+    let mut reported = (0u64, 0u64);
+    let mut finished = false;
+    loop {
+        let now = Instant::now();
+        let ending = stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| now >= d);
+        let wait = deadline
+            .map_or(Duration::from_millis(200), |d| d.saturating_duration_since(now))
+            .min(Duration::from_millis(200));
+        monitor.poll(if ending { Duration::ZERO } else { wait }, &mut batch).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if ending {
+            monitor.finish(&mut batch);
+        }
+        for event in batch.drain(..) {
+            if finished || !keep.keeps(&event) {
+                continue;
+            }
+            given += 1;
+            if args.json {
+                kept.push(event);
+            } else if let Err(e) = printer.write(&mut out, &event) {
+                return ended_by_reader(e);
+            }
+            if args.count.is_some_and(|c| given >= c) {
+                finished = true;
+            }
+        }
+        let t = monitor.totals();
+        if (t.lost_records, t.destroy_overflows) != reported {
+            let (records, overflows) = (t.lost_records - reported.0, t.destroy_overflows - reported.1);
+            crate::stderr_line!(
+                "sockscope: warning: the kernel dropped {records} tracepoint records (ring full) and overflowed the destroy records' buffer {overflows} times; the totals at exit say how many in all"
+            );
+            if args.jsonl {
+                let lost = Record::Lost {
+                    time_us: sockscope_events::wall_ns(sockscope_events::monotonic_ns()) / 1000,
+                    tracepoint_records: records,
+                    destroy_record_overflows: overflows,
+                };
+                if let Err(e) = write_line(&mut out, &lost) {
+                    return ended_by_reader(e);
+                }
+            }
+            reported = (t.lost_records, t.destroy_overflows);
+        }
+        if let Err(e) = out.flush() {
+            return ended_by_reader(e);
+        }
+        if ending || finished {
+            break;
+        }
+    }
+    let totals = monitor.totals();
+    let result = if args.json {
+        #[derive(Serialize)]
+        struct Events<'a> {
+            events: Vec<Record<'a>>,
+            totals: sockscope_events::Totals,
+        }
+        let events = kept.iter().map(Record::from).collect();
+        Envelope::new(Kind::Events, &[], Events { events, totals }).write(&mut out)
+    } else if args.jsonl {
+        write_line(&mut out, &Record::Summary(totals))
+    } else {
+        Ok(())
+    };
+    if let Err(e) = result.and_then(|()| out.flush()) {
+        return ended_by_reader(e);
+    }
+    crate::stderr_line!("{}", totals_line(&totals, args.life));
+    Ok(0)
+}
+
+fn write_line(out: &mut impl Write, record: &Record<'_>) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, record).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+/// A closed pipe (`| head`) ends quietly; any other write error is an error.
+fn ended_by_reader(e: std::io::Error) -> anyhow::Result<u8> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(0) } else { Err(e.into()) }
+}
+
+/// What the command line keeps: the filter, --pid, --comm, --port, -4/-6.
+struct Keep {
+    filter: Option<Filter>,
+    pids: Vec<u32>,
+    comm: Option<String>,
+    port: Option<u16>,
+    family: Option<Family>,
+}
+
+impl Keep {
+    fn from_args(args: &EventsArgs) -> anyhow::Result<Keep> {
+        let filter = if args.filter.is_empty() {
+            None
+        } else {
+            Some(super::connection_filter("filter", &args.filter.join(" "), "events")?)
+        };
+        if args.pid.contains(&0) {
+            return Err(usage(anyhow::anyhow!("--pid 0: a process id is a positive number")));
+        }
+        let family = match (args.ipv4, args.ipv6) {
+            (true, _) => Some(Family::Inet),
+            (_, true) => Some(Family::Inet6),
+            _ => None,
+        };
+        Ok(Keep { filter, pids: args.pid.clone(), comm: args.comm.clone(), port: args.port, family })
+    }
+
+    fn keeps(&self, event: &Event) -> bool {
+        let (owner, local, peer, state, netid) = match event {
+            Event::Transition(t) => (&t.owner, t.local, t.peer, t.new, Netid::Tcp),
+            Event::Life(l) => (&l.owner, l.local, l.peer, SockState::Close, l.netid),
+        };
+        if !self.pids.is_empty() && !owner.as_ref().is_some_and(|o| self.pids.contains(&o.pid)) {
+            return false;
+        }
+        if let Some(comm) = &self.comm
+            && owner.as_ref().and_then(|o| o.comm.as_deref()).is_none_or(|c| c != comm)
+        {
+            return false;
+        }
+        if self.port.is_some_and(|p| local.port() != p && peer.port() != p) {
+            return false;
+        }
+        let family = if local.is_ipv4() { Family::Inet } else { Family::Inet6 };
+        if self.family.is_some_and(|f| f != family) {
+            return false;
+        }
+        let Some(filter) = &self.filter else { return true };
+        let socket = Socket::new(netid, family, state, endpoint(local), endpoint(peer));
+        filter.states.is_none_or(|states| states.contains(state))
+            && filter.expr.as_ref().is_none_or(|e| e.keeps(&socket, Context::default()))
+    }
+}
+
+fn endpoint(a: SocketAddr) -> Endpoint {
+    Endpoint::Inet { address: a.ip(), port: a.port() }
+}

@@ -1,0 +1,262 @@
+//! sockscope-events: every TCP connection's life as it happens, from what every modern kernel
+//! offers without a BPF toolchain.
+//!
+//! Two kernel sources:
+//! - the tracepoints `sock:inet_sock_set_state` (each state change), `tcp:tcp_destroy_sock`
+//!   (the socket's cookie as it is destroyed) and `tcp:tcp_receive_reset`, read with
+//!   perf_event_open (root or CAP_PERFMON);
+//! - the sock_diag destroy groups (the socket's last tcp_info when it is freed: bytes, rtt,
+//!   retransmits), which any user may join, and which only carry this network namespace's
+//!   sockets.
+//!
+//! They are joined by socket cookie. Without the tracepoints, lives come from the destroy
+//! records alone, with start times from periodic looks at the socket table (approximate).
+
+pub mod format;
+mod procs;
+pub mod records;
+mod ring;
+mod table;
+mod tracefs;
+mod tracker;
+
+pub use ring::parse_cpu_list;
+pub use tracker::Totals;
+
+use records::{SocketLayout, StateLayout};
+use ring::Rings;
+use rustix::event::{PollFd, PollFlags};
+use serde::Serialize;
+use sockscope_core::freed::FreedListener;
+use sockscope_core::{Netid, SockState};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tracker::Tracker;
+
+/// The process a socket belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    pub pid: u32,
+    /// /proc/PID/comm when it could still be read.
+    pub comm: Option<String>,
+}
+
+/// One state change of a TCP socket.
+#[derive(Clone, Debug, Serialize)]
+pub struct Transition {
+    /// CLOCK_MONOTONIC, ns.
+    #[serde(skip)]
+    pub time_ns: u64,
+    pub owner: Option<Owner>,
+    pub local: SocketAddr,
+    pub peer: SocketAddr,
+    pub old: SockState,
+    pub new: SockState,
+    /// Time spent in the old state; None when the socket was first seen in it.
+    pub in_old_ns: Option<u64>,
+}
+
+/// Who closed a connection first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Closer {
+    Local,
+    Peer,
+}
+
+/// A finished connection.
+#[derive(Clone, Debug, Serialize)]
+pub struct Life {
+    pub netid: Netid,
+    #[serde(skip)]
+    pub end_ns: u64,
+    pub owner: Option<Owner>,
+    pub local: SocketAddr,
+    pub peer: SocketAddr,
+    /// Opened by this side (connect), or accepted; None when not seen opening.
+    pub active: Option<bool>,
+    pub duration_ns: Option<u64>,
+    /// Bytes sent and acknowledged (tcp_info's bytes_acked), and received.
+    pub bytes_sent: Option<u64>,
+    pub bytes_received: Option<u64>,
+    pub closer: Option<Closer>,
+    pub rtt_us: Option<u32>,
+    pub retransmits: Option<u32>,
+    /// The duration counts from the first periodic look that saw the socket, not from its
+    /// opening (destroy records only).
+    pub approximate: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    Transition(Transition),
+    Life(Life),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Lives (`--life`) rather than transitions.
+    pub life: bool,
+    /// UDP sockets' destruction too (`-u`, with `life`).
+    pub udp: bool,
+    /// Most connections followed at once; beyond it the oldest is forgotten (and counted).
+    pub max_connections: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { life: false, udp: false, max_connections: 65536 }
+    }
+}
+
+/// Which kernel sources are in use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Tracepoints,
+    /// Destroy records only, and why the tracepoints could not be used.
+    DestroyRecordsOnly {
+        why: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error("{0}")]
+    Tracefs(#[from] tracefs::TracefsError),
+    #[error("{0}")]
+    Format(#[from] format::FormatError),
+    #[error("{0}")]
+    Ring(#[from] ring::RingError),
+    #[error("{0}")]
+    Freed(#[from] sockscope_core::freed::FreedError),
+}
+
+/// Ring bytes per CPU: state changes are ~110 bytes each, six or more per connection.
+const STATE_RING: usize = 4 << 20;
+const SOCKET_RING: usize = 1 << 20;
+/// How often the rings are drained.
+const RING_DRAIN: Duration = Duration::from_millis(20);
+
+pub struct Monitor {
+    source: Source,
+    rings: Option<(Rings, StateLayout, SocketLayout, Option<SocketLayout>)>,
+    freed: Option<FreedListener>,
+    tracker: Tracker,
+    /// Kept mounted while the rings are open (a private mount is undone on drop).
+    _tracefs: Option<tracefs::Tracefs>,
+}
+
+impl Monitor {
+    /// Opens the tracepoints, falling back to destroy records alone for `--life` when they
+    /// cannot be opened; transitions need the tracepoints.
+    pub fn open(opts: Options) -> Result<Monitor, EventsError> {
+        let opened = open_tracepoints();
+        let (source, rings, tracefs) = match opened {
+            Ok((rings, tracefs)) => (Source::Tracepoints, Some(rings), Some(tracefs)),
+            Err(e) if opts.life => (Source::DestroyRecordsOnly { why: e.to_string() }, None, None),
+            Err(e) => return Err(e),
+        };
+        let freed = if opts.life { Some(FreedListener::open(opts.udp)?) } else { None };
+        let tracker = Tracker::new(opts, rings.is_none());
+        Ok(Monitor { source, rings, freed, tracker, _tracefs: tracefs })
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// Waits up to `timeout` for kernel records, then hands every event they make to `out`.
+    pub fn poll(&mut self, timeout: Duration, out: &mut Vec<Event>) -> Result<(), EventsError> {
+        self.wait(timeout);
+        if let Some((rings, state, socket, reset)) = &mut self.rings {
+            let mut batch = Vec::new();
+            let tracker = &mut self.tracker;
+            rings.drain(|item| {
+                let s = match item {
+                    ring::Item::Sample(s) => s,
+                    ring::Item::Comm { pid, comm } => return tracker.exec(pid, comm),
+                };
+                let input = match s.event {
+                    0 => state.decode(s.raw).map(|c| tracker::Input::State { pid: s.pid, change: c }),
+                    1 => socket.decode(s.raw).map(tracker::Input::Destroyed),
+                    _ => reset.as_ref().and_then(|r| r.decode(s.raw)).map(tracker::Input::Reset),
+                };
+                match input {
+                    Some(i) => batch.push((s.time_ns, i)),
+                    None => tracker.totals.undecodable += 1,
+                }
+            });
+            // Each CPU's ring is in order; together they are not.
+            batch.sort_by_key(|(t, _)| *t);
+            self.tracker.totals.lost_records = rings.lost.iter().sum();
+            for (time_ns, input) in batch {
+                self.tracker.input(time_ns, input, out);
+            }
+        }
+        if let Some(freed) = &mut self.freed {
+            let now = monotonic_ns();
+            let tracker = &mut self.tracker;
+            freed.drain(|f| tracker.freed(now, f, out))?;
+            tracker.totals.destroy_overflows = freed.overflows;
+        }
+        self.tracker.tick(monotonic_ns(), out);
+        Ok(())
+    }
+
+    /// Ends: every life still waiting for its last record is given as it is.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        self.tracker.finish(out);
+    }
+
+    pub fn totals(&self) -> Totals {
+        self.tracker.totals
+    }
+
+    /// Waits `timeout` (shortened to the ring drain period when the rings are open), or
+    /// until a destroy record arrives.
+    fn wait(&self, timeout: Duration) {
+        let timeout = if self.rings.is_some() { timeout.min(RING_DRAIN) } else { timeout };
+        let mut fds: Vec<PollFd<'_>> = Vec::new();
+        if let Some(freed) = &self.freed {
+            fds.extend(freed.fds().map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)));
+        }
+        let ts = rustix::time::Timespec {
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        // EINTR (a signal to stop) ends the wait early, which is what it should do.
+        let _ = rustix::event::poll(&mut fds, Some(&ts));
+    }
+}
+
+type Opened = ((Rings, StateLayout, SocketLayout, Option<SocketLayout>), tracefs::Tracefs);
+
+fn open_tracepoints() -> Result<Opened, EventsError> {
+    let tracefs = tracefs::Tracefs::open()?;
+    let state = tracefs.event("sock", "inet_sock_set_state")?;
+    let destroy = tracefs.event("tcp", "tcp_destroy_sock")?;
+    // Optional: without it, who reset a connection is told from the context of the close.
+    let reset = tracefs.event("tcp", "tcp_receive_reset").ok();
+    let state_layout = StateLayout::new(&state)?;
+    let destroy_layout = SocketLayout::new(&destroy)?;
+    let reset_layout = reset.as_ref().and_then(|f| SocketLayout::new(f).ok());
+    let mut events = vec![(state.id, STATE_RING), (destroy.id, SOCKET_RING)];
+    if let (Some(f), Some(_)) = (&reset, &reset_layout) {
+        events.push((f.id, SOCKET_RING));
+    }
+    let rings = Rings::open(&events)?;
+    Ok(((rings, state_layout, destroy_layout, reset_layout), tracefs))
+}
+
+/// CLOCK_MONOTONIC now, in ns (the clock the tracepoint records are stamped with).
+pub fn monotonic_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
+}
+
+/// A CLOCK_MONOTONIC time as ns since the Unix epoch.
+pub fn wall_ns(mono_ns: u64) -> u64 {
+    let real = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+    let real_now = u64::try_from(real.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(real.tv_nsec).unwrap_or(0);
+    real_now.saturating_sub(monotonic_ns().saturating_sub(mono_ns))
+}

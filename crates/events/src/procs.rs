@@ -1,0 +1,63 @@
+//! What a pid from a tracepoint record is: its command name, and whether it is in this
+//! network namespace. Read from /proc once per pid and kept for a second (a pid is reused
+//! only after its process is gone).
+
+use crate::Owner;
+use std::collections::HashMap;
+
+const KEEP_NS: u64 = 1_000_000_000;
+
+struct Known {
+    comm: Option<String>,
+    /// Some(true) in this namespace, Some(false) in another, None when it could not be read.
+    ours: Option<bool>,
+    read_ns: u64,
+}
+
+pub struct Procs {
+    our_netns: Option<std::path::PathBuf>,
+    known: HashMap<u32, Known>,
+}
+
+impl Procs {
+    pub fn new() -> Procs {
+        Procs { our_netns: std::fs::read_link("/proc/self/ns/net").ok(), known: HashMap::new() }
+    }
+
+    fn get(&mut self, pid: u32, now: u64) -> &Known {
+        let stale = self.known.get(&pid).is_none_or(|k| now.saturating_sub(k.read_ns) > KEEP_NS);
+        if stale {
+            if self.known.len() > 65536 {
+                self.known.retain(|_, k| now.saturating_sub(k.read_ns) <= KEEP_NS);
+            }
+            let comm = std::fs::read(format!("/proc/{pid}/comm"))
+                .ok()
+                .map(|b| String::from_utf8_lossy(b.strip_suffix(b"\n").unwrap_or(&b)).into_owned());
+            let ours = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns);
+            self.known.insert(pid, Known { comm, ours, read_ns: now });
+        }
+        &self.known[&pid]
+    }
+
+    /// The kernel's note of an exec: the name is known now, even if the process is gone by
+    /// the time its records are read.
+    pub fn exec(&mut self, pid: u32, comm: &[u8], now: u64) {
+        let comm = String::from_utf8_lossy(comm.split(|b| *b == 0).next().unwrap_or(comm)).into_owned();
+        let ours = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns);
+        let known = self.known.entry(pid).or_insert(Known { comm: None, ours: None, read_ns: now });
+        known.comm = Some(comm);
+        known.read_ns = now;
+        if ours.is_some() {
+            known.ours = ours;
+        }
+    }
+
+    pub fn owner(&mut self, pid: u32, now: u64) -> Owner {
+        Owner { pid, comm: self.get(pid, now).comm.clone() }
+    }
+
+    /// Whether the process is in this network namespace (None: gone, or not readable).
+    pub fn ours(&mut self, pid: u32, now: u64) -> Option<bool> {
+        self.get(pid, now).ours
+    }
+}
