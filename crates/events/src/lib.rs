@@ -134,6 +134,8 @@ pub enum EventsError {
 /// Ring bytes per CPU: state changes are ~110 bytes each, six or more per connection.
 const STATE_RING: usize = 4 << 20;
 const SOCKET_RING: usize = 1 << 20;
+/// How long before a drain a record must be stamped to be taken in that drain.
+const REORDER_MARGIN_NS: u64 = 2_000_000;
 /// How often the rings are drained.
 const RING_DRAIN: Duration = Duration::from_millis(20);
 
@@ -141,6 +143,8 @@ pub struct Monitor {
     source: Source,
     rings: Option<(Rings, StateLayout, SocketLayout, Option<SocketLayout>)>,
     freed: Option<FreedListener>,
+    /// Tracepoint records drained but not yet taken, in time order.
+    pending: Vec<(u64, tracker::Input)>,
     tracker: Tracker,
     /// Kept mounted while the rings are open (a private mount is undone on drop).
     _tracefs: Option<tracefs::Tracefs>,
@@ -158,7 +162,7 @@ impl Monitor {
         };
         let freed = if opts.life { Some(FreedListener::open(opts.udp)?) } else { None };
         let tracker = Tracker::new(opts, rings.is_none());
-        Ok(Monitor { source, rings, freed, tracker, _tracefs: tracefs })
+        Ok(Monitor { source, rings, freed, pending: Vec::new(), tracker, _tracefs: tracefs })
     }
 
     pub fn source(&self) -> &Source {
@@ -168,8 +172,9 @@ impl Monitor {
     /// Waits up to `timeout` for kernel records, then hands every event they make to `out`.
     pub fn poll(&mut self, timeout: Duration, out: &mut Vec<Event>) -> Result<(), EventsError> {
         self.wait(timeout);
+        let rings_drained_from = monotonic_ns();
         if let Some((rings, state, socket, reset)) = &mut self.rings {
-            let mut batch = Vec::new();
+            let batch = &mut self.pending;
             let tracker = &mut self.tracker;
             rings.drain(|item| {
                 let s = match item {
@@ -177,7 +182,7 @@ impl Monitor {
                     ring::Item::Comm { pid, comm } => return tracker.exec(pid, comm),
                 };
                 let input = match s.event {
-                    0 => state.decode(s.raw).map(|c| tracker::Input::State { pid: s.pid, change: c }),
+                    0 => state.decode(s.raw).map(|c| tracker::Input::State { pid: s.pid, tid: s.tid, change: c }),
                     1 => socket.decode(s.raw).map(tracker::Input::Destroyed),
                     _ => reset.as_ref().and_then(|r| r.decode(s.raw)).map(tracker::Input::Reset),
                 };
@@ -186,25 +191,35 @@ impl Monitor {
                     None => tracker.totals.undecodable += 1,
                 }
             });
-            // Each CPU's ring is in order; together they are not.
+            // Each CPU's ring is in order; together they are not, and a CPU may still be
+            // writing a record stamped before this drain began. Records are taken in time
+            // order up to a little before it; the rest wait for the next drain. (A socket's
+            // address is reused as soon as it is freed, often on another CPU: out of order,
+            // the new socket's records would be taken for the old one's.)
             batch.sort_by_key(|(t, _)| *t);
-            self.tracker.totals.lost_records = rings.lost.iter().sum();
-            for (time_ns, input) in batch {
+            let horizon = rings_drained_from.saturating_sub(REORDER_MARGIN_NS);
+            let ready = batch.partition_point(|(t, _)| *t < horizon);
+            // A record that cannot be read is as lost as one the kernel dropped.
+            self.tracker.totals.lost_records = rings.lost.iter().sum::<u64>() + rings.unreadable;
+            for (time_ns, input) in batch.drain(..ready) {
                 self.tracker.input(time_ns, input, out);
             }
         }
+        let freed_drained_from = monotonic_ns();
         if let Some(freed) = &mut self.freed {
-            let now = monotonic_ns();
             let tracker = &mut self.tracker;
-            freed.drain(|f| tracker.freed(now, f, out))?;
+            freed.drain(|f| tracker.freed(freed_drained_from, f, out))?;
             tracker.totals.destroy_overflows = freed.overflows;
         }
-        self.tracker.tick(monotonic_ns(), out);
+        self.tracker.tick(rings_drained_from, freed_drained_from, out);
         Ok(())
     }
 
     /// Ends: every life still waiting for its last record is given as it is.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
+        for (time_ns, input) in std::mem::take(&mut self.pending) {
+            self.tracker.input(time_ns, input, out);
+        }
         self.tracker.finish(out);
     }
 

@@ -56,8 +56,12 @@ impl Procs {
         Owner { pid, comm: self.get(pid, now).comm.clone() }
     }
 
-    /// Whether the process is in this network namespace (None: gone, or not readable).
-    pub fn ours(&mut self, pid: u32, now: u64) -> Option<bool> {
-        self.get(pid, now).ours
+    /// Whether the thread is in this network namespace (None: gone, or not readable). Each
+    /// thread has its own: a thread may have entered another with unshare or setns.
+    pub fn ours(&mut self, pid: u32, tid: u32, now: u64) -> Option<bool> {
+        if pid == tid {
+            return self.get(pid, now).ours;
+        }
+        std::fs::read_link(format!("/proc/{pid}/task/{tid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns)
     }
 }

@@ -4,7 +4,6 @@
 //! polling it would take unsafe code to borrow it; a ring of megabytes drained every 20 ms
 //! holds ten times the records of the heaviest loads measured.)
 
-use perf_event::data::Record as PerfRecord;
 use perf_event::events::Tracepoint;
 use perf_event::{Builder, Clock, SampleFlag, Sampler};
 
@@ -29,6 +28,7 @@ pub struct Sample<'a> {
     /// The task the kernel was running for when the tracepoint fired (in softirq context,
     /// whatever task happened to be on the CPU).
     pub pid: u32,
+    pub tid: u32,
     pub raw: &'a [u8],
 }
 
@@ -44,6 +44,8 @@ pub struct Rings {
     samplers: Vec<(usize, Sampler)>,
     /// Records the kernel dropped because a ring was full, per tracepoint.
     pub lost: Vec<u64>,
+    /// Records that could not be read (shorter than their layout).
+    pub unreadable: u64,
 }
 
 impl Rings {
@@ -73,26 +75,62 @@ impl Rings {
                 samplers.push((i, sampler));
             }
         }
-        Ok(Rings { samplers, lost: vec![0; events.len()] })
+        Ok(Rings { samplers, lost: vec![0; events.len()], unreadable: 0 })
     }
 
-    /// Hands every record in every ring to `f`, counting the ones the kernel reports lost.
+    /// Hands every record in every ring to `f`, counting the ones the kernel reports lost
+    /// and the ones that cannot be read.
     pub fn drain(&mut self, mut f: impl FnMut(Item<'_>)) {
         for (event, sampler) in &mut self.samplers {
             while let Some(record) = sampler.next_record() {
-                match record.parse_record() {
-                    Ok(PerfRecord::Sample(s)) => {
-                        if let (Some(raw), Some(time_ns), Some(pid)) = (s.raw(), s.time(), s.pid()) {
-                            f(Item::Sample(Sample { event: *event, time_ns, pid, raw }));
-                        }
-                    }
-                    Ok(PerfRecord::Lost(l)) => self.lost[*event] += l.lost,
-                    Ok(PerfRecord::Comm(c)) if c.pid == c.tid => f(Item::Comm { pid: c.pid, comm: &c.comm }),
-                    _ => {}
+                // A record may wrap around the ring's end: copied then, borrowed otherwise.
+                let bytes = record.to_contiguous();
+                match parse(record.ty(), *event, &bytes) {
+                    Some(Parsed::Item(item)) => f(item),
+                    Some(Parsed::Lost(n)) => self.lost[*event] += n,
+                    Some(Parsed::Other) => {}
+                    None => self.unreadable += 1,
                 }
             }
         }
     }
+}
+
+const PERF_RECORD_LOST: u32 = 2;
+const PERF_RECORD_COMM: u32 = 3;
+const PERF_RECORD_SAMPLE: u32 = 9;
+
+enum Parsed<'a> {
+    Item(Item<'a>),
+    Lost(u64),
+    Other,
+}
+
+/// A record's body (after its header), as the sample type asked for lays it out:
+/// PERF_SAMPLE_TID (u32 pid, u32 tid), TIME (u64), CPU (u32 cpu, u32 reserved), RAW (u32
+/// size, then the tracepoint's record). Read by hand: four fixed fields.
+fn parse(ty: u32, event: usize, b: &[u8]) -> Option<Parsed<'_>> {
+    let u32_at = |o: usize| b.get(o..o + 4).and_then(|s| s.try_into().ok()).map(u32::from_ne_bytes);
+    let u64_at = |o: usize| b.get(o..o + 8).and_then(|s| s.try_into().ok()).map(u64::from_ne_bytes);
+    Some(match ty {
+        PERF_RECORD_SAMPLE => {
+            let (pid, tid, time_ns) = (u32_at(0)?, u32_at(4)?, u64_at(8)?);
+            let size = usize::try_from(u32_at(24)?).ok()?;
+            let raw = b.get(28..28usize.checked_add(size)?)?;
+            Parsed::Item(Item::Sample(Sample { event, time_ns, pid, tid, raw }))
+        }
+        PERF_RECORD_LOST => Parsed::Lost(u64_at(8)?),
+        PERF_RECORD_COMM => {
+            let (pid, tid) = (u32_at(0)?, u32_at(4)?);
+            let comm = b.get(8..)?;
+            let comm = &comm[..comm.iter().position(|c| *c == 0).unwrap_or(comm.len())];
+            if pid != tid {
+                return Some(Parsed::Other);
+            }
+            Parsed::Item(Item::Comm { pid, comm })
+        }
+        _ => Parsed::Other,
+    })
 }
 
 /// /sys/devices/system/cpu/online: "0-3,5,7-8".

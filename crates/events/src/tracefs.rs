@@ -10,7 +10,7 @@ const USUAL: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 #[derive(Debug, thiserror::Error)]
 pub enum TracefsError {
     #[error(
-        "tracefs is not mounted and mounting it failed ({0}); mount it with `mount -t tracefs nodev /sys/kernel/tracing`"
+        "tracefs is not mounted and mounting it failed ({0}): the kernel's tracepoints need root (or CAP_PERFMON with tracefs mounted: mount -t tracefs nodev /sys/kernel/tracing)"
     )]
     CannotMount(rustix::io::Errno),
     #[error("cannot read {path}: {error}")]
@@ -53,6 +53,13 @@ impl Tracefs {
         let text = std::fs::read_to_string(&path).map_err(|error| {
             if error.kind() == std::io::ErrorKind::NotFound {
                 TracefsError::NoEvent(format!("{system}:{event}"))
+            } else if error.kind() == std::io::ErrorKind::PermissionDenied {
+                TracefsError::Read {
+                    path: path.display().to_string(),
+                    error: std::io::Error::other(
+                        "permission denied: the kernel's tracepoints need root or CAP_PERFMON",
+                    ),
+                }
             } else {
                 TracefsError::Read { path: path.display().to_string(), error }
             }

@@ -27,11 +27,14 @@ use std::net::SocketAddr;
 /// How long a life waits for its other record (destroy record or tracepoint) before it is
 /// given with what is known.
 const GRACE_NS: u64 = 2_000_000_000;
+/// A destroy record read before its socket's tracepoint record waits at most this long
+/// (counted in ring drains after it).
+const EARLY_GRACE_NS: u64 = 200_000_000;
 /// Destroy records only: how often the socket table is looked at (start times, owners).
 const LOOK_EVERY_NS: u64 = 250_000_000;
 
 pub enum Input {
-    State { pid: u32, change: StateChange },
+    State { pid: u32, tid: u32, change: StateChange },
     Destroyed(SocketEvent),
     Reset(SocketEvent),
 }
@@ -85,6 +88,8 @@ struct Conn {
     aborted: bool,
     place: Where,
     closed_ns: Option<u64>,
+    /// When its tcp_destroy_sock record came.
+    destroyed_ns: Option<u64>,
 }
 
 pub struct Tracker {
@@ -137,7 +142,9 @@ impl Tracker {
 
     pub fn input(&mut self, now: u64, input: Input, out: &mut Vec<Event>) {
         match input {
-            Input::State { pid, change } if change.protocol == IPPROTO_TCP => self.state(now, pid, change, out),
+            Input::State { pid, tid, change } if change.protocol == IPPROTO_TCP => {
+                self.state(now, pid, tid, change, out)
+            }
             Input::State { .. } => {}
             Input::Reset(e) => {
                 if let Some(c) = self.live.get_mut(&e.skaddr) {
@@ -153,21 +160,24 @@ impl Tracker {
                 match self.early.remove(&e.cookie) {
                     Some((_, freed)) => self.give(conn, Some(freed), now, out),
                     None => {
-                        self.closing.insert(e.cookie, Conn { closed_ns: conn.closed_ns.or(Some(now)), ..conn });
+                        self.closing.insert(
+                            e.cookie,
+                            Conn { closed_ns: conn.closed_ns.or(Some(now)), destroyed_ns: Some(now), ..conn },
+                        );
                     }
                 }
             }
         }
     }
 
-    fn state(&mut self, now: u64, pid: u32, c: StateChange, out: &mut Vec<Event>) {
+    fn state(&mut self, now: u64, pid: u32, tid: u32, c: StateChange, out: &mut Vec<Event>) {
         use SockState::*;
         let in_call = matches!(
             (c.old, c.new),
             (Close, SynSent) | (Close, Listen) | (Established, FinWait1) | (CloseWait, LastAck)
         );
         if c.new == Listen || c.old == Listen && c.new == Close {
-            self.listener(now, pid, &c, out);
+            self.listener(now, pid, tid, &c, out);
             return;
         }
         let born = matches!((c.old, c.new), (Close, SynSent) | (Listen, SynRecv));
@@ -178,7 +188,7 @@ impl Tracker {
             }
         }
         if !self.live.contains_key(&c.skaddr) {
-            let conn = self.first_sight(now, pid, &c, born);
+            let conn = self.first_sight(now, pid, tid, &c, born);
             self.insert(c.skaddr, conn);
         }
         // The other end's FIN, when it is a socket followed here (see FIN-WAIT-2 → CLOSE).
@@ -188,7 +198,7 @@ impl Tracker {
             // close/shutdown: the process that did it holds the socket.
             conn.owner = Some(self.procs.owner(pid, now));
             if conn.place == Where::Unknown {
-                conn.place = place_of(self.procs.ours(pid, now));
+                conn.place = place_of(self.procs.ours(pid, tid, now));
             }
         }
         let old_ends = (conn.local, conn.peer);
@@ -256,7 +266,7 @@ impl Tracker {
 
     /// A socket not followed yet: a new one (born) or one that was open before sockscope
     /// started or whose earlier records were lost.
-    fn first_sight(&mut self, now: u64, pid: u32, c: &StateChange, born: bool) -> Conn {
+    fn first_sight(&mut self, now: u64, pid: u32, tid: u32, c: &StateChange, born: bool) -> Conn {
         let mut conn = Conn {
             serial: 0,
             local: c.local,
@@ -273,13 +283,14 @@ impl Tracker {
             aborted: false,
             place: Where::Unknown,
             closed_ns: None,
+            destroyed_ns: None,
         };
         match (c.old, c.new) {
             (SockState::Close, SockState::SynSent) => {
                 conn.active = Some(true);
                 conn.since_ns = None;
                 conn.owner = Some(self.procs.owner(pid, now));
-                conn.place = place_of(self.procs.ours(pid, now));
+                conn.place = place_of(self.procs.ours(pid, tid, now));
             }
             (SockState::Listen, SockState::SynRecv) => {
                 conn.active = Some(false);
@@ -317,9 +328,9 @@ impl Tracker {
         }
     }
 
-    fn listener(&mut self, now: u64, pid: u32, c: &StateChange, out: &mut Vec<Event>) {
+    fn listener(&mut self, now: u64, pid: u32, tid: u32, c: &StateChange, out: &mut Vec<Event>) {
         let (place, owner) = if c.new == SockState::Listen {
-            let entry = (place_of(self.procs.ours(pid, now)), Some(self.procs.owner(pid, now)));
+            let entry = (place_of(self.procs.ours(pid, tid, now)), Some(self.procs.owner(pid, now)));
             self.listeners.insert(c.local, entry.clone());
             entry
         } else {
@@ -354,18 +365,24 @@ impl Tracker {
         }
     }
 
-    /// Called after every batch: gives lives whose other record did not come in time; in
-    /// destroy-records-only mode, looks at the socket table.
-    pub fn tick(&mut self, now: u64, out: &mut Vec<Event>) {
+    /// Called after every batch, with when the rings and the destroy records were last
+    /// drained from: gives the lives whose other record should have been read by then but
+    /// was not (times are compared with what has been read, not with the clock, so a reader
+    /// that falls behind under load does not give lives early); in destroy-records-only
+    /// mode, looks at the socket table.
+    pub fn tick(&mut self, rings_from: u64, freed_from: u64, out: &mut Vec<Event>) {
+        let now = freed_from;
         if (self.destroy_only || self.opts.udp) && now.saturating_sub(self.last_look_ns) >= LOOK_EVERY_NS {
             self.table.refresh();
             self.table.prune();
             self.last_look_ns = now;
         }
+        // A destroy record is sent (from a kernel work queue) soon after the socket's
+        // tcp_destroy_sock record, which put the life in `closing`.
         let late: Vec<u64> = self
             .closing
             .iter()
-            .filter(|(_, c)| c.closed_ns.is_some_and(|t| now.saturating_sub(t) > GRACE_NS))
+            .filter(|(_, c)| c.destroyed_ns.is_some_and(|t| freed_from.saturating_sub(t) > GRACE_NS))
             .map(|(k, _)| *k)
             .collect();
         for cookie in late {
@@ -375,8 +392,15 @@ impl Tracker {
                 self.give(conn, None, now, out);
             }
         }
-        let late: Vec<u64> =
-            self.early.iter().filter(|(_, (t, _))| now.saturating_sub(*t) > GRACE_NS).map(|(k, _)| *k).collect();
+        // A socket's tcp_destroy_sock record is written before its destroy record is sent:
+        // once the rings were drained from after that (with a margin for the CPUs' clocks),
+        // it should have been read.
+        let late: Vec<u64> = self
+            .early
+            .iter()
+            .filter(|(_, (t, _))| rings_from.saturating_sub(*t) > EARLY_GRACE_NS)
+            .map(|(k, _)| *k)
+            .collect();
         for cookie in late {
             if let Some((_, f)) = self.early.remove(&cookie) {
                 self.life_from_record_alone(now, f, out);

@@ -33,7 +33,9 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
             .map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
     }
     let opts = Options { life: args.life, udp: args.udp, ..Options::default() };
-    let mut monitor = Monitor::open(opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut monitor = Monitor::open(opts).map_err(|e| {
+        anyhow::anyhow!("{e}; without the tracepoints only --life works (from the sockets' destroy records)")
+    })?;
     if let Source::DestroyRecordsOnly { why } = monitor.source() {
         crate::stderr_line!(
             "sockscope: note: the kernel's tracepoints cannot be used ({why}); --life works from the sockets' destroy records alone: durations count from when a look at the socket table (every 250 ms) first saw the socket and are marked ~, and a connection shorter than that has no owner and no duration"

@@ -90,18 +90,27 @@ pub fn ss_count(args: &[&str]) -> usize {
 /// compiled with gcc once per test binary.
 pub fn program() -> &'static str {
     static BUILT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    BUILT.get_or_init(|| {
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/programs/sockets.c");
-        let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("trace-sockets");
-        let built = Command::new("gcc")
-            .args(["-O1", "-Wall", "-Werror", "-pthread", "-o"])
-            .arg(&out)
-            .arg(src)
-            .output()
-            .expect("run gcc (the trace tests build their C test program with it)");
-        assert!(built.status.success(), "gcc failed: {}", String::from_utf8_lossy(&built.stderr));
-        out.to_string_lossy().into_owned()
-    })
+    BUILT.get_or_init(|| compile("sockets.c", "trace-sockets"))
+}
+
+/// tests/programs/conns.c (TCP connections with known bytes, closer and resets, for the
+/// events tests), compiled once per test binary.
+pub fn conns_program() -> &'static str {
+    static BUILT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| compile("conns.c", "events-conns"))
+}
+
+fn compile(source: &str, binary: &str) -> String {
+    let src = format!("{}/tests/programs/{source}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(binary);
+    let built = Command::new("gcc")
+        .args(["-O1", "-Wall", "-Werror", "-pthread", "-o"])
+        .arg(&out)
+        .arg(src)
+        .output()
+        .expect("run gcc (the trace and events tests build their C test programs with it)");
+    assert!(built.status.success(), "gcc failed: {}", String::from_utf8_lossy(&built.stderr));
+    out.to_string_lossy().into_owned()
 }
 
 /// sockets.c's Unix scenario, with a socket path of this test binary's own.

@@ -1,0 +1,539 @@
+//! `sockscope events` against connections whose truth the test knows (tests/programs/conns.c):
+//! ports, owners, bytes each way, durations, who closed, resets, refusals, v4 and v6; the
+//! kernel's state machine for transitions; a storm of 50,000 connections with nothing lost
+//! unaccounted; and the unprivileged path from destroy records alone.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
+mod common;
+
+use common::{conns_program, private_netns, sockscope};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+/// The port of the connections that tell the test sockscope is reading.
+const PROBE: u16 = 7999;
+
+/// A running `sockscope events`, its JSON lines read on a thread.
+struct Watch {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<Value>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Watch {
+    fn start(prefix: &[&str], args: &[&str]) -> Watch {
+        let exe = env!("CARGO_BIN_EXE_sockscope");
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = cmd
+            .arg("events")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sockscope events");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Watch { child, lines, seen: Vec::new(), stderr }
+    }
+
+    /// Reads lines until `done` holds for what was seen (fails after 20 s).
+    fn until(&mut self, what: &str, mut done: impl FnMut(&[Value]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done(&self.seen) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+                }
+                Err(RecvTimeoutError::Timeout) => panic!("waited 20 s for {what}; saw {:#?}", self.seen),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("sockscope events ended while waiting for {what}; saw {:#?}", self.seen)
+                }
+            }
+        }
+    }
+
+    /// Waits until sockscope reports a connection to the probe port, 7999 (its rings and
+    /// destroy-record socket are open by then).
+    fn ready(&mut self) {
+        let port = PROBE;
+        let probe = TcpListener::bind(("127.0.0.1", port)).expect("probe listener");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            drop(TcpStream::connect(("127.0.0.1", port)).expect("probe connect"));
+            drop(probe.accept());
+            let got = self.lines.recv_timeout(Duration::from_millis(100));
+            if let Ok(line) = got {
+                let v: Value = serde_json::from_str(&line).expect("JSON line");
+                if v["peer"]["port"] == port || v["local"]["port"] == port {
+                    return;
+                }
+                self.seen.push(v);
+            }
+            assert!(Instant::now() < deadline, "sockscope events never reported the probe connections");
+        }
+    }
+
+    /// Stops it as Ctrl-C does; returns every line, stderr and whether it exited 0.
+    fn stop(mut self) -> (Vec<Value>, String, bool) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGINT)
+            .expect("SIGINT");
+        let status = self.child.wait().expect("wait for sockscope");
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(serde_json::from_str(&line).expect("JSON line"));
+        }
+        (self.seen, self.stderr.join().expect("stderr reader"), status.success())
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// The server of conns.c, started and ready.
+struct Server {
+    child: Child,
+    out: BufReader<ChildStdout>,
+}
+
+impl Server {
+    fn start(prefix: &[&str], family: &str, port: u16, count: usize) -> Server {
+        let mut cmd = command(prefix);
+        cmd.args(["serve", family, &port.to_string(), &count.to_string()]);
+        let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start conns serve");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        assert_eq!(line(&mut out), "ready");
+        Server { child, out }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(prefix: &[&str]) -> Command {
+    match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(conns_program());
+            c
+        }
+        None => Command::new(conns_program()),
+    }
+}
+
+fn line(r: &mut impl BufRead) -> String {
+    let mut s = String::new();
+    r.read_line(&mut s).expect("read a line");
+    s.trim().to_owned()
+}
+
+/// One connection made: what the test knows of it.
+#[derive(Debug)]
+struct Made {
+    family: &'static str,
+    client_pid: u32,
+    client_port: u16,
+    sent: u64,
+    received: u64,
+    mode: u32,
+    sleep: Duration,
+    /// Wall time from before the client started until the server said it was done.
+    took: Duration,
+}
+
+/// Runs one client of conns.c against `server`: (family, port), and (bytes the client
+/// sends, bytes the server sends, mode, ms the client sleeps before closing). The header is
+/// 12 bytes of the client's.
+fn connect(
+    prefix: &[&str],
+    server: &mut Server,
+    (family, port): (&'static str, u16),
+    (sent, received, mode, sleep_ms): (u64, u64, u32, u64),
+) -> Made {
+    let started = Instant::now();
+    let out = command(prefix)
+        .args([
+            "connect",
+            family,
+            &port.to_string(),
+            &sent.to_string(),
+            &received.to_string(),
+            &mode.to_string(),
+            &sleep_ms.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start conns connect");
+    let client_pid = out.id();
+    let out = out.wait_with_output().expect("conns connect");
+    assert!(out.status.success(), "conns connect failed");
+    let client_port: u16 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("the client's port");
+    assert_eq!(line(&mut server.out), "done");
+    Made {
+        family,
+        client_pid,
+        client_port,
+        sent: sent + 12,
+        received,
+        mode,
+        sleep: Duration::from_millis(sleep_ms),
+        took: started.elapsed(),
+    }
+}
+
+fn lives(seen: &[Value]) -> impl Iterator<Item = &Value> {
+    seen.iter().filter(|v| v["type"] == "life")
+}
+
+fn life_of(seen: &[Value], local: u16, peer: u16) -> Option<&Value> {
+    lives(seen).find(|v| v["local"]["port"] == local && v["peer"]["port"] == peer)
+}
+
+fn check_side(v: &Value, m: &Made, client: bool, server_pid: u32) {
+    let ctx = format!("{} side of {m:?}: {v}", if client { "client" } else { "server" });
+    let (pid, comm) = if client { (m.client_pid, "ev-client") } else { (server_pid, "ev-server") };
+    assert_eq!(v["pid"], pid, "pid, {ctx}");
+    assert_eq!(v["comm"], comm, "comm, {ctx}");
+    assert_eq!(v["active"], client, "opened by this side, {ctx}");
+    let loopback = if m.family == "6" { "::1" } else { "127.0.0.1" };
+    assert_eq!(v["local"]["address"], loopback, "{ctx}");
+    // Who closed first, and whose counters an abort (SO_LINGER 0 close) cleared.
+    let (closer, cleared) = match (m.mode, client) {
+        (0, true) | (1, false) => ("local", false),
+        (0, false) | (1, true) => ("peer", false),
+        (2, true) | (3, false) => ("local", true),
+        (2, false) | (3, true) => ("peer", false),
+        _ => unreachable!(),
+    };
+    assert_eq!(v["closer"], closer, "closer, {ctx}");
+    let (sent, received) = if client { (m.sent, m.received) } else { (m.received, m.sent) };
+    if cleared {
+        assert_eq!((&v["bytes_sent"], &v["bytes_received"]), (&Value::Null, &Value::Null), "cleared counters, {ctx}");
+    } else {
+        assert_eq!(v["bytes_sent"], sent, "bytes sent, {ctx}");
+        assert_eq!(v["bytes_received"], received, "bytes received, {ctx}");
+        assert!(v["rtt_us"].as_u64().is_some(), "rtt, {ctx}");
+    }
+    assert_eq!(v["approximate"], false, "{ctx}");
+    let duration = Duration::from_micros(v["duration_us"].as_u64().unwrap_or_else(|| panic!("no duration, {ctx}")));
+    assert!(duration >= m.sleep, "duration {duration:?} shorter than the client's sleep, {ctx}");
+    assert!(duration <= m.took, "duration {duration:?} longer than the test measured ({:?}), {ctx}", m.took);
+}
+
+#[test]
+fn life_lines_match_the_connections_the_test_made() {
+    private_netns();
+    let mut watch = Watch::start(&[], &["--life", "--jsonl", "-n"]);
+    watch.ready();
+    let mut server = Server::start(&[], "4", 7001, 6);
+    let mut server6 = Server::start(&[], "6", 7001, 1);
+    let made = vec![
+        connect(&[], &mut server, ("4", 7001), (3_000_000, 1_000_000, 0, 0)),
+        connect(&[], &mut server, ("4", 7001), (10, 20_000, 1, 0)),
+        connect(&[], &mut server, ("4", 7001), (5000, 700, 2, 0)),
+        connect(&[], &mut server, ("4", 7001), (900, 80_000, 3, 0)),
+        connect(&[], &mut server, ("4", 7001), (1, 1, 0, 300)),
+        connect(&[], &mut server, ("4", 7001), (0, 0, 1, 0)),
+        connect(&[], &mut server6, ("6", 7001), (4321, 1234, 0, 20)),
+    ];
+    // A refused connect: SYN-SENT → CLOSE, reset by the peer.
+    let refused = command(&[]).args(["connect", "4", "7009", "1", "1", "0", "0"]).output().expect("conns connect");
+    assert_eq!(String::from_utf8_lossy(&refused.stdout).trim(), "connect: Connection refused");
+    watch.until("a life for each side of each connection, and the refused one", |seen| {
+        made.iter()
+            .all(|m| life_of(seen, m.client_port, 7001).is_some() && life_of(seen, 7001, m.client_port).is_some())
+            && lives(seen).any(|v| v["peer"]["port"] == 7009)
+    });
+    let (seen, stderr, ok) = watch.stop();
+    assert!(ok, "sockscope events failed: {stderr}");
+    for m in &made {
+        let server_pid = if m.family == "6" { server6.pid() } else { server.pid() };
+        check_side(life_of(&seen, m.client_port, 7001).expect("client side"), m, true, server_pid);
+        check_side(life_of(&seen, 7001, m.client_port).expect("server side"), m, false, server_pid);
+    }
+    let r: Vec<&Value> = lives(&seen).filter(|v| v["peer"]["port"] == 7009).collect();
+    assert_eq!(r.len(), 1, "one life for the refused connect: {r:?}");
+    assert_eq!(r[0]["comm"], "ev-client");
+    assert_eq!(r[0]["closer"], "peer");
+    assert_eq!((&r[0]["bytes_sent"], &r[0]["bytes_received"]), (&Value::from(0), &Value::from(0)));
+    // Each connection once: nothing doubled.
+    for m in &made {
+        assert_eq!(lives(&seen).filter(|v| v["local"]["port"] == m.client_port).count(), 1);
+    }
+    let summary = seen.last().expect("a summary line");
+    assert_eq!(summary["type"], "summary", "the last line is the summary: {summary}");
+    assert_eq!(summary["lost_records"], 0);
+    assert!(stderr.contains("sockscope events:"), "totals on stderr: {stderr}");
+    compare_with_bcc_tools();
+}
+
+/// A line on the test's stderr (shown with --nocapture, and when the test fails).
+fn note(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// The established tools, where they run here; the test's own truth is the primary oracle.
+fn compare_with_bcc_tools() {
+    let found = ["tcplife-bpfcc", "tcplife", "bpftrace"].iter().find(|t| {
+        Command::new("sh").args(["-c", &format!("command -v {t}")]).output().is_ok_and(|o| o.status.success())
+    });
+    match found {
+        // Loading BPF programs into the kernel needs kernel headers or BTF matching this
+        // kernel; the comparison is run by bench/events.sh, where they are installed.
+        Some(t) => note(&format!("note: {t} is installed; bench/events.sh compares with it")),
+        None => note(
+            "note: bcc's tcplife and bpftrace are not installed on this machine: checked against the test's own truth only",
+        ),
+    }
+}
+
+/// The edges of the kernel's TCP state machine as inet_sock_set_state reports them.
+fn kernel_edge(old: &str, new: &str) -> bool {
+    matches!(
+        (old, new),
+        ("closed", "syn-sent")
+            | ("closed", "listening")
+            | ("listening", "closed")
+            | ("listening", "syn-recv")
+            | ("syn-sent", "established")
+            | ("syn-sent", "closed")
+            | ("syn-recv", "established")
+            | ("syn-recv", "closed")
+            | ("syn-recv", "fin-wait-1")
+            | ("established", "fin-wait-1")
+            | ("established", "close-wait")
+            | ("established", "closed")
+            | ("fin-wait-1", "fin-wait-2")
+            | ("fin-wait-1", "closing")
+            | ("fin-wait-1", "closed")
+            | ("fin-wait-2", "closed")
+            | ("closing", "closed")
+            | ("close-wait", "last-ack")
+            | ("close-wait", "closed")
+            | ("last-ack", "closed")
+    )
+}
+
+#[test]
+fn transitions_follow_the_kernel_state_machine_with_the_right_owner() {
+    private_netns();
+    let mut watch =
+        Watch::start(&[], &["--jsonl", "-n", "sport = :7002 or dport = :7002 or dport = :7003 or dport = :7999"]);
+    watch.ready();
+    let mut server = Server::start(&[], "4", 7002, 2);
+    watch.until("the server's listen", |seen| seen.iter().any(|v| v["new_state"] == "listening"));
+    let m = connect(&[], &mut server, ("4", 7002), (100, 50, 0, 0));
+    let n = connect(&[], &mut server, ("4", 7002), (100, 50, 1, 0));
+    let refused = command(&[]).args(["connect", "4", "7003", "1", "1", "0", "0"]).output().expect("conns connect");
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("refused"));
+    let closed = |seen: &[Value], local: u16, peer: u16| {
+        seen.iter().any(|v| v["local"]["port"] == local && v["peer"]["port"] == peer && v["new_state"] == "closed")
+    };
+    watch.until("both ends of both connections closed, and the refused connect", |seen| {
+        [&m, &n].iter().all(|m| closed(seen, m.client_port, 7002) && closed(seen, 7002, m.client_port))
+            && seen.iter().any(|v| v["peer"]["port"] == 7003 && v["new_state"] == "closed")
+    });
+    let (seen, stderr, ok) = watch.stop();
+    assert!(ok, "{stderr}");
+    for m in [&m, &n] {
+        for (local, peer, pid) in [(m.client_port, 7002, m.client_pid), (7002, m.client_port, server.pid())] {
+            let path: Vec<&Value> = seen
+                .iter()
+                .filter(|v| v["type"] == "transition" && v["local"]["port"] == local && v["peer"]["port"] == peer)
+                .collect();
+            let names: Vec<(&str, &str)> = path
+                .iter()
+                .map(|v| (v["old_state"].as_str().unwrap_or("?"), v["new_state"].as_str().unwrap_or("?")))
+                .collect();
+            assert!(names.iter().all(|(o, n)| kernel_edge(o, n)), "not the kernel's state machine: {names:?}");
+            let first = if local == 7002 { ("listening", "syn-recv") } else { ("syn-sent", "established") };
+            assert!(names.contains(&first), "{names:?}");
+            assert_eq!(names.last().map(|e| e.1), Some("closed"), "{names:?}");
+            // Each state is left as it was entered: the path is connected.
+            assert!(names.windows(2).all(|w| w[0].1 == w[1].0), "{names:?}");
+            // The owner: the process at this end, on every line, never the other end's.
+            assert!(path.iter().all(|v| v["pid"] == pid), "pid {pid} on every line of {local}->{peer}: {path:#?}");
+            let closer_edge = match (m.mode, local == 7002) {
+                (0, false) | (1, true) => ("established", "fin-wait-1"),
+                _ => ("established", "close-wait"),
+            };
+            assert!(names.contains(&closer_edge), "{closer_edge:?} in {names:?}");
+        }
+    }
+    let r: Vec<(&str, &str)> = seen
+        .iter()
+        .filter(|v| v["peer"]["port"] == 7003)
+        .map(|v| (v["old_state"].as_str().unwrap_or("?"), v["new_state"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(r, [("closed", "syn-sent"), ("syn-sent", "closed")]);
+}
+
+/// VmHWM of a process, in KiB.
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+fn a_storm_of_50000_connections_is_reported_in_full_or_its_loss_counted() {
+    private_netns();
+    // No filter: only this test's connections are in its namespace, and the tracepoints'
+    // records of every other namespace's (other tests run beside it) must be left out.
+    let mut watch = Watch::start(&[], &["--life", "--jsonl", "-n"]);
+    watch.ready();
+    let mut server =
+        command(&[]).args(["storm-serve", "4", "7004"]).stdout(Stdio::piped()).spawn().expect("storm-serve");
+    let mut out = BufReader::new(server.stdout.take().expect("stdout"));
+    assert_eq!(line(&mut out), "ready");
+    let started = Instant::now();
+    let storm = command(&[]).args(["storm", "4", "7004", "50000"]).output().expect("storm");
+    let took = started.elapsed();
+    let counts: Vec<u64> =
+        String::from_utf8_lossy(&storm.stdout).split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    let [made, failed] = counts[..] else { panic!("storm said {:?}", String::from_utf8_lossy(&storm.stdout)) };
+    // Every connection has two sockets here (client and server side); a failed connect one.
+    let expected = 2 * made + failed;
+    let stormed = |seen: &[Value]| {
+        lives(seen).filter(|v| v["local"]["port"] != PROBE && v["peer"]["port"] != PROBE).count() as u64
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stormed(&watch.seen) < expected && Instant::now() < deadline {
+        if let Ok(line) = watch.lines.recv_timeout(Duration::from_secs(3)) {
+            // (3 s without a line: whatever was lost is lost.)
+            watch.seen.push(serde_json::from_str(&line).expect("JSON"));
+        } else {
+            break; // quiet for 3 s: whatever was lost is lost
+        }
+    }
+    let peak = peak_memory_kib(watch.pid());
+    let _ = server.kill();
+    let _ = server.wait();
+    let (seen, stderr, ok) = watch.stop();
+    assert!(ok, "{stderr}");
+    let printed = stormed(&seen);
+    let ours = |v: &&Value| [&v["local"]["port"], &v["peer"]["port"]].iter().any(|p| **p == 7004 || **p == PROBE);
+    let strangers: Vec<&Value> = lives(&seen).filter(|v| !ours(v)).collect();
+    assert!(strangers.is_empty(), "lives of other namespaces: {:?}", &strangers[..strangers.len().min(5)]);
+    let summary = seen.iter().find(|v| v["type"] == "summary").expect("summary");
+    note(&format!(
+        "storm: {made} connections (+{failed} failed) in {took:?}; {printed} lives printed; summary {summary}; peak memory {peak} KiB"
+    ));
+    // The destroy records are what proves a life (one per socket of this namespace); with
+    // none of them lost, every socket is printed, exactly once.
+    assert_eq!(summary["destroy_overflows"], 0, "the kernel overflowed the destroy records: {stderr}");
+    assert_eq!(printed, expected, "printed lives = sockets made ({made} connections, {failed} failed)");
+    // A life whose tracepoint records are missing (lost from a ring, or never fired: under
+    // a storm the kernel frees a few orphaned FIN-WAIT-1 sockets without a last state
+    // change) is printed from its destroy record alone, marked approximate, and counted.
+    let partial: Vec<&Value> = lives(&seen).filter(|v| v["approximate"] == true).collect();
+    assert_eq!(partial.len() as u64, summary["lives_from_destroy_record_only"].as_u64().unwrap_or(0), "{summary}");
+    assert!(partial.len() as u64 <= expected / 1000, "{} lives from destroy records alone", partial.len());
+    assert!(partial.iter().all(ours), "{partial:?}");
+    assert!(peak < 32 * 1024, "peak memory {peak} KiB through the storm");
+}
+
+#[test]
+fn without_privilege_life_works_from_destroy_records_with_a_note() {
+    private_netns();
+    let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    let mut watch = Watch::start(&nobody, &["--life", "--jsonl", "-n"]);
+    watch.ready();
+    let mut server = Server::start(&nobody, "4", 7005, 1);
+    // The first look at the table happens at start; a connection living 600 ms is seen in a
+    // later one (every 250 ms), with its owner (the same user's process).
+    let m = connect(&nobody, &mut server, ("4", 7005), (777, 333, 0, 600));
+    watch.until("both sides of the connection", |seen| {
+        life_of(seen, m.client_port, 7005).is_some() && life_of(seen, 7005, m.client_port).is_some()
+    });
+    let (seen, stderr, ok) = watch.stop();
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("note: the kernel's tracepoints cannot be used") && stderr.contains("destroy records alone"),
+        "the note: {stderr}"
+    );
+    let client = life_of(&seen, m.client_port, 7005).expect("client side");
+    let server_side = life_of(&seen, 7005, m.client_port).expect("server side");
+    for (v, pid, sent) in [(client, m.client_pid, m.sent), (server_side, server.pid(), m.received)] {
+        assert_eq!(v["approximate"], true, "{v}");
+        assert_eq!(v["bytes_sent"], sent, "{v}");
+        assert_eq!(v["pid"], pid, "{v}");
+        let d = Duration::from_micros(v["duration_us"].as_u64().expect("a duration"));
+        assert!(d <= m.took, "{d:?} within what the test measured: {v}");
+    }
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_status_2() {
+    for (args, words) in [
+        (&["events", "dport", "=", "="][..], "filter"),
+        (&["events", "dev", "lo"][..], "cannot tell 'dev'"),
+        (&["events", "--count", "0"][..], "--count 0"),
+        (&["events", "--duration", "-1"][..], "--duration"),
+        (&["events", "--duration", "nan"][..], "--duration"),
+        (&["events", "-u"][..], "--life"),
+        (&["events", "--pid", "0"][..], "--pid 0"),
+        (&["events", "--port", "70000"][..], "70000"),
+    ] {
+        let out = sockscope(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?} names {words:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // Transitions need the tracepoints: without privilege that is one clear error.
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            env!("CARGO_BIN_EXE_sockscope"),
+            "events",
+            "--duration",
+            "1",
+        ])
+        .output()
+        .expect("setpriv");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("root") && err.contains("--life"), "says what is needed and what works without it: {err}");
+}
