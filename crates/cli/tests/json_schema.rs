@@ -23,7 +23,7 @@ const DOCS: &str = include_str!("../../../docs/json.md");
 const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
 
 /// Documented keys no population here can make, and why.
-const NOT_MADE_HERE: [(&str, &str); 13] = [
+const NOT_MADE_HERE: [(&str, &str); 15] = [
     ("dctcp", "only for DCTCP connections (this kernel has no DCTCP; parse and text are unit-tested)"),
     ("enabled", "in dctcp"),
     ("ce_state", "in dctcp"),
@@ -37,6 +37,8 @@ const NOT_MADE_HERE: [(&str, &str); 13] = [
     ("path_bytes", "only for a socket path that is not UTF-8 (tests/hostile.rs)"),
     ("hidepid", "only when /proc hides other users' processes (tests/robustness.rs)"),
     ("tid", "only with -T"),
+    ("tracepoint_records", "only in a `lost` record, when the kernel dropped records (tests/events.rs storm)"),
+    ("destroy_record_overflows", "only in a `lost` record"),
 ];
 
 /// The backquoted words of the first column of every table row in `## title` (to the next
@@ -190,5 +192,25 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     assert_eq!(trace.status.code(), Some(137), "{trace:?}");
     let trace: Value = serde_json::from_slice(&trace.stderr).unwrap();
     check("trace", &[trace], &[]);
+    // Events: state changes, and lives, of connections made while they run.
+    let events = |args: &[&str]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            .arg("events")
+            .args(args)
+            .args(["--json", "--count", "1", "dport = :7990"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:7990").unwrap();
+        // Until it has seen one (its rings open a moment after it starts).
+        while child.try_wait().unwrap().is_none() {
+            drop(std::net::TcpStream::connect("127.0.0.1:7990").unwrap());
+            drop(listener.accept().unwrap());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    check("events", &[events(&[]), events(&["--life"])], &[]);
     drop((rtnl, holder, elsewhere, close_waits, pipe_r, sp_a, tfd, ep, ino, pidfd, file, l6));
 }
