@@ -1,6 +1,9 @@
-/* Workloads for bench/trace.sh.
- *   workload connect N   N loopback connections: connect, accept, 64-byte write and read, close
- *   workload read N      N one-byte read() calls on a regular file of N bytes (no socket call)
+/* Workloads for bench/trace.sh and bench/events.sh.
+ *   workload connect N        N loopback connections: connect, accept, 64-byte write and read, close
+ *   workload read N           N one-byte read() calls on a regular file of N bytes (no socket call)
+ *   workload paced RATE SECS  loopback connections as in `connect` (the server's end closed
+ *                             first), RATE per second for SECS seconds; prints the connections
+ *                             made and its own CPU seconds (user + system)
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -9,17 +12,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
-static int connect_loop(long n) {
+/* A listener on a free loopback port; its address in *a. */
+static int loopback_listener(struct sockaddr_in *a) {
     int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 128) || getsockname(l, (struct sockaddr *)&a, &len)) {
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof *a;
+    if (bind(l, (struct sockaddr *)a, sizeof *a) || listen(l, 128) || getsockname(l, (struct sockaddr *)a, &len)) {
         perror("listener");
-        return 1;
+        return -1;
     }
+    return l;
+}
+
+static int connect_loop(long n) {
+    struct sockaddr_in a;
+    int l = loopback_listener(&a);
+    if (l < 0) return 1;
     char buf[64];
     memset(buf, 'x', sizeof buf);
     for (long i = 0; i < n; i++) {
@@ -36,6 +50,47 @@ static int connect_loop(long n) {
         close(c);
         close(s);
     }
+    return 0;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int paced_loop(long rate, long secs) {
+    struct sockaddr_in a;
+    int l = loopback_listener(&a);
+    if (l < 0) return 1;
+    char buf[64];
+    memset(buf, 'x', sizeof buf);
+    double start = now();
+    long made = 0;
+    for (long i = 0; i < rate * secs; i++) {
+        /* Ahead of the schedule: wait for this connection's slot. */
+        double due = start + (double)i / rate, ahead = due - now();
+        if (ahead > 0) {
+            struct timespec t = {(time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9)};
+            nanosleep(&t, NULL);
+        }
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(c, (struct sockaddr *)&a, sizeof a)) {
+            close(c);
+            continue;
+        }
+        int s = accept(l, NULL, NULL);
+        if (write(c, buf, sizeof buf) != sizeof buf || read(s, buf, sizeof buf) != sizeof buf) {
+            perror("write/read");
+            return 1;
+        }
+        close(s);
+        close(c);
+        made++;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("%ld %.3f %.3f\n", made, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, now() - start);
     return 0;
 }
 
@@ -68,8 +123,9 @@ static int read_loop(long n) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "paced")) return paced_loop(atol(argv[2]), atol(argv[3]));
     if (argc != 3) {
-        fprintf(stderr, "usage: workload connect|read N\n");
+        fprintf(stderr, "usage: workload connect|read N, or workload paced RATE SECS\n");
         return 2;
     }
     long n = atol(argv[2]);

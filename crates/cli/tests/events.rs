@@ -511,6 +511,7 @@ fn bad_input_is_one_clear_line_and_status_2() {
         (&["events", "-u"][..], "--life"),
         (&["events", "--pid", "0"][..], "--pid 0"),
         (&["events", "--port", "70000"][..], "70000"),
+        (&["events", "--life", "state", "established"][..], "finished connection"),
     ] {
         let out = sockscope(args);
         let err = String::from_utf8_lossy(&out.stderr);

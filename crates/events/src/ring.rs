@@ -60,7 +60,7 @@ impl Rings {
                     .any_pid()
                     .include_kernel()
                     .sample_period(1)
-                    .sample(SampleFlag::RAW | SampleFlag::TID | SampleFlag::TIME | SampleFlag::CPU)
+                    .sample(SampleFlag::RAW | SampleFlag::TID | SampleFlag::TIME)
                     .clockid(Clock::MONOTONIC)
                     // The reader drains on its own clock; no wakeups needed.
                     .wakeup_watermark(bytes)
@@ -107,16 +107,16 @@ enum Parsed<'a> {
 }
 
 /// A record's body (after its header), as the sample type asked for lays it out:
-/// PERF_SAMPLE_TID (u32 pid, u32 tid), TIME (u64), CPU (u32 cpu, u32 reserved), RAW (u32
-/// size, then the tracepoint's record). Read by hand: four fixed fields.
+/// PERF_SAMPLE_TID (u32 pid, u32 tid), TIME (u64), RAW (u32 size, then the tracepoint's
+/// record). Read by hand: three fixed fields.
 fn parse(ty: u32, event: usize, b: &[u8]) -> Option<Parsed<'_>> {
     let u32_at = |o: usize| b.get(o..o + 4).and_then(|s| s.try_into().ok()).map(u32::from_ne_bytes);
     let u64_at = |o: usize| b.get(o..o + 8).and_then(|s| s.try_into().ok()).map(u64::from_ne_bytes);
     Some(match ty {
         PERF_RECORD_SAMPLE => {
             let (pid, tid, time_ns) = (u32_at(0)?, u32_at(4)?, u64_at(8)?);
-            let size = usize::try_from(u32_at(24)?).ok()?;
-            let raw = b.get(28..28usize.checked_add(size)?)?;
+            let size = usize::try_from(u32_at(16)?).ok()?;
+            let raw = b.get(20..20usize.checked_add(size)?)?;
             Parsed::Item(Item::Sample(Sample { event, time_ns, pid, tid, raw }))
         }
         PERF_RECORD_LOST => Parsed::Lost(u64_at(8)?),
@@ -159,6 +159,43 @@ pub fn parse_cpu_list(text: &str) -> Option<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sample as the kernel lays it out for TID | TIME | RAW.
+    fn sample(raw: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&42u32.to_ne_bytes());
+        b.extend_from_slice(&43u32.to_ne_bytes());
+        b.extend_from_slice(&1_000_000_007u64.to_ne_bytes());
+        b.extend_from_slice(&(raw.len() as u32).to_ne_bytes());
+        b.extend_from_slice(raw);
+        b
+    }
+
+    #[test]
+    fn reads_samples_lost_and_comm_records() {
+        let b = sample(&[1, 2, 3, 4]);
+        let Some(Parsed::Item(Item::Sample(s))) = parse(PERF_RECORD_SAMPLE, 1, &b) else { panic!("not a sample") };
+        assert_eq!((s.event, s.pid, s.tid, s.time_ns, s.raw), (1, 42, 43, 1_000_000_007, &[1u8, 2, 3, 4][..]));
+        // A raw size past the record's end is unreadable, not a panic.
+        assert!(parse(PERF_RECORD_SAMPLE, 0, &b[..b.len() - 1]).is_none());
+        let mut lost = 7u64.to_ne_bytes().to_vec();
+        lost.extend_from_slice(&12u64.to_ne_bytes());
+        assert!(matches!(parse(PERF_RECORD_LOST, 0, &lost), Some(Parsed::Lost(12))));
+        let mut comm = 5u32.to_ne_bytes().to_vec();
+        comm.extend_from_slice(&5u32.to_ne_bytes());
+        comm.extend_from_slice(b"curl\0\0\0\0");
+        let Some(Parsed::Item(Item::Comm { pid, comm })) = parse(PERF_RECORD_COMM, 0, &comm) else {
+            panic!("not comm")
+        };
+        assert_eq!((pid, comm), (5, &b"curl"[..]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_without_panic(ty in 0u32..20, b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            let _ = parse(ty, 0, &b);
+        }
+    }
 
     #[test]
     fn cpu_lists() {

@@ -39,7 +39,10 @@ pub struct Table {
 impl Table {
     pub fn new(udp: bool) -> Table {
         let netids: &[Netid] = if udp { &[Netid::Tcp, Netid::Udp] } else { &[Netid::Tcp] };
-        let mut opts = SnapshotOptions::new(Selection::resolve(netids, &[], StateSet::ALL));
+        // TIME-WAIT sockets have no owner and are never asked about; a busy host holds tens of
+        // thousands, so the kernel is asked to leave them out.
+        let states = StateSet(StateSet::ALL.0 & !SockState::TimeWait.bit());
+        let mut opts = SnapshotOptions::new(Selection::resolve(netids, &[], states));
         opts.owners = true;
         Table {
             collector: Collector::new(opts),

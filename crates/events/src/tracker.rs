@@ -249,15 +249,7 @@ impl Tracker {
         }
         self.totals.transitions += 1;
         if !self.opts.life {
-            out.push(Event::Transition(Transition {
-                time_ns: now,
-                owner,
-                local: c.local,
-                peer: c.peer,
-                old: c.old,
-                new: c.new,
-                in_old_ns,
-            }));
+            out.push(transition(now, owner, &c, in_old_ns));
             if c.new == Close {
                 self.remove(c.skaddr);
             }
@@ -341,15 +333,7 @@ impl Tracker {
         };
         if place != Where::Theirs && !self.opts.life {
             self.totals.transitions += 1;
-            out.push(Event::Transition(Transition {
-                time_ns: now,
-                owner,
-                local: c.local,
-                peer: c.peer,
-                old: c.old,
-                new: c.new,
-                in_old_ns: None,
-            }));
+            out.push(transition(now, owner, c, None));
         }
     }
 
@@ -518,6 +502,10 @@ impl Tracker {
 /// its bytes_acked counts the SYN and FIN (one each) with the data.
 fn payload_sent(i: &sockscope_core::model::TcpInfo) -> Option<u64> {
     Some(i.bytes_sent()?.saturating_sub(i.bytes_retrans().unwrap_or(0)))
+}
+
+fn transition(time_ns: u64, owner: Option<Owner>, c: &StateChange, in_old_ns: Option<u64>) -> Event {
+    Event::Transition(Transition { time_ns, owner, local: c.local, peer: c.peer, old: c.old, new: c.new, in_old_ns })
 }
 
 fn place_of(ours: Option<bool>) -> Where {

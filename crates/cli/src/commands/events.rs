@@ -146,6 +146,15 @@ impl Keep {
         } else {
             Some(super::connection_filter("filter", &args.filter.join(" "), "events")?)
         };
+        let names_states = filter.as_ref().is_some_and(|f| {
+            f.states.is_some()
+                || f.expr.iter().flat_map(|e| e.preds()).any(|p| matches!(p, sockscope_core::filter::Pred::State(_)))
+        });
+        if args.life && names_states {
+            return Err(usage(anyhow::anyhow!(
+                "filter: with --life every line is a finished connection; a state condition would match none (filter on addresses and ports)"
+            )));
+        }
         if args.pid.contains(&0) {
             return Err(usage(anyhow::anyhow!("--pid 0: a process id is a positive number")));
         }

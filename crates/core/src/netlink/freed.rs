@@ -9,8 +9,8 @@ use super::{parse, wire};
 use crate::model::{Netid, Socket};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
+use rustix::net::RecvFlags;
 use rustix::net::netlink::SocketAddrNetlink;
-use rustix::net::{AddressFamily, RecvFlags, SocketFlags, SocketType};
 use std::os::fd::AsFd;
 
 /// enum sknetlink_groups (linux/sock_diag.h): group numbers, joined as bits 1 << (n - 1).
@@ -84,13 +84,7 @@ impl FreedListener {
 }
 
 fn join(v4: u32, v6: u32) -> Result<OwnedFd, FreedError> {
-    let fd = rustix::net::socket_with(
-        AddressFamily::NETLINK,
-        SocketType::RAW,
-        SocketFlags::CLOEXEC,
-        Some(rustix::net::netlink::SOCK_DIAG),
-    )
-    .map_err(FreedError::Open)?;
+    let fd = super::sock_diag_socket().map_err(FreedError::Open)?;
     // As root the buffer may exceed net.core.rmem_max; otherwise take what is allowed.
     if rustix::net::sockopt::set_socket_recv_buffer_size_force(&fd, RCVBUF).is_err() {
         let _ = rustix::net::sockopt::set_socket_recv_buffer_size(&fd, RCVBUF);

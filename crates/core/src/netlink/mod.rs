@@ -52,13 +52,7 @@ pub struct DiagSocket {
 
 impl DiagSocket {
     pub fn open() -> Result<DiagSocket, NetlinkError> {
-        let fd = rustix::net::socket_with(
-            AddressFamily::NETLINK,
-            SocketType::RAW,
-            SocketFlags::CLOEXEC,
-            Some(rustix::net::netlink::SOCK_DIAG),
-        )
-        .map_err(NetlinkError::Open)?;
+        let fd = sock_diag_socket().map_err(NetlinkError::Open)?;
         Ok(DiagSocket { fd, buf: vec![0; RECV_BUFFER], seq: 0, interrupted: false })
     }
 
@@ -314,6 +308,16 @@ fn error_from_code(table: &'static str, code: i32) -> NetlinkError {
     } else {
         NetlinkError::Io { table, errno }
     }
+}
+
+/// A new NETLINK_SOCK_DIAG socket.
+fn sock_diag_socket() -> rustix::io::Result<OwnedFd> {
+    rustix::net::socket_with(
+        AddressFamily::NETLINK,
+        SocketType::RAW,
+        SocketFlags::CLOEXEC,
+        Some(rustix::net::netlink::SOCK_DIAG),
+    )
 }
 
 fn retry_eintr<T>(mut f: impl FnMut() -> rustix::io::Result<T>) -> rustix::io::Result<T> {
