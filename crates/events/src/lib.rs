@@ -132,7 +132,7 @@ pub enum EventsError {
 }
 
 /// Ring bytes per CPU: state changes are ~110 bytes each, six or more per connection.
-const STATE_RING: usize = 2 << 20;
+const STATE_RING: usize = 4 << 20;
 const SOCKET_RING: usize = 512 << 10;
 /// How long before a drain a record must be stamped to be taken in that drain.
 const REORDER_MARGIN_NS: u64 = 2_000_000;

@@ -21,17 +21,57 @@ use crate::table::Table;
 use crate::{Closer, Event, Life, Options, Owner, Transition};
 use sockscope_core::freed::Freed;
 use sockscope_core::{Netid, SockState};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
-/// How long a life waits for its other record (destroy record or tracepoint) before it is
-/// given with what is known.
-const GRACE_NS: u64 = 2_000_000_000;
+/// How long a life waits for its destroy record before it is given without its counters
+/// (the record may have been lost to a full buffer; if it comes later, it is not given again).
+const GRACE_NS: u64 = 5_000_000_000;
 /// A destroy record read before its socket's tracepoint record waits at most this long
 /// (counted in ring drains after it).
 const EARLY_GRACE_NS: u64 = 200_000_000;
 /// Destroy records only: how often the socket table is looked at (start times, owners).
 const LOOK_EVERY_NS: u64 = 250_000_000;
+
+/// What a life needs of a destroy record: about 100 bytes, where the record parsed into a
+/// socket holds several hundred (a reader that falls behind holds many at once).
+pub struct Record {
+    netid: Netid,
+    cookie: u64,
+    local: SocketAddr,
+    peer: SocketAddr,
+    counters: Option<Counters>,
+}
+
+#[derive(Clone, Copy)]
+struct Counters {
+    /// Payload bytes sent, each once: tcp_info's bytes_sent counts retransmissions again,
+    /// and its bytes_acked counts the SYN and FIN (one each) with the data.
+    sent: Option<u64>,
+    /// Sequence space received: the payload, and the peer's FIN when it reached the socket.
+    received: Option<u64>,
+    rtt_us: Option<u32>,
+    retransmits: Option<u32>,
+}
+
+impl Record {
+    fn of(f: &Freed) -> Option<Record> {
+        let s = &f.socket;
+        let info = s.details.as_ref().and_then(|d| d.tcp_info.as_ref());
+        Some(Record {
+            netid: f.netid,
+            cookie: s.cookie?.get(),
+            local: inet(&s.local)?,
+            peer: inet(&s.peer)?,
+            counters: info.map(|i| Counters {
+                sent: i.bytes_sent().map(|b| b.saturating_sub(i.bytes_retrans().unwrap_or(0))),
+                received: i.bytes_received(),
+                rtt_us: i.rtt_us(),
+                retransmits: i.total_retrans(),
+            }),
+        })
+    }
+}
 
 pub enum Input {
     State { pid: u32, tid: u32, change: StateChange },
@@ -56,6 +96,8 @@ pub struct Totals {
     pub lives_from_destroy_record_only: u64,
     /// Connections forgotten because more than the cap were open at once.
     pub evicted: u64,
+    /// Destroy records that came after their life was given without them.
+    pub late_destroy_records: u64,
     pub undecodable: u64,
 }
 
@@ -106,7 +148,11 @@ pub struct Tracker {
     /// Destroyed (cookie known), waiting for the destroy record.
     closing: HashMap<u64, Conn>,
     /// Destroy records waiting for their tracepoint record.
-    early: HashMap<u64, (u64, Freed)>,
+    early: HashMap<u64, (u64, Record)>,
+    /// Cookies of the lives given, most recent last: each socket's life is given once, even
+    /// when one of its two records comes after the other was given up on.
+    given: HashSet<u64>,
+    given_order: VecDeque<u64>,
     procs: Procs,
     table: Table,
     last_look_ns: u64,
@@ -128,6 +174,8 @@ impl Tracker {
             listeners: HashMap::new(),
             closing: HashMap::new(),
             early: HashMap::new(),
+            given: HashSet::new(),
+            given_order: VecDeque::new(),
             procs: Procs::new(),
             table,
             last_look_ns: crate::monotonic_ns(),
@@ -157,8 +205,11 @@ impl Tracker {
                 if !self.opts.life || conn.active.is_none() && conn.born_ns.is_none() && conn.closed_ns.is_none() {
                     return;
                 }
+                if self.given.contains(&e.cookie) {
+                    return; // given from its destroy record alone, before this came
+                }
                 match self.early.remove(&e.cookie) {
-                    Some((_, freed)) => self.give(conn, Some(freed), now, out),
+                    Some((_, record)) => self.give(e.cookie, conn, record.counters, now, out),
                     None => {
                         self.closing.insert(
                             e.cookie,
@@ -184,7 +235,7 @@ impl Tracker {
         if born && let Some(prev) = self.remove(c.skaddr) {
             // The same socket connecting again: its earlier try ended without a destroy record.
             if self.opts.life && prev.closed_ns.is_some() {
-                self.give(prev, None, now, out);
+                self.give(0, prev, None, now, out);
             }
         }
         if !self.live.contains_key(&c.skaddr) {
@@ -339,13 +390,17 @@ impl Tracker {
 
     /// A destroy record: the life it ends, or a wait for its tracepoint record.
     pub fn freed(&mut self, now: u64, f: Freed, out: &mut Vec<Event>) {
-        let Some(cookie) = f.socket.cookie.map(|c| c.get()) else { return };
-        if let Some(conn) = self.closing.remove(&cookie) {
-            self.give(conn, Some(f), now, out);
-        } else if self.destroy_only || f.netid == Netid::Udp {
-            self.life_from_record_alone(now, f, out);
+        let Some(r) = Record::of(&f) else { return };
+        if self.given.contains(&r.cookie) {
+            // Given without its counters while this record was on its way (a kernel work
+            // queue sends it; under load it can be late).
+            self.totals.late_destroy_records += 1;
+        } else if let Some(conn) = self.closing.remove(&r.cookie) {
+            self.give(r.cookie, conn, r.counters, now, out);
+        } else if self.destroy_only || r.netid == Netid::Udp {
+            self.life_from_record_alone(now, r, out);
         } else {
-            self.early.insert(cookie, (now, f));
+            self.early.insert(r.cookie, (now, r));
         }
     }
 
@@ -373,7 +428,7 @@ impl Tracker {
             if let Some(conn) = self.closing.remove(&cookie)
                 && conn.place == Where::Ours
             {
-                self.give(conn, None, now, out);
+                self.give(cookie, conn, None, now, out);
             }
         }
         // A socket's tcp_destroy_sock record is written before its destroy record is sent:
@@ -394,9 +449,9 @@ impl Tracker {
 
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         let now = crate::monotonic_ns();
-        for (_, conn) in std::mem::take(&mut self.closing) {
+        for (cookie, conn) in std::mem::take(&mut self.closing) {
             if conn.place == Where::Ours {
-                self.give(conn, None, now, out);
+                self.give(cookie, conn, None, now, out);
             }
         }
         for (_, (_, f)) in std::mem::take(&mut self.early) {
@@ -404,14 +459,27 @@ impl Tracker {
         }
     }
 
+    /// Remembers that the life of `cookie` was given (the last 2 × max_connections; 0, no
+    /// cookie, is not remembered).
+    fn mark_given(&mut self, cookie: u64) {
+        if cookie != 0 && self.given.insert(cookie) {
+            self.given_order.push_back(cookie);
+            if self.given_order.len() > 2 * self.opts.max_connections
+                && let Some(old) = self.given_order.pop_front()
+            {
+                self.given.remove(&old);
+            }
+        }
+    }
+
     /// A life from the tracepoints, with the destroy record's counters when it came.
-    fn give(&mut self, conn: Conn, freed: Option<Freed>, now: u64, out: &mut Vec<Event>) {
-        let info = freed.as_ref().and_then(|f| f.socket.details.as_ref()).and_then(|d| d.tcp_info.as_ref());
+    fn give(&mut self, cookie: u64, conn: Conn, counters: Option<Counters>, now: u64, out: &mut Vec<Event>) {
+        self.mark_given(cookie);
         // An abort that cleared the counters leaves them all zero: then they are unknown.
-        let cleared = conn.aborted && info.is_some_and(|i| i.bytes_sent() == Some(0) && i.bytes_received() == Some(0));
-        let info = info.filter(|_| !cleared);
+        let cleared = conn.aborted && counters.is_some_and(|c| c.sent == Some(0) && c.received == Some(0));
+        let info = counters.filter(|_| !cleared);
         let end = conn.closed_ns.unwrap_or(now);
-        if freed.is_none() {
+        if counters.is_none() {
             self.totals.lives_without_counters += 1;
         }
         self.totals.lives += 1;
@@ -423,28 +491,25 @@ impl Tracker {
             peer: conn.peer,
             active: conn.active,
             duration_ns: conn.born_ns.map(|b| end.saturating_sub(b)),
-            bytes_sent: info.and_then(payload_sent),
-            bytes_received: info
-                .and_then(|i| i.bytes_received())
-                .map(|r| r.saturating_sub(u64::from(conn.fin_received))),
+            bytes_sent: info.and_then(|c| c.sent),
+            bytes_received: info.and_then(|c| c.received).map(|r| r.saturating_sub(u64::from(conn.fin_received))),
             closer: conn.closer,
-            rtt_us: info.and_then(|i| i.rtt_us()),
-            retransmits: info.and_then(|i| i.total_retrans()),
+            rtt_us: info.and_then(|c| c.rtt_us),
+            retransmits: info.and_then(|c| c.retransmits),
             approximate: false,
         }));
     }
 
     /// A life from a destroy record and what the socket table knew of the socket.
-    fn life_from_record_alone(&mut self, now: u64, f: Freed, out: &mut Vec<Event>) {
-        let s = &f.socket;
-        let (Some(local), Some(peer)) = (inet(&s.local), inet(&s.peer)) else { return };
+    fn life_from_record_alone(&mut self, now: u64, r: Record, out: &mut Vec<Event>) {
+        let Record { netid, cookie, local, peer, counters: info } = r;
         // A TCP socket that never had a peer (a listener, a socket never connected) is no
         // connection; a UDP socket is given either way.
-        if f.netid == Netid::Tcp && peer.port() == 0 {
+        if netid == Netid::Tcp && peer.port() == 0 {
             return;
         }
-        let seen = s.cookie.and_then(|c| self.table.take_cookie(c.get()));
-        let info = s.details.as_ref().and_then(|d| d.tcp_info.as_ref());
+        self.mark_given(cookie);
+        let seen = self.table.take_cookie(cookie);
         let closer = seen.as_ref().and_then(|s| match s.state {
             SockState::FinWait1 | SockState::FinWait2 | SockState::TimeWait | SockState::Closing => Some(Closer::Local),
             SockState::CloseWait | SockState::LastAck => Some(Closer::Peer),
@@ -453,19 +518,19 @@ impl Tracker {
         self.totals.lives += 1;
         self.totals.lives_from_destroy_record_only += 1;
         out.push(Event::Life(Life {
-            netid: f.netid,
+            netid,
             end_ns: now,
             owner: seen.as_ref().and_then(|s| s.owner.clone()),
             local,
             peer,
             active: None,
             duration_ns: seen.as_ref().map(|s| now.saturating_sub(s.first_ns)),
-            bytes_sent: info.and_then(payload_sent),
+            bytes_sent: info.and_then(|c| c.sent),
             // Whether the peer's FIN is among them is not known here.
-            bytes_received: info.and_then(|i| i.bytes_received()),
+            bytes_received: info.and_then(|c| c.received),
             closer,
-            rtt_us: info.and_then(|i| i.rtt_us()),
-            retransmits: info.and_then(|i| i.total_retrans()),
+            rtt_us: info.and_then(|c| c.rtt_us),
+            retransmits: info.and_then(|c| c.retransmits),
             approximate: true,
         }));
     }
@@ -496,12 +561,6 @@ impl Tracker {
         }
         Some(conn)
     }
-}
-
-/// Payload bytes sent, each once: tcp_info's bytes_sent counts retransmissions again, and
-/// its bytes_acked counts the SYN and FIN (one each) with the data.
-fn payload_sent(i: &sockscope_core::model::TcpInfo) -> Option<u64> {
-    Some(i.bytes_sent()?.saturating_sub(i.bytes_retrans().unwrap_or(0)))
 }
 
 fn transition(time_ns: u64, owner: Option<Owner>, c: &StateChange, in_old_ns: Option<u64>) -> Event {

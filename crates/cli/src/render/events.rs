@@ -138,6 +138,9 @@ pub fn totals_line(t: &Totals, life: bool) -> String {
         s.push_str(&format!(", {} destroy-record overflows", t.destroy_overflows));
         if t.lives_without_counters > 0 {
             s.push_str(&format!("; {} without their destroy record (no bytes)", t.lives_without_counters));
+            if t.late_destroy_records > 0 {
+                s.push_str(&format!(", of which {} came late", t.late_destroy_records));
+            }
         }
         if t.lives_from_destroy_record_only > 0 {
             s.push_str(&format!("; {} from destroy records alone", t.lives_from_destroy_record_only));
