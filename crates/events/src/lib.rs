@@ -20,7 +20,6 @@ mod table;
 mod tracefs;
 mod tracker;
 
-pub use ring::parse_cpu_list;
 pub use tracker::Totals;
 
 use records::{SocketLayout, StateLayout};
@@ -76,7 +75,8 @@ pub struct Life {
     /// Opened by this side (connect), or accepted; None when not seen opening.
     pub active: Option<bool>,
     pub duration_ns: Option<u64>,
-    /// Bytes sent and acknowledged (tcp_info's bytes_acked), and received.
+    /// Payload bytes sent, each once, and received (SYN and FIN not counted); None when
+    /// unknown (no destroy record, or counters the kernel cleared on an abort).
     pub bytes_sent: Option<u64>,
     pub bytes_received: Option<u64>,
     pub closer: Option<Closer>,
@@ -131,11 +131,19 @@ pub enum EventsError {
     Freed(#[from] sockscope_core::freed::FreedError),
 }
 
-/// Ring bytes per CPU: state changes are ~110 bytes each, six or more per connection.
+/// Ring bytes per CPU: a state change is ~100 bytes, five or more per socket.
 const STATE_RING: usize = 4 << 20;
 const SOCKET_RING: usize = 512 << 10;
 /// How long before a drain a record must be stamped to be taken in that drain.
 const REORDER_MARGIN_NS: u64 = 2_000_000;
+/// Most records taken from one ring at a time: a reader that fell behind catches up in
+/// steps, printing as it goes, instead of holding a whole ring's records in memory.
+const DRAIN_AT_ONCE: usize = 8192;
+/// Most records waiting for the other rings' records of the same time; beyond it, the
+/// oldest are taken anyway (a reader far behind would otherwise hold its lag in memory).
+const PENDING_AT_MOST: usize = 32768;
+/// How long, at most, the end spends taking what is still in the rings.
+const FINISH_AT_MOST_NS: u64 = 2_000_000_000;
 /// How often the rings are drained.
 const RING_DRAIN: Duration = Duration::from_millis(20);
 
@@ -145,6 +153,8 @@ pub struct Monitor {
     freed: Option<FreedListener>,
     /// Tracepoint records drained but not yet taken, in time order.
     pending: Vec<(u64, tracker::Input)>,
+    /// The last drain left records in a ring: drain again without waiting.
+    behind: bool,
     tracker: Tracker,
     /// Kept mounted while the rings are open (a private mount is undone on drop).
     _tracefs: Option<tracefs::Tracefs>,
@@ -162,7 +172,7 @@ impl Monitor {
         };
         let freed = if opts.life { Some(FreedListener::open(opts.udp)?) } else { None };
         let tracker = Tracker::new(opts, rings.is_none());
-        Ok(Monitor { source, rings, freed, pending: Vec::new(), tracker, _tracefs: tracefs })
+        Ok(Monitor { source, rings, freed, pending: Vec::new(), behind: false, tracker, _tracefs: tracefs })
     }
 
     pub fn source(&self) -> &Source {
@@ -172,55 +182,77 @@ impl Monitor {
     /// Waits up to `timeout` for kernel records, then hands every event they make to `out`.
     pub fn poll(&mut self, timeout: Duration, out: &mut Vec<Event>) -> Result<(), EventsError> {
         self.wait(timeout);
-        let rings_drained_from = monotonic_ns();
-        if let Some((rings, state, socket, reset)) = &mut self.rings {
-            let batch = &mut self.pending;
-            let tracker = &mut self.tracker;
-            rings.drain(|item| {
-                let s = match item {
-                    ring::Item::Sample(s) => s,
-                    ring::Item::Comm { pid, comm } => return tracker.exec(pid, comm),
-                };
-                let input = match s.event {
-                    0 => state.decode(s.raw).map(|c| tracker::Input::State { pid: s.pid, tid: s.tid, change: c }),
-                    1 => socket.decode(s.raw).map(tracker::Input::Destroyed),
-                    _ => reset.as_ref().and_then(|r| r.decode(s.raw)).map(tracker::Input::Reset),
-                };
-                match input {
-                    Some(i) => batch.push((s.time_ns, i)),
-                    None => tracker.totals.undecodable += 1,
-                }
-            });
-            // Each CPU's ring is in order; together they are not, and a CPU may still be
-            // writing a record stamped before this drain began. Records are taken in time
-            // order up to a little before it; the rest wait for the next drain. (A socket's
-            // address is reused as soon as it is freed, often on another CPU: out of order,
-            // the new socket's records would be taken for the old one's.)
-            batch.sort_by_key(|(t, _)| *t);
-            let horizon = rings_drained_from.saturating_sub(REORDER_MARGIN_NS);
-            let ready = batch.partition_point(|(t, _)| *t < horizon);
-            // A record that cannot be read is as lost as one the kernel dropped.
-            self.tracker.totals.lost_records = rings.lost.iter().sum::<u64>() + rings.unreadable;
-            for (time_ns, input) in batch.drain(..ready) {
-                self.tracker.input(time_ns, input, out);
-            }
-        }
-        let freed_drained_from = monotonic_ns();
-        if let Some(freed) = &mut self.freed {
-            let tracker = &mut self.tracker;
-            freed.drain(|f| tracker.freed(freed_drained_from, f, out))?;
-            tracker.totals.destroy_overflows = freed.overflows;
-        }
-        self.tracker.tick(rings_drained_from, freed_drained_from, out);
+        let taken_up_to = self.take_rings(out);
+        let freed_drained_from = self.take_destroy_records(out)?;
+        self.tracker.tick(taken_up_to, freed_drained_from, out);
         Ok(())
     }
 
-    /// Ends: every life still waiting for its last record is given as it is.
-    pub fn finish(&mut self, out: &mut Vec<Event>) {
+    /// Ends: the records still in the rings and the destroy-record buffer are taken, and
+    /// every life still waiting for its last record is given as it is.
+    pub fn finish(&mut self, out: &mut Vec<Event>) -> Result<(), EventsError> {
+        let until = monotonic_ns();
+        while self.behind && monotonic_ns() < until + FINISH_AT_MOST_NS {
+            self.take_rings(out);
+        }
         for (time_ns, input) in std::mem::take(&mut self.pending) {
             self.tracker.input(time_ns, input, out);
         }
+        self.take_destroy_records(out)?;
         self.tracker.finish(out);
+        Ok(())
+    }
+
+    /// Drains the rings (at most DRAIN_AT_ONCE records from each) and takes the records in
+    /// time order. Returns the time before which every record has been taken.
+    fn take_rings(&mut self, out: &mut Vec<Event>) -> u64 {
+        let drained_from = monotonic_ns();
+        let Some((rings, state, socket, reset)) = &mut self.rings else { return drained_from };
+        let batch = &mut self.pending;
+        let tracker = &mut self.tracker;
+        let cut = rings.drain(DRAIN_AT_ONCE, |item| {
+            let s = match item {
+                ring::Item::Sample(s) => s,
+                ring::Item::Comm { pid, comm } => return tracker.exec(pid, comm),
+            };
+            let input = match s.event {
+                0 => state.decode(s.raw).map(|c| tracker::Input::State { pid: s.pid, tid: s.tid, change: c }),
+                1 => socket.decode(s.raw).map(tracker::Input::Destroyed),
+                _ => reset.as_ref().and_then(|r| r.decode(s.raw)).map(tracker::Input::Reset),
+            };
+            match input {
+                Some(i) => batch.push((s.time_ns, i)),
+                None => tracker.totals.undecodable += 1,
+            }
+        });
+        // Each CPU's ring is in order; together they are not, and a CPU may still be writing
+        // a record stamped before this drain began. Records are taken in time order up to a
+        // little before it; the rest wait for the next drain. (A socket's address is reused
+        // as soon as it is freed, often on another CPU: out of order, the new socket's
+        // records would be taken for the old one's.) A ring left with records in it (a
+        // reader behind) holds records from after the last one taken from it: those wait
+        // too, unless so many wait that memory would grow with the lag.
+        batch.sort_by_key(|(t, _)| *t);
+        let horizon = drained_from.saturating_sub(REORDER_MARGIN_NS).min(cut.unwrap_or(u64::MAX));
+        self.behind = cut.is_some();
+        let ready = batch.partition_point(|(t, _)| *t < horizon).max(batch.len().saturating_sub(PENDING_AT_MOST));
+        // A record that cannot be read is as lost as one the kernel dropped.
+        self.tracker.totals.lost_records = rings.lost.iter().sum::<u64>() + rings.unreadable;
+        for (time_ns, input) in batch.drain(..ready) {
+            self.tracker.input(time_ns, input, out);
+        }
+        horizon
+    }
+
+    /// Takes every destroy record waiting; returns when it began.
+    fn take_destroy_records(&mut self, out: &mut Vec<Event>) -> Result<u64, EventsError> {
+        let from = monotonic_ns();
+        if let Some(freed) = &mut self.freed {
+            let tracker = &mut self.tracker;
+            freed.drain(|f| tracker.freed(from, f, out))?;
+            tracker.totals.destroy_overflows = freed.overflows;
+        }
+        Ok(from)
     }
 
     pub fn totals(&self) -> Totals {
@@ -230,7 +262,11 @@ impl Monitor {
     /// Waits `timeout` (shortened to the ring drain period when the rings are open), or
     /// until a destroy record arrives.
     fn wait(&self, timeout: Duration) {
-        let timeout = if self.rings.is_some() { timeout.min(RING_DRAIN) } else { timeout };
+        let timeout = match (&self.rings, self.behind) {
+            (Some(_), true) => Duration::ZERO,
+            (Some(_), false) => timeout.min(RING_DRAIN),
+            (None, _) => timeout,
+        };
         let mut fds: Vec<PollFd<'_>> = Vec::new();
         if let Some(freed) = &self.freed {
             fds.extend(freed.fds().map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)));

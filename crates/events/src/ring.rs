@@ -78,21 +78,39 @@ impl Rings {
         Ok(Rings { samplers, lost: vec![0; events.len()], unreadable: 0 })
     }
 
-    /// Hands every record in every ring to `f`, counting the ones the kernel reports lost
-    /// and the ones that cannot be read.
-    pub fn drain(&mut self, mut f: impl FnMut(Item<'_>)) {
+    /// Hands the records in every ring to `f`, at most `max` from each ring, counting the
+    /// ones the kernel reports lost and the ones that cannot be read. Returns, when a ring
+    /// was left with records in it, the time of the last record taken from such a ring: the
+    /// records before it are all taken, later ones may not be.
+    pub fn drain(&mut self, max: usize, mut f: impl FnMut(Item<'_>)) -> Option<u64> {
+        let mut cut: Option<u64> = None;
         for (event, sampler) in &mut self.samplers {
-            while let Some(record) = sampler.next_record() {
+            let mut last = None;
+            let mut taken = 0;
+            while taken < max
+                && let Some(record) = sampler.next_record()
+            {
+                taken += 1;
                 // A record may wrap around the ring's end: copied then, borrowed otherwise.
                 let bytes = record.to_contiguous();
                 match parse(record.ty(), *event, &bytes) {
-                    Some(Parsed::Item(item)) => f(item),
+                    Some(Parsed::Item(item)) => {
+                        if let Item::Sample(s) = &item {
+                            last = Some(s.time_ns);
+                        }
+                        f(item)
+                    }
                     Some(Parsed::Lost(n)) => self.lost[*event] += n,
                     Some(Parsed::Other) => {}
                     None => self.unreadable += 1,
                 }
             }
+            if taken == max {
+                let t = last.unwrap_or(0);
+                cut = Some(cut.map_or(t, |c| c.min(t)));
+            }
         }
+        cut
     }
 }
 

@@ -30,6 +30,8 @@ const GRACE_NS: u64 = 5_000_000_000;
 /// A destroy record read before its socket's tracepoint record waits at most this long
 /// (counted in ring drains after it).
 const EARLY_GRACE_NS: u64 = 200_000_000;
+/// How often closed sockets whose destroy tracepoint was lost are swept away.
+const SWEEP_EVERY_NS: u64 = 1_000_000_000;
 /// Destroy records only: how often the socket table is looked at (start times, owners).
 const LOOK_EVERY_NS: u64 = 250_000_000;
 
@@ -156,6 +158,7 @@ pub struct Tracker {
     procs: Procs,
     table: Table,
     last_look_ns: u64,
+    last_sweep_ns: u64,
     pub totals: Totals,
 }
 
@@ -179,6 +182,7 @@ impl Tracker {
             procs: Procs::new(),
             table,
             last_look_ns: crate::monotonic_ns(),
+            last_sweep_ns: 0,
             totals: Totals::default(),
         }
     }
@@ -233,8 +237,11 @@ impl Tracker {
         }
         let born = matches!((c.old, c.new), (Close, SynSent) | (Listen, SynRecv));
         if born && let Some(prev) = self.remove(c.skaddr) {
-            // The same socket connecting again: its earlier try ended without a destroy record.
-            if self.opts.life && prev.closed_ns.is_some() {
+            // A socket at this address was not destroyed: either the same socket connects
+            // again (its earlier try ends without a destroy record: given now), or its
+            // tcp_destroy_sock record was lost from a full ring (its destroy record will
+            // give it, alone: not given here, or it would be given twice).
+            if self.opts.life && prev.closed_ns.is_some() && self.totals.lost_records == 0 {
                 self.give(0, prev, None, now, out);
             }
         }
@@ -415,6 +422,20 @@ impl Tracker {
             self.table.refresh();
             self.table.prune();
             self.last_look_ns = now;
+        }
+        // With records lost, a closed socket's tcp_destroy_sock record may be among them: it
+        // would stay followed until its address is reused. Its destroy record gives it.
+        if self.totals.lost_records > 0 && now.saturating_sub(self.last_sweep_ns) > SWEEP_EVERY_NS {
+            self.last_sweep_ns = now;
+            let stale: Vec<u64> = self
+                .live
+                .iter()
+                .filter(|(_, c)| c.closed_ns.is_some_and(|t| now.saturating_sub(t) > GRACE_NS))
+                .map(|(k, _)| *k)
+                .collect();
+            for skaddr in stale {
+                self.remove(skaddr);
+            }
         }
         // A destroy record is sent (from a kernel work queue) soon after the socket's
         // tcp_destroy_sock record, which put the life in `closing`.

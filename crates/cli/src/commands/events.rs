@@ -58,7 +58,7 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
             .min(Duration::from_millis(200));
         monitor.poll(if ending { Duration::ZERO } else { wait }, &mut batch).map_err(|e| anyhow::anyhow!("{e}"))?;
         if ending {
-            monitor.finish(&mut batch);
+            monitor.finish(&mut batch).map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         for event in batch.drain(..) {
             if finished || !keep.keeps(&event) {
