@@ -17,6 +17,14 @@ use std::time::{Duration, Instant};
 /// The port of the connections that tell the test sockscope is reading.
 const PROBE: u16 = 7999;
 
+/// One test at a time: the storm loads both cores, and each test's truth (owners, bytes,
+/// durations) is checked without another test's storm beside it.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A running `sockscope events`, its JSON lines read on a thread.
 struct Watch {
     child: Child,
@@ -255,6 +263,7 @@ fn check_side(v: &Value, m: &Made, client: bool, server_pid: u32) {
 
 #[test]
 fn life_lines_match_the_connections_the_test_made() {
+    let _one = one_at_a_time();
     private_netns();
     let mut watch = Watch::start(&[], &["--life", "--jsonl", "-n"]);
     watch.ready();
@@ -441,6 +450,7 @@ fn kernel_edge(old: &str, new: &str) -> bool {
 
 #[test]
 fn transitions_follow_the_kernel_state_machine_with_the_right_owner() {
+    let _one = one_at_a_time();
     private_netns();
     let mut watch =
         Watch::start(&[], &["--jsonl", "-n", "sport = :7002 or dport = :7002 or dport = :7003 or dport = :7999"]);
@@ -505,6 +515,7 @@ fn peak_memory_kib(pid: u32) -> u64 {
 
 #[test]
 fn a_storm_of_50000_connections_is_reported_in_full_or_its_loss_counted() {
+    let _one = one_at_a_time();
     private_netns();
     // No filter: only this test's connections are in its namespace, and the tracepoints'
     // records of every other namespace's (other tests run beside it) must be left out.
@@ -564,6 +575,7 @@ fn a_storm_of_50000_connections_is_reported_in_full_or_its_loss_counted() {
 
 #[test]
 fn without_privilege_life_works_from_destroy_records_with_a_note() {
+    let _one = one_at_a_time();
     private_netns();
     let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
     let mut watch = Watch::start(&nobody, &["--life", "--jsonl", "-n"]);

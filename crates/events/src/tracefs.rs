@@ -94,31 +94,9 @@ pub fn mounts_of_type(mounts: &str, fstype: &str) -> Vec<PathBuf> {
         .filter_map(|l| {
             let mut w = l.split(' ');
             let (_, dir, ty) = (w.next()?, w.next()?, w.next()?);
-            (ty == fstype).then(|| PathBuf::from(unescape(dir)))
+            (ty == fstype).then(|| PathBuf::from(sockscope_core::text::unescape_octal(dir)))
         })
         .collect()
-}
-
-/// /proc/mounts writes space, tab, newline and backslash as \040, \011, \012, \134.
-fn unescape(s: &str) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && let Some(code) = b
-                .get(i + 1..i + 4)
-                .and_then(|o| std::str::from_utf8(o).ok())
-                .and_then(|o| u8::from_str_radix(o, 8).ok())
-        {
-            out.push(code);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -245,6 +245,12 @@ impl Tracker {
                 self.give(0, prev, None, now, out);
             }
         }
+        if !born && self.live.get(&c.skaddr).is_some_and(|conn| conn.state != c.old) {
+            // Not the state this socket was last seen in: records between were lost (a full
+            // ring), and this may be another socket at a reused address. Start again from
+            // what this record tells rather than carry on with what may be another's owner.
+            self.remove(c.skaddr);
+        }
         if !self.live.contains_key(&c.skaddr) {
             let conn = self.first_sight(now, pid, tid, &c, born);
             self.insert(c.skaddr, conn);
