@@ -177,9 +177,17 @@ pub struct ListArgs {
     #[arg(long = "source", value_enum, default_value_t = SourceArg::Auto, help_heading = "Collection")]
     pub source: SourceArg,
     /// Read the sockets of the network namespace NAME (/run/netns/NAME, as ip netns names them)
-    #[arg(short = 'N', long = "net", value_name = "NAME", help_heading = "Collection")]
+    #[arg(short = 'N', long = "net", value_name = "NAME", help_heading = "Collection", conflicts_with_all = ["list_netns", "all_netns"])]
     pub net: Option<String>,
-    /// Not supported: following destroyed sockets (ss -E) comes with a later `events` command
+    /// Also read this network namespace: a name in /run/netns, a path to a namespace file, or
+    /// pid:PID (the namespace of a process); repeat for more. Adds a Netns column
+    #[arg(id = "list_netns", long = "netns", value_name = "NAME|PATH|pid:PID", help_heading = "Collection")]
+    pub netns: Vec<String>,
+    /// Read every network namespace on the host (those of processes, and bind-mounted ones
+    /// such as /run/netns/NAME)
+    #[arg(long = "all-netns", help_heading = "Collection", conflicts_with = "list_netns")]
+    pub all_netns: bool,
+    /// Not supported: following destroyed sockets (ss -E): see `sockscope events --life`
     #[arg(short = 'E', long = "events", help_heading = "Not supported (ss flags)")]
     pub events: bool,
     /// Not supported: raw sock_diag dumps to FILE (ss -D); --json has every field

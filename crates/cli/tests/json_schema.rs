@@ -23,7 +23,7 @@ const DOCS: &str = include_str!("../../../docs/json.md");
 const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
 
 /// Documented keys no population here can make, and why.
-const NOT_MADE_HERE: [(&str, &str); 15] = [
+const NOT_MADE_HERE: [(&str, &str); 17] = [
     ("dctcp", "only for DCTCP connections (this kernel has no DCTCP; parse and text are unit-tested)"),
     ("enabled", "in dctcp"),
     ("ce_state", "in dctcp"),
@@ -39,6 +39,8 @@ const NOT_MADE_HERE: [(&str, &str); 15] = [
     ("tid", "only with -T"),
     ("tracepoint_records", "only in a `lost` record, when the kernel dropped records (tests/events.rs storm)"),
     ("destroy_record_overflows", "only in a `lost` record"),
+    ("namespaces", "only with --netns or --all-netns (tests/netns.rs)"),
+    ("netns", "only with --netns or --all-netns (tests/netns.rs)"),
 ];
 
 /// The backquoted words of the first column of every table row in `## title` (to the next

@@ -28,6 +28,8 @@ pub struct Collector {
     opts: SnapshotOptions,
     /// Opened on first use and kept.
     diag: Option<DiagSocket>,
+    /// The sock_diag sockets opened in other network namespaces, by namespace inode.
+    others: HashMap<u64, Option<DiagSocket>>,
     /// Whether to keep the owner cache (not for a single look: remembering costs a little).
     incremental: bool,
     cache: fdscan::OwnerCache,
@@ -43,6 +45,7 @@ impl Collector {
         Collector {
             opts,
             diag: None,
+            others: HashMap::new(),
             incremental: true,
             cache: fdscan::OwnerCache::default(),
             collections: 0,
@@ -121,6 +124,7 @@ impl Collector {
         };
         snap.sockets.reserve(self.last_len + self.last_len / 8);
         let diag = &mut self.diag;
+        let others = &mut self.others;
         // The /proc walk runs on its own threads while this one dumps the sockets: both are
         // mostly kernel time, and they touch different locks.
         let scanned = std::thread::scope(|sc| -> Result<_, SnapshotError> {
@@ -128,12 +132,17 @@ impl Collector {
                 Some(scan) => (0..scan.workers().saturating_sub(1).max(1)).map(|_| sc.spawn(|| scan.work())).collect(),
                 None => Vec::new(),
             };
-            if !sel.is_empty() {
+            if !sel.is_empty() && opts.namespaces.is_empty() {
                 let net_dir = procfs::net_dir(&opts.proc_root);
                 match opts.source {
                     Source::Proc => procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?,
-                    Source::Netlink | Source::Auto => dump(&mut snap, diag, opts, code.as_deref(), &net_dir)?,
+                    Source::Netlink | Source::Auto => dump(&mut snap, diag, opts, code.as_deref(), Some(&net_dir))?,
                 }
+            } else if !sel.is_empty() {
+                for ns in &opts.namespaces {
+                    collect_netns(&mut snap, others.entry(ns.inode).or_default(), ns, opts, code.as_deref())?;
+                }
+                snap.namespaces.clone_from(&opts.namespaces);
             }
             fill_unix_peer_names(&mut snap.sockets);
             // This thread helps once the dump is done, then (alone by now) reads what the
@@ -176,24 +185,76 @@ impl Collector {
     }
 }
 
+/// The sockets of another network namespace into `snap`, each marked with it: through a
+/// sock_diag socket opened inside it (kept), and /proc/net read through a process inside it.
+/// A namespace that cannot be entered, or that is gone, is skipped with a warning.
+fn collect_netns(
+    snap: &mut Snapshot,
+    diag: &mut Option<DiagSocket>,
+    ns: &crate::netns::Netns,
+    opts: &SnapshotOptions,
+    code: Option<&[u8]>,
+) -> Result<(), SnapshotError> {
+    let start = snap.sockets.len();
+    let net_dir = ns.pid.map(|pid| opts.proc_root.join(pid.to_string()).join("net"));
+    if opts.source == Source::Proc {
+        match &net_dir {
+            Some(dir) => {
+                if let Err(e) = procfs::net::collect(dir, &opts.selection, None, &mut snap.sockets) {
+                    snap.warnings.push(format!("skipped the network namespace {}: {e}", ns.label()));
+                }
+            }
+            None => snap.warnings.push(format!(
+                "skipped the network namespace {}: no process is in it, so its /proc/net cannot be read",
+                ns.label()
+            )),
+        }
+    } else {
+        if diag.is_none() && crate::netns::own(&opts.proc_root) == Some(ns.inode) {
+            // The caller's own: no need (nor privilege) to enter it.
+            *diag = Some(DiagSocket::open()?);
+        }
+        if diag.is_none() {
+            match crate::netns::diag_socket_in(ns) {
+                Ok(fd) => *diag = Some(DiagSocket::from_fd(fd)),
+                Err(e) => {
+                    snap.warnings.push(format!("skipped: {e}"));
+                    return Ok(());
+                }
+            }
+        }
+        dump(snap, diag, opts, code, net_dir.as_deref())?;
+    }
+    let inode = std::num::NonZeroU64::new(ns.inode);
+    for s in &mut snap.sockets[start..] {
+        s.netns = inode;
+    }
+    Ok(())
+}
+
 /// The sock_diag dump into `snap`, through the kept socket (opened on first use), with the
-/// /proc/net fallbacks `opts.source` allows.
+/// /proc/net fallbacks `opts.source` allows (none without a `net_dir`).
 fn dump(
     snap: &mut Snapshot,
     diag: &mut Option<DiagSocket>,
     opts: &SnapshotOptions,
     code: Option<&[u8]>,
-    net_dir: &std::path::Path,
+    net_dir: Option<&std::path::Path>,
 ) -> Result<(), SnapshotError> {
     let sel = &opts.selection;
     let diag = match diag {
         Some(d) => d,
         None => match DiagSocket::open() {
             Ok(d) => diag.insert(d),
-            Err(e) if opts.source == Source::Auto => {
+            Err(e) if opts.source == Source::Auto && net_dir.is_some() => {
                 snap.warnings
                     .push(format!("{e}; reading /proc/net instead (no cookies, listener backlogs or Unix peers)"));
-                procfs::net::collect(net_dir, sel, None, &mut snap.sockets)?;
+                procfs::net::collect(
+                    net_dir.unwrap_or(std::path::Path::new("/proc/net")),
+                    sel,
+                    None,
+                    &mut snap.sockets,
+                )?;
                 return Ok(());
             }
             Err(e) => return Err(e.into()),
@@ -250,7 +311,12 @@ fn dump(
                 seen.push(msg);
             }
         }
-        procfs::net::collect(net_dir, sel, Some(&tables), &mut snap.sockets)?;
+        match net_dir {
+            Some(dir) => procfs::net::collect(dir, sel, Some(&tables), &mut snap.sockets)?,
+            None => snap
+                .warnings
+                .push("no process is in the namespace, so the tables sock_diag cannot dump are missing from it".into()),
+        }
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod filter;
 pub mod host;
 pub mod model;
 pub mod names;
+pub mod netns;
 pub mod select;
 pub mod snapshot;
 pub mod summary;

@@ -48,6 +48,8 @@ pub struct SnapshotOptions {
     pub kernel_filter: KernelFilter,
     /// Root of procfs; `/proc` except in tests.
     pub proc_root: PathBuf,
+    /// Network namespaces to read (`--netns`, `--all-netns`); empty: the caller's alone.
+    pub namespaces: Vec<crate::netns::Netns>,
 }
 
 impl SnapshotOptions {
@@ -61,6 +63,7 @@ impl SnapshotOptions {
             filter: None,
             kernel_filter: KernelFilter::Auto,
             proc_root: PathBuf::from("/proc"),
+            namespaces: Vec::new(),
         }
     }
 }
@@ -92,6 +95,8 @@ pub struct Snapshot {
     /// With a filter naming `autobound`: the cookies of the TCP and UDP sockets the kernel
     /// calls autobound, asked of it so that user space decides as the kernel does.
     pub autobound: Option<std::collections::HashSet<u64>>,
+    /// The network namespaces read, when more than the caller's were asked for.
+    pub namespaces: Vec<crate::netns::Netns>,
 }
 
 impl Snapshot {

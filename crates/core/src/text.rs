@@ -224,6 +224,29 @@ pub fn serialize_field<S: SerializeStruct>(
     }
 }
 
+/// /proc/mounts and mountinfo write space, tab, newline and backslash in paths as \040,
+/// \011, \012, \134: the path as it is.
+pub fn unescape_octal(s: &str) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && let Some(code) = b
+                .get(i + 1..i + 4)
+                .and_then(|o| std::str::from_utf8(o).ok())
+                .and_then(|o| u8::from_str_radix(o, 8).ok())
+        {
+            out.push(code);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,7 +35,7 @@ fn refuse_unsupported(args: &ListArgs) -> anyhow::Result<()> {
     }
     if args.events {
         return Err(usage(anyhow::anyhow!(
-            "-E/--events: following sockets as they are destroyed is not supported yet"
+            "-E/--events: not supported in the socket table; sockets as they are destroyed are what `sockscope events --life` shows (with bytes, duration and owner)"
         )));
     }
     if args.diag.is_some() {
@@ -199,7 +199,38 @@ fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyh
     opts.extensions =
         Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos, vitals: false, extended: args.extended };
     opts.filter = f.expr;
+    opts.namespaces = namespaces(args, &opts.proc_root)?;
     Ok(opts)
+}
+
+/// `--netns` and `--all-netns`: the namespaces to read (the caller's first); none for the
+/// caller's alone.
+fn namespaces(args: &ListArgs, proc_root: &std::path::Path) -> anyhow::Result<Vec<sockscope_core::netns::Netns>> {
+    use sockscope_core::netns;
+    if args.all_netns {
+        return Ok(netns::discover(proc_root));
+    }
+    if args.netns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut list: Vec<netns::Netns> = Vec::new();
+    let own = netns::own(proc_root);
+    if let Some(inode) = own {
+        list.push(netns::Netns {
+            inode,
+            name: None,
+            pid: Some(std::process::id()),
+            path: proc_root.join("self/ns/net"),
+        });
+    }
+    for spec in &args.netns {
+        let ns =
+            netns::resolve(spec, proc_root).map_err(|e| if e.is_usage() { usage(e) } else { anyhow::Error::new(e) })?;
+        if !list.iter().any(|n| n.inode == ns.inode) {
+            list.push(ns);
+        }
+    }
+    Ok(list)
 }
 
 /// ss -s counts from the kernel's counters, whatever else the flags say; what it dumps

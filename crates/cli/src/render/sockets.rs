@@ -61,8 +61,16 @@ pub fn write(
     Table::write_parts(&parts, out, opts.header, trailing, opts.max_width)
 }
 
-fn columns(opts: &TableOptions) -> Vec<Column> {
-    let mut columns = Vec::with_capacity(6);
+/// With sockets of more than one network namespace, a first column names each one's.
+fn netns_labels(snap: &Snapshot) -> Option<std::collections::HashMap<u64, String>> {
+    (snap.namespaces.len() > 1).then(|| snap.namespaces.iter().map(|n| (n.inode, n.label())).collect())
+}
+
+fn columns(opts: &TableOptions, netns: bool) -> Vec<Column> {
+    let mut columns = Vec::with_capacity(7);
+    if netns {
+        columns.push(Column { heading: "Netns", align: Align::Left, split: None });
+    }
     if opts.netid_column {
         columns.push(Column { heading: "Netid", align: Align::Left, split: None });
     }
@@ -90,9 +98,10 @@ fn state_colour(state: &str) -> Option<&'static str> {
 
 /// One table holding these sockets' rows.
 fn fill(snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer, opts: &TableOptions) -> Table {
-    let mut table = Table::new(columns(opts));
+    let netns = netns_labels(snap);
+    let mut table = Table::new(columns(opts, netns.is_some()));
     if opts.colour && opts.state_column {
-        table.paint(usize::from(opts.netid_column), state_colour);
+        table.paint(usize::from(opts.netid_column) + usize::from(netns.is_some()), state_colour);
     }
     table.reserve(sockets.len());
     let mut addr = String::new();
@@ -101,6 +110,10 @@ fn fill(snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer, opts: &TableOpt
     let mut second = String::new();
     for s in sockets {
         table.row_separator(if matches!(s.local, Endpoint::Unix { .. }) { ' ' } else { ':' });
+        if let Some(labels) = &netns {
+            let label = s.netns.and_then(|n| labels.get(&n.get()));
+            table.cell_str(&sockscope_core::text::Untrusted(label.map_or("-", String::as_str)).to_string());
+        }
         if opts.netid_column {
             table.cell_str(s.netid.ss_name());
         }

@@ -72,6 +72,9 @@ fn socket_json<'a>(
 #[derive(serde::Serialize)]
 struct Document<'a> {
     fallbacks: &'a [String],
+    /// With --netns or --all-netns: the namespaces read.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    namespaces: &'a [sockscope_core::netns::Netns],
     owner_scan: Option<&'a OwnerScanReport>,
     kernel_filtered: bool,
     socket_count: usize,
@@ -116,6 +119,7 @@ pub fn write(
     }
     let data = Document {
         fallbacks: &snap.fallbacks,
+        namespaces: &snap.namespaces,
         owner_scan: snap.owners.as_ref().map(|o| &o.report),
         kernel_filtered: snap.kernel_filtered,
         socket_count: sockets.len(),

@@ -133,6 +133,10 @@ pub struct Socket {
     /// cgroup v2 id (the inode of the cgroup directory).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup_id: Option<NonZeroU64>,
+    /// The network namespace's inode, when sockets of more than the caller's were asked
+    /// for (`--netns`, `--all-netns`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<NonZeroU64>,
     /// Memory, tcp_info, congestion control, TOS — when asked for (-m, -i, --tos).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub details: Option<Box<Details>>,
@@ -176,6 +180,7 @@ impl Socket {
             timer: None,
             mark: None,
             cgroup_id: None,
+            netns: None,
             details: None,
         }
     }

@@ -52,8 +52,12 @@ pub struct DiagSocket {
 
 impl DiagSocket {
     pub fn open() -> Result<DiagSocket, NetlinkError> {
-        let fd = sock_diag_socket().map_err(NetlinkError::Open)?;
-        Ok(DiagSocket { fd, buf: vec![0; RECV_BUFFER], seq: 0, interrupted: false })
+        Ok(DiagSocket::from_fd(sock_diag_socket().map_err(NetlinkError::Open)?))
+    }
+
+    /// A sock_diag socket opened elsewhere (in another network namespace: `netns`).
+    pub fn from_fd(fd: OwnedFd) -> DiagSocket {
+        DiagSocket { fd, buf: vec![0; RECV_BUFFER], seq: 0, interrupted: false }
     }
 
     /// Sends one request message to the kernel; returns its sequence number.
@@ -310,8 +314,8 @@ fn error_from_code(table: &'static str, code: i32) -> NetlinkError {
     }
 }
 
-/// A new NETLINK_SOCK_DIAG socket.
-fn sock_diag_socket() -> rustix::io::Result<OwnedFd> {
+/// A new NETLINK_SOCK_DIAG socket, in the calling thread's network namespace.
+pub(crate) fn sock_diag_socket() -> rustix::io::Result<OwnedFd> {
     rustix::net::socket_with(
         AddressFamily::NETLINK,
         SocketType::RAW,

@@ -1,0 +1,240 @@
+//! Network namespaces other than the caller's: finding every one on the host, naming them,
+//! and opening a sock_diag socket inside one (a netlink socket stays bound to the namespace
+//! it was created in, so dumps through it can then run from any thread).
+//!
+//! A namespace is found from the processes in it (`/proc/PID/ns/net`) and from every nsfs
+//! bind mount (`/run/netns/NAME` of `ip netns`, or any other path), which keeps a namespace
+//! alive with no process inside it: lsns misses those.
+
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where `ip netns` keeps its named namespaces.
+pub const NAMED_DIR: &str = "/run/netns";
+
+/// One network namespace and a way into it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Netns {
+    /// The namespace's inode: `net:[INODE]`, unique on the host.
+    pub inode: u64,
+    /// Its name under /run/netns, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A process inside it (its /proc/PID/net is the namespace's /proc/net).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// A file that is the namespace (a bind mount, or /proc/PID/ns/net).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+impl Netns {
+    /// How a table names it: its name, else `net:[INODE]`.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| format!("net:[{}]", self.inode))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetnsError {
+    #[error("--netns {spec}: no network namespace of that name in /run/netns (ip netns list shows them)")]
+    NoSuchName { spec: String },
+    #[error("--netns {spec}: no such file")]
+    NoSuchPath { spec: String },
+    #[error("--netns {spec}: no process {pid}")]
+    NoSuchPid { spec: String, pid: u32 },
+    #[error("--netns {spec}: not a network namespace")]
+    NotNetns { spec: String },
+    #[error("--netns {spec}: not a name, a path or pid:PID")]
+    BadSpec { spec: String },
+    #[error("cannot enter the network namespace {label}: {errno} (entering one needs CAP_SYS_ADMIN)")]
+    Enter { label: String, errno: Errno },
+    #[error("cannot open a sock_diag socket in the network namespace {label}: {errno}")]
+    Socket { label: String, errno: Errno },
+}
+
+impl NetnsError {
+    /// Whether the command line named something that is not there (exit status 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            NetnsError::NoSuchName { .. }
+                | NetnsError::NoSuchPath { .. }
+                | NetnsError::NoSuchPid { .. }
+                | NetnsError::NotNetns { .. }
+                | NetnsError::BadSpec { .. }
+        )
+    }
+}
+
+/// `net:[4026531840]` → 4026531840.
+fn inode_of_link(link: &Path) -> Option<u64> {
+    let text = link.to_str()?;
+    text.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
+}
+
+/// The caller's namespace inode.
+pub fn own(proc_root: &Path) -> Option<u64> {
+    inode_of_link(&std::fs::read_link(proc_root.join("self/ns/net")).ok()?)
+}
+
+/// The inode of the namespace at `path` when it is an nsfs file of a network namespace.
+fn inode_at(path: &Path, proc_root: &Path) -> Option<u64> {
+    if let Ok(link) = std::fs::read_link(path)
+        && let Some(inode) = inode_of_link(&link)
+    {
+        return Some(inode);
+    }
+    // A bind mount of an nsfs file: the same device as the namespace files in /proc, and
+    // its inode is the namespace's. Which kind of namespace it is, setns tells later.
+    let st = rustix::fs::stat(path).ok()?;
+    let nsfs = rustix::fs::stat(proc_root.join("self/ns/net")).ok()?;
+    (st.st_dev == nsfs.st_dev).then_some(st.st_ino)
+}
+
+/// `--netns SPEC`: a name under /run/netns, a path to a namespace file, or `pid:PID`.
+pub fn resolve(spec: &str, proc_root: &Path) -> Result<Netns, NetnsError> {
+    let shown = crate::text::Untrusted(spec).to_string();
+    if let Some(pid) = spec.strip_prefix("pid:") {
+        let pid: u32 = pid.parse().map_err(|_| NetnsError::BadSpec { spec: shown.clone() })?;
+        let path = proc_root.join(pid.to_string()).join("ns/net");
+        let inode = inode_at(&path, proc_root).ok_or(NetnsError::NoSuchPid { spec: shown.clone(), pid })?;
+        let name = names(proc_root).remove(&inode);
+        return Ok(Netns { inode, name, pid: Some(pid), path });
+    }
+    if spec.is_empty() {
+        return Err(NetnsError::BadSpec { spec: shown });
+    }
+    let (path, named) = if spec.contains('/') {
+        (PathBuf::from(spec), false)
+    } else {
+        if spec == "." || spec == ".." {
+            return Err(NetnsError::NoSuchName { spec: shown });
+        }
+        (Path::new(NAMED_DIR).join(spec), true)
+    };
+    if !path.exists() {
+        return Err(if named {
+            NetnsError::NoSuchName { spec: shown }
+        } else {
+            NetnsError::NoSuchPath { spec: shown }
+        });
+    }
+    let inode = inode_at(&path, proc_root).ok_or(NetnsError::NotNetns { spec: shown })?;
+    let name = names(proc_root).remove(&inode);
+    let pid = first_pids(proc_root).remove(&inode);
+    Ok(Netns { inode, name, pid, path })
+}
+
+/// The names of the named namespaces, by inode.
+fn names(proc_root: &Path) -> BTreeMap<u64, String> {
+    let mut out = BTreeMap::new();
+    if let Ok(dir) = std::fs::read_dir(NAMED_DIR) {
+        for e in dir.flatten() {
+            if let (Some(inode), Some(name)) = (inode_at(&e.path(), proc_root), e.file_name().to_str()) {
+                out.entry(inode).or_insert_with(|| name.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// For each namespace with a process in it: the lowest pid.
+fn first_pids(proc_root: &Path) -> BTreeMap<u64, u32> {
+    let mut out = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir(proc_root) else { return out };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        // A process that is gone, or another user's (not readable without privilege), is skipped.
+        if let Some(inode) = std::fs::read_link(e.path().join("ns/net")).ok().as_deref().and_then(inode_of_link) {
+            let first = out.entry(inode).or_insert(pid);
+            *first = (*first).min(pid);
+        }
+    }
+    out
+}
+
+/// The mount points of nsfs mounts in a /proc/self/mountinfo text, with the namespace each
+/// is (`net:[INODE]` in the root field).
+pub fn nsfs_mounts(mountinfo: &str) -> Vec<(u64, PathBuf)> {
+    mountinfo
+        .lines()
+        .filter_map(|l| {
+            let (before, after) = l.split_once(" - ")?;
+            let mut fields = before.split(' ');
+            let root = fields.nth(3)?;
+            let point = fields.next()?;
+            (after.split(' ').next()? == "nsfs").then_some(())?;
+            let inode = inode_of_link(Path::new(root))?;
+            Some((inode, PathBuf::from(crate::text::unescape_octal(point))))
+        })
+        .collect()
+}
+
+/// Every network namespace on the host that can be seen: those with processes, and those
+/// bind-mounted (named or not). Sorted by inode; the caller's first.
+pub fn discover(proc_root: &Path) -> Vec<Netns> {
+    let mut found: BTreeMap<u64, Netns> = BTreeMap::new();
+    for (inode, pid) in first_pids(proc_root) {
+        let path = proc_root.join(pid.to_string()).join("ns/net");
+        found.insert(inode, Netns { inode, name: None, pid: Some(pid), path });
+    }
+    let mountinfo = std::fs::read_to_string(proc_root.join("self/mountinfo")).unwrap_or_default();
+    for (inode, point) in nsfs_mounts(&mountinfo) {
+        found.entry(inode).or_insert(Netns { inode, name: None, pid: None, path: point });
+    }
+    for (inode, name) in names(proc_root) {
+        if let Some(ns) = found.get_mut(&inode) {
+            ns.name = Some(name.clone());
+            ns.path = Path::new(NAMED_DIR).join(name);
+        }
+    }
+    let own = own(proc_root);
+    let mut list: Vec<Netns> = found.into_values().collect();
+    list.sort_by_key(|n| (Some(n.inode) != own, n.inode));
+    list
+}
+
+/// A NETLINK_SOCK_DIAG socket created inside `ns`, by a thread that enters it and ends.
+pub fn diag_socket_in(ns: &Netns) -> Result<OwnedFd, NetnsError> {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
+    let label = ns.label();
+    let path = ns.path.clone();
+    let opened = std::thread::spawn(move || -> Result<OwnedFd, NetnsError> {
+        let file = rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|errno| NetnsError::Enter { label: label.clone(), errno })?;
+        move_into_link_name_space(rustix::fd::AsFd::as_fd(&file), Some(LinkNameSpaceType::Network))
+            .map_err(|errno| NetnsError::Enter { label: label.clone(), errno })?;
+        crate::netlink::sock_diag_socket().map_err(|errno| NetnsError::Socket { label, errno })
+    })
+    .join();
+    opened.unwrap_or_else(|_| Err(NetnsError::Socket { label: ns.label(), errno: Errno::IO }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_nsfs_mounts_in_mountinfo() {
+        let text = "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n\
+                    612 29 0:4 net:[4026532712] /run/netns/blue rw,nosuid,nodev,noexec shared:5 - nsfs nsfs rw\n\
+                    613 29 0:4 net:[4026532800] /tmp/held\\040here rw - nsfs nsfs rw\n\
+                    614 29 0:4 mnt:[4026532900] /run/mntns rw - nsfs nsfs rw\n";
+        assert_eq!(
+            nsfs_mounts(text),
+            vec![(4026532712, PathBuf::from("/run/netns/blue")), (4026532800, PathBuf::from("/tmp/held here"))]
+        );
+        assert!(nsfs_mounts("garbage\n - \n").is_empty());
+    }
+
+    #[test]
+    fn reads_namespace_links() {
+        assert_eq!(inode_of_link(Path::new("net:[4026531840]")), Some(4026531840));
+        assert_eq!(inode_of_link(Path::new("mnt:[4026531840]")), None);
+        assert_eq!(inode_of_link(Path::new("net:[x]")), None);
+    }
+}
