@@ -22,10 +22,13 @@ out=$(mktemp -d)
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(25000 50000 100000 200000)
 unshare -n bash bench/inside.sh "$PWD/target/release/sockscope" "$out" "${sizes[@]}"
-# The tracing and events sections are bench/trace.sh's and bench/events.sh's: kept as they are.
+# The tracing, events and namespaces sections are bench/trace.sh's, bench/events.sh's and
+# bench/netns.sh's: kept as they are.
 trace_section=$(sed -n '/^<!-- trace: bench\/trace.sh -->$/,/^<!-- \/trace -->$/p' bench/RESULTS.md 2>/dev/null || true)
 events_section=$(sed -n '/^<!-- events: bench\/events.sh -->$/,/^<!-- \/events -->$/p' bench/RESULTS.md 2>/dev/null || true)
+netns_section=$(sed -n '/^<!-- netns: bench\/netns.sh -->$/,/^<!-- \/netns -->$/p' bench/RESULTS.md 2>/dev/null || true)
 python3 bench/report.py "$out" > bench/RESULTS.md
 [ -z "$trace_section" ] || printf '\n%s\n' "$trace_section" >> bench/RESULTS.md
 [ -z "$events_section" ] || printf '\n%s\n' "$events_section" >> bench/RESULTS.md
+[ -z "$netns_section" ] || printf '\n%s\n' "$netns_section" >> bench/RESULTS.md
 echo "wrote bench/RESULTS.md (raw data in $out)"
