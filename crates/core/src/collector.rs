@@ -206,15 +206,7 @@ fn collect_namespaces(
                     for (ns, diag) in part.iter_mut() {
                         let mut one = Snapshot::default();
                         collect_netns(&mut one, diag, ns, opts, code)?;
-                        partial.kernel_filtered &= one.kernel_filtered;
-                        partial.sockets.append(&mut one.sockets);
-                        partial.warnings.append(&mut one.warnings);
-                        partial.fallbacks.append(&mut one.fallbacks);
-                        for t in one.fallback_tables {
-                            if !partial.fallback_tables.contains(&t) {
-                                partial.fallback_tables.push(t);
-                            }
-                        }
+                        absorb(&mut partial, one);
                     }
                     Ok(partial)
                 })
@@ -230,18 +222,23 @@ fn collect_namespaces(
     }
     snap.kernel_filtered = code.is_some();
     for part in parts {
-        let mut part = part?;
-        snap.kernel_filtered &= part.kernel_filtered;
-        snap.sockets.append(&mut part.sockets);
-        snap.warnings.append(&mut part.warnings);
-        snap.fallbacks.append(&mut part.fallbacks);
-        for t in part.fallback_tables {
-            if !snap.fallback_tables.contains(&t) {
-                snap.fallback_tables.push(t);
-            }
-        }
+        absorb(snap, part?);
     }
     Ok(())
+}
+
+/// Adds a namespace's (or a reader's) partial snapshot to `snap`: sockets in order, what to
+/// tell the user, and whether the kernel filtered them all.
+fn absorb(snap: &mut Snapshot, mut part: Snapshot) {
+    snap.kernel_filtered &= part.kernel_filtered;
+    snap.sockets.append(&mut part.sockets);
+    snap.warnings.append(&mut part.warnings);
+    snap.fallbacks.append(&mut part.fallbacks);
+    for t in part.fallback_tables {
+        if !snap.fallback_tables.contains(&t) {
+            snap.fallback_tables.push(t);
+        }
+    }
 }
 
 /// The sockets of another network namespace into `snap`, each marked with it: through a
