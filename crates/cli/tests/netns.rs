@@ -173,3 +173,22 @@ fn a_namespace_that_is_not_there_is_one_clear_error() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn without_privilege_the_namespaces_it_cannot_enter_are_one_note() {
+    let mut named = Named(Vec::new());
+    let (a, b) = (named.add("pa"), named.add("pb"));
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", env!("CARGO_BIN_EXE_sockscope")])
+        .args(["-tln", "--all-netns"])
+        .output()
+        .expect("setpriv");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let notes: Vec<&str> = err.lines().filter(|l| l.contains("skipped")).collect();
+    assert_eq!(notes.len(), 1, "one note for every namespace skipped for the same reason: {err}");
+    // Other tests' namespaces may be there too; these two at least.
+    let skipped: usize = notes[0].split_whitespace().nth(3).and_then(|n| n.parse().ok()).expect("skipped N of M");
+    assert!(skipped >= 2 && notes[0].contains("CAP_SYS_ADMIN"), "{err}");
+    assert!(notes[0].contains(&a) || notes[0].contains(&b) || notes[0].contains("more"), "{err}");
+}

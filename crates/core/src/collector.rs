@@ -197,18 +197,22 @@ fn collect_namespaces(
         opts.namespaces.iter().map(|ns| (ns, others.remove(&ns.inode).flatten())).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, slots.len().max(1));
     let chunk = slots.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Snapshot, SnapshotError>> = std::thread::scope(|sc| {
+    type Part<'a> = Result<(Snapshot, Vec<(&'a crate::netns::Netns, String)>), SnapshotError>;
+    let parts: Vec<Part<'_>> = std::thread::scope(|sc| {
         let readers: Vec<_> = slots
             .chunks_mut(chunk)
             .map(|part| {
                 sc.spawn(move || {
                     let mut partial = Snapshot { kernel_filtered: true, ..Snapshot::default() };
+                    let mut skipped = Vec::new();
                     for (ns, diag) in part.iter_mut() {
                         let mut one = Snapshot::default();
-                        collect_netns(&mut one, diag, ns, opts, code)?;
+                        if let Some(why) = collect_netns(&mut one, diag, ns, opts, code)? {
+                            skipped.push((*ns, why));
+                        }
                         absorb(&mut partial, one);
                     }
-                    Ok(partial)
+                    Ok((partial, skipped))
                 })
             })
             .collect();
@@ -221,10 +225,52 @@ fn collect_namespaces(
         others.insert(ns.inode, diag);
     }
     snap.kernel_filtered = code.is_some();
+    let mut skipped = Vec::new();
     for part in parts {
-        absorb(snap, part?);
+        let (part, mut skips) = part?;
+        absorb(snap, part);
+        skipped.append(&mut skips);
     }
+    snap.warnings.extend(skipped_note(&skipped, opts));
     Ok(())
+}
+
+/// One line per reason for the namespaces skipped: how many, which (the first few), and
+/// whose (the owners of the processes in them).
+fn skipped_note(skipped: &[(&crate::netns::Netns, String)], opts: &SnapshotOptions) -> Vec<String> {
+    let mut reasons: Vec<&str> = skipped.iter().map(|(_, why)| why.as_str()).collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    reasons
+        .into_iter()
+        .map(|why| {
+            let these: Vec<&crate::netns::Netns> =
+                skipped.iter().filter(|(_, w)| w == why).map(|(ns, _)| *ns).collect();
+            let mut names: Vec<String> = these.iter().take(5).map(|ns| ns.label()).collect();
+            if these.len() > 5 {
+                names.push(format!("and {} more", these.len() - 5));
+            }
+            let mut owners: Vec<u32> = these
+                .iter()
+                .filter_map(|ns| ns.pid)
+                .filter_map(|pid| rustix::fs::stat(opts.proc_root.join(pid.to_string())).ok().map(|st| st.st_uid))
+                .collect();
+            owners.sort_unstable();
+            owners.dedup();
+            let owners = if owners.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = owners.iter().map(u32::to_string).collect();
+                format!("; their processes' owners: uid {}", list.join(", "))
+            };
+            format!(
+                "skipped {} of {} network namespaces ({}): {why}{owners}",
+                these.len(),
+                opts.namespaces.len(),
+                names.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// Adds a namespace's (or a reader's) partial snapshot to `snap`: sockets in order, what to
@@ -243,27 +289,24 @@ fn absorb(snap: &mut Snapshot, mut part: Snapshot) {
 
 /// The sockets of another network namespace into `snap`, each marked with it: through a
 /// sock_diag socket opened inside it (kept), and /proc/net read through a process inside it.
-/// A namespace that cannot be entered, or that is gone, is skipped with a warning.
+/// A namespace that cannot be read is skipped: the reason is returned.
 fn collect_netns(
     snap: &mut Snapshot,
     diag: &mut Option<DiagSocket>,
     ns: &crate::netns::Netns,
     opts: &SnapshotOptions,
     code: Option<&[u8]>,
-) -> Result<(), SnapshotError> {
+) -> Result<Option<String>, SnapshotError> {
     let start = snap.sockets.len();
     let net_dir = ns.pid.map(|pid| opts.proc_root.join(pid.to_string()).join("net"));
     if opts.source == Source::Proc {
         match &net_dir {
             Some(dir) => {
                 if let Err(e) = procfs::net::collect(dir, &opts.selection, None, &mut snap.sockets) {
-                    snap.warnings.push(format!("skipped the network namespace {}: {e}", ns.label()));
+                    return Ok(Some(e.to_string()));
                 }
             }
-            None => snap.warnings.push(format!(
-                "skipped the network namespace {}: no process is in it, so its /proc/net cannot be read",
-                ns.label()
-            )),
+            None => return Ok(Some("no process is in them, so their /proc/net cannot be read".into())),
         }
     } else {
         if diag.is_none() && crate::netns::own(&opts.proc_root) == Some(ns.inode) {
@@ -273,10 +316,7 @@ fn collect_netns(
         if diag.is_none() {
             match crate::netns::diag_socket_in(ns) {
                 Ok(fd) => *diag = Some(DiagSocket::from_fd(fd)),
-                Err(e) => {
-                    snap.warnings.push(format!("skipped: {e}"));
-                    return Ok(());
-                }
+                Err(e) => return Ok(Some(e.reason())),
             }
         }
         dump(snap, diag, opts, code, net_dir.as_deref())?;
@@ -285,7 +325,7 @@ fn collect_netns(
     for s in &mut snap.sockets[start..] {
         s.netns = inode;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The sock_diag dump into `snap`, through the kept socket (opened on first use), with the

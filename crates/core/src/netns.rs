@@ -56,6 +56,16 @@ pub enum NetnsError {
 }
 
 impl NetnsError {
+    /// Why a namespace was skipped, without naming it (namespaces skipped for the same reason
+    /// are told together).
+    pub fn reason(&self) -> String {
+        match self {
+            NetnsError::Enter { errno, .. } => format!("cannot enter them: {errno} (entering one needs CAP_SYS_ADMIN)"),
+            NetnsError::Socket { errno, .. } => format!("cannot open a sock_diag socket in them: {errno}"),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether the command line named something that is not there (exit status 2).
     pub fn is_usage(&self) -> bool {
         matches!(
