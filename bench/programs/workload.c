@@ -30,6 +30,21 @@ static int loopback_listener(struct sockaddr_in *a) {
     return l;
 }
 
+/* One connection to the listener: connect, accept, 64 bytes one way, close (the server's end
+ * first when server_first). 0 when done, -1 when connect failed, 1 on another error. */
+static int exchange(int l, struct sockaddr_in *a, char *buf, int server_first) {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr *)a, sizeof *a)) {
+        close(c);
+        return -1;
+    }
+    int s = accept(l, NULL, NULL);
+    if (write(c, buf, 64) != 64 || read(s, buf, 64) != 64) return 1;
+    close(server_first ? s : c);
+    close(server_first ? c : s);
+    return 0;
+}
+
 static int connect_loop(long n) {
     struct sockaddr_in a;
     int l = loopback_listener(&a);
@@ -37,18 +52,10 @@ static int connect_loop(long n) {
     char buf[64];
     memset(buf, 'x', sizeof buf);
     for (long i = 0; i < n; i++) {
-        int c = socket(AF_INET, SOCK_STREAM, 0);
-        if (connect(c, (struct sockaddr *)&a, sizeof a)) {
-            perror("connect");
+        if (exchange(l, &a, buf, 0)) {
+            perror("connection");
             return 1;
         }
-        int s = accept(l, NULL, NULL);
-        if (write(c, buf, sizeof buf) != sizeof buf || read(s, buf, sizeof buf) != sizeof buf) {
-            perror("write/read");
-            return 1;
-        }
-        close(c);
-        close(s);
     }
     return 0;
 }
@@ -74,19 +81,12 @@ static int paced_loop(long rate, long secs) {
             struct timespec t = {(time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9)};
             nanosleep(&t, NULL);
         }
-        int c = socket(AF_INET, SOCK_STREAM, 0);
-        if (connect(c, (struct sockaddr *)&a, sizeof a)) {
-            close(c);
-            continue;
-        }
-        int s = accept(l, NULL, NULL);
-        if (write(c, buf, sizeof buf) != sizeof buf || read(s, buf, sizeof buf) != sizeof buf) {
+        int r = exchange(l, &a, buf, 1);
+        if (r > 0) {
             perror("write/read");
             return 1;
         }
-        close(s);
-        close(c);
-        made++;
+        made += r == 0;
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

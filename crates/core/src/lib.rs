@@ -34,7 +34,7 @@ pub mod procfs;
 #[cfg(not(feature = "testing"))]
 mod procfs;
 
-pub use collector::Collector;
+pub use collector::{Collector, LookupRefresh};
 pub use model::{Endpoint, Family, Netid, SockState, Socket};
 pub use netlink::NetlinkError;
 pub use netlink::freed;

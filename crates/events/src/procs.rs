@@ -17,11 +17,18 @@ struct Known {
 pub struct Procs {
     our_netns: Option<std::path::PathBuf>,
     known: HashMap<u32, Known>,
+    /// Threads other than their process's main one: whether each is in this namespace, and
+    /// when that was read.
+    threads: HashMap<u32, (Option<bool>, u64)>,
 }
 
 impl Procs {
     pub fn new() -> Procs {
-        Procs { our_netns: std::fs::read_link("/proc/self/ns/net").ok(), known: HashMap::new() }
+        Procs {
+            our_netns: std::fs::read_link("/proc/self/ns/net").ok(),
+            known: HashMap::new(),
+            threads: HashMap::new(),
+        }
     }
 
     fn get(&mut self, pid: u32, now: u64) -> &Known {
@@ -62,6 +69,17 @@ impl Procs {
         if pid == tid {
             return self.get(pid, now).ours;
         }
-        std::fs::read_link(format!("/proc/{pid}/task/{tid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns)
+        if let Some((ours, read)) = self.threads.get(&tid)
+            && now.saturating_sub(*read) <= KEEP_NS
+        {
+            return *ours;
+        }
+        if self.threads.len() > 65536 {
+            self.threads.retain(|_, (_, read)| now.saturating_sub(*read) <= KEEP_NS);
+        }
+        let ours =
+            std::fs::read_link(format!("/proc/{pid}/task/{tid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns);
+        self.threads.insert(tid, (ours, now));
+        ours
     }
 }

@@ -7,15 +7,12 @@
 //! are available.
 
 use crate::Owner;
-use sockscope_core::model::{Endpoint, StateSet};
-use sockscope_core::{Collector, Netid, Selection, Snapshot, SnapshotOptions, SockState};
+use sockscope_core::model::StateSet;
+use sockscope_core::{Collector, LookupRefresh, Netid, Selection, Snapshot, SnapshotOptions, SockState};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-const REFRESH: Duration = Duration::from_secs(1);
-const REFRESH_SHARE: u32 = 50;
+use std::time::Instant;
 
 /// A socket in the table: who holds it, and in which state it was.
 #[derive(Clone, Debug)]
@@ -28,8 +25,7 @@ pub struct Seen {
 
 pub struct Table {
     collector: Collector,
-    /// When it was last taken, and how long that took.
-    taken: Option<(Instant, Duration)>,
+    refresh: LookupRefresh,
     snap: Option<Arc<Snapshot>>,
     listeners: HashMap<SocketAddr, Option<Owner>>,
     connections: HashMap<(SocketAddr, SocketAddr), Seen>,
@@ -46,7 +42,7 @@ impl Table {
         opts.owners = true;
         Table {
             collector: Collector::new(opts),
-            taken: None,
+            refresh: LookupRefresh::default(),
             snap: None,
             listeners: HashMap::new(),
             connections: HashMap::new(),
@@ -60,7 +56,7 @@ impl Table {
         let started = Instant::now();
         let now = crate::monotonic_ns();
         let Ok(snap) = self.collector.collect() else { return };
-        self.taken = Some((Instant::now(), started.elapsed()));
+        self.refresh.taken(started);
         self.listeners.clear();
         self.connections.clear();
         for s in &snap.sockets {
@@ -68,7 +64,7 @@ impl Table {
                 .owners_of(s)
                 .next()
                 .map(|o| Owner { pid: o.process.pid, comm: Some(o.process.command.to_string()) });
-            let (Some(local), peer) = (inet(&s.local), inet(&s.peer)) else { continue };
+            let (Some(local), peer) = (s.local.socket_addr(), s.peer.socket_addr()) else { continue };
             if s.state == SockState::Listen {
                 self.listeners.insert(local, owner.clone());
             } else if let Some(peer) = peer {
@@ -86,11 +82,6 @@ impl Table {
         self.snap = Some(snap);
     }
 
-    /// Whether the table may be taken again for a miss now.
-    fn due(&self) -> bool {
-        self.taken.is_none_or(|(at, took)| at.elapsed() >= REFRESH.max(took * REFRESH_SHARE))
-    }
-
     /// The owner of the listener a connection to `local` was accepted from: Some(None) when
     /// this namespace listens there but the owner cannot be seen, None when it does not
     /// listen there.
@@ -98,7 +89,7 @@ impl Table {
         if let Some(found) = self.find_listener(local) {
             return Some(found);
         }
-        if self.due() {
+        if self.refresh.due() {
             self.refresh();
             return self.find_listener(local);
         }
@@ -106,9 +97,7 @@ impl Table {
     }
 
     fn find_listener(&self, local: SocketAddr) -> Option<Option<Owner>> {
-        let any4 = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), local.port());
-        let any6 = SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), local.port());
-        [local, any4, any6].iter().find_map(|a| self.listeners.get(a).cloned())
+        listening_at(local).iter().find_map(|a| self.listeners.get(a).cloned())
     }
 
     /// A connection in this namespace with these ends (looked up again when absent).
@@ -116,7 +105,7 @@ impl Table {
         if let Some(seen) = self.connections.get(&(local, peer)) {
             return Some(seen.clone());
         }
-        if self.due() {
+        if self.refresh.due() {
             self.refresh();
             return self.connections.get(&(local, peer)).cloned();
         }
@@ -140,9 +129,13 @@ impl Table {
     }
 }
 
-fn inet(e: &Endpoint) -> Option<SocketAddr> {
-    match e {
-        Endpoint::Inet { address, port } => Some(SocketAddr::new(*address, *port)),
-        _ => None,
-    }
+/// The listening addresses a connection to `local` can have been accepted from: the address
+/// itself, and the IPv4 and IPv6 wildcards of its port.
+pub fn listening_at(local: SocketAddr) -> [SocketAddr; 3] {
+    let port = local.port();
+    [
+        local,
+        SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port),
+        SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), port),
+    ]
 }

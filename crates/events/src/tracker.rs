@@ -30,6 +30,8 @@ const GRACE_NS: u64 = 5_000_000_000;
 /// A destroy record read before its socket's tracepoint record waits at most this long
 /// (counted in ring drains after it).
 const EARLY_GRACE_NS: u64 = 200_000_000;
+/// How often lives waiting for their other record are looked over.
+const EXPIRE_EVERY_NS: u64 = 100_000_000;
 /// How often closed sockets whose destroy tracepoint was lost are swept away.
 const SWEEP_EVERY_NS: u64 = 1_000_000_000;
 /// Destroy records only: how often the socket table is looked at (start times, owners).
@@ -63,8 +65,8 @@ impl Record {
         Some(Record {
             netid: f.netid,
             cookie: s.cookie?.get(),
-            local: inet(&s.local)?,
-            peer: inet(&s.peer)?,
+            local: s.local.socket_addr()?,
+            peer: s.peer.socket_addr()?,
             counters: info.map(|i| Counters {
                 sent: i.bytes_sent().map(|b| b.saturating_sub(i.bytes_retrans().unwrap_or(0))),
                 received: i.bytes_received(),
@@ -159,6 +161,7 @@ pub struct Tracker {
     table: Table,
     last_look_ns: u64,
     last_sweep_ns: u64,
+    last_expiry_ns: u64,
     pub totals: Totals,
 }
 
@@ -183,6 +186,7 @@ impl Tracker {
             table,
             last_look_ns: crate::monotonic_ns(),
             last_sweep_ns: 0,
+            last_expiry_ns: 0,
             totals: Totals::default(),
         }
     }
@@ -372,9 +376,7 @@ impl Tracker {
     }
 
     fn listener_of(&mut self, local: SocketAddr) -> Option<(Where, Option<Owner>)> {
-        let any4 = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), local.port());
-        let any6 = SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), local.port());
-        let started = [local, any4, any6].iter().find_map(|a| self.listeners.get(a).cloned());
+        let started = crate::table::listening_at(local).iter().find_map(|a| self.listeners.get(a).cloned());
         if let Some(found) = started.as_ref().filter(|(p, _)| *p == Where::Ours) {
             return Some(found.clone());
         }
@@ -424,6 +426,11 @@ impl Tracker {
     /// mode, looks at the socket table.
     pub fn tick(&mut self, rings_from: u64, freed_from: u64, out: &mut Vec<Event>) {
         let now = freed_from;
+        // The waiting lives are looked over ten times a second, not at every drain.
+        if now.saturating_sub(self.last_expiry_ns) < EXPIRE_EVERY_NS {
+            return;
+        }
+        self.last_expiry_ns = now;
         if (self.destroy_only || self.opts.udp) && now.saturating_sub(self.last_look_ns) >= LOOK_EVERY_NS {
             self.table.refresh();
             self.table.prune();
@@ -599,12 +606,5 @@ fn place_of(ours: Option<bool>) -> Where {
         Some(true) => Where::Ours,
         Some(false) => Where::Theirs,
         None => Where::Unknown,
-    }
-}
-
-fn inet(e: &sockscope_core::Endpoint) -> Option<SocketAddr> {
-    match e {
-        sockscope_core::Endpoint::Inet { address, port } => Some(SocketAddr::new(*address, *port)),
-        _ => None,
     }
 }

@@ -8,22 +8,17 @@
 
 use crate::fds::Peer;
 use sockscope_core::model::{Endpoint, SockState, StateSet};
-use sockscope_core::{Collector, Netid, Selection, Snapshot, SnapshotOptions};
+use sockscope_core::{Collector, LookupRefresh, Netid, Selection, Snapshot, SnapshotOptions};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// How often, at most, the table may be taken again for a connection it does not hold; and
-/// never more than 1/REFRESH_SHARE of the time (taking the table of a host with 100k sockets
-/// takes a fifth of a second).
-const REFRESH: Duration = Duration::from_secs(1);
-const REFRESH_SHARE: u32 = 50;
+use std::time::Instant;
 
 pub struct Outside {
     collector: Collector,
-    /// The table, when it was taken, and how long taking it took.
-    table: Option<(Arc<Snapshot>, Instant, Duration)>,
+    /// The table, taken again for a connection it does not hold as `LookupRefresh` allows.
+    table: Option<Arc<Snapshot>>,
+    refresh: LookupRefresh,
     /// Listening endpoint → the process listening there (None: nobody sockscope can see).
     listeners: HashMap<SocketAddr, Option<Peer>>,
     /// Whether a process shares sockscope's network namespace (only then is sockscope's
@@ -35,7 +30,13 @@ impl Default for Outside {
     fn default() -> Self {
         let mut opts = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], StateSet::ALL));
         opts.owners = true;
-        Outside { collector: Collector::new(opts), table: None, listeners: HashMap::new(), same_netns: HashMap::new() }
+        Outside {
+            collector: Collector::new(opts),
+            table: None,
+            refresh: LookupRefresh::default(),
+            listeners: HashMap::new(),
+            same_netns: HashMap::new(),
+        }
     }
 }
 
@@ -49,12 +50,10 @@ impl Outside {
             return known.clone();
         }
         let mut found = self.find(local, remote);
-        let due =
-            |(_, at, took): &(Arc<Snapshot>, Instant, Duration)| at.elapsed() >= REFRESH.max(*took * REFRESH_SHARE);
-        if found.is_none() && self.table.as_ref().is_none_or(due) {
+        if found.is_none() && self.refresh.due() {
             let started = Instant::now();
-            let snap = self.collector.collect().ok()?;
-            self.table = Some((snap, Instant::now(), started.elapsed()));
+            self.table = Some(self.collector.collect().ok()?);
+            self.refresh.taken(started);
             found = self.find(local, remote);
         }
         let (pid, comm, listening) = found?;
@@ -68,7 +67,7 @@ impl Outside {
     /// In the current table: the owner of the socket at `remote` connected to `local`, and
     /// whether `remote` is a listening port (then every connection to it has that owner).
     fn find(&self, local: SocketAddr, remote: SocketAddr) -> Option<(i32, String, bool)> {
-        let (snap, _, _) = self.table.as_ref()?;
+        let snap = self.table.as_ref()?;
         let is = |e: &Endpoint, a: SocketAddr| matches!(e, Endpoint::Inet { address, port } if *port == a.port() && address.to_canonical() == a.ip().to_canonical());
         let owner = |s: &sockscope_core::Socket| {
             snap.owners_of(s).next().map(|o| (i32::try_from(o.process.pid).unwrap_or(0), o.process.command.to_string()))

@@ -8,11 +8,9 @@ use crate::render::events::{Printer, Record, totals_line};
 use crate::usage::usage;
 use serde::Serialize;
 use sockscope_core::filter::{Filter, eval::Context};
-use sockscope_core::model::Endpoint;
 use sockscope_core::{Family, Netid, SockState, Socket};
 use sockscope_events::{Event, Monitor, Options, Source};
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -187,12 +185,8 @@ impl Keep {
             return false;
         }
         let Some(filter) = &self.filter else { return true };
-        let socket = Socket::new(netid, family, state, endpoint(local), endpoint(peer));
+        let socket = Socket::new(netid, family, state, local.into(), peer.into());
         filter.states.is_none_or(|states| states.contains(state))
             && filter.expr.as_ref().is_none_or(|e| e.keeps(&socket, Context::default()))
     }
-}
-
-fn endpoint(a: SocketAddr) -> Endpoint {
-    Endpoint::Inet { address: a.ip(), port: a.port() }
 }

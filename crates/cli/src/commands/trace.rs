@@ -186,9 +186,7 @@ fn keeps(filter: Option<&Filter>, event: &Event) -> bool {
 
 /// A traced connection as the core's socket, for the filter.
 fn as_socket(conn: &Connection) -> Option<Socket> {
-    let inet = |a: Option<std::net::SocketAddr>| {
-        a.map_or(Endpoint::None, |a| Endpoint::Inet { address: a.ip(), port: a.port() })
-    };
+    let inet = |a: Option<std::net::SocketAddr>| a.map_or(Endpoint::None, Endpoint::from);
     let netid = match conn.proto {
         p if p.starts_with("TCP") || p.starts_with("MPTCP") => Netid::Tcp,
         p if p.starts_with("UDP") => Netid::Udp,

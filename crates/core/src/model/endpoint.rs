@@ -64,6 +64,20 @@ impl Endpoint {
             _ => None,
         }
     }
+
+    /// An inet endpoint as a socket address.
+    pub fn socket_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Endpoint::Inet { address, port } => Some(std::net::SocketAddr::new(*address, *port)),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::net::SocketAddr> for Endpoint {
+    fn from(a: std::net::SocketAddr) -> Endpoint {
+        Endpoint::Inet { address: a.ip(), port: a.port() }
+    }
 }
 
 /// The name a Unix socket is bound to. Abstract names (first byte NUL) are shown as ss shows
