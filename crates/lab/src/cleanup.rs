@@ -71,27 +71,31 @@ impl FromIterator<(SocketAddr, SocketAddr)> for Footprint {
     }
 }
 
-/// Destroys the closing TCP sockets of `footprint`'s connections, for up to two seconds
-/// while connections finish closing (on a loaded 2-core machine, half a second left
-/// TIME-WAITs behind). Returns how many it destroyed.
+/// Destroys the closing TCP sockets of `footprint`'s connections until none of them is left,
+/// for up to two seconds while connections finish closing (on a loaded 2-core machine, half
+/// a second left TIME-WAITs behind; so did stopping at the first look that found none
+/// closing while some were still on their way). Returns how many it destroyed.
 pub fn reap_closing(footprint: &Footprint) -> usize {
     if footprint.is_empty() {
         return 0;
     }
     let Ok(mut destroyer) = Destroyer::open() else { return 0 };
-    let sel = Selection::resolve(&[Netid::Tcp], &[], StateSet::of(&CLOSING));
+    // Every state: a connection whose close is still on its way (its peer's FIN not yet
+    // processed) is not closing yet, but will be; the reaping ends when none is left.
+    let sel = Selection::resolve(&[Netid::Tcp], &[], StateSet::ALL);
     let mut opts = SnapshotOptions::new(sel);
     opts.source = Source::Netlink;
     let mut collector = Collector::new(opts);
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut destroyed = 0;
+    let closing = StateSet::of(&CLOSING);
     loop {
         let Ok(snap) = collector.collect() else { return destroyed };
-        let found: Vec<&Socket> = snap.sockets.iter().filter(|s| footprint.holds(s)).collect();
-        if found.is_empty() || Instant::now() > deadline {
+        let left: Vec<&Socket> = snap.sockets.iter().filter(|s| footprint.holds(s)).collect();
+        if left.is_empty() || Instant::now() > deadline {
             return destroyed;
         }
-        for s in found {
+        for s in left.into_iter().filter(|s| closing.contains(s.state)) {
             match destroyer.destroy(s) {
                 Ok(()) => destroyed += 1,
                 // Not allowed or not supported: they expire by themselves.
