@@ -43,9 +43,14 @@ struct Holder(Child);
 
 impl Holder {
     fn start(prefix: &[&str], port: u16) -> Holder {
+        Holder::start_family(prefix, "4", port)
+    }
+
+    /// The same on [::1]:PORT with family "6".
+    fn start_family(prefix: &[&str], family: &str, port: u16) -> Holder {
         let mut child = Command::new(prefix[0])
             .args(&prefix[1..])
-            .args([conns_program(), "storm-serve", "4", &port.to_string()])
+            .args([conns_program(), "storm-serve", family, &port.to_string()])
             .stdout(Stdio::piped())
             .spawn()
             .expect("start a listener");
@@ -99,6 +104,8 @@ fn all_netns_lists_every_namespace_and_each_socket_once() {
     let mut named = Named(Vec::new());
     let (a, b, c, empty) = (named.add("a"), named.add("b"), named.add("c"), named.add("empty"));
     let _ha = Holder::start(&["ip", "netns", "exec", &a], 7101);
+    // Both IP families in one namespace: they are read in one walk, and must come out as two.
+    let _ha6 = Holder::start_family(&["ip", "netns", "exec", &a], "6", 7106);
     let _hb = Holder::start(&["ip", "netns", "exec", &b], 7102);
     let _hc = Holder::start(&["ip", "netns", "exec", &c], 7103);
     let anon1 = Holder::start(&["unshare", "-n"], 7104);
@@ -122,10 +129,14 @@ fn all_netns_lists_every_namespace_and_each_socket_once() {
         let listeners: Vec<&&Value> = mine.iter().filter(|s| s["local"]["port"] == *port).collect();
         assert_eq!(listeners.len(), 1, "one listener on {port} in {path}: {mine:?}");
         assert_eq!(listeners[0]["owners"][0]["command"], "ev-server");
+        let families: Vec<&str> = mine.iter().filter_map(|s| s["family"].as_str()).collect();
+        assert!(!families.windows(2).any(|w| w == ["inet6", "inet"]), "IPv4 first, as ss: {families:?}");
         let mut rows: Vec<String> = mine
             .iter()
             .map(|s| {
-                format!("{}:{} {}", s["local"]["address"].as_str().unwrap_or("?"), s["local"]["port"], state_name(s))
+                let address = s["local"]["address"].as_str().unwrap_or("?");
+                let address = if address.contains(':') { format!("[{address}]") } else { address.to_string() };
+                format!("{address}:{} {}", s["local"]["port"], state_name(s))
             })
             .collect();
         rows.sort();
@@ -140,6 +151,11 @@ fn all_netns_lists_every_namespace_and_each_socket_once() {
     // The named namespace with no process in it is found too (from its bind mount).
     let empty_inode = netns_inode(&format!("/run/netns/{empty}"));
     assert!(namespaces.iter().any(|n| n["inode"] == empty_inode && n["name"] == empty.as_str()), "{namespaces:?}");
+    let a_inode = netns_inode(&format!("/run/netns/{a}"));
+    assert!(
+        sockets.iter().any(|s| s["netns"] == a_inode && s["local"]["port"] == 7106 && s["family"] == "inet6"),
+        "the IPv6 listener in {a}"
+    );
     // No socket is listed twice.
     let mut cookies: Vec<u64> = sockets.iter().filter_map(|s| s["cookie"].as_u64()).collect();
     let n = cookies.len();

@@ -383,7 +383,9 @@ fn dump(
         },
     };
     diag.interrupted = false;
-    let mut query = Query { selection: *sel, extensions: opts.extensions, bytecode: code };
+    // With several namespaces, each dump walks the whole host's TCP table: once, not per family.
+    let one_walk = !opts.namespaces.is_empty();
+    let mut query = Query { selection: *sel, extensions: opts.extensions, bytecode: code, one_walk };
     let mut result = diag.collect(&query, &mut snap.sockets);
     if code.is_some() && refused_program(&result) {
         // The kernel would not run our program (fwmark needs CAP_NET_ADMIN; an old

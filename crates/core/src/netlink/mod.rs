@@ -20,6 +20,8 @@ use wire::{Message, Messages, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, NLMSG_
 
 /// SOCK_DIAG_BY_FAMILY, the request and reply type of every dump.
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
+/// TCPDIAG_GETSOCK: the older request type, which dumps both IP families in one walk.
+const TCPDIAG_GETSOCK: u16 = 18;
 /// SOCK_DESTROY: abort one socket.
 const SOCK_DESTROY: u16 = 21;
 /// ss uses 32 KiB; the kernel sizes dump batches to the largest receive seen, so a larger
@@ -78,9 +80,20 @@ impl DiagSocket {
         &mut self,
         table: &'static str,
         payload: &[u8],
+        on_reply: impl FnMut(&[u8]),
+    ) -> Result<(), NetlinkError> {
+        self.dump_as(SOCK_DIAG_BY_FAMILY, table, payload, on_reply)
+    }
+
+    /// `dump` with another request type.
+    fn dump_as(
+        &mut self,
+        kind: u16,
+        table: &'static str,
+        payload: &[u8],
         mut on_reply: impl FnMut(&[u8]),
     ) -> Result<(), NetlinkError> {
-        let seq = self.send(table, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, payload)?;
+        let seq = self.send(table, kind, NLM_F_REQUEST | NLM_F_DUMP, payload)?;
 
         loop {
             let (n, _) = retry_eintr(|| rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty()))
@@ -122,26 +135,49 @@ impl DiagSocket {
             if !sel.has_netid(netid) {
                 continue;
             }
+            let ext = q.extensions.inet_ext_for(netid);
+            let vitals_only = q.extensions.vitals && !q.extensions.tcp_info;
+            let keep = |p: &[u8], out: &mut Vec<Socket>| {
+                if let Some(mut s) = parse::inet(p, netid).filter(|s| sel.matches(s)) {
+                    if vitals_only && let Some(d) = &mut s.details {
+                        // Keep ~40 bytes of the kernel's ~240 (the copy is freed at once).
+                        d.tcp_vitals = d.tcp_info.take().map(|t| t.vitals());
+                    }
+                    out.push(s);
+                }
+            };
+            if netid == Netid::Tcp
+                && q.one_walk
+                && sel.has_family(crate::Family::Inet)
+                && sel.has_family(crate::Family::Inet6)
+            {
+                let start = out.len();
+                let req = request::tcp_both_families(sel.states, ext, q.bytecode)
+                    .ok_or(NetlinkError::ProgramTooLong { len: q.bytecode.map_or(0, <[u8]>::len) })?;
+                match self.dump_as(TCPDIAG_GETSOCK, name, &req, |p| keep(p, out)) {
+                    Ok(()) => {
+                        // IPv4 first, as the per-family dumps (and ss) give them.
+                        let (v4, v6): (Vec<Socket>, Vec<Socket>) =
+                            out.drain(start..).partition(|s| s.family != crate::Family::Inet6);
+                        out.extend(v4);
+                        out.extend(v6);
+                        continue;
+                    }
+                    // An old kernel without the older request: one walk per family below.
+                    Err(NetlinkError::Unsupported { .. }) => out.truncate(start),
+                    Err(e) => return Err(e),
+                }
+            }
             for (family, af) in [(crate::Family::Inet, AF_INET), (crate::Family::Inet6, AF_INET6)] {
                 if !sel.has_family(family) {
                     continue;
                 }
-                let ext = q.extensions.inet_ext_for(netid);
-                let vitals_only = q.extensions.vitals && !q.extensions.tcp_info;
                 let req = match q.bytecode {
                     None => request::inet(af, proto, sel.states, ext),
                     Some(code) => request::inet_with_bytecode(af, proto, sel.states, ext, code)
                         .ok_or(NetlinkError::ProgramTooLong { len: code.len() })?,
                 };
-                let result = self.dump(name, &req, |p| {
-                    if let Some(mut s) = parse::inet(p, netid).filter(|s| sel.matches(s)) {
-                        if vitals_only && let Some(d) = &mut s.details {
-                            // Keep ~40 bytes of the kernel's ~240 (the copy is freed at once).
-                            d.tcp_vitals = d.tcp_info.take().map(|t| t.vitals());
-                        }
-                        out.push(s);
-                    }
-                });
+                let result = self.dump(name, &req, |p| keep(p, out));
                 if let Err(e) = result {
                     failed.push((netid, classify(e)?));
                     break;
@@ -270,6 +306,10 @@ pub struct Query<'a> {
     pub extensions: request::Extensions,
     /// inet_diag bytecode run by the kernel on TCP, UDP and raw sockets.
     pub bytecode: Option<&'a [u8]>,
+    /// Both IP families' TCP sockets in one walk of the kernel's tables (`TCPDIAG_GETSOCK`)
+    /// rather than one per family: worth it where the walk costs more than the sockets, in
+    /// a namespace of a host with many (every namespace's dump walks all of the host's).
+    pub one_walk: bool,
 }
 
 /// Keeps "this table is not supported" errors (to fall back on /proc) and turns the rest

@@ -117,6 +117,31 @@ fn inet_head(r: &mut Vec<u8>, family: u8, protocol: u8, states: StateSet, ext: u
     r.extend_from_slice(&NO_COOKIE.to_ne_bytes());
 }
 
+/// `struct inet_diag_req` (60 bytes), the request of the older TCPDIAG_GETSOCK interface:
+/// the kernel answers it with the sockets of both IP families in one walk of its tables
+/// (`inet_diag_dump_compat` asks for AF_UNSPEC), where the newer request takes one walk per
+/// family. With many namespaces those walks are most of the time: every namespace's dump
+/// walks the whole host's established table. The program, if any, follows as with `inet`.
+pub fn tcp_both_families(states: StateSet, ext: u8, code: Option<&[u8]>) -> Option<Vec<u8>> {
+    let mut r = Vec::with_capacity(60 + code.map_or(0, |c| c.len() + 4));
+    // family (ignored: AF_UNSPEC), source and destination prefix lengths, extensions
+    r.extend_from_slice(&[AF_INET, 0, 0, ext]);
+    // inet_diag_sockid: all wildcards, no cookie
+    r.extend_from_slice(&[0u8; 40]);
+    r.extend_from_slice(&NO_COOKIE.to_ne_bytes());
+    r.extend_from_slice(&NO_COOKIE.to_ne_bytes());
+    r.extend_from_slice(&states.0.to_ne_bytes());
+    r.extend_from_slice(&0u32.to_ne_bytes()); // idiag_dbs, unused
+    if let Some(code) = code {
+        let attr_len = u16::try_from(code.len() + 4).ok()?;
+        r.extend_from_slice(&attr_len.to_ne_bytes());
+        r.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+        r.extend_from_slice(code);
+        r.resize(super::wire::align4(r.len()), 0);
+    }
+    Some(r)
+}
+
 /// A SOCK_DESTROY request naming exactly one inet socket: family, protocol and the full
 /// `inet_diag_sockid` (ports, addresses, interface, cookie) as the dump reported it.
 pub fn destroy(s: &crate::model::Socket) -> Option<Vec<u8>> {
@@ -227,6 +252,7 @@ mod tests {
             Some(56 + 4 + 8)
         );
         assert_eq!(packet(Extensions::default()).len(), 20);
+        assert_eq!(tcp_both_families(StateSet::ALL, 0, None).map(|r| r.len()), Some(60));
         assert_eq!(netlink(Extensions { extended: true, ..Extensions::default() }).len(), 20);
     }
 
