@@ -41,6 +41,19 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Which network namespaces to read besides the caller's (the socket table, who, doctor).
+#[derive(Debug, Args, Clone, Default)]
+pub struct NetnsArgs {
+    /// Also read this network namespace: a name in /run/netns, a path to a namespace file, or
+    /// pid:PID (the namespace of a process); repeat for more. Adds a Netns column
+    #[arg(id = "list_netns", long = "netns", value_name = "NAME|PATH|pid:PID", help_heading = "Collection")]
+    pub netns: Vec<String>,
+    /// Read every network namespace on the host (those of processes, and bind-mounted ones
+    /// such as /run/netns/NAME), each socket labelled with its namespace and container
+    #[arg(long = "all-netns", help_heading = "Collection", conflicts_with = "list_netns")]
+    pub all_netns: bool,
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub struct ListArgs {
     /// TCP sockets
@@ -179,14 +192,8 @@ pub struct ListArgs {
     /// Read the sockets of the network namespace NAME (/run/netns/NAME, as ip netns names them)
     #[arg(short = 'N', long = "net", value_name = "NAME", help_heading = "Collection", conflicts_with_all = ["list_netns", "all_netns"])]
     pub net: Option<String>,
-    /// Also read this network namespace: a name in /run/netns, a path to a namespace file, or
-    /// pid:PID (the namespace of a process); repeat for more. Adds a Netns column
-    #[arg(id = "list_netns", long = "netns", value_name = "NAME|PATH|pid:PID", help_heading = "Collection")]
-    pub netns: Vec<String>,
-    /// Read every network namespace on the host (those of processes, and bind-mounted ones
-    /// such as /run/netns/NAME)
-    #[arg(long = "all-netns", help_heading = "Collection", conflicts_with = "list_netns")]
-    pub all_netns: bool,
+    #[command(flatten)]
+    pub namespaces: NetnsArgs,
     /// Not supported: following destroyed sockets (ss -E): see `sockscope events --life`
     #[arg(short = 'E', long = "events", help_heading = "Not supported (ss flags)")]
     pub events: bool,
@@ -239,6 +246,10 @@ pub enum GroupKey {
     State,
     /// the peer's address
     Remote,
+    /// the network namespace (reads every one unless --netns names some)
+    Netns,
+    /// the container holding the socket (reads every namespace unless --netns names some)
+    Container,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -580,6 +591,8 @@ pub struct FdsArgs {
 pub struct WhoArgs {
     /// :PORT, PORT/udp, ADDRESS:PORT, a Unix socket path, @abstract, or a file
     pub target: String,
+    #[command(flatten)]
+    pub namespaces: NetnsArgs,
     /// One JSON document (schema: docs/fds.md)
     #[arg(long = "json")]
     pub json: bool,
@@ -611,6 +624,8 @@ pub struct DoctorArgs {
     /// Print every threshold with its value and exit
     #[arg(long)]
     pub list_thresholds: bool,
+    #[command(flatten)]
+    pub namespaces: NetnsArgs,
     /// Directories searched for stale Unix socket files (default: /run /var/run /tmp)
     #[arg(long = "stale-dir", value_name = "DIR")]
     pub stale_dirs: Vec<std::path::PathBuf>,

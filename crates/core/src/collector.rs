@@ -187,6 +187,9 @@ impl Collector {
             self.last_reuse = reuse;
         }
         let opts = &self.opts;
+        if !snap.namespaces.is_empty() && opts.containers {
+            label_containers(&mut snap, &opts.proc_root);
+        }
         if let Some(f) = &opts.filter
             && opts.kernel_filter != KernelFilter::Only
         {
@@ -204,6 +207,48 @@ impl Collector {
         }
         self.last_len = snap.sockets.len();
         Ok(snap)
+    }
+}
+
+/// Each namespace and socket labelled with the container that holds it. A namespace: from
+/// the cgroup of a process in it. A socket: from its owners' cgroups (where the processes
+/// are now) when it has known owners; else from the socket's own cgroup (where it was made;
+/// the kernel reports it for inet sockets, so this works without owners), else from its
+/// namespace's.
+fn label_containers(snap: &mut Snapshot, proc_root: &std::path::Path) {
+    use crate::container::{Container, Labeler};
+    use std::sync::Arc;
+    let mut labeler = Labeler::new(proc_root);
+    let mut by_ns: HashMap<u64, Arc<Container>> = HashMap::new();
+    for ns in &mut snap.namespaces {
+        if let Some(c) = ns.pid.and_then(|pid| labeler.of_pid(pid)) {
+            ns.container = Some((*c).clone());
+            by_ns.insert(ns.inode, c);
+        }
+    }
+    let mut cgroup_paths: Option<HashMap<u64, String>> = None;
+    let mut by_cgroup: HashMap<u64, Option<Arc<Container>>> = HashMap::new();
+    let owners = snap.owners.as_ref();
+    for s in &mut snap.sockets {
+        // Held by known processes: they decide, container or not.
+        let held: Vec<u32> = owners.map(|idx| idx.owners(s.inode).map(|o| o.process.pid).collect()).unwrap_or_default();
+        let mut found = held.iter().find_map(|pid| labeler.of_pid(*pid));
+        if held.is_empty()
+            && let Some(id) = s.cgroup_id
+        {
+            found = by_cgroup
+                .entry(id.get())
+                .or_insert_with(|| {
+                    let paths =
+                        cgroup_paths.get_or_insert_with(|| crate::names::cgroup_paths(&crate::host::cgroup2_root()));
+                    paths.get(&id.get()).and_then(|path| labeler.of_path(path))
+                })
+                .clone();
+        }
+        if held.is_empty() && found.is_none() {
+            found = s.netns.and_then(|n| by_ns.get(&n.get()).cloned());
+        }
+        s.container = found;
     }
 }
 

@@ -7,6 +7,7 @@
 
 // The facade: what the binary, the lab and other tools use.
 pub mod collector;
+pub mod container;
 pub mod destroy;
 pub mod diagnose;
 pub mod fdselect;

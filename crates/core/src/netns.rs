@@ -28,12 +28,29 @@ pub struct Netns {
     /// A file that is the namespace (a bind mount, or /proc/PID/ns/net).
     #[serde(skip)]
     pub path: PathBuf,
+    /// The container (or pod) whose namespace it is, from its processes' cgroups; filled in
+    /// by the collector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<crate::container::Container>,
 }
 
 impl Netns {
-    /// How a table names it: its name, else `net:[INODE]`.
+    /// How a table names it: its name, else its container's label, else `net:[INODE]`.
     pub fn label(&self) -> String {
-        self.name.clone().unwrap_or_else(|| format!("net:[{}]", self.inode))
+        match (&self.name, &self.container) {
+            (Some(name), _) => name.clone(),
+            (None, Some(c)) => c.label(),
+            (None, None) => format!("net:[{}]", self.inode),
+        }
+    }
+
+    /// Whether the filter word `netns = WORD` names it: its name, its label, its inode, or
+    /// `net:[INODE]`.
+    pub fn matches(&self, word: &str) -> bool {
+        self.name.as_deref() == Some(word)
+            || self.label() == word
+            || word.parse::<u64>() == Ok(self.inode)
+            || word == format!("net:[{}]", self.inode)
     }
 }
 
@@ -104,38 +121,73 @@ fn inode_at(path: &Path, proc_root: &Path) -> Option<u64> {
     (st.st_dev == nsfs.st_dev).then_some(st.st_ino)
 }
 
-/// `--netns SPEC`: a name under /run/netns, a path to a namespace file, or `pid:PID`.
-pub fn resolve(spec: &str, proc_root: &Path) -> Result<Netns, NetnsError> {
-    let shown = crate::text::Untrusted(spec).to_string();
-    if let Some(pid) = spec.strip_prefix("pid:") {
-        let pid: u32 = pid.parse().map_err(|_| NetnsError::BadSpec { spec: shown.clone() })?;
-        let path = proc_root.join(pid.to_string()).join("ns/net");
-        let inode = inode_at(&path, proc_root).ok_or(NetnsError::NoSuchPid { spec: shown.clone(), pid })?;
-        let name = names(proc_root).remove(&inode);
-        return Ok(Netns { inode, name, pid: Some(pid), path });
+/// The caller's namespace followed by each `--netns SPEC` (once each, however often named):
+/// /proc is scanned at most once for all of them.
+pub fn selected(specs: &[String], proc_root: &Path) -> Result<Vec<Netns>, NetnsError> {
+    let mut list: Vec<Netns> = Vec::new();
+    if let Some(inode) = own(proc_root) {
+        let (pid, path) = (std::process::id(), proc_root.join("self/ns/net"));
+        list.push(Netns { inode, name: None, pid: Some(pid), path, container: None });
     }
-    if spec.is_empty() {
-        return Err(NetnsError::BadSpec { spec: shown });
-    }
-    let (path, named) = if spec.contains('/') {
-        (PathBuf::from(spec), false)
-    } else {
-        if spec == "." || spec == ".." {
-            return Err(NetnsError::NoSuchName { spec: shown });
+    let mut lookup = Lookup::new(proc_root);
+    for spec in specs {
+        let ns = lookup.resolve(spec)?;
+        if !list.iter().any(|n| n.inode == ns.inode) {
+            list.push(ns);
         }
-        (Path::new(NAMED_DIR).join(spec), true)
-    };
-    if !path.exists() {
-        return Err(if named {
-            NetnsError::NoSuchName { spec: shown }
-        } else {
-            NetnsError::NoSuchPath { spec: shown }
-        });
     }
-    let inode = inode_at(&path, proc_root).ok_or(NetnsError::NotNetns { spec: shown })?;
-    let name = names(proc_root).remove(&inode);
-    let pid = first_pids(proc_root).remove(&inode);
-    Ok(Netns { inode, name, pid, path })
+    Ok(list)
+}
+
+/// Resolving specs, with the names and the processes in each namespace read once.
+struct Lookup<'a> {
+    proc_root: &'a Path,
+    names: Option<BTreeMap<u64, String>>,
+    first_pids: Option<BTreeMap<u64, u32>>,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(proc_root: &'a Path) -> Lookup<'a> {
+        Lookup { proc_root, names: None, first_pids: None }
+    }
+
+    fn name(&mut self, inode: u64) -> Option<String> {
+        self.names.get_or_insert_with(|| names(self.proc_root)).get(&inode).cloned()
+    }
+
+    fn resolve(&mut self, spec: &str) -> Result<Netns, NetnsError> {
+        let proc_root = self.proc_root;
+        let shown = crate::text::Untrusted(spec).to_string();
+        if let Some(pid) = spec.strip_prefix("pid:") {
+            let pid: u32 = pid.parse().map_err(|_| NetnsError::BadSpec { spec: shown.clone() })?;
+            let path = proc_root.join(pid.to_string()).join("ns/net");
+            let inode = inode_at(&path, proc_root).ok_or(NetnsError::NoSuchPid { spec: shown.clone(), pid })?;
+            let name = self.name(inode);
+            return Ok(Netns { inode, name, pid: Some(pid), path, container: None });
+        }
+        if spec.is_empty() {
+            return Err(NetnsError::BadSpec { spec: shown });
+        }
+        let (path, named) = if spec.contains('/') {
+            (PathBuf::from(spec), false)
+        } else {
+            if spec == "." || spec == ".." {
+                return Err(NetnsError::NoSuchName { spec: shown });
+            }
+            (Path::new(NAMED_DIR).join(spec), true)
+        };
+        if !path.exists() {
+            return Err(if named {
+                NetnsError::NoSuchName { spec: shown }
+            } else {
+                NetnsError::NoSuchPath { spec: shown }
+            });
+        }
+        let inode = inode_at(&path, proc_root).ok_or(NetnsError::NotNetns { spec: shown })?;
+        let name = self.name(inode);
+        let pid = self.first_pids.get_or_insert_with(|| first_pids(proc_root)).get(&inode).copied();
+        Ok(Netns { inode, name, pid, path, container: None })
+    }
 }
 
 /// The names of the named namespaces, by inode.
@@ -189,11 +241,11 @@ pub fn discover(proc_root: &Path) -> Vec<Netns> {
     let mut found: BTreeMap<u64, Netns> = BTreeMap::new();
     for (inode, pid) in first_pids(proc_root) {
         let path = proc_root.join(pid.to_string()).join("ns/net");
-        found.insert(inode, Netns { inode, name: None, pid: Some(pid), path });
+        found.insert(inode, Netns { inode, name: None, pid: Some(pid), path, container: None });
     }
     let mountinfo = std::fs::read_to_string(proc_root.join("self/mountinfo")).unwrap_or_default();
     for (inode, point) in nsfs_mounts(&mountinfo) {
-        found.entry(inode).or_insert(Netns { inode, name: None, pid: None, path: point });
+        found.entry(inode).or_insert(Netns { inode, name: None, pid: None, path: point, container: None });
     }
     for (inode, name) in names(proc_root) {
         if let Some(ns) = found.get_mut(&inode) {

@@ -50,6 +50,9 @@ pub struct SnapshotOptions {
     pub proc_root: PathBuf,
     /// Network namespaces to read (`--netns`, `--all-netns`); empty: the caller's alone.
     pub namespaces: Vec<crate::netns::Netns>,
+    /// With namespaces: label each namespace and socket with its container (reads the
+    /// owners' cgroup files and, for sockets without one, the cgroup tree).
+    pub containers: bool,
 }
 
 impl SnapshotOptions {
@@ -64,6 +67,7 @@ impl SnapshotOptions {
             kernel_filter: KernelFilter::Auto,
             proc_root: PathBuf::from("/proc"),
             namespaces: Vec::new(),
+            containers: true,
         }
     }
 }
@@ -118,5 +122,10 @@ impl Snapshot {
 pub fn eval_context<'a>(f: &Expr, snap: &'a Snapshot, proc_root: &std::path::Path) -> eval::Context<'a> {
     let autobound = f.preds().iter().any(|p| matches!(p, Pred::Autobound));
     let local_port_range = autobound.then(|| crate::procfs::sysctl::read_port_range(proc_root)).flatten();
-    eval::Context { owners: snap.owners.as_ref(), local_port_range, autobound: snap.autobound.as_ref() }
+    eval::Context {
+        owners: snap.owners.as_ref(),
+        local_port_range,
+        autobound: snap.autobound.as_ref(),
+        namespaces: &snap.namespaces,
+    }
 }

@@ -123,6 +123,10 @@ pub enum GroupBy {
     State,
     /// The peer's IP address.
     Remote,
+    /// The network namespace (its name, else its container, else its inode).
+    Netns,
+    /// The container holding the socket.
+    Container,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -151,6 +155,10 @@ pub fn listening_ports<'a>(sockets: impl IntoIterator<Item = &'a Socket>) -> Has
 /// connection for `GroupBy::Port`.
 pub fn group(snap: &Snapshot, by: GroupBy, listening: &HashSet<(Netid, u16)>) -> Vec<Group> {
     let mut groups: HashMap<String, (usize, BTreeMap<SockState, usize>)> = HashMap::new();
+    let netns_labels: HashMap<u64, String> = match by {
+        GroupBy::Netns => snap.namespaces.iter().map(|n| (n.inode, n.label())).collect(),
+        _ => HashMap::new(),
+    };
     let mut add = |key: String, s: &Socket| {
         let g = groups.entry(key).or_default();
         g.0 += 1;
@@ -159,6 +167,15 @@ pub fn group(snap: &Snapshot, by: GroupBy, listening: &HashSet<(Netid, u16)>) ->
     for s in &snap.sockets {
         match by {
             GroupBy::State => add(s.state.filter_name().to_string(), s),
+            GroupBy::Netns => add(
+                s.netns
+                    .and_then(|n| netns_labels.get(&n.get()).cloned())
+                    .unwrap_or_else(|| "(this namespace)".to_string()),
+                s,
+            ),
+            GroupBy::Container => {
+                add(s.container.as_ref().map_or_else(|| "(no container)".to_string(), |c| c.label()), s)
+            }
             GroupBy::Remote => add(
                 match &s.peer {
                     Endpoint::Inet { address, .. } if !address.is_unspecified() => address.to_string(),

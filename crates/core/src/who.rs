@@ -4,6 +4,7 @@
 
 use crate::model::{Endpoint, FdName, Netid, SockState, Socket, Special, StateSet};
 use crate::names::{Proto, Services};
+use crate::netns::Netns;
 use crate::procfs::fdscan::{FdWalk, walk_process};
 use crate::procfs::process;
 use crate::select::Selection;
@@ -103,6 +104,11 @@ pub struct Holder {
 pub struct SocketHold {
     pub socket: Socket,
     pub holders: Vec<Holder>,
+    /// With --netns/--all-netns: the socket's namespace as a table names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<crate::container::Container>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -123,22 +129,27 @@ impl Report {
     }
 }
 
-pub fn who(target: &Target, proc_root: &Path) -> Result<Report, SnapshotError> {
+/// Who holds `target`: in the caller's network namespace, or in each of `namespaces` (from
+/// `netns::discover` or `netns::selected`; empty for the caller's alone).
+pub fn who(target: &Target, proc_root: &Path, namespaces: &[Netns]) -> Result<Report, SnapshotError> {
     match target {
-        Target::Port { port, protocol, address } => Ok(port_report(*port, *protocol, *address, proc_root)?),
-        Target::UnixSocket { path } => Ok(unix_report(path, proc_root)?),
+        Target::Port { port, protocol, address } => Ok(port_report(*port, *protocol, *address, proc_root, namespaces)?),
+        Target::UnixSocket { path } => Ok(unix_report(path, proc_root, namespaces)?),
         Target::File { path } => file_report(path, proc_root),
     }
 }
 
-fn sockets(tables: &[Netid], proc_root: &Path) -> Result<Snapshot, SnapshotError> {
+fn sockets(tables: &[Netid], proc_root: &Path, namespaces: &[Netns]) -> Result<Snapshot, SnapshotError> {
     let mut opts = SnapshotOptions::new(Selection::resolve(tables, &[], StateSet::ALL));
     opts.owners = true;
     opts.proc_root = proc_root.to_path_buf();
+    opts.namespaces = namespaces.to_vec();
     Snapshot::collect(&opts)
 }
 
 fn holds(snap: &Snapshot, s: &Socket) -> SocketHold {
+    let namespace = s.netns.and_then(|n| snap.namespaces.iter().find(|ns| ns.inode == n.get())).map(Netns::label);
+    let container = s.container.as_deref().cloned();
     let holders = snap
         .owners_of(s)
         .map(|o| Holder {
@@ -148,7 +159,12 @@ fn holds(snap: &Snapshot, s: &Socket) -> SocketHold {
             fd: FdName::Number(o.fd),
         })
         .collect();
-    SocketHold { socket: s.clone(), holders }
+    SocketHold { socket: s.clone(), holders, namespace, container }
+}
+
+/// ` in NAMESPACE` when the socket's namespace is named (several were read), else nothing.
+fn place(h: &SocketHold) -> String {
+    h.namespace.as_ref().map(|n| format!(" in {}", Untrusted(n))).unwrap_or_default()
 }
 
 fn unreadable(snap: &Snapshot) -> Vec<(u32, String)> {
@@ -180,9 +196,10 @@ fn port_report(
     protocol: Option<Netid>,
     address: Option<IpAddr>,
     proc_root: &Path,
+    namespaces: &[Netns],
 ) -> Result<Report, SnapshotError> {
     let tables: Vec<Netid> = protocol.map_or(vec![Netid::Tcp, Netid::Udp], |p| vec![p]);
-    let snap = sockets(&tables, proc_root)?;
+    let snap = sockets(&tables, proc_root, namespaces)?;
     let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
     for s in &snap.sockets {
         let Endpoint::Inet { address: a, port: p } = &s.local else { continue };
@@ -198,7 +215,19 @@ fn port_report(
             format!("{} (pid {})", Untrusted(&h.command), h.pid)
         });
         r.notes.push(format!(
-            "{who} listens on port {port}: another bind() to it fails with EADDRINUSE unless both sockets set SO_REUSEPORT."
+            "{who} listens on port {port}{}: another bind() to it there fails with EADDRINUSE unless both sockets set SO_REUSEPORT.",
+            place(l)
+        ));
+    }
+    let mut places: Vec<&str> = listeners.iter().filter_map(|h| h.namespace.as_deref()).collect();
+    places.sort_unstable();
+    places.dedup();
+    if places.len() > 1 {
+        let list: Vec<String> = places.iter().map(|p| Untrusted(p).to_string()).collect();
+        r.notes.push(format!(
+            "port {port} is listened on in {} network namespaces ({}): each namespace has its own ports, so these do not conflict.",
+            places.len(),
+            list.join(", ")
         ));
     }
     let tw = count(SockState::TimeWait);
@@ -210,15 +239,17 @@ fn port_report(
         ));
     }
     if !r.found() {
-        r.notes.push(format!(
-            "nothing holds port {port} in this network namespace: bind() will succeed; connect() gets ECONNREFUSED."
-        ));
+        let where_ = match namespaces.len() {
+            0 | 1 => "in this network namespace".to_string(),
+            n => format!("in any of the {n} network namespaces read"),
+        };
+        r.notes.push(format!("nothing holds port {port} {where_}: bind() will succeed; connect() gets ECONNREFUSED."));
     }
     Ok(r)
 }
 
-fn unix_report(path: &str, proc_root: &Path) -> Result<Report, SnapshotError> {
-    let snap = sockets(&[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket], proc_root)?;
+fn unix_report(path: &str, proc_root: &Path, namespaces: &[Netns]) -> Result<Report, SnapshotError> {
+    let snap = sockets(&[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket], proc_root, namespaces)?;
     let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
     for s in &snap.sockets {
         if let Endpoint::Unix { name: Some(n), .. } = &s.local
@@ -230,7 +261,7 @@ fn unix_report(path: &str, proc_root: &Path) -> Result<Report, SnapshotError> {
     let listening = r.sockets.iter().any(|h| h.socket.state == SockState::Listen || h.socket.netid == Netid::UnixDgram);
     if !listening && !path.starts_with('@') && Path::new(path).exists() {
         match other_namespaces_bind(path, proc_root) {
-            Some(true) => r.notes.push(format!("{} is bound by a socket in another network namespace (a container?); sockscope sees it there but not its owners.", Untrusted(path))),
+            Some(true) => r.notes.push(format!("{} is bound by a socket in another network namespace (a container?); `sockscope who {} --all-netns` names the namespace and its owners.", Untrusted(path), Untrusted(&shell_quote(path)))),
             None => r.notes.push(format!("no socket in this network namespace listens on {}, and other namespaces cannot be looked at without privilege (run as root to tell whether it is stale).", Untrusted(path))),
             Some(false) => {
             r.stale = true;
@@ -340,10 +371,10 @@ mod file_tests {
         let path = std::env::temp_dir().join(format!("sockscope-who-{}", std::process::id()));
         std::fs::write(&path, b"x").expect("temp file");
         let file = Target::File { path: path.clone() };
-        assert!(who(&file, Path::new("/nonexistent/proc")).is_err());
+        assert!(who(&file, Path::new("/nonexistent/proc"), &[]).is_err());
         let missing = Target::File { path: PathBuf::from("/nonexistent/file") };
-        assert!(who(&missing, Path::new("/proc")).is_err());
-        assert!(who(&file, Path::new("/proc")).is_ok());
+        assert!(who(&missing, Path::new("/proc"), &[]).is_err());
+        assert!(who(&file, Path::new("/proc"), &[]).is_ok());
         let _ = std::fs::remove_file(path);
     }
 }

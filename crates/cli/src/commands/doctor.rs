@@ -42,6 +42,7 @@ pub fn run(args: &DoctorArgs, colour: bool, out: &mut impl Write) -> anyhow::Res
         scope: Scope { pids: args.pid.clone(), commands: args.comm.clone(), ports: args.port.clone() },
         ..ObserveOptions::default()
     };
+    opts.namespaces = crate::plan::namespaces(&args.namespaces, false, &opts.proc_root)?;
     if !args.stale_dirs.is_empty() {
         opts.stale_dirs = args.stale_dirs.clone();
     }

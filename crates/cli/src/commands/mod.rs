@@ -26,6 +26,8 @@ pub fn connection_filter(flag: &str, text: &str, who: &str) -> anyhow::Result<so
             Pred::Cgroup { .. } => "cgroup",
             Pred::Autobound => "autobound",
             Pred::Pid(_) | Pred::Comm(_) => "pid/comm",
+            Pred::Netns(_) => "netns",
+            Pred::Container(_) => "container",
         };
         return Err(usage(anyhow::anyhow!(
             "{flag}: {who} cannot tell '{unknown}' of a connection; it knows addresses, ports and states (src, dst, sport, dport, state)"

@@ -16,7 +16,9 @@ pub fn run(args: &WhoArgs, out: &mut impl Write) -> anyhow::Result<bool> {
         TargetError::Path { .. } => anyhow::anyhow!("who: {e}"),
         _ => usage(anyhow::anyhow!("who: {e}")),
     })?;
-    let report = who(&target, Path::new("/proc")).context("cannot read sockets")?;
+    let proc_root = Path::new("/proc");
+    let namespaces = crate::plan::namespaces(&args.namespaces, false, proc_root)?;
+    let report = who(&target, proc_root, &namespaces).context("cannot read sockets")?;
     who::write(out, &target, &report, args.json)?;
     out.flush()?;
     // An unreadable process matters only where it could be the answer: a socket here that

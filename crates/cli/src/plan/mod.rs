@@ -11,7 +11,7 @@ use crate::args::{GroupKey, KernelFilterArg, ListArgs, SourceArg};
 use crate::render::details::DetailFlags;
 use crate::render::{Contexts, Format};
 use crate::usage::usage;
-use sockscope_core::filter::Expr;
+use sockscope_core::filter::{Expr, Pred};
 use sockscope_core::model::StateSet;
 use sockscope_core::names::{Interfaces, Services};
 use sockscope_core::summary::GroupBy;
@@ -194,43 +194,41 @@ fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyh
         || args.context
         || args.contexts
         || structured
-        || action == Action::Groups(GroupBy::Process);
+        || action == Action::Groups(GroupBy::Process)
+        // An owner's cgroup is where it is now, the surest sign of its container.
+        || action == Action::Groups(GroupBy::Container);
     opts.threads = args.threads;
     opts.extensions =
         Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos, vitals: false, extended: args.extended };
+    // Asking by namespace or container (a filter word, a grouping) means every namespace,
+    // unless --netns names some.
+    let by_namespace = matches!(action, Action::Groups(GroupBy::Netns | GroupBy::Container))
+        || f.expr.as_ref().is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
+    if by_namespace && args.net.is_some() {
+        return Err(usage(anyhow::anyhow!(
+            "-N reads one namespace as if it were this one, with no namespace or container to tell apart; use --netns NAME with --summary-by netns|container or the netns and container conditions"
+        )));
+    }
     opts.filter = f.expr;
-    opts.namespaces = namespaces(args, &opts.proc_root)?;
+    opts.namespaces = namespaces(&args.namespaces, by_namespace, &opts.proc_root)?;
     Ok(opts)
 }
 
-/// `--netns` and `--all-netns`: the namespaces to read (the caller's first); none for the
-/// caller's alone.
-fn namespaces(args: &ListArgs, proc_root: &std::path::Path) -> anyhow::Result<Vec<sockscope_core::netns::Netns>> {
+/// `--netns` and `--all-netns` (or `all_by_default`, unless --netns names some): the
+/// namespaces to read, the caller's first; none for the caller's alone.
+pub fn namespaces(
+    args: &crate::args::NetnsArgs,
+    all_by_default: bool,
+    proc_root: &std::path::Path,
+) -> anyhow::Result<Vec<sockscope_core::netns::Netns>> {
     use sockscope_core::netns;
-    if args.all_netns {
+    if args.all_netns || (all_by_default && args.netns.is_empty()) {
         return Ok(netns::discover(proc_root));
     }
     if args.netns.is_empty() {
         return Ok(Vec::new());
     }
-    let mut list: Vec<netns::Netns> = Vec::new();
-    let own = netns::own(proc_root);
-    if let Some(inode) = own {
-        list.push(netns::Netns {
-            inode,
-            name: None,
-            pid: Some(std::process::id()),
-            path: proc_root.join("self/ns/net"),
-        });
-    }
-    for spec in &args.netns {
-        let ns =
-            netns::resolve(spec, proc_root).map_err(|e| if e.is_usage() { usage(e) } else { anyhow::Error::new(e) })?;
-        if !list.iter().any(|n| n.inode == ns.inode) {
-            list.push(ns);
-        }
-    }
-    Ok(list)
+    netns::selected(&args.netns, proc_root).map_err(|e| if e.is_usage() { usage(e) } else { anyhow::Error::new(e) })
 }
 
 /// ss -s counts from the kernel's counters, whatever else the flags say; what it dumps
@@ -255,6 +253,8 @@ fn group_by(key: GroupKey) -> GroupBy {
         GroupKey::Port => GroupBy::Port,
         GroupKey::State => GroupBy::State,
         GroupKey::Remote => GroupBy::Remote,
+        GroupKey::Netns => GroupBy::Netns,
+        GroupKey::Container => GroupBy::Container,
     }
 }
 

@@ -61,9 +61,12 @@ pub fn write(
     Table::write_parts(&parts, out, opts.header, trailing, opts.max_width)
 }
 
-/// With sockets of more than one network namespace, a first column names each one's.
+/// With sockets of more than one network namespace, a first column names each one's
+/// (escaped: names and pod names come from the file system).
 fn netns_labels(snap: &Snapshot) -> Option<std::collections::HashMap<u64, String>> {
-    (snap.namespaces.len() > 1).then(|| snap.namespaces.iter().map(|n| (n.inode, n.label())).collect())
+    (snap.namespaces.len() > 1).then(|| {
+        snap.namespaces.iter().map(|n| (n.inode, sockscope_core::text::Untrusted(&n.label()).to_string())).collect()
+    })
 }
 
 fn columns(opts: &TableOptions, netns: bool) -> Vec<Column> {
@@ -112,7 +115,7 @@ fn fill(snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer, opts: &TableOpt
         table.row_separator(if matches!(s.local, Endpoint::Unix { .. }) { ' ' } else { ':' });
         if let Some(labels) = &netns {
             let label = s.netns.and_then(|n| labels.get(&n.get()));
-            table.cell_str(&sockscope_core::text::Untrusted(label.map_or("-", String::as_str)).to_string());
+            table.cell_str(label.map_or("-", String::as_str));
         }
         if opts.netid_column {
             table.cell_str(s.netid.ss_name());

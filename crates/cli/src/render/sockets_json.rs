@@ -36,6 +36,9 @@ struct SocketJson<'a> {
     cgroup: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     send_rate_bits_per_s: Option<u64>,
+    /// The container holding it, with --netns or --all-netns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<&'a sockscope_core::container::Container>,
     owners: Vec<OwnerJson<'a>>,
 }
 
@@ -64,7 +67,7 @@ fn socket_json<'a>(
     let cgroup = cgroups.zip(s.cgroup_id).and_then(|(m, id)| m.get(&id.get())).map(String::as_str);
     let send_rate_bits_per_s =
         s.details.as_ref().and_then(|d| d.tcp_info.as_ref()).and_then(|t| t.send_rate_bits_per_s());
-    SocketJson { socket: s, interface_name, cgroup, send_rate_bits_per_s, owners }
+    SocketJson { socket: s, interface_name, cgroup, send_rate_bits_per_s, container: s.container.as_deref(), owners }
 }
 
 /// The `sockets` document's data: the snapshot's state, then the sockets, each serialized

@@ -49,6 +49,8 @@ pub fn groups(
         GroupBy::Port => ("port", "Port"),
         GroupBy::State => ("state", "State"),
         GroupBy::Remote => ("remote", "Remote"),
+        GroupBy::Netns => ("netns", "Netns"),
+        GroupBy::Container => ("container", "Container"),
     };
     if format == Format::Json {
         #[derive(Serialize)]

@@ -25,16 +25,27 @@ pub fn write(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -
     }
     let mut users = Users::new();
     if !r.sockets.is_empty() {
-        let mut t = Table::new(vec![
+        // Several namespaces read: a first column names each socket's.
+        let netns = r.sockets.iter().any(|h| h.namespace.is_some());
+        let mut columns = Vec::with_capacity(6);
+        if netns {
+            columns.push(Column::new("NETNS", Align::Left));
+        }
+        columns.extend([
             Column::new("COMMAND", Align::Left),
             Column::new("PID", Align::Right),
             Column::new("USER", Align::Left),
             Column::new("FD", Align::Right),
             Column::new("PROTO", Align::Left),
         ]);
+        let mut t = Table::new(columns);
         for h in &r.sockets {
             let line = socket_line(&h.socket);
+            let place = h.namespace.as_deref().map(escape);
             if h.holders.is_empty() {
+                if let Some(p) = &place {
+                    t.cell_str(p);
+                }
                 // TIME-WAIT and not-yet-accepted sockets belong to no process.
                 for c in ["-", "-", "-", "-"] {
                     t.cell_str(c);
@@ -43,6 +54,9 @@ pub fn write(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -
                 t.cell_str(&line);
             }
             for o in &h.holders {
+                if let Some(p) = &place {
+                    t.cell_str(p);
+                }
                 t.cell_str(&escape(&o.command));
                 t.cell(|a| push_u64(a, o.pid.into()));
                 t.cell_str(&user_text(&mut users, o.uid));

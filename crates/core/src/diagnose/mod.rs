@@ -69,6 +69,12 @@ pub struct SocketRef {
     pub fd: Option<u32>,
     pub recv_q: u32,
     pub send_q: Option<u32>,
+    /// With several namespaces read: the socket's, when it is not the caller's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<String>,
+    /// The container holding it (`RUNTIME:ID` or `pod:NAMESPACE/NAME`), when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -157,6 +163,16 @@ impl SecondLook {
         self.0.binary_search_by_key(&cookie, |e| e.0).ok().map(|i| self.0[i].1)
     }
 
+    /// What the second look keeps of these sockets: those with a cookie.
+    pub fn of(sockets: &[Socket]) -> SecondLook {
+        sockets
+            .iter()
+            .filter_map(|s| {
+                Some((s.cookie?.get(), Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) }))
+            })
+            .collect()
+    }
+
     pub fn retain(&mut self, mut keep: impl FnMut(u64) -> bool) {
         self.0.retain(|e| keep(e.0));
     }
@@ -185,17 +201,14 @@ pub struct Observation {
     pub sys: Sysctls,
     pub processes: Vec<ProcessFds>,
     pub stale_extended: Vec<PathBuf>,
+    /// The caller's network namespace, when several were read.
+    pub home_netns: Option<u64>,
 }
 
 impl Observation {
     /// Keeps the second look's sockets by cookie.
     pub fn set_second(&mut self, sockets: &[Socket]) {
-        self.second = sockets
-            .iter()
-            .filter_map(|s| {
-                Some((s.cookie?.get(), Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) }))
-            })
-            .collect();
+        self.second = SecondLook::of(sockets);
     }
 
     /// The same socket (by cookie) at the second look, if it was still there.
@@ -221,6 +234,12 @@ impl Observation {
             fd: owner.map(|o| o.fd),
             recv_q: s.recv_q,
             send_q: s.send_q,
+            netns: s
+                .netns
+                .filter(|n| Some(n.get()) != self.home_netns)
+                .and_then(|n| self.first.namespaces.iter().find(|ns| ns.inode == n.get()))
+                .map(crate::netns::Netns::label),
+            container: s.container.as_ref().map(|c| c.label()),
         }
     }
 
@@ -242,7 +261,30 @@ pub fn endpoint_text(e: &Endpoint) -> String {
 pub fn diagnose(o: &Observation, t: &Thresholds) -> Vec<Finding> {
     let mut all: Vec<Finding> = rules::ALL.iter().flat_map(|rule| (rule.check)(o, t)).collect();
     all.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
+    for f in &mut all {
+        name_places(f);
+    }
     all
+}
+
+/// Says in the summary where a finding's sockets are, when that is a container or another
+/// namespace than the caller's: "(in pod:shop/web-0)".
+fn name_places(f: &mut Finding) {
+    let mut places: Vec<&str> =
+        f.sockets.iter().filter_map(|s| s.container.as_deref().or(s.netns.as_deref())).collect();
+    places.sort_unstable();
+    places.dedup();
+    if places.is_empty() {
+        return;
+    }
+    let mut list: Vec<String> = places.iter().take(3).map(|p| crate::text::Untrusted(p).to_string()).collect();
+    if places.len() > 3 {
+        list.push(format!("and {} more", places.len() - 3));
+    }
+    f.summary.push_str(&format!(" (in {})", list.join(", ")));
+    if f.sockets.iter().any(|s| s.netns.is_some()) && f.fix.contains("sockscope ") {
+        f.fix.push_str(" (These sockets are in another network namespace: add --all-netns to that sockscope command.)");
+    }
 }
 
 /// The worst severity, for the exit status.

@@ -31,6 +31,8 @@ pub struct ObserveOptions {
     /// Directories searched for stale Unix socket files.
     pub stale_dirs: Vec<PathBuf>,
     pub proc_root: PathBuf,
+    /// Network namespaces to look at besides the caller's (none: the caller's alone).
+    pub namespaces: Vec<crate::netns::Netns>,
 }
 
 impl Default for ObserveOptions {
@@ -40,6 +42,7 @@ impl Default for ObserveOptions {
             scope: Scope::default(),
             stale_dirs: ["/run", "/var/run", "/tmp"].iter().map(PathBuf::from).collect(),
             proc_root: PathBuf::from("/proc"),
+            namespaces: Vec::new(),
         }
     }
 }
@@ -50,20 +53,21 @@ fn all_states() -> StateSet {
 
 pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
     let net = opts.proc_root.join("thread-self/net");
-    let before = counters::read(&net);
+    let before = namespace_counters(opts);
     let mut first_opts = SnapshotOptions::new(Selection::resolve(&[], &[], all_states()));
     first_opts.owners = true;
     // Only what the rules read: at 200k connections the whole tcp_info of each doubled the
     // diagnosis's memory.
     first_opts.extensions = Extensions { vitals: true, ..Extensions::default() };
     first_opts.proc_root = opts.proc_root.clone();
+    first_opts.namespaces = opts.namespaces.clone();
     let mut first = Snapshot::collect(&first_opts)?;
     let mut processes = fd_usage(&opts.proc_root, &first);
 
     std::thread::sleep(opts.window);
 
-    let mut second = second_look(&opts.proc_root)?;
-    let after = counters::read(&net);
+    let mut second = if opts.namespaces.is_empty() { second_look(&opts.proc_root)? } else { second_look_in(opts)? };
+    let after = namespace_counters(opts);
     let sys = sysctls(&opts.proc_root);
     if !opts.proc_root.join("sys").exists() {
         first.warnings.push(format!(
@@ -86,7 +90,33 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
     } else {
         restrict(&opts.scope, &mut first, &mut second, &mut processes);
     }
-    Ok(Observation { first, second, window: opts.window, before, after, sys, processes, stale_extended })
+    let home_netns = (!opts.namespaces.is_empty()).then(|| crate::netns::own(&opts.proc_root)).flatten();
+    Ok(Observation { first, second, window: opts.window, before, after, sys, processes, stale_extended, home_netns })
+}
+
+/// The kernel's counters (netstat, snmp): the caller's namespace's, or with several
+/// namespaces their sums (each namespace counts its own; a listener overflowing in a
+/// container counts in the container's), read through a process in each.
+fn namespace_counters(opts: &ObserveOptions) -> HashMap<String, u64> {
+    let mut sum = counters::read(&opts.proc_root.join("thread-self/net"));
+    let own = crate::netns::own(&opts.proc_root);
+    for ns in opts.namespaces.iter().filter(|ns| Some(ns.inode) != own) {
+        let Some(pid) = ns.pid else { continue };
+        for (k, v) in counters::read(&opts.proc_root.join(pid.to_string()).join("net")) {
+            *sum.entry(k).or_default() += v;
+        }
+    }
+    sum
+}
+
+/// The second look over several namespaces: their TCP sockets by cookie (cookies are unique
+/// on the host), through the collector, which enters each namespace.
+fn second_look_in(opts: &ObserveOptions) -> Result<SecondLook, SnapshotError> {
+    let mut tcp = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], all_states()));
+    tcp.proc_root = opts.proc_root.clone();
+    tcp.namespaces = opts.namespaces.clone();
+    tcp.containers = false;
+    Ok(SecondLook::of(&Snapshot::collect(&tcp)?.sockets))
 }
 
 /// The second look: each TCP socket's state and queues by cookie, parsed straight from the

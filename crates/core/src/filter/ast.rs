@@ -123,4 +123,8 @@ pub enum Pred {
     /// Friendly flags: a process holding the socket.
     Pid(u32),
     Comm(String),
+    /// `netns = NAME`: the socket's network namespace, by name, label or inode.
+    Netns(String),
+    /// `container = ID-PREFIX`: the container holding the socket, by id prefix or pod name.
+    Container(String),
 }

@@ -169,7 +169,9 @@ fn atom(p: &Pred) -> Option<Vec<u8>> {
         | Pred::Cgroup { id: None, .. }
         | Pred::State(_)
         | Pred::Pid(_)
-        | Pred::Comm(_) => return None,
+        | Pred::Comm(_)
+        | Pred::Netns(_)
+        | Pred::Container(_) => return None,
     }
     Some(b)
 }

@@ -61,6 +61,8 @@ pub struct Context<'a> {
     /// The cookies of the sockets the kernel calls autobound (its own test, asked of it):
     /// the exact answer, where the port range is a guess.
     pub autobound: Option<&'a std::collections::HashSet<u64>>,
+    /// The namespaces read, for `netns = NAME`.
+    pub namespaces: &'a [crate::netns::Netns],
 }
 
 impl Expr {
@@ -124,6 +126,11 @@ impl Pred {
                 Some(idx) => Truth::from_bool(idx.owners(s.inode).any(|o| &*o.process.command == comm)),
                 None => Truth::Unknown,
             },
+            Pred::Netns(word) => {
+                let ns = s.netns.and_then(|n| ctx.namespaces.iter().find(|ns| ns.inode == n.get()));
+                Truth::from_bool(ns.is_some_and(|ns| ns.matches(word)))
+            }
+            Pred::Container(prefix) => Truth::from_bool(s.container.as_ref().is_some_and(|c| c.matches(prefix))),
         }
     }
 }

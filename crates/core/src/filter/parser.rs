@@ -258,6 +258,16 @@ impl Parser<'_> {
                 let (w, _) = self.word("a cgroup path such as /system.slice/nginx.service")?;
                 return Ok(negated(negate, Pred::Cgroup { path: w, id: None }));
             }
+            "netns" => {
+                let negate = self.eq_or_ne()?;
+                let (w, _) = self.word("a namespace name, label or inode")?;
+                return Ok(negated(negate, Pred::Netns(w)));
+            }
+            "container" => {
+                let negate = self.eq_or_ne()?;
+                let (w, _) = self.word("a container id prefix or a pod name")?;
+                return Ok(negated(negate, Pred::Container(w)));
+            }
             "autobound" => Pred::Autobound,
             "state" => Pred::State(self.state_set()?),
             "exclude" | "excl" => {
@@ -268,7 +278,7 @@ impl Parser<'_> {
                 let t = self.tokens[key_index].clone();
                 return Err(self.error_at(
                     &t,
-                    "unknown condition (expected src, dst, sport, dport, dev, fwmark, cgroup, autobound, state, not, '(')",
+                    "unknown condition (expected src, dst, sport, dport, dev, fwmark, cgroup, netns, container, autobound, state, not, '(')",
                 ));
             }
         };

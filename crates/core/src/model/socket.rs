@@ -137,6 +137,10 @@ pub struct Socket {
     /// for (`--netns`, `--all-netns`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netns: Option<NonZeroU64>,
+    /// The container that holds it (its owner's cgroup, else its own, else its namespace's),
+    /// when namespaces were asked for. Written to JSON beside the socket, not by it.
+    #[serde(skip)]
+    pub container: Option<std::sync::Arc<crate::container::Container>>,
     /// Memory, tcp_info, congestion control, TOS — when asked for (-m, -i, --tos).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub details: Option<Box<Details>>,
@@ -181,6 +185,7 @@ impl Socket {
             mark: None,
             cgroup_id: None,
             netns: None,
+            container: None,
             details: None,
         }
     }
