@@ -231,11 +231,16 @@ fn label_containers(snap: &mut Snapshot, proc_root: &std::path::Path) {
     let owners = snap.owners.as_ref();
     for s in &mut snap.sockets {
         // Held by known processes: they decide, container or not.
-        let held: Vec<u32> = owners.map(|idx| idx.owners(s.inode).map(|o| o.process.pid).collect()).unwrap_or_default();
-        let mut found = held.iter().find_map(|pid| labeler.of_pid(*pid));
-        if held.is_empty()
-            && let Some(id) = s.cgroup_id
-        {
+        let mut held = false;
+        let mut found = None;
+        for o in owners.into_iter().flat_map(|idx| idx.owners(s.inode)) {
+            held = true;
+            found = labeler.of_pid(o.process.pid);
+            if found.is_some() {
+                break;
+            }
+        }
+        if !held && let Some(id) = s.cgroup_id {
             found = by_cgroup
                 .entry(id.get())
                 .or_insert_with(|| {
@@ -245,7 +250,7 @@ fn label_containers(snap: &mut Snapshot, proc_root: &std::path::Path) {
                 })
                 .clone();
         }
-        if held.is_empty() && found.is_none() {
+        if !held && found.is_none() {
             found = s.netns.and_then(|n| by_ns.get(&n.get()).cloned());
         }
         s.container = found;

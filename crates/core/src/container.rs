@@ -401,6 +401,33 @@ mod tests {
         assert_eq!(unescape_systemd("end\\x2"), "end\\x2");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_path_is_read_without_panicking(path in "[/a-z0-9_.@\\\\x-]{0,120}") {
+            let _ = from_cgroup_path(&path);
+            let _ = from_proc_cgroup(&path);
+        }
+
+        #[test]
+        fn an_id_under_any_parents_is_found_whole(
+            parents in proptest::collection::vec("[a-z][a-z0-9.-]{0,12}", 0..5),
+            id in "[0-9a-f]{64}",
+            runtime in 0usize..4,
+        ) {
+            let (prefix, want) = [
+                ("docker-", Runtime::Docker),
+                ("cri-containerd-", Runtime::Containerd),
+                ("crio-", Runtime::CriO),
+                ("libpod-", Runtime::Podman),
+            ][runtime];
+            // Parents that are not kubepods (which would make it a pod's).
+            let parents: Vec<String> = parents.into_iter().filter(|p| !p.starts_with("kubepods")).collect();
+            let path = format!("/{}/{prefix}{id}.scope", parents.join("/"));
+            let c = from_cgroup_path(&path).unwrap();
+            proptest::prop_assert_eq!((c.runtime, c.id.as_str(), c.pod_uid), (want, id.as_str(), None));
+        }
+    }
+
     #[test]
     fn pod_directories_give_namespace_and_name() {
         let dir = std::env::temp_dir().join(format!("sockscope-pods-{}", std::process::id()));
