@@ -475,8 +475,10 @@ fn a_server_stopped_by_its_own_sigstop_stays_stopped_and_is_left_so() {
     let mut rest = String::new();
     err.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("--- SIGSTOP {si_signo=SIGSTOP, si_code=SI_USER"), "{rest}");
-    // Let go, it is still stopped as before, and untraced; SIGCONT wakes it.
-    assert_eq!(state(), "State:\tT (stopped)");
+    // Let go, it is still stopped as before, and untraced; SIGCONT wakes it. The kernel
+    // wakes a detached tracee for a moment to put it back in its group stop (`__ptrace_unlink`
+    // sets JOBCTL_STOP_PENDING and wakes it), so the state may read R just after.
+    wait_until("the server back in its group stop", || state() == "State:\tT (stopped)");
     Command::new("kill").args(["-CONT", &server.pid()]).status().unwrap();
     server.ask();
     server.untouched();
