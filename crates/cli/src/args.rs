@@ -294,6 +294,11 @@ pub enum Command {
         after_help = "FILTER is sockscope's filter language on addresses, ports and states (e.g. 'dport = :443').\nStops at Ctrl-C, or by itself with --duration or --count; the totals (and any records the kernel lost) go to stderr.\nExamples:\n  sockscope events                      every state change, live\n  sockscope events --life               one line per finished connection\n  sockscope events --life dport = :5432 connections to PostgreSQL\n  sockscope events --life --jsonl --duration 60 > conns.jsonl\nNeeds root (CAP_PERFMON) for the kernel's tracepoints; without them --life works from the sockets' destroy records alone (approximate durations).\nMore: docs/events.md, or `sockscope man events`."
     )]
     Events(EventsArgs),
+    /// Top for sockets: a live view of processes, listeners, connections and findings, with rates, queues and fds
+    #[command(
+        after_help = "Keys: Tab view, ↑↓ PgUp PgDn move, s/S sort, / filter, Enter open (a process's fds, a listener's connections), Esc back, p pause, +/- interval, k kill a connection, t sparkline series, ? help, q quit.\nNot a terminal, or --once / --count N: prints the view as text (or --json) and exits.\nExamples:\n  sockscope watch                          every process holding sockets, live\n  sockscope watch --view listeners         accept queues against their backlogs\n  sockscope watch state close-wait         who is leaking CLOSE-WAIT, as it grows\n  sockscope watch --all-netns              every container too\n  sockscope watch --once --json            one refresh as JSON, for scripts\nMore: docs/watch.md, or `sockscope man watch`."
+    )]
+    Watch(WatchArgs),
     /// Print shell completions for bash, zsh or fish (or write them all with --dir)
     #[command(
         after_help = "Install:\n  sockscope completions bash > /etc/bash_completion.d/sockscope\n  sockscope completions zsh > \"${fpath[1]}/_sockscope\"\n  sockscope completions fish > ~/.config/fish/completions/sockscope.fish"
@@ -350,6 +355,56 @@ pub struct EventsArgs {
     /// Filter on addresses, ports and states, e.g. 'dport = :443'
     #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
     pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    /// Time between refreshes: seconds (1, 0.5) or with a unit (500ms, 2s)
+    #[arg(short = 'i', long, default_value = "1", value_name = "TIME", value_parser = interval)]
+    pub interval: std::time::Duration,
+    /// The view to start in (and the one --once and --count print)
+    #[arg(long, value_enum, default_value_t = WatchView::Processes)]
+    pub view: WatchView,
+    /// Print the view once and exit (text, or --json)
+    #[arg(long, conflicts_with = "count")]
+    pub once: bool,
+    /// Print the view N times, --interval apart, and exit
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// One JSON document per refresh, a line each, instead of text
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub namespaces: NetnsArgs,
+    /// Filter in the filter language, e.g. 'dport = :5432' or 'state close-wait'
+    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum WatchView {
+    /// one row per process holding sockets
+    Processes,
+    /// one row per TCP listener, with its accept queue
+    Listeners,
+    /// every socket, live
+    Connections,
+    /// the doctor's findings, newest first
+    Findings,
+}
+
+/// `1`, `0.5`, `500ms`, `2s`: from 100 ms to an hour.
+fn interval(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, scale) = match t.strip_suffix("ms") {
+        Some(n) => (n, 0.001),
+        None => (t.strip_suffix('s').unwrap_or(t), 1.0),
+    };
+    let secs = number.trim().parse::<f64>().map_err(|_| format!("'{text}' is not a time (1, 0.5, 500ms, 2s)"))? * scale;
+    if !secs.is_finite() || !(0.1..=3600.0).contains(&secs) {
+        return Err(format!("{text} is out of range (100ms to 3600s)"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 #[derive(Debug, Args, Clone)]

@@ -8,6 +8,7 @@ pub mod kill;
 pub mod lab;
 pub mod list;
 pub mod trace;
+pub mod watch;
 pub mod who;
 
 /// A filter (sockscope's filter language) on connections seen as they happen (`trace

@@ -34,6 +34,8 @@ pub enum Kind {
     Trace,
     /// `sockscope events --json`
     Events,
+    /// `sockscope watch --json`, one per refresh
+    Watch,
 }
 
 #[derive(Serialize)]

@@ -14,6 +14,7 @@ pub mod sockets_json;
 pub mod summary;
 pub mod table;
 pub mod trace;
+pub mod watch;
 pub mod who;
 
 /// How a listing is printed.

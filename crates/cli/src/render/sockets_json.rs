@@ -104,6 +104,11 @@ impl Serialize for Stream<'_> {
     }
 }
 
+/// The sockets as a JSON array, each object as the `sockets` document writes it (`watch`).
+pub fn array<'a>(snap: &'a Snapshot, rows: &'a [&'a Socket], namer: &'a mut Namer) -> impl Serialize + 'a {
+    Stream { snap, rows, namer: RefCell::new(namer), cgroups: None }
+}
+
 /// The sockets as one `sockets` document, or (`lines`) one object per line.
 pub fn write(
     out: &mut impl Write,

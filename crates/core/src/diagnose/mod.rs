@@ -193,7 +193,8 @@ impl FromIterator<(u64, Later)> for SecondLook {
 /// files nobody binds.
 #[derive(Debug, Default)]
 pub struct Observation {
-    pub first: crate::Snapshot,
+    /// Shared: `watch` diagnoses the snapshot it also shows.
+    pub first: std::sync::Arc<crate::Snapshot>,
     pub second: SecondLook,
     pub window: Duration,
     pub before: HashMap<String, u64>,

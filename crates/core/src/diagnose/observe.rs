@@ -53,7 +53,7 @@ fn all_states() -> StateSet {
 
 pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
     let net = opts.proc_root.join("thread-self/net");
-    let before = namespace_counters(opts);
+    let before = counters_in(&opts.proc_root, &opts.namespaces);
     let mut first_opts = SnapshotOptions::new(Selection::resolve(&[], &[], all_states()));
     first_opts.owners = true;
     // Only what the rules read: at 200k connections the whole tcp_info of each doubled the
@@ -67,7 +67,7 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
     std::thread::sleep(opts.window);
 
     let mut second = if opts.namespaces.is_empty() { second_look(&opts.proc_root)? } else { second_look_in(opts)? };
-    let after = namespace_counters(opts);
+    let after = counters_in(&opts.proc_root, &opts.namespaces);
     let sys = sysctls(&opts.proc_root);
     if !opts.proc_root.join("sys").exists() {
         first.warnings.push(format!(
@@ -91,18 +91,28 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         restrict(&opts.scope, &mut first, &mut second, &mut processes);
     }
     let home_netns = (!opts.namespaces.is_empty()).then(|| crate::netns::own(&opts.proc_root)).flatten();
-    Ok(Observation { first, second, window: opts.window, before, after, sys, processes, stale_extended, home_netns })
+    Ok(Observation {
+        first: std::sync::Arc::new(first),
+        second,
+        window: opts.window,
+        before,
+        after,
+        sys,
+        processes,
+        stale_extended,
+        home_netns,
+    })
 }
 
 /// The kernel's counters (netstat, snmp): the caller's namespace's, or with several
 /// namespaces their sums (each namespace counts its own; a listener overflowing in a
 /// container counts in the container's), read through a process in each.
-fn namespace_counters(opts: &ObserveOptions) -> HashMap<String, u64> {
-    let mut sum = counters::read(&opts.proc_root.join("thread-self/net"));
-    let own = crate::netns::own(&opts.proc_root);
-    for ns in opts.namespaces.iter().filter(|ns| Some(ns.inode) != own) {
+pub fn counters_in(proc_root: &Path, namespaces: &[crate::netns::Netns]) -> HashMap<String, u64> {
+    let mut sum = counters::read(&proc_root.join("thread-self/net"));
+    let own = crate::netns::own(proc_root);
+    for ns in namespaces.iter().filter(|ns| Some(ns.inode) != own) {
         let Some(pid) = ns.pid else { continue };
-        for (k, v) in counters::read(&opts.proc_root.join(pid.to_string()).join("net")) {
+        for (k, v) in counters::read(&proc_root.join(pid.to_string()).join("net")) {
             *sum.entry(k).or_default() += v;
         }
     }
@@ -145,7 +155,7 @@ fn second_look(proc_root: &Path) -> Result<SecondLook, SnapshotError> {
 }
 
 /// Open fds, limits and socket counts of every readable process.
-fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
+pub fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
     let mut sockets: HashMap<u32, u64> = HashMap::new();
     if let Some(idx) = &snap.owners {
         for s in &snap.sockets {
@@ -171,7 +181,8 @@ fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
     out
 }
 
-fn sysctls(root: &Path) -> Sysctls {
+/// The tunables the rules compare with, from the caller's namespace.
+pub fn sysctls(root: &Path) -> Sysctls {
     let one = |name: &str| sysctl::read_u64(root, name);
     let tcp_mem = sysctl::read_u64s(root, "net/ipv4/tcp_mem");
     let files = sysctl::read_u64s(root, "fs/file-nr");

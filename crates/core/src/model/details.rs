@@ -166,13 +166,15 @@ pub struct BoundFile {
     pub device: u32,
 }
 
-/// The tcp_info fields the doctor's rules read, 24 bytes instead of the kernel's 240: what
-/// a long-lived or host-wide view keeps per connection when it does not show tcp_info. A
-/// field an older kernel did not send is `None`, as in `TcpInfo`.
+/// The tcp_info fields the doctor's rules and `watch` read, 48 bytes instead of the kernel's
+/// 240: what a long-lived or host-wide view keeps per connection when it does not show
+/// tcp_info. A field an older kernel did not send is `None`, as in `TcpInfo`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpVitals {
-    values: [u32; 5],
-    /// Bit i: `values[i]` was sent.
+    values: [u32; 6],
+    /// bytes_acked and bytes_received: `watch`'s rates.
+    bytes: [u64; 2],
+    /// Bit i: `values[i]` was sent; bits 6 and 7: `bytes[0]`, `bytes[1]`.
     present: u8,
 }
 
@@ -182,6 +184,7 @@ impl TcpVitals {
     const LAST_DATA_SENT_MS: usize = 2;
     const LAST_DATA_RECV_MS: usize = 3;
     const TOTAL_RETRANS: usize = 4;
+    const RTT_US: usize = 5;
 
     pub fn new(
         retrans: Option<u32>,
@@ -201,8 +204,41 @@ impl TcpVitals {
         v
     }
 
+    /// The round-trip time and the byte counters, for rates.
+    pub fn with_flow(
+        mut self,
+        rtt_us: Option<u32>,
+        bytes_acked: Option<u64>,
+        bytes_received: Option<u64>,
+    ) -> TcpVitals {
+        if let Some(x) = rtt_us {
+            self.values[Self::RTT_US] = x;
+            self.present |= 1 << Self::RTT_US;
+        }
+        for (i, value) in [bytes_acked, bytes_received].into_iter().enumerate() {
+            if let Some(x) = value {
+                self.bytes[i] = x;
+                self.present |= 1 << (6 + i);
+            }
+        }
+        self
+    }
+
     fn get(&self, i: usize) -> Option<u32> {
         (self.present & (1 << i) != 0).then_some(self.values[i])
+    }
+
+    pub fn rtt_us(&self) -> Option<u32> {
+        self.get(Self::RTT_US)
+    }
+
+    /// Bytes sent and acknowledged by the peer.
+    pub fn bytes_acked(&self) -> Option<u64> {
+        (self.present & (1 << 6) != 0).then_some(self.bytes[0])
+    }
+
+    pub fn bytes_received(&self) -> Option<u64> {
+        (self.present & (1 << 7) != 0).then_some(self.bytes[1])
     }
 
     pub fn retrans(&self) -> Option<u32> {

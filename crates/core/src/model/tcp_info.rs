@@ -31,6 +31,7 @@ macro_rules! tcp_info {
                     self.last_data_recv_ms(),
                     self.total_retrans(),
                 )
+                .with_flow(self.rtt_us(), self.bytes_acked(), self.bytes_received())
             }
 
             pub fn parse(b: &[u8]) -> TcpInfo {

@@ -39,8 +39,8 @@ fn obs(sockets: Vec<Socket>) -> Observation {
     };
     // Every socket with an inode is held by pid 10 ("app") at fd = inode.
     let entries = sockets.iter().filter(|s| s.inode != 0).map(|s| (s.inode, 0u32, s.inode as u32)).collect();
-    o.first.owners = Some(OwnerIndex::new(vec![Process::new(10, "app", 0)], entries, OwnerScanReport::default()));
-    o.first.sockets = sockets;
+    let owners = Some(OwnerIndex::new(vec![Process::new(10, "app", 0)], entries, OwnerScanReport::default()));
+    o.first = std::sync::Arc::new(crate::Snapshot { owners, sockets, ..crate::Snapshot::default() });
     o
 }
 

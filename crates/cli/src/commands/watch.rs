@@ -1,0 +1,68 @@
+//! `sockscope watch`: the live view on a terminal; on a pipe, or with `--once` / `--count`,
+//! the view as text or JSON, refresh by refresh.
+
+use crate::args::{WatchArgs, WatchView};
+use crate::render::names::Namer;
+use crate::usage::usage;
+use sockscope_core::filter::Pred;
+use sockscope_core::model::StateSet;
+use sockscope_core::names::{Interfaces, Services};
+use sockscope_core::{Extensions, Netid, Selection, SnapshotOptions};
+use sockscope_watch::columns::View;
+use std::io::Write;
+
+pub fn run(args: &WatchArgs, colour: bool) -> anyhow::Result<()> {
+    let services = Services::load();
+    let text = args.filter.join(" ");
+    let mut f = sockscope_core::filter::parse(&text, &services).map_err(usage)?;
+    if let Some(e) = &mut f.expr {
+        sockscope_core::filter::resolve(e, &mut Interfaces::new(), &sockscope_core::host::cgroup2_root())
+            .map_err(usage)?;
+    }
+    // TCP and UDP, every state, with owners and the tcp_info numbers rates need.
+    let default_states = StateSet::ALL;
+    let mut collect =
+        SnapshotOptions::new(Selection::resolve(&[Netid::Tcp, Netid::Udp], &[], f.states.unwrap_or(default_states)));
+    collect.owners = true;
+    collect.extensions = Extensions { vitals: true, ..Extensions::default() };
+    let by_namespace =
+        f.expr.as_ref().is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
+    collect.filter = f.expr;
+    collect.namespaces = crate::plan::namespaces(&args.namespaces, by_namespace, &collect.proc_root)?;
+    let view = match args.view {
+        WatchView::Processes => View::Processes,
+        WatchView::Listeners => View::Listeners,
+        WatchView::Connections => View::Connections,
+        WatchView::Findings => View::Findings,
+    };
+    let opts = sockscope_watch::Options {
+        collect,
+        default_states,
+        interval: args.interval,
+        view,
+        filter_text: text,
+        colour,
+        thresholds: sockscope_core::diagnose::Thresholds::default(),
+    };
+    let terminal = rustix::termios::isatty(std::io::stdout()) && rustix::termios::isatty(std::io::stdin());
+    let count = if args.once { Some(1) } else { args.count };
+    if terminal && count.is_none() && !args.json {
+        return sockscope_watch::interactive(opts);
+    }
+    let mut out = crate::output::Guarded::new(std::io::BufWriter::new(std::io::stdout()));
+    let mut namer = Namer::new(true, false, services);
+    sockscope_watch::frames(&opts, count.unwrap_or(u64::MAX), |frame| {
+        for w in &frame.snapshot.warnings {
+            crate::stderr_line!("sockscope: warning: {w}");
+        }
+        if args.json {
+            crate::render::watch::write(&mut out, frame, &mut namer)?;
+        } else {
+            let order = sockscope_watch::default_order(frame, view);
+            sockscope_watch::plain::write(&mut out, frame, view, &order)?;
+            writeln!(out)?;
+        }
+        out.flush()?;
+        Ok(())
+    })
+}

@@ -1,0 +1,260 @@
+//! `sockscope watch` end to end: in a pseudo-terminal (made by util-linux's `script`), inside
+//! a private network namespace holding a full accept queue and a CLOSE-WAIT leak made by
+//! `sockscope lab`; the screen is parsed with a terminal emulator (vt100) and compared with
+//! what the lab made and with `ss`; keys are sent and the screen checked after each; and the
+//! terminal must be left as it was found. Plus `--once --json` against the socket table.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
+mod common;
+
+use common::{private_netns, sockscope, ss};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A lab scenario held for the test's length; its JSON report says what it made.
+struct Lab(Child, Value);
+
+impl Lab {
+    fn start(args: &[&str]) -> Lab {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            .arg("lab")
+            .args(args)
+            .args(["--hold", "120", "--json"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the lab");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let report: Value = serde_json::from_str(&line).expect("the lab's JSON");
+        Lab(child, report)
+    }
+
+    fn pid(&self) -> u64 {
+        self.1["pid"].as_u64().unwrap()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// `sockscope watch` in a pseudo-terminal of `rows`×`cols`, its screen kept by vt100.
+struct Screen {
+    child: Child,
+    keys: ChildStdin,
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    fn start(rows: u16, cols: u16, args: &str) -> Screen {
+        let command = format!("stty rows {rows} cols {cols}; exec {} watch {args}", env!("CARGO_BIN_EXE_sockscope"));
+        let mut child = Command::new("script")
+            .args(["-qfec", &command, "/dev/null"])
+            .env("TERM", "xterm-256color")
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run script (util-linux) for a pseudo-terminal");
+        let keys = child.stdin.take().unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(rows).unwrap(),
+            std::num::NonZeroU16::new(cols).unwrap(),
+            0,
+        )));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (Arc::clone(&parser), Arc::clone(&raw));
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Screen { child, keys, parser, raw }
+    }
+
+    fn text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.keys.write_all(keys.as_bytes()).unwrap();
+        self.keys.flush().unwrap();
+    }
+
+    /// Waits until `ok` holds for the screen's text; fails with the screen otherwise.
+    fn until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = self.text();
+            if ok(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "waited for {what}; the screen:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The whitespace-separated fields of the screen row starting with `start`.
+fn row(text: &str, start: &str) -> Vec<String> {
+    text.lines()
+        .find(|l| l.trim_start().starts_with(start))
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn ss_count(args: &[&str]) -> usize {
+    ss(args).lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+#[test]
+fn the_live_view_shows_what_was_made_answers_keys_and_restores_the_terminal() {
+    private_netns();
+    let backlog = Lab::start(&["backlog"]);
+    let leak = Lab::start(&["close-wait", "--count", "12"]);
+    let (bpid, lpid) = (backlog.pid().to_string(), leak.pid().to_string());
+    let port = backlog.1["made"]["port"].as_u64().unwrap().to_string();
+    let mut screen = Screen::start(40, 160, "--interval 0.5");
+
+    // Processes: the leaking lab holds 12 CLOSE-WAIT sockets, as ss counts them.
+    let text = screen.until("the leaking process's row", |t| row(t, &lpid).get(5).is_some_and(|c| c == "12"));
+    let leaking = row(&text, &lpid);
+    let cw = ss_count(&["-tanH", "state", "close-wait"]);
+    assert_eq!(leaking[5], cw.to_string(), "CLOSE-WAIT against ss:\n{text}");
+    assert!(text.contains("Processes") && text.contains("collected in"), "{text}");
+    assert!(!row(&text, &bpid).is_empty(), "the backlog lab's row:\n{text}");
+
+    // Listeners: the full accept queue, as ss reports it (Recv-Q/Send-Q).
+    screen.send("\t");
+    let local = format!("127.0.0.1:{port}");
+    let text = screen.until("the listeners view", |t| !row(t, &local).is_empty());
+    let ss_line = ss(&["-ltnH", "sport", "=", &format!(":{port}")]);
+    let ss_fields: Vec<&str> = ss_line.split_whitespace().collect();
+    let want = format!("{}/{}", ss_fields[1], ss_fields[2]);
+    assert_eq!(row(&text, &local)[2], want, "queue/backlog against ss {ss_line}:\n{text}");
+
+    // A filter typed after `/`: an error is shown in place, then a good one is applied.
+    screen.send("/");
+    screen.until("the filter line", |t| t.contains("filter: "));
+    for _ in 0..40 {
+        screen.send("\u{7f}");
+    }
+    screen.send("bogus = 1\r");
+    screen.until("the filter error", |t| t.contains("filter not applied"));
+    screen.send("/");
+    for _ in 0..20 {
+        screen.send("\u{7f}");
+    }
+    screen.send("state close-wait\r");
+    screen.send("\t");
+    let text = screen.until("only CLOSE-WAIT connections", |t| {
+        let rows: Vec<&str> = t.lines().filter(|l| l.starts_with("CLOSE-WAIT") || l.starts_with("ESTAB")).collect();
+        rows.len() == 12 && rows.iter().all(|l| l.starts_with("CLOSE-WAIT"))
+    });
+    assert!(text.contains("Connections"), "{text}");
+
+    // Back to Processes, Enter: the leaking process's fd table.
+    screen.send("\t\t");
+    screen.until("the processes view", |t| !row(t, &lpid).is_empty());
+    // Select the leaking process (the only one holding sockets now) and open it.
+    screen.send("\r");
+    let text = screen.until("its fd table", |t| t.contains("fds of"));
+    assert!(text.contains("CLOSE-WAIT"), "{text}");
+    screen.send("\u{1b}");
+    screen.send("?");
+    screen.until("the help", |t| t.contains("keys (any key closes)"));
+    screen.send("x");
+    screen.send("q");
+    let status = wait(&mut screen.child);
+    assert!(status.success(), "watch exited with {status}");
+    // The terminal is left as it was found: off the alternate screen, cursor shown.
+    let parser = screen.parser.lock().unwrap();
+    assert!(!parser.screen().alternate_screen(), "still on the alternate screen");
+    assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
+    let raw = screen.raw.lock().unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.rfind("\u{1b}[?1049l") > text.rfind("\u{1b}[?1049h"), "left the alternate screen last");
+}
+
+fn wait(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "watch did not quit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_restores_the_terminal_too() {
+    private_netns();
+    let mut screen = Screen::start(24, 80, "");
+    screen.until("the first screen", |t| t.contains("Processes"));
+    // script's child is the shell that exec'd sockscope: its pid is sockscope's.
+    let pid = std::fs::read_to_string(format!("/proc/{}/task/{}/children", screen.child.id(), screen.child.id()))
+        .unwrap()
+        .trim()
+        .to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = wait(&mut screen.child);
+    assert!(status.success(), "{status}");
+    let parser = screen.parser.lock().unwrap();
+    assert!(!parser.screen().alternate_screen() && !parser.screen().hide_cursor());
+}
+
+#[test]
+fn once_json_is_the_socket_table_of_the_same_filter() {
+    private_netns();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _clients: Vec<_> = (0..3).map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    let _accepted: Vec<_> = (0..3).map(|_| listener.accept().unwrap()).collect();
+    let _udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let filter = format!("sport = :{port} or dport = :{port}");
+    let watch = sockscope(&["watch", "--once", "--json", &filter]);
+    assert!(watch.status.success(), "{}", String::from_utf8_lossy(&watch.stderr));
+    let watch: Value = serde_json::from_slice(&watch.stdout).unwrap();
+    let table: Value = serde_json::from_slice(&sockscope(&["-tuanp", &filter, "--json"]).stdout).unwrap();
+    let key = |doc: &Value| {
+        let mut v: Vec<(u64, String, String)> = doc["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["cookie"].as_u64().unwrap(), s["state"].to_string(), s["owners"].to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(key(&watch), key(&table));
+    assert_eq!(key(&watch).len(), 7, "a listener and three connections, both ends");
+    assert_eq!(watch["kind"], "watch");
+    let me = std::process::id();
+    let p = watch["processes"].as_array().unwrap().iter().find(|p| p["pid"] == me).expect("this test's row");
+    assert_eq!((p["states"]["established"].as_u64(), p["states"]["listening"].as_u64()), (Some(6), Some(1)), "{p}");
+    let l = &watch["listeners"][0];
+    assert_eq!((l["port"].as_u64(), l["connections"]["established"].as_u64()), (Some(u64::from(port)), Some(3)));
+    // Text, and a wrong command line.
+    let text = sockscope(&["watch", "--once", "--view", "listeners", &filter]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains(&format!("127.0.0.1:{port}")));
+    for bad in [vec!["watch", "--interval", "0"], vec!["watch", "--once", "dport", "="], vec!["watch", "--count", "0"]]
+    {
+        let out = sockscope(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -1,0 +1,95 @@
+//! The collector thread: it keeps one `Collector` (its netlink sockets, buffers and owner
+//! cache live between refreshes), takes a snapshot each interval, turns it into a `Frame`
+//! and sends it over a channel. The UI thread never waits on it: it draws the last frame
+//! it has and reads keys while the next one is being made.
+
+use crate::frame::{Frame, Tracker};
+use sockscope_core::diagnose::Thresholds;
+use sockscope_core::diagnose::observe::counters_in;
+use sockscope_core::filter::{Expr, Pred};
+use sockscope_core::model::StateSet;
+use sockscope_core::{Collector, SnapshotOptions};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
+
+/// What the UI asks of the collector.
+pub enum Control {
+    Interval(Duration),
+    Pause(bool),
+    /// A new filter (already parsed and resolved) and the states it selects.
+    Filter(Option<Expr>, StateSet),
+}
+
+/// What the collector sends.
+pub enum Update {
+    Frame(Arc<Frame>),
+    /// A collection failed (it is tried again at the next interval).
+    Error(String),
+}
+
+/// The running collector: frames come out of `updates`, controls go into `control`.
+pub struct Feed {
+    pub updates: Receiver<Update>,
+    pub control: Sender<Control>,
+}
+
+/// Starts the collector thread. It ends when `Feed` is dropped.
+pub fn start(opts: SnapshotOptions, interval: Duration, thresholds: Thresholds) -> std::io::Result<Feed> {
+    let (to_ui, updates) = channel();
+    let (control, from_ui) = channel();
+    std::thread::Builder::new()
+        .name("collector".into())
+        .spawn(move || run(opts, interval, thresholds, &to_ui, &from_ui))?;
+    Ok(Feed { updates, control })
+}
+
+fn run(
+    mut opts: SnapshotOptions,
+    mut interval: Duration,
+    thresholds: Thresholds,
+    to_ui: &Sender<Update>,
+    from_ui: &Receiver<Control>,
+) {
+    let mut collector = Collector::new(opts.clone());
+    let mut tracker = Tracker::new(&opts.proc_root, thresholds);
+    let mut paused = false;
+    loop {
+        let started = Instant::now();
+        if !paused {
+            let update = match collector.collect() {
+                Ok(snap) => {
+                    let taken = started.elapsed();
+                    let counters = counters_in(&opts.proc_root, &snap.namespaces);
+                    Update::Frame(Arc::new(tracker.update(snap, taken, Instant::now(), counters)))
+                }
+                Err(e) => Update::Error(e.to_string()),
+            };
+            if to_ui.send(update).is_err() {
+                return;
+            }
+        }
+        // Until the next refresh, follow what the UI asks.
+        loop {
+            let wait = (started + interval).saturating_duration_since(Instant::now());
+            match from_ui.recv_timeout(wait) {
+                Ok(Control::Interval(d)) => interval = d,
+                Ok(Control::Pause(p)) => paused = p,
+                Ok(Control::Filter(expr, states)) => {
+                    let by_namespace = expr
+                        .as_ref()
+                        .is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
+                    if by_namespace && opts.namespaces.is_empty() {
+                        opts.namespaces = sockscope_core::netns::discover(&opts.proc_root);
+                    }
+                    opts.filter = expr;
+                    opts.selection.states = states;
+                    collector = Collector::new(opts.clone());
+                    break;
+                }
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+}

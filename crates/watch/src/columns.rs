@@ -1,0 +1,361 @@
+//! The columns of each view: headings, cell text and sort keys. Both the full-screen view
+//! and the plain-text output (`--once`, a pipe) draw rows from here, so they always agree.
+
+use crate::frame::{ConnRow, Frame, ListenRow, ProcRow};
+use sockscope_core::text::escape;
+use std::cmp::Ordering;
+
+/// The four views, in Tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Processes,
+    Listeners,
+    Connections,
+    Findings,
+}
+
+impl View {
+    pub const ALL: [View; 4] = [View::Processes, View::Listeners, View::Connections, View::Findings];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Processes => "Processes",
+            View::Listeners => "Listeners",
+            View::Connections => "Connections",
+            View::Findings => "Findings",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> View {
+        View::ALL[(self.index() + 1) % View::ALL.len()]
+    }
+
+    pub fn previous(self) -> View {
+        View::ALL[(self.index() + View::ALL.len() - 1) % View::ALL.len()]
+    }
+
+    /// The column headings and their widths (0: takes what is left).
+    pub fn columns(self) -> &'static [(&'static str, u16)] {
+        match self {
+            View::Processes => &[
+                ("PID", 7),
+                ("COMMAND", 0),
+                ("SOCK", 6),
+                ("ESTAB", 6),
+                ("LISTEN", 6),
+                ("CLOSE-WAIT", 10),
+                ("TIME-WAIT", 9),
+                ("FDS/LIMIT", 13),
+                ("FD%", 4),
+                ("IN/s", 8),
+                ("OUT/s", 8),
+                ("NEW/s", 6),
+            ],
+            View::Listeners => &[
+                ("LOCAL", 0),
+                ("OWNER", 16),
+                ("QUEUE", 11),
+                ("Q%", 4),
+                ("ESTAB", 6),
+                ("CLOSE-WAIT", 10),
+                ("TIME-WAIT", 9),
+                ("ACCEPT/s", 8),
+            ],
+            View::Connections => &[
+                ("STATE", 10),
+                ("LOCAL", 0),
+                ("PEER", 0),
+                ("RECV-Q", 7),
+                ("SEND-Q", 7),
+                ("RTT", 7),
+                ("RETR", 5),
+                ("IN/s", 8),
+                ("OUT/s", 8),
+                ("AGE", 6),
+                ("PROCESS", 16),
+            ],
+            View::Findings => &[("SEVERITY", 8), ("RULE", 22), ("SINCE", 6), ("SUMMARY", 0)],
+        }
+    }
+
+    /// The columns `s` cycles through, by heading.
+    pub fn sortable(self) -> &'static [&'static str] {
+        match self {
+            View::Processes => &[
+                "SOCK",
+                "PID",
+                "COMMAND",
+                "ESTAB",
+                "LISTEN",
+                "CLOSE-WAIT",
+                "TIME-WAIT",
+                "FDS/LIMIT",
+                "FD%",
+                "IN/s",
+                "OUT/s",
+                "NEW/s",
+            ],
+            View::Listeners => &["Q%", "LOCAL", "QUEUE", "ESTAB", "CLOSE-WAIT", "TIME-WAIT", "ACCEPT/s"],
+            View::Connections => {
+                &["IN/s", "OUT/s", "STATE", "LOCAL", "PEER", "RECV-Q", "SEND-Q", "RTT", "RETR", "AGE", "PROCESS"]
+            }
+            View::Findings => &["SINCE"],
+        }
+    }
+}
+
+/// Bytes as ss and top write them: 0, 512, 1.5K, 12M.
+pub fn human(n: f64) -> String {
+    if n < 1.0 {
+        return "0".into();
+    }
+    let units = ["", "K", "M", "G", "T"];
+    let mut v = n;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{v:.0}")
+    } else if v < 10.0 {
+        format!("{v:.1}{}", units[u])
+    } else {
+        format!("{v:.0}{}", units[u])
+    }
+}
+
+/// A duration as top writes ages: 45s, 12m, 3h, 2d.
+pub fn age(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=99 => format!("{s}s"),
+        100..=5999 => format!("{}m", s / 60),
+        6000..=359_999 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+fn rate(r: f64) -> String {
+    human(r)
+}
+
+fn per_s(r: f64) -> String {
+    if r == 0.0 {
+        "0".into()
+    } else if r < 10.0 {
+        format!("{r:.1}")
+    } else {
+        format!("{r:.0}")
+    }
+}
+
+pub fn process_cells(p: &ProcRow) -> Vec<String> {
+    let fds = match (p.fds, p.fd_soft_limit) {
+        (Some(n), Some(l)) => format!("{n}/{l}"),
+        (Some(n), None) => n.to_string(),
+        _ => "-".into(),
+    };
+    vec![
+        p.pid.to_string(),
+        escape(&p.command).into_owned(),
+        p.states.total().to_string(),
+        p.states.established.to_string(),
+        p.states.listening.to_string(),
+        p.states.close_wait.to_string(),
+        p.states.time_wait.to_string(),
+        fds,
+        p.fd_usage().map_or("-".into(), |u| format!("{:.0}", u * 100.0)),
+        rate(p.rate_in),
+        rate(p.rate_out),
+        per_s(p.new_per_s),
+    ]
+}
+
+pub fn listener_cells(frame: &Frame, l: &ListenRow) -> Vec<String> {
+    let s = &frame.snapshot.sockets[l.index];
+    let (queue, backlog) = l.queue(&frame.snapshot);
+    let owner = frame.owner(s).map_or("-".into(), |(pid, c)| format!("{}[{pid}]", escape(c)));
+    vec![
+        escape(&s.end_text(&s.local)).into_owned(),
+        owner,
+        backlog.map_or(queue.to_string(), |b| format!("{queue}/{b}")),
+        queue_share(queue, backlog).map_or("-".into(), |q| format!("{:.0}", q * 100.0)),
+        l.states.established.to_string(),
+        l.states.close_wait.to_string(),
+        l.states.time_wait.to_string(),
+        per_s(l.accepts_per_s),
+    ]
+}
+
+pub fn queue_share(queue: u32, backlog: Option<u32>) -> Option<f64> {
+    backlog.filter(|b| *b > 0).map(|b| f64::from(queue) / f64::from(b))
+}
+
+pub fn connection_cells(frame: &Frame, c: &ConnRow) -> Vec<String> {
+    match (c.index, &c.closed) {
+        (Some(i), _) => {
+            let s = &frame.snapshot.sockets[i];
+            let vitals = s.details.as_ref().and_then(|d| d.tcp_vitals);
+            let owner = frame.owner(s).map_or("-".into(), |(pid, cmd)| format!("{}[{pid}]", escape(cmd)));
+            vec![
+                s.state.ss_name().to_string(),
+                escape(&s.end_text(&s.local)).into_owned(),
+                escape(&s.end_text(&s.peer)).into_owned(),
+                s.recv_q.to_string(),
+                s.send_q.map_or("-".into(), |q| q.to_string()),
+                vitals.and_then(|v| v.rtt_us()).map_or("-".into(), |r| format!("{:.1}", f64::from(r) / 1000.0)),
+                vitals.and_then(|v| v.total_retrans()).map_or("-".into(), |r| r.to_string()),
+                rate(c.rate_in),
+                rate(c.rate_out),
+                age(c.age),
+                owner,
+            ]
+        }
+        (None, Some(t)) => vec![
+            "CLOSED".into(),
+            escape(&t.local).into_owned(),
+            escape(&t.peer).into_owned(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "0".into(),
+            "0".into(),
+            age(c.age),
+            t.owner.as_ref().map_or("-".into(), |(pid, cmd)| format!("{}[{pid}]", escape(cmd))),
+        ],
+        (None, None) => Vec::new(),
+    }
+}
+
+/// Orders two rows of a view by a column (largest first for numbers, A–Z for text).
+pub fn compare(view: View, column: &str, frame: &Frame, a: usize, b: usize) -> Ordering {
+    let f = |x: f64, y: f64| y.partial_cmp(&x).unwrap_or(Ordering::Equal);
+    match view {
+        View::Processes => {
+            let (p, q) = (&frame.processes[a], &frame.processes[b]);
+            match column {
+                "PID" => p.pid.cmp(&q.pid),
+                "COMMAND" => p.command.cmp(&q.command),
+                "ESTAB" => q.states.established.cmp(&p.states.established),
+                "LISTEN" => q.states.listening.cmp(&p.states.listening),
+                "CLOSE-WAIT" => q.states.close_wait.cmp(&p.states.close_wait),
+                "TIME-WAIT" => q.states.time_wait.cmp(&p.states.time_wait),
+                "FDS/LIMIT" => q.fds.cmp(&p.fds),
+                "FD%" => f(p.fd_usage().unwrap_or(0.0), q.fd_usage().unwrap_or(0.0)),
+                "IN/s" => f(p.rate_in, q.rate_in),
+                "OUT/s" => f(p.rate_out, q.rate_out),
+                "NEW/s" => f(p.new_per_s, q.new_per_s),
+                _ => q.states.total().cmp(&p.states.total()),
+            }
+            .then(p.pid.cmp(&q.pid))
+        }
+        View::Listeners => {
+            let (l, m) = (&frame.listeners[a], &frame.listeners[b]);
+            let (lq, lb) = l.queue(&frame.snapshot);
+            let (mq, mb) = m.queue(&frame.snapshot);
+            match column {
+                "LOCAL" => l.port.cmp(&m.port),
+                "QUEUE" => mq.cmp(&lq),
+                "ESTAB" => m.states.established.cmp(&l.states.established),
+                "CLOSE-WAIT" => m.states.close_wait.cmp(&l.states.close_wait),
+                "TIME-WAIT" => m.states.time_wait.cmp(&l.states.time_wait),
+                "ACCEPT/s" => f(l.accepts_per_s, m.accepts_per_s),
+                _ => f(queue_share(lq, lb).unwrap_or(0.0), queue_share(mq, mb).unwrap_or(0.0)),
+            }
+            .then(l.port.cmp(&m.port))
+        }
+        View::Connections => {
+            let (c, d) = (&frame.connections[a], &frame.connections[b]);
+            let sock = |r: &ConnRow| r.index.map(|i| &frame.snapshot.sockets[i]);
+            let vit = |r: &ConnRow| sock(r).and_then(|s| s.details.as_ref()).and_then(|d| d.tcp_vitals);
+            let text = |r: &ConnRow, local: bool| match (sock(r), &r.closed) {
+                (Some(s), _) => s.end_text(if local { &s.local } else { &s.peer }),
+                (None, Some(t)) => {
+                    if local {
+                        t.local.clone()
+                    } else {
+                        t.peer.clone()
+                    }
+                }
+                _ => String::new(),
+            };
+            match column {
+                "OUT/s" => f(c.rate_out, d.rate_out),
+                "STATE" => sock(c).map(|s| s.state.ss_name()).cmp(&sock(d).map(|s| s.state.ss_name())),
+                "LOCAL" => text(c, true).cmp(&text(d, true)),
+                "PEER" => text(c, false).cmp(&text(d, false)),
+                "RECV-Q" => sock(d).map(|s| s.recv_q).cmp(&sock(c).map(|s| s.recv_q)),
+                "SEND-Q" => sock(d).and_then(|s| s.send_q).cmp(&sock(c).and_then(|s| s.send_q)),
+                "RTT" => vit(d).and_then(|v| v.rtt_us()).cmp(&vit(c).and_then(|v| v.rtt_us())),
+                "RETR" => vit(d).and_then(|v| v.total_retrans()).cmp(&vit(c).and_then(|v| v.total_retrans())),
+                "AGE" => d.age.cmp(&c.age),
+                "PROCESS" => sock(c).and_then(|s| frame.owner(s)).cmp(&sock(d).and_then(|s| frame.owner(s))),
+                _ => f(c.rate_in, d.rate_in),
+            }
+            .then(c.index.cmp(&d.index))
+        }
+        View::Findings => {
+            let (x, y) = (&frame.findings[a], &frame.findings[b]);
+            y.since.cmp(&x.since).then(y.finding.severity.cmp(&x.finding.severity))
+        }
+    }
+}
+
+pub fn finding_cells(frame: &Frame, i: usize) -> Vec<String> {
+    let r = &frame.findings[i];
+    vec![
+        r.finding.severity.name().to_uppercase(),
+        r.finding.rule.to_string(),
+        age(frame.at.saturating_duration_since(r.since)),
+        escape(&r.finding.summary).into_owned(),
+    ]
+}
+
+/// The number of rows a view has in a frame.
+pub fn row_count(view: View, frame: &Frame) -> usize {
+    match view {
+        View::Processes => frame.processes.len(),
+        View::Listeners => frame.listeners.len(),
+        View::Connections => frame.connections.len(),
+        View::Findings => frame.findings.len(),
+    }
+}
+
+/// The cells of row `i` of a view.
+pub fn cells(view: View, frame: &Frame, i: usize) -> Vec<String> {
+    match view {
+        View::Processes => process_cells(&frame.processes[i]),
+        View::Listeners => listener_cells(frame, &frame.listeners[i]),
+        View::Connections => connection_cells(frame, &frame.connections[i]),
+        View::Findings => finding_cells(frame, i),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_ages_read_as_top_writes_them() {
+        assert_eq!(
+            [human(0.2), human(512.0), human(1536.0), human(12.0 * 1024.0 * 1024.0)],
+            ["0", "512", "1.5K", "12M"]
+        );
+        assert_eq!([age(std::time::Duration::from_secs(45)), age(std::time::Duration::from_secs(720))], ["45s", "12m"]);
+    }
+
+    #[test]
+    fn every_sortable_column_is_a_column() {
+        for v in View::ALL {
+            for s in v.sortable() {
+                assert!(v.columns().iter().any(|(h, _)| h == s), "{v:?} {s}");
+            }
+        }
+    }
+}

@@ -1,0 +1,542 @@
+//! One refresh of the live view, computed on the collector thread from a snapshot and what
+//! the previous refreshes left: per-socket byte counters (by cookie) for rates, first-seen
+//! times for ages, the sockets that closed since, per-process history for sparklines, and the
+//! doctor's findings. The UI thread only sorts and draws what is here.
+
+use sockscope_core::diagnose::observe::{fd_usage, sysctls};
+use sockscope_core::diagnose::{Finding, Observation, ProcessFds, SecondLook, Thresholds, diagnose};
+use sockscope_core::model::{Endpoint, SockState};
+use sockscope_core::{Netid, Snapshot, Socket};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How many refreshes a sparkline remembers (a minute at the default interval).
+pub const HISTORY: usize = 60;
+
+/// A connection row: an index into the snapshot's sockets (the text is made only for the
+/// rows drawn), or a socket that closed since the last refresh, shown once more.
+#[derive(Clone, Debug)]
+pub struct ConnRow {
+    /// Into `Frame::snapshot.sockets`; `None` for a closed row.
+    pub index: Option<usize>,
+    /// For a closed row: what it was (state, local, peer, owner) as text.
+    pub closed: Option<ClosedText>,
+    pub rate_in: f64,
+    pub rate_out: f64,
+    pub age: Duration,
+    /// First seen at this refresh.
+    pub fresh: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClosedText {
+    pub netid: Netid,
+    pub local: String,
+    pub peer: String,
+    pub owner: Option<(u32, String)>,
+}
+
+/// Sockets by state, in the columns the views show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    pub established: u32,
+    pub listening: u32,
+    pub close_wait: u32,
+    /// TIME-WAIT sockets on a port this process listens on: the closes it made as a server.
+    pub time_wait: u32,
+    pub other: u32,
+}
+
+impl StateCounts {
+    fn add(&mut self, state: SockState) {
+        match state {
+            SockState::Established => self.established += 1,
+            SockState::Listen => self.listening += 1,
+            SockState::CloseWait => self.close_wait += 1,
+            SockState::TimeWait => self.time_wait += 1,
+            _ => self.other += 1,
+        }
+    }
+
+    pub fn total(&self) -> u32 {
+        self.established + self.listening + self.close_wait + self.time_wait + self.other
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ProcRow {
+    pub pid: u32,
+    pub command: String,
+    pub uid: u32,
+    pub states: StateCounts,
+    pub fds: Option<u64>,
+    pub fd_soft_limit: Option<u64>,
+    pub rate_in: f64,
+    pub rate_out: f64,
+    pub new_per_s: f64,
+}
+
+impl ProcRow {
+    /// Open fds as a share of the soft limit.
+    pub fn fd_usage(&self) -> Option<f64> {
+        match (self.fds, self.fd_soft_limit) {
+            (Some(n), Some(l)) if l > 0 => Some(n as f64 / l as f64),
+            _ => None,
+        }
+    }
+}
+
+/// The per-process series a sparkline can show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Series {
+    Sockets,
+    Fds,
+    BytesIn,
+    BytesOut,
+    NewConnections,
+}
+
+#[derive(Clone, Debug)]
+pub struct ListenRow {
+    /// Into `Frame::snapshot.sockets`.
+    pub index: usize,
+    pub port: u16,
+    /// Connections to this port by state (not the listener itself).
+    pub states: StateCounts,
+    pub accepts_per_s: f64,
+    /// The accept queue is full and the host's ListenOverflows rose since the last refresh.
+    pub overflowing: bool,
+}
+
+impl ListenRow {
+    pub fn queue(&self, snap: &Snapshot) -> (u32, Option<u32>) {
+        let s = &snap.sockets[self.index];
+        (s.recv_q, s.send_q)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FindingRow {
+    pub finding: Finding,
+    /// When this finding (rule and what it is about) was first seen.
+    pub since: Instant,
+}
+
+/// Everything one refresh shows.
+pub struct Frame {
+    pub snapshot: Arc<Snapshot>,
+    pub taken: Duration,
+    pub at: Instant,
+    pub processes: Vec<ProcRow>,
+    pub listeners: Vec<ListenRow>,
+    pub connections: Vec<ConnRow>,
+    /// Newest first.
+    pub findings: Vec<FindingRow>,
+    /// ListenOverflows since the last refresh (the caller's namespace, or summed).
+    pub overflows: u64,
+    /// Each process's history, oldest first, per series.
+    pub history: HashMap<u32, HashMap<Series, Vec<u64>>>,
+}
+
+impl Frame {
+    /// The process holding a socket (the first, when several do), from the snapshot.
+    pub fn owner(&self, s: &Socket) -> Option<(u32, &str)> {
+        self.snapshot.owners_of(s).next().map(|o| (o.process.pid, &*o.process.command))
+    }
+}
+
+/// What one socket looked like at the last refresh.
+#[derive(Clone, Debug)]
+struct Seen {
+    first: Instant,
+    acked: Option<u64>,
+    received: Option<u64>,
+    text: ClosedText,
+}
+
+/// The memory between refreshes.
+pub struct Tracker {
+    proc_root: std::path::PathBuf,
+    thresholds: Thresholds,
+    seen: HashMap<u64, Seen>,
+    last: Option<Instant>,
+    counters: HashMap<String, u64>,
+    second: SecondLook,
+    history: HashMap<u32, HashMap<Series, VecDeque<u64>>>,
+    findings: HashMap<String, Instant>,
+}
+
+/// ss's text of one end of a socket.
+pub fn end_text(s: &Socket, ep: &Endpoint) -> String {
+    s.end_text(ep)
+}
+
+impl Tracker {
+    pub fn new(proc_root: &Path, thresholds: Thresholds) -> Tracker {
+        Tracker {
+            proc_root: proc_root.to_path_buf(),
+            thresholds,
+            seen: HashMap::new(),
+            last: None,
+            counters: HashMap::new(),
+            second: SecondLook::default(),
+            history: HashMap::new(),
+            findings: HashMap::new(),
+        }
+    }
+
+    /// The next frame from a new snapshot taken at `now`, with the kernel's counters read
+    /// just after it.
+    pub fn update(
+        &mut self,
+        snapshot: Arc<Snapshot>,
+        taken: Duration,
+        now: Instant,
+        counters: HashMap<String, u64>,
+    ) -> Frame {
+        let elapsed = self.last.map(|l| now.saturating_duration_since(l).as_secs_f64()).filter(|s| *s > 0.0);
+        let per_s = |n: f64| elapsed.map_or(0.0, |e| n / e);
+        let snap = &*snapshot;
+
+        // Connections: rates from byte counters by cookie, ages from first sight.
+        let mut next_seen: HashMap<u64, Seen> = HashMap::with_capacity(snap.sockets.len());
+        let mut connections = Vec::with_capacity(snap.sockets.len());
+        let mut new_by_pid: HashMap<u32, u32> = HashMap::new();
+        let mut new_by_port: HashMap<u16, u32> = HashMap::new();
+        let mut rate_by_pid: HashMap<u32, (f64, f64)> = HashMap::new();
+        for (index, s) in snap.sockets.iter().enumerate() {
+            let vitals = s.details.as_ref().and_then(|d| d.tcp_vitals);
+            let (acked, received) = (vitals.and_then(|v| v.bytes_acked()), vitals.and_then(|v| v.bytes_received()));
+            let owner = snap.owners_of(s).next().map(|o| (o.process.pid, o.process.command.to_string()));
+            let cookie = s.cookie.map(|c| c.get());
+            let before = cookie.and_then(|c| self.seen.get(&c));
+            let fresh = self.last.is_some() && before.is_none() && s.state != SockState::Listen;
+            let delta = |now: Option<u64>, then: Option<u64>| match (now, then) {
+                (Some(a), Some(b)) => a.saturating_sub(b) as f64,
+                _ => 0.0,
+            };
+            let (rate_in, rate_out) = match before {
+                Some(b) => (per_s(delta(received, b.received)), per_s(delta(acked, b.acked))),
+                None => (0.0, 0.0),
+            };
+            let first = before.map_or(now, |b| b.first);
+            if fresh {
+                if let Some((pid, _)) = &owner {
+                    *new_by_pid.entry(*pid).or_default() += 1;
+                }
+                if let Some(p) = s.local.port() {
+                    *new_by_port.entry(p).or_default() += 1;
+                }
+            }
+            if let Some((pid, _)) = &owner {
+                let r = rate_by_pid.entry(*pid).or_default();
+                r.0 += rate_in;
+                r.1 += rate_out;
+            }
+            if let Some(c) = cookie {
+                let text = ClosedText {
+                    netid: s.netid,
+                    local: end_text(s, &s.local),
+                    peer: end_text(s, &s.peer),
+                    owner: owner.clone(),
+                };
+                next_seen.insert(c, Seen { first, acked, received, text });
+            }
+            connections.push(ConnRow {
+                index: Some(index),
+                closed: None,
+                rate_in,
+                rate_out,
+                age: now.saturating_duration_since(first),
+                fresh,
+            });
+        }
+        // Closed since the last refresh: shown once more, with their last rates (none).
+        for (cookie, seen) in &self.seen {
+            if !next_seen.contains_key(cookie) {
+                connections.push(ConnRow {
+                    index: None,
+                    closed: Some(seen.text.clone()),
+                    rate_in: 0.0,
+                    rate_out: 0.0,
+                    age: now.saturating_duration_since(seen.first),
+                    fresh: false,
+                });
+            }
+        }
+
+        // Every process's open fds and limit: the fd rules read them all.
+        let usage = fd_usage(&self.proc_root, snap);
+        let processes = self.processes(snap, &usage, &new_by_pid, &rate_by_pid, per_s);
+        let overflows = delta_of(&counters, &self.counters, "TcpExt.ListenOverflows");
+        let listeners = listeners(snap, &new_by_port, per_s, overflows > 0);
+        let findings = self.findings(&snapshot, usage, &counters, now, elapsed);
+
+        self.seen = next_seen;
+        self.last = Some(now);
+        self.counters = counters;
+        self.second = SecondLook::of(&snapshot.sockets);
+        let history = self
+            .history
+            .iter()
+            .map(|(pid, series)| (*pid, series.iter().map(|(k, v)| (*k, v.iter().copied().collect())).collect()))
+            .collect();
+        Frame { snapshot, taken, at: now, processes, listeners, connections, findings, overflows, history }
+    }
+
+    fn processes(
+        &mut self,
+        snap: &Snapshot,
+        usage: &[ProcessFds],
+        new_by_pid: &HashMap<u32, u32>,
+        rate_by_pid: &HashMap<u32, (f64, f64)>,
+        per_s: impl Fn(f64) -> f64,
+    ) -> Vec<ProcRow> {
+        // A TIME-WAIT socket has no owner: it is counted for the process listening on its
+        // local port (a server's own closes); a client's cannot be told.
+        let mut listening_pid: HashMap<u16, u32> = HashMap::new();
+        let mut rows: BTreeMap<u32, ProcRow> = BTreeMap::new();
+        for s in &snap.sockets {
+            let mut seen = HashSet::new();
+            for o in snap.owners_of(s) {
+                if !seen.insert(o.process.pid) {
+                    continue;
+                }
+                if s.state == SockState::Listen
+                    && let Some(p) = s.local.port()
+                {
+                    listening_pid.entry(p).or_insert(o.process.pid);
+                }
+                let row = rows.entry(o.process.pid).or_insert_with(|| ProcRow {
+                    pid: o.process.pid,
+                    command: o.process.command.to_string(),
+                    uid: o.process.uid,
+                    states: StateCounts::default(),
+                    fds: None,
+                    fd_soft_limit: None,
+                    rate_in: 0.0,
+                    rate_out: 0.0,
+                    new_per_s: 0.0,
+                });
+                row.states.add(s.state);
+            }
+        }
+        for s in snap.sockets.iter().filter(|s| s.state == SockState::TimeWait) {
+            if let Some(row) = s.local.port().and_then(|p| listening_pid.get(&p)).and_then(|pid| rows.get_mut(pid)) {
+                row.states.add(SockState::TimeWait);
+            }
+        }
+        let usage: HashMap<u32, &ProcessFds> = usage.iter().map(|p| (p.pid, p)).collect();
+        for row in rows.values_mut() {
+            row.fds = usage.get(&row.pid).map(|p| p.open);
+            row.fd_soft_limit = usage.get(&row.pid).and_then(|p| p.soft);
+            if let Some((i, o)) = rate_by_pid.get(&row.pid) {
+                row.rate_in = *i;
+                row.rate_out = *o;
+            }
+            row.new_per_s = per_s(f64::from(new_by_pid.get(&row.pid).copied().unwrap_or(0)));
+        }
+        // History: one sample per refresh, processes that are gone are forgotten.
+        self.history.retain(|pid, _| rows.contains_key(pid));
+        for row in rows.values() {
+            let series = self.history.entry(row.pid).or_default();
+            for (k, v) in [
+                (Series::Sockets, u64::from(row.states.total())),
+                (Series::Fds, row.fds.unwrap_or(0)),
+                (Series::BytesIn, row.rate_in as u64),
+                (Series::BytesOut, row.rate_out as u64),
+                (Series::NewConnections, row.new_per_s.round() as u64),
+            ] {
+                let h = series.entry(k).or_default();
+                if h.len() == HISTORY {
+                    h.pop_front();
+                }
+                h.push_back(v);
+            }
+        }
+        rows.into_values().collect()
+    }
+
+    /// The doctor's rules over this refresh: the snapshot as the first look, the previous
+    /// refresh's sockets as the second (what persisted across one interval), counters over
+    /// the interval. Each finding keeps the time it was first seen.
+    fn findings(
+        &mut self,
+        snapshot: &Arc<Snapshot>,
+        processes: Vec<ProcessFds>,
+        counters: &HashMap<String, u64>,
+        now: Instant,
+        elapsed: Option<f64>,
+    ) -> Vec<FindingRow> {
+        let Some(elapsed) = elapsed else { return Vec::new() };
+        let observation = Observation {
+            first: Arc::clone(snapshot),
+            second: std::mem::take(&mut self.second),
+            window: Duration::from_secs_f64(elapsed),
+            before: self.counters.clone(),
+            after: counters.clone(),
+            sys: sysctls(&self.proc_root),
+            processes,
+            stale_extended: Vec::new(),
+            home_netns: None,
+        };
+        let found = diagnose(&observation, &self.thresholds);
+        let mut still = HashMap::new();
+        let mut rows: Vec<FindingRow> = found
+            .into_iter()
+            .map(|finding| {
+                let key = finding_key(&finding);
+                let since = self.findings.get(&key).copied().unwrap_or(now);
+                still.insert(key, since);
+                FindingRow { finding, since }
+            })
+            .collect();
+        self.findings = still;
+        rows.sort_by(|a, b| b.since.cmp(&a.since).then(b.finding.severity.cmp(&a.finding.severity)));
+        rows
+    }
+}
+
+/// A finding's identity across refreshes: its rule and what it is about, not its counts.
+fn finding_key(f: &Finding) -> String {
+    let pids: Vec<String> = f.processes.iter().map(|p| p.pid.to_string()).collect();
+    let first = f.sockets.first().map(|s| s.local.as_str()).unwrap_or("");
+    format!("{} {} {first}", f.rule, pids.join(","))
+}
+
+fn delta_of(now: &HashMap<String, u64>, then: &HashMap<String, u64>, key: &str) -> u64 {
+    match (now.get(key), then.get(key)) {
+        (Some(a), Some(b)) => a.saturating_sub(*b),
+        _ => 0,
+    }
+}
+
+/// One row per TCP listener, with the connections on its port.
+fn listeners(
+    snap: &Snapshot,
+    new_by_port: &HashMap<u16, u32>,
+    per_s: impl Fn(f64) -> f64,
+    overflowed: bool,
+) -> Vec<ListenRow> {
+    let mut by_port: HashMap<u16, StateCounts> = HashMap::new();
+    for s in snap.sockets.iter().filter(|s| s.netid == Netid::Tcp && s.state != SockState::Listen) {
+        if let Some(p) = s.local.port() {
+            by_port.entry(p).or_default().add(s.state);
+        }
+    }
+    snap.sockets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.netid == Netid::Tcp && s.state == SockState::Listen)
+        .filter_map(|(index, s)| {
+            let port = s.local.port()?;
+            let full = s.send_q.is_some_and(|backlog| s.recv_q >= backlog && backlog > 0);
+            Some(ListenRow {
+                index,
+                port,
+                states: by_port.get(&port).copied().unwrap_or_default(),
+                accepts_per_s: per_s(f64::from(new_by_port.get(&port).copied().unwrap_or(0))),
+                overflowing: full && overflowed,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sockscope_core::model::{OwnerIndex, OwnerScanReport, Process, TcpVitals};
+    use sockscope_core::{Family, Snapshot};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn tcp(state: SockState, local: u16, peer: u16, cookie: u64, bytes: (u64, u64)) -> Socket {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut s = Socket::new(
+            Netid::Tcp,
+            Family::Inet,
+            state,
+            Endpoint::Inet { address: ip, port: local },
+            Endpoint::Inet { address: ip, port: peer },
+        );
+        s.cookie = std::num::NonZeroU64::new(cookie);
+        s.inode = cookie;
+        s.details_mut().tcp_vitals =
+            Some(TcpVitals::new(None, None, None, None, Some(0)).with_flow(Some(100), Some(bytes.0), Some(bytes.1)));
+        s
+    }
+
+    fn snapshot(sockets: Vec<Socket>) -> Arc<Snapshot> {
+        // Every socket with an inode is held by pid 10 ("app") at fd = inode, but TIME-WAIT.
+        let entries = sockets
+            .iter()
+            .filter(|s| s.inode != 0 && s.state != SockState::TimeWait)
+            .map(|s| (s.inode, 0u32, s.inode as u32))
+            .collect();
+        let owners = Some(OwnerIndex::new(vec![Process::new(10, "app", 0)], entries, OwnerScanReport::default()));
+        Arc::new(Snapshot { owners, sockets, ..Snapshot::default() })
+    }
+
+    #[test]
+    fn rates_ages_new_and_closed_rows_follow_cookies() {
+        let root = Path::new("/nonexistent-proc");
+        let mut t = Tracker::new(root, Thresholds::default());
+        let t0 = Instant::now();
+        let first = snapshot(vec![
+            tcp(SockState::Listen, 80, 0, 1, (0, 0)),
+            tcp(SockState::Established, 80, 5000, 2, (1000, 500)),
+            tcp(SockState::Established, 80, 5001, 3, (0, 0)),
+            tcp(SockState::Established, 80, 5003, 6, (0, 0)),
+        ]);
+        let f = t.update(first, Duration::ZERO, t0, HashMap::new());
+        assert!(f.connections.iter().all(|c| !c.fresh && c.rate_in == 0.0), "nothing is new on the first look");
+        // Two seconds later: one connection more, one closed by this side (TIME-WAIT keeps
+        // its cookie, as the kernel copies it), one gone.
+        let second = snapshot(vec![
+            tcp(SockState::Listen, 80, 0, 1, (0, 0)),
+            tcp(SockState::Established, 80, 5000, 2, (3000, 4500)),
+            tcp(SockState::Established, 80, 5002, 4, (0, 0)),
+            tcp(SockState::TimeWait, 80, 5001, 3, (0, 0)),
+        ]);
+        let f = t.update(second, Duration::ZERO, t0 + Duration::from_secs(2), HashMap::new());
+        let row = |cookie: u64| {
+            f.connections
+                .iter()
+                .find(|c| c.index.is_some_and(|i| f.snapshot.sockets[i].cookie.map(|c| c.get()) == Some(cookie)))
+                .unwrap()
+        };
+        assert_eq!((row(2).rate_out, row(2).rate_in), (1000.0, 2000.0), "bytes per second over 2 s");
+        assert_eq!(row(2).age, Duration::from_secs(2));
+        assert!(row(4).fresh && !row(2).fresh && !row(1).fresh && !row(3).fresh);
+        let closed: Vec<&ConnRow> = f.connections.iter().filter(|c| c.closed.is_some()).collect();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].closed.as_ref().unwrap().peer, "127.0.0.1:5003");
+        // The process: its states, its rates, its new connections per second; the TIME-WAIT
+        // on its listening port counts as its own.
+        let p = &f.processes[0];
+        assert_eq!((p.pid, p.states.established, p.states.listening, p.states.time_wait), (10, 2, 1, 1));
+        assert_eq!((p.rate_in, p.rate_out), (2000.0, 1000.0));
+        assert_eq!(p.new_per_s, 0.5, "one new connection in 2 s");
+        // The listener: connections on its port, accepts per second.
+        let l = &f.listeners[0];
+        assert_eq!((l.port, l.states.established, l.states.time_wait), (80, 2, 1));
+        assert_eq!(l.accepts_per_s, 0.5);
+        assert_eq!(f.history[&10][&Series::Sockets], vec![4, 4]);
+    }
+
+    #[test]
+    fn a_full_queue_is_overflowing_only_when_the_counter_rose() {
+        let mut t = Tracker::new(Path::new("/nonexistent-proc"), Thresholds::default());
+        let mut l = tcp(SockState::Listen, 80, 0, 1, (0, 0));
+        l.recv_q = 5;
+        l.send_q = Some(5);
+        let counters = |n: u64| HashMap::from([("TcpExt.ListenOverflows".to_string(), n)]);
+        let t0 = Instant::now();
+        t.update(snapshot(vec![l.clone()]), Duration::ZERO, t0, counters(7));
+        let f = t.update(snapshot(vec![l.clone()]), Duration::ZERO, t0 + Duration::from_secs(1), counters(7));
+        assert!(!f.listeners[0].overflowing);
+        let f = t.update(snapshot(vec![l]), Duration::ZERO, t0 + Duration::from_secs(2), counters(9));
+        assert!(f.listeners[0].overflowing && f.overflows == 2);
+    }
+}

@@ -1,0 +1,236 @@
+//! Drawing one screen with ratatui: a line of tabs, the current view's table (only the rows
+//! that fit are made), a detail line (sparkline, confirmation, filter input, news) and a
+//! footer with the keys and the collector's own cost. Works from 80×24 up; colour only when
+//! allowed (NO_COLOR, --color never). Every text from the system is escaped in `columns`.
+
+use crate::app::{App, Drill, Mode};
+use crate::columns::{self, View};
+use crate::frame::Series;
+use ratatui::Frame as Screen;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Sparkline, Table, Wrap};
+
+pub const KEYS: &str = "q quit  Tab view  ↑↓ PgUp/PgDn move  s/S sort  / filter  Enter open  Esc back  p pause  +/- interval  k kill  ? help";
+
+const HELP: &[(&str, &str)] = &[
+    ("↑ ↓ PgUp PgDn Home End", "move the selection"),
+    ("Tab, Shift-Tab", "next, previous view: Processes, Listeners, Connections, Findings"),
+    ("s / S", "sort by the next column / reverse the order"),
+    ("/", "filter with the filter language (Enter applies, Esc cancels; an error keeps the old filter)"),
+    ("Enter", "a process: its fd table; a listener: its connections"),
+    ("Esc", "back from a drill-down"),
+    ("t", "the series the sparkline shows (sockets, fds, bytes in, bytes out, new connections)"),
+    ("p", "pause or resume refreshing"),
+    ("+ / -", "longer / shorter refresh interval"),
+    ("k", "kill the selected connection (SOCK_DESTROY), after a y/n confirmation"),
+    ("q, Ctrl-C", "quit"),
+];
+
+fn style(app: &App, s: Style) -> Style {
+    if app.colour { s } else { Style::default() }
+}
+
+/// Draws the whole screen.
+pub fn draw(screen: &mut Screen, app: &mut App) {
+    let area = screen.area();
+    let [tabs, body, detail, footer] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(3), Constraint::Length(2)])
+            .areas(area);
+    draw_tabs(screen, app, tabs);
+    match &app.drill {
+        Some(Drill::Process { .. }) => draw_process(screen, app, body),
+        _ => draw_table(screen, app, body),
+    }
+    draw_detail(screen, app, detail);
+    draw_footer(screen, app, footer);
+    if app.mode == Mode::Help {
+        draw_help(screen, app, area);
+    }
+}
+
+fn draw_tabs(screen: &mut Screen, app: &App, area: Rect) {
+    let mut spans = vec![Span::raw("sockscope watch ")];
+    for v in View::ALL {
+        let title = format!(" {} ", v.title());
+        spans.push(if v == app.view {
+            Span::styled(title, style(app, Style::default().add_modifier(Modifier::REVERSED)))
+        } else {
+            Span::raw(title)
+        });
+    }
+    let mut right = format!("  every {}", interval_text(app.interval));
+    if app.paused {
+        right.push_str("  PAUSED");
+    }
+    if let Some(Drill::Port(p)) = &app.drill {
+        right.push_str(&format!("  port {p}"));
+    }
+    spans.push(Span::raw(right));
+    screen.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn interval_text(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
+}
+
+fn widths(view: View) -> Vec<Constraint> {
+    view.columns().iter().map(|(_, w)| if *w == 0 { Constraint::Fill(1) } else { Constraint::Length(*w) }).collect()
+}
+
+fn draw_table(screen: &mut Screen, app: &mut App, area: Rect) {
+    let view = app.view;
+    let sort = app.sort_column();
+    let header = Row::new(view.columns().iter().map(|(h, _)| {
+        if *h == sort { Span::styled(format!("{h}▼"), style(app, Style::default().bold())) } else { Span::raw(*h) }
+    }))
+    .style(style(app, Style::default().add_modifier(Modifier::UNDERLINED)));
+    let Some(frame) = app.frame.clone() else {
+        screen.render_widget(Paragraph::new("collecting…"), area);
+        return;
+    };
+    // The rows that fit: header takes one line.
+    let height = area.height.saturating_sub(1) as usize;
+    let v = view.index();
+    let selected = app.selected[v];
+    if selected < app.offset[v] {
+        app.offset[v] = selected;
+    } else if height > 0 && selected >= app.offset[v] + height {
+        app.offset[v] = selected + 1 - height;
+    }
+    let offset = app.offset[v];
+    let rows: Vec<Row> = app
+        .order
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(pos, &i)| {
+            let mut row = Row::new(columns::cells(view, &frame, i));
+            let mut st = Style::default();
+            match view {
+                View::Connections => {
+                    let c = &frame.connections[i];
+                    if c.closed.is_some() {
+                        st = st.add_modifier(Modifier::DIM);
+                    } else if c.fresh {
+                        st = st.fg(ratatui::style::Color::Green);
+                    }
+                }
+                View::Listeners if frame.listeners[i].overflowing => st = st.fg(ratatui::style::Color::Red),
+                View::Findings => {
+                    st = match frame.findings[i].finding.severity {
+                        sockscope_core::diagnose::Severity::Crit => st.fg(ratatui::style::Color::Red),
+                        sockscope_core::diagnose::Severity::Warn => st.fg(ratatui::style::Color::Yellow),
+                        _ => st,
+                    }
+                }
+                _ => {}
+            }
+            if pos == selected {
+                st = st.add_modifier(Modifier::REVERSED);
+                row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+            }
+            row.style(style(app, st).patch(if pos == selected {
+                Style::default().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::default()
+            }))
+        })
+        .collect();
+    if rows.is_empty() {
+        let empty = match view {
+            View::Findings => "no findings: every rule is quiet",
+            View::Listeners => "no TCP listener matches",
+            _ => "no socket matches",
+        };
+        screen.render_widget(Table::new(Vec::<Row>::new(), widths(view)).header(header), area);
+        if area.height > 2 {
+            let below = Rect { y: area.y + 1, height: 1, ..area };
+            screen.render_widget(Paragraph::new(empty), below);
+        }
+        return;
+    }
+    screen.render_widget(Table::new(rows, widths(view)).header(header).column_spacing(1), area);
+}
+
+fn draw_process(screen: &mut Screen, app: &App, area: Rect) {
+    let Some(Drill::Process { pid, command, lines }) = &app.drill else { return };
+    let title = format!(" fds of {}[{pid}] (Esc back) ", sockscope_core::text::escape(command));
+    let text: Vec<Line> = lines.iter().skip(app.drill_offset).map(|l| Line::raw(l.as_str())).collect();
+    screen.render_widget(Paragraph::new(text).block(Block::default().borders(Borders::TOP).title(title)), area);
+}
+
+fn draw_detail(screen: &mut Screen, app: &App, area: Rect) {
+    let line = match &app.mode {
+        Mode::Filter(text) => Some(Line::from(vec![Span::raw("filter: "), Span::raw(text.clone()), Span::raw("▏")])),
+        Mode::Confirm { what, .. } => Some(Line::styled(what.clone(), style(app, Style::default().bold()))),
+        _ => None,
+    };
+    let [first, spark] = Layout::vertical([Constraint::Length(1), Constraint::Length(2)]).areas(area);
+    let news = line.or_else(|| {
+        app.filter_error
+            .as_ref()
+            .map(|e| Line::styled(format!("filter not applied: {e}"), style(app, Style::default().red())))
+            .or_else(|| app.status.as_ref().map(|s| Line::raw(s.clone())))
+            .or_else(|| (!app.filter.is_empty()).then(|| Line::raw(format!("filter: {}", app.filter))))
+    });
+    if let Some(line) = news {
+        screen.render_widget(Paragraph::new(line), first);
+    }
+    // The selected process's last minute of one series.
+    if app.view == View::Processes
+        && let (Some(frame), Some(row)) = (&app.frame, app.selected_row())
+    {
+        let p = &frame.processes[row];
+        let data: Vec<u64> = frame.history.get(&p.pid).and_then(|h| h.get(&app.series)).cloned().unwrap_or_default();
+        let name = match app.series {
+            Series::Sockets => "sockets",
+            Series::Fds => "fds",
+            Series::BytesIn => "bytes in/s",
+            Series::BytesOut => "bytes out/s",
+            Series::NewConnections => "new/s",
+        };
+        let label = format!("{}[{}] {name} (t): ", sockscope_core::text::escape(&p.command), p.pid);
+        let width = (label.chars().count() as u16).min(spark.width / 2);
+        let [l, r] = Layout::horizontal([Constraint::Length(width), Constraint::Fill(1)]).areas(spark);
+        screen.render_widget(Paragraph::new(label), l);
+        let shown = &data[data.len().saturating_sub(r.width as usize)..];
+        screen.render_widget(Sparkline::default().data(shown).style(style(app, Style::default().cyan())), r);
+    }
+}
+
+fn draw_footer(screen: &mut Screen, app: &App, area: Rect) {
+    let cost = match &app.frame {
+        Some(f) => format!(
+            "collected in {} ms · {} sockets · {} processes · {} listeners{}",
+            f.taken.as_millis(),
+            f.snapshot.sockets.len(),
+            f.processes.len(),
+            f.listeners.len(),
+            if f.overflows > 0 { format!(" · ListenOverflows +{}", f.overflows) } else { String::new() }
+        ),
+        None => "collecting…".into(),
+    };
+    let text = vec![Line::raw(cost), Line::styled(KEYS, style(app, Style::default().dim()))];
+    screen.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+}
+
+fn draw_help(screen: &mut Screen, app: &App, area: Rect) {
+    let w = area.width.min(100);
+    let h = (HELP.len() as u16 + 2).min(area.height);
+    let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
+    screen.render_widget(Clear, rect);
+    let lines: Vec<Line> = HELP
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![Span::styled(format!("{k:<24}"), style(app, Style::default().bold())), Span::raw(*what)])
+        })
+        .collect();
+    screen.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" keys (any key closes) ")).wrap(Wrap { trim: true }),
+        rect,
+    );
+}
