@@ -23,7 +23,7 @@ const DOCS: &str = include_str!("../../../docs/json.md");
 const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
 
 /// Documented keys no population here can make, and why.
-const NOT_MADE_HERE: [(&str, &str); 19] = [
+const NOT_MADE_HERE: [(&str, &str); 20] = [
     ("dctcp", "only for DCTCP connections (this kernel has no DCTCP; parse and text are unit-tested)"),
     ("enabled", "in dctcp"),
     ("ce_state", "in dctcp"),
@@ -41,6 +41,7 @@ const NOT_MADE_HERE: [(&str, &str); 19] = [
     ("destroy_record_overflows", "only in a `lost` record"),
     ("namespaces", "only with --netns or --all-netns (tests/netns.rs)"),
     ("netns", "only with --netns or --all-netns (tests/netns.rs)"),
+    ("tcp_vitals", "only in `watch` (checked there)"),
     ("container", "only with --netns or --all-netns, for a socket in a container (tests/containers.rs)"),
     ("namespace", "in `who`, only with --netns or --all-netns (tests/containers.rs)"),
 ];
@@ -172,6 +173,13 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     let doctor = sockscope(&["doctor", "--interval", "0", "--json"]);
     let doctor: Value = serde_json::from_slice(&doctor.stdout).unwrap();
     check("doctor", &[doctor], &[]);
+    // Two refreshes: the second has rates and the doctor's findings (the CLOSE-WAIT above).
+    let watch = sockscope(&["watch", "--count", "2", "--interval", "0.2", "--json"]);
+    let watch: Vec<Value> =
+        String::from_utf8_lossy(&watch.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(watch.len(), 2);
+    assert!(watch[1]["findings"].as_array().is_some_and(|f| !f.is_empty()), "{}", watch[1]);
+    check("watch", &watch, &["sockets", "doctor"]);
     let lab_doc = sockscope_json(&["lab", "time-wait", "--count", "1", "--hold", "0"]);
     check("lab", &[lab_doc], &[]);
     // A trace of every kind of event and fd: calls on sockets of each family (and on files,

@@ -5,6 +5,9 @@ use crate::frame::{ConnRow, Frame, ListenRow, ProcRow};
 use sockscope_core::text::escape;
 use std::cmp::Ordering;
 
+/// The least a column without a fixed width gets.
+pub const FILL_MIN: u16 = 14;
+
 /// The four views, in Tab order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -38,48 +41,66 @@ impl View {
         View::ALL[(self.index() + View::ALL.len() - 1) % View::ALL.len()]
     }
 
-    /// The column headings and their widths (0: takes what is left).
-    pub fn columns(self) -> &'static [(&'static str, u16)] {
+    /// The column headings, their widths (0: shares what is left, at least `FILL_MIN`), and
+    /// the order they are given up in when the screen is narrow (higher goes first).
+    pub fn columns(self) -> &'static [(&'static str, u16, u8)] {
         match self {
             View::Processes => &[
-                ("PID", 7),
-                ("COMMAND", 0),
-                ("SOCK", 6),
-                ("ESTAB", 6),
-                ("LISTEN", 6),
-                ("CLOSE-WAIT", 10),
-                ("TIME-WAIT", 9),
-                ("FDS/LIMIT", 13),
-                ("FD%", 4),
-                ("IN/s", 8),
-                ("OUT/s", 8),
-                ("NEW/s", 6),
+                ("PID", 7, 0),
+                ("COMMAND", 0, 0),
+                ("SOCK", 5, 1),
+                ("ESTAB", 6, 1),
+                ("LISTEN", 6, 2),
+                ("CLOSE-WAIT", 10, 1),
+                ("TIME-WAIT", 9, 3),
+                ("FDS/LIMIT", 11, 2),
+                ("FD%", 4, 4),
+                ("IN/s", 7, 2),
+                ("OUT/s", 7, 2),
+                ("NEW/s", 6, 4),
             ],
             View::Listeners => &[
-                ("LOCAL", 0),
-                ("OWNER", 16),
-                ("QUEUE", 11),
-                ("Q%", 4),
-                ("ESTAB", 6),
-                ("CLOSE-WAIT", 10),
-                ("TIME-WAIT", 9),
-                ("ACCEPT/s", 8),
+                ("LOCAL", 0, 0),
+                ("OWNER", 16, 1),
+                ("QUEUE", 11, 0),
+                ("Q%", 4, 1),
+                ("ESTAB", 6, 1),
+                ("CLOSE-WAIT", 10, 2),
+                ("TIME-WAIT", 9, 3),
+                ("ACCEPT/s", 8, 2),
             ],
             View::Connections => &[
-                ("STATE", 10),
-                ("LOCAL", 0),
-                ("PEER", 0),
-                ("RECV-Q", 7),
-                ("SEND-Q", 7),
-                ("RTT", 7),
-                ("RETR", 5),
-                ("IN/s", 8),
-                ("OUT/s", 8),
-                ("AGE", 6),
-                ("PROCESS", 16),
+                ("STATE", 10, 0),
+                ("LOCAL", 0, 0),
+                ("PEER", 0, 0),
+                ("RECV-Q", 7, 2),
+                ("SEND-Q", 7, 2),
+                ("RTT", 7, 3),
+                ("RETR", 5, 4),
+                ("IN/s", 7, 1),
+                ("OUT/s", 7, 1),
+                ("AGE", 5, 3),
+                ("PROCESS", 16, 1),
             ],
-            View::Findings => &[("SEVERITY", 8), ("RULE", 22), ("SINCE", 6), ("SUMMARY", 0)],
+            View::Findings => &[("SEVERITY", 8, 0), ("RULE", 20, 1), ("SINCE", 6, 2), ("SUMMARY", 0, 0)],
         }
+    }
+
+    /// The columns (indexes) that fit in `width` cells, in their order: the ones given up
+    /// first are dropped until the rest fit.
+    pub fn visible(self, width: u16) -> Vec<usize> {
+        let cols = self.columns();
+        let need = |keep: &[usize]| -> u32 {
+            keep.iter().map(|&i| u32::from(if cols[i].1 == 0 { FILL_MIN } else { cols[i].1 }) + 1).sum()
+        };
+        let mut keep: Vec<usize> = (0..cols.len()).collect();
+        while need(&keep) > u32::from(width) {
+            let Some(worst) = keep.iter().copied().filter(|&i| cols[i].2 > 0).max_by_key(|&i| (cols[i].2, i)) else {
+                break;
+            };
+            keep.retain(|&i| i != worst);
+        }
+        keep
     }
 
     /// The columns `s` cycles through, by heading.
@@ -351,10 +372,24 @@ mod tests {
     }
 
     #[test]
+    fn narrow_screens_keep_the_columns_that_matter() {
+        let at_80 = View::Processes.visible(80);
+        let headings: Vec<&str> = at_80.iter().map(|&i| View::Processes.columns()[i].0).collect();
+        assert!(headings.starts_with(&["PID", "COMMAND", "SOCK", "ESTAB"]) && headings.contains(&"CLOSE-WAIT"));
+        assert!(!headings.contains(&"NEW/s"), "{headings:?}");
+        for v in View::ALL {
+            assert_eq!(v.visible(300).len(), v.columns().len(), "all of them on a wide screen");
+            let width = |i: usize| if v.columns()[i].1 == 0 { FILL_MIN } else { v.columns()[i].1 };
+            let need: u16 = v.visible(80).iter().map(|&i| width(i) + 1).sum();
+            assert!(need <= 80 || v.visible(80).iter().all(|&i| v.columns()[i].2 == 0), "{v:?}");
+        }
+    }
+
+    #[test]
     fn every_sortable_column_is_a_column() {
         for v in View::ALL {
             for s in v.sortable() {
-                assert!(v.columns().iter().any(|(h, _)| h == s), "{v:?} {s}");
+                assert!(v.columns().iter().any(|(h, _, _)| h == s), "{v:?} {s}");
             }
         }
     }

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 /// Writes one view of a frame as an aligned text table, with a line saying what it is.
 pub fn write(out: &mut impl Write, frame: &Frame, view: View, order: &[usize]) -> io::Result<()> {
-    let headings: Vec<&str> = view.columns().iter().map(|(h, _)| *h).collect();
+    let headings: Vec<&str> = view.columns().iter().map(|(h, _, _)| *h).collect();
     let rows: Vec<Vec<String>> = order.iter().map(|&i| columns::cells(view, frame, i)).collect();
     let mut widths: Vec<usize> = headings.iter().map(|h| h.chars().count()).collect();
     for r in &rows {

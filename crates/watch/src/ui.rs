@@ -14,17 +14,18 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Sparkline, Table, 
 
 pub const KEYS: &str = "q quit  Tab view  ↑↓ PgUp/PgDn move  s/S sort  / filter  Enter open  Esc back  p pause  +/- interval  k kill  ? help";
 
+/// One line each at 80 columns.
 const HELP: &[(&str, &str)] = &[
     ("↑ ↓ PgUp PgDn Home End", "move the selection"),
-    ("Tab, Shift-Tab", "next, previous view: Processes, Listeners, Connections, Findings"),
-    ("s / S", "sort by the next column / reverse the order"),
-    ("/", "filter with the filter language (Enter applies, Esc cancels; an error keeps the old filter)"),
-    ("Enter", "a process: its fd table; a listener: its connections"),
+    ("Tab, Shift-Tab", "next / previous view"),
+    ("s / S", "sort by the next column / reverse"),
+    ("/", "filter (Enter applies, Esc cancels)"),
+    ("Enter", "a process's fds, a listener's connections"),
     ("Esc", "back from a drill-down"),
-    ("t", "the series the sparkline shows (sockets, fds, bytes in, bytes out, new connections)"),
-    ("p", "pause or resume refreshing"),
-    ("+ / -", "longer / shorter refresh interval"),
-    ("k", "kill the selected connection (SOCK_DESTROY), after a y/n confirmation"),
+    ("t", "what the sparkline shows"),
+    ("p", "pause or resume"),
+    ("+ / -", "longer / shorter interval"),
+    ("k", "kill the connection (SOCK_DESTROY), asks y/n"),
     ("q, Ctrl-C", "quit"),
 ];
 
@@ -76,15 +77,28 @@ fn interval_text(d: std::time::Duration) -> String {
     if ms.is_multiple_of(1000) { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
 }
 
-fn widths(view: View) -> Vec<Constraint> {
-    view.columns().iter().map(|(_, w)| if *w == 0 { Constraint::Fill(1) } else { Constraint::Length(*w) }).collect()
+fn widths(view: View, shown: &[usize]) -> Vec<Constraint> {
+    shown
+        .iter()
+        .map(|&i| match view.columns()[i].1 {
+            0 => Constraint::Min(columns::FILL_MIN),
+            w => Constraint::Length(w),
+        })
+        .collect()
+}
+
+/// The cells of the columns shown.
+fn pick(cells: Vec<String>, shown: &[usize]) -> Vec<String> {
+    let mut cells: Vec<Option<String>> = cells.into_iter().map(Some).collect();
+    shown.iter().filter_map(|&i| cells.get_mut(i).and_then(Option::take)).collect()
 }
 
 fn draw_table(screen: &mut Screen, app: &mut App, area: Rect) {
     let view = app.view;
     let sort = app.sort_column();
-    let header = Row::new(view.columns().iter().map(|(h, _)| {
-        if *h == sort { Span::styled(format!("{h}▼"), style(app, Style::default().bold())) } else { Span::raw(*h) }
+    let shown = view.visible(area.width);
+    let header = Row::new(shown.iter().map(|&i| view.columns()[i].0).map(|h| {
+        if h == sort { Span::styled(format!("{h}▼"), style(app, Style::default().bold())) } else { Span::raw(h) }
     }))
     .style(style(app, Style::default().add_modifier(Modifier::UNDERLINED)));
     let Some(frame) = app.frame.clone() else {
@@ -108,7 +122,7 @@ fn draw_table(screen: &mut Screen, app: &mut App, area: Rect) {
         .skip(offset)
         .take(height)
         .map(|(pos, &i)| {
-            let mut row = Row::new(columns::cells(view, &frame, i));
+            let mut row = Row::new(pick(columns::cells(view, &frame, i), &shown));
             let mut st = Style::default();
             match view {
                 View::Connections => {
@@ -146,14 +160,14 @@ fn draw_table(screen: &mut Screen, app: &mut App, area: Rect) {
             View::Listeners => "no TCP listener matches",
             _ => "no socket matches",
         };
-        screen.render_widget(Table::new(Vec::<Row>::new(), widths(view)).header(header), area);
+        screen.render_widget(Table::new(Vec::<Row>::new(), widths(view, &shown)).header(header), area);
         if area.height > 2 {
             let below = Rect { y: area.y + 1, height: 1, ..area };
             screen.render_widget(Paragraph::new(empty), below);
         }
         return;
     }
-    screen.render_widget(Table::new(rows, widths(view)).header(header).column_spacing(1), area);
+    screen.render_widget(Table::new(rows, widths(view, &shown)).header(header).column_spacing(1), area);
 }
 
 fn draw_process(screen: &mut Screen, app: &App, area: Rect) {
@@ -233,4 +247,125 @@ fn draw_help(screen: &mut Screen, app: &App, area: Rect) {
         Paragraph::new(lines).block(Block::bordered().title(" keys (any key closes) ")).wrap(Wrap { trim: true }),
         rect,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::Tracker;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use sockscope_core::diagnose::Thresholds;
+    use sockscope_core::model::{Endpoint, OwnerIndex, OwnerScanReport, Process, SockState};
+    use sockscope_core::{Family, Netid, Snapshot, Socket};
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    const HOSTILE: &str = "\u{1b}]0;pwned\u{7}evil";
+
+    fn socket(state: SockState, local: u16, peer: u16, inode: u64) -> Socket {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut s = Socket::new(
+            Netid::Tcp,
+            Family::Inet,
+            state,
+            Endpoint::Inet { address: ip, port: local },
+            Endpoint::Inet { address: ip, port: if state == SockState::Listen { 0 } else { peer } },
+        );
+        s.inode = inode;
+        s.cookie = std::num::NonZeroU64::new(inode);
+        if state == SockState::Listen {
+            (s.recv_q, s.send_q) = (5, Some(4));
+        }
+        s
+    }
+
+    /// Two refreshes of a listener with a full queue and 12 CLOSE-WAIT connections, held by a
+    /// process with a hostile name; or of nothing.
+    fn frame(empty: bool) -> Arc<crate::frame::Frame> {
+        let sockets: Vec<Socket> = if empty {
+            Vec::new()
+        } else {
+            std::iter::once(socket(SockState::Listen, 8080, 0, 1))
+                .chain((0..12).map(|i| socket(SockState::CloseWait, 8080, 40000 + i, 100 + u64::from(i))))
+                .collect()
+        };
+        let entries = sockets.iter().map(|s| (s.inode, 0u32, s.inode as u32)).collect();
+        let owners = Some(OwnerIndex::new(vec![Process::new(4242, HOSTILE, 0)], entries, OwnerScanReport::default()));
+        let snap = Arc::new(Snapshot { owners, sockets, ..Snapshot::default() });
+        let mut t = Tracker::new(std::path::Path::new("/nonexistent-proc"), Thresholds::default());
+        let t0 = Instant::now();
+        t.update(Arc::clone(&snap), Duration::from_millis(3), t0, Default::default());
+        Arc::new(t.update(snap, Duration::from_millis(3), t0 + Duration::from_secs(1), Default::default()))
+    }
+
+    fn render(view: View, empty: bool, width: u16, height: u16) -> String {
+        let mut app = App::new(view, Duration::from_secs(1), String::new(), true);
+        app.set_frame(frame(empty));
+        let mut term = Terminal::new(TestBackend::new(width, height)).unwrap();
+        term.draw(|s| draw(s, &mut app)).unwrap();
+        let buf = term.backend().buffer().clone();
+        let mut text = String::new();
+        for y in 0..height {
+            for x in 0..width {
+                let sym = buf[(x, y)].symbol();
+                assert!(!sym.chars().any(|c| c.is_control()), "a control character reached the screen at {x},{y}");
+                text.push_str(sym);
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    fn fields<'a>(text: &'a str, start: &str) -> Vec<&'a str> {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(start))
+            .map(|l| l.split_whitespace().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn each_view_at_80x24_and_200x50_shows_the_counts_escaped() {
+        for (w, h) in [(80, 24), (200, 50)] {
+            let p = render(View::Processes, false, w, h);
+            assert!(p.contains("Processes") && p.contains("q quit"), "{p}");
+            let row = fields(&p, "4242");
+            // PID COMMAND SOCK ESTAB LISTEN CLOSE-WAIT
+            assert_eq!(row.get(2..6), Some(&["13", "0", "1", "12"][..]), "{w}x{h}:\n{p}");
+            assert!(row[1].starts_with("\\x1b]0;"), "the name escaped: {}", row[1]);
+            assert!(p.contains("collected in 3 ms · 13 sockets · 1 processes · 1 listeners"), "{p}");
+            let l = render(View::Listeners, false, w, h);
+            let row = fields(&l, "127.0.0.1:8080");
+            assert_eq!(row.get(2..6), Some(&["5/4", "125", "0", "12"][..]), "{w}x{h}:\n{l}");
+            let c = render(View::Connections, false, w, h);
+            assert_eq!(c.lines().filter(|l| l.starts_with("CLOSE-WAIT")).count(), 12.min(usize::from(h) - 7), "{c}");
+            let f = render(View::Findings, false, w, h);
+            assert!(f.contains("close-wait-leak"), "the doctor's rule over the two looks:\n{f}");
+        }
+    }
+
+    #[test]
+    fn empty_states_say_so() {
+        for (view, words) in [
+            (View::Processes, "no socket matches"),
+            (View::Listeners, "no TCP listener matches"),
+            (View::Connections, "no socket matches"),
+            (View::Findings, "no findings"),
+        ] {
+            let text = render(view, true, 80, 24);
+            assert!(text.contains(words), "{view:?}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_help_and_a_confirmation_fit_the_smallest_screen() {
+        let mut app = App::new(View::Connections, Duration::from_secs(1), String::new(), false);
+        app.set_frame(frame(false));
+        app.mode = Mode::Help;
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        term.draw(|s| draw(s, &mut app)).unwrap();
+        let text: String = term.backend().buffer().content().iter().map(|c| c.symbol()).collect();
+        assert!(text.contains("keys (any key closes)") && text.contains("SOCK_DESTROY"), "{text}");
+    }
 }

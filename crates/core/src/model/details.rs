@@ -272,7 +272,13 @@ impl Serialize for TcpVitals {
             ("last_data_sent_ms", self.last_data_sent_ms()),
             ("last_data_recv_ms", self.last_data_recv_ms()),
             ("total_retrans", self.total_retrans()),
+            ("rtt_us", self.rtt_us()),
         ] {
+            if let Some(v) = value {
+                m.serialize_entry(name, &v)?;
+            }
+        }
+        for (name, value) in [("bytes_acked", self.bytes_acked()), ("bytes_received", self.bytes_received())] {
             if let Some(v) = value {
                 m.serialize_entry(name, &v)?;
             }
