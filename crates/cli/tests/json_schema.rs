@@ -23,7 +23,7 @@ const DOCS: &str = include_str!("../../../docs/json.md");
 const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
 
 /// Documented keys no population here can make, and why.
-const NOT_MADE_HERE: [(&str, &str); 20] = [
+const NOT_MADE_HERE: [(&str, &str); 19] = [
     ("dctcp", "only for DCTCP connections (this kernel has no DCTCP; parse and text are unit-tested)"),
     ("enabled", "in dctcp"),
     ("ce_state", "in dctcp"),
@@ -41,7 +41,6 @@ const NOT_MADE_HERE: [(&str, &str); 20] = [
     ("destroy_record_overflows", "only in a `lost` record"),
     ("namespaces", "only with --netns or --all-netns (tests/netns.rs)"),
     ("netns", "only with --netns or --all-netns (tests/netns.rs)"),
-    ("tcp_vitals", "only in `watch` (checked there)"),
     ("container", "only with --netns or --all-netns, for a socket in a container (tests/containers.rs)"),
     ("namespace", "in `who`, only with --netns or --all-netns (tests/containers.rs)"),
 ];

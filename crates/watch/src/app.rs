@@ -120,8 +120,7 @@ impl App {
             .filter(|&i| match port {
                 None => true,
                 Some(p) => frame.connections[i]
-                    .index
-                    .map(|s| &frame.snapshot.sockets[s])
+                    .socket(frame)
                     .is_some_and(|s| s.local.port() == Some(p) && s.state != sockscope_core::SockState::Listen),
             })
             .collect();
@@ -284,7 +283,7 @@ impl App {
             return;
         }
         let Some(frame) = &self.frame else { return };
-        let Some(index) = self.selected_row().and_then(|r| frame.connections[r].index) else {
+        let Some(index) = self.selected_row().and_then(|r| frame.connections[r].index()) else {
             self.status = Some("that connection is already closed".into());
             return;
         };

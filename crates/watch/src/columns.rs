@@ -218,40 +218,36 @@ pub fn queue_share(queue: u32, backlog: Option<u32>) -> Option<f64> {
 }
 
 pub fn connection_cells(frame: &Frame, c: &ConnRow) -> Vec<String> {
-    match (c.index, &c.closed) {
-        (Some(i), _) => {
-            let s = &frame.snapshot.sockets[i];
-            let vitals = s.details.as_ref().and_then(|d| d.tcp_vitals);
-            let owner = frame.owner(s).map_or("-".into(), |(pid, cmd)| format!("{}[{pid}]", escape(cmd)));
-            vec![
-                s.state.ss_name().to_string(),
-                escape(&s.end_text(&s.local)).into_owned(),
-                escape(&s.end_text(&s.peer)).into_owned(),
-                s.recv_q.to_string(),
-                s.send_q.map_or("-".into(), |q| q.to_string()),
-                vitals.and_then(|v| v.rtt_us()).map_or("-".into(), |r| format!("{:.1}", f64::from(r) / 1000.0)),
-                vitals.and_then(|v| v.total_retrans()).map_or("-".into(), |r| r.to_string()),
-                rate(c.rate_in),
-                rate(c.rate_out),
-                age(c.age),
-                owner,
-            ]
-        }
-        (None, Some(t)) => vec![
-            "CLOSED".into(),
-            escape(&t.local).into_owned(),
-            escape(&t.peer).into_owned(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-            "0".into(),
-            "0".into(),
-            age(c.age),
-            t.owner.as_ref().map_or("-".into(), |(pid, cmd)| format!("{}[{pid}]", escape(cmd))),
-        ],
-        (None, None) => Vec::new(),
+    if let Some(s) = c.socket(frame) {
+        let owner = frame.owner(s).map_or("-".into(), |(pid, cmd)| format!("{}[{pid}]", escape(cmd)));
+        return vec![
+            s.state.ss_name().to_string(),
+            escape(&s.end_text(&s.local)).into_owned(),
+            escape(&s.end_text(&s.peer)).into_owned(),
+            s.recv_q.to_string(),
+            s.send_q.map_or("-".into(), |q| q.to_string()),
+            c.rtt_us().map_or("-".into(), |r| format!("{:.1}", f64::from(r) / 1000.0)),
+            c.retransmits().map_or("-".into(), |r| r.to_string()),
+            rate(f64::from(c.rate_in)),
+            rate(f64::from(c.rate_out)),
+            age(c.age()),
+            owner,
+        ];
     }
+    let Some(t) = c.closed_text(frame) else { return Vec::new() };
+    vec![
+        "CLOSED".into(),
+        escape(&t.local).into_owned(),
+        escape(&t.peer).into_owned(),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+        "0".into(),
+        "0".into(),
+        age(c.age()),
+        t.owner.as_ref().map_or("-".into(), |(pid, cmd)| format!("{}[{pid}]", escape(cmd))),
+    ]
 }
 
 /// Orders two rows of a view by a column (largest first for numbers, A–Z for text).
@@ -293,9 +289,8 @@ pub fn compare(view: View, column: &str, frame: &Frame, a: usize, b: usize) -> O
         }
         View::Connections => {
             let (c, d) = (&frame.connections[a], &frame.connections[b]);
-            let sock = |r: &ConnRow| r.index.map(|i| &frame.snapshot.sockets[i]);
-            let vit = |r: &ConnRow| sock(r).and_then(|s| s.details.as_ref()).and_then(|d| d.tcp_vitals);
-            let text = |r: &ConnRow, local: bool| match (sock(r), &r.closed) {
+            let sock = |r: &ConnRow| r.socket(frame);
+            let text = |r: &ConnRow, local: bool| match (sock(r), r.closed_text(frame)) {
                 (Some(s), _) => s.end_text(if local { &s.local } else { &s.peer }),
                 (None, Some(t)) => {
                     if local {
@@ -306,20 +301,22 @@ pub fn compare(view: View, column: &str, frame: &Frame, a: usize, b: usize) -> O
                 }
                 _ => String::new(),
             };
+            let f32s = |x: f32, y: f32| f(f64::from(x), f64::from(y));
             match column {
-                "OUT/s" => f(c.rate_out, d.rate_out),
+                "OUT/s" => f32s(c.rate_out, d.rate_out),
                 "STATE" => sock(c).map(|s| s.state.ss_name()).cmp(&sock(d).map(|s| s.state.ss_name())),
                 "LOCAL" => text(c, true).cmp(&text(d, true)),
                 "PEER" => text(c, false).cmp(&text(d, false)),
                 "RECV-Q" => sock(d).map(|s| s.recv_q).cmp(&sock(c).map(|s| s.recv_q)),
                 "SEND-Q" => sock(d).and_then(|s| s.send_q).cmp(&sock(c).and_then(|s| s.send_q)),
-                "RTT" => vit(d).and_then(|v| v.rtt_us()).cmp(&vit(c).and_then(|v| v.rtt_us())),
-                "RETR" => vit(d).and_then(|v| v.total_retrans()).cmp(&vit(c).and_then(|v| v.total_retrans())),
-                "AGE" => d.age.cmp(&c.age),
+                "RTT" => d.rtt_us().cmp(&c.rtt_us()),
+                "RETR" => d.retransmits().cmp(&c.retransmits()),
+                "AGE" => d.age().cmp(&c.age()),
                 "PROCESS" => sock(c).and_then(|s| frame.owner(s)).cmp(&sock(d).and_then(|s| frame.owner(s))),
-                _ => f(c.rate_in, d.rate_in),
+                _ => f32s(c.rate_in, d.rate_in),
             }
-            .then(c.index.cmp(&d.index))
+            .then(c.closed.cmp(&d.closed))
+            .then(c.index().cmp(&d.index()))
         }
         View::Findings => {
             let (x, y) = (&frame.findings[a], &frame.findings[b]);

@@ -15,19 +15,52 @@ use std::time::{Duration, Instant};
 /// How many refreshes a sparkline remembers (a minute at the default interval).
 pub const HISTORY: usize = 60;
 
-/// A connection row: an index into the snapshot's sockets (the text is made only for the
-/// rows drawn), or a socket that closed since the last refresh, shown once more.
-#[derive(Clone, Debug)]
+/// A connection row, 24 bytes (there is one per socket): an index into the snapshot's
+/// sockets (the text is made only for the rows drawn), or into `Frame::closed` for a socket
+/// that closed since the last refresh, shown once more.
+#[derive(Clone, Copy, Debug)]
 pub struct ConnRow {
-    /// Into `Frame::snapshot.sockets`; `None` for a closed row.
-    pub index: Option<usize>,
-    /// For a closed row: what it was (state, local, peer, owner) as text.
-    pub closed: Option<ClosedText>,
-    pub rate_in: f64,
-    pub rate_out: f64,
-    pub age: Duration,
+    index: u32,
+    /// A socket that closed since the last refresh.
+    pub closed: bool,
     /// First seen at this refresh.
     pub fresh: bool,
+    pub rate_in: f32,
+    pub rate_out: f32,
+    age_ms: u32,
+    /// tcp_info's rtt and total_retrans (`u32::MAX`: none), kept here so the snapshot can
+    /// drop each TCP socket's details once the frame is made.
+    rtt_us: u32,
+    retrans: u32,
+}
+
+impl ConnRow {
+    /// The live socket, or None for a closed row.
+    pub fn socket<'a>(&self, frame: &'a Frame) -> Option<&'a Socket> {
+        (!self.closed).then(|| &frame.snapshot.sockets[self.index as usize])
+    }
+
+    /// The live socket's index in the snapshot.
+    pub fn index(&self) -> Option<usize> {
+        (!self.closed).then_some(self.index as usize)
+    }
+
+    /// What a closed row was.
+    pub fn closed_text<'a>(&self, frame: &'a Frame) -> Option<&'a ClosedText> {
+        if self.closed { frame.closed.get(self.index as usize) } else { None }
+    }
+
+    pub fn age(&self) -> Duration {
+        Duration::from_millis(u64::from(self.age_ms))
+    }
+
+    pub fn rtt_us(&self) -> Option<u32> {
+        (self.rtt_us != u32::MAX).then_some(self.rtt_us)
+    }
+
+    pub fn retransmits(&self) -> Option<u32> {
+        (self.retrans != u32::MAX).then_some(self.retrans)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -131,7 +164,10 @@ pub struct Frame {
     pub at: Instant,
     pub processes: Vec<ProcRow>,
     pub listeners: Vec<ListenRow>,
+    /// The snapshot's sockets in order, then the closed ones.
     pub connections: Vec<ConnRow>,
+    /// The sockets that closed since the last refresh.
+    pub closed: Vec<ClosedText>,
     /// Newest first.
     pub findings: Vec<FindingRow>,
     /// ListenOverflows since the last refresh (the caller's namespace, or summed).
@@ -147,20 +183,35 @@ impl Frame {
     }
 }
 
-/// What one socket looked like at the last refresh.
-#[derive(Clone, Debug)]
+/// What one socket looked like at the last refresh, 32 bytes (its text, when it closes,
+/// comes from the last snapshot, which is kept). Kept sorted by cookie.
+#[derive(Clone, Copy, Debug)]
 struct Seen {
-    first: Instant,
-    acked: Option<u64>,
-    received: Option<u64>,
-    text: ClosedText,
+    cookie: u64,
+    /// bytes_acked and bytes_received, `NONE` when the kernel did not say.
+    acked: u64,
+    received: u64,
+    /// When it was first seen: milliseconds since the tracker started.
+    first_ms: u32,
+    /// Its index in the last snapshot.
+    at: u32,
+}
+
+const NONE: u64 = u64::MAX;
+
+fn find(seen: &[Seen], cookie: u64) -> Option<&Seen> {
+    seen.binary_search_by_key(&cookie, |s| s.cookie).ok().map(|i| &seen[i])
 }
 
 /// The memory between refreshes.
 pub struct Tracker {
     proc_root: std::path::PathBuf,
     thresholds: Thresholds,
-    seen: HashMap<u64, Seen>,
+    seen: Vec<Seen>,
+    started: Instant,
+    /// The last refresh's snapshot (the UI holds it too until the next frame): the text of
+    /// the sockets that close.
+    previous: Option<Arc<Snapshot>>,
     last: Option<Instant>,
     counters: HashMap<String, u64>,
     second: SecondLook,
@@ -178,7 +229,9 @@ impl Tracker {
         Tracker {
             proc_root: proc_root.to_path_buf(),
             thresholds,
-            seen: HashMap::new(),
+            seen: Vec::new(),
+            started: Instant::now(),
+            previous: None,
             last: None,
             counters: HashMap::new(),
             second: SecondLook::default(),
@@ -201,80 +254,87 @@ impl Tracker {
         let snap = &*snapshot;
 
         // Connections: rates from byte counters by cookie, ages from first sight.
-        let mut next_seen: HashMap<u64, Seen> = HashMap::with_capacity(snap.sockets.len());
+        if self.last.is_none() {
+            self.started = now;
+        }
+        let now_ms = age_ms(now.saturating_duration_since(self.started));
+        let mut next_seen: Vec<Seen> = Vec::with_capacity(snap.sockets.len());
         let mut connections = Vec::with_capacity(snap.sockets.len());
-        let mut new_by_pid: HashMap<u32, u32> = HashMap::new();
-        let mut new_by_port: HashMap<u16, u32> = HashMap::new();
-        let mut rate_by_pid: HashMap<u32, (f64, f64)> = HashMap::new();
         for (index, s) in snap.sockets.iter().enumerate() {
             let vitals = s.details.as_ref().and_then(|d| d.tcp_vitals);
-            let (acked, received) = (vitals.and_then(|v| v.bytes_acked()), vitals.and_then(|v| v.bytes_received()));
-            let owner = snap.owners_of(s).next().map(|o| (o.process.pid, o.process.command.to_string()));
+            let acked = vitals.and_then(|v| v.bytes_acked()).unwrap_or(NONE);
+            let received = vitals.and_then(|v| v.bytes_received()).unwrap_or(NONE);
             let cookie = s.cookie.map(|c| c.get());
-            let before = cookie.and_then(|c| self.seen.get(&c));
+            let before = cookie.and_then(|c| find(&self.seen, c));
             let fresh = self.last.is_some() && before.is_none() && s.state != SockState::Listen;
-            let delta = |now: Option<u64>, then: Option<u64>| match (now, then) {
-                (Some(a), Some(b)) => a.saturating_sub(b) as f64,
-                _ => 0.0,
-            };
+            let delta =
+                |now: u64, then: u64| if now == NONE || then == NONE { 0.0 } else { now.saturating_sub(then) as f64 };
             let (rate_in, rate_out) = match before {
                 Some(b) => (per_s(delta(received, b.received)), per_s(delta(acked, b.acked))),
                 None => (0.0, 0.0),
             };
-            let first = before.map_or(now, |b| b.first);
-            if fresh {
-                if let Some((pid, _)) = &owner {
-                    *new_by_pid.entry(*pid).or_default() += 1;
-                }
-                if let Some(p) = s.local.port() {
-                    *new_by_port.entry(p).or_default() += 1;
-                }
+            let first_ms = before.map_or(now_ms, |b| b.first_ms);
+            let at = u32::try_from(index).unwrap_or(u32::MAX);
+            if let Some(cookie) = cookie {
+                next_seen.push(Seen { cookie, acked, received, first_ms, at });
             }
-            if let Some((pid, _)) = &owner {
-                let r = rate_by_pid.entry(*pid).or_default();
-                r.0 += rate_in;
-                r.1 += rate_out;
-            }
-            if let Some(c) = cookie {
-                let text = ClosedText {
+            connections.push(ConnRow {
+                index: at,
+                closed: false,
+                fresh,
+                rate_in: rate_in as f32,
+                rate_out: rate_out as f32,
+                age_ms: now_ms.saturating_sub(first_ms),
+                rtt_us: vitals.and_then(|v| v.rtt_us()).unwrap_or(u32::MAX),
+                retrans: vitals.and_then(|v| v.total_retrans()).unwrap_or(u32::MAX),
+            });
+        }
+        next_seen.sort_unstable_by_key(|s| s.cookie);
+        next_seen.dedup_by_key(|s| s.cookie);
+        // Closed since the last refresh: shown once more, as the last snapshot had them.
+        let mut closed = Vec::new();
+        if let Some(previous) = &self.previous {
+            for seen in &self.seen {
+                if find(&next_seen, seen.cookie).is_some() {
+                    continue;
+                }
+                let Some(s) = previous.sockets.get(seen.at as usize) else { continue };
+                connections.push(ConnRow {
+                    index: u32::try_from(closed.len()).unwrap_or(u32::MAX),
+                    closed: true,
+                    fresh: false,
+                    rate_in: 0.0,
+                    rate_out: 0.0,
+                    age_ms: now_ms.saturating_sub(seen.first_ms),
+                    rtt_us: u32::MAX,
+                    retrans: u32::MAX,
+                });
+                closed.push(ClosedText {
                     netid: s.netid,
                     local: end_text(s, &s.local),
                     peer: end_text(s, &s.peer),
-                    owner: owner.clone(),
-                };
-                next_seen.insert(c, Seen { first, acked, received, text });
-            }
-            connections.push(ConnRow {
-                index: Some(index),
-                closed: None,
-                rate_in,
-                rate_out,
-                age: now.saturating_duration_since(first),
-                fresh,
-            });
-        }
-        // Closed since the last refresh: shown once more, with their last rates (none).
-        for (cookie, seen) in &self.seen {
-            if !next_seen.contains_key(cookie) {
-                connections.push(ConnRow {
-                    index: None,
-                    closed: Some(seen.text.clone()),
-                    rate_in: 0.0,
-                    rate_out: 0.0,
-                    age: now.saturating_duration_since(seen.first),
-                    fresh: false,
+                    owner: previous.owners_of(s).next().map(|o| (o.process.pid, o.process.command.to_string())),
                 });
             }
         }
 
         // Every process's open fds and limit: the fd rules read them all.
         let usage = fd_usage(&self.proc_root, snap);
-        let processes = self.processes(snap, &usage, &new_by_pid, &rate_by_pid, per_s);
+        let processes = self.processes(snap, &usage, &connections, &per_s);
         let overflows = delta_of(&counters, &self.counters, "TcpExt.ListenOverflows");
-        let listeners = listeners(snap, &new_by_port, per_s, overflows > 0);
+        let listeners = listeners(snap, &connections, per_s, overflows > 0);
         let findings = self.findings(&snapshot, usage, &counters, now, elapsed);
+        // What the rows and rules needed of each TCP socket's tcp_info is taken: drop the
+        // rest (a boxed struct per connection, a fifth of a frame at 100k sockets).
+        let mut snapshot = snapshot;
+        if let Some(snap) = Arc::get_mut(&mut snapshot) {
+            for s in snap.sockets.iter_mut().filter(|s| s.netid == Netid::Tcp) {
+                s.details = None;
+            }
+        }
 
         self.seen = next_seen;
+        self.previous = Some(Arc::clone(&snapshot));
         self.last = Some(now);
         self.counters = counters;
         self.second = SecondLook::of(&snapshot.sockets);
@@ -283,23 +343,24 @@ impl Tracker {
             .iter()
             .map(|(pid, series)| (*pid, series.iter().map(|(k, v)| (*k, v.iter().copied().collect())).collect()))
             .collect();
-        Frame { snapshot, taken, at: now, processes, listeners, connections, findings, overflows, history }
+        Frame { snapshot, taken, at: now, processes, listeners, connections, closed, findings, overflows, history }
     }
 
     fn processes(
         &mut self,
         snap: &Snapshot,
         usage: &[ProcessFds],
-        new_by_pid: &HashMap<u32, u32>,
-        rate_by_pid: &HashMap<u32, (f64, f64)>,
-        per_s: impl Fn(f64) -> f64,
+        connections: &[ConnRow],
+        per_s: &impl Fn(f64) -> f64,
     ) -> Vec<ProcRow> {
         // A TIME-WAIT socket has no owner: it is counted for the process listening on its
         // local port (a server's own closes); a client's cannot be told.
         let mut listening_pid: HashMap<u16, u32> = HashMap::new();
         let mut rows: BTreeMap<u32, ProcRow> = BTreeMap::new();
-        for s in &snap.sockets {
-            let mut seen = HashSet::new();
+        let mut new: HashMap<u32, u32> = HashMap::new();
+        let mut seen = HashSet::new();
+        for (s, c) in snap.sockets.iter().zip(connections) {
+            seen.clear();
             for o in snap.owners_of(s) {
                 if !seen.insert(o.process.pid) {
                     continue;
@@ -321,6 +382,11 @@ impl Tracker {
                     new_per_s: 0.0,
                 });
                 row.states.add(s.state);
+                row.rate_in += f64::from(c.rate_in);
+                row.rate_out += f64::from(c.rate_out);
+                if c.fresh {
+                    *new.entry(o.process.pid).or_default() += 1;
+                }
             }
         }
         for s in snap.sockets.iter().filter(|s| s.state == SockState::TimeWait) {
@@ -332,11 +398,7 @@ impl Tracker {
         for row in rows.values_mut() {
             row.fds = usage.get(&row.pid).map(|p| p.open);
             row.fd_soft_limit = usage.get(&row.pid).and_then(|p| p.soft);
-            if let Some((i, o)) = rate_by_pid.get(&row.pid) {
-                row.rate_in = *i;
-                row.rate_out = *o;
-            }
-            row.new_per_s = per_s(f64::from(new_by_pid.get(&row.pid).copied().unwrap_or(0)));
+            row.new_per_s = per_s(f64::from(new.get(&row.pid).copied().unwrap_or(0)));
         }
         // History: one sample per refresh, processes that are gone are forgotten.
         self.history.retain(|pid, _| rows.contains_key(pid));
@@ -399,6 +461,10 @@ impl Tracker {
     }
 }
 
+fn age_ms(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
 /// A finding's identity across refreshes: its rule and what it is about, not its counts.
 fn finding_key(f: &Finding) -> String {
     let pids: Vec<String> = f.processes.iter().map(|p| p.pid.to_string()).collect();
@@ -414,16 +480,18 @@ fn delta_of(now: &HashMap<String, u64>, then: &HashMap<String, u64>, key: &str) 
 }
 
 /// One row per TCP listener, with the connections on its port.
-fn listeners(
-    snap: &Snapshot,
-    new_by_port: &HashMap<u16, u32>,
-    per_s: impl Fn(f64) -> f64,
-    overflowed: bool,
-) -> Vec<ListenRow> {
+fn listeners(snap: &Snapshot, connections: &[ConnRow], per_s: impl Fn(f64) -> f64, overflowed: bool) -> Vec<ListenRow> {
     let mut by_port: HashMap<u16, StateCounts> = HashMap::new();
-    for s in snap.sockets.iter().filter(|s| s.netid == Netid::Tcp && s.state != SockState::Listen) {
+    let mut new_by_port: HashMap<u16, u32> = HashMap::new();
+    for (s, c) in snap.sockets.iter().zip(connections) {
+        if s.netid != Netid::Tcp || s.state == SockState::Listen {
+            continue;
+        }
         if let Some(p) = s.local.port() {
             by_port.entry(p).or_default().add(s.state);
+            if c.fresh {
+                *new_by_port.entry(p).or_default() += 1;
+            }
         }
     }
     snap.sockets
@@ -503,15 +571,15 @@ mod tests {
         let row = |cookie: u64| {
             f.connections
                 .iter()
-                .find(|c| c.index.is_some_and(|i| f.snapshot.sockets[i].cookie.map(|c| c.get()) == Some(cookie)))
+                .find(|c| c.socket(&f).is_some_and(|s| s.cookie.map(|c| c.get()) == Some(cookie)))
                 .unwrap()
         };
         assert_eq!((row(2).rate_out, row(2).rate_in), (1000.0, 2000.0), "bytes per second over 2 s");
-        assert_eq!(row(2).age, Duration::from_secs(2));
+        assert_eq!(row(2).age(), Duration::from_secs(2));
         assert!(row(4).fresh && !row(2).fresh && !row(1).fresh && !row(3).fresh);
-        let closed: Vec<&ConnRow> = f.connections.iter().filter(|c| c.closed.is_some()).collect();
+        let closed: Vec<&ConnRow> = f.connections.iter().filter(|c| c.closed).collect();
         assert_eq!(closed.len(), 1);
-        assert_eq!(closed[0].closed.as_ref().unwrap().peer, "127.0.0.1:5003");
+        assert_eq!(closed[0].closed_text(&f).unwrap().peer, "127.0.0.1:5003");
         // The process: its states, its rates, its new connections per second; the TIME-WAIT
         // on its listening port counts as its own.
         let p = &f.processes[0];

@@ -127,7 +127,7 @@ fn draw_table(screen: &mut Screen, app: &mut App, area: Rect) {
             match view {
                 View::Connections => {
                     let c = &frame.connections[i];
-                    if c.closed.is_some() {
+                    if c.closed {
                         st = st.add_modifier(Modifier::DIM);
                     } else if c.fresh {
                         st = st.fg(ratatui::style::Color::Green);

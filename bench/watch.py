@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""bench/watch.sh's measurement and report, run inside a private network namespace.
+
+  watch.py SOCKSCOPE RESULTS.md SOCKETS
+
+Builds a farm of SOCKETS sockets (`sockscope lab farm`), then:
+
+- runs `sockscope watch --interval 1` in a pseudo-terminal (200x50) for 30 s after a 5 s
+  warm-up and reads its CPU time (utime+stime from /proc/PID/stat) and peak memory (VmHWM);
+- sends 20 keys (Tab, Shift-Tab), each at a random moment, and times how long until the
+  terminal receives the redraw (the first output after the key);
+- runs the peer, `ss -tanp` once a second for 30 s (what `watch -n1 ss -tanp` does), and reads
+  its CPU time.
+
+Writes the "watch" section of RESULTS.md.
+"""
+import fcntl
+import os
+import pty
+import random
+import select
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+SOCKSCOPE, RESULTS, SOCKETS = sys.argv[1], sys.argv[2], int(sys.argv[3])
+TICK = os.sysconf("SC_CLK_TCK")
+SECONDS = 30
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def hwm_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def drain(fd, timeout):
+    """Reads what the terminal got within `timeout`; returns (bytes, seconds to first byte)."""
+    got, first, start = b"", None, time.perf_counter()
+    while True:
+        left = timeout - (time.perf_counter() - start)
+        if left <= 0:
+            return got, first
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            return got, first
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return got, first
+        if first is None:
+            first = time.perf_counter() - start
+        got += chunk
+        # Once output started, a short quiet gap ends the redraw.
+        timeout = min(timeout, (time.perf_counter() - start) + 0.02)
+
+
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+procs = max(8, (SOCKETS + 17999) // 18000)
+farm = subprocess.Popen([SOCKSCOPE, "lab", "farm", "--sockets", str(SOCKETS), "--processes", str(procs), "--json"],
+                        stdout=subprocess.PIPE, text=True)
+farm.stdout.readline()
+tcp = int(subprocess.run(["sh", "-c", "ss -tanH | wc -l"], capture_output=True, text=True).stdout)
+try:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color")
+    watch = subprocess.Popen([SOCKSCOPE, "watch", "--interval", "1"], stdin=slave, stdout=slave, stderr=slave,
+                             env=env, start_new_session=True)
+    os.close(slave)
+    drain(master, 5.0)
+    cpu0, t0 = cpu_seconds(watch.pid), time.perf_counter()
+    latencies = []
+    end = t0 + SECONDS
+    keys = [b"\t", b"\x1b[Z"] * 10
+    while time.perf_counter() < end:
+        if keys and random.random() < 0.5:
+            key = keys.pop()
+            drain(master, random.uniform(0.05, 0.9))
+            os.write(master, key)
+            _, first = drain(master, 1.0)
+            latencies.append(first if first is not None else 1.0)
+        else:
+            drain(master, 0.5)
+    cpu1, t1 = cpu_seconds(watch.pid), time.perf_counter()
+    hwm = hwm_kib(watch.pid)
+    os.write(master, b"q")
+    watch.wait(timeout=10)
+    os.close(master)
+    watch_core = (cpu1 - cpu0) / (t1 - t0)
+    # The peer: ss -tanp once a second, as `watch -n1 ss -tanp` runs it.
+    before = os.times()
+    p0 = time.perf_counter()
+    for _ in range(SECONDS):
+        start = time.perf_counter()
+        subprocess.run(["ss", "-tanp"], stdout=subprocess.DEVNULL, check=True)
+        time.sleep(max(0.0, 1.0 - (time.perf_counter() - start)))
+    after = os.times()
+    ss_core = ((after.children_user - before.children_user) + (after.children_system - before.children_system)) / (
+        time.perf_counter() - p0)
+finally:
+    farm.terminate()
+    farm.wait()
+
+lat_ms = sorted(x * 1000 for x in latencies)
+p50 = statistics.median(lat_ms)
+worst = lat_ms[-1]
+mib = hwm / 1024
+section = f"""<!-- watch: bench/watch.sh -->
+## watch (issue 16)
+
+`sockscope watch --interval 1` in a 200×50 pseudo-terminal over a `lab farm` of {tcp} TCP
+sockets ({procs} worker processes, private namespace), measured for {SECONDS} s after a 5 s
+warm-up; {len(lat_ms)} keys (Tab, Shift-Tab) sent at random moments. Kernel
+{os.uname().release}, {os.cpu_count()} cores.
+
+| measure | sockscope watch | `ss -tanp` once a second (`watch -n1 ss -tanp`) | target |
+|---|---|---|---|
+| CPU, share of one core | {watch_core * 100:.1f}% | {ss_core * 100:.1f}% | ≤ 25% — **{'met' if watch_core <= 0.25 else 'not met'}** |
+| key to redraw, median / worst | {p50:.0f} ms / {worst:.0f} ms | — | ≤ 50 ms — **{'met' if worst <= 50 else 'not met'}** |
+| peak memory (VmHWM) | {mib:.0f} MiB | — | ≤ 96 MiB — **{'met' if mib <= 96 else 'not met'}** |
+
+The watch figure is collection (sockets with owners and tcp_info numbers, every process's fd
+count and limit, the doctor's rules) plus drawing, every second; the ss figure is the socket
+table alone.
+<!-- /watch -->
+"""
+text = open(RESULTS).read() if os.path.exists(RESULTS) else ""
+start, stop = "<!-- watch: bench/watch.sh -->", "<!-- /watch -->\n"
+if start in text:
+    a = text.index(start)
+    text = text[:a] + section + text[text.index(stop, a) + len(stop):]
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+open(RESULTS, "w").write(text)
+print(section)
