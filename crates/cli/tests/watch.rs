@@ -117,6 +117,15 @@ fn row(text: &str, start: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The text under `heading` in the screen row starting with `start`.
+fn under(text: &str, start: &str, heading: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(h) = lines.iter().find(|l| l.contains(heading)) else { return String::new() };
+    let col = h.split(heading).next().map_or(0, |before| before.chars().count());
+    let Some(row) = lines.iter().find(|l| l.trim_start().starts_with(start)) else { return String::new() };
+    row.chars().skip(col).take_while(|c| *c != ' ').collect()
+}
+
 fn ss_count(args: &[&str]) -> usize {
     ss(args).lines().filter(|l| !l.trim().is_empty()).count()
 }
@@ -131,10 +140,9 @@ fn the_live_view_shows_what_was_made_answers_keys_and_restores_the_terminal() {
     let mut screen = Screen::start(40, 160, "--interval 0.5");
 
     // Processes: the leaking lab holds 12 CLOSE-WAIT sockets, as ss counts them.
-    let text = screen.until("the leaking process's row", |t| row(t, &lpid).get(5).is_some_and(|c| c == "12"));
-    let leaking = row(&text, &lpid);
+    let text = screen.until("the leaking process's row", |t| under(t, &lpid, "CLOSE-WAIT") == "12");
     let cw = ss_count(&["-tanH", "state", "close-wait"]);
-    assert_eq!(leaking[5], cw.to_string(), "CLOSE-WAIT against ss:\n{text}");
+    assert_eq!(under(&text, &lpid, "CLOSE-WAIT"), cw.to_string(), "CLOSE-WAIT against ss:\n{text}");
     assert!(text.contains("Processes") && text.contains("collected in"), "{text}");
     assert!(!row(&text, &bpid).is_empty(), "the backlog lab's row:\n{text}");
 
@@ -145,7 +153,20 @@ fn the_live_view_shows_what_was_made_answers_keys_and_restores_the_terminal() {
     let ss_line = ss(&["-ltnH", "sport", "=", &format!(":{port}")]);
     let ss_fields: Vec<&str> = ss_line.split_whitespace().collect();
     let want = format!("{}/{}", ss_fields[1], ss_fields[2]);
-    assert_eq!(row(&text, &local)[2], want, "queue/backlog against ss {ss_line}:\n{text}");
+    assert_eq!(under(&text, &local, "QUEUE"), want, "queue/backlog against ss {ss_line}:\n{text}");
+
+    // Enter on the listener (the fullest queue is first): its connections, as ss lists the
+    // sockets on its port that are not the listener.
+    screen.send("\r");
+    let text = screen.until("the listener's connections", |t| t.contains(&format!("port {port}")));
+    let on_port = ss_count(&["-tanH", "exclude", "listening", "sport", "=", &format!(":{port}")]);
+    let rows = text.lines().filter(|l| l.contains(&format!("127.0.0.1:{port} ")) && !l.starts_with("LISTEN")).count();
+    assert_eq!(rows, on_port, "{text}");
+    // A lone Esc is told from the start of a sequence by the pause after it.
+    screen.send("\u{1b}");
+    screen.until("the drill-down left", |t| !t.contains(&format!("port {port}")));
+    screen.send("\u{1b}[Z");
+    screen.until("the listeners view again", |t| !row(t, &local).is_empty());
 
     // A filter typed after `/`: an error is shown in place, then a good one is applied.
     screen.send("/");
@@ -175,6 +196,7 @@ fn the_live_view_shows_what_was_made_answers_keys_and_restores_the_terminal() {
     let text = screen.until("its fd table", |t| t.contains("fds of"));
     assert!(text.contains("CLOSE-WAIT"), "{text}");
     screen.send("\u{1b}");
+    screen.until("the fd table left", |t| !t.contains("fds of"));
     screen.send("?");
     screen.until("the help", |t| t.contains("keys (any key closes)"));
     screen.send("x");

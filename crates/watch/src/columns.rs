@@ -48,13 +48,14 @@ impl View {
             View::Processes => &[
                 ("PID", 7, 0),
                 ("COMMAND", 0, 0),
+                ("USER", 8, 3),
                 ("SOCK", 5, 1),
                 ("ESTAB", 6, 1),
                 ("LISTEN", 6, 2),
                 ("CLOSE-WAIT", 10, 1),
                 ("TIME-WAIT", 9, 3),
                 ("FDS/LIMIT", 11, 2),
-                ("FD%", 4, 4),
+                ("FD%", 8, 4),
                 ("IN/s", 7, 2),
                 ("OUT/s", 7, 2),
                 ("NEW/s", 6, 4),
@@ -63,7 +64,7 @@ impl View {
                 ("LOCAL", 0, 0),
                 ("OWNER", 16, 1),
                 ("QUEUE", 11, 0),
-                ("Q%", 4, 1),
+                ("Q%", 9, 1),
                 ("ESTAB", 6, 1),
                 ("CLOSE-WAIT", 10, 2),
                 ("TIME-WAIT", 9, 3),
@@ -110,6 +111,7 @@ impl View {
                 "SOCK",
                 "PID",
                 "COMMAND",
+                "USER",
                 "ESTAB",
                 "LISTEN",
                 "CLOSE-WAIT",
@@ -184,13 +186,14 @@ pub fn process_cells(p: &ProcRow) -> Vec<String> {
     vec![
         p.pid.to_string(),
         escape(&p.command).into_owned(),
+        escape(&p.user).into_owned(),
         p.states.total().to_string(),
         p.states.established.to_string(),
         p.states.listening.to_string(),
         p.states.close_wait.to_string(),
         p.states.time_wait.to_string(),
         fds,
-        p.fd_usage().map_or("-".into(), |u| format!("{:.0}", u * 100.0)),
+        p.fd_usage().map_or("-".into(), share),
         rate(p.rate_in),
         rate(p.rate_out),
         per_s(p.new_per_s),
@@ -205,12 +208,19 @@ pub fn listener_cells(frame: &Frame, l: &ListenRow) -> Vec<String> {
         escape(&s.end_text(&s.local)).into_owned(),
         owner,
         backlog.map_or(queue.to_string(), |b| format!("{queue}/{b}")),
-        queue_share(queue, backlog).map_or("-".into(), |q| format!("{:.0}", q * 100.0)),
+        queue_share(queue, backlog).map_or("-".into(), share),
         l.states.established.to_string(),
         l.states.close_wait.to_string(),
         l.states.time_wait.to_string(),
         per_s(l.accepts_per_s),
     ]
+}
+
+/// A share as a four-cell bar and a percentage: `██░░ 50`.
+pub fn share(x: f64) -> String {
+    let filled = ((x.clamp(0.0, 1.0) * 4.0).round()) as usize;
+    let bar: String = "█".repeat(filled) + &"░".repeat(4 - filled);
+    format!("{bar} {:.0}", x * 100.0)
 }
 
 pub fn queue_share(queue: u32, backlog: Option<u32>) -> Option<f64> {
@@ -259,6 +269,7 @@ pub fn compare(view: View, column: &str, frame: &Frame, a: usize, b: usize) -> O
             match column {
                 "PID" => p.pid.cmp(&q.pid),
                 "COMMAND" => p.command.cmp(&q.command),
+                "USER" => p.user.cmp(&q.user),
                 "ESTAB" => q.states.established.cmp(&p.states.established),
                 "LISTEN" => q.states.listening.cmp(&p.states.listening),
                 "CLOSE-WAIT" => q.states.close_wait.cmp(&p.states.close_wait),
@@ -331,7 +342,8 @@ pub fn finding_cells(frame: &Frame, i: usize) -> Vec<String> {
         r.finding.severity.name().to_uppercase(),
         r.finding.rule.to_string(),
         age(frame.at.saturating_duration_since(r.since)),
-        escape(&r.finding.summary).into_owned(),
+        // The rules escape what they quote from the system (as `doctor` prints it).
+        r.finding.summary.clone(),
     ]
 }
 
@@ -360,6 +372,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shares_are_a_bar_and_a_percentage() {
+        assert_eq!([share(0.0), share(0.5), share(1.25)], ["░░░░ 0", "██░░ 50", "████ 125"]);
+    }
+
+    #[test]
     fn sizes_and_ages_read_as_top_writes_them() {
         assert_eq!(
             [human(0.2), human(512.0), human(1536.0), human(12.0 * 1024.0 * 1024.0)],
@@ -373,6 +390,7 @@ mod tests {
         let at_80 = View::Processes.visible(80);
         let headings: Vec<&str> = at_80.iter().map(|&i| View::Processes.columns()[i].0).collect();
         assert!(headings.starts_with(&["PID", "COMMAND", "SOCK", "ESTAB"]) && headings.contains(&"CLOSE-WAIT"));
+        assert!(View::Processes.visible(120).iter().any(|&i| View::Processes.columns()[i].0 == "USER"));
         assert!(!headings.contains(&"NEW/s"), "{headings:?}");
         for v in View::ALL {
             assert_eq!(v.visible(300).len(), v.columns().len(), "all of them on a wide screen");

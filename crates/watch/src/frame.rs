@@ -103,6 +103,8 @@ pub struct ProcRow {
     pub pid: u32,
     pub command: String,
     pub uid: u32,
+    /// The user's name, or the uid when it has none.
+    pub user: String,
     pub states: StateCounts,
     pub fds: Option<u64>,
     pub fd_soft_limit: Option<u64>,
@@ -209,6 +211,7 @@ pub struct Tracker {
     thresholds: Thresholds,
     seen: Vec<Seen>,
     started: Instant,
+    users: sockscope_core::names::Users,
     /// The last refresh's snapshot (the UI holds it too until the next frame): the text of
     /// the sockets that close.
     previous: Option<Arc<Snapshot>>,
@@ -231,6 +234,7 @@ impl Tracker {
             thresholds,
             seen: Vec::new(),
             started: Instant::now(),
+            users: sockscope_core::names::Users::new(),
             previous: None,
             last: None,
             counters: HashMap::new(),
@@ -374,6 +378,7 @@ impl Tracker {
                     pid: o.process.pid,
                     command: o.process.command.to_string(),
                     uid: o.process.uid,
+                    user: String::new(),
                     states: StateCounts::default(),
                     fds: None,
                     fd_soft_limit: None,
@@ -396,6 +401,7 @@ impl Tracker {
         }
         let usage: HashMap<u32, &ProcessFds> = usage.iter().map(|p| (p.pid, p)).collect();
         for row in rows.values_mut() {
+            row.user = self.users.name(row.uid).map_or_else(|| row.uid.to_string(), str::to_owned);
             row.fds = usage.get(&row.pid).map(|p| p.open);
             row.fd_soft_limit = usage.get(&row.pid).and_then(|p| p.soft);
             row.new_per_s = per_s(f64::from(new.get(&row.pid).copied().unwrap_or(0)));

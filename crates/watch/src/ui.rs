@@ -194,6 +194,19 @@ fn draw_detail(screen: &mut Screen, app: &App, area: Rect) {
     if let Some(line) = news {
         screen.render_widget(Paragraph::new(line), first);
     }
+    // The selected finding's evidence and what to do.
+    if app.view == View::Findings
+        && let (Some(frame), Some(row)) = (&app.frame, app.selected_row())
+    {
+        let f = &frame.findings[row].finding;
+        let evidence: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let lines = vec![
+            Line::raw(format!("evidence: {}", evidence.join(" "))),
+            // The rules escape what they quote from the system (as doctor prints them).
+            Line::raw(format!("fix: {}", f.fix)),
+        ];
+        screen.render_widget(Paragraph::new(lines), spark);
+    }
     // The selected process's last minute of one series.
     if app.view == View::Processes
         && let (Some(frame), Some(row)) = (&app.frame, app.selected_row())
@@ -318,11 +331,14 @@ mod tests {
         text
     }
 
-    fn fields<'a>(text: &'a str, start: &str) -> Vec<&'a str> {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(start))
-            .map(|l| l.split_whitespace().collect())
-            .unwrap_or_default()
+    /// The text under `heading` in the row that starts with `start` (cells are one character
+    /// each in the test buffer, so character positions line up).
+    fn under(text: &str, start: &str, heading: &str) -> String {
+        let lines: Vec<&str> = text.lines().collect();
+        let Some(h) = lines.iter().find(|l| l.contains(heading)) else { return format!("(no {heading})") };
+        let col = h.split(heading).next().map_or(0, |before| before.chars().count());
+        let Some(row) = lines.iter().find(|l| l.trim_start().starts_with(start)) else { return "(no row)".into() };
+        row.chars().skip(col).take_while(|c| *c != ' ').collect()
     }
 
     #[test]
@@ -330,18 +346,27 @@ mod tests {
         for (w, h) in [(80, 24), (200, 50)] {
             let p = render(View::Processes, false, w, h);
             assert!(p.contains("Processes") && p.contains("q quit"), "{p}");
-            let row = fields(&p, "4242");
-            // PID COMMAND SOCK ESTAB LISTEN CLOSE-WAIT
-            assert_eq!(row.get(2..6), Some(&["13", "0", "1", "12"][..]), "{w}x{h}:\n{p}");
-            assert!(row[1].starts_with("\\x1b]0;"), "the name escaped: {}", row[1]);
+            let cell = |heading: &str| under(&p, "4242", heading);
+            assert_eq!(
+                [cell("SOCK"), cell("ESTAB"), cell("LISTEN"), cell("CLOSE-WAIT")],
+                ["13", "0", "1", "12"],
+                "{w}x{h}:\n{p}"
+            );
+            assert!(cell("COMMAND").starts_with("\\x1b]0;"), "the name escaped: {}", cell("COMMAND"));
+            if w == 200 {
+                assert_eq!(cell("USER"), "root", "{p}");
+            }
             assert!(p.contains("collected in 3 ms · 13 sockets · 1 processes · 1 listeners"), "{p}");
             let l = render(View::Listeners, false, w, h);
-            let row = fields(&l, "127.0.0.1:8080");
-            assert_eq!(row.get(2..6), Some(&["5/4", "125", "0", "12"][..]), "{w}x{h}:\n{l}");
+            let cell = |heading: &str| under(&l, "127.0.0.1:8080", heading);
+            assert_eq!([cell("QUEUE"), cell("Q%"), cell("CLOSE-WAIT")], ["5/4", "████", "12"], "{w}x{h}:\n{l}");
+            assert!(l.contains("████ 125"), "{l}");
             let c = render(View::Connections, false, w, h);
             assert_eq!(c.lines().filter(|l| l.starts_with("CLOSE-WAIT")).count(), 12.min(usize::from(h) - 7), "{c}");
             let f = render(View::Findings, false, w, h);
             assert!(f.contains("close-wait-leak"), "the doctor's rule over the two looks:\n{f}");
+            assert!(f.contains("evidence: ") && f.contains("fix: "), "the selected finding's evidence:\n{f}");
+            assert!(!f.contains("\\\\x1b"), "escaped once, by the rule, not twice:\n{f}");
         }
     }
 

@@ -3,7 +3,7 @@
 use super::envelope::{Envelope, Kind};
 use crate::escape::escape;
 use serde::Serialize;
-use sockscope_core::diagnose::{Finding, Num, Observation, Severity, Thresholds, rules};
+use sockscope_core::diagnose::{Finding, Observation, Severity, Thresholds, rules};
 use std::io::{self, Write};
 
 fn paint(on: bool, code: &str, text: &str) -> String {
@@ -18,20 +18,13 @@ fn colour_of(s: Severity) -> &'static str {
     }
 }
 
-fn num(n: &Num) -> String {
-    match n {
-        Num::Int(i) => i.to_string(),
-        Num::Float(f) => format!("{f}"),
-    }
-}
-
 /// Findings of one rule shown in the text report; the rest are counted.
 const MAX_PER_RULE: usize = 10;
 
 fn finding(out: &mut impl Write, f: &Finding, colour: bool) -> io::Result<()> {
     // Rules build their prose with the untrusted parts escaped (text::Untrusted).
     writeln!(out, "  {} {}", paint(colour, "1", f.rule), f.summary)?;
-    let ev: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={}", num(v))).collect();
+    let ev: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
     if !ev.is_empty() {
         writeln!(out, "      evidence: {}", ev.join(" "))?;
     }

@@ -50,6 +50,16 @@ pub enum Num {
     Float(f64),
 }
 
+/// As the reports write evidence: `12`, `0.75`.
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Num::Int(i) => write!(f, "{i}"),
+            Num::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProcessRef {
     pub pid: u32,
