@@ -18,6 +18,9 @@ import socket
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sections  # noqa: E402
 import time
 
 PROBE = 7999
@@ -166,15 +169,7 @@ def report(out, results_md):
         "<!-- /events -->",
     ]
     section = "\n".join(lines) + "\n"
-    text = open(results_md).read() if os.path.exists(results_md) else ""
-    start, end = "<!-- events: bench/events.sh -->", "<!-- /events -->\n"
-    if start in text:
-        a = text.index(start)
-        b = text.index(end, a) + len(end)
-        text = text[:a] + section + text[b:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    open(results_md, "w").write(text)
+    sections.replace(results_md, "events", section)
 
 
 if __name__ == "__main__":

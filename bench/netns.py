@@ -14,6 +14,9 @@ import os
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sections  # noqa: E402
 import time
 
 SOCKSCOPE, RESULTS = sys.argv[1], sys.argv[2]
@@ -123,12 +126,5 @@ read on as many threads as there are cores.
 """
 finally:
     clear()
-text = open(RESULTS).read() if os.path.exists(RESULTS) else ""
-start, end = "<!-- netns: bench/netns.sh -->", "<!-- /netns -->\n"
-if start in text:
-    a = text.index(start)
-    text = text[:a] + section + text[text.index(end, a) + len(end):]
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(RESULTS, "w").write(text)
+sections.replace(RESULTS, "netns", section)
 print(section)

@@ -23,6 +23,9 @@ import statistics
 import struct
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sections  # noqa: E402
 import termios
 import time
 
@@ -134,12 +137,5 @@ count and limit, the doctor's rules) plus drawing, every second; the ss figure i
 table alone.
 <!-- /watch -->
 """
-text = open(RESULTS).read() if os.path.exists(RESULTS) else ""
-start, stop = "<!-- watch: bench/watch.sh -->", "<!-- /watch -->\n"
-if start in text:
-    a = text.index(start)
-    text = text[:a] + section + text[text.index(stop, a) + len(stop):]
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(RESULTS, "w").write(text)
+sections.replace(RESULTS, "watch", section)
 print(section)

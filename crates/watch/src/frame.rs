@@ -521,35 +521,18 @@ fn listeners(snap: &Snapshot, connections: &[ConnRow], per_s: impl Fn(f64) -> f6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sockscope_core::model::{OwnerIndex, OwnerScanReport, Process, TcpVitals};
-    use sockscope_core::{Family, Snapshot};
-    use std::net::{IpAddr, Ipv4Addr};
+    use crate::testdata::held_by;
+    use sockscope_core::model::TcpVitals;
 
     fn tcp(state: SockState, local: u16, peer: u16, cookie: u64, bytes: (u64, u64)) -> Socket {
-        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let mut s = Socket::new(
-            Netid::Tcp,
-            Family::Inet,
-            state,
-            Endpoint::Inet { address: ip, port: local },
-            Endpoint::Inet { address: ip, port: peer },
-        );
-        s.cookie = std::num::NonZeroU64::new(cookie);
-        s.inode = cookie;
+        let mut s = crate::testdata::tcp(state, local, peer, cookie);
         s.details_mut().tcp_vitals =
             Some(TcpVitals::new(None, None, None, None, Some(0)).with_flow(Some(100), Some(bytes.0), Some(bytes.1)));
         s
     }
 
     fn snapshot(sockets: Vec<Socket>) -> Arc<Snapshot> {
-        // Every socket with an inode is held by pid 10 ("app") at fd = inode, but TIME-WAIT.
-        let entries = sockets
-            .iter()
-            .filter(|s| s.inode != 0 && s.state != SockState::TimeWait)
-            .map(|s| (s.inode, 0u32, s.inode as u32))
-            .collect();
-        let owners = Some(OwnerIndex::new(vec![Process::new(10, "app", 0)], entries, OwnerScanReport::default()));
-        Arc::new(Snapshot { owners, sockets, ..Snapshot::default() })
+        held_by(10, "app", sockets)
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub mod columns;
 pub mod frame;
 pub mod plain;
 mod term;
+#[cfg(test)]
+mod testdata;
 pub mod ui;
 
 use app::{Action, App, Drill};

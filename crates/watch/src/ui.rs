@@ -268,26 +268,16 @@ mod tests {
     use crate::frame::Tracker;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
+    use sockscope_core::Socket;
     use sockscope_core::diagnose::Thresholds;
-    use sockscope_core::model::{Endpoint, OwnerIndex, OwnerScanReport, Process, SockState};
-    use sockscope_core::{Family, Netid, Snapshot, Socket};
-    use std::net::{IpAddr, Ipv4Addr};
+    use sockscope_core::model::SockState;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     const HOSTILE: &str = "\u{1b}]0;pwned\u{7}evil";
 
-    fn socket(state: SockState, local: u16, peer: u16, inode: u64) -> Socket {
-        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let mut s = Socket::new(
-            Netid::Tcp,
-            Family::Inet,
-            state,
-            Endpoint::Inet { address: ip, port: local },
-            Endpoint::Inet { address: ip, port: if state == SockState::Listen { 0 } else { peer } },
-        );
-        s.inode = inode;
-        s.cookie = std::num::NonZeroU64::new(inode);
+    fn socket(state: SockState, local: u16, peer: u16, id: u64) -> Socket {
+        let mut s = crate::testdata::tcp(state, local, peer, id);
         if state == SockState::Listen {
             (s.recv_q, s.send_q) = (5, Some(4));
         }
@@ -304,9 +294,7 @@ mod tests {
                 .chain((0..12).map(|i| socket(SockState::CloseWait, 8080, 40000 + i, 100 + u64::from(i))))
                 .collect()
         };
-        let entries = sockets.iter().map(|s| (s.inode, 0u32, s.inode as u32)).collect();
-        let owners = Some(OwnerIndex::new(vec![Process::new(4242, HOSTILE, 0)], entries, OwnerScanReport::default()));
-        let snap = Arc::new(Snapshot { owners, sockets, ..Snapshot::default() });
+        let snap = crate::testdata::held_by(4242, HOSTILE, sockets);
         let mut t = Tracker::new(std::path::Path::new("/nonexistent-proc"), Thresholds::default());
         let t0 = Instant::now();
         t.update(Arc::clone(&snap), Duration::from_millis(3), t0, Default::default());
