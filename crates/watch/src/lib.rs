@@ -86,8 +86,21 @@ pub fn interactive(opts: Options) -> anyhow::Result<()> {
     // asks the terminal where the cursor is, which some terminals never answer).
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     let mut dirty = true;
+    let mut collector_gone = false;
     while !stop.load(Ordering::Relaxed) {
-        while let Ok(update) = feed.updates.try_recv() {
+        loop {
+            let update = match feed.updates.try_recv() {
+                Ok(u) => u,
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    if !collector_gone {
+                        collector_gone = true;
+                        app.status = Some("the collector thread stopped: the view no longer refreshes".into());
+                        dirty = true;
+                    }
+                    break;
+                }
+            };
             match update {
                 collect::Update::Frame(f) => {
                     app.set_frame(f);
