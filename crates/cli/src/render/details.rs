@@ -37,7 +37,7 @@ pub fn same_line(s: &Socket, f: &DetailFlags, out: &mut String) {
         cgroup(s, f, out);
     }
     if f.tos
-        && let Some(d) = &s.details
+        && let Some(d) = s.details.as_ref().and_then(|d| d.extra.as_deref())
     {
         if let Some(tos) = d.tos {
             let _ = write!(out, " tos:{}", c_hex(tos.into()));
@@ -244,7 +244,7 @@ fn c_g(v: f64, precision: usize) -> String {
 
 /// The congestion control's name.
 fn congestion(d: &sockscope_core::model::Details, out: &mut String) {
-    if let Some(c) = &d.congestion {
+    if let Some(c) = d.extra.as_ref().and_then(|e| e.congestion.as_ref()) {
         let _ = write!(out, " {}", crate::escape::escape(c));
     }
 }

@@ -75,17 +75,8 @@ pub struct Details {
     /// kept (`Extensions::vitals`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp_vitals: Option<TcpVitals>,
-    /// Shared between sockets (there are only a few algorithms), not one allocation each.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub congestion: Option<std::sync::Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tos: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tclass: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub class_id: Option<u32>,
-    /// What few sockets have (Unix files, packet rings, netlink groups, BBR's model), boxed
-    /// apart: at 200k connections each byte here is 200 kB.
+    /// What few sockets have (Unix files, packet rings, netlink groups, BBR's model, what
+    /// only -i and --tos ask for), boxed apart: at 200k connections each byte here is 200 kB.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub extra: Option<Box<Extra>>,
 }
@@ -117,6 +108,17 @@ pub struct PacketInfo {
 /// The details of a few kinds of socket.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Extra {
+    /// The congestion control's name (with `-i`); shared between sockets (there are only a
+    /// few algorithms), not one allocation each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub congestion: Option<std::sync::Arc<str>>,
+    /// With `--tos`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tos: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tclass: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_id: Option<u32>,
     /// A bound Unix socket's file (with `-e`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bound_file: Option<BoundFile>,
@@ -169,13 +171,26 @@ pub struct BoundFile {
 /// The tcp_info fields the doctor's rules and `watch` read, 48 bytes instead of the kernel's
 /// 240: what a long-lived or host-wide view keeps per connection when it does not show
 /// tcp_info. A field an older kernel did not send is `None`, as in `TcpInfo`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TcpVitals {
     values: [u32; 6],
     /// bytes_acked and bytes_received: `watch`'s rates.
     bytes: [u64; 2],
-    /// Bit i: `values[i]` was sent; bits 6 and 7: `bytes[0]`, `bytes[1]`.
-    present: u8,
+    /// Bit i: `values[i]` was sent; bits 6 and 7: `bytes[0]`, `bytes[1]`. Bit 15 is always
+    /// set: the zero it can never be lets `Option<TcpVitals>` cost no more space.
+    present: std::num::NonZeroU16,
+}
+
+/// Nothing present but the always-set bit 15.
+const NOTHING: std::num::NonZeroU16 = match std::num::NonZeroU16::new(1 << 15) {
+    Some(n) => n,
+    None => unreachable!(),
+};
+
+impl Default for TcpVitals {
+    fn default() -> TcpVitals {
+        TcpVitals { values: [0; 6], bytes: [0; 2], present: NOTHING }
+    }
 }
 
 impl TcpVitals {
@@ -198,7 +213,7 @@ impl TcpVitals {
         {
             if let Some(x) = value {
                 v.values[i] = x;
-                v.present |= 1 << i;
+                v.mark(i);
             }
         }
         v
@@ -213,19 +228,27 @@ impl TcpVitals {
     ) -> TcpVitals {
         if let Some(x) = rtt_us {
             self.values[Self::RTT_US] = x;
-            self.present |= 1 << Self::RTT_US;
+            self.mark(Self::RTT_US);
         }
         for (i, value) in [bytes_acked, bytes_received].into_iter().enumerate() {
             if let Some(x) = value {
                 self.bytes[i] = x;
-                self.present |= 1 << (6 + i);
+                self.mark(6 + i);
             }
         }
         self
     }
 
+    fn mark(&mut self, bit: usize) {
+        self.present |= 1 << bit;
+    }
+
+    fn has(&self, bit: usize) -> bool {
+        self.present.get() & (1 << bit) != 0
+    }
+
     fn get(&self, i: usize) -> Option<u32> {
-        (self.present & (1 << i) != 0).then_some(self.values[i])
+        self.has(i).then_some(self.values[i])
     }
 
     pub fn rtt_us(&self) -> Option<u32> {
@@ -234,11 +257,11 @@ impl TcpVitals {
 
     /// Bytes sent and acknowledged by the peer.
     pub fn bytes_acked(&self) -> Option<u64> {
-        (self.present & (1 << 6) != 0).then_some(self.bytes[0])
+        self.has(6).then_some(self.bytes[0])
     }
 
     pub fn bytes_received(&self) -> Option<u64> {
-        (self.present & (1 << 7) != 0).then_some(self.bytes[1])
+        self.has(7).then_some(self.bytes[1])
     }
 
     pub fn retrans(&self) -> Option<u32> {

@@ -111,7 +111,7 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             }
             INET_DIAG_CONG => {
                 let name = data.split(|b| *b == 0).next().unwrap_or(&[]);
-                s.details_mut().congestion = Some(congestion_name(name));
+                s.details_mut().extra_mut().congestion = Some(congestion_name(name));
             }
             // struct tcpvegas_info { enabled, rttcnt, rtt, minrtt }: ss takes Vegas's RTT
             // for the send rate when Vegas runs.
@@ -138,9 +138,9 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
                     cwnd_gain: u32_ne(data, 16),
                 });
             }
-            INET_DIAG_TOS => s.details_mut().tos = Some(u8_at(data, 0)),
-            INET_DIAG_TCLASS => s.details_mut().tclass = Some(u8_at(data, 0)),
-            INET_DIAG_CLASS_ID => s.details_mut().class_id = Some(u32_ne(data, 0)),
+            INET_DIAG_TOS => s.details_mut().extra_mut().tos = Some(u8_at(data, 0)),
+            INET_DIAG_TCLASS => s.details_mut().extra_mut().tclass = Some(u8_at(data, 0)),
+            INET_DIAG_CLASS_ID => s.details_mut().extra_mut().class_id = Some(u32_ne(data, 0)),
             INET_DIAG_SKMEMINFO => s.details_mut().memory = Some(Box::new(meminfo(data))),
             INET_DIAG_SKV6ONLY => s.v6only = Some(u8_at(data, 0) != 0),
             INET_DIAG_PROTOCOL if netid == Netid::Raw && s.local.port() == Some(0) => {

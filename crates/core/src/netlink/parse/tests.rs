@@ -200,11 +200,12 @@ fn details_capture() {
     assert!(info.length() >= 232, "this kernel sends at least the 232 bytes we know: {}", info.length());
     assert_eq!(info.bytes_received(), Some(5), "hello");
     assert!(info.snd_mss_bytes().is_some_and(|m| m > 0) && info.rtt_us().is_some_and(|r| r > 0));
-    assert!(d.congestion.as_deref().is_some_and(|c| !c.is_empty()));
+    let extra = d.extra.as_ref().expect("the congestion control and TOS");
+    assert!(extra.congestion.as_deref().is_some_and(|c| !c.is_empty()));
     let mem = d.memory.as_ref().expect("skmeminfo");
     assert!(mem.rcvbuf > 0 && mem.sndbuf > 0);
     assert!(mem.drops.is_some(), "this kernel reports drops");
-    assert_eq!(d.tos, Some(0));
+    assert_eq!(extra.tos, Some(0));
     let tw = v.iter().find(|s| s.state == SockState::TimeWait).expect("time-wait");
     let timer = tw.timer.expect("a time-wait socket has its timer");
     assert_eq!(timer.kind, crate::model::TimerKind::Timewait);
