@@ -299,6 +299,11 @@ pub enum Command {
         after_help = "Keys: Tab view, ↑↓ PgUp PgDn move, s/S sort, / filter, Enter open (a process's fds, a listener's connections), Esc back, p pause, +/- interval, k kill a connection, t sparkline series, ? help, q quit.\nNot a terminal, or --once / --count N: prints the view as text (or --json) and exits.\nExamples:\n  sockscope watch                          every process holding sockets, live\n  sockscope watch --view listeners         accept queues against their backlogs\n  sockscope watch state close-wait         who is leaking CLOSE-WAIT, as it grows\n  sockscope watch --all-netns              every container too\n  sockscope watch --once --json            one refresh as JSON, for scripts\nMore: docs/watch.md, or `sockscope man watch`."
     )]
     Watch(WatchArgs),
+    /// Export socket health to Prometheus: sockets by state, listeners' queues, fds, ephemeral ports and the doctor's findings at /metrics
+    #[command(
+        after_help = "Scrape it: in prometheus.yml, a job with `static_configs: [{targets: ['HOST:9899']}]`.\nScrapes are answered from a collection reused for --min-interval, so many scrapers never multiply the cost.\nStops on SIGTERM or Ctrl-C after the scrapes in flight. More: docs/serve.md."
+    )]
+    Serve(ServeArgs),
     /// Print shell completions for bash, zsh or fish (or write them all with --dir)
     #[command(
         after_help = "Install:\n  sockscope completions bash > /etc/bash_completion.d/sockscope\n  sockscope completions zsh > \"${fpath[1]}/_sockscope\"\n  sockscope completions fish > ~/.config/fish/completions/sockscope.fish"
@@ -355,6 +360,30 @@ pub struct EventsArgs {
     /// Filter on addresses, ports and states, e.g. 'dport = :443'
     #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
     pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address and port to listen on (a wildcard address exposes it to the network)
+    #[arg(long, default_value = "127.0.0.1:9899", value_name = "ADDRESS:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// Reuse a collection for this long: 1, 0.5, 500ms, 2s
+    #[arg(long, default_value = "1", value_name = "TIME", value_parser = interval)]
+    pub min_interval: std::time::Duration,
+    /// Listeners with their own series; the rest are summed as port="other"
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub max_listeners: usize,
+    /// Processes with their own fd series (those with the most open fds)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top_processes: usize,
+    /// Destinations with their own ephemeral-port series (those using the most)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top_destinations: usize,
+    /// Scrapes answered at once; more get 503
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub max_connections: u16,
+    #[command(flatten)]
+    pub namespaces: NetnsArgs,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
         Some(args::Command::Trace(a)) => commands::trace::run(a),
         Some(args::Command::Events(a)) => commands::events::run(a),
         Some(args::Command::Watch(a)) => commands::watch::run(a, term::colour(cli.color)).map(|()| 0),
+        Some(args::Command::Serve(a)) => commands::serve::run(a).map(|()| 0),
         Some(args::Command::Completions(a)) => commands::docs::completions(a, &mut out).map(status),
         Some(args::Command::Man(a)) => commands::docs::man(a, &mut out).map(status),
         Some(args::Command::LabWorker { spec }) => {

@@ -174,6 +174,8 @@ pub struct Frame {
     pub findings: Vec<FindingRow>,
     /// ListenOverflows since the last refresh (the caller's namespace, or summed).
     pub overflows: u64,
+    /// Every readable process's open fds and limits (not only those holding sockets).
+    pub fd_usage: Vec<ProcessFds>,
     /// Each process's history, oldest first, per series.
     pub history: HashMap<u32, HashMap<Series, Vec<u64>>>,
 }
@@ -327,7 +329,7 @@ impl Tracker {
         let processes = self.processes(snap, &usage, &connections, &per_s);
         let overflows = delta_of(&counters, &self.counters, "TcpExt.ListenOverflows");
         let listeners = listeners(snap, &connections, per_s, overflows > 0);
-        let findings = self.findings(&snapshot, usage, &counters, now, elapsed);
+        let findings = self.findings(&snapshot, usage.clone(), &counters, now, elapsed);
         // What the rows and rules needed of each TCP socket's tcp_info is taken: drop the
         // rest (a boxed struct per connection, a fifth of a frame at 100k sockets).
         let mut snapshot = snapshot;
@@ -347,7 +349,19 @@ impl Tracker {
             .iter()
             .map(|(pid, series)| (*pid, series.iter().map(|(k, v)| (*k, v.iter().copied().collect())).collect()))
             .collect();
-        Frame { snapshot, taken, at: now, processes, listeners, connections, closed, findings, overflows, history }
+        Frame {
+            snapshot,
+            taken,
+            at: now,
+            processes,
+            listeners,
+            connections,
+            closed,
+            findings,
+            overflows,
+            fd_usage: usage,
+            history,
+        }
     }
 
     fn processes(

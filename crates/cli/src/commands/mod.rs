@@ -7,6 +7,7 @@ pub mod fds;
 pub mod kill;
 pub mod lab;
 pub mod list;
+pub mod serve;
 pub mod trace;
 pub mod watch;
 pub mod who;

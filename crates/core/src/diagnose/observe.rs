@@ -181,6 +181,12 @@ pub fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
     out
 }
 
+/// /proc/net/sockstat and sockstat6 of the caller's namespace: `TCP.inuse`, `TCP.orphan`,
+/// `TCP.tw`, `TCP.mem`, `UDP.inuse`, … (what node_exporter's sockstat collector reads).
+pub fn sockstat(root: &Path) -> HashMap<String, u64> {
+    counters::read_sockstat(&root.join("thread-self/net"))
+}
+
 /// The tunables the rules compare with, from the caller's namespace.
 pub fn sysctls(root: &Path) -> Sysctls {
     let one = |name: &str| sysctl::read_u64(root, name);

@@ -1,0 +1,199 @@
+//! `sockscope serve`: socket health for Prometheus. Scrapes are answered from a collection
+//! cached for a minimum interval, so many scrapers (or a fast scrape interval) never
+//! multiply the cost: at most one collection runs at a time and at most one per interval.
+//! A scrape that waits on a collection longer than its timeout answers with the last one
+//! and says so (`sockscope_scrape_stale 1`).
+//!
+//! `http` is the server (bounded workers, limits, timeouts), `metrics` the exposition.
+
+pub mod http;
+pub mod metrics;
+
+use http::{Request, Response};
+use metrics::{Host, Limits, SelfStats, Writer};
+use sockscope_core::diagnose::Thresholds;
+use sockscope_core::{Collector, SnapshotOptions};
+use sockscope_watch::frame::{Frame, Tracker};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub struct Options {
+    pub collect: SnapshotOptions,
+    /// Collections are reused for at least this long.
+    pub min_interval: Duration,
+    pub limits: Limits,
+    pub thresholds: Thresholds,
+}
+
+/// One collection, rendered, with when and how long.
+struct Collected {
+    at: Instant,
+    unix: f64,
+    took: Duration,
+    sockets: usize,
+    /// The collection's families, in the text format and in OpenMetrics (without `# EOF`).
+    text: String,
+    openmetrics: String,
+}
+
+struct State {
+    /// Taken out while a collection runs (outside the lock, so scrapes can wait with a
+    /// timeout), put back after.
+    work: Option<(Collector, Tracker)>,
+    last: Option<Arc<Collected>>,
+    errors: u64,
+    collections: u64,
+}
+
+/// The exporter: its state behind one lock, and a condition scrapes wait on while a
+/// collection runs.
+pub struct Exporter {
+    opts: Options,
+    state: Mutex<State>,
+    done: Condvar,
+}
+
+/// How long a scrape may wait for a collection when the scraper does not say: Prometheus's
+/// default scrape timeout.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Exporter {
+    pub fn new(opts: Options) -> Exporter {
+        let work =
+            (Collector::new(opts.collect.clone()), Tracker::new(&opts.collect.proc_root, opts.thresholds.clone()));
+        let state = State { work: Some(work), last: None, errors: 0, collections: 0 };
+        Exporter { opts, state: Mutex::new(state), done: Condvar::new() }
+    }
+
+    /// Answers one HTTP request.
+    pub fn handle(&self, req: &Request) -> Response {
+        if req.method != "GET" && req.method != "HEAD" {
+            let mut r = Response::text(405, "only GET and HEAD\n");
+            r.allow = Some("GET, HEAD");
+            return r;
+        }
+        match req.path.as_str() {
+            "/metrics" => self.metrics(req),
+            "/healthz" => Response::text(200, "ok\n"),
+            "/" => Response {
+                status: 200,
+                content_type: "text/html; charset=utf-8",
+                body: INDEX.as_bytes().to_vec(),
+                allow: None,
+            },
+            _ => Response::text(404, "not found: try /metrics\n"),
+        }
+    }
+
+    fn metrics(&self, req: &Request) -> Response {
+        let started = Instant::now();
+        let openmetrics = req.header("accept").is_some_and(|a| a.contains("application/openmetrics-text"));
+        // The scraper's timeout, less a margin to write the answer.
+        let timeout = req
+            .header("x-prometheus-scrape-timeout-seconds")
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs_f64((t * 0.9).min(3600.0)));
+        let (collected, stale, (errors, collections)) = self.collected(started + timeout);
+        let Some(c) = collected else {
+            return Response::text(503, "no collection yet: the first one has not finished or failed\n");
+        };
+        let mut w = Writer::new(openmetrics);
+        let stats = SelfStats {
+            scrape_seconds: started.elapsed().as_secs_f64(),
+            collection_seconds: c.took.as_secs_f64(),
+            collection_errors: errors,
+            collections,
+            sockets_seen: c.sockets,
+            last_collection_unix: c.unix,
+            stale,
+        };
+        metrics::self_metrics(&mut w, &stats);
+        let mut body = if openmetrics { c.openmetrics.clone() } else { c.text.clone() };
+        body.push_str(&w.finish());
+        Response {
+            status: 200,
+            content_type: if openmetrics {
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            } else {
+                "text/plain; version=0.0.4; charset=utf-8"
+            },
+            body: body.into_bytes(),
+            allow: None,
+        }
+    }
+
+    /// A collection no older than the minimum interval: the cached one, one another scrape is
+    /// making (waited for until `deadline`), or a new one made here. Returns it, whether it
+    /// is older than wanted, and the error count.
+    fn collected(&self, deadline: Instant) -> (Option<Arc<Collected>>, bool, (u64, u64)) {
+        let Ok(mut st) = self.state.lock() else { return (None, true, (0, 0)) };
+        loop {
+            let fresh = st.last.as_ref().is_some_and(|c| c.at.elapsed() < self.opts.min_interval);
+            if fresh {
+                return (st.last.clone(), false, (st.errors, st.collections));
+            }
+            if st.work.is_some() {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return (st.last.clone(), true, (st.errors, st.collections));
+            }
+            match self.done.wait_timeout(st, deadline - now) {
+                Ok((guard, _)) => st = guard,
+                Err(_) => return (None, true, (0, 0)),
+            }
+        }
+        let Some((mut collector, mut tracker)) = st.work.take() else {
+            return (st.last.clone(), true, (st.errors, st.collections));
+        };
+        drop(st);
+        let started = Instant::now();
+        let made = collector.collect().ok().map(|snap| {
+            let took = started.elapsed();
+            let counters =
+                sockscope_core::diagnose::observe::counters_in(&self.opts.collect.proc_root, &snap.namespaces);
+            let frame = tracker.update(snap, took, Instant::now(), counters.clone());
+            Arc::new(self.render(&frame, &counters, took))
+        });
+        let Ok(mut st) = self.state.lock() else { return (made, false, (0, 0)) };
+        st.work = Some((collector, tracker));
+        st.collections += 1;
+        match made {
+            Some(c) => st.last = Some(c),
+            None => st.errors += 1,
+        }
+        self.done.notify_all();
+        (st.last.clone(), false, (st.errors, st.collections))
+    }
+
+    fn render(&self, frame: &Frame, counters: &std::collections::HashMap<String, u64>, took: Duration) -> Collected {
+        let root = &self.opts.collect.proc_root;
+        let sockstat = sockscope_core::diagnose::observe::sockstat(root);
+        let sys = sockscope_core::diagnose::observe::sysctls(root);
+        let host = Host { counters, sockstat: &sockstat, sys: &sys };
+        let render = |openmetrics: bool| {
+            let mut w = Writer::new(openmetrics);
+            metrics::collection(&mut w, frame, &host, &self.opts.limits, sys.port_range);
+            let mut s = w.finish();
+            // `# EOF` goes after the exporter's own families, added per scrape.
+            if openmetrics && let Some(stripped) = s.strip_suffix("# EOF\n") {
+                s = stripped.to_string();
+            }
+            s
+        };
+        Collected {
+            at: Instant::now(),
+            unix: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+            took,
+            sockets: frame.snapshot.sockets.len(),
+            text: render(false),
+            openmetrics: render(true),
+        }
+    }
+}
+
+const INDEX: &str = "<!doctype html><html><head><title>sockscope</title></head><body>\
+<h1>sockscope serve</h1><p><a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a></p>\
+<p>Every metric, its labels and the node_exporter metric it replaces: docs/serve.md.</p></body></html>\n";
