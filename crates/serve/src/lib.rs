@@ -37,20 +37,30 @@ struct Collected {
 }
 
 struct State {
-    /// Taken out while a collection runs (outside the lock, so scrapes can wait with a
-    /// timeout), put back after.
-    work: Option<(Collector, Tracker)>,
     last: Option<Arc<Collected>>,
+    /// A scrape wants a newer collection than `last`.
+    wanted: bool,
     errors: u64,
     collections: u64,
+    /// The exporter is being dropped: the collector thread ends.
+    closing: bool,
 }
 
-/// The exporter: its state behind one lock, and a condition scrapes wait on while a
-/// collection runs.
-pub struct Exporter {
-    opts: Options,
+/// What the scrapes and the collector thread share: the state behind one lock, a condition
+/// the collector waits on for work and one scrapes wait on for its result.
+struct Shared {
     state: Mutex<State>,
+    work: Condvar,
     done: Condvar,
+}
+
+/// The exporter. Collections run on one thread of their own, so however many HTTP workers
+/// ask, one collection runs at a time, and all its memory comes and goes in one thread's
+/// allocator arena (collections on rotating worker threads grew one arena each: 262 MiB at
+/// 100k sockets).
+pub struct Exporter {
+    opts: Arc<Options>,
+    shared: Arc<Shared>,
 }
 
 /// How long a scrape may wait for a collection when the scraper does not say: Prometheus's
@@ -58,11 +68,13 @@ pub struct Exporter {
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Exporter {
-    pub fn new(opts: Options) -> Exporter {
-        let work =
-            (Collector::new(opts.collect.clone()), Tracker::new(&opts.collect.proc_root, opts.thresholds.clone()));
-        let state = State { work: Some(work), last: None, errors: 0, collections: 0 };
-        Exporter { opts, state: Mutex::new(state), done: Condvar::new() }
+    pub fn new(opts: Options) -> std::io::Result<Exporter> {
+        let opts = Arc::new(opts);
+        let state = State { last: None, wanted: false, errors: 0, collections: 0, closing: false };
+        let shared = Arc::new(Shared { state: Mutex::new(state), work: Condvar::new(), done: Condvar::new() });
+        let (o, sh) = (Arc::clone(&opts), Arc::clone(&shared));
+        std::thread::Builder::new().name("collector".into()).spawn(move || collector(&o, &sh))?;
+        Ok(Exporter { opts, shared })
     }
 
     /// Answers one HTTP request.
@@ -123,74 +135,106 @@ impl Exporter {
         }
     }
 
-    /// A collection no older than the minimum interval: the cached one, one another scrape is
-    /// making (waited for until `deadline`), or a new one made here. Returns it, whether it
-    /// is older than wanted, and the error count.
+    /// A collection no older than the minimum interval: the cached one, or a new one the
+    /// collector thread makes (waited for until `deadline`). Returns it, whether it is older
+    /// than wanted, and the error and collection counts.
     fn collected(&self, deadline: Instant) -> (Option<Arc<Collected>>, bool, (u64, u64)) {
-        let Ok(mut st) = self.state.lock() else { return (None, true, (0, 0)) };
+        let Ok(mut st) = self.shared.state.lock() else { return (None, true, (0, 0)) };
+        let asked = st.collections;
         loop {
             let fresh = st.last.as_ref().is_some_and(|c| c.at.elapsed() < self.opts.min_interval);
-            if fresh {
+            // Fresh, or a collection finished since this scrape asked (even a failed one:
+            // the error count says so).
+            if fresh || st.collections > asked {
                 return (st.last.clone(), false, (st.errors, st.collections));
             }
-            if st.work.is_some() {
-                break;
-            }
+            st.wanted = true;
+            self.shared.work.notify_one();
             let now = Instant::now();
             if now >= deadline {
                 return (st.last.clone(), true, (st.errors, st.collections));
             }
-            match self.done.wait_timeout(st, deadline - now) {
+            match self.shared.done.wait_timeout(st, deadline - now) {
                 Ok((guard, _)) => st = guard,
                 Err(_) => return (None, true, (0, 0)),
             }
         }
-        let Some((mut collector, mut tracker)) = st.work.take() else {
-            return (st.last.clone(), true, (st.errors, st.collections));
-        };
-        drop(st);
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.shared.state.lock() {
+            st.closing = true;
+            self.shared.work.notify_one();
+        }
+    }
+}
+
+/// The collector thread: waits until a scrape wants a collection, makes it (outside the
+/// lock), stores it, wakes the scrapes.
+fn collector(opts: &Options, shared: &Shared) {
+    let mut collector = Collector::new(opts.collect.clone());
+    let mut tracker = Tracker::new(&opts.collect.proc_root, opts.thresholds.clone());
+    loop {
+        {
+            let Ok(mut st) = shared.state.lock() else { return };
+            while !st.wanted && !st.closing {
+                st = match shared.work.wait(st) {
+                    Ok(g) => g,
+                    Err(_) => return,
+                };
+            }
+            if st.closing {
+                return;
+            }
+            st.wanted = false;
+        }
         let started = Instant::now();
         let made = collector.collect().ok().map(|snap| {
             let took = started.elapsed();
-            let counters =
-                sockscope_core::diagnose::observe::counters_in(&self.opts.collect.proc_root, &snap.namespaces);
+            let counters = sockscope_core::diagnose::observe::counters_in(&opts.collect.proc_root, &snap.namespaces);
             let frame = tracker.update(snap, took, Instant::now(), counters.clone());
-            Arc::new(self.render(&frame, &counters, took))
+            Arc::new(render(opts, &frame, &counters, took))
         });
-        let Ok(mut st) = self.state.lock() else { return (made, false, (0, 0)) };
-        st.work = Some((collector, tracker));
+        let Ok(mut st) = shared.state.lock() else { return };
         st.collections += 1;
         match made {
             Some(c) => st.last = Some(c),
             None => st.errors += 1,
         }
-        self.done.notify_all();
-        (st.last.clone(), false, (st.errors, st.collections))
+        shared.done.notify_all();
     }
+}
 
-    fn render(&self, frame: &Frame, counters: &std::collections::HashMap<String, u64>, took: Duration) -> Collected {
-        let root = &self.opts.collect.proc_root;
-        let sockstat = sockscope_core::diagnose::observe::sockstat(root);
-        let sys = sockscope_core::diagnose::observe::sysctls(root);
-        let host = Host { counters, sockstat: &sockstat, sys: &sys };
-        let render = |openmetrics: bool| {
-            let mut w = Writer::new(openmetrics);
-            metrics::collection(&mut w, frame, &host, &self.opts.limits, sys.port_range);
-            let mut s = w.finish();
-            // `# EOF` goes after the exporter's own families, added per scrape.
-            if openmetrics && let Some(stripped) = s.strip_suffix("# EOF\n") {
-                s = stripped.to_string();
-            }
-            s
-        };
-        Collected {
-            at: Instant::now(),
-            unix: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
-            took,
-            sockets: frame.snapshot.sockets.len(),
-            text: render(false),
-            openmetrics: render(true),
+/// A frame as the two formats' collection families (the exporter's own are added per scrape).
+fn render(
+    opts: &Options,
+    frame: &Frame,
+    counters: &std::collections::HashMap<String, u64>,
+    took: Duration,
+) -> Collected {
+    let root = &opts.collect.proc_root;
+    let sockstat = sockscope_core::diagnose::observe::sockstat(root);
+    let sys = sockscope_core::diagnose::observe::sysctls(root);
+    let host = Host { counters, sockstat: &sockstat, sys: &sys };
+    let render = |openmetrics: bool| {
+        let mut w = Writer::new(openmetrics);
+        metrics::collection(&mut w, frame, &host, &opts.limits, sys.port_range);
+        let mut s = w.finish();
+        // `# EOF` goes after the exporter's own families, added per scrape.
+        if openmetrics && let Some(stripped) = s.strip_suffix("# EOF\n") {
+            s = stripped.to_string();
         }
+        s
+    };
+    Collected {
+        at: Instant::now(),
+        unix: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+        took,
+        sockets: frame.snapshot.sockets.len(),
+        text: render(false),
+        openmetrics: render(true),
     }
 }
 

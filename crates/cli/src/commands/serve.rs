@@ -39,7 +39,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             top_destinations: args.top_destinations,
         },
         thresholds: sockscope_core::diagnose::Thresholds::default(),
-    }));
+    })?);
     crate::stderr_line!("sockscope: serving metrics on http://{}/metrics", listener.local_addr()?);
     let workers = usize::from(args.max_connections);
     let handler = Arc::new(move |req: &sockscope_serve::http::Request| exporter.handle(req));
