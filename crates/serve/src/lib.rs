@@ -175,7 +175,7 @@ impl Drop for Exporter {
 /// lock), stores it, wakes the scrapes.
 fn collector(opts: &Options, shared: &Shared) {
     let mut collector = Collector::new(opts.collect.clone());
-    let mut tracker = Tracker::new(&opts.collect.proc_root, opts.thresholds.clone());
+    let mut tracker = Tracker::new(&opts.collect.proc_root, opts.thresholds.clone()).without_closed_rows();
     loop {
         {
             let Ok(mut st) = shared.state.lock() else { return };

@@ -215,8 +215,9 @@ pub struct Tracker {
     started: Instant,
     users: sockscope_core::names::Users,
     /// The last refresh's snapshot (the UI holds it too until the next frame): the text of
-    /// the sockets that close.
+    /// the sockets that close. Not kept without closed rows.
     previous: Option<Arc<Snapshot>>,
+    closed_rows: bool,
     last: Option<Instant>,
     counters: HashMap<String, u64>,
     second: SecondLook,
@@ -238,12 +239,20 @@ impl Tracker {
             started: Instant::now(),
             users: sockscope_core::names::Users::new(),
             previous: None,
+            closed_rows: true,
             last: None,
             counters: HashMap::new(),
             second: SecondLook::default(),
             history: HashMap::new(),
             findings: HashMap::new(),
         }
+    }
+
+    /// Frames without the sockets that closed since the last (the exporter's): the last
+    /// snapshot is then not kept, which halves the peak memory.
+    pub fn without_closed_rows(mut self) -> Tracker {
+        self.closed_rows = false;
+        self
     }
 
     /// The next frame from a new snapshot taken at `now`, with the kernel's counters read
@@ -340,7 +349,7 @@ impl Tracker {
         }
 
         self.seen = next_seen;
-        self.previous = Some(Arc::clone(&snapshot));
+        self.previous = self.closed_rows.then(|| Arc::clone(&snapshot));
         self.last = Some(now);
         self.counters = counters;
         self.second = SecondLook::of(&snapshot.sockets);
