@@ -257,19 +257,28 @@ fn fds(w: &mut Writer, frame: &Frame, sys: &Sysctls, top: usize) {
 fn ephemeral(w: &mut Writer, frame: &Frame, (lo, hi): (u16, u16), top: usize) {
     // Connections from a local port in the ephemeral range, per destination: what runs out
     // when one destination takes them all (EADDRNOTAVAIL).
-    let mut by: HashMap<String, u64> = HashMap::new();
+    // Keyed by the peer's address and port; only the top N are turned into text.
+    let mut by: HashMap<(std::net::IpAddr, u16), u64> = HashMap::new();
     for s in &frame.snapshot.sockets {
         if s.netid != sockscope_core::Netid::Tcp || s.state == sockscope_core::SockState::Listen {
             continue;
         }
-        let (Some(local), Some(peer)) = (s.local.port(), s.peer.port()) else { continue };
-        if peer != 0 && (lo..=hi).contains(&local) {
-            *by.entry(s.end_text(&s.peer)).or_default() += 1;
+        let (Some(local), sockscope_core::Endpoint::Inet { address, port }) = (s.local.port(), &s.peer) else {
+            continue;
+        };
+        if *port != 0 && (lo..=hi).contains(&local) {
+            *by.entry((*address, *port)).or_default() += 1;
         }
     }
-    let mut dest: Vec<(String, u64)> = by.into_iter().collect();
+    let mut dest: Vec<((std::net::IpAddr, u16), u64)> = by.into_iter().collect();
     dest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let samples: Vec<_> = dest.into_iter().take(top).map(|(d, n)| (vec![("destination", d)], n as f64)).collect();
+    let samples: Vec<_> = dest
+        .into_iter()
+        .take(top)
+        .map(|((address, port), n)| {
+            (vec![("destination", std::net::SocketAddr::new(address, port).to_string())], n as f64)
+        })
+        .collect();
     w.family(
         "sockscope_ephemeral_ports_in_use",
         Kind::Gauge,
