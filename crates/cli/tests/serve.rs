@@ -210,6 +210,56 @@ fn bad_slow_and_many_clients_get_answers_and_never_stop_it() {
     assert!(serve.stop().success());
 }
 
+/// A file of deploy/.
+fn deploy(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy").join(rel)
+}
+
+/// A GET of Prometheus's HTTP API, as JSON.
+fn query_path(port: u16, path: &str) -> Option<Value> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let body = out.split_once("\r\n\r\n")?.1;
+    // Chunked or not, the JSON object is the first `{` to the last `}`.
+    let json = &body[body.find('{')?..=body.rfind('}')?];
+    serde_json::from_str(json).ok()
+}
+
+#[test]
+fn the_shipped_alerts_and_dashboard_use_only_metrics_it_exports() {
+    private_netns();
+    for args in [vec!["check", "rules", "alerts.yml"], vec!["test", "rules", "alerts_test.yml"]] {
+        let out = Command::new("promtool").args(&args).current_dir(deploy("prometheus")).output().expect("promtool");
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "promtool {args:?}: {said}");
+    }
+    let serve = Serve::start(&[]);
+    let exported: std::collections::BTreeSet<String> = scrape(serve.port)
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_owned)
+        .collect();
+    for file in ["prometheus/alerts.yml", "grafana/sockscope.json"] {
+        let text = std::fs::read_to_string(deploy(file)).unwrap();
+        let mut named = 0;
+        for (i, _) in text.match_indices("sockscope_") {
+            let name: String = text[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            // A counter is queried by its sample name (`_total`), its family's name in the
+            // text format.
+            assert!(exported.contains(&name), "{file} names {name}, which serve does not export");
+            named += 1;
+        }
+        assert!(named > 5, "{file}");
+    }
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(deploy("grafana/sockscope.json")).unwrap()).unwrap();
+    assert!(dashboard["panels"].as_array().is_some_and(|p| p.len() >= 8));
+    assert!(serve.stop().success());
+}
+
 #[test]
 fn a_real_prometheus_scrapes_it() {
     private_netns();
@@ -222,7 +272,8 @@ fn a_real_prometheus_scrapes_it() {
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: sockscope\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: sockscope\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+            deploy("prometheus/alerts.yml").display(),
             serve.port
         ),
     )
@@ -237,18 +288,8 @@ fn a_real_prometheus_scrapes_it() {
         .spawn()
         .expect("prometheus (the distribution's package) must be installed");
     let query = |q: &str| -> Option<Value> {
-        let path = format!(
-            "/api/v1/query?query={}",
-            q.replace('"', "%22").replace('{', "%7B").replace('}', "%7D").replace('=', "%3D")
-        );
-        let mut s = TcpStream::connect(("127.0.0.1", web)).ok()?;
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        let body = out.split_once("\r\n\r\n")?.1;
-        // Chunked or not, the JSON object is the first `{` to the last `}`.
-        let json = &body[body.find('{')?..=body.rfind('}')?];
-        serde_json::from_str(json).ok()
+        let escaped = q.replace('"', "%22").replace('{', "%7B").replace('}', "%7D").replace('=', "%3D");
+        query_path(web, &format!("/api/v1/query?query={escaped}"))
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     let sample = |v: &Value| v["data"]["result"][0]["value"][1].as_str().and_then(|x| x.parse::<f64>().ok());
@@ -269,6 +310,20 @@ fn a_real_prometheus_scrapes_it() {
     assert_eq!(finding, Some(1.0));
     let up = query("up{job=\"sockscope\"}").as_ref().and_then(sample);
     assert_eq!(up, Some(1.0));
+    // The shipped alert rules load into it, and evaluate without error.
+    let rules = loop {
+        let groups = query_path(web, "/api/v1/rules").unwrap_or(Value::Null);
+        let rules: Vec<Value> = groups["data"]["groups"]
+            .as_array()
+            .map(|g| g.iter().flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default()).collect())
+            .unwrap_or_default();
+        if rules.len() == 7 && rules.iter().all(|r| r["health"] == "ok") {
+            break rules;
+        }
+        assert!(Instant::now() < deadline, "the alert rules did not load and evaluate: {groups}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(rules.iter().any(|r| r["name"] == "SockscopeCriticalFinding"));
     let _ = prom.kill();
     let _ = prom.wait();
     let _ = std::fs::remove_dir_all(&dir);
