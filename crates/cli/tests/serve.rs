@@ -329,3 +329,67 @@ fn a_real_prometheus_scrapes_it() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(serve.stop().success());
 }
+
+/// One process holding `listeners` listeners from `first_port` on, and `per` connections to
+/// each (both ends).
+const HOLD_PORTS: &str = r#"
+import resource, socket, sys, time
+first, listeners, per = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+n = listeners * (1 + 2 * per) + 64
+resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+held = []
+for p in range(first, first + listeners):
+    l = socket.socket()
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", p))
+    l.listen(per + 8)
+    held.append(l)
+    for _ in range(per):
+        held.append(socket.create_connection(("127.0.0.1", p)))
+        held.append(l.accept()[0])
+print("ready", flush=True)
+time.sleep(3600)
+"#;
+
+#[test]
+fn fifty_thousand_connections_to_five_thousand_ports_stay_under_the_series_bound() {
+    private_netns();
+    // Killed however the test ends (a panic included).
+    struct Holders(Vec<Child>);
+    impl Drop for Holders {
+        fn drop(&mut self) {
+            for h in &mut self.0 {
+                let _ = h.kill();
+                let _ = h.wait();
+            }
+        }
+    }
+    let mut holders = Holders(Vec::new());
+    for i in 0..10 {
+        let mut c = Command::new("python3")
+            .args(["-c", HOLD_PORTS, &(20_000 + i * 500).to_string(), "500", "10"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(c.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        holders.0.push(c);
+        assert_eq!(line.trim(), "ready");
+    }
+    let serve = Serve::start(&[]);
+    let m = scrape(serve.port);
+    let series = m.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).count();
+    let established = value(&m, "sockscope_sockets{family=\"inet\",protocol=\"tcp\",state=\"established\"}");
+    assert!(established.is_some_and(|e| e >= 100_000.0), "{established:?}");
+    // 200 ports of their own (5 series each), the other 4,800 summed: docs/serve.md's bound.
+    assert!(series <= 2000, "{series} series");
+    let ports = m.lines().filter(|l| l.starts_with("sockscope_listener_queue{")).count();
+    assert_eq!(ports, 201, "200 listeners and port=\"other\"");
+    // 4,800 ports of 10 connections each, and the exporter's own port (this scrape).
+    let other = value(&m, "sockscope_listener_connections{port=\"other\",state=\"established\"}");
+    assert!(other.is_some_and(|o| (48_000.0..=48_001.0).contains(&o)), "{other:?}");
+    promtool_check(&m);
+    assert!(serve.stop().success());
+    drop(holders);
+}
