@@ -379,7 +379,7 @@ pub struct ServeArgs {
     /// Destinations with their own ephemeral-port series (those using the most)
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top_destinations: usize,
-    /// Scrapes answered at once; more get 503
+    /// Scrapes answered at once; others wait in a queue (64 per worker), and past it get 503
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub max_connections: u16,
     #[command(flatten)]
