@@ -367,18 +367,22 @@ pub struct ServeArgs {
     /// Address and port to listen on (a wildcard address exposes it to the network)
     #[arg(long, default_value = "127.0.0.1:9899", value_name = "ADDRESS:PORT")]
     pub listen: std::net::SocketAddr,
-    /// Reuse a collection for this long: 1, 0.5, 500ms, 2s
-    #[arg(long, default_value = "1", value_name = "TIME", value_parser = interval)]
-    pub min_interval: std::time::Duration,
-    /// Listeners with their own series; the rest are summed as port="other"
-    #[arg(long, default_value_t = 200, value_name = "N")]
-    pub max_listeners: usize,
-    /// Processes with their own fd series (those with the most open fds)
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub top_processes: usize,
-    /// Destinations with their own ephemeral-port series (those using the most)
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub top_destinations: usize,
+    /// Reuse a collection for this long: 1, 0.5, 500ms, 2s [default: 1]
+    #[arg(long, value_name = "TIME", value_parser = interval)]
+    pub min_interval: Option<std::time::Duration>,
+    /// Listeners with their own series; the rest are summed as port="other" [default: 200]
+    #[arg(long, value_name = "N")]
+    pub max_listeners: Option<usize>,
+    /// Processes with their own fd series (those with the most open fds) [default: 20]
+    #[arg(long, value_name = "N")]
+    pub top_processes: Option<usize>,
+    /// Destinations with their own ephemeral-port series (those using the most) [default: 20]
+    #[arg(long, value_name = "N")]
+    pub top_destinations: Option<usize>,
+    /// A TOML file: sizes, ports of interest, the doctor's thresholds, which families to
+    /// export (docs/serve.md); flags given win over it
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Scrapes answered at once; others wait in a queue (64 per worker), and past it get 503
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub max_connections: u16,
@@ -424,16 +428,7 @@ pub enum WatchView {
 
 /// `1`, `0.5`, `500ms`, `2s`: from 100 ms to an hour.
 fn interval(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let (number, scale) = match t.strip_suffix("ms") {
-        Some(n) => (n, 0.001),
-        None => (t.strip_suffix('s').unwrap_or(t), 1.0),
-    };
-    let secs = number.trim().parse::<f64>().map_err(|_| format!("'{text}' is not a time (1, 0.5, 500ms, 2s)"))? * scale;
-    if !secs.is_finite() || !(0.1..=3600.0).contains(&secs) {
-        return Err(format!("{text} is out of range (100ms to 3600s)"));
-    }
-    Ok(std::time::Duration::from_secs_f64(secs))
+    sockscope_core::text::interval(text)
 }
 
 #[derive(Debug, Args, Clone)]

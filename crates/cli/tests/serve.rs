@@ -393,3 +393,38 @@ fn fifty_thousand_connections_to_five_thousand_ports_stay_under_the_series_bound
     assert!(serve.stop().success());
     drop(holders);
 }
+
+#[test]
+fn a_configuration_shapes_the_metrics_and_a_wrong_one_stops_it_starting() {
+    private_netns();
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[limits]\nmax_listeners = 10\n\n[thresholds]\nno_such_threshold = 3\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config", &bad.display().to_string()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}:5: ", bad.display())) && err.lines().count() == 1, "{err}");
+    // Two listeners; a limit of one listener, but port `b` is of interest; no ephemeral family.
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (pa, pb) = (a.local_addr().unwrap().port(), b.local_addr().unwrap().port());
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        format!("[limits]\nmax_listeners = 1\n[ports]\ninterest = [{pb}]\n[collectors]\nephemeral = false\n"),
+    )
+    .unwrap();
+    let serve = Serve::start(&["--config", &good.display().to_string()]);
+    let m = scrape(serve.port);
+    assert!(m.contains(&format!("sockscope_listener_queue{{port=\"{pb}\"}}")), "{m}");
+    assert!(!m.contains(&format!("sockscope_listener_queue{{port=\"{pa}\"}}")), "past the limit: {m}");
+    assert!(m.contains("sockscope_listener_queue{port=\"other\"}"), "{m}");
+    assert!(!m.contains("sockscope_ephemeral"), "{m}");
+    assert!(serve.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

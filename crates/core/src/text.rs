@@ -247,6 +247,21 @@ pub fn unescape_octal(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A refresh interval as the commands take it: seconds (`1`, `0.5`) or with a unit (`500ms`,
+/// `2s`). `Err` says what is wrong: not a time, or outside 100 ms to an hour.
+pub fn interval(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, scale) = match t.strip_suffix("ms") {
+        Some(n) => (n, 0.001),
+        None => (t.strip_suffix('s').unwrap_or(t), 1.0),
+    };
+    let secs = number.trim().parse::<f64>().map_err(|_| format!("'{text}' is not a time (1, 0.5, 500ms, 2s)"))? * scale;
+    if !secs.is_finite() || !(0.1..=3600.0).contains(&secs) {
+        return Err(format!("{text} is out of range (100ms to 3600s)"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

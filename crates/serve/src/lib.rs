@@ -6,6 +6,7 @@
 //!
 //! `http` is the server (bounded workers, limits, timeouts), `metrics` the exposition.
 
+pub mod config;
 pub mod http;
 pub mod metrics;
 
@@ -22,6 +23,9 @@ pub struct Options {
     /// Collections are reused for at least this long.
     pub min_interval: Duration,
     pub limits: Limits,
+    pub families: metrics::Families,
+    /// Ports that always have their own listener series.
+    pub interest: Vec<u16>,
     pub thresholds: Thresholds,
 }
 
@@ -220,7 +224,8 @@ fn render(
     let host = Host { counters, sockstat: &sockstat, sys: &sys };
     let render = |openmetrics: bool| {
         let mut w = Writer::new(openmetrics);
-        metrics::collection(&mut w, frame, &host, &opts.limits, sys.port_range);
+        let shape = metrics::Shape { limits: opts.limits, families: opts.families, interest: &opts.interest };
+        metrics::collection(&mut w, frame, &host, &shape);
         let mut s = w.finish();
         // `# EOF` goes after the exporter's own families, added per scrape.
         if openmetrics && let Some(stripped) = s.strip_suffix("# EOF\n") {

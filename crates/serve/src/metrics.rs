@@ -22,6 +22,31 @@ impl Default for Limits {
     }
 }
 
+/// Which groups of families are exported (the configuration file's `[collectors]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Families {
+    pub sockets: bool,
+    pub listeners: bool,
+    pub kernel: bool,
+    pub fds: bool,
+    pub ephemeral: bool,
+    pub findings: bool,
+}
+
+impl Default for Families {
+    fn default() -> Families {
+        Families { sockets: true, listeners: true, kernel: true, fds: true, ephemeral: true, findings: true }
+    }
+}
+
+/// What the collection's families are made with besides the frame.
+pub struct Shape<'a> {
+    pub limits: Limits,
+    pub families: Families,
+    /// Ports that always have their own listener series.
+    pub interest: &'a [u16],
+}
+
 /// What a scrape reads besides the frame: the kernel's counters and tunables.
 pub struct Host<'a> {
     pub counters: &'a HashMap<String, u64>,
@@ -105,13 +130,26 @@ impl Writer {
 }
 
 /// The families a collection makes (the exporter's own come from `self_metrics`).
-pub fn collection(w: &mut Writer, frame: &Frame, host: &Host<'_>, limits: &Limits, port_range: (u16, u16)) {
-    sockets(w, frame);
-    listeners(w, frame, limits.max_listeners);
-    kernel(w, host);
-    fds(w, frame, host.sys, limits.top_processes);
-    ephemeral(w, frame, port_range, limits.top_destinations);
-    findings(w, frame);
+pub fn collection(w: &mut Writer, frame: &Frame, host: &Host<'_>, shape: &Shape<'_>) {
+    let (f, limits) = (shape.families, shape.limits);
+    if f.sockets {
+        sockets(w, frame);
+    }
+    if f.listeners {
+        listeners(w, frame, limits.max_listeners, shape.interest);
+    }
+    if f.kernel {
+        kernel(w, host);
+    }
+    if f.fds {
+        fds(w, frame, host.sys, limits.top_processes);
+    }
+    if f.ephemeral {
+        ephemeral(w, frame, host.sys.port_range, limits.top_destinations);
+    }
+    if f.findings {
+        findings(w, frame);
+    }
 }
 
 fn sockets(w: &mut Writer, frame: &Frame) {
@@ -153,7 +191,7 @@ impl Port {
     }
 }
 
-fn listeners(w: &mut Writer, frame: &Frame, max: usize) {
+fn listeners(w: &mut Writer, frame: &Frame, max: usize, interest: &[u16]) {
     let mut by_port: BTreeMap<u16, Port> = BTreeMap::new();
     for l in &frame.listeners {
         let (q, b) = l.queue(&frame.snapshot);
@@ -162,9 +200,13 @@ fn listeners(w: &mut Writer, frame: &Frame, max: usize) {
         p.backlog += u64::from(b.unwrap_or(0));
         p.states = [l.states.established, l.states.close_wait, l.states.time_wait].map(u64::from);
     }
-    // The largest queues first; past `max`, summed as port="other".
+    // The ports of interest, then the largest queues; past `max` (beyond the ports of
+    // interest), summed as port="other".
     let mut ports: Vec<(u16, Port)> = by_port.into_iter().collect();
-    ports.sort_by(|a, b| b.1.queue.cmp(&a.1.queue).then(a.0.cmp(&b.0)));
+    ports.sort_by(|a, b| {
+        interest.contains(&b.0).cmp(&interest.contains(&a.0)).then(b.1.queue.cmp(&a.1.queue)).then(a.0.cmp(&b.0))
+    });
+    let max = max.max(ports.iter().filter(|(p, _)| interest.contains(p)).count());
     let mut rows: Vec<(String, Port)> = ports.iter().take(max).map(|(p, v)| (p.to_string(), *v)).collect();
     if ports.len() > max {
         let mut other = Port::default();

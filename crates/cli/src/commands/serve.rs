@@ -3,12 +3,30 @@
 use crate::args::ServeArgs;
 use sockscope_core::model::StateSet;
 use sockscope_core::{Extensions, Netid, Selection, SnapshotOptions};
+use sockscope_serve::config::Config;
 use sockscope_serve::http::Server;
 use sockscope_serve::metrics::Limits;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    // A configuration that does not read is a wrong command line: nothing starts.
+    let config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| crate::usage::usage(anyhow::anyhow!("--config {}: {e}", path.display())))?;
+            Config::parse(&path.display().to_string(), &text).map_err(crate::usage::usage)?
+        }
+        None => Config::default(),
+    };
+    // A flag given wins over the file, the file over the default.
+    let d = Limits::default();
+    let limits = Limits {
+        max_listeners: args.max_listeners.or(config.max_listeners).unwrap_or(d.max_listeners),
+        top_processes: args.top_processes.or(config.top_processes).unwrap_or(d.top_processes),
+        top_destinations: args.top_destinations.or(config.top_destinations).unwrap_or(d.top_destinations),
+    };
+    let min_interval = args.min_interval.or(config.min_interval).unwrap_or(std::time::Duration::from_secs(1));
     let mut collect = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp, Netid::Udp], &[], StateSet::ALL));
     collect.owners = true;
     collect.extensions = Extensions { vitals: true, ..Extensions::default() };
@@ -32,13 +50,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     }
     let exporter = Arc::new(sockscope_serve::Exporter::new(sockscope_serve::Options {
         collect,
-        min_interval: args.min_interval,
-        limits: Limits {
-            max_listeners: args.max_listeners,
-            top_processes: args.top_processes,
-            top_destinations: args.top_destinations,
-        },
-        thresholds: sockscope_core::diagnose::Thresholds::default(),
+        min_interval,
+        limits,
+        families: config.families,
+        interest: config.interest,
+        thresholds: config.thresholds,
     })?);
     crate::stderr_line!("sockscope: serving metrics on http://{}/metrics", listener.local_addr()?);
     let workers = usize::from(args.max_connections);
