@@ -187,6 +187,12 @@ fn bad_slow_and_many_clients_get_answers_and_never_stop_it() {
     // 100 scrapers at once, for 3 seconds: every answer complete, at most one collection
     // per interval (1 s).
     let before = value(&scrape(p), "sockscope_collections_total").unwrap();
+    let rss = || -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", serve.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_string();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let rss_before = rss();
     let started = Instant::now();
     let scrapers: Vec<_> = (0..100)
         .map(|_| {
@@ -205,6 +211,9 @@ fn bad_slow_and_many_clients_get_answers_and_never_stop_it() {
     let after = value(&scrape(p), "sockscope_collections_total").unwrap();
     assert!(answered >= 100, "{answered}");
     assert!(after - before <= 5.0, "{} collections in ~3 s", after - before);
+    // Memory flat: the load leaves at most the workers' stacks and buffers behind.
+    let grown_kib = rss().saturating_sub(rss_before);
+    assert!(grown_kib < 16 * 1024, "RSS grew by {grown_kib} KiB under load");
     let (took, answer) = slow.join().unwrap();
     assert!(took < Duration::from_secs(8) && (answer.is_empty() || answer.contains(" 408 ")), "{took:?} {answer}");
     assert!(serve.stop().success());
