@@ -1,4 +1,4 @@
-"""One home for writing a bench script's section of bench/RESULTS.md."""
+"""What the bench scripts share: writing their section of bench/RESULTS.md, and a farm."""
 import os
 
 
@@ -13,3 +13,17 @@ def replace(results_md, tag, section):
     else:
         text = text.rstrip("\n") + "\n\n" + section
     open(results_md, "w").write(text)
+
+
+def farm(sockscope, sockets):
+    """In the private namespace the script runs in: lo up, and `sockscope lab farm` holding
+    `sockets` sockets (18,000 per worker at most: the fd limit is 20,000). Returns the farm's
+    process (terminate it when done), its worker count and the TCP sockets ss counts."""
+    import subprocess
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    procs = max(8, (sockets + 17999) // 18000)
+    p = subprocess.Popen([sockscope, "lab", "farm", "--sockets", str(sockets), "--processes", str(procs), "--json"],
+                         stdout=subprocess.PIPE, text=True)
+    p.stdout.readline()
+    tcp = int(subprocess.run(["sh", "-c", "ss -tanH | wc -l"], capture_output=True, text=True).stdout)
+    return p, procs, tcp

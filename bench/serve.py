@@ -63,12 +63,7 @@ def wait_up(port):
     raise SystemExit(f"nothing answers on {port}")
 
 
-subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-procs = max(8, (SOCKETS + 17999) // 18000)
-farm = subprocess.Popen([SOCKSCOPE, "lab", "farm", "--sockets", str(SOCKETS), "--processes", str(procs), "--json"],
-                        stdout=subprocess.PIPE, text=True)
-farm.stdout.readline()
-tcp = int(subprocess.run(["sh", "-c", "ss -tanH | wc -l"], capture_output=True, text=True).stdout)
+farm, procs, tcp = sections.farm(SOCKSCOPE, SOCKETS)
 ours_port, node_port = free_port(), free_port()
 ours = subprocess.Popen([SOCKSCOPE, "serve", "--listen", f"127.0.0.1:{ours_port}", "--min-interval", "0.1"],
                         stderr=subprocess.DEVNULL)

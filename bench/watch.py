@@ -67,12 +67,7 @@ def drain(fd, timeout):
         timeout = min(timeout, (time.perf_counter() - start) + 0.02)
 
 
-subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-procs = max(8, (SOCKETS + 17999) // 18000)
-farm = subprocess.Popen([SOCKSCOPE, "lab", "farm", "--sockets", str(SOCKETS), "--processes", str(procs), "--json"],
-                        stdout=subprocess.PIPE, text=True)
-farm.stdout.readline()
-tcp = int(subprocess.run(["sh", "-c", "ss -tanH | wc -l"], capture_output=True, text=True).stdout)
+farm, procs, tcp = sections.farm(SOCKSCOPE, SOCKETS)
 try:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{private_netns, ss};
+use common::{LabRun, private_netns, ss};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -75,30 +75,6 @@ fn value(metrics: &str, series: &str) -> Option<f64> {
     metrics.lines().find(|l| l.starts_with(series)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok())
 }
 
-struct Lab(Child, Value);
-
-impl Lab {
-    fn start(args: &[&str]) -> Lab {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
-            .arg("lab")
-            .args(args)
-            .args(["--hold", "120", "--json"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        Lab(child, serde_json::from_str(&line).unwrap())
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
-}
-
 fn promtool_check(metrics: &str) {
     let mut p = Command::new("promtool")
         .args(["check", "metrics"])
@@ -116,8 +92,8 @@ fn promtool_check(metrics: &str) {
 #[test]
 fn metrics_equal_what_was_made_and_what_ss_counts() {
     private_netns();
-    let backlog = Lab::start(&["backlog"]);
-    let _leak = Lab::start(&["close-wait", "--count", "8"]);
+    let backlog = LabRun::start(&["backlog"]);
+    let _leak = LabRun::start(&["close-wait", "--count", "8"]);
     let serve = Serve::start(&["--min-interval", "0.2"]);
     let first = scrape(serve.port);
     promtool_check(&first);
@@ -272,7 +248,7 @@ fn the_shipped_alerts_and_dashboard_use_only_metrics_it_exports() {
 #[test]
 fn a_real_prometheus_scrapes_it() {
     private_netns();
-    let _leak = Lab::start(&["close-wait", "--count", "8"]);
+    let _leak = LabRun::start(&["close-wait", "--count", "8"]);
     let serve = Serve::start(&["--min-interval", "0.5"]);
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("prom-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

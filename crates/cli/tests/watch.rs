@@ -7,42 +7,12 @@
 
 mod common;
 
-use common::{private_netns, sockscope, ss};
+use common::{LabRun, private_netns, sockscope, ss};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A lab scenario held for the test's length; its JSON report says what it made.
-struct Lab(Child, Value);
-
-impl Lab {
-    fn start(args: &[&str]) -> Lab {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
-            .arg("lab")
-            .args(args)
-            .args(["--hold", "120", "--json"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the lab");
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-        let report: Value = serde_json::from_str(&line).expect("the lab's JSON");
-        Lab(child, report)
-    }
-
-    fn pid(&self) -> u64 {
-        self.1["pid"].as_u64().unwrap()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
-}
 
 /// `sockscope watch` in a pseudo-terminal of `rows`×`cols`, its screen kept by vt100.
 struct Screen {
@@ -133,8 +103,8 @@ fn ss_count(args: &[&str]) -> usize {
 #[test]
 fn the_live_view_shows_what_was_made_answers_keys_and_restores_the_terminal() {
     private_netns();
-    let backlog = Lab::start(&["backlog"]);
-    let leak = Lab::start(&["close-wait", "--count", "12"]);
+    let backlog = LabRun::start(&["backlog"]);
+    let leak = LabRun::start(&["close-wait", "--count", "12"]);
     let (bpid, lpid) = (backlog.pid().to_string(), leak.pid().to_string());
     let port = backlog.1["made"]["port"].as_u64().unwrap().to_string();
     let mut screen = Screen::start(40, 160, "--interval 0.5");

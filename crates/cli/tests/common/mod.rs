@@ -117,3 +117,36 @@ fn compile(source: &str, binary: &str) -> String {
 pub fn unix_scenario() -> String {
     format!("unix={}/trace-{}.sock", env!("CARGO_TARGET_TMPDIR"), std::process::id())
 }
+
+/// A `sockscope lab` scenario held for the test's length (killed when dropped), with the
+/// JSON report of what it made.
+pub struct LabRun(pub std::process::Child, pub Value);
+
+impl LabRun {
+    pub fn start(args: &[&str]) -> LabRun {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            .arg("lab")
+            .args(args)
+            .args(["--hold", "120", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the lab");
+        let mut line = String::new();
+        let out = child.stdout.take().expect("the lab's stdout");
+        std::io::BufReader::new(out).read_line(&mut line).expect("the lab's report");
+        let report: Value = serde_json::from_str(&line).expect("the lab's JSON");
+        LabRun(child, report)
+    }
+
+    pub fn pid(&self) -> u64 {
+        self.1["pid"].as_u64().unwrap_or(0)
+    }
+}
+
+impl Drop for LabRun {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
