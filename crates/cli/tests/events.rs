@@ -532,6 +532,9 @@ fn a_storm_of_50000_connections_is_reported_in_full_or_its_loss_counted() {
     // records of every other namespace's (other tests run beside it) must be left out.
     let mut watch = Watch::start(&[], &["--life", "--jsonl", "-n"]);
     watch.ready();
+    // What the monitor holds before the storm (its code, its rings' first pages): the storm's
+    // own cost is what is bounded below, not the size of the binary.
+    let idle = peak_memory_kib(watch.pid());
     let mut server =
         command(&[]).args(["storm-serve", "4", "7004"]).stdout(Stdio::piped()).spawn().expect("storm-serve");
     let mut out = BufReader::new(server.stdout.take().expect("stdout"));
@@ -567,7 +570,7 @@ fn a_storm_of_50000_connections_is_reported_in_full_or_its_loss_counted() {
     assert!(strangers.is_empty(), "lives of other namespaces: {:?}", &strangers[..strangers.len().min(5)]);
     let summary = seen.iter().find(|v| v["type"] == "summary").expect("summary");
     note(&format!(
-        "storm: {made} connections (+{failed} failed) in {took:?}; {printed} lives printed; summary {summary}; peak memory {peak} KiB"
+        "storm: {made} connections (+{failed} failed) in {took:?}; {printed} lives printed; summary {summary}; peak memory {peak} KiB ({idle} KiB before it)"
     ));
     // The destroy records are what proves a life (one per socket of this namespace); with
     // none of them lost, every socket is printed, exactly once.
@@ -581,7 +584,7 @@ fn a_storm_of_50000_connections_is_reported_in_full_or_its_loss_counted() {
     let lost = summary["lost_records"].as_u64().unwrap_or(0);
     assert!(partial.len() as u64 <= expected / 1000 + lost, "{} lives from destroy records alone", partial.len());
     assert!(partial.iter().all(ours), "{partial:?}");
-    assert!(peak < 32 * 1024, "peak memory {peak} KiB through the storm");
+    assert!(peak.saturating_sub(idle) < 24 * 1024, "peak memory {peak} KiB through the storm, {idle} KiB before it");
 }
 
 #[test]
