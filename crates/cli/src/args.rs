@@ -379,6 +379,10 @@ pub struct ServeArgs {
     /// Destinations with their own ephemeral-port series (those using the most) [default: 20]
     #[arg(long, value_name = "N")]
     pub top_destinations: Option<usize>,
+    /// Also count accepted and closed connections per listened port and how long they lived,
+    /// from the kernel's TCP state changes as they happen (needs root: tracepoints)
+    #[arg(long)]
+    pub events: bool,
     /// A TOML file: sizes, ports of interest, the doctor's thresholds, which families to
     /// export (docs/serve.md); flags given win over it
     #[arg(long, value_name = "FILE")]

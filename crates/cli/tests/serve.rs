@@ -160,7 +160,7 @@ fn bad_slow_and_many_clients_get_answers_and_never_stop_it() {
     let t = Instant::now();
     scrape(p);
     assert!(t.elapsed() < Duration::from_secs(2), "a scrape waited on the slow client");
-    // 100 scrapers at once, for 3 seconds: every answer complete, at most one collection
+    // 100 scrapers at once, for 10 seconds: every answer complete, at most one collection
     // per interval (1 s).
     let before = value(&scrape(p), "sockscope_collections_total").unwrap();
     let rss = || -> u64 {
@@ -174,7 +174,7 @@ fn bad_slow_and_many_clients_get_answers_and_never_stop_it() {
         .map(|_| {
             std::thread::spawn(move || {
                 let mut n = 0;
-                while started.elapsed() < Duration::from_secs(3) {
+                while started.elapsed() < Duration::from_secs(10) {
                     let m = scrape(p);
                     assert!(m.contains("sockscope_build_info"), "a complete answer");
                     n += 1;
@@ -186,7 +186,7 @@ fn bad_slow_and_many_clients_get_answers_and_never_stop_it() {
     let answered: usize = scrapers.into_iter().map(|s| s.join().expect("a scraper")).sum();
     let after = value(&scrape(p), "sockscope_collections_total").unwrap();
     assert!(answered >= 100, "{answered}");
-    assert!(after - before <= 5.0, "{} collections in ~3 s", after - before);
+    assert!(after - before <= 12.0, "{} collections in ~10 s", after - before);
     // Memory flat: the load leaves at most the workers' stacks and buffers behind.
     let grown_kib = rss().saturating_sub(rss_before);
     assert!(grown_kib < 16 * 1024, "RSS grew by {grown_kib} KiB under load");
@@ -412,4 +412,60 @@ fn a_configuration_shapes_the_metrics_and_a_wrong_one_stops_it_starting() {
     assert!(!m.contains("sockscope_ephemeral"), "{m}");
     assert!(serve.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn with_events_short_connections_are_counted_and_timed_per_port() {
+    private_netns();
+    let serve = Serve::start(&["--events"]);
+    // The monitor reads the kernel's state changes from now on: wait until it sees one.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = |m: &str| value(m, &format!("sockscope_connections_accepted_total{{port=\"{port}\"}}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut made = 0;
+    loop {
+        // Connections shorter than any scrape interval: opened, accepted, closed at once.
+        for _ in 0..5 {
+            let c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let (s, _) = listener.accept().unwrap();
+            drop(s);
+            drop(c);
+            made += 1;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let m = scrape(serve.port);
+        if accepted(&m).is_some_and(|a| a > 0.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no accepted connection counted in 20 s:\n{m}");
+    }
+    // Now a known number, each closed by both sides; the counts grow by exactly that.
+    let before = scrape(serve.port);
+    let (a0, c0) = (
+        accepted(&before).unwrap(),
+        value(&before, &format!("sockscope_connections_closed_total{{port=\"{port}\"}}")).unwrap_or(0.0),
+    );
+    for _ in 0..7 {
+        let c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (s, _) = listener.accept().unwrap();
+        drop(c);
+        drop(s);
+    }
+    let closed = |m: &str| value(m, &format!("sockscope_connections_closed_total{{port=\"{port}\"}}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let m = loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let m = scrape(serve.port);
+        if accepted(&m) == Some(a0 + 7.0) && closed(&m) == Some(c0 + 7.0) {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "after {made} warm-up connections, 7 more not counted:\n{m}");
+    };
+    let count = value(&m, &format!("sockscope_connection_duration_seconds_count{{port=\"{port}\"}}"));
+    let inf = value(&m, &format!("sockscope_connection_duration_seconds_bucket{{port=\"{port}\",le=\"+Inf\"}}"));
+    assert_eq!(count, closed(&m));
+    assert_eq!(inf, count);
+    promtool_check(&m);
+    assert!(serve.stop().success());
 }

@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod http;
+pub mod lifetimes;
 pub mod metrics;
 
 use http::{Request, Response};
@@ -27,6 +28,8 @@ pub struct Options {
     /// Ports that always have their own listener series.
     pub interest: Vec<u16>,
     pub thresholds: Thresholds,
+    /// `--events`: accepted and closed connections and their lives, as they happen.
+    pub lifetimes: Option<Arc<Mutex<lifetimes::Lifetimes>>>,
 }
 
 /// One collection, rendered, with when and how long.
@@ -125,6 +128,11 @@ impl Exporter {
             stale,
         };
         metrics::self_metrics(&mut w, &stats);
+        if let Some(l) = &self.opts.lifetimes
+            && let Ok(l) = l.lock()
+        {
+            metrics::lifetimes(&mut w, &l, self.opts.limits.max_listeners, &self.opts.interest);
+        }
         let mut body = if openmetrics { c.openmetrics.clone() } else { c.text.clone() };
         body.push_str(&w.finish());
         Response {
@@ -183,14 +191,23 @@ fn collector(opts: &Options, shared: &Shared) {
     loop {
         {
             let Ok(mut st) = shared.state.lock() else { return };
-            while !st.wanted && !st.closing {
+            loop {
+                if st.closing {
+                    return;
+                }
+                // Scrapes that asked while the last collection ran want no other: it is fresh.
+                let fresh = st.last.as_ref().is_some_and(|c| c.at.elapsed() < opts.min_interval);
+                if st.wanted && fresh {
+                    st.wanted = false;
+                    shared.done.notify_all();
+                }
+                if st.wanted {
+                    break;
+                }
                 st = match shared.work.wait(st) {
                     Ok(g) => g,
                     Err(_) => return,
                 };
-            }
-            if st.closing {
-                return;
             }
             st.wanted = false;
         }

@@ -358,6 +358,65 @@ fn findings(w: &mut Writer, frame: &Frame) {
     );
 }
 
+/// `--events`: per listened port (the ports of interest, then those accepting the most, up to
+/// `max`; the rest as port="other"), connections accepted and closed, and a histogram of
+/// their lives.
+pub fn lifetimes(w: &mut Writer, l: &crate::lifetimes::Lifetimes, max: usize, interest: &[u16]) {
+    use crate::lifetimes::{BUCKETS, PortLives};
+    let mut ports: Vec<(&u16, &PortLives)> = l.ports.iter().collect();
+    ports.sort_by(|a, b| interest.contains(b.0).cmp(&interest.contains(a.0)).then(b.1.accepted.cmp(&a.1.accepted)));
+    let max = max.max(ports.iter().filter(|(p, _)| interest.contains(p)).count());
+    let mut rows: Vec<(String, PortLives)> =
+        ports.iter().take(max).map(|(p, v)| (p.to_string(), (*v).clone())).collect();
+    if ports.len() > max {
+        let mut other = PortLives::default();
+        for (_, v) in &ports[max..] {
+            other.accepted += v.accepted;
+            other.closed += v.closed;
+            other.seconds += v.seconds;
+            for (a, b) in other.buckets.iter_mut().zip(v.buckets) {
+                *a += b;
+            }
+        }
+        rows.push(("other".into(), other));
+    }
+    let accepted: Vec<_> = rows.iter().map(|(p, v)| (vec![("port", p.clone())], v.accepted as f64)).collect();
+    let closed: Vec<_> = rows.iter().map(|(p, v)| (vec![("port", p.clone())], v.closed as f64)).collect();
+    w.family(
+        "sockscope_connections_accepted_total",
+        Kind::Counter,
+        "Connections accepted on a listened port since serve started (SYN-RECV to ESTABLISHED).",
+        &accepted,
+    );
+    w.family(
+        "sockscope_connections_closed_total",
+        Kind::Counter,
+        "Accepted connections that reached CLOSE, per listened port.",
+        &closed,
+    );
+    let name = "sockscope_connection_duration_seconds";
+    let _ = writeln!(w.out, "# HELP {name} How long accepted connections lived, from ESTABLISHED to CLOSE.");
+    let _ = writeln!(w.out, "# TYPE {name} histogram");
+    for (port, v) in &rows {
+        let port = label_value(port);
+        for (le, n) in BUCKETS.iter().map(|b| number(*b)).chain(std::iter::once("+Inf".to_string())).zip(v.buckets) {
+            let _ = writeln!(w.out, "{name}_bucket{{port=\"{port}\",le=\"{le}\"}} {n}");
+        }
+        let _ = writeln!(w.out, "{name}_sum{{port=\"{port}\"}} {}", number(v.seconds));
+        let _ = writeln!(w.out, "{name}_count{{port=\"{port}\"}} {}", v.closed);
+    }
+    w.counter(
+        "sockscope_connections_unfollowed_total",
+        "Accepted connections not followed to their close (over a million open at once).",
+        Some(l.unfollowed),
+    );
+    w.gauge(
+        "sockscope_events_failed",
+        "1 when following the kernel's events stopped (see the log).",
+        if l.failed.is_some() { 1.0 } else { 0.0 },
+    );
+}
+
 /// The exporter's own numbers.
 pub struct SelfStats {
     pub scrape_seconds: f64,

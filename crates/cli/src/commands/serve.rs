@@ -48,6 +48,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
+    let lifetimes = if args.events {
+        Some(sockscope_serve::lifetimes::start(Arc::clone(&stop)).map_err(|e| anyhow::anyhow!("--events: {e}"))?)
+    } else {
+        None
+    };
     let exporter = Arc::new(sockscope_serve::Exporter::new(sockscope_serve::Options {
         collect,
         min_interval,
@@ -55,6 +60,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         families: config.families,
         interest: config.interest,
         thresholds: config.thresholds,
+        lifetimes,
     })?);
     crate::stderr_line!("sockscope: serving metrics on http://{}/metrics", listener.local_addr()?);
     let workers = usize::from(args.max_connections);
