@@ -575,13 +575,22 @@ fn a_storm_of_50000_connections_is_reported_in_full_or_its_loss_counted() {
     // The destroy records are what proves a life (one per socket of this namespace); with
     // none of them lost, every socket is printed, exactly once.
     assert_eq!(summary["destroy_overflows"], 0, "the kernel overflowed the destroy records: {stderr}");
-    assert_eq!(printed, expected, "printed lives = sockets made ({made} connections, {failed} failed)");
+    // Every socket is printed. When the rings lost records, a socket's records can split in
+    // two (a record that does not continue its last state starts it afresh, never carrying a
+    // wrong owner on): the fragment without the destroy record is printed without counters.
+    // Such extras are bounded by the records lost, which the summary and stderr report.
+    let lost = summary["lost_records"].as_u64().unwrap_or(0);
+    let without = summary["lives_without_counters"].as_u64().unwrap_or(0);
+    assert!(printed >= expected, "printed lives {printed} < sockets made ({made} connections, {failed} failed)");
+    assert!(
+        printed - expected <= lost.min(without),
+        "printed lives {printed} = sockets made {expected} + more than the {lost} lost records explain: {summary}"
+    );
     // A life whose tracepoint records are missing (lost from a ring, or never fired: under
     // a storm the kernel frees a few orphaned FIN-WAIT-1 sockets without a last state
     // change) is printed from its destroy record alone, marked approximate, and counted.
     let partial: Vec<&Value> = lives(&seen).filter(|v| v["approximate"] == true).collect();
     assert_eq!(partial.len() as u64, summary["lives_from_destroy_record_only"].as_u64().unwrap_or(0), "{summary}");
-    let lost = summary["lost_records"].as_u64().unwrap_or(0);
     assert!(partial.len() as u64 <= expected / 1000 + lost, "{} lives from destroy records alone", partial.len());
     assert!(partial.iter().all(ours), "{partial:?}");
     assert!(peak.saturating_sub(idle) < 24 * 1024, "peak memory {peak} KiB through the storm, {idle} KiB before it");
