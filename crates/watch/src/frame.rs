@@ -5,7 +5,7 @@
 
 use sockscope_core::diagnose::observe::{fd_usage, sysctls};
 use sockscope_core::diagnose::{Finding, Observation, ProcessFds, SecondLook, Thresholds, diagnose};
-use sockscope_core::model::{Endpoint, SockState};
+use sockscope_core::model::SockState;
 use sockscope_core::{Netid, Snapshot, Socket};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
@@ -225,11 +225,6 @@ pub struct Tracker {
     findings: HashMap<String, Instant>,
 }
 
-/// ss's text of one end of a socket.
-pub fn end_text(s: &Socket, ep: &Endpoint) -> String {
-    s.end_text(ep)
-}
-
 impl Tracker {
     pub fn new(proc_root: &Path, thresholds: Thresholds) -> Tracker {
         Tracker {
@@ -326,8 +321,8 @@ impl Tracker {
                 });
                 closed.push(ClosedText {
                     netid: s.netid,
-                    local: end_text(s, &s.local),
-                    peer: end_text(s, &s.peer),
+                    local: s.end_text(&s.local),
+                    peer: s.end_text(&s.peer),
                     owner: previous.owners_of(s).next().map(|o| (o.process.pid, o.process.command.to_string())),
                 });
             }

@@ -43,6 +43,19 @@ pub struct Options {
     pub thresholds: Thresholds,
 }
 
+/// What a live view (`watch`, `serve`) collects each refresh: TCP and UDP sockets in
+/// `states`, with their owners and the few tcp_info numbers rates and the doctor need.
+pub fn live_options(states: StateSet) -> SnapshotOptions {
+    let mut opts = SnapshotOptions::new(sockscope_core::Selection::resolve(
+        &[sockscope_core::Netid::Tcp, sockscope_core::Netid::Udp],
+        &[],
+        states,
+    ));
+    opts.owners = true;
+    opts.extensions = sockscope_core::Extensions { vitals: true, ..sockscope_core::Extensions::default() };
+    opts
+}
+
 /// The rows of a frame in the order a view shows them by default.
 pub fn default_order(frame: &Arc<frame::Frame>, view: View) -> Vec<usize> {
     let mut app = App::new(view, Duration::from_secs(1), String::new(), false);

@@ -122,7 +122,7 @@ fn draw_table(screen: &mut Screen, app: &mut App, area: Rect) {
         .skip(offset)
         .take(height)
         .map(|(pos, &i)| {
-            let mut row = Row::new(pick(columns::cells(view, &frame, i), &shown));
+            let row = Row::new(pick(columns::cells(view, &frame, i), &shown));
             let mut st = Style::default();
             match view {
                 View::Connections => {
@@ -143,15 +143,12 @@ fn draw_table(screen: &mut Screen, app: &mut App, area: Rect) {
                 }
                 _ => {}
             }
+            // Colours only when allowed; the selection shows even without them.
+            let mut st = style(app, st);
             if pos == selected {
                 st = st.add_modifier(Modifier::REVERSED);
-                row = row.style(Style::default().add_modifier(Modifier::REVERSED));
             }
-            row.style(style(app, st).patch(if pos == selected {
-                Style::default().add_modifier(Modifier::REVERSED)
-            } else {
-                Style::default()
-            }))
+            row.style(st)
         })
         .collect();
     if rows.is_empty() {

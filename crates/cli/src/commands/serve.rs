@@ -2,7 +2,6 @@
 
 use crate::args::ServeArgs;
 use sockscope_core::model::StateSet;
-use sockscope_core::{Extensions, Netid, Selection, SnapshotOptions};
 use sockscope_serve::config::Config;
 use sockscope_serve::http::Server;
 use sockscope_serve::metrics::Limits;
@@ -27,9 +26,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         top_destinations: args.top_destinations.or(config.top_destinations).unwrap_or(d.top_destinations),
     };
     let min_interval = args.min_interval.or(config.min_interval).unwrap_or(std::time::Duration::from_secs(1));
-    let mut collect = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp, Netid::Udp], &[], StateSet::ALL));
-    collect.owners = true;
-    collect.extensions = Extensions { vitals: true, ..Extensions::default() };
+    let mut collect = sockscope_watch::live_options(StateSet::ALL);
     collect.namespaces = crate::plan::namespaces(&args.namespaces, false, &collect.proc_root)?;
     let listener = std::net::TcpListener::bind(args.listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

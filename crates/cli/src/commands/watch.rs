@@ -7,7 +7,6 @@ use crate::usage::usage;
 use sockscope_core::filter::Pred;
 use sockscope_core::model::StateSet;
 use sockscope_core::names::{Interfaces, Services};
-use sockscope_core::{Extensions, Netid, Selection, SnapshotOptions};
 use sockscope_watch::columns::View;
 use std::io::Write;
 
@@ -19,12 +18,8 @@ pub fn run(args: &WatchArgs, colour: bool) -> anyhow::Result<()> {
         sockscope_core::filter::resolve(e, &mut Interfaces::new(), &sockscope_core::host::cgroup2_root())
             .map_err(usage)?;
     }
-    // TCP and UDP, every state, with owners and the tcp_info numbers rates need.
     let default_states = StateSet::ALL;
-    let mut collect =
-        SnapshotOptions::new(Selection::resolve(&[Netid::Tcp, Netid::Udp], &[], f.states.unwrap_or(default_states)));
-    collect.owners = true;
-    collect.extensions = Extensions { vitals: true, ..Extensions::default() };
+    let mut collect = sockscope_watch::live_options(f.states.unwrap_or(default_states));
     let by_namespace =
         f.expr.as_ref().is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
     collect.filter = f.expr;
