@@ -1,36 +1,20 @@
-//! A small HTTP/1.1 server for scrapes: a fixed number of worker threads (excess
-//! connections get 503 at once), size limits on the request head, read and write timeouts
-//! (a client that trickles bytes is dropped), and no request body. Only what an exporter
+//! A small HTTP/1.1 server for scrapes: request heads read with poll on one thread (slow
+//! clients hold no worker), a fixed number of worker threads (excess requests get 503 at
+//! once), a size limit on the request head, a deadline for it and a write timeout (a client
+//! that trickles bytes is dropped), and no request body. Only what an exporter
 //! needs: GET and HEAD, one request per connection.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The most bytes of request line and headers read.
 pub const MAX_HEAD: usize = 8 * 1024;
 /// How long a client may take to send its whole request head (a client trickling bytes is
 /// dropped when it runs out), and we to send each answer.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A stream whose reads all end by one deadline: each read's timeout is what is left.
-struct Deadline {
-    stream: TcpStream,
-    until: std::time::Instant,
-}
-
-impl Read for Deadline {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.until.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::from(io::ErrorKind::TimedOut));
-        }
-        self.stream.set_read_timeout(Some(left))?;
-        self.stream.read(buf)
-    }
-}
 
 /// A parsed request: what the handler sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,9 +142,63 @@ pub fn write_response(w: &mut impl Write, resp: &Response, head_only: bool) -> i
     w.flush()
 }
 
-/// The server: `workers` threads answer; connections wait in a queue of `backlog` (scrapes
-/// of a cached collection take microseconds, so a queue drains fast); one arriving when the
-/// queue is full is answered 503 at once.
+/// The most connections whose request heads are being read at once. Past it the one that
+/// has waited longest is dropped (a scraper sends its head in one packet; a slow client is the
+/// one that lingers), so slow clients can never shut scrapers out.
+pub const MAX_PENDING: usize = 512;
+
+/// A connection whose request head is still arriving.
+struct Pending {
+    stream: TcpStream,
+    head: Vec<u8>,
+    until: Instant,
+}
+
+/// What a read did to a pending connection.
+enum Progress {
+    More,
+    Done(Result<Request, BadRequest>),
+}
+
+impl Pending {
+    /// Reads what has arrived (the stream is non-blocking) and says whether the head is whole.
+    fn read_some(&mut self) -> Progress {
+        let mut buf = [0u8; 2048];
+        loop {
+            let room = (MAX_HEAD + 1 - self.head.len()).min(buf.len());
+            match self.stream.read(&mut buf[..room]) {
+                Ok(0) => return Progress::Done(read_request(&mut &self.head[..])),
+                Ok(n) => {
+                    let scanned = self.head.len().saturating_sub(3);
+                    self.head.extend_from_slice(&buf[..n]);
+                    if head_ends(&self.head[scanned..]) || self.head.len() > MAX_HEAD {
+                        return Progress::Done(read_request(&mut &self.head[..]));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::More,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Progress::Done(Err(BadRequest::Gone)),
+            }
+        }
+    }
+}
+
+/// Whether `bytes` hold the blank line that ends a request head.
+fn head_ends(bytes: &[u8]) -> bool {
+    bytes.windows(2).any(|w| w == b"\n\n") || bytes.windows(4).any(|w| w == b"\r\n\r\n")
+}
+
+/// Answers a bad request from the accept thread without waiting on the client: the answer
+/// is a few bytes, and a client that does not read them loses them.
+fn refuse(mut stream: TcpStream, status: u16, why: &str) {
+    let _ = stream.set_nonblocking(true);
+    let _ = write_response(&mut stream, &Response::text(status, format!("{why}\n")), false);
+}
+
+/// The server. One thread accepts connections and reads their request heads with poll, so
+/// any number of slow clients costs no worker; only whole requests go to the `workers`
+/// threads, through a queue of `backlog` (scrapes of a cached collection take microseconds,
+/// so a queue drains fast). A request arriving when the queue is full is answered 503 at once.
 pub struct Server {
     listener: TcpListener,
     workers: usize,
@@ -172,42 +210,49 @@ impl Server {
         Server { listener, workers: workers.max(1), backlog }
     }
 
-    /// Serves until `stop` is set (checked between connections; the listener is
-    /// non-blocking so the flag is seen within 100 ms), then lets in-flight requests finish.
+    /// Serves until `stop` is set (seen within 100 ms), then lets in-flight requests finish.
     pub fn run(self, handler: Arc<dyn Fn(&Request) -> Response + Send + Sync>, stop: &AtomicBool) -> io::Result<()> {
-        let (tx, rx) = mpsc::sync_channel::<TcpStream>(self.backlog);
+        let (tx, rx) = mpsc::sync_channel::<(TcpStream, Request)>(self.backlog);
         let rx = Arc::new(std::sync::Mutex::new(rx));
-        let busy = Arc::new(AtomicUsize::new(0));
         let mut threads = Vec::new();
         for i in 0..self.workers {
             let rx = Arc::clone(&rx);
             let handler = Arc::clone(&handler);
-            let busy = Arc::clone(&busy);
             threads.push(std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
                 loop {
                     let next = rx.lock().map(|r| r.recv());
-                    let Ok(Ok(stream)) = next else { return };
-                    busy.fetch_add(1, Ordering::Relaxed);
-                    serve_one(stream, &*handler);
-                    busy.fetch_sub(1, Ordering::Relaxed);
+                    let Ok(Ok((stream, request))) = next else { return };
+                    answer(stream, &request, &*handler);
                 }
             })?);
         }
         self.listener.set_nonblocking(true)?;
+        let mut pending: Vec<Pending> = Vec::new();
         while !stop.load(Ordering::Relaxed) {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nonblocking(false);
-                    if let Err(mpsc::TrySendError::Full(mut stream)) = tx.try_send(stream) {
-                        let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-                        let busy = Response::text(503, "too many scrapes at once; try again\n");
-                        let _ = write_response(&mut stream, &busy, false);
+            let (listener_ready, ready) = wait(&self.listener, &pending)?;
+            if listener_ready {
+                self.accept_all(&mut pending);
+            }
+            // Walk backwards so that removing a connection keeps the indexes still to visit.
+            let now = Instant::now();
+            for i in (0..pending.len()).rev() {
+                let progress = if ready.get(i).copied().unwrap_or(false) { pending[i].read_some() } else { Progress::More };
+                let outcome = match progress {
+                    Progress::Done(outcome) => outcome,
+                    Progress::More if pending[i].until <= now => Err(BadRequest::Status(408, "the request took too long")),
+                    Progress::More => continue,
+                };
+                let stream = pending.swap_remove(i).stream;
+                match outcome {
+                    Ok(request) => {
+                        let _ = stream.set_nonblocking(false);
+                        if let Err(mpsc::TrySendError::Full((stream, _))) = tx.try_send((stream, request)) {
+                            refuse(stream, 503, "too many scrapes at once; try again");
+                        }
                     }
+                    Err(BadRequest::Gone) => {}
+                    Err(BadRequest::Status(status, why)) => refuse(stream, status, why),
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Out of fds and the like: wait a moment rather than spin.
-                Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
         }
         drop(tx);
@@ -216,28 +261,66 @@ impl Server {
         }
         Ok(())
     }
+
+    /// Takes every waiting connection; past `MAX_PENDING` the longest-waiting one is dropped.
+    fn accept_all(&self, pending: &mut Vec<Pending>) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    if stream.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    if pending.len() >= MAX_PENDING
+                        && let Some(oldest) = (0..pending.len()).min_by_key(|&i| pending[i].until)
+                    {
+                        refuse(pending.swap_remove(oldest).stream, 408, "the request took too long");
+                    }
+                    pending.push(Pending { stream, head: Vec::new(), until: Instant::now() + IO_TIMEOUT });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                // Out of fds and the like: leave the rest queued in the kernel for the next turn.
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    return;
+                }
+            }
+        }
+    }
 }
 
-fn serve_one(stream: TcpStream, handler: &dyn Fn(&Request) -> Response) {
+/// Waits up to 100 ms (less when a deadline is nearer) for the listener or a pending
+/// connection to be readable. Returns whether the listener is, and which connections are.
+fn wait(listener: &TcpListener, pending: &[Pending]) -> io::Result<(bool, Vec<bool>)> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let now = Instant::now();
+    let soonest = pending.iter().map(|p| p.until.saturating_duration_since(now)).min();
+    let timeout = soonest.map_or(Duration::from_millis(100), |d| d.min(Duration::from_millis(100)));
+    let mut fds = Vec::with_capacity(pending.len() + 1);
+    fds.push(PollFd::new(listener, PollFlags::IN));
+    fds.extend(pending.iter().map(|p| PollFd::new(&p.stream, PollFlags::IN)));
+    let timeout = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: i64::from(timeout.subsec_nanos()) };
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => {}
+        Err(e) => return Err(e.into()),
+    }
+    // Hang-ups and errors count as readable: the read then sees them.
+    let ready = |fd: &PollFd| !fd.revents().is_empty();
+    Ok((ready(&fds[0]), fds[1..].iter().map(ready).collect()))
+}
+
+/// Answers one whole request on a worker.
+fn answer(stream: TcpStream, request: &Request, handler: &dyn Fn(&Request) -> Response) {
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let Ok(mut writer) = stream.try_clone() else { return };
-    let mut reader = BufReader::new(Deadline { stream, until: std::time::Instant::now() + IO_TIMEOUT });
-    let resp = match read_request(&mut reader) {
-        Ok(req) => {
-            let head_only = req.method == "HEAD";
-            let resp = handler(&req);
-            let _ = write_response(&mut writer, &resp, head_only);
-            return;
-        }
-        Err(BadRequest::Gone) => return,
-        Err(BadRequest::Status(status, why)) => Response::text(status, format!("{why}\n")),
-    };
-    let _ = write_response(&mut writer, &resp, false);
+    let mut writer = stream;
+    let resp = handler(request);
+    let _ = write_response(&mut writer, &resp, request.method == "HEAD");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::BufReader;
 
     fn parse(text: &[u8]) -> Result<Request, BadRequest> {
         read_request(&mut BufReader::new(text))
