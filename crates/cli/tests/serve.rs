@@ -477,3 +477,28 @@ fn with_events_short_connections_are_counted_and_timed_per_port() {
     promtool_check(&m);
     assert!(serve.stop().success());
 }
+
+#[test]
+fn it_says_at_start_what_its_capabilities_leave_unseen() {
+    // Root with every capability: no note (`Serve::start` reads "serving metrics" first).
+    drop(Serve::start(&[]));
+    // Without CAP_SYS_PTRACE (dropped from the bounding set, so the exec'd root lacks it).
+    let mut child = Command::new("setpriv")
+        .args([
+            "--bounding-set",
+            "-sys_ptrace",
+            "--",
+            env!("CARGO_BIN_EXE_sockscope"),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("setpriv (util-linux)");
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("note: without CAP_SYS_PTRACE: other users' processes are not read"), "{line}");
+}

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub use crate::procfs::counters::get as counter;
+pub use crate::procfs::process::{CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, effective_capabilities};
 pub use crate::procfs::sysctl::{DEFAULT_PORT_RANGE, read_port_range};
 
 /// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup` when it cannot be told).

@@ -236,10 +236,13 @@ impl Server {
             // Walk backwards so that removing a connection keeps the indexes still to visit.
             let now = Instant::now();
             for i in (0..pending.len()).rev() {
-                let progress = if ready.get(i).copied().unwrap_or(false) { pending[i].read_some() } else { Progress::More };
+                let progress =
+                    if ready.get(i).copied().unwrap_or(false) { pending[i].read_some() } else { Progress::More };
                 let outcome = match progress {
                     Progress::Done(outcome) => outcome,
-                    Progress::More if pending[i].until <= now => Err(BadRequest::Status(408, "the request took too long")),
+                    Progress::More if pending[i].until <= now => {
+                        Err(BadRequest::Status(408, "the request took too long"))
+                    }
                     Progress::More => continue,
                 };
                 let stream = pending.swap_remove(i).stream;

@@ -36,10 +36,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    if !rustix::process::geteuid().is_root() {
-        crate::stderr_line!(
-            "sockscope: note: not running as root: other users' processes are not read, so their sockets have no owner and their fds are not counted (CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH give that without root)"
-        );
+    if let Some(note) = unseen_note(&collect.proc_root) {
+        crate::stderr_line!("sockscope: note: {note}");
     }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -64,4 +62,28 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let handler = Arc::new(move |req: &sockscope_serve::http::Request| exporter.handle(req));
     Server::new(listener, workers, 64 * workers).run(handler, &stop)?;
     Ok(())
+}
+
+/// What serve cannot see with the capabilities it runs with, said once at start: reading
+/// other users' fd tables needs CAP_SYS_PTRACE (ptrace read access) and CAP_DAC_READ_SEARCH
+/// (their /proc directories). Root normally has both; a hardened unit or a container may not.
+fn unseen_note(proc_root: &std::path::Path) -> Option<String> {
+    use sockscope_core::host::{CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, effective_capabilities};
+    let eff = match effective_capabilities(proc_root, "self") {
+        Ok(eff) => eff,
+        Err(e) => {
+            return Some(format!("cannot read this process's capabilities ({e}); other users' processes may be unread"));
+        }
+    };
+    let missing: Vec<&str> = [(CAP_SYS_PTRACE, "CAP_SYS_PTRACE"), (CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH")]
+        .into_iter()
+        .filter(|(bit, _)| eff & (1 << bit) == 0)
+        .map(|(_, name)| name)
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "without {}: other users' processes are not read, so their sockets have no owner and their fds are not counted",
+            missing.join(" and ")
+        )
+    })
 }

@@ -156,14 +156,14 @@ fn second_look(proc_root: &Path) -> Result<SecondLook, SnapshotError> {
 
 /// Open fds, limits and socket counts of every readable process.
 pub fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
-    let mut sockets: HashMap<u32, u64> = HashMap::new();
-    if let Some(idx) = &snap.owners {
-        for s in &snap.sockets {
-            for o in idx.owners(s.inode) {
-                *sockets.entry(o.process.pid).or_default() += 1;
-            }
+    let sockets: HashMap<u32, u64> = snap.owners.as_ref().map_or_else(HashMap::new, |idx| {
+        let held = idx.held_per_process(snap.sockets.iter().map(|s| s.inode));
+        let mut per_pid = HashMap::new();
+        for (p, n) in idx.processes().iter().zip(held).filter(|(_, n)| *n > 0) {
+            *per_pid.entry(p.pid).or_default() += n;
         }
-    }
+        per_pid
+    });
     let mut out = Vec::new();
     for pid in process::pids(root).unwrap_or_default() {
         let Ok(open) = process::open_fds(root, pid) else { continue };

@@ -127,6 +127,22 @@ impl OwnerIndex {
         inode != 0 && self.runs.contains_key(&inode)
     }
 
+    /// For each process (in `processes()` order), how many (fd, socket) pairs it holds among
+    /// `inodes`: one pass over the index's runs, with no map keyed by pid.
+    pub fn held_per_process(&self, inodes: impl Iterator<Item = u64>) -> Vec<u64> {
+        let mut held = vec![0u64; self.processes.len()];
+        for inode in inodes {
+            if let Some(&(start, n)) = self.runs.get(&inode).filter(|_| inode != 0) {
+                for &(_, p, _) in &self.entries[start as usize..(start + n) as usize] {
+                    if let Some(count) = held.get_mut(p as usize) {
+                        *count += 1;
+                    }
+                }
+            }
+        }
+        held
+    }
+
     pub fn processes(&self) -> &[Process] {
         &self.processes
     }
@@ -153,5 +169,6 @@ mod tests {
         assert_eq!(idx.owners(5).count(), 1);
         assert_eq!(idx.owners(6).count(), 0);
         assert_eq!(idx.owners(0).count(), 0);
+        assert_eq!(idx.held_per_process([7, 5, 6, 0].into_iter()), vec![1, 2]);
     }
 }

@@ -84,6 +84,21 @@ pub fn uid(proc_root: &Path, pid: u32) -> io::Result<u32> {
     Ok(std::fs::metadata(proc_root.join(pid.to_string()))?.uid())
 }
 
+/// Capability numbers (linux/capability.h) the readers of other processes need.
+pub const CAP_DAC_READ_SEARCH: u32 = 2;
+pub const CAP_SYS_PTRACE: u32 = 19;
+
+/// The effective capability set of `task` (`self`, a pid) from its status file's `CapEff:`.
+pub fn effective_capabilities(proc_root: &Path, task: &str) -> io::Result<u64> {
+    let status = std::fs::read_to_string(proc_root.join(task).join("status"))?;
+    parse_cap_eff(&status).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no CapEff line"))
+}
+
+pub fn parse_cap_eff(status: &str) -> Option<u64> {
+    let line = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+    u64::from_str_radix(line.trim(), 16).ok()
+}
+
 /// RLIMIT_NOFILE from /proc/PID/limits.
 pub fn fd_limit(proc_root: &Path, pid: u32) -> io::Result<FdLimit> {
     Ok(parse_fd_limit(&std::fs::read_to_string(proc_root.join(pid.to_string()).join("limits"))?))
@@ -176,6 +191,16 @@ pub fn system_files(proc_root: &Path) -> io::Result<SystemFiles> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_effective_capabilities_are_read_from_status() {
+        let status =
+            "Name:\tsockscope\nCapInh:\t0000000000000000\nCapEff:\t0000000000080004\nCapBnd:\t000001ffffffffff\n";
+        let eff = parse_cap_eff(status).unwrap();
+        assert!(eff & (1 << CAP_SYS_PTRACE) != 0 && eff & (1 << CAP_DAC_READ_SEARCH) != 0);
+        assert_eq!(parse_cap_eff("Name: x\n"), None);
+        assert!(effective_capabilities(Path::new("/proc"), "self").is_ok());
+    }
 
     #[test]
     fn schedstat_lines_parse() {
