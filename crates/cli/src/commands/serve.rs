@@ -71,9 +71,7 @@ fn unseen_note(proc_root: &std::path::Path) -> Option<String> {
     use sockscope_core::host::{CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, effective_capabilities};
     let eff = match effective_capabilities(proc_root, "self") {
         Ok(eff) => eff,
-        Err(e) => {
-            return Some(format!("cannot read this process's capabilities ({e}); other users' processes may be unread"));
-        }
+        Err(e) => return Some(format!("cannot read its own capabilities ({e}); other users' processes may be unread")),
     };
     let missing: Vec<&str> = [(CAP_SYS_PTRACE, "CAP_SYS_PTRACE"), (CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH")]
         .into_iter()
