@@ -600,36 +600,61 @@ pub enum Scenario {
         #[arg(long, default_value_t = 4)]
         processes: u32,
     },
-    /// Benchmark: Unix sockets against TCP loopback, throughput and latency
+    /// Benchmark: Unix sockets against TCP loopback, throughput and latency across message sizes
     UnixVsTcp {
+        /// Message sizes, comma-separated; k and m suffixes are KiB and MiB
+        #[arg(long, value_delimiter = ',', default_value = "64,1k,16k,64k,1m", value_parser = byte_size)]
+        sizes: Vec<usize>,
         /// Seconds each measurement runs
-        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = seconds_up_to::<3600>)]
+        #[arg(long, default_value_t = 0.2, allow_negative_numbers = true, value_parser = seconds_up_to::<3600>)]
         seconds: f64,
+        #[command(flatten)]
+        bench: BenchArgs,
     },
     /// Benchmark: cost per wait of select/poll/epoll as idle fds grow
     PollVsEpoll {
         /// Numbers of idle fds to watch, comma-separated
         #[arg(long, value_delimiter = ',', default_value = "10,100,1000,10000")]
         fds: Vec<usize>,
-        /// Seconds spent measuring each number of fds
-        #[arg(long, default_value_t = 0.2, allow_negative_numbers = true, value_parser = seconds_up_to::<10>)]
+        /// Seconds spent measuring each mechanism at each number of fds, per run
+        #[arg(long, default_value_t = 0.1, allow_negative_numbers = true, value_parser = seconds_up_to::<10>)]
         seconds_per_size: f64,
+        #[command(flatten)]
+        bench: BenchArgs,
     },
     /// Benchmark: request/response latency with Nagle, TCP_NODELAY and TCP_QUICKACK
     Nagle {
-        /// Request/response round trips per setting
+        /// Request/response round trips per setting and run
         #[arg(long, default_value_t = 20)]
         requests: u32,
+        #[command(flatten)]
+        bench: BenchArgs,
     },
-    /// Benchmark: thread per connection against one epoll loop
+    /// Benchmark: thread per connection against one epoll loop, across connection counts
     BlockingVsEpoll {
-        /// Concurrent connections
-        #[arg(long, default_value_t = 1000)]
-        connections: u32,
-        /// Seconds each server is measured
-        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = seconds_up_to::<3600>)]
+        /// Concurrent connections, comma-separated
+        #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+        connections: Vec<u32>,
+        /// Seconds each server is measured, per run
+        #[arg(long, default_value_t = 0.5, allow_negative_numbers = true, value_parser = seconds_up_to::<3600>)]
         seconds: f64,
+        #[command(flatten)]
+        bench: BenchArgs,
     },
+}
+
+/// What every benchmark takes: repeats, pinning and a chart.
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// Measured runs per point, after one warm-up run; figures are median, min and max
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub runs: u16,
+    /// Pin the client side to the first CPU and the server side to the second (one CPU: both)
+    #[arg(long, value_delimiter = ',', value_name = "CLIENT,SERVER", num_args = 1)]
+    pub cpus: Vec<usize>,
+    /// Write an SVG chart: medians with min–max bars, and the claim as a reference line
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -719,6 +744,22 @@ pub struct DoctorArgs {
 
 /// A number of seconds from 0 to MAX: finite, so `inf`, `NaN` and `1e19` are a clear
 /// command-line error rather than a panic when they become a `Duration` or a deadline.
+/// A size in bytes: `64`, `16k` (KiB), `1m` (MiB).
+fn byte_size(text: &str) -> Result<usize, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let (digits, scale) = match t.strip_suffix('k') {
+        Some(d) => (d, 1usize << 10),
+        None => match t.strip_suffix('m') {
+            Some(d) => (d, 1 << 20),
+            None => (t.as_str(), 1),
+        },
+    };
+    let n: usize = digits.parse().map_err(|_| format!("'{text}' is not a size (64, 16k, 1m)"))?;
+    n.checked_mul(scale)
+        .filter(|b| (1..=16 << 20).contains(b))
+        .ok_or_else(|| format!("{text} is out of range (1 B to 16m)"))
+}
+
 fn seconds_up_to<const MAX: u64>(text: &str) -> Result<f64, String> {
     let secs: f64 = text.trim().parse().map_err(|_| format!("'{text}' is not a number of seconds"))?;
     if !secs.is_finite() || !(0.0..=MAX as f64).contains(&secs) {

@@ -226,52 +226,152 @@ fn lab_command_cleans_up_on_sigterm() {
     assert!(ss_rows(&[]).is_empty(), "left behind: {}", ss_rows(&[]).len());
 }
 
+/// Every benchmark, tiny, with `--runs 3 --plot`: the JSON holds 3 samples per series and
+/// point, ratios taken run by run, percentiles in order, a verdict and the conditions; the
+/// chart is well-formed SVG naming the series and the claim, and renders to a PNG that is
+/// not blank (rsvg-convert).
 #[test]
-fn benchmarks_report_beside_their_claims() {
-    let made = |args: &[&str]| -> serde_json::Value {
-        let v: serde_json::Value = serde_json::from_str(&sockscope_ok(args)).unwrap();
-        assert!(v["made"]["claim"].as_str().is_some_and(|c| !c.is_empty()), "each result sits beside its claim: {v}");
-        v["made"].clone()
+fn benchmarks_repeat_judge_and_plot() {
+    private_netns();
+    let dir = std::env::temp_dir().join(format!("sockscope-lab-plots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str], name: &str| -> (serde_json::Value, String) {
+        let svg = dir.join(format!("{name}.svg"));
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--runs", "3", "--plot", svg.to_str().unwrap(), "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&sockscope_ok(&all)).unwrap();
+        let made = v["made"].clone();
+        assert_eq!(made["runs"], 3, "{made}");
+        assert!(made["claim"].as_str().is_some_and(|c| !c.is_empty()), "{made}");
+        assert!(made["conditions"]["cores"].as_u64().unwrap() >= 1 && made["conditions"]["kernel"].is_string());
+        (made, std::fs::read_to_string(&svg).unwrap())
     };
-    let num = |v: &serde_json::Value, k: &str| -> f64 {
-        let n = v[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {v}"));
-        assert!(n.is_finite() && n > 0.0, "{k} = {n} in {v}");
-        n
-    };
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
-
-    let u = made(&["lab", "unix-vs-tcp", "--seconds", "0.1", "--json"]);
-    let ratio = num(&u, "unix_mib_per_s") / num(&u, "tcp_mib_per_s");
-    assert!(close(num(&u, "throughput_ratio"), ratio), "{u}");
-    let reduction = 1.0 - num(&u, "unix_rtt_us") / num(&u, "tcp_rtt_us");
-    assert!(close(u["latency_reduction"].as_f64().unwrap(), reduction), "{u}");
-
-    let p = made(&["lab", "poll-vs-epoll", "--fds", "10,100", "--seconds-per-size", "0.02", "--json"]);
-    let rows = p["rows"].as_array().unwrap();
-    assert_eq!(rows.iter().map(|r| r["fds"].as_u64().unwrap()).collect::<Vec<_>>(), vec![10, 100], "{p}");
-    for r in rows {
-        for k in ["poll_ns", "select_ns", "epoll_ns"] {
-            num(r, k);
+    let check_points = |made: &serde_json::Value| {
+        for f in made["figures"].as_array().unwrap() {
+            for p in f["points"].as_array().unwrap() {
+                for s in p["series"].as_array().unwrap() {
+                    let samples: Vec<f64> =
+                        s["samples"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+                    assert_eq!(samples.len(), 3, "3 samples per point: {s}");
+                    let (min, med, max) =
+                        (s["min"].as_f64().unwrap(), s["median"].as_f64().unwrap(), s["max"].as_f64().unwrap());
+                    assert!(min <= med && med <= max, "{s}");
+                    assert_eq!(min, samples.iter().copied().fold(f64::INFINITY, f64::min));
+                    if !s["latency"].is_null() {
+                        let l = &s["latency"];
+                        let q: Vec<f64> = ["p50_us", "p90_us", "p99_us", "p999_us", "max_us"]
+                            .iter()
+                            .map(|k| l[*k].as_f64().unwrap())
+                            .collect();
+                        assert!(q.windows(2).all(|w| w[0] <= w[1]), "percentiles in order: {l}");
+                        assert!(l["count"].as_u64().unwrap() >= 3, "{l}");
+                    }
+                }
+                if let Some(r) = p["ratio"].as_object() {
+                    assert_eq!(r["samples"].as_array().unwrap().len(), 3, "a ratio per run: {p}");
+                }
+            }
         }
+    };
+    let svg_ok = |svg: &str, names: &[&str], name: &str| {
+        let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{name}.svg is not well-formed: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        let texts: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .map(|t| t.trim().to_string())
+            .collect();
+        for n in names {
+            assert!(texts.iter().any(|t| t == n), "{name}.svg lacks the series {n}: {texts:?}");
+        }
+        assert!(texts.iter().any(|t| t.starts_with("claim: ")), "{name}.svg lacks the claim line: {texts:?}");
+        // Rendered, the chart is not blank: many pixels are not background.
+        let png = dir.join(format!("{name}.png"));
+        let st = Command::new("rsvg-convert")
+            .arg(dir.join(format!("{name}.svg")))
+            .arg("-o")
+            .arg(&png)
+            .status()
+            .expect("rsvg-convert (librsvg2-bin)");
+        assert!(st.success());
+        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let px = info.color_type.samples();
+        let pixels = &buf[..info.buffer_size()];
+        let inked = pixels.chunks(px).filter(|p| p.iter().take(3).any(|&c| c < 200)).count();
+        let total = pixels.len() / px;
+        assert!(inked * 200 > total, "{name}.png is blank: {inked} of {total} pixels drawn");
+    };
+
+    let (u, svg) = run(&["lab", "unix-vs-tcp", "--sizes", "64,64k", "--seconds", "0.02"], "unix");
+    check_points(&u);
+    let thr = &u["figures"][0];
+    assert_eq!(
+        thr["points"].as_array().unwrap().iter().map(|p| p["x"].as_f64().unwrap()).collect::<Vec<_>>(),
+        vec![64.0, 65536.0]
+    );
+    // The ratio of each run is that run's Unix over that run's TCP.
+    let p0 = &thr["points"][0];
+    for i in 0..3 {
+        let (tcp, unix) =
+            (p0["series"][0]["samples"][i].as_f64().unwrap(), p0["series"][1]["samples"][i].as_f64().unwrap());
+        assert!((p0["ratio"]["samples"][i].as_f64().unwrap() - unix / tcp).abs() < 1e-9 * (unix / tcp));
     }
-    let last = &rows[1];
-    assert!(close(num(&p, "poll_over_epoll_at_max"), num(last, "poll_ns") / num(last, "epoll_ns")), "{p}");
+    assert!(["confirmed", "not-confirmed", "inconclusive"].contains(&thr["verdict"].as_str().unwrap()), "{thr}");
+    assert!(!u["figures"][1]["points"][0]["series"][0]["latency"].is_null(), "round trips have percentiles");
+    svg_ok(&svg, &["TCP", "Unix", "Unix / TCP"], "unix");
 
-    let n = made(&["lab", "nagle", "--requests", "3", "--json"]);
-    assert_eq!(n["requests"], 3);
-    // Nagle's algorithm meeting a delayed ACK costs a timer of tens of milliseconds; with
-    // TCP_NODELAY a loopback round trip is microseconds.
-    assert!(num(&n, "default_us") > num(&n, "nodelay_us"), "{n}");
-    num(&n, "quickack_us");
+    let (p, svg) = run(&["lab", "poll-vs-epoll", "--fds", "10,100", "--seconds-per-size", "0.01"], "poll");
+    check_points(&p);
+    svg_ok(&svg, &["select", "poll", "epoll"], "poll");
 
-    let b = made(&["lab", "blocking-vs-epoll", "--connections", "50", "--seconds", "0.2", "--json"]);
-    assert_eq!(b["connections"], 50);
-    let (threads, epoll) = (&b["thread_per_connection"], &b["epoll_loop"]);
-    assert!(num(threads, "threads") >= 50.0, "{b}");
-    assert_eq!(epoll["threads"], 1, "{b}");
-    num(threads, "requests_per_s");
-    num(epoll, "requests_per_s");
-    assert!(num(threads, "rss_kib") > num(epoll, "rss_kib"), "a thread per connection costs memory: {b}");
+    let (n, svg) = run(&["lab", "nagle", "--requests", "3"], "nagle");
+    check_points(&n);
+    // Nagle meeting a delayed ACK costs a timer of tens of milliseconds; with TCP_NODELAY a
+    // loopback round trip is microseconds.
+    let series = &n["figures"][0]["points"][0]["series"];
+    assert!(series[0]["median"].as_f64().unwrap() > series[1]["median"].as_f64().unwrap(), "{series}");
+    svg_ok(&svg, &["default", "TCP_NODELAY", "TCP_QUICKACK"], "nagle");
+
+    let (b, svg) = run(&["lab", "blocking-vs-epoll", "--connections", "10,50", "--seconds", "0.1"], "blocking");
+    check_points(&b);
+    let threads = &b["figures"][2]["points"][1]["series"];
+    assert!(threads[0]["min"].as_f64().unwrap() >= 50.0, "a thread per connection: {threads}");
+    assert_eq!(threads[1]["max"].as_f64().unwrap(), 1.0, "one epoll thread: {threads}");
+    svg_ok(&svg, &["thread per connection", "epoll loop"], "blocking");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Text that a reader can take at its word: verdicts, no negative "lower", the conditions;
+/// and a wrong `--cpus` is a usage error.
+#[test]
+fn benchmark_text_states_verdicts_and_conditions() {
+    private_netns();
+    let out = sockscope_ok(&["lab", "unix-vs-tcp", "--sizes", "1k", "--seconds", "0.02", "--runs", "2", "--cpus", "0"]);
+    assert!(out.contains("median [min–max] of 2 runs"), "{out}");
+    assert!(out.contains("claim: Unix throughput ≥ 2× TCP's — "), "{out}");
+    assert!(out.contains("conditions: ") && out.contains("client pinned to CPU 0, server to CPU 0"), "{out}");
+    assert!(out.contains("% lower") || out.contains("% higher") || out.contains("the same"), "{out}");
+    let negative = out.split_whitespace().any(|w| w.starts_with('-') && w.ends_with('%'));
+    assert!(!negative, "a negative percentage: {out}");
+    let status = |args: &[&str]| {
+        let o = sockscope(args);
+        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, err) = status(&["lab", "nagle", "--cpus", "99999"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("CPU 99999") && err.lines().count() <= 2, "{err}");
+    for bad in [
+        &["lab", "unix-vs-tcp", "--sizes", "0"][..],
+        &["lab", "unix-vs-tcp", "--runs", "0"],
+        &["lab", "nagle", "--cpus", "0,1,2"],
+    ] {
+        let (code, err) = status(bad);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+    }
 }
 
 /// Security issue 4: cleanup destroyed every closing socket on the lab's port, on any

@@ -77,10 +77,18 @@ fn start(scenario: &Scenario, exe: &std::path::Path) -> anyhow::Result<Started> 
         Scenario::Ephemeral { range } => start_ephemeral(range),
         Scenario::Reuseport { listeners, clients } => start_reuseport(*listeners, *clients),
         Scenario::Farm { sockets, processes } => start_farm(*sockets, *processes, exe),
-        Scenario::UnixVsTcp { seconds } => start_unix_vs_tcp(*seconds),
-        Scenario::PollVsEpoll { fds, seconds_per_size } => start_poll_vs_epoll(fds, *seconds_per_size),
-        Scenario::Nagle { requests } => start_nagle(*requests),
-        Scenario::BlockingVsEpoll { connections, seconds } => start_blocking_vs_epoll(*connections, *seconds),
+        Scenario::UnixVsTcp { sizes, seconds, bench: b } => {
+            benchmark(b, |s| bench::unix_vs_tcp::run(sizes, *seconds, s))
+        }
+        Scenario::PollVsEpoll { fds, seconds_per_size, bench: b } => benchmark(b, |s| {
+            bench::poll_vs_epoll::run(fds, Duration::from_secs_f64(seconds_per_size.clamp(0.01, 10.0)), s)
+        }),
+        Scenario::Nagle { requests, bench: b } => {
+            benchmark(b, |s| bench::nagle::run(*requests, Duration::from_secs(5), s))
+        }
+        Scenario::BlockingVsEpoll { connections, seconds, bench: b } => {
+            benchmark(b, |s| bench::blocking_vs_epoll::run(connections, *seconds, s))
+        }
     }
 }
 
@@ -244,68 +252,22 @@ fn start_farm(sockets: u64, processes: u32, exe: &std::path::Path) -> anyhow::Re
     Ok(started("farm", serde_json::to_value(&f.truth)?, lines, Some(Box::new(f))))
 }
 
-/// Benchmark: Unix sockets against TCP loopback.
-fn start_unix_vs_tcp(seconds: f64) -> anyhow::Result<Started> {
-    let r = bench::unix_vs_tcp::run(seconds)?;
-    let lines = vec![
-        format!(
-            "throughput: TCP {:.0} MiB/s, Unix {:.0} MiB/s: Unix is {:.2}x",
-            r.tcp_mib_per_s, r.unix_mib_per_s, r.throughput_ratio
-        ),
-        format!(
-            "round trip: TCP {:.1} us, Unix {:.1} us: Unix is {:.0}% lower",
-            r.tcp_rtt_us,
-            r.unix_rtt_us,
-            r.latency_reduction * 100.0
-        ),
-        format!("claim: {}", r.claim),
-    ];
-    Ok(started("unix-vs-tcp", serde_json::to_value(&r)?, lines, None))
-}
-
-/// Benchmark: select/poll/epoll as idle fds grow.
-fn start_poll_vs_epoll(fds: &[usize], seconds_per_size: f64) -> anyhow::Result<Started> {
-    let r = bench::poll_vs_epoll::run(fds, Duration::from_secs_f64(seconds_per_size.clamp(0.01, 10.0)))?;
-    let mut lines = vec![format!("{:>7} {:>12} {:>12} {:>12}", "fds", "select ns", "poll ns", "epoll ns")];
-    for row in &r.rows {
-        let sel = row.select_ns.map_or("-".to_string(), |v| format!("{v:.0}"));
-        lines.push(format!("{:>7} {:>12} {:>12.0} {:>12.0}", row.fds, sel, row.poll_ns, row.epoll_ns));
-    }
-    lines.push(format!("at the largest size poll costs {:.0}x epoll per wait", r.poll_over_epoll_at_max));
-    lines.push(format!("claim: {}", r.claim));
-    Ok(started("poll-vs-epoll", serde_json::to_value(&r)?, lines, None))
-}
-
-/// Benchmark: Nagle, TCP_NODELAY and TCP_QUICKACK.
-fn start_nagle(requests: u32) -> anyhow::Result<Started> {
-    let r = bench::nagle::run(requests, Duration::from_secs(5))?;
-    let lines = vec![
-        format!("write-write-read request/response, median of {} requests:", r.requests),
-        format!("  default (Nagle on, delayed ACKs): {:.0} us", r.default_us),
-        format!("  TCP_NODELAY on the client:        {:.0} us", r.nodelay_us),
-        format!("  TCP_QUICKACK on the server:       {:.0} us", r.quickack_us),
-        format!("claim: {}", r.claim),
-    ];
-    Ok(started("nagle", serde_json::to_value(&r)?, lines, None))
-}
-
-/// Benchmark: thread per connection against one epoll loop.
-fn start_blocking_vs_epoll(connections: u32, seconds: f64) -> anyhow::Result<Started> {
-    let r = bench::blocking_vs_epoll::run(connections, seconds)?;
-    let m = |x: &bench::blocking_vs_epoll::Mode| {
-        format!(
-            "{:.0} requests/s, {} threads, +{} KiB resident, +{} MiB virtual",
-            x.requests_per_s,
-            x.threads,
-            x.rss_kib,
-            x.virtual_kib / 1024
-        )
+/// Runs a benchmark with its repeats and pinning, says its figures and verdicts, and draws
+/// its chart when asked.
+fn benchmark(
+    args: &crate::args::BenchArgs,
+    run: impl FnOnce(bench::Settings) -> Result<bench::report::Report, sockscope_lab::LabError>,
+) -> anyhow::Result<Started> {
+    let pin = if args.cpus.is_empty() {
+        None
+    } else {
+        Some(bench::conditions::Pinning::new(&args.cpus).map_err(crate::usage::usage)?)
     };
-    let lines = vec![
-        format!("{} connections, {} s each:", r.connections, r.seconds),
-        format!("  thread per connection: {}", m(&r.thread_per_connection)),
-        format!("  one epoll loop:        {}", m(&r.epoll_loop)),
-        format!("claim: {}", r.claim),
-    ];
-    Ok(started("blocking-vs-epoll", serde_json::to_value(&r)?, lines, None))
+    let report = run(bench::Settings { runs: usize::from(args.runs), pin })?;
+    let mut lines = report.lines();
+    if let Some(path) = &args.plot {
+        bench::plot::write_svg(path, &bench::plot::panels(&report))?;
+        lines.push(format!("chart: {}", path.display()));
+    }
+    Ok(started(report.benchmark, serde_json::to_value(&report)?, lines, None))
 }

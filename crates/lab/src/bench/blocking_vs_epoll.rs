@@ -2,9 +2,11 @@
 //! one epoll loop, driven by the same client over C connections. Reports throughput and the
 //! memory each server costs.
 
+use super::report::{Axis, Figure, Ratio, Report, Series, rounds};
+use super::stats::{Bound, Claim};
+use super::{Settings, conditions::pin_side};
 use crate::{LabError, io, limits};
 use rustix::event::epoll;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,23 +19,13 @@ pub const CLAIM: &str = "blocking I/O needs a thread per connection (memory and 
 
 const MSG: usize = 64;
 
-#[derive(Debug, Serialize)]
-pub struct Mode {
-    pub requests_per_s: f64,
-    /// Resident memory the server added (KiB).
-    pub rss_kib: u64,
-    /// Virtual memory it added (KiB): thread stacks show here.
-    pub virtual_kib: u64,
-    pub threads: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Result {
-    pub connections: u32,
-    pub seconds: f64,
-    pub thread_per_connection: Mode,
-    pub epoll_loop: Mode,
-    pub claim: &'static str,
+/// What one server did in one run.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    requests_per_s: f64,
+    /// Resident memory the server added (KiB), at least one page (RSS is counted in pages).
+    rss_kib: u64,
+    threads: u64,
 }
 
 fn status(key: &str) -> u64 {
@@ -85,6 +77,7 @@ fn threaded_server(
     listener: TcpListener,
     n: u32,
     stop: Arc<AtomicBool>,
+    settings: Settings,
 ) -> std::thread::JoinHandle<Vec<std::thread::JoinHandle<()>>> {
     std::thread::spawn(move || {
         let mut handles = Vec::new();
@@ -92,6 +85,7 @@ fn threaded_server(
             let Ok((mut s, _)) = listener.accept() else { break };
             let stop = stop.clone();
             handles.push(std::thread::spawn(move || {
+                pin_side(settings.pin, false);
                 let mut buf = [0u8; MSG];
                 while !stop.load(Ordering::Relaxed) {
                     if s.read_exact(&mut buf).is_err() || s.write_all(&buf).is_err() {
@@ -104,8 +98,9 @@ fn threaded_server(
     })
 }
 
-fn epoll_server(listener: TcpListener, n: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+fn epoll_server(listener: TcpListener, n: u32, stop: Arc<AtomicBool>, s: Settings) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
+        pin_side(s.pin, false);
         let Ok(ep) = epoll::create(epoll::CreateFlags::CLOEXEC) else { return };
         let mut conns: HashMap<u64, (TcpStream, Vec<u8>)> = HashMap::new();
         for i in 0..n {
@@ -146,49 +141,87 @@ fn settle() {
     std::thread::sleep(Duration::from_millis(200));
 }
 
-pub fn run(connections: u32, seconds: f64) -> std::result::Result<Result, LabError> {
-    if connections == 0 || !(0.1..=60.0).contains(&seconds) {
-        return Err(LabError::Limit("--connections must be at least 1 and --seconds 0.1..=60".into()));
-    }
-    // Both ends live in this process: two fds per connection.
-    limits::ensure_fds(u64::from(connections) * 2 + 16, "blocking-vs-epoll")?;
-    limits::ensure_ports(u64::from(connections) * 2, "blocking-vs-epoll")?;
-    let d = Duration::from_secs_f64(seconds);
+const SERIES: [&str; 2] = ["thread per connection", "epoll loop"];
 
-    let measure = |threaded: bool| -> std::result::Result<Mode, LabError> {
-        let listener = TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let (rss0, vm0, th0) = (status("VmRSS:"), status("VmSize:"), status("Threads:"));
-        let l2 = listener.try_clone().map_err(io("dup listener"))?;
-        let (tserver, eserver) = if threaded {
-            (Some(threaded_server(l2, connections, stop.clone())), None)
-        } else {
-            (None, Some(epoll_server(l2, connections, stop.clone())))
-        };
-        let clients = connect_all(&listener, connections)?;
-        settle();
-        let (rss, vm, th) = (status("VmRSS:"), status("VmSize:"), status("Threads:"));
-        let done = drive(&clients, d)?;
-        stop.store(true, Ordering::Relaxed);
-        drop(clients);
-        if let Some(h) = tserver
-            && let Ok(handles) = h.join()
-        {
-            for h in handles {
-                let _ = h.join();
-            }
-        }
-        if let Some(h) = eserver {
+/// One server (`threaded` or the epoll loop) with `connections` clients, driven for `d`.
+fn measure(threaded: bool, connections: u32, d: Duration, s: Settings) -> std::result::Result<Mode, LabError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (rss0, th0) = (status("VmRSS:"), status("Threads:"));
+    let l2 = listener.try_clone().map_err(io("dup listener"))?;
+    let (tserver, eserver) = if threaded {
+        (Some(threaded_server(l2, connections, stop.clone(), s)), None)
+    } else {
+        (None, Some(epoll_server(l2, connections, stop.clone(), s)))
+    };
+    let clients = connect_all(&listener, connections)?;
+    settle();
+    let (rss, th) = (status("VmRSS:"), status("Threads:"));
+    let done = drive(&clients, d);
+    stop.store(true, Ordering::Relaxed);
+    drop(clients);
+    if let Some(h) = tserver
+        && let Ok(handles) = h.join()
+    {
+        for h in handles {
             let _ = h.join();
         }
-        Ok(Mode {
-            requests_per_s: done as f64 / seconds,
-            rss_kib: rss.saturating_sub(rss0),
-            virtual_kib: vm.saturating_sub(vm0),
-            threads: th.saturating_sub(th0),
-        })
-    };
-    let thread_per_connection = measure(true)?;
-    let epoll_loop = measure(false)?;
-    Ok(Result { connections, seconds, thread_per_connection, epoll_loop, claim: CLAIM })
+    }
+    if let Some(h) = eserver {
+        let _ = h.join();
+    }
+    Ok(Mode {
+        requests_per_s: done? as f64 / d.as_secs_f64(),
+        rss_kib: rss.saturating_sub(rss0).max(4),
+        threads: th.saturating_sub(th0),
+    })
+}
+
+pub fn run(connections: &[u32], seconds: f64, s: Settings) -> std::result::Result<Report, LabError> {
+    let max = connections.iter().copied().max().unwrap_or(0);
+    if connections.contains(&0) || max == 0 || !(0.1..=60.0).contains(&seconds) {
+        return Err(LabError::Limit("--connections must be at least 1 each and --seconds 0.1..=60".into()));
+    }
+    super::report::check_runs(s.runs)?;
+    // Both ends live in this process: two fds per connection.
+    limits::ensure_fds(u64::from(max) * 2 + 16, "blocking-vs-epoll")?;
+    limits::ensure_ports(u64::from(max) * 2, "blocking-vs-epoll")?;
+    let conditions = super::conditions::Conditions::now(s.pin);
+    // The client drives from this thread.
+    pin_side(s.pin, true);
+    let d = Duration::from_secs_f64(seconds);
+    let axis = Axis { label: "connections", unit: "connections", log: true };
+    let mut rate = Figure::new("echo rate", "requests/s", axis).with_ratio(Ratio {
+        numerator: "epoll loop",
+        denominator: "thread per connection",
+        claim: None,
+        says: "",
+        judged_at_largest_only: false,
+        as_percent: true,
+    });
+    let mut memory = Figure::new("resident memory added", "KiB", axis).with_ratio(Ratio {
+        numerator: "thread per connection",
+        denominator: "epoll loop",
+        claim: Some(Claim { bound: Bound::AtLeast, value: 2.0 }),
+        says: "at the most connections, a thread per connection costs ≥ 2× the memory of one epoll loop",
+        judged_at_largest_only: true,
+        as_percent: false,
+    });
+    let mut threads = Figure::new("threads added", "threads", axis);
+    for &n in connections {
+        let runs = rounds(s.runs, 2, |i| measure(i == 0, n, d, s))?;
+        let of = |f: fn(&Mode) -> f64| -> Vec<Series> {
+            SERIES.iter().zip(&runs).map(|(name, r)| Series::new(name, r.iter().map(f).collect(), None)).collect()
+        };
+        rate.push(f64::from(n), of(|m| m.requests_per_s));
+        memory.push(f64::from(n), of(|m| m.rss_kib as f64));
+        threads.push(f64::from(n), of(|m| m.threads as f64));
+    }
+    Ok(Report {
+        benchmark: "blocking-vs-epoll",
+        claim: CLAIM,
+        runs: s.runs,
+        conditions,
+        figures: vec![rate.judge(), memory.judge(), threads.judge()],
+    })
 }

@@ -2,18 +2,36 @@
 //! the claim it tests.
 
 pub mod blocking_vs_epoll;
+pub mod conditions;
 pub mod nagle;
+pub mod plot;
 pub mod poll_vs_epoll;
+pub mod report;
+pub mod stats;
 pub mod unix_vs_tcp;
 
 use std::time::Duration;
 
-/// The median of some durations (they are sorted in place).
-pub fn median(v: &mut [Duration]) -> Duration {
-    v.sort_unstable();
-    v.get(v.len() / 2).copied().unwrap_or_default()
+/// How every benchmark repeats and pins: `--runs` measured runs per point (after one
+/// warm-up), and `--cpus`.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub runs: usize,
+    pub pin: Option<conditions::Pinning>,
 }
 
 pub fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
+}
+
+/// Runs `f` on a new thread pinned to one side (or not pinned), and returns what it returns.
+pub(crate) fn on_thread<T: Send + 'static>(
+    pin: Option<conditions::Pinning>,
+    client: bool,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    std::thread::spawn(move || {
+        conditions::pin_side(pin, client);
+        f()
+    })
 }

@@ -3,23 +3,15 @@
 //! acknowledged, and the server delays that ACK. TCP_NODELAY on the sender, or TCP_QUICKACK
 //! on the receiver, removes the stall.
 
-use super::{median, micros};
+use super::report::{Axis, Figure, Ratio, Report, Series, rounds};
+use super::stats::{Bound, Claim, Latencies};
+use super::{Settings, micros, on_thread};
 use crate::{LabError, io};
-use serde::Serialize;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 pub const CLAIM: &str = "TCP_NODELAY disables Nagle's algorithm and reduces latency for interactive protocols; TCP_QUICKACK sends ACKs at once instead of delaying them";
-
-#[derive(Debug, Serialize)]
-pub struct Result {
-    pub requests: u32,
-    pub default_us: f64,
-    pub nodelay_us: f64,
-    pub quickack_us: f64,
-    pub claim: &'static str,
-}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -28,7 +20,13 @@ enum Mode {
     QuickAck,
 }
 
-fn median_latency(mode: Mode, requests: u32, deadline: Instant) -> std::result::Result<Duration, LabError> {
+/// Every request's latency, `requests` of them or as many as fit before `deadline`.
+fn latencies(
+    mode: Mode,
+    requests: u32,
+    deadline: Instant,
+    settings: Settings,
+) -> std::result::Result<Latencies, LabError> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
     let mut c = TcpStream::connect(l.local_addr().map_err(io("address"))?).map_err(io("connect"))?;
     let (mut s, _) = l.accept().map_err(io("accept"))?;
@@ -36,7 +34,7 @@ fn median_latency(mode: Mode, requests: u32, deadline: Instant) -> std::result::
         c.set_nodelay(true).map_err(io("TCP_NODELAY"))?;
     }
     let quick = mode == Mode::QuickAck;
-    let server = std::thread::spawn(move || {
+    let server = on_thread(settings.pin, false, move || {
         let mut req = [0u8; 200];
         loop {
             // TCP_QUICKACK is not sticky: the kernel may turn it off again, so set it each time.
@@ -48,36 +46,58 @@ fn median_latency(mode: Mode, requests: u32, deadline: Instant) -> std::result::
             }
         }
     });
-    let mut samples = Vec::new();
-    let mut resp = [0u8; 2];
-    for _ in 0..requests {
-        if Instant::now() > deadline {
-            break;
+    let client = on_thread(settings.pin, true, move || -> std::result::Result<Latencies, LabError> {
+        let mut lat = Latencies::new();
+        let mut resp = [0u8; 2];
+        for _ in 0..requests {
+            if Instant::now() > deadline {
+                break;
+            }
+            let t = Instant::now();
+            c.write_all(&[1u8; 100]).map_err(io("write header"))?;
+            c.write_all(&[2u8; 100]).map_err(io("write body"))?;
+            c.read_exact(&mut resp).map_err(io("read response"))?;
+            lat.record(t.elapsed());
         }
-        let t = Instant::now();
-        c.write_all(&[1u8; 100]).map_err(io("write header"))?;
-        c.write_all(&[2u8; 100]).map_err(io("write body"))?;
-        c.read_exact(&mut resp).map_err(io("read response"))?;
-        samples.push(t.elapsed());
-    }
-    drop(c);
+        Ok(lat)
+    });
+    let lat = client.join().map_err(|_| LabError::Worker("the client thread panicked".into()))?;
     let _ = server.join();
-    Ok(median(&mut samples))
+    lat
 }
 
-pub fn run(requests: u32, max: Duration) -> std::result::Result<Result, LabError> {
+const SERIES: [&str; 3] = ["default", "TCP_NODELAY", "TCP_QUICKACK"];
+
+/// Each setting gets at most `max` per run.
+pub fn run(requests: u32, max: Duration, s: Settings) -> std::result::Result<Report, LabError> {
     if requests == 0 || requests > 100_000 {
         return Err(LabError::Limit("--requests must be 1..=100000".into()));
     }
-    let deadline = Instant::now() + max;
-    let default = median_latency(Mode::Default, requests, deadline)?;
-    let nodelay = median_latency(Mode::NoDelay, requests, deadline + max)?;
-    let quickack = median_latency(Mode::QuickAck, requests, deadline + max * 2)?;
-    Ok(Result {
-        requests,
-        default_us: micros(default),
-        nodelay_us: micros(nodelay),
-        quickack_us: micros(quickack),
-        claim: CLAIM,
-    })
+    super::report::check_runs(s.runs)?;
+    let conditions = super::conditions::Conditions::now(s.pin);
+    let modes = [Mode::Default, Mode::NoDelay, Mode::QuickAck];
+    let runs = rounds(s.runs, modes.len(), |i| latencies(modes[i], requests, Instant::now() + max, s))?;
+    let mut figure = Figure::new("request latency", "µs", Axis { label: "request", unit: "bytes", log: false })
+        .with_ratio(Ratio {
+            numerator: "TCP_NODELAY",
+            denominator: "default",
+            claim: Some(Claim { bound: Bound::AtMost, value: 0.5 }),
+            says: "TCP_NODELAY at least halves the latency of a write-write-read exchange (≤ 0.5× default)",
+            judged_at_largest_only: false,
+            as_percent: true,
+        });
+    let series = SERIES
+        .iter()
+        .zip(runs)
+        .map(|(name, runs)| {
+            let mut all = Latencies::new();
+            for l in &runs {
+                all.add(l);
+            }
+            Series::new(name, runs.iter().map(|l| micros(l.median())).collect(), Some(&all))
+        })
+        .collect();
+    // One point: the request, written as two 100-byte pieces.
+    figure.push(200.0, series);
+    Ok(Report { benchmark: "nagle", claim: CLAIM, runs: s.runs, conditions, figures: vec![figure.judge()] })
 }
