@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times sockscope against ss, netstat and lsof on the same socket populations, in one run on
-# one machine, and writes bench/RESULTS.md. Populations come from `sockscope lab farm`, built
-# inside a private network namespace so nothing else is measured.
+# one machine, and writes bench/RESULTS.md and the scaling chart bench/scaling.svg.
+# Populations come from `sockscope lab farm`, built inside a private network namespace so
+# nothing else is measured.
 #
 #   bench/run.sh                      # 25k 50k 100k 200k sockets
 #   bench/run.sh 100000 200000        # chosen sizes
@@ -22,13 +23,20 @@ out=$(mktemp -d)
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(25000 50000 100000 200000)
 unshare -n bash bench/inside.sh "$PWD/target/release/sockscope" "$out" "${sizes[@]}"
-# The tracing, events and namespaces sections are bench/trace.sh's, bench/events.sh's and
-# bench/netns.sh's: kept as they are.
-trace_section=$(sed -n '/^<!-- trace: bench\/trace.sh -->$/,/^<!-- \/trace -->$/p' bench/RESULTS.md 2>/dev/null || true)
-events_section=$(sed -n '/^<!-- events: bench\/events.sh -->$/,/^<!-- \/events -->$/p' bench/RESULTS.md 2>/dev/null || true)
-netns_section=$(sed -n '/^<!-- netns: bench\/netns.sh -->$/,/^<!-- \/netns -->$/p' bench/RESULTS.md 2>/dev/null || true)
+# The sections other scripts write (<!-- NAME: bench/NAME.sh --> … <!-- /NAME -->: trace,
+# events, netns, watch, serve…) are kept as they are.
+kept=$(python3 - <<'PY'
+import re
+try:
+    text = open("bench/RESULTS.md").read()
+except FileNotFoundError:
+    text = ""
+print("\n\n".join(m.group(0) for m in re.finditer(r"(?ms)^<!-- (\w+): bench/\S+ -->$.*?^<!-- /\1 -->$", text)))
+PY
+)
 python3 bench/report.py "$out" > bench/RESULTS.md
-[ -z "$trace_section" ] || printf '\n%s\n' "$trace_section" >> bench/RESULTS.md
-[ -z "$events_section" ] || printf '\n%s\n' "$events_section" >> bench/RESULTS.md
-[ -z "$netns_section" ] || printf '\n%s\n' "$netns_section" >> bench/RESULTS.md
-echo "wrote bench/RESULTS.md (raw data in $out)"
+[ -z "$kept" ] || printf '\n%s\n' "$kept" >> bench/RESULTS.md
+# The scaling chart README shows: time against socket count for sockscope, ss, netstat and
+# lsof, log-log, from the same runs.
+cargo run --release -q -p sockscope-lab --example scaling_chart -- "$out" bench/scaling.svg
+echo "wrote bench/RESULTS.md and bench/scaling.svg (raw data in $out)"

@@ -133,35 +133,42 @@ fn draw(area: &Area<'_>, p: &Panel) -> Result<(), DrawingAreaErrorKind<std::io::
     }
     let (x0, x1) = padded(&xs, p.x_log, false);
     let (y0, y1) = padded(&ys, p.y_log, !p.y_log);
+    // Ticks: x at every measured point (a sweep's sizes are what a reader looks for); y at
+    // whole powers of ten on a log axis, else at round steps.
+    let mut x_ticks: Vec<f64> = xs.clone();
+    x_ticks.sort_by(f64::total_cmp);
+    x_ticks.dedup();
+    let y_ticks = if p.y_log {
+        // 1, 2 and 5 of each decade when that stays readable, else the decades alone.
+        let decades = (y0.floor() as i64)..=(y1.ceil() as i64);
+        let fine: Vec<f64> = decades
+            .clone()
+            .flat_map(|e| [1f64, 2.0, 5.0].map(|m| e as f64 + m.log10()))
+            .filter(|t| (y0..=y1).contains(t))
+            .collect();
+        if fine.len() <= 12 { fine } else { decades.map(|e| e as f64).filter(|t| (y0..=y1).contains(t)).collect() }
+    } else {
+        round_steps(y0, y1)
+    };
     let x_unit = p.x_unit.clone();
     let x_log = p.x_log;
-    // On a log axis only whole powers get a label; the grid lines between stay unlabelled.
-    let whole = |v: f64| (v - v.round()).abs() < 1e-6;
     let x_fmt = move |v: &f64| {
-        if x_log && !whole(*v) {
-            return String::new();
-        }
-        let raw = if x_log { x_base.powf(v.round()) } else { *v };
-        if x_unit == "bytes" { x_text(raw, "bytes") } else { short(raw) }
+        let raw = if x_log { x_base.powf(*v) } else { *v };
+        if x_unit == "bytes" { x_text(raw.round(), "bytes") } else { short(raw) }
     };
     let y_log = p.y_log;
-    let y_fmt = move |v: &f64| match (y_log, whole(*v)) {
-        (true, false) => String::new(),
-        (true, true) => short(10f64.powf(v.round())),
-        (false, _) => short(*v),
-    };
+    // 10^log10(2) is 2 give or take a rounding error: round to three significant digits.
+    let y_fmt = move |v: &f64| short(if y_log { significant(10f64.powf(*v)) } else { *v });
     let mut chart = ChartBuilder::on(area)
         .caption(&p.title, ("sans-serif", 18))
         .margin(14)
         .x_label_area_size(48)
         .y_label_area_size(80)
-        .build_cartesian_2d(x0..x1, y0..y1)?;
+        .build_cartesian_2d(Ticked { lo: x0, hi: x1, ticks: x_ticks }, Ticked { lo: y0, hi: y1, ticks: y_ticks })?;
     chart
         .configure_mesh()
         .x_desc(p.x_label.as_str())
         .y_desc(p.y_label.as_str())
-        .x_labels(8)
-        .y_labels(8)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .draw()?;
@@ -188,6 +195,57 @@ fn draw(area: &Area<'_>, p: &Panel) -> Result<(), DrawingAreaErrorKind<std::io::
     }
     chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.85)).draw()?;
     Ok(())
+}
+
+fn significant(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powf(v.abs().log10().floor() - 2.0);
+    (v / scale).round() * scale
+}
+
+/// A linear axis whose ticks are the ones given.
+struct Ticked {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl plotters::coord::ranged1d::Ranged for Ticked {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let frac = (v - self.lo) / (self.hi - self.lo);
+        limit.0 + (f64::from(limit.1 - limit.0) * frac).round() as i32
+    }
+
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
+        self.ticks.clone()
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// About six ticks between `lo` and `hi` at steps of 1, 2 or 5 times a power of ten.
+fn round_steps(lo: f64, hi: f64) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return vec![lo];
+    }
+    let raw = span / 6.0;
+    let power = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|s| *s >= raw).unwrap_or(10.0 * power);
+    let mut ticks = Vec::new();
+    let mut t = (lo / step).ceil() * step;
+    while t <= hi + step * 1e-9 && ticks.len() < 50 {
+        ticks.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
+        t += step;
+    }
+    ticks
 }
 
 /// The range of some (transformed) values with a margin; a single value gets room around it.
@@ -259,6 +317,13 @@ mod tests {
         }
         let _ = std::fs::remove_dir_all(&dir);
         assert!(write_svg(Path::new("/nonexistent-dir/x.svg"), &[]).is_err());
+    }
+
+    #[test]
+    fn round_steps_cover_the_range() {
+        assert_eq!(round_steps(0.0, 3.0), vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]);
+        assert_eq!(round_steps(0.0, 100.0), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);
+        assert_eq!(round_steps(1.0, 1.0), vec![1.0]);
     }
 
     #[test]
