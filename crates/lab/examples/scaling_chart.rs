@@ -19,8 +19,7 @@ const COMMANDS: [(&str, &str); 4] = [
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, raw, out] = args.as_slice() else {
-        eprintln!("usage: scaling_chart RAW_DIR OUT.svg");
-        std::process::exit(2);
+        return Err("usage: scaling_chart RAW_DIR OUT.svg".into());
     };
     let mut lines: Vec<Line> =
         COMMANDS.iter().map(|(_, name)| Line { name: name.to_string(), points: Vec::new() }).collect();

@@ -312,7 +312,7 @@ mod tests {
         write_svg(&path, &[panel]).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
-        for text in ["Unix / TCP", "claim: ≥ 2×", "1 KiB", "message size (bytes)"] {
+        for text in ["Unix / TCP", "claim: ≥ 2×", "64 B", "1 MiB", "message size (bytes)"] {
             assert!(svg.contains(text), "{text} missing");
         }
         let _ = std::fs::remove_dir_all(&dir);
