@@ -109,6 +109,15 @@ impl Figure {
 
     /// The verdict over the judged points: one verdict when they agree, else inconclusive.
     pub fn judge(mut self) -> Figure {
+        // A claim judged at the largest x says nothing of the other points.
+        if self.ratio.as_ref().is_some_and(|r| r.judged_at_largest_only) {
+            let largest = self.points.iter().map(|p| p.x).fold(f64::NEG_INFINITY, f64::max);
+            for p in self.points.iter_mut().filter(|p| p.x != largest) {
+                if let Some(r) = &mut p.ratio {
+                    r.verdict = None;
+                }
+            }
+        }
         let judged: Vec<Verdict> = self.judged_points().filter_map(|p| p.ratio.as_ref()?.verdict).collect();
         self.verdict = match judged.first() {
             Some(first) if judged.iter().all(|v| v == first) => Some(*first),
@@ -179,26 +188,39 @@ impl Figure {
             out.extend(table(&rows));
         }
         if let (Some(r), Some(v)) = (&self.ratio, self.verdict) {
-            out.push(format!("claim: {} — {}{}", r.says, v.words(), self.verdict_detail(r)));
+            out.push(format!("claim: {} — {}", r.says, self.verdict_text(r, v)));
         }
         out
     }
 
-    /// "(measured 1.79×–2.85× at 64 B; …)" over the judged points.
-    fn verdict_detail(&self, r: &Ratio) -> String {
-        let parts: Vec<String> = self
-            .judged_points()
-            .filter_map(|p| {
-                let at = p.ratio.as_ref()?;
-                let range = if r.as_percent {
-                    format!("{} to {}", higher_or_lower(at.spread.min), higher_or_lower(at.spread.max))
-                } else {
-                    format!("{}–{}", times(at.spread.min), times(at.spread.max))
-                };
-                Some(format!("{range} at {} {}", x_text(p.x, self.x.unit), self.x.label))
+    /// The verdict with the measured ranges: "confirmed at 64 B (3.46×–5.52×)", or, when the
+    /// points disagree, which points say what: "depends on message size: confirmed at 64 B
+    /// (…); not confirmed at 1 MiB (…)".
+    fn verdict_text(&self, r: &Ratio, overall: Verdict) -> String {
+        let judged: Vec<(&Point, &RatioAt)> =
+            self.judged_points().filter_map(|p| Some((p, p.ratio.as_ref()?))).collect();
+        let at = |p: &Point, ratio: &RatioAt| {
+            let range = if r.as_percent {
+                format!("{} to {}", higher_or_lower(ratio.spread.min), higher_or_lower(ratio.spread.max))
+            } else {
+                format!("{}–{}", times(ratio.spread.min), times(ratio.spread.max))
+            };
+            format!("{} ({range})", x_text(p.x, self.x.unit))
+        };
+        let by = |v: Verdict| -> Vec<String> {
+            judged.iter().filter(|(_, ratio)| ratio.verdict == Some(v)).map(|(p, ratio)| at(p, ratio)).collect()
+        };
+        if judged.iter().all(|(_, ratio)| ratio.verdict == Some(overall)) {
+            return format!("{} at {}", overall.words(), by(overall).join(", "));
+        }
+        let parts: Vec<String> = [Verdict::Confirmed, Verdict::Inconclusive, Verdict::NotConfirmed]
+            .into_iter()
+            .filter_map(|v| {
+                let here = by(v);
+                (!here.is_empty()).then(|| format!("{} at {}", v.words(), here.join(", ")))
             })
             .collect();
-        if parts.is_empty() { String::new() } else { format!(" (measured {})", parts.join("; ")) }
+        format!("depends on {}: {}", self.x.label, parts.join("; "))
     }
 }
 
@@ -341,13 +363,19 @@ mod tests {
         // The points disagree: overall inconclusive, and the text says where.
         assert_eq!(f.verdict, Some(Verdict::Inconclusive));
         let text = f.lines(3).join("\n");
-        assert!(text.contains("claim: Unix ≥ 2× TCP — inconclusive on this machine (measured 2.00×–3.00× at 64 B message size; 1.80×–2.50× at 1 MiB message size)"), "{text}");
+        assert!(
+            text.contains("claim: Unix ≥ 2× TCP — depends on message size: confirmed at 64 B (2.00×–3.00×); inconclusive on this machine at 1 MiB (1.80×–2.50×)"),
+            "{text}"
+        );
+        let agreeing = figure(1.5, false).lines(3).join("\n");
+        assert!(agreeing.contains("— confirmed at 64 B (2.00×–3.00×), 1 MiB (1.80×–2.50×)"), "{agreeing}");
         assert!(
             text.contains("  64 B          10.0 [10.0–20.0]  30.0 [25.0–40.0]  2.50× [2.00×–3.00×]  confirmed"),
             "{text}"
         );
-        // Judged at the largest point only: that point decides.
+        // Judged at the largest point only: that point decides, and the others have no verdict.
         assert_eq!(figure(1.5, true).verdict, Some(Verdict::Confirmed));
+        assert_eq!(figure(1.5, true).points[0].ratio.as_ref().unwrap().verdict, None);
         assert_eq!(figure(3.0, true).verdict, Some(Verdict::NotConfirmed));
     }
 

@@ -142,8 +142,12 @@ pub fn times(ratio: f64) -> String {
         format!("{ratio:.0}×")
     } else if ratio >= 10.0 {
         format!("{ratio:.1}×")
-    } else {
+    } else if ratio >= 0.1 || ratio <= 0.0 {
         format!("{ratio:.2}×")
+    } else {
+        // Two significant digits however small: 0.0011×.
+        let places = (1.0 - ratio.log10().floor()) as usize;
+        format!("{ratio:.places$}×")
     }
 }
 
@@ -224,5 +228,7 @@ mod tests {
         assert_eq!(times(2.3456), "2.35×");
         assert_eq!(times(28.0), "28.0×");
         assert_eq!(times(2800.0), "2800×");
+        assert_eq!(times(0.0011), "0.0011×");
+        assert_eq!(times(0.25), "0.25×");
     }
 }
