@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         y_log: true,
         lines,
         reference: None,
+        legend_upper_left: true,
     };
     write_svg(Path::new(out), &[panel])?;
     Ok(())

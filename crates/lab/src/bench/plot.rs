@@ -26,6 +26,9 @@ pub struct Panel {
     pub lines: Vec<Line>,
     /// A horizontal line: (y, label).
     pub reference: Option<(f64, String)>,
+    /// The legend in the upper left corner (where lines that rise leave room), else at the
+    /// middle right.
+    pub legend_upper_left: bool,
 }
 
 const COLORS: [RGBColor; 6] = [
@@ -64,6 +67,7 @@ pub fn panels(report: &Report) -> Vec<Panel> {
             y_log,
             lines,
             reference: None,
+            legend_upper_left: false,
         });
         if let Some(r) = &f.ratio {
             let points: Vec<(f64, Spread)> =
@@ -81,6 +85,7 @@ pub fn panels(report: &Report) -> Vec<Panel> {
                     let side = if c.bound == Bound::AtLeast { "≥" } else { "≤" };
                     (c.value, format!("claim: {side} {}×", c.value))
                 }),
+                legend_upper_left: false,
             });
         }
     }
@@ -193,7 +198,8 @@ fn draw(area: &Area<'_>, p: &Panel) -> Result<(), DrawingAreaErrorKind<std::io::
             .label(label.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(2)));
     }
-    chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.85)).draw()?;
+    let position = if p.legend_upper_left { SeriesLabelPosition::UpperLeft } else { SeriesLabelPosition::MiddleRight };
+    chart.configure_series_labels().position(position).border_style(BLACK).background_style(WHITE.mix(0.85)).draw()?;
     Ok(())
 }
 
@@ -305,6 +311,7 @@ mod tests {
             y_log: false,
             lines: vec![Line { name: "Unix / TCP".into(), points: vec![(64.0, s(2.2)), (1048576.0, s(1.7))] }],
             reference: Some((2.0, "claim: ≥ 2×".into())),
+            legend_upper_left: false,
         };
         let dir = std::env::temp_dir().join(format!("sockscope-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
