@@ -127,6 +127,10 @@ pub struct ListArgs {
     /// The cgroup (v2) each socket was created in
     #[arg(long = "cgroup", help_heading = "Details")]
     pub cgroup: bool,
+    /// The options its process set: SO_REUSEADDR, keepalive, NODELAY, linger, buffers…, read
+    /// from the process (pidfd_getfd; docs/sockopts.md)
+    #[arg(long = "sockopts", help_heading = "Details")]
+    pub sockopts: bool,
     /// Owners per thread (implies -p)
     #[arg(short = 'T', long = "threads", help_heading = "Details")]
     pub threads: bool,
@@ -687,7 +691,11 @@ pub struct FdsArgs {
     /// List processes by fd usage (open fds / soft RLIMIT_NOFILE), highest first
     #[arg(long = "top", value_name = "N", num_args = 0..=1, default_missing_value = "20")]
     pub top: Option<usize>,
-    /// One JSON document (schema: docs/fds.md); always includes peers and limits
+    /// The options each socket's process set (SO_REUSEADDR, keepalive, NODELAY, linger,
+    /// buffers…; docs/sockopts.md)
+    #[arg(short = 'o', long = "sockopts")]
+    pub sockopts: bool,
+    /// One JSON document (schema: docs/fds.md); always includes peers, limits and socket options
     #[arg(long = "json")]
     pub json: bool,
     /// No header line

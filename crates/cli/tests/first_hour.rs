@@ -230,7 +230,10 @@ fn docs_stand_alone() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let mut files = vec![format!("{root}/README.md"), format!("{root}/SECURITY.md")];
     for e in std::fs::read_dir(format!("{root}/docs")).unwrap() {
-        files.push(e.unwrap().path().to_string_lossy().into_owned());
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "md") {
+            files.push(path.to_string_lossy().into_owned());
+        }
     }
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();

@@ -70,6 +70,10 @@ pub struct FdRow {
     /// peers (for a pipe or eventfd, the object itself; for a socket, its other end).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_group: Option<u32>,
+    /// The options the process set on this socket, when asked for (`fds -o`, `--json`):
+    /// every field null where it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sockopts: Option<crate::sockopts::SockOpts>,
 }
 
 impl FdRow {
@@ -309,6 +313,7 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, 
         protocol: None,
         unbound: false,
         peer_group: None,
+        sockopts: None,
     })?;
     let numbers = fds.iter().filter_map(|r| match r.entry.fd {
         FdName::Number(n) => Some(n),

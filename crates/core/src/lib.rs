@@ -19,6 +19,7 @@ pub mod names;
 pub mod netns;
 pub mod select;
 pub mod snapshot;
+pub mod sockopts;
 pub mod summary;
 pub mod text;
 pub mod unix_peer;

@@ -71,6 +71,11 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
         let first = &view.unreadable[0];
         anyhow::bail!("cannot read the fds of pid {}: {}", first.pid, first.reason);
     }
+    if (args.sockopts || args.json) && args.top.is_none() {
+        for note in read_sockopts(&mut view, &opts.proc_root) {
+            crate::stderr_line!("sockscope: note: {note}");
+        }
+    }
     if let Some(n) = args.top {
         render::top(out, &view, n, args.json)?;
     } else if args.json {
@@ -95,4 +100,33 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
         );
     }
     Ok(true)
+}
+
+/// Reads the options of every socket fd shown; returns the notes on those it could not read.
+fn read_sockopts(view: &mut FdView, proc_root: &std::path::Path) -> Vec<String> {
+    use sockscope_core::model::{FdKind, FdName};
+    use sockscope_core::sockopts::{Kind, Reader, Report, SockOpts};
+    let mut reader = Reader::new(proc_root);
+    let mut unread = Report::default();
+    for p in &mut view.processes {
+        for row in &mut p.fds {
+            let FdName::Number(fd) = row.entry.fd else { continue };
+            if row.entry.kind != FdKind::Socket {
+                continue;
+            }
+            let kind = match (&row.socket, &row.protocol) {
+                (Some(s), _) => Kind::of(s),
+                (None, Some(name)) => Kind::from_protocol(name),
+                (None, None) => Kind { tcp: false, inet: false, v6: false },
+            };
+            row.sockopts = Some(match reader.read(p.pid, fd, kind) {
+                Ok(o) => o,
+                Err(why) => {
+                    unread.tally(why, p.pid, p.command.to_string());
+                    SockOpts::default()
+                }
+            });
+        }
+    }
+    unread.notes()
 }

@@ -123,9 +123,17 @@ fn write_sockets(
         let root = sockscope_core::host::cgroup2_root();
         sockscope_core::names::cgroup_paths(&root)
     });
+    let sockopts = o.sockopts.then(|| {
+        let report = sockscope_core::sockopts::Report::read(snap, rows, &plan.collect.proc_root);
+        for note in report.notes() {
+            crate::stderr_line!("sockscope: note: {note}");
+        }
+        std::sync::Arc::new(report)
+    });
     match o.format {
         Format::Json | Format::JsonLines => {
-            sockets_json::write(&mut out, snap, rows, &mut namer, cgroups.as_ref(), o.format == Format::JsonLines)?;
+            let extras = sockets_json::Extras { cgroups: cgroups.as_ref(), sockopts: sockopts.as_deref() };
+            sockets_json::write(&mut out, snap, rows, &mut namer, extras, o.format == Format::JsonLines)?;
         }
         Format::Table => {
             let table = sockets::TableOptions {
@@ -134,7 +142,7 @@ fn write_sockets(
                 header: o.header,
                 processes: o.processes,
                 contexts: o.contexts,
-                details: details_with(o, cgroups),
+                details: crate::render::details::DetailFlags { cgroups, sockopts, ..o.details.clone() },
                 oneline: o.oneline,
                 max_width: if o.oneline { None } else { terminal_width },
                 colour: o.colour,
@@ -143,14 +151,6 @@ fn write_sockets(
         }
     }
     Ok(())
-}
-
-/// The plan's detail flags with the cgroup paths read for this listing.
-fn details_with(
-    o: &crate::plan::Output,
-    cgroups: Option<std::collections::HashMap<u64, String>>,
-) -> crate::render::details::DetailFlags {
-    crate::render::details::DetailFlags { cgroups, ..o.details.clone() }
 }
 
 /// Reading a table from /proc/net is normal (raw sockets on most kernels): it is said only

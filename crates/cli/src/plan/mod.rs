@@ -74,6 +74,8 @@ pub struct Output {
     pub contexts: Contexts,
     /// Each socket's cgroup path (--cgroup).
     pub cgroups: bool,
+    /// The options each socket's process set (--sockopts).
+    pub sockopts: bool,
     pub header: bool,
     pub oneline: bool,
     /// What the detail lines show (cgroup paths are filled in when printing).
@@ -138,6 +140,7 @@ impl ListPlan {
             },
             // -e shows each socket's cgroup, as ss does.
             cgroups: args.cgroup || args.extended,
+            sockopts: args.sockopts,
             header: !args.no_header,
             oneline: args.oneline,
             details: DetailFlags {
@@ -149,6 +152,7 @@ impl ListPlan {
                 tos: args.tos,
                 numeric: args.numeric,
                 cgroups: None,
+                sockopts: None,
             },
             verbose: args.verbose,
             colour,
@@ -194,6 +198,8 @@ fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyh
         || args.context
         || args.contexts
         || structured
+        // Options are read through a holder's fd.
+        || args.sockopts
         || action == Action::Groups(GroupBy::Process)
         // An owner's cgroup is where it is now, the surest sign of its container.
         || action == Action::Groups(GroupBy::Container);

@@ -16,6 +16,8 @@ pub struct DetailFlags {
     pub numeric: bool,
     /// cgroup id → path, when --cgroup was given.
     pub cgroups: Option<HashMap<u64, String>>,
+    /// The options read from the sockets' processes, when --sockopts was given.
+    pub sockopts: Option<std::sync::Arc<sockscope_core::sockopts::Report>>,
 }
 
 /// Details printed on the socket's own line: timer, -e fields, cgroup, tos.
@@ -35,6 +37,16 @@ pub fn same_line(s: &Socket, f: &DetailFlags, out: &mut String) {
         extended(s, f, out);
     } else {
         cgroup(s, f, out);
+    }
+    if let Some(report) = &f.sockopts {
+        match report.get(s.inode) {
+            Some(o) => {
+                let _ = write!(out, " {}", o.text());
+            }
+            // Held, but not readable: the note says why.
+            None if report.held(s.inode) => out.push_str(" opts:(unknown)"),
+            None => {}
+        }
     }
     if f.tos
         && let Some(d) = s.details.as_ref().and_then(|d| d.extra.as_deref())

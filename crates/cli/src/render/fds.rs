@@ -153,6 +153,9 @@ fn seconds(ns: u64) -> String {
 }
 
 fn details(row: &FdRow, out: &mut String) {
+    if let Some(o) = &row.sockopts {
+        let _ = write!(out, " {}", if *o == Default::default() { "opts:(unknown)".to_string() } else { o.text() });
+    }
     let Some(d) = &row.entry.details else { return };
     match &**d {
         FdDetails::Epoll { watches } => {

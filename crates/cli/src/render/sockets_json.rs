@@ -6,6 +6,7 @@ use super::envelope::{Envelope, Kind};
 use super::names::Namer;
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use sockscope_core::model::OwnerScanReport;
+use sockscope_core::sockopts::{Report, SockOpts};
 use sockscope_core::{Snapshot, Socket};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -40,17 +41,26 @@ struct SocketJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     container: Option<&'a sockscope_core::container::Container>,
     owners: Vec<OwnerJson<'a>>,
+    /// With --sockopts: every option, null where it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sockopts: Option<&'a SockOpts>,
 }
 
 /// cgroup id → path (from --cgroup).
 pub type Cgroups = HashMap<u64, String>;
 
-fn socket_json<'a>(
-    snap: &'a Snapshot,
-    s: &'a Socket,
-    namer: &mut Namer,
-    cgroups: Option<&'a Cgroups>,
-) -> SocketJson<'a> {
+/// What some listings add to each socket: cgroup paths (--cgroup) and the options read from
+/// the sockets' processes (--sockopts).
+#[derive(Clone, Copy, Default)]
+pub struct Extras<'a> {
+    pub cgroups: Option<&'a Cgroups>,
+    pub sockopts: Option<&'a Report>,
+}
+
+/// Every option unknown: what a socket whose options could not be read shows.
+static UNKNOWN: std::sync::LazyLock<SockOpts> = std::sync::LazyLock::new(SockOpts::default);
+
+fn socket_json<'a>(snap: &'a Snapshot, s: &'a Socket, namer: &mut Namer, extras: Extras<'a>) -> SocketJson<'a> {
     let owners = snap
         .owners_of(s)
         .map(|o| OwnerJson {
@@ -64,10 +74,19 @@ fn socket_json<'a>(
         })
         .collect();
     let interface_name = namer.interfaces.name(s.interface).map(str::to_owned);
-    let cgroup = cgroups.zip(s.cgroup_id).and_then(|(m, id)| m.get(&id.get())).map(String::as_str);
+    let cgroup = extras.cgroups.zip(s.cgroup_id).and_then(|(m, id)| m.get(&id.get())).map(String::as_str);
     let send_rate_bits_per_s =
         s.details.as_ref().and_then(|d| d.tcp_info.as_ref()).and_then(|t| t.send_rate_bits_per_s());
-    SocketJson { socket: s, interface_name, cgroup, send_rate_bits_per_s, container: s.container.as_deref(), owners }
+    let sockopts = extras.sockopts.map(|r| r.get(s.inode).unwrap_or(&UNKNOWN));
+    SocketJson {
+        socket: s,
+        interface_name,
+        cgroup,
+        send_rate_bits_per_s,
+        container: s.container.as_deref(),
+        owners,
+        sockopts,
+    }
 }
 
 /// The `sockets` document's data: the snapshot's state, then the sockets, each serialized
@@ -90,7 +109,7 @@ struct Stream<'a> {
     snap: &'a Snapshot,
     rows: &'a [&'a Socket],
     namer: RefCell<&'a mut Namer>,
-    cgroups: Option<&'a Cgroups>,
+    extras: Extras<'a>,
 }
 
 impl Serialize for Stream<'_> {
@@ -98,7 +117,7 @@ impl Serialize for Stream<'_> {
         let mut seq = s.serialize_seq(Some(self.rows.len()))?;
         let mut namer = self.namer.borrow_mut();
         for row in self.rows {
-            seq.serialize_element(&socket_json(self.snap, row, &mut namer, self.cgroups))?;
+            seq.serialize_element(&socket_json(self.snap, row, &mut namer, self.extras))?;
         }
         seq.end()
     }
@@ -106,7 +125,7 @@ impl Serialize for Stream<'_> {
 
 /// The sockets as a JSON array, each object as the `sockets` document writes it (`watch`).
 pub fn array<'a>(snap: &'a Snapshot, rows: &'a [&'a Socket], namer: &'a mut Namer) -> impl Serialize + 'a {
-    Stream { snap, rows, namer: RefCell::new(namer), cgroups: None }
+    Stream { snap, rows, namer: RefCell::new(namer), extras: Extras::default() }
 }
 
 /// The sockets as one `sockets` document, or (`lines`) one object per line.
@@ -115,12 +134,12 @@ pub fn write(
     snap: &Snapshot,
     sockets: &[&Socket],
     namer: &mut Namer,
-    cgroups: Option<&Cgroups>,
+    extras: Extras<'_>,
     lines: bool,
 ) -> io::Result<()> {
     if lines {
         for s in sockets {
-            serde_json::to_writer(&mut *out, &socket_json(snap, s, namer, cgroups)).map_err(io::Error::from)?;
+            serde_json::to_writer(&mut *out, &socket_json(snap, s, namer, extras)).map_err(io::Error::from)?;
             out.write_all(b"\n")?;
         }
         return Ok(());
@@ -131,7 +150,7 @@ pub fn write(
         owner_scan: snap.owners.as_ref().map(|o| &o.report),
         kernel_filtered: snap.kernel_filtered,
         socket_count: sockets.len(),
-        sockets: Stream { snap, rows: sockets, namer: RefCell::new(namer), cgroups },
+        sockets: Stream { snap, rows: sockets, namer: RefCell::new(namer), extras },
     };
     Envelope::new(Kind::Sockets, &snap.warnings, data).write(out)
 }
