@@ -579,6 +579,10 @@ pub enum Scenario {
         /// Connections closed on the port before it is bound again
         #[arg(long, default_value_t = 3)]
         connections: u32,
+        /// Instead, keep the first server listening without SO_REUSEADDR: the state in which
+        /// its own restart would fail
+        #[arg(long)]
+        no_reuseaddr: bool,
     },
     /// Connections from a narrow, explicitly bound port range until EADDRNOTAVAIL ("Cannot assign requested address")
     Ephemeral {

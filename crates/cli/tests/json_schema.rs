@@ -154,7 +154,7 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     let me = std::process::id().to_string();
     let holder_pid = holder.pid().to_string();
 
-    let sockets = sockscope_json(&["-a", "-p", "-e", "-m", "-i", "--tos", "--cgroup"]);
+    let sockets = sockscope_json(&["-a", "-p", "-e", "-m", "-i", "--tos", "--cgroup", "--sockopts"]);
     check("sockets", &[sockets], &[]);
     check("summary", &[sockscope_json(&["-s"])], &[]);
     check("groups", &[sockscope_json(&["-a", "--summary-by", "port"])], &[]);

@@ -121,7 +121,7 @@ fn fd_exhaustion_hits_emfile_in_a_worker() {
 #[test]
 fn addr_in_use_without_and_with_so_reuseaddr() {
     private_netns();
-    let a = addr_in_use::AddrInUse::start(&addr_in_use::Options { connections: 3 }).unwrap();
+    let a = addr_in_use::AddrInUse::start(&addr_in_use::Options { connections: 3, reuseaddr: true }).unwrap();
     assert!(a.truth.without_reuseaddr.starts_with("EADDRINUSE"), "{}", a.truth.without_reuseaddr);
     assert_eq!(a.truth.with_reuseaddr, "ok");
     let port = format!("sport = :{}", a.truth.port);

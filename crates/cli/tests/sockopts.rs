@@ -157,3 +157,51 @@ fn without_ptrace_access_options_are_null_with_a_note() {
     assert!(stderr.contains(&format!("python3 ({})", h.pid)), "{stderr}");
     assert!(h.still_works());
 }
+
+/// The chapter's restart scenario (`lab addr-in-use`): with and without SO_REUSEADDR on the
+/// listener, `who` and `doctor` say whether a restart can bind while TIME-WAIT remains.
+#[test]
+fn who_and_doctor_tell_whether_a_restart_can_bind() {
+    use sockscope_lab::scenarios::addr_in_use::{AddrInUse, Options};
+    private_netns();
+    // doctor exits 1 on a warning: its JSON is read whatever the status.
+    let doctor = || -> Value {
+        let out = sockscope(&["doctor", "--json", "--interval", "0"]);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let findings = |doc: &Value| -> Vec<Value> {
+        doc["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "no-reuseaddr").cloned().collect()
+    };
+
+    let without = AddrInUse::start(&Options { connections: 2, reuseaddr: false }).unwrap();
+    let port = without.truth.port.to_string();
+    let who = sockscope_ok(&["who", &format!(":{port}")]);
+    assert!(
+        who.contains("did not set SO_REUSEADDR: restarted, it fails with EADDRINUSE while TIME-WAIT sockets remain"),
+        "{who}"
+    );
+    assert!(who.contains("2 TIME-WAIT sockets are on the port now"), "{who}");
+    assert!(
+        who.contains("it did not set SO_REUSEPORT, so every other bind() to the port fails with EADDRINUSE"),
+        "{who}"
+    );
+    let j = sockscope_json(&["who", &format!(":{port}"), "--json"]);
+    let listener =
+        j["sockets"].as_array().unwrap().iter().find(|s| s["socket"]["state"] == "listening").unwrap().clone();
+    assert_eq!(listener["sockopts"]["reuseaddr"], false, "{listener}");
+    let doc = doctor();
+    let f = findings(&doc);
+    assert_eq!(f.len(), 1, "{doc}");
+    assert_eq!(f[0]["severity"], "warn");
+    assert_eq!(f[0]["evidence"]["port"], without.truth.port);
+    assert_eq!(f[0]["evidence"]["time_wait"], 2);
+    drop(without);
+
+    let with = AddrInUse::start(&Options { connections: 2, reuseaddr: true }).unwrap();
+    let port = with.truth.port.to_string();
+    let who = sockscope_ok(&["who", &format!(":{port}")]);
+    assert!(who.contains("set SO_REUSEADDR: restarted, it can bind port"), "{who}");
+    assert!(who.contains("opts:(reuseaddr,"), "the listener's options in its row: {who}");
+    let doc = doctor();
+    assert!(findings(&doc).is_empty(), "{doc}");
+}

@@ -175,6 +175,8 @@ pub struct Kind {
     pub tcp: bool,
     pub inet: bool,
     pub v6: bool,
+    /// A listener: TCP_DEFER_ACCEPT and TCP_FASTOPEN apply (to it alone).
+    pub listener: bool,
 }
 
 impl Kind {
@@ -183,7 +185,8 @@ impl Kind {
     pub fn from_protocol(name: &str) -> Kind {
         let tcp = name.starts_with("TCP") || name.starts_with("MPTCP");
         let inet = tcp || name.starts_with("UDP") || name.starts_with("RAW") || name.starts_with("PING");
-        Kind { tcp, inet, v6: inet && name.ends_with("v6") }
+        // Its state is not known here: the listener options are read too.
+        Kind { tcp, inet, v6: inet && name.ends_with("v6"), listener: tcp }
     }
 
     pub fn of(s: &Socket) -> Kind {
@@ -191,6 +194,7 @@ impl Kind {
             tcp: s.netid == Netid::Tcp,
             inet: matches!(s.family, Family::Inet | Family::Inet6),
             v6: s.family == Family::Inet6,
+            listener: s.state == crate::SockState::Listen,
         }
     }
 }
@@ -198,7 +202,9 @@ impl Kind {
 /// Reads options from processes, opening each process's pidfd once.
 pub struct Reader {
     proc_root: std::path::PathBuf,
-    pidfds: HashMap<u32, Result<OwnedFd, Unreadable>>,
+    /// Per process: its pidfd and its /proc/PID/fdinfo directory (None when unreadable),
+    /// opened once.
+    pidfds: HashMap<u32, Result<(OwnedFd, Option<OwnedFd>), Unreadable>>,
 }
 
 impl Reader {
@@ -208,16 +214,25 @@ impl Reader {
 
     /// The options of the socket `pid` holds as `fd`.
     pub fn read(&mut self, pid: u32, fd: u32, kind: Kind) -> Result<SockOpts, Unreadable> {
-        let pidfd = self.pidfds.entry(pid).or_insert_with(|| {
+        let proc_root = &self.proc_root;
+        let opened = self.pidfds.entry(pid).or_insert_with(|| {
             let p = rustix::process::Pid::from_raw(pid as i32).ok_or(Unreadable::Gone)?;
-            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).map_err(Unreadable::from_errno)
+            let pidfd =
+                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).map_err(Unreadable::from_errno)?;
+            let fdinfo = rustix::fs::open(
+                proc_root.join(pid.to_string()).join("fdinfo"),
+                rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .ok();
+            Ok((pidfd, fdinfo))
         });
-        let pidfd = pidfd.as_ref().map_err(|e| *e)?;
+        let (pidfd, fdinfo) = opened.as_ref().map_err(|e| *e)?;
         let dup = rustix::process::pidfd_getfd(pidfd, fd as i32, rustix::process::PidfdGetfdFlags::empty())
             .map_err(Unreadable::from_errno)?;
         let mut o = options_of(&dup, kind);
         drop(dup);
-        o.cloexec = fd_cloexec(&self.proc_root, pid, fd);
+        o.cloexec = fdinfo.as_ref().and_then(|dir| fd_cloexec(dir, fd));
         Ok(o)
     }
 }
@@ -265,16 +280,22 @@ fn options_of(fd: &OwnedFd, kind: Kind) -> SockOpts {
         o.quickack = so::tcp_quickack(fd).ok();
         o.user_timeout_ms = u(so::tcp_user_timeout(fd));
         o.congestion = so::tcp_congestion(fd).ok();
-        o.defer_accept = extra::defer_accept(fd);
-        o.fastopen = extra::fastopen(fd);
+        if kind.listener {
+            o.defer_accept = extra::defer_accept(fd);
+            o.fastopen = extra::fastopen(fd);
+        }
     }
     o
 }
 
 /// FD_CLOEXEC of the holder's fd: the close-on-exec bit (O_CLOEXEC, 02000000 octal) of the
 /// flags in /proc/PID/fdinfo/FD. Our duplicate has its own.
-fn fd_cloexec(proc_root: &Path, pid: u32, fd: u32) -> Option<bool> {
-    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("fdinfo").join(fd.to_string())).ok()?;
+fn fd_cloexec(fdinfo: &OwnedFd, fd: u32) -> Option<bool> {
+    use rustix::fs::{Mode, OFlags};
+    let file = rustix::fs::openat(fdinfo, fd.to_string(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut buf = [0u8; 256];
+    let n = rustix::io::read(&file, &mut buf).ok()?;
+    let text = std::str::from_utf8(&buf[..n]).ok()?;
     let flags = text.lines().find_map(|l| l.strip_prefix("flags:"))?;
     let flags = u64::from_str_radix(flags.trim(), 8).ok()?;
     Some(flags & 0o2000000 != 0)
@@ -343,8 +364,41 @@ pub struct Report {
 
 impl Report {
     /// Reads the options of each of `sockets` that a process holds, through its first
-    /// holder whose fd can be read.
+    /// holder whose fd can be read. Many sockets are split over the cores: each costs some
+    /// twenty system calls.
     pub fn read(snap: &Snapshot, sockets: &[&Socket], proc_root: &Path) -> Report {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        if sockets.len() < 2000 || threads < 2 {
+            return Report::read_some(snap, sockets, proc_root);
+        }
+        let chunk = sockets.len().div_ceil(threads);
+        let parts: Vec<Report> = std::thread::scope(|scope| {
+            let handles: Vec<_> = sockets
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || Report::read_some(snap, part, proc_root)))
+                .collect();
+            // A reading thread does not panic; if one did, its sockets would be missing,
+            // so it is read again here.
+            handles
+                .into_iter()
+                .zip(sockets.chunks(chunk))
+                .map(|(h, part)| h.join().unwrap_or_else(|_| Report::read_some(snap, part, proc_root)))
+                .collect()
+        });
+        let mut report = Report::default();
+        for part in parts {
+            report.by_inode.extend(part.by_inode);
+            report.unknown.extend(part.unknown);
+            for (reason, (count, procs)) in part.unread {
+                let entry = report.unread.entry(reason).or_default();
+                entry.0 += count;
+                entry.1.extend(procs);
+            }
+        }
+        report
+    }
+
+    fn read_some(snap: &Snapshot, sockets: &[&Socket], proc_root: &Path) -> Report {
         let mut report = Report::default();
         let mut reader = Reader::new(proc_root);
         for s in sockets {
@@ -416,7 +470,7 @@ mod tests {
     use std::os::fd::AsRawFd;
 
     fn tcp() -> Kind {
-        Kind { tcp: true, inet: true, v6: false }
+        Kind { tcp: true, inet: true, v6: false, listener: false }
     }
 
     #[test]

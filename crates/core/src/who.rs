@@ -109,6 +109,10 @@ pub struct SocketHold {
     pub namespace: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<crate::container::Container>,
+    /// For a port: the options its process set (docs/sockopts.md); absent where they could
+    /// not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sockopts: Option<crate::sockopts::SockOpts>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -159,7 +163,7 @@ fn holds(snap: &Snapshot, s: &Socket) -> SocketHold {
             fd: FdName::Number(o.fd),
         })
         .collect();
-    SocketHold { socket: s.clone(), holders, namespace, container }
+    SocketHold { socket: s.clone(), holders, namespace, container, sockopts: None }
 }
 
 /// ` in NAMESPACE` when the socket's namespace is named (several were read), else nothing.
@@ -201,11 +205,21 @@ fn port_report(
     let tables: Vec<Netid> = protocol.map_or(vec![Netid::Tcp, Netid::Udp], |p| vec![p]);
     let snap = sockets(&tables, proc_root, namespaces)?;
     let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
-    for s in &snap.sockets {
-        let Endpoint::Inet { address: a, port: p } = &s.local else { continue };
-        if *p == port && address.is_none_or(|want| holds_address(*a, s.v6only == Some(true), want)) {
-            r.sockets.push(holds(&snap, s));
-        }
+    let on_port: Vec<&Socket> = snap
+        .sockets
+        .iter()
+        .filter(|s| {
+            let Endpoint::Inet { address: a, port: p } = &s.local else { return false };
+            *p == port && address.is_none_or(|want| holds_address(*a, s.v6only == Some(true), want))
+        })
+        .collect();
+    // The options the holders set say whether a restart can bind (SO_REUSEADDR) and whether
+    // a second socket can share the port (SO_REUSEPORT).
+    let options = crate::sockopts::Report::read(&snap, &on_port, proc_root);
+    for s in on_port {
+        let mut h = holds(&snap, s);
+        h.sockopts = options.get(s.inode).cloned();
+        r.sockets.push(h);
     }
     let count =
         |st: SockState| r.sockets.iter().filter(|h| h.socket.state == st && h.socket.netid == Netid::Tcp).count();
@@ -214,10 +228,15 @@ fn port_report(
         let who = l.holders.first().map_or("a process sockscope cannot see".to_string(), |h| {
             format!("{} (pid {})", Untrusted(&h.command), h.pid)
         });
-        r.notes.push(format!(
-            "{who} listens on port {port}{}: another bind() to it there fails with EADDRINUSE unless both sockets set SO_REUSEPORT.",
-            place(l)
-        ));
+        let reuseport = match l.sockopts.as_ref().and_then(|o| o.reuseport) {
+            Some(true) => "it set SO_REUSEPORT, so another socket of the same user that sets it too can share the port; any other bind() fails with EADDRINUSE".to_string(),
+            Some(false) => "it did not set SO_REUSEPORT, so every other bind() to the port fails with EADDRINUSE while it listens (sharing the port needs SO_REUSEPORT on both sockets)".to_string(),
+            None => "another bind() to it there fails with EADDRINUSE unless both sockets set SO_REUSEPORT".to_string(),
+        };
+        r.notes.push(format!("{who} listens on port {port}{}: {reuseport}.", place(l)));
+        if l.sockopts.is_none() && !l.holders.is_empty() {
+            r.notes.extend(options.notes());
+        }
     }
     let mut places: Vec<&str> = listeners.iter().filter_map(|h| h.namespace.as_deref()).collect();
     places.sort_unstable();
@@ -231,7 +250,23 @@ fn port_report(
         ));
     }
     let tw = count(SockState::TimeWait);
-    if tw > 0 {
+    let restart = listeners.first().and_then(|l| Some((l, l.sockopts.as_ref()?.reuseaddr?)));
+    if let Some((l, reuseaddr)) = restart {
+        let who = l
+            .holders
+            .first()
+            .map_or("the listener".to_string(), |h| format!("{} (pid {})", Untrusted(&h.command), h.pid));
+        let waiting = match tw {
+            0 => "no TIME-WAIT sockets are on the port now".to_string(),
+            1 => "1 TIME-WAIT socket is on the port now".to_string(),
+            n => format!("{n} TIME-WAIT sockets are on the port now"),
+        };
+        r.notes.push(if reuseaddr {
+            format!("{who} set SO_REUSEADDR: restarted, it can bind port {port} again at once, even while TIME-WAIT sockets remain ({waiting}).")
+        } else {
+            format!("{who} did not set SO_REUSEADDR: restarted, it fails with EADDRINUSE while TIME-WAIT sockets remain on port {port} (up to 60 s; {waiting}). Set SO_REUSEADDR before bind().")
+        });
+    } else if tw > 0 {
         r.notes.push(format!(
             "{tw} TIME-WAIT socket{} still hold{} port {port} (up to 60 s): a server restarting on it now fails with EADDRINUSE unless it sets SO_REUSEADDR before bind() — which every server should.",
             if tw == 1 { "" } else { "s" },

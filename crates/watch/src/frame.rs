@@ -467,6 +467,8 @@ impl Tracker {
             processes,
             stale_extended: Vec::new(),
             home_netns: None,
+            // Reading options costs syscalls per socket: not on every refresh.
+            listener_options: Default::default(),
         };
         let found = diagnose(&observation, &self.thresholds);
         let mut still = HashMap::new();

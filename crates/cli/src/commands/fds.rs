@@ -117,7 +117,7 @@ fn read_sockopts(view: &mut FdView, proc_root: &std::path::Path) -> Vec<String> 
             let kind = match (&row.socket, &row.protocol) {
                 (Some(s), _) => Kind::of(s),
                 (None, Some(name)) => Kind::from_protocol(name),
-                (None, None) => Kind { tcp: false, inet: false, v6: false },
+                (None, None) => Kind { tcp: false, inet: false, v6: false, listener: false },
             };
             row.sockopts = Some(match reader.read(p.pid, fd, kind) {
                 Ok(o) => o,

@@ -73,7 +73,7 @@ fn start(scenario: &Scenario, exe: &std::path::Path) -> anyhow::Result<Started> 
         Scenario::CloseWait { count } => start_close_wait(*count),
         Scenario::TimeWait { count } => start_time_wait(*count),
         Scenario::FdExhaustion { limit } => start_fd_exhaustion(*limit, exe),
-        Scenario::AddrInUse { connections } => start_addr_in_use(*connections),
+        Scenario::AddrInUse { connections, no_reuseaddr } => start_addr_in_use(*connections, !*no_reuseaddr),
         Scenario::Ephemeral { range } => start_ephemeral(range),
         Scenario::Reuseport { listeners, clients } => start_reuseport(*listeners, *clients),
         Scenario::Farm { sockets, processes } => start_farm(*sockets, *processes, exe),
@@ -169,18 +169,29 @@ fn start_fd_exhaustion(limit: u64, exe: &std::path::Path) -> anyhow::Result<Star
 }
 
 /// EADDRINUSE from TIME-WAIT, and SO_REUSEADDR.
-fn start_addr_in_use(connections: u32) -> anyhow::Result<Started> {
-    let a = addr_in_use::AddrInUse::start(&addr_in_use::Options { connections })?;
+fn start_addr_in_use(connections: u32, reuseaddr: bool) -> anyhow::Result<Started> {
+    let a = addr_in_use::AddrInUse::start(&addr_in_use::Options { connections, reuseaddr })?;
     let t = &a.truth;
-    let lines = vec![
-        format!(
-            "a server on 127.0.0.1:{} closed {} connections first and exited: {} TIME-WAIT sockets keep the port",
-            t.port, t.time_wait, t.time_wait
-        ),
-        format!("restart without SO_REUSEADDR: bind() -> {}", t.without_reuseaddr),
-        format!("restart with SO_REUSEADDR:    bind() + listen() -> {}", t.with_reuseaddr),
-        format!("see it: sockscope who :{}", t.port),
-    ];
+    let lines = if reuseaddr {
+        vec![
+            format!(
+                "a server on 127.0.0.1:{} closed {} connections first and exited: {} TIME-WAIT sockets keep the port",
+                t.port, t.time_wait, t.time_wait
+            ),
+            format!("restart without SO_REUSEADDR: bind() -> {}", t.without_reuseaddr),
+            format!("restart with SO_REUSEADDR:    bind() + listen() -> {}", t.with_reuseaddr),
+            format!("see it: sockscope who :{}", t.port),
+        ]
+    } else {
+        vec![
+            format!(
+                "a server listening on 127.0.0.1:{} without SO_REUSEADDR closed {} connections first: {} TIME-WAIT sockets sit on its port",
+                t.port, t.time_wait, t.time_wait
+            ),
+            "restarted now, it would fail with EADDRINUSE until they expire (60 s)".to_string(),
+            format!("see it: sockscope who :{}   or: sockscope doctor", t.port),
+        ]
+    };
     Ok(started("addr-in-use", serde_json::to_value(&a.truth)?, lines, Some(Box::new(a))))
 }
 

@@ -40,7 +40,11 @@ pub fn write(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -
         ]);
         let mut t = Table::new(columns);
         for h in &r.sockets {
-            let line = socket_line(&h.socket);
+            let mut line = socket_line(&h.socket);
+            // Listeners show the options that decide restarts and sharing.
+            if let Some(o) = h.sockopts.as_ref().filter(|_| h.socket.state == sockscope_core::SockState::Listen) {
+                let _ = write!(line, " {}", o.text());
+            }
             let place = h.namespace.as_deref().map(escape);
             if h.holders.is_empty() {
                 if let Some(p) = &place {

@@ -214,6 +214,9 @@ pub struct Observation {
     pub stale_extended: Vec<PathBuf>,
     /// The caller's network namespace, when several were read.
     pub home_netns: Option<u64>,
+    /// The options the TCP listeners' processes set (SO_REUSEADDR…), read from them; empty
+    /// where not read (`watch` and `serve` do not).
+    pub listener_options: crate::sockopts::Report,
 }
 
 impl Observation {

@@ -91,6 +91,29 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         restrict(&opts.scope, &mut first, &mut second, &mut processes);
     }
     let home_netns = (!opts.namespaces.is_empty()).then(|| crate::netns::own(&opts.proc_root)).flatten();
+    // The options of the listeners with TIME-WAIT sockets on their port, for the no-reuseaddr
+    // rule: a few sockets, a few syscalls each.
+    let waiting: std::collections::HashSet<(Option<u64>, u16)> = first
+        .sockets
+        .iter()
+        .filter(|s| s.netid == Netid::Tcp && s.state == SockState::TimeWait)
+        .filter_map(|s| match s.local {
+            Endpoint::Inet { port, .. } => Some((s.netns.map(|n| n.get()), port)),
+            _ => None,
+        })
+        .collect();
+    let listeners: Vec<&crate::Socket> = first
+        .sockets
+        .iter()
+        .filter(|s| s.netid == Netid::Tcp && s.state == SockState::Listen)
+        .filter(
+            |s| matches!(s.local, Endpoint::Inet { port, .. } if waiting.contains(&(s.netns.map(|n| n.get()), port))),
+        )
+        .collect();
+    let listener_options = crate::sockopts::Report::read(&first, &listeners, &opts.proc_root);
+    for note in listener_options.notes() {
+        first.warnings.push(format!("{note} (the no-reuseaddr rule cannot judge those listeners)"));
+    }
     Ok(Observation {
         first: std::sync::Arc::new(first),
         second,
@@ -101,6 +124,7 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         processes,
         stale_extended,
         home_netns,
+        listener_options,
     })
 }
 

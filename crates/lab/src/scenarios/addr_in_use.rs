@@ -1,5 +1,9 @@
 //! "Address already in use": a server's port still held by TIME-WAIT sockets of connections
 //! it closed. Re-binding without SO_REUSEADDR fails with EADDRINUSE; with it, succeeds.
+//!
+//! The `reuseaddr: false` variant keeps the first server listening instead, a listener that
+//! never set SO_REUSEADDR with TIME-WAIT sockets on its port: the state in which its own
+//! restart would fail.
 
 use crate::sockets::{TCP_TIME_WAIT, wait_for_state};
 use crate::{LabError, errno_text, io, limits};
@@ -11,11 +15,13 @@ use std::os::fd::OwnedFd;
 #[derive(Clone, Debug)]
 pub struct Options {
     pub connections: u32,
+    /// false: keep a listener without SO_REUSEADDR running (see the module's comment).
+    pub reuseaddr: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { connections: 3 }
+        Options { connections: 3, reuseaddr: true }
     }
 }
 
@@ -29,8 +35,11 @@ pub struct Truth {
     pub without_reuseaddr: String,
     /// bind() + listen() with SO_REUSEADDR: "ok" or the error.
     pub with_reuseaddr: String,
-    /// The restarted listener's fd (held while the scenario runs).
+    /// The listener's fd (held while the scenario runs): the restarted one, or in the
+    /// variant the first server's.
     pub listener_fd: Option<i32>,
+    /// Whether the listener held set SO_REUSEADDR.
+    pub listener_reuseaddr: bool,
 }
 
 pub struct AddrInUse {
@@ -55,6 +64,9 @@ impl AddrInUse {
             return Err(LabError::Limit("--connections must be 1..=1000".into()));
         }
         limits::ensure_fds(u64::from(o.connections) * 2 + 2, "addr-in-use")?;
+        if !o.reuseaddr {
+            return Self::still_listening(o);
+        }
         // A server on a port, with clients; the server closes first (an active close on the
         // server side), as a server restarting under load does.
         let listener = TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
@@ -90,9 +102,42 @@ impl AddrInUse {
             without_reuseaddr: without,
             with_reuseaddr: with,
             listener_fd: restarted.as_ref().map(super::raw),
+            listener_reuseaddr: true,
         };
         let footprint = ends.into_iter().collect();
         Ok(AddrInUse { truth, _restarted: restarted, footprint })
+    }
+}
+
+impl AddrInUse {
+    /// The variant: a listener without SO_REUSEADDR that closed its connections first and
+    /// keeps listening.
+    fn still_listening(o: &Options) -> Result<AddrInUse, LabError> {
+        // std's bind() would set SO_REUSEADDR; this listener is made without it.
+        let listener = TcpListener::from(bind_listener(0, false).map_err(io("bind"))?);
+        let port = listener.local_addr().map_err(io("address"))?.port();
+        let mut ends = Vec::new();
+        for _ in 0..o.connections {
+            let c = TcpStream::connect(("127.0.0.1", port)).map_err(io("connect"))?;
+            let (s, _) = listener.accept().map_err(io("accept"))?;
+            ends.push((c.peer_addr().map_err(io("address"))?, c.local_addr().map_err(io("address"))?));
+            drop(s); // the server closes first: TIME-WAIT on its side, on its port
+            drop(c);
+        }
+        for (l, p) in &ends {
+            wait_for_state(*l, *p, TCP_TIME_WAIT).map_err(io("waiting for TIME-WAIT"))?;
+        }
+        let not_tried = "not tried: the listener still holds the port".to_string();
+        let truth = Truth {
+            pid: std::process::id(),
+            port,
+            time_wait: o.connections,
+            without_reuseaddr: not_tried.clone(),
+            with_reuseaddr: not_tried,
+            listener_fd: Some(std::os::fd::AsRawFd::as_raw_fd(&listener)),
+            listener_reuseaddr: false,
+        };
+        Ok(AddrInUse { truth, _restarted: Some(OwnedFd::from(listener)), footprint: ends.into_iter().collect() })
     }
 }
 

@@ -8,6 +8,7 @@ mod fd_limit;
 mod keepalive;
 mod orphans_memory;
 mod retransmits;
+mod reuseaddr;
 mod stale_unix;
 mod stuck_queues;
 mod syn_flood;
@@ -78,6 +79,7 @@ rules!(
     accept_queue,
     syn_flood,
     time_wait,
+    reuseaddr,
     ephemeral,
     orphans_memory,
     retransmits,
