@@ -205,3 +205,63 @@ fn who_and_doctor_tell_whether_a_restart_can_bind() {
     let doc = doctor();
     assert!(findings(&doc).is_empty(), "{doc}");
 }
+
+/// Nagle meeting delayed ACKs, for real: a client writes each request in two small pieces
+/// without TCP_NODELAY, and the doctor names it from the connection's own options and
+/// tcp_info; the same exchange with TCP_NODELAY draws no finding.
+#[test]
+fn doctor_finds_nagle_stalls_from_options_and_tcp_info() {
+    private_netns();
+    const PROGRAM: &str = r#"
+import socket, sys, threading
+nodelay = sys.argv[1] == "1"
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+def serve():
+    s, _ = l.accept()
+    while True:
+        need = 200
+        while need:
+            b = s.recv(need)
+            if not b: return
+            need -= len(b)
+        s.sendall(b"ok")
+threading.Thread(target=serve, daemon=True).start()
+c = socket.create_connection(l.getsockname())
+if nodelay: c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for _ in range(30):
+    c.sendall(b"h" * 100); c.sendall(b"b" * 100); c.recv(2)
+print("ready", flush=True)
+sys.stdin.readline()
+"#;
+    let stalls = |nodelay: bool| -> (u32, Vec<Value>) {
+        let mut child = Command::new("python3")
+            .args(["-c", PROGRAM, if nodelay { "1" } else { "0" }])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready");
+        let out = sockscope(&["doctor", "--json", "--interval", "0"]);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let pid = child.id();
+        let _ = child.kill();
+        let _ = child.wait();
+        let found =
+            doc["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "nagle-stall").cloned().collect();
+        (pid, found)
+    };
+    let (pid, found) = stalls(false);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["processes"][0]["pid"], pid);
+    let ev = &found[0]["evidence"];
+    assert!(
+        ev["srtt_us"].as_u64().unwrap() >= 20_000
+            && ev["min_rtt_us"].as_u64().unwrap() * 10 <= ev["srtt_us"].as_u64().unwrap(),
+        "{ev}"
+    );
+    assert!(ev["bytes_per_segment"].as_u64().unwrap() <= 512, "{ev}");
+    let (_, found) = stalls(true);
+    assert!(found.is_empty(), "TCP_NODELAY: no stall: {found:?}");
+}

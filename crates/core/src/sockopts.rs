@@ -132,6 +132,18 @@ impl SockOpts {
     }
 }
 
+/// What tcp_info says of a connection's traffic, for the rules that judge its options
+/// (`Reader::read_flow`): small writes and round trips stretched by delayed ACKs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Flow {
+    /// Smoothed and minimum round trip (µs).
+    pub rtt_us: u32,
+    pub min_rtt_us: u32,
+    /// Segments that carried data, and the bytes sent.
+    pub data_segs_out: u32,
+    pub bytes_sent: u64,
+}
+
 /// Why a socket's options could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -214,6 +226,16 @@ impl Reader {
 
     /// The options of the socket `pid` holds as `fd`.
     pub fn read(&mut self, pid: u32, fd: u32, kind: Kind) -> Result<SockOpts, Unreadable> {
+        self.read_with(pid, fd, kind, false).map(|(o, _)| o)
+    }
+
+    /// The options and, for a TCP socket, its traffic from tcp_info (TCP_INFO on the same
+    /// duplicate).
+    pub fn read_flow(&mut self, pid: u32, fd: u32, kind: Kind) -> Result<(SockOpts, Option<Flow>), Unreadable> {
+        self.read_with(pid, fd, kind, kind.tcp)
+    }
+
+    fn read_with(&mut self, pid: u32, fd: u32, kind: Kind, flow: bool) -> Result<(SockOpts, Option<Flow>), Unreadable> {
         let proc_root = &self.proc_root;
         let opened = self.pidfds.entry(pid).or_insert_with(|| {
             let p = rustix::process::Pid::from_raw(pid as i32).ok_or(Unreadable::Gone)?;
@@ -231,9 +253,10 @@ impl Reader {
         let dup = rustix::process::pidfd_getfd(pidfd, fd as i32, rustix::process::PidfdGetfdFlags::empty())
             .map_err(Unreadable::from_errno)?;
         let mut o = options_of(&dup, kind);
+        let flow = if flow { extra::flow(dup.as_fd()) } else { None };
         drop(dup);
         o.cloexec = fdinfo.as_ref().and_then(|dir| fd_cloexec(dir, fd));
-        Ok(o)
+        Ok((o, flow))
     }
 }
 
@@ -317,6 +340,18 @@ mod extra {
     sockopt_impl!(FastOpen, GetOnly, libc::IPPROTO_TCP, libc::TCP_FASTOPEN, i32);
     sockopt_impl!(RcvLowat, GetOnly, libc::SOL_SOCKET, libc::SO_RCVLOWAT, i32);
     sockopt_impl!(Ipv6Transparent, GetOnly, libc::SOL_IPV6, libc::IPV6_TRANSPARENT, bool);
+    // TCP_INFO into the C library's struct tcp_info (the kernel fills what fits).
+    sockopt_impl!(TcpInfo, GetOnly, libc::IPPROTO_TCP, libc::TCP_INFO, libc::tcp_info);
+
+    pub fn flow(fd: BorrowedFd<'_>) -> Option<super::Flow> {
+        let i = TcpInfo.get(&fd).ok()?;
+        Some(super::Flow {
+            rtt_us: i.tcpi_rtt,
+            min_rtt_us: i.tcpi_min_rtt,
+            data_segs_out: i.tcpi_data_segs_out,
+            bytes_sent: i.tcpi_bytes_sent,
+        })
+    }
 
     fn non_negative(v: nix::Result<i32>) -> Option<u32> {
         v.ok().and_then(|v| u32::try_from(v).ok())
@@ -356,6 +391,8 @@ mod extra {
 #[derive(Debug, Default)]
 pub struct Report {
     pub by_inode: InodeMap<SockOpts>,
+    /// With `read_flows`: the TCP sockets' traffic from tcp_info.
+    pub flows: InodeMap<Flow>,
     /// Sockets a process holds whose options could not be read, and why.
     pub unknown: InodeMap<Unreadable>,
     /// Reason → (sockets, the processes holding them: pid → command).
@@ -367,27 +404,37 @@ impl Report {
     /// holder whose fd can be read. Many sockets are split over the cores: each costs some
     /// twenty system calls.
     pub fn read(snap: &Snapshot, sockets: &[&Socket], proc_root: &Path) -> Report {
+        Report::read_in_threads(snap, sockets, proc_root, false)
+    }
+
+    /// `read`, plus each TCP socket's traffic from tcp_info (`flows`).
+    pub fn read_flows(snap: &Snapshot, sockets: &[&Socket], proc_root: &Path) -> Report {
+        Report::read_in_threads(snap, sockets, proc_root, true)
+    }
+
+    fn read_in_threads(snap: &Snapshot, sockets: &[&Socket], proc_root: &Path, flows: bool) -> Report {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         if sockets.len() < 2000 || threads < 2 {
-            return Report::read_some(snap, sockets, proc_root);
+            return Report::read_some(snap, sockets, proc_root, flows);
         }
         let chunk = sockets.len().div_ceil(threads);
         let parts: Vec<Report> = std::thread::scope(|scope| {
             let handles: Vec<_> = sockets
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || Report::read_some(snap, part, proc_root)))
+                .map(|part| scope.spawn(move || Report::read_some(snap, part, proc_root, flows)))
                 .collect();
             // A reading thread does not panic; if one did, its sockets would be missing,
             // so it is read again here.
             handles
                 .into_iter()
                 .zip(sockets.chunks(chunk))
-                .map(|(h, part)| h.join().unwrap_or_else(|_| Report::read_some(snap, part, proc_root)))
+                .map(|(h, part)| h.join().unwrap_or_else(|_| Report::read_some(snap, part, proc_root, flows)))
                 .collect()
         });
         let mut report = Report::default();
         for part in parts {
             report.by_inode.extend(part.by_inode);
+            report.flows.extend(part.flows);
             report.unknown.extend(part.unknown);
             for (reason, (count, procs)) in part.unread {
                 let entry = report.unread.entry(reason).or_default();
@@ -398,7 +445,7 @@ impl Report {
         report
     }
 
-    fn read_some(snap: &Snapshot, sockets: &[&Socket], proc_root: &Path) -> Report {
+    fn read_some(snap: &Snapshot, sockets: &[&Socket], proc_root: &Path, flows: bool) -> Report {
         let mut report = Report::default();
         let mut reader = Reader::new(proc_root);
         for s in sockets {
@@ -407,9 +454,12 @@ impl Report {
             }
             let mut why = None;
             for owner in snap.owners_of(s) {
-                match reader.read(owner.process.pid, owner.fd, Kind::of(s)) {
-                    Ok(o) => {
+                match reader.read_with(owner.process.pid, owner.fd, Kind::of(s), flows && Kind::of(s).tcp) {
+                    Ok((o, flow)) => {
                         report.by_inode.insert(s.inode, o);
+                        if let Some(f) = flow {
+                            report.flows.insert(s.inode, f);
+                        }
                         why = None;
                         break;
                     }

@@ -468,7 +468,7 @@ impl Tracker {
             stale_extended: Vec::new(),
             home_netns: None,
             // Reading options costs syscalls per socket: not on every refresh.
-            listener_options: Default::default(),
+            options: Default::default(),
         };
         let found = diagnose(&observation, &self.thresholds);
         let mut still = HashMap::new();

@@ -214,9 +214,11 @@ pub struct Observation {
     pub stale_extended: Vec<PathBuf>,
     /// The caller's network namespace, when several were read.
     pub home_netns: Option<u64>,
-    /// The options the TCP listeners' processes set (SO_REUSEADDR…), read from them; empty
-    /// where not read (`watch` and `serve` do not).
-    pub listener_options: crate::sockopts::Report,
+    /// The options (and TCP traffic, from tcp_info) of the sockets the option rules judge,
+    /// read from their processes: listeners with TIME-WAIT on their port, idle connections,
+    /// connections with slow round trips. Empty where not read (`watch` and `serve` do not:
+    /// it costs system calls per socket).
+    pub options: crate::sockopts::Report,
 }
 
 impl Observation {

@@ -91,29 +91,7 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         restrict(&opts.scope, &mut first, &mut second, &mut processes);
     }
     let home_netns = (!opts.namespaces.is_empty()).then(|| crate::netns::own(&opts.proc_root)).flatten();
-    // The options of the listeners with TIME-WAIT sockets on their port, for the no-reuseaddr
-    // rule: a few sockets, a few syscalls each.
-    let waiting: std::collections::HashSet<(Option<u64>, u16)> = first
-        .sockets
-        .iter()
-        .filter(|s| s.netid == Netid::Tcp && s.state == SockState::TimeWait)
-        .filter_map(|s| match s.local {
-            Endpoint::Inet { port, .. } => Some((s.netns.map(|n| n.get()), port)),
-            _ => None,
-        })
-        .collect();
-    let listeners: Vec<&crate::Socket> = first
-        .sockets
-        .iter()
-        .filter(|s| s.netid == Netid::Tcp && s.state == SockState::Listen)
-        .filter(
-            |s| matches!(s.local, Endpoint::Inet { port, .. } if waiting.contains(&(s.netns.map(|n| n.get()), port))),
-        )
-        .collect();
-    let listener_options = crate::sockopts::Report::read(&first, &listeners, &opts.proc_root);
-    for note in listener_options.notes() {
-        first.warnings.push(format!("{note} (the no-reuseaddr rule cannot judge those listeners)"));
-    }
+    let options = rule_options(&mut first, &opts.proc_root);
     Ok(Observation {
         first: std::sync::Arc::new(first),
         second,
@@ -124,7 +102,7 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         processes,
         stale_extended,
         home_netns,
-        listener_options,
+        options,
     })
 }
 
@@ -176,6 +154,52 @@ fn second_look(proc_root: &Path) -> Result<SecondLook, SnapshotError> {
         })?;
     }
     Ok(out.into_iter().collect())
+}
+
+/// The sockets whose options the option rules judge, read from their processes:
+/// listeners with TIME-WAIT sockets on their port (no-reuseaddr), connections idle for a
+/// minute (keepalive against a NAT's idle timeout) and connections whose round trip is over
+/// 20 ms (nagle-stall). At most `MAX_OPTION_READS`, the first found; a warning says when more
+/// were left unjudged, and one says why options could not be read.
+fn rule_options(first: &mut Snapshot, proc_root: &Path) -> crate::sockopts::Report {
+    const MAX_OPTION_READS: usize = 10_000;
+    let port_of = |s: &crate::Socket| match s.local {
+        Endpoint::Inet { port, .. } => Some((s.netns.map(|n| n.get()), port)),
+        _ => None,
+    };
+    let waiting: std::collections::HashSet<(Option<u64>, u16)> = first
+        .sockets
+        .iter()
+        .filter(|s| s.netid == Netid::Tcp && s.state == SockState::TimeWait)
+        .filter_map(port_of)
+        .collect();
+    let owned = first.owners.as_ref();
+    let judged = |s: &&crate::Socket| {
+        if s.netid != Netid::Tcp || !owned.is_some_and(|o| o.has_owner(s.inode)) {
+            return false;
+        }
+        match s.state {
+            SockState::Listen => port_of(s).is_some_and(|p| waiting.contains(&p)),
+            SockState::Established => s.details.as_ref().and_then(|d| d.vitals()).is_some_and(|v| {
+                let idle = v.last_data_sent_ms().unwrap_or(0).min(v.last_data_recv_ms().unwrap_or(0)) >= 60_000;
+                idle || v.rtt_us().is_some_and(|r| r >= 20_000)
+            }),
+            _ => false,
+        }
+    };
+    let candidates: Vec<&crate::Socket> = first.sockets.iter().filter(judged).collect();
+    let over = candidates.len().saturating_sub(MAX_OPTION_READS);
+    let report =
+        crate::sockopts::Report::read_flows(first, &candidates[..candidates.len().min(MAX_OPTION_READS)], proc_root);
+    let mut warnings: Vec<String> =
+        report.notes().into_iter().map(|n| format!("{n} (the rules that read options cannot judge those)")).collect();
+    if over > 0 {
+        warnings.push(format!(
+            "{over} more sockets were not judged by the rules that read options (no-reuseaddr, keepalive, nagle-stall): at most {MAX_OPTION_READS} are read per run"
+        ));
+    }
+    first.warnings.extend(warnings);
+    report
 }
 
 /// Open fds, limits and socket counts of every readable process.

@@ -6,6 +6,7 @@ mod ephemeral;
 mod exposed;
 mod fd_limit;
 mod keepalive;
+mod nagle_stall;
 mod orphans_memory;
 mod retransmits;
 mod reuseaddr;
@@ -87,6 +88,7 @@ rules!(
     exposed,
     stuck_queues,
     keepalive,
+    nagle_stall,
     stale_unix,
 );
 

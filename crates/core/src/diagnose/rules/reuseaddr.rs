@@ -37,7 +37,7 @@ pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     for l in o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp && s.state == SockState::Listen) {
         let Some(p) = port(&l.local) else { continue };
         // Only what the process is known to have left unset.
-        if o.listener_options.get(l.inode).and_then(|opts| opts.reuseaddr) != Some(false) {
+        if o.options.get(l.inode).and_then(|opts| opts.reuseaddr) != Some(false) {
             continue;
         }
         let n = time_wait.get(&(l.netns.map(|n| n.get()), p)).copied().unwrap_or(0);

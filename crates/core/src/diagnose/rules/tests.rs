@@ -285,6 +285,86 @@ fn keepalive_thresholds() {
     assert!(severities(&obs(vec![conn(7200, Some(TimerKind::Keepalive))]), "keepalive").is_empty());
 }
 
+/// The option rules read what the process set (`Observation::options`): the restart rule,
+/// late keepalive probes and Nagle stalls, each quiet when the options are not known.
+#[test]
+fn option_rules_judge_only_what_was_read() {
+    use crate::sockopts::{Flow, SockOpts};
+    let idle_conn = |idle_s: u32| {
+        let mut s = tcp(SockState::Established, L, (ip(10, 0, 0, 1), 5000), 1);
+        let ms = u64::from(idle_s * 1000);
+        s.details = Some(Box::new(Details {
+            tcp_info: Some(TcpInfo::default().with("last_data_sent_ms", ms).with("last_data_recv_ms", ms)),
+            ..Details::default()
+        }));
+        s.timer = Some(Timer { kind: TimerKind::Keepalive, expires_ms: 1000, retransmits: 0 });
+        s
+    };
+    let with_opts = |sockets: Vec<Socket>, opts: SockOpts, flow: Option<Flow>| {
+        let mut o = obs(sockets);
+        o.options.by_inode.insert(1, opts);
+        if let Some(f) = flow {
+            o.options.flows.insert(1, f);
+        }
+        o
+    };
+    let keepalive = |idle: u32| SockOpts { keepalive: Some(true), keepidle: Some(idle), ..SockOpts::default() };
+    // Late probes: keepalive on, first probe after 7200 s, idle 400 s past a 350 s NAT.
+    assert_eq!(severities(&with_opts(vec![idle_conn(400)], keepalive(7200), None), "keepalive"), vec![Severity::Info]);
+    assert!(
+        severities(&with_opts(vec![idle_conn(400)], keepalive(300), None), "keepalive").is_empty(),
+        "probes in time"
+    );
+    assert!(
+        severities(&with_opts(vec![idle_conn(300)], keepalive(7200), None), "keepalive").is_empty(),
+        "not idle long"
+    );
+    assert!(severities(&obs(vec![idle_conn(400)]), "keepalive").is_empty(), "options unknown: quiet");
+
+    // Nagle stalls: small writes, no NODELAY, 40 ms round trips on a 50 µs path.
+    let chatty = || tcp(SockState::Established, L, (ip(10, 0, 0, 1), 5000), 1);
+    let stall = Flow { rtt_us: 40_000, min_rtt_us: 50, data_segs_out: 60, bytes_sent: 6_000 };
+    let nodelay = |on: bool| SockOpts { nodelay: Some(on), ..SockOpts::default() };
+    let o = with_opts(vec![chatty()], nodelay(false), Some(stall));
+    assert_eq!(severities(&o, "nagle-stall"), vec![Severity::Warn]);
+    assert!(run(&o, "nagle-stall")[0].1.contains("round trip is 40.0 ms on a path that answers in 0.05 ms"));
+    assert!(severities(&with_opts(vec![chatty()], nodelay(true), Some(stall)), "nagle-stall").is_empty());
+    let slow_path = Flow { min_rtt_us: 30_000, ..stall };
+    assert!(
+        severities(&with_opts(vec![chatty()], nodelay(false), Some(slow_path)), "nagle-stall").is_empty(),
+        "a slow path, not a stall"
+    );
+    let bulk = Flow { bytes_sent: 60 * 1400, ..stall };
+    assert!(
+        severities(&with_opts(vec![chatty()], nodelay(false), Some(bulk)), "nagle-stall").is_empty(),
+        "full segments"
+    );
+    let few = Flow { data_segs_out: 5, bytes_sent: 500, ..stall };
+    assert!(
+        severities(&with_opts(vec![chatty()], nodelay(false), Some(few)), "nagle-stall").is_empty(),
+        "too few to judge"
+    );
+    assert!(
+        severities(&with_opts(vec![chatty()], nodelay(false), None), "nagle-stall").is_empty(),
+        "no tcp_info: quiet"
+    );
+
+    // The restart rule: a listener without SO_REUSEADDR and a TIME-WAIT socket on its port.
+    let listener = tcp(SockState::Listen, L, (ip(0, 0, 0, 0), 0), 1);
+    let tw = tcp(SockState::TimeWait, L, (ip(10, 0, 0, 2), 6000), 0);
+    let reuse = |on: bool| SockOpts { reuseaddr: Some(on), ..SockOpts::default() };
+    assert_eq!(
+        severities(&with_opts(vec![listener.clone(), tw.clone()], reuse(false), None), "no-reuseaddr"),
+        vec![Severity::Warn]
+    );
+    assert!(severities(&with_opts(vec![listener.clone(), tw.clone()], reuse(true), None), "no-reuseaddr").is_empty());
+    assert!(
+        severities(&with_opts(vec![listener.clone()], reuse(false), None), "no-reuseaddr").is_empty(),
+        "no TIME-WAIT"
+    );
+    assert!(severities(&obs(vec![listener, tw]), "no-reuseaddr").is_empty(), "options unknown: quiet");
+}
+
 #[test]
 fn stale_files_and_ordering() {
     let mut o = obs(vec![tcp(SockState::Listen, (ip(0, 0, 0, 0), 2375), (ip(0, 0, 0, 0), 0), 1)]);
@@ -302,5 +382,6 @@ fn thresholds_are_settable_by_name() {
     assert_eq!(t.fd_limit.fd_warn, 0.5);
     assert!(t.set("fd_warn", "lots").is_err());
     assert!(t.set("no_such", "1").is_err());
-    assert_eq!(t.describe().len(), 21);
+    // Every rule's keys: 21, plus no-reuseaddr's 1, keepalive's NAT timeout and nagle-stall's 3.
+    assert_eq!(t.describe().len(), 26);
 }
