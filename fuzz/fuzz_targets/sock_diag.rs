@@ -1,11 +1,12 @@
 //! A sock_diag reply as the kernel (or anything pretending to be it) may send: split into
-//! netlink messages, each parsed as every socket family. Kernel data is untrusted input:
-//! short, long or garbled structures must be skipped, never a panic.
+//! netlink messages, each parsed as every socket family; and the same bytes read as a raw
+//! TCP dump file (TCPDIAG_FILE, ss -D). Kernel data and dump files are untrusted input:
+//! short, long or garbled structures must be skipped or refused, never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sockscope_core::model::Netid;
-use sockscope_core::netlink::{parse, wire};
+use sockscope_core::netlink::{parse, rawdump, wire};
 
 fuzz_target!(|data: &[u8]| {
     for m in wire::Messages::new(data) {
@@ -17,6 +18,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = parse::netlink(p);
         let _ = parse::meminfo(p);
     }
+    let mut sockets = Vec::new();
+    let _ = rawdump::read(data, &sockscope_core::Selection::all(), &mut sockets);
     // The payload alone, too: the fixtures store payloads without netlink headers.
     let _ = parse::inet(data, Netid::Raw);
     let _ = parse::unix(data);

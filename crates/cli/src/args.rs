@@ -182,6 +182,10 @@ pub struct ListArgs {
     /// With -K: list what would be destroyed, destroy nothing
     #[arg(long = "dry-run", requires = "kill", help_heading = "Actions")]
     pub dry_run: bool,
+    /// Write the TCP sockets the filter selects to FILE (- for stdout) as a raw sock_diag
+    /// dump, as ss -D does; TCPDIAG_FILE=FILE reads one back (ss's or ours)
+    #[arg(short = 'D', long = "diag", value_name = "FILE", conflicts_with_all = ["summary", "summary_by", "kill"], help_heading = "Actions")]
+    pub diag: Option<String>,
     /// Totals per protocol and state, as ss -s (from the kernel's counters)
     #[arg(short = 's', long = "summary", help_heading = "Actions")]
     pub summary: bool,
@@ -201,9 +205,6 @@ pub struct ListArgs {
     /// Not supported: following destroyed sockets (ss -E): see `sockscope events --life`
     #[arg(short = 'E', long = "events", help_heading = "Not supported (ss flags)")]
     pub events: bool,
-    /// Not supported: raw sock_diag dumps to FILE (ss -D); --json has every field
-    #[arg(short = 'D', long = "diag", value_name = "FILE", help_heading = "Not supported (ss flags)")]
-    pub diag: Option<String>,
     /// Not supported: MPTCP sockets
     #[arg(short = 'M', long = "mptcp", help_heading = "Not supported (ss flags)")]
     pub mptcp: bool,

@@ -290,7 +290,7 @@ fn every_ss_flag_is_known() {
             args.push(match flag {
                 "-f" => "inet",
                 "-A" => "tcp",
-                "-F" => "/dev/null",
+                "-F" | "-D" => "/dev/null",
                 _ => "x",
             });
         }

@@ -158,9 +158,19 @@ impl Collector {
             };
             if !sel.is_empty() && opts.namespaces.is_empty() {
                 let net_dir = procfs::net_dir(&opts.proc_root);
-                match opts.source {
-                    Source::Proc => procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?,
-                    Source::Netlink | Source::Auto => dump(&mut snap, diag, opts, code.as_deref(), Some(&net_dir))?,
+                match (&opts.tcp_diag_file, opts.source) {
+                    (Some(file), _) if sel.has_netid(Netid::Tcp) => {
+                        read_tcp_dump(&mut snap, file, sel)?;
+                        let rest = sel.without(Netid::Tcp);
+                        if !rest.is_empty() {
+                            let others = SnapshotOptions { selection: rest, tcp_diag_file: None, ..opts.clone() };
+                            dump(&mut snap, diag, &others, code.as_deref(), Some(&net_dir))?;
+                        }
+                    }
+                    (_, Source::Proc) => procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?,
+                    (_, Source::Netlink | Source::Auto) => {
+                        dump(&mut snap, diag, opts, code.as_deref(), Some(&net_dir))?
+                    }
                 }
             } else if !sel.is_empty() {
                 collect_namespaces(&mut snap, others, opts, code.as_deref())?;
@@ -402,6 +412,44 @@ fn collect_netns(
         s.netns = inode;
     }
     Ok(None)
+}
+
+/// The TCP sockets of a raw dump file (TCPDIAG_FILE), as ss reads them: up to the first
+/// NLMSG_DONE. The kernel ran no filter on them: the caller's user-space pass does.
+fn read_tcp_dump(snap: &mut Snapshot, file: &std::path::Path, sel: &crate::Selection) -> Result<(), SnapshotError> {
+    let err = |why: String| SnapshotError::DumpFile { path: file.to_path_buf(), why };
+    let bytes = std::fs::read(file).map_err(|e| err(e.to_string()))?;
+    crate::netlink::rawdump::read(&bytes, sel, &mut snap.sockets).map_err(|e| err(e.to_string()))?;
+    snap.warnings.push(format!(
+        "TCP sockets read from the dump {} (TCPDIAG_FILE), not from the kernel: they are as they were when it was taken",
+        file.display()
+    ));
+    Ok(())
+}
+
+/// `-D FILE` (ss -D): the TCP sockets `opts` selects, with the kernel running the filter,
+/// written to `out` in ss's raw dump format. A filter the kernel cannot run cannot be
+/// applied to a raw dump: that is an error, not a wider dump.
+pub fn write_tcp_dump(opts: &SnapshotOptions, out: &mut dyn std::io::Write) -> Result<(), SnapshotError> {
+    let code = match &opts.filter {
+        None => None,
+        Some(f) => match bytecode::compile(f) {
+            Compiled::Program(code) => Some(code),
+            Compiled::NoForm | Compiled::TooLong => {
+                return Err(SnapshotError::Unsupported(
+                    "-D writes what the kernel selects, and this filter cannot run in the kernel (it names Unix paths, owners or too many conditions)".into(),
+                ));
+            }
+        },
+    };
+    let mut diag = DiagSocket::open()?;
+    let ext = opts.extensions.inet_ext_for(Netid::Tcp);
+    diag.dump_tcp_raw(&opts.selection, ext, code.as_deref(), out).map_err(|e| match e {
+        crate::netlink::rawdump::RawDumpError::Netlink(n) => SnapshotError::Netlink(n),
+        crate::netlink::rawdump::RawDumpError::Write(w) => {
+            SnapshotError::DumpWrite(format!("cannot write the dump: {w}"))
+        }
+    })
 }
 
 /// The sock_diag dump into `snap`, through the kept socket (opened on first use), with the

@@ -36,7 +36,7 @@ pub mod procfs;
 #[cfg(not(feature = "testing"))]
 mod procfs;
 
-pub use collector::{Collector, LookupRefresh};
+pub use collector::{Collector, LookupRefresh, write_tcp_dump};
 pub use model::{Endpoint, Family, Netid, SockState, Socket};
 pub use netlink::NetlinkError;
 pub use netlink::freed;

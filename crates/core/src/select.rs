@@ -54,6 +54,11 @@ impl Selection {
         self.netids & netid.bit() != 0
     }
 
+    /// The same selection without one table.
+    pub fn without(&self, netid: Netid) -> Selection {
+        Selection { netids: self.netids & !netid.bit(), ..*self }
+    }
+
     pub fn has_family(&self, family: Family) -> bool {
         self.families & family.bit() != 0
     }

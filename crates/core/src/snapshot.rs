@@ -53,6 +53,9 @@ pub struct SnapshotOptions {
     /// With namespaces: label each namespace and socket with its container (reads the
     /// owners' cgroup files and, for sockets without one, the cgroup tree).
     pub containers: bool,
+    /// Read the TCP sockets from this raw sock_diag dump (`ss -D`, `sockscope -D`), as ss
+    /// does when TCPDIAG_FILE is set, instead of asking the kernel.
+    pub tcp_diag_file: Option<PathBuf>,
 }
 
 impl SnapshotOptions {
@@ -68,6 +71,7 @@ impl SnapshotOptions {
             proc_root: PathBuf::from("/proc"),
             namespaces: Vec::new(),
             containers: true,
+            tcp_diag_file: None,
         }
     }
 }
@@ -80,6 +84,10 @@ pub enum SnapshotError {
     Proc(#[from] ProcError),
     #[error("{0}")]
     Unsupported(String),
+    #[error("cannot read the TCP dump {path}: {why}")]
+    DumpFile { path: PathBuf, why: String },
+    #[error("{0}")]
+    DumpWrite(String),
 }
 
 #[derive(Debug, Default)]

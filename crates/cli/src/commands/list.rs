@@ -29,6 +29,9 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
         summary::totals(&totals, &warnings, plan.output.format, out)?;
         return Ok(true);
     }
+    if plan.action == Action::DumpTcp {
+        return dump_tcp(plan, out);
+    }
     let snap = Snapshot::collect(&plan.collect).context("cannot read sockets")?;
     note_fallbacks(&snap, &plan.output);
     for w in &snap.warnings {
@@ -46,6 +49,8 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
             summary::groups(&groups, by, snap.sockets.len(), &snap.warnings, plan.output.format, out)?;
             Ok(true)
         }
+        // Written before any collection (above).
+        Action::DumpTcp => Ok(true),
         Action::Kill { dry_run } => {
             // Whatever path the filter took (kernel, user space, a refused or partial
             // program), -K destroys only sockets the filter certainly selects.
@@ -61,6 +66,20 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
             Ok(true)
         }
     }
+}
+
+/// -D FILE: the TCP sockets the filter selects, as ss -D writes them; nothing on the terminal.
+fn dump_tcp(plan: &ListPlan, out: &mut impl Write) -> anyhow::Result<bool> {
+    let to = plan.dump_to.as_deref().unwrap_or("-");
+    let mut file;
+    let sink: &mut dyn Write = if to == "-" {
+        out
+    } else {
+        file = std::io::BufWriter::new(std::fs::File::create(to).with_context(|| format!("-D: cannot create {to}"))?);
+        &mut file
+    };
+    sockscope_core::write_tcp_dump(&plan.collect, sink).context("-D: cannot dump the TCP sockets")?;
+    Ok(true)
 }
 
 /// What listens here, to key connections by their service port: from the snapshot when it

@@ -38,13 +38,10 @@ fn refuse_unsupported(args: &ListArgs) -> anyhow::Result<()> {
             "-E/--events: not supported in the socket table; sockets as they are destroyed are what `sockscope events --life` shows (with bytes, duration and owner)"
         )));
     }
-    if args.diag.is_some() {
-        return Err(usage(anyhow::anyhow!(
-            "-D/--diag: raw sock_diag dumps are not supported; --json gives every field the kernel reports, and -b the filter's bytecode"
-        )));
-    }
     if args.inet_sockopt {
-        return Err(usage(anyhow::anyhow!("--inet-sockopt: inet socket options are not supported yet")));
+        return Err(usage(anyhow::anyhow!(
+            "--inet-sockopt is not supported: use --sockopts, which reads the socket options each process set (SO_REUSEADDR, keepalive, TOS…) from the process"
+        )));
     }
     Ok(())
 }
@@ -60,6 +57,8 @@ pub enum Action {
     Groups(GroupBy),
     /// -K: destroy them (or, with --dry-run, only list them).
     Kill { dry_run: bool },
+    /// -D FILE: write the TCP sockets as a raw sock_diag dump (`ListPlan::dump_to`).
+    DumpTcp,
 }
 
 /// How the sockets are printed.
@@ -101,6 +100,8 @@ pub struct ListPlan {
     pub output: Output,
     /// /etc/services, for the filter's port names and the table's service names.
     pub services: Services,
+    /// -D: where the raw TCP dump goes (`-` for stdout).
+    pub dump_to: Option<String>,
 }
 
 impl ListPlan {
@@ -114,6 +115,8 @@ impl ListPlan {
             Action::Groups(group_by(key))
         } else if args.kill {
             Action::Kill { dry_run: args.dry_run }
+        } else if args.diag.is_some() {
+            Action::DumpTcp
         } else {
             Action::List
         };
@@ -161,7 +164,18 @@ impl ListPlan {
             // only connected UDP sockets: no column).
             state_column: collect.selection.states.0.count_ones() > 1,
         };
-        Ok(ListPlan { netns: args.net.clone(), show_bytecode: args.bpf, collect, action, output, services })
+        if action == Action::DumpTcp && !collect.selection.has_netid(sockscope_core::Netid::Tcp) {
+            return Err(usage(anyhow::anyhow!("-D dumps TCP sockets, and the tables selected have none (add -t)")));
+        }
+        Ok(ListPlan {
+            netns: args.net.clone(),
+            show_bytecode: args.bpf,
+            collect,
+            action,
+            output,
+            services,
+            dump_to: args.diag.clone(),
+        })
     }
 
     /// The resolved filter expression, if any.
@@ -204,6 +218,8 @@ fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyh
         // An owner's cgroup is where it is now, the surest sign of its container.
         || action == Action::Groups(GroupBy::Container);
     opts.threads = args.threads;
+    // As ss: TCP sockets from a raw dump (ss -D, sockscope -D) instead of the kernel.
+    opts.tcp_diag_file = std::env::var_os("TCPDIAG_FILE").filter(|f| !f.is_empty()).map(std::path::PathBuf::from);
     opts.extensions =
         Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos, vitals: false, extended: args.extended };
     // Asking by namespace or container (a filter word, a grouping) means every namespace,

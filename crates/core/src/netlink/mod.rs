@@ -6,6 +6,7 @@
 
 pub mod freed;
 pub mod parse;
+pub mod rawdump;
 pub mod request;
 pub mod wire;
 

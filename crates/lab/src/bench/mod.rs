@@ -10,18 +10,12 @@ pub mod report;
 pub mod stats;
 pub mod unix_vs_tcp;
 
-use std::time::Duration;
-
 /// How every benchmark repeats and pins: `--runs` measured runs per point (after one
 /// warm-up), and `--cpus`.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub runs: usize,
     pub pin: Option<conditions::Pinning>,
-}
-
-pub fn micros(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
 }
 
 /// Runs `f` on a new thread pinned to one side (or not pinned), and returns what it returns.

@@ -5,7 +5,7 @@
 
 use super::report::{Axis, Figure, Ratio, Report, Series, rounds};
 use super::stats::{Bound, Claim, Latencies};
-use super::{Settings, micros, on_thread};
+use super::{Settings, on_thread};
 use crate::{LabError, io};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -87,17 +87,7 @@ pub fn run(requests: u32, max: Duration, s: Settings) -> std::result::Result<Rep
             // Thousands of times faster: "100% lower" would hide how much.
             as_percent: false,
         });
-    let series = SERIES
-        .iter()
-        .zip(runs)
-        .map(|(name, runs)| {
-            let mut all = Latencies::new();
-            for l in &runs {
-                all.add(l);
-            }
-            Series::new(name, runs.iter().map(|l| micros(l.median())).collect(), Some(&all))
-        })
-        .collect();
+    let series = SERIES.iter().zip(runs).map(|(name, runs)| Series::of_latencies(name, &runs)).collect();
     // One point: the request, written as two 100-byte pieces.
     figure.push(200.0, series);
     Ok(Report { benchmark: "nagle", claim: CLAIM, runs: s.runs, conditions, figures: vec![figure.judge()] })

@@ -75,6 +75,16 @@ impl Series {
     pub fn new(name: &'static str, samples: Vec<f64>, latency: Option<&Latencies>) -> Series {
         Series { name, spread: Spread::of(&samples), samples, latency: latency.map(Latencies::percentiles) }
     }
+
+    /// A latency series: each run's median round trip (µs) as its sample, and the
+    /// distribution over every round trip of every run.
+    pub fn of_latencies(name: &'static str, runs: &[Latencies]) -> Series {
+        let mut all = Latencies::new();
+        for l in runs {
+            all.add(l);
+        }
+        Series::new(name, runs.iter().map(|l| l.median().as_secs_f64() * 1e6).collect(), Some(&all))
+    }
 }
 
 #[derive(Debug, Serialize)]

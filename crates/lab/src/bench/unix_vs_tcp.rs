@@ -4,7 +4,7 @@
 
 use super::report::{Axis, Figure, Ratio, Report, Series, rounds};
 use super::stats::{Bound, Claim, Latencies};
-use super::{Settings, micros, on_thread};
+use super::{Settings, on_thread};
 use crate::{LabError, io};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -129,17 +129,7 @@ pub fn run(sizes: &[usize], seconds: f64, s: Settings) -> Result<Report, LabErro
         let samples = rounds(s.runs, 2, |i| throughput(i == 1, size, d, s))?;
         thr.push(size as f64, SERIES.iter().zip(samples).map(|(name, v)| Series::new(name, v, None)).collect());
         let runs = rounds(s.runs, 2, |i| round_trips(i == 1, size, d, s))?;
-        let series = SERIES
-            .iter()
-            .zip(runs)
-            .map(|(name, runs)| {
-                let mut all = Latencies::new();
-                for l in &runs {
-                    all.add(l);
-                }
-                Series::new(name, runs.iter().map(|l| micros(l.median())).collect(), Some(&all))
-            })
-            .collect();
+        let series = SERIES.iter().zip(runs).map(|(name, runs)| Series::of_latencies(name, &runs)).collect();
         rtt.push(size as f64, series);
     }
     Ok(Report {

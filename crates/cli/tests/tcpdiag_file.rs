@@ -1,0 +1,177 @@
+//! ss's raw TCP dumps, both ways, with ss as the oracle: `ss -D` a dump in a private
+//! namespace, remove the sockets, and `TCPDIAG_FILE=dump sockscope -Htna FILTER` must list
+//! what `TCPDIAG_FILE=dump ss -Htna FILTER` lists; `sockscope -D` writes a dump ss reads back
+//! as the live sockets. Damaged dumps are one clear error.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
+mod common;
+use common::*;
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+
+/// Rows as whitespace-separated fields (ss pads columns differently).
+fn rows_of(text: &str) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn with_dump(program: &str, dump: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(program).env("TCPDIAG_FILE", dump).args(args).output().unwrap()
+}
+
+/// Sockets on 127.0.0.1 and 127.0.0.2: two listeners, three connections, a TIME-WAIT.
+fn population() -> (Vec<TcpListener>, Vec<TcpStream>, u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = TcpListener::bind("127.0.0.2:0").unwrap();
+    let (pa, pb) = (a.local_addr().unwrap().port(), b.local_addr().unwrap().port());
+    let mut conns = Vec::new();
+    for l in [&a, &a, &b] {
+        conns.push(TcpStream::connect(l.local_addr().unwrap()).unwrap());
+        conns.push(l.accept().unwrap().0);
+    }
+    // A connection the server closes first: TIME-WAIT on the server's side.
+    let c = TcpStream::connect(a.local_addr().unwrap()).unwrap();
+    drop(a.accept().unwrap().0);
+    drop(c);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    (vec![a, b], conns, pa, pb)
+}
+
+#[test]
+fn a_dump_from_ss_reads_as_ss_reads_it() {
+    private_netns();
+    let dir = std::env::temp_dir().join(format!("sockscope-tcpdiag-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dump = dir.join("ss.dump");
+    let (listeners, conns, pa, pb) = population();
+    let st = Command::new("ss").args(["-ta", "-D"]).arg(&dump).status().unwrap();
+    assert!(st.success());
+    drop(conns);
+    drop(listeners);
+
+    let filters: Vec<Vec<String>> = vec![
+        vec![],
+        vec!["sport".into(), "=".into(), format!(":{pa}")],
+        vec!["dport".into(), "=".into(), format!(":{pa}")],
+        vec!["src".into(), "127.0.0.2".into()],
+        vec![
+            "(".into(),
+            "sport".into(),
+            "=".into(),
+            format!(":{pb}"),
+            "or".into(),
+            "dport".into(),
+            "=".into(),
+            format!(":{pb}"),
+            ")".into(),
+        ],
+        vec!["dst".into(), "127.0.0.1".into(), "and".into(), "sport".into(), "gt".into(), ":1024".into()],
+    ];
+    for f in &filters {
+        let mut args = vec!["-Htna"];
+        args.extend(f.iter().map(String::as_str));
+        let ss = with_dump("ss", &dump, &args);
+        let ours = with_dump(env!("CARGO_BIN_EXE_sockscope"), &dump, &args);
+        assert!(ours.status.success(), "{f:?}: {}", String::from_utf8_lossy(&ours.stderr));
+        let (want, got) =
+            (rows_of(&String::from_utf8_lossy(&ss.stdout)), rows_of(&String::from_utf8_lossy(&ours.stdout)));
+        assert_eq!(got, want, "filter {f:?}");
+        if f.is_empty() {
+            // Two listeners, three connections (both ends), one TIME-WAIT.
+            assert_eq!(got.len(), 9, "{got:?}");
+        }
+    }
+    let stderr =
+        String::from_utf8_lossy(&with_dump(env!("CARGO_BIN_EXE_sockscope"), &dump, &["-Htna"]).stderr).into_owned();
+    assert!(stderr.contains("read from the dump") && stderr.contains("not from the kernel"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_dump_from_sockscope_reads_back_in_ss_as_the_live_sockets() {
+    private_netns();
+    let dir = std::env::temp_dir().join(format!("sockscope-tcpdiag-ours-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ours, theirs) = (dir.join("ours.dump"), dir.join("ss.dump"));
+    let (_listeners, _conns, pa, _) = population();
+    let live = rows_of(&ss(&["-Htna"]));
+    assert!(sockscope(&["-ta", "-D", ours.to_str().unwrap()]).status.success());
+    assert!(Command::new("ss").args(["-ta", "-D"]).arg(&theirs).status().unwrap().success());
+    let back = with_dump("ss", &ours, &["-Htna"]);
+    assert_eq!(rows_of(&String::from_utf8_lossy(&back.stdout)), live, "ss reads our dump as the live sockets");
+    // The same messages as ss's own dump: message types in order, and per socket the
+    // same inet_diag_msg identity (family, state, ports, addresses, inode).
+    let shape = |bytes: &[u8]| -> Vec<(u16, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at + 16 <= bytes.len() {
+            let len = u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            let kind = u16::from_ne_bytes(bytes[at + 4..at + 6].try_into().unwrap());
+            // inet_diag_msg: family, state, timer, retrans, then the id (ports, addresses,
+            // interface, cookie: 48 bytes), expires, rqueue, wqueue, uid, inode.
+            let id = if kind == 20 {
+                [&bytes[at + 16..at + 18], &bytes[at + 20..at + 56], &bytes[at + 84..at + 88]].concat()
+            } else {
+                Vec::new()
+            };
+            out.push((kind, id));
+            at += len.next_multiple_of(4).max(16);
+        }
+        out.sort();
+        out
+    };
+    let (a, b) = (std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
+    assert_eq!(shape(&a), shape(&b), "our dump and ss's hold the same messages");
+    // With a filter the kernel runs: only what it selects.
+    let only = dir.join("only.dump");
+    assert!(sockscope(&["-ta", "-D", only.to_str().unwrap(), "sport", "=", &format!(":{pa}")]).status.success());
+    let rows = rows_of(&String::from_utf8_lossy(&with_dump("ss", &only, &["-Htna"]).stdout));
+    assert!(!rows.is_empty() && rows.iter().all(|r| r[3].ends_with(&format!(":{pa}"))), "{rows:?}");
+    // -D - writes to stdout, and nothing else.
+    let out = sockscope(&["-ta", "-D", "-"]);
+    assert!(out.status.success() && out.stdout.len() > 16);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn damaged_dumps_and_wrong_uses_are_one_clear_error() {
+    private_netns();
+    let dir = std::env::temp_dir().join(format!("sockscope-tcpdiag-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _pop = population();
+    let good = dir.join("good.dump");
+    assert!(sockscope(&["-ta", "-D", good.to_str().unwrap()]).status.success());
+    let bytes = std::fs::read(&good).unwrap();
+    let mut flipped = bytes.clone();
+    flipped[0] ^= 0xff; // the first message's length
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated", bytes[..bytes.len() - 30].to_vec()),
+        ("flipped", flipped),
+        ("text", b"this is not a dump\n".to_vec()),
+    ];
+    for (name, content) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        let out = with_dump(env!("CARGO_BIN_EXE_sockscope"), &path, &["-Htna"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(&format!("cannot read the TCP dump {}", path.display())), "{name}: {err}");
+        assert!(out.stdout.is_empty() && !err.contains("panicked"), "{name}: {err}");
+    }
+    let out = with_dump(env!("CARGO_BIN_EXE_sockscope"), &dir, &["-Htna"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the TCP dump"), "a directory");
+    // -D needs TCP in the selection, and a filter the kernel can run.
+    let out = sockscope(&["-x", "-D", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sockscope(&["-t", "-D", "/dev/null", "src", "unix:/run/x"]);
+    assert_ne!(out.status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
