@@ -37,7 +37,7 @@ pub fn read(bytes: &[u8], sel: &Selection, out: &mut Vec<Socket>) -> Result<usiz
     let mut messages = Messages::new(bytes);
     let mut at = 0usize;
     let mut read = 0;
-    while let Some(m) = messages.next() {
+    for m in messages.by_ref() {
         let here = at;
         at += super::wire::NLMSG_HDRLEN + m.payload.len();
         at = at.next_multiple_of(4).min(bytes.len());
