@@ -433,16 +433,21 @@ impl Report {
         });
         let mut report = Report::default();
         for part in parts {
-            report.by_inode.extend(part.by_inode);
-            report.flows.extend(part.flows);
-            report.unknown.extend(part.unknown);
-            for (reason, (count, procs)) in part.unread {
-                let entry = report.unread.entry(reason).or_default();
-                entry.0 += count;
-                entry.1.extend(procs);
-            }
+            report.merge(part);
         }
         report
+    }
+
+    /// Adds another part's options, traffic and unreadable sockets to this one.
+    pub fn merge(&mut self, part: Report) {
+        self.by_inode.extend(part.by_inode);
+        self.flows.extend(part.flows);
+        self.unknown.extend(part.unknown);
+        for (reason, (count, procs)) in part.unread {
+            let entry = self.unread.entry(reason).or_default();
+            entry.0 += count;
+            entry.1.extend(procs);
+        }
     }
 
     fn read_some(snap: &Snapshot, sockets: &[&Socket], proc_root: &Path, flows: bool) -> Report {

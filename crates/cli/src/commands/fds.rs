@@ -103,12 +103,38 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
 }
 
 /// Reads the options of every socket fd shown; returns the notes on those it could not read.
+/// Processes are split over the cores: each socket costs some twenty system calls.
 fn read_sockopts(view: &mut FdView, proc_root: &std::path::Path) -> Vec<String> {
+    use sockscope_core::sockopts::Report;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let chunk = view.processes.len().div_ceil(threads).max(1);
+    let parts: Vec<Option<Report>> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            view.processes.chunks_mut(chunk).map(|part| scope.spawn(move || read_some(part, proc_root))).collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    });
+    let mut unread = Report::default();
+    let mut notes = Vec::new();
+    for part in parts {
+        match part {
+            Some(part) => unread.merge(part),
+            // A reading thread does not panic; if one did, say what is missing.
+            None => notes.push("a thread reading socket options failed: some socket fds show none".to_string()),
+        }
+    }
+    notes.extend(unread.notes());
+    notes
+}
+
+fn read_some(
+    processes: &mut [sockscope_core::fdview::ProcessFds],
+    proc_root: &std::path::Path,
+) -> sockscope_core::sockopts::Report {
     use sockscope_core::model::{FdKind, FdName};
     use sockscope_core::sockopts::{Kind, Reader, Report, SockOpts};
     let mut reader = Reader::new(proc_root);
     let mut unread = Report::default();
-    for p in &mut view.processes {
+    for p in processes {
         for row in &mut p.fds {
             let FdName::Number(fd) = row.entry.fd else { continue };
             if row.entry.kind != FdKind::Socket {
@@ -128,5 +154,5 @@ fn read_sockopts(view: &mut FdView, proc_root: &std::path::Path) -> Vec<String> 
             });
         }
     }
-    unread.notes()
+    unread
 }
