@@ -10,17 +10,6 @@ use common::*;
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 
-/// Rows as whitespace-separated fields (ss pads columns differently).
-fn rows_of(text: &str) -> Vec<Vec<String>> {
-    let mut rows: Vec<Vec<String>> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split_whitespace().map(String::from).collect())
-        .collect();
-    rows.sort();
-    rows
-}
-
 fn with_dump(program: &str, dump: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(program).env("TCPDIAG_FILE", dump).args(args).output().unwrap()
 }
@@ -79,8 +68,7 @@ fn a_dump_from_ss_reads_as_ss_reads_it() {
         let ss = with_dump("ss", &dump, &args);
         let ours = with_dump(env!("CARGO_BIN_EXE_sockscope"), &dump, &args);
         assert!(ours.status.success(), "{f:?}: {}", String::from_utf8_lossy(&ours.stderr));
-        let (want, got) =
-            (rows_of(&String::from_utf8_lossy(&ss.stdout)), rows_of(&String::from_utf8_lossy(&ours.stdout)));
+        let (want, got) = (rows(&String::from_utf8_lossy(&ss.stdout)), rows(&String::from_utf8_lossy(&ours.stdout)));
         assert_eq!(got, want, "filter {f:?}");
         if f.is_empty() {
             // Two listeners, three connections (both ends), one TIME-WAIT.
@@ -100,11 +88,11 @@ fn a_dump_from_sockscope_reads_back_in_ss_as_the_live_sockets() {
     std::fs::create_dir_all(&dir).unwrap();
     let (ours, theirs) = (dir.join("ours.dump"), dir.join("ss.dump"));
     let (_listeners, _conns, pa, _) = population();
-    let live = rows_of(&ss(&["-Htna"]));
+    let live = rows(&ss(&["-Htna"]));
     assert!(sockscope(&["-ta", "-D", ours.to_str().unwrap()]).status.success());
     assert!(Command::new("ss").args(["-ta", "-D"]).arg(&theirs).status().unwrap().success());
     let back = with_dump("ss", &ours, &["-Htna"]);
-    assert_eq!(rows_of(&String::from_utf8_lossy(&back.stdout)), live, "ss reads our dump as the live sockets");
+    assert_eq!(rows(&String::from_utf8_lossy(&back.stdout)), live, "ss reads our dump as the live sockets");
     // The same messages as ss's own dump: message types in order, and per socket the
     // same inet_diag_msg identity (family, state, ports, addresses, inode).
     let shape = |bytes: &[u8]| -> Vec<(u16, Vec<u8>)> {
@@ -131,7 +119,7 @@ fn a_dump_from_sockscope_reads_back_in_ss_as_the_live_sockets() {
     // With a filter the kernel runs: only what it selects.
     let only = dir.join("only.dump");
     assert!(sockscope(&["-ta", "-D", only.to_str().unwrap(), "sport", "=", &format!(":{pa}")]).status.success());
-    let rows = rows_of(&String::from_utf8_lossy(&with_dump("ss", &only, &["-Htna"]).stdout));
+    let rows = rows(&String::from_utf8_lossy(&with_dump("ss", &only, &["-Htna"]).stdout));
     assert!(!rows.is_empty() && rows.iter().all(|r| r[3].ends_with(&format!(":{pa}"))), "{rows:?}");
     // -D - writes to stdout, and nothing else.
     let out = sockscope(&["-ta", "-D", "-"]);
