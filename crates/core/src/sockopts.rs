@@ -327,8 +327,8 @@ fn fd_cloexec(fdinfo: &OwnedFd, fd: u32) -> Option<bool> {
 /// The options rustix has no reader for, through nix's socket options (SO_BINDTODEVICE,
 /// SO_MARK, SO_PRIORITY, IP_TRANSPARENT) and nix's own definition macro for the rest. The
 /// macro expands to nix's getsockopt call (the unsafe block nix uses for its own options,
-/// with its buffer sized by the type given: `int` for all four, as the kernel has them), so
-/// no unsafe code is written here.
+/// with its buffer sized by the type given: `int` for the four options as the kernel has
+/// them, the C library's `struct tcp_info` for TCP_INFO), so no unsafe code is written here.
 mod extra {
     use nix::sys::socket::{GetSockOpt, sockopt};
     use nix::{getsockopt_impl, sockopt_impl};
