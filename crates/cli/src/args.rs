@@ -530,7 +530,7 @@ pub struct ManArgs {
 
 #[derive(Debug, Args, Clone)]
 #[command(
-    after_help = "Scenarios create real sockets on loopback (or, with --netns, in a network namespace made for them), print what they made, hold it, and remove everything on exit, Ctrl-C or SIGTERM.\nBenchmarks run for a few seconds and print their figures beside the claim they test."
+    after_help = "Scenarios create real sockets on loopback (or, with --netns, in a network namespace made for them), print what they made, hold it, and remove everything on exit, Ctrl-C or SIGTERM.\nBenchmarks repeat their runs (--runs, under a minute with the defaults), print median, min and max beside the claim they test with a verdict on it, and draw a chart with --plot."
 )]
 pub struct LabArgs {
     #[command(subcommand)]
