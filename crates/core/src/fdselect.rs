@@ -97,19 +97,14 @@ impl InetSpec {
         }
         let Some(s) = &row.socket else {
             // A socket of another namespace: only its protocol is known.
-            let proto = row.protocol.as_deref().unwrap_or("");
-            let is_inet = proto.starts_with("TCP") || proto.starts_with("UDP");
-            let proto_ok = match self.proto {
-                Some(Netid::Tcp) => proto.starts_with("TCP"),
-                Some(Netid::Udp) => proto.starts_with("UDP"),
-                _ => true,
+            let Some((netid, family)) = Netid::of_protocol_name(row.protocol.as_deref().unwrap_or(""))
+                .filter(|(n, _)| matches!(n, Netid::Tcp | Netid::Udp))
+            else {
+                return false;
             };
-            let family_ok = match self.family {
-                Some(Family::Inet6) => proto.ends_with("v6"),
-                Some(_) => !proto.ends_with("v6"),
-                None => true,
-            };
-            return is_inet && proto_ok && family_ok && self.host.is_none() && self.ports.is_empty();
+            let proto_ok = self.proto.is_none_or(|p| p == netid);
+            let family_ok = self.family.is_none_or(|f| (f == Family::Inet6) == (family == Family::Inet6));
+            return proto_ok && family_ok && self.host.is_none() && self.ports.is_empty();
         };
         if !matches!(s.netid, Netid::Tcp | Netid::Udp) || self.proto.is_some_and(|p| p != s.netid) {
             return false;

@@ -133,7 +133,7 @@ impl SockOpts {
 }
 
 /// What tcp_info says of a connection's traffic, for the rules that judge its options
-/// (`Reader::read_flow`): small writes and round trips stretched by delayed ACKs.
+/// (`Report::read_flows`): small writes and round trips stretched by delayed ACKs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Flow {
     /// Smoothed and minimum round trip (µs).
@@ -195,10 +195,14 @@ impl Kind {
     /// From the protocol name the kernel gives an fd (system.sockprotoname: TCP, TCPv6, UDP,
     /// UNIX…), for sockets no dump lists.
     pub fn from_protocol(name: &str) -> Kind {
-        let tcp = name.starts_with("TCP") || name.starts_with("MPTCP");
-        let inet = tcp || name.starts_with("UDP") || name.starts_with("RAW") || name.starts_with("PING");
-        // Its state is not known here: the listener options are read too.
-        Kind { tcp, inet, v6: inet && name.ends_with("v6"), listener: tcp }
+        match Netid::of_protocol_name(name) {
+            // Its state is not known here: the listener options are read too.
+            Some((netid, family)) => {
+                let tcp = netid == Netid::Tcp;
+                Kind { tcp, inet: true, v6: family == Family::Inet6, listener: tcp }
+            }
+            None => Kind { tcp: false, inet: false, v6: false, listener: false },
+        }
     }
 
     pub fn of(s: &Socket) -> Kind {
@@ -229,12 +233,8 @@ impl Reader {
         self.read_with(pid, fd, kind, false).map(|(o, _)| o)
     }
 
-    /// The options and, for a TCP socket, its traffic from tcp_info (TCP_INFO on the same
-    /// duplicate).
-    pub fn read_flow(&mut self, pid: u32, fd: u32, kind: Kind) -> Result<(SockOpts, Option<Flow>), Unreadable> {
-        self.read_with(pid, fd, kind, kind.tcp)
-    }
-
+    /// The options and, with `flow`, a TCP socket's traffic from tcp_info (TCP_INFO on the
+    /// same duplicate).
     fn read_with(&mut self, pid: u32, fd: u32, kind: Kind, flow: bool) -> Result<(SockOpts, Option<Flow>), Unreadable> {
         let proc_root = &self.proc_root;
         let opened = self.pidfds.entry(pid).or_insert_with(|| {
@@ -457,9 +457,10 @@ impl Report {
             if s.inode == 0 || report.by_inode.contains_key(&s.inode) {
                 continue;
             }
+            let kind = Kind::of(s);
             let mut why = None;
             for owner in snap.owners_of(s) {
-                match reader.read_with(owner.process.pid, owner.fd, Kind::of(s), flows && Kind::of(s).tcp) {
+                match reader.read_with(owner.process.pid, owner.fd, kind, flows && kind.tcp) {
                     Ok((o, flow)) => {
                         report.by_inode.insert(s.inode, o);
                         if let Some(f) = flow {

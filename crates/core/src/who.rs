@@ -166,6 +166,13 @@ fn holds(snap: &Snapshot, s: &Socket) -> SocketHold {
     SocketHold { socket: s.clone(), holders, namespace, container, sockopts: None }
 }
 
+/// "nginx (pid 42)": the socket's first holder, as the notes name it.
+fn holder_name(h: &SocketHold) -> String {
+    h.holders
+        .first()
+        .map_or("a process sockscope cannot see".to_string(), |h| format!("{} (pid {})", Untrusted(&h.command), h.pid))
+}
+
 /// ` in NAMESPACE` when the socket's namespace is named (several were read), else nothing.
 fn place(h: &SocketHold) -> String {
     h.namespace.as_ref().map(|n| format!(" in {}", Untrusted(n))).unwrap_or_default()
@@ -225,9 +232,7 @@ fn port_report(
         |st: SockState| r.sockets.iter().filter(|h| h.socket.state == st && h.socket.netid == Netid::Tcp).count();
     let listeners: Vec<&SocketHold> = r.sockets.iter().filter(|h| h.socket.state == SockState::Listen).collect();
     if let Some(l) = listeners.first() {
-        let who = l.holders.first().map_or("a process sockscope cannot see".to_string(), |h| {
-            format!("{} (pid {})", Untrusted(&h.command), h.pid)
-        });
+        let who = holder_name(l);
         let reuseport = match l.sockopts.as_ref().and_then(|o| o.reuseport) {
             Some(true) => "it set SO_REUSEPORT, so another socket of the same user that sets it too can share the port; any other bind() fails with EADDRINUSE".to_string(),
             Some(false) => "it did not set SO_REUSEPORT, so every other bind() to the port fails with EADDRINUSE while it listens (sharing the port needs SO_REUSEPORT on both sockets)".to_string(),
@@ -252,10 +257,7 @@ fn port_report(
     let tw = count(SockState::TimeWait);
     let restart = listeners.first().and_then(|l| Some((l, l.sockopts.as_ref()?.reuseaddr?)));
     if let Some((l, reuseaddr)) = restart {
-        let who = l
-            .holders
-            .first()
-            .map_or("the listener".to_string(), |h| format!("{} (pid {})", Untrusted(&h.command), h.pid));
+        let who = holder_name(l);
         let waiting = match tw {
             0 => "no TIME-WAIT sockets are on the port now".to_string(),
             1 => "1 TIME-WAIT socket is on the port now".to_string(),

@@ -237,8 +237,7 @@ fn render(
 ) -> Collected {
     let root = &opts.collect.proc_root;
     let sockstat = sockscope_core::diagnose::observe::sockstat(root);
-    let sys = sockscope_core::diagnose::observe::sysctls(root);
-    let host = Host { counters, sockstat: &sockstat, sys: &sys };
+    let host = Host { counters, sockstat: &sockstat, sys: &frame.sys };
     let render = |openmetrics: bool| {
         let mut w = Writer::new(openmetrics);
         let shape = metrics::Shape { limits: opts.limits, families: opts.families, interest: &opts.interest };

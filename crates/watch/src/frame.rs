@@ -4,7 +4,7 @@
 //! doctor's findings. The UI thread only sorts and draws what is here.
 
 use sockscope_core::diagnose::observe::{fd_usage, sysctls};
-use sockscope_core::diagnose::{Finding, Observation, ProcessFds, SecondLook, Thresholds, diagnose};
+use sockscope_core::diagnose::{Finding, Observation, ProcessFds, SecondLook, Sysctls, Thresholds, diagnose};
 use sockscope_core::model::SockState;
 use sockscope_core::{Netid, Snapshot, Socket};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -176,6 +176,8 @@ pub struct Frame {
     pub overflows: u64,
     /// Every readable process's open fds and limits (not only those holding sockets).
     pub fd_usage: Vec<ProcessFds>,
+    /// The tunables the rules compared with, read once this refresh (`serve` exports them).
+    pub sys: Sysctls,
     /// Each process's history, oldest first, per series.
     pub history: HashMap<u32, HashMap<Series, Vec<u64>>>,
 }
@@ -333,7 +335,8 @@ impl Tracker {
         let processes = self.processes(snap, &usage, &connections, &per_s);
         let overflows = delta_of(&counters, &self.counters, "TcpExt.ListenOverflows");
         let listeners = listeners(snap, &connections, per_s, overflows > 0);
-        let findings = self.findings(&snapshot, usage.clone(), &counters, now, elapsed);
+        let sys = sysctls(&self.proc_root);
+        let findings = self.findings(&snapshot, usage.clone(), &counters, &sys, now, elapsed);
         // What the rows and rules needed of each TCP socket's tcp_info is taken: drop the
         // rest (a boxed struct per connection, a fifth of a frame at 100k sockets).
         let mut snapshot = snapshot;
@@ -364,6 +367,7 @@ impl Tracker {
             findings,
             overflows,
             fd_usage: usage,
+            sys,
             history,
         }
     }
@@ -453,6 +457,7 @@ impl Tracker {
         snapshot: &Arc<Snapshot>,
         processes: Vec<ProcessFds>,
         counters: &HashMap<String, u64>,
+        sys: &Sysctls,
         now: Instant,
         elapsed: Option<f64>,
     ) -> Vec<FindingRow> {
@@ -463,7 +468,7 @@ impl Tracker {
             window: Duration::from_secs_f64(elapsed),
             before: self.counters.clone(),
             after: counters.clone(),
-            sys: sysctls(&self.proc_root),
+            sys: sys.clone(),
             processes,
             stale_extended: Vec::new(),
             home_netns: None,

@@ -40,6 +40,7 @@ pub fn run(args: &DoctorArgs, colour: bool, out: &mut impl Write) -> anyhow::Res
     let mut opts = ObserveOptions {
         window: Duration::from_secs_f64(args.interval),
         scope: Scope { pids: args.pid.clone(), commands: args.comm.clone(), ports: args.port.clone() },
+        thresholds: t.clone(),
         ..ObserveOptions::default()
     };
     opts.namespaces = crate::plan::namespaces(&args.namespaces, false, &opts.proc_root)?;

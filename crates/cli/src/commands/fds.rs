@@ -140,10 +140,9 @@ fn read_some(
             if row.entry.kind != FdKind::Socket {
                 continue;
             }
-            let kind = match (&row.socket, &row.protocol) {
-                (Some(s), _) => Kind::of(s),
-                (None, Some(name)) => Kind::from_protocol(name),
-                (None, None) => Kind { tcp: false, inet: false, v6: false, listener: false },
+            let kind = match &row.socket {
+                Some(s) => Kind::of(s),
+                None => Kind::from_protocol(row.protocol.as_deref().unwrap_or("")),
             };
             row.sockopts = Some(match reader.read(p.pid, fd, kind) {
                 Ok(o) => o,

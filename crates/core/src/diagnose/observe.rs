@@ -33,6 +33,8 @@ pub struct ObserveOptions {
     pub proc_root: PathBuf,
     /// Network namespaces to look at besides the caller's (none: the caller's alone).
     pub namespaces: Vec<crate::netns::Netns>,
+    /// The rules' thresholds: which sockets' options are worth reading follows from them.
+    pub thresholds: super::Thresholds,
 }
 
 impl Default for ObserveOptions {
@@ -43,6 +45,7 @@ impl Default for ObserveOptions {
             stale_dirs: ["/run", "/var/run", "/tmp"].iter().map(PathBuf::from).collect(),
             proc_root: PathBuf::from("/proc"),
             namespaces: Vec::new(),
+            thresholds: super::Thresholds::default(),
         }
     }
 }
@@ -91,7 +94,7 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         restrict(&opts.scope, &mut first, &mut second, &mut processes);
     }
     let home_netns = (!opts.namespaces.is_empty()).then(|| crate::netns::own(&opts.proc_root)).flatten();
-    let options = rule_options(&mut first, &opts.proc_root);
+    let options = rule_options(&mut first, &opts.proc_root, &opts.thresholds);
     Ok(Observation {
         first: std::sync::Arc::new(first),
         second,
@@ -157,11 +160,11 @@ fn second_look(proc_root: &Path) -> Result<SecondLook, SnapshotError> {
 }
 
 /// The sockets whose options the option rules judge, read from their processes:
-/// listeners with TIME-WAIT sockets on their port (no-reuseaddr), connections idle for a
-/// minute (keepalive against a NAT's idle timeout) and connections whose round trip is over
-/// 20 ms (nagle-stall). At most `MAX_OPTION_READS`, the first found; a warning says when more
-/// were left unjudged, and one says why options could not be read.
-fn rule_options(first: &mut Snapshot, proc_root: &Path) -> crate::sockopts::Report {
+/// listeners with TIME-WAIT sockets on their port (no-reuseaddr), connections idle past the
+/// NAT timeout (keepalive) and connections whose round trip reaches the stall threshold
+/// (nagle-stall), both from `t`. At most `MAX_OPTION_READS`, the first found; a warning says
+/// when more were left unjudged, and one says why options could not be read.
+fn rule_options(first: &mut Snapshot, proc_root: &Path, t: &super::Thresholds) -> crate::sockopts::Report {
     const MAX_OPTION_READS: usize = 10_000;
     let port_of = |s: &crate::Socket| match s.local {
         Endpoint::Inet { port, .. } => Some((s.netns.map(|n| n.get()), port)),
@@ -173,6 +176,8 @@ fn rule_options(first: &mut Snapshot, proc_root: &Path) -> crate::sockopts::Repo
         .filter(|s| s.netid == Netid::Tcp && s.state == SockState::TimeWait)
         .filter_map(port_of)
         .collect();
+    let idle_ms = t.keepalive.keepalive_nat_idle_secs.saturating_mul(1000);
+    let stall_us = t.nagle_stall.nagle_stall_rtt_ms.saturating_mul(1000);
     let owned = first.owners.as_ref();
     let judged = |s: &&crate::Socket| {
         if s.netid != Netid::Tcp || !owned.is_some_and(|o| o.has_owner(s.inode)) {
@@ -181,8 +186,8 @@ fn rule_options(first: &mut Snapshot, proc_root: &Path) -> crate::sockopts::Repo
         match s.state {
             SockState::Listen => port_of(s).is_some_and(|p| waiting.contains(&p)),
             SockState::Established => s.details.as_ref().and_then(|d| d.vitals()).is_some_and(|v| {
-                let idle = v.last_data_sent_ms().unwrap_or(0).min(v.last_data_recv_ms().unwrap_or(0)) >= 60_000;
-                idle || v.rtt_us().is_some_and(|r| r >= 20_000)
+                let idle = u64::from(v.last_data_sent_ms().unwrap_or(0).min(v.last_data_recv_ms().unwrap_or(0)));
+                idle >= idle_ms || v.rtt_us().is_some_and(|r| u64::from(r) >= stall_us)
             }),
             _ => false,
         }
@@ -240,7 +245,7 @@ pub fn sysctls(root: &Path) -> Sysctls {
     let one = |name: &str| sysctl::read_u64(root, name);
     let tcp_mem = sysctl::read_u64s(root, "net/ipv4/tcp_mem");
     let files = sysctl::read_u64s(root, "fs/file-nr");
-    let tcp_mem_pages = counters::read_sockstat(&root.join("thread-self/net")).get("TCP.mem").copied().unwrap_or(0);
+    let tcp_mem_pages = sockstat(root).get("TCP.mem").copied().unwrap_or(0);
     Sysctls {
         somaxconn: one("net/core/somaxconn"),
         tcp_max_tw_buckets: one("net/ipv4/tcp_max_tw_buckets"),

@@ -52,6 +52,22 @@ pub enum Netid {
 }
 
 impl Netid {
+    /// The inet table and family of a socket from the protocol name the kernel gives its fd
+    /// (system.sockprotoname: TCP, TCPv6, UDP, UDPLITEv6, RAW…), for sockets no dump lists
+    /// (of another namespace, or not bound); None for other protocols.
+    pub fn of_protocol_name(name: &str) -> Option<(Netid, Family)> {
+        let netid = if name.starts_with("TCP") {
+            Netid::Tcp
+        } else if name.starts_with("UDP") {
+            Netid::Udp
+        } else if name.starts_with("RAW") {
+            Netid::Raw
+        } else {
+            return None;
+        };
+        Some((netid, if name.ends_with("v6") { Family::Inet6 } else { Family::Inet }))
+    }
+
     pub const ALL: [Netid; 9] = [
         Netid::Tcp,
         Netid::Udp,

@@ -302,7 +302,7 @@ mod tests {
     #[test]
     fn a_chart_is_written_with_its_series_and_claim() {
         let s = |m: f64| Spread { median: m, min: m * 0.9, max: m * 1.1 };
-        let panel = Panel {
+        let panel = || Panel {
             title: "t".into(),
             x_label: "message size (bytes)".into(),
             y_label: "ratio (×)".into(),
@@ -316,14 +316,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sockscope-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.svg");
-        write_svg(&path, &[panel]).unwrap();
+        write_svg(&path, &[panel()]).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
         for text in ["Unix / TCP", "claim: ≥ 2×", "64 B", "1 MiB", "message size (bytes)"] {
             assert!(svg.contains(text), "{text} missing");
         }
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(write_svg(Path::new("/nonexistent-dir/x.svg"), &[]).is_err());
+        // A chart that cannot be written is an error, and so is nothing to draw.
+        assert!(write_svg(Path::new("/nonexistent-dir/x.svg"), &[panel()]).is_err());
+        assert!(write_svg(&dir.join("empty.svg"), &[]).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! run by run, latency percentiles, and the verdict on the chapter's claim. The text view,
 //! the JSON and the plots all read this.
 
-use super::stats::{Claim, Latencies, Percentiles, Spread, Verdict, higher_or_lower, times};
+use super::stats::{Claim, Latencies, Percentiles, Spread, Verdict, figure, higher_or_lower, times};
 use crate::LabError;
 use serde::Serialize;
 
@@ -187,11 +187,11 @@ impl Figure {
                         x_text(p.x, self.x.unit),
                         s.name.into(),
                         l.count.to_string(),
-                        num(l.p50_us),
-                        num(l.p90_us),
-                        num(l.p99_us),
-                        num(l.p999_us),
-                        num(l.max_us),
+                        figure(l.p50_us),
+                        figure(l.p90_us),
+                        figure(l.p99_us),
+                        figure(l.p999_us),
+                        figure(l.max_us),
                     ]);
                 }
             }
@@ -293,18 +293,8 @@ pub fn x_text(x: f64, unit: &str) -> String {
     out
 }
 
-fn num(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 fn spread_text(s: Spread) -> String {
-    format!("{} [{}–{}]", num(s.median), num(s.min), num(s.max))
+    format!("{} [{}–{}]", figure(s.median), figure(s.min), figure(s.max))
 }
 
 fn ratio_text(s: Spread, as_percent: bool) -> String {

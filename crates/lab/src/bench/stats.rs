@@ -138,16 +138,21 @@ impl Verdict {
 /// A ratio in words, the way a reader says it: "2.31×" when it is a multiple, and for a
 /// comparison of costs "14% lower" or "14% higher" — never a negative "lower".
 pub fn times(ratio: f64) -> String {
-    if ratio >= 100.0 {
-        format!("{ratio:.0}×")
-    } else if ratio >= 10.0 {
-        format!("{ratio:.1}×")
-    } else if ratio >= 0.1 || ratio <= 0.0 {
-        format!("{ratio:.2}×")
+    format!("{}×", figure(ratio))
+}
+
+/// A measured figure as the tables print it: whole above 100, one decimal above 10, two
+/// below, and two significant digits however small (0.0011).
+pub fn figure(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else if v >= 0.1 || v <= 0.0 {
+        format!("{v:.2}")
     } else {
-        // Two significant digits however small: 0.0011×.
-        let places = (1.0 - ratio.log10().floor()) as usize;
-        format!("{ratio:.places$}×")
+        let places = (1.0 - v.log10().floor()) as usize;
+        format!("{v:.places$}")
     }
 }
 
