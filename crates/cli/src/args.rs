@@ -24,6 +24,14 @@ pub struct Cli {
     #[command(flatten)]
     pub list: ListArgs,
 
+    /// Answer from a capture (`sockscope record`) instead of the running host: the table,
+    /// -s, --summary-by, fds, who and doctor read it as they read the host
+    #[arg(long = "from", global = true, value_name = "CAPTURE")]
+    pub from: Option<std::path::PathBuf>,
+    /// With --from: which look of a capture of several (1 is the first; default the last)
+    #[arg(long = "frame", global = true, value_name = "N", requires = "from")]
+    pub frame: Option<usize>,
+
     /// Colour: on a terminal unless NO_COLOR is set (auto), always, or never
     #[arg(long = "color", alias = "colour", value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -309,6 +317,16 @@ pub enum Command {
         after_help = "Scrape it: in prometheus.yml, a job with `static_configs: [{targets: ['HOST:9899']}]`.\nScrapes are answered from a collection reused for --min-interval, so many scrapers never multiply the cost.\nStops on SIGTERM or Ctrl-C after the scrapes in flight. More: docs/serve.md."
     )]
     Serve(ServeArgs),
+    /// Capture the host's sockets, owners, fd tables, limits, counters and sysctls in one file, to read later with --from
+    #[command(
+        after_help = "Examples:\n  sockscope record -o host.cap                  one look, with the doctor's second look 1 s later\n  ssh web1 sockscope record -o - > web1.cap     from another host, over ssh\n  sockscope record -o leak.cap --interval 60 --count 10\n  sockscope --from host.cap -tanp state close-wait\n  sockscope diff before.cap after.cap\nNo payloads are recorded; --redact leaves command lines out. More: docs/record.md."
+    )]
+    Record(RecordArgs),
+    /// What changed between two captures: sockets by state per process and port, fds, listeners, limits, counters
+    #[command(
+        after_help = "A is read at its first look, B at its last, so `diff X.cap X.cap` compares the first and last looks of one recording.\nExit status: 0 when nothing grew that the doctor's growth rules flag, 1 when they flag something, 2 on bad input.\nExamples:\n  sockscope diff before.cap after.cap\n  sockscope diff --json a.cap b.cap"
+    )]
+    Diff(DiffArgs),
     /// Print shell completions for bash, zsh or fish (or write them all with --dir)
     #[command(
         after_help = "Install:\n  sockscope completions bash > /etc/bash_completion.d/sockscope\n  sockscope completions zsh > \"${fpath[1]}/_sockscope\"\n  sockscope completions fish > ~/.config/fish/completions/sockscope.fish"
@@ -397,6 +415,43 @@ pub struct ServeArgs {
     pub max_connections: u16,
     #[command(flatten)]
     pub namespaces: NetnsArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RecordArgs {
+    /// Where to write the capture (- for standard output)
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: std::path::PathBuf,
+    /// Time between the starts of looks, with --count (`30`, `500ms`, `2s`; at most 3600 s)
+    #[arg(long, value_name = "TIME", requires = "count", value_parser = interval)]
+    pub interval: Option<std::time::Duration>,
+    /// How many looks to take (default 1)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Leave every process's command line out of the capture
+    #[arg(long)]
+    pub redact: bool,
+    /// Seconds after each look to take the doctor's second look (what persisted, which
+    /// counters grew); 0 for none
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = seconds_up_to::<3600>)]
+    pub window: f64,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The earlier capture (read at its first look)
+    pub before: std::path::PathBuf,
+    /// The later capture (read at its last look)
+    pub after: std::path::PathBuf,
+    /// One JSON document
+    #[arg(long)]
+    pub json: bool,
+    /// How many processes and ports to list (the largest changes first)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 pub mod escape;
+mod from;
 pub mod output;
 mod plan;
 pub mod render;
@@ -16,10 +17,11 @@ use clap::Parser;
 use output::Guarded;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The whole program.
 pub fn main() -> ExitCode {
-    let cli = match args::Cli::try_parse() {
+    let cli = match args::Cli::try_parse_from(capture_args_after_command(std::env::args_os().collect())) {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
@@ -32,13 +34,22 @@ pub fn main() -> ExitCode {
     // written a token at a time).
     let mut out = BufWriter::with_capacity(64 * 1024, Guarded::new(stdout.lock()));
     let width = term::stdout_width();
+    let loaded = match cli.from.as_deref().map(|path| from_capture(path, cli.frame, cli.command.as_ref())) {
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => return finish(Err(e), out),
+        None => None,
+    };
+    let frame = loaded.as_ref().map(|l| Arc::clone(l.frame()));
+    drop(loaded);
     let result: anyhow::Result<u8> = match &cli.command {
-        None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color))
+        None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color), frame)
             .and_then(|plan| commands::list::run(&plan, &mut out, width))
             .map(status),
-        Some(args::Command::Fds(a)) => commands::fds::run(a, &mut out).map(status),
-        Some(args::Command::Who(a)) => commands::who::run(a, &mut out).map(status),
-        Some(args::Command::Doctor(a)) => commands::doctor::run(a, term::colour(cli.color), &mut out),
+        Some(args::Command::Fds(a)) => commands::fds::run(a, frame, &mut out).map(status),
+        Some(args::Command::Who(a)) => commands::who::run(a, frame, &mut out).map(status),
+        Some(args::Command::Doctor(a)) => commands::doctor::run(a, frame, term::colour(cli.color), &mut out),
+        Some(args::Command::Record(a)) => commands::record::run(a).map(status),
+        Some(args::Command::Diff(a)) => commands::diff::run(a, &mut out),
         Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out).map(status),
         Some(args::Command::Trace(a)) => commands::trace::run(a),
         Some(args::Command::Events(a)) => commands::events::run(a),
@@ -56,6 +67,57 @@ pub fn main() -> ExitCode {
         Ok(code)
     });
     finish(result, out)
+}
+
+/// `sockscope --from X.cap fds 1234`: the capture flags may come before a command; clap
+/// takes flags before a command as the socket table's, so they are moved after its name.
+fn capture_args_after_command(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let mut i = 1;
+    while let Some(a) = argv.get(i).and_then(|a| a.to_str()) {
+        match a {
+            "--from" | "--frame" => i += 2,
+            _ if a.starts_with("--from=") || a.starts_with("--frame=") => i += 1,
+            _ => break,
+        }
+    }
+    let is_command = argv
+        .get(i)
+        .and_then(|a| a.to_str())
+        .is_some_and(|name| args::Cli::command().get_subcommands().any(|c| c.get_name() == name));
+    if i > 1 && is_command && i < argv.len() {
+        let flags: Vec<_> = argv.drain(1..i).collect();
+        let at = 2;
+        argv.splice(at..at, flags);
+    }
+    argv
+}
+
+/// `--from`: the capture, read before the command runs, for the commands that can answer
+/// from one.
+fn from_capture(
+    path: &std::path::Path,
+    frame: Option<usize>,
+    command: Option<&args::Command>,
+) -> anyhow::Result<from::Loaded> {
+    use args::Command as C;
+    let refused = match command {
+        None | Some(C::Fds(_) | C::Who(_) | C::Doctor(_)) => None,
+        Some(C::Watch(_)) => Some("watch"),
+        Some(C::Lab(_)) => Some("lab"),
+        Some(C::Trace(_)) => Some("trace"),
+        Some(C::Events(_)) => Some("events"),
+        Some(C::Serve(_)) => Some("serve"),
+        Some(C::Record(_)) => Some("record"),
+        Some(C::Diff(_)) => Some("diff"),
+        Some(C::Completions(_) | C::Man(_) | C::LabWorker { .. }) => Some("completions, man"),
+    };
+    if let Some(c) = refused {
+        return Err(from::refuse(c));
+    }
+    let loaded = from::Loaded::read(path, frame)?;
+    loaded.announce();
+    Ok(loaded)
 }
 
 /// Commands that succeed or not: 0 or 1.

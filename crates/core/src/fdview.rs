@@ -27,6 +27,8 @@ pub struct FdViewOptions {
     pub read: ReadOptions,
     /// Find the other end of pipes, sockets and eventfds.
     pub peers: bool,
+    /// Answer from this look of a capture instead of the running host (`--from`).
+    pub capture: Option<Arc<crate::capture::Frame>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,9 +173,12 @@ pub struct FdView {
 
 impl FdView {
     pub fn collect(which: &Which, opts: &FdViewOptions) -> Result<FdView, FdViewError> {
+        if let Some(frame) = &opts.capture {
+            return FdView::from_capture(frame, which, opts);
+        }
         let root = &opts.proc_root;
         let all = process::pids(root).map_err(|cause| FdViewError::Proc { path: root.clone(), cause })?;
-        let pids = select_pids(root, &all, which)?;
+        let pids = select_pids(&all, which, |pid| process::comm(root, pid).ok())?;
         let mut view = FdView { system: process::system_files(root).ok(), ..FdView::default() };
 
         // Sockets of our namespace, by inode, to show each socket fd as a socket line: dumped
@@ -185,53 +190,16 @@ impl FdView {
             let tables = read_processes(root, &pids, opts.read);
             (tables, dump.join())
         });
-        for (pid, table) in pids.iter().zip(tables) {
-            match table {
-                Ok(p) => view.processes.push(p),
-                Err(Unreadable::Gone) if which.pids.contains(pid) => return Err(FdViewError::NoSuchPid(*pid)),
-                Err(Unreadable::Gone) => view.vanished += 1,
-                Err(Unreadable::Denied(reason)) => view.unreadable.push(Unread { pid: *pid, reason }),
-            }
-        }
+        view.add_tables(&pids, tables, which)?;
         let snap = snap
             .unwrap_or_else(|_| Err(crate::snapshot::SnapshotError::Unsupported("the socket dump panicked".into())));
-        let mut snap = match snap {
-            Ok(s) => s,
-            Err(e) => {
-                view.warnings.push(format!("cannot read sockets ({e}); socket fds show their inode only"));
-                Snapshot::default()
-            }
-        };
-        view.warnings.append(&mut snap.warnings);
-        let mut sockets = std::mem::take(&mut snap.sockets);
-        sockets.retain(|s| s.inode != 0);
-        // Sorted by inode and searched, instead of a hash map beside them (4.5 MB at 200k).
-        sockets.sort_unstable_by_key(|s| s.inode);
-        let sockets = Arc::new(sockets);
-        let index_of =
-            |inode: u64| sockets.binary_search_by_key(&inode, |s| s.inode).ok().and_then(|i| u32::try_from(i).ok());
         // The dump was taken in this thread's namespace.
         let our_netns = process::netns(root, "thread-self");
-        for p in &mut view.processes {
-            // Whether this process shares our network namespace, asked once per process
-            // that holds a socket the dump did not list.
-            let mut ours: Option<bool> = None;
-            for row in &mut p.fds {
-                if row.entry.kind != FdKind::Socket {
-                    continue;
-                }
-                match row.entry.inode.and_then(index_of) {
-                    Some(index) => row.socket = Some(SocketRef { all: Arc::clone(&sockets), index }),
-                    None => {
-                        row.protocol = fdtable::socket_protocol(root, p.pid, &row.entry.fd).map(String::into_boxed_str);
-                        row.unbound = *ours.get_or_insert_with(|| {
-                            our_netns.is_some() && process::netns(root, &p.pid.to_string()) == our_netns
-                        });
-                    }
-                }
-            }
-        }
-
+        let sockets = view.join_sockets(
+            snap,
+            |pid, fd| fdtable::socket_protocol(root, pid, fd),
+            |pid| our_netns.is_some() && process::netns(root, &pid.to_string()) == our_netns,
+        );
         if opts.peers {
             let index = if pids.len() == all.len() {
                 PeerIndex::from_tables(&view.processes)
@@ -242,9 +210,117 @@ impl FdView {
         }
         Ok(view)
     }
+
+    /// The view from a capture's frame, as `collect` would have given it then.
+    fn from_capture(frame: &crate::capture::Frame, which: &Which, opts: &FdViewOptions) -> Result<FdView, FdViewError> {
+        let all: Vec<u32> = frame.processes.iter().map(|p| p.pid).collect();
+        let command_of = |pid: u32| frame.processes.iter().find(|p| p.pid == pid).map(|p| p.command.clone());
+        let pids = select_pids(&all, which, command_of)?;
+        let system = crate::model::SystemFiles::from_texts(
+            frame.file("sys/fs/file-nr").unwrap_or(""),
+            frame.file("sys/fs/nr_open").unwrap_or(""),
+        );
+        let mut view = FdView { system, ..FdView::default() };
+        let record = |pid: u32| frame.processes.binary_search_by_key(&pid, |p| p.pid).ok().map(|i| &frame.processes[i]);
+        let tables = pids
+            .iter()
+            .map(|&pid| record(pid).map(|p| process_of_record(p, opts.read)).ok_or(Unreadable::Gone))
+            .collect();
+        view.add_tables(&pids, tables, which)?;
+        let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
+        snap_opts.capture = opts.capture.clone();
+        let snap = Snapshot::collect(&snap_opts);
+        let protocol = |pid: u32, fd: &FdName| {
+            let FdName::Number(n) = fd else { return None };
+            record(pid)?.protocols.iter().find(|(f, _)| f == n).map(|(_, name)| name.clone())
+        };
+        let sockets = view.join_sockets(snap, protocol, |pid| record(pid).is_some_and(|p| p.in_our_netns));
+        if opts.peers {
+            let everyone: Vec<ProcessFds> = frame.processes.iter().map(|p| process_of_record(p, opts.read)).collect();
+            view.shared = PeerIndex::from_tables(&everyone).fill(&opts.proc_root, &mut view.processes, &sockets);
+        }
+        Ok(view)
+    }
+
+    /// The tables read for `pids`, in order: kept, or noted as unreadable or vanished.
+    fn add_tables(
+        &mut self,
+        pids: &[u32],
+        tables: Vec<Result<ProcessFds, Unreadable>>,
+        which: &Which,
+    ) -> Result<(), FdViewError> {
+        for (pid, table) in pids.iter().zip(tables) {
+            match table {
+                Ok(p) => self.processes.push(p),
+                Err(Unreadable::Gone) if which.pids.contains(pid) => return Err(FdViewError::NoSuchPid(*pid)),
+                Err(Unreadable::Gone) => self.vanished += 1,
+                Err(Unreadable::Denied(reason)) => self.unreadable.push(Unread { pid: *pid, reason }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Points each socket fd at its socket in `snap`; a socket fd the dump did not list gets
+    /// the protocol the kernel names (`protocol`) and whether its process shares our network
+    /// namespace (`ours`), asked once per process. Returns the socket list, by inode.
+    fn join_sockets(
+        &mut self,
+        snap: Result<Snapshot, crate::snapshot::SnapshotError>,
+        protocol: impl Fn(u32, &FdName) -> Option<String>,
+        ours: impl Fn(u32) -> bool,
+    ) -> Arc<Vec<Socket>> {
+        let mut snap = match snap {
+            Ok(s) => s,
+            Err(e) => {
+                self.warnings.push(format!("cannot read sockets ({e}); socket fds show their inode only"));
+                Snapshot::default()
+            }
+        };
+        self.warnings.append(&mut snap.warnings);
+        let mut sockets = std::mem::take(&mut snap.sockets);
+        sockets.retain(|s| s.inode != 0);
+        // Sorted by inode and searched, instead of a hash map beside them (4.5 MB at 200k).
+        sockets.sort_unstable_by_key(|s| s.inode);
+        let sockets = Arc::new(sockets);
+        let index_of =
+            |inode: u64| sockets.binary_search_by_key(&inode, |s| s.inode).ok().and_then(|i| u32::try_from(i).ok());
+        for p in &mut self.processes {
+            let mut in_ours: Option<bool> = None;
+            for row in &mut p.fds {
+                if row.entry.kind != FdKind::Socket {
+                    continue;
+                }
+                match row.entry.inode.and_then(index_of) {
+                    Some(index) => row.socket = Some(SocketRef { all: Arc::clone(&sockets), index }),
+                    None => {
+                        row.protocol = protocol(p.pid, &row.entry.fd).map(String::into_boxed_str);
+                        row.unbound = *in_ours.get_or_insert_with(|| ours(p.pid));
+                    }
+                }
+            }
+        }
+        sockets
+    }
 }
 
-fn select_pids(root: &Path, all: &[u32], which: &Which) -> Result<Vec<u32>, FdViewError> {
+/// A recorded process as `read_process` reads it, with what `read` asks for.
+fn process_of_record(p: &crate::capture::frame::ProcessRecord, read: ReadOptions) -> ProcessFds {
+    let fds: Vec<FdRow> = p
+        .fds
+        .iter()
+        .filter(|e| read.specials || matches!(e.fd, FdName::Number(_)))
+        .map(|e| {
+            let mut entry = e.clone();
+            if !read.fdinfo {
+                (entry.flags, entry.pos, entry.details) = (None, None, None);
+            }
+            FdRow { entry, socket: None, protocol: None, unbound: false, peer_group: None, sockopts: None }
+        })
+        .collect();
+    finish_process(p.pid, p.command.clone(), p.uid, p.limit, fds)
+}
+
+fn select_pids(all: &[u32], which: &Which, command: impl Fn(u32) -> Option<String>) -> Result<Vec<u32>, FdViewError> {
     if which.pids.is_empty() && which.names.is_empty() {
         return Ok(all.to_vec());
     }
@@ -256,8 +332,7 @@ fn select_pids(root: &Path, all: &[u32], which: &Which) -> Result<Vec<u32>, FdVi
         out.push(*pid);
     }
     for name in &which.names {
-        let matching: Vec<u32> =
-            all.iter().copied().filter(|p| process::comm(root, *p).is_ok_and(|c| &c == name)).collect();
+        let matching: Vec<u32> = all.iter().copied().filter(|p| command(*p).is_some_and(|c| &c == name)).collect();
         if matching.is_empty() {
             return Err(FdViewError::NoSuchName(name.clone()));
         }
@@ -270,7 +345,7 @@ fn select_pids(root: &Path, all: &[u32], which: &Which) -> Result<Vec<u32>, FdVi
 
 /// Every process's table, in the order of `pids`, read on every core: the kernel time of
 /// reading links and fdinfo divides well across processes.
-fn read_processes(root: &Path, pids: &[u32], read: ReadOptions) -> Vec<Result<ProcessFds, Unreadable>> {
+pub(crate) fn read_processes(root: &Path, pids: &[u32], read: ReadOptions) -> Vec<Result<ProcessFds, Unreadable>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let work = || {
         let mut mine = Vec::new();
@@ -315,6 +390,11 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, 
         peer_group: None,
         sockopts: None,
     })?;
+    Ok(finish_process(pid, command, uid, limit, fds))
+}
+
+/// A process's row from its fd table: how many fds are open, and the highest.
+fn finish_process(pid: u32, command: String, uid: u32, limit: crate::model::FdLimit, fds: Vec<FdRow>) -> ProcessFds {
     let numbers = fds.iter().filter_map(|r| match r.entry.fd {
         FdName::Number(n) => Some(n),
         FdName::Special(_) => None,
@@ -322,7 +402,7 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, 
     let open = numbers.clone().count();
     let highest_fd = numbers.max();
     let command_bytes = crate::text::raw_bytes(&command);
-    Ok(ProcessFds { pid, command, command_bytes, uid, limit, open, highest_fd, fds })
+    ProcessFds { pid, command, command_bytes, uid, limit, open, highest_fd, fds }
 }
 
 /// What several fds can share: JSON names it `pipe`, `eventfd` or `socket`.

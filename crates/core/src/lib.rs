@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 // The facade: what the binary, the lab and other tools use.
+pub mod capture;
 pub mod collector;
 pub mod container;
 pub mod destroy;

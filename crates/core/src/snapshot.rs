@@ -56,6 +56,8 @@ pub struct SnapshotOptions {
     /// Read the TCP sockets from this raw sock_diag dump (`ss -D`, `sockscope -D`), as ss
     /// does when TCPDIAG_FILE is set, instead of asking the kernel.
     pub tcp_diag_file: Option<PathBuf>,
+    /// Answer from this look of a capture instead of the running host (`--from`).
+    pub capture: Option<std::sync::Arc<crate::capture::Frame>>,
 }
 
 impl SnapshotOptions {
@@ -72,6 +74,7 @@ impl SnapshotOptions {
             namespaces: Vec::new(),
             containers: true,
             tcp_diag_file: None,
+            capture: None,
         }
     }
 }

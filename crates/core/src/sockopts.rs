@@ -156,6 +156,8 @@ pub enum Unreadable {
     Gone,
     /// Some other error of pidfd_getfd.
     Failed,
+    /// Read from a capture, which did not record this socket's options.
+    NotRecorded,
 }
 
 impl Unreadable {
@@ -171,6 +173,9 @@ impl Unreadable {
 
     pub fn why(self) -> &'static str {
         match self {
+            Unreadable::NotRecorded => {
+                "the capture holds no options for it (the process did not let them be read, or the capture predates them)"
+            }
             Unreadable::Denied => {
                 "reading another process's socket needs ptrace access to it (root, or the same user with kernel.yama.ptrace_scope 0)"
             }
@@ -434,6 +439,29 @@ impl Report {
         let mut report = Report::default();
         for part in parts {
             report.merge(part);
+        }
+        report
+    }
+
+    /// The options of `sockets` as a capture recorded them (`recorded`), noted as the live
+    /// reading notes them; a socket the capture has no options for is `NotRecorded`.
+    pub fn from_capture(recorded: &Report, snap: &Snapshot, sockets: &[&Socket]) -> Report {
+        let mut report = Report::default();
+        for s in sockets {
+            if s.inode == 0 || report.by_inode.contains_key(&s.inode) || report.unknown.contains_key(&s.inode) {
+                continue;
+            }
+            if let Some(o) = recorded.by_inode.get(&s.inode) {
+                report.by_inode.insert(s.inode, o.clone());
+                if let Some(f) = recorded.flows.get(&s.inode) {
+                    report.flows.insert(s.inode, *f);
+                }
+                continue;
+            }
+            let Some(owner) = snap.owners_of(s).next() else { continue };
+            let why = recorded.unknown.get(&s.inode).copied().unwrap_or(Unreadable::NotRecorded);
+            report.unknown.insert(s.inode, why);
+            report.tally(why, owner.process.pid, owner.process.command.to_string());
         }
         report
     }

@@ -56,10 +56,13 @@ impl Totals {
     pub fn collect(
         proc_root: &std::path::Path,
         source: crate::Source,
+        capture: Option<&std::sync::Arc<crate::capture::Frame>>,
     ) -> Result<(Totals, Vec<String>), crate::SnapshotError> {
         let net = crate::procfs::net_dir(proc_root);
-        let sockstat = crate::procfs::counters::read_sockstat(&net);
-        let snmp = crate::procfs::counters::read(&net);
+        let (sockstat, snmp) = match capture {
+            Some(frame) => (frame.sockstat(), frame.counters()),
+            None => (crate::procfs::counters::read_sockstat(&net), crate::procfs::counters::read(&net)),
+        };
         let n = |key: &str| sockstat.get(key).copied().map_or(0, |v| usize::try_from(v).unwrap_or(usize::MAX));
         // What the counters do not say, from a dump of only those sockets.
         use crate::model::StateSet;
@@ -82,6 +85,7 @@ impl Totals {
             let mut opts = crate::SnapshotOptions::new(selection);
             opts.source = source;
             opts.proc_root = proc_root.to_path_buf();
+            opts.capture = capture.cloned();
             let snap = Snapshot::collect(&opts)?;
             warnings.extend(snap.warnings);
             for s in &snap.sockets {

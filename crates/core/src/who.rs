@@ -2,6 +2,7 @@
 //! holding a file open — the question behind "Address already in use" and "Connection
 //! refused".
 
+use crate::capture::Frame;
 use crate::model::{Endpoint, FdName, Netid, SockState, Socket, Special, StateSet};
 use crate::names::{Proto, Services};
 use crate::netns::Netns;
@@ -13,6 +14,7 @@ use crate::text::{Untrusted, path_text, shell_quote};
 use serde::Serialize;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -135,19 +137,37 @@ impl Report {
 
 /// Who holds `target`: in the caller's network namespace, or in each of `namespaces` (from
 /// `netns::discover` or `netns::selected`; empty for the caller's alone).
-pub fn who(target: &Target, proc_root: &Path, namespaces: &[Netns]) -> Result<Report, SnapshotError> {
+/// With `capture`, from that look of a capture instead (ports and Unix sockets only).
+pub fn who(
+    target: &Target,
+    proc_root: &Path,
+    namespaces: &[Netns],
+    capture: Option<&Arc<Frame>>,
+) -> Result<Report, SnapshotError> {
+    let at = Place { proc_root, namespaces, capture };
     match target {
-        Target::Port { port, protocol, address } => Ok(port_report(*port, *protocol, *address, proc_root, namespaces)?),
-        Target::UnixSocket { path } => Ok(unix_report(path, proc_root, namespaces)?),
+        Target::Port { port, protocol, address } => Ok(port_report(*port, *protocol, *address, &at)?),
+        Target::UnixSocket { path } => Ok(unix_report(path, &at)?),
+        Target::File { .. } if capture.is_some() => Err(SnapshotError::Unsupported(
+            "a capture answers who for ports, addresses and Unix sockets; for files, `sockscope --from FILE fds` lists every process's open files".into(),
+        )),
         Target::File { path } => file_report(path, proc_root),
     }
 }
 
-fn sockets(tables: &[Netid], proc_root: &Path, namespaces: &[Netns]) -> Result<Snapshot, SnapshotError> {
+/// Where the answer is read: the host (its /proc and namespaces) or a capture's look.
+struct Place<'a> {
+    proc_root: &'a Path,
+    namespaces: &'a [Netns],
+    capture: Option<&'a Arc<Frame>>,
+}
+
+fn sockets(tables: &[Netid], at: &Place<'_>) -> Result<Snapshot, SnapshotError> {
     let mut opts = SnapshotOptions::new(Selection::resolve(tables, &[], StateSet::ALL));
     opts.owners = true;
-    opts.proc_root = proc_root.to_path_buf();
-    opts.namespaces = namespaces.to_vec();
+    opts.proc_root = at.proc_root.to_path_buf();
+    opts.namespaces = at.namespaces.to_vec();
+    opts.capture = at.capture.cloned();
     Snapshot::collect(&opts)
 }
 
@@ -206,11 +226,10 @@ fn port_report(
     port: u16,
     protocol: Option<Netid>,
     address: Option<IpAddr>,
-    proc_root: &Path,
-    namespaces: &[Netns],
+    at: &Place<'_>,
 ) -> Result<Report, SnapshotError> {
     let tables: Vec<Netid> = protocol.map_or(vec![Netid::Tcp, Netid::Udp], |p| vec![p]);
-    let snap = sockets(&tables, proc_root, namespaces)?;
+    let snap = sockets(&tables, at)?;
     let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
     let on_port: Vec<&Socket> = snap
         .sockets
@@ -222,7 +241,10 @@ fn port_report(
         .collect();
     // The options the holders set say whether a restart can bind (SO_REUSEADDR) and whether
     // a second socket can share the port (SO_REUSEPORT).
-    let options = crate::sockopts::Report::read(&snap, &on_port, proc_root);
+    let options = match at.capture {
+        Some(frame) => crate::sockopts::Report::from_capture(&frame.options, &snap, &on_port),
+        None => crate::sockopts::Report::read(&snap, &on_port, at.proc_root),
+    };
     for s in on_port {
         let mut h = holds(&snap, s);
         h.sockopts = options.get(s.inode).cloned();
@@ -276,7 +298,7 @@ fn port_report(
         ));
     }
     if !r.found() {
-        let where_ = match namespaces.len() {
+        let where_ = match at.namespaces.len() {
             0 | 1 => "in this network namespace".to_string(),
             n => format!("in any of the {n} network namespaces read"),
         };
@@ -285,8 +307,8 @@ fn port_report(
     Ok(r)
 }
 
-fn unix_report(path: &str, proc_root: &Path, namespaces: &[Netns]) -> Result<Report, SnapshotError> {
-    let snap = sockets(&[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket], proc_root, namespaces)?;
+fn unix_report(path: &str, at: &Place<'_>) -> Result<Report, SnapshotError> {
+    let snap = sockets(&[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket], at)?;
     let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
     for s in &snap.sockets {
         if let Endpoint::Unix { name: Some(n), .. } = &s.local
@@ -296,8 +318,11 @@ fn unix_report(path: &str, proc_root: &Path, namespaces: &[Netns]) -> Result<Rep
         }
     }
     let listening = r.sockets.iter().any(|h| h.socket.state == SockState::Listen || h.socket.netid == Netid::UnixDgram);
-    if !listening && !path.starts_with('@') && Path::new(path).exists() {
-        match other_namespaces_bind(path, proc_root) {
+    // A capture knows which socket files were stale when it was taken.
+    let stale_then = at.capture.map(|f| f.stale.iter().any(|p| p == path));
+    let exists = stale_then.unwrap_or_else(|| Path::new(path).exists());
+    if !listening && !path.starts_with('@') && exists {
+        match stale_then.map(|stale| Some(!stale)).unwrap_or_else(|| other_namespaces_bind(path, at.proc_root)) {
             Some(true) => r.notes.push(format!("{} is bound by a socket in another network namespace (a container?); `sockscope who {} --all-netns` names the namespace and its owners.", Untrusted(path), Untrusted(&shell_quote(path)))),
             None => r.notes.push(format!("no socket in this network namespace listens on {}, and other namespaces cannot be looked at without privilege (run as root to tell whether it is stale).", Untrusted(path))),
             Some(false) => {
@@ -408,10 +433,10 @@ mod file_tests {
         let path = std::env::temp_dir().join(format!("sockscope-who-{}", std::process::id()));
         std::fs::write(&path, b"x").expect("temp file");
         let file = Target::File { path: path.clone() };
-        assert!(who(&file, Path::new("/nonexistent/proc"), &[]).is_err());
+        assert!(who(&file, Path::new("/nonexistent/proc"), &[], None).is_err());
         let missing = Target::File { path: PathBuf::from("/nonexistent/file") };
-        assert!(who(&missing, Path::new("/proc"), &[]).is_err());
-        assert!(who(&file, Path::new("/proc"), &[]).is_ok());
+        assert!(who(&missing, Path::new("/proc"), &[], None).is_err());
+        assert!(who(&file, Path::new("/proc"), &[], None).is_ok());
         let _ = std::fs::remove_file(path);
     }
 }

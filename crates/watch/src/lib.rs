@@ -190,6 +190,7 @@ fn open_process(app: &mut App, opts: &Options, pid: u32) {
         proc_root: opts.collect.proc_root.clone(),
         read: ReadOptions { fdinfo: false, specials: false },
         peers: false,
+        capture: opts.collect.capture.clone(),
     };
     match FdView::collect(&which, &view_opts) {
         Ok(view) => {

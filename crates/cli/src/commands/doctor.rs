@@ -4,12 +4,18 @@ use crate::args::DoctorArgs;
 use crate::render::doctor as render;
 use crate::usage::usage;
 use anyhow::Context;
-use sockscope_core::diagnose::observe::{ObserveOptions, Scope, observe};
+use sockscope_core::diagnose::observe::{ObserveOptions, Scope, observe, observe_capture};
 use sockscope_core::diagnose::{Severity, Thresholds, diagnose, worst};
 use std::io::Write;
 use std::time::Duration;
 
-pub fn run(args: &DoctorArgs, colour: bool, out: &mut impl Write) -> anyhow::Result<u8> {
+/// `capture`: the look of a capture to answer from (`--from`).
+pub fn run(
+    args: &DoctorArgs,
+    capture: Option<std::sync::Arc<sockscope_core::capture::Frame>>,
+    colour: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
     let mut t = Thresholds::default();
     if let Some(path) = &args.config {
         let text =
@@ -36,7 +42,14 @@ pub fn run(args: &DoctorArgs, colour: bool, out: &mut impl Write) -> anyhow::Res
         }
         return Ok(0);
     }
-    crate::usage::check_pids("--pid", &args.pid)?;
+    match &capture {
+        None => crate::usage::check_pids("--pid", &args.pid)?,
+        Some(frame) => {
+            if let Some(pid) = args.pid.iter().find(|pid| !frame.processes.iter().any(|p| p.pid == **pid)) {
+                return Err(usage(anyhow::anyhow!("--pid {pid}: no such process in the capture")));
+            }
+        }
+    }
     let mut opts = ObserveOptions {
         window: Duration::from_secs_f64(args.interval),
         scope: Scope { pids: args.pid.clone(), commands: args.comm.clone(), ports: args.port.clone() },
@@ -47,7 +60,10 @@ pub fn run(args: &DoctorArgs, colour: bool, out: &mut impl Write) -> anyhow::Res
     if !args.stale_dirs.is_empty() {
         opts.stale_dirs = args.stale_dirs.clone();
     }
-    let observation = observe(&opts).context("cannot observe the host")?;
+    let observation = match &capture {
+        Some(frame) => observe_capture(frame, &opts).context("cannot read the capture")?,
+        None => observe(&opts).context("cannot observe the host")?,
+    };
     for w in &observation.first.warnings {
         crate::stderr_line!("sockscope: warning: {w}");
     }

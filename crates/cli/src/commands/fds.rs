@@ -3,13 +3,16 @@
 use crate::args::FdsArgs;
 use crate::render::fds as render;
 use crate::usage::usage;
+use sockscope_core::capture::Frame;
 use sockscope_core::fdselect::{FdSelect, InetSpec};
 use sockscope_core::fdview::ReadOptions;
 use sockscope_core::fdview::{FdView, FdViewError, FdViewOptions, Which};
 use sockscope_core::names::Services;
 use std::io::Write;
+use std::sync::Arc;
 
-pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
+/// `capture`: the look of a capture to answer from (`--from`).
+pub fn run(args: &FdsArgs, capture: Option<Arc<Frame>>, out: &mut impl Write) -> anyhow::Result<bool> {
     let services = Services::load();
     let mut select = FdSelect { unix: args.unix, and: args.and, ..FdSelect::default() };
     if !args.inet.is_empty() {
@@ -39,8 +42,12 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
         proc_root: "/proc".into(),
         read: ReadOptions { fdinfo: true, specials: !args.no_specials && args.top.is_none() },
         peers: args.peers || args.json,
+        capture: capture.clone(),
     };
-    let hidepid = sockscope_core::host::hidepid(&opts.proc_root);
+    let hidepid = match &capture {
+        Some(frame) => frame.owner_report.hidepid.clone(),
+        None => sockscope_core::host::hidepid(&opts.proc_root),
+    };
     let mut view = match FdView::collect(&which, &opts) {
         Ok(v) => v,
         Err(FdViewError::NoSuchPid(pid)) if hidepid.is_some() => {
@@ -72,7 +79,11 @@ pub fn run(args: &FdsArgs, out: &mut impl Write) -> anyhow::Result<bool> {
         anyhow::bail!("cannot read the fds of pid {}: {}", first.pid, first.reason);
     }
     if (args.sockopts || args.json) && args.top.is_none() {
-        for note in read_sockopts(&mut view, &opts.proc_root) {
+        let notes = match &capture {
+            Some(frame) => recorded_sockopts(&mut view, frame),
+            None => read_sockopts(&mut view, &opts.proc_root),
+        };
+        for note in notes {
             crate::stderr_line!("sockscope: note: {note}");
         }
     }
@@ -124,6 +135,27 @@ fn read_sockopts(view: &mut FdView, proc_root: &std::path::Path) -> Vec<String> 
     }
     notes.extend(unread.notes());
     notes
+}
+
+/// The options a capture recorded for each socket fd shown; the notes on those it has none for.
+fn recorded_sockopts(view: &mut FdView, frame: &Frame) -> Vec<String> {
+    use sockscope_core::model::FdKind;
+    use sockscope_core::sockopts::{Report, SockOpts, Unreadable};
+    let mut unread = Report::default();
+    for p in &mut view.processes {
+        for row in &mut p.fds {
+            let (FdKind::Socket, Some(inode)) = (&row.entry.kind, row.entry.inode) else { continue };
+            row.sockopts = Some(match frame.options.get(inode) {
+                Some(o) => o.clone(),
+                None => {
+                    let why = frame.options.unknown.get(&inode).copied().unwrap_or(Unreadable::NotRecorded);
+                    unread.tally(why, p.pid, p.command.to_string());
+                    SockOpts::default()
+                }
+            });
+        }
+    }
+    unread.notes()
 }
 
 fn read_some(

@@ -22,7 +22,8 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
     }
     if plan.action == Action::Totals {
         let (totals, warnings) =
-            Totals::collect(std::path::Path::new("/proc"), plan.collect.source).context("cannot read sockets")?;
+            Totals::collect(std::path::Path::new("/proc"), plan.collect.source, plan.collect.capture.as_ref())
+                .context("cannot read sockets")?;
         for w in &warnings {
             crate::stderr_line!("sockscope: warning: {w}");
         }
@@ -96,6 +97,7 @@ fn listening_ports_for(snap: &Snapshot, plan: &ListPlan) -> std::collections::Ha
         sockscope_core::model::StateSet::listening(),
     ));
     opts.source = plan.collect.source;
+    opts.capture.clone_from(&plan.collect.capture);
     match Snapshot::collect(&opts) {
         Ok(listeners) => listening_ports(&listeners.sockets),
         Err(_) => listening_ports(&snap.sockets),
@@ -138,12 +140,16 @@ fn write_sockets(
     let mut out = out;
     let o = &plan.output;
     let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
-    let cgroups = o.cgroups.then(|| {
-        let root = sockscope_core::host::cgroup2_root();
-        sockscope_core::names::cgroup_paths(&root)
+    let capture = plan.collect.capture.as_deref();
+    let cgroups = o.cgroups.then(|| match capture {
+        Some(frame) => frame.cgroups.iter().cloned().collect(),
+        None => sockscope_core::names::cgroup_paths(&sockscope_core::host::cgroup2_root()),
     });
     let sockopts = o.sockopts.then(|| {
-        let report = sockscope_core::sockopts::Report::read(snap, rows, &plan.collect.proc_root);
+        let report = match capture {
+            Some(frame) => sockscope_core::sockopts::Report::from_capture(&frame.options, snap, rows),
+            None => sockscope_core::sockopts::Report::read(snap, rows, &plan.collect.proc_root),
+        };
         for note in report.notes() {
             crate::stderr_line!("sockscope: note: {note}");
         }

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod diff;
 pub mod docs;
 pub mod doctor;
 pub mod events;
@@ -7,6 +8,7 @@ pub mod fds;
 pub mod kill;
 pub mod lab;
 pub mod list;
+pub mod record;
 pub mod serve;
 pub mod trace;
 pub mod watch;

@@ -10,15 +10,25 @@ use std::io::Write;
 use std::path::Path;
 
 /// Exit status: success when something holds the target.
-pub fn run(args: &WhoArgs, out: &mut impl Write) -> anyhow::Result<bool> {
-    let target = Target::parse(&args.target, &Services::load()).map_err(|e| match e {
+/// `capture`: the look of a capture to answer from (`--from`).
+pub fn run(
+    args: &WhoArgs,
+    capture: Option<std::sync::Arc<sockscope_core::capture::Frame>>,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
+    // A capture cannot look at this machine's files: a path names a Unix socket there.
+    let parsed = match &capture {
+        Some(_) if args.target.starts_with('/') => Ok(Target::UnixSocket { path: args.target.clone() }),
+        _ => Target::parse(&args.target, &Services::load()),
+    };
+    let target = parsed.map_err(|e| match e {
         // A path that does not exist is an answer about the system (exit 1), as in docs/fds.md.
         TargetError::Path { .. } => anyhow::anyhow!("who: {e}"),
         _ => usage(anyhow::anyhow!("who: {e}")),
     })?;
     let proc_root = Path::new("/proc");
     let namespaces = crate::plan::namespaces(&args.namespaces, false, proc_root)?;
-    let report = who(&target, proc_root, &namespaces).context("cannot read sockets")?;
+    let report = who(&target, proc_root, &namespaces, capture.as_ref()).context("cannot read sockets")?;
     who::write(out, &target, &report, args.json)?;
     out.flush()?;
     // An unreadable process matters only where it could be the answer: a socket here that

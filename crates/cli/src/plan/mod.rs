@@ -106,7 +106,12 @@ pub struct ListPlan {
 
 impl ListPlan {
     /// `colour`: whether the table may be coloured (`term::colour`).
-    pub fn from_args(args: &ListArgs, colour: bool) -> anyhow::Result<ListPlan> {
+    /// `capture`: the look of a capture to answer from (`--from`).
+    pub fn from_args(
+        args: &ListArgs,
+        colour: bool,
+        capture: Option<std::sync::Arc<sockscope_core::capture::Frame>>,
+    ) -> anyhow::Result<ListPlan> {
         refuse_unsupported(args)?;
         let services = Services::load();
         let action = if args.summary {
@@ -120,10 +125,14 @@ impl ListPlan {
         } else {
             Action::List
         };
-        let collect = match action {
+        if let Some(frame) = &capture {
+            refuse_with_capture(args, frame)?;
+        }
+        let mut collect = match action {
             Action::Totals => totals_options(args.source),
-            _ => listing_options(args, &services, action)?,
+            _ => listing_options(args, &services, action, capture.is_none())?,
         };
+        collect.capture = capture;
         let format = if args.json {
             Format::Json
         } else if args.jsonl {
@@ -184,9 +193,44 @@ impl ListPlan {
     }
 }
 
+/// What a capture cannot do: act on sockets, dump them raw, or read them another way.
+fn refuse_with_capture(args: &ListArgs, frame: &sockscope_core::capture::Frame) -> anyhow::Result<()> {
+    let refused = if args.kill {
+        Some("-K destroys sockets of the running host")
+    } else if args.diag.is_some() {
+        Some("-D dumps the running host's sockets")
+    } else if args.source != crate::args::SourceArg::Auto {
+        Some("--source chooses how the running host is read")
+    } else if args.net.is_some() || args.namespaces.all_netns || !args.namespaces.netns.is_empty() {
+        Some("a capture holds the recording's own network namespace")
+    } else if args.threads {
+        Some("-T: a capture lists processes, not threads")
+    } else if std::env::var_os("TCPDIAG_FILE").is_some() {
+        Some("TCPDIAG_FILE reads TCP sockets from a dump instead")
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        return Err(usage(anyhow::anyhow!("--from cannot be combined with this: {why}")));
+    }
+    for pid in &args.pid {
+        if !frame.processes.iter().any(|p| p.pid == *pid) {
+            return Err(usage(anyhow::anyhow!("--pid {pid}: no such process in the capture")));
+        }
+    }
+    Ok(())
+}
+
 /// The listing's selection, filter and collection options.
-fn listing_options(args: &ListArgs, services: &Services, action: Action) -> anyhow::Result<SnapshotOptions> {
-    crate::usage::check_pids("--pid", &args.pid)?;
+fn listing_options(
+    args: &ListArgs,
+    services: &Services,
+    action: Action,
+    live: bool,
+) -> anyhow::Result<SnapshotOptions> {
+    if live {
+        crate::usage::check_pids("--pid", &args.pid)?;
+    }
     let mut f = filter::build(args, services)?;
     if matches!(action, Action::Kill { .. }) && f.is_empty() {
         return Err(usage(anyhow::anyhow!(
@@ -288,7 +332,7 @@ mod tests {
     fn plan(argv: &[&str]) -> ListPlan {
         let cli = crate::args::Cli::try_parse_from(std::iter::once("sockscope").chain(argv.iter().copied()))
             .expect("valid command line");
-        ListPlan::from_args(&cli.list, false).expect("plan")
+        ListPlan::from_args(&cli.list, false, None).expect("plan")
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub enum Kind {
     Events,
     /// `sockscope watch --json`, one per refresh
     Watch,
+    /// `sockscope diff --json`
+    Diff,
 }
 
 #[derive(Serialize)]
@@ -46,6 +48,9 @@ pub struct Envelope<'a, T: Serialize> {
     /// RFC 3339, UTC, to the second.
     generated_at: String,
     warnings: &'a [String],
+    /// With --from: the capture the document was answered from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<&'static crate::from::CaptureInfo>,
     #[serde(flatten)]
     data: T,
 }
@@ -56,8 +61,10 @@ impl<'a, T: Serialize> Envelope<'a, T> {
             schema_version: SCHEMA_VERSION,
             kind,
             generator: concat!("sockscope ", env!("CARGO_PKG_VERSION")),
-            generated_at: rfc3339(SystemTime::now()),
+            // From a capture, a document is as of the look it was answered from.
+            generated_at: crate::from::info().map_or_else(|| rfc3339(SystemTime::now()), |c| c.taken_at.clone()),
             warnings,
+            capture: crate::from::info(),
             data,
         }
     }

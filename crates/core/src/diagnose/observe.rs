@@ -51,7 +51,7 @@ impl Default for ObserveOptions {
 }
 
 fn all_states() -> StateSet {
-    StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit())
+    crate::capture::replay::every_state()
 }
 
 pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
@@ -94,7 +94,9 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         restrict(&opts.scope, &mut first, &mut second, &mut processes);
     }
     let home_netns = (!opts.namespaces.is_empty()).then(|| crate::netns::own(&opts.proc_root)).flatten();
-    let options = rule_options(&mut first, &opts.proc_root, &opts.thresholds);
+    let options = rule_options(&mut first, &opts.thresholds, |snap, sockets| {
+        crate::sockopts::Report::read_flows(snap, sockets, &opts.proc_root)
+    });
     Ok(Observation {
         first: std::sync::Arc::new(first),
         second,
@@ -105,6 +107,87 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
         processes,
         stale_extended,
         home_netns,
+        options,
+    })
+}
+
+/// The observation a capture's frame gives: its look, and the second look the recording
+/// took a window after it (`record --window`).
+pub fn observe_capture(frame: &crate::capture::Frame, opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
+    let before = frame.counters();
+    let mut first_opts = SnapshotOptions::new(Selection::resolve(&[], &[], all_states()));
+    first_opts.owners = true;
+    first_opts.extensions = Extensions { vitals: true, ..Extensions::default() };
+    first_opts.namespaces = opts.namespaces.clone();
+    let mut first = crate::capture::replay::snapshot(frame, &first_opts)?;
+    let per_pid = sockets_per_pid(&first);
+    let mut processes: Vec<ProcessFds> = frame
+        .processes
+        .iter()
+        .map(|p| ProcessFds {
+            pid: p.pid,
+            command: p.command.clone(),
+            open: p.fds.iter().filter(|e| matches!(e.fd, crate::model::FdName::Number(_))).count() as u64,
+            soft: p.limit.soft,
+            hard: p.limit.hard,
+            sockets: per_pid.get(&p.pid).copied().unwrap_or(0),
+        })
+        .collect();
+    let (mut second, after, window) = match &frame.later {
+        Some(l) => (
+            l.tcp
+                .iter()
+                .map(|&(cookie, state, recv_q, send_q)| {
+                    (cookie, Later { state: SockState::from_kernel(state), recv_q, send_q })
+                })
+                .collect(),
+            crate::capture::replay::counters_of(&l.files),
+            Duration::from_nanos(l.window_ns),
+        ),
+        None => {
+            first.warnings.push(
+                "the capture has no second look (recorded with --window 0): the rules that compare two looks (what persisted, counters that grew) stay silent".into(),
+            );
+            (SecondLook::default(), before.clone(), Duration::ZERO)
+        }
+    };
+    let sys = sysctls_with(|name| frame.sysctl_u64s(name), &frame.sockstat());
+    if !frame.files.keys().any(|k| k.starts_with("sys/")) {
+        first.warnings.push(format!(
+            "{} is missing (procfs mounted with subset=pid?): the rules that compare with sysctls (somaxconn, tcp_max_tw_buckets, tcp_max_orphans, tcp_mem, file-max) cannot judge and stay silent",
+            opts.proc_root.join("sys").display()
+        ));
+    }
+    if before.is_empty() {
+        first.warnings.push(format!(
+            "{} cannot be read: the rules that use kernel counters (ListenOverflows, retransmits, UDP drops) cannot judge and stay silent",
+            opts.proc_root.join("thread-self/net").display()
+        ));
+    }
+    let mut stale_extended = Vec::new();
+    if opts.scope.is_empty() {
+        stale_extended = frame
+            .stale
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| opts.stale_dirs.iter().any(|d| p.starts_with(d)))
+            .collect();
+    } else {
+        restrict(&opts.scope, &mut first, &mut second, &mut processes);
+    }
+    let options = rule_options(&mut first, &opts.thresholds, |snap, sockets| {
+        crate::sockopts::Report::from_capture(&frame.options, snap, sockets)
+    });
+    Ok(Observation {
+        first: std::sync::Arc::new(first),
+        second,
+        window,
+        before,
+        after,
+        sys,
+        processes,
+        stale_extended,
+        home_netns: None,
         options,
     })
 }
@@ -159,13 +242,8 @@ fn second_look(proc_root: &Path) -> Result<SecondLook, SnapshotError> {
     Ok(out.into_iter().collect())
 }
 
-/// The sockets whose options the option rules judge, read from their processes:
-/// listeners with TIME-WAIT sockets on their port (no-reuseaddr), connections idle past the
-/// NAT timeout (keepalive) and connections whose round trip reaches the stall threshold
-/// (nagle-stall), both from `t`. At most `MAX_OPTION_READS`, the first found; a warning says
-/// when more were left unjudged, and one says why options could not be read.
-fn rule_options(first: &mut Snapshot, proc_root: &Path, t: &super::Thresholds) -> crate::sockopts::Report {
-    const MAX_OPTION_READS: usize = 10_000;
+/// The sockets whose options the option rules judge (see `rule_options`), all of them.
+pub(crate) fn option_candidates<'a>(first: &'a Snapshot, t: &super::Thresholds) -> Vec<&'a crate::Socket> {
     let port_of = |s: &crate::Socket| match s.local {
         Endpoint::Inet { port, .. } => Some((s.netns.map(|n| n.get()), port)),
         _ => None,
@@ -192,10 +270,25 @@ fn rule_options(first: &mut Snapshot, proc_root: &Path, t: &super::Thresholds) -
             _ => false,
         }
     };
-    let candidates: Vec<&crate::Socket> = first.sockets.iter().filter(judged).collect();
+    first.sockets.iter().filter(judged).collect()
+}
+
+/// At most this many sockets' options are read per diagnosis.
+const MAX_OPTION_READS: usize = 10_000;
+
+/// The sockets whose options the option rules judge, read from their processes:
+/// listeners with TIME-WAIT sockets on their port (no-reuseaddr), connections idle past the
+/// NAT timeout (keepalive) and connections whose round trip reaches the stall threshold
+/// (nagle-stall), both from `t`. At most `MAX_OPTION_READS`, the first found; a warning says
+/// when more were left unjudged, and one says why options could not be read.
+pub(crate) fn rule_options(
+    first: &mut Snapshot,
+    t: &super::Thresholds,
+    read: impl FnOnce(&Snapshot, &[&crate::Socket]) -> crate::sockopts::Report,
+) -> crate::sockopts::Report {
+    let candidates = option_candidates(first, t);
     let over = candidates.len().saturating_sub(MAX_OPTION_READS);
-    let report =
-        crate::sockopts::Report::read_flows(first, &candidates[..candidates.len().min(MAX_OPTION_READS)], proc_root);
+    let report = read(first, &candidates[..candidates.len().min(MAX_OPTION_READS)]);
     let mut warnings: Vec<String> =
         report.notes().into_iter().map(|n| format!("{n} (the rules that read options cannot judge those)")).collect();
     if over > 0 {
@@ -209,14 +302,7 @@ fn rule_options(first: &mut Snapshot, proc_root: &Path, t: &super::Thresholds) -
 
 /// Open fds, limits and socket counts of every readable process.
 pub fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
-    let sockets: HashMap<u32, u64> = snap.owners.as_ref().map_or_else(HashMap::new, |idx| {
-        let held = idx.held_per_process(snap.sockets.iter().map(|s| s.inode));
-        let mut per_pid = HashMap::new();
-        for (p, n) in idx.processes().iter().zip(held).filter(|(_, n)| *n > 0) {
-            *per_pid.entry(p.pid).or_default() += n;
-        }
-        per_pid
-    });
+    let sockets = sockets_per_pid(snap);
     let mut out = Vec::new();
     for pid in process::pids(root).unwrap_or_default() {
         let Ok(open) = process::open_fds(root, pid) else { continue };
@@ -234,6 +320,18 @@ pub fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
     out
 }
 
+/// How many of the snapshot's sockets each process holds.
+fn sockets_per_pid(snap: &Snapshot) -> HashMap<u32, u64> {
+    snap.owners.as_ref().map_or_else(HashMap::new, |idx| {
+        let held = idx.held_per_process(snap.sockets.iter().map(|s| s.inode));
+        let mut per_pid = HashMap::new();
+        for (p, n) in idx.processes().iter().zip(held).filter(|(_, n)| *n > 0) {
+            *per_pid.entry(p.pid).or_default() += n;
+        }
+        per_pid
+    })
+}
+
 /// /proc/net/sockstat and sockstat6 of the caller's namespace: `TCP.inuse`, `TCP.orphan`,
 /// `TCP.tw`, `TCP.mem`, `UDP.inuse`, … (what node_exporter's sockstat collector reads).
 pub fn sockstat(root: &Path) -> HashMap<String, u64> {
@@ -242,10 +340,19 @@ pub fn sockstat(root: &Path) -> HashMap<String, u64> {
 
 /// The tunables the rules compare with, from the caller's namespace.
 pub fn sysctls(root: &Path) -> Sysctls {
-    let one = |name: &str| sysctl::read_u64(root, name);
-    let tcp_mem = sysctl::read_u64s(root, "net/ipv4/tcp_mem");
-    let files = sysctl::read_u64s(root, "fs/file-nr");
-    let tcp_mem_pages = sockstat(root).get("TCP.mem").copied().unwrap_or(0);
+    sysctls_with(|name| sysctl::read_u64s(root, name), &sockstat(root))
+}
+
+/// The tunables, from a reader of /proc/sys files' numbers and the sockstat counters.
+fn sysctls_with(read_u64s: impl Fn(&str) -> Vec<u64>, sockstat: &HashMap<String, u64>) -> Sysctls {
+    let one = |name: &str| read_u64s(name).first().copied().unwrap_or(0);
+    let tcp_mem = read_u64s("net/ipv4/tcp_mem");
+    let files = read_u64s("fs/file-nr");
+    let range = read_u64s("net/ipv4/ip_local_port_range");
+    let port_range = match (range.first().map(|v| u16::try_from(*v)), range.get(1).map(|v| u16::try_from(*v))) {
+        (Some(Ok(low)), Some(Ok(high))) => (low, high),
+        _ => sysctl::DEFAULT_PORT_RANGE,
+    };
     Sysctls {
         somaxconn: one("net/core/somaxconn"),
         tcp_max_tw_buckets: one("net/ipv4/tcp_max_tw_buckets"),
@@ -255,15 +362,15 @@ pub fn sysctls(root: &Path) -> Sysctls {
             tcp_mem.get(1).copied().unwrap_or(0),
             tcp_mem.get(2).copied().unwrap_or(0),
         ],
-        tcp_mem_pages,
-        port_range: sysctl::read_port_range(root).unwrap_or(sysctl::DEFAULT_PORT_RANGE),
+        tcp_mem_pages: sockstat.get("TCP.mem").copied().unwrap_or(0),
+        port_range,
         files: (files.first().copied().unwrap_or(0), files.get(2).copied().unwrap_or(0)),
     }
 }
 
 /// Socket files under `dir` (at most 4 levels deep, 100 000 entries) that no socket in this
 /// or any other namespace is bound to.
-fn stale_sockets(dir: &Path, snap: &Snapshot, root: &Path) -> Vec<PathBuf> {
+pub(crate) fn stale_sockets(dir: &Path, snap: &Snapshot, root: &Path) -> Vec<PathBuf> {
     use std::os::unix::fs::FileTypeExt;
     let bound: std::collections::HashSet<&str> = snap
         .sockets

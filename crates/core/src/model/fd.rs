@@ -302,3 +302,14 @@ pub struct SystemFiles {
     /// nr_open: the highest RLIMIT_NOFILE any process can have.
     pub nr_open: u64,
 }
+
+impl SystemFiles {
+    /// From the texts of /proc/sys/fs/file-nr and nr_open; `None` when file-nr is empty.
+    pub fn from_texts(file_nr: &str, nr_open: &str) -> Option<SystemFiles> {
+        let mut f = file_nr.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+        let allocated = f.next()?;
+        let _unused = f.next();
+        let max = f.next().unwrap_or(0);
+        Some(SystemFiles { allocated, max, nr_open: nr_open.trim().parse().unwrap_or(0) })
+    }
+}

@@ -337,5 +337,63 @@ pub fn meminfo(data: &[u8]) -> SkMemInfo {
     }
 }
 
+/// A recorded reply (a capture asks for every extension), parsed as the reply to a live
+/// dump asking for `ext` would be: the attributes that dump would not have carried are
+/// skipped, and with `vitals` alone tcp_info is cut to its vitals. `table` is the dumped
+/// table's netid (any Unix one for the Unix table); `scratch` holds the trimmed copy.
+pub fn recorded(
+    payload: &[u8],
+    table: Netid,
+    ext: super::request::Extensions,
+    scratch: &mut Vec<u8>,
+) -> Option<Socket> {
+    let vitals_only = ext.vitals && !ext.tcp_info;
+    let (head, asked): (usize, &dyn Fn(u16) -> bool) = match table {
+        Netid::Tcp | Netid::Udp | Netid::Raw => (INET_DIAG_MSG_LEN, &|kind| match kind {
+            INET_DIAG_INFO => ext.tcp_info || (ext.vitals && table == Netid::Tcp),
+            INET_DIAG_CONG | INET_DIAG_VEGASINFO | INET_DIAG_DCTCPINFO | INET_DIAG_BBRINFO => ext.tcp_info,
+            INET_DIAG_TOS | INET_DIAG_TCLASS | INET_DIAG_CLASS_ID => ext.tos,
+            INET_DIAG_SKMEMINFO => ext.memory || (ext.vitals && table != Netid::Tcp),
+            // INET_DIAG_MEMINFO: never asked for.
+            1 => false,
+            _ => true,
+        }),
+        Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket => (UNIX_DIAG_MSG_LEN, &|kind| match kind {
+            UNIX_DIAG_MEMINFO => ext.memory,
+            UNIX_DIAG_VFS | UNIX_DIAG_ICONS => ext.extended,
+            _ => true,
+        }),
+        Netid::PacketRaw | Netid::PacketDgram => {
+            (PACKET_DIAG_MSG_LEN, &|kind| kind != PACKET_DIAG_FANOUT || ext.extended)
+        }
+        Netid::Netlink => (NETLINK_DIAG_MSG_LEN, &|kind| kind != NETLINK_DIAG_GROUPS || ext.extended),
+    };
+    let head = align4(head).min(payload.len());
+    scratch.clear();
+    scratch.extend_from_slice(&payload[..head]);
+    let mut rest = &payload[head..];
+    while rest.len() >= 4 {
+        let len = usize::from(u16_ne(rest, 0));
+        if len < 4 || len > rest.len() {
+            break;
+        }
+        let whole = align4(len).min(rest.len());
+        if asked(u16_ne(rest, 2) & 0x3fff) {
+            scratch.extend_from_slice(&rest[..whole]);
+        }
+        rest = &rest[whole..];
+    }
+    let mut s = match table {
+        Netid::Tcp | Netid::Udp | Netid::Raw => inet(scratch, table)?,
+        Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket => unix(scratch)?,
+        Netid::PacketRaw | Netid::PacketDgram => packet(scratch)?,
+        Netid::Netlink => netlink(scratch)?,
+    };
+    if vitals_only && let Some(d) = &mut s.details {
+        d.tcp_vitals = d.tcp_info.take().map(|t| t.vitals());
+    }
+    Some(s)
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

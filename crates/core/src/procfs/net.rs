@@ -46,7 +46,7 @@ pub fn unix_bound_in_other_namespaces(want: &[u8], proc_root: &Path) -> Option<b
 }
 
 /// The files that hold each table, per family.
-fn files(netid: Netid) -> &'static [(&'static str, Family)] {
+pub(crate) fn files(netid: Netid) -> &'static [(&'static str, Family)] {
     match netid {
         Netid::Tcp => &[("tcp", Family::Inet), ("tcp6", Family::Inet6)],
         Netid::Udp => &[("udp", Family::Inet), ("udp6", Family::Inet6)],

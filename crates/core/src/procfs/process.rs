@@ -180,12 +180,8 @@ pub fn parse_schedstat(text: &[u8]) -> Option<(u64, u64)> {
 pub fn system_files(proc_root: &Path) -> io::Result<SystemFiles> {
     let fs = proc_root.join("sys/fs");
     let file_nr = std::fs::read_to_string(fs.join("file-nr"))?;
-    let mut f = file_nr.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
-    let allocated = f.next().unwrap_or(0);
-    let _unused = f.next();
-    let max = f.next().unwrap_or(0);
-    let nr_open = std::fs::read_to_string(fs.join("nr_open"))?.trim().parse().unwrap_or(0);
-    Ok(SystemFiles { allocated, max, nr_open })
+    let nr_open = std::fs::read_to_string(fs.join("nr_open"))?;
+    Ok(SystemFiles::from_texts(&file_nr, &nr_open).unwrap_or_default())
 }
 
 #[cfg(test)]

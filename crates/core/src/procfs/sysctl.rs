@@ -19,11 +19,6 @@ pub fn read_u64s(proc_root: &Path, name: &str) -> Vec<u64> {
         .unwrap_or_default()
 }
 
-/// The first number of /proc/sys/`name`, or 0.
-pub fn read_u64(proc_root: &Path, name: &str) -> u64 {
-    read_u64s(proc_root, name).first().copied().unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,6 +28,6 @@ mod tests {
         let (low, high) = read_port_range(Path::new("/proc")).expect("ip_local_port_range");
         assert!(low <= high, "{low} {high}");
         assert_eq!(read_port_range(Path::new("/nonexistent")), None);
-        assert!(read_u64(Path::new("/proc"), "net/core/somaxconn") > 0);
+        assert!(read_u64s(Path::new("/proc"), "net/core/somaxconn")[0] > 0);
     }
 }

@@ -1,0 +1,102 @@
+//! `--from CAPTURE [--frame N]`: the look of a capture the reading commands answer from, and
+//! how they say so (a note on stderr, a `capture` object in JSON documents).
+
+use crate::usage::usage;
+use serde::Serialize;
+use sockscope_core::capture::{Capture, Frame, Header};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// A capture read for `--from`, and the look chosen.
+pub struct Loaded {
+    pub path: PathBuf,
+    pub header: Header,
+    pub frames: Vec<Arc<Frame>>,
+    /// Index into `frames` of the look one-shot commands answer from.
+    pub chosen: usize,
+}
+
+/// What JSON documents say of the capture they were answered from.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaptureInfo {
+    pub path: String,
+    pub host: String,
+    pub kernel: String,
+    pub written_by: String,
+    /// RFC 3339, UTC.
+    pub taken_at: String,
+    /// 1-based, of `frames`.
+    pub frame: usize,
+    pub frames: usize,
+    pub redacted: bool,
+}
+
+static INFO: OnceLock<CaptureInfo> = OnceLock::new();
+
+/// The capture the JSON documents of this run were answered from, if any.
+pub fn info() -> Option<&'static CaptureInfo> {
+    INFO.get()
+}
+
+/// When the chosen look was taken, for documents' `generated_at`.
+pub fn taken_at(frame: &Frame) -> std::time::SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(frame.taken_at_ns)
+}
+
+impl Loaded {
+    /// Reads `path`; `frame` is 1-based (default: the last look). A capture that cannot be
+    /// read, or a frame it does not have, is an error in the command line (exit 2).
+    pub fn read(path: &Path, frame: Option<usize>) -> anyhow::Result<Loaded> {
+        let capture = Capture::read(path).map_err(usage)?;
+        let n = capture.frames.len();
+        let chosen = match frame {
+            None => n - 1,
+            Some(k) if (1..=n).contains(&k) => k - 1,
+            Some(k) => {
+                return Err(usage(anyhow::anyhow!(
+                    "--frame {k}: {} holds {n} look{} (1 to {n})",
+                    path.display(),
+                    if n == 1 { "" } else { "s" }
+                )));
+            }
+        };
+        let frames = capture.frames.into_iter().map(Arc::new).collect();
+        Ok(Loaded { path: path.to_path_buf(), header: capture.header, frames, chosen })
+    }
+
+    pub fn frame(&self) -> &Arc<Frame> {
+        &self.frames[self.chosen]
+    }
+
+    /// Tells the user (stderr) and JSON documents (the `capture` object) where the answer
+    /// comes from.
+    pub fn announce(&self) {
+        let info = CaptureInfo {
+            path: self.path.display().to_string(),
+            host: self.header.hostname.clone(),
+            kernel: self.header.kernel.clone(),
+            written_by: self.header.written_by.clone(),
+            taken_at: crate::render::envelope::rfc3339(taken_at(self.frame())),
+            frame: self.chosen + 1,
+            frames: self.frames.len(),
+            redacted: self.header.redacted,
+        };
+        let of = if info.frames > 1 { format!(" (look {} of {})", info.frame, info.frames) } else { String::new() };
+        crate::stderr_line!(
+            "sockscope: note: from the capture {}: host {}, Linux {}, taken {}{of}",
+            info.path,
+            sockscope_core::text::Untrusted(&info.host),
+            sockscope_core::text::Untrusted(&info.kernel),
+            info.taken_at
+        );
+        let _ = INFO.set(info);
+    }
+}
+
+/// Refuses a command that reads the running host only.
+pub fn refuse(command: &str) -> anyhow::Error {
+    usage(anyhow::anyhow!(
+        "--from: `{command}` works on the running host; a capture answers the socket table, -s, --summary-by, fds, who and doctor"
+    ))
+}

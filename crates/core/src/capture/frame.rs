@@ -1,0 +1,679 @@
+//! One look at the host, as a capture holds it, and its encoding.
+//!
+//! Sockets are kept as the kernel sent them (each sock_diag reply message, every extension
+//! asked for), and read back by the same parsers as a live dump, so a capture answers with
+//! what the live command would have shown. Tables sock_diag could not dump are kept as the
+//! /proc/net text they were read from instead. The rest (fd tables, options, counters) is
+//! the model, field by field.
+
+use super::codec::{DecodeError, Reader, Writer};
+use crate::model::{
+    EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, Netid, OpenFlags, OwnerIndex,
+    OwnerScanReport, Process, Special,
+};
+use crate::sockopts::{Flow, Report as OptionReport, SockOpts, Unreadable as OptionUnreadable};
+use std::collections::BTreeMap;
+
+/// One look: everything the reading commands need, taken at one moment.
+#[derive(Debug, Default)]
+pub struct Frame {
+    /// When it was taken: nanoseconds since the Unix epoch.
+    pub taken_at_ns: u64,
+    pub tables: Vec<Table>,
+    /// Every readable process, ascending by pid, with its fd table.
+    pub processes: Vec<ProcessRecord>,
+    /// Processes that could not be read, with why.
+    pub unreadable: Vec<(u32, String)>,
+    pub vanished: u32,
+    /// What the owner walk could not read, as a live walk reports it.
+    pub owner_report: OwnerScanReport,
+    /// The kernel's text files the commands read (counters, sysctls), by their path under
+    /// /proc (`net/netstat`, `sys/net/core/somaxconn`).
+    pub files: BTreeMap<String, String>,
+    /// Options of the listeners and of the connections the doctor judges.
+    pub options: OptionReport,
+    /// The doctor's second look, a window after the first.
+    pub later: Option<SecondLook>,
+    /// Unix socket files no socket was bound to (the doctor's stale-socket rule).
+    pub stale: Vec<String>,
+    /// cgroup id → path, for `--cgroup`.
+    pub cgroups: Vec<(u64, String)>,
+    /// What the user should know about how complete the look is.
+    pub warnings: Vec<String>,
+}
+
+/// A socket table: the kernel's reply messages, or /proc/net text when sock_diag failed.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: TableName,
+    pub source: TableSource,
+}
+
+/// The tables a look dumps, one request each (TCP, UDP and raw: one per IP family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableName {
+    Tcp,
+    Udp,
+    Raw,
+    Unix,
+    Packet,
+    Netlink,
+}
+
+impl TableName {
+    pub const ALL: [TableName; 6] =
+        [TableName::Tcp, TableName::Udp, TableName::Raw, TableName::Unix, TableName::Packet, TableName::Netlink];
+
+    /// The netids this table's sockets have.
+    pub fn netids(self) -> &'static [Netid] {
+        match self {
+            TableName::Tcp => &[Netid::Tcp],
+            TableName::Udp => &[Netid::Udp],
+            TableName::Raw => &[Netid::Raw],
+            TableName::Unix => &[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket],
+            TableName::Packet => &[Netid::PacketRaw, Netid::PacketDgram],
+            TableName::Netlink => &[Netid::Netlink],
+        }
+    }
+
+    fn code(self) -> u8 {
+        self as u8
+    }
+
+    fn from_code(c: u8) -> Option<TableName> {
+        TableName::ALL.get(usize::from(c)).copied()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum TableSource {
+    /// The payloads of the kernel's reply messages, each with a varint length before it.
+    Netlink(Vec<u8>),
+    /// sock_diag could not dump it (the error, as the live listing says it), so the /proc/net
+    /// files were read: (file name, text).
+    ProcNet { failure: String, files: Vec<(String, String)> },
+}
+
+/// A process, its limits and its fd table.
+#[derive(Debug, Clone)]
+pub struct ProcessRecord {
+    pub pid: u32,
+    pub command: String,
+    pub uid: u32,
+    pub limit: FdLimit,
+    /// The command line, NUL-separated as /proc has it; `None` when redacted or unreadable.
+    pub cmdline: Option<Vec<u8>>,
+    pub fds: Vec<FdEntry>,
+    /// For socket fds the dump did not list: the protocol the kernel names (by fd number).
+    pub protocols: Vec<(u32, String)>,
+    /// Whether it shares the recording thread's network namespace.
+    pub in_our_netns: bool,
+}
+
+/// The doctor's second look: each TCP socket's state and queues by cookie, and the counters.
+#[derive(Debug, Clone, Default)]
+pub struct SecondLook {
+    pub taken_at_ns: u64,
+    /// The pause before it (the doctor's window).
+    pub window_ns: u64,
+    /// (cookie, kernel state number, recv-q, send-q).
+    pub tcp: Vec<(u64, u8, u32, u32)>,
+    pub files: BTreeMap<String, String>,
+}
+
+// Section tags: a reader skips what it does not know, so later versions may add sections.
+const TIME: u8 = 1;
+const TABLES: u8 = 2;
+const PROCESSES: u8 = 3;
+const UNREADABLE: u8 = 4;
+const FILES: u8 = 5;
+const OPTIONS: u8 = 6;
+const LATER: u8 = 7;
+const STALE: u8 = 8;
+const CGROUPS: u8 = 9;
+const WARNINGS: u8 = 10;
+const OWNER_REPORT: u8 = 11;
+
+impl Frame {
+    pub fn encode(&self, w: &mut Writer) {
+        w.section(TIME, |w| w.u(self.taken_at_ns));
+        w.section(TABLES, |w| {
+            w.u(self.tables.len() as u64);
+            for t in &self.tables {
+                w.buf.push(t.name.code());
+                match &t.source {
+                    TableSource::Netlink(bytes) => {
+                        w.buf.push(0);
+                        w.bytes(bytes);
+                    }
+                    TableSource::ProcNet { failure, files } => {
+                        w.buf.push(1);
+                        w.str(failure);
+                        w.u(files.len() as u64);
+                        for (name, text) in files {
+                            w.str(name);
+                            w.str(text);
+                        }
+                    }
+                }
+            }
+        });
+        w.section(PROCESSES, |w| {
+            w.u(self.processes.len() as u64);
+            for p in &self.processes {
+                encode_process(w, p);
+            }
+        });
+        w.section(UNREADABLE, |w| {
+            w.u(u64::from(self.vanished));
+            w.u(self.unreadable.len() as u64);
+            for (pid, why) in &self.unreadable {
+                w.u(u64::from(*pid));
+                w.str(why);
+            }
+        });
+        w.section(OWNER_REPORT, |w| {
+            let r = &self.owner_report;
+            w.u(u64::from(r.processes_scanned));
+            w.u(u64::from(r.processes_unreadable));
+            w.opt_str(r.unreadable_reason.as_deref());
+            w.u(r.unreadable_pids.len() as u64);
+            for p in &r.unreadable_pids {
+                w.u(u64::from(*p));
+            }
+            w.u(u64::from(r.processes_vanished));
+            w.opt_str(r.hidepid.as_deref());
+        });
+        w.section(FILES, |w| encode_files(w, &self.files));
+        w.section(OPTIONS, |w| encode_options(w, &self.options));
+        if let Some(l) = &self.later {
+            w.section(LATER, |w| {
+                w.u(l.taken_at_ns);
+                w.u(l.window_ns);
+                w.u(l.tcp.len() as u64);
+                for &(cookie, state, rq, sq) in &l.tcp {
+                    w.u(cookie);
+                    w.buf.push(state);
+                    w.u(u64::from(rq));
+                    w.u(u64::from(sq));
+                }
+                encode_files(w, &l.files);
+            });
+        }
+        w.section(STALE, |w| encode_strings(w, &self.stale));
+        w.section(CGROUPS, |w| {
+            w.u(self.cgroups.len() as u64);
+            for (id, path) in &self.cgroups {
+                w.u(*id);
+                w.str(path);
+            }
+        });
+        w.section(WARNINGS, |w| encode_strings(w, &self.warnings));
+    }
+
+    pub fn decode(r: &mut Reader<'_>) -> Result<Frame, DecodeError> {
+        let mut f = Frame::default();
+        while !r.is_empty() {
+            let (tag, mut s) = r.section()?;
+            match tag {
+                TIME => f.taken_at_ns = s.u()?,
+                TABLES => {
+                    for _ in 0..s.count()? {
+                        let name =
+                            TableName::from_code(s.u8()?).map_or_else(|| s.fail("an unknown socket table"), Ok)?;
+                        let source = match s.u8()? {
+                            0 => TableSource::Netlink(s.bytes()?.to_vec()),
+                            1 => {
+                                let failure = s.string()?;
+                                let mut files = Vec::new();
+                                for _ in 0..s.count()? {
+                                    files.push((s.string()?, s.string()?));
+                                }
+                                TableSource::ProcNet { failure, files }
+                            }
+                            _ => return s.fail("an unknown kind of socket table"),
+                        };
+                        f.tables.push(Table { name, source });
+                    }
+                }
+                PROCESSES => {
+                    for _ in 0..s.count()? {
+                        f.processes.push(decode_process(&mut s)?);
+                    }
+                }
+                UNREADABLE => {
+                    f.vanished = s.u32()?;
+                    for _ in 0..s.count()? {
+                        f.unreadable.push((s.u32()?, s.string()?));
+                    }
+                }
+                OWNER_REPORT => {
+                    let r = &mut f.owner_report;
+                    r.processes_scanned = s.u32()?;
+                    r.processes_unreadable = s.u32()?;
+                    r.unreadable_reason = s.opt_string()?;
+                    for _ in 0..s.count()? {
+                        r.unreadable_pids.push(s.u32()?);
+                    }
+                    r.processes_vanished = s.u32()?;
+                    r.hidepid = s.opt_string()?;
+                }
+                FILES => f.files = decode_files(&mut s)?,
+                OPTIONS => f.options = decode_options(&mut s)?,
+                LATER => {
+                    let mut l = SecondLook { taken_at_ns: s.u()?, window_ns: s.u()?, ..SecondLook::default() };
+                    for _ in 0..s.count()? {
+                        l.tcp.push((s.u()?, s.u8()?, s.u32()?, s.u32()?));
+                    }
+                    l.files = decode_files(&mut s)?;
+                    f.later = Some(l);
+                }
+                STALE => f.stale = decode_strings(&mut s)?,
+                CGROUPS => {
+                    for _ in 0..s.count()? {
+                        f.cgroups.push((s.u()?, s.string()?));
+                    }
+                }
+                WARNINGS => f.warnings = decode_strings(&mut s)?,
+                // A section a later version added: skipped.
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    /// The owner index the live walk would have built: every socket fd of every process.
+    pub fn owner_index(&self) -> OwnerIndex {
+        let mut processes = Vec::new();
+        let mut entries = Vec::new();
+        for p in &self.processes {
+            let index = processes.len() as u32;
+            let mut holds = false;
+            for e in &p.fds {
+                if let (FdKind::Socket, Some(inode), FdName::Number(fd)) = (&e.kind, e.inode, e.fd) {
+                    entries.push((inode, index, fd));
+                    holds = true;
+                }
+            }
+            if holds {
+                processes.push(Process::new(p.pid, p.command.as_str(), p.uid));
+            }
+        }
+        OwnerIndex::new(processes, entries, self.owner_report.clone())
+    }
+}
+
+fn encode_strings(w: &mut Writer, v: &[String]) {
+    w.u(v.len() as u64);
+    for s in v {
+        w.str(s);
+    }
+}
+
+fn decode_strings(r: &mut Reader<'_>) -> Result<Vec<String>, DecodeError> {
+    (0..r.count()?).map(|_| r.string()).collect()
+}
+
+fn encode_files(w: &mut Writer, files: &BTreeMap<String, String>) {
+    w.u(files.len() as u64);
+    for (k, v) in files {
+        w.str(k);
+        w.str(v);
+    }
+}
+
+fn decode_files(r: &mut Reader<'_>) -> Result<BTreeMap<String, String>, DecodeError> {
+    let mut out = BTreeMap::new();
+    for _ in 0..r.count()? {
+        out.insert(r.string()?, r.string()?);
+    }
+    Ok(out)
+}
+
+fn encode_process(w: &mut Writer, p: &ProcessRecord) {
+    w.u(u64::from(p.pid));
+    w.str(&p.command);
+    w.u(u64::from(p.uid));
+    w.opt(p.limit.soft);
+    w.opt(p.limit.hard);
+    w.bool(p.cmdline.is_some());
+    if let Some(c) = &p.cmdline {
+        w.bytes(c);
+    }
+    w.bool(p.in_our_netns);
+    w.u(p.protocols.len() as u64);
+    for (fd, name) in &p.protocols {
+        w.u(u64::from(*fd));
+        w.str(name);
+    }
+    w.u(p.fds.len() as u64);
+    // Socket fds are most of a big table: their inodes are stored as differences from the
+    // previous socket's (they are close), which compresses to a byte or two each.
+    let mut last_inode = 0u64;
+    for e in &p.fds {
+        match e.fd {
+            FdName::Number(n) => w.u(u64::from(n) + 4),
+            FdName::Special(s) => w.u(s as u64),
+        }
+        encode_kind(w, &e.kind);
+        w.str(&e.link);
+        match e.inode {
+            Some(i) if e.kind == FdKind::Socket => {
+                w.u(1);
+                w.u(zigzag(i.wrapping_sub(last_inode) as i64));
+                last_inode = i;
+            }
+            other => {
+                w.u(2);
+                w.opt(other);
+            }
+        }
+        w.opt(e.flags.map(|f| u64::from(f.raw)));
+        w.opt(e.pos);
+        w.opt(e.size);
+        encode_details(w, e.details.as_deref());
+    }
+}
+
+fn decode_process(r: &mut Reader<'_>) -> Result<ProcessRecord, DecodeError> {
+    let pid = r.u32()?;
+    let command = r.string()?;
+    let uid = r.u32()?;
+    let limit = FdLimit { soft: r.opt()?, hard: r.opt()? };
+    let cmdline = if r.bool()? { Some(r.bytes()?.to_vec()) } else { None };
+    let in_our_netns = r.bool()?;
+    let mut protocols = Vec::new();
+    for _ in 0..r.count()? {
+        protocols.push((r.u32()?, r.string()?));
+    }
+    let n = r.count()?;
+    let mut fds = Vec::with_capacity(n);
+    let mut last_inode = 0u64;
+    for _ in 0..n {
+        let fd = match r.u()? {
+            0 => FdName::Special(Special::Cwd),
+            1 => FdName::Special(Special::Rtd),
+            2 => FdName::Special(Special::Txt),
+            3 => FdName::Special(Special::Mem),
+            n => FdName::Number(u32::try_from(n - 4).or_else(|_| r.fail("an fd number is too large"))?),
+        };
+        let kind = decode_kind(r)?;
+        let link = r.str()?.into();
+        let inode = match r.u()? {
+            1 => {
+                let delta = unzigzag(r.u()?);
+                last_inode = last_inode.wrapping_add(delta as u64);
+                Some(last_inode)
+            }
+            2 => r.opt()?,
+            _ => return r.fail("an unknown inode form"),
+        };
+        let flags = r.opt_u32()?.map(|raw| OpenFlags { raw });
+        let pos = r.opt()?;
+        let size = r.opt()?;
+        let details = decode_details(r)?.map(Box::new);
+        fds.push(FdEntry { fd, kind, link, inode, flags, pos, size, details });
+    }
+    Ok(ProcessRecord { pid, command, uid, limit, cmdline, fds, protocols, in_our_netns })
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// The kinds without a payload, in their stored order (append only).
+const KINDS: [FdKind; 22] = [
+    FdKind::Regular,
+    FdKind::Directory,
+    FdKind::CharDevice,
+    FdKind::BlockDevice,
+    FdKind::Fifo,
+    FdKind::Socket,
+    FdKind::Eventfd,
+    FdKind::Timerfd,
+    FdKind::Signalfd,
+    FdKind::Eventpoll,
+    FdKind::Inotify,
+    FdKind::Fanotify,
+    FdKind::Pidfd,
+    FdKind::IoUring,
+    FdKind::BpfMap,
+    FdKind::BpfProg,
+    FdKind::BpfLink,
+    FdKind::Memfd,
+    FdKind::Userfaultfd,
+    FdKind::PerfEvent,
+    FdKind::Namespace,
+    FdKind::Unknown,
+];
+const ANON: u64 = 100;
+
+fn encode_kind(w: &mut Writer, k: &FdKind) {
+    match k {
+        FdKind::Anon(name) => {
+            w.u(ANON);
+            w.str(name);
+        }
+        k => w.u(KINDS.iter().position(|x| x == k).unwrap_or(KINDS.len() - 1) as u64),
+    }
+}
+
+fn decode_kind(r: &mut Reader<'_>) -> Result<FdKind, DecodeError> {
+    match r.u()? {
+        ANON => Ok(FdKind::Anon(r.str()?.into())),
+        n => {
+            usize::try_from(n).ok().and_then(|n| KINDS.get(n)).cloned().map_or_else(|| r.fail("an unknown fd kind"), Ok)
+        }
+    }
+}
+
+fn encode_details(w: &mut Writer, d: Option<&FdDetails>) {
+    match d {
+        None => w.u(0),
+        Some(FdDetails::Epoll { watches }) => {
+            w.u(1);
+            w.u(watches.len() as u64);
+            for x in watches {
+                w.u(u64::from(x.fd));
+                w.u(u64::from(x.events));
+                w.u(x.data);
+                w.u(x.inode);
+            }
+        }
+        Some(FdDetails::Eventfd { count, id, semaphore }) => {
+            w.u(2);
+            w.u(*count);
+            w.opt(id.map(u64::from));
+            w.opt(semaphore.map(u64::from));
+        }
+        Some(FdDetails::Timerfd { clock, ticks, next_expiry_ns, interval_ns, settime_flags }) => {
+            w.u(3);
+            w.str(clock);
+            w.u(*ticks);
+            w.u(*next_expiry_ns);
+            w.u(*interval_ns);
+            w.u(u64::from(*settime_flags));
+        }
+        Some(FdDetails::Signalfd { mask, .. }) => {
+            w.u(4);
+            w.u(*mask);
+        }
+        Some(FdDetails::Inotify { watches }) => {
+            w.u(5);
+            w.u(watches.len() as u64);
+            for x in watches {
+                w.u(u64::from(x.wd));
+                w.u(x.inode);
+                w.u(u64::from(x.device));
+                w.u(u64::from(x.mask));
+            }
+        }
+        Some(FdDetails::Pidfd { pid }) => {
+            w.u(6);
+            w.u(zigzag(*pid));
+        }
+    }
+}
+
+fn decode_details(r: &mut Reader<'_>) -> Result<Option<FdDetails>, DecodeError> {
+    use crate::procfs::fdinfo::{epoll_event_names, inotify_mask_names, signal_names};
+    Ok(Some(match r.u()? {
+        0 => return Ok(None),
+        1 => {
+            let mut watches = Vec::new();
+            for _ in 0..r.count()? {
+                let fd = r.u32()?;
+                let events = r.u32()?;
+                watches.push(EpollWatch {
+                    fd,
+                    events,
+                    event_names: epoll_event_names(events),
+                    data: r.u()?,
+                    inode: r.u()?,
+                });
+            }
+            FdDetails::Epoll { watches }
+        }
+        2 => FdDetails::Eventfd { count: r.u()?, id: r.opt_u32()?, semaphore: r.opt()?.map(|v| v != 0) },
+        3 => FdDetails::Timerfd {
+            clock: r.string()?,
+            ticks: r.u()?,
+            next_expiry_ns: r.u()?,
+            interval_ns: r.u()?,
+            settime_flags: r.u32()?,
+        },
+        4 => {
+            let mask = r.u()?;
+            FdDetails::Signalfd { mask, signals: signal_names(mask) }
+        }
+        5 => {
+            let mut watches = Vec::new();
+            for _ in 0..r.count()? {
+                let wd = r.u32()?;
+                let inode = r.u()?;
+                let device = r.u32()?;
+                let mask = r.u32()?;
+                watches.push(InotifyWatch { wd, inode, device, mask, mask_names: inotify_mask_names(mask) });
+            }
+            FdDetails::Inotify { watches }
+        }
+        6 => FdDetails::Pidfd { pid: unzigzag(r.u()?) },
+        _ => return r.fail("an unknown kind of fd details"),
+    }))
+}
+
+macro_rules! option_fields {
+    ($m:ident) => {
+        $m!(bool: reuseaddr, reuseport, keepalive, nodelay, cork, quickack, linger, freebind, transparent, v6only, nonblock, cloexec);
+        $m!(u32: keepidle, keepintvl, keepcnt, linger_seconds, rcvbuf, rcvbuf_set, sndbuf, sndbuf_set, rcvlowat, user_timeout_ms, defer_accept, fastopen, mark, priority);
+    };
+}
+
+fn encode_sockopts(w: &mut Writer, o: &SockOpts) {
+    macro_rules! put {
+        (bool: $($f:ident),*) => { $( w.opt(o.$f.map(u64::from)); )* };
+        (u32: $($f:ident),*) => { $( w.opt(o.$f.map(u64::from)); )* };
+    }
+    option_fields!(put);
+    w.opt(o.tos.map(u64::from));
+    w.opt_str(o.congestion.as_deref());
+    w.opt_str(o.bindtodevice.as_deref());
+}
+
+fn decode_sockopts(r: &mut Reader<'_>) -> Result<SockOpts, DecodeError> {
+    let mut o = SockOpts::default();
+    macro_rules! get {
+        (bool: $($f:ident),*) => { $( o.$f = r.opt()?.map(|v| v != 0); )* };
+        (u32: $($f:ident),*) => { $( o.$f = r.opt_u32()?; )* };
+    }
+    option_fields!(get);
+    o.tos = r.opt_u32()?.map(|v| v as u8);
+    o.congestion = r.opt_string()?;
+    o.bindtodevice = r.opt_string()?;
+    Ok(o)
+}
+
+const OPTION_REASONS: [OptionUnreadable; 5] = [
+    OptionUnreadable::Denied,
+    OptionUnreadable::Unsupported,
+    OptionUnreadable::Gone,
+    OptionUnreadable::Failed,
+    OptionUnreadable::NotRecorded,
+];
+
+fn reason_code(u: OptionUnreadable) -> u64 {
+    OPTION_REASONS.iter().position(|x| *x == u).unwrap_or(3) as u64
+}
+
+fn reason_of(r: &mut Reader<'_>) -> Result<OptionUnreadable, DecodeError> {
+    let n = r.u()?;
+    usize::try_from(n).ok().and_then(|n| OPTION_REASONS.get(n)).copied().map_or_else(|| r.fail("an unknown reason"), Ok)
+}
+
+fn encode_options(w: &mut Writer, rep: &OptionReport) {
+    let mut by: Vec<(&u64, &SockOpts)> = rep.by_inode.iter().collect();
+    by.sort_unstable_by_key(|(i, _)| **i);
+    w.u(by.len() as u64);
+    for (inode, o) in by {
+        w.u(*inode);
+        encode_sockopts(w, o);
+    }
+    let mut flows: Vec<(&u64, &Flow)> = rep.flows.iter().collect();
+    flows.sort_unstable_by_key(|(i, _)| **i);
+    w.u(flows.len() as u64);
+    for (inode, f) in flows {
+        w.u(*inode);
+        w.u(u64::from(f.rtt_us));
+        w.u(u64::from(f.min_rtt_us));
+        w.u(u64::from(f.data_segs_out));
+        w.u(f.bytes_sent);
+    }
+    let mut unknown: Vec<(&u64, &OptionUnreadable)> = rep.unknown.iter().collect();
+    unknown.sort_unstable_by_key(|(i, _)| **i);
+    w.u(unknown.len() as u64);
+    for (inode, why) in unknown {
+        w.u(*inode);
+        w.u(reason_code(*why));
+    }
+    w.u(rep.unread.len() as u64);
+    for (why, (count, procs)) in &rep.unread {
+        w.u(reason_code(*why));
+        w.u(*count as u64);
+        w.u(procs.len() as u64);
+        for (pid, command) in procs {
+            w.u(u64::from(*pid));
+            w.str(command);
+        }
+    }
+}
+
+fn decode_options(r: &mut Reader<'_>) -> Result<OptionReport, DecodeError> {
+    let mut rep = OptionReport::default();
+    for _ in 0..r.count()? {
+        let inode = r.u()?;
+        rep.by_inode.insert(inode, decode_sockopts(r)?);
+    }
+    for _ in 0..r.count()? {
+        let inode = r.u()?;
+        let f = Flow { rtt_us: r.u32()?, min_rtt_us: r.u32()?, data_segs_out: r.u32()?, bytes_sent: r.u()? };
+        rep.flows.insert(inode, f);
+    }
+    for _ in 0..r.count()? {
+        let inode = r.u()?;
+        rep.unknown.insert(inode, reason_of(r)?);
+    }
+    for _ in 0..r.count()? {
+        let why = reason_of(r)?;
+        let count = usize::try_from(r.u()?).unwrap_or(usize::MAX);
+        let mut procs = BTreeMap::new();
+        for _ in 0..r.count()? {
+            procs.insert(r.u32()?, r.string()?);
+        }
+        rep.unread.insert(why, (count, procs));
+    }
+    Ok(rep)
+}

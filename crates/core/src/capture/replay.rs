@@ -1,0 +1,165 @@
+//! Answering from a frame what the live readers answer from the kernel: the snapshot a
+//! selection and filter give, the kernel's text files, and the owner index.
+
+use super::frame::{Frame, TableSource};
+use crate::filter::Pred;
+use crate::model::{Family, Netid, SockState, StateSet};
+use crate::snapshot::{KernelFilter, Snapshot, SnapshotError, SnapshotOptions, eval_context};
+use std::collections::HashMap;
+
+/// Every state, and bound-but-inactive sockets too: what a capture holds.
+pub fn every_state() -> StateSet {
+    StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit())
+}
+
+/// The snapshot `opts` asks for, from a frame: the sockets its selection and filter keep,
+/// with the details its extensions ask for, and the owners when asked.
+pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, SnapshotError> {
+    let unsupported = |what: &str| Err(SnapshotError::Unsupported(format!("{what} cannot be answered from a capture")));
+    if opts.threads {
+        return unsupported("owners per thread (-T)");
+    }
+    if !opts.namespaces.is_empty() {
+        return unsupported("other network namespaces (--netns, --all-netns)");
+    }
+    if let Some(f) = &opts.filter
+        && f.preds().iter().any(|p| matches!(p, Pred::Autobound))
+    {
+        return unsupported("'autobound' (the kernel's to say, at the moment of asking)");
+    }
+    let mut snap = Snapshot::default();
+    snap.warnings.extend(frame.warnings.iter().cloned());
+    sockets(frame, opts, &mut snap);
+    let needs_owners =
+        opts.filter.as_ref().is_some_and(|f| f.preds().iter().any(|p| matches!(p, Pred::Pid(_) | Pred::Comm(_))));
+    if opts.owners || needs_owners {
+        snap.owners = Some(frame.owner_index());
+    }
+    if let Some(f) = &opts.filter
+        && opts.kernel_filter != KernelFilter::Only
+    {
+        let ctx = eval_context(f, &snap, &opts.proc_root);
+        let keep: Vec<bool> = snap.sockets.iter().map(|s| f.keeps(s, ctx)).collect();
+        let mut keep = keep.into_iter();
+        snap.sockets.retain(|_| keep.next().unwrap_or(false));
+    }
+    Ok(snap)
+}
+
+/// The frame's sockets `opts.selection` selects, in the order a live dump gives them: the
+/// sock_diag tables first, then those read from /proc/net (as the live fallback appends them).
+fn sockets(frame: &Frame, opts: &SnapshotOptions, snap: &mut Snapshot) {
+    let sel = &opts.selection;
+    let mut scratch = Vec::new();
+    let mut fell_back = Vec::new();
+    for t in &frame.tables {
+        let selected: Vec<Netid> = t.name.netids().iter().copied().filter(|n| sel.has_netid(*n)).collect();
+        if selected.is_empty() {
+            continue;
+        }
+        match &t.source {
+            TableSource::Netlink(bytes) => {
+                let mut r = super::codec::Reader::new(bytes);
+                while let Ok(payload) = r.bytes() {
+                    if let Some(s) =
+                        crate::netlink::parse::recorded(payload, selected[0], opts.extensions, &mut scratch)
+                            .filter(|s| sel.matches(s))
+                    {
+                        snap.sockets.push(s);
+                    }
+                }
+            }
+            TableSource::ProcNet { failure, .. } => {
+                fell_back.push((t, selected.clone()));
+                if !snap.fallbacks.contains(failure) {
+                    snap.fallbacks.push(failure.clone());
+                }
+                snap.fallback_tables.extend(selected);
+            }
+        }
+    }
+    for (t, selected) in fell_back {
+        let TableSource::ProcNet { files, .. } = &t.source else { continue };
+        for (file, text) in files {
+            let family = match file.as_str() {
+                "tcp6" | "udp6" | "raw6" => Family::Inet6,
+                "tcp" | "udp" | "raw" => Family::Inet,
+                "unix" => Family::Unix,
+                "packet" => Family::Packet,
+                _ => Family::Netlink,
+            };
+            if !sel.has_family(family) {
+                continue;
+            }
+            // Parsed when it was read; text that no longer parses is left out, said once.
+            match crate::procfs::net::parse_file(file, family, text) {
+                Ok(parsed) => {
+                    snap.sockets.extend(parsed.into_iter().filter(|s| sel.matches(s) && selected.contains(&s.netid)))
+                }
+                Err((line, what)) => snap.warnings.push(format!("the capture's /proc/net/{file} line {line}: {what}")),
+            }
+        }
+    }
+}
+
+impl Frame {
+    /// How many sockets the look holds (counted without parsing them).
+    pub fn socket_count(&self) -> usize {
+        self.tables
+            .iter()
+            .map(|t| match &t.source {
+                TableSource::Netlink(bytes) => {
+                    let mut r = super::codec::Reader::new(bytes);
+                    std::iter::from_fn(|| r.bytes().ok()).count()
+                }
+                // A header line, then a socket a line.
+                TableSource::ProcNet { files, .. } => {
+                    files.iter().map(|(_, t)| t.lines().count().saturating_sub(1)).sum()
+                }
+            })
+            .sum()
+    }
+
+    /// A kernel text file as it was (`net/netstat`, `sys/fs/file-nr`).
+    pub fn file(&self, name: &str) -> Option<&str> {
+        self.files.get(name).map(String::as_str)
+    }
+
+    /// The whitespace-separated numbers of a /proc/sys file (`net/core/somaxconn`), as
+    /// `procfs::sysctl::read_u64s` reads them live.
+    pub fn sysctl_u64s(&self, name: &str) -> Vec<u64> {
+        self.file(&format!("sys/{name}"))
+            .map(|t| t.split_whitespace().filter_map(|v| v.parse().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    /// netstat, snmp and snmp6, as `procfs::counters::read` reads them live.
+    pub fn counters(&self) -> HashMap<String, u64> {
+        counters_of(&self.files)
+    }
+
+    /// sockstat and sockstat6.
+    pub fn sockstat(&self) -> HashMap<String, u64> {
+        let mut out = HashMap::new();
+        for f in ["net/sockstat", "net/sockstat6"] {
+            if let Some(t) = self.file(f) {
+                out.extend(crate::procfs::counters::parse_sockstat(t));
+            }
+        }
+        out
+    }
+}
+
+/// The counters of a set of kernel files.
+pub fn counters_of(files: &std::collections::BTreeMap<String, String>) -> HashMap<String, u64> {
+    let mut all = HashMap::new();
+    for f in ["net/netstat", "net/snmp"] {
+        if let Some(t) = files.get(f) {
+            all.extend(crate::procfs::counters::parse_pairs(t));
+        }
+    }
+    if let Some(t) = files.get("net/snmp6") {
+        all.extend(crate::procfs::counters::parse_lines(t));
+    }
+    all
+}

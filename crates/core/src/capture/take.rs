@@ -1,0 +1,273 @@
+//! Taking a frame from the running host (`sockscope record`): every socket table with every
+//! extension, every process's fd table, limits and command line, the kernel's counters and
+//! sysctls, the options the rules judge, and the doctor's second look.
+
+use super::frame::{Frame, ProcessRecord, SecondLook, Table, TableName, TableSource};
+use crate::model::{FdKind, FdName, Netid};
+use crate::netlink::request::{self, Extensions};
+use crate::netlink::{DiagSocket, NetlinkError};
+use crate::procfs::process::{self, Unreadable};
+use crate::snapshot::{SnapshotError, SnapshotOptions};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What a recording reads, and how.
+#[derive(Clone, Debug)]
+pub struct TakeOptions {
+    pub proc_root: PathBuf,
+    /// Leave command lines out.
+    pub redact: bool,
+    /// The doctor's second look this long after the first (zero: none).
+    pub window: Duration,
+    /// Where the doctor looks for stale Unix socket files.
+    pub stale_dirs: Vec<PathBuf>,
+}
+
+impl Default for TakeOptions {
+    fn default() -> Self {
+        let doctor = crate::diagnose::observe::ObserveOptions::default();
+        TakeOptions { proc_root: doctor.proc_root, redact: false, window: doctor.window, stale_dirs: doctor.stale_dirs }
+    }
+}
+
+/// Every extension a command may ask for: a capture answers any of them.
+pub const EVERYTHING: Extensions =
+    Extensions { memory: true, tcp_info: true, tos: true, vitals: false, extended: true };
+
+/// The kernel text files a frame keeps, by path under /proc (the network ones of the
+/// recording thread's namespace).
+pub const KERNEL_FILES: [&str; 14] = [
+    "net/netstat",
+    "net/snmp",
+    "net/snmp6",
+    "net/sockstat",
+    "net/sockstat6",
+    "sys/net/core/somaxconn",
+    "sys/net/ipv4/tcp_max_tw_buckets",
+    "sys/net/ipv4/tcp_max_orphans",
+    "sys/net/ipv4/tcp_mem",
+    "sys/net/ipv4/ip_local_port_range",
+    "sys/fs/file-nr",
+    "sys/fs/file-max",
+    "sys/fs/nr_open",
+    "sys/net/ipv4/tcp_fin_timeout",
+];
+
+/// The counters the doctor's second look reads again.
+const LATER_FILES: [&str; 3] = ["net/netstat", "net/snmp", "net/snmp6"];
+
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// One look at the host.
+pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
+    let root = &opts.proc_root;
+    let mut frame = Frame { taken_at_ns: now_ns(), ..Frame::default() };
+    let pids = process::pids(root).map_err(|cause| crate::ProcError::Read { path: root.clone(), cause })?;
+    let read = crate::fdview::ReadOptions { fdinfo: true, specials: true };
+    // The tables are dumped while the fd tables are read on the other cores.
+    let (tables, tables_read) = std::thread::scope(|sc| {
+        let dump = sc.spawn(dump_tables);
+        let tables_read = crate::fdview::read_processes(root, &pids, read);
+        (dump.join(), tables_read)
+    });
+    let (tables, interrupted) =
+        tables.unwrap_or_else(|_| Err(SnapshotError::Unsupported("the socket dump panicked".into())))?;
+    frame.tables = tables;
+    if interrupted {
+        frame
+            .warnings
+            .push("the kernel reported that sockets changed during the dump; some may be missing or doubled".into());
+    }
+    let report = &mut frame.owner_report;
+    report.hidepid = crate::procfs::hidepid(root);
+    for (pid, t) in pids.iter().zip(tables_read) {
+        match t {
+            Ok(p) => {
+                report.processes_scanned += 1;
+                let cmdline =
+                    if opts.redact { None } else { std::fs::read(root.join(pid.to_string()).join("cmdline")).ok() };
+                frame.processes.push(ProcessRecord {
+                    pid: p.pid,
+                    command: p.command,
+                    uid: p.uid,
+                    limit: p.limit,
+                    cmdline,
+                    fds: p.fds.into_iter().map(|r| r.entry).collect(),
+                    protocols: Vec::new(),
+                    in_our_netns: true,
+                });
+            }
+            Err(Unreadable::Gone) => {
+                frame.vanished += 1;
+                report.processes_vanished += 1;
+            }
+            Err(Unreadable::Denied(why)) => {
+                report.processes_unreadable += 1;
+                if report.unreadable_pids.len() < 64 {
+                    report.unreadable_pids.push(*pid);
+                }
+                report.unreadable_reason.get_or_insert_with(|| why.clone());
+                frame.unreadable.push((*pid, why));
+            }
+        }
+    }
+    for name in KERNEL_FILES {
+        if let Some(text) = kernel_file(root, name) {
+            frame.files.insert(name.to_string(), text);
+        }
+    }
+    // What the commands would read of sockets that are not in the dump, and the options the
+    // rules and `who` judge: from the look just taken, replayed as the doctor sees it.
+    let mut first = SnapshotOptions::new(crate::Selection::resolve(&[], &[], super::replay::every_state()));
+    first.owners = true;
+    first.extensions = Extensions { vitals: true, ..Extensions::default() };
+    first.proc_root = root.clone();
+    let snap = super::replay::snapshot(&frame, &first)?;
+    note_unlisted_sockets(&mut frame, &snap, root);
+    // Every held socket's options (and TCP traffic, for the doctor's option rules), so that
+    // `--sockopts`, `fds -o`, `who` and the doctor answer as they would have live.
+    let held: Vec<&crate::Socket> = snap.sockets.iter().filter(|s| s.inode != 0).collect();
+    frame.options = crate::sockopts::Report::read_flows(&snap, &held, root);
+    for dir in &opts.stale_dirs {
+        frame.stale.extend(
+            crate::diagnose::observe::stale_sockets(dir, &snap, root).iter().map(|p| crate::text::path_text(p)),
+        );
+    }
+    frame.cgroups = crate::names::cgroup_paths(&crate::host::cgroup2_root()).into_iter().collect();
+    frame.cgroups.sort_unstable();
+    drop(snap);
+    if !opts.window.is_zero() {
+        std::thread::sleep(opts.window);
+        let mut later = second_look(root)?;
+        later.window_ns = u64::try_from(opts.window.as_nanos()).unwrap_or(u64::MAX);
+        frame.later = Some(later);
+    }
+    Ok(frame)
+}
+
+/// A kernel file under /proc by its frame name (`net/…` through thread-self).
+pub fn kernel_file(root: &Path, name: &str) -> Option<String> {
+    let path = match name.strip_prefix("net/") {
+        Some(file) => crate::procfs::net_dir(root).join(file),
+        None => root.join(name),
+    };
+    std::fs::read_to_string(path).ok()
+}
+
+/// The doctor's second look: TCP states and queues by cookie, and the counters again.
+fn second_look(root: &Path) -> Result<SecondLook, SnapshotError> {
+    let mut later = SecondLook { taken_at_ns: now_ns(), ..SecondLook::default() };
+    if let Ok(mut diag) = DiagSocket::open() {
+        for af in [request::AF_INET, request::AF_INET6] {
+            let req = request::inet(af, request::IPPROTO_TCP, super::replay::every_state(), 0);
+            diag.dump("tcp", &req, |p| {
+                if let Some(s) = crate::netlink::parse::inet(p, Netid::Tcp)
+                    && let Some(c) = s.cookie
+                {
+                    later.tcp.push((c.get(), s.state.to_kernel(), s.recv_q, s.send_q.unwrap_or(0)));
+                }
+            })?;
+        }
+    }
+    for name in LATER_FILES {
+        if let Some(text) = kernel_file(root, name) {
+            later.files.insert(name.to_string(), text);
+        }
+    }
+    Ok(later)
+}
+
+/// For each socket fd the dump did not list (not bound, or of another namespace), the
+/// protocol the kernel names and whether its process shares our namespace, as `fds` shows.
+fn note_unlisted_sockets(frame: &mut Frame, snap: &crate::Snapshot, root: &Path) {
+    let listed: HashSet<u64> = snap.sockets.iter().map(|s| s.inode).collect();
+    let ours = process::netns(root, "thread-self");
+    for p in &mut frame.processes {
+        let mut asked = false;
+        for e in &p.fds {
+            let (FdKind::Socket, Some(inode), FdName::Number(fd)) = (&e.kind, e.inode, e.fd) else { continue };
+            if listed.contains(&inode) {
+                continue;
+            }
+            if let Some(name) = crate::procfs::fdtable::socket_protocol(root, p.pid, &e.fd) {
+                p.protocols.push((fd, name));
+            }
+            if !asked {
+                asked = true;
+                p.in_our_netns = ours.is_some() && process::netns(root, &p.pid.to_string()) == ours;
+            }
+        }
+    }
+}
+
+/// Every table with every extension, as the kernel sends it; a table sock_diag cannot dump
+/// is read from /proc/net. Also whether the kernel said a dump was interrupted.
+fn dump_tables() -> Result<(Vec<Table>, bool), SnapshotError> {
+    let mut diag = match DiagSocket::open() {
+        Ok(d) => Some(d),
+        Err(e @ NetlinkError::Open(_)) => {
+            let why = format!("{e}; reading /proc/net instead (no cookies, listener backlogs or Unix peers)");
+            return Ok((TableName::ALL.iter().map(|t| proc_net_table(*t, why.clone())).collect(), false));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut tables = Vec::new();
+    let mut interrupted = false;
+    for name in TableName::ALL {
+        let Some(d) = diag.as_mut() else { break };
+        d.interrupted = false;
+        let mut bytes = Vec::new();
+        let mut keep = |p: &[u8]| {
+            let mut w = super::codec::Writer { buf: std::mem::take(&mut bytes) };
+            w.bytes(p);
+            bytes = w.buf;
+        };
+        let result = match name {
+            TableName::Tcp | TableName::Udp | TableName::Raw => {
+                let (proto, label) = match name {
+                    TableName::Tcp => (request::IPPROTO_TCP, "tcp"),
+                    TableName::Udp => (request::IPPROTO_UDP, "udp"),
+                    _ => (request::IPPROTO_RAW, "raw"),
+                };
+                let ext = EVERYTHING.inet_ext();
+                let states = super::replay::every_state();
+                d.dump(label, &request::inet(request::AF_INET, proto, states, ext), &mut keep)
+                    .and_then(|()| d.dump(label, &request::inet(request::AF_INET6, proto, states, ext), &mut keep))
+            }
+            TableName::Unix => d.dump("unix", &request::unix(super::replay::every_state(), EVERYTHING), &mut keep),
+            TableName::Packet => d.dump("packet", &request::packet(EVERYTHING), &mut keep),
+            TableName::Netlink => d.dump("netlink", &request::netlink(EVERYTHING), &mut keep),
+        };
+        interrupted |= d.interrupted;
+        match result {
+            Ok(()) => tables.push(Table { name, source: TableSource::Netlink(bytes) }),
+            Err(e @ NetlinkError::Unsupported { .. }) => {
+                tables.push(proc_net_table(name, format!("{e}; read from /proc/net instead")));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((tables, interrupted))
+}
+
+/// A table read from /proc/net: the text of its files, and why sock_diag was not used.
+fn proc_net_table(name: TableName, failure: String) -> Table {
+    let dir = crate::procfs::net_dir(Path::new("/proc"));
+    let mut files = Vec::new();
+    let mut seen = Vec::new();
+    for netid in name.netids() {
+        for (file, _) in crate::procfs::net::files(*netid) {
+            if seen.contains(file) {
+                continue;
+            }
+            seen.push(file);
+            if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
+                files.push((file.to_string(), text));
+            }
+        }
+    }
+    Table { name, source: TableSource::ProcNet { failure, files } }
+}
