@@ -1,0 +1,33 @@
+//! A capture file (`sockscope record`): preamble, header, compressed frames and every
+//! section of a frame, then what `--from` does with a frame (the sockets replayed through
+//! the sock_diag parsers, the owner index, the doctor's observation). Any input is a
+//! capture or an error, never a panic or an unbounded allocation.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sockscope_core::capture::Capture;
+use std::path::Path;
+
+fuzz_target!(|data: &[u8]| {
+    // The raw frame encoding too, without the compressed stream around it.
+    let mut r = sockscope_core::capture::codec::Reader::new(data);
+    if let Ok(frame) = sockscope_core::capture::Frame::decode(&mut r) {
+        replay(&frame);
+    }
+    if let Ok(c) = Capture::from_bytes(data, Path::new("fuzz.cap")) {
+        for f in &c.frames {
+            replay(f);
+        }
+    }
+});
+
+fn replay(frame: &sockscope_core::capture::Frame) {
+    let sel = sockscope_core::Selection::resolve(&[], &[], sockscope_core::capture::replay::every_state());
+    let mut opts = sockscope_core::SnapshotOptions::new(sel);
+    opts.owners = true;
+    opts.extensions = sockscope_core::Extensions { memory: true, tcp_info: true, ..Default::default() };
+    let _ = sockscope_core::capture::replay::snapshot(frame, &opts);
+    let _ = frame.socket_count();
+    let o = sockscope_core::diagnose::observe::ObserveOptions::default();
+    let _ = sockscope_core::diagnose::observe::observe_capture(frame, &o);
+}
