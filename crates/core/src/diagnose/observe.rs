@@ -55,7 +55,6 @@ fn all_states() -> StateSet {
 }
 
 pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
-    let net = opts.proc_root.join("thread-self/net");
     let before = counters_in(&opts.proc_root, &opts.namespaces);
     let mut first_opts = SnapshotOptions::new(Selection::resolve(&[], &[], all_states()));
     first_opts.owners = true;
@@ -72,18 +71,7 @@ pub fn observe(opts: &ObserveOptions) -> Result<Observation, SnapshotError> {
     let mut second = if opts.namespaces.is_empty() { second_look(&opts.proc_root)? } else { second_look_in(opts)? };
     let after = counters_in(&opts.proc_root, &opts.namespaces);
     let sys = sysctls(&opts.proc_root);
-    if !opts.proc_root.join("sys").exists() {
-        first.warnings.push(format!(
-            "{} is missing (procfs mounted with subset=pid?): the rules that compare with sysctls (somaxconn, tcp_max_tw_buckets, tcp_max_orphans, tcp_mem, file-max) cannot judge and stay silent",
-            opts.proc_root.join("sys").display()
-        ));
-    }
-    if before.is_empty() {
-        first.warnings.push(format!(
-            "{} cannot be read: the rules that use kernel counters (ListenOverflows, retransmits, UDP drops) cannot judge and stay silent",
-            net.display()
-        ));
-    }
+    first.warnings.extend(silent_rules(&opts.proc_root, opts.proc_root.join("sys").exists(), !before.is_empty()));
 
     let mut stale_extended = Vec::new();
     if opts.scope.is_empty() {
@@ -152,18 +140,8 @@ pub fn observe_capture(frame: &crate::capture::Frame, opts: &ObserveOptions) -> 
         }
     };
     let sys = sysctls_with(|name| frame.sysctl_u64s(name), &frame.sockstat());
-    if !frame.files.keys().any(|k| k.starts_with("sys/")) {
-        first.warnings.push(format!(
-            "{} is missing (procfs mounted with subset=pid?): the rules that compare with sysctls (somaxconn, tcp_max_tw_buckets, tcp_max_orphans, tcp_mem, file-max) cannot judge and stay silent",
-            opts.proc_root.join("sys").display()
-        ));
-    }
-    if before.is_empty() {
-        first.warnings.push(format!(
-            "{} cannot be read: the rules that use kernel counters (ListenOverflows, retransmits, UDP drops) cannot judge and stay silent",
-            opts.proc_root.join("thread-self/net").display()
-        ));
-    }
+    let has_sys = frame.files.keys().any(|k| k.starts_with("sys/"));
+    first.warnings.extend(silent_rules(&opts.proc_root, has_sys, !before.is_empty()));
     let mut stale_extended = Vec::new();
     if opts.scope.is_empty() {
         stale_extended = frame
@@ -190,6 +168,25 @@ pub fn observe_capture(frame: &crate::capture::Frame, opts: &ObserveOptions) -> 
         home_netns: None,
         options,
     })
+}
+
+/// What the doctor says when /proc/sys or the counters could not be read: the rules that
+/// need them stay silent.
+fn silent_rules(proc_root: &Path, has_sys: bool, has_counters: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if !has_sys {
+        out.push(format!(
+            "{} is missing (procfs mounted with subset=pid?): the rules that compare with sysctls (somaxconn, tcp_max_tw_buckets, tcp_max_orphans, tcp_mem, file-max) cannot judge and stay silent",
+            proc_root.join("sys").display()
+        ));
+    }
+    if !has_counters {
+        out.push(format!(
+            "{} cannot be read: the rules that use kernel counters (ListenOverflows, retransmits, UDP drops) cannot judge and stay silent",
+            proc_root.join("thread-self/net").display()
+        ));
+    }
+    out
 }
 
 /// The kernel's counters (netstat, snmp): the caller's namespace's, or with several
