@@ -71,3 +71,6 @@ examples |= {
 }
 for i, e in enumerate(sorted(examples)):
     put("filter", f"example.{i}", e.encode())
+
+# capture: a capture of a private namespace (redacted) made by `sockscope record`.
+put("capture", "capture_v1.cap", fixture("capture_v1.cap"))

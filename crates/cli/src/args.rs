@@ -25,7 +25,8 @@ pub struct Cli {
     pub list: ListArgs,
 
     /// Answer from a capture (`sockscope record`) instead of the running host: the table,
-    /// -s, --summary-by, fds, who and doctor read it as they read the host
+    /// -s, --summary-by, fds, who, doctor and watch (which replays its looks) read it as
+    /// they read the host
     #[arg(long = "from", global = true, value_name = "CAPTURE")]
     pub from: Option<std::path::PathBuf>,
     /// With --from: which look of a capture of several (1 is the first; default the last)

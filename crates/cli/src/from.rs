@@ -5,7 +5,7 @@ use crate::usage::usage;
 use serde::Serialize;
 use sockscope_core::capture::{Capture, Frame, Header};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 /// A capture read for `--from`, and the look chosen.
@@ -15,6 +15,8 @@ pub struct Loaded {
     pub frames: Vec<Arc<Frame>>,
     /// Index into `frames` of the look one-shot commands answer from.
     pub chosen: usize,
+    /// Whether `--frame` chose it (`watch` then shows that look alone, not all of them).
+    pub frame_asked: bool,
 }
 
 /// What JSON documents say of the capture they were answered from.
@@ -32,11 +34,22 @@ pub struct CaptureInfo {
     pub redacted: bool,
 }
 
-static INFO: OnceLock<CaptureInfo> = OnceLock::new();
+/// Set once by `announce`; `watch` moves it from look to look as it replays them.
+static INFO: Mutex<Option<CaptureInfo>> = Mutex::new(None);
 
 /// The capture the JSON documents of this run were answered from, if any.
-pub fn info() -> Option<&'static CaptureInfo> {
-    INFO.get()
+pub fn info() -> Option<CaptureInfo> {
+    INFO.lock().ok().and_then(|i| i.clone())
+}
+
+/// `watch --from`: the documents from now on are of look `index` (0-based) of `frames`.
+pub fn showing(index: usize, frame: &Frame) {
+    if let Ok(mut info) = INFO.lock()
+        && let Some(i) = info.as_mut()
+    {
+        i.frame = index + 1;
+        i.taken_at = crate::render::envelope::rfc3339(taken_at(frame));
+    }
 }
 
 /// When the chosen look was taken, for documents' `generated_at`.
@@ -62,7 +75,7 @@ impl Loaded {
             }
         };
         let frames = capture.frames.into_iter().map(Arc::new).collect();
-        Ok(Loaded { path: path.to_path_buf(), header: capture.header, frames, chosen })
+        Ok(Loaded { path: path.to_path_buf(), header: capture.header, frames, chosen, frame_asked: frame.is_some() })
     }
 
     pub fn frame(&self) -> &Arc<Frame> {
@@ -90,13 +103,15 @@ impl Loaded {
             sockscope_core::text::Untrusted(&info.kernel),
             info.taken_at
         );
-        let _ = INFO.set(info);
+        if let Ok(mut slot) = INFO.lock() {
+            *slot = Some(info);
+        }
     }
 }
 
 /// Refuses a command that reads the running host only.
 pub fn refuse(command: &str) -> anyhow::Error {
     usage(anyhow::anyhow!(
-        "--from: `{command}` works on the running host; a capture answers the socket table, -s, --summary-by, fds, who and doctor"
+        "--from: `{command}` works on the running host; a capture answers the socket table, -s, --summary-by, fds, who, doctor and watch"
     ))
 }

@@ -40,7 +40,6 @@ pub fn main() -> ExitCode {
         None => None,
     };
     let frame = loaded.as_ref().map(|l| Arc::clone(l.frame()));
-    drop(loaded);
     let result: anyhow::Result<u8> = match &cli.command {
         None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color), frame)
             .and_then(|plan| commands::list::run(&plan, &mut out, width))
@@ -53,7 +52,7 @@ pub fn main() -> ExitCode {
         Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out).map(status),
         Some(args::Command::Trace(a)) => commands::trace::run(a),
         Some(args::Command::Events(a)) => commands::events::run(a),
-        Some(args::Command::Watch(a)) => commands::watch::run(a, term::colour(cli.color)).map(|()| 0),
+        Some(args::Command::Watch(a)) => commands::watch::run(a, loaded, term::colour(cli.color)).map(|()| 0),
         Some(args::Command::Serve(a)) => commands::serve::run(a).map(|()| 0),
         Some(args::Command::Completions(a)) => commands::docs::completions(a, &mut out).map(status),
         Some(args::Command::Man(a)) => commands::docs::man(a, &mut out).map(status),
@@ -102,8 +101,7 @@ fn from_capture(
 ) -> anyhow::Result<from::Loaded> {
     use args::Command as C;
     let refused = match command {
-        None | Some(C::Fds(_) | C::Who(_) | C::Doctor(_)) => None,
-        Some(C::Watch(_)) => Some("watch"),
+        None | Some(C::Fds(_) | C::Who(_) | C::Doctor(_) | C::Watch(_)) => None,
         Some(C::Lab(_)) => Some("lab"),
         Some(C::Trace(_)) => Some("trace"),
         Some(C::Events(_)) => Some("events"),

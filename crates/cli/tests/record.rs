@@ -240,3 +240,52 @@ fn a_capture_streams_to_stdout_and_holds_several_looks() {
     let bad = sockscope(&["--from", cap.to_str().unwrap(), "--frame", "3", "-ta"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn watch_replays_every_look_as_the_table_reads_it() {
+    private_netns();
+    let d = dir("watch");
+    let cap = d.join("w.cap");
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mut record = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["record", "-o", cap.to_str().unwrap(), "--count", "3", "--interval", "700ms", "--window", "0"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // CLOSE-WAIT connections keep coming while the looks are taken.
+    let mut held = Vec::new();
+    while record.try_wait().unwrap().is_none() {
+        held.extend(close_wait(&l, 5));
+    }
+    let pid = std::process::id();
+    let out = sockscope(&["--from", cap.to_str().unwrap(), "watch", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let frames: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(frames.len(), 3, "one frame per look");
+    let mut counts = Vec::new();
+    for (k, f) in frames.iter().enumerate() {
+        assert_eq!(f["capture"]["frame"], k + 1);
+        let me = f["processes"].as_array().unwrap().iter().find(|p| p["pid"] == pid).expect("the test process");
+        let shown = me["states"]["close_wait"].as_u64().unwrap();
+        let n = (k + 1).to_string();
+        let sport = format!(":{port}");
+        let rows = sockscope_ok(&[
+            "--from",
+            cap.to_str().unwrap(),
+            "--frame",
+            &n,
+            "-Htan",
+            "state",
+            "close-wait",
+            "sport",
+            "=",
+            &sport,
+        ]);
+        assert_eq!(shown, rows.lines().count() as u64, "look {}", k + 1);
+        counts.push(shown);
+    }
+    assert!(counts[2] > counts[0], "the leak grows over the looks: {counts:?}");
+    drop(held);
+}

@@ -4,6 +4,7 @@
 //! it has and reads keys while the next one is being made.
 
 use crate::frame::{Frame, Tracker};
+use sockscope_core::capture::Frame as CaptureFrame;
 use sockscope_core::diagnose::Thresholds;
 use sockscope_core::diagnose::observe::counters_in;
 use sockscope_core::filter::{Expr, Pred};
@@ -92,4 +93,83 @@ fn run(
             }
         }
     }
+}
+
+/// Turns a capture's looks into frames, as the live collector turns snapshots: each look is
+/// read with the view's selection and filter, and the tracker's clock follows the looks'
+/// times, so rates and ages are the recording's.
+pub struct Replay<'a> {
+    opts: SnapshotOptions,
+    looks: &'a [Arc<CaptureFrame>],
+    tracker: Tracker,
+    start: Instant,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(opts: &SnapshotOptions, looks: &'a [Arc<CaptureFrame>], thresholds: Thresholds) -> Replay<'a> {
+        Replay { opts: opts.clone(), looks, tracker: Tracker::new(&opts.proc_root, thresholds), start: Instant::now() }
+    }
+
+    /// The frame of look `n` (0-based); looks are to be taken in order.
+    pub fn frame(&mut self, n: usize) -> Result<Arc<Frame>, sockscope_core::SnapshotError> {
+        let look = &self.looks[n];
+        let mut opts = self.opts.clone();
+        opts.capture = Some(Arc::clone(look));
+        let snap = Collector::once(opts).take()?;
+        let since_first = look.taken_at_ns.saturating_sub(self.looks[0].taken_at_ns);
+        let at = self.start + Duration::from_nanos(since_first);
+        self.tracker.replaying(Arc::clone(look));
+        Ok(Arc::new(self.tracker.update(Arc::new(snap), Duration::ZERO, at, look.counters())))
+    }
+
+    /// Another filter and states, from the next look on.
+    fn refilter(&mut self, expr: Option<Expr>, states: StateSet) {
+        self.opts.filter = expr;
+        self.opts.selection.states = states;
+    }
+}
+
+/// Starts a thread replaying `looks`, one each `interval` (pause, interval and filter work as
+/// live), then keeping the last.
+pub fn start_replay(
+    opts: SnapshotOptions,
+    looks: Vec<Arc<CaptureFrame>>,
+    interval: Duration,
+    thresholds: Thresholds,
+) -> std::io::Result<Feed> {
+    let (to_ui, updates) = channel();
+    let (control, from_ui) = channel();
+    std::thread::Builder::new().name("replay".into()).spawn(move || {
+        let mut replay = Replay::new(&opts, &looks, thresholds);
+        let (mut interval, mut paused, mut next) = (interval, false, 0usize);
+        loop {
+            let started = Instant::now();
+            if !paused && next < looks.len() {
+                let update = match replay.frame(next) {
+                    Ok(f) => Update::Frame(f),
+                    Err(e) => Update::Error(e.to_string()),
+                };
+                next += 1;
+                if to_ui.send(update).is_err() {
+                    return;
+                }
+            }
+            loop {
+                let wait = (started + interval).saturating_duration_since(Instant::now());
+                match from_ui.recv_timeout(wait) {
+                    Ok(Control::Interval(d)) => interval = d,
+                    Ok(Control::Pause(p)) => paused = p,
+                    Ok(Control::Filter(expr, states)) => {
+                        replay.refilter(expr, states);
+                        // The look on screen again, with the new filter.
+                        next = next.saturating_sub(1);
+                        break;
+                    }
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        }
+    })?;
+    Ok(Feed { updates, control })
 }

@@ -3,7 +3,7 @@
 //! times for ages, the sockets that closed since, per-process history for sparklines, and the
 //! doctor's findings. The UI thread only sorts and draws what is here.
 
-use sockscope_core::diagnose::observe::{fd_usage, sysctls};
+use sockscope_core::diagnose::observe::{fd_usage, fd_usage_in, sysctls, sysctls_in};
 use sockscope_core::diagnose::{Finding, Observation, ProcessFds, SecondLook, Sysctls, Thresholds, diagnose};
 use sockscope_core::model::SockState;
 use sockscope_core::{Netid, Snapshot, Socket};
@@ -180,6 +180,8 @@ pub struct Frame {
     pub sys: Sysctls,
     /// Each process's history, oldest first, per series.
     pub history: HashMap<u32, HashMap<Series, Vec<u64>>>,
+    /// When replaying a capture (`watch --from`): the look this frame shows.
+    pub capture: Option<Arc<sockscope_core::capture::Frame>>,
 }
 
 impl Frame {
@@ -225,6 +227,8 @@ pub struct Tracker {
     second: SecondLook,
     history: HashMap<u32, HashMap<Series, VecDeque<u64>>>,
     findings: HashMap<String, Instant>,
+    /// Replaying a capture: the look the next update is of (its processes and tunables).
+    capture: Option<Arc<sockscope_core::capture::Frame>>,
 }
 
 impl Tracker {
@@ -242,7 +246,14 @@ impl Tracker {
             second: SecondLook::default(),
             history: HashMap::new(),
             findings: HashMap::new(),
+            capture: None,
         }
+    }
+
+    /// The next update is of this capture's look (`watch --from`): processes and tunables
+    /// come from it, not from /proc.
+    pub fn replaying(&mut self, look: Arc<sockscope_core::capture::Frame>) {
+        self.capture = Some(look);
     }
 
     /// Frames without the sockets that closed since the last (the exporter's): the last
@@ -331,11 +342,17 @@ impl Tracker {
         }
 
         // Every process's open fds and limit: the fd rules read them all.
-        let usage = fd_usage(&self.proc_root, snap);
+        let usage = match &self.capture {
+            Some(look) => fd_usage_in(look, snap),
+            None => fd_usage(&self.proc_root, snap),
+        };
         let processes = self.processes(snap, &usage, &connections, &per_s);
         let overflows = delta_of(&counters, &self.counters, "TcpExt.ListenOverflows");
         let listeners = listeners(snap, &connections, per_s, overflows > 0);
-        let sys = sysctls(&self.proc_root);
+        let sys = match &self.capture {
+            Some(look) => sysctls_in(look),
+            None => sysctls(&self.proc_root),
+        };
         let findings = self.findings(&snapshot, usage.clone(), &counters, &sys, now, elapsed);
         // What the rows and rules needed of each TCP socket's tcp_info is taken: drop the
         // rest (a boxed struct per connection, a fifth of a frame at 100k sockets).
@@ -369,6 +386,7 @@ impl Tracker {
             fd_usage: usage,
             sys,
             history,
+            capture: self.capture.clone(),
         }
     }
 

@@ -41,6 +41,8 @@ pub struct Options {
     pub filter_text: String,
     pub colour: bool,
     pub thresholds: Thresholds,
+    /// `watch --from`: the looks of a capture, replayed in order instead of collecting.
+    pub replay: Vec<Arc<sockscope_core::capture::Frame>>,
 }
 
 /// What a live view (`watch`, `serve`) collects each refresh: TCP and UDP sockets in
@@ -69,6 +71,13 @@ pub fn frames(
     count: u64,
     mut each: impl FnMut(&Arc<frame::Frame>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    if !opts.replay.is_empty() {
+        let mut replay = collect::Replay::new(&opts.collect, &opts.replay, opts.thresholds.clone());
+        for n in 0..count.min(opts.replay.len() as u64) {
+            each(&replay.frame(n as usize)?)?;
+        }
+        return Ok(());
+    }
     let mut collector = sockscope_core::Collector::new(opts.collect.clone());
     let mut tracker = frame::Tracker::new(&opts.collect.proc_root, opts.thresholds.clone());
     for n in 0..count {
@@ -91,7 +100,11 @@ pub fn interactive(opts: Options) -> anyhow::Result<()> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
-    let feed = collect::start(opts.collect.clone(), opts.interval, opts.thresholds.clone())?;
+    let feed = if opts.replay.is_empty() {
+        collect::start(opts.collect.clone(), opts.interval, opts.thresholds.clone())?
+    } else {
+        collect::start_replay(opts.collect.clone(), opts.replay.clone(), opts.interval, opts.thresholds.clone())?
+    };
     let services = Services::load();
     let mut app = App::new(opts.view, opts.interval, opts.filter_text.clone(), opts.colour);
     let guard = term::Guard::enter()?;
@@ -146,7 +159,10 @@ pub fn interactive(opts: Options) -> anyhow::Result<()> {
                         let _ = feed.control.send(collect::Control::Interval(d));
                     }
                     Action::Filter(text) => apply_filter(&mut app, &feed, &services, &opts, text),
-                    Action::OpenProcess(pid) => open_process(&mut app, &opts, pid),
+                    Action::OpenProcess(pid) => {
+                        let look = app.frame.as_ref().and_then(|f| f.capture.clone());
+                        open_process(&mut app, &opts, look, pid);
+                    }
                     Action::Kill(index) => kill(&mut app, index),
                 }
                 dirty = true;
@@ -183,14 +199,14 @@ fn apply_filter(app: &mut App, feed: &collect::Feed, services: &Services, opts: 
 }
 
 /// A process's fd table for the drill-down, as `sockscope fds PID` lists it.
-fn open_process(app: &mut App, opts: &Options, pid: u32) {
+fn open_process(app: &mut App, opts: &Options, look: Option<Arc<sockscope_core::capture::Frame>>, pid: u32) {
     use sockscope_core::fdview::{FdView, FdViewOptions, ReadOptions, Which};
     let which = Which { pids: vec![pid], names: Vec::new() };
     let view_opts = FdViewOptions {
         proc_root: opts.collect.proc_root.clone(),
         read: ReadOptions { fdinfo: false, specials: false },
         peers: false,
-        capture: opts.collect.capture.clone(),
+        capture: look,
     };
     match FdView::collect(&which, &view_opts) {
         Ok(view) => {
@@ -230,6 +246,10 @@ fn open_process(app: &mut App, opts: &Options, pid: u32) {
 /// Destroys a confirmed connection, and says how it went.
 fn kill(app: &mut App, index: usize) {
     let Some(frame) = &app.frame else { return };
+    if frame.capture.is_some() {
+        app.status = Some("a replayed capture's connections are not on this host: nothing to kill".into());
+        return;
+    }
     let s = &frame.snapshot.sockets[index];
     let text = format!("{} -> {}", s.end_text(&s.local), s.end_text(&s.peer));
     app.status = Some(match sockscope_core::destroy::Destroyer::open().and_then(|mut d| d.destroy(s)) {

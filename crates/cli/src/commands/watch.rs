@@ -10,7 +10,8 @@ use sockscope_core::names::{Interfaces, Services};
 use sockscope_watch::columns::View;
 use std::io::Write;
 
-pub fn run(args: &WatchArgs, colour: bool) -> anyhow::Result<()> {
+/// `capture`: a capture to replay (`--from`): all its looks, or the one `--frame` names.
+pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool) -> anyhow::Result<()> {
     let services = Services::load();
     let text = args.filter.join(" ");
     let mut f = sockscope_core::filter::parse(&text, &services).map_err(usage)?;
@@ -23,7 +24,21 @@ pub fn run(args: &WatchArgs, colour: bool) -> anyhow::Result<()> {
     let by_namespace =
         f.expr.as_ref().is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
     collect.filter = f.expr;
-    collect.namespaces = crate::plan::namespaces(&args.namespaces, by_namespace, &collect.proc_root)?;
+    // The replayed looks, and the index in the capture of the first.
+    let (replay, first_look) = match capture {
+        Some(c) if args.namespaces.all_netns || !args.namespaces.netns.is_empty() || by_namespace => {
+            drop(c);
+            return Err(usage(anyhow::anyhow!(
+                "--from cannot be combined with this: a capture holds the recording's own network namespace"
+            )));
+        }
+        Some(c) if c.frame_asked => (vec![std::sync::Arc::clone(c.frame())], c.chosen),
+        Some(c) => (c.frames, 0),
+        None => {
+            collect.namespaces = crate::plan::namespaces(&args.namespaces, by_namespace, &collect.proc_root)?;
+            (Vec::new(), 0)
+        }
+    };
     let view = match args.view {
         WatchView::Processes => View::Processes,
         WatchView::Listeners => View::Listeners,
@@ -38,6 +53,7 @@ pub fn run(args: &WatchArgs, colour: bool) -> anyhow::Result<()> {
         filter_text: text,
         colour,
         thresholds: sockscope_core::diagnose::Thresholds::default(),
+        replay,
     };
     let terminal = rustix::termios::isatty(std::io::stdout()) && rustix::termios::isatty(std::io::stdin());
     let count = if args.once { Some(1) } else { args.count };
@@ -47,6 +63,11 @@ pub fn run(args: &WatchArgs, colour: bool) -> anyhow::Result<()> {
     let mut out = crate::output::Guarded::new(std::io::BufWriter::new(std::io::stdout()));
     let mut namer = Namer::new(true, false, services);
     sockscope_watch::frames(&opts, count.unwrap_or(u64::MAX), |frame| {
+        if let Some(look) = &frame.capture
+            && let Some(i) = opts.replay.iter().position(|l| std::sync::Arc::ptr_eq(l, look))
+        {
+            crate::from::showing(first_look + i, look);
+        }
         for w in &frame.snapshot.warnings {
             crate::stderr_line!("sockscope: warning: {w}");
         }

@@ -50,21 +50,22 @@ pub struct Envelope<'a, T: Serialize> {
     warnings: &'a [String],
     /// With --from: the capture the document was answered from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    capture: Option<&'static crate::from::CaptureInfo>,
+    capture: Option<crate::from::CaptureInfo>,
     #[serde(flatten)]
     data: T,
 }
 
 impl<'a, T: Serialize> Envelope<'a, T> {
     pub fn new(kind: Kind, warnings: &'a [String], data: T) -> Envelope<'a, T> {
+        let capture = crate::from::info();
         Envelope {
             schema_version: SCHEMA_VERSION,
             kind,
             generator: concat!("sockscope ", env!("CARGO_PKG_VERSION")),
             // From a capture, a document is as of the look it was answered from.
-            generated_at: crate::from::info().map_or_else(|| rfc3339(SystemTime::now()), |c| c.taken_at.clone()),
+            generated_at: capture.as_ref().map_or_else(|| rfc3339(SystemTime::now()), |c| c.taken_at.clone()),
             warnings,
-            capture: crate::from::info(),
+            capture,
             data,
         }
     }

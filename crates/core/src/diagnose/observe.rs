@@ -108,19 +108,7 @@ pub fn observe_capture(frame: &crate::capture::Frame, opts: &ObserveOptions) -> 
     first_opts.extensions = Extensions { vitals: true, ..Extensions::default() };
     first_opts.namespaces = opts.namespaces.clone();
     let mut first = crate::capture::replay::snapshot(frame, &first_opts)?;
-    let per_pid = sockets_per_pid(&first);
-    let mut processes: Vec<ProcessFds> = frame
-        .processes
-        .iter()
-        .map(|p| ProcessFds {
-            pid: p.pid,
-            command: p.command.clone(),
-            open: p.fds.iter().filter(|e| matches!(e.fd, crate::model::FdName::Number(_))).count() as u64,
-            soft: p.limit.soft,
-            hard: p.limit.hard,
-            sockets: per_pid.get(&p.pid).copied().unwrap_or(0),
-        })
-        .collect();
+    let mut processes = fd_usage_in(frame, &first);
     let (mut second, after, window) = match &frame.later {
         Some(l) => (
             l.tcp
@@ -139,7 +127,7 @@ pub fn observe_capture(frame: &crate::capture::Frame, opts: &ObserveOptions) -> 
             (SecondLook::default(), before.clone(), Duration::ZERO)
         }
     };
-    let sys = sysctls_with(|name| frame.sysctl_u64s(name), &frame.sockstat());
+    let sys = sysctls_in(frame);
     let has_sys = frame.files.keys().any(|k| k.starts_with("sys/"));
     first.warnings.extend(silent_rules(&opts.proc_root, has_sys, !before.is_empty()));
     let mut stale_extended = Vec::new();
@@ -315,6 +303,28 @@ pub fn fd_usage(root: &Path, snap: &Snapshot) -> Vec<ProcessFds> {
         });
     }
     out
+}
+
+/// `fd_usage` as a capture's look had it.
+pub fn fd_usage_in(frame: &crate::capture::Frame, snap: &Snapshot) -> Vec<ProcessFds> {
+    let per_pid = sockets_per_pid(snap);
+    frame
+        .processes
+        .iter()
+        .map(|p| ProcessFds {
+            pid: p.pid,
+            command: p.command.clone(),
+            open: p.fds.iter().filter(|e| matches!(e.fd, crate::model::FdName::Number(_))).count() as u64,
+            soft: p.limit.soft,
+            hard: p.limit.hard,
+            sockets: per_pid.get(&p.pid).copied().unwrap_or(0),
+        })
+        .collect()
+}
+
+/// `sysctls` as a capture's look had them.
+pub fn sysctls_in(frame: &crate::capture::Frame) -> Sysctls {
+    sysctls_with(|name| frame.sysctl_u64s(name), &frame.sockstat())
 }
 
 /// How many of the snapshot's sockets each process holds.
