@@ -439,6 +439,10 @@ pub struct RecordArgs {
     /// Replace FILE if it exists
     #[arg(long)]
     pub force: bool,
+    /// Every network namespace on the host (containers too), not only this one; read them
+    /// back with --from FILE --all-netns (or --netns NAME)
+    #[arg(long = "all-netns")]
+    pub all_netns: bool,
 }
 
 #[derive(Debug, Args, Clone)]

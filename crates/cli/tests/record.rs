@@ -111,20 +111,42 @@ fn a_capture_answers_as_the_host_did() {
     assert_eq!(run(from(&["-tanp"])), table, "the table");
     assert_eq!(run_json(from(&["-tanp"])), json, "-tanp --json");
     assert_eq!(run_json(from(&["-tuxa", "-e", "-m", "-i"])), all, "every socket with every detail");
-    // Shared objects list every holder, the sockscope process reading them included: only
-    // the lab's own are the scenario's.
+    // Who else holds the lab's pipes and sockets (`shared`, and each fd's index into it)
+    // is the whole host's, the sockscope reading them and the other tests' processes
+    // included: it changes between any two looks. So do the lab's standard streams, the
+    // test runner's (under CI, a log file that grows). The lab's own fds must not.
     let lab_only = |mut v: Value| {
-        for g in v["shared"].as_array_mut().unwrap() {
-            g["holders"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|h| h["pid"].as_u64().map(|p| p.to_string()).as_deref() == Some(pid.as_str()));
+        for p in v["processes"].as_array_mut().unwrap() {
+            p["fds"].as_array_mut().unwrap().retain(|f| !matches!(f["fd"].as_u64(), Some(0..=2)));
         }
+        fn drop_peers(v: &mut Value) {
+            match v {
+                Value::Object(o) => {
+                    o.remove("shared");
+                    o.remove("peer_group");
+                    o.values_mut().for_each(drop_peers);
+                }
+                Value::Array(a) => a.iter_mut().for_each(drop_peers),
+                _ => {}
+            }
+        }
+        drop_peers(&mut v);
         v
     };
-    assert_eq!(lab_only(run_json(from(&["fds", &pid]))), lab_only(fds), "fds PID --json");
-    // Its last line counts the host's file handles, which change by the second.
-    let tables = |t: &str| t.lines().filter(|l| !l.starts_with("system:")).map(String::from).collect::<Vec<_>>();
+    let (replayed, saved) = (lab_only(run_json(from(&["fds", &pid]))), lab_only(fds));
+    if replayed != saved {
+        std::fs::write(d.join("fds-from.json"), replayed.to_string()).unwrap();
+        std::fs::write(d.join("fds-live.json"), saved.to_string()).unwrap();
+    }
+    assert_eq!(replayed, saved, "fds PID --json (both are in {})", d.display());
+    // Its last line counts the host's file handles, which change by the second; fds 0-2
+    // are the test runner's streams (see lab_only).
+    let tables = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("system:") && !matches!(l.split_whitespace().nth(3), Some("0" | "1" | "2")))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(tables(&run(from(&["fds", &pid]))), tables(&fds_text), "fds PID");
     assert_eq!(run_json(from(&["who", &who_port])), who, "who :PORT");
     assert_eq!(run(from(&["--summary-by", "port", "-ta"])), by_process, "--summary-by port");
@@ -288,4 +310,28 @@ fn watch_replays_every_look_as_the_table_reads_it() {
     }
     assert!(counts[2] > counts[0], "the leak grows over the looks: {counts:?}");
     drop(held);
+}
+
+#[test]
+fn all_netns_captures_every_namespace() {
+    private_netns();
+    let d = dir("netns");
+    let cap = d.join("n.cap");
+    let lab = LabRun::start(&["close-wait", "--count", "2", "--netns"]);
+    let link = std::fs::read_link(format!("/proc/{}/ns/net", lab.pid())).unwrap();
+    let inode = link.to_string_lossy().trim_start_matches("net:[").trim_end_matches(']').to_string();
+    let live_spec = format!("/proc/{}/ns/net", lab.pid());
+    let live = sockscope_ok(&["--netns", &live_spec, "-tanp"]);
+    assert!(live.contains("CLOSE-WAIT"), "{live}");
+    let out = sockscope(&["record", "-o", cap.to_str().unwrap(), "--all-netns", "--window", "0"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(lab);
+    let spec = format!("net:[{inode}]");
+    assert_eq!(sockscope_ok(&["--from", cap.to_str().unwrap(), "--netns", &spec, "-tanp"]), live);
+    // Without --all-netns, a capture holds its own namespace only, and says so.
+    let own = d.join("own.cap");
+    assert!(sockscope(&["record", "-o", own.to_str().unwrap(), "--window", "0"]).status.success());
+    let refused = sockscope(&["--from", own.to_str().unwrap(), "--all-netns", "-tan"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("record it with --all-netns"));
 }

@@ -201,7 +201,8 @@ impl Collector {
         }
         let opts = &self.opts;
         if !snap.namespaces.is_empty() && opts.containers {
-            label_containers(&mut snap, &opts.proc_root);
+            let labeler = crate::container::Labeler::new(&opts.proc_root);
+            label_containers(&mut snap, labeler, || crate::names::cgroup_paths(&crate::host::cgroup2_root()));
         }
         if let Some(f) = &opts.filter
             && opts.kernel_filter != KernelFilter::Only
@@ -228,10 +229,13 @@ impl Collector {
 /// are now) when it has known owners; else from the socket's own cgroup (where it was made;
 /// the kernel reports it for inet sockets, so this works without owners), else from its
 /// namespace's.
-fn label_containers(snap: &mut Snapshot, proc_root: &std::path::Path) {
-    use crate::container::{Container, Labeler};
+pub(crate) fn label_containers(
+    snap: &mut Snapshot,
+    mut labeler: crate::container::Labeler,
+    cgroup_paths: impl FnOnce() -> HashMap<u64, String>,
+) {
+    use crate::container::Container;
     use std::sync::Arc;
-    let mut labeler = Labeler::new(proc_root);
     let mut by_ns: HashMap<u64, Arc<Container>> = HashMap::new();
     for ns in &mut snap.namespaces {
         if let Some(c) = ns.pid.and_then(|pid| labeler.of_pid(pid)) {
@@ -239,7 +243,8 @@ fn label_containers(snap: &mut Snapshot, proc_root: &std::path::Path) {
             by_ns.insert(ns.inode, c);
         }
     }
-    let mut cgroup_paths: Option<HashMap<u64, String>> = None;
+    let mut cgroup_paths = Some(cgroup_paths);
+    let mut paths: Option<HashMap<u64, String>> = None;
     let mut by_cgroup: HashMap<u64, Option<Arc<Container>>> = HashMap::new();
     let owners = snap.owners.as_ref();
     for s in &mut snap.sockets {
@@ -257,8 +262,7 @@ fn label_containers(snap: &mut Snapshot, proc_root: &std::path::Path) {
             found = by_cgroup
                 .entry(id.get())
                 .or_insert_with(|| {
-                    let paths =
-                        cgroup_paths.get_or_insert_with(|| crate::names::cgroup_paths(&crate::host::cgroup2_root()));
+                    let paths = paths.get_or_insert_with(|| cgroup_paths.take().map(|f| f()).unwrap_or_default());
                     paths.get(&id.get()).and_then(|path| labeler.of_path(path))
                 })
                 .clone();

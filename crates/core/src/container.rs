@@ -245,6 +245,8 @@ pub struct Labeler {
     pods: Option<HashMap<String, (String, String)>>,
     by_pid: HashMap<u32, Option<Arc<Container>>>,
     by_path: HashMap<String, Option<Arc<Container>>>,
+    /// A capture's processes' /proc/PID/cgroup texts, read instead of /proc (`--from`).
+    recorded: Option<HashMap<u32, String>>,
 }
 
 impl Labeler {
@@ -255,7 +257,13 @@ impl Labeler {
             pods: None,
             by_pid: HashMap::new(),
             by_path: HashMap::new(),
+            recorded: None,
         }
+    }
+
+    /// A labeler over what a capture recorded: each process's cgroup file, and the pods' names.
+    pub fn recorded(cgroups: HashMap<u32, String>, pods: HashMap<String, (String, String)>) -> Labeler {
+        Labeler { recorded: Some(cgroups), pods: Some(pods), ..Labeler::new(Path::new("/nonexistent")) }
     }
 
     /// The container of process `pid` (from its cgroup file), None for an ordinary process or
@@ -264,7 +272,10 @@ impl Labeler {
         if let Some(known) = self.by_pid.get(&pid) {
             return known.clone();
         }
-        let text = std::fs::read_to_string(self.proc_root.join(pid.to_string()).join("cgroup")).unwrap_or_default();
+        let text = match &self.recorded {
+            Some(texts) => texts.get(&pid).cloned().unwrap_or_default(),
+            None => std::fs::read_to_string(self.proc_root.join(pid.to_string()).join("cgroup")).unwrap_or_default(),
+        };
         let found = from_proc_cgroup(&text).map(|c| self.named(c));
         self.by_pid.insert(pid, found.clone());
         found

@@ -56,7 +56,7 @@ pub fn run(
         thresholds: t.clone(),
         ..ObserveOptions::default()
     };
-    opts.namespaces = crate::plan::namespaces(&args.namespaces, false, &opts.proc_root)?;
+    opts.namespaces = crate::plan::namespaces(&args.namespaces, false, &opts.proc_root, capture.as_deref())?;
     if !args.stale_dirs.is_empty() {
         opts.stale_dirs = args.stale_dirs.clone();
     }

@@ -27,7 +27,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     };
     let min_interval = args.min_interval.or(config.min_interval).unwrap_or(std::time::Duration::from_secs(1));
     let mut collect = sockscope_watch::live_options(StateSet::ALL);
-    collect.namespaces = crate::plan::namespaces(&args.namespaces, false, &collect.proc_root)?;
+    collect.namespaces = crate::plan::namespaces(&args.namespaces, false, &collect.proc_root, None)?;
     let listener = std::net::TcpListener::bind(args.listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     if args.listen.ip().is_unspecified() {

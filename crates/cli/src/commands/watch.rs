@@ -25,20 +25,13 @@ pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool)
         f.expr.as_ref().is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
     collect.filter = f.expr;
     // The replayed looks, and the index in the capture of the first.
-    let (replay, first_look) = match capture {
-        Some(c) if args.namespaces.all_netns || !args.namespaces.netns.is_empty() || by_namespace => {
-            drop(c);
-            return Err(usage(anyhow::anyhow!(
-                "--from cannot be combined with this: a capture holds the recording's own network namespace"
-            )));
-        }
+    let (replay, first_look) = match &capture {
         Some(c) if c.frame_asked => (vec![std::sync::Arc::clone(c.frame())], c.chosen),
-        Some(c) => (c.frames, 0),
-        None => {
-            collect.namespaces = crate::plan::namespaces(&args.namespaces, by_namespace, &collect.proc_root)?;
-            (Vec::new(), 0)
-        }
+        Some(c) => (c.frames.clone(), 0),
+        None => (Vec::new(), 0),
     };
+    let look = capture.as_ref().map(|c| &**c.frame());
+    collect.namespaces = crate::plan::namespaces(&args.namespaces, by_namespace, &collect.proc_root, look)?;
     let view = match args.view {
         WatchView::Processes => View::Processes,
         WatchView::Listeners => View::Listeners,

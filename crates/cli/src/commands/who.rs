@@ -27,7 +27,7 @@ pub fn run(
         _ => usage(anyhow::anyhow!("who: {e}")),
     })?;
     let proc_root = Path::new("/proc");
-    let namespaces = crate::plan::namespaces(&args.namespaces, false, proc_root)?;
+    let namespaces = crate::plan::namespaces(&args.namespaces, false, proc_root, capture.as_deref())?;
     let report = who(&target, proc_root, &namespaces, capture.as_ref()).context("cannot read sockets")?;
     who::write(out, &target, &report, args.json)?;
     out.flush()?;

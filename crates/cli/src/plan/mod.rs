@@ -130,7 +130,7 @@ impl ListPlan {
         }
         let mut collect = match action {
             Action::Totals => totals_options(args.source),
-            _ => listing_options(args, &services, action, capture.is_none())?,
+            _ => listing_options(args, &services, action, capture.as_deref())?,
         };
         collect.capture = capture;
         let format = if args.json {
@@ -201,8 +201,8 @@ fn refuse_with_capture(args: &ListArgs, frame: &sockscope_core::capture::Frame) 
         Some("-D dumps the running host's sockets")
     } else if args.source != crate::args::SourceArg::Auto {
         Some("--source chooses how the running host is read")
-    } else if args.net.is_some() || args.namespaces.all_netns || !args.namespaces.netns.is_empty() {
-        Some("a capture holds the recording's own network namespace")
+    } else if args.net.is_some() {
+        Some("-N enters a namespace of the running host (--netns NAME selects a recorded one)")
     } else if args.threads {
         Some("-T: a capture lists processes, not threads")
     } else if std::env::var_os("TCPDIAG_FILE").is_some() {
@@ -226,9 +226,9 @@ fn listing_options(
     args: &ListArgs,
     services: &Services,
     action: Action,
-    live: bool,
+    capture: Option<&sockscope_core::capture::Frame>,
 ) -> anyhow::Result<SnapshotOptions> {
-    if live {
+    if capture.is_none() {
         crate::usage::check_pids("--pid", &args.pid)?;
     }
     let mut f = filter::build(args, services)?;
@@ -276,18 +276,49 @@ fn listing_options(
         )));
     }
     opts.filter = f.expr;
-    opts.namespaces = namespaces(&args.namespaces, by_namespace, &opts.proc_root)?;
+    opts.namespaces = namespaces(&args.namespaces, by_namespace, &opts.proc_root, capture)?;
     Ok(opts)
 }
 
 /// `--netns` and `--all-netns` (or `all_by_default`, unless --netns names some): the
 /// namespaces to read, the caller's first; none for the caller's alone.
+/// With `capture`, the namespaces it recorded (`record --all-netns`) stand for the host's.
 pub fn namespaces(
     args: &crate::args::NetnsArgs,
     all_by_default: bool,
     proc_root: &std::path::Path,
+    capture: Option<&sockscope_core::capture::Frame>,
 ) -> anyhow::Result<Vec<sockscope_core::netns::Netns>> {
     use sockscope_core::netns;
+    if let Some(frame) = capture {
+        let want = args.all_netns || !args.netns.is_empty() || all_by_default;
+        let recorded = frame.netns_list();
+        if want && recorded.is_empty() {
+            return Err(usage(anyhow::anyhow!(
+                "the capture holds its own network namespace only (record it with --all-netns to see every one)"
+            )));
+        }
+        if args.all_netns || (all_by_default && args.netns.is_empty()) {
+            return Ok(recorded);
+        }
+        // As live: the recording's own namespace first, then each one named.
+        let mut out: Vec<netns::Netns> =
+            recorded.iter().filter(|ns| Some(ns.inode) == frame.own_netns).cloned().collect();
+        for spec in &args.netns {
+            let found: Vec<_> = recorded.iter().filter(|ns| ns.matches(spec)).cloned().collect();
+            if found.is_empty() {
+                return Err(usage(anyhow::anyhow!(
+                    "--netns {spec}: no such network namespace in the capture (it names them by name, net:[INODE] or inode)"
+                )));
+            }
+            for ns in found {
+                if !out.iter().any(|n| n.inode == ns.inode) {
+                    out.push(ns);
+                }
+            }
+        }
+        return Ok(out);
+    }
     if args.all_netns || (all_by_default && args.netns.is_empty()) {
         return Ok(netns::discover(proc_root));
     }

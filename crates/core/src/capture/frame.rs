@@ -40,6 +40,22 @@ pub struct Frame {
     pub cgroups: Vec<(u64, String)>,
     /// What the user should know about how complete the look is.
     pub warnings: Vec<String>,
+    /// The recording thread's network namespace (`tables` are its sockets).
+    pub own_netns: Option<u64>,
+    /// With `record --all-netns`: every other network namespace and its tables.
+    pub namespaces: Vec<NetnsRecord>,
+    /// Pod uid → (namespace, name), from the node's pod logs, to name containers' pods.
+    pub pods: Vec<(String, String, String)>,
+}
+
+/// A network namespace and its sockets, as `--all-netns` reads them (the recording
+/// thread's own has no tables here: they are the frame's).
+#[derive(Debug, Clone, Default)]
+pub struct NetnsRecord {
+    pub inode: u64,
+    pub name: Option<String>,
+    pub pid: Option<u32>,
+    pub tables: Vec<Table>,
 }
 
 /// A socket table: the kernel's reply messages, or /proc/net text when sock_diag failed.
@@ -108,6 +124,8 @@ pub struct ProcessRecord {
     pub protocols: Vec<(u32, String)>,
     /// Whether it shares the recording thread's network namespace.
     pub in_our_netns: bool,
+    /// /proc/PID/cgroup, for the container it is in.
+    pub cgroup: Option<String>,
 }
 
 /// The doctor's second look: each TCP socket's state and queues by cookie, and the counters.
@@ -133,31 +151,29 @@ const STALE: u8 = 8;
 const CGROUPS: u8 = 9;
 const WARNINGS: u8 = 10;
 const OWNER_REPORT: u8 = 11;
+const NAMESPACES: u8 = 12;
+const PODS: u8 = 13;
+const CGROUPS_OF_PROCESSES: u8 = 14;
 
 impl Frame {
+    /// The namespaces the look holds, as `--all-netns` lists them live (the recording's own
+    /// first); empty when recorded without `--all-netns`.
+    pub fn netns_list(&self) -> Vec<crate::netns::Netns> {
+        self.namespaces
+            .iter()
+            .map(|r| crate::netns::Netns {
+                inode: r.inode,
+                name: r.name.clone(),
+                pid: r.pid,
+                path: std::path::PathBuf::new(),
+                container: None,
+            })
+            .collect()
+    }
+
     pub fn encode(&self, w: &mut Writer) {
         w.section(TIME, |w| w.u(self.taken_at_ns));
-        w.section(TABLES, |w| {
-            w.u(self.tables.len() as u64);
-            for t in &self.tables {
-                w.buf.push(t.name.code());
-                match &t.source {
-                    TableSource::Netlink(bytes) => {
-                        w.buf.push(0);
-                        w.bytes(bytes);
-                    }
-                    TableSource::ProcNet { failure, files } => {
-                        w.buf.push(1);
-                        w.str(failure);
-                        w.u(files.len() as u64);
-                        for (name, text) in files {
-                            w.str(name);
-                            w.str(text);
-                        }
-                    }
-                }
-            }
-        });
+        w.section(TABLES, |w| encode_tables(w, &self.tables));
         w.section(PROCESSES, |w| {
             w.u(self.processes.len() as u64);
             for p in &self.processes {
@@ -209,6 +225,34 @@ impl Frame {
             }
         });
         w.section(WARNINGS, |w| encode_strings(w, &self.warnings));
+        w.section(NAMESPACES, |w| {
+            w.opt(self.own_netns);
+            w.u(self.namespaces.len() as u64);
+            for ns in &self.namespaces {
+                w.u(ns.inode);
+                w.opt_str(ns.name.as_deref());
+                w.opt(ns.pid.map(u64::from));
+                encode_tables(w, &ns.tables);
+            }
+        });
+        w.section(PODS, |w| {
+            w.u(self.pods.len() as u64);
+            for (uid, ns, name) in &self.pods {
+                w.str(uid);
+                w.str(ns);
+                w.str(name);
+            }
+        });
+        // Apart from the processes' own section, which older readers read unchanged.
+        w.section(CGROUPS_OF_PROCESSES, |w| {
+            let known: Vec<(u32, &str)> =
+                self.processes.iter().filter_map(|p| Some((p.pid, p.cgroup.as_deref()?))).collect();
+            w.u(known.len() as u64);
+            for (pid, text) in known {
+                w.u(u64::from(pid));
+                w.str(text);
+            }
+        });
     }
 
     pub fn decode(r: &mut Reader<'_>) -> Result<Frame, DecodeError> {
@@ -217,25 +261,7 @@ impl Frame {
             let (tag, mut s) = r.section()?;
             match tag {
                 TIME => f.taken_at_ns = s.u()?,
-                TABLES => {
-                    for _ in 0..s.count()? {
-                        let name =
-                            TableName::from_code(s.u8()?).map_or_else(|| s.fail("an unknown socket table"), Ok)?;
-                        let source = match s.u8()? {
-                            0 => TableSource::Netlink(s.bytes()?.to_vec()),
-                            1 => {
-                                let failure = s.string()?;
-                                let mut files = Vec::new();
-                                for _ in 0..s.count()? {
-                                    files.push((s.string()?, s.string()?));
-                                }
-                                TableSource::ProcNet { failure, files }
-                            }
-                            _ => return s.fail("an unknown kind of socket table"),
-                        };
-                        f.tables.push(Table { name, source });
-                    }
-                }
+                TABLES => f.tables = decode_tables(&mut s)?,
                 PROCESSES => {
                     for _ in 0..s.count()? {
                         f.processes.push(decode_process(&mut s)?);
@@ -275,6 +301,29 @@ impl Frame {
                     }
                 }
                 WARNINGS => f.warnings = decode_strings(&mut s)?,
+                NAMESPACES => {
+                    f.own_netns = s.opt()?;
+                    for _ in 0..s.count()? {
+                        let inode = s.u()?;
+                        let name = s.opt_string()?;
+                        let pid = s.opt_u32()?;
+                        let tables = decode_tables(&mut s)?;
+                        f.namespaces.push(NetnsRecord { inode, name, pid, tables });
+                    }
+                }
+                PODS => {
+                    for _ in 0..s.count()? {
+                        f.pods.push((s.string()?, s.string()?, s.string()?));
+                    }
+                }
+                CGROUPS_OF_PROCESSES => {
+                    for _ in 0..s.count()? {
+                        let (pid, text) = (s.u32()?, s.string()?);
+                        if let Ok(i) = f.processes.binary_search_by_key(&pid, |p| p.pid) {
+                            f.processes[i].cgroup = Some(text);
+                        }
+                    }
+                }
                 // A section a later version added: skipped.
                 _ => {}
             }
@@ -301,6 +350,49 @@ impl Frame {
         }
         OwnerIndex::new(processes, entries, self.owner_report.clone())
     }
+}
+
+fn encode_tables(w: &mut Writer, tables: &[Table]) {
+    w.u(tables.len() as u64);
+    for t in tables {
+        w.buf.push(t.name.code());
+        match &t.source {
+            TableSource::Netlink(bytes) => {
+                w.buf.push(0);
+                w.bytes(bytes);
+            }
+            TableSource::ProcNet { failure, files } => {
+                w.buf.push(1);
+                w.str(failure);
+                w.u(files.len() as u64);
+                for (name, text) in files {
+                    w.str(name);
+                    w.str(text);
+                }
+            }
+        }
+    }
+}
+
+fn decode_tables(s: &mut Reader<'_>) -> Result<Vec<Table>, DecodeError> {
+    let mut tables = Vec::new();
+    for _ in 0..s.count()? {
+        let name = TableName::from_code(s.u8()?).map_or_else(|| s.fail("an unknown socket table"), Ok)?;
+        let source = match s.u8()? {
+            0 => TableSource::Netlink(s.bytes()?.to_vec()),
+            1 => {
+                let failure = s.string()?;
+                let mut files = Vec::new();
+                for _ in 0..s.count()? {
+                    files.push((s.string()?, s.string()?));
+                }
+                TableSource::ProcNet { failure, files }
+            }
+            _ => return s.fail("an unknown kind of socket table"),
+        };
+        tables.push(Table { name, source });
+    }
+    Ok(tables)
 }
 
 fn encode_strings(w: &mut Writer, v: &[String]) {
@@ -414,7 +506,7 @@ fn decode_process(r: &mut Reader<'_>) -> Result<ProcessRecord, DecodeError> {
         let details = decode_details(r)?.map(Box::new);
         fds.push(FdEntry { fd, kind, link, inode, flags, pos, size, details });
     }
-    Ok(ProcessRecord { pid, command, uid, limit, cmdline, fds, protocols, in_our_netns })
+    Ok(ProcessRecord { pid, command, uid, limit, cmdline, fds, protocols, in_our_netns, cgroup: None })
 }
 
 fn zigzag(v: i64) -> u64 {

@@ -19,9 +19,6 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
     if opts.threads {
         return unsupported("owners per thread (-T)");
     }
-    if !opts.namespaces.is_empty() {
-        return unsupported("other network namespaces (--netns, --all-netns)");
-    }
     if let Some(f) = &opts.filter
         && f.preds().iter().any(|p| matches!(p, Pred::Autobound))
     {
@@ -29,11 +26,38 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
     }
     let mut snap = Snapshot::default();
     snap.warnings.extend(frame.warnings.iter().cloned());
-    sockets(frame, opts, &mut snap);
+    if opts.namespaces.is_empty() {
+        sockets(&frame.tables, opts, &mut snap);
+    } else {
+        for ns in &opts.namespaces {
+            let tables = if Some(ns.inode) == frame.own_netns {
+                Some(&frame.tables)
+            } else {
+                frame.namespaces.iter().find(|r| r.inode == ns.inode).map(|r| &r.tables)
+            };
+            let Some(tables) = tables else {
+                snap.warnings.push(format!("the capture does not hold the network namespace {}", ns.label()));
+                continue;
+            };
+            let start = snap.sockets.len();
+            sockets(tables, opts, &mut snap);
+            for s in &mut snap.sockets[start..] {
+                s.netns = std::num::NonZeroU64::new(ns.inode);
+            }
+        }
+        snap.namespaces.clone_from(&opts.namespaces);
+    }
     let needs_owners =
         opts.filter.as_ref().is_some_and(|f| f.preds().iter().any(|p| matches!(p, Pred::Pid(_) | Pred::Comm(_))));
     if opts.owners || needs_owners {
         snap.owners = Some(frame.owner_index());
+    }
+    if opts.containers && !opts.namespaces.is_empty() {
+        let cgroups = frame.processes.iter().filter_map(|p| Some((p.pid, p.cgroup.clone()?))).collect();
+        let pods = frame.pods.iter().map(|(uid, ns, name)| (uid.clone(), (ns.clone(), name.clone()))).collect();
+        let paths = || frame.cgroups.iter().cloned().collect();
+        // As live: from the owners when they were asked for, else the sockets' own cgroups.
+        crate::collector::label_containers(&mut snap, crate::container::Labeler::recorded(cgroups, pods), paths);
     }
     if let Some(f) = &opts.filter
         && opts.kernel_filter != KernelFilter::Only
@@ -48,11 +72,11 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
 
 /// The frame's sockets `opts.selection` selects, in the order a live dump gives them: the
 /// sock_diag tables first, then those read from /proc/net (as the live fallback appends them).
-fn sockets(frame: &Frame, opts: &SnapshotOptions, snap: &mut Snapshot) {
+fn sockets(tables: &[super::frame::Table], opts: &SnapshotOptions, snap: &mut Snapshot) {
     let sel = &opts.selection;
     let mut scratch = Vec::new();
     let mut fell_back = Vec::new();
-    for t in &frame.tables {
+    for t in tables {
         let selected: Vec<Netid> = t.name.netids().iter().copied().filter(|n| sel.has_netid(*n)).collect();
         if selected.is_empty() {
             continue;
@@ -74,7 +98,11 @@ fn sockets(frame: &Frame, opts: &SnapshotOptions, snap: &mut Snapshot) {
                 if !snap.fallbacks.contains(failure) {
                     snap.fallbacks.push(failure.clone());
                 }
-                snap.fallback_tables.extend(selected);
+                for n in selected {
+                    if !snap.fallback_tables.contains(&n) {
+                        snap.fallback_tables.push(n);
+                    }
+                }
             }
         }
     }

@@ -22,12 +22,20 @@ pub struct TakeOptions {
     pub window: Duration,
     /// Where the doctor looks for stale Unix socket files.
     pub stale_dirs: Vec<PathBuf>,
+    /// Every network namespace on the host, not only the recording thread's.
+    pub all_netns: bool,
 }
 
 impl Default for TakeOptions {
     fn default() -> Self {
         let doctor = crate::diagnose::observe::ObserveOptions::default();
-        TakeOptions { proc_root: doctor.proc_root, redact: false, window: doctor.window, stale_dirs: doctor.stale_dirs }
+        TakeOptions {
+            proc_root: doctor.proc_root,
+            redact: false,
+            window: doctor.window,
+            stale_dirs: doctor.stale_dirs,
+            all_netns: false,
+        }
     }
 }
 
@@ -69,7 +77,7 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
     let read = crate::fdview::ReadOptions { fdinfo: true, specials: true };
     // The tables are dumped while the fd tables are read on the other cores.
     let (tables, tables_read) = std::thread::scope(|sc| {
-        let dump = sc.spawn(dump_tables);
+        let dump = sc.spawn(|| dump_tables(DiagSocket::open(), &crate::procfs::net_dir(root)));
         let tables_read = crate::fdview::read_processes(root, &pids, read);
         (dump.join(), tables_read)
     });
@@ -98,6 +106,7 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
                     fds: p.fds.into_iter().map(|r| r.entry).collect(),
                     protocols: Vec::new(),
                     in_our_netns: true,
+                    cgroup: std::fs::read_to_string(root.join(pid.to_string()).join("cgroup")).ok(),
                 });
             }
             Err(Unreadable::Gone) => {
@@ -113,6 +122,10 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
                 frame.unreadable.push((*pid, why));
             }
         }
+    }
+    frame.own_netns = crate::netns::own(root);
+    if opts.all_netns {
+        other_namespaces(&mut frame, root)?;
     }
     for name in KERNEL_FILES {
         if let Some(text) = kernel_file(root, name) {
@@ -203,14 +216,53 @@ fn note_unlisted_sockets(frame: &mut Frame, snap: &crate::Snapshot, root: &Path)
     }
 }
 
+/// Every other network namespace's tables, through a sock_diag socket opened inside each
+/// (their /proc/net through a process in them, for tables sock_diag cannot dump); and the
+/// pods' names, to label their containers. A namespace that cannot be entered is skipped,
+/// with a warning that says which and why.
+fn other_namespaces(frame: &mut Frame, root: &Path) -> Result<(), SnapshotError> {
+    use super::frame::NetnsRecord;
+    for ns in crate::netns::discover(root) {
+        if Some(ns.inode) == frame.own_netns {
+            // Its sockets are the frame's own tables; its name and process are kept here.
+            frame.namespaces.push(NetnsRecord {
+                inode: ns.inode,
+                name: ns.name.clone(),
+                pid: ns.pid,
+                tables: Vec::new(),
+            });
+            continue;
+        }
+        let diag = match crate::netns::diag_socket_in(&ns) {
+            Ok(fd) => Ok(DiagSocket::from_fd(fd)),
+            Err(e) => {
+                frame.warnings.push(format!("skipped the network namespace {}: {}", ns.label(), e.reason()));
+                continue;
+            }
+        };
+        let net_dir = ns.pid.map_or_else(PathBuf::new, |pid| root.join(pid.to_string()).join("net"));
+        let (tables, interrupted) = dump_tables(diag, &net_dir)?;
+        if interrupted {
+            frame.warnings.push(format!("the kernel reported that sockets changed during the dump of {}", ns.label()));
+        }
+        frame.namespaces.push(NetnsRecord { inode: ns.inode, name: ns.name.clone(), pid: ns.pid, tables });
+    }
+    let pods_dir = std::env::var_os("SOCKSCOPE_POD_LOGS")
+        .map_or_else(|| PathBuf::from(crate::container::POD_LOGS_DIR), PathBuf::from);
+    frame.pods = crate::container::pod_names(&pods_dir).into_iter().map(|(uid, (ns, name))| (uid, ns, name)).collect();
+    frame.pods.sort_unstable();
+    Ok(())
+}
+
 /// Every table with every extension, as the kernel sends it; a table sock_diag cannot dump
-/// is read from /proc/net. Also whether the kernel said a dump was interrupted.
-fn dump_tables() -> Result<(Vec<Table>, bool), SnapshotError> {
-    let mut diag = match DiagSocket::open() {
+/// is read from `net_dir` (the namespace's /proc/net). Also whether the kernel said a dump
+/// was interrupted.
+fn dump_tables(diag: Result<DiagSocket, NetlinkError>, net_dir: &Path) -> Result<(Vec<Table>, bool), SnapshotError> {
+    let mut diag = match diag {
         Ok(d) => Some(d),
         Err(e @ NetlinkError::Open(_)) => {
             let why = format!("{e}; reading /proc/net instead (no cookies, listener backlogs or Unix peers)");
-            return Ok((TableName::ALL.iter().map(|t| proc_net_table(*t, why.clone())).collect(), false));
+            return Ok((TableName::ALL.iter().map(|t| proc_net_table(*t, why.clone(), net_dir)).collect(), false));
         }
         Err(e) => return Err(e.into()),
     };
@@ -245,7 +297,7 @@ fn dump_tables() -> Result<(Vec<Table>, bool), SnapshotError> {
         match result {
             Ok(()) => tables.push(Table { name, source: TableSource::Netlink(bytes) }),
             Err(e @ NetlinkError::Unsupported { .. }) => {
-                tables.push(proc_net_table(name, format!("{e}; read from /proc/net instead")));
+                tables.push(proc_net_table(name, format!("{e}; read from /proc/net instead"), net_dir));
             }
             Err(e) => return Err(e.into()),
         }
@@ -254,8 +306,7 @@ fn dump_tables() -> Result<(Vec<Table>, bool), SnapshotError> {
 }
 
 /// A table read from /proc/net: the text of its files, and why sock_diag was not used.
-fn proc_net_table(name: TableName, failure: String) -> Table {
-    let dir = crate::procfs::net_dir(Path::new("/proc"));
+fn proc_net_table(name: TableName, failure: String, dir: &Path) -> Table {
     let mut files = Vec::new();
     let mut seen = Vec::new();
     for netid in name.netids() {

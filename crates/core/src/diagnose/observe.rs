@@ -108,6 +108,11 @@ pub fn observe_capture(frame: &crate::capture::Frame, opts: &ObserveOptions) -> 
     first_opts.extensions = Extensions { vitals: true, ..Extensions::default() };
     first_opts.namespaces = opts.namespaces.clone();
     let mut first = crate::capture::replay::snapshot(frame, &first_opts)?;
+    if !opts.namespaces.is_empty() {
+        first.warnings.push(
+            "the kernel's counters are the recording namespace's: the counter rules judge it alone (the sockets are every namespace's)".into(),
+        );
+    }
     let mut processes = fd_usage_in(frame, &first);
     let (mut second, after, window) = match &frame.later {
         Some(l) => (
