@@ -169,7 +169,7 @@ fn damaged_dumps_and_wrong_uses_are_one_clear_error() {
 /// the row the test expects, from sockscope as from ss.
 #[test]
 fn iproute2_ssfilter_cases_pass() {
-    use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
+    use std::net::{Ipv4Addr, SocketAddrV4};
     private_netns();
     for addr in ["10.0.0.1/32", "10.0.0.2/32"] {
         let st = Command::new("ip").args(["addr", "add", addr, "dev", "lo"]).status().unwrap();
