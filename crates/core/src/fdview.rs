@@ -213,18 +213,26 @@ impl FdView {
 
     /// The view from a capture's frame, as `collect` would have given it then.
     fn from_capture(frame: &crate::capture::Frame, which: &Which, opts: &FdViewOptions) -> Result<FdView, FdViewError> {
-        let all: Vec<u32> = frame.processes.iter().map(|p| p.pid).collect();
+        // Every process the recording saw: those it read, and those it could not.
+        let mut all: Vec<u32> =
+            frame.processes.iter().map(|p| p.pid).chain(frame.unreadable.iter().map(|u| u.0)).collect();
+        all.sort_unstable();
         let command_of = |pid: u32| frame.processes.iter().find(|p| p.pid == pid).map(|p| p.command.clone());
         let pids = select_pids(&all, which, command_of)?;
         let system = crate::model::SystemFiles::from_texts(
             frame.file("sys/fs/file-nr").unwrap_or(""),
             frame.file("sys/fs/nr_open").unwrap_or(""),
         );
-        let mut view = FdView { system, ..FdView::default() };
+        let everyone = which.pids.is_empty() && which.names.is_empty();
+        let mut view = FdView { system, vanished: if everyone { frame.vanished } else { 0 }, ..FdView::default() };
         let record = |pid: u32| frame.processes.binary_search_by_key(&pid, |p| p.pid).ok().map(|i| &frame.processes[i]);
+        let unread = |pid: u32| frame.unreadable.iter().find(|u| u.0 == pid).map(|u| Unreadable::Denied(u.1.clone()));
         let tables = pids
             .iter()
-            .map(|&pid| record(pid).map(|p| process_of_record(p, opts.read)).ok_or(Unreadable::Gone))
+            .map(|&pid| match record(pid) {
+                Some(p) => Ok(process_of_record(p, opts.read)),
+                None => Err(unread(pid).unwrap_or(Unreadable::Gone)),
+            })
             .collect();
         view.add_tables(&pids, tables, which)?;
         let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
