@@ -443,6 +443,10 @@ pub struct RecordArgs {
     /// back with --from FILE --all-netns (or --netns NAME)
     #[arg(long = "all-netns")]
     pub all_netns: bool,
+    /// Directories searched for stale Unix socket files, as doctor --stale-dir (default:
+    /// /run /var/run /tmp)
+    #[arg(long = "stale-dir", value_name = "DIR")]
+    pub stale_dirs: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -86,7 +86,7 @@ fn a_capture_answers_as_the_host_did() {
     let by_process = sockscope_ok(&["--summary-by", "port", "-ta"]);
     let doctor_live = sockscope(&["doctor", "--json", "--stale-dir", d.to_str().unwrap()]);
     let doctor_live: Value = serde_json::from_slice(&doctor_live.stdout).unwrap();
-    let out = sockscope(&["record", "-o", cap.to_str().unwrap()]);
+    let out = sockscope(&["record", "-o", cap.to_str().unwrap(), "--stale-dir", d.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("recorded 1 look"));
 
@@ -158,6 +158,7 @@ fn a_capture_answers_as_the_host_did() {
     });
     let doctor_from: Value = serde_json::from_slice(&doctor_from.stdout).unwrap();
     assert_eq!(findings(&doctor_from), findings(&doctor_live), "doctor --json findings");
+    assert_eq!(doctor_from["warnings"], doctor_live["warnings"], "doctor --json warnings");
     assert!(
         findings(&doctor_from)
             .iter()

@@ -27,12 +27,15 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<bool> {
         redacted: args.redact,
         interval_ms: args.interval.map(|d| d.as_millis() as u64),
     };
-    let opts = TakeOptions {
+    let mut opts = TakeOptions {
         redact: args.redact,
         window: Duration::from_secs_f64(args.window),
         all_netns: args.all_netns,
         ..TakeOptions::default()
     };
+    if !args.stale_dirs.is_empty() {
+        opts.stale_dirs.clone_from(&args.stale_dirs);
+    }
     let count = args.count.unwrap_or(1);
     let interval = args.interval.unwrap_or(Duration::ZERO);
     if to_stdout {

@@ -34,8 +34,10 @@ pub struct Frame {
     pub options: OptionReport,
     /// The doctor's second look, a window after the first.
     pub later: Option<SecondLook>,
-    /// Unix socket files no socket was bound to (the doctor's stale-socket rule).
+    /// Unix socket files no socket was bound to (the doctor's stale-socket rule), and the
+    /// directories searched for them.
     pub stale: Vec<String>,
+    pub stale_dirs: Vec<String>,
     /// cgroup id → path, for `--cgroup`.
     pub cgroups: Vec<(u64, String)>,
     /// What the user should know about how complete the look is.
@@ -154,6 +156,7 @@ const OWNER_REPORT: u8 = 11;
 const NAMESPACES: u8 = 12;
 const PODS: u8 = 13;
 const CGROUPS_OF_PROCESSES: u8 = 14;
+const STALE_DIRS: u8 = 15;
 
 impl Frame {
     /// The namespaces the look holds, as `--all-netns` lists them live (the recording's own
@@ -217,6 +220,7 @@ impl Frame {
             });
         }
         w.section(STALE, |w| encode_strings(w, &self.stale));
+        w.section(STALE_DIRS, |w| encode_strings(w, &self.stale_dirs));
         w.section(CGROUPS, |w| {
             w.u(self.cgroups.len() as u64);
             for (id, path) in &self.cgroups {
@@ -295,6 +299,7 @@ impl Frame {
                     f.later = Some(l);
                 }
                 STALE => f.stale = decode_strings(&mut s)?,
+                STALE_DIRS => f.stale_dirs = decode_strings(&mut s)?,
                 CGROUPS => {
                     for _ in 0..s.count()? {
                         f.cgroups.push((s.u()?, s.string()?));

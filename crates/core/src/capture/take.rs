@@ -145,6 +145,7 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
     let held: Vec<&crate::Socket> = snap.sockets.iter().filter(|s| s.inode != 0).collect();
     frame.options = crate::sockopts::Report::read_flows(&snap, &held, root);
     for dir in &opts.stale_dirs {
+        frame.stale_dirs.push(crate::text::path_text(dir));
         frame.stale.extend(
             crate::diagnose::observe::stale_sockets(dir, &snap, root).iter().map(|p| crate::text::path_text(p)),
         );

@@ -137,6 +137,16 @@ pub fn observe_capture(frame: &crate::capture::Frame, opts: &ObserveOptions) -> 
     first.warnings.extend(silent_rules(&opts.proc_root, has_sys, !before.is_empty()));
     let mut stale_extended = Vec::new();
     if opts.scope.is_empty() {
+        let searched = |d: &PathBuf| frame.stale_dirs.iter().any(|s| d.starts_with(s));
+        let unsearched: Vec<String> =
+            opts.stale_dirs.iter().filter(|d| !searched(d)).map(|d| d.display().to_string()).collect();
+        if !unsearched.is_empty() {
+            first.warnings.push(format!(
+                "the capture was not searched for stale Unix socket files under {} (it searched {})",
+                unsearched.join(", "),
+                if frame.stale_dirs.is_empty() { "nothing".to_string() } else { frame.stale_dirs.join(", ") }
+            ));
+        }
         stale_extended = frame
             .stale
             .iter()
