@@ -290,3 +290,40 @@ fn dctcp_and_vegas_attributes() {
     assert_eq!((d.enabled, d.ce_state, d.alpha, d.ab_ecn, d.ab_tot), (true, 0, 1024, 5, 100));
     assert_eq!(extra.vegas_rtt_us, Some(500));
 }
+
+/// A recorded reply (every extension) read for a command that asked for less: the kernel's
+/// replies to the narrower request would not have carried the other attributes, so neither
+/// does the parse; and with vitals alone, tcp_info is cut to its vitals as the live path does.
+#[test]
+fn recorded_replies_keep_only_what_was_asked() {
+    use super::super::request::Extensions;
+    let mut scratch = Vec::new();
+    for rec in records(TCP4_DETAILS) {
+        let Some(full) = inet(&rec, Netid::Tcp) else { continue };
+        let all = Extensions { memory: true, tcp_info: true, tos: true, vitals: false, extended: true };
+        assert_eq!(recorded(&rec, Netid::Tcp, all, &mut scratch).as_ref(), Some(&full), "everything asked: the same");
+        let plain = recorded(&rec, Netid::Tcp, Extensions::default(), &mut scratch).expect("a socket");
+        let (d, pd) = (full.details.as_ref(), plain.details.as_ref());
+        assert!(pd.is_none_or(|d| d.tcp_info.is_none() && d.memory.is_none() && d.tcp_vitals.is_none()));
+        assert!(pd.and_then(|d| d.extra.as_ref()).is_none_or(|e| e.congestion.is_none() && e.tos.is_none()));
+        assert_eq!(
+            (plain.inode, plain.state, plain.cookie, plain.timer),
+            (full.inode, full.state, full.cookie, full.timer)
+        );
+        let memory = recorded(&rec, Netid::Tcp, Extensions { memory: true, ..Extensions::default() }, &mut scratch);
+        let memory = memory.expect("a socket");
+        assert_eq!(memory.details.as_ref().and_then(|d| d.memory.clone()), d.and_then(|d| d.memory.clone()));
+        assert!(memory.details.as_ref().is_none_or(|d| d.tcp_info.is_none()));
+        let vitals = recorded(&rec, Netid::Tcp, Extensions { vitals: true, ..Extensions::default() }, &mut scratch);
+        let vitals = vitals.expect("a socket");
+        let want = d.and_then(|d| d.tcp_info.as_ref()).map(|t| t.vitals());
+        assert_eq!(vitals.details.as_ref().and_then(|d| d.tcp_vitals), want);
+        assert!(vitals.details.as_ref().is_none_or(|d| d.tcp_info.is_none() && d.memory.is_none()));
+    }
+    for rec in records(UNIX_DETAILS) {
+        let Some(full) = unix(&rec) else { continue };
+        let plain = recorded(&rec, Netid::UnixStream, Extensions::default(), &mut scratch).expect("a socket");
+        assert!(plain.details.as_ref().is_none_or(|d| d.memory.is_none()));
+        assert_eq!((plain.inode, &plain.local, plain.recv_q), (full.inode, &full.local, full.recv_q));
+    }
+}
