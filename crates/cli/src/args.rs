@@ -443,6 +443,10 @@ pub struct RecordArgs {
     /// back with --from FILE --all-netns (or --netns NAME)
     #[arg(long = "all-netns")]
     pub all_netns: bool,
+    /// Also every socket fd's fdinfo and every socket's options (what `fds` and --sockopts
+    /// show of each socket): slower on hosts with many sockets
+    #[arg(long)]
+    pub full: bool,
     /// Directories searched for stale Unix socket files, as doctor --stale-dir (default:
     /// /run /var/run /tmp)
     #[arg(long = "stale-dir", value_name = "DIR")]

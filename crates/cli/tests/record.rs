@@ -86,9 +86,12 @@ fn a_capture_answers_as_the_host_did() {
     let by_process = sockscope_ok(&["--summary-by", "port", "-ta"]);
     let doctor_live = sockscope(&["doctor", "--json", "--stale-dir", d.to_str().unwrap()]);
     let doctor_live: Value = serde_json::from_slice(&doctor_live.stdout).unwrap();
-    let out = sockscope(&["record", "-o", cap.to_str().unwrap(), "--stale-dir", d.to_str().unwrap()]);
+    // --full: every socket fd's fdinfo and options, which `fds` and `who` show.
+    let out = sockscope(&["record", "-o", cap.to_str().unwrap(), "--full", "--stale-dir", d.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("recorded 1 look"));
+    let quick = d.join("quick.cap");
+    assert!(sockscope(&["record", "-o", quick.to_str().unwrap(), "--window", "0"]).status.success());
 
     // The scenario is gone: only the capture knows it.
     drop(lab);
@@ -173,6 +176,10 @@ fn a_capture_answers_as_the_host_did() {
         String::from_utf8_lossy(&sockscope(&from(&["-s"]).iter().map(String::as_str).collect::<Vec<_>>()).stderr)
             .into_owned();
     assert!(stderr.contains("from the capture"), "{stderr}");
+    // Without --full the capture is quicker and says what it lacks where it matters.
+    let fds_quick = sockscope(&["--from", quick.to_str().unwrap(), "fds", &pid]);
+    assert!(String::from_utf8_lossy(&fds_quick.stderr).contains("record --full"), "{fds_quick:?}");
+    assert_eq!(sockscope_ok(&["--from", quick.to_str().unwrap(), "-tanp"]), table, "the table needs no --full");
     // Commands that act on the running host refuse a capture.
     let refused = sockscope(&["--from", cap.to_str().unwrap(), "-K", "dport", "=", ":1"]);
     assert_eq!(refused.status.code(), Some(2));

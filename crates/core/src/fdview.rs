@@ -235,6 +235,11 @@ impl FdView {
             })
             .collect();
         view.add_tables(&pids, tables, which)?;
+        if opts.read.fdinfo && !frame.full {
+            view.warnings.push(
+                "the capture holds no fdinfo of socket fds, so their flags and offsets are blank (record --full records it)".into(),
+            );
+        }
         let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
         snap_opts.capture = opts.capture.clone();
         let snap = Snapshot::collect(&snap_opts);

@@ -204,7 +204,7 @@ fn open_process(app: &mut App, opts: &Options, look: Option<Arc<sockscope_core::
     let which = Which { pids: vec![pid], names: Vec::new() };
     let view_opts = FdViewOptions {
         proc_root: opts.collect.proc_root.clone(),
-        read: ReadOptions { fdinfo: false, specials: false },
+        read: ReadOptions { fdinfo: false, specials: false, skip_socket_fdinfo: false },
         peers: false,
         capture: look,
     };

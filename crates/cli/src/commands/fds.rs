@@ -40,7 +40,11 @@ pub fn run(args: &FdsArgs, capture: Option<Arc<Frame>>, out: &mut impl Write) ->
     }
     let opts = FdViewOptions {
         proc_root: "/proc".into(),
-        read: ReadOptions { fdinfo: true, specials: !args.no_specials && args.top.is_none() },
+        read: ReadOptions {
+            fdinfo: true,
+            specials: !args.no_specials && args.top.is_none(),
+            skip_socket_fdinfo: false,
+        },
         peers: args.peers || args.json,
         capture: capture.clone(),
     };

@@ -31,6 +31,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<bool> {
         redact: args.redact,
         window: Duration::from_secs_f64(args.window),
         all_netns: args.all_netns,
+        full: args.full,
         ..TakeOptions::default()
     };
     if !args.stale_dirs.is_empty() {

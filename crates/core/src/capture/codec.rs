@@ -42,12 +42,16 @@ impl Writer {
         }
     }
 
-    /// A section: its length first, so a reader can skip a section it does not know.
+    /// A section: its length first, so a reader can skip a section it does not know. The
+    /// body is written in place and its length put before it after (no second buffer: a
+    /// look's socket tables are tens of megabytes).
     pub fn section(&mut self, tag: u8, body: impl FnOnce(&mut Writer)) {
-        let mut inner = Writer::default();
-        body(&mut inner);
         self.buf.push(tag);
-        self.bytes(&inner.buf);
+        let start = self.buf.len();
+        body(self);
+        let mut len = Writer::default();
+        len.u((self.buf.len() - start) as u64);
+        self.buf.splice(start..start, len.buf);
     }
 }
 

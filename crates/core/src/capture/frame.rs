@@ -42,6 +42,8 @@ pub struct Frame {
     pub cgroups: Vec<(u64, String)>,
     /// What the user should know about how complete the look is.
     pub warnings: Vec<String>,
+    /// Recorded with `--full`: every socket fd's fdinfo and every held socket's options.
+    pub full: bool,
     /// The recording thread's network namespace (`tables` are its sockets).
     pub own_netns: Option<u64>,
     /// With `record --all-netns`: every other network namespace and its tables.
@@ -157,6 +159,7 @@ const NAMESPACES: u8 = 12;
 const PODS: u8 = 13;
 const CGROUPS_OF_PROCESSES: u8 = 14;
 const STALE_DIRS: u8 = 15;
+const FULL: u8 = 16;
 
 impl Frame {
     /// The namespaces the look holds, as `--all-netns` lists them live (the recording's own
@@ -221,6 +224,7 @@ impl Frame {
         }
         w.section(STALE, |w| encode_strings(w, &self.stale));
         w.section(STALE_DIRS, |w| encode_strings(w, &self.stale_dirs));
+        w.section(FULL, |w| w.bool(self.full));
         w.section(CGROUPS, |w| {
             w.u(self.cgroups.len() as u64);
             for (id, path) in &self.cgroups {
@@ -300,6 +304,7 @@ impl Frame {
                 }
                 STALE => f.stale = decode_strings(&mut s)?,
                 STALE_DIRS => f.stale_dirs = decode_strings(&mut s)?,
+                FULL => f.full = s.bool()?,
                 CGROUPS => {
                     for _ in 0..s.count()? {
                         f.cgroups.push((s.u()?, s.string()?));

@@ -24,6 +24,10 @@ pub struct TakeOptions {
     pub stale_dirs: Vec<PathBuf>,
     /// Every network namespace on the host, not only the recording thread's.
     pub all_netns: bool,
+    /// Also every socket fd's fdinfo and every held socket's options (`record --full`):
+    /// what `fds` and `--sockopts` show of each socket. Without it, options are read for the
+    /// listeners and the connections the doctor judges.
+    pub full: bool,
 }
 
 impl Default for TakeOptions {
@@ -35,6 +39,7 @@ impl Default for TakeOptions {
             window: doctor.window,
             stale_dirs: doctor.stale_dirs,
             all_netns: false,
+            full: false,
         }
     }
 }
@@ -74,7 +79,8 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
     let root = &opts.proc_root;
     let mut frame = Frame { taken_at_ns: now_ns(), ..Frame::default() };
     let pids = process::pids(root).map_err(|cause| crate::ProcError::Read { path: root.clone(), cause })?;
-    let read = crate::fdview::ReadOptions { fdinfo: true, specials: true };
+    let read = crate::fdview::ReadOptions { fdinfo: true, specials: true, skip_socket_fdinfo: !opts.full };
+    frame.full = opts.full;
     // The tables are dumped while the fd tables are read on the other cores.
     let (tables, tables_read) = std::thread::scope(|sc| {
         let dump = sc.spawn(|| dump_tables(DiagSocket::open(), &crate::procfs::net_dir(root)));
@@ -140,10 +146,18 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
     first.proc_root = root.clone();
     let snap = super::replay::snapshot(&frame, &first)?;
     note_unlisted_sockets(&mut frame, &snap, root);
-    // Every held socket's options (and TCP traffic, for the doctor's option rules), so that
-    // `--sockopts`, `fds -o`, `who` and the doctor answer as they would have live.
-    let held: Vec<&crate::Socket> = snap.sockets.iter().filter(|s| s.inode != 0).collect();
-    frame.options = crate::sockopts::Report::read_flows(&snap, &held, root);
+    // The options (and TCP traffic) of what the doctor's option rules judge and of the
+    // listeners (`who`); with `full`, of every held socket, so that `--sockopts`, `fds -o`
+    // and `who` answer as they would have live.
+    let judged: Vec<&crate::Socket> = if opts.full {
+        snap.sockets.iter().filter(|s| s.inode != 0).collect()
+    } else {
+        let mut judged = crate::diagnose::observe::option_candidates(&snap, &crate::diagnose::Thresholds::default());
+        judged.truncate(crate::diagnose::observe::MAX_OPTION_READS);
+        judged.extend(snap.sockets.iter().filter(|s| s.state == crate::SockState::Listen && s.inode != 0));
+        judged
+    };
+    frame.options = crate::sockopts::Report::read_flows(&snap, &judged, root);
     for dir in &opts.stale_dirs {
         frame.stale_dirs.push(crate::text::path_text(dir));
         frame.stale.extend(

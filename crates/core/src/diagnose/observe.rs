@@ -274,7 +274,7 @@ pub(crate) fn option_candidates<'a>(first: &'a Snapshot, t: &super::Thresholds) 
 }
 
 /// At most this many sockets' options are read per diagnosis.
-const MAX_OPTION_READS: usize = 10_000;
+pub(crate) const MAX_OPTION_READS: usize = 10_000;
 
 /// The sockets whose options the option rules judge, read from their processes:
 /// listeners with TIME-WAIT sockets on their port (no-reuseaddr), connections idle past the
