@@ -37,76 +37,131 @@ pub struct Feed {
 
 /// Starts the collector thread. It ends when `Feed` is dropped.
 pub fn start(opts: SnapshotOptions, interval: Duration, thresholds: Thresholds) -> std::io::Result<Feed> {
-    let (to_ui, updates) = channel();
-    let (control, from_ui) = channel();
-    std::thread::Builder::new()
-        .name("collector".into())
-        .spawn(move || run(opts, interval, thresholds, &to_ui, &from_ui))?;
-    Ok(Feed { updates, control })
+    let collector = Collector::new(opts.clone());
+    let tracker = Tracker::new(&opts.proc_root, thresholds);
+    spawn("collector", Live { opts, collector, tracker }, interval)
 }
 
-fn run(
-    mut opts: SnapshotOptions,
-    mut interval: Duration,
+/// Starts a thread replaying a capture's `looks`, one each `interval` (pause, interval and
+/// filter work as live), then keeping the last.
+pub fn start_replay(
+    opts: SnapshotOptions,
+    looks: Vec<Arc<CaptureFrame>>,
+    interval: Duration,
     thresholds: Thresholds,
-    to_ui: &Sender<Update>,
-    from_ui: &Receiver<Control>,
-) {
-    let mut collector = Collector::new(opts.clone());
-    let mut tracker = Tracker::new(&opts.proc_root, thresholds);
-    let mut paused = false;
-    loop {
+) -> std::io::Result<Feed> {
+    spawn("replay", Replayed { replay: Replay::new(&opts, looks, thresholds), next: 0 }, interval)
+}
+
+/// Where frames come from: the host, or a capture.
+trait Looks: Send + 'static {
+    /// The next frame, or none (a replay past its last look).
+    fn next(&mut self) -> Option<Update>;
+    /// A new filter and states, from the next frame on.
+    fn refilter(&mut self, expr: Option<Expr>, states: StateSet);
+}
+
+struct Live {
+    opts: SnapshotOptions,
+    collector: Collector,
+    tracker: Tracker,
+}
+
+impl Looks for Live {
+    fn next(&mut self) -> Option<Update> {
         let started = Instant::now();
-        if !paused {
-            let update = match collector.collect() {
-                Ok(snap) => {
-                    let taken = started.elapsed();
-                    let counters = counters_in(&opts.proc_root, &snap.namespaces);
-                    Update::Frame(Arc::new(tracker.update(snap, taken, Instant::now(), counters)))
-                }
+        Some(match self.collector.collect() {
+            Ok(snap) => {
+                let taken = started.elapsed();
+                let counters = counters_in(&self.opts.proc_root, &snap.namespaces);
+                Update::Frame(Arc::new(self.tracker.update(snap, taken, Instant::now(), counters)))
+            }
+            Err(e) => Update::Error(e.to_string()),
+        })
+    }
+
+    fn refilter(&mut self, expr: Option<Expr>, states: StateSet) {
+        let by_namespace =
+            expr.as_ref().is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
+        if by_namespace && self.opts.namespaces.is_empty() {
+            self.opts.namespaces = sockscope_core::netns::discover(&self.opts.proc_root);
+        }
+        self.opts.filter = expr;
+        self.opts.selection.states = states;
+        self.collector = Collector::new(self.opts.clone());
+    }
+}
+
+struct Replayed {
+    replay: Replay,
+    next: usize,
+}
+
+impl Looks for Replayed {
+    fn next(&mut self) -> Option<Update> {
+        (self.next < self.replay.looks.len()).then(|| {
+            self.next += 1;
+            match self.replay.frame(self.next - 1) {
+                Ok(f) => Update::Frame(f),
                 Err(e) => Update::Error(e.to_string()),
-            };
-            if to_ui.send(update).is_err() {
+            }
+        })
+    }
+
+    fn refilter(&mut self, expr: Option<Expr>, states: StateSet) {
+        self.replay.opts.filter = expr;
+        self.replay.opts.selection.states = states;
+        // The look on screen again, with the new filter.
+        self.next = self.next.saturating_sub(1);
+    }
+}
+
+/// Runs `looks` on a thread of its own: a frame each `interval`, and between them what the
+/// UI asks. It ends when the UI's end of the channels is dropped.
+fn spawn(name: &str, mut looks: impl Looks, mut interval: Duration) -> std::io::Result<Feed> {
+    let (to_ui, updates) = channel();
+    let (control, from_ui) = channel::<Control>();
+    std::thread::Builder::new().name(name.into()).spawn(move || {
+        let mut paused = false;
+        loop {
+            let started = Instant::now();
+            if !paused
+                && let Some(update) = looks.next()
+                && to_ui.send(update).is_err()
+            {
                 return;
             }
-        }
-        // Until the next refresh, follow what the UI asks.
-        loop {
-            let wait = (started + interval).saturating_duration_since(Instant::now());
-            match from_ui.recv_timeout(wait) {
-                Ok(Control::Interval(d)) => interval = d,
-                Ok(Control::Pause(p)) => paused = p,
-                Ok(Control::Filter(expr, states)) => {
-                    let by_namespace = expr
-                        .as_ref()
-                        .is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
-                    if by_namespace && opts.namespaces.is_empty() {
-                        opts.namespaces = sockscope_core::netns::discover(&opts.proc_root);
+            // Until the next refresh, follow what the UI asks.
+            loop {
+                let wait = (started + interval).saturating_duration_since(Instant::now());
+                match from_ui.recv_timeout(wait) {
+                    Ok(Control::Interval(d)) => interval = d,
+                    Ok(Control::Pause(p)) => paused = p,
+                    Ok(Control::Filter(expr, states)) => {
+                        looks.refilter(expr, states);
+                        break;
                     }
-                    opts.filter = expr;
-                    opts.selection.states = states;
-                    collector = Collector::new(opts.clone());
-                    break;
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => return,
                 }
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => return,
             }
         }
-    }
+    })?;
+    Ok(Feed { updates, control })
 }
 
 /// Turns a capture's looks into frames, as the live collector turns snapshots: each look is
 /// read with the view's selection and filter, and the tracker's clock follows the looks'
 /// times, so rates and ages are the recording's.
-pub struct Replay<'a> {
+pub struct Replay {
     opts: SnapshotOptions,
-    looks: &'a [Arc<CaptureFrame>],
+    looks: Vec<Arc<CaptureFrame>>,
     tracker: Tracker,
     start: Instant,
 }
 
-impl<'a> Replay<'a> {
-    pub fn new(opts: &SnapshotOptions, looks: &'a [Arc<CaptureFrame>], thresholds: Thresholds) -> Replay<'a> {
+impl Replay {
+    pub fn new(opts: &SnapshotOptions, looks: Vec<Arc<CaptureFrame>>, thresholds: Thresholds) -> Replay {
         Replay { opts: opts.clone(), looks, tracker: Tracker::new(&opts.proc_root, thresholds), start: Instant::now() }
     }
 
@@ -121,55 +176,4 @@ impl<'a> Replay<'a> {
         self.tracker.replaying(Arc::clone(look));
         Ok(Arc::new(self.tracker.update(Arc::new(snap), Duration::ZERO, at, look.counters())))
     }
-
-    /// Another filter and states, from the next look on.
-    fn refilter(&mut self, expr: Option<Expr>, states: StateSet) {
-        self.opts.filter = expr;
-        self.opts.selection.states = states;
-    }
-}
-
-/// Starts a thread replaying `looks`, one each `interval` (pause, interval and filter work as
-/// live), then keeping the last.
-pub fn start_replay(
-    opts: SnapshotOptions,
-    looks: Vec<Arc<CaptureFrame>>,
-    interval: Duration,
-    thresholds: Thresholds,
-) -> std::io::Result<Feed> {
-    let (to_ui, updates) = channel();
-    let (control, from_ui) = channel();
-    std::thread::Builder::new().name("replay".into()).spawn(move || {
-        let mut replay = Replay::new(&opts, &looks, thresholds);
-        let (mut interval, mut paused, mut next) = (interval, false, 0usize);
-        loop {
-            let started = Instant::now();
-            if !paused && next < looks.len() {
-                let update = match replay.frame(next) {
-                    Ok(f) => Update::Frame(f),
-                    Err(e) => Update::Error(e.to_string()),
-                };
-                next += 1;
-                if to_ui.send(update).is_err() {
-                    return;
-                }
-            }
-            loop {
-                let wait = (started + interval).saturating_duration_since(Instant::now());
-                match from_ui.recv_timeout(wait) {
-                    Ok(Control::Interval(d)) => interval = d,
-                    Ok(Control::Pause(p)) => paused = p,
-                    Ok(Control::Filter(expr, states)) => {
-                        replay.refilter(expr, states);
-                        // The look on screen again, with the new filter.
-                        next = next.saturating_sub(1);
-                        break;
-                    }
-                    Err(RecvTimeoutError::Timeout) => break,
-                    Err(RecvTimeoutError::Disconnected) => return,
-                }
-            }
-        }
-    })?;
-    Ok(Feed { updates, control })
 }

@@ -72,7 +72,7 @@ pub fn frames(
     mut each: impl FnMut(&Arc<frame::Frame>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     if !opts.replay.is_empty() {
-        let mut replay = collect::Replay::new(&opts.collect, &opts.replay, opts.thresholds.clone());
+        let mut replay = collect::Replay::new(&opts.collect, opts.replay.clone(), opts.thresholds.clone());
         for n in 0..count.min(opts.replay.len() as u64) {
             each(&replay.frame(n as usize)?)?;
         }
