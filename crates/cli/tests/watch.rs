@@ -250,3 +250,41 @@ fn once_json_is_the_socket_table_of_the_same_filter() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// `watch --from` in a terminal: the looks of a capture replayed, the last one staying, and
+/// `q` quits as live.
+#[test]
+fn a_capture_replays_on_the_terminal() {
+    private_netns();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("watch-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cap = dir.join("w.cap");
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut held = Vec::new();
+    let mut leak = |n: usize| {
+        for _ in 0..n {
+            let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+            held.push(l.accept().unwrap().0);
+            drop(c);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    leak(7);
+    let out = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["record", "-o"])
+        .arg(&cap)
+        .args(["--window", "0", "--count", "2", "--interval", "100ms"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let pid = std::process::id().to_string();
+    let mut screen = Screen::start(30, 160, &format!("--from {} --interval 300ms", cap.display()));
+    let text = screen.until("the replayed process", |t| row(t, &pid).len() > 5);
+    assert!(text.contains("Processes"), "{text}");
+    // Its CLOSE-WAIT column: seven, as the capture's table says.
+    let cw = under(&text, &pid, "CLOSE-WAIT");
+    assert_eq!(cw, "7", "{text}");
+    screen.send("q");
+    assert!(wait(&mut screen.child).success());
+    drop(held);
+}
