@@ -1,6 +1,7 @@
 //! Every `--json` document against docs/json.md: each key the code emits (at any depth) is
 //! documented in the section of its kind, and each documented key is emitted by the population
-//! made here. One test in its own binary: `fds` reads this process's fd table whole.
+//! made here. Its own binary: `fds` reads this process's fd table whole. The captures' test
+//! beside it adds only sockets of its own namespace and lowers the fd limit by one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
 
@@ -23,7 +24,16 @@ const DOCS: &str = include_str!("../../../docs/json.md");
 const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
 
 /// Documented keys no population here can make, and why.
-const NOT_MADE_HERE: [(&str, &str); 19] = [
+const NOT_MADE_HERE: [(&str, &str); 28] = [
+    ("capture", "only with --from (capture_documents_are_documented)"),
+    ("path", "in capture"),
+    ("host", "in capture"),
+    ("kernel", "in capture"),
+    ("written_by", "in capture"),
+    ("taken_at", "in capture"),
+    ("frame", "in capture"),
+    ("frames", "in capture"),
+    ("redacted", "in capture"),
     ("dctcp", "only for DCTCP connections (this kernel has no DCTCP; parse and text are unit-tested)"),
     ("enabled", "in dctcp"),
     ("ce_state", "in dctcp"),
@@ -224,4 +234,35 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
     };
     check("events", &[events(&[]), events(&["--life"])], &[]);
     drop((rtnl, holder, elsewhere, close_waits, pipe_r, sp_a, tfd, ep, ino, pidfd, file, l6));
+}
+
+/// The `capture` object of a document answered `--from` a capture, and `diff` between two
+/// captures around a leak, a new listener and a raised fd limit.
+#[test]
+fn capture_documents_are_documented() {
+    private_netns();
+    let dir = lab::tempdir().unwrap();
+    let (a, b) = (format!("{dir}/a.cap"), format!("{dir}/b.cap"));
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut held: Vec<_> = (0..10).map(|_| lab::close_wait(&l).unwrap()).collect();
+    assert!(sockscope(&["record", "-o", &a, "--window", "0"]).status.success());
+    held.extend((0..150).map(|_| lab::close_wait(&l).unwrap()));
+    let _new = TcpListener::bind("127.0.0.1:0").unwrap();
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    let lower = rustix::process::Rlimit { current: limit.current.map(|c| c - 1), maximum: limit.maximum };
+    rustix::process::setrlimit(rustix::process::Resource::Nofile, lower).unwrap();
+    assert!(sockscope(&["record", "-o", &b, "--window", "0"]).status.success());
+    rustix::process::setrlimit(rustix::process::Resource::Nofile, limit).unwrap();
+
+    let from = sockscope_json(&["--from", &b, "-tan"]);
+    let mut made = BTreeSet::new();
+    emitted(&from["capture"], &mut made);
+    let mut want = documented("Envelope");
+    want.retain(|k| NOT_MADE_HERE.iter().any(|(n, why)| n == k && why.contains("capture")) && k != "capture");
+    assert_eq!(made, want, "the capture object against docs/json.md");
+    let out = sockscope(&["diff", &a, &b, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "a leak is a finding: {}", String::from_utf8_lossy(&out.stderr));
+    let diff: Value = serde_json::from_slice(&out.stdout).unwrap();
+    check("diff", &[diff], &["doctor"]);
+    drop(held);
 }
