@@ -334,6 +334,11 @@ fn unix_report(path: &str, at: &Place<'_>) -> Result<Report, SnapshotError> {
             ));
             }
         }
+    } else if r.sockets.is_empty() && at.capture.is_some() {
+        r.notes.push(format!(
+            "no socket in the capture is bound to {}. (From a capture, `who` answers for sockets; `sockscope --from FILE fds` lists every process's open files.)",
+            Untrusted(path)
+        ));
     } else if r.sockets.is_empty() {
         r.notes.push(format!("no socket is bound to {}.", Untrusted(path)));
     }
