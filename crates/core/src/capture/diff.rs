@@ -87,8 +87,9 @@ pub struct CounterChange {
     pub delta: i64,
 }
 
+/// `after - before`, saturated at i64's range (counters are u64).
 fn delta(before: u64, after: u64) -> i64 {
-    after as i64 - before as i64
+    (i128::from(after) - i128::from(before)).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// Every TCP and UDP socket of a look, with owners.
