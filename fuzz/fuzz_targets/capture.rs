@@ -1,6 +1,6 @@
 //! A capture file (`sockscope record`): preamble, header, compressed frames and every
 //! section of a frame, then what `--from` does with a frame (the sockets replayed through
-//! the sock_diag parsers, the owner index, the doctor's observation). Any input is a
+//! the sock_diag parsers, the owner index, the doctor's observation, a diff). Any input is a
 //! capture or an error, never a panic or an unbounded allocation.
 #![no_main]
 
@@ -30,4 +30,5 @@ fn replay(frame: &sockscope_core::capture::Frame) {
     let _ = frame.socket_count();
     let o = sockscope_core::diagnose::observe::ObserveOptions::default();
     let _ = sockscope_core::diagnose::observe::observe_capture(frame, &o);
+    let _ = sockscope_core::capture::diff::diff(frame, frame, &sockscope_core::diagnose::Thresholds::default());
 }
