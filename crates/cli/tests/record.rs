@@ -343,3 +343,23 @@ fn all_netns_captures_every_namespace() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("record it with --all-netns"));
 }
+
+#[test]
+fn a_recording_stopped_early_keeps_its_whole_looks() {
+    private_netns();
+    let d = dir("stopped");
+    let cap = d.join("s.cap");
+    let _l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut record = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["record", "-o", cap.to_str().unwrap(), "--count", "10", "--interval", "500ms", "--window", "0"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Two looks are written (at 0 and 0.5 s); then Ctrl-C.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    std::process::Command::new("kill").args(["-INT", &record.id().to_string()]).status().unwrap();
+    assert!(!record.wait().unwrap().success());
+    let v = sockscope_json(&["--from", cap.to_str().unwrap(), "-tan"]);
+    let frames = v["capture"]["frames"].as_u64().unwrap();
+    assert!((1..10).contains(&frames), "{frames} looks kept");
+}
