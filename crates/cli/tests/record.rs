@@ -217,6 +217,23 @@ fn diff_names_the_leaking_process_its_counts_and_port() {
     let line = text.lines().find(|l| l.contains(&format!(" {pid}: "))).expect("a line for the process");
     assert!(line.contains("+180 fds") && line.contains(&format!("+180 CLOSE-WAIT :{port}")), "{line}");
     drop(leaked);
+
+    // A lab's CLOSE-WAIT leak that started between two captures: its process, count and port.
+    let c = d.join("c.cap");
+    let lab = LabRun::start(&["close-wait", "--count", "12"]);
+    assert!(sockscope(&["record", "-o", c.to_str().unwrap(), "--window", "0"]).status.success());
+    let v: Value =
+        serde_json::from_slice(&sockscope(&["diff", b.to_str().unwrap(), c.to_str().unwrap(), "--json"]).stdout)
+            .unwrap();
+    let lab_pid = lab.pid();
+    let it = v["processes"].as_array().unwrap().iter().find(|p| p["pid"] == lab_pid).expect("the lab's process");
+    let cw = it["sockets"].as_array().unwrap().iter().find(|c| c["state"] == "close-wait").expect("its CLOSE-WAIT");
+    assert_eq!(
+        (cw["port"].clone(), cw["before"].as_u64(), cw["after"].as_u64()),
+        (lab.1["made"]["port"].clone(), Some(0), Some(12))
+    );
+    assert!(v["listeners_new"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().contains(&lab_pid.to_string())));
+    assert!(v["processes_started"].as_u64().unwrap() >= 1);
 }
 
 #[test]
