@@ -63,17 +63,53 @@ pub struct DecodeError {
     pub what: &'static str,
 }
 
+/// Bytes kept from a decoded buffer without copying them: a range of the buffer, shared.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    buf: std::sync::Arc<Vec<u8>>,
+    range: std::ops::Range<usize>,
+}
+
+impl Shared {
+    pub fn new(bytes: Vec<u8>) -> Shared {
+        let range = 0..bytes.len();
+        Shared { buf: std::sync::Arc::new(bytes), range }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.range.clone()]
+    }
+}
+
 /// Reads values back, bounds-checked.
 pub struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     /// Where `data` starts in the whole stream, for error offsets.
     base: usize,
+    /// The whole buffer `data` is part of (from its start), when shared: `shared_bytes`
+    /// then hands out ranges of it instead of copies.
+    whole: Option<&'a std::sync::Arc<Vec<u8>>>,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(data: &'a [u8]) -> Reader<'a> {
-        Reader { data, pos: 0, base: 0 }
+        Reader { data, pos: 0, base: 0, whole: None }
+    }
+
+    /// A reader over a shared buffer, whose long byte strings are kept without copying.
+    pub fn shared(buf: &'a std::sync::Arc<Vec<u8>>) -> Reader<'a> {
+        Reader { data: buf.as_slice(), pos: 0, base: 0, whole: Some(buf) }
+    }
+
+    /// `bytes`, kept: a range of the shared buffer, or a copy when there is none.
+    pub fn shared_bytes(&mut self) -> Result<Shared, DecodeError> {
+        let b = self.bytes()?;
+        let end = self.at();
+        Ok(match self.whole {
+            Some(buf) => Shared { buf: std::sync::Arc::clone(buf), range: end - b.len()..end },
+            None => Shared::new(b.to_vec()),
+        })
     }
 
     pub fn at(&self) -> usize {
@@ -179,7 +215,7 @@ impl<'a> Reader<'a> {
         // The body starts after its length prefix.
         let start = self.at() - body.len();
         debug_assert!(start >= base);
-        Ok((tag, Reader { data: body, pos: 0, base: start }))
+        Ok((tag, Reader { data: body, pos: 0, base: start, whole: self.whole }))
     }
 }
 

@@ -262,15 +262,28 @@ fn read_frames(compressed: &[u8], path: &Path) -> Result<Vec<Frame>, CaptureErro
         if len > MAX_FRAME_BYTES {
             return Err(damaged(format!("frame {} claims {len} bytes, more than any look holds", frames.len() + 1)));
         }
+        // Exactly as long as the frame says, grown 64 MiB at a time as the data arrives: a
+        // damaged length must not allocate gigabytes up front.
         let mut body = Vec::new();
-        let got = (&mut dec)
-            .take(len)
-            .read_to_end(&mut body)
-            .map_err(|e| damaged(format!("frame {}: {}", frames.len() + 1, decompress_error(&e))))?;
-        if got as u64 != len {
-            return Err(damaged(format!("frame {} is cut off (truncated)", frames.len() + 1)));
+        let mut left = len;
+        while left > 0 {
+            let chunk = usize::try_from(left.min(64 << 20)).unwrap_or(64 << 20);
+            let start = body.len();
+            body.reserve_exact(chunk);
+            body.resize(start + chunk, 0);
+            dec.read_exact(&mut body[start..]).map_err(|e| {
+                let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    "is cut off (truncated)".to_string()
+                } else {
+                    format!("cannot be read: {}", decompress_error(&e))
+                };
+                damaged(format!("frame {} {why}", frames.len() + 1))
+            })?;
+            left -= chunk as u64;
         }
-        let frame = Frame::decode(&mut Reader::new(&body))
+        // The look keeps its socket tables as ranges of this buffer.
+        let body = std::sync::Arc::new(body);
+        let frame = Frame::decode(&mut Reader::shared(&body))
             .map_err(|e| damaged(format!("frame {}: {e} of the frame", frames.len() + 1)))?;
         frames.push(frame);
     }

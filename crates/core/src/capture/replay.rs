@@ -83,7 +83,7 @@ fn sockets(tables: &[super::frame::Table], opts: &SnapshotOptions, snap: &mut Sn
         }
         match &t.source {
             TableSource::Netlink(bytes) => {
-                let mut r = super::codec::Reader::new(bytes);
+                let mut r = super::codec::Reader::new(bytes.bytes());
                 while let Ok(payload) = r.bytes() {
                     if let Some(s) =
                         crate::netlink::parse::recorded(payload, selected[0], opts.extensions, &mut scratch)
@@ -137,7 +137,7 @@ impl Frame {
             .iter()
             .map(|t| match &t.source {
                 TableSource::Netlink(bytes) => {
-                    let mut r = super::codec::Reader::new(bytes);
+                    let mut r = super::codec::Reader::new(bytes.bytes());
                     std::iter::from_fn(|| r.bytes().ok()).count()
                 }
                 // A header line, then a socket a line.

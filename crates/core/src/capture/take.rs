@@ -310,7 +310,7 @@ fn dump_tables(diag: Result<DiagSocket, NetlinkError>, net_dir: &Path) -> Result
         };
         interrupted |= d.interrupted;
         match result {
-            Ok(()) => tables.push(Table { name, source: TableSource::Netlink(bytes) }),
+            Ok(()) => tables.push(Table { name, source: TableSource::Netlink(super::codec::Shared::new(bytes)) }),
             Err(e @ NetlinkError::Unsupported { .. }) => {
                 tables.push(proc_net_table(name, format!("{e}; read from /proc/net instead"), net_dir));
             }
