@@ -217,15 +217,14 @@ impl FdView {
         let mut all: Vec<u32> =
             frame.processes.iter().map(|p| p.pid).chain(frame.unreadable.iter().map(|u| u.0)).collect();
         all.sort_unstable();
-        let command_of = |pid: u32| frame.processes.iter().find(|p| p.pid == pid).map(|p| p.command.clone());
-        let pids = select_pids(&all, which, command_of)?;
+        let record = |pid: u32| frame.processes.binary_search_by_key(&pid, |p| p.pid).ok().map(|i| &frame.processes[i]);
+        let pids = select_pids(&all, which, |pid| record(pid).map(|p| p.command.clone()))?;
         let system = crate::model::SystemFiles::from_texts(
             frame.file("sys/fs/file-nr").unwrap_or(""),
             frame.file("sys/fs/nr_open").unwrap_or(""),
         );
         let everyone = which.pids.is_empty() && which.names.is_empty();
         let mut view = FdView { system, vanished: if everyone { frame.vanished } else { 0 }, ..FdView::default() };
-        let record = |pid: u32| frame.processes.binary_search_by_key(&pid, |p| p.pid).ok().map(|i| &frame.processes[i]);
         let unread = |pid: u32| frame.unreadable.iter().find(|u| u.0 == pid).map(|u| Unreadable::Denied(u.1.clone()));
         let tables = pids
             .iter()

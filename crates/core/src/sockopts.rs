@@ -451,19 +451,27 @@ impl Report {
             if s.inode == 0 || report.by_inode.contains_key(&s.inode) || report.unknown.contains_key(&s.inode) {
                 continue;
             }
-            if let Some(o) = recorded.by_inode.get(&s.inode) {
-                report.by_inode.insert(s.inode, o.clone());
-                if let Some(f) = recorded.flows.get(&s.inode) {
-                    report.flows.insert(s.inode, *f);
+            match recorded.recorded(s.inode) {
+                Ok(o) => {
+                    report.by_inode.insert(s.inode, o.clone());
+                    if let Some(f) = recorded.flows.get(&s.inode) {
+                        report.flows.insert(s.inode, *f);
+                    }
                 }
-                continue;
+                Err(why) => {
+                    let Some(owner) = snap.owners_of(s).next() else { continue };
+                    report.unknown.insert(s.inode, why);
+                    report.tally(why, owner.process.pid, owner.process.command.to_string());
+                }
             }
-            let Some(owner) = snap.owners_of(s).next() else { continue };
-            let why = recorded.unknown.get(&s.inode).copied().unwrap_or(Unreadable::NotRecorded);
-            report.unknown.insert(s.inode, why);
-            report.tally(why, owner.process.pid, owner.process.command.to_string());
         }
         report
+    }
+
+    /// A capture's options for a socket, or why it has none: the reading failed when it was
+    /// recorded, or the capture did not read it (`NotRecorded`).
+    pub fn recorded(&self, inode: u64) -> Result<&SockOpts, Unreadable> {
+        self.by_inode.get(&inode).ok_or_else(|| self.unknown.get(&inode).copied().unwrap_or(Unreadable::NotRecorded))
     }
 
     /// Adds another part's options, traffic and unreadable sockets to this one.

@@ -322,7 +322,9 @@ fn unix_report(path: &str, at: &Place<'_>) -> Result<Report, SnapshotError> {
     let stale_then = at.capture.map(|f| f.stale.iter().any(|p| p == path));
     let exists = stale_then.unwrap_or_else(|| Path::new(path).exists());
     if !listening && !path.starts_with('@') && exists {
-        match stale_then.map(|stale| Some(!stale)).unwrap_or_else(|| other_namespaces_bind(path, at.proc_root)) {
+        // From a capture, only a file it found stale gets here: no namespace bound it.
+        let elsewhere = if stale_then.is_some() { Some(false) } else { other_namespaces_bind(path, at.proc_root) };
+        match elsewhere {
             Some(true) => r.notes.push(format!("{} is bound by a socket in another network namespace (a container?); `sockscope who {} --all-netns` names the namespace and its owners.", Untrusted(path), Untrusted(&shell_quote(path)))),
             None => r.notes.push(format!("no socket in this network namespace listens on {}, and other namespaces cannot be looked at without privilege (run as root to tell whether it is stale).", Untrusted(path))),
             Some(false) => {

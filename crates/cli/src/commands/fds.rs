@@ -49,7 +49,7 @@ pub fn run(args: &FdsArgs, capture: Option<Arc<Frame>>, out: &mut impl Write) ->
         capture: capture.clone(),
     };
     let hidepid = match &capture {
-        Some(frame) => frame.owner_report.hidepid.clone(),
+        Some(frame) => frame.hidepid.clone(),
         None => sockscope_core::host::hidepid(&opts.proc_root),
     };
     let mut view = match FdView::collect(&which, &opts) {
@@ -144,15 +144,14 @@ fn read_sockopts(view: &mut FdView, proc_root: &std::path::Path) -> Vec<String> 
 /// The options a capture recorded for each socket fd shown; the notes on those it has none for.
 fn recorded_sockopts(view: &mut FdView, frame: &Frame) -> Vec<String> {
     use sockscope_core::model::FdKind;
-    use sockscope_core::sockopts::{Report, SockOpts, Unreadable};
+    use sockscope_core::sockopts::{Report, SockOpts};
     let mut unread = Report::default();
     for p in &mut view.processes {
         for row in &mut p.fds {
             let (FdKind::Socket, Some(inode)) = (&row.entry.kind, row.entry.inode) else { continue };
-            row.sockopts = Some(match frame.options.get(inode) {
-                Some(o) => o.clone(),
-                None => {
-                    let why = frame.options.unknown.get(&inode).copied().unwrap_or(Unreadable::NotRecorded);
+            row.sockopts = Some(match frame.options.recorded(inode) {
+                Ok(o) => o.clone(),
+                Err(why) => {
                     unread.tally(why, p.pid, p.command.to_string());
                     SockOpts::default()
                 }

@@ -55,6 +55,31 @@ impl Writer {
     }
 }
 
+/// A number (`Writer::u`) read from a stream: `Ok(None)` when the stream ends before its
+/// first byte, cleanly or cut inside the compressor's block; `InvalidData` past 64 bits.
+pub fn read_u(r: &mut impl std::io::Read) -> std::io::Result<Option<u64>> {
+    use std::io::{Error, ErrorKind};
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let mut b = [0u8];
+        match r.read(&mut b) {
+            Ok(0) if shift == 0 => return Ok(None),
+            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+            Ok(_) => {}
+            Err(e) if shift == 0 && e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        v |= u64::from(b[0] & 0x7f) << shift;
+        if b[0] & 0x80 == 0 {
+            if shift == 63 && b[0] > 1 {
+                break;
+            }
+            return Ok(Some(v));
+        }
+    }
+    Err(Error::new(ErrorKind::InvalidData, "a number runs past 64 bits"))
+}
+
 /// Why the bytes could not be decoded, and where (offset from the start of what was read).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what} at byte {at}")]
@@ -150,11 +175,6 @@ impl<'a> Reader<'a> {
         u32::try_from(v).or_else(|_| self.fail("a number is too large for its field"))
     }
 
-    pub fn u16(&mut self) -> Result<u16, DecodeError> {
-        let v = self.u()?;
-        u16::try_from(v).or_else(|_| self.fail("a number is too large for its field"))
-    }
-
     pub fn bool(&mut self) -> Result<bool, DecodeError> {
         match self.u8()? {
             0 => Ok(false),
@@ -242,6 +262,14 @@ mod tests {
             prop_assert_eq!(r.str().unwrap(), text.as_str());
             prop_assert_eq!(r.opt().unwrap(), None);
             prop_assert!(r.is_empty());
+            // The same numbers read from a stream, then its end.
+            let mut w = Writer::default();
+            vals.iter().for_each(|v| w.u(*v));
+            let mut stream = &w.buf[..];
+            for v in &vals {
+                prop_assert_eq!(read_u(&mut stream).unwrap(), Some(*v));
+            }
+            prop_assert_eq!(read_u(&mut stream).unwrap(), None);
         }
 
         #[test]

@@ -5,7 +5,7 @@
 use super::Frame;
 use crate::diagnose::observe::{ObserveOptions, observe_capture};
 use crate::diagnose::{Finding, SecondLook, Severity, Thresholds, diagnose};
-use crate::model::{Endpoint, FdName, Netid, SockState};
+use crate::model::{Endpoint, Netid, SockState};
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
 use crate::summary::listening_ports;
 use serde::Serialize;
@@ -100,6 +100,11 @@ fn look(frame: &Frame) -> Result<Snapshot, SnapshotError> {
     super::replay::snapshot(frame, &opts)
 }
 
+/// What the diff compares: TCP and UDP sockets (A's look holds every table: see `diff`).
+fn is_tcp_or_udp(s: &crate::Socket) -> bool {
+    matches!(s.netid, Netid::Tcp | Netid::Udp)
+}
+
 type Key = (u32, String);
 /// Sockets counted by (state, service port).
 type ByStatePort = BTreeMap<(SockState, u16), u64>;
@@ -109,7 +114,7 @@ fn counts(snap: &Snapshot) -> (HashMap<Key, ByStatePort>, ByStatePort) {
     let listening = listening_ports(&snap.sockets);
     let mut per_process: HashMap<Key, ByStatePort> = HashMap::new();
     let mut per_port = BTreeMap::new();
-    for s in &snap.sockets {
+    for s in snap.sockets.iter().filter(|s| is_tcp_or_udp(s)) {
         let (Endpoint::Inet { port: local, .. }, peer) = (&s.local, &s.peer) else { continue };
         let port = if s.state == SockState::Listen || listening.contains(&(s.netid, *local)) {
             *local
@@ -144,7 +149,11 @@ fn changes(before: &ByStatePort, after: &ByStatePort) -> Vec<StateCount> {
 /// What changed from `a` to `b`, the processes and ports with the largest changes first.
 pub fn diff(a: &Frame, b: &Frame, t: &Thresholds) -> Result<Diff, SnapshotError> {
     let span = Duration::from_nanos(b.taken_at_ns.saturating_sub(a.taken_at_ns));
-    let (sa, sb) = (look(a)?, look(b)?);
+    // A's look as the doctor reads it, for the growth rules; its sockets serve the counts too.
+    let opts = ObserveOptions { thresholds: t.clone(), ..ObserveOptions::default() };
+    let mut observed = observe_capture(a, &opts)?;
+    let sb = look(b)?;
+    let sa = std::sync::Arc::clone(&observed.first);
     let ((pa, porta), (pb, portb)) = (counts(&sa), counts(&sb));
     let (fa, fb) = (fd_counts(a), fd_counts(b));
     let empty = BTreeMap::new();
@@ -195,7 +204,7 @@ pub fn diff(a: &Frame, b: &Frame, t: &Thresholds) -> Result<Diff, SnapshotError>
     let listeners = |snap: &Snapshot| -> HashSet<String> {
         snap.sockets
             .iter()
-            .filter(|s| s.state == SockState::Listen)
+            .filter(|s| s.state == SockState::Listen && is_tcp_or_udp(s))
             .map(|s| {
                 let owners: Vec<String> = snap
                     .owners_of(s)
@@ -228,7 +237,11 @@ pub fn diff(a: &Frame, b: &Frame, t: &Thresholds) -> Result<Diff, SnapshotError>
     limits.sort_by_key(|l| l.pid);
     let started = fb.keys().filter(|k| !fa.contains_key(*k)).count();
     let exited = fa.keys().filter(|k| !fb.contains_key(*k)).count();
-    let mut findings = growth(a, b, &sb, span, t)?;
+    observed.second = SecondLook::of(&sb.sockets);
+    observed.after = b.counters();
+    observed.window = span;
+    let mut findings: Vec<Finding> =
+        diagnose(&observed, t).into_iter().filter(|f| GROWTH_RULES.contains(&f.rule)).collect();
     findings.extend(fd_leaks(&processes, &fb, span));
     findings.sort_by(|x, y| y.severity.cmp(&x.severity).then(x.rule.cmp(y.rule)));
     Ok(Diff {
@@ -247,23 +260,7 @@ pub fn diff(a: &Frame, b: &Frame, t: &Thresholds) -> Result<Diff, SnapshotError>
 
 /// Each process's open fds (numbered ones), by (pid, command).
 fn fd_counts(f: &Frame) -> HashMap<Key, (u64, &super::frame::ProcessRecord)> {
-    f.processes
-        .iter()
-        .map(|p| {
-            let n = p.fds.iter().filter(|e| matches!(e.fd, FdName::Number(_))).count() as u64;
-            ((p.pid, p.command.clone()), (n, p))
-        })
-        .collect()
-}
-
-/// The doctor's rules that compare two looks, with `a` as the first and `b` as the second.
-fn growth(a: &Frame, b: &Frame, sb: &Snapshot, span: Duration, t: &Thresholds) -> Result<Vec<Finding>, SnapshotError> {
-    let opts = ObserveOptions { thresholds: t.clone(), ..ObserveOptions::default() };
-    let mut o = observe_capture(a, &opts)?;
-    o.second = SecondLook::of(&sb.sockets);
-    o.after = b.counters();
-    o.window = span;
-    Ok(diagnose(&o, t).into_iter().filter(|f| GROWTH_RULES.contains(&f.rule)).collect())
+    f.processes.iter().map(|p| ((p.pid, p.command.clone()), (p.open_fds(), p))).collect()
 }
 
 /// fd-leak: a process whose open fds grew by at least `FD_LEAK_MIN` and `FD_LEAK_SHARE`

@@ -25,8 +25,8 @@ pub struct Frame {
     /// Processes that could not be read, with why.
     pub unreadable: Vec<(u32, String)>,
     pub vanished: u32,
-    /// What the owner walk could not read, as a live walk reports it.
-    pub owner_report: OwnerScanReport,
+    /// procfs's `hidepid=`, when it hid other users' processes from the recording.
+    pub hidepid: Option<String>,
     /// The kernel's text files the commands read (counters, sysctls), by their path under
     /// /proc (`net/netstat`, `sys/net/core/somaxconn`).
     pub files: BTreeMap<String, String>,
@@ -133,6 +133,13 @@ pub struct ProcessRecord {
     pub cgroup: Option<String>,
 }
 
+impl ProcessRecord {
+    /// Its open fds: the numbered ones (cwd, rtd, txt and mem are not fds).
+    pub fn open_fds(&self) -> u64 {
+        self.fds.iter().filter(|e| matches!(e.fd, FdName::Number(_))).count() as u64
+    }
+}
+
 /// The doctor's second look: each TCP socket's state and queues by cookie, and the counters.
 #[derive(Debug, Clone, Default)]
 pub struct SecondLook {
@@ -196,7 +203,7 @@ impl Frame {
             }
         });
         w.section(OWNER_REPORT, |w| {
-            let r = &self.owner_report;
+            let r = self.owner_report();
             w.u(u64::from(r.processes_scanned));
             w.u(u64::from(r.processes_unreadable));
             w.opt_str(r.unreadable_reason.as_deref());
@@ -283,15 +290,14 @@ impl Frame {
                     }
                 }
                 OWNER_REPORT => {
-                    let r = &mut f.owner_report;
-                    r.processes_scanned = s.u32()?;
-                    r.processes_unreadable = s.u32()?;
-                    r.unreadable_reason = s.opt_string()?;
+                    // The counts are the processes' and the unreadable ones' (derived again
+                    // by `owner_report`); only hidepid is not.
+                    let (_scanned, _unreadable, _reason) = (s.u32()?, s.u32()?, s.opt_string()?);
                     for _ in 0..s.count()? {
-                        r.unreadable_pids.push(s.u32()?);
+                        s.u32()?;
                     }
-                    r.processes_vanished = s.u32()?;
-                    r.hidepid = s.opt_string()?;
+                    let _vanished = s.u32()?;
+                    f.hidepid = s.opt_string()?;
                 }
                 FILES => f.files = decode_files(&mut s)?,
                 OPTIONS => f.options = decode_options(&mut s)?,
@@ -359,7 +365,19 @@ impl Frame {
                 processes.push(Process::new(p.pid, p.command.as_str(), p.uid));
             }
         }
-        OwnerIndex::new(processes, entries, self.owner_report.clone())
+        OwnerIndex::new(processes, entries, self.owner_report())
+    }
+
+    /// What the owner walk read and could not, as a live walk reports it.
+    pub fn owner_report(&self) -> OwnerScanReport {
+        OwnerScanReport {
+            processes_scanned: self.processes.len() as u32,
+            processes_unreadable: self.unreadable.len() as u32,
+            unreadable_reason: self.unreadable.first().map(|(_, why)| why.clone()),
+            unreadable_pids: self.unreadable.iter().take(64).map(|(pid, _)| *pid).collect(),
+            processes_vanished: self.vanished,
+            hidepid: self.hidepid.clone(),
+        }
     }
 }
 

@@ -234,31 +234,16 @@ fn read_frames(compressed: &[u8], path: &Path) -> Result<Vec<Frame>, CaptureErro
         .map_err(|e| damaged(format!("its compressed stream cannot be opened ({e})")))?;
     let mut frames = Vec::new();
     loop {
-        // The frame's length, a varint, byte by byte: the end of the stream is allowed only here.
-        let mut len = 0u64;
-        let mut shift = 0;
-        let mut first = true;
-        loop {
-            let mut b = [0u8];
-            match dec.read(&mut b) {
-                Ok(0) if first => return Ok(frames),
-                Ok(0) => return Err(damaged(format!("frame {} is cut off (truncated)", frames.len() + 1))),
-                Ok(_) => {}
-                Err(e) if first && !frames.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Ok(frames);
-                }
-                Err(e) => return Err(damaged(format!("frame {}: {}", frames.len() + 1, decompress_error(&e)))),
-            }
-            first = false;
-            len |= u64::from(b[0] & 0x7f) << shift;
-            shift += 7;
-            if b[0] & 0x80 == 0 {
-                break;
-            }
-            if shift > 63 {
+        // The frame's length: the end of the stream is allowed only before it (a recording
+        // stopped early ends there, or inside the compressor's block after a whole frame).
+        let len = match codec::read_u(&mut dec) {
+            Ok(Some(len)) => len,
+            Ok(None) => return Ok(frames),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 return Err(damaged(format!("frame {} has a malformed length", frames.len() + 1)));
             }
-        }
+            Err(e) => return Err(damaged(format!("frame {}: {}", frames.len() + 1, decompress_error(&e)))),
+        };
         if len > MAX_FRAME_BYTES {
             return Err(damaged(format!("frame {} claims {len} bytes, more than any look holds", frames.len() + 1)));
         }

@@ -3,7 +3,7 @@
 
 use super::frame::{Frame, TableSource};
 use crate::filter::Pred;
-use crate::model::{Family, Netid, SockState, StateSet};
+use crate::model::{Netid, SockState, StateSet};
 use crate::snapshot::{KernelFilter, Snapshot, SnapshotError, SnapshotOptions, eval_context};
 use std::collections::HashMap;
 
@@ -109,12 +109,11 @@ fn sockets(tables: &[super::frame::Table], opts: &SnapshotOptions, snap: &mut Sn
     for (t, selected) in fell_back {
         let TableSource::ProcNet { files, .. } = &t.source else { continue };
         for (file, text) in files {
-            let family = match file.as_str() {
-                "tcp6" | "udp6" | "raw6" => Family::Inet6,
-                "tcp" | "udp" | "raw" => Family::Inet,
-                "unix" => Family::Unix,
-                "packet" => Family::Packet,
-                _ => Family::Netlink,
+            // The family of the file, as the live fallback reads it.
+            let found = t.name.netids().iter().flat_map(|n| crate::procfs::net::files(*n)).find(|(f, _)| f == file);
+            let Some(&(_, family)) = found else {
+                snap.warnings.push(format!("the capture's /proc/net/{file} is not a file of its table: left out"));
+                continue;
             };
             if !sel.has_family(family) {
                 continue;
@@ -156,9 +155,7 @@ impl Frame {
     /// The whitespace-separated numbers of a /proc/sys file (`net/core/somaxconn`), as
     /// `procfs::sysctl::read_u64s` reads them live.
     pub fn sysctl_u64s(&self, name: &str) -> Vec<u64> {
-        self.file(&format!("sys/{name}"))
-            .map(|t| t.split_whitespace().filter_map(|v| v.parse().ok()).collect())
-            .unwrap_or_default()
+        self.file(&format!("sys/{name}")).map(crate::procfs::sysctl::parse_u64s).unwrap_or_default()
     }
 
     /// netstat, snmp and snmp6, as `procfs::counters::read` reads them live.
@@ -168,26 +165,11 @@ impl Frame {
 
     /// sockstat and sockstat6.
     pub fn sockstat(&self) -> HashMap<String, u64> {
-        let mut out = HashMap::new();
-        for f in ["net/sockstat", "net/sockstat6"] {
-            if let Some(t) = self.file(f) {
-                out.extend(crate::procfs::counters::parse_sockstat(t));
-            }
-        }
-        out
+        crate::procfs::counters::sockstat_from(|f| self.file(&format!("net/{f}")).map(str::to_string))
     }
 }
 
-/// The counters of a set of kernel files.
+/// The counters of a set of kernel files (a look's, or its second look's).
 pub fn counters_of(files: &std::collections::BTreeMap<String, String>) -> HashMap<String, u64> {
-    let mut all = HashMap::new();
-    for f in ["net/netstat", "net/snmp"] {
-        if let Some(t) = files.get(f) {
-            all.extend(crate::procfs::counters::parse_pairs(t));
-        }
-    }
-    if let Some(t) = files.get("net/snmp6") {
-        all.extend(crate::procfs::counters::parse_lines(t));
-    }
-    all
+    crate::procfs::counters::read_from(|f| files.get(&format!("net/{f}")).cloned())
 }

@@ -95,12 +95,10 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
             .warnings
             .push("the kernel reported that sockets changed during the dump; some may be missing or doubled".into());
     }
-    let report = &mut frame.owner_report;
-    report.hidepid = crate::procfs::hidepid(root);
+    frame.hidepid = crate::procfs::hidepid(root);
     for (pid, t) in pids.iter().zip(tables_read) {
         match t {
             Ok(p) => {
-                report.processes_scanned += 1;
                 let cmdline =
                     if opts.redact { None } else { std::fs::read(root.join(pid.to_string()).join("cmdline")).ok() };
                 frame.processes.push(ProcessRecord {
@@ -115,18 +113,8 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
                     cgroup: std::fs::read_to_string(root.join(pid.to_string()).join("cgroup")).ok(),
                 });
             }
-            Err(Unreadable::Gone) => {
-                frame.vanished += 1;
-                report.processes_vanished += 1;
-            }
-            Err(Unreadable::Denied(why)) => {
-                report.processes_unreadable += 1;
-                if report.unreadable_pids.len() < 64 {
-                    report.unreadable_pids.push(*pid);
-                }
-                report.unreadable_reason.get_or_insert_with(|| why.clone());
-                frame.unreadable.push((*pid, why));
-            }
+            Err(Unreadable::Gone) => frame.vanished += 1,
+            Err(Unreadable::Denied(why)) => frame.unreadable.push((*pid, why)),
         }
     }
     frame.own_netns = crate::netns::own(root);

@@ -329,7 +329,7 @@ pub fn fd_usage_in(frame: &crate::capture::Frame, snap: &Snapshot) -> Vec<Proces
         .map(|p| ProcessFds {
             pid: p.pid,
             command: p.command.clone(),
-            open: p.fds.iter().filter(|e| matches!(e.fd, crate::model::FdName::Number(_))).count() as u64,
+            open: p.open_fds(),
             soft: p.limit.soft,
             hard: p.limit.hard,
             sockets: per_pid.get(&p.pid).copied().unwrap_or(0),
@@ -370,11 +370,8 @@ fn sysctls_with(read_u64s: impl Fn(&str) -> Vec<u64>, sockstat: &HashMap<String,
     let one = |name: &str| read_u64s(name).first().copied().unwrap_or(0);
     let tcp_mem = read_u64s("net/ipv4/tcp_mem");
     let files = read_u64s("fs/file-nr");
-    let range = read_u64s("net/ipv4/ip_local_port_range");
-    let port_range = match (range.first().map(|v| u16::try_from(*v)), range.get(1).map(|v| u16::try_from(*v))) {
-        (Some(Ok(low)), Some(Ok(high))) => (low, high),
-        _ => sysctl::DEFAULT_PORT_RANGE,
-    };
+    let port_range =
+        sysctl::port_range(&read_u64s("net/ipv4/ip_local_port_range")).unwrap_or(sysctl::DEFAULT_PORT_RANGE);
     Sysctls {
         somaxconn: one("net/core/somaxconn"),
         tcp_max_tw_buckets: one("net/ipv4/tcp_max_tw_buckets"),

@@ -54,9 +54,14 @@ pub fn parse_sockstat(text: &str) -> HashMap<String, u64> {
 /// sockstat and sockstat6 of the namespace whose /proc/…/net directory is `net_dir`, in one
 /// map (missing files add nothing).
 pub fn read_sockstat(net_dir: &Path) -> HashMap<String, u64> {
+    sockstat_from(|file| std::fs::read_to_string(net_dir.join(file)).ok())
+}
+
+/// sockstat and sockstat6 from `text_of(file name)` (a directory, or a capture's files).
+pub fn sockstat_from(text_of: impl Fn(&str) -> Option<String>) -> HashMap<String, u64> {
     let mut out = HashMap::new();
     for file in ["sockstat", "sockstat6"] {
-        if let Ok(text) = std::fs::read_to_string(net_dir.join(file)) {
+        if let Some(text) = text_of(file) {
             out.extend(parse_sockstat(&text));
         }
     }
@@ -65,13 +70,18 @@ pub fn read_sockstat(net_dir: &Path) -> HashMap<String, u64> {
 
 /// Every counter of the namespace whose /proc/…/net directory is `net_dir`.
 pub fn read(net_dir: &Path) -> HashMap<String, u64> {
+    read_from(|file| std::fs::read_to_string(net_dir.join(file)).ok())
+}
+
+/// Every counter, from `text_of(file name)` (a directory, or a capture's files).
+pub fn read_from(text_of: impl Fn(&str) -> Option<String>) -> HashMap<String, u64> {
     let mut all = HashMap::new();
     for file in ["netstat", "snmp"] {
-        if let Ok(t) = std::fs::read_to_string(net_dir.join(file)) {
+        if let Some(t) = text_of(file) {
             all.extend(parse_pairs(&t));
         }
     }
-    if let Ok(t) = std::fs::read_to_string(net_dir.join("snmp6")) {
+    if let Some(t) = text_of("snmp6") {
         all.extend(parse_lines(&t));
     }
     all
