@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = parse::meminfo(p);
     }
     let mut sockets = Vec::new();
-    let _ = rawdump::read(data, &sockscope_core::Selection::all(), &mut sockets);
+    let _ = rawdump::read_from(&mut &data[..], &sockscope_core::Selection::all(), &mut sockets);
     // The payload alone, too: the fixtures store payloads without netlink headers.
     let _ = parse::inet(data, Netid::Raw);
     let _ = parse::unix(data);

@@ -32,6 +32,11 @@ pub struct Cli {
     /// With --from: which look of a capture of several (1 is the first; default the last)
     #[arg(long = "frame", global = true, value_name = "N", requires = "from")]
     pub frame: Option<usize>,
+    /// With --from or diff: read a capture that decompresses to more than 256 times its size
+    /// (or past 16 GiB), up to SIZE bytes in all (e.g. 20g); such a file is usually a
+    /// decompression bomb
+    #[arg(long = "max-decompressed", global = true, value_name = "SIZE", value_parser = decompressed_size)]
+    pub max_decompressed: Option<u64>,
 
     /// Colour: on a terminal unless NO_COLOR is set (auto), always, or never
     #[arg(long = "color", alias = "colour", value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -839,6 +844,20 @@ fn byte_size(text: &str) -> Result<usize, String> {
     n.checked_mul(scale)
         .filter(|b| (1..=16 << 20).contains(b))
         .ok_or_else(|| format!("{text} is out of range (1 B to 16m)"))
+}
+
+/// `--max-decompressed`: bytes, with k, m, g or t (powers of 1024).
+fn decompressed_size(text: &str) -> Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'k')) => (&t[..i], 10),
+        Some((i, 'm')) => (&t[..i], 20),
+        Some((i, 'g')) => (&t[..i], 30),
+        Some((i, 't')) => (&t[..i], 40),
+        _ => (t.as_str(), 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("'{text}' is not a size (512m, 20g)"))?;
+    n.checked_mul(1 << shift).filter(|b| *b > 0).ok_or_else(|| format!("{text} is out of range (1 B to 16777215t)"))
 }
 
 fn seconds_up_to<const MAX: u64>(text: &str) -> Result<f64, String> {

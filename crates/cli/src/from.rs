@@ -3,7 +3,7 @@
 
 use crate::usage::usage;
 use serde::Serialize;
-use sockscope_core::capture::{Capture, Frame, Header};
+use sockscope_core::capture::{Capture, Frame, Header, Keep, Limit};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
@@ -12,8 +12,13 @@ use std::time::{Duration, UNIX_EPOCH};
 pub struct Loaded {
     pub path: PathBuf,
     pub header: Header,
+    /// The looks kept: all of them for `watch` without `--frame`, else the chosen one.
     pub frames: Vec<Arc<Frame>>,
-    /// Index into `frames` of the look one-shot commands answer from.
+    /// How many looks the capture holds.
+    pub looks: usize,
+    /// The index in the capture (from 0) of `frames[0]`.
+    pub first_kept: usize,
+    /// The index in the capture (from 0) of the look one-shot commands answer from.
     pub chosen: usize,
     /// Whether `--frame` chose it (`watch` then shows that look alone, not all of them).
     pub frame_asked: bool,
@@ -58,11 +63,17 @@ pub fn taken_at(frame: &Frame) -> std::time::SystemTime {
 }
 
 impl Loaded {
-    /// Reads `path`; `frame` is 1-based (default: the last look). A capture that cannot be
-    /// read, or a frame it does not have, is an error in the command line (exit 2).
-    pub fn read(path: &Path, frame: Option<usize>) -> anyhow::Result<Loaded> {
-        let capture = Capture::read(path).map_err(usage)?;
-        let n = capture.frames.len();
+    /// Reads `path`; `frame` is 1-based (default: the last look), and only that look is
+    /// kept unless `all` asks for every one. A capture that cannot be read, or a frame it
+    /// does not have, is an error in the command line (exit 2).
+    pub fn read(path: &Path, frame: Option<usize>, all: bool, limit: Limit) -> anyhow::Result<Loaded> {
+        let keep = match frame {
+            Some(k) => Keep::Number(k),
+            None if all => Keep::All,
+            None => Keep::Last,
+        };
+        let capture = Capture::read_keeping(path, keep, limit).map_err(usage)?;
+        let n = capture.looks;
         let chosen = match frame {
             None => n - 1,
             Some(k) if (1..=n).contains(&k) => k - 1,
@@ -75,11 +86,19 @@ impl Loaded {
             }
         };
         let frames = capture.frames.into_iter().map(Arc::new).collect();
-        Ok(Loaded { path: path.to_path_buf(), header: capture.header, frames, chosen, frame_asked: frame.is_some() })
+        Ok(Loaded {
+            path: path.to_path_buf(),
+            header: capture.header,
+            frames,
+            looks: n,
+            first_kept: capture.first_kept,
+            chosen,
+            frame_asked: frame.is_some(),
+        })
     }
 
     pub fn frame(&self) -> &Arc<Frame> {
-        &self.frames[self.chosen]
+        &self.frames[self.chosen - self.first_kept]
     }
 
     /// Tells the user (stderr) and JSON documents (the `capture` object) where the answer
@@ -92,7 +111,7 @@ impl Loaded {
             written_by: self.header.written_by.clone(),
             taken_at: crate::render::envelope::rfc3339(taken_at(self.frame())),
             frame: self.chosen + 1,
-            frames: self.frames.len(),
+            frames: self.looks,
             redacted: self.header.redacted,
         };
         let of = if info.frames > 1 { format!(" (look {} of {})", info.frame, info.frames) } else { String::new() };

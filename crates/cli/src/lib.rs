@@ -7,6 +7,7 @@ mod args;
 mod commands;
 pub mod escape;
 mod from;
+mod input;
 pub mod output;
 mod plan;
 pub mod render;
@@ -15,6 +16,7 @@ mod usage;
 
 use clap::Parser;
 use output::Guarded;
+use sockscope_core::capture::Limit;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -34,11 +36,13 @@ pub fn main() -> ExitCode {
     // written a token at a time).
     let mut out = BufWriter::with_capacity(64 * 1024, Guarded::new(stdout.lock()));
     let width = term::stdout_width();
-    let loaded = match cli.from.as_deref().map(|path| from_capture(path, cli.frame, cli.command.as_ref())) {
-        Some(Ok(l)) => Some(l),
-        Some(Err(e)) => return finish(Err(e), out),
-        None => None,
-    };
+    let loaded =
+        match cli.from.as_deref().map(|path| from_capture(path, cli.frame, cli.max_decompressed, cli.command.as_ref()))
+        {
+            Some(Ok(l)) => Some(l),
+            Some(Err(e)) => return finish(Err(e), out),
+            None => None,
+        };
     let frame = loaded.as_ref().map(|l| Arc::clone(l.frame()));
     let result: anyhow::Result<u8> = match &cli.command {
         None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color), frame)
@@ -48,7 +52,9 @@ pub fn main() -> ExitCode {
         Some(args::Command::Who(a)) => commands::who::run(a, frame, &mut out).map(status),
         Some(args::Command::Doctor(a)) => commands::doctor::run(a, frame, term::colour(cli.color), &mut out),
         Some(args::Command::Record(a)) => commands::record::run(a).map(status),
-        Some(args::Command::Diff(a)) => commands::diff::run(a, &mut out),
+        Some(args::Command::Diff(a)) => {
+            commands::diff::run(a, cli.max_decompressed.map_or(Limit::Proportional, Limit::Bytes), &mut out)
+        }
         Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out).map(status),
         Some(args::Command::Trace(a)) => commands::trace::run(a),
         Some(args::Command::Events(a)) => commands::events::run(a),
@@ -97,6 +103,7 @@ fn capture_args_after_command(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi
 fn from_capture(
     path: &std::path::Path,
     frame: Option<usize>,
+    max_decompressed: Option<u64>,
     command: Option<&args::Command>,
 ) -> anyhow::Result<from::Loaded> {
     use args::Command as C;
@@ -113,7 +120,10 @@ fn from_capture(
     if let Some(c) = refused {
         return Err(from::refuse(c));
     }
-    let loaded = from::Loaded::read(path, frame)?;
+    // Only `watch` replays every look; the others answer from one and keep only it.
+    let all = matches!(command, Some(C::Watch(_)));
+    let limit = max_decompressed.map_or(Limit::Proportional, Limit::Bytes);
+    let loaded = from::Loaded::read(path, frame, all, limit)?;
     loaded.announce();
     Ok(loaded)
 }

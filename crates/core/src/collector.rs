@@ -425,8 +425,9 @@ fn collect_netns(
 /// NLMSG_DONE. The kernel ran no filter on them: the caller's user-space pass does.
 fn read_tcp_dump(snap: &mut Snapshot, file: &std::path::Path, sel: &crate::Selection) -> Result<(), SnapshotError> {
     let err = |why: String| SnapshotError::DumpFile { path: file.to_path_buf(), why };
-    let bytes = std::fs::read(file).map_err(|e| err(e.to_string()))?;
-    crate::netlink::rawdump::read(&bytes, sel, &mut snap.sockets).map_err(|e| err(e.to_string()))?;
+    let input = std::fs::File::open(file).map_err(|e| err(e.to_string()))?;
+    crate::netlink::rawdump::read_from(&mut std::io::BufReader::new(input), sel, &mut snap.sockets)
+        .map_err(|e| err(e.to_string()))?;
     snap.warnings.push(format!(
         "TCP sockets read from the dump {} (TCPDIAG_FILE), not from the kernel: they are as they were when it was taken",
         file.display()

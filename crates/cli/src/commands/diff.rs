@@ -4,17 +4,18 @@ use crate::args::DiffArgs;
 use crate::render::envelope::{Envelope, Kind};
 use crate::usage::usage;
 use anyhow::Context;
-use sockscope_core::capture::Capture;
 use sockscope_core::capture::diff::{Diff, diff};
+use sockscope_core::capture::{Capture, Keep, Limit};
 use sockscope_core::diagnose::{Severity, Thresholds};
 use sockscope_core::text::Untrusted;
 use std::io::Write;
 
 /// Exit status: 0 when no growth rule flags anything, 1 when one does.
-pub fn run(args: &DiffArgs, out: &mut impl Write) -> anyhow::Result<u8> {
-    let a = Capture::read(&args.before).map_err(usage)?;
-    let b = Capture::read(&args.after).map_err(usage)?;
-    let (first, last) = (&a.frames[0], &b.frames[b.frames.len() - 1]);
+/// Only A's first look and B's last are kept as the captures are read.
+pub fn run(args: &DiffArgs, limit: Limit, out: &mut impl Write) -> anyhow::Result<u8> {
+    let a = Capture::read_keeping(&args.before, Keep::First, limit).map_err(usage)?;
+    let b = Capture::read_keeping(&args.after, Keep::Last, limit).map_err(usage)?;
+    let (first, last) = (&a.frames[0], &b.frames[0]);
     if last.taken_at_ns < first.taken_at_ns {
         crate::stderr_line!(
             "sockscope: note: {} was taken before {}: the changes read backwards",

@@ -18,8 +18,7 @@ pub fn run(
 ) -> anyhow::Result<u8> {
     let mut t = Thresholds::default();
     if let Some(path) = &args.config {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
+        let text = crate::input::read_text(path, "the config file", false)?;
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.is_empty() {

@@ -12,8 +12,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     // A configuration that does not read is a wrong command line: nothing starts.
     let config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| crate::usage::usage(anyhow::anyhow!("--config {}: {e}", path.display())))?;
+            let text = crate::input::read_text(path, "--config", false).map_err(crate::usage::usage)?;
             Config::parse(&path.display().to_string(), &text).map_err(crate::usage::usage)?
         }
         None => Config::default(),

@@ -27,7 +27,7 @@ pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool)
     // The replayed looks, and the index in the capture of the first.
     let (replay, first_look) = match &capture {
         Some(c) if c.frame_asked => (vec![std::sync::Arc::clone(c.frame())], c.chosen),
-        Some(c) => (c.frames.clone(), 0),
+        Some(c) => (c.frames.clone(), c.first_kept),
         None => (Vec::new(), 0),
     };
     let look = capture.as_ref().map(|c| &**c.frame());

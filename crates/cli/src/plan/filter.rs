@@ -3,11 +3,10 @@
 
 use crate::args::ListArgs;
 use crate::usage::usage;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use sockscope_core::filter::{self, Expr, Filter, HostMatch, Pred, Side};
 use sockscope_core::model::StateSet;
 use sockscope_core::names::{Proto, Services};
-use std::io::Read;
 use std::path::Path;
 
 pub fn build(args: &ListArgs, services: &Services) -> anyhow::Result<Filter> {
@@ -84,28 +83,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// A filter file is read whole but never past this size: `-F /dev/urandom` must end with
-/// an error, not with the machine's memory. Real filters are a few KiB; a generated list of
-/// 100,000 ports is about 1.5 MiB.
-const MAX_FILTER_FILE: u64 = 8 << 20;
-
 /// `-F FILE`, or `-F -` for standard input (as ss reads it).
 fn read_filter_file(path: &Path) -> anyhow::Result<String> {
-    let shown = crate::escape::escape_path(path);
-    let mut bytes = Vec::new();
-    let limited = |r: &mut dyn Read, bytes: &mut Vec<u8>| r.take(MAX_FILTER_FILE + 1).read_to_end(bytes);
-    let read = if path.as_os_str() == "-" {
-        limited(&mut std::io::stdin().lock(), &mut bytes)
-    } else {
-        std::fs::File::open(path).and_then(|mut f| limited(&mut f, &mut bytes))
-    };
-    read.with_context(|| format!("cannot read filter file {shown}"))?;
-    if bytes.len() as u64 > MAX_FILTER_FILE {
-        bail!("filter file {shown} is larger than {} MiB; a filter that long is not a filter", MAX_FILTER_FILE >> 20);
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("filter file {shown} is not UTF-8 text (bad byte at offset {})", e.utf8_error().valid_up_to())
-    })
+    crate::input::read_text(path, "filter file", true)
 }
 
 /// `( sport = :N or dport = :N )`

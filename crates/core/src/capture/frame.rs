@@ -508,7 +508,8 @@ fn decode_process(r: &mut Reader<'_>) -> Result<ProcessRecord, DecodeError> {
         protocols.push((r.u32()?, r.string()?));
     }
     let n = r.count()?;
-    let mut fds = Vec::with_capacity(n);
+    // A count is checked against the bytes left, not against what each entry becomes.
+    let mut fds = Vec::with_capacity(n.min(1 << 12));
     let mut last_inode = 0u64;
     for _ in 0..n {
         let fd = match r.u()? {

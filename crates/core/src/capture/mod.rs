@@ -24,6 +24,42 @@ pub const MAGIC: &[u8; 18] = b"sockscope capture\n";
 pub const VERSION: u16 = 1;
 /// A frame larger than this is refused as damaged (a look at a million sockets is ~600 MB).
 const MAX_FRAME_BYTES: u64 = 4 << 30;
+/// Which looks of a capture to keep as it is read. The others are decompressed past (and
+/// count against the limit) but never kept, so memory follows the looks asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every look (`watch --from` replays them all).
+    All,
+    /// The first look only (`diff`'s earlier capture).
+    First,
+    /// The last look only (the default of `--from`).
+    Last,
+    /// Look N, counted from 1 (`--frame N`); no look is kept when the capture has fewer.
+    Number(usize),
+}
+
+/// How much a capture may decompress to, in all (skipped looks included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// In proportion to the compressed bytes read so far (`DECOMPRESSION_RATIO`, with
+    /// `DECOMPRESSED_FLOOR` for small files), and never past `DECOMPRESSED_CEILING`.
+    Proportional,
+    /// Exactly this many bytes (`--max-decompressed`), whatever the file's size.
+    Bytes(u64),
+}
+
+/// A look at the host compresses about 20–60 times (the sock_diag replies of one socket
+/// repeat the shape of the last); this allows four times the most seen. A decompression
+/// bomb compresses thousands of times.
+pub const DECOMPRESSION_RATIO: u64 = 256;
+/// Any capture may decompress to this much, however small.
+pub const DECOMPRESSED_FLOOR: u64 = 64 << 20;
+/// No capture decompresses past this unless `--max-decompressed` says so.
+pub const DECOMPRESSED_CEILING: u64 = 16 << 30;
+/// A header is a few names and numbers.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+/// The step in which a look is decompressed (and the limit checked).
+const STEP: u64 = 4 << 20;
 
 /// Who took the capture, where and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,11 +77,15 @@ pub struct Header {
     pub interval_ms: Option<u64>,
 }
 
-/// A capture file's contents: its header and its frames, oldest first.
+/// A capture file's contents: its header and the looks kept of it (`Keep`), oldest first.
 #[derive(Debug, Default)]
 pub struct Capture {
     pub header: Header,
     pub frames: Vec<Frame>,
+    /// How many looks the file holds, kept or not.
+    pub looks: usize,
+    /// The index (from 0) in the file of `frames[0]`.
+    pub first_kept: usize,
 }
 
 /// Why a capture cannot be read or written. Every variant names the file.
@@ -69,6 +109,10 @@ pub enum CaptureError {
         "cannot read the capture {path}: it holds no look at the host (recording was cut short before the first ended)"
     )]
     NoFrames { path: PathBuf },
+    #[error(
+        "cannot read the capture {path}: it decompresses to more than {limit} bytes from {compressed} compressed bytes{why}"
+    )]
+    TooLarge { path: PathBuf, limit: u64, compressed: u64, why: String },
     #[error("cannot write the capture {path}: {cause}")]
     Write { path: PathBuf, cause: std::io::Error },
 }
@@ -171,37 +215,51 @@ impl<W: Write> Recorder<W> {
 }
 
 impl Capture {
-    /// Reads a capture file (`-`: standard input).
+    /// Reads every look of a capture file (`-`: standard input), within the proportional limit.
     pub fn read(path: &Path) -> Result<Capture, CaptureError> {
-        let io = |cause| CaptureError::Io { path: path.to_path_buf(), cause };
-        let bytes = if path == Path::new("-") {
-            let mut b = Vec::new();
-            std::io::stdin().lock().read_to_end(&mut b).map_err(io)?;
-            b
-        } else {
-            if path.is_dir() {
-                return Err(io(std::io::Error::other("it is a directory")));
-            }
-            std::fs::read(path).map_err(io)?
-        };
-        Capture::from_bytes(&bytes, path)
+        Capture::read_keeping(path, Keep::All, Limit::Proportional)
     }
 
-    /// A capture from its bytes; `path` names it in errors.
+    /// Reads a capture file (`-`: standard input; a FIFO or `/dev/fd/N` is read as a stream),
+    /// keeping the looks `keep` asks for. Nothing past the magic line is read from a file
+    /// that does not begin with it.
+    pub fn read_keeping(path: &Path, keep: Keep, limit: Limit) -> Result<Capture, CaptureError> {
+        let io = |cause| CaptureError::Io { path: path.to_path_buf(), cause };
+        if path == Path::new("-") {
+            return Capture::from_reader(std::io::stdin().lock(), path, keep, limit);
+        }
+        if path.is_dir() {
+            return Err(io(std::io::Error::other("it is a directory")));
+        }
+        let file = std::fs::File::open(path).map_err(io)?;
+        Capture::from_reader(std::io::BufReader::new(file), path, keep, limit)
+    }
+
+    /// A capture from its bytes, every look kept; `path` names it in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Capture, CaptureError> {
-        if bytes.is_empty() {
+        Capture::from_reader(bytes, path, Keep::All, Limit::Proportional)
+    }
+
+    /// A capture read from `input` as a stream; `path` names it in errors. With
+    /// `Keep::Number` beyond the last look, `frames` is empty and `looks` says how many
+    /// there are.
+    pub fn from_reader(input: impl Read, path: &Path, keep: Keep, limit: Limit) -> Result<Capture, CaptureError> {
+        let mut input = Counted { inner: input, read: 0 };
+        let io = |cause| CaptureError::Io { path: path.to_path_buf(), cause };
+        let mut magic = Vec::with_capacity(MAGIC.len());
+        (&mut input).take(MAGIC.len() as u64).read_to_end(&mut magic).map_err(io)?;
+        if magic.is_empty() {
             return Err(CaptureError::Empty { path: path.to_path_buf() });
         }
-        if !bytes.starts_with(MAGIC) {
-            if MAGIC.starts_with(bytes) {
+        if magic != MAGIC {
+            if MAGIC.starts_with(&magic) {
                 return Err(CaptureError::damaged(path, "it ends inside its first line (truncated)"));
             }
             return Err(CaptureError::NotACapture { path: path.to_path_buf() });
         }
-        let rest = &bytes[MAGIC.len()..];
-        let Some(fixed) = rest.get(..8) else {
-            return Err(CaptureError::damaged(path, "it ends inside its preamble (truncated)"));
-        };
+        let mut fixed = [0u8; 8];
+        read_all(&mut input, &mut fixed)
+            .map_err(|e| truncated_or(path, e, "it ends inside its preamble (truncated)"))?;
         let version = u16::from_le_bytes([fixed[0], fixed[1]]);
         let needs = u16::from_le_bytes([fixed[2], fixed[3]]);
         if needs > VERSION {
@@ -211,66 +269,167 @@ impl Capture {
             return Err(CaptureError::damaged(path, format!("its format version {version}/{needs} is not valid")));
         }
         let head_len = u32::from_le_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]) as usize;
+        if head_len > MAX_HEADER_BYTES {
+            return Err(CaptureError::damaged(
+                path,
+                format!("its header claims {head_len} bytes, more than any holds"),
+            ));
+        }
+        let mut head = vec![0u8; head_len];
+        read_all(&mut input, &mut head)
+            .map_err(|e| truncated_or(path, e, "its header runs past the end of the file (truncated)"))?;
         let head_start = MAGIC.len() + 8;
-        let Some(head) = bytes.get(head_start..head_start.saturating_add(head_len)) else {
-            return Err(CaptureError::damaged(path, "its header runs past the end of the file (truncated)"));
-        };
-        let header = Header::decode(head)
+        let header = Header::decode(&head)
             .map_err(|e| CaptureError::damaged(path, DecodeError { at: e.at + head_start, what: e.what }))?;
-        let body_start = head_start + head_len;
-        let frames = read_frames(&bytes[body_start..], path)?;
-        if frames.is_empty() {
+        let (frames, looks, first_kept) = read_frames(input, path, keep, limit)?;
+        if looks == 0 {
             return Err(CaptureError::NoFrames { path: path.to_path_buf() });
         }
-        Ok(Capture { header, frames })
+        Ok(Capture { header, frames, looks, first_kept })
     }
 }
 
-/// The frames of the compressed stream. A stream cut off after whole frames (a recording
-/// interrupted) gives those frames; one cut inside a frame, or damaged, is an error.
-fn read_frames(compressed: &[u8], path: &Path) -> Result<Vec<Frame>, CaptureError> {
+/// Fills `buf`, or says why not (`UnexpectedEof` when the input ends first).
+fn read_all(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<()> {
+    input.read_exact(buf)
+}
+
+fn truncated_or(path: &Path, e: std::io::Error, truncated: &str) -> CaptureError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        CaptureError::damaged(path, truncated)
+    } else {
+        CaptureError::Io { path: path.to_path_buf(), cause: e }
+    }
+}
+
+/// A reader that counts the bytes it hands out: the compressed bytes read so far, which
+/// the decompressed total is held in proportion to.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The decompressed bytes so far against the limit.
+struct Budget {
+    limit: Limit,
+    decompressed: u64,
+}
+
+impl Budget {
+    /// After `more` bytes came out of the decompressor, having read `compressed` in all.
+    fn spend(&mut self, more: u64, compressed: u64, path: &Path) -> Result<(), CaptureError> {
+        self.decompressed = self.decompressed.saturating_add(more);
+        let allowed = match self.limit {
+            Limit::Bytes(n) => n,
+            Limit::Proportional => {
+                compressed.saturating_mul(DECOMPRESSION_RATIO).max(DECOMPRESSED_FLOOR).min(DECOMPRESSED_CEILING)
+            }
+        };
+        if self.decompressed <= allowed {
+            return Ok(());
+        }
+        let why = match self.limit {
+            Limit::Bytes(_) => " (the limit --max-decompressed set)".to_string(),
+            Limit::Proportional => format!(
+                ", more than an honest capture does ({DECOMPRESSION_RATIO} times its size, {} MiB to {} GiB): it is damaged or hostile (--max-decompressed SIZE reads it anyway)",
+                DECOMPRESSED_FLOOR >> 20,
+                DECOMPRESSED_CEILING >> 30
+            ),
+        };
+        Err(CaptureError::TooLarge { path: path.to_path_buf(), limit: allowed, compressed, why })
+    }
+}
+
+/// The looks of the compressed stream that `keep` asks for, how many it holds, and the
+/// index of the first kept. A stream cut off after whole looks (a recording interrupted)
+/// gives those; one cut inside a look, or damaged, is an error.
+fn read_frames(
+    compressed: Counted<impl Read>,
+    path: &Path,
+    keep: Keep,
+    limit: Limit,
+) -> Result<(Vec<Frame>, usize, usize), CaptureError> {
     let damaged = |what: String| CaptureError::damaged(path, what);
     let mut dec = zstd::stream::read::Decoder::new(compressed)
         .map_err(|e| damaged(format!("its compressed stream cannot be opened ({e})")))?;
+    let mut budget = Budget { limit, decompressed: 0 };
     let mut frames = Vec::new();
+    let mut looks = 0usize;
+    let mut first_kept = 0usize;
     loop {
-        // The frame's length: the end of the stream is allowed only before it (a recording
-        // stopped early ends there, or inside the compressor's block after a whole frame).
+        // The look's length: the end of the stream is allowed only before it (a recording
+        // stopped early ends there, or inside the compressor's block after a whole look).
+        let number = looks + 1;
         let len = match codec::read_u(&mut dec) {
             Ok(Some(len)) => len,
-            Ok(None) => return Ok(frames),
+            Ok(None) => return Ok((frames, looks, first_kept)),
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(damaged(format!("frame {} has a malformed length", frames.len() + 1)));
+                return Err(damaged(format!("frame {number} has a malformed length")));
             }
-            Err(e) => return Err(damaged(format!("frame {}: {}", frames.len() + 1, decompress_error(&e)))),
+            Err(e) => return Err(damaged(format!("frame {number}: {}", decompress_error(&e)))),
         };
         if len > MAX_FRAME_BYTES {
-            return Err(damaged(format!("frame {} claims {len} bytes, more than any look holds", frames.len() + 1)));
+            return Err(damaged(format!("frame {number} claims {len} bytes, more than any look holds")));
         }
-        // Exactly as long as the frame says, grown 64 MiB at a time as the data arrives: a
-        // damaged length must not allocate gigabytes up front.
+        let wanted = match keep {
+            Keep::All => true,
+            Keep::First => number == 1,
+            Keep::Last => true,
+            Keep::Number(n) => n == number,
+        };
+        let cut = |e: std::io::Error| {
+            let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                "is cut off (truncated)".to_string()
+            } else {
+                format!("cannot be read: {}", decompress_error(&e))
+            };
+            damaged(format!("frame {number} {why}"))
+        };
+        // Exactly as long as the look says, in steps as the data arrives, the limit checked
+        // after each: a damaged length or a bomb never allocates past it.
         let mut body = Vec::new();
         let mut left = len;
         while left > 0 {
-            let chunk = usize::try_from(left.min(64 << 20)).unwrap_or(64 << 20);
-            let start = body.len();
-            body.reserve_exact(chunk);
-            body.resize(start + chunk, 0);
-            dec.read_exact(&mut body[start..]).map_err(|e| {
-                let why = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    "is cut off (truncated)".to_string()
-                } else {
-                    format!("cannot be read: {}", decompress_error(&e))
-                };
-                damaged(format!("frame {} {why}", frames.len() + 1))
-            })?;
-            left -= chunk as u64;
+            let step = left.min(STEP);
+            let got = if wanted {
+                body.reserve_exact(step as usize);
+                (&mut dec).take(step).read_to_end(&mut body).map_err(cut)? as u64
+            } else {
+                std::io::copy(&mut (&mut dec).take(step), &mut std::io::sink()).map_err(cut)?
+            };
+            if got < step {
+                return Err(cut(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            budget.spend(step, dec.get_ref().get_ref().read, path)?;
+            left -= step;
+        }
+        looks = number;
+        if !wanted {
+            continue;
         }
         // The look keeps its socket tables as ranges of this buffer.
         let body = std::sync::Arc::new(body);
         let frame = Frame::decode(&mut Reader::shared(&body))
-            .map_err(|e| damaged(format!("frame {}: {e} of the frame", frames.len() + 1)))?;
+            .map_err(|e| damaged(format!("frame {number}: {e} of the frame")))?;
+        if keep == Keep::Last {
+            frames.clear();
+            first_kept = number - 1;
+        } else if frames.is_empty() {
+            first_kept = number - 1;
+        }
         frames.push(frame);
+        if keep == Keep::First {
+            // The rest of the file is not needed.
+            return Ok((frames, looks, first_kept));
+        }
     }
 }
 

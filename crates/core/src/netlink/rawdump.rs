@@ -4,7 +4,7 @@
 //! stops at the first NLMSG_DONE as ss does (so a file of both families shows its IPv4
 //! part, as with ss).
 
-use super::wire::{Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP};
+use super::wire::{Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP};
 use super::{DiagSocket, NetlinkError, parse, request};
 use crate::model::Netid;
 use crate::select::Selection;
@@ -27,41 +27,83 @@ pub enum DumpFileError {
     KernelError { at: usize, errno: i32 },
     #[error("the message at byte {at} is not a TCP socket (type {kind})")]
     NotTcp { at: usize, kind: u16 },
+    #[error("it runs past {limit} bytes without the NLMSG_DONE that closes a dump")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    Io(String),
 }
 
-/// The TCP sockets of a dump file that `sel` selects, appended to `out`; how many were read.
-pub fn read(bytes: &[u8], sel: &Selection, out: &mut Vec<Socket>) -> Result<usize, DumpFileError> {
-    if bytes.is_empty() {
-        return Err(DumpFileError::Empty);
-    }
-    let mut messages = Messages::new(bytes);
+/// A dump file read past this is refused: about three million sockets' replies.
+pub const MAX_DUMP_BYTES: u64 = 1 << 30;
+/// A longer netlink message is not one the kernel sends for a socket.
+const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// The TCP sockets of a dump read from `input` (a file, a pipe) that `sel` selects,
+/// appended to `out`; how many were read. It is read one message at a time, each header
+/// checked before its body is read, and never past the first NLMSG_DONE nor
+/// `MAX_DUMP_BYTES`: `TCPDIAG_FILE=/dev/zero` is an error at its first 16 bytes.
+pub fn read_from(
+    input: &mut impl std::io::Read,
+    sel: &Selection,
+    out: &mut Vec<Socket>,
+) -> Result<usize, DumpFileError> {
     let mut at = 0usize;
     let mut read = 0;
-    for m in messages.by_ref() {
-        let here = at;
-        at += super::wire::NLMSG_HDRLEN + m.payload.len();
-        at = at.next_multiple_of(4).min(bytes.len());
-        match m.kind {
+    let mut message = Vec::new();
+    loop {
+        let mut header = [0u8; NLMSG_HDRLEN];
+        let got = fill(input, &mut header)?;
+        if got == 0 {
+            return Err(if at == 0 { DumpFileError::Empty } else { DumpFileError::NoDone { at } });
+        }
+        let len = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let kind = u16::from_ne_bytes([header[4], header[5]]);
+        if got < NLMSG_HDRLEN || !(NLMSG_HDRLEN..=MAX_MESSAGE_BYTES).contains(&len) {
+            return Err(DumpFileError::Malformed { at });
+        }
+        let padded = len.next_multiple_of(4);
+        if (at + padded) as u64 > MAX_DUMP_BYTES {
+            return Err(DumpFileError::TooLarge { limit: MAX_DUMP_BYTES });
+        }
+        message.clear();
+        message.resize(padded - NLMSG_HDRLEN, 0);
+        // The last message of a file may lack its padding.
+        if fill(input, &mut message)? < len - NLMSG_HDRLEN {
+            return Err(DumpFileError::Malformed { at });
+        }
+        let payload = &message[..len - NLMSG_HDRLEN];
+        match kind {
             NLMSG_DONE => return Ok(read),
             NLMSG_ERROR => {
-                let errno = m.payload.get(..4).map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                return Err(DumpFileError::KernelError { at: here, errno: -errno });
+                let errno = payload.get(..4).map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                return Err(DumpFileError::KernelError { at, errno: -errno });
             }
             NLMSG_NOOP => {}
             super::SOCK_DIAG_BY_FAMILY | super::TCPDIAG_GETSOCK => {
-                let s = parse::inet(m.payload, Netid::Tcp).ok_or(DumpFileError::Malformed { at: here })?;
+                let s = parse::inet(payload, Netid::Tcp).ok_or(DumpFileError::Malformed { at })?;
                 read += 1;
                 if sel.matches(&s) {
                     out.push(s);
                 }
             }
-            kind => return Err(DumpFileError::NotTcp { at: here, kind }),
+            kind => return Err(DumpFileError::NotTcp { at, kind }),
+        }
+        at += padded;
+    }
+}
+
+/// Reads into `buf` until it is full or the input ends; how many bytes came.
+fn fill(input: &mut impl std::io::Read, buf: &mut [u8]) -> Result<usize, DumpFileError> {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(DumpFileError::Io(e.to_string())),
         }
     }
-    if messages.malformed {
-        return Err(DumpFileError::Malformed { at });
-    }
-    Err(DumpFileError::NoDone { at: bytes.len() })
+    Ok(got)
 }
 
 /// Why a raw dump could not be written.
@@ -129,6 +171,10 @@ impl DiagSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(bytes: &[u8], sel: &Selection, out: &mut Vec<Socket>) -> Result<usize, DumpFileError> {
+        read_from(&mut &bytes[..], sel, out)
+    }
     use crate::netlink::wire;
 
     fn message(kind: u16, payload: &[u8]) -> Vec<u8> {
@@ -160,5 +206,12 @@ mod tests {
         let mut cut = done.clone();
         cut.truncate(10);
         assert!(matches!(read(&cut, &sel, &mut out), Err(DumpFileError::Malformed { .. })));
+        // Endless input ends at its first header; a header claiming more than a message
+        // holds is malformed before its body is read.
+        let mut zero = std::io::Read::take(std::io::repeat(0), 1 << 40);
+        assert_eq!(read_from(&mut zero, &sel, &mut out), Err(DumpFileError::Malformed { at: 0 }));
+        let mut huge = vec![0u8; 16];
+        huge[..4].copy_from_slice(&u32::MAX.to_ne_bytes());
+        assert_eq!(read(&huge, &sel, &mut out), Err(DumpFileError::Malformed { at: 0 }));
     }
 }

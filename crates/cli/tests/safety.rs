@@ -1,0 +1,180 @@
+//! Safe on a hostile host (issue 28): every input has a bound, every file written is private
+//! and never follows another user's symlink, and nothing from a capture reaches the terminal
+//! raw. Each test is named after the numbered item of the issue it pins.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
+mod common;
+use common::*;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn dir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("safety-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// sockscope with its address space limited to `mib` MiB (prlimit, util-linux): past it an
+/// allocation fails and the process aborts, so a clean exit proves the bound.
+fn sockscope_within(mib: u64, args: &[&str], stdin: Stdio) -> Output {
+    Command::new("prlimit")
+        .arg(format!("--as={}", mib << 20))
+        .arg(env!("CARGO_BIN_EXE_sockscope"))
+        .args(args)
+        .stdin(stdin)
+        .output()
+        .expect("run prlimit (util-linux)")
+}
+
+/// One clear line on stderr, exit `code`, and no abort.
+fn refused(out: &Output, code: i32, says: &str, what: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{what}: {}: {err}", out.status);
+    assert_eq!(err.lines().count(), 1, "{what}: one line: {err}");
+    assert!(err.contains(says), "{what}: {err}");
+}
+
+/// A zstd frame holding `bytes` then `zeros` zero bytes, written by hand: the bytes as a raw
+/// block, the zeros as run-length blocks of 128 KiB (4 bytes each), so a bomb of gigabytes
+/// costs kilobytes to make.
+fn zstd_frame(bytes: &[u8], zeros: u64) -> Vec<u8> {
+    const BLOCK: u64 = 128 << 10;
+    let mut f = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38]; // magic; no size, no checksum; 128 KiB window
+    let header = |last: bool, kind: u32, size: u64| {
+        let v = u32::from(last) | (kind << 1) | ((size as u32) << 3);
+        v.to_le_bytes()[..3].to_vec()
+    };
+    f.extend(header(zeros == 0, 0, bytes.len() as u64));
+    f.extend_from_slice(bytes);
+    let mut left = zeros;
+    while left > 0 {
+        let n = left.min(BLOCK);
+        left -= n;
+        f.extend(header(left == 0, 1, n));
+        f.push(0);
+    }
+    f
+}
+
+/// A capture whose `looks` frames each claim and hold `size` bytes of zeros.
+fn bomb(looks: usize, size: u64) -> Vec<u8> {
+    let mut b = b"sockscope capture\n".to_vec();
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes());
+    for _ in 0..looks {
+        let mut len = Vec::new();
+        let mut n = size;
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                len.push(byte);
+                break;
+            }
+            len.push(byte | 0x80);
+        }
+        b.extend(zstd_frame(&len, size));
+    }
+    b
+}
+
+/// Item 1: a capture of 8 looks of 1 GiB each in about 256 KiB is refused by every command
+/// that reads one, within 256 MiB, whichever look is asked for; `--max-decompressed` reads
+/// further only as far as it says.
+#[test]
+fn item_1_a_decompression_bomb_is_refused_within_256_mib() {
+    let d = dir("bomb");
+    let path = d.join("bomb.cap");
+    std::fs::write(&path, bomb(8, 1 << 30)).unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() < 300 << 10);
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["--from", p, "--frame", "1", "-tan"],
+        vec!["--from", p, "--frame", "8", "-tan"],
+        vec!["--from", p, "-tan"],
+        vec!["--from", p, "fds"],
+        vec!["--from", p, "doctor"],
+        vec!["--from", p, "watch", "--once"],
+        vec!["diff", p, p],
+    ] {
+        let out = sockscope_within(256, &args, Stdio::null());
+        refused(&out, 2, "decompresses to more than 67108864 bytes", &format!("{args:?}"));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--max-decompressed"),
+            "{args:?}: says how to read it anyway"
+        );
+    }
+    let out = sockscope_within(256, &["--from", p, "--max-decompressed", "100m", "-tan"], Stdio::null());
+    refused(&out, 2, "more than 104857600 bytes", "--max-decompressed 100m");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the limit --max-decompressed set"));
+}
+
+/// Item 2: endless inputs end at their first bytes, within 64 MiB, with one line and exit 2
+/// (or the doctor's and the filter's own error status, 1).
+#[test]
+fn item_2_endless_inputs_end_within_64_mib() {
+    for (args, code, says) in [
+        (vec!["--from", "/dev/zero", "-tan"], 2, "not a sockscope capture"),
+        (vec!["--from", "-", "-tan"], 2, "not a sockscope capture"),
+        (vec!["diff", "/dev/zero", "/dev/zero"], 2, "not a sockscope capture"),
+        (vec!["serve", "--config", "/dev/zero"], 2, "--config /dev/zero is larger than 8 MiB"),
+        (vec!["doctor", "--config", "/dev/zero"], 1, "the config file /dev/zero is larger than 8 MiB"),
+        (vec!["-t", "-F", "/dev/zero"], 1, "filter file /dev/zero is larger than 8 MiB"),
+    ] {
+        let zero = std::fs::File::open("/dev/zero").unwrap();
+        let out = sockscope_within(64, &args, Stdio::from(zero));
+        refused(&out, code, says, &format!("{args:?}"));
+    }
+    let out = Command::new("prlimit")
+        .arg(format!("--as={}", 64u64 << 20))
+        .arg(env!("CARGO_BIN_EXE_sockscope"))
+        .arg("-tan")
+        .env("TCPDIAG_FILE", "/dev/zero")
+        .output()
+        .unwrap();
+    refused(&out, 1, "cannot read the TCP dump /dev/zero: a netlink header at byte 0 is malformed", "TCPDIAG_FILE");
+}
+
+/// Item 2: a capture piped through a FIFO or /dev/fd/N (`zstdcat x | sockscope --from -`)
+/// still reads, a look at a time.
+#[test]
+fn item_2_a_capture_still_reads_from_a_pipe() {
+    private_netns();
+    let _listener = std::net::TcpListener::bind("127.0.0.1:7207").unwrap();
+    let d = dir("pipe");
+    let cap = d.join("host.cap");
+    sockscope_ok(&["record", "-o", cap.to_str().unwrap(), "--count", "2", "--interval", "0.1", "--window", "0"]);
+    let bytes = std::fs::read(&cap).unwrap();
+    for from in ["-", "/dev/fd/0", "/dev/stdin"] {
+        for frame in [None, Some("1")] {
+            let mut args = vec!["--from", from];
+            if let Some(f) = frame {
+                args.extend(["--frame", f]);
+            }
+            args.extend(["-tln", "sport = :7207"]);
+            let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+                .args(&args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            let b = bytes.clone();
+            let writer = std::thread::spawn(move || stdin.write_all(&b));
+            let out = child.wait_with_output().unwrap();
+            writer.join().unwrap().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(text.contains("127.0.0.1:7207"), "{args:?}: {text}");
+            let look = if frame.is_some() { "(look 1 of 2)" } else { "(look 2 of 2)" };
+            assert!(String::from_utf8_lossy(&out.stderr).contains(look), "{args:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(d);
+}
