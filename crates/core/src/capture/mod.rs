@@ -330,7 +330,7 @@ impl Budget {
         let allowed = match self.limit {
             Limit::Bytes(n) => n,
             Limit::Proportional => {
-                compressed.saturating_mul(DECOMPRESSION_RATIO).max(DECOMPRESSED_FLOOR).min(DECOMPRESSED_CEILING)
+                compressed.saturating_mul(DECOMPRESSION_RATIO).clamp(DECOMPRESSED_FLOOR, DECOMPRESSED_CEILING)
             }
         };
         if self.decompressed <= allowed {
