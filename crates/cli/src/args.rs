@@ -32,6 +32,10 @@ pub struct Cli {
     /// With --from: which look of a capture of several (1 is the first; default the last)
     #[arg(long = "frame", global = true, value_name = "N", requires = "from")]
     pub frame: Option<usize>,
+    /// The mode of files sockscope creates (record -o, trace -o, -D, --plot), in octal: 0600
+    /// unless given, as they show the host's processes and connections (umask applies)
+    #[arg(long = "file-mode", global = true, value_name = "MODE", value_parser = file_mode)]
+    pub file_mode: Option<u32>,
     /// With --from or diff: read a capture that decompresses to more than 256 times its size
     /// (or past 16 GiB), up to SIZE bytes in all (e.g. 20g); such a file is usually a
     /// decompression bomb
@@ -844,6 +848,14 @@ fn byte_size(text: &str) -> Result<usize, String> {
     n.checked_mul(scale)
         .filter(|b| (1..=16 << 20).contains(b))
         .ok_or_else(|| format!("{text} is out of range (1 B to 16m)"))
+}
+
+/// `--file-mode`: an octal mode, 0 to 0777.
+fn file_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text.trim(), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("'{text}' is not a file mode (octal, 0 to 777: 600, 640, 644)"))
 }
 
 /// `--max-decompressed`: bytes, with k, m, g or t (powers of 1024).

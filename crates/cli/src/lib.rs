@@ -44,19 +44,21 @@ pub fn main() -> ExitCode {
             None => None,
         };
     let frame = loaded.as_ref().map(|l| Arc::clone(l.frame()));
+    // Files sockscope writes: private unless --file-mode says otherwise.
+    let file_mode = cli.file_mode.unwrap_or(sockscope_core::outfile::PRIVATE);
     let result: anyhow::Result<u8> = match &cli.command {
         None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color), frame)
-            .and_then(|plan| commands::list::run(&plan, &mut out, width))
+            .and_then(|plan| commands::list::run(&plan, file_mode, &mut out, width))
             .map(status),
         Some(args::Command::Fds(a)) => commands::fds::run(a, frame, &mut out).map(status),
         Some(args::Command::Who(a)) => commands::who::run(a, frame, &mut out).map(status),
         Some(args::Command::Doctor(a)) => commands::doctor::run(a, frame, term::colour(cli.color), &mut out),
-        Some(args::Command::Record(a)) => commands::record::run(a).map(status),
+        Some(args::Command::Record(a)) => commands::record::run(a, file_mode).map(status),
         Some(args::Command::Diff(a)) => {
             commands::diff::run(a, cli.max_decompressed.map_or(Limit::Proportional, Limit::Bytes), &mut out)
         }
-        Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out).map(status),
-        Some(args::Command::Trace(a)) => commands::trace::run(a),
+        Some(args::Command::Lab(a)) => commands::lab::run(a, file_mode, &mut out).map(status),
+        Some(args::Command::Trace(a)) => commands::trace::run(a, file_mode),
         Some(args::Command::Events(a)) => commands::events::run(a),
         Some(args::Command::Watch(a)) => commands::watch::run(a, loaded, term::colour(cli.color)).map(|()| 0),
         Some(args::Command::Serve(a)) => commands::serve::run(a).map(|()| 0),
@@ -74,6 +76,9 @@ pub fn main() -> ExitCode {
     finish(result, out)
 }
 
+/// The global flags that take a value, which may stand before a subcommand.
+const GLOBAL_VALUED: [&str; 4] = ["--from", "--frame", "--max-decompressed", "--file-mode"];
+
 /// `sockscope --from X.cap fds 1234`: the capture flags may come before a command; clap
 /// takes flags before a command as the socket table's, so they are moved after its name.
 fn capture_args_after_command(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
@@ -81,8 +86,8 @@ fn capture_args_after_command(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi
     let mut i = 1;
     while let Some(a) = argv.get(i).and_then(|a| a.to_str()) {
         match a {
-            "--from" | "--frame" => i += 2,
-            _ if a.starts_with("--from=") || a.starts_with("--frame=") => i += 1,
+            _ if GLOBAL_VALUED.contains(&a) => i += 2,
+            _ if GLOBAL_VALUED.iter().any(|f| a.strip_prefix(f).is_some_and(|v| v.starts_with('='))) => i += 1,
             _ => break,
         }
     }

@@ -178,3 +178,77 @@ fn item_2_a_capture_still_reads_from_a_pipe() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Item 3: captures, `trace -o` files and `-D` dumps are created 0600, whatever the umask
+/// lets through, unless `--file-mode` says otherwise.
+#[test]
+fn item_3_files_written_are_private() {
+    private_netns();
+    let d = dir("private");
+    let path = |name: &str| d.join(name).to_str().unwrap().to_string();
+    let (cap, trace, dump) = (path("host.cap"), path("trace.out"), path("dump.raw"));
+    sockscope_ok(&["record", "-o", &cap, "--window", "0"]);
+    sockscope_ok(&["trace", "-o", &trace, "--", "true"]);
+    sockscope_ok(&["-t", "-D", &dump]);
+    for p in [&cap, &trace, &dump] {
+        assert_eq!(mode_of(Path::new(p)), 0o600, "{p}");
+    }
+    // Replaced (--force, and -D/-o over an old file): private too, and the old mode is gone.
+    for p in [&cap, &trace, &dump] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    sockscope_ok(&["record", "--force", "-o", &cap, "--window", "0"]);
+    sockscope_ok(&["trace", "-o", &trace, "--", "true"]);
+    sockscope_ok(&["-t", "-D", &dump]);
+    for p in [&cap, &trace, &dump] {
+        assert_eq!(mode_of(Path::new(p)), 0o600, "{p} replaced");
+    }
+    sockscope_ok(&["--file-mode", "640", "record", "--force", "-o", &cap, "--window", "0"]);
+    assert_eq!(mode_of(Path::new(&cap)), 0o640);
+    let out = sockscope(&["--file-mode", "999", "record", "-o", &path("x.cap")]);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(d);
+}
+
+/// Item 4: in a sticky, world-writable directory, a symlink `nobody` planted is never written
+/// through: `trace -o`, `record --force -o` and `-D` refuse it in one line (exit 2), and
+/// `record -o` says it exists. The root-owned file it points to is untouched.
+#[test]
+fn item_4_another_users_symlink_is_not_followed() {
+    private_netns();
+    let shared = std::env::temp_dir().join(format!("sockscope-safety-sticky-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&shared);
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let victim = dir("victim").join("precious");
+    std::fs::write(&victim, b"keep me").unwrap();
+    let link = shared.join("x");
+    let planted = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "ln", "-s"])
+        .arg(&victim)
+        .arg(&link)
+        .status()
+        .expect("run setpriv (util-linux)");
+    assert!(planted.success(), "nobody plants a symlink in {}", shared.display());
+    let l = link.to_str().unwrap();
+    for args in
+        [vec!["trace", "-o", l, "--", "true"], vec!["record", "--force", "-o", l, "--window", "0"], vec!["-t", "-D", l]]
+    {
+        let out = sockscope(&args);
+        refused(&out, 2, "symlink owned by uid 65534 in the shared directory", &format!("{args:?}"));
+    }
+    let out = sockscope(&["record", "-o", l, "--window", "0"]);
+    refused(&out, 2, "it exists (--force replaces it)", "record -o");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    // The same link is followed where the kernel would follow it: in a directory that is
+    // not shared.
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sockscope_ok(&["-t", "-D", l]);
+    assert_ne!(std::fs::read(&victim).unwrap(), b"keep me");
+    let _ = std::fs::remove_dir_all(&shared);
+}

@@ -18,6 +18,7 @@ pub mod host;
 pub mod model;
 pub mod names;
 pub mod netns;
+pub mod outfile;
 pub mod select;
 pub mod snapshot;
 pub mod sockopts;

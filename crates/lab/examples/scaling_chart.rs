@@ -63,6 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         reference: None,
         legend_upper_left: true,
     };
-    write_svg(Path::new(out), &[panel])?;
+    // A chart for the repository: readable by all.
+    write_svg(Path::new(out), &[panel], 0o644)?;
     Ok(())
 }

@@ -6,11 +6,19 @@ use crate::plan::{Action, ListPlan};
 use crate::render::Format;
 use crate::render::{names::Namer, sockets, sockets_json, summary};
 use anyhow::Context;
+use sockscope_core::outfile::Existing;
 use sockscope_core::summary::{Totals, group, listening_ports};
 use sockscope_core::{Snapshot, Socket};
 use std::io::Write;
+use std::path::Path;
 
-pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>) -> anyhow::Result<bool> {
+/// `file_mode`: of the `-D` file.
+pub fn run(
+    plan: &ListPlan,
+    file_mode: u32,
+    out: &mut impl Write,
+    terminal_width: Option<usize>,
+) -> anyhow::Result<bool> {
     if let Some(name) = &plan.netns {
         sockscope_core::host::enter_named_netns(name).map_err(|e| match e {
             sockscope_core::host::NetnsError::NoSuch { .. } => crate::usage::usage(e),
@@ -31,7 +39,7 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
         return Ok(true);
     }
     if plan.action == Action::DumpTcp {
-        return dump_tcp(plan, out);
+        return dump_tcp(plan, file_mode, out);
     }
     let snap = Snapshot::collect(&plan.collect).context("cannot read sockets")?;
     note_fallbacks(&snap, &plan.output);
@@ -70,13 +78,15 @@ pub fn run(plan: &ListPlan, out: &mut impl Write, terminal_width: Option<usize>)
 }
 
 /// -D FILE: the TCP sockets the filter selects, as ss -D writes them; nothing on the terminal.
-fn dump_tcp(plan: &ListPlan, out: &mut impl Write) -> anyhow::Result<bool> {
+fn dump_tcp(plan: &ListPlan, file_mode: u32, out: &mut impl Write) -> anyhow::Result<bool> {
     let to = plan.dump_to.as_deref().unwrap_or("-");
     let mut file;
     let sink: &mut dyn Write = if to == "-" {
         out
     } else {
-        file = std::io::BufWriter::new(std::fs::File::create(to).with_context(|| format!("-D: cannot create {to}"))?);
+        let created = sockscope_core::outfile::create(Path::new(to), Existing::Replace, file_mode)
+            .map_err(|e| crate::usage::usage(anyhow::anyhow!("-D {e}")))?;
+        file = std::io::BufWriter::new(created);
         &mut file
     };
     sockscope_core::write_tcp_dump(&plan.collect, sink).context("-D: cannot dump the TCP sockets")?;

@@ -5,13 +5,15 @@ use crate::usage::usage;
 use anyhow::Context;
 use sockscope_core::capture::take::{TakeOptions, take};
 use sockscope_core::capture::{Header, Recorder};
+use sockscope_core::outfile::{self, Existing, OutFileError};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Writes to stdout itself for `-o -`: a capture is binary, and the guarded writer the text
 /// commands use would rewrite its bytes.
-pub fn run(args: &RecordArgs) -> anyhow::Result<bool> {
+/// `file_mode`: the capture file's (`sockscope_core::outfile`).
+pub fn run(args: &RecordArgs, file_mode: u32) -> anyhow::Result<bool> {
     let to_stdout = args.output == Path::new("-");
     if to_stdout && std::io::stdout().is_terminal() {
         return Err(usage(anyhow::anyhow!(
@@ -43,14 +45,11 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<bool> {
         let stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
         record(Recorder::new(stdout, &header, &args.output)?, &opts, count, interval, &args.output)
     } else {
-        let file = if args.force {
-            std::fs::File::create(&args.output)
-        } else {
-            std::fs::OpenOptions::new().write(true).create_new(true).open(&args.output)
-        };
-        let file = file.map_err(|e| {
-            let e = anyhow::anyhow!("-o {}: {e}", args.output.display());
-            if args.output.exists() && !args.force { usage(e.context("it exists (--force replaces it)")) } else { e }
+        let existing = if args.force { Existing::Replace } else { Existing::Refuse };
+        let file = outfile::create(&args.output, existing, file_mode).map_err(|e| match e {
+            OutFileError::Exists { .. } => usage(anyhow::anyhow!("-o {e} (--force replaces it)")),
+            OutFileError::ForeignSymlink { .. } => usage(anyhow::anyhow!("-o {e}")),
+            OutFileError::Io { .. } => anyhow::anyhow!("-o {e}"),
         })?;
         let out = std::io::BufWriter::with_capacity(1 << 20, file);
         record(Recorder::new(out, &header, &args.output)?, &opts, count, interval, &args.output)

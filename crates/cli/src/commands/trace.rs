@@ -6,7 +6,7 @@ use crate::args::TraceArgs;
 use crate::render::envelope::{Envelope, Kind};
 use crate::render::trace::{Printer, Row, Style, Summary};
 use crate::usage::usage;
-use anyhow::Context;
+
 use serde::Serialize;
 use sockscope_core::Socket;
 use sockscope_core::filter::{self, Filter};
@@ -16,7 +16,8 @@ use sockscope_trace::{
 };
 use std::io::Write;
 
-pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
+/// `file_mode`: of the `-o` file (`sockscope_core::outfile`).
+pub fn run(args: &TraceArgs, file_mode: u32) -> anyhow::Result<u8> {
     let opts = options(args)?;
     let filter = match &args.filter {
         Some(text) => Some(super::connection_filter("--filter", text, "the tracer")?),
@@ -31,8 +32,8 @@ pub fn run(args: &TraceArgs) -> anyhow::Result<u8> {
         Some(path) => Box::new(std::io::BufWriter::with_capacity(
             1 << 16,
             UntilStopped(
-                std::fs::File::create(path)
-                    .with_context(|| format!("cannot write {}", crate::escape::escape_path(path)))?,
+                sockscope_core::outfile::create(path, sockscope_core::outfile::Existing::Replace, file_mode)
+                    .map_err(|e| usage(anyhow::anyhow!("-o {e}")))?,
             ),
         )),
         None => Box::new(crate::output::Guarded::new(UntilStopped(std::io::stderr()))),

@@ -97,8 +97,10 @@ fn spans_decades(spreads: impl Iterator<Item = Spread>) -> bool {
     lo > 0.0 && hi / lo >= 100.0
 }
 
-/// Writes `panels` one above the other into an SVG file.
-pub fn write_svg(path: &Path, panels: &[Panel]) -> Result<(), LabError> {
+/// Writes `panels` one above the other into an SVG file, created with `mode`
+/// (`sockscope_core::outfile`: an existing file is replaced, no symlink of another user's
+/// followed).
+pub fn write_svg(path: &Path, panels: &[Panel], mode: u32) -> Result<(), LabError> {
     if panels.is_empty() {
         return Err(LabError::Limit("nothing to plot".into()));
     }
@@ -107,20 +109,22 @@ pub fn write_svg(path: &Path, panels: &[Panel]) -> Result<(), LabError> {
         what: format!("plot {}", path.display()),
         error: std::io::Error::other(e.to_string()),
     };
+    let mut svg = String::new();
     {
-        let root = SVGBackend::new(path, (960, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (960, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         for (area, panel) in root.split_evenly((panels.len(), 1)).iter().zip(panels) {
             draw(area, panel).map_err(|e| err(&e))?;
         }
         root.present().map_err(|e| err(&e))?;
     }
-    // The backend reports write errors only on present, and some not at all: check the file.
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > 0 => Ok(()),
-        Ok(_) => Err(err(&"the file is empty")),
-        Err(e) => Err(LabError::Io { what: format!("plot {}", path.display()), error: e }),
+    if svg.is_empty() {
+        return Err(err(&"the chart is empty"));
     }
+    let io = |error| LabError::Io { what: format!("plot {}", path.display()), error };
+    let mut file =
+        sockscope_core::outfile::create(path, sockscope_core::outfile::Existing::Replace, mode).map_err(|e| err(&e))?;
+    std::io::Write::write_all(&mut file, svg.as_bytes()).map_err(io)
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
@@ -316,7 +320,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sockscope-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.svg");
-        write_svg(&path, &[panel()]).unwrap();
+        write_svg(&path, &[panel()], 0o600).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
         for text in ["Unix / TCP", "claim: ≥ 2×", "64 B", "1 MiB", "message size (bytes)"] {
@@ -324,8 +328,8 @@ mod tests {
         }
         let _ = std::fs::remove_dir_all(&dir);
         // A chart that cannot be written is an error, and so is nothing to draw.
-        assert!(write_svg(Path::new("/nonexistent-dir/x.svg"), &[panel()]).is_err());
-        assert!(write_svg(&dir.join("empty.svg"), &[]).is_err());
+        assert!(write_svg(Path::new("/nonexistent-dir/x.svg"), &[panel()], 0o600).is_err());
+        assert!(write_svg(&dir.join("empty.svg"), &[], 0o600).is_err());
     }
 
     #[test]
