@@ -252,3 +252,52 @@ fn item_4_another_users_symlink_is_not_followed() {
     assert_ne!(std::fs::read(&victim).unwrap(), b"keep me");
     let _ = std::fs::remove_dir_all(&shared);
 }
+
+/// Runs a shell script in a private mount namespace (unshare -m), with `$S` the sockscope
+/// binary; its stdout.
+fn in_private_mounts(script: &str) -> String {
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script])
+        .env("S", env!("CARGO_BIN_EXE_sockscope"))
+        .output()
+        .expect("run unshare (util-linux)");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{script}\n{stdout}\n{stderr}");
+    stdout.into_owned()
+}
+
+/// Item 5: where tracefs is not mounted, `events` reads a private instance that no path
+/// reaches: while it runs, and after `kill -9`, the namespace has exactly the tracefs mounts
+/// it had (none), and nothing is left in /tmp. As `nobody` with tracefs mounted 0700, the
+/// error names the permission.
+#[test]
+fn item_5_tracefs_is_reached_without_a_mount_left_behind() {
+    let script = r#"
+        set -e
+        # Whatever this host has mounted, this namespace starts with no tracefs.
+        awk '$3 == "tracefs" { print $2 }' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+        before=$(awk '$3 == "tracefs"' /proc/self/mounts | wc -l)
+        "$S" events --duration 600 >/dev/null 2>&1 &
+        pid=$!
+        # Running once it holds its tracepoints' perf events.
+        i=0
+        until ls -l /proc/$pid/fd 2>/dev/null | grep -q perf_event; do
+            i=$((i + 1)); [ $i -lt 2400 ] || { echo "events never opened its tracepoints"; exit 1; }
+            kill -0 $pid || { echo "events exited"; exit 1; }
+            sleep 0.05
+        done
+        during=$(awk '$3 == "tracefs"' /proc/$pid/mounts | wc -l)
+        kill -9 $pid
+        wait $pid || true
+        after=$(awk '$3 == "tracefs"' /proc/self/mounts | wc -l)
+        left=$(ls /tmp | grep -c sockscope-tracefs || true)
+        echo "$before $during $after $left"
+    "#;
+    assert_eq!(in_private_mounts(script).trim(), "0 0 0 0", "tracefs mounts before, during, after; dirs left in /tmp");
+    let denied = in_private_mounts(
+        r#"mount -t tracefs -o mode=0700 nodev /sys/kernel/tracing
+           setpriv --reuid=65534 --regid=65534 --clear-groups "$S" events --duration 1 2>&1 || true"#,
+    );
+    assert!(denied.contains("tracefs at /sys/kernel/tracing is not readable: permission denied"), "{denied}");
+    assert!(!denied.contains("not mounted"), "{denied}");
+}
