@@ -25,8 +25,10 @@ const POD_UID_FS: &str = "9f2e7a1b-3c4d-4e5f-8a71-829304b5c6d7";
 
 /// The cgroup v2 mount (on a hybrid host, /sys/fs/cgroup/unified).
 fn cgroup2_root() -> PathBuf {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    info.lines()
+    // Bytes: another mount's path may hold any byte (a line that is not UTF-8 is skipped).
+    let info = std::fs::read("/proc/self/mountinfo").unwrap();
+    info.split(|b| *b == b'\n')
+        .filter_map(|l| std::str::from_utf8(l).ok())
         .find_map(|l| {
             let (before, after) = l.split_once(" - ")?;
             (after.split(' ').next()? == "cgroup2").then(|| PathBuf::from(before.split(' ').nth(4).unwrap()))

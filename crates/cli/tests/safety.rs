@@ -301,3 +301,99 @@ fn item_5_tracefs_is_reached_without_a_mount_left_behind() {
     assert!(denied.contains("tracefs at /sys/kernel/tracing is not readable: permission denied"), "{denied}");
     assert!(!denied.contains("not mounted"), "{denied}");
 }
+
+/// The test suite on an odd host: a mount point holding the byte 0xFF made sockscope drop
+/// the whole mountinfo (the cgroup column read `cgroup:/unified` where ss printed `cgroup:/`,
+/// hidepid went unseen). Only that line may be skipped: the extended columns equal ss's.
+#[test]
+fn odd_host_a_mount_path_that_is_not_utf8_changes_no_answer() {
+    let out = in_private_mounts(
+        r#"set -e
+        unshare -n sh -c '
+            set -e
+            ip link set lo up
+            d="/tmp/sockscope-odd-$$-$(printf "\377")"
+            mkdir -p "$d"
+            mount -t tmpfs odd "$d"
+            grep -q "$(printf "\377")" /proc/self/mountinfo
+            python3 -c "import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\",7301)); s.listen(); time.sleep(600)" &
+            i=0
+            until ss -tln | grep -q 127.0.0.1:7301; do i=$((i+1)); [ $i -lt 2400 ]; sleep 0.05; done
+            ss -tlneH | tr -s " " | sed "s/ <->$//"
+            echo ---
+            "$S" -tlneH | tr -s " "
+            kill $!
+            umount "$d"; rmdir "$d"'
+        "#,
+    );
+    let (ss, ours) = out.split_once("---\n").unwrap();
+    let cgroup = |t: &str| t.split_whitespace().find(|w| w.starts_with("cgroup:")).map(str::to_string);
+    assert!(cgroup(ss).is_some(), "{out}");
+    assert_eq!(cgroup(ours), cgroup(ss), "{out}");
+}
+
+/// A python3 process that runs `code` (which prints a pid when ready), killed when dropped.
+struct Python(std::process::Child);
+
+impl Python {
+    fn start(code: &str) -> (Python, u32) {
+        let mut child = Command::new("python3").args(["-c", code]).stdout(Stdio::piped()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let pid = line.trim().parse().unwrap();
+        (Python(child), pid)
+    }
+}
+
+impl Drop for Python {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Item 9: a process named with a byte that is not UTF-8 (`prctl(PR_SET_NAME, "a\xff")`) can
+/// be traced, and `fds` and `who` show it escaped; `trace -p` on a zombie says it is one (exit
+/// 2), not "permission denied".
+#[test]
+fn item_9_odd_names_and_zombies_are_what_they_are() {
+    private_netns();
+    let (_named, pid) = Python::start(
+        "import ctypes, os, socket, time\n\
+         ctypes.CDLL(None).prctl(15, b'a\\xff', 0, 0, 0)\n\
+         s = socket.socket(); s.bind(('127.0.0.1', 7309)); s.listen()\n\
+         print(os.getpid(), flush=True)\n\
+         while True:\n    socket.socket().close(); time.sleep(0.05)",
+    );
+    assert_eq!(std::fs::read(format!("/proc/{pid}/comm")).unwrap(), b"a\xff\n");
+    let fds = sockscope_ok(&["fds", &pid.to_string()]);
+    assert!(fds.contains("a\\xff"), "{fds}");
+    let who = sockscope_ok(&["who", ":7309"]);
+    assert!(who.contains("a\\xff") && who.contains(&pid.to_string()), "{who}");
+    let mut trace = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["trace", "-p", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the trace attaches", || {
+        // Bytes: its Name line is not UTF-8.
+        let status = std::fs::read(format!("/proc/{pid}/status")).unwrap();
+        let status = String::from_utf8_lossy(&status);
+        status.contains("TracerPid:") && !status.contains("TracerPid:\t0") || trace.try_wait().unwrap().is_some()
+    });
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(trace.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = trace.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {err}", out.status);
+    assert!(!err.contains("no process"), "{err}");
+
+    let (_parent, zombie) = Python::start(
+        "import os, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(600)",
+    );
+    wait_until("the child is a zombie", || {
+        std::fs::read_to_string(format!("/proc/{zombie}/stat")).is_ok_and(|s| s.contains(") Z "))
+    });
+    let out = sockscope(&["trace", "-p", &zombie.to_string()]);
+    refused(&out, 2, &format!("process {zombie} is a zombie"), "trace -p ZOMBIE");
+}

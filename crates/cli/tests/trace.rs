@@ -583,7 +583,7 @@ fn attaching_refusals_are_one_clear_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
 
     let gone = sockscope(&["trace", "-p", "4194303"]);
-    assert_eq!(gone.status.code(), Some(1));
+    assert_eq!(gone.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&gone.stderr).trim(), "sockscope: error: no process 4194303");
 
     let kthread = (2..200)

@@ -657,7 +657,9 @@ mod tests {
         loop {
             let before = schedstat();
             std::thread::sleep(std::time::Duration::from_millis(50));
-            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = std::fs::read(format!("/proc/{pid}/stat"))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             let sleeping = state.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('S'));
             if (sleeping && schedstat() == before) || std::time::Instant::now() > deadline {
                 break;

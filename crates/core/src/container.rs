@@ -274,7 +274,7 @@ impl Labeler {
         }
         let text = match &self.recorded {
             Some(texts) => texts.get(&pid).cloned().unwrap_or_default(),
-            None => std::fs::read_to_string(self.proc_root.join(pid.to_string()).join("cgroup")).unwrap_or_default(),
+            None => crate::text::read_lines(self.proc_root.join(pid.to_string()).join("cgroup")).unwrap_or_default(),
         };
         let found = from_proc_cgroup(&text).map(|c| self.named(c));
         self.by_pid.insert(pid, found.clone());

@@ -243,7 +243,7 @@ pub fn discover(proc_root: &Path) -> Vec<Netns> {
         let path = proc_root.join(pid.to_string()).join("ns/net");
         found.insert(inode, Netns { inode, name: None, pid: Some(pid), path, container: None });
     }
-    let mountinfo = std::fs::read_to_string(proc_root.join("self/mountinfo")).unwrap_or_default();
+    let mountinfo = crate::text::read_lines(proc_root.join("self/mountinfo")).unwrap_or_default();
     for (inode, point) in nsfs_mounts(&mountinfo) {
         found.entry(inode).or_insert(Netns { inode, name: None, pid: None, path: point, container: None });
     }

@@ -224,6 +224,29 @@ pub fn serialize_field<S: SerializeStruct>(
     }
 }
 
+/// The lines of a /proc or /sys text that are UTF-8, each with its newline; a line that is
+/// not (a mount point or a process name holding the byte 0xFF) is dropped alone, never the
+/// whole text with it.
+pub fn readable_lines(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(all) => all.to_string(),
+        Err(_) => {
+            let mut out = String::with_capacity(bytes.len());
+            for line in bytes.split_inclusive(|b| *b == b'\n') {
+                if let Ok(l) = std::str::from_utf8(line) {
+                    out.push_str(l);
+                }
+            }
+            out
+        }
+    }
+}
+
+/// A /proc or /sys text file's readable lines (`readable_lines`).
+pub fn read_lines(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
+    std::fs::read(path).map(|b| readable_lines(&b))
+}
+
 /// /proc/mounts and mountinfo write space, tab, newline and backslash in paths as \040,
 /// \011, \012, \134: the path as it is.
 pub fn unescape_octal(s: &str) -> String {
@@ -265,6 +288,15 @@ pub fn interval(text: &str) -> Result<std::time::Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_dropped_alone() {
+        let text = b"1 2 0:1 / / rw - ext4 /dev/a rw\n3 4 0:2 / /mnt/\xff rw - tmpfs t rw\n5 6 0:3 / /sys/fs/cgroup rw - cgroup2 c rw\n";
+        let kept = readable_lines(text);
+        assert_eq!(kept.lines().count(), 2);
+        assert!(kept.contains("cgroup2") && !kept.contains("tmpfs"));
+        assert_eq!(readable_lines(b"a\nb"), "a\nb");
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -62,10 +62,16 @@ fn threads(pid: i32) -> Vec<i32> {
 
 /// Refuses what cannot be traced before touching anything.
 fn check(pid: i32) -> Result<(), TraceError> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|_| TraceError::NoSuchProcess(pid))?;
-    // flags is the 9th field, the 7th after the command name's closing parenthesis.
-    let flags: u64 =
-        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(6)?.parse().ok()).unwrap_or(0);
+    // The command name in it may be any bytes: only what follows it is read.
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).map_err(|_| TraceError::NoSuchProcess(pid))?;
+    let stat = String::from_utf8_lossy(&stat);
+    let after_name: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // The state is the 3rd field, the 1st after the command name's closing parenthesis.
+    if matches!(after_name.first(), Some(&("Z" | "X"))) {
+        return Err(TraceError::Zombie(pid));
+    }
+    // flags is the 9th field, the 7th after it.
+    let flags: u64 = after_name.get(6).and_then(|f| f.parse().ok()).unwrap_or(0);
     const PF_KTHREAD: u64 = 0x0020_0000;
     if flags & PF_KTHREAD != 0 {
         return Err(TraceError::KernelThread(pid));
@@ -85,13 +91,14 @@ fn denied(pid: i32, e: nix::errno::Errno) -> TraceError {
     if e != nix::errno::Errno::EPERM {
         return TraceError::Ptrace(e);
     }
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let status = sockscope_core::text::read_lines(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.split_whitespace().next().unwrap_or("").to_string())
     };
     let tracer: i32 = field("TracerPid:").and_then(|v| v.parse().ok()).unwrap_or(0);
     let why = if tracer != 0 {
-        let comm = std::fs::read_to_string(format!("/proc/{tracer}/comm")).unwrap_or_default();
+        let comm = std::fs::read(format!("/proc/{tracer}/comm")).unwrap_or_default();
+        let comm = String::from_utf8_lossy(&comm);
         format!(
             "it is already traced by process {tracer} ({}); a process has one tracer at a time",
             crate::decode::escaped(comm.trim_end())

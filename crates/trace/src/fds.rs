@@ -334,8 +334,8 @@ impl FdTable {
         self.comms
             .entry(pid)
             .or_insert_with(|| {
-                std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .map(|s| s.trim_end().to_string())
+                std::fs::read(format!("/proc/{pid}/comm"))
+                    .map(|b| String::from_utf8_lossy(&b).trim_end().to_string())
                     .unwrap_or_default()
             })
             .clone()

@@ -67,6 +67,10 @@ pub enum TraceError {
     Ptrace(nix::errno::Errno),
     #[error("no process {0}")]
     NoSuchProcess(i32),
+    #[error(
+        "process {0} is a zombie: it has exited and waits for its parent to collect its status; it makes no system calls to trace"
+    )]
+    Zombie(i32),
     #[error("process {0} is a kernel thread: it makes no system calls to trace")]
     KernelThread(i32),
     #[error("process {0} is sockscope itself")]

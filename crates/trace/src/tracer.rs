@@ -469,7 +469,7 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
 
 /// The process a thread belongs to (its Tgid), or the thread itself if /proc has no answer.
 pub fn tgid_of(pid: Pid) -> i32 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+    sockscope_core::text::read_lines(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Tgid:").and_then(|v| v.trim().parse().ok())))
         .unwrap_or(pid.as_raw())

@@ -81,6 +81,13 @@ pub fn run(args: &TraceArgs, file_mode: u32) -> anyhow::Result<u8> {
             crate::stderr_line!("sockscope: error: {e}");
             126
         }
+        // What names no process that can be traced is a wrong command line.
+        Err(
+            e @ (TraceError::NoSuchProcess(_)
+            | TraceError::Zombie(_)
+            | TraceError::KernelThread(_)
+            | TraceError::Itself(_)),
+        ) => return Err(usage(e)),
         Err(e) => return Err(e.into()),
     };
     // A closed pipe ends the trace quietly, as any filter in a pipeline; so does a write

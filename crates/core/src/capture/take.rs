@@ -110,7 +110,7 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
                     fds: p.fds.into_iter().map(|r| r.entry).collect(),
                     protocols: Vec::new(),
                     in_our_netns: true,
-                    cgroup: std::fs::read_to_string(root.join(pid.to_string()).join("cgroup")).ok(),
+                    cgroup: crate::text::read_lines(root.join(pid.to_string()).join("cgroup")).ok(),
                 });
             }
             Err(Unreadable::Gone) => frame.vanished += 1,

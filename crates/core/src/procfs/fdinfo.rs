@@ -14,7 +14,7 @@ pub struct FdInfo {
 
 /// /proc/PID/fdinfo/FD, parsed.
 pub fn read(proc_root: &std::path::Path, pid: u32, fd: u32) -> std::io::Result<FdInfo> {
-    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("fdinfo").join(fd.to_string()))?;
+    let text = crate::text::read_lines(proc_root.join(pid.to_string()).join("fdinfo").join(fd.to_string()))?;
     Ok(parse(&text))
 }
 

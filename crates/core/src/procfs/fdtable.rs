@@ -187,7 +187,7 @@ fn path_entry(fd: FdName, link: String, meta: Option<Stat>) -> FdEntry {
 
 /// Files mapped into memory (/proc/PID/maps), each once, in order of first appearance.
 fn mapped_files(base: &Path) -> Vec<String> {
-    let Ok(maps) = std::fs::read_to_string(base.join("maps")) else { return Vec::new() };
+    let Ok(maps) = crate::text::read_lines(base.join("maps")) else { return Vec::new() };
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for line in maps.lines() {

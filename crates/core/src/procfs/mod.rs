@@ -40,7 +40,7 @@ pub fn net_dir(proc_root: &std::path::Path) -> std::path::PathBuf {
 /// user namespace made by `unshare -U` (or a rootless container), uid 0 maps to an ordinary
 /// user outside it: /proc/self/uid_map is then not the identity map of all 2^32 uids.
 pub fn in_initial_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map").map_or(true, |map| {
+    crate::text::read_lines("/proc/self/uid_map").map_or(true, |map| {
         let fields: Vec<&str> = map.split_whitespace().collect();
         fields == ["0", "0", "4294967295"]
     })
@@ -54,7 +54,7 @@ pub fn hidepid(proc_root: &std::path::Path) -> Option<String> {
         return None;
     }
     let root = std::fs::canonicalize(proc_root).ok()?;
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mountinfo = crate::text::read_lines("/proc/self/mountinfo").ok()?;
     hidepid_in(&mountinfo, &root.to_string_lossy())
 }
 
@@ -90,7 +90,7 @@ pub(crate) fn ensure_procfs(dir: &impl rustix::fd::AsFd, path: &std::path::Path)
 /// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified`
 /// on hybrid hosts), from /proc/self/mounts.
 pub fn cgroup2_root() -> Option<std::path::PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    let mounts = crate::text::read_lines("/proc/self/mounts").ok()?;
     mounts.lines().find_map(|l| {
         let mut f = l.split_whitespace();
         let (_, dir, fstype) = (f.next()?, f.next()?, f.next()?);

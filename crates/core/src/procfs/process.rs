@@ -90,7 +90,7 @@ pub const CAP_SYS_PTRACE: u32 = 19;
 
 /// The effective capability set of `task` (`self`, a pid) from its status file's `CapEff:`.
 pub fn effective_capabilities(proc_root: &Path, task: &str) -> io::Result<u64> {
-    let status = std::fs::read_to_string(proc_root.join(task).join("status"))?;
+    let status = crate::text::read_lines(proc_root.join(task).join("status"))?;
     parse_cap_eff(&status).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no CapEff line"))
 }
 
@@ -154,7 +154,7 @@ pub fn special_links_to(proc_root: &Path, pid: u32, dev: u64, ino: u64) -> Vec<c
 /// Whether the process maps the file `dev`:`ino` (/proc/PID/maps lines are
 /// `addr perms offset MAJ:MIN inode path`).
 pub fn maps_file(proc_root: &Path, pid: u32, dev: u64, ino: u64) -> bool {
-    let Ok(maps) = std::fs::read_to_string(proc_root.join(pid.to_string()).join("maps")) else { return false };
+    let Ok(maps) = crate::text::read_lines(proc_root.join(pid.to_string()).join("maps")) else { return false };
     let (major, minor) = (rustix::fs::major(dev), rustix::fs::minor(dev));
     maps.lines().any(|l| {
         let mut f = l.split_whitespace();
