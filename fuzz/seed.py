@@ -74,3 +74,42 @@ for i, e in enumerate(sorted(examples)):
 
 # capture: a capture of a private namespace (redacted) made by `sockscope record`.
 put("capture", "capture_v1.cap", fixture("capture_v1.cap"))
+
+
+def varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if not n:
+            return out + bytes([b])
+        out += bytes([b | 0x80])
+
+
+def zstd_frame(data, zeros):
+    """A zstd frame written by hand: `data` as a raw block, then `zeros` zero bytes as
+    run-length blocks (4 bytes per 128 KiB), so a bomb costs kilobytes."""
+    block = lambda last, kind, size: struct.pack("<I", last | kind << 1 | size << 3)[:3]
+    f = b"\x28\xb5\x2f\xfd\x00\x38" + block(zeros == 0, 0, len(data)) + data
+    while zeros:
+        n = min(zeros, 128 << 10)
+        zeros -= n
+        f += block(zeros == 0, 1, n) + b"\0"
+    return f
+
+
+preamble = b"sockscope capture\n" + struct.pack("<HHI", 1, 1, 0)
+# A bomb: looks that claim and hold 96 MiB of zeros each, past the limit of any small file.
+put("capture", "bomb", preamble + zstd_frame(varint(96 << 20), 96 << 20) * 2)
+# Size claims: a look of 4 GiB, and one of 2^63, with nothing behind them.
+put("capture", "claim_4g", preamble + zstd_frame(varint(4 << 30), 0))
+put("capture", "claim_huge", preamble + zstd_frame(varint(1 << 63), 0))
+
+# http: requests a scraper sends, and ones no client should.
+for name, req in {
+    "scrape": b"GET /metrics HTTP/1.1\r\nHost: localhost:9899\r\nAccept: text/plain\r\n\r\n",
+    "head": b"HEAD / HTTP/1.0\r\n\r\n",
+    "pipelined": b"GET /metrics HTTP/1.1\r\n\r\nGET /-/healthy HTTP/1.1\r\n\r\n",
+    "bare_lf": b"GET /metrics?x=1 HTTP/1.1\nX: y\n\n",
+    "config": b"listen = \"127.0.0.1:9899\"\nmax_listeners = 100\n",
+}.items():
+    put("http", name, req)

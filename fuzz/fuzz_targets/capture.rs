@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sockscope_core::capture::Capture;
+use sockscope_core::capture::{Capture, Keep, Limit};
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,6 +18,11 @@ fuzz_target!(|data: &[u8]| {
         for f in &c.frames {
             replay(f);
         }
+    }
+    // Read as --from reads it (one look kept) and under a tight limit: a bomb or a size
+    // claim is an error at the limit, never an allocation past it.
+    for keep in [Keep::Last, Keep::Number(2)] {
+        let _ = Capture::from_reader(data, Path::new("fuzz.cap"), keep, Limit::Bytes(1 << 20));
     }
 });
 

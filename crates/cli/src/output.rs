@@ -24,9 +24,9 @@ pub fn stderr_line(args: std::fmt::Arguments<'_>) {
 }
 
 /// A writer that guards all text passing through it. Writes are expected to be UTF-8 (all
-/// renderers write `str`s), usually a buffer's worth at a time: a multi-byte character or a
-/// colour sequence split between two writes is held back until its end arrives, and bytes
-/// that are not UTF-8 at all are written as `\xNN`.
+/// renderers write `str`s), usually a buffer's worth at a time: a multi-byte character (a
+/// colour marker among them) split between two writes is held back until its end arrives,
+/// and bytes that are not UTF-8 at all are written as `\xNN`.
 pub struct Guarded<W: Write> {
     inner: W,
     /// The start of a UTF-8 character whose other bytes are in the next write.
@@ -38,8 +38,8 @@ impl<W: Write> Guarded<W> {
         Guarded { inner, pending: Vec::new() }
     }
 
-    /// Guards and writes `bytes`. Unless `last`, an unfinished character or colour sequence
-    /// at the end is held back for the next write; when `last`, nothing more will come.
+    /// Guards and writes `bytes`. Unless `last`, an unfinished character at the end is held
+    /// back for the next write; when `last`, nothing more will come.
     fn write_text(&mut self, bytes: &[u8], last: bool) -> io::Result<()> {
         let mut rest = bytes;
         loop {
@@ -48,9 +48,7 @@ impl<W: Write> Guarded<W> {
                 // `valid_up_to` is where the UTF-8 ends.
                 Err(e) => (std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(), &rest[e.valid_up_to()..]),
             };
-            let keep = if after.is_empty() && !last { unfinished_escape(valid) } else { 0 };
-            self.inner.write_all(guard(&valid[..valid.len() - keep]).as_bytes())?;
-            self.pending.extend_from_slice(&valid.as_bytes()[valid.len() - keep..]);
+            self.inner.write_all(guard(valid).as_bytes())?;
             if after.is_empty() {
                 return Ok(());
             }
@@ -92,21 +90,10 @@ impl<W: Write> Write for Guarded<W> {
     }
 }
 
-/// How many bytes at the end of `text` may be the start of a colour sequence (`ESC [ 1 ; 3`)
-/// whose end is still to come; 0 when none.
-fn unfinished_escape(text: &str) -> usize {
-    let Some(esc) = text.rfind('\x1b') else { return 0 };
-    let tail = &text[esc + 1..];
-    let params = tail.strip_prefix('[').unwrap_or(tail);
-    let open = (tail.is_empty() || tail.starts_with('['))
-        && params.bytes().all(|b| b.is_ascii_digit() || b == b';')
-        && tail.len() <= 18;
-    if open { text.len() - esc } else { 0 }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sockscope_core::text::{Colour, paint};
 
     fn through(chunks: &[&[u8]]) -> String {
         let mut g = Guarded::new(Vec::new());
@@ -120,14 +107,16 @@ mod tests {
     #[test]
     fn control_sequences_are_stopped_even_when_a_renderer_forgets() {
         assert_eq!(through(&[b"name \x1b]0;pwned\x07 end\n"]), "name \\u001b]0;pwned\\u0007 end\n");
-        assert_eq!(through(&[b"\x1b[1;31mcrit\x1b[0m\n"]), "\x1b[1;31mcrit\x1b[0m\n");
+        // A colour sequence in the data is text: only sockscope's own markers colour.
+        assert_eq!(through(&[b"\x1b[1;31mcrit\x1b[0m\n"]), "\\u001b[1;31mcrit\\u001b[0m\n");
+        assert_eq!(through(&[b"a\x1b[8mhidden\n"]), "a\\u001b[8mhidden\n");
     }
 
     #[test]
-    fn a_colour_sequence_split_between_writes_stays_a_colour() {
-        assert_eq!(through(&[b"ok \x1b[1;3", b"1mcrit\x1b", b"[0m\n"]), "ok \x1b[1;31mcrit\x1b[0m\n");
-        // Never finished: escaped at the end.
-        assert_eq!(through(&[b"x\x1b["]), "x\\u001b[");
+    fn a_colour_marker_split_between_writes_stays_a_colour() {
+        let painted = paint(Colour::BoldRed, "crit");
+        let b = painted.as_bytes();
+        assert_eq!(through(&[b"ok ", &b[..1], &b[1..5], &b[5..], b"\n"]), "ok \x1b[1;31mcrit\x1b[0m\n");
     }
 
     #[test]

@@ -397,3 +397,102 @@ fn item_9_odd_names_and_zombies_are_what_they_are() {
     let out = sockscope(&["trace", "-p", &zombie.to_string()]);
     refused(&out, 2, &format!("process {zombie} is a zombie"), "trace -p ZOMBIE");
 }
+
+/// What a hostile capture puts in every string it holds: a sequence that hides all that
+/// follows (SGR 8), one that retitles the terminal (OSC), a bidi override and a bell.
+const HOSTILE: &str = "\x1b[8mHIDE\x1b]0;pwned\x07\u{202e}";
+
+/// Every byte a terminal would act on, in `text`: ESC, other C0 but newline and tab, C1, bidi.
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| {
+            (c.is_control() && *c != '\n' && *c != '\t')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+        })
+        .collect()
+}
+
+/// Item 6: every string read from a capture is untrusted. A capture whose header, warnings,
+/// unreadable reasons, stale paths and directories, cgroup paths, pod names, namespace names
+/// and process names all hold escape sequences, read by every command that reads one (its
+/// file name hostile too), puts no control character on the terminal: not even a colour.
+#[test]
+fn item_6_a_hostile_capture_reaches_no_terminal_raw() {
+    use sockscope_core::capture::{Capture, Header, Recorder};
+    private_netns();
+    let _listener = std::net::TcpListener::bind("127.0.0.1:7306").unwrap();
+    let d = dir("hostile-capture");
+    let honest = d.join("honest.cap");
+    sockscope_ok(&["record", "-o", honest.to_str().unwrap(), "--window", "0"]);
+    let mut c = Capture::from_bytes(&std::fs::read(&honest).unwrap(), &honest).unwrap();
+    let h = |s: &str| format!("{s}{HOSTILE}");
+    let header = Header { hostname: h("host"), kernel: h("6.1"), written_by: h("sockscope 0.1.0"), ..c.header.clone() };
+    let f = &mut c.frames[0];
+    f.warnings.push(h("warning"));
+    f.unreadable.push((4_000_000, h("reason")));
+    f.stale.push(h("/tmp/stale.sock"));
+    f.stale_dirs.push(h("/tmp"));
+    f.cgroups.push((1, h("/system.slice/x")));
+    f.pods.push((h("uid"), h("ns"), h("pod")));
+    f.hidepid = Some(h("2"));
+    for p in &mut f.processes {
+        p.command = h(&p.command);
+    }
+    for n in &mut f.namespaces {
+        n.name = Some(h("ns"));
+    }
+    let name = format!("cap{HOSTILE}.cap");
+    let path = d.join(&name);
+    let file = std::fs::File::create(&path).unwrap();
+    let mut rec = Recorder::new(file, &header, &path).unwrap();
+    rec.frame(&c.frames[0]).unwrap();
+    rec.finish().unwrap();
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["--from", p, "-tanp"],
+        vec!["--from", p, "-s"],
+        vec!["--from", p, "-tlne"],
+        vec!["--from", p, "--all-netns", "-ta"],
+        vec!["--from", p, "fds"],
+        vec!["--from", p, "who", ":7306"],
+        vec!["--from", p, "doctor", "--stale-dir", "/tmp"],
+        vec!["--from", p, "doctor", "--color", "always"],
+        vec!["--from", p, "--color", "always", "-tan"],
+        vec!["--from", p, "watch", "--once"],
+        vec!["diff", p, p],
+    ] {
+        let out = sockscope(&args);
+        for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let text = String::from_utf8_lossy(text);
+            let mut raw = raw_controls(&text);
+            if args.contains(&"always") {
+                // Only sockscope's own colours: each ESC starts one of its SGR sequences.
+                let ours = [
+                    "\x1b[0m",
+                    "\x1b[1m",
+                    "\x1b[1;31m",
+                    "\x1b[1;33m",
+                    "\x1b[1;34m",
+                    "\x1b[1;32m",
+                    "\x1b[32m",
+                    "\x1b[36m",
+                    "\x1b[33m",
+                    "\x1b[2m",
+                ];
+                let mut rest: &str = &text;
+                while let Some(i) = rest.find('\x1b') {
+                    let ok = ours.iter().find(|o| rest[i..].starts_with(*o));
+                    assert!(
+                        ok.is_some(),
+                        "{args:?} {stream}: a colour from data: {:?}",
+                        &rest[i..(i + 12).min(rest.len())]
+                    );
+                    rest = &rest[i + ok.unwrap().len()..];
+                }
+                raw.retain(|c| *c != '\x1b');
+            }
+            assert!(raw.is_empty(), "{args:?} {stream} holds {raw:?}:\n{text}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(d);
+}

@@ -104,7 +104,7 @@ fn push_escaped(out: &mut String, c: char) {
             Some(b) => {
                 let _ = write!(out, "\\x{b:02x}");
             }
-            None if is_bidi_control(c) => {
+            None if is_bidi_control(c) || is_marker_block(c) => {
                 let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
             }
             None => out.push(c),
@@ -113,7 +113,7 @@ fn push_escaped(out: &mut String, c: char) {
 }
 
 fn needs_escape(c: char) -> bool {
-    c.is_control() || c == '\\' || is_bidi_control(c) || as_raw_byte(c).is_some()
+    c.is_control() || c == '\\' || is_bidi_control(c) || is_marker_block(c) || as_raw_byte(c).is_some()
 }
 
 /// Characters that change the order in which a terminal shows the text around them
@@ -149,28 +149,106 @@ pub fn shell_quote(text: &str) -> Cow<'_, str> {
     Cow::Owned(format!("'{}'", text.replace('\'', "'\\''")))
 }
 
+/// sockscope's own colours. A renderer paints with [`paint`], which wraps text in
+/// markers (private-use characters U+F8F0..U+F8FF), never in escape sequences; [`guard`]
+/// turns the markers into the matching SGR sequences as the text leaves, and escapes every
+/// real ESC. So only these colours reach a terminal: an `ESC [ 8 m` from a process name or
+/// a capture (which would hide all that follows) is printed as text. Text from the system
+/// cannot forge a marker either: [`escape`] writes them as `\u{f8f0}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colour {
+    Bold,
+    BoldRed,
+    BoldYellow,
+    BoldBlue,
+    BoldGreen,
+    Green,
+    Cyan,
+    Yellow,
+    Dim,
+}
+
+/// The markers: U+F8F0 + the colour's index, and U+F8FF for the reset.
+const MARKER_BASE: u32 = 0xF8F0;
+const RESET_MARKER: char = '\u{F8FF}';
+
+impl Colour {
+    const ALL: [Colour; 9] = [
+        Colour::Bold,
+        Colour::BoldRed,
+        Colour::BoldYellow,
+        Colour::BoldBlue,
+        Colour::BoldGreen,
+        Colour::Green,
+        Colour::Cyan,
+        Colour::Yellow,
+        Colour::Dim,
+    ];
+
+    /// The SGR parameters this colour is written with.
+    pub fn sgr(self) -> &'static str {
+        match self {
+            Colour::Bold => "1",
+            Colour::BoldRed => "1;31",
+            Colour::BoldYellow => "1;33",
+            Colour::BoldBlue => "1;34",
+            Colour::BoldGreen => "1;32",
+            Colour::Green => "32",
+            Colour::Cyan => "36",
+            Colour::Yellow => "33",
+            Colour::Dim => "2",
+        }
+    }
+
+    fn marker(self) -> char {
+        let index = Colour::ALL.iter().position(|c| *c == self).unwrap_or(0) as u32;
+        char::from_u32(MARKER_BASE + index).unwrap_or(RESET_MARKER)
+    }
+}
+
+/// `text` in `colour`, then back to plain, as markers [`guard`] turns into SGR sequences.
+pub fn paint(colour: Colour, text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 6);
+    push_painted(&mut out, colour, text);
+    out
+}
+
+/// [`paint`], appended to `out`.
+pub fn push_painted(out: &mut String, colour: Colour, text: &str) {
+    out.push(colour.marker());
+    out.push_str(text);
+    out.push(RESET_MARKER);
+}
+
+/// The SGR sequence a marker stands for, if `c` is one.
+fn marker_sgr(c: char) -> Option<&'static str> {
+    if c == RESET_MARKER {
+        return Some("0");
+    }
+    let index = u32::from(c).checked_sub(MARKER_BASE)?;
+    Colour::ALL.get(index as usize).map(|c| c.sgr())
+}
+
+fn is_marker_block(c: char) -> bool {
+    ('\u{F8F0}'..='\u{F8FF}').contains(&c)
+}
+
 /// The last line of defence before a terminal: anything in `text` that a terminal would
-/// act on — control characters other than newline and tab, and bidi controls — is written
-/// as `\uXXXX` (valid inside JSON strings too, so JSON output stays JSON). The one escape
-/// sequence let through is SGR (`ESC [ digits ; m`), which only colours and which the
-/// doctor's own painter writes. Text without any is returned as is.
+/// act on — control characters other than newline and tab (ESC among them), and bidi
+/// controls — is written as `\uXXXX` (valid inside JSON strings too, so JSON output stays
+/// JSON). Colour comes only from [`paint`]'s markers, turned here into SGR sequences; a
+/// marker that is not one of [`Colour`]'s is escaped. Text without any is returned as is.
 pub fn guard(text: &str) -> Cow<'_, str> {
     if !text.bytes().any(|b| SUSPECT[usize::from(b)]) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c == '\x1b'
-            && let Some(len) = sgr_len(&text[i..])
-        {
-            out.push_str(&text[i..i + len]);
-            while chars.peek().is_some_and(|(j, _)| *j < i + len) {
-                chars.next();
-            }
-            continue;
-        }
-        if (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) {
+    for c in text.chars() {
+        if let Some(sgr) = marker_sgr(c) {
+            out.push_str("\x1b[");
+            out.push_str(sgr);
+            out.push('m');
+        } else if (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) || is_marker_block(c) {
             use fmt::Write as _;
             let _ = write!(out, "\\u{:04x}", u32::from(c));
         } else {
@@ -180,15 +258,9 @@ pub fn guard(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The length of an SGR sequence (`ESC [ 1 ; 31 m`) at the start of `text`, if one is there.
-fn sgr_len(text: &str) -> Option<usize> {
-    let body = text.strip_prefix("\x1b[")?;
-    let params = body.bytes().take_while(|b| b.is_ascii_digit() || *b == b';').count();
-    (params <= 16 && body.as_bytes().get(params) == Some(&b'm')).then_some(2 + params + 1)
-}
-
 /// Lead bytes of everything `guard` may change: C0 (but \n and \t), DEL, 0xC2 (C1 is
-/// U+0080..U+009F), 0xD8 (U+061C) and 0xE2 (U+200E..U+2069).
+/// U+0080..U+009F), 0xD8 (U+061C), 0xE2 (U+200E..U+2069) and 0xEF (the markers,
+/// U+F8F0..U+F8FF).
 const SUSPECT: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
@@ -200,6 +272,7 @@ const SUSPECT: [bool; 256] = {
     t[0xc2] = true;
     t[0xd8] = true;
     t[0xe2] = true;
+    t[0xef] = true;
     t
 };
 
@@ -330,7 +403,13 @@ mod tests {
 
     #[test]
     fn guard_keeps_colour_and_json_but_stops_everything_else() {
-        assert_eq!(guard("\x1b[1;31mred\x1b[0m\n"), "\x1b[1;31mred\x1b[0m\n");
+        assert_eq!(guard(&format!("{}\n", paint(Colour::BoldRed, "red"))), "\x1b[1;31mred\x1b[0m\n");
+        // An SGR from data is text, whatever it does: ESC [ 8 m would hide what follows.
+        assert_eq!(guard("\x1b[8mhidden\x1b[0m"), "\\u001b[8mhidden\\u001b[0m");
+        assert_eq!(guard("\x1b[1;31mred"), "\\u001b[1;31mred");
+        // A marker outside the palette is escaped; data cannot carry one past escape().
+        assert_eq!(guard("a\u{f8fe}b"), "a\\uf8feb");
+        assert_eq!(escape("a\u{f8f1}b\u{f8ff}"), "a\\u{f8f1}b\\u{f8ff}");
         assert_eq!(guard("x\x1b]0;pwned\x07y"), "x\\u001b]0;pwned\\u0007y");
         assert_eq!(guard("\u{9b}2J \u{202e}"), "\\u009b2J \\u202e");
         let json = serde_json::to_string("a\u{9b}b\u{202e}c").expect("json");
@@ -358,20 +437,22 @@ mod tests {
         }
 
         #[test]
-        fn guarded_text_is_terminal_safe_apart_from_sgr(s in "(\\PC|\\p{Cc}|\u{202e}|\u{2066})*") {
+        fn guarded_text_is_terminal_safe_apart_from_our_colours(s in "(\\PC|\\p{Cc}|\u{202e}|\u{2066}|\u{f8f1}|\u{f8ff})*") {
             let g = guard(&s);
+            // Every ESC left is one of the palette's sequences, and came from a marker.
+            let ours: Vec<String> = Colour::ALL.iter().map(|c| c.sgr()).chain(["0"]).map(|p| format!("\x1b[{p}m")).collect();
             let mut rest: &str = &g;
-            let mut without_sgr = String::new();
+            let mut without = String::new();
             while let Some(i) = rest.find('\x1b') {
-                without_sgr.push_str(&rest[..i]);
-                let len = sgr_len(&rest[i..]).unwrap_or(1);
-                if len == 1 {
-                    without_sgr.push('\x1b');
-                }
+                without.push_str(&rest[..i]);
+                let len = ours.iter().find(|o| rest[i..].starts_with(o.as_str())).map_or(1, |o| o.len());
+                prop_assert!(len > 1, "{:?}", g);
                 rest = &rest[i + len..];
             }
-            without_sgr.push_str(rest);
-            prop_assert!(is_terminal_safe(&without_sgr), "{:?}", g);
+            without.push_str(rest);
+            prop_assert!(is_terminal_safe(&without), "{:?}", g);
+            let markers = s.chars().filter(|c| marker_sgr(*c).is_some()).count();
+            prop_assert_eq!(g.matches('\x1b').count(), markers);
         }
 
         #[test]

@@ -4,17 +4,18 @@ use super::envelope::{Envelope, Kind};
 use crate::escape::escape;
 use serde::Serialize;
 use sockscope_core::diagnose::{Finding, Observation, Severity, Thresholds, rules};
+use sockscope_core::text::Colour;
 use std::io::{self, Write};
 
-fn paint(on: bool, code: &str, text: &str) -> String {
-    if on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+fn paint(on: bool, colour: Colour, text: &str) -> String {
+    if on { sockscope_core::text::paint(colour, text) } else { text.to_string() }
 }
 
-fn colour_of(s: Severity) -> &'static str {
+fn colour_of(s: Severity) -> Colour {
     match s {
-        Severity::Crit => "1;31",
-        Severity::Warn => "1;33",
-        Severity::Info => "1;34",
+        Severity::Crit => Colour::BoldRed,
+        Severity::Warn => Colour::BoldYellow,
+        Severity::Info => Colour::BoldBlue,
     }
 }
 
@@ -23,7 +24,7 @@ const MAX_PER_RULE: usize = 10;
 
 fn finding(out: &mut impl Write, f: &Finding, colour: bool) -> io::Result<()> {
     // Rules build their prose with the untrusted parts escaped (text::Untrusted).
-    writeln!(out, "  {} {}", paint(colour, "1", f.rule), f.summary)?;
+    writeln!(out, "  {} {}", paint(colour, Colour::Bold, f.rule), f.summary)?;
     let ev: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
     if !ev.is_empty() {
         writeln!(out, "      evidence: {}", ev.join(" "))?;
@@ -77,7 +78,7 @@ pub fn report(out: &mut impl Write, o: &Observation, findings: &[Finding], colou
                 writeln!(
                     out,
                     "  {} ({} more findings of this rule in --json)",
-                    paint(colour, "1", rule),
+                    paint(colour, Colour::Bold, rule),
                     of_rule.len() - MAX_PER_RULE
                 )?;
             }
@@ -102,7 +103,7 @@ pub fn report(out: &mut impl Write, o: &Observation, findings: &[Finding], colou
         o.window.as_secs_f64()
     );
     let healthy = count(Severity::Crit) + count(Severity::Warn) == 0;
-    writeln!(out, "{}", if healthy { paint(colour, "1;32", &format!("healthy: {line}")) } else { line })?;
+    writeln!(out, "{}", if healthy { paint(colour, Colour::BoldGreen, &format!("healthy: {line}")) } else { line })?;
     if let Some(note) = o.first.owners.as_ref().and_then(|idx| idx.report.gap_note()) {
         writeln!(out, "note: {note}: their sockets show no owner")?;
     }

@@ -5,6 +5,7 @@ use super::details::{self, DetailFlags};
 use super::digits::push_u64;
 use super::names::{self, Namer};
 use super::table::{Align, Column, Table};
+use sockscope_core::text::Colour;
 use sockscope_core::{Endpoint, Snapshot, Socket};
 use std::io::{self, Write};
 
@@ -89,12 +90,12 @@ fn columns(opts: &TableOptions, netns: bool) -> Vec<Column> {
 
 /// Colours that help scanning a long listing: listeners green, connections cyan, CLOSE-WAIT
 /// (a process not closing what its peer closed) yellow, TIME-WAIT dim.
-fn state_colour(state: &str) -> Option<&'static str> {
+fn state_colour(state: &str) -> Option<Colour> {
     match state {
-        "LISTEN" => Some("32"),
-        "ESTAB" => Some("36"),
-        "CLOSE-WAIT" => Some("33"),
-        "TIME-WAIT" => Some("2"),
+        "LISTEN" => Some(Colour::Green),
+        "ESTAB" => Some(Colour::Cyan),
+        "CLOSE-WAIT" => Some(Colour::Yellow),
+        "TIME-WAIT" => Some(Colour::Dim),
         _ => None,
     }
 }

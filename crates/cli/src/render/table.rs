@@ -1,6 +1,7 @@
 //! An aligned text table. Every cell is written once into one string arena; widths are the
 //! widest cell of each column over all rows, so alignment holds at any row count.
 
+use sockscope_core::text::Colour;
 use std::io::{self, Write};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub struct Table {
 }
 
 /// The SGR parameters (`33`, `2`) to colour a cell's text with, or `None` for none.
-pub type Painter = fn(&str) -> Option<&'static str>;
+pub type Painter = fn(&str) -> Option<Colour>;
 
 impl Table {
     pub fn new(columns: Vec<Column>) -> Table {
@@ -233,7 +234,7 @@ impl Table {
                 None => {
                     let text = self.text(cell);
                     match self.painters.iter().find(|(c, _)| *c == index).and_then(|(_, p)| p(text)) {
-                        Some(sgr) => painted(line, text, widths[sub], col.align, sgr),
+                        Some(colour) => painted(line, text, widths[sub], col.align, colour),
                         None => pad(line, text, widths[sub], col.align),
                     }
                     cell += 1;
@@ -311,17 +312,13 @@ fn width(s: &str) -> usize {
     if s.is_ascii() { s.len() } else { unicode_width::UnicodeWidthStr::width(s) }
 }
 
-/// `pad`, with the text (not the padding) between an SGR sequence and a reset.
-fn painted(line: &mut String, text: &str, w: usize, align: Align, sgr: &str) {
+/// `pad`, with the text (not the padding) painted (`text::push_painted`).
+fn painted(line: &mut String, text: &str, w: usize, align: Align, colour: Colour) {
     let fill = w.saturating_sub(width(text));
     if align == Align::Right {
         spaces(line, fill);
     }
-    line.push_str("\x1b[");
-    line.push_str(sgr);
-    line.push('m');
-    line.push_str(text);
-    line.push_str("\x1b[0m");
+    sockscope_core::text::push_painted(line, colour, text);
     if align == Align::Left {
         spaces(line, fill);
     }
