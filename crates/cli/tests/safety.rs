@@ -496,3 +496,48 @@ fn item_6_a_hostile_capture_reaches_no_terminal_raw() {
     }
     let _ = std::fs::remove_dir_all(d);
 }
+
+/// Item 8: `--netns` on a mount, user or pid namespace is "not a network namespace" (exit 2),
+/// not a namespace skipped with exit 0; a named namespace whose name is not UTF-8 is shown by
+/// its name, escaped, not as `net:[inode]`.
+#[test]
+fn item_8_only_network_namespaces_and_their_names_as_they_are() {
+    for kind in ["mnt", "user", "pid", "uts"] {
+        let path = format!("/proc/self/ns/{kind}");
+        let out = sockscope(&["--netns", &path, "-t"]);
+        refused(&out, 2, &format!("--netns {path}: not a network namespace"), &path);
+    }
+    let name = format!("sockscope-odd-{}-\u{ff}", std::process::id());
+    let raw = {
+        let mut b = name.trim_end_matches('\u{ff}').as_bytes().to_vec();
+        b.push(0xff);
+        <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(b)
+    };
+    let ip = |args: &[&std::ffi::OsStr]| Command::new("ip").args(args).status().expect("run ip (iproute2)").success();
+    assert!(ip(&["netns".as_ref(), "add".as_ref(), &raw]));
+    struct Gone(std::ffi::OsString);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns".as_ref(), "del".as_ref(), self.0.as_os_str()]).status();
+        }
+    }
+    let _gone = Gone(raw.clone());
+    let mut server = Command::new("ip")
+        .args(["netns".as_ref(), "exec".as_ref(), raw.as_os_str()])
+        .args(["sh", "-c", "ip link set lo up && exec python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\",7308)); s.listen(); time.sleep(600)'"])
+        .spawn()
+        .unwrap();
+    wait_until("the listener in the odd namespace", || {
+        let out = Command::new("ip")
+            .args(["netns".as_ref(), "exec".as_ref(), raw.as_os_str()])
+            .args(["ss", "-tlnH"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("127.0.0.1:7308")
+    });
+    let all = sockscope_ok(&["--all-netns", "-tln", "sport = :7308"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    let shown = format!("{}\\xff", name.trim_end_matches('\u{ff}'));
+    assert!(all.lines().any(|l| l.contains(&shown) && l.contains("127.0.0.1:7308")), "{all}");
+}

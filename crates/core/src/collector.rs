@@ -338,7 +338,8 @@ fn skipped_note(skipped: &[(&crate::netns::Netns, String)], opts: &SnapshotOptio
         .map(|why| {
             let these: Vec<&crate::netns::Netns> =
                 skipped.iter().filter(|(_, w)| w == why).map(|(ns, _)| *ns).collect();
-            let mut names: Vec<String> = these.iter().take(5).map(|ns| ns.label()).collect();
+            let mut names: Vec<String> =
+                these.iter().take(5).map(|ns| crate::text::escape(&ns.label()).into_owned()).collect();
             if these.len() > 5 {
                 names.push(format!("and {} more", these.len() - 5));
             }

@@ -114,11 +114,18 @@ fn inode_at(path: &Path, proc_root: &Path) -> Option<u64> {
     {
         return Some(inode);
     }
-    // A bind mount of an nsfs file: the same device as the namespace files in /proc, and
-    // its inode is the namespace's. Which kind of namespace it is, setns tells later.
+    // A bind mount of an nsfs file (ip netns add), or a link to another kind of namespace
+    // (/proc/self/ns/mnt): the same device as the namespace files in /proc. It is a network
+    // namespace when mountinfo lists an nsfs mount of it as `net:[INODE]`, or a process
+    // is in it; a mount, user or pid namespace is neither.
     let st = rustix::fs::stat(path).ok()?;
     let nsfs = rustix::fs::stat(proc_root.join("self/ns/net")).ok()?;
-    (st.st_dev == nsfs.st_dev).then_some(st.st_ino)
+    if st.st_dev != nsfs.st_dev {
+        return None;
+    }
+    let mountinfo = crate::text::read_lines(proc_root.join("self/mountinfo")).unwrap_or_default();
+    let mounted = nsfs_mounts(&mountinfo).iter().any(|(inode, _)| *inode == st.st_ino);
+    (mounted || first_pids(proc_root).contains_key(&st.st_ino)).then_some(st.st_ino)
 }
 
 /// The caller's namespace followed by each `--netns SPEC` (once each, however often named):
@@ -142,7 +149,7 @@ pub fn selected(specs: &[String], proc_root: &Path) -> Result<Vec<Netns>, NetnsE
 /// Resolving specs, with the names and the processes in each namespace read once.
 struct Lookup<'a> {
     proc_root: &'a Path,
-    names: Option<BTreeMap<u64, String>>,
+    names: Option<BTreeMap<u64, (String, PathBuf)>>,
     first_pids: Option<BTreeMap<u64, u32>>,
 }
 
@@ -152,7 +159,7 @@ impl<'a> Lookup<'a> {
     }
 
     fn name(&mut self, inode: u64) -> Option<String> {
-        self.names.get_or_insert_with(|| names(self.proc_root)).get(&inode).cloned()
+        self.names.get_or_insert_with(|| names(self.proc_root)).get(&inode).map(|(name, _)| name.clone())
     }
 
     fn resolve(&mut self, spec: &str) -> Result<Netns, NetnsError> {
@@ -190,13 +197,16 @@ impl<'a> Lookup<'a> {
     }
 }
 
-/// The names of the named namespaces, by inode.
-fn names(proc_root: &Path) -> BTreeMap<u64, String> {
+/// The names of the named namespaces (as text, bytes that are not UTF-8 kept) and their
+/// files, by inode.
+fn names(proc_root: &Path) -> BTreeMap<u64, (String, PathBuf)> {
     let mut out = BTreeMap::new();
     if let Ok(dir) = std::fs::read_dir(NAMED_DIR) {
         for e in dir.flatten() {
-            if let (Some(inode), Some(name)) = (inode_at(&e.path(), proc_root), e.file_name().to_str()) {
-                out.entry(inode).or_insert_with(|| name.to_owned());
+            // Any bytes: a name that is not UTF-8 is kept (and shown escaped), not dropped.
+            if let Some(inode) = inode_at(&e.path(), proc_root) {
+                let name = crate::text::lossless_text(e.file_name().as_encoded_bytes());
+                out.entry(inode).or_insert((name, e.path()));
             }
         }
     }
@@ -247,10 +257,10 @@ pub fn discover(proc_root: &Path) -> Vec<Netns> {
     for (inode, point) in nsfs_mounts(&mountinfo) {
         found.entry(inode).or_insert(Netns { inode, name: None, pid: None, path: point, container: None });
     }
-    for (inode, name) in names(proc_root) {
+    for (inode, (name, path)) in names(proc_root) {
         if let Some(ns) = found.get_mut(&inode) {
-            ns.name = Some(name.clone());
-            ns.path = Path::new(NAMED_DIR).join(name);
+            ns.name = Some(name);
+            ns.path = path;
         }
     }
     let own = own(proc_root);
