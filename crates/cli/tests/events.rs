@@ -572,9 +572,16 @@ fn a_storm_of_50000_connections_is_reported_in_full_or_its_loss_counted() {
     note(&format!(
         "storm: {made} connections (+{failed} failed) in {took:?}; {printed} lives printed; summary {summary}; peak memory {peak} KiB ({idle} KiB before it)"
     ));
-    // The destroy records are what proves a life (one per socket of this namespace); with
-    // none of them lost, every socket is printed, exactly once.
-    assert_eq!(summary["destroy_overflows"], 0, "the kernel overflowed the destroy records: {stderr}");
+    // The destroy records are what proves a life (one per socket of this namespace). On a
+    // busy machine the kernel may honestly overflow their buffer: then the loss must be
+    // said (in the summary and on stderr as it happens), and nothing more can be counted.
+    let overflows = summary["destroy_overflows"].as_u64().unwrap_or(0);
+    if overflows > 0 {
+        assert!(stderr.contains("overflowed the destroy records' buffer"), "an overflow not reported: {stderr}");
+        assert!(printed <= expected + summary["lost_records"].as_u64().unwrap_or(0), "{summary}");
+        return;
+    }
+    // With none of them lost, every socket is printed, exactly once.
     // Every socket is printed. When the rings lost records, a socket's records can split in
     // two (a record that does not continue its last state starts it afresh, never carrying a
     // wrong owner on): the fragment without the destroy record is printed without counters.
