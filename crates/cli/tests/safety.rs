@@ -211,6 +211,11 @@ fn item_3_files_written_are_private() {
     assert_eq!(mode_of(Path::new(&cap)), 0o640);
     let out = sockscope(&["--file-mode", "999", "record", "-o", &path("x.cap")]);
     assert_eq!(out.status.code(), Some(2));
+    // A device is written as it is, never replaced by a private regular file.
+    sockscope_ok(&["-t", "-D", "/dev/null"]);
+    sockscope_ok(&["trace", "-o", "/dev/null", "--", "true"]);
+    let null = std::fs::symlink_metadata("/dev/null").unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_char_device(&null.file_type()), "/dev/null is no longer a device");
     let _ = std::fs::remove_dir_all(d);
 }
 

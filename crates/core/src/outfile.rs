@@ -31,6 +31,10 @@ pub enum OutFileError {
         "{path}: it is a symlink owned by uid {owner} in the shared directory {dir} (sticky and world-writable); sockscope does not write through another user's link there (remove it, or name the file it points to)"
     )]
     ForeignSymlink { path: PathBuf, dir: PathBuf, owner: u32 },
+    #[error(
+        "{path}: it is not a regular file and is owned by uid {owner} in the shared directory {dir} (sticky and world-writable); sockscope does not write into another user's FIFO or device there"
+    )]
+    Foreign { path: PathBuf, dir: PathBuf, owner: u32 },
     #[error("{path}: {cause}")]
     Io { path: PathBuf, cause: std::io::Error },
 }
@@ -51,7 +55,15 @@ pub fn create(path: &Path, existing: Existing, mode: u32) -> Result<std::fs::Fil
         Err(rustix::io::Errno::EXIST) => return Err(OutFileError::Exists { path: path.to_path_buf() }),
         Err(e) => return Err(io(path, e)),
     }
-    let target = resolve(path)?;
+    let link = refuse_foreign_symlink(path)?;
+    if let Some(file) = open_special(path, link)? {
+        return Ok(file);
+    }
+    let target = if link {
+        std::fs::canonicalize(path).map_err(|cause| OutFileError::Io { path: path.to_path_buf(), cause })?
+    } else {
+        path.to_path_buf()
+    };
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -78,26 +90,52 @@ pub fn create(path: &Path, existing: Existing, mode: u32) -> Result<std::fs::Fil
     Err(io(&dir, rustix::io::Errno::EXIST))
 }
 
-/// The file `path` names: itself, or where its symlink points, unless that symlink is
-/// another user's in a sticky, world-writable directory (the kernel's own rule for
-/// `fs.protected_symlinks`: a link there is followed only for its owner or the directory's).
-fn resolve(path: &Path) -> Result<PathBuf, OutFileError> {
+/// A device, FIFO or socket that exists (`-D /dev/null`, `trace -o /dev/stderr`, a named
+/// pipe) is written as it is, never replaced: renaming over /dev/null would put a regular
+/// file in its place. `None` for a regular file. `link`: `path` is the caller's own
+/// symlink, followed. In a sticky, world-writable directory, a FIFO or device owned by
+/// neither the caller nor the directory's owner is refused, as the kernel's
+/// `fs.protected_fifos` refuses it.
+fn open_special(path: &Path, link: bool) -> Result<Option<std::fs::File>, OutFileError> {
     let io = |cause: rustix::io::Errno| OutFileError::Io { path: path.to_path_buf(), cause: cause.into() };
-    let st = rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW).map_err(io)?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::Symlink {
-        return Ok(path.to_path_buf());
+    let st = rustix::fs::stat(path).map_err(io)?;
+    if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile {
+        return Ok(None);
     }
+    if !link && let Some((dir, owner)) = foreign_in_shared_dir(path, st.st_uid)? {
+        return Err(OutFileError::Foreign { path: path.to_path_buf(), dir, owner });
+    }
+    let follow = if link { OFlags::empty() } else { OFlags::NOFOLLOW };
+    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC | follow, Mode::empty()).map_err(io)?;
+    Ok(Some(std::fs::File::from(fd)))
+}
+
+/// When `path`, owned by `uid`, is in a sticky, world-writable directory and belongs to
+/// neither the caller nor that directory's owner: the directory and the owner.
+fn foreign_in_shared_dir(path: &Path, uid: u32) -> Result<Option<(PathBuf, u32)>, OutFileError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let d = rustix::fs::stat(&dir).map_err(io)?;
+    let d = rustix::fs::stat(&dir).map_err(|cause| OutFileError::Io { path: dir.clone(), cause: cause.into() })?;
     let shared = d.st_mode & 0o1000 != 0 && d.st_mode & 0o002 != 0;
     let me = rustix::process::geteuid().as_raw();
-    if shared && st.st_uid != me && st.st_uid != d.st_uid {
-        return Err(OutFileError::ForeignSymlink { path: path.to_path_buf(), dir, owner: st.st_uid });
+    Ok((shared && uid != me && uid != d.st_uid).then_some((dir, uid)))
+}
+
+/// Whether `path` is a symlink (to be followed), refusing one that another user planted in a
+/// sticky, world-writable directory (the kernel's own rule for `fs.protected_symlinks`: a
+/// link there is followed only for its owner or the directory's).
+fn refuse_foreign_symlink(path: &Path) -> Result<bool, OutFileError> {
+    let io = |cause: rustix::io::Errno| OutFileError::Io { path: path.to_path_buf(), cause: cause.into() };
+    let st = rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW).map_err(io)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::Symlink {
+        return Ok(false);
     }
-    std::fs::canonicalize(path).map_err(|cause| OutFileError::Io { path: path.to_path_buf(), cause })
+    if let Some((dir, owner)) = foreign_in_shared_dir(path, st.st_uid)? {
+        return Err(OutFileError::ForeignSymlink { path: path.to_path_buf(), dir, owner });
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -135,8 +173,16 @@ mod tests {
         std::os::unix::fs::symlink(d.join("nowhere"), d.join("dangling")).unwrap();
         assert!(matches!(create(&d.join("dangling"), Existing::Refuse, PRIVATE), Err(OutFileError::Exists { .. })));
         assert!(!d.join("nowhere").exists());
+        // A device is written as it is, never replaced by a regular file.
+        create(Path::new("/dev/null"), Existing::Replace, PRIVATE).unwrap().write_all(b"gone").unwrap();
+        let null = std::fs::symlink_metadata("/dev/null").unwrap();
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(&null.file_type()), "/dev/null is still a device");
+        // Through a link of the caller's own, too (/dev/stderr is one, to a pipe or a tty).
+        std::os::unix::fs::symlink("/dev/null", d.join("to-null")).unwrap();
+        create(&d.join("to-null"), Existing::Replace, PRIVATE).unwrap().write_all(b"gone").unwrap();
+        assert!(std::fs::symlink_metadata(d.join("to-null")).unwrap().file_type().is_symlink());
         let left: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(left.len(), 4, "no temporary file left: {left:?}");
+        assert_eq!(left.len(), 5, "no temporary file left: {left:?}");
         std::fs::remove_dir_all(d).unwrap();
     }
 

@@ -48,7 +48,7 @@ pub fn run(args: &RecordArgs, file_mode: u32) -> anyhow::Result<bool> {
         let existing = if args.force { Existing::Replace } else { Existing::Refuse };
         let file = outfile::create(&args.output, existing, file_mode).map_err(|e| match e {
             OutFileError::Exists { .. } => usage(anyhow::anyhow!("-o {e} (--force replaces it)")),
-            OutFileError::ForeignSymlink { .. } => usage(anyhow::anyhow!("-o {e}")),
+            OutFileError::ForeignSymlink { .. } | OutFileError::Foreign { .. } => usage(anyhow::anyhow!("-o {e}")),
             OutFileError::Io { .. } => anyhow::anyhow!("-o {e}"),
         })?;
         let out = std::io::BufWriter::with_capacity(1 << 20, file);
