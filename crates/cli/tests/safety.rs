@@ -546,3 +546,76 @@ fn item_8_only_network_namespaces_and_their_names_as_they_are() {
     let shown = format!("{}\\xff", name.trim_end_matches('\u{ff}'));
     assert!(all.lines().any(|l| l.contains(&shown) && l.contains("127.0.0.1:7308")), "{all}");
 }
+
+/// A named network namespace (`ip netns add`), deleted when dropped.
+struct NamedNetns(String);
+
+impl NamedNetns {
+    fn add(name: String) -> NamedNetns {
+        assert!(Command::new("ip").args(["netns", "add", &name]).status().expect("run ip (iproute2)").success());
+        NamedNetns(name)
+    }
+
+    fn exec(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0]).args(args);
+        c
+    }
+}
+
+impl Drop for NamedNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Item 7: interface names are looked up in the socket's namespace. Namespace `ns` has `p0`
+/// at index 7 with a UDP socket bound to it; the test's own namespace has `q9` at index 7.
+/// `-N ns 'dev = p0'` finds it, `--netns ns` labels it `%p0` (text and JSON), and `dev = q9`
+/// never selects it, for `-K --dry-run` either, through the index 7 taken from elsewhere.
+#[test]
+fn item_7_interfaces_are_resolved_in_the_sockets_namespace() {
+    private_netns();
+    assert!(Command::new("ip").args(["link", "add", "q9", "index", "7", "type", "ifb"]).status().unwrap().success());
+    let ns = NamedNetns::add(format!("sockscope-if-{}", std::process::id()));
+    assert!(ns.exec(&["ip", "link", "add", "p0", "index", "7", "type", "ifb"]).status().unwrap().success());
+    let mut bound = ns
+        .exec(&[
+            "python3",
+            "-c",
+            "import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+             s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'p0'); s.bind(('0.0.0.0', 7307)); time.sleep(600)",
+        ])
+        .spawn()
+        .unwrap();
+    wait_until("the socket bound to p0", || {
+        let out = ns.exec(&["ss", "-uanH", "sport = :7307"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("%p0")
+    });
+    let run = |args: &[&str]| sockscope_ok(args);
+    let n = ns.0.as_str();
+    let mine = |text: &str| text.lines().filter(|l| l.contains(":7307")).map(str::to_string).collect::<Vec<_>>();
+    // -N enters ns: p0 is found there, and the row reads as ss's in ns.
+    let entered = mine(&run(&["-N", n, "-uan", "dev = p0"]));
+    assert_eq!(entered.len(), 1, "{entered:?}");
+    assert!(entered[0].contains("%p0"), "{entered:?}");
+    assert!(mine(&run(&["-N", n, "-uan", "dev = 7"])).len() == 1);
+    // --netns reads ns beside this one: its socket is labelled with ns's own p0.
+    let beside = mine(&run(&["--netns", n, "-uan"]));
+    assert!(beside.len() == 1 && beside[0].contains("%p0") && !beside[0].contains("q9"), "{beside:?}");
+    let json = sockscope_json(&["--netns", n, "-uan", "sport = :7307"]);
+    assert_eq!(json["sockets"][0]["interface_name"], "p0", "{json}");
+    // A name is resolved in each namespace: p0 selects ns's socket, q9 (index 7 here) does not.
+    assert_eq!(mine(&run(&["--netns", n, "-uan", "dev = p0"])).len(), 1);
+    assert!(mine(&run(&["--netns", n, "-uan", "dev = q9"])).is_empty());
+    let out = sockscope(&["--netns", n, "-uan", "dev = nosuch0"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such network interface in any of the namespaces read"));
+    // -K through -N: selected by ns's own p0, and never by this namespace's index 7.
+    let kill = run(&["-N", n, "-K", "--dry-run", "-ua", "dev = p0"]);
+    assert_eq!(mine(&kill).len(), 1, "{kill}");
+    let out = sockscope(&["-N", n, "-K", "--dry-run", "-ua", "dev = q9"]);
+    assert!(mine(&String::from_utf8_lossy(&out.stdout)).is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such network interface in this namespace"), "{out:?}");
+    let _ = bound.kill();
+    let _ = bound.wait();
+}

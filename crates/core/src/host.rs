@@ -69,3 +69,65 @@ pub fn enter_named_netns(name: &str) -> Result<(), NetnsError> {
     move_into_link_name_space(rustix::fd::AsFd::as_fd(&fd), Some(LinkNameSpaceType::Network))
         .map_err(|errno| NetnsError::Enter { name: shown, errno })
 }
+
+/// Where the sockets a filter is for live: the caller's namespace, the one `-N NAME` enters,
+/// or those `--netns`/`--all-netns` read.
+pub enum FilterScope<'a> {
+    Own,
+    Named(&'a str),
+    Namespaces(&'a [crate::netns::Netns]),
+}
+
+impl<'a> FilterScope<'a> {
+    /// The namespaces a collection reads (none: the caller's own). `live`: from the running
+    /// host; a capture's namespaces are not this host's to enter, so names resolve here.
+    pub fn reading(namespaces: &'a [crate::netns::Netns], live: bool) -> FilterScope<'a> {
+        if live && !namespaces.is_empty() { FilterScope::Namespaces(namespaces) } else { FilterScope::Own }
+    }
+}
+
+/// Resolves the names in a filter (interfaces, cgroup paths) where its sockets live: an
+/// interface name in the namespace of each socket it is compared with, never the caller's
+/// for another's sockets (`-N ns 'dev = p0'` finds ns's p0; `-K` never selects a socket
+/// through an index from elsewhere). A namespace that cannot be entered is left out here,
+/// as the collector leaves it out (and says so).
+pub fn resolve_filter(
+    expr: &mut crate::filter::Expr,
+    scope: FilterScope<'_>,
+    proc_root: &Path,
+) -> Result<(), crate::filter::FilterError> {
+    use crate::names::Interfaces;
+    let cgroup_root = cgroup2_root();
+    let cannot = |name: &str, why: String| crate::filter::FilterError {
+        column: 0,
+        token: name.to_string(),
+        message: format!("cannot look up its interfaces: {why}"),
+    };
+    match scope {
+        FilterScope::Own => crate::filter::resolve(expr, &mut Interfaces::new(), &cgroup_root),
+        FilterScope::Named(name) => {
+            let found =
+                crate::netns::selected(&[name.to_string()], proc_root).map_err(|e| cannot(name, e.to_string()))?;
+            let Some(ns) = found.last() else {
+                return crate::filter::resolve(expr, &mut Interfaces::new(), &cgroup_root);
+            };
+            let mut interfaces = crate::netns::interfaces_in(ns).map_err(|e| cannot(name, e.to_string()))?;
+            crate::filter::resolve(expr, &mut interfaces, &cgroup_root)
+        }
+        FilterScope::Namespaces(namespaces) => {
+            let own = crate::netns::own(proc_root);
+            let mut each: Vec<(u64, Interfaces)> = namespaces
+                .iter()
+                .filter_map(|ns| {
+                    let interfaces = if Some(ns.inode) == own {
+                        Some(Interfaces::new())
+                    } else {
+                        crate::netns::interfaces_in(ns).ok()
+                    };
+                    interfaces.map(|i| (ns.inode, i))
+                })
+                .collect();
+            crate::filter::resolve_per_netns(expr, &mut each, &cgroup_root)
+        }
+    }
+}

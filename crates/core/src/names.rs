@@ -174,6 +174,12 @@ impl Interfaces {
         Interfaces::default()
     }
 
+    /// Interfaces as the namespace of `socket` has them (any socket: ioctls on it resolve
+    /// names in its namespace). `netns::interfaces_in` makes one inside another namespace.
+    pub fn with_socket(socket: rustix::fd::OwnedFd) -> Interfaces {
+        Interfaces { socket: Some(socket), cache: HashMap::new() }
+    }
+
     /// The index of an interface name in this namespace.
     pub fn index(&mut self, name: &str) -> Option<u32> {
         rustix::net::netdevice::name_to_index(self.ioctl_socket()?, name).ok()

@@ -271,6 +271,26 @@ pub fn discover(proc_root: &Path) -> Vec<Netns> {
 
 /// A NETLINK_SOCK_DIAG socket created inside `ns`, by a thread that enters it and ends.
 pub fn diag_socket_in(ns: &Netns) -> Result<OwnedFd, NetnsError> {
+    socket_in(ns, crate::netlink::sock_diag_socket)
+}
+
+/// Interface names and indexes as `ns` has them: through a socket created inside it (the
+/// kernel answers SIOCGIFNAME/SIOCGIFINDEX in the socket's namespace).
+pub fn interfaces_in(ns: &Netns) -> Result<crate::names::Interfaces, NetnsError> {
+    let unix = || {
+        rustix::net::socket_with(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::DGRAM,
+            rustix::net::SocketFlags::CLOEXEC,
+            None,
+        )
+    };
+    socket_in(ns, unix).map(crate::names::Interfaces::with_socket)
+}
+
+/// A socket `make` creates inside `ns`, by a thread that enters it and ends (the caller's
+/// threads stay where they are).
+fn socket_in(ns: &Netns, make: fn() -> Result<OwnedFd, Errno>) -> Result<OwnedFd, NetnsError> {
     use rustix::fs::{Mode, OFlags};
     use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
     let label = ns.label();
@@ -280,7 +300,7 @@ pub fn diag_socket_in(ns: &Netns) -> Result<OwnedFd, NetnsError> {
             .map_err(|errno| NetnsError::Enter { label: label.clone(), errno })?;
         move_into_link_name_space(rustix::fd::AsFd::as_fd(&file), Some(LinkNameSpaceType::Network))
             .map_err(|errno| NetnsError::Enter { label: label.clone(), errno })?;
-        crate::netlink::sock_diag_socket().map_err(|errno| NetnsError::Socket { label, errno })
+        make().map_err(|errno| NetnsError::Socket { label, errno })
     })
     .join();
     opened.unwrap_or_else(|_| Err(NetnsError::Socket { label: ns.label(), errno: Errno::IO }))

@@ -24,7 +24,7 @@ use ratatui::backend::CrosstermBackend;
 use sockscope_core::SnapshotOptions;
 use sockscope_core::diagnose::Thresholds;
 use sockscope_core::model::StateSet;
-use sockscope_core::names::{Interfaces, Services};
+use sockscope_core::names::Services;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -182,7 +182,8 @@ pub fn interactive(opts: Options) -> anyhow::Result<()> {
 fn apply_filter(app: &mut App, feed: &collect::Feed, services: &Services, opts: &Options, text: String) {
     let parsed = sockscope_core::filter::parse(&text, services).and_then(|mut f| {
         if let Some(e) = &mut f.expr {
-            sockscope_core::filter::resolve(e, &mut Interfaces::new(), &sockscope_core::host::cgroup2_root())?;
+            let scope = sockscope_core::host::FilterScope::reading(&opts.collect.namespaces, opts.replay.is_empty());
+            sockscope_core::host::resolve_filter(e, scope, &opts.collect.proc_root)?;
         }
         Ok(f)
     });

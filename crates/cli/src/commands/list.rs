@@ -151,6 +151,9 @@ fn write_sockets(
     let o = &plan.output;
     let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
     let capture = plan.collect.capture.as_deref();
+    if capture.is_none() {
+        namer.interfaces.read_in(&plan.collect.namespaces, &plan.collect.proc_root);
+    }
     let cgroups = o.cgroups.then(|| match capture {
         Some(frame) => frame.cgroups.iter().cloned().collect(),
         None => sockscope_core::names::cgroup_paths(&sockscope_core::host::cgroup2_root()),

@@ -6,7 +6,7 @@ use crate::render::names::Namer;
 use crate::usage::usage;
 use sockscope_core::filter::Pred;
 use sockscope_core::model::StateSet;
-use sockscope_core::names::{Interfaces, Services};
+use sockscope_core::names::Services;
 use sockscope_watch::columns::View;
 use std::io::Write;
 
@@ -14,11 +14,7 @@ use std::io::Write;
 pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool) -> anyhow::Result<()> {
     let services = Services::load();
     let text = args.filter.join(" ");
-    let mut f = sockscope_core::filter::parse(&text, &services).map_err(usage)?;
-    if let Some(e) = &mut f.expr {
-        sockscope_core::filter::resolve(e, &mut Interfaces::new(), &sockscope_core::host::cgroup2_root())
-            .map_err(usage)?;
-    }
+    let f = sockscope_core::filter::parse(&text, &services).map_err(usage)?;
     let default_states = StateSet::ALL;
     let mut collect = sockscope_watch::live_options(f.states.unwrap_or(default_states));
     let by_namespace =
@@ -32,6 +28,10 @@ pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool)
     };
     let look = capture.as_ref().map(|c| &**c.frame());
     collect.namespaces = crate::plan::namespaces(&args.namespaces, by_namespace, &collect.proc_root, look)?;
+    if let Some(e) = collect.filter.as_mut() {
+        let scope = sockscope_core::host::FilterScope::reading(&collect.namespaces, look.is_none());
+        sockscope_core::host::resolve_filter(e, scope, &collect.proc_root).map_err(usage)?;
+    }
     let view = match args.view {
         WatchView::Processes => View::Processes,
         WatchView::Listeners => View::Listeners,
@@ -55,6 +55,9 @@ pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool)
     }
     let mut out = crate::output::Guarded::new(std::io::BufWriter::new(std::io::stdout()));
     let mut namer = Namer::new(true, false, services);
+    if opts.replay.is_empty() {
+        namer.interfaces.read_in(&opts.collect.namespaces, &opts.collect.proc_root);
+    }
     sockscope_watch::frames(&opts, count.unwrap_or(u64::MAX), |frame| {
         if let Some(look) = &frame.capture
             && let Some(i) = opts.replay.iter().position(|l| std::sync::Arc::ptr_eq(l, look))

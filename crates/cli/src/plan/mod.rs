@@ -13,7 +13,7 @@ use crate::render::{Contexts, Format};
 use crate::usage::usage;
 use sockscope_core::filter::{Expr, Pred};
 use sockscope_core::model::StateSet;
-use sockscope_core::names::{Interfaces, Services};
+use sockscope_core::names::Services;
 use sockscope_core::summary::GroupBy;
 use sockscope_core::{Extensions, KernelFilter, Selection, SnapshotOptions, Source};
 
@@ -231,7 +231,7 @@ fn listing_options(
     if capture.is_none() {
         crate::usage::check_pids("--pid", &args.pid)?;
     }
-    let mut f = filter::build(args, services)?;
+    let f = filter::build(args, services)?;
     if matches!(action, Action::Kill { .. }) && f.is_empty() {
         return Err(usage(anyhow::anyhow!(
             "-K destroys every socket the filter selects, so it needs a filter (for example: sockscope -K dport = :8080); try --dry-run first"
@@ -239,10 +239,6 @@ fn listing_options(
     }
     let mut selection = selection::from_args(args).map_err(|e| usage(anyhow::Error::msg(e)))?;
     selection.states = filter::states(&f, selection.states);
-    if let Some(e) = &mut f.expr {
-        let cgroup_root = sockscope_core::host::cgroup2_root();
-        sockscope_core::filter::resolve(e, &mut Interfaces::new(), &cgroup_root).map_err(usage)?;
-    }
     let mut opts = SnapshotOptions::new(selection);
     opts.source = source(args.source);
     opts.kernel_filter = match args.kernel_filter {
@@ -277,6 +273,14 @@ fn listing_options(
     }
     opts.filter = f.expr;
     opts.namespaces = namespaces(&args.namespaces, by_namespace, &opts.proc_root, capture)?;
+    if let Some(e) = opts.filter.as_mut() {
+        use sockscope_core::host::FilterScope;
+        let scope = match (&args.net, capture) {
+            (Some(name), None) => FilterScope::Named(name),
+            _ => FilterScope::reading(&opts.namespaces, capture.is_none()),
+        };
+        sockscope_core::host::resolve_filter(e, scope, &opts.proc_root).map_err(usage)?;
+    }
     Ok(opts)
 }
 

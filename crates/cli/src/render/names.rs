@@ -4,6 +4,7 @@ use super::digits::{push_ipv4, push_u64};
 use crate::escape::escape;
 use sockscope_core::model::Owner;
 use sockscope_core::names::{self, Commands, Interfaces, Proto, Protocols, SecurityContexts, Services, Users};
+use sockscope_core::netns::Netns;
 use sockscope_core::{Endpoint, Netid, Socket};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -15,6 +16,51 @@ pub fn user_text(users: &mut Users, uid: u32) -> String {
     users.name(uid).map_or_else(|| uid.to_string(), |n| escape(n).into_owned())
 }
 
+/// Interface names, each looked up in the namespace of the socket that has the index: with
+/// `--netns`/`--all-netns`, another namespace's `%eth0` is its own eth0, not the host's.
+#[derive(Default)]
+pub struct InterfaceNames {
+    own: Interfaces,
+    own_inode: Option<u64>,
+    /// The other namespaces read (live), to open their interfaces on first use.
+    namespaces: Vec<Netns>,
+    others: HashMap<u64, Option<Interfaces>>,
+}
+
+impl InterfaceNames {
+    /// Names for sockets of `namespaces` too (read live; those of a capture are not this
+    /// host's to enter).
+    pub fn read_in(&mut self, namespaces: &[Netns], proc_root: &std::path::Path) {
+        self.own_inode = sockscope_core::netns::own(proc_root);
+        self.namespaces = namespaces.to_vec();
+    }
+
+    /// The same namespaces, with empty caches, for another thread.
+    fn fork(&self) -> InterfaceNames {
+        InterfaceNames { own_inode: self.own_inode, namespaces: self.namespaces.clone(), ..InterfaceNames::default() }
+    }
+
+    /// The name of interface `index` in `socket`'s namespace; `None` when it has none by
+    /// that index, or the namespace cannot be entered (the number is shown instead).
+    pub fn name(&mut self, socket: &Socket, index: u32) -> Option<&str> {
+        let theirs = socket.netns.map(|n| n.get()).filter(|n| Some(*n) != self.own_inode);
+        let Some(inode) = theirs.filter(|n| self.namespaces.iter().any(|ns| ns.inode == *n)) else {
+            return self.own.name(index);
+        };
+        let namespaces = &self.namespaces;
+        self.others
+            .entry(inode)
+            .or_insert_with(|| {
+                namespaces
+                    .iter()
+                    .find(|ns| ns.inode == inode)
+                    .and_then(|ns| sockscope_core::netns::interfaces_in(ns).ok())
+            })
+            .as_mut()?
+            .name(index)
+    }
+}
+
 /// Turns numbers into names as the flags ask: services unless -n, hosts only with -r.
 pub struct Namer {
     numeric: bool,
@@ -22,7 +68,7 @@ pub struct Namer {
     protocols: Option<Protocols>,
     resolve: bool,
     hosts: HashMap<IpAddr, String>,
-    pub interfaces: Interfaces,
+    pub interfaces: InterfaceNames,
     users: Option<Users>,
     commands: Commands,
     pub contexts: SecurityContexts,
@@ -37,7 +83,7 @@ impl Namer {
             protocols: None,
             resolve,
             hosts: HashMap::new(),
-            interfaces: Interfaces::new(),
+            interfaces: InterfaceNames::default(),
             users: None,
             commands: Commands::default(),
             contexts: SecurityContexts::default(),
@@ -52,7 +98,7 @@ impl Namer {
             protocols: self.protocols.clone(),
             resolve: self.resolve,
             hosts: HashMap::new(),
-            interfaces: Interfaces::new(),
+            interfaces: self.interfaces.fork(),
             users: None,
             commands: Commands::default(),
             contexts: SecurityContexts::default(),
@@ -73,7 +119,7 @@ impl Namer {
                 self.host(*address, socket.v6only == Some(true), addr);
                 if is_local && socket.interface != 0 {
                     addr.push('%');
-                    match self.interfaces.name(socket.interface) {
+                    match self.interfaces.name(socket, socket.interface) {
                         Some(n) => addr.push_str(&escape(n)),
                         None => {
                             let _ = write!(addr, "{}", socket.interface);
@@ -97,7 +143,7 @@ impl Namer {
                         let _ = write!(addr, "[{protocol}]");
                     }
                 }
-                match self.interfaces.name(*interface) {
+                match self.interfaces.name(socket, *interface) {
                     Some(n) if *interface != 0 => port.push_str(&escape(n)),
                     _ if *interface == 0 => port.push('*'),
                     _ => {

@@ -73,7 +73,7 @@ fn socket_json<'a>(snap: &'a Snapshot, s: &'a Socket, namer: &mut Namer, extras:
             user: namer.user(o.process.uid).map(str::to_owned),
         })
         .collect();
-    let interface_name = namer.interfaces.name(s.interface).map(str::to_owned);
+    let interface_name = namer.interfaces.name(s, s.interface).map(str::to_owned);
     let cgroup = extras.cgroups.zip(s.cgroup_id).and_then(|(m, id)| m.get(&id.get())).map(String::as_str);
     let send_rate_bits_per_s =
         s.details.as_ref().and_then(|d| d.tcp_info.as_ref()).and_then(|t| t.send_rate_bits_per_s());

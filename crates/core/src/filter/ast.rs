@@ -89,6 +89,9 @@ pub enum HostMatch {
 pub enum Device {
     Name(String),
     Index(u32),
+    /// A name resolved in each namespace read (`--netns`, `--all-netns`): its index there,
+    /// by namespace inode. A namespace without it has no socket on it.
+    PerNetns(String, Vec<(u64, u32)>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -165,7 +165,7 @@ fn atom(p: &Pred) -> Option<Vec<u8>> {
         }
         Pred::Autobound => push_op(&mut b, BC_AUTO, 4, 8),
         Pred::Host { host: HostMatch::Unix(_), .. }
-        | Pred::Dev(Device::Name(_))
+        | Pred::Dev(Device::Name(_) | Device::PerNetns(..))
         | Pred::Cgroup { id: None, .. }
         | Pred::State(_)
         | Pred::Pid(_)

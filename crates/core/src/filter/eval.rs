@@ -98,6 +98,10 @@ impl Pred {
             Pred::Dev(Device::Index(i)) => Truth::from_bool(s.interface == *i),
             // Names are resolved to indexes before evaluation; one that is not matches nothing.
             Pred::Dev(Device::Name(_)) => Truth::False,
+            // An index means something only in its own namespace.
+            Pred::Dev(Device::PerNetns(_, at)) => {
+                Truth::from_bool(s.netns.is_some_and(|n| at.iter().any(|(ns, i)| *ns == n.get() && *i == s.interface)))
+            }
             Pred::Fwmark { mark, mask } => s.mark.map_or(Truth::Unknown, |m| Truth::from_bool(m & mask == *mark)),
             Pred::Cgroup { id: Some(id), .. } => {
                 s.cgroup_id.map_or(Truth::Unknown, |c| Truth::from_bool(c.get() == *id))

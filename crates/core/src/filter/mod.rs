@@ -18,7 +18,7 @@ pub mod resolve;
 
 pub use ast::{Cmp, Expr, HostMatch, Pred, Side};
 pub use parser::{Filter, parse};
-pub use resolve::resolve;
+pub use resolve::{resolve, resolve_per_netns};
 
 /// A filter that cannot be parsed or resolved: what is wrong and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
