@@ -117,7 +117,7 @@ impl Loaded {
         let of = if info.frames > 1 { format!(" (look {} of {})", info.frame, info.frames) } else { String::new() };
         crate::stderr_line!(
             "sockscope: note: from the capture {}: host {}, Linux {}, taken {}{of}",
-            info.path,
+            sockscope_core::text::Untrusted(&info.path),
             sockscope_core::text::Untrusted(&info.host),
             sockscope_core::text::Untrusted(&info.kernel),
             info.taken_at

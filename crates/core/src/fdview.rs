@@ -225,7 +225,13 @@ impl FdView {
         );
         let everyone = which.pids.is_empty() && which.names.is_empty();
         let mut view = FdView { system, vanished: if everyone { frame.vanished } else { 0 }, ..FdView::default() };
-        let unread = |pid: u32| frame.unreadable.iter().find(|u| u.0 == pid).map(|u| Unreadable::Denied(u.1.clone()));
+        let unread = |pid: u32| {
+            frame
+                .unreadable
+                .iter()
+                .find(|u| u.0 == pid)
+                .map(|u| Unreadable::Denied(crate::text::escape(&u.1).into_owned()))
+        };
         let tables = pids
             .iter()
             .map(|&pid| match record(pid) {

@@ -49,7 +49,7 @@ pub fn run(args: &FdsArgs, capture: Option<Arc<Frame>>, out: &mut impl Write) ->
         capture: capture.clone(),
     };
     let hidepid = match &capture {
-        Some(frame) => frame.hidepid.clone(),
+        Some(frame) => frame.hidepid.as_deref().map(|h| sockscope_core::text::escape(h).into_owned()),
         None => sockscope_core::host::hidepid(&opts.proc_root),
     };
     let mut view = match FdView::collect(&which, &opts) {

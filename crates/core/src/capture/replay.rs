@@ -25,7 +25,9 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
         return unsupported("'autobound' (the kernel's to say, at the moment of asking)");
     }
     let mut snap = Snapshot::default();
-    snap.warnings.extend(frame.warnings.iter().cloned());
+    // Text from a file, which anyone may have written: escaped as a live name is, so it reads
+    // the same wherever it is printed (live warnings escape the names they hold).
+    snap.warnings.extend(frame.warnings.iter().map(|w| crate::text::escape(w).into_owned()));
     if opts.namespaces.is_empty() {
         sockets(&frame.tables, opts, &mut snap);
     } else {
