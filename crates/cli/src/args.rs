@@ -1,6 +1,7 @@
 //! The command line: ss's flags with ss's meanings, defined once (help and completions are
 //! generated from here).
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -64,7 +65,7 @@ pub enum ColorChoice {
 pub struct NetnsArgs {
     /// Also read this network namespace: a name in /run/netns, a path to a namespace file, or
     /// pid:PID (the namespace of a process); repeat for more. Adds a Netns column
-    #[arg(id = "list_netns", long = "netns", value_name = "NAME|PATH|pid:PID", help_heading = "Collection")]
+    #[arg(id = "list_netns", long = "netns", value_name = "NAME|PATH|pid:PID", help_heading = "Collection", value_parser = clap::builder::OsStringValueParser::new().map(sockscope_core::text::lossless_arg))]
     pub netns: Vec<String>,
     /// Read every network namespace on the host (those of processes, and bind-mounted ones
     /// such as /run/netns/NAME), each socket labelled with its namespace and container
@@ -216,7 +217,7 @@ pub struct ListArgs {
     #[arg(long = "source", value_enum, default_value_t = SourceArg::Auto, help_heading = "Collection")]
     pub source: SourceArg,
     /// Read the sockets of the network namespace NAME (/run/netns/NAME, as ip netns names them)
-    #[arg(short = 'N', long = "net", value_name = "NAME", help_heading = "Collection", conflicts_with_all = ["list_netns", "all_netns"])]
+    #[arg(short = 'N', long = "net", value_name = "NAME", help_heading = "Collection", conflicts_with_all = ["list_netns", "all_netns"], value_parser = clap::builder::OsStringValueParser::new().map(sockscope_core::text::lossless_arg))]
     pub net: Option<String>,
     #[command(flatten)]
     pub namespaces: NetnsArgs,

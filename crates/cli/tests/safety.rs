@@ -504,7 +504,7 @@ fn item_6_a_hostile_capture_reaches_no_terminal_raw() {
 
 /// Item 8: `--netns` on a mount, user or pid namespace is "not a network namespace" (exit 2),
 /// not a namespace skipped with exit 0; a named namespace whose name is not UTF-8 is shown by
-/// its name, escaped, not as `net:[inode]`.
+/// its name, escaped, not as `net:[inode]`, and can be named by its bytes (`--netns`, `-N`).
 #[test]
 fn item_8_only_network_namespaces_and_their_names_as_they_are() {
     for kind in ["mnt", "user", "pid", "uts"] {
@@ -541,10 +541,20 @@ fn item_8_only_network_namespaces_and_their_names_as_they_are() {
         String::from_utf8_lossy(&out.stdout).contains("127.0.0.1:7308")
     });
     let all = sockscope_ok(&["--all-netns", "-tln", "sport = :7308"]);
+    // Named on the command line by its bytes: read beside this namespace, and entered.
+    let by_name = |flag: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sockscope")).arg(flag).arg(&raw).args(["-tln"]).output().unwrap();
+        assert!(out.status.success(), "{flag}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let beside = by_name("--netns");
+    let entered = by_name("-N");
     let _ = server.kill();
     let _ = server.wait();
     let shown = format!("{}\\xff", name.trim_end_matches('\u{ff}'));
     assert!(all.lines().any(|l| l.contains(&shown) && l.contains("127.0.0.1:7308")), "{all}");
+    assert!(beside.lines().any(|l| l.contains(&shown) && l.contains("127.0.0.1:7308")), "{beside}");
+    assert!(entered.contains("127.0.0.1:7308"), "{entered}");
 }
 
 /// A named network namespace (`ip netns add`), deleted when dropped.

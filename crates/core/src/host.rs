@@ -58,7 +58,7 @@ pub fn enter_named_netns(name: &str) -> Result<(), NetnsError> {
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
         return Err(NetnsError::NoSuch { name: shown });
     }
-    let path = Path::new("/run/netns").join(name);
+    let path = Path::new("/run/netns").join(crate::text::os_string(name));
     let fd = rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(|errno| {
         if errno == rustix::io::Errno::NOENT {
             NetnsError::NoSuch { name: shown.clone() }

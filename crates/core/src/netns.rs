@@ -123,8 +123,10 @@ fn inode_at(path: &Path, proc_root: &Path) -> Option<u64> {
     if st.st_dev != nsfs.st_dev {
         return None;
     }
-    let mountinfo = crate::text::read_lines(proc_root.join("self/mountinfo")).unwrap_or_default();
-    let mounted = nsfs_mounts(&mountinfo).iter().any(|(inode, _)| *inode == st.st_ino);
+    // Lossy, not line-dropping: only the inodes are compared, and a mount point that is not
+    // UTF-8 (a namespace named so) must still count.
+    let mountinfo = std::fs::read(proc_root.join("self/mountinfo")).unwrap_or_default();
+    let mounted = nsfs_mounts(&String::from_utf8_lossy(&mountinfo)).iter().any(|(inode, _)| *inode == st.st_ino);
     (mounted || first_pids(proc_root).contains_key(&st.st_ino)).then_some(st.st_ino)
 }
 
@@ -176,12 +178,12 @@ impl<'a> Lookup<'a> {
             return Err(NetnsError::BadSpec { spec: shown });
         }
         let (path, named) = if spec.contains('/') {
-            (PathBuf::from(spec), false)
+            (PathBuf::from(crate::text::os_string(spec)), false)
         } else {
             if spec == "." || spec == ".." {
                 return Err(NetnsError::NoSuchName { spec: shown });
             }
-            (Path::new(NAMED_DIR).join(spec), true)
+            (Path::new(NAMED_DIR).join(crate::text::os_string(spec)), true)
         };
         if !path.exists() {
             return Err(if named {

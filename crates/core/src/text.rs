@@ -67,6 +67,19 @@ pub fn raw_bytes(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The bytes of text from [`lossless_text`] as an OS string (a path or a name to open):
+/// exactly the bytes the system or the command line gave.
+pub fn os_string(text: &str) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    std::ffi::OsString::from_vec(raw_bytes(text).unwrap_or_else(|| text.as_bytes().to_vec()))
+}
+
+/// An argument as text, any bytes kept ([`lossless_text`]): a namespace's name on the
+/// command line may be any bytes its creator chose.
+pub fn lossless_arg(arg: std::ffi::OsString) -> String {
+    lossless_text(arg.as_encoded_bytes())
+}
+
 /// The text with bytes that were not UTF-8 shown as U+FFFD, for JSON strings (the exact
 /// bytes go in a `*_bytes` field beside them).
 pub fn lossy(text: &str) -> Cow<'_, str> {
