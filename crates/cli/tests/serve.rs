@@ -203,6 +203,59 @@ fn bad_slow_and_many_clients_get_answers_and_never_stop_it() {
     assert!(serve.stop().success());
 }
 
+/// Issue 28, item 10: the request reader takes what any client on the network sends. Hostile
+/// heads (bytes that are not UTF-8, NULs, lone CRs, thousands of headers, request lines of
+/// every wrong shape, pseudo-random bytes from a fixed seed) each get an HTTP error or a
+/// closed connection, never a crash, and a scrape after them all is answered. (The same
+/// reader is fuzzed: fuzz/fuzz_targets/http.rs.)
+#[test]
+fn item_10_hostile_requests_get_an_answer_and_serve_stays_up() {
+    private_netns();
+    let serve = Serve::start(&[]);
+    let p = serve.port;
+    let mut hostile: Vec<Vec<u8>> = vec![
+        b"GET /metrics HTTP/1.1\r\nX: \xff\xfe\r\n\r\n".to_vec(),
+        b"GET /metrics\x00 HTTP/1.1\r\n\r\n".to_vec(),
+        b"GET /metrics HTTP/1.1\rX: y\r\r\n\r\n".to_vec(),
+        b"GET /metrics HTTP/9.9\r\n\r\n".to_vec(),
+        b"get /metrics HTTP/1.1\r\n\r\n".to_vec(),
+        b"GET metrics HTTP/1.1\r\n\r\n".to_vec(),
+        b"GET  /metrics  HTTP/1.1\r\n\r\n".to_vec(),
+        b"GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n".to_vec(),
+        b"\r\n\r\n".to_vec(),
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec(), // a TLS hello: no line end, so 408
+    ];
+    let mut many = b"GET /metrics HTTP/1.1\r\n".to_vec();
+    for i in 0..3000 {
+        many.extend_from_slice(format!("X-{i}: y\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    hostile.push(many);
+    // Pseudo-random heads from a fixed seed (xorshift), ending in a blank line.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..200 {
+        let mut req = Vec::new();
+        for _ in 0..(x % 300) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            req.push((x >> 24) as u8);
+        }
+        req.extend_from_slice(b"\r\n\r\n");
+        hostile.push(req);
+    }
+    for req in &hostile {
+        let (status, text) = http(p, req);
+        assert!(
+            text.is_empty() || [400, 404, 405, 408, 431, 505].contains(&status),
+            "{:?} got {text}",
+            String::from_utf8_lossy(req)
+        );
+    }
+    assert!(scrape(p).contains("sockscope_build_info"), "serve answers after them all");
+    assert!(serve.stop().success());
+}
+
 /// A file of deploy/.
 fn deploy(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy").join(rel)
