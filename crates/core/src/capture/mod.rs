@@ -258,8 +258,7 @@ impl Capture {
             return Err(CaptureError::NotACapture { path: path.to_path_buf() });
         }
         let mut fixed = [0u8; 8];
-        read_all(&mut input, &mut fixed)
-            .map_err(|e| truncated_or(path, e, "it ends inside its preamble (truncated)"))?;
+        input.read_exact(&mut fixed).map_err(|e| truncated_or(path, e, "it ends inside its preamble (truncated)"))?;
         let version = u16::from_le_bytes([fixed[0], fixed[1]]);
         let needs = u16::from_le_bytes([fixed[2], fixed[3]]);
         if needs > VERSION {
@@ -276,7 +275,8 @@ impl Capture {
             ));
         }
         let mut head = vec![0u8; head_len];
-        read_all(&mut input, &mut head)
+        input
+            .read_exact(&mut head)
             .map_err(|e| truncated_or(path, e, "its header runs past the end of the file (truncated)"))?;
         let head_start = MAGIC.len() + 8;
         let header = Header::decode(&head)
@@ -287,11 +287,6 @@ impl Capture {
         }
         Ok(Capture { header, frames, looks, first_kept })
     }
-}
-
-/// Fills `buf`, or says why not (`UnexpectedEof` when the input ends first).
-fn read_all(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<()> {
-    input.read_exact(buf)
 }
 
 fn truncated_or(path: &Path, e: std::io::Error, truncated: &str) -> CaptureError {
@@ -400,6 +395,8 @@ fn read_frames(
         while left > 0 {
             let step = left.min(STEP);
             let got = if wanted {
+                // Exactly one step more (glibc grows a buffer this large by remapping its
+                // pages, not copying them): a bomb never holds memory past the limit.
                 body.reserve_exact(step as usize);
                 (&mut dec).take(step).read_to_end(&mut body).map_err(cut)? as u64
             } else {
