@@ -64,10 +64,7 @@ pub fn create(path: &Path, existing: Existing, mode: u32) -> Result<std::fs::Fil
     } else {
         path.to_path_buf()
     };
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(&target);
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // A new private file beside it, renamed over it: the old file's other names and
     // contents are left alone, and no symlink is followed on the way.
@@ -110,13 +107,18 @@ fn open_special(path: &Path, link: bool) -> Result<Option<std::fs::File>, OutFil
     Ok(Some(std::fs::File::from(fd)))
 }
 
+/// The directory `path` is in (`.` for a bare name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// When `path`, owned by `uid`, is in a sticky, world-writable directory and belongs to
 /// neither the caller nor that directory's owner: the directory and the owner.
 fn foreign_in_shared_dir(path: &Path, uid: u32) -> Result<Option<(PathBuf, u32)>, OutFileError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(path);
     let d = rustix::fs::stat(&dir).map_err(|cause| OutFileError::Io { path: dir.clone(), cause: cause.into() })?;
     let shared = d.st_mode & 0o1000 != 0 && d.st_mode & 0o002 != 0;
     let me = rustix::process::geteuid().as_raw();
