@@ -96,8 +96,12 @@ pub fn resolve_filter(
     scope: FilterScope<'_>,
     proc_root: &Path,
 ) -> Result<(), crate::filter::FilterError> {
+    use crate::filter::ast::{Device, Pred};
     use crate::names::Interfaces;
     let cgroup_root = cgroup2_root();
+    // Namespaces are entered only for a filter that names an interface.
+    let names_one = expr.preds().iter().any(|p| matches!(p, Pred::Dev(Device::Name(_))));
+    let scope = if names_one { scope } else { FilterScope::Own };
     let cannot = |name: &str, why: String| crate::filter::FilterError {
         column: 0,
         token: name.to_string(),
