@@ -60,6 +60,9 @@ pub const DECOMPRESSED_CEILING: u64 = 16 << 30;
 const MAX_HEADER_BYTES: usize = 1 << 20;
 /// The step in which a look is decompressed (and the limit checked).
 const STEP: u64 = 4 << 20;
+/// What each look costs against the limit besides its bytes: a look of a few bytes still
+/// becomes a whole `Frame`, so millions of empty looks must not fit in a small limit.
+const LOOK_COST: u64 = 16 << 10;
 
 /// Who took the capture, where and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -374,6 +377,7 @@ fn read_frames(
         if len > MAX_FRAME_BYTES {
             return Err(damaged(format!("frame {number} claims {len} bytes, more than any look holds")));
         }
+        budget.spend(LOOK_COST, dec.get_ref().get_ref().read, path)?;
         let wanted = match keep {
             Keep::All => true,
             Keep::First => number == 1,
@@ -471,6 +475,19 @@ mod tests {
         assert_eq!(snap.sockets.len(), f.socket_count());
         assert!(snap.sockets.iter().any(|s| s.netid == crate::Netid::Netlink), "the recorder's own sock_diag socket");
         assert!(!f.counters().is_empty() && f.file("sys/fs/nr_open").is_some());
+    }
+
+    /// Found by the capture fuzz target: a megabyte of zero-length looks became a million
+    /// `Frame`s (2 GB) inside a 4 MiB limit. Each look now costs `LOOK_COST` too.
+    #[test]
+    fn millions_of_empty_looks_count_against_the_limit() {
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend(zstd::encode_all(&vec![0u8; 1 << 20][..], 3).unwrap());
+        let e = Capture::from_reader(&b[..], Path::new("t.cap"), Keep::All, Limit::Bytes(4 << 20)).unwrap_err();
+        assert!(matches!(e, CaptureError::TooLarge { .. }), "{e}");
     }
 
     #[test]
