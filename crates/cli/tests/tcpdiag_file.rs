@@ -221,6 +221,7 @@ fn iproute2_ssfilter_cases_pass() {
         t.sort();
         assert_eq!(o, t, "{filter:?}: sockscope and ss list different rows");
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A TCP socket bound to `local` before it connects (std cannot bind a client's address).
