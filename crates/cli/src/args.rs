@@ -837,18 +837,25 @@ pub struct DoctorArgs {
 /// command-line error rather than a panic when they become a `Duration` or a deadline.
 /// A size in bytes: `64`, `16k` (KiB), `1m` (MiB).
 fn byte_size(text: &str) -> Result<usize, String> {
-    let t = text.trim().to_ascii_lowercase();
-    let (digits, scale) = match t.strip_suffix('k') {
-        Some(d) => (d, 1usize << 10),
-        None => match t.strip_suffix('m') {
-            Some(d) => (d, 1 << 20),
-            None => (t.as_str(), 1),
-        },
-    };
-    let n: usize = digits.parse().map_err(|_| format!("'{text}' is not a size (64, 16k, 1m)"))?;
-    n.checked_mul(scale)
+    size(text, "64, 16k, 1m")?
+        .and_then(|b| usize::try_from(b).ok())
         .filter(|b| (1..=16 << 20).contains(b))
         .ok_or_else(|| format!("{text} is out of range (1 B to 16m)"))
+}
+
+/// Bytes, with k, m, g or t for powers of 1024: `None` when it overflows; an error (naming
+/// `examples`) when it is not a number.
+fn size(text: &str, examples: &str) -> Result<Option<u64>, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'k')) => (&t[..i], 10),
+        Some((i, 'm')) => (&t[..i], 20),
+        Some((i, 'g')) => (&t[..i], 30),
+        Some((i, 't')) => (&t[..i], 40),
+        _ => (t.as_str(), 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("'{text}' is not a size ({examples})"))?;
+    Ok(n.checked_mul(1 << shift))
 }
 
 /// `--file-mode`: an octal mode, 0 to 0777.
@@ -861,16 +868,7 @@ fn file_mode(text: &str) -> Result<u32, String> {
 
 /// `--max-decompressed`: bytes, with k, m, g or t (powers of 1024).
 fn decompressed_size(text: &str) -> Result<u64, String> {
-    let t = text.trim().to_ascii_lowercase();
-    let (digits, shift) = match t.char_indices().last() {
-        Some((i, 'k')) => (&t[..i], 10),
-        Some((i, 'm')) => (&t[..i], 20),
-        Some((i, 'g')) => (&t[..i], 30),
-        Some((i, 't')) => (&t[..i], 40),
-        _ => (t.as_str(), 0),
-    };
-    let n: u64 = digits.parse().map_err(|_| format!("'{text}' is not a size (512m, 20g)"))?;
-    n.checked_mul(1 << shift).filter(|b| *b > 0).ok_or_else(|| format!("{text} is out of range (1 B to 16777215t)"))
+    size(text, "512m, 20g")?.filter(|b| *b > 0).ok_or_else(|| format!("{text} is out of range (1 B to 16777215t)"))
 }
 
 fn seconds_up_to<const MAX: u64>(text: &str) -> Result<f64, String> {

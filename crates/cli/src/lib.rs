@@ -36,13 +36,13 @@ pub fn main() -> ExitCode {
     // written a token at a time).
     let mut out = BufWriter::with_capacity(64 * 1024, Guarded::new(stdout.lock()));
     let width = term::stdout_width();
-    let loaded =
-        match cli.from.as_deref().map(|path| from_capture(path, cli.frame, cli.max_decompressed, cli.command.as_ref()))
-        {
-            Some(Ok(l)) => Some(l),
-            Some(Err(e)) => return finish(Err(e), out),
-            None => None,
-        };
+    // How far a capture (--from, diff) may decompress.
+    let limit = cli.max_decompressed.map_or(Limit::Proportional, Limit::Bytes);
+    let loaded = match cli.from.as_deref().map(|path| from_capture(path, cli.frame, limit, cli.command.as_ref())) {
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => return finish(Err(e), out),
+        None => None,
+    };
     let frame = loaded.as_ref().map(|l| Arc::clone(l.frame()));
     // Files sockscope writes: private unless --file-mode says otherwise.
     let file_mode = cli.file_mode.unwrap_or(sockscope_core::outfile::PRIVATE);
@@ -54,9 +54,7 @@ pub fn main() -> ExitCode {
         Some(args::Command::Who(a)) => commands::who::run(a, frame, &mut out).map(status),
         Some(args::Command::Doctor(a)) => commands::doctor::run(a, frame, term::colour(cli.color), &mut out),
         Some(args::Command::Record(a)) => commands::record::run(a, file_mode).map(status),
-        Some(args::Command::Diff(a)) => {
-            commands::diff::run(a, cli.max_decompressed.map_or(Limit::Proportional, Limit::Bytes), &mut out)
-        }
+        Some(args::Command::Diff(a)) => commands::diff::run(a, limit, &mut out),
         Some(args::Command::Lab(a)) => commands::lab::run(a, file_mode, &mut out).map(status),
         Some(args::Command::Trace(a)) => commands::trace::run(a, file_mode),
         Some(args::Command::Events(a)) => commands::events::run(a),
@@ -108,7 +106,7 @@ fn capture_args_after_command(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi
 fn from_capture(
     path: &std::path::Path,
     frame: Option<usize>,
-    max_decompressed: Option<u64>,
+    limit: Limit,
     command: Option<&args::Command>,
 ) -> anyhow::Result<from::Loaded> {
     use args::Command as C;
@@ -127,7 +125,6 @@ fn from_capture(
     }
     // Only `watch` replays every look; the others answer from one and keep only it.
     let all = matches!(command, Some(C::Watch(_)));
-    let limit = max_decompressed.map_or(Limit::Proportional, Limit::Bytes);
     let loaded = from::Loaded::read(path, frame, all, limit)?;
     loaded.announce();
     Ok(loaded)

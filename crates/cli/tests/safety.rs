@@ -626,6 +626,17 @@ fn item_7_interfaces_are_resolved_in_the_sockets_namespace() {
     let out = sockscope(&["-N", n, "-K", "--dry-run", "-ua", "dev = q9"]);
     assert!(mine(&String::from_utf8_lossy(&out.stdout)).is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such network interface in this namespace"), "{out:?}");
+    // From a capture, this host's interfaces would name another host's indexes: the index is
+    // shown, and JSON says null.
+    let d = dir("if-capture");
+    let cap = d.join("ns.cap");
+    run(&["record", "-o", cap.to_str().unwrap(), "--all-netns", "--window", "0"]);
+    let c = cap.to_str().unwrap();
+    let recorded = mine(&run(&["--from", c, "--netns", n, "-uan"]));
+    assert!(recorded.len() == 1 && recorded[0].contains("%7"), "{recorded:?}");
+    let json = sockscope_json(&["--from", c, "--netns", n, "-uan", "sport = :7307"]);
+    assert!(json["sockets"][0]["interface_name"].is_null(), "{json}");
+    let _ = std::fs::remove_dir_all(d);
     let _ = bound.kill();
     let _ = bound.wait();
 }

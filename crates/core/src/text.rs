@@ -213,9 +213,9 @@ impl Colour {
         }
     }
 
+    /// Its marker: U+F8F0 + its place in `ALL` (the declaration order).
     fn marker(self) -> char {
-        let index = Colour::ALL.iter().position(|c| *c == self).unwrap_or(0) as u32;
-        char::from_u32(MARKER_BASE + index).unwrap_or(RESET_MARKER)
+        char::from_u32(MARKER_BASE + self as u32).unwrap_or(RESET_MARKER)
     }
 }
 
@@ -330,7 +330,8 @@ pub fn readable_lines(bytes: &[u8]) -> String {
 
 /// A /proc or /sys text file's readable lines (`readable_lines`).
 pub fn read_lines(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
-    std::fs::read(path).map(|b| readable_lines(&b))
+    // UTF-8 (nearly always): the bytes become the string without a copy.
+    std::fs::read(path).map(|b| String::from_utf8(b).unwrap_or_else(|e| readable_lines(e.as_bytes())))
 }
 
 /// /proc/mounts and mountinfo write space, tab, newline and backslash in paths as \040,

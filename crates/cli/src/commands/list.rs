@@ -151,8 +151,9 @@ fn write_sockets(
     let o = &plan.output;
     let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
     let capture = plan.collect.capture.as_deref();
-    if capture.is_none() {
-        namer.interfaces.read_in(&plan.collect.namespaces, &plan.collect.proc_root);
+    match capture {
+        None => namer.interfaces.read_in(&plan.collect.namespaces, &plan.collect.proc_root),
+        Some(_) => namer.interfaces.recorded(),
     }
     let cgroups = o.cgroups.then(|| match capture {
         Some(frame) => frame.cgroups.iter().cloned().collect(),

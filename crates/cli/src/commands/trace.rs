@@ -6,7 +6,6 @@ use crate::args::TraceArgs;
 use crate::render::envelope::{Envelope, Kind};
 use crate::render::trace::{Printer, Row, Style, Summary};
 use crate::usage::usage;
-
 use serde::Serialize;
 use sockscope_core::Socket;
 use sockscope_core::filter::{self, Filter};

@@ -57,6 +57,8 @@ pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool)
     let mut namer = Namer::new(true, false, services);
     if opts.replay.is_empty() {
         namer.interfaces.read_in(&opts.collect.namespaces, &opts.collect.proc_root);
+    } else {
+        namer.interfaces.recorded();
     }
     sockscope_watch::frames(&opts, count.unwrap_or(u64::MAX), |frame| {
         if let Some(look) = &frame.capture

@@ -25,6 +25,9 @@ pub struct InterfaceNames {
     /// The other namespaces read (live), to open their interfaces on first use.
     namespaces: Vec<Netns>,
     others: HashMap<u64, Option<Interfaces>>,
+    /// The sockets are a capture's: this host's interfaces would name another host's
+    /// indexes, so none is named (the index is shown; JSON's `interface_name` is null).
+    recorded: bool,
 }
 
 impl InterfaceNames {
@@ -35,27 +38,34 @@ impl InterfaceNames {
         self.namespaces = namespaces.to_vec();
     }
 
+    /// For a capture's sockets: no name is known for their indexes.
+    pub fn recorded(&mut self) {
+        self.recorded = true;
+    }
+
     /// The same namespaces, with empty caches, for another thread.
     fn fork(&self) -> InterfaceNames {
-        InterfaceNames { own_inode: self.own_inode, namespaces: self.namespaces.clone(), ..InterfaceNames::default() }
+        InterfaceNames {
+            own_inode: self.own_inode,
+            namespaces: self.namespaces.clone(),
+            recorded: self.recorded,
+            ..InterfaceNames::default()
+        }
     }
 
     /// The name of interface `index` in `socket`'s namespace; `None` when it has none by
     /// that index, or the namespace cannot be entered (the number is shown instead).
     pub fn name(&mut self, socket: &Socket, index: u32) -> Option<&str> {
+        if self.recorded {
+            return None;
+        }
         let theirs = socket.netns.map(|n| n.get()).filter(|n| Some(*n) != self.own_inode);
-        let Some(inode) = theirs.filter(|n| self.namespaces.iter().any(|ns| ns.inode == *n)) else {
+        let Some(ns) = theirs.and_then(|n| self.namespaces.iter().find(|ns| ns.inode == n)) else {
             return self.own.name(index);
         };
-        let namespaces = &self.namespaces;
         self.others
-            .entry(inode)
-            .or_insert_with(|| {
-                namespaces
-                    .iter()
-                    .find(|ns| ns.inode == inode)
-                    .and_then(|ns| sockscope_core::netns::interfaces_in(ns).ok())
-            })
+            .entry(ns.inode)
+            .or_insert_with(|| sockscope_core::netns::interfaces_in(ns).ok())
             .as_mut()?
             .name(index)
     }

@@ -218,11 +218,6 @@ impl<W: Write> Recorder<W> {
 }
 
 impl Capture {
-    /// Reads every look of a capture file (`-`: standard input), within the proportional limit.
-    pub fn read(path: &Path) -> Result<Capture, CaptureError> {
-        Capture::read_keeping(path, Keep::All, Limit::Proportional)
-    }
-
     /// Reads a capture file (`-`: standard input; a FIFO or `/dev/fd/N` is read as a stream),
     /// keeping the looks `keep` asks for. Nothing past the magic line is read from a file
     /// that does not begin with it.
