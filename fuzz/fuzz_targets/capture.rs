@@ -12,14 +12,14 @@ fuzz_target!(|data: &[u8]| {
     // The raw frame encoding too, without the compressed stream around it.
     let mut r = sockscope_core::capture::codec::Reader::new(data);
     if let Ok(frame) = sockscope_core::capture::Frame::decode(&mut r) {
-        replay(&frame);
+        replay(frame);
     }
     // Under a limit of 4 MiB (a bomb or a size claim is an error there, never an allocation
     // past it; the proportional limit's floor of 64 MiB would make each bomb run slow), every
     // look kept, then as --from keeps them.
     let path = Path::new("fuzz.cap");
     if let Ok(c) = Capture::from_reader(data, path, Keep::All, Limit::Bytes(4 << 20)) {
-        for f in &c.frames {
+        for f in c.frames {
             replay(f);
         }
     }
@@ -28,14 +28,16 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn replay(frame: &sockscope_core::capture::Frame) {
-    let sel = sockscope_core::Selection::resolve(&[], &[], sockscope_core::capture::replay::every_state());
+fn replay(frame: sockscope_core::capture::Frame) {
+    use sockscope_core::hosts::{CaptureHost, Host};
+    let _ = frame.socket_count();
+    let host = CaptureHost::new(std::sync::Arc::new(frame));
+    let sel = sockscope_core::Selection::resolve(&[], &[], sockscope_core::model::StateSet::EVERY);
     let mut opts = sockscope_core::SnapshotOptions::new(sel);
     opts.owners = true;
     opts.extensions = sockscope_core::Extensions { memory: true, tcp_info: true, ..Default::default() };
-    let _ = sockscope_core::capture::replay::snapshot(frame, &opts);
-    let _ = frame.socket_count();
+    let _ = host.snapshot(&opts);
     let o = sockscope_core::diagnose::observe::ObserveOptions::default();
-    let _ = sockscope_core::diagnose::observe::observe_capture(frame, &o);
-    let _ = sockscope_core::capture::diff::diff(frame, frame, &sockscope_core::diagnose::Thresholds::default());
+    let _ = sockscope_core::diagnose::observe::observe(&host, &o);
+    let _ = sockscope_core::diagnose::diff::diff(&host, &host, &sockscope_core::diagnose::Thresholds::default());
 }

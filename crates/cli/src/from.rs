@@ -1,11 +1,12 @@
 //! `--from CAPTURE [--frame N]`: the look of a capture the reading commands answer from, and
 //! how they say so (a note on stderr, a `capture` object in JSON documents).
 
+use crate::render::envelope::{CaptureInfo, rfc3339};
 use crate::usage::usage;
-use serde::Serialize;
 use sockscope_core::capture::{Capture, Frame, Header, Keep, Limit};
+use sockscope_core::hosts::{CaptureHost, Host, LiveHost};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// A capture read for `--from`, and the look chosen.
@@ -24,36 +25,25 @@ pub struct Loaded {
     pub frame_asked: bool,
 }
 
-/// What JSON documents say of the capture they were answered from.
-#[derive(Clone, Debug, Serialize)]
-pub struct CaptureInfo {
-    pub path: String,
-    pub host: String,
-    pub kernel: String,
-    pub written_by: String,
-    /// RFC 3339, UTC.
-    pub taken_at: String,
-    /// 1-based, of `frames`.
-    pub frame: usize,
-    pub frames: usize,
-    pub redacted: bool,
+/// Where a reading command's answer comes from: the host it reads, and when that is a
+/// capture's look, what JSON documents say of it.
+pub struct Origin {
+    pub host: Arc<dyn Host>,
+    pub capture: Option<CaptureInfo>,
 }
 
-/// Set once by `announce`; `watch` moves it from look to look as it replays them.
-static INFO: Mutex<Option<CaptureInfo>> = Mutex::new(None);
+impl Origin {
+    /// The running host.
+    pub fn live() -> Origin {
+        Origin { host: Arc::new(LiveHost::default()), capture: None }
+    }
 
-/// The capture the JSON documents of this run were answered from, if any.
-pub fn info() -> Option<CaptureInfo> {
-    INFO.lock().ok().and_then(|i| i.clone())
-}
-
-/// `watch --from`: the documents from now on are of look `index` (0-based) of `frames`.
-pub fn showing(index: usize, frame: &Frame) {
-    if let Ok(mut info) = INFO.lock()
-        && let Some(i) = info.as_mut()
-    {
-        i.frame = index + 1;
-        i.taken_at = crate::render::envelope::rfc3339(taken_at(frame));
+    /// The look of `loaded` the one-shot commands answer from.
+    pub fn of(loaded: &Loaded) -> Origin {
+        Origin {
+            host: Arc::new(CaptureHost::new(Arc::clone(loaded.frame()))),
+            capture: Some(loaded.info(loaded.chosen)),
+        }
     }
 }
 
@@ -101,19 +91,24 @@ impl Loaded {
         &self.frames[self.chosen - self.first_kept]
     }
 
-    /// Tells the user (stderr) and JSON documents (the `capture` object) where the answer
-    /// comes from.
-    pub fn announce(&self) {
-        let info = CaptureInfo {
+    /// What JSON documents say of look `look` (0-based, in the capture; one kept).
+    pub fn info(&self, look: usize) -> CaptureInfo {
+        let frame = &self.frames[look.saturating_sub(self.first_kept).min(self.frames.len() - 1)];
+        CaptureInfo {
             path: self.path.display().to_string(),
             host: self.header.hostname.clone(),
             kernel: self.header.kernel.clone(),
             written_by: self.header.written_by.clone(),
-            taken_at: crate::render::envelope::rfc3339(taken_at(self.frame())),
-            frame: self.chosen + 1,
+            taken_at: rfc3339(taken_at(frame)),
+            frame: look + 1,
             frames: self.looks,
             redacted: self.header.redacted,
-        };
+        }
+    }
+
+    /// Tells the user (stderr) where the answer comes from.
+    pub fn announce(&self) {
+        let info = self.info(self.chosen);
         let of = if info.frames > 1 { format!(" (look {} of {})", info.frame, info.frames) } else { String::new() };
         crate::stderr_line!(
             "sockscope: note: from the capture {}: host {}, Linux {}, taken {}{of}",
@@ -122,9 +117,6 @@ impl Loaded {
             sockscope_core::text::Untrusted(&info.kernel),
             info.taken_at
         );
-        if let Ok(mut slot) = INFO.lock() {
-            *slot = Some(info);
-        }
     }
 }
 

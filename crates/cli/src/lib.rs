@@ -19,7 +19,6 @@ use output::Guarded;
 use sockscope_core::capture::Limit;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// The whole program.
 pub fn main() -> ExitCode {
@@ -43,22 +42,22 @@ pub fn main() -> ExitCode {
         Some(Err(e)) => return finish(Err(e), out),
         None => None,
     };
-    let frame = loaded.as_ref().map(|l| Arc::clone(l.frame()));
+    let origin = || loaded.as_ref().map_or_else(from::Origin::live, from::Origin::of);
     // Files sockscope writes: private unless --file-mode says otherwise.
     let file_mode = cli.file_mode.unwrap_or(sockscope_core::outfile::PRIVATE);
     let result: anyhow::Result<u8> = match &cli.command {
-        None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color), frame)
+        None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color), origin())
             .and_then(|plan| commands::list::run(&plan, file_mode, &mut out, width))
             .map(status),
-        Some(args::Command::Fds(a)) => commands::fds::run(a, frame, &mut out).map(status),
-        Some(args::Command::Who(a)) => commands::who::run(a, frame, &mut out).map(status),
-        Some(args::Command::Doctor(a)) => commands::doctor::run(a, frame, term::colour(cli.color), &mut out),
+        Some(args::Command::Fds(a)) => commands::fds::run(a, &origin(), &mut out).map(status),
+        Some(args::Command::Who(a)) => commands::who::run(a, &origin(), &mut out).map(status),
+        Some(args::Command::Doctor(a)) => commands::doctor::run(a, &origin(), term::colour(cli.color), &mut out),
         Some(args::Command::Record(a)) => commands::record::run(a, file_mode).map(status),
         Some(args::Command::Diff(a)) => commands::diff::run(a, limit, &mut out),
         Some(args::Command::Lab(a)) => commands::lab::run(a, file_mode, &mut out).map(status),
         Some(args::Command::Trace(a)) => commands::trace::run(a, file_mode),
         Some(args::Command::Events(a)) => commands::events::run(a),
-        Some(args::Command::Watch(a)) => commands::watch::run(a, loaded, term::colour(cli.color)).map(|()| 0),
+        Some(args::Command::Watch(a)) => commands::watch::run(a, loaded.as_ref(), term::colour(cli.color)).map(|()| 0),
         Some(args::Command::Serve(a)) => commands::serve::run(a).map(|()| 0),
         Some(args::Command::Completions(a)) => commands::docs::completions(a, &mut out).map(status),
         Some(args::Command::Man(a)) => commands::docs::man(a, &mut out).map(status),

@@ -28,11 +28,10 @@ pub fn is_usage(e: &anyhow::Error) -> bool {
 }
 
 /// `--pid N` naming no process is a mistake in the command line, not an empty answer.
-pub fn check_pids(flag: &str, pids: &[u32]) -> anyhow::Result<()> {
-    let proc_root = std::path::Path::new("/proc");
+pub fn check_pids(flag: &str, pids: &[u32], host: &dyn sockscope_core::hosts::Host) -> anyhow::Result<()> {
     for &pid in pids {
-        if !sockscope_core::host::process_exists(proc_root, pid) {
-            let hidden = sockscope_core::host::hidepid(proc_root).map_or(String::new(), |h| {
+        if !host.has_process(pid) {
+            let hidden = host.hidepid().map_or(String::new(), |h| {
                 format!(" (or it is hidden: /proc is mounted with hidepid={h}, which hides other users' processes)")
             });
             return Err(usage(anyhow::anyhow!("{flag} {pid}: no such process{hidden}")));

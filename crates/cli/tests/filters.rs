@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use sockscope_core::hosts::{Host, LiveHost};
 use sockscope_lab::{Holder, sockets as lab};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, OwnedFd};
@@ -429,7 +430,7 @@ fn generated_filters_agree_in_kernel_and_user_space() {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
     use sockscope_core::filter::eval::Truth;
-    use sockscope_core::{KernelFilter, Netid, Selection, Snapshot, SnapshotOptions};
+    use sockscope_core::{KernelFilter, Netid, Selection, SnapshotOptions};
     use std::collections::BTreeSet;
 
     let _p = population();
@@ -474,12 +475,12 @@ fn generated_filters_agree_in_kernel_and_user_space() {
             let mut opts = SnapshotOptions::new(selection);
             opts.filter = Some(expr.clone());
             opts.kernel_filter = KernelFilter::Only;
-            let snap = Snapshot::collect(&opts).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let snap = LiveHost::default().snapshot(&opts).unwrap_or_else(|e| panic!("{text}: {e}"));
             prop_assert!(snap.kernel_filtered);
             let kernel: BTreeSet<String> = snap.sockets.iter().map(row).collect();
             // Every socket, looked at the same moment (a forked child briefly holding a
             // copy of a closed listener must not make the two looks differ).
-            let everything = Snapshot::collect(&SnapshotOptions::new(selection)).unwrap();
+            let everything = LiveHost::default().snapshot(&SnapshotOptions::new(selection)).unwrap();
             // User space alone, on every socket. A socket it cannot decide (the kernel does
             // not report a TIME-WAIT socket's mark) is left out of the comparison.
             let ctx = sockscope_core::filter::eval::Context::default();

@@ -371,11 +371,8 @@ fn summary_equals_ss_summary() {
     // come from sockstat's "alloc", which counts every namespace's TCP sockets (other tests'
     // too, between the two runs); their difference is this namespace's sockets in use.
     let tcp = |l: &str| -> [i64; 5] {
-        let n: Vec<i64> = l
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|w| !w.is_empty())
-            .map(|w| w.parse().unwrap())
-            .collect();
+        let n: Vec<i64> =
+            l.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).map(|w| w.parse().unwrap()).collect();
         [n[0], n[1], n[2], n[3], n[4]]
     };
     let ([total, estab, closed, orphaned, tw], [t2, e2, c2, o2, w2]) = (tcp(&ours[1]), tcp(&theirs[1]));

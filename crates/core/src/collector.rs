@@ -103,9 +103,6 @@ impl Collector {
     }
 
     fn build(&mut self) -> Result<Snapshot, SnapshotError> {
-        if let Some(frame) = &self.opts.capture {
-            return crate::capture::replay::snapshot(frame, &self.opts);
-        }
         let opts = &self.opts;
         let mut snap = Snapshot::default();
         let sel = &opts.selection;

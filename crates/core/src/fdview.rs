@@ -1,16 +1,15 @@
 //! Fd tables of many processes, joined with the sockets they hold and with the process and
 //! fd at the other end of each pipe, Unix socket, loopback connection and shared eventfd.
 
-use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdLimit, FdName, Socket, StateSet, SystemFiles};
-use crate::procfs::fdscan::{FdWalk, walk_process};
-use crate::procfs::fdtable;
+use crate::hosts::Host;
+use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdLimit, FdName, FdTable, Socket, StateSet, SystemFiles};
 pub use crate::procfs::fdtable::ReadOptions;
-use crate::procfs::process::{self, Unreadable};
+use crate::procfs::process::Unreadable;
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotOptions};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Which processes: all, or these pids and command names.
@@ -27,8 +26,6 @@ pub struct FdViewOptions {
     pub read: ReadOptions,
     /// Find the other end of pipes, sockets and eventfds.
     pub peers: bool,
-    /// Answer from this look of a capture instead of the running host (`--from`).
-    pub capture: Option<Arc<crate::capture::Frame>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,90 +169,50 @@ pub struct FdView {
 }
 
 impl FdView {
-    pub fn collect(which: &Which, opts: &FdViewOptions) -> Result<FdView, FdViewError> {
-        if let Some(frame) = &opts.capture {
-            return FdView::from_capture(frame, which, opts);
-        }
-        let root = &opts.proc_root;
-        let all = process::pids(root).map_err(|cause| FdViewError::Proc { path: root.clone(), cause })?;
-        let pids = select_pids(&all, which, |pid| process::comm(root, pid).ok())?;
-        let mut view = FdView { system: process::system_files(root).ok(), ..FdView::default() };
+    /// The fd tables of the processes `which` names on `host`, each socket fd joined with
+    /// its socket, and with `opts.peers` each shared object with its holders.
+    pub fn collect(host: &dyn Host, which: &Which, opts: &FdViewOptions) -> Result<FdView, FdViewError> {
+        let all = host.pids().map_err(|e| match e {
+            crate::ProcError::Read { path, cause } => FdViewError::Proc { path, cause },
+            other => {
+                FdViewError::Proc { path: opts.proc_root.clone(), cause: std::io::Error::other(other.to_string()) }
+            }
+        })?;
+        let pids = select_pids(&all, which, |pid| host.command(pid))?;
+        let system = match (host.text_of("sys/fs/file-nr"), host.text_of("sys/fs/nr_open")) {
+            (Some(file_nr), Some(nr_open)) => SystemFiles::from_texts(&file_nr, &nr_open),
+            _ => None,
+        };
+        let everyone = which.pids.is_empty() && which.names.is_empty();
+        let mut view = FdView { system, vanished: if everyone { host.vanished() } else { 0 }, ..FdView::default() };
 
-        // Sockets of our namespace, by inode, to show each socket fd as a socket line: dumped
-        // on a thread of its own while the fd tables are read.
+        // Sockets of the tables' namespace, by inode, to show each socket fd as a socket line:
+        // dumped on a thread of its own while the fd tables are read.
         let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
-        snap_opts.proc_root = root.clone();
+        snap_opts.proc_root = opts.proc_root.clone();
         let (tables, snap) = std::thread::scope(|sc| {
-            let dump = sc.spawn(|| Snapshot::collect(&snap_opts));
-            let tables = read_processes(root, &pids, opts.read);
+            let dump = sc.spawn(|| host.snapshot(&snap_opts));
+            let tables = host.fd_tables(&pids, opts.read);
             (tables, dump.join())
         });
         view.add_tables(&pids, tables, which)?;
+        view.warnings.extend(host.fd_notes(opts.read));
         let snap = snap
             .unwrap_or_else(|_| Err(crate::snapshot::SnapshotError::Unsupported("the socket dump panicked".into())));
-        // The dump was taken in this thread's namespace.
-        let our_netns = process::netns(root, "thread-self");
-        let sockets = view.join_sockets(
-            snap,
-            |pid, fd| fdtable::socket_protocol(root, pid, fd),
-            |pid| our_netns.is_some() && process::netns(root, &pid.to_string()) == our_netns,
-        );
+        let sockets = view.join_sockets(snap, |pid, fd| host.socket_protocol(pid, fd), |pid| host.shares_netns(pid));
         if opts.peers {
-            let index = if pids.len() == all.len() {
-                PeerIndex::from_tables(&view.processes)
+            let mut index = PeerIndex::default();
+            // The tables just read serve when they are every process's.
+            if pids.len() == all.len() {
+                for p in &view.processes {
+                    for row in &p.fds {
+                        index.add(p.pid, Some(&p.command), &row.entry);
+                    }
+                }
             } else {
-                PeerIndex::scan(root, &all)
-            };
-            view.shared = index.fill(root, &mut view.processes, &sockets);
-        }
-        Ok(view)
-    }
-
-    /// The view from a capture's frame, as `collect` would have given it then.
-    fn from_capture(frame: &crate::capture::Frame, which: &Which, opts: &FdViewOptions) -> Result<FdView, FdViewError> {
-        // Every process the recording saw: those it read, and those it could not.
-        let mut all: Vec<u32> =
-            frame.processes.iter().map(|p| p.pid).chain(frame.unreadable.iter().map(|u| u.0)).collect();
-        all.sort_unstable();
-        let record = |pid: u32| frame.processes.binary_search_by_key(&pid, |p| p.pid).ok().map(|i| &frame.processes[i]);
-        let pids = select_pids(&all, which, |pid| record(pid).map(|p| p.command.clone()))?;
-        let system = crate::model::SystemFiles::from_texts(
-            frame.file("sys/fs/file-nr").unwrap_or(""),
-            frame.file("sys/fs/nr_open").unwrap_or(""),
-        );
-        let everyone = which.pids.is_empty() && which.names.is_empty();
-        let mut view = FdView { system, vanished: if everyone { frame.vanished } else { 0 }, ..FdView::default() };
-        let unread = |pid: u32| {
-            frame
-                .unreadable
-                .iter()
-                .find(|u| u.0 == pid)
-                .map(|u| Unreadable::Denied(crate::text::escape(&u.1).into_owned()))
-        };
-        let tables = pids
-            .iter()
-            .map(|&pid| match record(pid) {
-                Some(p) => Ok(process_of_record(p, opts.read)),
-                None => Err(unread(pid).unwrap_or(Unreadable::Gone)),
-            })
-            .collect();
-        view.add_tables(&pids, tables, which)?;
-        if opts.read.fdinfo && !frame.full {
-            view.warnings.push(
-                "the capture holds no fdinfo of socket fds, so their flags and offsets are blank (record --full records it)".into(),
-            );
-        }
-        let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
-        snap_opts.capture = opts.capture.clone();
-        let snap = Snapshot::collect(&snap_opts);
-        let protocol = |pid: u32, fd: &FdName| {
-            let FdName::Number(n) = fd else { return None };
-            record(pid)?.protocols.iter().find(|(f, _)| f == n).map(|(_, name)| name.clone())
-        };
-        let sockets = view.join_sockets(snap, protocol, |pid| record(pid).is_some_and(|p| p.in_our_netns));
-        if opts.peers {
-            let everyone: Vec<ProcessFds> = frame.processes.iter().map(|p| process_of_record(p, opts.read)).collect();
-            view.shared = PeerIndex::from_tables(&everyone).fill(&opts.proc_root, &mut view.processes, &sockets);
+                host.shared_fds(&all, &mut |pid, command, entry| index.add(pid, command, entry));
+            }
+            view.shared = index.fill(host, &mut view.processes, &sockets);
         }
         Ok(view)
     }
@@ -264,12 +221,12 @@ impl FdView {
     fn add_tables(
         &mut self,
         pids: &[u32],
-        tables: Vec<Result<ProcessFds, Unreadable>>,
+        tables: Vec<Result<FdTable, Unreadable>>,
         which: &Which,
     ) -> Result<(), FdViewError> {
         for (pid, table) in pids.iter().zip(tables) {
             match table {
-                Ok(p) => self.processes.push(p),
+                Ok(t) => self.processes.push(process_fds(t)),
                 Err(Unreadable::Gone) if which.pids.contains(pid) => return Err(FdViewError::NoSuchPid(*pid)),
                 Err(Unreadable::Gone) => self.vanished += 1,
                 Err(Unreadable::Denied(reason)) => self.unreadable.push(Unread { pid: *pid, reason }),
@@ -321,23 +278,6 @@ impl FdView {
     }
 }
 
-/// A recorded process as `read_process` reads it, with what `read` asks for.
-fn process_of_record(p: &crate::capture::frame::ProcessRecord, read: ReadOptions) -> ProcessFds {
-    let fds: Vec<FdRow> = p
-        .fds
-        .iter()
-        .filter(|e| read.specials || matches!(e.fd, FdName::Number(_)))
-        .map(|e| {
-            let mut entry = e.clone();
-            if !read.fdinfo {
-                (entry.flags, entry.pos, entry.details) = (None, None, None);
-            }
-            FdRow { entry, socket: None, protocol: None, unbound: false, peer_group: None, sockopts: None }
-        })
-        .collect();
-    finish_process(p.pid, p.command.clone(), p.uid, p.limit, fds)
-}
-
 fn select_pids(all: &[u32], which: &Which, command: impl Fn(u32) -> Option<String>) -> Result<Vec<u32>, FdViewError> {
     if which.pids.is_empty() && which.names.is_empty() {
         return Ok(all.to_vec());
@@ -361,54 +301,14 @@ fn select_pids(all: &[u32], which: &Which, command: impl Fn(u32) -> Option<Strin
     Ok(out)
 }
 
-/// Every process's table, in the order of `pids`, read on every core: the kernel time of
-/// reading links and fdinfo divides well across processes.
-pub(crate) fn read_processes(root: &Path, pids: &[u32], read: ReadOptions) -> Vec<Result<ProcessFds, Unreadable>> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut mine = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(&pid) = pids.get(i) else { break };
-            mine.push((i, read_process(root, pid, read)));
-        }
-        mine
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(pids.len().max(1));
-    let mut all: Vec<(usize, Result<ProcessFds, Unreadable>)> = std::thread::scope(|sc| {
-        let helpers: Vec<_> = (1..threads).map(|_| sc.spawn(work)).collect();
-        let mut all = work();
-        for h in helpers {
-            // A helper that panicked leaves its pids unread; they are reported as vanished.
-            all.extend(h.join().unwrap_or_default());
-        }
-        all
-    });
-    all.sort_unstable_by_key(|(i, _)| *i);
-    let mut out: Vec<Result<ProcessFds, Unreadable>> = Vec::with_capacity(pids.len());
-    let mut all = all.into_iter().peekable();
-    for i in 0..pids.len() {
-        match all.next_if(|(j, _)| *j == i) {
-            Some((_, r)) => out.push(r),
-            None => out.push(Err(Unreadable::Gone)),
-        }
-    }
-    out
-}
-
-fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<ProcessFds, Unreadable> {
-    let command = process::comm(root, pid).map_err(|e| process::classify(&e))?;
-    let uid = process::uid(root, pid).map_err(|e| process::classify(&e))?;
-    let limit = process::fd_limit(root, pid).unwrap_or_default();
-    let fds: Vec<FdRow> = fdtable::read_into(root, pid, read, |entry| FdRow {
-        entry,
-        socket: None,
-        protocol: None,
-        unbound: false,
-        peer_group: None,
-        sockopts: None,
-    })?;
-    Ok(finish_process(pid, command, uid, limit, fds))
+/// A host's fd table as the view's rows.
+fn process_fds(t: FdTable) -> ProcessFds {
+    let fds = t
+        .fds
+        .into_iter()
+        .map(|entry| FdRow { entry, socket: None, protocol: None, unbound: false, peer_group: None, sockopts: None })
+        .collect();
+    finish_process(t.pid, t.command, t.uid, t.limit, fds)
 }
 
 /// A process's row from its fd table: how many fds are open, and the highest.
@@ -459,45 +359,12 @@ impl PeerIndex {
         }
     }
 
-    fn from_tables(tables: &[ProcessFds]) -> PeerIndex {
-        let mut idx = PeerIndex::default();
-        for p in tables {
-            for row in &p.fds {
-                idx.add(p.pid, Some(&p.command), &row.entry);
-            }
-        }
-        idx
-    }
-
-    /// Every process's links (and the fdinfo of eventfds, for their ids). A process that
-    /// cannot be read adds nothing: its fds are then nobody's peers.
-    fn scan(root: &Path, pids: &[u32]) -> PeerIndex {
-        let mut idx = PeerIndex::default();
-        let mut walk = FdWalk::new();
-        for &pid in pids {
-            let _ = walk_process(root, pid, &mut walk, |v| {
-                let shared = [&b"pipe:"[..], b"socket:", b"anon_inode:[eventfd]"];
-                if !shared.iter().any(|p| v.link.starts_with(p)) {
-                    return;
-                }
-                let link = crate::text::lossless_text(v.link);
-                let mut entry = fdtable::entry_for(FdName::Number(v.fd), link, || None);
-                if entry.kind == FdKind::Eventfd {
-                    entry.details =
-                        crate::procfs::fdinfo::read(root, pid, v.fd).ok().and_then(|info| info.details).map(Box::new);
-                }
-                idx.add(pid, None, &entry);
-            });
-        }
-        idx
-    }
-
-    fn command(&mut self, root: &Path, pid: u32) -> String {
-        self.commands.entry(pid).or_insert_with(|| process::comm(root, pid).unwrap_or_else(|_| "?".into())).clone()
+    fn command(&mut self, host: &dyn Host, pid: u32) -> String {
+        self.commands.entry(pid).or_insert_with(|| host.command(pid).unwrap_or_else(|| "?".into())).clone()
     }
 
     /// Points each fd at the group of its peers, building each group once.
-    fn fill(mut self, root: &Path, tables: &mut [ProcessFds], sockets: &[Socket]) -> Vec<SharedObject> {
+    fn fill(mut self, host: &dyn Host, tables: &mut [ProcessFds], sockets: &[Socket]) -> Vec<SharedObject> {
         // Connected inet sockets by (local, peer), to find a loopback connection's other end.
         let by_ends: HashMap<(&Endpoint, &Endpoint), u64> = sockets
             .iter()
@@ -537,7 +404,7 @@ impl PeerIndex {
                     }
                     let holders = holders
                         .into_iter()
-                        .map(|(pid, fd)| Peer { pid, command: self.command(root, pid), fd })
+                        .map(|(pid, fd)| Peer { pid, command: self.command(host, pid), fd })
                         .collect();
                     shared.push(SharedObject { kind: key.0, id: key.1, holders });
                     u32::try_from(shared.len() - 1).ok()

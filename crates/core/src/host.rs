@@ -79,10 +79,9 @@ pub enum FilterScope<'a> {
 }
 
 impl<'a> FilterScope<'a> {
-    /// The namespaces a collection reads (none: the caller's own). `live`: from the running
-    /// host; a capture's namespaces are not this host's to enter, so names resolve here.
-    pub fn reading(namespaces: &'a [crate::netns::Netns], live: bool) -> FilterScope<'a> {
-        if live && !namespaces.is_empty() { FilterScope::Namespaces(namespaces) } else { FilterScope::Own }
+    /// The namespaces a collection reads (none: the caller's own).
+    pub fn reading(namespaces: &'a [crate::netns::Netns]) -> FilterScope<'a> {
+        if namespaces.is_empty() { FilterScope::Own } else { FilterScope::Namespaces(namespaces) }
     }
 }
 
@@ -90,47 +89,53 @@ impl<'a> FilterScope<'a> {
 /// interface name in the namespace of each socket it is compared with, never the caller's
 /// for another's sockets (`-N ns 'dev = p0'` finds ns's p0; `-K` never selects a socket
 /// through an index from elsewhere). A namespace that cannot be entered is left out here,
-/// as the collector leaves it out (and says so).
+/// as the collector leaves it out (and says so). A capture names no interface: its indexes
+/// are another host's.
 pub fn resolve_filter(
     expr: &mut crate::filter::Expr,
+    host: &dyn crate::hosts::Host,
     scope: FilterScope<'_>,
-    proc_root: &Path,
 ) -> Result<(), crate::filter::FilterError> {
     use crate::filter::ast::{Device, Pred};
     use crate::names::Interfaces;
     let cgroup_root = cgroup2_root();
     // Namespaces are entered only for a filter that names an interface.
-    let names_one = expr.preds().iter().any(|p| matches!(p, Pred::Dev(Device::Name(_))));
-    let scope = if names_one { scope } else { FilterScope::Own };
-    let cannot = |name: &str, why: String| crate::filter::FilterError {
+    let Some(name) = expr.preds().iter().find_map(|p| match p {
+        Pred::Dev(Device::Name(n)) => Some(n.clone()),
+        _ => None,
+    }) else {
+        return crate::filter::resolve(expr, &mut Interfaces::new(), &cgroup_root);
+    };
+    let cannot = |why: String| crate::filter::FilterError {
         column: 0,
-        token: name.to_string(),
+        token: name.clone(),
         message: format!("cannot look up its interfaces: {why}"),
     };
+    // A capture's indexes are another host's: it names no interface.
+    let recorded = || cannot("none can be read here (a capture's interface indexes are another host's)".into());
     match scope {
-        FilterScope::Own => crate::filter::resolve(expr, &mut Interfaces::new(), &cgroup_root),
-        FilterScope::Named(name) => {
-            let found =
-                crate::netns::selected(&[name.to_string()], proc_root).map_err(|e| cannot(name, e.to_string()))?;
-            let Some(ns) = found.last() else {
-                return crate::filter::resolve(expr, &mut Interfaces::new(), &cgroup_root);
-            };
-            let mut interfaces = crate::netns::interfaces_in(ns).map_err(|e| cannot(name, e.to_string()))?;
+        FilterScope::Own => {
+            let mut interfaces = host.interfaces(None).ok_or_else(recorded)?;
+            crate::filter::resolve(expr, &mut interfaces, &cgroup_root)
+        }
+        FilterScope::Named(ns_name) => {
+            let found = host.selected_namespaces(&[ns_name.to_string()]).map_err(|e| cannot(e.to_string()))?;
+            let ns = found.last();
+            let mut interfaces = host.interfaces(ns).ok_or_else(|| cannot(format!("cannot enter {ns_name}")))?;
             crate::filter::resolve(expr, &mut interfaces, &cgroup_root)
         }
         FilterScope::Namespaces(namespaces) => {
-            let own = crate::netns::own(proc_root);
+            let own = host.own_netns();
             let mut each: Vec<(u64, Interfaces)> = namespaces
                 .iter()
                 .filter_map(|ns| {
-                    let interfaces = if Some(ns.inode) == own {
-                        Some(Interfaces::new())
-                    } else {
-                        crate::netns::interfaces_in(ns).ok()
-                    };
+                    let interfaces = host.interfaces((Some(ns.inode) != own).then_some(ns));
                     interfaces.map(|i| (ns.inode, i))
                 })
                 .collect();
+            if each.is_empty() {
+                return Err(recorded());
+            }
             crate::filter::resolve_per_netns(expr, &mut each, &cgroup_root)
         }
     }

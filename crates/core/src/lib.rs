@@ -15,6 +15,7 @@ pub mod fdselect;
 pub mod fdview;
 pub mod filter;
 pub mod host;
+pub mod hosts;
 pub mod model;
 pub mod names;
 pub mod netns;

@@ -66,6 +66,10 @@ pub enum NetnsError {
     NotNetns { spec: String },
     #[error("--netns {spec}: not a name, a path or pid:PID")]
     BadSpec { spec: String },
+    #[error("{}", "the capture holds its own network namespace only (record it with --all-netns to see every one)")]
+    NotRecorded,
+    #[error("--netns {spec}: no such network namespace in the capture (it names them by name, net:[INODE] or inode)")]
+    NotInCapture { spec: String },
     #[error("cannot enter the network namespace {label}: {errno} (entering one needs CAP_SYS_ADMIN)")]
     Enter { label: String, errno: Errno },
     #[error("cannot open a sock_diag socket in the network namespace {label}: {errno}")]
@@ -92,6 +96,8 @@ impl NetnsError {
                 | NetnsError::NoSuchPid { .. }
                 | NetnsError::NotNetns { .. }
                 | NetnsError::BadSpec { .. }
+                | NetnsError::NotRecorded
+                | NetnsError::NotInCapture { .. }
         )
     }
 }

@@ -56,8 +56,6 @@ pub struct SnapshotOptions {
     /// Read the TCP sockets from this raw sock_diag dump (`ss -D`, `sockscope -D`), as ss
     /// does when TCPDIAG_FILE is set, instead of asking the kernel.
     pub tcp_diag_file: Option<PathBuf>,
-    /// Answer from this look of a capture instead of the running host (`--from`).
-    pub capture: Option<std::sync::Arc<crate::capture::Frame>>,
 }
 
 impl SnapshotOptions {
@@ -74,7 +72,6 @@ impl SnapshotOptions {
             namespaces: Vec::new(),
             containers: true,
             tcp_diag_file: None,
-            capture: None,
         }
     }
 }
@@ -115,11 +112,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// One collection, for a command that looks once (`Collector` for one that looks again).
-    pub fn collect(opts: &SnapshotOptions) -> Result<Snapshot, SnapshotError> {
-        crate::collector::Collector::once(opts.clone()).take()
-    }
-
     /// Every (process, fd) holding this socket; empty when owners were not collected.
     pub fn owners_of<'a>(&'a self, socket: &Socket) -> impl Iterator<Item = Owner<'a>> + 'a {
         let inode = socket.inode;

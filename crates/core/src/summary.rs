@@ -52,17 +52,13 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// ss -s of the caller's network namespace, reading sockets from where `source` says.
+    /// ss -s of `host`'s tables' network namespace, reading sockets from where `source` says.
     pub fn collect(
-        proc_root: &std::path::Path,
+        host: &dyn crate::hosts::Host,
         source: crate::Source,
-        capture: Option<&std::sync::Arc<crate::capture::Frame>>,
     ) -> Result<(Totals, Vec<String>), crate::SnapshotError> {
-        let net = crate::procfs::net_dir(proc_root);
-        let (sockstat, snmp) = match capture {
-            Some(frame) => (frame.sockstat(), frame.counters()),
-            None => (crate::procfs::counters::read_sockstat(&net), crate::procfs::counters::read(&net)),
-        };
+        let sockstat = crate::diagnose::observe::sockstat(host);
+        let snmp = host.counters(&[], &mut Vec::new());
         let n = |key: &str| sockstat.get(key).copied().map_or(0, |v| usize::try_from(v).unwrap_or(usize::MAX));
         // What the counters do not say, from a dump of only those sockets.
         use crate::model::StateSet;
@@ -84,9 +80,8 @@ impl Totals {
         for selection in [tcp, others] {
             let mut opts = crate::SnapshotOptions::new(selection);
             opts.source = source;
-            opts.proc_root = proc_root.to_path_buf();
-            opts.capture = capture.cloned();
-            let snap = Snapshot::collect(&opts)?;
+            opts.proc_root = host.proc_root().to_path_buf();
+            let snap = host.snapshot(&opts)?;
             warnings.extend(snap.warnings);
             for s in &snap.sockets {
                 match s.netid {

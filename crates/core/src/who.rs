@@ -2,19 +2,16 @@
 //! holding a file open — the question behind "Address already in use" and "Connection
 //! refused".
 
-use crate::capture::Frame;
-use crate::model::{Endpoint, FdName, Netid, SockState, Socket, Special, StateSet};
+use crate::hosts::{Host, PathKind, UnixFile};
+use crate::model::{Endpoint, FdName, Netid, SockState, Socket, StateSet};
 use crate::names::{Proto, Services};
 use crate::netns::Netns;
-use crate::procfs::fdscan::{FdWalk, walk_process};
-use crate::procfs::process;
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
 use crate::text::{Untrusted, path_text, shell_quote};
 use serde::Serialize;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -55,7 +52,8 @@ pub enum TargetError {
 impl Target {
     /// `:8080`, `8080`, `8080/udp`, `127.0.0.1:8080`, `[::1]:8080`, `:http`, a socket file,
     /// `@abstract`, or any other existing path.
-    pub fn parse(s: &str, services: &Services) -> Result<Target, TargetError> {
+    /// A path is looked up on `host` (a capture's is its recorded host's).
+    pub fn parse(s: &str, services: &Services, host: &dyn Host) -> Result<Target, TargetError> {
         let port_of = |p: &str, proto: Option<Netid>| -> Result<u16, TargetError> {
             let svc = if proto == Some(Netid::Udp) { Proto::Udp } else { Proto::Tcp };
             p.parse().ok().or_else(|| services.name_to_port(p, svc)).ok_or_else(|| TargetError::NotAPort(p.into()))
@@ -63,11 +61,10 @@ impl Target {
         if let Some(name) = s.strip_prefix('@') {
             return Ok(Target::UnixSocket { path: format!("@{name}") });
         }
-        if s.starts_with('/') || s.starts_with('.') || Path::new(s).exists() {
-            let path = std::fs::canonicalize(s).map_err(|error| TargetError::Path { path: s.into(), error })?;
-            use std::os::unix::fs::FileTypeExt;
-            let is_socket = std::fs::metadata(&path).is_ok_and(|m| m.file_type().is_socket());
-            return Ok(if is_socket { Target::UnixSocket { path: path_text(&path) } } else { Target::File { path } });
+        match host.path(s).map_err(|error| TargetError::Path { path: s.into(), error })? {
+            Some(PathKind::Socket(path)) => return Ok(Target::UnixSocket { path }),
+            Some(PathKind::File(path)) => return Ok(Target::File { path }),
+            None => {}
         }
         let (body, protocol) = match s.rsplit_once('/') {
             Some((b, "tcp")) => (b, Some(Netid::Tcp)),
@@ -137,38 +134,27 @@ impl Report {
 
 /// Who holds `target`: in the caller's network namespace, or in each of `namespaces` (from
 /// `netns::discover` or `netns::selected`; empty for the caller's alone).
-/// With `capture`, from that look of a capture instead (ports and Unix sockets only).
-pub fn who(
-    target: &Target,
-    proc_root: &Path,
-    namespaces: &[Netns],
-    capture: Option<&Arc<Frame>>,
-) -> Result<Report, SnapshotError> {
-    let at = Place { proc_root, namespaces, capture };
+pub fn who(target: &Target, host: &dyn Host, namespaces: &[Netns]) -> Result<Report, SnapshotError> {
+    let at = Place { host, namespaces };
     match target {
         Target::Port { port, protocol, address } => Ok(port_report(*port, *protocol, *address, &at)?),
         Target::UnixSocket { path } => Ok(unix_report(path, &at)?),
-        Target::File { .. } if capture.is_some() => Err(SnapshotError::Unsupported(
-            "a capture answers who for ports, addresses and Unix sockets; for files, `sockscope --from FILE fds` lists every process's open files".into(),
-        )),
-        Target::File { path } => file_report(path, proc_root),
+        Target::File { path } => file_report(path, host),
     }
 }
 
-/// Where the answer is read: the host (its /proc and namespaces) or a capture's look.
+/// Where the answer is read: a host, and its namespaces to look in.
 struct Place<'a> {
-    proc_root: &'a Path,
+    host: &'a dyn Host,
     namespaces: &'a [Netns],
-    capture: Option<&'a Arc<Frame>>,
 }
 
 fn sockets(tables: &[Netid], at: &Place<'_>) -> Result<Snapshot, SnapshotError> {
     let mut opts = SnapshotOptions::new(Selection::resolve(tables, &[], StateSet::ALL));
     opts.owners = true;
-    opts.proc_root = at.proc_root.to_path_buf();
+    opts.proc_root = at.host.proc_root().to_path_buf();
     opts.namespaces = at.namespaces.to_vec();
-    opts.capture = at.capture.cloned();
-    Snapshot::collect(&opts)
+    at.host.snapshot(&opts)
 }
 
 fn holds(snap: &Snapshot, s: &Socket) -> SocketHold {
@@ -241,10 +227,7 @@ fn port_report(
         .collect();
     // The options the holders set say whether a restart can bind (SO_REUSEADDR) and whether
     // a second socket can share the port (SO_REUSEPORT).
-    let options = match at.capture {
-        Some(frame) => crate::sockopts::Report::from_capture(&frame.options, &snap, &on_port),
-        None => crate::sockopts::Report::read(&snap, &on_port, at.proc_root),
-    };
+    let options = at.host.socket_options(&snap, &on_port, false);
     for s in on_port {
         let mut h = holds(&snap, s);
         h.sockopts = options.get(s.inode).cloned();
@@ -318,13 +301,9 @@ fn unix_report(path: &str, at: &Place<'_>) -> Result<Report, SnapshotError> {
         }
     }
     let listening = r.sockets.iter().any(|h| h.socket.state == SockState::Listen || h.socket.netid == Netid::UnixDgram);
-    // A capture knows which socket files were stale when it was taken.
-    let stale_then = at.capture.map(|f| f.stale.iter().any(|p| p == path));
-    let exists = stale_then.unwrap_or_else(|| Path::new(path).exists());
-    if !listening && !path.starts_with('@') && exists {
-        // From a capture, only a file it found stale gets here: no namespace bound it.
-        let elsewhere = if stale_then.is_some() { Some(false) } else { other_namespaces_bind(path, at.proc_root) };
-        match elsewhere {
+    let file = if path.starts_with('@') { UnixFile::Absent } else { at.host.unix_file(path) };
+    if let (false, UnixFile::Present { bound_elsewhere }) = (listening, file) {
+        match bound_elsewhere {
             Some(true) => r.notes.push(format!("{} is bound by a socket in another network namespace (a container?); `sockscope who {} --all-netns` names the namespace and its owners.", Untrusted(path), Untrusted(&shell_quote(path)))),
             None => r.notes.push(format!("no socket in this network namespace listens on {}, and other namespaces cannot be looked at without privilege (run as root to tell whether it is stale).", Untrusted(path))),
             Some(false) => {
@@ -336,66 +315,17 @@ fn unix_report(path: &str, at: &Place<'_>) -> Result<Report, SnapshotError> {
             ));
             }
         }
-    } else if r.sockets.is_empty() && at.capture.is_some() {
-        r.notes.push(format!(
-            "no socket in the capture is bound to {}. (From a capture, `who` answers for sockets; `sockscope --from FILE fds` lists every process's open files.)",
-            Untrusted(path)
-        ));
     } else if r.sockets.is_empty() {
         r.notes.push(format!("no socket is bound to {}.", Untrusted(path)));
     }
     Ok(r)
 }
 
-/// Whether a socket in any other network namespace is bound to `path`, so a socket file is
-/// not called stale when it is not; `None` when that cannot be told (no privilege to look at
-/// some namespaces).
-pub(crate) fn other_namespaces_bind(path: &str, proc_root: &Path) -> Option<bool> {
-    // /proc/net/unix has the path's bytes as they are.
-    let want = crate::text::raw_bytes(path).unwrap_or_else(|| path.as_bytes().to_vec());
-    crate::procfs::net::unix_bound_in_other_namespaces(&want, proc_root)
-}
-
-/// Every process with the file open, as its cwd, root or executable, or mapped. An error
-/// when the file or /proc cannot be read: "nobody holds it" must never stand for "could not
-/// look".
-fn file_report(path: &Path, proc_root: &Path) -> Result<Report, SnapshotError> {
-    use std::os::unix::fs::MetadataExt;
-    let mut r = Report::default();
-    let read_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |cause| SnapshotError::Proc(crate::procfs::ProcError::Read { path, cause })
-    };
-    let target = std::fs::metadata(path).map_err(read_err(path))?;
-    let (dev, ino) = (target.dev(), target.ino());
-    let mut walk = FdWalk::new();
-    for pid in process::pids(proc_root).map_err(read_err(proc_root))? {
-        let mut hits: Vec<FdName> =
-            process::special_links_to(proc_root, pid, dev, ino).into_iter().map(FdName::Special).collect();
-        let walked = walk_process(proc_root, pid, &mut walk, |v| {
-            // Only paths can be the file: sockets, pipes and anon inodes are not statted.
-            if v.link.starts_with(b"/")
-                && rustix::fs::statat(v.fd_dir, v.name, rustix::fs::AtFlags::empty())
-                    .is_ok_and(|m| m.st_dev == dev && m.st_ino == ino)
-            {
-                hits.push(FdName::Number(v.fd));
-            }
-        });
-        if let Err(e) = walked
-            && let process::Unreadable::Denied(why) = process::classify(&e.into())
-        {
-            r.unreadable.push((pid, why));
-        }
-        if process::maps_file(proc_root, pid, dev, ino) {
-            hits.push(FdName::Special(Special::Mem));
-        }
-        if hits.is_empty() {
-            continue;
-        }
-        let command = process::comm(proc_root, pid).unwrap_or_else(|_| "?".into());
-        let uid = process::uid(proc_root, pid).unwrap_or(u32::MAX);
-        r.files.extend(hits.into_iter().map(|fd| Holder { pid, command: command.clone(), uid, fd }));
-    }
+/// Every process with the file open, as its cwd, root or executable, or mapped.
+fn file_report(path: &Path, host: &dyn Host) -> Result<Report, SnapshotError> {
+    let found = host.file_holders(path)?;
+    let mut r = Report { unreadable: found.unreadable, ..Report::default() };
+    r.files = found.holders.into_iter().map(|(pid, command, uid, fd)| Holder { pid, command, uid, fd }).collect();
     if r.files.is_empty() {
         r.notes.push(format!("no process has {} open.", Untrusted(&path_text(path))));
     }
@@ -409,7 +339,7 @@ mod tests {
     #[test]
     fn targets() {
         let svc = Services::parse("http 80/tcp\n");
-        let t = |s: &str| Target::parse(s, &svc).expect(s);
+        let t = |s: &str| Target::parse(s, &svc, &crate::hosts::LiveHost::default()).expect(s);
         assert_eq!(t(":8080"), Target::Port { port: 8080, protocol: None, address: None });
         assert_eq!(t("8080"), Target::Port { port: 8080, protocol: None, address: None });
         assert_eq!(t("53/udp"), Target::Port { port: 53, protocol: Some(Netid::Udp), address: None });
@@ -425,7 +355,7 @@ mod tests {
         assert_eq!(t("@abstract"), Target::UnixSocket { path: "@abstract".into() });
         assert_eq!(t("/etc/hostname"), Target::File { path: "/etc/hostname".into() });
         for bad in ["/no/such/file", "80/sctp", ":99999", "nonsense", "1.2.3.4:x", "[::1"] {
-            assert!(Target::parse(bad, &svc).is_err(), "{bad}");
+            assert!(Target::parse(bad, &svc, &crate::hosts::LiveHost::default()).is_err(), "{bad}");
         }
     }
 }
@@ -440,10 +370,10 @@ mod file_tests {
         let path = std::env::temp_dir().join(format!("sockscope-who-{}", std::process::id()));
         std::fs::write(&path, b"x").expect("temp file");
         let file = Target::File { path: path.clone() };
-        assert!(who(&file, Path::new("/nonexistent/proc"), &[], None).is_err());
+        assert!(who(&file, &crate::hosts::LiveHost::new("/nonexistent/proc"), &[]).is_err());
         let missing = Target::File { path: PathBuf::from("/nonexistent/file") };
-        assert!(who(&missing, Path::new("/proc"), &[], None).is_err());
-        assert!(who(&file, Path::new("/proc"), &[], None).is_ok());
+        assert!(who(&missing, &crate::hosts::LiveHost::default(), &[]).is_err());
+        assert!(who(&file, &crate::hosts::LiveHost::default(), &[]).is_ok());
         let _ = std::fs::remove_file(path);
     }
 }

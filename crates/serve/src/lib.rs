@@ -13,13 +13,16 @@ pub mod metrics;
 
 use http::{Request, Response};
 use metrics::{Host, Limits, SelfStats, Writer};
+use sockscope_core::SnapshotOptions;
 use sockscope_core::diagnose::Thresholds;
-use sockscope_core::{Collector, SnapshotOptions};
+use sockscope_core::hosts::Host as Source;
 use sockscope_watch::frame::{Frame, Tracker};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub struct Options {
+    /// The host exported (the running one).
+    pub host: Arc<dyn Source>,
     pub collect: SnapshotOptions,
     /// Collections are reused for at least this long.
     pub min_interval: Duration,
@@ -186,8 +189,8 @@ impl Drop for Exporter {
 /// The collector thread: waits until a scrape wants a collection, makes it (outside the
 /// lock), stores it, wakes the scrapes.
 fn collector(opts: &Options, shared: &Shared) {
-    let mut collector = Collector::new(opts.collect.clone());
-    let mut tracker = Tracker::new(&opts.collect.proc_root, opts.thresholds.clone()).without_closed_rows();
+    let mut refresh = opts.host.refresher(opts.collect.clone());
+    let mut tracker = Tracker::new(opts.thresholds.clone()).without_closed_rows();
     loop {
         {
             let Ok(mut st) = shared.state.lock() else { return };
@@ -212,10 +215,10 @@ fn collector(opts: &Options, shared: &Shared) {
             st.wanted = false;
         }
         let started = Instant::now();
-        let made = collector.collect().ok().map(|snap| {
+        let made = refresh.next().ok().map(|snap| {
             let took = started.elapsed();
-            let counters = sockscope_core::diagnose::observe::counters_in(&opts.collect.proc_root, &snap.namespaces);
-            let frame = tracker.update(snap, took, Instant::now(), counters.clone());
+            let counters = opts.host.counters(&snap.namespaces, &mut Vec::new());
+            let frame = tracker.update(&opts.host, 0, snap, took, Instant::now(), counters.clone());
             Arc::new(render(opts, &frame, &counters, took))
         });
         let Ok(mut st) = shared.state.lock() else { return };
@@ -235,8 +238,7 @@ fn render(
     counters: &std::collections::HashMap<String, u64>,
     took: Duration,
 ) -> Collected {
-    let root = &opts.collect.proc_root;
-    let sockstat = sockscope_core::diagnose::observe::sockstat(root);
+    let sockstat = sockscope_core::diagnose::observe::sockstat(&*opts.host);
     let host = Host { counters, sockstat: &sockstat, sys: &frame.sys };
     let render = |openmetrics: bool| {
         let mut w = Writer::new(openmetrics);

@@ -4,15 +4,14 @@
 //! it has and reads keys while the next one is being made.
 
 use crate::frame::{Frame, Tracker};
-use sockscope_core::capture::Frame as CaptureFrame;
+use sockscope_core::SnapshotOptions;
 use sockscope_core::diagnose::Thresholds;
-use sockscope_core::diagnose::observe::counters_in;
 use sockscope_core::filter::{Expr, Pred};
+use sockscope_core::hosts::{Host, Refresh};
 use sockscope_core::model::StateSet;
-use sockscope_core::{Collector, SnapshotOptions};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What the UI asks of the collector.
 pub enum Control {
@@ -35,90 +34,95 @@ pub struct Feed {
     pub control: Sender<Control>,
 }
 
-/// Starts the collector thread. It ends when `Feed` is dropped.
-pub fn start(opts: SnapshotOptions, interval: Duration, thresholds: Thresholds) -> std::io::Result<Feed> {
-    let collector = Collector::new(opts.clone());
-    let tracker = Tracker::new(&opts.proc_root, thresholds);
-    spawn("collector", Live { opts, collector, tracker }, interval)
+/// Starts the collector thread over `looks` (see `Looks`). It ends when `Feed` is dropped.
+pub fn start(looks: Looks, interval: Duration) -> std::io::Result<Feed> {
+    spawn("collector", looks, interval)
 }
 
-/// Starts a thread replaying a capture's `looks`, one each `interval` (pause, interval and
-/// filter work as live), then keeping the last.
-pub fn start_replay(
+/// Frames from a source's hosts, in order: a live host is read again each refresh (one
+/// collector keeps its netlink sockets, buffers and owner cache between looks); a capture's
+/// looks are read once each, and the tracker's clock follows the times they were taken,
+/// so rates and ages are the recording's.
+pub struct Looks {
     opts: SnapshotOptions,
-    looks: Vec<Arc<CaptureFrame>>,
-    interval: Duration,
-    thresholds: Thresholds,
-) -> std::io::Result<Feed> {
-    spawn("replay", Replayed { replay: Replay::new(&opts, looks, thresholds), next: 0 }, interval)
-}
-
-/// Where frames come from: the host, or a capture.
-trait Looks: Send + 'static {
-    /// The next frame, or none (a replay past its last look).
-    fn next(&mut self) -> Option<Update>;
-    /// A new filter and states, from the next frame on.
-    fn refilter(&mut self, expr: Option<Expr>, states: StateSet);
-}
-
-struct Live {
-    opts: SnapshotOptions,
-    collector: Collector,
+    hosts: Vec<Arc<dyn Host>>,
+    /// The refresher of host `refreshing`.
+    refresh: Option<Box<dyn Refresh>>,
+    refreshing: usize,
+    next: usize,
     tracker: Tracker,
+    start: Instant,
+    first_taken: Option<SystemTime>,
 }
 
-impl Looks for Live {
-    fn next(&mut self) -> Option<Update> {
-        let started = Instant::now();
-        Some(match self.collector.collect() {
-            Ok(snap) => {
-                let taken = started.elapsed();
-                let counters = counters_in(&self.opts.proc_root, &snap.namespaces);
-                Update::Frame(Arc::new(self.tracker.update(snap, taken, Instant::now(), counters)))
-            }
-            Err(e) => Update::Error(e.to_string()),
-        })
+impl Looks {
+    /// `hosts`: one live host, or a capture's looks, oldest first (not empty).
+    pub fn new(opts: SnapshotOptions, hosts: Vec<Arc<dyn Host>>, thresholds: Thresholds) -> Looks {
+        Looks {
+            opts,
+            first_taken: hosts.first().and_then(|h| h.taken_at()),
+            hosts,
+            refresh: None,
+            refreshing: 0,
+            next: 0,
+            tracker: Tracker::new(thresholds),
+            start: Instant::now(),
+        }
     }
 
-    fn refilter(&mut self, expr: Option<Expr>, states: StateSet) {
+    /// The next frame, or none past a capture's last look.
+    pub fn next_frame(&mut self) -> Option<Result<Arc<Frame>, sockscope_core::SnapshotError>> {
+        let last = self.hosts.len().checked_sub(1)?;
+        let index = self.next.min(last);
+        let host = Arc::clone(&self.hosts[index]);
+        let recorded = host.taken_at();
+        if self.next > last && recorded.is_some() {
+            return None;
+        }
+        if self.refresh.is_none() || self.refreshing != index {
+            self.refresh = Some(host.refresher(self.opts.clone()));
+            self.refreshing = index;
+        }
+        self.next += 1;
+        let started = Instant::now();
+        let snap = match self.refresh.as_mut().map(|r| r.next()) {
+            Some(Ok(snap)) => snap,
+            Some(Err(e)) => return Some(Err(e)),
+            None => return None,
+        };
+        let taken = started.elapsed();
+        let now = match (recorded, self.first_taken) {
+            (Some(at), Some(first)) => self.start + at.duration_since(first).unwrap_or_default(),
+            _ => Instant::now(),
+        };
+        let counters = host.counters(&snap.namespaces, &mut Vec::new());
+        Some(Ok(Arc::new(self.tracker.update(&host, index, snap, taken, now, counters))))
+    }
+
+    /// A new filter and states, from the next frame on (a capture's look on screen is read
+    /// again with them).
+    pub fn refilter(&mut self, expr: Option<Expr>, states: StateSet) {
         let by_namespace =
             expr.as_ref().is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
-        if by_namespace && self.opts.namespaces.is_empty() {
-            self.opts.namespaces = sockscope_core::netns::discover(&self.opts.proc_root);
+        if by_namespace
+            && self.opts.namespaces.is_empty()
+            && let Some(host) = self.hosts.last()
+            && let Ok(all) = host.namespaces()
+        {
+            self.opts.namespaces = all;
         }
         self.opts.filter = expr;
         self.opts.selection.states = states;
-        self.collector = Collector::new(self.opts.clone());
-    }
-}
-
-struct Replayed {
-    replay: Replay,
-    next: usize,
-}
-
-impl Looks for Replayed {
-    fn next(&mut self) -> Option<Update> {
-        (self.next < self.replay.looks.len()).then(|| {
-            self.next += 1;
-            match self.replay.frame(self.next - 1) {
-                Ok(f) => Update::Frame(f),
-                Err(e) => Update::Error(e.to_string()),
-            }
-        })
-    }
-
-    fn refilter(&mut self, expr: Option<Expr>, states: StateSet) {
-        self.replay.opts.filter = expr;
-        self.replay.opts.selection.states = states;
-        // The look on screen again, with the new filter.
-        self.next = self.next.saturating_sub(1);
+        self.refresh = None;
+        if self.hosts.last().is_some_and(|h| h.taken_at().is_some()) {
+            self.next = self.next.saturating_sub(1);
+        }
     }
 }
 
 /// Runs `looks` on a thread of its own: a frame each `interval`, and between them what the
 /// UI asks. It ends when the UI's end of the channels is dropped.
-fn spawn(name: &str, mut looks: impl Looks, mut interval: Duration) -> std::io::Result<Feed> {
+fn spawn(name: &str, mut looks: Looks, mut interval: Duration) -> std::io::Result<Feed> {
     let (to_ui, updates) = channel();
     let (control, from_ui) = channel::<Control>();
     std::thread::Builder::new().name(name.into()).spawn(move || {
@@ -126,8 +130,13 @@ fn spawn(name: &str, mut looks: impl Looks, mut interval: Duration) -> std::io::
         loop {
             let started = Instant::now();
             if !paused
-                && let Some(update) = looks.next()
-                && to_ui.send(update).is_err()
+                && let Some(result) = looks.next_frame()
+                && to_ui
+                    .send(match result {
+                        Ok(frame) => Update::Frame(frame),
+                        Err(e) => Update::Error(e.to_string()),
+                    })
+                    .is_err()
             {
                 return;
             }
@@ -148,32 +157,4 @@ fn spawn(name: &str, mut looks: impl Looks, mut interval: Duration) -> std::io::
         }
     })?;
     Ok(Feed { updates, control })
-}
-
-/// Turns a capture's looks into frames, as the live collector turns snapshots: each look is
-/// read with the view's selection and filter, and the tracker's clock follows the looks'
-/// times, so rates and ages are the recording's.
-pub struct Replay {
-    opts: SnapshotOptions,
-    looks: Vec<Arc<CaptureFrame>>,
-    tracker: Tracker,
-    start: Instant,
-}
-
-impl Replay {
-    pub fn new(opts: &SnapshotOptions, looks: Vec<Arc<CaptureFrame>>, thresholds: Thresholds) -> Replay {
-        Replay { opts: opts.clone(), looks, tracker: Tracker::new(&opts.proc_root, thresholds), start: Instant::now() }
-    }
-
-    /// The frame of look `n` (0-based); looks are to be taken in order.
-    pub fn frame(&mut self, n: usize) -> Result<Arc<Frame>, sockscope_core::SnapshotError> {
-        let look = &self.looks[n];
-        let mut opts = self.opts.clone();
-        opts.capture = Some(Arc::clone(look));
-        let snap = Collector::once(opts).take()?;
-        let since_first = look.taken_at_ns.saturating_sub(self.looks[0].taken_at_ns);
-        let at = self.start + Duration::from_nanos(since_first);
-        self.tracker.replaying(Arc::clone(look));
-        Ok(Arc::new(self.tracker.update(Arc::new(snap), Duration::ZERO, at, look.counters())))
-    }
 }

@@ -3,12 +3,12 @@
 //! times for ages, the sockets that closed since, per-process history for sparklines, and the
 //! doctor's findings. The UI thread only sorts and draws what is here.
 
-use sockscope_core::diagnose::observe::{fd_usage, fd_usage_in, sysctls, sysctls_in};
+use sockscope_core::diagnose::observe::{fd_usage, sysctls};
 use sockscope_core::diagnose::{Finding, Observation, ProcessFds, SecondLook, Sysctls, Thresholds, diagnose};
+use sockscope_core::hosts::Host;
 use sockscope_core::model::SockState;
 use sockscope_core::{Netid, Snapshot, Socket};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -180,8 +180,11 @@ pub struct Frame {
     pub sys: Sysctls,
     /// Each process's history, oldest first, per series.
     pub history: HashMap<u32, HashMap<Series, Vec<u64>>>,
-    /// When replaying a capture (`watch --from`): the look this frame shows.
-    pub capture: Option<Arc<sockscope_core::capture::Frame>>,
+    /// The host the frame was read from (a capture's look, when replaying one): where a
+    /// drill-down reads a process's fds, and what a kill acts on.
+    pub host: Arc<dyn Host>,
+    /// Which of the source's looks it is (0 for a live host).
+    pub look: usize,
 }
 
 impl Frame {
@@ -213,7 +216,6 @@ fn find(seen: &[Seen], cookie: u64) -> Option<&Seen> {
 
 /// The memory between refreshes.
 pub struct Tracker {
-    proc_root: std::path::PathBuf,
     thresholds: Thresholds,
     seen: Vec<Seen>,
     started: Instant,
@@ -227,14 +229,11 @@ pub struct Tracker {
     second: SecondLook,
     history: HashMap<u32, HashMap<Series, VecDeque<u64>>>,
     findings: HashMap<String, Instant>,
-    /// Replaying a capture: the look the next update is of (its processes and tunables).
-    capture: Option<Arc<sockscope_core::capture::Frame>>,
 }
 
 impl Tracker {
-    pub fn new(proc_root: &Path, thresholds: Thresholds) -> Tracker {
+    pub fn new(thresholds: Thresholds) -> Tracker {
         Tracker {
-            proc_root: proc_root.to_path_buf(),
             thresholds,
             seen: Vec::new(),
             started: Instant::now(),
@@ -246,14 +245,7 @@ impl Tracker {
             second: SecondLook::default(),
             history: HashMap::new(),
             findings: HashMap::new(),
-            capture: None,
         }
-    }
-
-    /// The next update is of this capture's look (`watch --from`): processes and tunables
-    /// come from it, not from /proc.
-    pub fn replaying(&mut self, look: Arc<sockscope_core::capture::Frame>) {
-        self.capture = Some(look);
     }
 
     /// Frames without the sockets that closed since the last (the exporter's): the last
@@ -263,10 +255,12 @@ impl Tracker {
         self
     }
 
-    /// The next frame from a new snapshot taken at `now`, with the kernel's counters read
-    /// just after it.
+    /// The next frame from a new snapshot of `host` (look `look` of its source) taken at
+    /// `now`, with the kernel's counters read just after it.
     pub fn update(
         &mut self,
+        host: &Arc<dyn Host>,
+        look: usize,
         snapshot: Arc<Snapshot>,
         taken: Duration,
         now: Instant,
@@ -342,17 +336,11 @@ impl Tracker {
         }
 
         // Every process's open fds and limit: the fd rules read them all.
-        let usage = match &self.capture {
-            Some(look) => fd_usage_in(look, snap),
-            None => fd_usage(&self.proc_root, snap),
-        };
+        let usage = fd_usage(&**host, snap);
         let processes = self.processes(snap, &usage, &connections, &per_s);
         let overflows = delta_of(&counters, &self.counters, "TcpExt.ListenOverflows");
         let listeners = listeners(snap, &connections, per_s, overflows > 0);
-        let sys = match &self.capture {
-            Some(look) => sysctls_in(look),
-            None => sysctls(&self.proc_root),
-        };
+        let sys = sysctls(&**host);
         let findings = self.findings(&snapshot, usage.clone(), &counters, &sys, now, elapsed);
         // What the rows and rules needed of each TCP socket's tcp_info is taken: drop the
         // rest (a boxed struct per connection, a fifth of a frame at 100k sockets).
@@ -386,7 +374,8 @@ impl Tracker {
             fd_usage: usage,
             sys,
             history,
-            capture: self.capture.clone(),
+            host: Arc::clone(host),
+            look,
         }
     }
 
@@ -564,7 +553,7 @@ fn listeners(snap: &Snapshot, connections: &[ConnRow], per_s: impl Fn(f64) -> f6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::held_by;
+    use crate::testdata::{held_by, nowhere};
     use sockscope_core::model::TcpVitals;
 
     fn tcp(state: SockState, local: u16, peer: u16, cookie: u64, bytes: (u64, u64)) -> Socket {
@@ -580,8 +569,8 @@ mod tests {
 
     #[test]
     fn rates_ages_new_and_closed_rows_follow_cookies() {
-        let root = Path::new("/nonexistent-proc");
-        let mut t = Tracker::new(root, Thresholds::default());
+        let host = nowhere();
+        let mut t = Tracker::new(Thresholds::default());
         let t0 = Instant::now();
         let first = snapshot(vec![
             tcp(SockState::Listen, 80, 0, 1, (0, 0)),
@@ -589,7 +578,7 @@ mod tests {
             tcp(SockState::Established, 80, 5001, 3, (0, 0)),
             tcp(SockState::Established, 80, 5003, 6, (0, 0)),
         ]);
-        let f = t.update(first, Duration::ZERO, t0, HashMap::new());
+        let f = t.update(&host, 0, first, Duration::ZERO, t0, HashMap::new());
         assert!(f.connections.iter().all(|c| !c.fresh && c.rate_in == 0.0), "nothing is new on the first look");
         // Two seconds later: one connection more, one closed by this side (TIME-WAIT keeps
         // its cookie, as the kernel copies it), one gone.
@@ -599,7 +588,7 @@ mod tests {
             tcp(SockState::Established, 80, 5002, 4, (0, 0)),
             tcp(SockState::TimeWait, 80, 5001, 3, (0, 0)),
         ]);
-        let f = t.update(second, Duration::ZERO, t0 + Duration::from_secs(2), HashMap::new());
+        let f = t.update(&host, 0, second, Duration::ZERO, t0 + Duration::from_secs(2), HashMap::new());
         let row = |cookie: u64| {
             f.connections
                 .iter()
@@ -627,16 +616,17 @@ mod tests {
 
     #[test]
     fn a_full_queue_is_overflowing_only_when_the_counter_rose() {
-        let mut t = Tracker::new(Path::new("/nonexistent-proc"), Thresholds::default());
+        let host = nowhere();
+        let mut t = Tracker::new(Thresholds::default());
         let mut l = tcp(SockState::Listen, 80, 0, 1, (0, 0));
         l.recv_q = 5;
         l.send_q = Some(5);
         let counters = |n: u64| HashMap::from([("TcpExt.ListenOverflows".to_string(), n)]);
         let t0 = Instant::now();
-        t.update(snapshot(vec![l.clone()]), Duration::ZERO, t0, counters(7));
-        let f = t.update(snapshot(vec![l.clone()]), Duration::ZERO, t0 + Duration::from_secs(1), counters(7));
+        t.update(&host, 0, snapshot(vec![l.clone()]), Duration::ZERO, t0, counters(7));
+        let f = t.update(&host, 0, snapshot(vec![l.clone()]), Duration::ZERO, t0 + Duration::from_secs(1), counters(7));
         assert!(!f.listeners[0].overflowing);
-        let f = t.update(snapshot(vec![l]), Duration::ZERO, t0 + Duration::from_secs(2), counters(9));
+        let f = t.update(&host, 0, snapshot(vec![l]), Duration::ZERO, t0 + Duration::from_secs(2), counters(9));
         assert!(f.listeners[0].overflowing && f.overflows == 2);
     }
 }

@@ -23,6 +23,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use sockscope_core::SnapshotOptions;
 use sockscope_core::diagnose::Thresholds;
+use sockscope_core::hosts::Host;
 use sockscope_core::model::StateSet;
 use sockscope_core::names::Services;
 use std::sync::Arc;
@@ -41,8 +42,9 @@ pub struct Options {
     pub filter_text: String,
     pub colour: bool,
     pub thresholds: Thresholds,
-    /// `watch --from`: the looks of a capture, replayed in order instead of collecting.
-    pub replay: Vec<Arc<sockscope_core::capture::Frame>>,
+    /// Where frames come from: one live host, read again each refresh, or a capture's looks,
+    /// replayed in order (`watch --from`).
+    pub hosts: Vec<Arc<dyn Host>>,
 }
 
 /// What a live view (`watch`, `serve`) collects each refresh: TCP and UDP sockets in
@@ -71,23 +73,14 @@ pub fn frames(
     count: u64,
     mut each: impl FnMut(&Arc<frame::Frame>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    if !opts.replay.is_empty() {
-        let mut replay = collect::Replay::new(&opts.collect, opts.replay.clone(), opts.thresholds.clone());
-        for n in 0..count.min(opts.replay.len() as u64) {
-            each(&replay.frame(n as usize)?)?;
-        }
-        return Ok(());
-    }
-    let mut collector = sockscope_core::Collector::new(opts.collect.clone());
-    let mut tracker = frame::Tracker::new(&opts.collect.proc_root, opts.thresholds.clone());
+    let mut looks = collect::Looks::new(opts.collect.clone(), opts.hosts.clone(), opts.thresholds.clone());
+    // A capture's looks follow each other at once; a live host is read every interval.
+    let recorded = opts.hosts.iter().any(|h| h.taken_at().is_some());
     for n in 0..count {
         let started = Instant::now();
-        let snap = collector.collect()?;
-        let taken = started.elapsed();
-        let counters = sockscope_core::diagnose::observe::counters_in(&opts.collect.proc_root, &snap.namespaces);
-        let f = Arc::new(tracker.update(snap, taken, Instant::now(), counters));
-        each(&f)?;
-        if n + 1 < count {
+        let Some(f) = looks.next_frame() else { break };
+        each(&f?)?;
+        if n + 1 < count && !recorded {
             std::thread::sleep(opts.interval.saturating_sub(started.elapsed()));
         }
     }
@@ -100,11 +93,10 @@ pub fn interactive(opts: Options) -> anyhow::Result<()> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
-    let feed = if opts.replay.is_empty() {
-        collect::start(opts.collect.clone(), opts.interval, opts.thresholds.clone())?
-    } else {
-        collect::start_replay(opts.collect.clone(), opts.replay.clone(), opts.interval, opts.thresholds.clone())?
-    };
+    let feed = collect::start(
+        collect::Looks::new(opts.collect.clone(), opts.hosts.clone(), opts.thresholds.clone()),
+        opts.interval,
+    )?;
     let services = Services::load();
     let mut app = App::new(opts.view, opts.interval, opts.filter_text.clone(), opts.colour);
     let guard = term::Guard::enter()?;
@@ -159,10 +151,7 @@ pub fn interactive(opts: Options) -> anyhow::Result<()> {
                         let _ = feed.control.send(collect::Control::Interval(d));
                     }
                     Action::Filter(text) => apply_filter(&mut app, &feed, &services, &opts, text),
-                    Action::OpenProcess(pid) => {
-                        let look = app.frame.as_ref().and_then(|f| f.capture.clone());
-                        open_process(&mut app, &opts, look, pid);
-                    }
+                    Action::OpenProcess(pid) => open_process(&mut app, &opts, pid),
                     Action::Kill(index) => kill(&mut app, index),
                 }
                 dirty = true;
@@ -182,8 +171,12 @@ pub fn interactive(opts: Options) -> anyhow::Result<()> {
 fn apply_filter(app: &mut App, feed: &collect::Feed, services: &Services, opts: &Options, text: String) {
     let parsed = sockscope_core::filter::parse(&text, services).and_then(|mut f| {
         if let Some(e) = &mut f.expr {
-            let scope = sockscope_core::host::FilterScope::reading(&opts.collect.namespaces, opts.replay.is_empty());
-            sockscope_core::host::resolve_filter(e, scope, &opts.collect.proc_root)?;
+            let host: Arc<dyn Host> = match opts.hosts.last() {
+                Some(h) => Arc::clone(h),
+                None => Arc::new(sockscope_core::hosts::LiveHost::default()),
+            };
+            let scope = sockscope_core::host::FilterScope::reading(&opts.collect.namespaces);
+            sockscope_core::host::resolve_filter(e, &*host, scope)?;
         }
         Ok(f)
     });
@@ -200,16 +193,16 @@ fn apply_filter(app: &mut App, feed: &collect::Feed, services: &Services, opts: 
 }
 
 /// A process's fd table for the drill-down, as `sockscope fds PID` lists it.
-fn open_process(app: &mut App, opts: &Options, look: Option<Arc<sockscope_core::capture::Frame>>, pid: u32) {
+fn open_process(app: &mut App, opts: &Options, pid: u32) {
     use sockscope_core::fdview::{FdView, FdViewOptions, ReadOptions, Which};
+    let Some(host) = app.frame.as_ref().map(|f| Arc::clone(&f.host)) else { return };
     let which = Which { pids: vec![pid], names: Vec::new() };
     let view_opts = FdViewOptions {
         proc_root: opts.collect.proc_root.clone(),
         read: ReadOptions { fdinfo: false, specials: false, skip_socket_fdinfo: false },
         peers: false,
-        capture: look,
     };
-    match FdView::collect(&which, &view_opts) {
+    match FdView::collect(&*host, &which, &view_opts) {
         Ok(view) => {
             let Some(p) = view.processes.first() else {
                 app.status = Some(format!("process {pid} could not be read"));
@@ -247,13 +240,9 @@ fn open_process(app: &mut App, opts: &Options, look: Option<Arc<sockscope_core::
 /// Destroys a confirmed connection, and says how it went.
 fn kill(app: &mut App, index: usize) {
     let Some(frame) = &app.frame else { return };
-    if frame.capture.is_some() {
-        app.status = Some("a replayed capture's connections are not on this host: nothing to kill".into());
-        return;
-    }
     let s = &frame.snapshot.sockets[index];
     let text = format!("{} -> {}", s.end_text(&s.local), s.end_text(&s.peer));
-    app.status = Some(match sockscope_core::destroy::Destroyer::open().and_then(|mut d| d.destroy(s)) {
+    app.status = Some(match frame.host.destroy(s) {
         Ok(()) => format!("killed {}", sockscope_core::text::escape(&text)),
         Err(e) => format!("could not kill {}: {e}", sockscope_core::text::escape(&text)),
     });

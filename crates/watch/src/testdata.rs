@@ -32,3 +32,8 @@ pub fn held_by(pid: u32, command: &str, sockets: Vec<Socket>) -> Arc<Snapshot> {
     let owners = Some(OwnerIndex::new(vec![Process::new(pid, command, 0)], entries, OwnerScanReport::default()));
     Arc::new(Snapshot { owners, sockets, ..Snapshot::default() })
 }
+
+/// A live host whose procfs is missing: its processes and tunables read as none.
+pub fn nowhere() -> Arc<dyn sockscope_core::hosts::Host> {
+    Arc::new(sockscope_core::hosts::LiveHost::new("/nonexistent-proc"))
+}

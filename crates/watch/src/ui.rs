@@ -292,10 +292,11 @@ mod tests {
                 .collect()
         };
         let snap = crate::testdata::held_by(4242, HOSTILE, sockets);
-        let mut t = Tracker::new(std::path::Path::new("/nonexistent-proc"), Thresholds::default());
+        let host = crate::testdata::nowhere();
+        let mut t = Tracker::new(Thresholds::default());
         let t0 = Instant::now();
-        t.update(Arc::clone(&snap), Duration::from_millis(3), t0, Default::default());
-        Arc::new(t.update(snap, Duration::from_millis(3), t0 + Duration::from_secs(1), Default::default()))
+        t.update(&host, 0, Arc::clone(&snap), Duration::from_millis(3), t0, Default::default());
+        Arc::new(t.update(&host, 0, snap, Duration::from_millis(3), t0 + Duration::from_secs(1), Default::default()))
     }
 
     fn render(view: View, empty: bool, width: u16, height: u16) -> String {

@@ -4,19 +4,22 @@ use crate::args::DiffArgs;
 use crate::render::envelope::{Envelope, Kind};
 use crate::usage::usage;
 use anyhow::Context;
-use sockscope_core::capture::diff::{Diff, diff};
 use sockscope_core::capture::{Capture, Keep, Limit};
+use sockscope_core::diagnose::diff::{Diff, diff};
 use sockscope_core::diagnose::{Severity, Thresholds};
+use sockscope_core::hosts::CaptureHost;
 use sockscope_core::text::Untrusted;
 use std::io::Write;
+use std::sync::Arc;
 
 /// Exit status: 0 when no growth rule flags anything, 1 when one does.
 /// Only A's first look and B's last are kept as the captures are read.
 pub fn run(args: &DiffArgs, limit: Limit, out: &mut impl Write) -> anyhow::Result<u8> {
-    let a = Capture::read_keeping(&args.before, Keep::First, limit).map_err(usage)?;
-    let b = Capture::read_keeping(&args.after, Keep::Last, limit).map_err(usage)?;
-    let (first, last) = (&a.frames[0], &b.frames[0]);
-    if last.taken_at_ns < first.taken_at_ns {
+    let mut a = Capture::read_keeping(&args.before, Keep::First, limit).map_err(usage)?;
+    let mut b = Capture::read_keeping(&args.after, Keep::Last, limit).map_err(usage)?;
+    let first = CaptureHost::new(Arc::new(a.frames.swap_remove(0)));
+    let last = CaptureHost::new(Arc::new(b.frames.swap_remove(0)));
+    if last.frame().taken_at_ns < first.frame().taken_at_ns {
         crate::stderr_line!(
             "sockscope: note: {} was taken before {}: the changes read backwards",
             args.after.display(),
@@ -30,9 +33,9 @@ pub fn run(args: &DiffArgs, limit: Limit, out: &mut impl Write) -> anyhow::Resul
             Untrusted(&b.header.hostname)
         );
     }
-    let d = diff(first, last, &Thresholds::default()).context("cannot compare the captures")?;
+    let d = diff(&first, &last, &Thresholds::default()).context("cannot compare the captures")?;
     if args.json {
-        Envelope::new(Kind::Diff, &[], &d).write(out)?;
+        Envelope::new(Kind::Diff, &[], None, &d).write(out)?;
     } else {
         text(out, &d, args.top)?;
     }

@@ -4,18 +4,13 @@ use crate::args::DoctorArgs;
 use crate::render::doctor as render;
 use crate::usage::usage;
 use anyhow::Context;
-use sockscope_core::diagnose::observe::{ObserveOptions, Scope, observe, observe_capture};
+use sockscope_core::diagnose::observe::{ObserveOptions, Scope, observe};
 use sockscope_core::diagnose::{Severity, Thresholds, diagnose, worst};
 use std::io::Write;
 use std::time::Duration;
 
-/// `capture`: the look of a capture to answer from (`--from`).
-pub fn run(
-    args: &DoctorArgs,
-    capture: Option<std::sync::Arc<sockscope_core::capture::Frame>>,
-    colour: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<u8> {
+/// `origin`: the host (or capture's look) to answer from.
+pub fn run(args: &DoctorArgs, origin: &crate::from::Origin, colour: bool, out: &mut impl Write) -> anyhow::Result<u8> {
     let mut t = Thresholds::default();
     if let Some(path) = &args.config {
         let text = crate::input::read_text(path, "the config file", false)?;
@@ -41,34 +36,25 @@ pub fn run(
         }
         return Ok(0);
     }
-    match &capture {
-        None => crate::usage::check_pids("--pid", &args.pid)?,
-        Some(frame) => {
-            if let Some(pid) = args.pid.iter().find(|pid| !frame.processes.iter().any(|p| p.pid == **pid)) {
-                return Err(usage(anyhow::anyhow!("--pid {pid}: no such process in the capture")));
-            }
-        }
-    }
+    let host = &*origin.host;
+    crate::usage::check_pids("--pid", &args.pid, host)?;
     let mut opts = ObserveOptions {
         window: Duration::from_secs_f64(args.interval),
         scope: Scope { pids: args.pid.clone(), commands: args.comm.clone(), ports: args.port.clone() },
         thresholds: t.clone(),
         ..ObserveOptions::default()
     };
-    opts.namespaces = crate::plan::namespaces(&args.namespaces, false, &opts.proc_root, capture.as_deref())?;
+    opts.namespaces = crate::plan::namespaces(&args.namespaces, false, host)?;
     if !args.stale_dirs.is_empty() {
         opts.stale_dirs = args.stale_dirs.clone();
     }
-    let observation = match &capture {
-        Some(frame) => observe_capture(frame, &opts).context("cannot read the capture")?,
-        None => observe(&opts).context("cannot observe the host")?,
-    };
+    let observation = observe(host, &opts).context("cannot observe the host")?;
     for w in &observation.first.warnings {
         crate::stderr_line!("sockscope: warning: {w}");
     }
     let findings = diagnose(&observation, &t);
     if args.json {
-        render::json(out, &observation, &findings, &t)?;
+        render::json(out, &observation, &findings, &t, origin.capture.as_ref())?;
     } else {
         render::report(out, &observation, &findings, colour)?;
     }

@@ -105,7 +105,7 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
             totals: sockscope_events::Totals,
         }
         let events = kept.iter().map(Record::from).collect();
-        Envelope::new(Kind::Events, &[], Events { events, totals }).write(&mut out)
+        Envelope::new(Kind::Events, &[], None, Events { events, totals }).write(&mut out)
     } else if args.jsonl {
         write_line(&mut out, &Record::Summary(totals))
     } else {

@@ -3,16 +3,15 @@
 use crate::args::FdsArgs;
 use crate::render::fds as render;
 use crate::usage::usage;
-use sockscope_core::capture::Frame;
 use sockscope_core::fdselect::{FdSelect, InetSpec};
 use sockscope_core::fdview::ReadOptions;
 use sockscope_core::fdview::{FdView, FdViewError, FdViewOptions, Which};
 use sockscope_core::names::Services;
 use std::io::Write;
-use std::sync::Arc;
 
-/// `capture`: the look of a capture to answer from (`--from`).
-pub fn run(args: &FdsArgs, capture: Option<Arc<Frame>>, out: &mut impl Write) -> anyhow::Result<bool> {
+/// `origin`: the host (or capture's look) to answer from.
+pub fn run(args: &FdsArgs, origin: &crate::from::Origin, out: &mut impl Write) -> anyhow::Result<bool> {
+    let host = &*origin.host;
     let services = Services::load();
     let mut select = FdSelect { unix: args.unix, and: args.and, ..FdSelect::default() };
     if !args.inet.is_empty() {
@@ -46,13 +45,9 @@ pub fn run(args: &FdsArgs, capture: Option<Arc<Frame>>, out: &mut impl Write) ->
             skip_socket_fdinfo: false,
         },
         peers: args.peers || args.json,
-        capture: capture.clone(),
     };
-    let hidepid = match &capture {
-        Some(frame) => frame.hidepid.as_deref().map(|h| sockscope_core::text::escape(h).into_owned()),
-        None => sockscope_core::host::hidepid(&opts.proc_root),
-    };
-    let mut view = match FdView::collect(&which, &opts) {
+    let hidepid = host.hidepid();
+    let mut view = match FdView::collect(host, &which, &opts) {
         Ok(v) => v,
         Err(FdViewError::NoSuchPid(pid)) if hidepid.is_some() => {
             return Err(usage(anyhow::anyhow!(
@@ -83,18 +78,14 @@ pub fn run(args: &FdsArgs, capture: Option<Arc<Frame>>, out: &mut impl Write) ->
         anyhow::bail!("cannot read the fds of pid {}: {}", first.pid, first.reason);
     }
     if (args.sockopts || args.json) && args.top.is_none() {
-        let notes = match &capture {
-            Some(frame) => recorded_sockopts(&mut view, frame),
-            None => read_sockopts(&mut view, &opts.proc_root),
-        };
-        for note in notes {
+        for note in fill_sockopts(&mut view, host) {
             crate::stderr_line!("sockscope: note: {note}");
         }
     }
     if let Some(n) = args.top {
-        render::top(out, &view, n, args.json)?;
+        render::top(out, &view, n, args.json, origin.capture.as_ref())?;
     } else if args.json {
-        render::json(out, &view)?;
+        render::json(out, &view, origin.capture.as_ref())?;
     } else {
         render::table(out, &view, args.peers, !args.no_header)?;
     }
@@ -117,76 +108,37 @@ pub fn run(args: &FdsArgs, capture: Option<Arc<Frame>>, out: &mut impl Write) ->
     Ok(true)
 }
 
-/// Reads the options of every socket fd shown; returns the notes on those it could not read.
-/// Processes are split over the cores: each socket costs some twenty system calls.
-fn read_sockopts(view: &mut FdView, proc_root: &std::path::Path) -> Vec<String> {
-    use sockscope_core::sockopts::Report;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = view.processes.len().div_ceil(threads).max(1);
-    let parts: Vec<Option<Report>> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            view.processes.chunks_mut(chunk).map(|part| scope.spawn(move || read_some(part, proc_root))).collect();
-        handles.into_iter().map(|h| h.join().ok()).collect()
-    });
-    let mut unread = Report::default();
-    let mut notes = Vec::new();
-    for part in parts {
-        match part {
-            Some(part) => unread.merge(part),
-            // A reading thread does not panic; if one did, say what is missing.
-            None => notes.push("a thread reading socket options failed: some socket fds show none".to_string()),
-        }
-    }
-    notes.extend(unread.notes());
-    notes
-}
-
-/// The options a capture recorded for each socket fd shown; the notes on those it has none for.
-fn recorded_sockopts(view: &mut FdView, frame: &Frame) -> Vec<String> {
-    use sockscope_core::model::FdKind;
-    use sockscope_core::sockopts::{Report, SockOpts};
-    let mut unread = Report::default();
-    for p in &mut view.processes {
-        for row in &mut p.fds {
-            let (FdKind::Socket, Some(inode)) = (&row.entry.kind, row.entry.inode) else { continue };
-            row.sockopts = Some(match frame.options.recorded(inode) {
-                Ok(o) => o.clone(),
-                Err(why) => {
-                    unread.tally(why, p.pid, p.command.to_string());
-                    SockOpts::default()
-                }
-            });
-        }
-    }
-    unread.notes()
-}
-
-fn read_some(
-    processes: &mut [sockscope_core::fdview::ProcessFds],
-    proc_root: &std::path::Path,
-) -> sockscope_core::sockopts::Report {
+/// The options of every socket fd shown, from `host`; returns the notes on those it has none
+/// for.
+fn fill_sockopts(view: &mut FdView, host: &dyn sockscope_core::hosts::Host) -> Vec<String> {
+    use sockscope_core::hosts::FdSocket;
     use sockscope_core::model::{FdKind, FdName};
-    use sockscope_core::sockopts::{Kind, Reader, Report, SockOpts};
-    let mut reader = Reader::new(proc_root);
-    let mut unread = Report::default();
-    for p in processes {
-        for row in &mut p.fds {
-            let FdName::Number(fd) = row.entry.fd else { continue };
-            if row.entry.kind != FdKind::Socket {
-                continue;
-            }
+    use sockscope_core::sockopts::{Kind, Report, SockOpts};
+    let mut asked = Vec::new();
+    for p in &view.processes {
+        for row in &p.fds {
+            let (FdKind::Socket, FdName::Number(fd)) = (&row.entry.kind, row.entry.fd) else { continue };
             let kind = match &row.socket {
                 Some(s) => Kind::of(s),
                 None => Kind::from_protocol(row.protocol.as_deref().unwrap_or("")),
             };
-            row.sockopts = Some(match reader.read(p.pid, fd, kind) {
-                Ok(o) => o,
-                Err(why) => {
+            asked.push(FdSocket { pid: p.pid, fd, inode: row.entry.inode.unwrap_or(0), kind });
+        }
+    }
+    let mut answers = host.fd_socket_options(&asked).into_iter();
+    let mut unread = Report::default();
+    for p in &mut view.processes {
+        for row in &mut p.fds {
+            let (FdKind::Socket, FdName::Number(_)) = (&row.entry.kind, row.entry.fd) else { continue };
+            row.sockopts = Some(match answers.next() {
+                Some(Ok(o)) => o,
+                Some(Err(why)) => {
                     unread.tally(why, p.pid, p.command.to_string());
                     SockOpts::default()
                 }
+                None => SockOpts::default(),
             });
         }
     }
-    unread
+    unread.notes()
 }

@@ -29,19 +29,17 @@ pub fn run(
         write_bytecode(out, plan)?;
     }
     if plan.action == Action::Totals {
-        let (totals, warnings) =
-            Totals::collect(std::path::Path::new("/proc"), plan.collect.source, plan.collect.capture.as_ref())
-                .context("cannot read sockets")?;
+        let (totals, warnings) = Totals::collect(&*plan.host, plan.collect.source).context("cannot read sockets")?;
         for w in &warnings {
             crate::stderr_line!("sockscope: warning: {w}");
         }
-        summary::totals(&totals, &warnings, plan.output.format, out)?;
+        summary::totals(&totals, &warnings, plan.capture.as_ref(), plan.output.format, out)?;
         return Ok(true);
     }
     if plan.action == Action::DumpTcp {
         return dump_tcp(plan, file_mode, out);
     }
-    let snap = Snapshot::collect(&plan.collect).context("cannot read sockets")?;
+    let snap = plan.host.snapshot(&plan.collect).context("cannot read sockets")?;
     note_fallbacks(&snap, &plan.output);
     for w in &snap.warnings {
         crate::stderr_line!("sockscope: warning: {w}");
@@ -55,7 +53,8 @@ pub fn run(
         Action::Groups(by) => {
             let listening = listening_ports_for(&snap, plan);
             let groups = group(&snap, by, &listening);
-            summary::groups(&groups, by, snap.sockets.len(), &snap.warnings, plan.output.format, out)?;
+            let counted = summary::Counted { socket_count: snap.sockets.len(), warnings: &snap.warnings };
+            summary::groups(&groups, by, counted, plan.capture.as_ref(), plan.output.format, out)?;
             Ok(true)
         }
         // Written before any collection (above).
@@ -107,8 +106,7 @@ fn listening_ports_for(snap: &Snapshot, plan: &ListPlan) -> std::collections::Ha
         sockscope_core::model::StateSet::listening(),
     ));
     opts.source = plan.collect.source;
-    opts.capture.clone_from(&plan.collect.capture);
-    match Snapshot::collect(&opts) {
+    match plan.host.snapshot(&opts) {
         Ok(listeners) => listening_ports(&listeners.sockets),
         Err(_) => listening_ports(&snap.sockets),
     }
@@ -150,20 +148,10 @@ fn write_sockets(
     let mut out = out;
     let o = &plan.output;
     let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
-    let capture = plan.collect.capture.as_deref();
-    match capture {
-        None => namer.interfaces.read_in(&plan.collect.namespaces, &plan.collect.proc_root),
-        Some(_) => namer.interfaces.recorded(),
-    }
-    let cgroups = o.cgroups.then(|| match capture {
-        Some(frame) => frame.cgroups.iter().cloned().collect(),
-        None => sockscope_core::names::cgroup_paths(&sockscope_core::host::cgroup2_root()),
-    });
+    namer.interfaces.read_in(&plan.host, &plan.collect.namespaces);
+    let cgroups = o.cgroups.then(|| plan.host.cgroup_paths());
     let sockopts = o.sockopts.then(|| {
-        let report = match capture {
-            Some(frame) => sockscope_core::sockopts::Report::from_capture(&frame.options, snap, rows),
-            None => sockscope_core::sockopts::Report::read(snap, rows, &plan.collect.proc_root),
-        };
+        let report = plan.host.socket_options(snap, rows, false);
         for note in report.notes() {
             crate::stderr_line!("sockscope: note: {note}");
         }
@@ -172,7 +160,8 @@ fn write_sockets(
     match o.format {
         Format::Json | Format::JsonLines => {
             let extras = sockets_json::Extras { cgroups: cgroups.as_ref(), sockopts: sockopts.as_deref() };
-            sockets_json::write(&mut out, snap, rows, &mut namer, extras, o.format == Format::JsonLines)?;
+            let lines = o.format == Format::JsonLines;
+            sockets_json::write(&mut out, snap, rows, &mut namer, extras, plan.capture.as_ref(), lines)?;
         }
         Format::Table => {
             let table = sockets::TableOptions {

@@ -3,8 +3,8 @@
 use crate::args::RecordArgs;
 use crate::usage::usage;
 use anyhow::Context;
-use sockscope_core::capture::take::{TakeOptions, take};
 use sockscope_core::capture::{Header, Recorder};
+use sockscope_core::hosts::record::{TakeOptions, take};
 use sockscope_core::outfile::{self, Existing, OutFileError};
 use std::io::{IsTerminal, Write};
 use std::path::Path;

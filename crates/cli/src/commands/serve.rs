@@ -25,8 +25,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         top_destinations: args.top_destinations.or(config.top_destinations).unwrap_or(d.top_destinations),
     };
     let min_interval = args.min_interval.or(config.min_interval).unwrap_or(std::time::Duration::from_secs(1));
+    let host: Arc<dyn sockscope_core::hosts::Host> = Arc::new(sockscope_core::hosts::LiveHost::default());
     let mut collect = sockscope_watch::live_options(StateSet::ALL);
-    collect.namespaces = crate::plan::namespaces(&args.namespaces, false, &collect.proc_root, None)?;
+    collect.namespaces = crate::plan::namespaces(&args.namespaces, false, &*host)?;
     let listener = std::net::TcpListener::bind(args.listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     if args.listen.ip().is_unspecified() {
@@ -48,6 +49,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         None
     };
     let exporter = Arc::new(sockscope_serve::Exporter::new(sockscope_serve::Options {
+        host,
         collect,
         min_interval,
         limits,

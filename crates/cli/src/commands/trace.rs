@@ -104,7 +104,7 @@ pub fn run(args: &TraceArgs, file_mode: u32) -> anyhow::Result<u8> {
             summary: Option<Vec<Row>>,
         }
         let data = Trace { events: &kept, summary: (args.summary || args.summary_and_trace).then(|| summary.rows()) };
-        Envelope::new(Kind::Trace, &[], data).write(&mut out)?;
+        Envelope::new(Kind::Trace, &[], None, data).write(&mut out)?;
     } else if args.summary || args.summary_and_trace {
         summary.write(&mut out)?;
     }

@@ -5,13 +5,15 @@ use crate::args::{WatchArgs, WatchView};
 use crate::render::names::Namer;
 use crate::usage::usage;
 use sockscope_core::filter::Pred;
+use sockscope_core::hosts::{CaptureHost, Host, LiveHost};
 use sockscope_core::model::StateSet;
 use sockscope_core::names::Services;
 use sockscope_watch::columns::View;
 use std::io::Write;
+use std::sync::Arc;
 
 /// `capture`: a capture to replay (`--from`): all its looks, or the one `--frame` names.
-pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool) -> anyhow::Result<()> {
+pub fn run(args: &WatchArgs, capture: Option<&crate::from::Loaded>, colour: bool) -> anyhow::Result<()> {
     let services = Services::load();
     let text = args.filter.join(" ");
     let f = sockscope_core::filter::parse(&text, &services).map_err(usage)?;
@@ -20,17 +22,21 @@ pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool)
     let by_namespace =
         f.expr.as_ref().is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
     collect.filter = f.expr;
-    // The replayed looks, and the index in the capture of the first.
-    let (replay, first_look) = match &capture {
-        Some(c) if c.frame_asked => (vec![std::sync::Arc::clone(c.frame())], c.chosen),
-        Some(c) => (c.frames.clone(), c.first_kept),
-        None => (Vec::new(), 0),
+    // The looks shown: the host, read again each refresh, or the capture's looks, and the
+    // index in the capture of the first.
+    let (hosts, first_look): (Vec<Arc<dyn Host>>, usize) = match capture {
+        Some(c) if c.frame_asked => (vec![Arc::new(CaptureHost::new(Arc::clone(c.frame())))], c.chosen),
+        Some(c) => (
+            c.frames.iter().map(|f| Arc::new(CaptureHost::new(Arc::clone(f))) as Arc<dyn Host>).collect(),
+            c.first_kept,
+        ),
+        None => (vec![Arc::new(LiveHost::default())], 0),
     };
-    let look = capture.as_ref().map(|c| &**c.frame());
-    collect.namespaces = crate::plan::namespaces(&args.namespaces, by_namespace, &collect.proc_root, look)?;
+    let host = Arc::clone(&hosts[hosts.len() - 1]);
+    collect.namespaces = crate::plan::namespaces(&args.namespaces, by_namespace, &*host)?;
     if let Some(e) = collect.filter.as_mut() {
-        let scope = sockscope_core::host::FilterScope::reading(&collect.namespaces, look.is_none());
-        sockscope_core::host::resolve_filter(e, scope, &collect.proc_root).map_err(usage)?;
+        let scope = sockscope_core::host::FilterScope::reading(&collect.namespaces);
+        sockscope_core::host::resolve_filter(e, &*host, scope).map_err(usage)?;
     }
     let view = match args.view {
         WatchView::Processes => View::Processes,
@@ -46,7 +52,7 @@ pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool)
         filter_text: text,
         colour,
         thresholds: sockscope_core::diagnose::Thresholds::default(),
-        replay,
+        hosts,
     };
     let terminal = rustix::termios::isatty(std::io::stdout()) && rustix::termios::isatty(std::io::stdin());
     let count = if args.once { Some(1) } else { args.count };
@@ -55,22 +61,15 @@ pub fn run(args: &WatchArgs, capture: Option<crate::from::Loaded>, colour: bool)
     }
     let mut out = crate::output::Guarded::new(std::io::BufWriter::new(std::io::stdout()));
     let mut namer = Namer::new(true, false, services);
-    if opts.replay.is_empty() {
-        namer.interfaces.read_in(&opts.collect.namespaces, &opts.collect.proc_root);
-    } else {
-        namer.interfaces.recorded();
-    }
+    namer.interfaces.read_in(&host, &opts.collect.namespaces);
     sockscope_watch::frames(&opts, count.unwrap_or(u64::MAX), |frame| {
-        if let Some(look) = &frame.capture
-            && let Some(i) = opts.replay.iter().position(|l| std::sync::Arc::ptr_eq(l, look))
-        {
-            crate::from::showing(first_look + i, look);
-        }
+        // Each document is as of the look it shows.
+        let info = capture.map(|c| c.info(first_look + frame.look));
         for w in &frame.snapshot.warnings {
             crate::stderr_line!("sockscope: warning: {w}");
         }
         if args.json {
-            crate::render::watch::write(&mut out, frame, &mut namer)?;
+            crate::render::watch::write(&mut out, frame, &mut namer, info.as_ref())?;
         } else {
             let order = sockscope_watch::default_order(frame, view);
             sockscope_watch::plain::write(&mut out, frame, view, &order)?;

@@ -7,29 +7,19 @@ use anyhow::Context;
 use sockscope_core::names::Services;
 use sockscope_core::who::{Target, TargetError, who};
 use std::io::Write;
-use std::path::Path;
 
 /// Exit status: success when something holds the target.
-/// `capture`: the look of a capture to answer from (`--from`).
-pub fn run(
-    args: &WhoArgs,
-    capture: Option<std::sync::Arc<sockscope_core::capture::Frame>>,
-    out: &mut impl Write,
-) -> anyhow::Result<bool> {
-    // A capture cannot look at this machine's files: a path names a Unix socket there.
-    let parsed = match &capture {
-        Some(_) if args.target.starts_with('/') => Ok(Target::UnixSocket { path: args.target.clone() }),
-        _ => Target::parse(&args.target, &Services::load()),
-    };
-    let target = parsed.map_err(|e| match e {
+/// `origin`: the host (or capture's look) to answer from.
+pub fn run(args: &WhoArgs, origin: &crate::from::Origin, out: &mut impl Write) -> anyhow::Result<bool> {
+    let host = &*origin.host;
+    let target = Target::parse(&args.target, &Services::load(), host).map_err(|e| match e {
         // A path that does not exist is an answer about the system (exit 1), as in docs/fds.md.
         TargetError::Path { .. } => anyhow::anyhow!("who: {e}"),
         _ => usage(anyhow::anyhow!("who: {e}")),
     })?;
-    let proc_root = Path::new("/proc");
-    let namespaces = crate::plan::namespaces(&args.namespaces, false, proc_root, capture.as_deref())?;
-    let report = who(&target, proc_root, &namespaces, capture.as_ref()).context("cannot read sockets")?;
-    who::write(out, &target, &report, args.json)?;
+    let namespaces = crate::plan::namespaces(&args.namespaces, false, host)?;
+    let report = who(&target, host, &namespaces).context("cannot read sockets")?;
+    who::write(out, &target, &report, args.json, origin.capture.as_ref())?;
     out.flush()?;
     // An unreadable process matters only where it could be the answer: a socket here that
     // no readable process holds, or any file (it may have it open).

@@ -12,6 +12,7 @@ use crate::render::details::DetailFlags;
 use crate::render::{Contexts, Format};
 use crate::usage::usage;
 use sockscope_core::filter::{Expr, Pred};
+use sockscope_core::hosts::Host;
 use sockscope_core::model::StateSet;
 use sockscope_core::names::Services;
 use sockscope_core::summary::GroupBy;
@@ -96,6 +97,10 @@ pub struct ListPlan {
     /// Print the filter's kernel bytecode first (-b).
     pub show_bytecode: bool,
     pub collect: SnapshotOptions,
+    /// Where the sockets are read: the running host, or a capture's look (`--from`).
+    pub host: std::sync::Arc<dyn Host>,
+    /// What JSON documents say of that capture.
+    pub capture: Option<crate::render::envelope::CaptureInfo>,
     pub action: Action,
     pub output: Output,
     /// /etc/services, for the filter's port names and the table's service names.
@@ -105,13 +110,9 @@ pub struct ListPlan {
 }
 
 impl ListPlan {
-    /// `colour`: whether the table may be coloured (`term::colour`).
-    /// `capture`: the look of a capture to answer from (`--from`).
-    pub fn from_args(
-        args: &ListArgs,
-        colour: bool,
-        capture: Option<std::sync::Arc<sockscope_core::capture::Frame>>,
-    ) -> anyhow::Result<ListPlan> {
+    /// `colour`: whether the table may be coloured (`term::colour`); `origin`: where the
+    /// answer comes from.
+    pub fn from_args(args: &ListArgs, colour: bool, origin: crate::from::Origin) -> anyhow::Result<ListPlan> {
         refuse_unsupported(args)?;
         let services = Services::load();
         let action = if args.summary {
@@ -125,14 +126,13 @@ impl ListPlan {
         } else {
             Action::List
         };
-        if let Some(frame) = &capture {
-            refuse_with_capture(args, frame)?;
+        if origin.capture.is_some() {
+            refuse_with_capture(args)?;
         }
-        let mut collect = match action {
+        let collect = match action {
             Action::Totals => totals_options(args.source),
-            _ => listing_options(args, &services, action, capture.as_deref())?,
+            _ => listing_options(args, &services, action, &*origin.host)?,
         };
-        collect.capture = capture;
         let format = if args.json {
             Format::Json
         } else if args.jsonl {
@@ -180,6 +180,8 @@ impl ListPlan {
             netns: args.net.clone(),
             show_bytecode: args.bpf,
             collect,
+            host: origin.host,
+            capture: origin.capture,
             action,
             output,
             services,
@@ -193,8 +195,9 @@ impl ListPlan {
     }
 }
 
-/// What a capture cannot do: act on sockets, dump them raw, or read them another way.
-fn refuse_with_capture(args: &ListArgs, frame: &sockscope_core::capture::Frame) -> anyhow::Result<()> {
+/// What `--from` cannot be combined with: acting on sockets, dumping them raw, or reading
+/// them another way.
+fn refuse_with_capture(args: &ListArgs) -> anyhow::Result<()> {
     let refused = if args.kill {
         Some("-K destroys sockets of the running host")
     } else if args.diag.is_some() {
@@ -210,15 +213,10 @@ fn refuse_with_capture(args: &ListArgs, frame: &sockscope_core::capture::Frame) 
     } else {
         None
     };
-    if let Some(why) = refused {
-        return Err(usage(anyhow::anyhow!("--from cannot be combined with this: {why}")));
+    match refused {
+        Some(why) => Err(usage(anyhow::anyhow!("--from cannot be combined with this: {why}"))),
+        None => Ok(()),
     }
-    for pid in &args.pid {
-        if !frame.processes.iter().any(|p| p.pid == *pid) {
-            return Err(usage(anyhow::anyhow!("--pid {pid}: no such process in the capture")));
-        }
-    }
-    Ok(())
 }
 
 /// The listing's selection, filter and collection options.
@@ -226,11 +224,9 @@ fn listing_options(
     args: &ListArgs,
     services: &Services,
     action: Action,
-    capture: Option<&sockscope_core::capture::Frame>,
+    host: &dyn Host,
 ) -> anyhow::Result<SnapshotOptions> {
-    if capture.is_none() {
-        crate::usage::check_pids("--pid", &args.pid)?;
-    }
+    crate::usage::check_pids("--pid", &args.pid, host)?;
     let f = filter::build(args, services)?;
     if matches!(action, Action::Kill { .. }) && f.is_empty() {
         return Err(usage(anyhow::anyhow!(
@@ -272,64 +268,33 @@ fn listing_options(
         )));
     }
     opts.filter = f.expr;
-    opts.namespaces = namespaces(&args.namespaces, by_namespace, &opts.proc_root, capture)?;
+    opts.namespaces = namespaces(&args.namespaces, by_namespace, host)?;
     if let Some(e) = opts.filter.as_mut() {
         use sockscope_core::host::FilterScope;
-        let scope = match (&args.net, capture) {
-            (Some(name), None) => FilterScope::Named(name),
-            _ => FilterScope::reading(&opts.namespaces, capture.is_none()),
+        let scope = match &args.net {
+            Some(name) => FilterScope::Named(name),
+            None => FilterScope::reading(&opts.namespaces),
         };
-        sockscope_core::host::resolve_filter(e, scope, &opts.proc_root).map_err(usage)?;
+        sockscope_core::host::resolve_filter(e, host, scope).map_err(usage)?;
     }
     Ok(opts)
 }
 
 /// `--netns` and `--all-netns` (or `all_by_default`, unless --netns names some): the
-/// namespaces to read, the caller's first; none for the caller's alone.
-/// With `capture`, the namespaces it recorded (`record --all-netns`) stand for the host's.
+/// namespaces of `host` to read, the tables' own first; none for the tables' own alone.
+/// A capture's are those it recorded (`record --all-netns`).
 pub fn namespaces(
     args: &crate::args::NetnsArgs,
     all_by_default: bool,
-    proc_root: &std::path::Path,
-    capture: Option<&sockscope_core::capture::Frame>,
+    host: &dyn Host,
 ) -> anyhow::Result<Vec<sockscope_core::netns::Netns>> {
-    use sockscope_core::netns;
-    if let Some(frame) = capture {
-        let want = args.all_netns || !args.netns.is_empty() || all_by_default;
-        let recorded = frame.netns_list();
-        if want && recorded.is_empty() {
-            return Err(usage(anyhow::anyhow!(
-                "the capture holds its own network namespace only (record it with --all-netns to see every one)"
-            )));
-        }
-        if args.all_netns || (all_by_default && args.netns.is_empty()) {
-            return Ok(recorded);
-        }
-        // As live: the recording's own namespace first, then each one named.
-        let mut out: Vec<netns::Netns> =
-            recorded.iter().filter(|ns| Some(ns.inode) == frame.own_netns).cloned().collect();
-        for spec in &args.netns {
-            let found: Vec<_> = recorded.iter().filter(|ns| ns.matches(spec)).cloned().collect();
-            if found.is_empty() {
-                return Err(usage(anyhow::anyhow!(
-                    "--netns {spec}: no such network namespace in the capture (it names them by name, net:[INODE] or inode)"
-                )));
-            }
-            for ns in found {
-                if !out.iter().any(|n| n.inode == ns.inode) {
-                    out.push(ns);
-                }
-            }
-        }
-        return Ok(out);
-    }
     if args.all_netns || (all_by_default && args.netns.is_empty()) {
-        return Ok(netns::discover(proc_root));
+        return host.namespaces().map_err(usage);
     }
     if args.netns.is_empty() {
         return Ok(Vec::new());
     }
-    netns::selected(&args.netns, proc_root).map_err(|e| if e.is_usage() { usage(e) } else { anyhow::Error::new(e) })
+    host.selected_namespaces(&args.netns).map_err(|e| if e.is_usage() { usage(e) } else { anyhow::Error::new(e) })
 }
 
 /// ss -s counts from the kernel's counters, whatever else the flags say; what it dumps
@@ -367,7 +332,7 @@ mod tests {
     fn plan(argv: &[&str]) -> ListPlan {
         let cli = crate::args::Cli::try_parse_from(std::iter::once("sockscope").chain(argv.iter().copied()))
             .expect("valid command line");
-        ListPlan::from_args(&cli.list, false, None).expect("plan")
+        ListPlan::from_args(&cli.list, false, crate::from::Origin::live()).expect("plan")
     }
 
     #[test]

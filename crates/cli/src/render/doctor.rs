@@ -1,6 +1,6 @@
 //! The doctor's report: findings grouped by severity, colour on a terminal; or JSON.
 
-use super::envelope::{Envelope, Kind};
+use super::envelope::{CaptureInfo, Envelope, Kind};
 use crate::escape::escape;
 use serde::Serialize;
 use sockscope_core::diagnose::{Finding, Observation, Severity, Thresholds, rules};
@@ -110,7 +110,14 @@ pub fn report(out: &mut impl Write, o: &Observation, findings: &[Finding], colou
     Ok(())
 }
 
-pub fn json(out: &mut impl Write, o: &Observation, findings: &[Finding], t: &Thresholds) -> io::Result<()> {
+/// `capture`: the capture the observation is from.
+pub fn json(
+    out: &mut impl Write,
+    o: &Observation,
+    findings: &[Finding],
+    t: &Thresholds,
+    capture: Option<&CaptureInfo>,
+) -> io::Result<()> {
     #[derive(Serialize)]
     struct Counts {
         crit: usize,
@@ -139,5 +146,5 @@ pub fn json(out: &mut impl Write, o: &Observation, findings: &[Finding], t: &Thr
         findings,
         thresholds: t,
     };
-    Envelope::new(Kind::Doctor, &o.first.warnings, data).write(out)
+    Envelope::new(Kind::Doctor, &o.first.warnings, capture, data).write(out)
 }

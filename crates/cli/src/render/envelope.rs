@@ -40,6 +40,21 @@ pub enum Kind {
     Diff,
 }
 
+/// What JSON documents say of the capture they were answered from (`--from`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CaptureInfo {
+    pub path: String,
+    pub host: String,
+    pub kernel: String,
+    pub written_by: String,
+    /// RFC 3339, UTC.
+    pub taken_at: String,
+    /// 1-based, of `frames`.
+    pub frame: usize,
+    pub frames: usize,
+    pub redacted: bool,
+}
+
 #[derive(Serialize)]
 pub struct Envelope<'a, T: Serialize> {
     schema_version: u32,
@@ -50,14 +65,14 @@ pub struct Envelope<'a, T: Serialize> {
     warnings: &'a [String],
     /// With --from: the capture the document was answered from.
     #[serde(skip_serializing_if = "Option::is_none")]
-    capture: Option<crate::from::CaptureInfo>,
+    capture: Option<&'a CaptureInfo>,
     #[serde(flatten)]
     data: T,
 }
 
 impl<'a, T: Serialize> Envelope<'a, T> {
-    pub fn new(kind: Kind, warnings: &'a [String], data: T) -> Envelope<'a, T> {
-        let capture = crate::from::info();
+    /// `capture`: the capture the data was answered from, if any.
+    pub fn new(kind: Kind, warnings: &'a [String], capture: Option<&'a CaptureInfo>, data: T) -> Envelope<'a, T> {
         Envelope {
             schema_version: SCHEMA_VERSION,
             kind,
@@ -78,27 +93,12 @@ impl<'a, T: Serialize> Envelope<'a, T> {
     }
 }
 
-/// `2026-11-27T13:30:22Z`.
+/// `2026-11-27T13:30:22Z`: to the second (what jiff shows of a whole second), times before
+/// 1970 as the epoch.
 pub fn rfc3339(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's
-/// algorithm, in unsigned arithmetic since we never go before 1970).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+    let whole = i64::try_from(secs).ok().and_then(|s| jiff::Timestamp::from_second(s).ok());
+    whole.unwrap_or(jiff::Timestamp::MAX).to_string()
 }
 
 #[cfg(test)]
@@ -131,7 +131,7 @@ mod tests {
         }
         let warnings = vec!["w".to_string()];
         let mut out = Vec::new();
-        Envelope::new(Kind::Summary, &warnings, Data { count: 3 }).write(&mut out).expect("write");
+        Envelope::new(Kind::Summary, &warnings, None, Data { count: 3 }).write(&mut out).expect("write");
         let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
         assert_eq!(v["schema_version"], SCHEMA_VERSION);
         assert_eq!(v["kind"], "summary");

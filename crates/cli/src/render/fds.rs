@@ -1,7 +1,7 @@
 //! `fds` output: lsof-like tables, the limits table (`--top`), and JSON.
 
 use super::digits::push_u64;
-use super::envelope::{Envelope, Kind};
+use super::envelope::{CaptureInfo, Envelope, Kind};
 use super::names::user_text;
 use super::table::{Align, Column, Table};
 use crate::escape::escape;
@@ -248,7 +248,14 @@ fn system_line(out: &mut impl Write, view: &FdView) -> io::Result<()> {
 }
 
 /// `--top N`: processes by open fds / soft limit, highest first.
-pub fn top(out: &mut impl Write, view: &FdView, n: usize, as_json: bool) -> io::Result<()> {
+/// `capture` (JSON): the capture the view is from.
+pub fn top(
+    out: &mut impl Write,
+    view: &FdView,
+    n: usize,
+    as_json: bool,
+    capture: Option<&CaptureInfo>,
+) -> io::Result<()> {
     let mut procs: Vec<&ProcessFds> = view.processes.iter().collect();
     procs.sort_by(|a, b| {
         b.usage()
@@ -289,12 +296,14 @@ pub fn top(out: &mut impl Write, view: &FdView, n: usize, as_json: bool) -> io::
                 highest_fd: p.highest_fd,
             })
             .collect();
-        return Envelope::new(Kind::FdLimits, &view.warnings, Data { system: view.system, processes: rows }).write(out);
+        return Envelope::new(Kind::FdLimits, &view.warnings, capture, Data { system: view.system, processes: rows })
+            .write(out);
     }
     limits_table(out, &procs, &mut Users::new())?;
     system_line(out, view)
 }
 
-pub fn json(out: &mut impl Write, view: &FdView) -> io::Result<()> {
-    Envelope::new(Kind::Fds, &view.warnings, view).write(out)
+/// `capture`: the capture the view is from.
+pub fn json(out: &mut impl Write, view: &FdView, capture: Option<&CaptureInfo>) -> io::Result<()> {
+    Envelope::new(Kind::Fds, &view.warnings, capture, view).write(out)
 }

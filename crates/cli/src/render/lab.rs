@@ -24,7 +24,7 @@ pub fn started(
             made: &'a serde_json::Value,
         }
         let data = Data { scenario: name, pid: std::process::id(), netns, made: truth };
-        return Envelope::new(Kind::Lab, &[], data).write(out);
+        return Envelope::new(Kind::Lab, &[], None, data).write(out);
     }
     writeln!(out, "{name}:")?;
     for l in lines {

@@ -2,6 +2,7 @@
 
 use super::digits::{push_ipv4, push_u64};
 use crate::escape::escape;
+use sockscope_core::hosts::Host;
 use sockscope_core::model::Owner;
 use sockscope_core::names::{self, Commands, Interfaces, Proto, Protocols, SecurityContexts, Services, Users};
 use sockscope_core::netns::Netns;
@@ -9,6 +10,7 @@ use sockscope_core::{Endpoint, Netid, Socket};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// A user name, escaped (user databases may be edited by tools that do not check names), or
 /// the uid when no user has it.
@@ -17,38 +19,33 @@ pub fn user_text(users: &mut Users, uid: u32) -> String {
 }
 
 /// Interface names, each looked up in the namespace of the socket that has the index: with
-/// `--netns`/`--all-netns`, another namespace's `%eth0` is its own eth0, not the host's.
+/// `--netns`/`--all-netns`, another namespace's `%eth0` is its own eth0, not the host's. The
+/// host says which names it knows: a capture's indexes are another host's, so it names none
+/// (the index is shown; JSON's `interface_name` is null).
 #[derive(Default)]
 pub struct InterfaceNames {
-    own: Interfaces,
+    host: Option<Arc<dyn Host>>,
+    own: Option<Option<Interfaces>>,
     own_inode: Option<u64>,
-    /// The other namespaces read (live), to open their interfaces on first use.
+    /// The other namespaces read, to open their interfaces on first use.
     namespaces: Vec<Netns>,
     others: HashMap<u64, Option<Interfaces>>,
-    /// The sockets are a capture's: this host's interfaces would name another host's
-    /// indexes, so none is named (the index is shown; JSON's `interface_name` is null).
-    recorded: bool,
 }
 
 impl InterfaceNames {
-    /// Names for sockets of `namespaces` too (read live; those of a capture are not this
-    /// host's to enter).
-    pub fn read_in(&mut self, namespaces: &[Netns], proc_root: &std::path::Path) {
-        self.own_inode = sockscope_core::netns::own(proc_root);
+    /// Names from `host`, for its sockets of `namespaces` too.
+    pub fn read_in(&mut self, host: &Arc<dyn Host>, namespaces: &[Netns]) {
+        self.own_inode = host.own_netns();
         self.namespaces = namespaces.to_vec();
+        self.host = Some(Arc::clone(host));
     }
 
-    /// For a capture's sockets: no name is known for their indexes.
-    pub fn recorded(&mut self) {
-        self.recorded = true;
-    }
-
-    /// The same namespaces, with empty caches, for another thread.
+    /// The same host and namespaces, with empty caches, for another thread.
     fn fork(&self) -> InterfaceNames {
         InterfaceNames {
+            host: self.host.clone(),
             own_inode: self.own_inode,
             namespaces: self.namespaces.clone(),
-            recorded: self.recorded,
             ..InterfaceNames::default()
         }
     }
@@ -56,18 +53,12 @@ impl InterfaceNames {
     /// The name of interface `index` in `socket`'s namespace; `None` when it has none by
     /// that index, or the namespace cannot be entered (the number is shown instead).
     pub fn name(&mut self, socket: &Socket, index: u32) -> Option<&str> {
-        if self.recorded {
-            return None;
-        }
+        let host = self.host.as_ref()?;
         let theirs = socket.netns.map(|n| n.get()).filter(|n| Some(*n) != self.own_inode);
         let Some(ns) = theirs.and_then(|n| self.namespaces.iter().find(|ns| ns.inode == n)) else {
-            return self.own.name(index);
+            return self.own.get_or_insert_with(|| host.interfaces(None)).as_mut()?.name(index);
         };
-        self.others
-            .entry(ns.inode)
-            .or_insert_with(|| sockscope_core::netns::interfaces_in(ns).ok())
-            .as_mut()?
-            .name(index)
+        self.others.entry(ns.inode).or_insert_with(|| host.interfaces(Some(ns))).as_mut()?.name(index)
     }
 }
 

@@ -2,7 +2,7 @@
 //! per line). Schema: docs/json.md. Sockets are streamed one at a time; the document is never
 //! built in memory.
 
-use super::envelope::{Envelope, Kind};
+use super::envelope::{CaptureInfo, Envelope, Kind};
 use super::names::Namer;
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use sockscope_core::model::OwnerScanReport;
@@ -135,6 +135,7 @@ pub fn write(
     sockets: &[&Socket],
     namer: &mut Namer,
     extras: Extras<'_>,
+    capture: Option<&CaptureInfo>,
     lines: bool,
 ) -> io::Result<()> {
     if lines {
@@ -152,5 +153,5 @@ pub fn write(
         socket_count: sockets.len(),
         sockets: Stream { snap, rows: sockets, namer: RefCell::new(namer), extras },
     };
-    Envelope::new(Kind::Sockets, &snap.warnings, data).write(out)
+    Envelope::new(Kind::Sockets, &snap.warnings, capture, data).write(out)
 }

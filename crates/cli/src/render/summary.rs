@@ -2,7 +2,7 @@
 //! text and JSON.
 
 use super::Format;
-use super::envelope::{Envelope, Kind};
+use super::envelope::{CaptureInfo, Envelope, Kind};
 use super::table::{Align, Column, Table};
 use crate::escape::escape;
 use serde::Serialize;
@@ -10,14 +10,20 @@ use sockscope_core::model::SockState;
 use sockscope_core::summary::{Group, GroupBy, Totals};
 use std::io::{self, Write};
 
-/// ss -s.
-pub fn totals(t: &Totals, warnings: &[String], format: Format, out: &mut impl Write) -> io::Result<()> {
+/// ss -s; `capture`: the capture it was answered from.
+pub fn totals(
+    t: &Totals,
+    warnings: &[String],
+    capture: Option<&CaptureInfo>,
+    format: Format,
+    out: &mut impl Write,
+) -> io::Result<()> {
     if format == Format::Json {
         #[derive(Serialize)]
         struct Data<'a> {
             summary: &'a Totals,
         }
-        return Envelope::new(Kind::Summary, warnings, Data { summary: t }).write(out);
+        return Envelope::new(Kind::Summary, warnings, capture, Data { summary: t }).write(out);
     }
     writeln!(out, "Total: {}", t.total)?;
     writeln!(
@@ -35,15 +41,22 @@ pub fn totals(t: &Totals, warnings: &[String], format: Format, out: &mut impl Wr
     writeln!(out, "UNIX: {}  PACKET: {}  NETLINK: {}", t.unix, t.packet, t.netlink)
 }
 
-/// --summary-by: `groups` of the `socket_count` sockets.
+/// How many sockets the groups count, and what the user should know of them.
+pub struct Counted<'a> {
+    pub socket_count: usize,
+    pub warnings: &'a [String],
+}
+
+/// --summary-by: `groups` of the counted sockets; `capture`: the capture they are from.
 pub fn groups(
     groups: &[Group],
     by: GroupBy,
-    socket_count: usize,
-    warnings: &[String],
+    counted: Counted<'_>,
+    capture: Option<&CaptureInfo>,
     format: Format,
     out: &mut impl Write,
 ) -> io::Result<()> {
+    let Counted { socket_count, warnings } = counted;
     let (name, heading) = match by {
         GroupBy::Process => ("process", "Process"),
         GroupBy::Port => ("port", "Port"),
@@ -59,7 +72,8 @@ pub fn groups(
             socket_count: usize,
             groups: &'a [Group],
         }
-        return Envelope::new(Kind::Groups, warnings, Data { group_by: name, socket_count, groups }).write(out);
+        return Envelope::new(Kind::Groups, warnings, capture, Data { group_by: name, socket_count, groups })
+            .write(out);
     }
     // Columns: the key, the total, then one per state that occurs, in kernel order.
     let mut states: Vec<SockState> = groups.iter().flat_map(|g| g.state_order.iter().copied()).collect();

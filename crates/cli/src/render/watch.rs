@@ -1,7 +1,7 @@
 //! `sockscope watch --json`: one document per refresh, a line each — the view's processes,
 //! listeners and findings, and the sockets as the `sockets` document writes them.
 
-use super::envelope::{Envelope, Kind};
+use super::envelope::{CaptureInfo, Envelope, Kind};
 use super::names::Namer;
 use serde::Serialize;
 use sockscope_core::Socket;
@@ -76,8 +76,8 @@ struct Data<'a, S: Serialize> {
     sockets: S,
 }
 
-/// One refresh as one line of JSON.
-pub fn write(out: &mut impl Write, frame: &Frame, namer: &mut Namer) -> io::Result<()> {
+/// One refresh as one line of JSON; `capture`: the capture's look it replays.
+pub fn write(out: &mut impl Write, frame: &Frame, namer: &mut Namer, capture: Option<&CaptureInfo>) -> io::Result<()> {
     let snap = &frame.snapshot;
     let processes = frame
         .processes
@@ -130,5 +130,5 @@ pub fn write(out: &mut impl Write, frame: &Frame, namer: &mut Namer) -> io::Resu
         socket_count: rows.len(),
         sockets: super::sockets_json::array(snap, &rows, namer),
     };
-    Envelope::new(Kind::Watch, &snap.warnings, data).write(out)
+    Envelope::new(Kind::Watch, &snap.warnings, capture, data).write(out)
 }

@@ -1,7 +1,7 @@
 //! `who` output: who holds a port, a Unix socket or a file, as tables and JSON.
 
 use super::digits::push_u64;
-use super::envelope::{Envelope, Kind};
+use super::envelope::{CaptureInfo, Envelope, Kind};
 use super::fds::socket_line;
 use super::names::user_text;
 use super::table::{Align, Column, Table};
@@ -12,7 +12,14 @@ use sockscope_core::who::{Report, Target};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-pub fn write(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -> io::Result<()> {
+/// `capture`: the capture the answer is from.
+pub fn write(
+    out: &mut impl Write,
+    target: &Target,
+    r: &Report,
+    as_json: bool,
+    capture: Option<&CaptureInfo>,
+) -> io::Result<()> {
     if as_json {
         #[derive(Serialize)]
         struct Data<'a> {
@@ -21,7 +28,7 @@ pub fn write(out: &mut impl Write, target: &Target, r: &Report, as_json: bool) -
             #[serde(flatten)]
             report: &'a Report,
         }
-        return Envelope::new(Kind::Who, &[], Data { target, found: r.found(), report: r }).write(out);
+        return Envelope::new(Kind::Who, &[], capture, Data { target, found: r.found(), report: r }).write(out);
     }
     let mut users = Users::new();
     if !r.sockets.is_empty() {

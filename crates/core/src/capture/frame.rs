@@ -12,7 +12,7 @@ use crate::model::{
     OwnerScanReport, Process, Special,
 };
 use crate::sockopts::{Flow, Report as OptionReport, SockOpts, Unreadable as OptionUnreadable};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One look: everything the reading commands need, taken at one moment.
 #[derive(Debug, Default)]
@@ -798,4 +798,49 @@ fn decode_options(r: &mut Reader<'_>) -> Result<OptionReport, DecodeError> {
         rep.unread.insert(why, (count, procs));
     }
     Ok(rep)
+}
+
+impl Frame {
+    /// How many sockets the look holds (counted without parsing them).
+    pub fn socket_count(&self) -> usize {
+        self.tables
+            .iter()
+            .map(|t| match &t.source {
+                TableSource::Netlink(bytes) => {
+                    let mut r = crate::capture::codec::Reader::new(bytes.bytes());
+                    std::iter::from_fn(|| r.bytes().ok()).count()
+                }
+                // A header line, then a socket a line.
+                TableSource::ProcNet { files, .. } => {
+                    files.iter().map(|(_, t)| t.lines().count().saturating_sub(1)).sum()
+                }
+            })
+            .sum()
+    }
+
+    /// A kernel text file as it was (`net/netstat`, `sys/fs/file-nr`).
+    pub fn file(&self, name: &str) -> Option<&str> {
+        self.files.get(name).map(String::as_str)
+    }
+
+    /// The whitespace-separated numbers of a /proc/sys file (`net/core/somaxconn`), as
+    /// `procfs::sysctl::read_u64s` reads them live.
+    pub fn sysctl_u64s(&self, name: &str) -> Vec<u64> {
+        self.file(&format!("sys/{name}")).map(crate::procfs::sysctl::parse_u64s).unwrap_or_default()
+    }
+
+    /// netstat, snmp and snmp6, as `procfs::counters::read` reads them live.
+    pub fn counters(&self) -> HashMap<String, u64> {
+        counters_of(&self.files)
+    }
+
+    /// sockstat and sockstat6.
+    pub fn sockstat(&self) -> HashMap<String, u64> {
+        crate::procfs::counters::sockstat_from(|f| self.file(&format!("net/{f}")).map(str::to_string))
+    }
+}
+
+/// The counters of a set of kernel files (a look's, or its second look's).
+pub fn counters_of(files: &std::collections::BTreeMap<String, String>) -> HashMap<String, u64> {
+    crate::procfs::counters::read_from(|f| files.get(&format!("net/{f}")).cloned())
 }

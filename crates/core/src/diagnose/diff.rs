@@ -2,10 +2,11 @@
 //! process, listeners that appeared or went, limits changed, counters' deltas, and the
 //! doctor's growth rules run over the span between them.
 
-use super::Frame;
-use crate::diagnose::observe::{ObserveOptions, observe_capture};
+use crate::capture::frame::{Frame, ProcessRecord};
+use crate::diagnose::observe::{ObserveOptions, observe};
 use crate::diagnose::{Finding, SecondLook, Severity, Thresholds, diagnose};
-use crate::model::{Endpoint, Netid, SockState};
+use crate::hosts::{CaptureHost, Host};
+use crate::model::{Endpoint, Netid, SockState, StateSet};
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
 use crate::summary::listening_ports;
 use serde::Serialize;
@@ -93,11 +94,10 @@ fn delta(before: u64, after: u64) -> i64 {
 }
 
 /// Every TCP and UDP socket of a look, with owners.
-fn look(frame: &Frame) -> Result<Snapshot, SnapshotError> {
-    let mut opts =
-        SnapshotOptions::new(crate::Selection::resolve(&[Netid::Tcp, Netid::Udp], &[], super::replay::every_state()));
+fn look(frame: &CaptureHost) -> Result<Snapshot, SnapshotError> {
+    let mut opts = SnapshotOptions::new(crate::Selection::resolve(&[Netid::Tcp, Netid::Udp], &[], StateSet::EVERY));
     opts.owners = true;
-    super::replay::snapshot(frame, &opts)
+    frame.snapshot(&opts)
 }
 
 /// What the diff compares: TCP and UDP sockets (A's look holds every table: see `diff`).
@@ -147,12 +147,13 @@ fn changes(before: &ByStatePort, after: &ByStatePort) -> Vec<StateCount> {
 }
 
 /// What changed from `a` to `b`, the processes and ports with the largest changes first.
-pub fn diff(a: &Frame, b: &Frame, t: &Thresholds) -> Result<Diff, SnapshotError> {
-    let span = Duration::from_nanos(b.taken_at_ns.saturating_sub(a.taken_at_ns));
+pub fn diff(a: &CaptureHost, b: &CaptureHost, t: &Thresholds) -> Result<Diff, SnapshotError> {
+    let span = Duration::from_nanos(b.frame().taken_at_ns.saturating_sub(a.frame().taken_at_ns));
     // A's look as the doctor reads it, for the growth rules; its sockets serve the counts too.
     let opts = ObserveOptions { thresholds: t.clone(), ..ObserveOptions::default() };
-    let mut observed = observe_capture(a, &opts)?;
+    let mut observed = observe(a, &opts)?;
     let sb = look(b)?;
+    let (a, b) = (&**a.frame(), &**b.frame());
     let sa = std::sync::Arc::clone(&observed.first);
     let ((pa, porta), (pb, portb)) = (counts(&sa), counts(&sb));
     let (fa, fb) = (fd_counts(a), fd_counts(b));
@@ -259,17 +260,13 @@ pub fn diff(a: &Frame, b: &Frame, t: &Thresholds) -> Result<Diff, SnapshotError>
 }
 
 /// Each process's open fds (numbered ones), by (pid, command).
-fn fd_counts(f: &Frame) -> HashMap<Key, (u64, &super::frame::ProcessRecord)> {
+fn fd_counts(f: &Frame) -> HashMap<Key, (u64, &ProcessRecord)> {
     f.processes.iter().map(|p| ((p.pid, p.command.clone()), (p.open_fds(), p))).collect()
 }
 
 /// fd-leak: a process whose open fds grew by at least `FD_LEAK_MIN` and `FD_LEAK_SHARE`
 /// between the looks; critical when, at that rate, it reaches its soft limit within a day.
-fn fd_leaks(
-    processes: &[ProcessChange],
-    after: &HashMap<Key, (u64, &super::frame::ProcessRecord)>,
-    span: Duration,
-) -> Vec<Finding> {
+fn fd_leaks(processes: &[ProcessChange], after: &HashMap<Key, (u64, &ProcessRecord)>, span: Duration) -> Vec<Finding> {
     let mut out = Vec::new();
     for p in processes {
         let grew = p.fds_delta.max(0) as u64;

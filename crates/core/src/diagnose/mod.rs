@@ -1,6 +1,7 @@
 //! `doctor`: the classic socket and fd problems, found in an `Observation` by rules that are
 //! pure functions (no I/O), each giving findings with evidence, cause and fix.
 
+pub mod diff;
 pub mod observe;
 pub mod rules;
 pub mod thresholds;
@@ -12,6 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use rules::Thresholds;
+
+pub use crate::model::{Later, SecondLook};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -153,49 +156,6 @@ pub struct ProcessFds {
     pub hard: Option<u64>,
     /// Sockets among its fds.
     pub sockets: u64,
-}
-
-/// What the second look keeps of a socket: enough to tell what persisted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Later {
-    pub state: SockState,
-    pub recv_q: u32,
-    pub send_q: u32,
-}
-
-/// The second look's sockets by cookie, sorted and searched: a hash map of 200k cookies
-/// took twice the memory.
-#[derive(Clone, Debug, Default)]
-pub struct SecondLook(Vec<(u64, Later)>);
-
-impl SecondLook {
-    pub fn get(&self, cookie: u64) -> Option<Later> {
-        self.0.binary_search_by_key(&cookie, |e| e.0).ok().map(|i| self.0[i].1)
-    }
-
-    /// What the second look keeps of these sockets: those with a cookie.
-    pub fn of(sockets: &[Socket]) -> SecondLook {
-        sockets
-            .iter()
-            .filter_map(|s| {
-                Some((s.cookie?.get(), Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) }))
-            })
-            .collect()
-    }
-
-    pub fn retain(&mut self, mut keep: impl FnMut(u64) -> bool) {
-        self.0.retain(|e| keep(e.0));
-    }
-}
-
-impl FromIterator<(u64, Later)> for SecondLook {
-    fn from_iter<I: IntoIterator<Item = (u64, Later)>>(iter: I) -> Self {
-        let mut v: Vec<(u64, Later)> = iter.into_iter().collect();
-        v.sort_unstable_by_key(|e| e.0);
-        v.dedup_by_key(|e| e.0);
-        v.shrink_to_fit();
-        SecondLook(v)
-    }
 }
 
 /// Everything the rules look at: a snapshot, a second look after the window (by socket

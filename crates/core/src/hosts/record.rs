@@ -1,12 +1,14 @@
-//! Taking a frame from the running host (`sockscope record`): every socket table with every
-//! extension, every process's fd table, limits and command line, the kernel's counters and
-//! sysctls, the options the rules judge, and the doctor's second look.
+//! The recorder (`sockscope record`): one frame of what a `LiveHost` reads — every socket
+//! table with every extension, every process's fd table, limits and command line, the
+//! kernel's counters and sysctls, the options of the sockets `TakeOptions` names, and a
+//! second look a window later — for a `CaptureHost` to answer from later.
 
-use super::frame::{Frame, ProcessRecord, SecondLook, Table, TableName, TableSource};
-use crate::model::{FdKind, FdName, Netid};
+use super::{Host, LiveHost};
+use crate::capture::frame::{Frame, ProcessRecord, SecondLook, Table, TableName, TableSource};
+use crate::model::{FdKind, FdName, StateSet};
 use crate::netlink::request::{self, Extensions};
 use crate::netlink::{DiagSocket, NetlinkError};
-use crate::procfs::process::{self, Unreadable};
+use crate::procfs::process::Unreadable;
 use crate::snapshot::{SnapshotError, SnapshotOptions};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -25,21 +27,39 @@ pub struct TakeOptions {
     /// Every network namespace on the host, not only the recording thread's.
     pub all_netns: bool,
     /// Also every socket fd's fdinfo and every held socket's options (`record --full`):
-    /// what `fds` and `--sockopts` show of each socket. Without it, options are read for the
-    /// listeners and the connections the doctor judges.
+    /// what `fds` and `--sockopts` show of each socket. Without it, options are read for
+    /// what `options_of` names.
     pub full: bool,
+    /// Whose options a recording without `full` keeps.
+    pub options_of: OptionsOf,
+}
+
+/// The sockets whose options (and TCP traffic) a recording keeps besides `--full`: every
+/// listener, and the owned TCP connections idle for `idle_for` or with a round trip of
+/// `rtt_from` (the connections NAT timeouts and Nagle stalls hurt), at most `at_most` of them.
+#[derive(Clone, Debug)]
+pub struct OptionsOf {
+    pub idle_for: Duration,
+    pub rtt_from: Duration,
+    pub at_most: usize,
+}
+
+impl Default for OptionsOf {
+    fn default() -> Self {
+        OptionsOf { idle_for: Duration::from_secs(350), rtt_from: Duration::from_millis(20), at_most: 10_000 }
+    }
 }
 
 impl Default for TakeOptions {
     fn default() -> Self {
-        let doctor = crate::diagnose::observe::ObserveOptions::default();
         TakeOptions {
-            proc_root: doctor.proc_root,
+            proc_root: PathBuf::from("/proc"),
             redact: false,
-            window: doctor.window,
-            stale_dirs: doctor.stale_dirs,
+            window: Duration::from_secs(1),
+            stale_dirs: ["/run", "/var/run", "/tmp"].iter().map(PathBuf::from).collect(),
             all_netns: false,
             full: false,
+            options_of: OptionsOf::default(),
         }
     }
 }
@@ -77,14 +97,15 @@ fn now_ns() -> u64 {
 /// One look at the host.
 pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
     let root = &opts.proc_root;
+    let host = LiveHost::new(root.clone());
     let mut frame = Frame { taken_at_ns: now_ns(), ..Frame::default() };
-    let pids = process::pids(root).map_err(|cause| crate::ProcError::Read { path: root.clone(), cause })?;
-    let read = crate::fdview::ReadOptions { fdinfo: true, specials: true, skip_socket_fdinfo: !opts.full };
+    let pids = host.pids()?;
+    let read = crate::procfs::fdtable::ReadOptions { fdinfo: true, specials: true, skip_socket_fdinfo: !opts.full };
     frame.full = opts.full;
     // The tables are dumped while the fd tables are read on the other cores.
     let (tables, tables_read) = std::thread::scope(|sc| {
         let dump = sc.spawn(|| dump_tables(DiagSocket::open(), &crate::procfs::net_dir(root)));
-        let tables_read = crate::fdview::read_processes(root, &pids, read);
+        let tables_read = host.fd_tables(&pids, read);
         (dump.join(), tables_read)
     });
     let (tables, interrupted) =
@@ -95,7 +116,7 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
             .warnings
             .push("the kernel reported that sockets changed during the dump; some may be missing or doubled".into());
     }
-    frame.hidepid = crate::procfs::hidepid(root);
+    frame.hidepid = host.hidepid();
     for (pid, t) in pids.iter().zip(tables_read) {
         match t {
             Ok(p) => {
@@ -107,7 +128,7 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
                     uid: p.uid,
                     limit: p.limit,
                     cmdline,
-                    fds: p.fds.into_iter().map(|r| r.entry).collect(),
+                    fds: p.fds,
                     protocols: Vec::new(),
                     in_our_netns: true,
                     cgroup: crate::text::read_lines(root.join(pid.to_string()).join("cgroup")).ok(),
@@ -117,90 +138,84 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
             Err(Unreadable::Denied(why)) => frame.unreadable.push((*pid, why)),
         }
     }
-    frame.own_netns = crate::netns::own(root);
+    frame.own_netns = host.own_netns();
     if opts.all_netns {
-        other_namespaces(&mut frame, root)?;
+        other_namespaces(&mut frame, &host)?;
     }
     for name in KERNEL_FILES {
-        if let Some(text) = kernel_file(root, name) {
+        if let Some(text) = host.text_of(name) {
             frame.files.insert(name.to_string(), text);
         }
     }
-    // What the commands would read of sockets that are not in the dump, and the options the
-    // rules and `who` judge: from the look just taken, replayed as the doctor sees it.
-    let mut first = SnapshotOptions::new(crate::Selection::resolve(&[], &[], super::replay::every_state()));
+    // What the commands would read of sockets that are not in the dump, and the options
+    // `options_of` names: from the look just taken, as a capture replays it.
+    let mut first = SnapshotOptions::new(crate::Selection::resolve(&[], &[], StateSet::EVERY));
     first.owners = true;
     first.extensions = Extensions { vitals: true, ..Extensions::default() };
     first.proc_root = root.clone();
-    let snap = super::replay::snapshot(&frame, &first)?;
-    note_unlisted_sockets(&mut frame, &snap, root);
-    // The options (and TCP traffic) of what the doctor's option rules judge and of the
-    // listeners (`who`); with `full`, of every held socket, so that `--sockopts`, `fds -o`
-    // and `who` answer as they would have live.
-    let judged: Vec<&crate::Socket> = if opts.full {
+    let snap = super::recorded::snapshot(&frame, &first)?;
+    note_unlisted_sockets(&mut frame, &snap, &host);
+    // The options (and TCP traffic) of the sockets `options_of` names; with `full`, of every
+    // held socket, so that `--sockopts`, `fds -o` and `who` answer as they would have live.
+    let kept: Vec<&crate::Socket> = if opts.full {
         snap.sockets.iter().filter(|s| s.inode != 0).collect()
     } else {
-        let mut judged = crate::diagnose::observe::option_candidates(&snap, &crate::diagnose::Thresholds::default());
-        judged.truncate(crate::diagnose::observe::MAX_OPTION_READS);
-        judged.extend(snap.sockets.iter().filter(|s| s.state == crate::SockState::Listen && s.inode != 0));
-        judged
+        options_of(&snap, &opts.options_of)
     };
-    frame.options = crate::sockopts::Report::read_flows(&snap, &judged, root);
-    for dir in &opts.stale_dirs {
-        frame.stale_dirs.push(crate::text::path_text(dir));
-        frame.stale.extend(
-            crate::diagnose::observe::stale_sockets(dir, &snap, root).iter().map(|p| crate::text::path_text(p)),
-        );
-    }
-    frame.cgroups = crate::names::cgroup_paths(&crate::host::cgroup2_root()).into_iter().collect();
+    frame.options = host.socket_options(&snap, &kept, true);
+    frame.stale_dirs = opts.stale_dirs.iter().map(|d| crate::text::path_text(d)).collect();
+    frame.stale = host
+        .stale_sockets(&opts.stale_dirs, &snap, &mut Vec::new())
+        .iter()
+        .map(|p| crate::text::path_text(p))
+        .collect();
+    frame.cgroups = host.cgroup_paths().into_iter().collect();
     frame.cgroups.sort_unstable();
     drop(snap);
     if !opts.window.is_zero() {
-        std::thread::sleep(opts.window);
-        let mut later = second_look(root)?;
-        later.window_ns = u64::try_from(opts.window.as_nanos()).unwrap_or(u64::MAX);
-        frame.later = Some(later);
+        let later = host.second_look(opts.window, &[])?;
+        let mut files = std::collections::BTreeMap::new();
+        for name in LATER_FILES {
+            if let Some(text) = host.text_of(name) {
+                files.insert(name.to_string(), text);
+            }
+        }
+        frame.later = Some(SecondLook {
+            taken_at_ns: now_ns(),
+            window_ns: u64::try_from(opts.window.as_nanos()).unwrap_or(u64::MAX),
+            tcp: later.second.iter().map(|(cookie, l)| (cookie, l.state.to_kernel(), l.recv_q, l.send_q)).collect(),
+            files,
+        });
     }
     Ok(frame)
 }
 
-/// A kernel file under /proc by its frame name (`net/…` through thread-self).
-pub fn kernel_file(root: &Path, name: &str) -> Option<String> {
-    let path = match name.strip_prefix("net/") {
-        Some(file) => crate::procfs::net_dir(root).join(file),
-        None => root.join(name),
-    };
-    std::fs::read_to_string(path).ok()
-}
-
-/// The doctor's second look: TCP states and queues by cookie, and the counters again.
-fn second_look(root: &Path) -> Result<SecondLook, SnapshotError> {
-    let mut later = SecondLook { taken_at_ns: now_ns(), ..SecondLook::default() };
-    if let Ok(mut diag) = DiagSocket::open() {
-        for af in [request::AF_INET, request::AF_INET6] {
-            let req = request::inet(af, request::IPPROTO_TCP, super::replay::every_state(), 0);
-            diag.dump("tcp", &req, |p| {
-                if let Some(s) = crate::netlink::parse::inet(p, Netid::Tcp)
-                    && let Some(c) = s.cookie
-                {
-                    later.tcp.push((c.get(), s.state.to_kernel(), s.recv_q, s.send_q.unwrap_or(0)));
-                }
-            })?;
-        }
-    }
-    for name in LATER_FILES {
-        if let Some(text) = kernel_file(root, name) {
-            later.files.insert(name.to_string(), text);
-        }
-    }
-    Ok(later)
+/// The sockets `of` names in `snap`: every listener, then the owned TCP connections idle or
+/// slow enough, the first `at_most` of them.
+fn options_of<'a>(snap: &'a crate::Snapshot, of: &OptionsOf) -> Vec<&'a crate::Socket> {
+    use crate::SockState;
+    let idle_ms = u64::try_from(of.idle_for.as_millis()).unwrap_or(u64::MAX);
+    let rtt_us = u64::try_from(of.rtt_from.as_micros()).unwrap_or(u64::MAX);
+    let owned = |s: &crate::Socket| snap.owners.as_ref().is_some_and(|o| o.has_owner(s.inode));
+    let mut kept: Vec<&crate::Socket> =
+        snap.sockets.iter().filter(|s| s.state == SockState::Listen && s.inode != 0).collect();
+    let connections = snap.sockets.iter().filter(|s| {
+        s.netid == crate::Netid::Tcp
+            && s.state == SockState::Established
+            && owned(s)
+            && s.details.as_ref().and_then(|d| d.vitals()).is_some_and(|v| {
+                let idle = u64::from(v.last_data_sent_ms().unwrap_or(0).min(v.last_data_recv_ms().unwrap_or(0)));
+                idle >= idle_ms || v.rtt_us().is_some_and(|r| u64::from(r) >= rtt_us)
+            })
+    });
+    kept.extend(connections.take(of.at_most));
+    kept
 }
 
 /// For each socket fd the dump did not list (not bound, or of another namespace), the
 /// protocol the kernel names and whether its process shares our namespace, as `fds` shows.
-fn note_unlisted_sockets(frame: &mut Frame, snap: &crate::Snapshot, root: &Path) {
+fn note_unlisted_sockets(frame: &mut Frame, snap: &crate::Snapshot, host: &LiveHost) {
     let listed: HashSet<u64> = snap.sockets.iter().map(|s| s.inode).collect();
-    let ours = process::netns(root, "thread-self");
     for p in &mut frame.processes {
         let mut asked = false;
         for e in &p.fds {
@@ -208,12 +223,12 @@ fn note_unlisted_sockets(frame: &mut Frame, snap: &crate::Snapshot, root: &Path)
             if listed.contains(&inode) {
                 continue;
             }
-            if let Some(name) = crate::procfs::fdtable::socket_protocol(root, p.pid, &e.fd) {
+            if let Some(name) = host.socket_protocol(p.pid, &e.fd) {
                 p.protocols.push((fd, name));
             }
             if !asked {
                 asked = true;
-                p.in_our_netns = ours.is_some() && process::netns(root, &p.pid.to_string()) == ours;
+                p.in_our_netns = host.shares_netns(p.pid);
             }
         }
     }
@@ -223,9 +238,10 @@ fn note_unlisted_sockets(frame: &mut Frame, snap: &crate::Snapshot, root: &Path)
 /// (their /proc/net through a process in them, for tables sock_diag cannot dump); and the
 /// pods' names, to label their containers. A namespace that cannot be entered is skipped,
 /// with a warning that says which and why.
-fn other_namespaces(frame: &mut Frame, root: &Path) -> Result<(), SnapshotError> {
-    use super::frame::NetnsRecord;
-    for ns in crate::netns::discover(root) {
+fn other_namespaces(frame: &mut Frame, host: &LiveHost) -> Result<(), SnapshotError> {
+    use crate::capture::frame::NetnsRecord;
+    let root = host.proc_root();
+    for ns in host.namespaces()? {
         if Some(ns.inode) == frame.own_netns {
             // Its sockets are the frame's own tables; its name and process are kept here.
             frame.namespaces.push(NetnsRecord {
@@ -276,7 +292,7 @@ fn dump_tables(diag: Result<DiagSocket, NetlinkError>, net_dir: &Path) -> Result
         d.interrupted = false;
         let mut bytes = Vec::new();
         let mut keep = |p: &[u8]| {
-            let mut w = super::codec::Writer { buf: std::mem::take(&mut bytes) };
+            let mut w = crate::capture::codec::Writer { buf: std::mem::take(&mut bytes) };
             w.bytes(p);
             bytes = w.buf;
         };
@@ -288,17 +304,19 @@ fn dump_tables(diag: Result<DiagSocket, NetlinkError>, net_dir: &Path) -> Result
                     _ => (request::IPPROTO_RAW, "raw"),
                 };
                 let ext = EVERYTHING.inet_ext();
-                let states = super::replay::every_state();
+                let states = StateSet::EVERY;
                 d.dump(label, &request::inet(request::AF_INET, proto, states, ext), &mut keep)
                     .and_then(|()| d.dump(label, &request::inet(request::AF_INET6, proto, states, ext), &mut keep))
             }
-            TableName::Unix => d.dump("unix", &request::unix(super::replay::every_state(), EVERYTHING), &mut keep),
+            TableName::Unix => d.dump("unix", &request::unix(StateSet::EVERY, EVERYTHING), &mut keep),
             TableName::Packet => d.dump("packet", &request::packet(EVERYTHING), &mut keep),
             TableName::Netlink => d.dump("netlink", &request::netlink(EVERYTHING), &mut keep),
         };
         interrupted |= d.interrupted;
         match result {
-            Ok(()) => tables.push(Table { name, source: TableSource::Netlink(super::codec::Shared::new(bytes)) }),
+            Ok(()) => {
+                tables.push(Table { name, source: TableSource::Netlink(crate::capture::codec::Shared::new(bytes)) })
+            }
             Err(e @ NetlinkError::Unsupported { .. }) => {
                 tables.push(proc_net_table(name, format!("{e}; read from /proc/net instead"), net_dir));
             }

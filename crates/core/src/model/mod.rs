@@ -4,6 +4,7 @@ mod details;
 mod endpoint;
 mod fd;
 mod inode_map;
+mod later;
 mod owner;
 mod socket;
 mod state;
@@ -11,8 +12,11 @@ mod tcp_info;
 
 pub use details::{BbrInfo, BoundFile, DctcpInfo, Details, Extra, PacketInfo, SkMemInfo, TcpVitals, Timer, TimerKind};
 pub use endpoint::{Endpoint, UnixName, lossless_text};
-pub use fd::{EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, OpenFlags, Special, SystemFiles};
+pub use fd::{
+    EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, FdTable, InotifyWatch, OpenFlags, Special, SystemFiles,
+};
 pub use inode_map::{InodeHasher, InodeMap};
+pub use later::{Later, SecondLook};
 pub use owner::{Owner, OwnerIndex, OwnerScanReport, Process};
 pub use socket::{Family, Netid, Socket};
 pub use state::{SockState, StateSet};

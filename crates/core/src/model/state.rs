@@ -118,6 +118,9 @@ impl StateSet {
     /// Every state ss calls "all": kernel states 0..=12 (BOUND-INACTIVE, 13, is asked for by name).
     pub const ALL: StateSet = StateSet((1 << 13) - 1);
     pub const NONE: StateSet = StateSet(0);
+    /// Every state and bound-but-inactive sockets too (kernel state 13): what a recording
+    /// and the doctor read.
+    pub const EVERY: StateSet = StateSet((1 << 14) - 1);
 
     pub fn of(states: &[SockState]) -> StateSet {
         StateSet(states.iter().fold(0, |m, s| m | s.bit()))
@@ -160,6 +163,11 @@ impl std::ops::BitOr for StateSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_is_all_and_bound_inactive() {
+        assert_eq!(StateSet::EVERY, StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit()));
+    }
 
     #[test]
     fn kernel_numbers_round_trip() {

@@ -51,12 +51,6 @@ pub fn parse_sockstat(text: &str) -> HashMap<String, u64> {
     out
 }
 
-/// sockstat and sockstat6 of the namespace whose /proc/…/net directory is `net_dir`, in one
-/// map (missing files add nothing).
-pub fn read_sockstat(net_dir: &Path) -> HashMap<String, u64> {
-    sockstat_from(|file| std::fs::read_to_string(net_dir.join(file)).ok())
-}
-
 /// sockstat and sockstat6 from `text_of(file name)` (a directory, or a capture's files).
 pub fn sockstat_from(text_of: impl Fn(&str) -> Option<String>) -> HashMap<String, u64> {
     let mut out = HashMap::new();

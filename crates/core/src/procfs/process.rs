@@ -1,7 +1,7 @@
 //! Per-process facts from /proc/PID: command name, owner, RLIMIT_NOFILE; and the system-wide
 //! file table limits from /proc/sys/fs.
 
-use crate::model::{FdLimit, SystemFiles, lossless_text};
+use crate::model::{FdLimit, lossless_text};
 use rustix::io::Errno;
 use std::io;
 use std::path::Path;
@@ -176,14 +176,6 @@ pub fn parse_schedstat(text: &[u8]) -> Option<(u64, u64)> {
     Some((run_ns, f.next()?.ok()?))
 }
 
-/// file-nr, file-max and nr_open.
-pub fn system_files(proc_root: &Path) -> io::Result<SystemFiles> {
-    let fs = proc_root.join("sys/fs");
-    let file_nr = std::fs::read_to_string(fs.join("file-nr"))?;
-    let nr_open = std::fs::read_to_string(fs.join("nr_open"))?;
-    Ok(SystemFiles::from_texts(&file_nr, &nr_open).unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,8 +218,6 @@ mod tests {
         let root = Path::new("/proc");
         assert!(!comm(root, me).expect("comm").is_empty());
         assert_eq!(uid(root, me).expect("uid"), rustix::process::geteuid().as_raw());
-        let sys = system_files(root).expect("sys");
-        assert!(sys.max > 0 && sys.nr_open > 0 && sys.allocated > 0);
         assert!(fd_limit(root, me).expect("limits").soft.is_some());
     }
 }
