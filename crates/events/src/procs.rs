@@ -9,6 +9,9 @@ const KEEP_NS: u64 = 1_000_000_000;
 
 struct Known {
     comm: Option<String>,
+    /// The name the kernel gave at exec: what the process was called if it is gone before
+    /// /proc is read (a name it takes later, with prctl, is only in /proc).
+    exec_comm: Option<String>,
     /// Some(true) in this namespace, Some(false) in another, None when it could not be read.
     ours: Option<bool>,
     read_ns: u64,
@@ -37,23 +40,29 @@ impl Procs {
             if self.known.len() > 65536 {
                 self.known.retain(|_, k| now.saturating_sub(k.read_ns) <= KEEP_NS);
             }
+            let exec_comm = self.known.get(&pid).and_then(|k| k.exec_comm.clone());
             let comm = std::fs::read(format!("/proc/{pid}/comm"))
                 .ok()
-                .map(|b| String::from_utf8_lossy(b.strip_suffix(b"\n").unwrap_or(&b)).into_owned());
-            let ours = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns);
-            self.known.insert(pid, Known { comm, ours, read_ns: now });
+                .map(|b| String::from_utf8_lossy(b.strip_suffix(b"\n").unwrap_or(&b)).into_owned())
+                .or_else(|| exec_comm.clone());
+            let read = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns);
+            let ours = read.or_else(|| self.known.get(&pid).and_then(|k| k.ours));
+            self.known.insert(pid, Known { comm, exec_comm, ours, read_ns: now });
         }
         &self.known[&pid]
     }
 
     /// The kernel's note of an exec: the name is known now, even if the process is gone by
-    /// the time its records are read.
-    pub fn exec(&mut self, pid: u32, comm: &[u8], now: u64) {
+    /// the time its records are read. /proc is still asked first (the next lookup reads it):
+    /// the process may rename itself after exec (prctl PR_SET_NAME).
+    pub fn exec(&mut self, pid: u32, comm: &[u8]) {
         let comm = String::from_utf8_lossy(comm.split(|b| *b == 0).next().unwrap_or(comm)).into_owned();
         let ours = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns);
-        let known = self.known.entry(pid).or_insert(Known { comm: None, ours: None, read_ns: now });
-        known.comm = Some(comm);
-        known.read_ns = now;
+        let known = self.known.entry(pid).or_insert(Known { comm: None, exec_comm: None, ours: None, read_ns: 0 });
+        known.comm = Some(comm.clone());
+        known.exec_comm = Some(comm);
+        // Stale at once: the next lookup reads /proc, and keeps this name only if it cannot.
+        known.read_ns = 0;
         if ours.is_some() {
             known.ours = ours;
         }

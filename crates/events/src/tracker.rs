@@ -193,7 +193,7 @@ impl Tracker {
 
     /// A process took a new command name (exec).
     pub fn exec(&mut self, pid: u32, comm: &[u8]) {
-        self.procs.exec(pid, comm, crate::monotonic_ns());
+        self.procs.exec(pid, comm);
     }
 
     pub fn input(&mut self, now: u64, input: Input, out: &mut Vec<Event>) {
