@@ -209,7 +209,8 @@ impl Collector {
             {
                 // Whether a port was bound explicitly is the kernel's to say (sk_userlocks):
                 // ask it, so user space answers as the kernel's filter does.
-                snap.autobound = diag.autobound_cookies().ok();
+                let program = bytecode::compile(&Expr::Pred(Pred::Autobound)).program();
+                snap.autobound = program.and_then(|p| diag.autobound_cookies(&p).ok());
             }
             let ctx = eval_context(f, &snap, &opts.proc_root);
             let keep: Vec<bool> = snap.sockets.iter().map(|s| f.keeps(s, ctx)).collect();
@@ -231,7 +232,7 @@ pub(crate) fn label_containers(
     mut labeler: crate::container::Labeler,
     cgroup_paths: impl FnOnce() -> HashMap<u64, String>,
 ) {
-    use crate::container::Container;
+    use crate::model::Container;
     use std::sync::Arc;
     let mut by_ns: HashMap<u64, Arc<Container>> = HashMap::new();
     for ns in &mut snap.namespaces {
@@ -281,12 +282,12 @@ fn collect_namespaces(
     opts: &SnapshotOptions,
     code: Option<&[u8]>,
 ) -> Result<(), SnapshotError> {
-    let mut slots: Vec<(&crate::netns::Netns, Option<DiagSocket>)> =
+    let mut slots: Vec<(&crate::model::Netns, Option<DiagSocket>)> =
         opts.namespaces.iter().map(|ns| (ns, others.remove(&ns.inode).flatten())).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, slots.len().max(1));
     let chunk = slots.len().div_ceil(threads).max(1);
     let own = crate::netns::own(&opts.proc_root);
-    type Part<'a> = Result<(Snapshot, Vec<(&'a crate::netns::Netns, String)>), SnapshotError>;
+    type Part<'a> = Result<(Snapshot, Vec<(&'a crate::model::Netns, String)>), SnapshotError>;
     let parts: Vec<Part<'_>> = std::thread::scope(|sc| {
         let readers: Vec<_> = slots
             .chunks_mut(chunk)
@@ -326,14 +327,14 @@ fn collect_namespaces(
 
 /// One line per reason for the namespaces skipped: how many, which (the first few), and
 /// whose (the owners of the processes in them).
-fn skipped_note(skipped: &[(&crate::netns::Netns, String)], opts: &SnapshotOptions) -> Vec<String> {
+fn skipped_note(skipped: &[(&crate::model::Netns, String)], opts: &SnapshotOptions) -> Vec<String> {
     let mut reasons: Vec<&str> = skipped.iter().map(|(_, why)| why.as_str()).collect();
     reasons.sort_unstable();
     reasons.dedup();
     reasons
         .into_iter()
         .map(|why| {
-            let these: Vec<&crate::netns::Netns> =
+            let these: Vec<&crate::model::Netns> =
                 skipped.iter().filter(|(_, w)| w == why).map(|(ns, _)| *ns).collect();
             let mut names: Vec<String> =
                 these.iter().take(5).map(|ns| crate::text::escape(&ns.label()).into_owned()).collect();
@@ -383,7 +384,7 @@ fn absorb(snap: &mut Snapshot, mut part: Snapshot) {
 fn collect_netns(
     snap: &mut Snapshot,
     diag: &mut Option<DiagSocket>,
-    ns: &crate::netns::Netns,
+    ns: &crate::model::Netns,
     callers: bool,
     opts: &SnapshotOptions,
     code: Option<&[u8]>,

@@ -75,12 +75,12 @@ pub fn enter_named_netns(name: &str) -> Result<(), NetnsError> {
 pub enum FilterScope<'a> {
     Own,
     Named(&'a str),
-    Namespaces(&'a [crate::netns::Netns]),
+    Namespaces(&'a [crate::model::Netns]),
 }
 
 impl<'a> FilterScope<'a> {
     /// The namespaces a collection reads (none: the caller's own).
-    pub fn reading(namespaces: &'a [crate::netns::Netns]) -> FilterScope<'a> {
+    pub fn reading(namespaces: &'a [crate::model::Netns]) -> FilterScope<'a> {
         if namespaces.is_empty() { FilterScope::Own } else { FilterScope::Namespaces(namespaces) }
     }
 }

@@ -49,7 +49,7 @@ pub struct SnapshotOptions {
     /// Root of procfs; `/proc` except in tests.
     pub proc_root: PathBuf,
     /// Network namespaces to read (`--netns`, `--all-netns`); empty: the caller's alone.
-    pub namespaces: Vec<crate::netns::Netns>,
+    pub namespaces: Vec<crate::model::Netns>,
     /// With namespaces: label each namespace and socket with its container (reads the
     /// owners' cgroup files and, for sockets without one, the cgroup tree).
     pub containers: bool,
@@ -108,7 +108,7 @@ pub struct Snapshot {
     /// calls autobound, asked of it so that user space decides as the kernel does.
     pub autobound: Option<std::collections::HashSet<u64>>,
     /// The network namespaces read, when more than the caller's were asked for.
-    pub namespaces: Vec<crate::netns::Netns>,
+    pub namespaces: Vec<crate::model::Netns>,
 }
 
 impl Snapshot {

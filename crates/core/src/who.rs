@@ -3,9 +3,9 @@
 //! refused".
 
 use crate::hosts::{Host, PathKind, UnixFile};
+use crate::model::Netns;
 use crate::model::{Endpoint, FdName, Netid, SockState, Socket, StateSet};
 use crate::names::{Proto, Services};
-use crate::netns::Netns;
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
 use crate::text::{Untrusted, path_text, shell_quote};
@@ -107,7 +107,7 @@ pub struct SocketHold {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub container: Option<crate::container::Container>,
+    pub container: Option<crate::model::Container>,
     /// For a port: the options its process set (docs/sockopts.md); absent where they could
     /// not be read.
     #[serde(skip_serializing_if = "Option::is_none")]

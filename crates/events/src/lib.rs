@@ -12,7 +12,9 @@
 //! They are joined by socket cookie. Without the tracepoints, lives come from the destroy
 //! records alone, with start times from periodic looks at the socket table (approximate).
 
+mod clock;
 pub mod format;
+mod model;
 mod procs;
 pub mod records;
 mod ring;
@@ -20,94 +22,16 @@ mod table;
 mod tracefs;
 mod tracker;
 
+pub use clock::{monotonic_ns, wall_ns};
+pub use model::{Closer, Event, Life, Options, Owner, Transition};
 pub use tracker::Totals;
 
 use records::{SocketLayout, StateLayout};
 use ring::Rings;
 use rustix::event::{PollFd, PollFlags};
-use serde::Serialize;
 use sockscope_core::freed::FreedListener;
-use sockscope_core::{Netid, SockState};
-use std::net::SocketAddr;
 use std::time::Duration;
 use tracker::Tracker;
-
-/// The process a socket belongs to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Owner {
-    pub pid: u32,
-    /// /proc/PID/comm when it could still be read.
-    pub comm: Option<String>,
-}
-
-/// One state change of a TCP socket.
-#[derive(Clone, Debug, Serialize)]
-pub struct Transition {
-    /// CLOCK_MONOTONIC, ns.
-    #[serde(skip)]
-    pub time_ns: u64,
-    pub owner: Option<Owner>,
-    pub local: SocketAddr,
-    pub peer: SocketAddr,
-    pub old: SockState,
-    pub new: SockState,
-    /// Time spent in the old state; None when the socket was first seen in it.
-    pub in_old_ns: Option<u64>,
-}
-
-/// Who closed a connection first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Closer {
-    Local,
-    Peer,
-}
-
-/// A finished connection.
-#[derive(Clone, Debug, Serialize)]
-pub struct Life {
-    pub netid: Netid,
-    #[serde(skip)]
-    pub end_ns: u64,
-    pub owner: Option<Owner>,
-    pub local: SocketAddr,
-    pub peer: SocketAddr,
-    /// Opened by this side (connect), or accepted; None when not seen opening.
-    pub active: Option<bool>,
-    pub duration_ns: Option<u64>,
-    /// Payload bytes sent, each once, and received (SYN and FIN not counted); None when
-    /// unknown (no destroy record, or counters the kernel cleared on an abort).
-    pub bytes_sent: Option<u64>,
-    pub bytes_received: Option<u64>,
-    pub closer: Option<Closer>,
-    pub rtt_us: Option<u32>,
-    pub retransmits: Option<u32>,
-    /// The duration counts from the first periodic look that saw the socket, not from its
-    /// opening (destroy records only).
-    pub approximate: bool,
-}
-
-#[derive(Clone, Debug)]
-pub enum Event {
-    Transition(Transition),
-    Life(Life),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Options {
-    /// Lives (`--life`) rather than transitions.
-    pub life: bool,
-    /// UDP sockets' destruction too (`-u`, with `life`).
-    pub udp: bool,
-    /// Most connections followed at once; beyond it the oldest is forgotten (and counted).
-    pub max_connections: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { life: false, udp: false, max_connections: 65536 }
-    }
-}
 
 /// Which kernel sources are in use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -297,17 +221,4 @@ fn open_tracepoints() -> Result<Opened, EventsError> {
     }
     let rings = Rings::open(&events)?;
     Ok(((rings, state_layout, destroy_layout, reset_layout), tracefs))
-}
-
-/// CLOCK_MONOTONIC now, in ns (the clock the tracepoint records are stamped with).
-pub fn monotonic_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
-}
-
-/// A CLOCK_MONOTONIC time as ns since the Unix epoch.
-pub fn wall_ns(mono_ns: u64) -> u64 {
-    let real = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-    let real_now = u64::try_from(real.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(real.tv_nsec).unwrap_or(0);
-    real_now.saturating_sub(monotonic_ns().saturating_sub(mono_ns))
 }

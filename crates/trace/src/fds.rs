@@ -9,19 +9,12 @@
 //! unconnected socket). Never a sock_diag dump per call, which is why `strace -yy` is slow.
 
 use crate::decode;
-use crate::peers::Outside;
+use crate::peers::{Outside, Peer};
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, SocketAddrAny, SocketType};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-
-/// The process at the other end of a local connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Peer {
-    pub pid: i32,
-    pub comm: String,
-}
 
 /// A socket, as its fd shows it at one moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,13 +6,19 @@
 //! is taken again for it at most once a second and at most 2% of the time, and a
 //! connection the table has not seen yet goes unnamed.
 
-use crate::fds::Peer;
 use sockscope_core::model::{Endpoint, SockState, StateSet};
 use sockscope_core::{Collector, LookupRefresh, Netid, Selection, Snapshot, SnapshotOptions};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The process at the other end of a local connection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Peer {
+    pub pid: i32,
+    pub comm: String,
+}
 
 pub struct Outside {
     collector: Collector,

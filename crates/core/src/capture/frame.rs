@@ -172,10 +172,10 @@ const FULL: u8 = 16;
 impl Frame {
     /// The namespaces the look holds, as `--all-netns` lists them live (the recording's own
     /// first); empty when recorded without `--all-netns`.
-    pub fn netns_list(&self) -> Vec<crate::netns::Netns> {
+    pub fn netns_list(&self) -> Vec<crate::model::Netns> {
         self.namespaces
             .iter()
-            .map(|r| crate::netns::Netns {
+            .map(|r| crate::model::Netns {
                 inode: r.inode,
                 name: r.name.clone(),
                 pid: r.pid,

@@ -214,7 +214,7 @@ impl Observation {
                 .netns
                 .filter(|n| Some(n.get()) != self.home_netns)
                 .and_then(|n| self.first.namespaces.iter().find(|ns| ns.inode == n.get()))
-                .map(crate::netns::Netns::label),
+                .map(crate::model::Netns::label),
             container: s.container.as_ref().map(|c| c.label()),
         }
     }

@@ -33,7 +33,7 @@ pub struct ObserveOptions {
     pub stale_dirs: Vec<PathBuf>,
     pub proc_root: PathBuf,
     /// Network namespaces to look at besides the caller's (none: the caller's alone).
-    pub namespaces: Vec<crate::netns::Netns>,
+    pub namespaces: Vec<crate::model::Netns>,
     /// The rules' thresholds: which sockets' options are worth reading follows from them.
     pub thresholds: super::Thresholds,
 }

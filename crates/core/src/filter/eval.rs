@@ -62,7 +62,7 @@ pub struct Context<'a> {
     /// the exact answer, where the port range is a guess.
     pub autobound: Option<&'a std::collections::HashSet<u64>>,
     /// The namespaces read, for `netns = NAME`.
-    pub namespaces: &'a [crate::netns::Netns],
+    pub namespaces: &'a [crate::model::Netns],
 }
 
 impl Expr {

@@ -1,6 +1,6 @@
 //! The running host, read through core's readers (sock_diag, /proc) under a procfs root.
 
-use super::{FdCount, FdSocket, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
+use super::host::{FdCount, FdSocket, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
 use crate::collector::Collector;
 use crate::model::{FdEntry, FdKind, FdName, FdTable, Later, Netid, SecondLook, Socket, Special, StateSet};
 use crate::netns::{self, Netns};

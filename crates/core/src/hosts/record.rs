@@ -3,7 +3,8 @@
 //! kernel's counters and sysctls, the options of the sockets `TakeOptions` names, and a
 //! second look a window later — for a `CaptureHost` to answer from later.
 
-use super::{Host, LiveHost};
+use super::host::Host;
+use super::live::LiveHost;
 use crate::capture::frame::{Frame, ProcessRecord, SecondLook, Table, TableName, TableSource};
 use crate::model::{FdKind, FdName, StateSet};
 use crate::netlink::request::{self, Extensions};

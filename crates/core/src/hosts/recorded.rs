@@ -2,7 +2,7 @@
 //! from the recorded frame — the snapshot a selection and filter give, fd tables, the
 //! kernel's text files, options and the doctor's second look.
 
-use super::{FdCount, FdSocket, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
+use super::host::{FdCount, FdSocket, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
 use crate::capture::frame::{Frame, ProcessRecord, TableSource};
 use crate::filter::Pred;
 use crate::model::{FdEntry, FdName, FdTable, Later, Netid, SecondLook, SockState, Socket};

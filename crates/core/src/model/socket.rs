@@ -156,7 +156,7 @@ pub struct Socket {
     /// The container that holds it (its owner's cgroup, else its own, else its namespace's),
     /// when namespaces were asked for. Written to JSON beside the socket, not by it.
     #[serde(skip)]
-    pub container: Option<std::sync::Arc<crate::container::Container>>,
+    pub container: Option<std::sync::Arc<crate::model::Container>>,
     /// Memory, tcp_info, congestion control, TOS — when asked for (-m, -i, --tos).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub details: Option<Box<Details>>,

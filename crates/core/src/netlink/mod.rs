@@ -227,15 +227,13 @@ impl DiagSocket {
 
     /// The cookies of the TCP and UDP sockets the kernel calls autobound (bound to no port
     /// explicitly: `sk_userlocks` without SOCK_BINDPORT_LOCK; TIME-WAIT sockets always), from
-    /// dumps filtered by the one-instruction program `autobound`.
-    pub fn autobound_cookies(&mut self) -> Result<std::collections::HashSet<u64>, NetlinkError> {
-        let program = crate::filter::bytecode::compile(&crate::filter::Expr::Pred(crate::filter::Pred::Autobound))
-            .program()
-            .ok_or(NetlinkError::Malformed { table: "autobound program" })?;
+    /// dumps filtered by `program`, the one-instruction program `autobound` compiles to (the
+    /// caller compiles it: the filter is above the readers).
+    pub fn autobound_cookies(&mut self, program: &[u8]) -> Result<std::collections::HashSet<u64>, NetlinkError> {
         let mut cookies = std::collections::HashSet::new();
         for (netid, proto, table) in [(Netid::Tcp, IPPROTO_TCP, "tcp"), (Netid::Udp, IPPROTO_UDP, "udp")] {
             for af in [AF_INET, AF_INET6] {
-                let req = request::inet_with_bytecode(af, proto, crate::model::StateSet::ALL, 0, &program)
+                let req = request::inet_with_bytecode(af, proto, crate::model::StateSet::ALL, 0, program)
                     .ok_or(NetlinkError::ProgramTooLong { len: program.len() })?;
                 self.dump(table, &req, |p| {
                     if let Some(c) = parse::inet(p, netid).and_then(|s| s.cookie) {
