@@ -16,7 +16,7 @@ use metrics::{Host, Limits, SelfStats, Writer};
 use sockscope_core::SnapshotOptions;
 use sockscope_core::diagnose::Thresholds;
 use sockscope_core::hosts::Host as Source;
-use sockscope_watch::frame::{Frame, Tracker};
+use sockscope_live::frame::{Frame, Tracker};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

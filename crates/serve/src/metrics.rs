@@ -4,7 +4,7 @@
 //! `max_listeners` summed as `other`), the top N processes and destinations, rule names.
 
 use sockscope_core::diagnose::Sysctls;
-use sockscope_watch::frame::Frame;
+use sockscope_live::frame::Frame;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 

@@ -7,14 +7,14 @@
 //! `plain` as text for `--once`, `--count` and pipes.
 
 pub mod app;
-pub mod collect;
 pub mod columns;
-pub mod frame;
 pub mod plain;
 mod term;
-#[cfg(test)]
-mod testdata;
 pub mod ui;
+
+#[cfg(test)]
+use sockscope_live::testdata;
+pub use sockscope_live::{collect, frame, live_options};
 
 use app::{Action, App, Drill};
 use columns::View;
@@ -45,19 +45,6 @@ pub struct Options {
     /// Where frames come from: one live host, read again each refresh, or a capture's looks,
     /// replayed in order (`watch --from`).
     pub hosts: Vec<Arc<dyn Host>>,
-}
-
-/// What a live view (`watch`, `serve`) collects each refresh: TCP and UDP sockets in
-/// `states`, with their owners and the few tcp_info numbers rates and the doctor need.
-pub fn live_options(states: StateSet) -> SnapshotOptions {
-    let mut opts = SnapshotOptions::new(sockscope_core::Selection::resolve(
-        &[sockscope_core::Netid::Tcp, sockscope_core::Netid::Udp],
-        &[],
-        states,
-    ));
-    opts.owners = true;
-    opts.extensions = sockscope_core::Extensions { vitals: true, ..sockscope_core::Extensions::default() };
-    opts
 }
 
 /// The rows of a frame in the order a view shows them by default.

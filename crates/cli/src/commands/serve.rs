@@ -26,7 +26,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     };
     let min_interval = args.min_interval.or(config.min_interval).unwrap_or(std::time::Duration::from_secs(1));
     let host: Arc<dyn sockscope_core::hosts::Host> = Arc::new(sockscope_core::hosts::LiveHost::default());
-    let mut collect = sockscope_watch::live_options(StateSet::ALL);
+    let mut collect = sockscope_live::live_options(StateSet::ALL);
     collect.namespaces = crate::plan::namespaces(&args.namespaces, false, &*host)?;
     let listener = std::net::TcpListener::bind(args.listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;

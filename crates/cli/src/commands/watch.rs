@@ -18,7 +18,7 @@ pub fn run(args: &WatchArgs, capture: Option<&crate::from::Loaded>, colour: bool
     let text = args.filter.join(" ");
     let f = sockscope_core::filter::parse(&text, &services).map_err(usage)?;
     let default_states = StateSet::ALL;
-    let mut collect = sockscope_watch::live_options(f.states.unwrap_or(default_states));
+    let mut collect = sockscope_live::live_options(f.states.unwrap_or(default_states));
     let by_namespace =
         f.expr.as_ref().is_some_and(|e| e.preds().iter().any(|p| matches!(p, Pred::Netns(_) | Pred::Container(_))));
     collect.filter = f.expr;

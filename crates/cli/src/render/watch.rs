@@ -6,7 +6,7 @@ use super::names::Namer;
 use serde::Serialize;
 use sockscope_core::Socket;
 use sockscope_core::diagnose::Finding;
-use sockscope_watch::frame::{Frame, StateCounts};
+use sockscope_live::frame::{Frame, StateCounts};
 use std::io::{self, Write};
 
 #[derive(Serialize)]
