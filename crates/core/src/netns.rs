@@ -95,7 +95,7 @@ fn inode_at(path: &Path, proc_root: &Path) -> Option<u64> {
     // UTF-8 (a namespace named so) must still count.
     let mountinfo = std::fs::read(proc_root.join("self/mountinfo")).unwrap_or_default();
     let mounted = nsfs_mounts(&String::from_utf8_lossy(&mountinfo)).iter().any(|(inode, _)| *inode == st.st_ino);
-    (mounted || first_pids(proc_root).contains_key(&st.st_ino)).then_some(st.st_ino)
+    (mounted || crate::procfs::process::netns_first_pids(proc_root).contains_key(&st.st_ino)).then_some(st.st_ino)
 }
 
 /// The caller's namespace followed by each `--netns SPEC` (once each, however often named):
@@ -162,7 +162,11 @@ impl<'a> Lookup<'a> {
         }
         let inode = inode_at(&path, proc_root).ok_or(NetnsError::NotNetns { spec: shown })?;
         let name = self.name(inode);
-        let pid = self.first_pids.get_or_insert_with(|| first_pids(proc_root)).get(&inode).copied();
+        let pid = self
+            .first_pids
+            .get_or_insert_with(|| crate::procfs::process::netns_first_pids(proc_root))
+            .get(&inode)
+            .copied();
         Ok(Netns { inode, name, pid, path, container: None })
     }
 }
@@ -178,21 +182,6 @@ fn names(proc_root: &Path) -> BTreeMap<u64, (String, PathBuf)> {
                 let name = crate::text::lossless_text(e.file_name().as_encoded_bytes());
                 out.entry(inode).or_insert((name, e.path()));
             }
-        }
-    }
-    out
-}
-
-/// For each namespace with a process in it: the lowest pid.
-fn first_pids(proc_root: &Path) -> BTreeMap<u64, u32> {
-    let mut out = BTreeMap::new();
-    let Ok(dir) = std::fs::read_dir(proc_root) else { return out };
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        // A process that is gone, or another user's (not readable without privilege), is skipped.
-        if let Some(inode) = std::fs::read_link(e.path().join("ns/net")).ok().as_deref().and_then(inode_of_link) {
-            let first = out.entry(inode).or_insert(pid);
-            *first = (*first).min(pid);
         }
     }
     out
@@ -219,7 +208,7 @@ pub fn nsfs_mounts(mountinfo: &str) -> Vec<(u64, PathBuf)> {
 /// bind-mounted (named or not). Sorted by inode; the caller's first.
 pub fn discover(proc_root: &Path) -> Vec<Netns> {
     let mut found: BTreeMap<u64, Netns> = BTreeMap::new();
-    for (inode, pid) in first_pids(proc_root) {
+    for (inode, pid) in crate::procfs::process::netns_first_pids(proc_root) {
         let path = proc_root.join(pid.to_string()).join("ns/net");
         found.insert(inode, Netns { inode, name: None, pid: Some(pid), path, container: None });
     }

@@ -1,10 +1,6 @@
 //! The clocks the records are stamped with.
 
-/// CLOCK_MONOTONIC now, in ns (the clock the tracepoint records are stamped with).
-pub fn monotonic_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
-}
+pub use sockscope_core::lookup::monotonic_ns;
 
 /// A CLOCK_MONOTONIC time as ns since the Unix epoch.
 pub fn wall_ns(mono_ns: u64) -> u64 {

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 const KEEP_NS: u64 = 1_000_000_000;
 
+use sockscope_core::process::Processes;
+
 struct Known {
     comm: Option<String>,
     /// The name the kernel gave at exec: what the process was called if it is gone before
@@ -18,7 +20,8 @@ struct Known {
 }
 
 pub struct Procs {
-    our_netns: Option<std::path::PathBuf>,
+    processes: Processes,
+    our_netns: Option<u64>,
     known: HashMap<u32, Known>,
     /// Threads other than their process's main one: whether each is in this namespace, and
     /// when that was read.
@@ -27,11 +30,8 @@ pub struct Procs {
 
 impl Procs {
     pub fn new() -> Procs {
-        Procs {
-            our_netns: std::fs::read_link("/proc/self/ns/net").ok(),
-            known: HashMap::new(),
-            threads: HashMap::new(),
-        }
+        let processes = Processes::default();
+        Procs { our_netns: processes.own_netns(), processes, known: HashMap::new(), threads: HashMap::new() }
     }
 
     fn get(&mut self, pid: u32, now: u64) -> &Known {
@@ -41,11 +41,8 @@ impl Procs {
                 self.known.retain(|_, k| now.saturating_sub(k.read_ns) <= KEEP_NS);
             }
             let exec_comm = self.known.get(&pid).and_then(|k| k.exec_comm.clone());
-            let comm = std::fs::read(format!("/proc/{pid}/comm"))
-                .ok()
-                .map(|b| String::from_utf8_lossy(b.strip_suffix(b"\n").unwrap_or(&b)).into_owned())
-                .or_else(|| exec_comm.clone());
-            let read = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns);
+            let comm = self.processes.comm(pid).or_else(|| exec_comm.clone());
+            let read = self.processes.netns(pid).map(|ns| Some(ns) == self.our_netns);
             let ours = read.or_else(|| self.known.get(&pid).and_then(|k| k.ours));
             self.known.insert(pid, Known { comm, exec_comm, ours, read_ns: now });
         }
@@ -57,7 +54,7 @@ impl Procs {
     /// the process may rename itself after exec (prctl PR_SET_NAME).
     pub fn exec(&mut self, pid: u32, comm: &[u8]) {
         let comm = String::from_utf8_lossy(comm.split(|b| *b == 0).next().unwrap_or(comm)).into_owned();
-        let ours = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns);
+        let ours = self.processes.netns(pid).map(|ns| Some(ns) == self.our_netns);
         let known = self.known.entry(pid).or_insert(Known { comm: None, exec_comm: None, ours: None, read_ns: 0 });
         known.comm = Some(comm.clone());
         known.exec_comm = Some(comm);
@@ -86,8 +83,7 @@ impl Procs {
         if self.threads.len() > 65536 {
             self.threads.retain(|_, (_, read)| now.saturating_sub(*read) <= KEEP_NS);
         }
-        let ours =
-            std::fs::read_link(format!("/proc/{pid}/task/{tid}/ns/net")).ok().map(|ns| Some(ns) == self.our_netns);
+        let ours = self.processes.thread_netns(pid, tid).map(|ns| Some(ns) == self.our_netns);
         self.threads.insert(tid, (ours, now));
         ours
     }

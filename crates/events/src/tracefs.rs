@@ -133,7 +133,7 @@ fn find() -> Found {
     if let Some(p) = USUAL.iter().map(Path::new).find(|p| check(p)) {
         return Found::At(p.to_path_buf());
     }
-    let mounts = std::fs::read("/proc/self/mounts").unwrap_or_default();
+    let mounts = sockscope_core::process::Processes::default().own_mounts();
     let mounts = String::from_utf8_lossy(&mounts);
     if let Some(p) = mounts_of_type(&mounts, "tracefs").into_iter().find(|p| check(p)) {
         return Found::At(p);

@@ -376,7 +376,7 @@ impl Tracker {
     }
 
     fn listener_of(&mut self, local: SocketAddr) -> Option<(Where, Option<Owner>)> {
-        let started = crate::table::listening_at(local).iter().find_map(|a| self.listeners.get(a).cloned());
+        let started = sockscope_core::lookup::listening_at(local).iter().find_map(|a| self.listeners.get(a).cloned());
         if let Some(found) = started.as_ref().filter(|(p, _)| *p == Where::Ours) {
             return Some(found.clone());
         }

@@ -5,6 +5,7 @@ use crate::tracer::{Mode, Tracer, tgid_of};
 use crate::{Event, Options, TraceError, sys};
 use nix::sys::ptrace;
 use nix::unistd::Pid;
+use sockscope_core::process::Processes;
 use std::collections::BTreeSet;
 
 /// Attaches to every thread of `pids`, reports their calls of `opts.set` until they all end
@@ -50,9 +51,8 @@ pub fn trace_attached(pids: &[i32], opts: &Options, report: impl FnMut(&Event) -
 
 /// The threads of process `pid` (itself if its task list cannot be read).
 fn threads(pid: i32) -> Vec<i32> {
-    let mut out: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
-        .unwrap_or_default();
+    let listed = u32::try_from(pid).ok().and_then(|p| Processes::default().threads(p).ok()).unwrap_or_default();
+    let mut out: Vec<i32> = listed.into_iter().filter_map(|t| i32::try_from(t).ok()).collect();
     if out.is_empty() {
         out.push(pid);
     }
@@ -63,7 +63,10 @@ fn threads(pid: i32) -> Vec<i32> {
 /// Refuses what cannot be traced before touching anything.
 fn check(pid: i32) -> Result<(), TraceError> {
     // The command name in it may be any bytes: only what follows it is read.
-    let stat = std::fs::read(format!("/proc/{pid}/stat")).map_err(|_| TraceError::NoSuchProcess(pid))?;
+    let stat = u32::try_from(pid)
+        .ok()
+        .and_then(|p| Processes::default().stat(p).ok())
+        .ok_or(TraceError::NoSuchProcess(pid))?;
     let stat = String::from_utf8_lossy(&stat);
     let after_name: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
     // The state is the 3rd field, the 1st after the command name's closing parenthesis.
@@ -91,24 +94,22 @@ fn denied(pid: i32, e: nix::errno::Errno) -> TraceError {
     if e != nix::errno::Errno::EPERM {
         return TraceError::Ptrace(e);
     }
-    let status = sockscope_core::text::read_lines(format!("/proc/{pid}/status")).unwrap_or_default();
+    let processes = Processes::default();
+    let status = u32::try_from(pid).map(|p| processes.status(p)).unwrap_or_default();
     let field = |name: &str| {
         status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.split_whitespace().next().unwrap_or("").to_string())
     };
     let tracer: i32 = field("TracerPid:").and_then(|v| v.parse().ok()).unwrap_or(0);
     let why = if tracer != 0 {
-        let comm = std::fs::read(format!("/proc/{tracer}/comm")).unwrap_or_default();
-        let comm = String::from_utf8_lossy(&comm);
+        let comm = u32::try_from(tracer).ok().and_then(|t| processes.comm_bytes(t)).unwrap_or_default();
         format!(
             "it is already traced by process {tracer} ({}); a process has one tracer at a time",
-            crate::decode::escaped(comm.trim_end())
+            crate::decode::escaped(&String::from_utf8_lossy(&comm))
         )
     } else {
         let owner: Option<u32> = field("Uid:").and_then(|v| v.parse().ok());
         let me = rustix::process::geteuid().as_raw();
-        let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
-            .ok()
-            .and_then(|s| s.trim().parse::<u8>().ok());
+        let scope = processes.sysctl("kernel/yama/ptrace_scope").and_then(|s| s.trim().parse::<u8>().ok());
         match scope {
             Some(3) => "kernel.yama.ptrace_scope is 3: no process may be traced until reboot".to_string(),
             Some(2) => "kernel.yama.ptrace_scope is 2: only a process with CAP_SYS_PTRACE may attach (run as root)".to_string(),

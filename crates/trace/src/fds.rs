@@ -13,6 +13,7 @@ use crate::peers::{Outside, Peer};
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, SocketAddrAny, SocketType};
 use serde::Serialize;
+use sockscope_core::process::Processes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -191,7 +192,7 @@ impl FdTable {
     /// The fd's socket inode (Ok), or what else it is (Err); None if it is not open.
     fn inode(&mut self, tgid: i32, fd: i64) -> Option<Result<(i32, u64), FdInfo>> {
         let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
-        let link = std::fs::read_link(format!("/proc/{tgid}/fd/{fd}")).ok()?;
+        let link = Processes::default().fd_link(u32::try_from(tgid).ok()?, u32::try_from(fd).ok()?)?;
         let link = link.to_string_lossy();
         let Some(inode) = link.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) else {
             return Some(Err(FdInfo::File(link.into_owned())));
@@ -326,11 +327,7 @@ impl FdTable {
     fn comm(&mut self, pid: i32) -> String {
         self.comms
             .entry(pid)
-            .or_insert_with(|| {
-                std::fs::read(format!("/proc/{pid}/comm"))
-                    .map(|b| String::from_utf8_lossy(&b).trim_end().to_string())
-                    .unwrap_or_default()
-            })
+            .or_insert_with(|| u32::try_from(pid).ok().and_then(|p| Processes::default().comm(p)).unwrap_or_default())
             .clone()
     }
 

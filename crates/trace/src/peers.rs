@@ -6,12 +6,13 @@
 //! is taken again for it at most once a second and at most 2% of the time, and a
 //! connection the table has not seen yet goes unnamed.
 
-use sockscope_core::model::{Endpoint, SockState, StateSet};
-use sockscope_core::{Collector, LookupRefresh, Netid, Selection, Snapshot, SnapshotOptions};
+use sockscope_core::Netid;
+use sockscope_core::hosts::LiveHost;
+use sockscope_core::lookup::SocketLookup;
+use sockscope_core::model::StateSet;
+use sockscope_core::process::Processes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// The process at the other end of a local connection.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -21,10 +22,8 @@ pub struct Peer {
 }
 
 pub struct Outside {
-    collector: Collector,
-    /// The table, taken again for a connection it does not hold as `LookupRefresh` allows.
-    table: Option<Arc<Snapshot>>,
-    refresh: LookupRefresh,
+    lookup: SocketLookup,
+    processes: Processes,
     /// Listening endpoint → the process listening there (None: nobody sockscope can see).
     listeners: HashMap<SocketAddr, Option<Peer>>,
     /// Whether a process shares sockscope's network namespace (only then is sockscope's
@@ -34,12 +33,9 @@ pub struct Outside {
 
 impl Default for Outside {
     fn default() -> Self {
-        let mut opts = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], StateSet::ALL));
-        opts.owners = true;
         Outside {
-            collector: Collector::new(opts),
-            table: None,
-            refresh: LookupRefresh::default(),
+            lookup: SocketLookup::new(&LiveHost::default(), &[Netid::Tcp], StateSet::ALL),
+            processes: Processes::default(),
             listeners: HashMap::new(),
             same_netns: HashMap::new(),
         }
@@ -47,7 +43,9 @@ impl Default for Outside {
 }
 
 impl Outside {
-    /// The process holding the other end of `tgid`'s connection `local` → `remote`.
+    /// The process holding the other end of `tgid`'s connection `local` → `remote`: the
+    /// socket at `remote` connected to `local`, else (not accepted yet, or gone) whoever
+    /// listens at `remote` — then every connection to it has that owner.
     pub fn peer(&mut self, tgid: i32, local: SocketAddr, remote: SocketAddr) -> Option<Peer> {
         if !remote.ip().to_canonical().is_loopback() || !self.in_our_netns(tgid) {
             return None;
@@ -55,48 +53,22 @@ impl Outside {
         if let Some(known) = self.listeners.get(&remote) {
             return known.clone();
         }
-        let mut found = self.find(local, remote);
-        if found.is_none() && self.refresh.due() {
-            let started = Instant::now();
-            self.table = Some(self.collector.collect().ok()?);
-            self.refresh.taken(started);
-            found = self.find(local, remote);
+        let as_peer =
+            |h: sockscope_core::lookup::Holder| Peer { pid: i32::try_from(h.pid).unwrap_or(0), comm: h.command };
+        if let Some(holder) = self.lookup.connection(remote, local).and_then(|s| s.holder) {
+            return Some(as_peer(holder));
         }
-        let (pid, comm, listening) = found?;
-        let peer = Peer { pid, comm };
-        if listening {
-            self.listeners.insert(remote, Some(peer.clone()));
-        }
+        // A listener whose holder cannot be seen now may be seen at a later look.
+        let peer = as_peer(self.lookup.listener(remote)??);
+        self.listeners.insert(remote, Some(peer.clone()));
         Some(peer)
     }
 
-    /// In the current table: the owner of the socket at `remote` connected to `local`, and
-    /// whether `remote` is a listening port (then every connection to it has that owner).
-    fn find(&self, local: SocketAddr, remote: SocketAddr) -> Option<(i32, String, bool)> {
-        let snap = self.table.as_ref()?;
-        let is = |e: &Endpoint, a: SocketAddr| matches!(e, Endpoint::Inet { address, port } if *port == a.port() && address.to_canonical() == a.ip().to_canonical());
-        let owner = |s: &sockscope_core::Socket| {
-            snap.owners_of(s).next().map(|o| (i32::try_from(o.process.pid).unwrap_or(0), o.process.command.to_string()))
-        };
-        if let Some(s) = snap.sockets.iter().find(|s| is(&s.local, remote) && is(&s.peer, local))
-            && let Some((pid, comm)) = owner(s)
-        {
-            let listening = snap.sockets.iter().any(|l| l.state == SockState::Listen && is(&l.local, remote));
-            return Some((pid, comm, listening));
-        }
-        // Not accepted yet (no file holds it), or gone: whoever listens there.
-        let l = snap.sockets.iter().find(|l| {
-            l.state == SockState::Listen
-                && matches!(&l.local, Endpoint::Inet { address, port } if *port == remote.port() && (address.is_unspecified() || address.to_canonical() == remote.ip().to_canonical()))
-        })?;
-        let (pid, comm) = owner(l)?;
-        Some((pid, comm, true))
-    }
-
     fn in_our_netns(&mut self, tgid: i32) -> bool {
+        let processes = &self.processes;
         *self.same_netns.entry(tgid).or_insert_with(|| {
-            let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/net")).ok();
-            ns(&tgid.to_string()).is_some_and(|theirs| Some(theirs) == ns("self"))
+            let theirs = u32::try_from(tgid).ok().and_then(|p| processes.netns(p));
+            theirs.is_some() && theirs == processes.own_netns()
         })
     }
 }

@@ -469,7 +469,8 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
 
 /// The process a thread belongs to (its Tgid), or the thread itself if /proc has no answer.
 pub fn tgid_of(pid: Pid) -> i32 {
-    sockscope_core::text::read_lines(format!("/proc/{pid}/status"))
+    let status = u32::try_from(pid.as_raw()).map(|p| sockscope_core::process::Processes::default().status(p));
+    status
         .ok()
         .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Tgid:").and_then(|v| v.trim().parse().ok())))
         .unwrap_or(pid.as_raw())

@@ -119,6 +119,19 @@ pub fn netns(proc_root: &Path, task: &str) -> Option<u64> {
     std::fs::metadata(proc_root.join(task).join("ns/net")).ok().map(|m| m.ino())
 }
 
+/// For each network namespace with a process in it: its lowest pid. A process that is gone,
+/// or another user's (not readable without privilege), is skipped.
+pub fn netns_first_pids(proc_root: &Path) -> std::collections::BTreeMap<u64, u32> {
+    let mut out = std::collections::BTreeMap::new();
+    for pid in pids(proc_root).unwrap_or_default() {
+        if let Some(inode) = netns(proc_root, &pid.to_string()) {
+            let first = out.entry(inode).or_insert(pid);
+            *first = (*first).min(pid);
+        }
+    }
+    out
+}
+
 /// Whether SELinux is on (its filesystem is mounted): only then are security contexts shown.
 pub fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
