@@ -494,6 +494,9 @@ pub struct WatchArgs {
     /// One JSON document per refresh, a line each, instead of text
     #[arg(long)]
     pub json: bool,
+    /// The doctor's thresholds for the findings, from a TOML file as `doctor --config` reads
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub namespaces: NetnsArgs,
     /// Filter in the filter language, e.g. 'dport = :5432' or 'state close-wait'
@@ -817,7 +820,8 @@ pub struct DoctorArgs {
     /// Change a threshold: KEY=VALUE (repeatable; see --list-thresholds)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Read thresholds from a file of KEY = VALUE lines (# comments)
+    /// Read thresholds from a TOML file: KEY = NUMBER lines (# comments), at the top or under
+    /// [thresholds] (serve's --config file works too)
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
     /// Print every threshold with its value and exit

@@ -288,3 +288,41 @@ fn a_capture_replays_on_the_terminal() {
     assert!(wait(&mut screen.child).success());
     drop(held);
 }
+
+/// Issue 29: `watch --config` reads the doctor's thresholds as `doctor --config` does (one
+/// TOML reader in core), and its findings follow them.
+#[test]
+fn a_thresholds_file_sets_the_findings_watch_shows() {
+    private_netns();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // Two CLOSE-WAIT sockets this test holds, persisting from one refresh to the next:
+    // critical at the default levels, only noted when a file raises them.
+    let _cw: Vec<_> = (0..2).map(|_| sockscope_lab::sockets::close_wait(&l).unwrap()).collect();
+    let dir = std::env::temp_dir().join(format!("sockscope-watch-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (good, bad) = (dir.join("t.toml"), dir.join("bad.toml"));
+    std::fs::write(&good, "# a leak of a hundred is ours to allow\nclose_wait_warn = 100\n[thresholds]\nclose_wait_crit_persisting = 100\n").unwrap();
+    std::fs::write(&bad, "close_wait_warn = 1\nno_such_threshold = 2\n").unwrap();
+    // Findings come from the second refresh on (they compare two looks).
+    let severities = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["watch", "--count", "2", "-i", "0.1", "--json"];
+        args.extend_from_slice(extra);
+        let out = sockscope(&args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let last = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or("").to_string();
+        let doc: Value = serde_json::from_str(&last).unwrap();
+        let findings = doc["findings"].as_array().unwrap().iter();
+        findings
+            .filter(|f| f["rule"] == "close-wait-leak")
+            .map(|f| f["severity"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(severities(&[]), ["crit"]);
+    assert_eq!(severities(&["--config", good.to_str().unwrap()]), ["info"]);
+    let out = sockscope(&["watch", "--once", "--config", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}:2: unknown threshold 'no_such_threshold'", bad.display())), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

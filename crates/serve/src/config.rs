@@ -88,15 +88,11 @@ pub struct Config {
     pub families: Families,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
-}
-
 impl Config {
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
         let err = |offset: usize, message: String| ConfigError {
             path: path.to_string(),
-            line: line_of(text, offset),
+            line: sockscope_core::diagnose::thresholds::line_of(text, offset),
             message,
         };
         let file: File = toml::from_str(text).map_err(|e| {
@@ -114,18 +110,10 @@ impl Config {
             let parsed = sockscope_core::text::interval(m.get_ref());
             config.min_interval = Some(parsed.map_err(|why| err(m.span().start, format!("min_interval: {why}")))?);
         }
+        // The doctor's format, read by core's one reader of it.
         for (key, value) in &file.thresholds {
-            let text_value = match value.get_ref() {
-                toml::Value::Integer(i) => i.to_string(),
-                toml::Value::Float(f) => f.to_string(),
-                other => {
-                    return Err(err(
-                        value.span().start,
-                        format!("{}: a number, not {}", key.get_ref(), other.type_str()),
-                    ));
-                }
-            };
-            config.thresholds.set(key.get_ref(), &text_value).map_err(|e| err(key.span().start, e.to_string()))?;
+            sockscope_core::diagnose::thresholds::set_toml(&mut config.thresholds, key.get_ref(), value.get_ref())
+                .map_err(|m| err(key.span().start, m))?;
         }
         let c = &file.collectors;
         let on = |v: Option<bool>| v.unwrap_or(true);

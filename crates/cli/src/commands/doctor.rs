@@ -14,17 +14,7 @@ pub fn run(args: &DoctorArgs, origin: &crate::from::Origin, colour: bool, out: &
     let mut t = Thresholds::default();
     if let Some(path) = &args.config {
         let text = crate::input::read_text(path, "the config file", false)?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let (k, v) = line
-                .split_once('=')
-                .with_context(|| format!("{}:{}: expected KEY = VALUE", path.display(), n + 1))
-                .map_err(usage)?;
-            t.set(k.trim(), v).map_err(|e| usage(anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1)))?;
-        }
+        sockscope_core::diagnose::thresholds::read_toml(&mut t, &path.display().to_string(), &text).map_err(usage)?;
     }
     for kv in &args.set {
         let (k, v) = kv.split_once('=').with_context(|| format!("--set {kv}: expected KEY=VALUE")).map_err(usage)?;

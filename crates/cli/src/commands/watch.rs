@@ -38,6 +38,12 @@ pub fn run(args: &WatchArgs, capture: Option<&crate::from::Loaded>, colour: bool
         let scope = sockscope_core::host::FilterScope::reading(&collect.namespaces);
         sockscope_core::host::resolve_filter(e, &*host, scope).map_err(usage)?;
     }
+    let mut thresholds = sockscope_core::diagnose::Thresholds::default();
+    if let Some(path) = &args.config {
+        let text = crate::input::read_text(path, "the config file", false)?;
+        sockscope_core::diagnose::thresholds::read_toml(&mut thresholds, &path.display().to_string(), &text)
+            .map_err(usage)?;
+    }
     let view = match args.view {
         WatchView::Processes => View::Processes,
         WatchView::Listeners => View::Listeners,
@@ -51,7 +57,7 @@ pub fn run(args: &WatchArgs, capture: Option<&crate::from::Loaded>, colour: bool
         view,
         filter_text: text,
         colour,
-        thresholds: sockscope_core::diagnose::Thresholds::default(),
+        thresholds,
         hosts,
     };
     let terminal = rustix::termios::isatty(std::io::stdout()) && rustix::termios::isatty(std::io::stdin());
