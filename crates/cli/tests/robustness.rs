@@ -172,9 +172,23 @@ fn non_finite_option_values_are_refused() {
 #[test]
 fn a_full_stderr_never_panics() {
     private_netns();
-    for cmd in ["-tn 'sport = '", "-tanp", "fds 1", "who :1", "doctor --interval 0", "-K -t"] {
-        let out = shell(&format!("\"$0\" {cmd} 2>/dev/full >/dev/null"));
-        assert_ne!(out.status.code(), Some(101), "{cmd} panicked");
+    // A full stderr changes nothing but the lost lines: each command exits as it does with
+    // stderr discarded (and those whose answer is fixed, with that code).
+    for (cmd, fixed) in [
+        ("-tn 'sport = '", Some(2)),
+        ("-tanp", Some(0)),
+        ("fds 1", None),
+        ("who :1", Some(1)),
+        ("doctor --interval 0 --pid $$", Some(0)),
+        ("-K -t", Some(2)),
+    ] {
+        let full = shell(&format!("\"$0\" {cmd} 2>/dev/full >/dev/null")).status.code();
+        let discarded = shell(&format!("\"$0\" {cmd} 2>/dev/null >/dev/null")).status.code();
+        assert_ne!(full, Some(101), "{cmd} panicked");
+        assert_eq!(full, discarded, "{cmd}: exit status with a full stderr");
+        if let Some(code) = fixed {
+            assert_eq!(full, Some(code), "{cmd}");
+        }
     }
 }
 
