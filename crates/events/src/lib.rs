@@ -11,6 +11,7 @@
 //!
 //! They are joined by socket cookie. Without the tracepoints, lives come from the destroy
 //! records alone, with start times from periodic looks at the socket table (approximate).
+#![forbid(unsafe_code)]
 
 mod clock;
 pub mod format;

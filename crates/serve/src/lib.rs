@@ -5,6 +5,7 @@
 //! and says so (`sockscope_scrape_stale 1`).
 //!
 //! `http` is the server (bounded workers, limits, timeouts), `metrics` the exposition.
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod http;

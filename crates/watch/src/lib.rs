@@ -5,6 +5,7 @@
 //!
 //! `columns` is the one place the views' columns are defined; `ui` draws them full-screen,
 //! `plain` as text for `--once`, `--count` and pipes.
+#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod columns;

@@ -213,3 +213,13 @@ impl Socket {
         self.details.get_or_insert_with(Default::default)
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    /// At 200k sockets each byte of `Socket` is 200 kB: its size is pinned, and
+    /// docs/ARCHITECTURE.md says it. Growing it is a decision, made here and there.
+    #[test]
+    fn a_socket_is_144_bytes() {
+        assert_eq!(std::mem::size_of::<super::Socket>(), 144);
+    }
+}
