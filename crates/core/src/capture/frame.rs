@@ -844,3 +844,144 @@ impl Frame {
 pub fn counters_of(files: &std::collections::BTreeMap<String, String>) -> HashMap<String, u64> {
     crate::procfs::counters::read_from(|f| files.get(&format!("net/{f}")).cloned())
 }
+
+#[cfg(test)]
+mod roundtrip {
+    use super::*;
+    use crate::capture::codec::Shared;
+    use proptest::collection::{btree_map, vec};
+    use proptest::option;
+    use proptest::prelude::*;
+
+    fn table() -> impl Strategy<Value = Table> {
+        let name = (0..6usize).prop_map(|i| TableName::ALL[i]);
+        let netlink = vec(vec(any::<u8>(), 0..40), 0..5).prop_map(|msgs| {
+            let mut w = Writer { buf: Vec::new() };
+            for m in &msgs {
+                w.bytes(m);
+            }
+            TableSource::Netlink(Shared::new(w.buf))
+        });
+        let proc_net = (".{0,20}", vec(("[a-z6]{1,8}", ".{0,40}"), 0..3))
+            .prop_map(|(failure, files)| TableSource::ProcNet { failure, files });
+        (name, prop_oneof![netlink, proc_net]).prop_map(|(name, source)| Table { name, source })
+    }
+
+    fn fd() -> impl Strategy<Value = FdEntry> {
+        let link = prop_oneof![
+            any::<u32>().prop_map(|i| format!("socket:[{i}]")),
+            any::<u32>().prop_map(|i| format!("pipe:[{i}]")),
+            "/[a-z/]{0,16}".prop_map(String::from),
+            Just("anon_inode:[eventfd]".to_string()),
+            ".{0,12}".prop_map(String::from),
+        ];
+        (0..4096u32, link, option::of(any::<u64>()), option::of(any::<u64>())).prop_map(|(n, link, pos, size)| {
+            let mut e = crate::procfs::fdtable::entry_for(FdName::Number(n), link, || None);
+            (e.pos, e.size) = (pos, size);
+            e
+        })
+    }
+
+    fn process(pid: u32) -> impl Strategy<Value = ProcessRecord> {
+        (
+            ".{0,15}",
+            any::<u32>(),
+            (option::of(any::<u64>()), option::of(any::<u64>())),
+            option::of(vec(any::<u8>(), 0..30)),
+            vec(fd(), 0..6),
+            vec((any::<u32>(), "[A-Z]{0,6}"), 0..2),
+            any::<bool>(),
+            option::of(".{0,30}"),
+        )
+            .prop_map(move |(command, uid, (soft, hard), cmdline, fds, protocols, in_our_netns, cgroup)| {
+                ProcessRecord {
+                    pid,
+                    command,
+                    uid,
+                    limit: FdLimit { soft, hard },
+                    cmdline,
+                    fds,
+                    protocols,
+                    in_our_netns,
+                    cgroup,
+                }
+            })
+    }
+
+    fn frame() -> impl Strategy<Value = Frame> {
+        let processes = proptest::collection::btree_set(1..100_000u32, 0..4)
+            .prop_flat_map(|pids| pids.into_iter().map(process).collect::<Vec<_>>());
+        let later = option::of(
+            (
+                any::<u64>(),
+                any::<u64>(),
+                vec(any::<(u64, u8, u32, u32)>(), 0..4),
+                btree_map("net/[a-z]{1,6}", ".{0,20}", 0..2),
+            )
+                .prop_map(|(taken_at_ns, window_ns, tcp, files)| SecondLook {
+                    taken_at_ns,
+                    window_ns,
+                    tcp,
+                    files,
+                }),
+        );
+        let namespaces = vec(
+            (any::<u64>(), option::of(".{0,8}"), option::of(any::<u32>()), vec(table(), 0..2))
+                .prop_map(|(inode, name, pid, tables)| NetnsRecord { inode, name, pid, tables }),
+            0..2,
+        );
+        (
+            (any::<u64>(), vec(table(), 0..4), processes, vec((any::<u32>(), ".{0,10}"), 0..3), any::<u32>()),
+            (option::of("[0-9a-z]{0,8}"), btree_map("(net|sys)/[a-z_/]{1,12}", ".{0,30}", 0..4), later),
+            (vec(".{0,16}", 0..3), vec(".{0,8}", 0..2), vec((any::<u64>(), ".{0,12}"), 0..3), vec(".{0,20}", 0..3)),
+            (any::<bool>(), option::of(any::<u64>()), namespaces, vec((".{0,6}", ".{0,6}", ".{0,6}"), 0..2)),
+        )
+            .prop_map(|(a, b, c, d)| {
+                let (taken_at_ns, tables, processes, unreadable, vanished) = a;
+                let (hidepid, files, later) = b;
+                let (stale, stale_dirs, cgroups, warnings) = c;
+                let (full, own_netns, namespaces, pods) = d;
+                Frame {
+                    taken_at_ns,
+                    tables,
+                    processes,
+                    unreadable,
+                    vanished,
+                    hidepid,
+                    files,
+                    later,
+                    stale,
+                    stale_dirs,
+                    cgroups,
+                    warnings,
+                    full,
+                    own_netns,
+                    namespaces,
+                    pods,
+                    ..Frame::default()
+                }
+            })
+    }
+
+    fn encoded(f: &Frame) -> Vec<u8> {
+        let mut w = Writer { buf: Vec::new() };
+        f.encode(&mut w);
+        w.buf
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+        /// decode(encode(f)) is f: encoded again, it is the same bytes (so no field is lost,
+        /// changed or added on the way through), and it reads to the same look.
+        #[test]
+        fn a_frame_reads_back_as_it_was_written(f in frame()) {
+            let bytes = encoded(&f);
+            let back = Frame::decode(&mut Reader::new(&bytes)).expect("a frame just written reads back");
+            prop_assert_eq!(encoded(&back), bytes);
+            prop_assert_eq!(back.processes.len(), f.processes.len());
+            prop_assert_eq!(back.socket_count(), f.socket_count());
+            prop_assert_eq!(&back.files, &f.files);
+            prop_assert_eq!(format!("{:?}", back.processes), format!("{:?}", f.processes));
+        }
+    }
+}
