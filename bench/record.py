@@ -87,7 +87,7 @@ The capture holds {everything} sockets of every table; `--from` listed {sockets}
 
 A look holds every socket as the kernel's sock_diag replies with every extension, every
 process's fd table (fdinfo for every fd but sockets), the options of listeners and of the
-connections the doctor judges, counters and sysctls. `--full` adds every socket fd's fdinfo
+idle or slow connections (docs/record.md), counters and sysctls. `--full` adds every socket fd's fdinfo
 and every held socket's options (pidfd_getfd and some twenty getsockopts each): what `fds`
 and `--sockopts` show of each socket.
 <!-- /record -->

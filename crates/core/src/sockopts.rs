@@ -174,7 +174,7 @@ impl Unreadable {
     pub fn why(self) -> &'static str {
         match self {
             Unreadable::NotRecorded => {
-                "the capture holds the options of listeners and of the connections the doctor judges (record --full records every socket's)"
+                "the capture holds the options of listeners and of idle or slow connections (record --full records every socket's)"
             }
             Unreadable::Denied => {
                 "reading another process's socket needs ptrace access to it (root, or the same user with kernel.yama.ptrace_scope 0)"

@@ -30,7 +30,8 @@ pub struct Frame {
     /// The kernel's text files the commands read (counters, sysctls), by their path under
     /// /proc (`net/netstat`, `sys/net/core/somaxconn`).
     pub files: BTreeMap<String, String>,
-    /// Options of the listeners and of the connections the doctor judges.
+    /// Options of the sockets the recording chose (`hosts::record::OptionsOf`), or of every
+    /// held socket with `full`.
     pub options: OptionReport,
     /// The doctor's second look, a window after the first.
     pub later: Option<SecondLook>,
