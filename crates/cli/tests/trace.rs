@@ -665,12 +665,39 @@ fn a_signal_to_sockscope_reaches_the_command_it_started() {
 
 #[test]
 fn the_seccomp_filter_is_active_in_the_command() {
-    // The command sees its filter (Seccomp: 2) and no_new_privs, which the filter needs.
-    let out = sockscope(&["trace", "--", "cat", "/proc/self/status"]);
+    // With -f (every process that inherits it followed) the command sees its filter
+    // (Seccomp: 2) and no_new_privs, which the filter needs.
+    let out = sockscope(&["trace", "-f", "--", "cat", "/proc/self/status"]);
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(status.lines().any(|l| l == "Seccomp:\t2"), "{status}");
     assert!(status.lines().any(|l| l == "NoNewPrivs:\t1"), "{status}");
-    // Without it the command stops at every call, and has no filter.
-    let out = sockscope(&["trace", "--no-seccomp", "--", "cat", "/proc/self/status"]);
-    assert!(String::from_utf8_lossy(&out.stdout).lines().any(|l| l == "Seccomp:\t0"));
+    // Without -f, or with --no-seccomp, the command stops at every call and has no filter:
+    // a child nobody follows must not inherit one.
+    for args in [
+        &["trace", "--", "cat", "/proc/self/status"][..],
+        &["trace", "-f", "--no-seccomp", "--", "cat", "/proc/self/status"],
+    ] {
+        let out = sockscope(args);
+        assert!(String::from_utf8_lossy(&out.stdout).lines().any(|l| l == "Seccomp:\t0"), "{args:?}");
+    }
+}
+
+/// Issue 30: without -f, a child of the traced command inherited the seccomp filter with no
+/// tracer, and every call it names failed with ENOSYS (python's socket.socket() raised
+/// "Function not implemented"). Traced, the command and its children behave as untraced.
+#[test]
+fn without_follow_the_children_of_the_command_are_not_harmed() {
+    private_netns();
+    let script = "python3 -c 'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(\"child ok\")'; echo parent ok";
+    let untraced = Command::new("sh").args(["-c", script]).output().unwrap();
+    let traced = run_in_netns(Command::new(env!("CARGO_BIN_EXE_sockscope")).args(["trace", "--", "sh", "-c", script]));
+    assert_eq!(String::from_utf8_lossy(&untraced.stdout), "child ok\nparent ok\n");
+    assert_eq!(traced.stdout, untraced.stdout, "{}", String::from_utf8_lossy(&traced.stderr));
+    assert_eq!(traced.status.code(), untraced.status.code());
+    assert!(!String::from_utf8_lossy(&traced.stderr).contains("Function not implemented"));
+    // With -f the child is followed: its socket call is in the trace.
+    let followed =
+        run_in_netns(Command::new(env!("CARGO_BIN_EXE_sockscope")).args(["trace", "-f", "--", "sh", "-c", script]));
+    assert_eq!(followed.stdout, untraced.stdout);
+    assert!(String::from_utf8_lossy(&followed.stderr).lines().any(|l| l.contains("socket(AF_INET")), "{followed:?}");
 }

@@ -66,7 +66,11 @@ pub fn trace_command(argv: &[OsString], opts: &Options, report: impl FnMut(&Even
     let shown = decode::escaped(&program.to_string_lossy());
     let mut cmd = Command::new(program);
     cmd.args(rest);
-    let filter = if opts.seccomp { Some(seccomp_filter(&opts.set, arch)?) } else { None };
+    // The filter only where every process that inherits it is followed (-f), as strace's
+    // --seccomp-bpf: a child with the filter and no tracer gets ENOSYS from every call the
+    // filter names, so without -f the command is stopped at every call instead.
+    let seccomp = opts.seccomp && opts.follow;
+    let filter = if seccomp { Some(seccomp_filter(&opts.set, arch)?) } else { None };
     sys::catch_stop_signals().map_err(TraceError::Signals)?;
     let child = sys::spawn_traced(&mut cmd, filter).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => TraceError::NotFound(shown.clone()),
@@ -76,10 +80,10 @@ pub fn trace_command(argv: &[OsString], opts: &Options, report: impl FnMut(&Even
     let root = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0));
     // The first stop: SIGTRAP once exec succeeded.
     nix::sys::wait::waitpid(root, None).map_err(TraceError::Ptrace)?;
-    let mut tracer = Tracer::new(opts, Mode::Started { seccomp: opts.seccomp }, report);
+    let mut tracer = Tracer::new(opts, Mode::Started { seccomp }, report);
     nix::sys::ptrace::setoptions(root, tracer.ptrace_options()).map_err(TraceError::Ptrace)?;
     tracer.set_root(root);
-    let resume = if opts.seccomp { nix::sys::ptrace::cont } else { nix::sys::ptrace::syscall };
+    let resume = if seccomp { nix::sys::ptrace::cont } else { nix::sys::ptrace::syscall };
     resume(root, None).map_err(TraceError::Ptrace)?;
     tracer.run()
 }

@@ -12,7 +12,8 @@ pub struct Options {
     /// Bytes of a buffer shown (`-s`).
     pub string_limit: usize,
     /// Stop a started command only at the calls of `set` (a seccomp filter installed before
-    /// exec, as strace's --seccomp-bpf), not at every call.
+    /// exec, as strace's --seccomp-bpf), not at every call. Only with `follow`: a child the
+    /// tracer does not follow would inherit the filter with no tracer, and fail.
     pub seccomp: bool,
     /// Show each fd as what it is (`3<TCP:[…]>`), as strace -yy.
     pub annotate: bool,
