@@ -577,8 +577,13 @@ pub struct TraceArgs {
     /// Stop the started command at every call, not only at the traced ones (no seccomp filter)
     #[arg(long)]
     pub no_seccomp: bool,
-    /// The command to start and trace, with its arguments (after `--` if they look like options)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD", required_unless_present = "pid")]
+    /// Show each fd as its connection, as strace -y/-yy: accepted for strace's command lines;
+    /// sockscope always shows them (--raw-fds turns it off)
+    #[arg(short = 'y', action = clap::ArgAction::Count)]
+    pub show_fds: u8,
+    /// The command to start and trace, with its arguments (after `--` if it begins with `-`);
+    /// a flag before it that sockscope does not know is an error, not a command
+    #[arg(trailing_var_arg = true, value_name = "CMD", required_unless_present = "pid")]
     pub command: Vec<std::ffi::OsString>,
 }
 

@@ -701,3 +701,24 @@ fn without_follow_the_children_of_the_command_are_not_harmed() {
     assert_eq!(followed.stdout, untraced.stdout);
     assert!(String::from_utf8_lossy(&followed.stderr).lines().any(|l| l.contains("socket(AF_INET")), "{followed:?}");
 }
+
+/// Issue 30: strace's `-y`/`-yy` were taken for the command (`-yy: command not found`); an
+/// unknown flag before the command is a wrong command line, not a program to run.
+#[test]
+fn strace_fd_flags_are_accepted_and_unknown_flags_refused() {
+    for args in
+        [&["trace", "-yy", "--", "true"][..], &["trace", "-y", "true"], &["trace", "-f", "-yy", "sh", "-c", "true"]]
+    {
+        let out = sockscope(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    for flag in ["-Z", "-X", "--bogus"] {
+        let out = sockscope(&["trace", flag, "--", "true"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+        assert!(err.contains(flag) && !err.contains("command not found"), "{flag}: {err}");
+    }
+    // After `--`, a word beginning with `-` is the command.
+    let out = sockscope(&["trace", "--", "-no-such-program"]);
+    assert_eq!(out.status.code(), Some(127));
+}
