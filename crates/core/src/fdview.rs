@@ -22,7 +22,6 @@ pub struct Which {
 
 #[derive(Clone, Debug)]
 pub struct FdViewOptions {
-    pub proc_root: PathBuf,
     pub read: ReadOptions,
     /// Find the other end of pipes, sockets and eventfds.
     pub peers: bool,
@@ -174,9 +173,10 @@ impl FdView {
     pub fn collect(host: &dyn Host, which: &Which, opts: &FdViewOptions) -> Result<FdView, FdViewError> {
         let all = host.pids().map_err(|e| match e {
             crate::ProcError::Read { path, cause } => FdViewError::Proc { path, cause },
-            other => {
-                FdViewError::Proc { path: opts.proc_root.clone(), cause: std::io::Error::other(other.to_string()) }
-            }
+            other => FdViewError::Proc {
+                path: host.proc_root().to_path_buf(),
+                cause: std::io::Error::other(other.to_string()),
+            },
         })?;
         let pids = select_pids(&all, which, |pid| host.command(pid))?;
         let system = match (host.text_of("sys/fs/file-nr"), host.text_of("sys/fs/nr_open")) {
@@ -189,7 +189,7 @@ impl FdView {
         // Sockets of the tables' namespace, by inode, to show each socket fd as a socket line:
         // dumped on a thread of its own while the fd tables are read.
         let mut snap_opts = SnapshotOptions::new(Selection::resolve(&[], &[], StateSet::ALL));
-        snap_opts.proc_root = opts.proc_root.clone();
+        snap_opts.proc_root = host.proc_root().to_path_buf();
         let (tables, snap) = std::thread::scope(|sc| {
             let dump = sc.spawn(|| host.snapshot(&snap_opts));
             let tables = host.fd_tables(&pids, opts.read);

@@ -139,7 +139,7 @@ pub fn interactive(opts: Options) -> anyhow::Result<()> {
                         let _ = feed.control.send(collect::Control::Interval(d));
                     }
                     Action::Filter(text) => apply_filter(&mut app, &feed, &services, &opts, text),
-                    Action::OpenProcess(pid) => open_process(&mut app, &opts, pid),
+                    Action::OpenProcess(pid) => open_process(&mut app, pid),
                     Action::Kill(index) => kill(&mut app, index),
                 }
                 dirty = true;
@@ -181,15 +181,12 @@ fn apply_filter(app: &mut App, feed: &collect::Feed, services: &Services, opts: 
 }
 
 /// A process's fd table for the drill-down, as `sockscope fds PID` lists it.
-fn open_process(app: &mut App, opts: &Options, pid: u32) {
+fn open_process(app: &mut App, pid: u32) {
     use sockscope_core::fdview::{FdView, FdViewOptions, ReadOptions, Which};
     let Some(host) = app.frame.as_ref().map(|f| Arc::clone(&f.host)) else { return };
     let which = Which { pids: vec![pid], names: Vec::new() };
-    let view_opts = FdViewOptions {
-        proc_root: opts.collect.proc_root.clone(),
-        read: ReadOptions { fdinfo: false, specials: false, skip_socket_fdinfo: false },
-        peers: false,
-    };
+    let view_opts =
+        FdViewOptions { read: ReadOptions { fdinfo: false, specials: false, skip_socket_fdinfo: false }, peers: false };
     match FdView::collect(&*host, &which, &view_opts) {
         Ok(view) => {
             let Some(p) = view.processes.first() else {

@@ -38,7 +38,6 @@ pub fn run(args: &FdsArgs, origin: &crate::from::Origin, out: &mut impl Write) -
         }
     }
     let opts = FdViewOptions {
-        proc_root: "/proc".into(),
         read: ReadOptions {
             fdinfo: true,
             specials: !args.no_specials && args.top.is_none(),
