@@ -722,3 +722,142 @@ fn strace_fd_flags_are_accepted_and_unknown_flags_refused() {
     let out = sockscope(&["trace", "--", "-no-such-program"]);
     assert_eq!(out.status.code(), Some(127));
 }
+
+/// The process state of `pid` (`State:` of its status), or "" once it is gone.
+fn state_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("State:")).map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The started command: sockscope's one child.
+fn command_of(sockscope: &Child) -> u32 {
+    let mut found = 0;
+    wait_until("the command to start", || {
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", sockscope.id()));
+        found = children.ok().and_then(|c| c.split_whitespace().next().and_then(|p| p.parse().ok())).unwrap_or(0);
+        found != 0
+    });
+    found
+}
+
+/// Issue 30's second harm: a started command that stopped itself finished at once, as
+/// `PTRACE_TRACEME` tracees cannot be left in a group stop. Seized, it stays stopped until
+/// SIGCONT, whether it stopped itself or was stopped from outside, as untraced.
+#[test]
+fn a_started_command_stopped_by_itself_or_from_outside_stays_stopped() {
+    let script = "kill -STOP $$; echo after; read line; echo got $line";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["trace", "-f", "--", "sh", "-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let shell = command_of(&child);
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    // In its group stop, a tracee the tracer listens to reads `t (tracing stop)`.
+    let stopped = || state_of(shell).contains("stop");
+    wait_until("the shell's own SIGSTOP", stopped);
+    // Stopped, it does not go on to say "after", however long it is left.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(stopped(), "{}", state_of(shell));
+    assert!(lines.try_recv().is_err());
+    assert!(child.try_wait().unwrap().is_none());
+    Command::new("kill").args(["-CONT", &shell.to_string()]).status().unwrap();
+    assert_eq!(lines.recv_timeout(Duration::from_secs(60)).unwrap(), "after");
+    // Now waiting for a line: stopped from outside, it stays stopped too.
+    wait_until("the shell to wait for its line", || state_of(shell).contains("sleeping"));
+    Command::new("kill").args(["-STOP", &shell.to_string()]).status().unwrap();
+    wait_until("the outside SIGSTOP", stopped);
+    child.stdin.as_mut().unwrap().write_all(b"line\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(lines.try_recv().is_err(), "a stopped shell read its line");
+    Command::new("kill").args(["-CONT", &shell.to_string()]).status().unwrap();
+    assert_eq!(lines.recv_timeout(Duration::from_secs(60)).unwrap(), "got line");
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("--- SIGSTOP {si_signo=SIGSTOP, si_code=SI_USER").count(), 2, "{err}");
+}
+
+/// Every descendant of the started command, by the children lists of each thread.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(p) = queue.pop() {
+        let tasks = std::fs::read_dir(format!("/proc/{p}/task")).map(|d| d.flatten().collect::<Vec<_>>());
+        for task in tasks.unwrap_or_default() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                out.push(child);
+                queue.push(child);
+            }
+        }
+    }
+    out
+}
+
+/// Issue 30: descendants that outlived a SIGKILLed sockscope kept the seccomp filter
+/// (`Seccomp: 2`) and failed every call it names, forever. With the filter (-f), every
+/// tracee dies with sockscope; without it (no -f), nothing is filtered and the command runs
+/// on untraced, as under strace.
+#[test]
+fn killed_outright_nothing_it_traced_lives_on_with_a_filter() {
+    let script = "sleep 300 & sleep 300 & wait";
+    for follow in [true, false] {
+        let mut args = vec!["trace"];
+        if follow {
+            args.push("-f");
+        }
+        args.extend(["--", "sh", "-c", script]);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let shell = command_of(&child);
+        let mut family = Vec::new();
+        wait_until("the two sleeps", || {
+            family = descendants(shell);
+            family.len() == 2
+                && family
+                    .iter()
+                    .all(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e.ends_with("sleep")))
+        });
+        family.push(shell);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let seccomp = |pid: &u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| s.lines().find(|l| l.starts_with("Seccomp:")).map(str::to_string))
+        };
+        if follow {
+            // Gone, or dying: a zombie shows no Seccomp line once reaped by init.
+            wait_until("every tracee to die with sockscope", || {
+                family.iter().all(|p| seccomp(p).is_none() || state_of(*p).contains("zombie"))
+            });
+        } else {
+            wait_until("the shell to be let go", || {
+                std::fs::read_to_string(format!("/proc/{shell}/status")).unwrap().contains("TracerPid:\t0")
+            });
+            for p in &family {
+                assert_eq!(seccomp(p).as_deref(), Some("Seccomp:\t0"), "pid {p}");
+                assert!(!state_of(*p).contains("zombie"), "pid {p}");
+            }
+            for p in &family {
+                let _ = Command::new("kill").args(["-KILL", &p.to_string()]).status();
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod args;
 mod attach;
+mod command;
 pub mod decode;
 mod event;
 pub mod fds;
@@ -25,7 +26,6 @@ pub use peers::Peer;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::process::Command;
 use tracer::{Mode, Tracer};
 
 /// Whether SIGINT, SIGTERM or SIGHUP has asked the trace to end (a writer blocked on a full
@@ -60,30 +60,31 @@ fn seccomp_filter(set: &BTreeSet<u64>, arch: seccompiler::TargetArch) -> Result<
 /// status: its code, or 128 + the signal that killed it (as a shell).
 pub fn trace_command(argv: &[OsString], opts: &Options, report: impl FnMut(&Event) -> bool) -> Result<i32, TraceError> {
     let arch = check_architecture()?;
-    let Some((program, rest)) = argv.split_first() else {
-        return Err(TraceError::NotFound(String::new()));
-    };
-    let shown = decode::escaped(&program.to_string_lossy());
-    let mut cmd = Command::new(program);
-    cmd.args(rest);
+    let command = command::Command::find(argv)?;
+    let shown = decode::escaped(&argv.first().map(|p| p.to_string_lossy()).unwrap_or_default());
     // The filter only where every process that inherits it is followed (-f), as strace's
     // --seccomp-bpf: a child with the filter and no tracer gets ENOSYS from every call the
     // filter names, so without -f the command is stopped at every call instead.
     let seccomp = opts.seccomp && opts.follow;
     let filter = if seccomp { Some(seccomp_filter(&opts.set, arch)?) } else { None };
     sys::catch_stop_signals().map_err(TraceError::Signals)?;
-    let child = sys::spawn_traced(&mut cmd, filter).map_err(|error| match error.kind() {
-        std::io::ErrorKind::NotFound => TraceError::NotFound(shown.clone()),
-        std::io::ErrorKind::PermissionDenied => TraceError::NotExecutable(shown.clone()),
-        _ => TraceError::Spawn { what: shown.clone(), error },
-    })?;
-    let root = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0));
-    // The first stop: SIGTRAP once exec succeeded.
-    nix::sys::wait::waitpid(root, None).map_err(TraceError::Ptrace)?;
+    let spawn_error = |error| TraceError::Spawn { what: shown.clone(), error };
+    let held = sys::fork_held(&command.path, &command.argv, filter.as_ref()).map_err(spawn_error)?;
+    let root = held.pid;
     let mut tracer = Tracer::new(opts, Mode::Started { seccomp }, report);
-    nix::sys::ptrace::setoptions(root, tracer.ptrace_options()).map_err(TraceError::Ptrace)?;
+    if let Err(e) = nix::sys::ptrace::seize(root, tracer.ptrace_options()) {
+        // Dropping `held` closes its pipe: the child ends without running the command.
+        drop(held);
+        let _ = nix::sys::wait::waitpid(root, None);
+        return Err(TraceError::Ptrace(e));
+    }
     tracer.set_root(root);
-    let resume = if seccomp { nix::sys::ptrace::cont } else { nix::sys::ptrace::syscall };
-    resume(root, None).map_err(TraceError::Ptrace)?;
-    tracer.run()
+    let exec_error = held.release().map_err(spawn_error)?;
+    let status = tracer.run()?;
+    // Found on PATH, yet exec failed (a binary for another machine, too many arguments):
+    // the child said why before its _exit(127).
+    match sys::exec_error(&exec_error) {
+        Some(errno) => Err(TraceError::CannotExecute { what: shown, error: std::io::Error::from_raw_os_error(errno) }),
+        None => Ok(status),
+    }
 }

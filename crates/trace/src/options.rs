@@ -40,6 +40,8 @@ pub enum TraceError {
     NotFound(String),
     #[error("{0}: permission denied")]
     NotExecutable(String),
+    #[error("{what}: cannot execute: {error}")]
+    CannotExecute { what: String, error: std::io::Error },
     #[error("cannot start {what}: {error}")]
     Spawn { what: String, error: std::io::Error },
     #[error("ptrace failed: {0}")]

@@ -1,6 +1,6 @@
 //! The crate's one module with unsafe code: what neither nix nor rustix offers safely.
 //!
-//! - starting the command to trace (`pre_exec` runs between fork and exec);
+//! - starting the command to trace (fork, then only async-signal-safe calls until exec);
 //! - `PTRACE_GET_SYSCALL_INFO` (nix 0.30's `syscall_info` passes a buffer size of 0, so the
 //!   kernel copies nothing into it);
 //! - signal handlers without `SA_RESTART` (signal-hook restarts `waitpid`, which would keep
@@ -10,31 +10,97 @@
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::unistd::Pid;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
-/// Starts `cmd` stopped for tracing: the child asks to be traced (PTRACE_TRACEME) between
-/// fork and exec, so it stops with SIGTRAP once exec succeeds and the tracer sees every call
-/// of the new program from its first. (PTRACE_SEIZE would need the child to stop itself
-/// before exec, and std's spawn waits for the exec.) With a `filter`, the child then
-/// installs it (seccomp; it also sets no_new_privs, which seccomp requires of an
-/// unprivileged process), so only the calls it names stop the command.
-pub fn spawn_traced(cmd: &mut Command, filter: Option<seccompiler::BpfProgram>) -> std::io::Result<Child> {
-    // SAFETY: the closure runs in the child between fork and exec, where only
-    // async-signal-safe work is allowed. It makes system calls only: ptrace(PTRACE_TRACEME),
-    // then prctl(PR_SET_NO_NEW_PRIVS) and seccomp(SET_MODE_FILTER) on a program compiled
-    // before the fork (apply_filter reads it, allocates nothing, takes no lock).
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::sys::ptrace::traceme().map_err(std::io::Error::from)?;
-            if let Some(program) = &filter {
-                seccompiler::apply_filter(program).map_err(|_| std::io::Error::last_os_error())?;
-            }
-            Ok(())
-        });
+/// A command forked and held before its exec, waiting for the tracer to seize it.
+pub struct Held {
+    pub pid: Pid,
+    /// Closing it, or writing a byte to it, lets the child go on: to exec when the byte
+    /// came, to `_exit(127)` when it did not (the tracer refused it).
+    go: OwnedFd,
+    /// The errno of a failed exec, written by the child; closed by a successful exec.
+    exec_error: OwnedFd,
+}
+
+impl Held {
+    /// Lets the child (seized by now) install its filter and exec. Returns the pipe on
+    /// which a failed exec's errno arrives (`exec_error`).
+    pub fn release(self) -> std::io::Result<OwnedFd> {
+        rustix::io::write(&self.go, &[1u8])?;
+        Ok(self.exec_error)
     }
-    cmd.spawn()
+}
+
+/// The errno a failed exec wrote, once the child has ended; None when it exec'd.
+pub fn exec_error(pipe: &OwnedFd) -> Option<i32> {
+    let mut buf = [0u8; 4];
+    match rustix::io::read(pipe, &mut buf) {
+        Ok(4) => Some(i32::from_ne_bytes(buf)),
+        _ => None,
+    }
+}
+
+/// Forks the command to trace and holds the child before its exec until the tracer has
+/// seized it (`Held::release`): so the command is a seized tracee from its first
+/// instruction, whose group stops (SIGSTOP, SIGTSTP) can be left standing, as strace
+/// starts commands. (PTRACE_TRACEME cannot give that: a tracee that asked to be traced is
+/// not seized, and PTRACE_LISTEN does not work on it.) With a `filter`, the child installs it
+/// (seccomp; it also sets no_new_privs, which seccomp requires of an unprivileged process)
+/// just before its exec, so only the calls it names stop the command.
+///
+/// `path` is the program, already found on PATH; `argv` its arguments from the 0th.
+pub fn fork_held(path: &CStr, argv: &[CString], filter: Option<&seccompiler::BpfProgram>) -> std::io::Result<Held> {
+    let (go_read, go_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let (error_read, error_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    // Everything the child needs is made before the fork: it must not allocate.
+    let mut pointers: Vec<*const nix::libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    pointers.push(std::ptr::null());
+    // SAFETY: between fork and exec the child calls only async-signal-safe functions
+    // (close, read, write, signal, sigprocmask, prctl, seccomp, execv, _exit) on memory
+    // made before the fork; it never returns into Rust code that could allocate or lock.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Child => {
+            // SAFETY: as above; the fds are this child's copies.
+            unsafe {
+                // The tracer's stop-signal handlers are not for the command: a SIGTERM
+                // before the exec must end it, as it would end the command.
+                for sig in [nix::libc::SIGINT, nix::libc::SIGTERM, nix::libc::SIGHUP, nix::libc::SIGALRM] {
+                    nix::libc::signal(sig, nix::libc::SIG_DFL);
+                }
+                nix::libc::close(go_write.as_raw_fd());
+                nix::libc::close(error_read.as_raw_fd());
+                let mut byte = 0u8;
+                let got = nix::libc::read(go_read.as_raw_fd(), (&raw mut byte).cast(), 1);
+                if got != 1 {
+                    nix::libc::_exit(127);
+                }
+                // The state std's Command gives a child: Rust ignores SIGPIPE, and an
+                // ignored signal stays ignored across exec.
+                nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_DFL);
+                let mut empty = std::mem::MaybeUninit::<nix::libc::sigset_t>::zeroed();
+                nix::libc::sigemptyset(empty.as_mut_ptr());
+                nix::libc::sigprocmask(nix::libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut());
+                if let Some(program) = filter
+                    && seccompiler::apply_filter(program).is_err()
+                {
+                    let errno = *nix::libc::__errno_location();
+                    nix::libc::write(error_write.as_raw_fd(), (&raw const errno).cast(), 4);
+                    nix::libc::_exit(127);
+                }
+                nix::libc::execv(path.as_ptr(), pointers.as_ptr());
+                let errno = *nix::libc::__errno_location();
+                nix::libc::write(error_write.as_raw_fd(), (&raw const errno).cast(), 4);
+                nix::libc::_exit(127)
+            }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(go_read);
+            drop(error_write);
+            Ok(Held { pid: child, go: go_write, exec_error: error_read })
+        }
+    }
 }
 
 /// Why a tracee is stopped at a system call, with what the kernel says of the call.

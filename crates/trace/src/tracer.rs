@@ -42,7 +42,7 @@ struct Tracee {
 /// How the tracer got its tracees, which decides how it lets them go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Started by sockscope (PTRACE_TRACEME), with the seccomp filter if `seccomp`.
+    /// Started by sockscope (seized before its exec), with the seccomp filter if `seccomp`.
     Started { seccomp: bool },
     /// Attached with PTRACE_SEIZE (`-p`): never killed, detached at the end.
     Attached,
@@ -57,6 +57,9 @@ pub struct Tracer<'a, R: FnMut(&Event) -> bool> {
     tracees: HashMap<Pid, Tracee>,
     fds: FdTable,
     root: Option<Pid>,
+    /// The started command has exec'd: before that, the root is a copy of sockscope
+    /// waiting to become it, whose end (a failed exec) is not the command's.
+    root_execd: bool,
     status: i32,
 }
 
@@ -70,6 +73,7 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
             tracees: HashMap::new(),
             fds: FdTable::default(),
             root: None,
+            root_execd: false,
             status: 0,
         }
     }
@@ -77,12 +81,11 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
     /// The ptrace options for every tracee.
     pub fn ptrace_options(&self) -> PtraceOptions {
         let mut options = PtraceOptions::PTRACE_O_TRACESYSGOOD | PtraceOptions::PTRACE_O_TRACEEXEC;
-        if let Mode::Started { seccomp } = self.mode {
-            if seccomp {
-                options |= PtraceOptions::PTRACE_O_TRACESECCOMP;
-            }
-            // A command started for tracing dies with the tracer; an attached one never.
-            options |= PtraceOptions::PTRACE_O_EXITKILL;
+        if self.seccomp() {
+            // A command with the filter dies with the tracer: without it, each call the
+            // filter names would fail (ENOSYS). Without the filter (no -f), a command whose
+            // tracer is killed runs on untraced, as under strace; an attached one always.
+            options |= PtraceOptions::PTRACE_O_TRACESECCOMP | PtraceOptions::PTRACE_O_EXITKILL;
         }
         if self.opts.follow {
             options |= PtraceOptions::PTRACE_O_TRACEFORK
@@ -137,9 +140,9 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
             if let Some(sig) = stop {
                 match self.mode {
                     Mode::Attached => return self.detach_all(),
-                    // A started command would fail its traced calls (ENOSYS) without its
-                    // tracer, so it is never let go: it gets the signal, as from strace,
-                    // and the tracer follows it to its end. A failed output just goes quiet.
+                    // A started command gets the signal, as from strace, and the tracer
+                    // follows it to its end (with the filter, it would fail its traced
+                    // calls without its tracer). A failed output just goes quiet.
                     Mode::Started { .. } if sig != Signal::SIGPIPE && !forwarded => {
                         forwarded = true;
                         let tgids: std::collections::BTreeSet<i32> = self.tracees.values().map(|t| t.tgid).collect();
@@ -190,6 +193,7 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
                     self.tracees.insert(pid, t);
                 }
                 let tgid = self.known(pid);
+                self.root_execd |= Some(pid) == self.root;
                 self.fds.forget_process(tgid, false);
                 self.resume(pid, None);
             }
@@ -247,7 +251,9 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         }
         self.tracees.remove(&pid);
         let now = epoch_seconds(SystemTime::now());
-        self.emit(&event(tgid, pid.as_raw(), now));
+        if Some(pid) != self.root || self.root_execd {
+            self.emit(&event(tgid, pid.as_raw(), now));
+        }
         if !self.tracees.values().any(|t| t.tgid == tgid) {
             self.fds.forget_process(tgid, true);
         }

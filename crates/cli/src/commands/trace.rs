@@ -76,7 +76,7 @@ pub fn run(args: &TraceArgs, file_mode: u32) -> anyhow::Result<u8> {
             crate::stderr_line!("sockscope: error: {e}");
             127
         }
-        Err(e @ TraceError::NotExecutable(_)) => {
+        Err(e @ (TraceError::NotExecutable(_) | TraceError::CannotExecute { .. })) => {
             crate::stderr_line!("sockscope: error: {e}");
             126
         }
