@@ -113,3 +113,10 @@ for name, req in {
     "config": b"listen = \"127.0.0.1:9899\"\nmax_listeners = 100\n",
 }.items():
     put("http", name, req)
+
+# trace_decode: sockaddrs as a traced program passes them (family in host order).
+put("trace_decode", "inet", bytes([2, 0, 0, 80, 127, 0, 0, 1]) + bytes(8))
+put("trace_decode", "unix", bytes([1, 0]) + b"/run/app.sock\0")
+put("trace_decode", "abstract", bytes([1, 0, 0]) + b"\x010x")
+put("trace_decode", "netlink", bytes([16, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0]))
+put("trace_decode", "packet", bytes([17, 0, 8, 0, 1, 0, 0, 0, 1, 0, 0, 6]) + bytes(8))

@@ -6,7 +6,8 @@ use nix::unistd::Pid;
 use std::fmt::Write as _;
 use std::io::IoSliceMut;
 
-/// Reads `len` bytes at `addr` of the tracee (None when it cannot be read).
+/// Reads `len` bytes (at most 64 KiB) at `addr` of the tracee: all of them, or None (a
+/// range that runs into an unmapped page is not shown in part, as strace's umoven).
 pub fn read_mem(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
     if addr == 0 || len == 0 {
         return None;
@@ -15,20 +16,12 @@ pub fn read_mem(pid: Pid, addr: u64, len: usize) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; len];
     let remote = [RemoteIoVec { base: usize::try_from(addr).ok()?, len }];
     let n = process_vm_readv(pid, &mut [IoSliceMut::new(&mut buf)], &remote).ok()?;
-    buf.truncate(n);
-    Some(buf)
+    (n == len).then_some(buf)
 }
 
-pub fn family(af: u64) -> String {
-    match af {
-        0 => "AF_UNSPEC".into(),
-        1 => "AF_UNIX".into(),
-        2 => "AF_INET".into(),
-        10 => "AF_INET6".into(),
-        16 => "AF_NETLINK".into(),
-        17 => "AF_PACKET".into(),
-        other => other.to_string(),
-    }
+/// A pointer as strace prints one it does not follow: `NULL`, or hex.
+pub fn pointer(addr: u64) -> String {
+    if addr == 0 { "NULL".to_string() } else { format!("{addr:#x}") }
 }
 
 /// `SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK`.
@@ -97,84 +90,136 @@ pub fn inet_sockaddr(pid: Pid, addr: u64, len: u64) -> Option<std::net::SocketAd
     }
 }
 
-/// A sockaddr as strace writes it.
-pub fn sockaddr(pid: Pid, addr: u64, len: u64) -> String {
-    if addr == 0 {
-        return "NULL".into();
+/// A sockaddr of `len` bytes (an int to the kernel) as strace writes it: the pointer when
+/// it is shorter than a family or cannot be read whole, else at most 128 bytes decoded.
+/// Callers pass only the bytes the kernel wrote, for an address it returned: min(in, out).
+pub fn sockaddr(pid: Pid, addr: u64, len: i32) -> String {
+    if len < 2 {
+        return pointer(addr);
     }
-    match read_mem(pid, addr, usize::try_from(len).unwrap_or(0).min(128)) {
+    let len = usize::try_from(len).unwrap_or(0).min(SOCKADDR_STORAGE);
+    match read_mem(pid, addr, len) {
         Some(b) => sockaddr_bytes(&b),
-        None => format!("{addr:#x}"),
+        None => pointer(addr),
     }
 }
 
-/// A sockaddr's bytes (as many as its length says) as strace writes it.
-pub fn sockaddr_bytes(b: &[u8]) -> String {
-    if b.len() < 2 {
+/// sizeof(struct sockaddr_storage): the most of an address that is decoded.
+const SOCKADDR_STORAGE: usize = 128;
+
+/// A sockaddr's bytes (2 to 128: as many as its length says) as strace writes it: the
+/// family, then its fields when the length holds the family's structure, else the bytes
+/// after the family as `sa_data`.
+pub fn sockaddr_bytes(bytes: &[u8]) -> String {
+    if bytes.len() < 2 {
         return "{}".into();
     }
+    let len = bytes.len().min(SOCKADDR_STORAGE);
+    // Past the length, the structure reads as zeros (as strace pads its copy).
+    let mut b = [0u8; SOCKADDR_STORAGE + 1];
+    b[..len].copy_from_slice(&bytes[..len]);
     let af = u16::from_ne_bytes([b[0], b[1]]);
-    let port = |b: &[u8]| if b.len() >= 4 { u16::from_be_bytes([b[2], b[3]]) } else { 0 };
-    match af {
-        2 if b.len() >= 8 => format!(
-            "{{sa_family=AF_INET, sin_port=htons({}), sin_addr=inet_addr(\"{}\")}}",
-            port(b),
-            std::net::Ipv4Addr::new(b[4], b[5], b[6], b[7])
-        ),
-        10 if b.len() >= 28 => {
-            let ip: [u8; 16] = b[8..24].try_into().unwrap_or([0; 16]);
-            format!(
-                "{{sa_family=AF_INET6, sin6_port=htons({}), sin6_flowinfo=htonl({}), inet_pton(AF_INET6, \"{}\", &sin6_addr), sin6_scope_id={}}}",
-                port(b),
-                u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
-                std::net::Ipv6Addr::from(ip),
-                u32::from_ne_bytes([b[24], b[25], b[26], b[27]])
-            )
-        }
-        1 => {
-            let path = &b[2..];
-            if path.is_empty() {
-                "{sa_family=AF_UNIX}".into()
-            } else if path[0] == 0 {
-                format!("{{sa_family=AF_UNIX, sun_path=@{}}}", quoted(&path[1..], usize::MAX))
-            } else {
-                let end = path.iter().position(|c| *c == 0).unwrap_or(path.len());
-                format!("{{sa_family=AF_UNIX, sun_path={}}}", quoted(&path[..end], usize::MAX))
+    let mut out = format!("{{sa_family={}", crate::names::family(u64::from(af)));
+    if len > 2 {
+        out.push_str(", ");
+        let fields = match af {
+            1 if len >= 3 => unix_fields(&b, len),
+            2 if len >= 16 => format!(
+                "sin_port=htons({}), sin_addr=inet_addr(\"{}\")",
+                u16::from_be_bytes([b[2], b[3]]),
+                std::net::Ipv4Addr::new(b[4], b[5], b[6], b[7])
+            ),
+            10 if len >= 24 => {
+                let ip: [u8; 16] = b[8..24].try_into().unwrap_or([0; 16]);
+                let mut f = format!(
+                    "sin6_port=htons({}), sin6_flowinfo=htonl({}), inet_pton(AF_INET6, \"{}\", &sin6_addr)",
+                    u16::from_be_bytes([b[2], b[3]]),
+                    u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+                    std::net::Ipv6Addr::from(ip),
+                );
+                if len > 24 {
+                    let _ = write!(f, ", sin6_scope_id={}", u32::from_ne_bytes([b[24], b[25], b[26], b[27]]));
+                }
+                f
             }
-        }
-        16 if b.len() >= 12 => {
-            // nl_pad is shown only when a program left garbage in it, as strace does.
-            let pad = u16::from_ne_bytes([b[2], b[3]]);
-            let pad = if pad == 0 { String::new() } else { format!("nl_pad={pad:#x}, ") };
-            format!(
-                "{{sa_family=AF_NETLINK, {pad}nl_pid={}, nl_groups={:08x}}}",
-                u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
-                u32::from_ne_bytes([b[8], b[9], b[10], b[11]])
-            )
-        }
-        17 if b.len() >= 20 => format!(
-            "{{sa_family=AF_PACKET, sll_protocol=htons({}), sll_ifindex={}, sll_hatype={}, sll_pkttype={}, sll_halen={}}}",
-            u16::from_be_bytes([b[2], b[3]]),
-            i32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
-            u16::from_ne_bytes([b[8], b[9]]),
-            b[10],
-            b[11]
-        ),
-        other => format!("{{sa_family={}}}", family(u64::from(other))),
+            16 if len >= 12 => {
+                // nl_pad is shown only when a program left garbage in it, as strace does.
+                let pad = u16::from_ne_bytes([b[2], b[3]]);
+                let pad = if pad == 0 { String::new() } else { format!("nl_pad={pad:#x}, ") };
+                let groups = u32::from_ne_bytes([b[8], b[9], b[10], b[11]]);
+                // C's %#08x: no 0x before a zero.
+                let groups = if groups == 0 { "00000000".to_string() } else { format!("{groups:#08x}") };
+                format!("{pad}nl_pid={}, nl_groups={groups}", u32::from_ne_bytes([b[4], b[5], b[6], b[7]]))
+            }
+            17 if len >= 20 => packet_fields(&b, len),
+            _ => format!("sa_data={}", quoted(&b[2..len], usize::MAX)),
+        };
+        out.push_str(&fields);
+    }
+    out.push('}');
+    out
+}
+
+/// `sun_path=…` of a Unix address of `len` bytes (at least 3; `b` is zero-padded past it):
+/// a path up to its NUL, or `@` and an abstract name of every byte; never past the 108
+/// bytes of sun_path.
+fn unix_fields(b: &[u8], len: usize) -> String {
+    const SUN_PATH: usize = 108;
+    let path_len = (len - 2).min(SUN_PATH);
+    let path = &b[2..2 + path_len];
+    if path[0] == 0 {
+        format!("sun_path=@{}", quoted(&path[1..], usize::MAX))
+    } else {
+        let end = path.iter().position(|c| *c == 0).unwrap_or(path.len());
+        format!("sun_path={}", quoted(&path[..end], usize::MAX))
     }
 }
 
-/// Bytes as a C string literal, escaped, cut at `limit` with `...` (strace's -s).
+/// The fields of a `sockaddr_ll` of `len` bytes (at least 20).
+fn packet_fields(b: &[u8], len: usize) -> String {
+    let halen = b[11];
+    let mut out = format!(
+        "sll_protocol=htons({}), sll_ifindex={}, sll_hatype={}, sll_pkttype={}, sll_halen={halen}",
+        crate::names::ethernet_protocol(u16::from_be_bytes([b[2], b[3]])),
+        u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+        crate::names::hardware_type(u16::from_ne_bytes([b[8], b[9]])),
+        crate::names::packet_type(b[10]),
+    );
+    if halen > 0 {
+        // sll_addr's bytes that the length holds; `...` for those past it.
+        let held = len.saturating_sub(12);
+        let mut bytes = Vec::new();
+        for i in 0..usize::from(halen) {
+            if i >= held {
+                bytes.push("...".to_string());
+                break;
+            }
+            bytes.push(format!("{:#04x}", b[12 + i]));
+        }
+        let _ = write!(out, ", sll_addr=[{}]", bytes.join(", "));
+    }
+    out
+}
+
+/// Bytes as a C string literal, escaped as strace escapes them, cut at `limit` with `...`
+/// (strace's -s). An octal escape followed by an octal digit takes three digits (`\0010`
+/// is bytes 1 and '0'; `\10` would be byte 8).
 pub fn quoted(bytes: &[u8], limit: usize) -> String {
+    let shown = &bytes[..bytes.len().min(limit)];
     let mut out = String::from("\"");
-    for &c in bytes.iter().take(limit) {
+    for (i, &c) in shown.iter().enumerate() {
         match c {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
             b'\n' => out.push_str("\\n"),
             b'\t' => out.push_str("\\t"),
             b'\r' => out.push_str("\\r"),
+            0x0c => out.push_str("\\f"),
+            0x0b => out.push_str("\\v"),
             0x20..=0x7e => out.push(c as char),
+            _ if shown.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n)) => {
+                let _ = write!(out, "\\{c:03o}");
+            }
             _ => {
                 let _ = write!(out, "\\{c:o}");
             }
@@ -192,64 +237,6 @@ pub fn quoted(bytes: &[u8], limit: usize) -> String {
 pub fn escaped(s: &str) -> String {
     let q = quoted(s.as_bytes(), usize::MAX);
     q[1..q.len() - 1].to_string()
-}
-
-pub fn sockopt_level(l: u64) -> String {
-    match l {
-        1 => "SOL_SOCKET".into(),
-        0 => "SOL_IP".into(),
-        6 => "SOL_TCP".into(),
-        17 => "SOL_UDP".into(),
-        41 => "SOL_IPV6".into(),
-        other => other.to_string(),
-    }
-}
-
-pub fn sockopt_name(level: u64, name: u64) -> String {
-    let known = match (level, name) {
-        (1, 2) => "SO_REUSEADDR",
-        (1, 7) => "SO_SNDBUF",
-        (1, 8) => "SO_RCVBUF",
-        (1, 9) => "SO_KEEPALIVE",
-        (1, 13) => "SO_LINGER",
-        (1, 15) => "SO_REUSEPORT",
-        (1, 4) => "SO_ERROR",
-        (1, 20) => "SO_RCVTIMEO_OLD",
-        (1, 21) => "SO_SNDTIMEO_OLD",
-        (1, 66) => "SO_RCVTIMEO_NEW",
-        (1, 67) => "SO_SNDTIMEO_NEW",
-        (1, 5) => "SO_DONTROUTE",
-        (1, 6) => "SO_BROADCAST",
-        (1, 10) => "SO_OOBINLINE",
-        (1, 18) => "SO_RCVLOWAT",
-        (1, 25) => "SO_BINDTODEVICE",
-        (1, 17) => "SO_PEERCRED",
-        (1, 38) => "SO_PROTOCOL",
-        (1, 39) => "SO_DOMAIN",
-        (1, 57) => "SO_COOKIE",
-        (6, 2) => "TCP_MAXSEG",
-        (6, 3) => "TCP_CORK",
-        (6, 4) => "TCP_KEEPIDLE",
-        (6, 5) => "TCP_KEEPINTVL",
-        (6, 6) => "TCP_KEEPCNT",
-        (6, 9) => "TCP_DEFER_ACCEPT",
-        (6, 11) => "TCP_INFO",
-        (6, 12) => "TCP_QUICKACK",
-        (6, 18) => "TCP_USER_TIMEOUT",
-        (6, 23) => "TCP_FASTOPEN",
-        (0, 1) => "IP_TOS",
-        (0, 2) => "IP_TTL",
-        (0, 15) => "IP_FREEBIND",
-        (0, 19) => "IP_TRANSPARENT",
-        (41, 67) => "IPV6_TCLASS",
-        (1, 3) => "SO_TYPE",
-        (1, 36) => "SO_MARK",
-        (6, 1) => "TCP_NODELAY",
-        (6, 13) => "TCP_CONGESTION",
-        (41, 26) => "IPV6_V6ONLY",
-        _ => return name.to_string(),
-    };
-    known.to_string()
 }
 
 pub fn shutdown_how(h: u64) -> String {
@@ -276,7 +263,7 @@ pub fn result(ret: i64) -> (String, Option<String>) {
     }
     if (-4095..0).contains(&ret) {
         let code = i32::try_from(-ret).unwrap_or(0);
-        let name = format!("{:?}", nix::errno::Errno::from_raw(code));
+        let name = errno_name(code);
         // The C library's text (strerror), as strace prints it; std asks the same function.
         let text = std::io::Error::from_raw_os_error(code).to_string();
         let text = text.split(" (os error").next().unwrap_or(&text).to_string();
@@ -284,6 +271,11 @@ pub fn result(ret: i64) -> (String, Option<String>) {
     } else {
         (ret.to_string(), None)
     }
+}
+
+/// An errno's name (`ECONNREFUSED`), as strace prints an `SO_ERROR` value.
+pub fn errno_name(code: i32) -> String {
+    format!("{:?}", nix::errno::Errno::from_raw(code))
 }
 
 fn signal_name(signo: i32) -> String {
@@ -374,7 +366,6 @@ mod tests {
     fn strace_words() {
         assert_eq!(sock_type(1 | 0o2_000_000), "SOCK_STREAM|SOCK_CLOEXEC");
         assert_eq!(sock_type(2 | 0o4000), "SOCK_DGRAM|SOCK_NONBLOCK");
-        assert_eq!(family(10), "AF_INET6");
         assert_eq!(protocol(2, 0), "IPPROTO_IP");
         assert_eq!(quoted(b"ab\"\n\x01", 32), "\"ab\\\"\\n\\1\"");
         assert_eq!(quoted(b"abcdef", 3), "\"abc\"...");
@@ -383,7 +374,8 @@ mod tests {
             result(-111),
             ("-1 ECONNREFUSED (Connection refused)".to_string(), Some("ECONNREFUSED".to_string()))
         );
-        assert_eq!(sockopt_name(1, 2), "SO_REUSEADDR");
+        assert_eq!(quoted(b"\x010\x001\xff7\x0c\x0b8", 32), r#""\0010\0001\3777\f\v8""#);
+        assert_eq!(quoted(b"\x018\x01", 32), r#""\18\1""#);
         let pipe = crate::sys::SigInfo { signo: 13, code: 0, pid: 42, uid: 0, ..Default::default() };
         assert_eq!(siginfo(&pipe), "{si_signo=SIGPIPE, si_code=SI_USER, si_pid=42, si_uid=0}");
         let chld = crate::sys::SigInfo { signo: 17, code: 1, pid: 7, status: 3, stime: 1, ..Default::default() };

@@ -17,6 +17,9 @@ use sockscope_core::process::Processes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+/// tcpi_state of a connect under way.
+const TCP_SYN_SENT: u8 = 2;
+
 /// A socket, as its fd shows it at one moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Connection {
@@ -208,20 +211,33 @@ impl FdTable {
         if self.sockets.get(&(tgid, fd)).is_some_and(|c| c.inode == inode) {
             return Some(FdInfo::Socket(Box::new(self.with_peer(tgid, fd))));
         }
-        let (mut conn, kind) = match self.query(tgid, fd, inode, known) {
+        let (mut conn, kind, state) = match self.query(tgid, fd, inode, known) {
             Some(found) => found,
-            None => {
-                (Connection::unknown(inode), Kind { domain: AddressFamily::UNSPEC, kind: SocketType::RAW, protocol: 0 })
-            }
+            None => (
+                Connection::unknown(inode),
+                Kind { domain: AddressFamily::UNSPEC, kind: SocketType::RAW, protocol: 0 },
+                None,
+            ),
         };
         // A non-blocking connect under way: the kernel has no peer to tell yet (ENOTCONN),
-        // the connect call named it.
+        // the connect call named it, for as long as it is under way (SYN_SENT). Refused or
+        // timed out, the socket is closed and connected to nothing: shown as its inode, as
+        // strace's sock_diag, which lists no closed socket, shows it. Either way it is asked
+        // again at its next call, not cached, until the kernel names its peer.
+        let connecting = self.connecting.get(&(tgid, fd)).filter(|(ino, _)| *ino == inode).map(|(_, r)| *r);
         if conn.remote_addr.is_none()
-            && let Some((_, remote)) = self.connecting.get(&(tgid, fd)).filter(|(ino, _)| *ino == inode)
+            && let Some(remote) = connecting
         {
-            conn.remote_addr = Some(*remote);
-            conn.remote = Some(remote.to_string());
+            if state == Some(TCP_SYN_SENT) {
+                conn.remote_addr = Some(remote);
+                conn.remote = Some(remote.to_string());
+            } else {
+                conn.local = None;
+                conn.local_addr = None;
+            }
+            return Some(FdInfo::Socket(Box::new(conn)));
         }
+        self.connecting.remove(&(tgid, fd));
         if let Some(ends) = conn.ends() {
             self.by_ends.insert(ends, tgid);
         }
@@ -331,8 +347,9 @@ impl FdTable {
             .clone()
     }
 
-    /// The socket's addresses (and kind, unless `known`), asked of a copy of the tracee's fd.
-    fn query(&mut self, tgid: i32, fd: i32, inode: u64, known: Option<Kind>) -> Option<(Connection, Kind)> {
+    /// The socket's addresses (and kind, unless `known`), asked of a copy of the tracee's fd,
+    /// and for a TCP socket its state.
+    fn query(&mut self, tgid: i32, fd: i32, inode: u64, known: Option<Kind>) -> Option<(Connection, Kind, Option<u8>)> {
         let pidfd = match self.pidfds.entry(tgid) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -352,6 +369,8 @@ impl FdTable {
         let local = rustix::net::getsockname(&copy).ok();
         let remote = rustix::net::getpeername(&copy).ok().flatten();
         let mut conn = Connection { proto: proto_name(domain, kind, protocol), ..Connection::unknown(inode) };
+        let tcp = (domain == AddressFamily::INET || domain == AddressFamily::INET6) && protocol == 6;
+        let state = if tcp { crate::sys::tcp_state(std::os::fd::AsFd::as_fd(&copy)) } else { None };
         if domain == AddressFamily::INET || domain == AddressFamily::INET6 {
             let local = local.and_then(|a| SocketAddr::try_from(a).ok());
             let remote = remote.and_then(|a| SocketAddr::try_from(a).ok());
@@ -382,7 +401,7 @@ impl FdTable {
                 )
             });
         }
-        Some((conn, Kind { domain, kind, protocol }))
+        Some((conn, Kind { domain, kind, protocol }, state))
     }
 }
 

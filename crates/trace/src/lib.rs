@@ -12,6 +12,7 @@ mod command;
 pub mod decode;
 mod event;
 pub mod fds;
+mod names;
 mod options;
 mod peers;
 mod sys;

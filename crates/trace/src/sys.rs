@@ -221,6 +221,24 @@ pub fn signal_info(pid: Pid) -> nix::Result<SigInfo> {
     Ok(out)
 }
 
+/// The TCP state of a socket (tcp_info's first byte, `tcpi_state`: 2 is SYN_SENT), read
+/// without changing it (unlike SO_ERROR, which a read clears). None if not TCP.
+pub fn tcp_state(fd: std::os::fd::BorrowedFd<'_>) -> Option<u8> {
+    let mut state = 0u8;
+    let mut len: nix::libc::socklen_t = 1;
+    // SAFETY: the kernel writes at most `len` (1) bytes into `state` and updates `len`.
+    let res = unsafe {
+        nix::libc::getsockopt(
+            fd.as_raw_fd(),
+            nix::libc::IPPROTO_TCP,
+            nix::libc::TCP_INFO,
+            (&raw mut state).cast(),
+            &raw mut len,
+        )
+    };
+    (res == 0 && len == 1).then_some(state)
+}
+
 /// PTRACE_LISTEN (nix has no wrapper): leaves a seized tracee in its group stop (a SIGSTOP
 /// the tracee got, not the tracer's) while still reporting what happens to it.
 pub fn listen(pid: Pid) -> nix::Result<()> {

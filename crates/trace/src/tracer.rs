@@ -30,6 +30,8 @@ struct Pending {
     /// once the tracee runs again: that check need not hold the tracee up.
     fd0_cached: bool,
     len_in: Option<i32>,
+    /// recvmmsg: each message's msg_namelen at entry.
+    names_in: Vec<u32>,
 }
 
 #[derive(Default)]
@@ -316,8 +318,9 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         let fd = i64::from(args[0] as i32);
         let wants_fd0 = args::fd_first(name) && (self.opts.annotate || self.opts.sockets_only);
         // A socket seen before is confirmed after the tracee is resumed (confirm_fd0); any
-        // other fd is looked at now, before the call can change it.
-        let fd0_cached = wants_fd0 && self.fds.is_cached(tgid, fd);
+        // other fd is looked at now, before the call can change it. A close is always looked
+        // at now: once it has run, the number may already be another thread's new socket.
+        let fd0_cached = wants_fd0 && name != "close" && self.fds.is_cached(tgid, fd);
         let fd0 = if wants_fd0 && !fd0_cached { self.fds.info(tgid, fd) } else { None };
         if self.opts.sockets_only
             && syscalls::takes_fd_first(nr)
@@ -332,6 +335,7 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         let len_in = len_at.and_then(|at| {
             crate::decode::read_mem(Pid::from_raw(tgid), at, 4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes)
         });
+        let names_in = if name == "recvmmsg" { self.names_in(tgid, args[1], args[2]) } else { Vec::new() };
         let fd0 = fd0.filter(|_| self.opts.annotate);
         Some(Pending {
             nr,
@@ -343,7 +347,22 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
             fd0,
             fd0_cached: fd0_cached && self.opts.annotate,
             len_in,
+            names_in,
         })
+    }
+
+    /// The msg_namelen of each of recvmmsg's first messages (as many as are shown), read
+    /// before the call fills them in.
+    fn names_in(&self, tgid: i32, vector: u64, count: u64) -> Vec<u32> {
+        let shown = u64::from(count as u32).min(self.opts.string_limit as u64);
+        (0..shown)
+            .map_while(|i| {
+                let at = vector.wrapping_add(i * 64 + 8);
+                crate::decode::read_mem(Pid::from_raw(tgid), at, 4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_ne_bytes)
+            })
+            .collect()
     }
 
     /// The cached connection of the call's fd, confirmed while the tracee runs: the inode
@@ -376,6 +395,7 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
             fd_text: &mut fd_text,
             fd0: p.fd0.as_ref().map(|i| i.annotate(i64::from(a[0] as i32))),
             len_in: p.len_in,
+            names_in: p.names_in,
         };
         let args = args::describe(name, a, ret, &mut ctx);
         // Read before resuming: the sockaddr of a connect still in progress.

@@ -93,6 +93,13 @@ pub fn program() -> &'static str {
     BUILT.get_or_init(|| compile("sockets.c", "trace-sockets"))
 }
 
+/// tests/programs/decoding.c (one scenario per decoding fault issue 30 found), compiled
+/// once per test binary.
+pub fn decoding_program() -> &'static str {
+    static BUILT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| compile("decoding.c", "trace-decoding"))
+}
+
 /// tests/programs/conns.c (TCP connections with known bytes, closer and resets, for the
 /// events tests), compiled once per test binary.
 pub fn conns_program() -> &'static str {
