@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the "Tracing (issue 13)" section of bench/RESULTS.md from bench/trace.sh's raw
+"""Writes the "Tracing (issues 13, 30)" section of bench/RESULTS.md from bench/trace.sh's raw
 results, replacing the section if it is there (bench/report.py keeps it when it rewrites the
 rest)."""
 import json, sys
@@ -16,14 +16,15 @@ def read(name):
     except OSError:
         return '?'
 
-conns, yy_conns, reads, farm = read('sizes').split()
-c, yy, rd = medians('connect'), medians('connect-yy'), medians('read')
+conns, yy_conns, reads, farm, py_conns = read('sizes').split()
+c, yy, rd, py = medians('connect'), medians('connect-yy'), medians('read'), medians('python')
 ours = c['sockscope trace -f']
 vs_bpf = ours / c['strace -f --seccomp-bpf -e trace=%net']
+vs_bpf_py = py['sockscope trace -f'] / py['strace -f --seccomp-bpf -e trace=%net']
 vs_yy = yy['sockscope trace -f'] / yy['strace -f -e trace=%net -yy']
 read_ratio = rd['sockscope trace'] / rd['untraced']
 mark = lambda ok: 'yes' if ok else '**no**'
-lines = [START, '## Tracing (issue 13)', '',
+lines = [START, '## Tracing (issues 13, 30)', '',
          f"`bench/trace.sh`: kernel {read('kernel')}, {read('cores')} cores, {read('strace_version')}. "
          'Each connect run starts in a fresh network namespace. Medians; the trace goes to a file, '
          "sockscope's with every fd shown as its connection (strace's `-yy`).", '',
@@ -31,6 +32,11 @@ lines = [START, '## Tracing (issue 13)', '',
          '| command | median | × untraced |', '|---|---|---|']
 for name, t in c.items():
     lines.append(f"| `{name}` | {t:.3f} s | {t / c['untraced']:.1f}× |")
+lines += ['', f'The same loop from Python (`bench/programs/connect_loop.py`, {py_conns} connections; '
+          'the workload of issue 30\'s independent check):', '',
+          '| command | median | × untraced |', '|---|---|---|']
+for name, t in py.items():
+    lines.append(f"| `{name}` | {t:.3f} s | {t / py['untraced']:.1f}× |")
 lines += ['', f"The same loop, {yy_conns} connections, beside a farm of {farm} sockets ({read('yy_tcp_sockets')} TCP): "
           'strace -yy asks sock_diag about every fd of every call, which costs more the more sockets there are:', '',
           '| command | median | × untraced |', '|---|---|---|']
@@ -42,6 +48,7 @@ for name, t in rd.items():
     lines.append(f"| `{name}` | {t:.3f} s | {t / rd['untraced']:.3f}× |")
 lines += ['', '| target | measured | met |', '|---|---|---|',
           f'| `sockscope trace -f` ≤ 1.0× `strace -f --seccomp-bpf -e trace=%net -o FILE` | {vs_bpf:.2f}× | {mark(vs_bpf <= 1.0)} |',
+          f'| the same, on the Python loop | {vs_bpf_py:.2f}× | {mark(vs_bpf_py <= 1.0)} |',
           f'| `sockscope trace -f` ≤ 0.01× `strace -f -e trace=%net -yy` | {vs_yy:.4f}× | {mark(vs_yy <= 0.01)} |',
           f'| 1M untraced `read()` calls ≤ 1.1× untraced time | {read_ratio:.3f}× | {mark(read_ratio <= 1.1)} |',
           END]
