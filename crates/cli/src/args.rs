@@ -386,13 +386,14 @@ pub struct EventsArgs {
     #[arg(long)]
     pub json: bool,
     /// Stop after this many seconds
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub duration: Option<f64>,
     /// Stop after this many lines
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
     /// Filter on addresses, ports and states, e.g. 'dport = :443'
-    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
+    // Options may come after it, as in the socket table: no trailing_var_arg.
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }
 
@@ -500,7 +501,8 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub namespaces: NetnsArgs,
     /// Filter in the filter language, e.g. 'dport = :5432' or 'state close-wait'
-    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
+    // Options may come after it, as in the socket table: no trailing_var_arg.
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }
 

@@ -95,7 +95,9 @@ impl Monitor {
             Err(e) if opts.life => (Source::DestroyRecordsOnly { why: e.to_string() }, None, None),
             Err(e) => return Err(e),
         };
-        let freed = if opts.life { Some(FreedListener::open(opts.udp)?) } else { None };
+        // Lives take their counters from the destroy records; state changes need them too,
+        // as the proof that a socket whose owner could not be asked is this namespace's.
+        let freed = Some(FreedListener::open(opts.life && opts.udp)?);
         let tracker = Tracker::new(opts, rings.is_none());
         Ok(Monitor { source, rings, freed, pending: Vec::new(), behind: false, tracker, _tracefs: tracefs })
     }

@@ -54,9 +54,12 @@ pub struct Life {
     pub closer: Option<Closer>,
     pub rtt_us: Option<u32>,
     pub retransmits: Option<u32>,
-    /// The duration counts from the first periodic look that saw the socket, not from its
-    /// opening (destroy records only).
+    /// Some field is not known exactly: those in `inferred`.
     pub approximate: bool,
+    /// The fields whose values are inferred, not known: `duration` (counted from the first
+    /// periodic look that saw the socket), `bytes_received` (whether the peer's FIN is among
+    /// the kernel's count is not known). Every other field is exact or null.
+    pub inferred: Vec<&'static str>,
 }
 
 #[derive(Clone, Debug)]

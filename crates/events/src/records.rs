@@ -27,6 +27,9 @@ pub struct StateChange {
 pub struct SocketEvent {
     pub skaddr: u64,
     pub cookie: u64,
+    /// Local and peer address, where the kernel's record has them (tcp_event_sk does): a
+    /// followed socket at `skaddr` with other ends is not this one.
+    pub ends: Option<(SocketAddr, SocketAddr)>,
 }
 
 /// The addresses of a record: family, ports and the v4 and v6 address fields.
@@ -113,15 +116,24 @@ impl StateLayout {
 pub struct SocketLayout {
     skaddr: Field,
     cookie: Field,
+    addresses: Option<Addresses>,
 }
 
 impl SocketLayout {
     pub fn new(f: &Format) -> Result<SocketLayout, FormatError> {
-        Ok(SocketLayout { skaddr: f.need("skaddr", &[8, 4], "8 or 4")?, cookie: f.need("sock_cookie", &[8], "8")? })
+        Ok(SocketLayout {
+            skaddr: f.need("skaddr", &[8, 4], "8 or 4")?,
+            cookie: f.need("sock_cookie", &[8], "8")?,
+            addresses: Addresses::new(f).ok(),
+        })
     }
 
     pub fn decode(&self, raw: &[u8]) -> Option<SocketEvent> {
-        Some(SocketEvent { skaddr: self.skaddr.uint(raw)?, cookie: self.cookie.uint(raw)? })
+        Some(SocketEvent {
+            skaddr: self.skaddr.uint(raw)?,
+            cookie: self.cookie.uint(raw)?,
+            ends: self.addresses.and_then(|a| a.read(raw)),
+        })
     }
 }
 
@@ -177,8 +189,14 @@ mod tests {
         let layout = SocketLayout::new(&Format::parse(DESTROY).unwrap()).unwrap();
         let mut r = vec![0u8; 72];
         r[8..16].copy_from_slice(&7u64.to_ne_bytes());
+        r[16..18].copy_from_slice(&8080u16.to_ne_bytes());
+        r[18..20].copy_from_slice(&40000u16.to_ne_bytes());
+        r[20..22].copy_from_slice(&2u16.to_ne_bytes());
+        r[22..26].copy_from_slice(&[127, 0, 0, 1]);
+        r[26..30].copy_from_slice(&[127, 0, 0, 2]);
         r[64..72].copy_from_slice(&0x4242u64.to_ne_bytes());
-        assert_eq!(layout.decode(&r), Some(SocketEvent { skaddr: 7, cookie: 0x4242 }));
+        let ends = Some(("127.0.0.1:8080".parse().unwrap(), "127.0.0.2:40000".parse().unwrap()));
+        assert_eq!(layout.decode(&r), Some(SocketEvent { skaddr: 7, cookie: 0x4242, ends }));
         assert_eq!(layout.decode(&r[..70]), None);
     }
 

@@ -11,9 +11,13 @@
 //!
 //! The namespace. The tracepoints fire for every network namespace; the destroy records come
 //! only from this one. A socket is this namespace's when its owning process is (system-call
-//! changes), when its listener is in this namespace's table, when the other end of a loopback
-//! connection is, or when the table holds it; a life is given only with this namespace's
-//! destroy record, or, when that record never came, when the socket was known to be ours.
+//! changes), when the other end of a loopback connection is (whatever is known of it: the two
+//! ends of a loopback connection are in one namespace), when its listener is in this
+//! namespace's table and no other namespace was seen listening there, or when the table holds
+//! it. What is not proven is not shown: a state change is given only for a socket known to
+//! be ours (or found in the table by its ends when it is not known), a life only with this
+//! namespace's destroy record, or, when that record never came, when the socket was known to
+//! be ours or its cookie was in the table. What is left out so is counted (`unproven`).
 
 use crate::procs::Procs;
 use crate::records::{IPPROTO_TCP, SocketEvent, StateChange};
@@ -103,7 +107,39 @@ pub struct Totals {
     /// Destroy records that came after their life was given without them.
     pub late_destroy_records: u64,
     pub undecodable: u64,
+    /// State changes and lives left out because their socket could not be proven to be in
+    /// this network namespace (an owner that exited before its records were read, on a host
+    /// with other namespaces).
+    pub unproven: u64,
+    /// Destroy tracepoint records whose ends were not those of the socket followed at their
+    /// address: records between were lost, and the two were not joined.
+    pub unjoined: u64,
+    /// State changes and lives made but not given: dropped by the caller's filter, or after
+    /// its count (set by `given`).
+    pub left_out: u64,
 }
+
+impl Totals {
+    /// The totals as the caller gave them: `transitions` and `lives` of what it showed, the
+    /// rest counted as left out.
+    pub fn given(self, transitions: u64, lives: u64) -> Totals {
+        let made = self.transitions + self.lives;
+        Totals { transitions, lives, left_out: made.saturating_sub(transitions + lives), ..self }
+    }
+}
+
+/// A listener seen starting (listen() in a process).
+#[derive(Clone, Debug)]
+struct Listener {
+    skaddr: u64,
+    place: Where,
+    owner: Option<Owner>,
+    since_ns: u64,
+}
+
+/// State changes of a socket whose namespace is not proven yet, held (at most this many)
+/// until it is: given then, or counted as unproven.
+const HELD_AT_MOST: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Where {
@@ -132,6 +168,16 @@ struct Conn {
     /// Reset by this side from a system call (close with SO_LINGER 0): the kernel clears the
     /// connection's counters when it does that.
     aborted: bool,
+    /// Its namespace came from its listener's address only: looked at again once the other
+    /// end of a loopback connection is followed.
+    by_listener: bool,
+    /// The owner of a listener of this namespace at its address, for when it proves ours.
+    our_listener_owner: Option<Owner>,
+    /// Its state changes while its namespace is unknown (transitions only).
+    held: Vec<Event>,
+    /// Records of this socket may have been lost (first seen mid-life, or a state skipped):
+    /// whether the peer's FIN reached it is not known.
+    gap: bool,
     place: Where,
     closed_ns: Option<u64>,
     /// When its tcp_destroy_sock record came.
@@ -147,8 +193,9 @@ pub struct Tracker {
     serial: u64,
     /// Complete (local, peer) → socket, to find the other end of a loopback connection.
     by_ends: HashMap<(SocketAddr, SocketAddr), u64>,
-    /// Listeners seen starting (listen() in a process): where and whose.
-    listeners: HashMap<SocketAddr, (Where, Option<Owner>)>,
+    /// Listeners seen starting (listen() in a process), by address: in several namespaces,
+    /// several at one address.
+    listeners: HashMap<SocketAddr, Vec<Listener>>,
     /// Destroyed (cookie known), waiting for the destroy record.
     closing: HashMap<u64, Conn>,
     /// Destroy records waiting for their tracepoint record.
@@ -209,8 +256,32 @@ impl Tracker {
                 }
             }
             Input::Destroyed(e) => {
-                let Some(conn) = self.remove(e.skaddr) else { return };
-                if !self.opts.life || conn.active.is_none() && conn.born_ns.is_none() && conn.closed_ns.is_none() {
+                let Some(mut conn) = self.take(e.skaddr) else { return };
+                if e.ends.is_some_and(|ends| !same_socket(ends, (conn.local, conn.peer))) {
+                    // Another socket at a reused address: its own records were lost. Its
+                    // destroy record, if ours, gives it alone; this one's gives this one.
+                    self.totals.unjoined += 1;
+                    self.totals.unproven += conn.held.len() as u64;
+                    return;
+                }
+                if !self.opts.life {
+                    // State changes held for want of proof: this namespace's destroy record
+                    // of the socket proves it ours (then they are given), or never comes.
+                    if conn.held.is_empty() {
+                        return;
+                    }
+                    match self.early.remove(&e.cookie) {
+                        Some(_) => {
+                            self.totals.transitions += conn.held.len() as u64;
+                            out.append(&mut conn.held);
+                        }
+                        None => {
+                            self.closing.insert(e.cookie, Conn { destroyed_ns: Some(now), ..conn });
+                        }
+                    }
+                    return;
+                }
+                if conn.active.is_none() && conn.born_ns.is_none() && conn.closed_ns.is_none() {
                     return;
                 }
                 if self.given.contains(&e.cookie) {
@@ -245,19 +316,45 @@ impl Tracker {
             // again (its earlier try ends without a destroy record: given now), or its
             // tcp_destroy_sock record was lost from a full ring (its destroy record will
             // give it, alone: not given here, or it would be given twice).
-            if self.opts.life && prev.closed_ns.is_some() && self.totals.lost_records == 0 {
+            if self.opts.life && prev.closed_ns.is_some() && self.totals.lost_records == 0 && prev.place == Where::Ours
+            {
                 self.give(0, prev, None, now, out);
             }
         }
+        let mut skipped = false;
         if !born && self.live.get(&c.skaddr).is_some_and(|conn| conn.state != c.old) {
             // Not the state this socket was last seen in: records between were lost (a full
             // ring), and this may be another socket at a reused address. Start again from
             // what this record tells rather than carry on with what may be another's owner.
             self.remove(c.skaddr);
+            skipped = true;
         }
         if !self.live.contains_key(&c.skaddr) {
-            let conn = self.first_sight(now, pid, tid, &c, born);
+            let mut conn = self.first_sight(now, pid, tid, &c, born);
+            conn.gap = skipped || !born && self.totals.lost_records > 0;
             self.insert(c.skaddr, conn);
+        }
+        // A socket placed by its listener's address: the other end of a loopback connection,
+        // once followed (a client's ends are known from its SYN-SENT → ESTABLISHED), says.
+        if let Some(other) = self
+            .live
+            .get(&c.skaddr)
+            .filter(|conn| conn.by_listener)
+            .and_then(|_| self.by_ends.get(&(c.peer, c.local)).and_then(|s| self.live.get(s)).map(|o| o.place))
+            && let Some(conn) = self.live.get_mut(&c.skaddr)
+        {
+            conn.by_listener = false;
+            if other != conn.place {
+                conn.place = other;
+                // Unknown, its changes are held until it proves ours, and then belong to the
+                // listener of ours at its address.
+                if other == Where::Theirs {
+                    conn.owner = None;
+                    conn.held.clear();
+                } else {
+                    conn.owner.clone_from(&conn.our_listener_owner);
+                }
+            }
         }
         // The other end's FIN, when it is a socket followed here (see FIN-WAIT-2 → CLOSE).
         let peer_fin = self.by_ends.get(&(c.peer, c.local)).and_then(|s| self.live.get(s)).map(|p| p.fin_sent_ns);
@@ -269,7 +366,6 @@ impl Tracker {
                 conn.place = place_of(self.procs.ours(pid, tid, now));
             }
         }
-        let old_ends = (conn.local, conn.peer);
         conn.local = c.local;
         conn.peer = c.peer;
         let in_old_ns = conn.since_ns.map(|s| now.saturating_sub(s));
@@ -294,11 +390,26 @@ impl Tracker {
                 // servers usually send it.
                 conn.fin_received = match peer_fin {
                     Some(sent) => sent.is_some_and(|t| t <= now),
-                    None => true,
+                    None => {
+                        // Not known: the guess is flagged in the life.
+                        conn.gap = true;
+                        true
+                    }
                 };
                 conn.closed_ns = Some(now);
             }
             (old, Close) => {
+                // The state it leaves says who closed first, whatever records were lost: a
+                // peer's FIN came first in CLOSE-WAIT and LAST-ACK, this side's in FIN-WAIT.
+                match old {
+                    CloseWait | LastAck => {
+                        conn.closer.get_or_insert(Closer::Peer);
+                    }
+                    FinWait1 | FinWait2 | Closing => {
+                        conn.closer.get_or_insert(Closer::Local);
+                    }
+                    _ => {}
+                }
                 // Aborted without a reset from the peer: this side reset or gave up.
                 if !conn.reset_received {
                     conn.closer.get_or_insert(Closer::Local);
@@ -309,14 +420,25 @@ impl Tracker {
             _ => {}
         }
         let (owner, place) = (conn.owner.clone(), conn.place);
-        if old_ends != (c.local, c.peer) && c.local.port() != 0 && c.peer.port() != 0 {
+        if c.local.port() != 0 && c.peer.port() != 0 && self.by_ends.get(&(c.local, c.peer)) != Some(&c.skaddr) {
             self.by_ends.insert((c.local, c.peer), c.skaddr);
         }
-        if place == Where::Theirs {
+        if !self.proven(c.skaddr, place, c.local, c.peer) {
+            if place == Where::Unknown && !self.opts.life {
+                match self.live.get_mut(&c.skaddr).filter(|conn| conn.held.len() < HELD_AT_MOST) {
+                    Some(conn) => conn.held.push(transition(now, owner, &c, in_old_ns)),
+                    None => self.totals.unproven += 1,
+                }
+            }
             return;
         }
-        self.totals.transitions += 1;
         if !self.opts.life {
+            self.totals.transitions += 1;
+            // Held while its namespace was unknown: given now that it is proven.
+            if let Some(conn) = self.live.get_mut(&c.skaddr) {
+                self.totals.transitions += conn.held.len() as u64;
+                out.append(&mut conn.held);
+            }
             out.push(transition(now, owner, &c, in_old_ns));
             if c.new == Close {
                 self.remove(c.skaddr);
@@ -341,6 +463,10 @@ impl Tracker {
             fin_sent_ns: None,
             fin_received: false,
             aborted: false,
+            by_listener: false,
+            our_listener_owner: None,
+            held: Vec::new(),
+            gap: false,
             place: Where::Unknown,
             closed_ns: None,
             destroyed_ns: None,
@@ -354,15 +480,25 @@ impl Tracker {
             }
             (SockState::Listen, SockState::SynRecv) => {
                 conn.active = Some(false);
-                // The other end of a loopback connection, when it is a socket followed here.
+                // The other end of a loopback connection, when it is a socket followed here:
+                // both ends are in one namespace, so what is known of it holds here, even
+                // that it is unknown.
                 let other = self.by_ends.get(&(c.peer, c.local)).and_then(|s| self.live.get(s)).map(|o| o.place);
                 let listener = self.listener_of(c.local);
                 conn.place = match (other, &listener) {
-                    (Some(p), _) if p != Where::Unknown => p,
-                    (_, Some((p, _))) => *p,
+                    (Some(p), _) => p,
+                    (None, Some(l)) => {
+                        conn.by_listener = true;
+                        l.place
+                    }
                     _ => Where::Theirs,
                 };
-                conn.owner = listener.and_then(|(_, o)| o);
+                conn.our_listener_owner = listener.and_then(|l| l.our_owner);
+                // The listener of ours at the address holds it, if it is ours: shown only
+                // once that is proven.
+                if conn.place != Where::Theirs {
+                    conn.owner.clone_from(&conn.our_listener_owner);
+                }
             }
             _ => match self.table.connection(c.local, c.peer) {
                 Some(seen) => {
@@ -375,37 +511,100 @@ impl Tracker {
         conn
     }
 
-    fn listener_of(&mut self, local: SocketAddr) -> Option<(Where, Option<Owner>)> {
-        let started = sockscope_core::lookup::listening_at(local).iter().find_map(|a| self.listeners.get(a).cloned());
-        if let Some(found) = started.as_ref().filter(|(p, _)| *p == Where::Ours) {
-            return Some(found.clone());
+    /// Where a connection accepted at `local` is, by its listeners: those seen starting, in
+    /// any namespace, and this namespace's table. Unknown when listeners of this namespace
+    /// and of another (or of one not known) both listen there.
+    fn listener_of(&mut self, local: SocketAddr) -> Option<ListenerGuess> {
+        let started: Vec<Listener> = sockscope_core::lookup::listening_at(local)
+            .iter()
+            .filter_map(|a| self.listeners.get(a))
+            .flatten()
+            .cloned()
+            .collect();
+        let mut our_owner = started.iter().find(|l| l.place == Where::Ours).map(|l| l.owner.clone());
+        let others = started.iter().any(|l| l.place != Where::Ours);
+        if our_owner.is_none() {
+            our_owner = self.table.listener(local);
         }
-        match self.table.listener(local) {
-            Some(owner) => Some((Where::Ours, owner)),
-            None => started,
-        }
+        let place = match (our_owner.is_some(), others) {
+            (true, false) => Where::Ours,
+            (true, true) => Where::Unknown,
+            (false, true) => {
+                if started.iter().all(|l| l.place == Where::Theirs) {
+                    Where::Theirs
+                } else {
+                    Where::Unknown
+                }
+            }
+            (false, false) => return None,
+        };
+        Some(ListenerGuess { place, our_owner: our_owner.flatten() })
     }
 
     fn listener(&mut self, now: u64, pid: u32, tid: u32, c: &StateChange, out: &mut Vec<Event>) {
-        let (place, owner) = if c.new == SockState::Listen {
-            let entry = (place_of(self.procs.ours(pid, tid, now)), Some(self.procs.owner(pid, now)));
-            self.listeners.insert(c.local, entry.clone());
-            entry
+        let (place, owner, in_old_ns) = if c.new == SockState::Listen {
+            let place = place_of(self.procs.ours(pid, tid, now));
+            let owner = Some(self.procs.owner(pid, now));
+            let at = self.listeners.entry(c.local).or_default();
+            at.retain(|l| l.skaddr != c.skaddr);
+            at.push(Listener { skaddr: c.skaddr, place, owner: owner.clone(), since_ns: now });
+            (place, owner, None)
         } else {
-            self.listeners.remove(&c.local).unwrap_or_else(|| match self.table.listener(c.local) {
-                Some(owner) => (Where::Ours, owner),
-                None => (Where::Theirs, None),
-            })
+            let at = self.listeners.get_mut(&c.local);
+            let found = at.and_then(|at| at.iter().position(|l| l.skaddr == c.skaddr).map(|i| at.remove(i)));
+            if self.listeners.get(&c.local).is_some_and(Vec::is_empty) {
+                self.listeners.remove(&c.local);
+            }
+            match found {
+                Some(l) => (l.place, l.owner, Some(now.saturating_sub(l.since_ns))),
+                None => match self.table.listener(c.local) {
+                    Some(owner) => (Where::Ours, owner, None),
+                    None => (Where::Theirs, None, None),
+                },
+            }
         };
-        if place != Where::Theirs && !self.opts.life {
-            self.totals.transitions += 1;
-            out.push(transition(now, owner, c, None));
+        if !self.opts.life {
+            if place == Where::Ours {
+                self.totals.transitions += 1;
+                out.push(transition(now, owner, c, in_old_ns));
+            } else if place == Where::Unknown {
+                self.totals.unproven += 1;
+            }
+        }
+    }
+
+    /// Whether a socket is proven to be this namespace's: known to be, or, when not known,
+    /// found in this namespace's table by its ends (then remembered).
+    fn proven(&mut self, skaddr: u64, place: Where, local: SocketAddr, peer: SocketAddr) -> bool {
+        match place {
+            Where::Ours => true,
+            Where::Theirs => false,
+            Where::Unknown => {
+                let found = local.port() != 0 && peer.port() != 0 && self.table.connection(local, peer).is_some();
+                if found && let Some(conn) = self.live.get_mut(&skaddr) {
+                    conn.place = Where::Ours;
+                }
+                found
+            }
         }
     }
 
     /// A destroy record: the life it ends, or a wait for its tracepoint record.
     pub fn freed(&mut self, now: u64, f: Freed, out: &mut Vec<Event>) {
         let Some(r) = Record::of(&f) else { return };
+        if !self.opts.life {
+            // Transitions: the record only proves a socket ours, for its held state changes.
+            match self.closing.remove(&r.cookie) {
+                Some(mut conn) => {
+                    self.totals.transitions += conn.held.len() as u64;
+                    out.append(&mut conn.held);
+                }
+                None => {
+                    self.early.insert(r.cookie, (now, r));
+                }
+            }
+            return;
+        }
         if self.given.contains(&r.cookie) {
             // Given without its counters while this record was on its way (a kernel work
             // queue sends it; under load it can be late).
@@ -459,10 +658,12 @@ impl Tracker {
             .map(|(k, _)| *k)
             .collect();
         for cookie in late {
-            if let Some(conn) = self.closing.remove(&cookie)
-                && conn.place == Where::Ours
-            {
-                self.give(cookie, conn, None, now, out);
+            if let Some(conn) = self.closing.remove(&cookie) {
+                if self.opts.life {
+                    self.give_if_ours(cookie, conn, now, out);
+                } else {
+                    self.totals.unproven += conn.held.len() as u64;
+                }
             }
         }
         // A socket's tcp_destroy_sock record is written before its destroy record is sent:
@@ -475,7 +676,9 @@ impl Tracker {
             .map(|(k, _)| *k)
             .collect();
         for cookie in late {
-            if let Some((_, f)) = self.early.remove(&cookie) {
+            if let Some((_, f)) = self.early.remove(&cookie)
+                && self.opts.life
+            {
                 self.life_from_record_alone(now, f, out);
             }
         }
@@ -484,13 +687,20 @@ impl Tracker {
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         let now = crate::monotonic_ns();
         for (cookie, conn) in std::mem::take(&mut self.closing) {
-            if conn.place == Where::Ours {
-                self.give(cookie, conn, None, now, out);
+            if self.opts.life {
+                self.give_if_ours(cookie, conn, now, out);
+            } else {
+                self.totals.unproven += conn.held.len() as u64;
             }
         }
         for (_, (_, f)) in std::mem::take(&mut self.early) {
-            self.life_from_record_alone(now, f, out);
+            if self.opts.life {
+                self.life_from_record_alone(now, f, out);
+            }
         }
+        // Still open, never proven ours.
+        let held: u64 = self.live.values().filter(|c| c.place == Where::Unknown).map(|c| c.held.len() as u64).sum();
+        self.totals.unproven += held;
     }
 
     /// Remembers that the life of `cookie` was given (the last 2 × max_connections; 0, no
@@ -506,7 +716,23 @@ impl Tracker {
         }
     }
 
-    /// A life from the tracepoints, with the destroy record's counters when it came.
+    /// A life whose destroy record never came: given (without counters) only when the socket
+    /// is proven ours, by what was known of it or by its cookie in this namespace's table.
+    fn give_if_ours(&mut self, cookie: u64, conn: Conn, now: u64, out: &mut Vec<Event>) {
+        let ours = match conn.place {
+            Where::Ours => true,
+            Where::Theirs => false,
+            Where::Unknown => self.table.take_cookie(cookie).is_some(),
+        };
+        if ours {
+            self.give(cookie, conn, None, now, out);
+        } else if conn.place == Where::Unknown {
+            self.totals.unproven += 1;
+        }
+    }
+
+    /// A life from the tracepoints, with the destroy record's counters when it came (this
+    /// namespace's destroy record: it proves the socket ours).
     fn give(&mut self, cookie: u64, conn: Conn, counters: Option<Counters>, now: u64, out: &mut Vec<Event>) {
         self.mark_given(cookie);
         // An abort that cleared the counters leaves them all zero: then they are unknown.
@@ -517,6 +743,10 @@ impl Tracker {
             self.totals.lives_without_counters += 1;
         }
         self.totals.lives += 1;
+        let bytes_received = info.and_then(|c| c.received).map(|r| r.saturating_sub(u64::from(conn.fin_received)));
+        // Whether the peer's FIN reached the socket was guessed (records lost, or a peer not
+        // followed here that closed after this side).
+        let inferred = if conn.gap && bytes_received.is_some() { vec!["bytes_received"] } else { Vec::new() };
         out.push(Event::Life(Life {
             netid: Netid::Tcp,
             end_ns: end,
@@ -526,11 +756,12 @@ impl Tracker {
             active: conn.active,
             duration_ns: conn.born_ns.map(|b| end.saturating_sub(b)),
             bytes_sent: info.and_then(|c| c.sent),
-            bytes_received: info.and_then(|c| c.received).map(|r| r.saturating_sub(u64::from(conn.fin_received))),
+            bytes_received,
             closer: conn.closer,
             rtt_us: info.and_then(|c| c.rtt_us),
             retransmits: info.and_then(|c| c.retransmits),
-            approximate: false,
+            approximate: !inferred.is_empty(),
+            inferred,
         }));
     }
 
@@ -551,6 +782,19 @@ impl Tracker {
         });
         self.totals.lives += 1;
         self.totals.lives_from_destroy_record_only += 1;
+        // The peer's FIN is in the kernel's count when the table saw the peer close first;
+        // otherwise whether it is, is not known (UDP has none).
+        let fin_counted = netid == Netid::Tcp && closer == Some(Closer::Peer);
+        let fin_known = netid == Netid::Udp || fin_counted;
+        let bytes_received = info.and_then(|c| c.received).map(|r| r.saturating_sub(u64::from(fin_counted)));
+        let duration_ns = seen.as_ref().map(|s| now.saturating_sub(s.first_ns));
+        let mut inferred = Vec::new();
+        if duration_ns.is_some() {
+            inferred.push("duration");
+        }
+        if bytes_received.is_some() && !fin_known {
+            inferred.push("bytes_received");
+        }
         out.push(Event::Life(Life {
             netid,
             end_ns: now,
@@ -558,14 +802,14 @@ impl Tracker {
             local,
             peer,
             active: None,
-            duration_ns: seen.as_ref().map(|s| now.saturating_sub(s.first_ns)),
+            duration_ns,
             bytes_sent: info.and_then(|c| c.sent),
-            // Whether the peer's FIN is among them is not known here.
-            bytes_received: info.and_then(|c| c.received),
+            bytes_received,
             closer,
             rtt_us: info.and_then(|c| c.rtt_us),
             retransmits: info.and_then(|c| c.retransmits),
-            approximate: true,
+            approximate: !inferred.is_empty(),
+            inferred,
         }));
     }
 
@@ -588,7 +832,16 @@ impl Tracker {
         self.live.insert(skaddr, conn);
     }
 
+    /// Forgets the socket at `skaddr`; state changes it held for want of proof are counted
+    /// as unproven.
     fn remove(&mut self, skaddr: u64) -> Option<Conn> {
+        let conn = self.take(skaddr)?;
+        self.totals.unproven += conn.held.len() as u64;
+        Some(conn)
+    }
+
+    /// Forgets the socket at `skaddr` and hands it over, with what it held.
+    fn take(&mut self, skaddr: u64) -> Option<Conn> {
         let conn = self.live.remove(&skaddr)?;
         if self.by_ends.get(&(conn.local, conn.peer)) == Some(&skaddr) {
             self.by_ends.remove(&(conn.local, conn.peer));
@@ -601,10 +854,45 @@ fn transition(time_ns: u64, owner: Option<Owner>, c: &StateChange, in_old_ns: Op
     Event::Transition(Transition { time_ns, owner, local: c.local, peer: c.peer, old: c.old, new: c.new, in_old_ns })
 }
 
+/// Whether two records' ends can be one socket's: where both name a port or an address,
+/// they agree (a socket's are cleared as it closes: a zero tells nothing).
+fn same_socket(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr)) -> bool {
+    [(a.0, b.0), (a.1, b.1)].iter().all(|(x, y)| {
+        (x.port() == 0 || y.port() == 0 || x.port() == y.port())
+            && (x.ip().is_unspecified() || y.ip().is_unspecified() || x.ip() == y.ip())
+    })
+}
+
+/// What the listeners at an address say of a connection accepted there.
+struct ListenerGuess {
+    place: Where,
+    /// The owner of a listener of this namespace there (None: not seen, or not known).
+    our_owner: Option<Owner>,
+}
+
 fn place_of(ours: Option<bool>) -> Where {
     match ours {
         Some(true) => Where::Ours,
         Some(false) => Where::Theirs,
         None => Where::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ends_cleared_at_close_still_match_and_other_ends_do_not() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let followed = (a("127.0.0.1:39484"), a("127.0.0.1:7009"));
+        // A refused connect's destroy record: its address and the peer's port cleared.
+        assert!(same_socket((a("0.0.0.0:39484"), a("127.0.0.1:0")), followed));
+        assert!(same_socket(followed, followed));
+        // Another socket at the same kernel address.
+        assert!(!same_socket((a("127.0.0.1:7009"), a("127.0.0.1:39484")), followed));
+        assert!(!same_socket((a("127.0.0.1:39485"), a("127.0.0.1:7009")), followed));
+        assert!(!same_socket((a("10.0.0.1:39484"), a("127.0.0.1:7009")), followed));
     }
 }

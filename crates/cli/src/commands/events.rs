@@ -44,6 +44,8 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let deadline = args.duration.map(|d| started + Duration::from_secs_f64(d));
     let mut given = 0u64;
+    // Transitions and lives given, for the totals (the monitor counts what it made).
+    let mut given_kinds = (0u64, 0u64);
     let mut kept = Vec::new();
     let mut batch = Vec::new();
     let mut reported = (0u64, 0u64);
@@ -63,6 +65,10 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
                 continue;
             }
             given += 1;
+            match event {
+                Event::Transition(_) => given_kinds.0 += 1,
+                Event::Life(_) => given_kinds.1 += 1,
+            }
             if args.json {
                 kept.push(event);
             } else if let Err(e) = printer.write(&mut out, &event) {
@@ -97,7 +103,7 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
             break;
         }
     }
-    let totals = monitor.totals();
+    let totals = monitor.totals().given(given_kinds.0, given_kinds.1);
     let result = if args.json {
         #[derive(Serialize)]
         struct Events<'a> {

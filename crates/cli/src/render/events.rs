@@ -56,11 +56,11 @@ impl Printer {
             ),
             Event::Life(l) => {
                 let proto = if l.netid == sockscope_core::Netid::Udp { "udp " } else { "" };
-                let duration = match (l.duration_ns, l.approximate) {
-                    (Some(d), true) => format!("~{}", ms(d)),
-                    (Some(d), false) => ms(d),
-                    (None, _) => "-".to_string(),
-                };
+                // `~` before a value that is inferred, not known.
+                let inferred = |field: &str| if l.inferred.contains(&field) { "~" } else { "" };
+                let duration = l.duration_ns.map_or("-".to_string(), |d| format!("{}{}", inferred("duration"), ms(d)));
+                let received =
+                    l.bytes_received.map_or("-".to_string(), |b| format!("{}{b}", inferred("bytes_received")));
                 writeln!(
                     out,
                     "{:<12} {:>7} {:<15} {:<26} {:<26} {:>10} {:>10} {:>10} {:<6} {:>8} {:>4}",
@@ -70,7 +70,7 @@ impl Printer {
                     format!("{proto}{}", self.end(l.local)),
                     self.end(l.peer),
                     opt(l.bytes_sent),
-                    opt(l.bytes_received),
+                    received,
                     duration,
                     match l.closer {
                         Some(Closer::Local) => "local",
@@ -149,6 +149,15 @@ pub fn totals_line(t: &Totals, life: bool) -> String {
     if t.evicted > 0 {
         s.push_str(&format!("; {} connections forgotten (more open at once than the cap)", t.evicted));
     }
+    if t.left_out > 0 {
+        s.push_str(&format!("; {} left out by the filter or --count", t.left_out));
+    }
+    if t.unproven > 0 {
+        s.push_str(&format!(
+            "; {} left out because their socket could not be proven to be in this network namespace",
+            t.unproven
+        ));
+    }
     s
 }
 
@@ -176,6 +185,7 @@ pub enum Record<'a> {
         active: Option<bool>,
         duration_us: Option<u64>,
         approximate: bool,
+        inferred: &'a [&'static str],
         bytes_sent: Option<u64>,
         bytes_received: Option<u64>,
         closer: Option<Closer>,
@@ -234,6 +244,7 @@ fn life(l: &Life) -> Record<'_> {
         active: l.active,
         duration_us: l.duration_ns.map(|n| n / 1000),
         approximate: l.approximate,
+        inferred: &l.inferred,
         bytes_sent: l.bytes_sent,
         bytes_received: l.bytes_received,
         closer: l.closer,
