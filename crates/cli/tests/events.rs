@@ -8,7 +8,7 @@ mod common;
 
 use common::{conns_program, private_netns, sockscope};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -709,11 +709,12 @@ fn another_namespaces_connections_do_not_leak_in() {
     let _one = one_at_a_time();
     private_netns();
     let filter = "sport = :7000 or dport = :7000 or sport = :7999 or dport = :7999";
-    let listener = TcpListener::bind(("127.0.0.1", 7000)).expect("A's listener");
     let mut changes = Watch::start(&[], &["--jsonl", "-n", filter]);
     let mut lives = Watch::start(&[], &["--life", "--jsonl", "-n", filter]);
     changes.ready();
     lives.ready();
+    // Bound once both follow: its listen is seen.
+    let listener = TcpListener::bind(("127.0.0.1", 7000)).expect("A's listener");
     // B: its own namespace (unshare -n), a server on 7000, and five clients from fixed ports
     // (41001-41005), each closing and exiting at once.
     let b = r#"
@@ -733,17 +734,36 @@ print("b done")
     let _ = std::fs::remove_file(&script);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "b done", "{}", String::from_utf8_lossy(&out.stderr));
     // A's own connection, from a client that exits at once too: shown, proven by its destroy
-    // record.
-    let a = "import socket\nc = socket.socket(); c.bind(('127.0.0.1', 41100)); c.connect(('127.0.0.1', 7000)); c.sendall(b'hi'); c.close()";
-    assert!(Command::new("python3").args(["-c", a]).status().expect("A's client").success());
+    // record. The client closes first and its socket is freed (FIN-WAIT-2 handed to a
+    // TIME-WAIT socket) before the server's FIN can reach it: the 5 bytes it received are 5,
+    // not 4 (issue 31: the FIN was taken to have come, though the server is followed here).
+    let a = "import socket\nc = socket.socket(); c.bind(('127.0.0.1', 41100)); c.connect(('127.0.0.1', 7000)); c.sendall(b'hi')\nn = 0\nwhile n < 5: n += len(c.recv(5 - n))\nc.close()";
+    let mut client = Command::new("python3").args(["-c", a]).spawn().expect("A's client");
     let (mut s, _) = listener.accept().expect("accept");
     let mut buf = [0u8; 8];
-    let _ = s.read(&mut buf);
+    let mut got = 0;
+    while got < 2 {
+        got += s.read(&mut buf[got..]).expect("read");
+    }
+    s.write_all(b"hello").expect("write");
+    // The client's close: end of stream here.
+    while s.read(&mut buf).expect("read") > 0 {}
+    assert!(client.wait().expect("A's client").success());
     drop(s);
+    // The listener's close, seen after its listen: the time it listened is known.
+    drop(listener);
     let closed = |seen: &[Value], local: u16, peer: u16| {
         seen.iter().any(|v| v["local"]["port"] == local && v["peer"]["port"] == peer && v["new_state"] == "closed")
     };
-    changes.until("A's connection closed at both ends", |seen| closed(seen, 41100, 7000) && closed(seen, 7000, 41100));
+    changes.until("A's connection closed at both ends, and A's listener", |seen| {
+        closed(seen, 41100, 7000) && closed(seen, 7000, 41100) && closed(seen, 7000, 0)
+    });
+    let unlisten = changes
+        .seen
+        .iter()
+        .find(|v| v["local"]["port"] == 7000 && v["old_state"] == "listening" && v["new_state"] == "closed")
+        .unwrap();
+    assert!(unlisten["in_old_state_us"].as_u64().is_some(), "{unlisten}");
     lives.until("A's connection's two lives", |seen| {
         let of = |l: u16, p: u16| {
             seen.iter().any(|v| v["type"] == "life" && v["local"]["port"] == l && v["peer"]["port"] == p)
@@ -765,4 +785,11 @@ print("b done")
     assert_eq!(server_side.len(), 1, "{server_side:?}");
     assert_eq!(server_side[0]["pid"], me, "{:?}", server_side[0]);
     assert_eq!(server_side[0]["bytes_received"], 2, "{:?}", server_side[0]);
+    assert_eq!(server_side[0]["bytes_sent"], 5, "{:?}", server_side[0]);
+    let client_side: Vec<&Value> =
+        lives.iter().filter(|v| v["type"] == "life" && v["local"]["port"] == 41100).collect();
+    assert_eq!(client_side.len(), 1, "{client_side:?}");
+    assert_eq!(client_side[0]["bytes_received"], 5, "{:?}", client_side[0]);
+    assert_eq!(client_side[0]["closer"], "local", "{:?}", client_side[0]);
+    assert_eq!(client_side[0]["inferred"], serde_json::json!([]), "{:?}", client_side[0]);
 }
