@@ -190,12 +190,28 @@ pub fn describe(name: &str, a: [u64; 6], ret: Option<i64>, ctx: &mut Ctx<'_>) ->
             let sending = name == "sendmsg";
             let data_len = if sending { u64::MAX } else { u64::try_from(ret.unwrap_or(0).max(0)).unwrap_or(0) };
             let name_in = if sending { None } else { ctx.len_in.and_then(|l| u32::try_from(l).ok()) };
-            let msg = if sending || ok { msghdr(ctx, a[1], data_len, name_in) } else { pointer(a[1]) };
+            let msg = if sending || ok {
+                msghdr(ctx, a[1], data_len, name_in)
+            } else {
+                // A receive that failed filled nothing in: what it was given for a name.
+                match (read_mem(pid, a[1], 56), ctx.len_in) {
+                    (Some(_), Some(before)) => format!("{{msg_namelen={before}}}"),
+                    _ => pointer(a[1]),
+                }
+            };
             vec![ctx.fd0(a[0]), msg, msg_flags(int32(a[2]))]
         }
         "sendmmsg" | "recvmmsg" => {
-            // struct mmsghdr: a msghdr (56 bytes) and the bytes sent or received (u32).
-            let count = if ok { usize::try_from(ret.unwrap_or(0)).unwrap_or(0) } else { 0 };
+            // struct mmsghdr: a msghdr (56 bytes) and the bytes sent or received (u32). A send
+            // that failed shows what it was given, without the lengths sent.
+            let failed_send = !ok && name == "sendmmsg";
+            let count = if ok {
+                usize::try_from(ret.unwrap_or(0)).unwrap_or(0)
+            } else if failed_send {
+                (a[2] as u32) as usize
+            } else {
+                0
+            };
             let shown = count.min(ctx.string_limit);
             let mut items: Vec<String> = (0..shown as u64)
                 .map(|i| {
@@ -208,13 +224,17 @@ pub fn describe(name: &str, a: [u64; 6], ret: Option<i64>, ctx: &mut Ctx<'_>) ->
                     } else {
                         (u64::from(len), usize::try_from(i).ok().and_then(|i| ctx.names_in.get(i).copied()))
                     };
-                    format!("{{msg_hdr={}, msg_len={len}}}", msghdr(ctx, at, limit, name_in))
+                    if failed_send {
+                        format!("{{msg_hdr={}}}", msghdr(ctx, at, limit, name_in))
+                    } else {
+                        format!("{{msg_hdr={}, msg_len={len}}}", msghdr(ctx, at, limit, name_in))
+                    }
                 })
                 .collect();
             if count > shown {
                 items.push("...".to_string());
             }
-            let vec = if ok { format!("[{}]", items.join(", ")) } else { pointer(a[1]) };
+            let vec = if ok || failed_send { format!("[{}]", items.join(", ")) } else { pointer(a[1]) };
             let mut out = vec![ctx.fd0(a[0]), vec, (a[2] as u32).to_string(), msg_flags(int32(a[3]))];
             if name == "recvmmsg" {
                 out.push(timespec(ctx, a[4]));
@@ -345,6 +365,30 @@ fn sockopt_value(ctx: &mut Ctx<'_>, level: u32, name: u32, addr: u64, len: i32, 
                 address.join(", ")
             ))
         }),
+        // PACKET_RX_RING, PACKET_TX_RING: struct tpacket_req, or tpacket_req3
+        (263, 5 | 13, 16 | 28) => bytes().and_then(|b| {
+            let n = |at: usize| word(&b, at).map(|v| v as u32);
+            let mut text = format!(
+                "{{tp_block_size={}, tp_block_nr={}, tp_frame_size={}, tp_frame_nr={}",
+                n(0)?,
+                n(4)?,
+                n(8)?,
+                n(12)?
+            );
+            if size == 28 {
+                let _ = std::fmt::Write::write_fmt(
+                    &mut text,
+                    format_args!(
+                        ", tp_retire_blk_tov={}, tp_sizeof_priv={}, tp_feature_req_word={}",
+                        n(16)?,
+                        n(20)?,
+                        n(24)?
+                    ),
+                );
+            }
+            text.push('}');
+            Some(text)
+        }),
         // TCP_CONGESTION: a name
         (6, 13, _) => Some(ctx.buffer(addr, size.min(16) as u64)),
         (_, _, 4) => ctx.int(addr).map(|v| format!("[{v}]")),
@@ -439,6 +483,12 @@ pub fn cmsgs_bytes(b: &[u8], string_limit: usize, fd_text: &mut dyn FnMut(i64) -
                     format!("{{pid={}, uid={}, gid={}}}", n(0), n(4), n(8)),
                 )
             }
+            (1, _) => {
+                ("SOL_SOCKET".to_string(), names::sockopt_name(1, kind as u32), cmsg_data(1, kind, data, string_limit))
+            }
+            (0, _) => {
+                ("SOL_IP".to_string(), names::sockopt_name(0, kind as u32), cmsg_data(0, kind, data, string_limit))
+            }
             _ => (names::sockopt_level(level as u32), kind.to_string(), decode::quoted(data, string_limit)),
         };
         out.push(format!("{{cmsg_len={len}, cmsg_level={level_text}, cmsg_type={kind_text}, cmsg_data={data_text}}}"));
@@ -453,6 +503,30 @@ pub fn cmsgs_bytes(b: &[u8], string_limit: usize, fd_text: &mut dyn FnMut(i64) -
         }
     }
     out.join(", ")
+}
+
+/// A control message's data that strace decodes: timestamps (SO_TIMESTAMP_OLD: a timeval,
+/// SO_TIMESTAMPNS_OLD: a timespec), IP_TTL (an int), IP_TOS (a byte), IP_PKTINFO; any other
+/// as its bytes.
+fn cmsg_data(level: i32, kind: i32, data: &[u8], string_limit: usize) -> String {
+    let word = |at: usize| data.get(at..at + 8).and_then(|w| w.try_into().ok()).map(i64::from_ne_bytes);
+    let int = |at: usize| data.get(at..at + 4).and_then(|w| w.try_into().ok()).map(i32::from_ne_bytes);
+    let ipv4 = |at: usize| data.get(at..at + 4).map(|w| std::net::Ipv4Addr::new(w[0], w[1], w[2], w[3]));
+    let decoded = match (level, kind, data.len()) {
+        (1, 29, 16) => word(0).zip(word(8)).map(|(s, u)| format!("{{tv_sec={s}, tv_usec={u}}}")),
+        (1, 35, 16) => word(0).zip(word(8)).map(|(s, n)| format!("{{tv_sec={s}, tv_nsec={n}}}")),
+        (0, 2, 4) => int(0).map(|v| format!("[{v}]")),
+        (0, 1, 1) => Some(format!("[{:#x}]", data[0])),
+        (0, 8, 12) => match (int(0), ipv4(4), ipv4(8)) {
+            (Some(ifindex), Some(spec), Some(addr)) => Some(format!(
+                "{{ipi_ifindex={}, ipi_spec_dst=inet_addr(\"{spec}\"), ipi_addr=inet_addr(\"{addr}\")}}",
+                ifindex as u32
+            )),
+            _ => None,
+        },
+        _ => None,
+    };
+    decoded.unwrap_or_else(|| decode::quoted(data, string_limit))
 }
 
 fn accept_flags(f: u64) -> String {

@@ -51,6 +51,8 @@ pub fn protocol(af: u64, p: u64) -> String {
         (2 | 10, 1) => "IPPROTO_ICMP".into(),
         (2 | 10, 58) => "IPPROTO_ICMPV6".into(),
         (2 | 10, 255) => "IPPROTO_RAW".into(),
+        // A packet socket's protocol is in network byte order.
+        (17, p) => format!("htons({})", crate::names::ethernet_protocol(u16::from_be(p as u16))),
         (16, p) => match u32::try_from(p).ok().and_then(netlink_protocol) {
             Some(name) => format!("NETLINK_{name}"),
             None => p.to_string(),

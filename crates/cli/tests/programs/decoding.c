@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -210,6 +212,51 @@ static void close_race(void) {
     pthread_join(b, NULL);
 }
 
+/* Messages: a receive that fails (nothing filled in), control messages strace decodes
+ * (a timestamp, the TTL), a receive into a bad buffer, a vector send that fails, a vector
+ * receive with a timeout. */
+static void messages(void) {
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = v4(58);
+    bind(u, (struct sockaddr *)&a, sizeof a);
+    char buf[16];
+    struct sockaddr_in from;
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+    struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
+    recvmsg(u, &m, MSG_DONTWAIT);
+    int one = 1;
+    setsockopt(u, SOL_IP, IP_RECVTTL, &one, sizeof one);
+    setsockopt(u, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof one);
+    int v = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in va = v4(59);
+    bind(v, (struct sockaddr *)&va, sizeof va);
+    sendto(v, "abc", 3, 0, (struct sockaddr *)&a, sizeof a);
+    char control[256];
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    recvmsg(u, &m, 0);
+    sendto(v, "abc", 3, 0, (struct sockaddr *)&a, sizeof a);
+    struct iovec bad = {.iov_base = (void *)8, .iov_len = 16};
+    struct msghdr mb = {.msg_iov = &bad, .msg_iovlen = 1};
+    recvmsg(u, &mb, 0);
+    memset(buf, 0, sizeof buf);
+    struct mmsghdr mm[2] = {{.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}}, {.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}}};
+    sendmmsg(v, mm, 2, 0);
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000};
+    struct mmsghdr rm = {.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}};
+    recvmmsg(u, &rm, 1, MSG_DONTWAIT, &ts);
+    close(v);
+    close(u);
+}
+
+/* A packet socket (its protocol in network byte order) and its ring's request. */
+static void packet_ring(void) {
+    int p = socket(AF_PACKET, SOCK_RAW, htons(3));
+    struct tpacket_req req = {.tp_block_size = 4096, .tp_block_nr = 1, .tp_frame_size = 2048, .tp_frame_nr = 2};
+    setsockopt(p, SOL_PACKET, PACKET_RX_RING, &req, sizeof req);
+    close(p);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     for (int i = 1; i < argc; i++) {
@@ -223,6 +270,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(s, "unmapped")) unmapped();
         else if (!strcmp(s, "nulls_and_failures")) nulls_and_failures();
         else if (!strcmp(s, "close_race")) close_race();
+        else if (!strcmp(s, "messages")) messages();
+        else if (!strcmp(s, "packet_ring")) packet_ring();
         else {
             fprintf(stderr, "unknown scenario %s\n", s);
             return 2;
