@@ -30,7 +30,7 @@ struct Watch {
     child: Child,
     lines: Receiver<String>,
     seen: Vec<Value>,
-    stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Watch {
@@ -66,7 +66,7 @@ impl Watch {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        Watch { child, lines, seen: Vec::new(), stderr }
+        Watch { child, lines, seen: Vec::new(), stderr: Some(stderr) }
     }
 
     /// Reads lines until `done` holds for what was seen (fails after 20 s).
@@ -115,11 +115,20 @@ impl Watch {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
             self.seen.push(serde_json::from_str(&line).expect("JSON line"));
         }
-        (self.seen, self.stderr.join().expect("stderr reader"), status.success())
+        let stderr = self.stderr.take().map(|h| h.join().expect("stderr reader")).unwrap_or_default();
+        (std::mem::take(&mut self.seen), stderr, status.success())
     }
 
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+}
+
+/// A test that fails while following does not leave sockscope running.
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

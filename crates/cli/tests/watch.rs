@@ -326,3 +326,18 @@ fn a_thresholds_file_sets_the_findings_watch_shows() {
     assert_eq!(err.lines().count(), 1, "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Options may come after the filter, as in the socket table (`watch state close-wait
+/// --once` was a filter error), and a mistyped one is an option error naming the one meant.
+#[test]
+fn options_after_the_filter_are_options() {
+    private_netns();
+    let out = sockscope(&["watch", "state", "close-wait", "--once", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["kind"], "watch", "{doc}");
+    let out = sockscope(&["watch", "state", "close-wait", "--onec"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("'--once'") && !err.contains("filter"), "{err}");
+}
