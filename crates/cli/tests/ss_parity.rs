@@ -472,3 +472,29 @@ fn resolving_v4_mapped_addresses_as_ss() {
     same_as_ss(&["-tr"]);
     assert!(!sockscope_ok(&["-tr"]).contains("::ffff:"));
 }
+
+/// Issue 32 (6): `-s` said `closed 8` where ss said `closed 44`: ss computes "closed" in
+/// signed arithmetic (allocated less in use less TIME-WAIT), and a saturating subtraction
+/// gave another number whenever TIME-WAIT sockets outnumber those in use, as on busy hosts.
+/// Here this namespace holds a listener and a dozen TIME-WAIT sockets.
+#[test]
+fn summary_closed_is_ss_number_when_time_wait_outnumbers_in_use() {
+    private_netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _tw: Vec<_> = (0..12).map(|_| lab::time_wait(&l).unwrap()).collect();
+    let tcp_line = |text: String| words(&text).into_iter().find(|l| l.starts_with("TCP:")).unwrap();
+    let numbers = |l: &str| -> Vec<i64> {
+        l.split(|c: char| !c.is_ascii_digit() && c != '-')
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse().unwrap())
+            .collect()
+    };
+    let (ours, theirs) = (tcp_line(sockscope_ok(&["-s"])), tcp_line(ss(&["-s"])));
+    let (o, t) = (numbers(&ours), numbers(&theirs));
+    // TIME-WAIT outnumbers in use (a test of the test).
+    let in_use = t[0] - t[2];
+    assert!(t[4] >= 12 && t[4] > in_use, "{theirs}");
+    // total and closed both count every namespace's allocations (other tests' too, between
+    // the runs); their difference, estab, orphaned and timewait are this namespace's.
+    assert_eq!((o[1], o[3], o[4], o[0] - o[2]), (t[1], t[3], t[4], t[0] - t[2]), "{ours} vs {theirs}");
+}

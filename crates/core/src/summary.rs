@@ -24,8 +24,10 @@ pub struct TcpTotals {
     /// Every TCP socket, TIME-WAIT included.
     pub total: usize,
     pub established: usize,
-    /// Bound but not listening or connected.
-    pub closed: usize,
+    /// ss's "closed": allocated TCP sockets less those hashed (in use less TIME-WAIT), in
+    /// ss's signed arithmetic, so that it is ss's number even where TIME-WAIT sockets
+    /// outnumber those in use (it may then exceed the allocations, or in a race go below 0).
+    pub closed: i64,
     /// Closed by their process but still sending: no socket inode (the kernel clears it when
     /// the process lets go), in FIN-WAIT-1/2, CLOSING or LAST-ACK.
     pub orphaned: usize,
@@ -99,7 +101,8 @@ impl Totals {
         t.tcp.total = alloc + tw;
         // Tcp CurrEstab: ESTABLISHED and CLOSE-WAIT, as ss's "estab".
         t.tcp.established = usize::try_from(crate::procfs::counters::get(&snmp, "Tcp.CurrEstab")).unwrap_or(0);
-        t.tcp.closed = alloc.saturating_sub((tcp4 + tcp6).saturating_sub(tw));
+        let signed = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        t.tcp.closed = signed(alloc) - (signed(tcp4) + signed(tcp6) - signed(tw));
         t.tcp.orphaned = n("TCP.orphan");
         t.tcp.timewait = tw;
         let row = |v4: usize, v6: usize| ByFamily { total: v4 + v6, ipv4: v4, ipv6: v6 };
