@@ -11,6 +11,7 @@ mod input;
 pub mod output;
 mod plan;
 pub mod render;
+mod suggest;
 mod term;
 mod usage;
 
@@ -22,9 +23,16 @@ use std::process::ExitCode;
 
 /// The whole program.
 pub fn main() -> ExitCode {
-    let cli = match args::Cli::try_parse_from(capture_args_after_command(std::env::args_os().collect())) {
+    let argv = capture_args_after_command(std::env::args_os().collect());
+    let cli = match args::Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
-        Err(e) => return clap_error(e),
+        Err(e) => {
+            if let Some(message) = suggest::better(&e, &argv) {
+                stderr_line!("sockscope: error: {message}");
+                return ExitCode::from(2);
+            }
+            return clap_error(e);
+        }
     };
     if let Err(e) = stdout_is_open() {
         stderr_line!("sockscope: error: {e}");

@@ -125,4 +125,8 @@ fn fds_errors_are_one_line() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
+    // Issue 32 (10): a process that does not exist is exit 2 everywhere, by pid or by name.
+    for args in [&["fds", "4000000000"][..], &["fds", "no-such-command-x"], &["trace", "-p", "4000000"]] {
+        assert_eq!(sockscope(args).status.code(), Some(2), "{args:?}");
+    }
 }

@@ -54,7 +54,8 @@ pub fn run(args: &FdsArgs, origin: &crate::from::Origin, out: &mut impl Write) -
                 hidepid.as_deref().unwrap_or_default()
             )));
         }
-        Err(e @ FdViewError::NoSuchPid(_)) => return Err(usage(e)),
+        // A process that does not exist is a wrong command line, by pid or by name.
+        Err(e @ (FdViewError::NoSuchPid(_) | FdViewError::NoSuchName(_))) => return Err(usage(e)),
         Err(e) => return Err(anyhow::Error::new(e).context("cannot read fd tables")),
     };
     for w in &view.warnings {
