@@ -874,6 +874,7 @@ const DECODING: &[&str] = &[
     "nulls_and_failures",
     "messages",
     "packet_ring",
+    "option_values",
 ];
 
 /// Issue 30's decoding faults, each a scenario of decoding.c, against strace 6.1 line by
@@ -931,6 +932,13 @@ fn each_decoding_fault_issue_30_found_decodes_as_strace_does() {
         "MSG_DONTWAIT, {tv_sec=0, tv_nsec=1000})",
         "socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL))",
         "{tp_block_size=4096, tp_block_nr=1, tp_frame_size=2048, tp_frame_nr=2}",
+        "SO_LINGER, {l_onoff=1, l_linger=5}, 12)",
+        "SO_LINGER, {l_onoff=1}, [4])",
+        "SO_ATTACH_FILTER, {len=1, filter=0x",
+        "mr_type=PACKET_MR_PROMISC, mr_alen=6, mr_address=01:02:03:04:05:06}",
+        "sipx_network=htonl(0x12345678), sipx_node=[0x1, 0x2, 0x3, 0x4, 0x5, 0x6], sipx_type=0x7}",
+        r#"sx25_addr={x25_addr="12345"}"#,
+        "sax25_call=NOCALL-0, sax25_ndigis=0}",
     ] {
         assert!(ours_text.contains(needle), "{needle} missing from\n{ours_text}");
     }

@@ -327,8 +327,25 @@ fn sockopt_value(ctx: &mut Ctx<'_>, level: u32, name: u32, addr: u64, len: i32, 
         b.get(at..at + 4).map(|w| format!("inet_addr(\"{}\")", std::net::Ipv4Addr::new(w[0], w[1], w[2], w[3])))
     };
     let decoded = match (level, name, size) {
-        // SO_LINGER
-        (1, 13, 8) => bytes().and_then(|b| Some(format!("{{l_onoff={}, l_linger={}}}", word(&b, 0)?, word(&b, 4)?))),
+        // SO_LINGER: set, at least a struct linger; got, as much of one as the kernel wrote
+        (1, 13, _) if !got && size < 8 => None,
+        (1, 13, _) if !got => {
+            bytes().and_then(|b| Some(format!("{{l_onoff={}, l_linger={}}}", word(&b, 0)?, word(&b, 4)?)))
+        }
+        (1, 13, 1..=8) => bytes().map(|b| {
+            let fields: Vec<String> = [("l_onoff", 0), ("l_linger", 4)]
+                .iter()
+                .filter_map(|(name, at)| word(&b, *at).map(|v| format!("{name}={v}")))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }),
+        // SO_ATTACH_FILTER, SO_ATTACH_REUSEPORT_CBPF: struct sock_fprog (the program's length
+        // and where it is)
+        (1, 26 | 51, 16) if !got => bytes().map(|b| {
+            let len = u16::from_ne_bytes([b[0], b[1]]);
+            let filter = u64::from_ne_bytes(b[8..16].try_into().unwrap_or([0; 8]));
+            format!("{{len={len}, filter={}}}", pointer(filter))
+        }),
         // SO_RCVTIMEO, SO_SNDTIMEO (the 64-bit timeval)
         (1, 20 | 21 | 66 | 67, 16) => match (ctx.u64_at(addr), ctx.u64_at(addr.wrapping_add(8))) {
             (Some(sec), Some(usec)) => Some(format!("{{tv_sec={}, tv_usec={}}}", sec as i64, usec as i64)),
@@ -342,27 +359,20 @@ fn sockopt_value(ctx: &mut Ctx<'_>, level: u32, name: u32, addr: u64, len: i32, 
         (1, 17, 12) if got => bytes().and_then(|b| {
             Some(format!("{{pid={}, uid={}, gid={}}}", word(&b, 0)?, word(&b, 4)? as u32, word(&b, 8)? as u32))
         }),
-        // IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP: struct ip_mreq, or ip_mreqn
-        (0, 35 | 36, 8) => {
+        // IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP: struct ip_mreq (of an ip_mreqn too: strace
+        // shows its first two fields)
+        (0, 35 | 36, 8..) => {
             bytes().and_then(|b| Some(format!("{{imr_multiaddr={}, imr_interface={}}}", ipv4(&b, 0)?, ipv4(&b, 4)?)))
         }
-        (0, 35 | 36, 12) => bytes().and_then(|b| {
-            Some(format!(
-                "{{imr_multiaddr={}, imr_address={}, imr_ifindex={}}}",
-                ipv4(&b, 0)?,
-                ipv4(&b, 4)?,
-                word(&b, 8)?
-            ))
-        }),
         // PACKET_ADD_MEMBERSHIP, PACKET_DROP_MEMBERSHIP: struct packet_mreq
         (263, 1 | 2, 16) => bytes().and_then(|b| {
             let alen = usize::from(u16::from_ne_bytes([b[6], b[7]]));
-            let address: Vec<String> = b[8..8 + alen.min(8)].iter().map(|x| format!("{x:#04x}")).collect();
+            let address: Vec<String> = b[8..8 + alen.min(8)].iter().map(|x| format!("{x:02x}")).collect();
             Some(format!(
-                "{{mr_ifindex={}, mr_type={}, mr_alen={alen}, mr_address=[{}]}}",
-                word(&b, 0)?,
-                u16::from_ne_bytes([b[4], b[5]]),
-                address.join(", ")
+                "{{mr_ifindex={}, mr_type={}, mr_alen={alen}, mr_address={}}}",
+                word(&b, 0)? as u32,
+                names::packet_membership(u16::from_ne_bytes([b[4], b[5]])),
+                address.join(":")
             ))
         }),
         // PACKET_RX_RING, PACKET_TX_RING: struct tpacket_req, or tpacket_req3

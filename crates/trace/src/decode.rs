@@ -154,6 +154,26 @@ pub fn sockaddr_bytes(bytes: &[u8]) -> String {
                 format!("{pad}nl_pid={}, nl_groups={groups}", u32::from_ne_bytes([b[4], b[5], b[6], b[7]]))
             }
             17 if len >= 20 => packet_fields(&b, len),
+            // AF_IPX: struct sockaddr_ipx
+            4 if len >= 16 => format!(
+                "sipx_port=htons({}), sipx_network=htonl({:#x}), sipx_node=[{}], sipx_type={:#x}",
+                u16::from_be_bytes([b[2], b[3]]),
+                u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+                b[8..14].iter().map(|x| format!("{x:#x}")).collect::<Vec<_>>().join(", "),
+                b[14]
+            ),
+            // AF_X25: struct sockaddr_x25, an address of up to 15 digits
+            9 if len >= 18 => {
+                let digits = &b[2..18];
+                let end = digits.iter().position(|c| *c == 0).unwrap_or(digits.len());
+                format!("sx25_addr={{x25_addr={}}}", quoted(&digits[..end], usize::MAX))
+            }
+            // AF_AX25: a callsign as the amateur radio service writes it, when it is one
+            3 if len >= 16 && ax25_call(&b[2..9]).is_some() => format!(
+                "sax25_call={}, sax25_ndigis={}",
+                ax25_call(&b[2..9]).unwrap_or_default(),
+                i32::from_ne_bytes([b[12], b[13], b[14], b[15]])
+            ),
             _ => format!("sa_data={}", quoted(&b[2..len], usize::MAX)),
         };
         out.push_str(&fields);
@@ -175,6 +195,21 @@ fn unix_fields(b: &[u8], len: usize) -> String {
         let end = path.iter().position(|c| *c == 0).unwrap_or(path.len());
         format!("sun_path={}", quoted(&path[..end], usize::MAX))
     }
+}
+
+/// An AX.25 callsign (`NOCALL-0`): six characters shifted left by one (letters, digits,
+/// trailing spaces) and the SSID in the seventh byte; None when it is not one.
+fn ax25_call(call: &[u8]) -> Option<String> {
+    let (chars, ssid) = call.split_at(6);
+    if chars.iter().any(|c| c & 1 != 0) {
+        return None;
+    }
+    let text: String = chars.iter().map(|c| char::from(c >> 1)).collect();
+    let name = text.trim_end_matches(' ');
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        return None;
+    }
+    Some(format!("{name}-{}", (ssid[0] >> 1) & 0xf))
 }
 
 /// The fields of a `sockaddr_ll` of `len` bytes (at least 20).

@@ -236,6 +236,16 @@ pub fn packet_type(t: u8) -> String {
     or_unknown(find(&PACKET_TYPES, u32::from(t)), u64::from(t), "PACKET_???")
 }
 
+#[rustfmt::skip]
+const PACKET_MEMBERSHIPS: [(u32, &str); 4] = [
+    (0, "PACKET_MR_MULTICAST"), (1, "PACKET_MR_PROMISC"), (2, "PACKET_MR_ALLMULTI"), (3, "PACKET_MR_UNICAST"),
+];
+
+/// packet_mreq's `mr_type`.
+pub fn packet_membership(t: u16) -> String {
+    or_unknown(find(&PACKET_MEMBERSHIPS, u32::from(t)), u64::from(t), "PACKET_MR_???")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -423,8 +423,10 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         }
         let fd = i64::from(a[0] as i32);
         match name {
-            "bind" | "connect" | "listen" | "close" if ok || in_progress => self.fds.changed(tgid, fd),
-            "sendto" | "sendmsg" | "sendmmsg" if ok => self.fds.sent(tgid, fd),
+            "bind" | "listen" | "close" if ok || in_progress => self.fds.changed(tgid, fd),
+            // A datagram socket is bound (autobind) before its connect or send can fail.
+            "connect" => self.fds.changed(tgid, fd),
+            "sendto" | "sendmsg" | "sendmmsg" => self.fds.sent(tgid, fd),
             _ => {}
         }
         let (result, errno) = match ret {

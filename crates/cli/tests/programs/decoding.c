@@ -7,8 +7,11 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ax25.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
+#include <linux/x25.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -257,6 +260,38 @@ static void packet_ring(void) {
     close(p);
 }
 
+/* Option values strace decodes as structures, at lengths it takes and lengths it does not,
+ * and addresses of families sockscope only named before (IPX, X.25, AX.25). */
+static void option_values(void) {
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct linger lg = {1, 5};
+    setsockopt(u, SOL_SOCKET, SO_LINGER, &lg, 4);
+    char longer[12] = {1, 0, 0, 0, 5, 0, 0, 0, 9, 9, 9, 9};
+    setsockopt(u, SOL_SOCKET, SO_LINGER, longer, sizeof longer);
+    socklen_t len = 4;
+    getsockopt(u, SOL_SOCKET, SO_LINGER, &lg, &len);
+    struct ip_mreq mr = {.imr_multiaddr.s_addr = htonl(0xe0000001), .imr_interface.s_addr = htonl(INADDR_LOOPBACK)};
+    setsockopt(u, SOL_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr);
+    struct ip_mreqn mn = {.imr_multiaddr.s_addr = htonl(0xe0000002), .imr_address.s_addr = htonl(INADDR_LOOPBACK), .imr_ifindex = 1};
+    setsockopt(u, SOL_IP, IP_ADD_MEMBERSHIP, &mn, sizeof mn);
+    struct sock_filter code[] = {BPF_STMT(BPF_RET | BPF_K, 0xffff)};
+    struct sock_fprog prog = {.len = 1, .filter = code};
+    setsockopt(u, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+    int p = socket(AF_PACKET, SOCK_RAW, htons(3));
+    struct packet_mreq pm = {.mr_ifindex = 0, .mr_type = PACKET_MR_PROMISC, .mr_alen = 6, .mr_address = {1, 2, 3, 4, 5, 6}};
+    setsockopt(p, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &pm, sizeof pm);
+    close(p);
+    unsigned char ipx[16] = {4, 0, 0, 5, 0x12, 0x34, 0x56, 0x78, 1, 2, 3, 4, 5, 6, 7, 0};
+    connect(u, (struct sockaddr *)ipx, sizeof ipx);
+    struct sockaddr_x25 x25 = {.sx25_family = AF_X25};
+    strcpy(x25.sx25_addr.x25_addr, "12345");
+    connect(u, (struct sockaddr *)&x25, sizeof x25);
+    struct sockaddr_ax25 ax = {.sax25_family = AF_AX25, .sax25_ndigis = 0};
+    memcpy(ax.sax25_call.ax25_call, "\x9c\x9e\x86\x82\x98\x98\x00", 7);
+    connect(u, (struct sockaddr *)&ax, sizeof ax);
+    close(u);
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     for (int i = 1; i < argc; i++) {
@@ -272,6 +307,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(s, "close_race")) close_race();
         else if (!strcmp(s, "messages")) messages();
         else if (!strcmp(s, "packet_ring")) packet_ring();
+        else if (!strcmp(s, "option_values")) option_values();
         else {
             fprintf(stderr, "unknown scenario %s\n", s);
             return 2;
