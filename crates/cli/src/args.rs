@@ -794,6 +794,9 @@ pub struct FdsArgs {
     /// No header line
     #[arg(short = 'H', long = "no-header")]
     pub no_header: bool,
+    /// Only the pids of the processes selected, one per line (lsof -t: `kill $(sockscope fds -t -i :8080)`)
+    #[arg(short = 't', conflicts_with_all = ["json", "top"])]
+    pub terse: bool,
 }
 
 #[derive(Debug, Args, Clone)]

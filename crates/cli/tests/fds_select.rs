@@ -90,4 +90,19 @@ fn lsof_style_selection_matches_lsof() {
     let holder_fds = std::fs::read_dir(format!("/proc/{hp}/fd")).unwrap().count();
     assert_eq!(ored.iter().filter(|(p, _)| p.to_string() == hp).count(), holder_fds, "{ored:?}");
     assert!(ored.iter().filter(|(p, _)| p.to_string() == me).count() >= 3, "{ored:?}");
+    // Issue 32 (15): -t gives the pids lsof -t gives, one per line, for `kill $(…)`; a
+    // selection of fds comes without the limits table and the system line.
+    let holder_port = other.local_addr().unwrap().port();
+    let terse = |cmd: &mut std::process::Command| -> BTreeSet<String> {
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).filter(|p| [&me, &hp].contains(&p)).collect()
+    };
+    for spec in [p_port.clone(), format!(":{holder_port}")] {
+        let ours = terse(std::process::Command::new(env!("CARGO_BIN_EXE_sockscope")).args(["fds", "-t", "-i", &spec]));
+        let theirs = terse(std::process::Command::new("lsof").args(["-t", "-i", &spec]));
+        assert_eq!(ours, theirs, "fds -t -i {spec} vs lsof -t -i {spec}");
+        assert!(ours.contains(&me), "{ours:?}");
+    }
+    let table = sockscope_ok(&["fds", "-i", &p_port]);
+    assert!(table.contains(&p_port) && !table.contains("system:") && !table.contains("SOFT"), "{table}");
 }

@@ -82,12 +82,18 @@ pub fn run(args: &FdsArgs, origin: &crate::from::Origin, out: &mut impl Write) -
             crate::stderr_line!("sockscope: note: {note}");
         }
     }
-    if let Some(n) = args.top {
+    if args.terse {
+        for p in &view.processes {
+            writeln!(out, "{}", p.pid)?;
+        }
+    } else if let Some(n) = args.top {
         render::top(out, &view, n, args.json, origin.capture.as_ref())?;
     } else if args.json {
         render::json(out, &view, origin.capture.as_ref())?;
     } else {
-        render::table(out, &view, args.peers, !args.no_header)?;
+        // The limits and the system's file handles speak of processes, not of a selection of
+        // their fds (-i, -U, -p, -c): they come with a whole process's table only.
+        render::table(out, &view, args.peers, !args.no_header, !selecting)?;
     }
     out.flush()?;
     if let Some(h) = hidepid.as_deref().filter(|_| !args.json) {

@@ -30,7 +30,9 @@ fn push_peers<'a>(name: &mut String, peers: impl Iterator<Item = &'a sockscope_c
     }
 }
 
-pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> io::Result<()> {
+/// The fd rows; with `limits`, the limits of a handful of processes and the system's file
+/// handles after them.
+pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool, limits: bool) -> io::Result<()> {
     let mut users = Users::new();
     let columns = || {
         vec![
@@ -57,6 +59,9 @@ pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool) -> 
         }
         Ok(())
     })?;
+    if !limits {
+        return Ok(());
+    }
     // Limits for a handful of processes; `--top` ranks any number of them.
     if view.processes.len() <= 10 && !view.processes.is_empty() {
         writeln!(out)?;
