@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{LabRun, private_netns, ss};
+use common::{LabRun, private_netns, sockscope, ss};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -554,4 +554,17 @@ fn it_says_at_start_what_its_capabilities_leave_unseen() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(line.contains("note: without CAP_SYS_PTRACE: other users' processes are not read"), "{line}");
+}
+
+/// Issue 32 (16): on a busy port, serve says what to do: another --listen, or who holds it.
+#[test]
+fn a_busy_port_says_how_to_go_on() {
+    private_netns();
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let out = sockscope(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("Address already in use") && err.contains(&format!("`sockscope who :{port}`")), "{err}");
 }

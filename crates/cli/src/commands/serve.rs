@@ -28,8 +28,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let host: Arc<dyn sockscope_core::hosts::Host> = Arc::new(sockscope_core::hosts::LiveHost::default());
     let mut collect = sockscope_live::live_options(StateSet::ALL);
     collect.namespaces = crate::plan::namespaces(&args.namespaces, false, &*host)?;
-    let listener = std::net::TcpListener::bind(args.listen)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let listener = std::net::TcpListener::bind(args.listen).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e}; use --listen ADDRESS:PORT, or `sockscope who :{}` to see who holds it",
+                args.listen,
+                args.listen.port()
+            )
+        } else {
+            anyhow::anyhow!("cannot listen on {}: {e}", args.listen)
+        }
+    })?;
     if args.listen.ip().is_unspecified() {
         crate::stderr_line!(
             "sockscope: warning: listening on {} exposes the metrics to the network (process names and ports); prefer 127.0.0.1 behind a proxy, or a firewall",
