@@ -367,6 +367,13 @@ pub struct EventsArgs {
     /// Only connections with this port at either end
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
+    /// Follow this network namespace instead of sockscope's own (as ss -N): a name in
+    /// /run/netns, a path to a namespace file, or pid:PID (a process's)
+    #[arg(short = 'N', long = "netns", value_name = "NAME|PATH|pid:PID", value_parser = clap::builder::OsStringValueParser::new().map(sockscope_core::text::lossless_arg))]
+    pub netns: Option<String>,
+    /// Every network namespace at once: not there yet (one at a time with --netns)
+    #[arg(long = "all-netns", conflicts_with = "netns")]
+    pub all_netns: bool,
     /// IPv4 only
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,

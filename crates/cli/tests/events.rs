@@ -675,6 +675,8 @@ fn bad_input_is_one_clear_line_and_status_2() {
         // A mistyped option after the filter is an option error that names the one meant,
         // not a filter error.
         (&["events", "dport", "=", ":443", "--durration", "1"][..], "'--duration'"),
+        (&["events", "--netns", "pid:4000000", "--duration", "1"][..], "no process 4000000"),
+        (&["events", "--all-netns"][..], "one network namespace at a time"),
     ] {
         let out = sockscope(args);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -801,4 +803,75 @@ print("b done")
     assert_eq!(client_side[0]["bytes_received"], 5, "{:?}", client_side[0]);
     assert_eq!(client_side[0]["closer"], "local", "{:?}", client_side[0]);
     assert_eq!(client_side[0]["inferred"], serde_json::json!([]), "{:?}", client_side[0]);
+}
+
+/// Issue 31: `events --netns` follows another namespace (as ss -N): its lives with their
+/// owners and exact bytes, and none of this namespace's, though both use the same port.
+#[test]
+fn another_namespace_is_followed_with_netns() {
+    let _one = one_at_a_time();
+    private_netns();
+    let script = r#"
+import os, select, socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", 7010)); l.listen(16)
+probe = socket.socket(); probe.bind(("127.0.0.1", 7011)); probe.listen(16)
+print(os.getpid(), flush=True)
+# Probe connections until told to go on: the test waits for sockscope to report one.
+while not select.select([sys.stdin], [], [], 0.05)[0]:
+    c = socket.create_connection(("127.0.0.1", 7011)); s, _ = probe.accept(); c.close(); s.close()
+sys.stdin.readline()
+for _ in range(2):
+    c = socket.create_connection(("127.0.0.1", 7010)); s, _ = l.accept()
+    c.sendall(b"x" * 10); s.recv(10); s.sendall(b"y" * 20)
+    n = 0
+    while n < 20: n += len(c.recv(20 - n))
+    c.close(); s.close()
+print("done", flush=True)
+sys.stdin.readline()
+"#;
+    let path =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ns-follow-{}.py", std::process::id()));
+    std::fs::write(&path, script).expect("script");
+    let mut b = Command::new("unshare")
+        .args(["-n", "sh", "-c", &format!("ip link set lo up && exec python3 -u {}", path.display())])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start B");
+    let mut b_out = BufReader::new(b.stdout.take().unwrap());
+    let mut line = String::new();
+    b_out.read_line(&mut line).unwrap();
+    let b_pid: u32 = line.trim().parse().unwrap_or_else(|_| panic!("B's pid: {line:?}"));
+    let mut lives = Watch::start(&[], &["--life", "--jsonl", "-n", "--netns", &format!("pid:{b_pid}")]);
+    let port = |v: &Value, p: u16| v["local"]["port"] == p || v["peer"]["port"] == p;
+    lives.until("a probe connection in B", |seen| seen.iter().any(|v| port(v, 7011)));
+    // Here, the same port: not B's.
+    let here = TcpListener::bind(("127.0.0.1", 7010)).unwrap();
+    let client = TcpStream::connect(("127.0.0.1", 7010)).unwrap();
+    let here_port = client.local_addr().unwrap().port();
+    drop(here.accept().unwrap());
+    drop(client);
+    let mut stdin = b.stdin.take().unwrap();
+    writeln!(stdin, "go").unwrap();
+    line.clear();
+    b_out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "done");
+    lives.until("B's two connections, both sides", |seen| {
+        seen.iter().filter(|v| v["type"] == "life" && port(v, 7010)).count() >= 4
+    });
+    let (seen, stderr, ok) = lives.stop();
+    drop(stdin);
+    let _ = b.wait();
+    let _ = std::fs::remove_file(&path);
+    assert!(ok, "{stderr}");
+    let b_lives: Vec<&Value> = seen.iter().filter(|v| v["type"] == "life" && port(v, 7010)).collect();
+    assert_eq!(b_lives.len(), 4, "{b_lives:#?}");
+    for v in &b_lives {
+        assert_eq!(v["pid"], b_pid, "{v}");
+        let client = v["peer"]["port"] == 7010;
+        let (sent, received) = if client { (10, 20) } else { (20, 10) };
+        assert_eq!((&v["bytes_sent"], &v["bytes_received"]), (&Value::from(sent), &Value::from(received)), "{v}");
+    }
+    assert!(!seen.iter().any(|v| port(v, here_port)), "this namespace's connection was shown");
 }

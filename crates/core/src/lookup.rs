@@ -45,9 +45,20 @@ pub struct SocketLookup {
 impl SocketLookup {
     /// The `netids` sockets of `host` in `states`, with their owners.
     pub fn new(host: &dyn Host, netids: &[Netid], states: StateSet) -> SocketLookup {
+        SocketLookup::in_namespace(host, netids, states, None)
+    }
+
+    /// The same, in network namespace `ns` instead of the caller's.
+    pub fn in_namespace(
+        host: &dyn Host,
+        netids: &[Netid],
+        states: StateSet,
+        ns: Option<&crate::model::Netns>,
+    ) -> SocketLookup {
         let mut opts = SnapshotOptions::new(Selection::resolve(netids, &[], states));
         opts.owners = true;
         opts.proc_root = host.proc_root().to_path_buf();
+        opts.namespaces = ns.into_iter().cloned().collect();
         SocketLookup {
             refresh: host.refresher(opts),
             policy: LookupRefresh::default(),

@@ -250,19 +250,26 @@ pub fn interfaces_in(ns: &Netns) -> Result<crate::names::Interfaces, NetnsError>
 /// A socket `make` creates inside `ns`, by a thread that enters it and ends (the caller's
 /// threads stay where they are).
 fn socket_in(ns: &Netns, make: fn() -> Result<OwnedFd, Errno>) -> Result<OwnedFd, NetnsError> {
+    let label = ns.label();
+    run_in(ns, make)?.map_err(|errno| NetnsError::Socket { label, errno })
+}
+
+/// What `f` makes inside `ns` (sockets are bound to the namespace they are created in), on
+/// a thread that enters it and ends: the caller's threads stay where they are.
+pub fn run_in<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'static) -> Result<T, NetnsError> {
     use rustix::fs::{Mode, OFlags};
     use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
     let label = ns.label();
     let path = ns.path.clone();
-    let opened = std::thread::spawn(move || -> Result<OwnedFd, NetnsError> {
+    let made = std::thread::spawn(move || -> Result<T, NetnsError> {
         let file = rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
             .map_err(|errno| NetnsError::Enter { label: label.clone(), errno })?;
         move_into_link_name_space(rustix::fd::AsFd::as_fd(&file), Some(LinkNameSpaceType::Network))
-            .map_err(|errno| NetnsError::Enter { label: label.clone(), errno })?;
-        make().map_err(|errno| NetnsError::Socket { label, errno })
+            .map_err(|errno| NetnsError::Enter { label, errno })?;
+        Ok(f())
     })
     .join();
-    opened.unwrap_or_else(|_| Err(NetnsError::Socket { label: ns.label(), errno: Errno::IO }))
+    made.unwrap_or_else(|_| Err(NetnsError::Socket { label: ns.label(), errno: Errno::IO }))
 }
 
 #[cfg(test)]

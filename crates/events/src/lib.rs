@@ -31,6 +31,7 @@ use records::{SocketLayout, StateLayout};
 use ring::Rings;
 use rustix::event::{PollFd, PollFlags};
 use sockscope_core::freed::FreedListener;
+use sockscope_core::model::Netns;
 use std::time::Duration;
 use tracker::Tracker;
 
@@ -54,6 +55,8 @@ pub enum EventsError {
     Ring(#[from] ring::RingError),
     #[error("{0}")]
     Freed(#[from] sockscope_core::freed::FreedError),
+    #[error("{}", .0.reason())]
+    Netns(#[from] sockscope_core::netns::NetnsError),
 }
 
 /// Ring bytes per CPU: a state change is ~100 bytes, five or more per socket.
@@ -87,8 +90,10 @@ pub struct Monitor {
 
 impl Monitor {
     /// Opens the tracepoints, falling back to destroy records alone for `--life` when they
-    /// cannot be opened; transitions need the tracepoints.
-    pub fn open(opts: Options) -> Result<Monitor, EventsError> {
+    /// cannot be opened; transitions need the tracepoints. `netns`: the network namespace to
+    /// follow instead of this process's (the tracepoints see every namespace; the destroy
+    /// records and the socket table are read in it).
+    pub fn open(opts: Options, netns: Option<Netns>) -> Result<Monitor, EventsError> {
         let opened = open_tracepoints();
         let (source, rings, tracefs) = match opened {
             Ok((rings, tracefs)) => (Source::Tracepoints, Some(rings), Some(tracefs)),
@@ -97,8 +102,12 @@ impl Monitor {
         };
         // Lives take their counters from the destroy records; state changes need them too,
         // as the proof that a socket whose owner could not be asked is this namespace's.
-        let freed = Some(FreedListener::open(opts.life && opts.udp)?);
-        let tracker = Tracker::new(opts, rings.is_none());
+        let udp = opts.life && opts.udp;
+        let freed = match &netns {
+            Some(ns) => Some(sockscope_core::netns::run_in(ns, move || FreedListener::open(udp))??),
+            None => Some(FreedListener::open(udp)?),
+        };
+        let tracker = Tracker::new(opts, rings.is_none(), netns.as_ref());
         Ok(Monitor { source, rings, freed, pending: Vec::new(), behind: false, tracker, _tracefs: tracefs })
     }
 

@@ -29,9 +29,11 @@ pub struct Procs {
 }
 
 impl Procs {
-    pub fn new() -> Procs {
+    /// `netns`: the inode of the namespace followed (None: this process's).
+    pub fn new(netns: Option<u64>) -> Procs {
         let processes = Processes::default();
-        Procs { our_netns: processes.own_netns(), processes, known: HashMap::new(), threads: HashMap::new() }
+        let our_netns = netns.or_else(|| processes.own_netns());
+        Procs { our_netns, processes, known: HashMap::new(), threads: HashMap::new() }
     }
 
     fn get(&mut self, pid: u32, now: u64) -> &Known {

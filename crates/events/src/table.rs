@@ -9,7 +9,7 @@
 use crate::Owner;
 use sockscope_core::hosts::LiveHost;
 use sockscope_core::lookup::{Holder, SocketLookup};
-use sockscope_core::model::StateSet;
+use sockscope_core::model::{Netns, StateSet};
 use sockscope_core::{Netid, SockState};
 use std::net::SocketAddr;
 
@@ -34,12 +34,13 @@ fn seen(s: sockscope_core::lookup::Seen) -> Seen {
 }
 
 impl Table {
-    pub fn new(udp: bool) -> Table {
+    /// The table of network namespace `ns` (None: this process's).
+    pub fn new(udp: bool, ns: Option<&Netns>) -> Table {
         let netids: &[Netid] = if udp { &[Netid::Tcp, Netid::Udp] } else { &[Netid::Tcp] };
         // TIME-WAIT sockets have no owner and are never asked about; a busy host holds tens of
         // thousands, so the kernel is asked to leave them out.
         let states = StateSet(StateSet::ALL.0 & !SockState::TimeWait.bit());
-        Table(SocketLookup::new(&LiveHost::default(), netids, states))
+        Table(SocketLookup::in_namespace(&LiveHost::default(), netids, states, ns))
     }
 
     /// Takes the table now (for the first look, and for the periodic looks of the

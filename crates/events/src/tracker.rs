@@ -213,8 +213,9 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(opts: Options, destroy_only: bool) -> Tracker {
-        let mut table = Table::new(opts.udp);
+    /// `netns`: the namespace followed (None: this process's).
+    pub fn new(opts: Options, destroy_only: bool, netns: Option<&sockscope_core::model::Netns>) -> Tracker {
+        let mut table = Table::new(opts.udp, netns);
         // The first look: owners of listeners and connections that were there before.
         table.refresh();
         Tracker {
@@ -229,7 +230,7 @@ impl Tracker {
             early: HashMap::new(),
             given: HashSet::new(),
             given_order: VecDeque::new(),
-            procs: Procs::new(),
+            procs: Procs::new(netns.map(|ns| ns.inode)),
             table,
             last_look_ns: crate::monotonic_ns(),
             last_sweep_ns: 0,

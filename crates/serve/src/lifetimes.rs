@@ -78,7 +78,7 @@ impl Follower {
 /// Opens the kernel's tracepoints (an error says why they cannot be used) and follows them on
 /// a thread of its own until `stop`.
 pub fn start(stop: Arc<AtomicBool>) -> Result<Arc<Mutex<Lifetimes>>, String> {
-    let mut monitor = Monitor::open(Options::default()).map_err(|e| e.to_string())?;
+    let mut monitor = Monitor::open(Options::default(), None).map_err(|e| e.to_string())?;
     let shared = Arc::new(Mutex::new(Lifetimes::default()));
     let out = Arc::clone(&shared);
     std::thread::Builder::new()

@@ -9,7 +9,7 @@ use crate::usage::usage;
 use serde::Serialize;
 use sockscope_core::filter::{Filter, eval::Context};
 use sockscope_core::{Family, Netid, SockState, Socket};
-use sockscope_events::{Event, Monitor, Options, Source};
+use sockscope_events::{Event, EventsError, Monitor, Options, Source};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,8 +31,26 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
             .map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
     }
     let opts = Options { life: args.life, udp: args.udp, ..Options::default() };
-    let mut monitor = Monitor::open(opts).map_err(|e| {
-        anyhow::anyhow!("{e}; without the tracepoints only --life works (from the sockets' destroy records)")
+    if args.all_netns {
+        return Err(usage(anyhow::anyhow!(
+            "--all-netns: events follows one network namespace at a time so far; name it with --netns NAME|PATH|pid:PID"
+        )));
+    }
+    let netns = match &args.netns {
+        Some(spec) => {
+            let host = sockscope_core::hosts::LiveHost::default();
+            let mut found = sockscope_core::hosts::Host::selected_namespaces(&host, std::slice::from_ref(spec))
+                .map_err(|e| if e.is_usage() { usage(e) } else { anyhow::Error::new(e) })?;
+            found.pop()
+        }
+        None => None,
+    };
+    let mut monitor = Monitor::open(opts, netns).map_err(|e| match e {
+        // The tracepoints could not be opened (transitions need them).
+        EventsError::Tracefs(_) | EventsError::Format(_) | EventsError::Ring(_) => {
+            anyhow::anyhow!("{e}; without the tracepoints only --life works (from the sockets' destroy records)")
+        }
+        _ => anyhow::anyhow!("{e}"),
     })?;
     if let Source::DestroyRecordsOnly { why } = monitor.source() {
         crate::stderr_line!(
