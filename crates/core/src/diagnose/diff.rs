@@ -175,7 +175,9 @@ pub fn diff(a: &CaptureHost, b: &CaptureHost, t: &Thresholds) -> Result<Diff, Sn
                 hard_after: rec.limit.hard,
             });
         }
-        if !fa.contains_key(key) || before != *after || !sockets.is_empty() {
+        // A process that started since with no fd (a kernel thread) changed nothing to show.
+        let started = !fa.contains_key(key) && *after > 0;
+        if started || before != *after || !sockets.is_empty() {
             processes.push(ProcessChange {
                 pid: key.0,
                 command: key.1.clone(),
