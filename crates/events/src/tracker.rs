@@ -424,8 +424,13 @@ impl Tracker {
         if c.local.port() != 0 && c.peer.port() != 0 && self.by_ends.get(&(c.local, c.peer)) != Some(&c.skaddr) {
             self.by_ends.insert((c.local, c.peer), c.skaddr);
         }
+        // Lives are proven by their destroy records (give, give_if_ours): the table is asked
+        // only for state changes to show.
+        if self.opts.life {
+            return;
+        }
         if !self.proven(c.skaddr, place, c.local, c.peer) {
-            if place == Where::Unknown && !self.opts.life {
+            if place == Where::Unknown {
                 match self.live.get_mut(&c.skaddr).filter(|conn| conn.held.len() < HELD_AT_MOST) {
                     Some(conn) => conn.held.push(transition(now, owner, &c, in_old_ns)),
                     None => self.totals.unproven += 1,
@@ -433,17 +438,15 @@ impl Tracker {
             }
             return;
         }
-        if !self.opts.life {
-            self.totals.transitions += 1;
-            // Held while its namespace was unknown: given now that it is proven.
-            if let Some(conn) = self.live.get_mut(&c.skaddr) {
-                self.totals.transitions += conn.held.len() as u64;
-                out.append(&mut conn.held);
-            }
-            out.push(transition(now, owner, &c, in_old_ns));
-            if c.new == Close {
-                self.remove(c.skaddr);
-            }
+        self.totals.transitions += 1;
+        // Held while its namespace was unknown: given now that it is proven.
+        if let Some(conn) = self.live.get_mut(&c.skaddr) {
+            self.totals.transitions += conn.held.len() as u64;
+            out.append(&mut conn.held);
+        }
+        out.push(transition(now, owner, &c, in_old_ns));
+        if c.new == Close {
+            self.remove(c.skaddr);
         }
     }
 
@@ -516,27 +519,20 @@ impl Tracker {
     /// any namespace, and this namespace's table. Unknown when listeners of this namespace
     /// and of another (or of one not known) both listen there.
     fn listener_of(&mut self, local: SocketAddr) -> Option<ListenerGuess> {
-        let started: Vec<Listener> = sockscope_core::lookup::listening_at(local)
-            .iter()
-            .filter_map(|a| self.listeners.get(a))
-            .flatten()
-            .cloned()
-            .collect();
-        let mut our_owner = started.iter().find(|l| l.place == Where::Ours).map(|l| l.owner.clone());
-        let others = started.iter().any(|l| l.place != Where::Ours);
+        // Read in place (a passive open is the hot path): only our listener's owner is copied.
+        let addresses = sockscope_core::lookup::listening_at(local);
+        let started = || addresses.iter().filter_map(|a| self.listeners.get(a)).flatten();
+        let mut our_owner = started().find(|l| l.place == Where::Ours).map(|l| l.owner.clone());
+        let others = started().any(|l| l.place != Where::Ours);
+        let all_theirs = started().all(|l| l.place == Where::Theirs);
         if our_owner.is_none() {
             our_owner = self.table.listener(local);
         }
         let place = match (our_owner.is_some(), others) {
             (true, false) => Where::Ours,
             (true, true) => Where::Unknown,
-            (false, true) => {
-                if started.iter().all(|l| l.place == Where::Theirs) {
-                    Where::Theirs
-                } else {
-                    Where::Unknown
-                }
-            }
+            (false, true) if all_theirs => Where::Theirs,
+            (false, true) => Where::Unknown,
             (false, false) => return None,
         };
         Some(ListenerGuess { place, our_owner: our_owner.flatten() })

@@ -211,7 +211,10 @@ impl FdTable {
         if self.sockets.get(&(tgid, fd)).is_some_and(|c| c.inode == inode) {
             return Some(FdInfo::Socket(Box::new(self.with_peer(tgid, fd))));
         }
-        let (mut conn, kind, state) = match self.query(tgid, fd, inode, known) {
+        // A non-blocking connect under way: the kernel has no peer to tell yet (ENOTCONN),
+        // the connect call named it. Only then is the socket's TCP state asked for.
+        let connecting = self.connecting.get(&(tgid, fd)).filter(|(ino, _)| *ino == inode).map(|(_, r)| *r);
+        let (mut conn, kind, state) = match self.query(tgid, fd, inode, known, connecting.is_some()) {
             Some(found) => found,
             None => (
                 Connection::unknown(inode),
@@ -219,23 +222,20 @@ impl FdTable {
                 None,
             ),
         };
-        // A non-blocking connect under way: the kernel has no peer to tell yet (ENOTCONN),
-        // the connect call named it, for as long as it is under way (SYN_SENT). Refused or
-        // timed out, the socket is closed and connected to nothing: shown as its inode, as
-        // strace's sock_diag, which lists no closed socket, shows it. Either way it is asked
-        // again at its next call, not cached, until the kernel names its peer.
-        let connecting = self.connecting.get(&(tgid, fd)).filter(|(ino, _)| *ino == inode).map(|(_, r)| *r);
+        // The address the connect named stands in for as long as the connect is under way
+        // (SYN_SENT), not cached: it is asked again at the next call. Refused or timed out,
+        // the socket is closed and connected to nothing: shown as its inode (as strace's
+        // sock_diag, which lists no closed socket, shows it), and cached so.
         if conn.remote_addr.is_none()
             && let Some(remote) = connecting
         {
             if state == Some(TCP_SYN_SENT) {
                 conn.remote_addr = Some(remote);
                 conn.remote = Some(remote.to_string());
-            } else {
-                conn.local = None;
-                conn.local_addr = None;
+                return Some(FdInfo::Socket(Box::new(conn)));
             }
-            return Some(FdInfo::Socket(Box::new(conn)));
+            conn.local = None;
+            conn.local_addr = None;
         }
         self.connecting.remove(&(tgid, fd));
         if let Some(ends) = conn.ends() {
@@ -348,8 +348,15 @@ impl FdTable {
     }
 
     /// The socket's addresses (and kind, unless `known`), asked of a copy of the tracee's fd,
-    /// and for a TCP socket its state.
-    fn query(&mut self, tgid: i32, fd: i32, inode: u64, known: Option<Kind>) -> Option<(Connection, Kind, Option<u8>)> {
+    /// and, with `want_state`, a TCP socket's state.
+    fn query(
+        &mut self,
+        tgid: i32,
+        fd: i32,
+        inode: u64,
+        known: Option<Kind>,
+        want_state: bool,
+    ) -> Option<(Connection, Kind, Option<u8>)> {
         let pidfd = match self.pidfds.entry(tgid) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -370,7 +377,7 @@ impl FdTable {
         let remote = rustix::net::getpeername(&copy).ok().flatten();
         let mut conn = Connection { proto: proto_name(domain, kind, protocol), ..Connection::unknown(inode) };
         let tcp = (domain == AddressFamily::INET || domain == AddressFamily::INET6) && protocol == 6;
-        let state = if tcp { crate::sys::tcp_state(std::os::fd::AsFd::as_fd(&copy)) } else { None };
+        let state = if tcp && want_state { crate::sys::tcp_state(std::os::fd::AsFd::as_fd(&copy)) } else { None };
         if domain == AddressFamily::INET || domain == AddressFamily::INET6 {
             let local = local.and_then(|a| SocketAddr::try_from(a).ok());
             let remote = remote.and_then(|a| SocketAddr::try_from(a).ok());
