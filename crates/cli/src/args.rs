@@ -371,7 +371,8 @@ pub struct EventsArgs {
     /// /run/netns, a path to a namespace file, or pid:PID (a process's)
     #[arg(short = 'N', long = "netns", value_name = "NAME|PATH|pid:PID", value_parser = clap::builder::OsStringValueParser::new().map(sockscope_core::text::lossless_arg))]
     pub netns: Option<String>,
-    /// Every network namespace at once: not there yet (one at a time with --netns)
+    /// Every network namespace at once, those that come while it runs too: each line names its
+    /// namespace (a NETNS column; netns, netns_name and container in JSON)
     #[arg(long = "all-netns", conflicts_with = "netns")]
     pub all_netns: bool,
     /// IPv4 only

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{conns_program, private_netns, sockscope};
+use common::{Looping, conns_program, netns_inode, private_netns, sockscope};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -676,7 +676,8 @@ fn bad_input_is_one_clear_line_and_status_2() {
         // not a filter error.
         (&["events", "dport", "=", ":443", "--durration", "1"][..], "'--duration'"),
         (&["events", "--netns", "pid:4000000", "--duration", "1"][..], "no process 4000000"),
-        (&["events", "--all-netns"][..], "one network namespace at a time"),
+        (&["events", "--all-netns", "--netns", "x"][..], "cannot be used with"),
+        (&["events", "--all-netns", "container", "=", "x", "--pid", "0"][..], "--pid 0"),
     ] {
         let out = sockscope(args);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -874,4 +875,83 @@ sys.stdin.readline()
         assert_eq!((&v["bytes_sent"], &v["bytes_received"]), (&Value::from(sent), &Value::from(received)), "{v}");
     }
     assert!(!seen.iter().any(|v| port(v, here_port)), "this namespace's connection was shown");
+}
+
+/// A namespace under /run/netns, deleted at the end.
+struct Named(String);
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Issue 31: `events --all-netns` follows every namespace, one made while it runs too: each
+/// line names its namespace (inode, and name under /run/netns), owners and bytes are each
+/// namespace's own though both listen on one port, and `netns = NAME` keeps one namespace's.
+#[test]
+fn every_namespace_is_followed_with_all_netns_each_line_labelled() {
+    let _one = one_at_a_time();
+    private_netns();
+    let here = common::own_netns_inode();
+    let b = Looping::start(&["unshare", "-n"], 7020, 10);
+    let b_netns = netns_inode(b.pid);
+    let mut all = Watch::start(&[], &["--life", "--jsonl", "-n", "--all-netns"]);
+    all.ready();
+    let name = format!("sockscope-test-{}", std::process::id());
+    let named = Named(name.clone());
+    let filter = format!("netns = {name}");
+    let mut only = Watch::start(&[], &["--life", "--jsonl", "-n", "--all-netns", &filter]);
+    // Made once both run: found while they run.
+    let made = Command::new("ip").args(["netns", "add", &name]).status().expect("ip netns add");
+    assert!(made.success(), "ip netns add {name}");
+    let c = Looping::start(&["ip", "netns", "exec", &name], 7020, 30);
+    let c_netns = netns_inode(c.pid);
+    assert!(b_netns != c_netns && c_netns != here);
+    // A namespace's connections closed before sockscope joined its destroy records (at most
+    // a moment after its first record) have no bytes: counted from those with them.
+    let counted = |v: &Value, ns: u64| v["type"] == "life" && v["netns"] == ns && !v["bytes_sent"].is_null();
+    let both = |seen: &[Value]| {
+        seen.iter().filter(|v| counted(v, b_netns)).count() >= 4
+            && seen.iter().filter(|v| counted(v, c_netns)).count() >= 4
+    };
+    all.until("lives in both namespaces", both);
+    only.until("lives in the named namespace", |seen| seen.iter().filter(|v| counted(v, c_netns)).count() >= 4);
+    let (seen, stderr, ok) = all.stop();
+    let (kept, only_stderr, only_ok) = only.stop();
+    let (b_pid, c_pid) = (b.pid, c.pid);
+    drop((b, c));
+    drop(named);
+    assert!(ok, "{stderr}");
+    assert!(only_ok, "{only_stderr}");
+    // Each namespace's connections carry its own owner, bytes and name.
+    for (netns, pid, size, netns_name) in [(b_netns, b_pid, 10, None), (c_netns, c_pid, 30, Some(name.as_str()))] {
+        let lives: Vec<&Value> = seen
+            .iter()
+            .filter(|v| v["netns"] == netns && (v["local"]["port"] == 7020 || v["peer"]["port"] == 7020))
+            .collect();
+        assert!(lives.len() >= 4, "{lives:#?}");
+        for v in lives {
+            assert_eq!(v["type"], "life", "{v}");
+            assert_eq!(v["pid"], pid, "{v}");
+            assert_eq!(v["netns_name"].as_str(), netns_name, "{v}");
+            let client = v["peer"]["port"] == 7020;
+            let (sent, received) = if client { (size, 0) } else { (0, size) };
+            let bytes = (&v["bytes_sent"], &v["bytes_received"]);
+            if !v["bytes_sent"].is_null() {
+                assert_eq!(bytes, (&Value::from(sent), &Value::from(received)), "{v}");
+            } else {
+                assert!(v["bytes_received"].is_null(), "{v}");
+            }
+        }
+    }
+    // This namespace's probe connections are this namespace's.
+    let probes: Vec<&Value> =
+        seen.iter().filter(|v| v["local"]["port"] == PROBE || v["peer"]["port"] == PROBE).collect();
+    assert!(probes.iter().all(|v| v["netns"] == here), "{probes:#?}");
+    // Every line carries a namespace; the filtered run kept the named one's alone.
+    assert!(seen.iter().filter(|v| v["type"] == "life").all(|v| v["netns"].is_u64()));
+    let kept: Vec<&Value> = kept.iter().filter(|v| v["type"] == "life").collect();
+    let only_named = kept.iter().all(|v| v["netns"] == c_netns && v["netns_name"] == name.as_str());
+    assert!(kept.len() >= 4 && only_named, "{kept:#?}");
 }

@@ -568,3 +568,62 @@ fn a_busy_port_says_how_to_go_on() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("Address already in use") && err.contains(&format!("`sockscope who :{port}`")), "{err}");
 }
+
+/// Issue 31: with --events --all-netns, each namespace's accepted connections are counted
+/// apart, under a `netns` label, though both namespaces listen on one port.
+#[test]
+fn with_events_and_all_netns_each_namespace_is_counted_apart() {
+    private_netns();
+    let here = common::own_netns_inode();
+    let other = common::Looping::start(&["unshare", "-n"], 7021, 1);
+    let there = common::netns_inode(other.pid);
+    let serve = Serve::start(&["--events", "--all-netns"]);
+    let listener = TcpListener::bind("127.0.0.1:7021").unwrap();
+    // Whatever container label a namespace has (none in the test's), its `netns` is its inode.
+    let series = |m: &str, what: &str, ns: u64| {
+        m.lines()
+            .find(|l| {
+                l.starts_with(&format!("sockscope_connections_{what}_total{{netns=\"net:[{ns}]\","))
+                    && l.contains("port=\"7021\"}")
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        for _ in 0..5 {
+            let c = TcpStream::connect(("127.0.0.1", 7021)).unwrap();
+            drop(listener.accept().unwrap());
+            drop(c);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let m = scrape(serve.port);
+        if series(&m, "accepted", here).is_some_and(|a| a > 0.0)
+            && series(&m, "accepted", there).is_some_and(|a| a > 0.0)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "both namespaces' connections not counted in 20 s:\n{m}");
+    }
+    // Here, a known number more: here's series grows by exactly that, whatever the other does.
+    let before = scrape(serve.port);
+    let (a0, c0) = (series(&before, "accepted", here).unwrap(), series(&before, "closed", here).unwrap_or(0.0));
+    let theirs = series(&before, "accepted", there).unwrap();
+    for _ in 0..7 {
+        let c = TcpStream::connect(("127.0.0.1", 7021)).unwrap();
+        drop(listener.accept().unwrap());
+        drop(c);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let m = loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let m = scrape(serve.port);
+        if series(&m, "accepted", here) == Some(a0 + 7.0) && series(&m, "closed", here) == Some(c0 + 7.0) {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "7 more connections here not counted apart:\n{m}");
+    };
+    assert!(series(&m, "accepted", there).is_some_and(|a| a >= theirs), "{m}");
+    promtool_check(&m);
+    assert!(serve.stop().success());
+    drop(other);
+}

@@ -24,48 +24,76 @@ pub struct Holder {
     pub command: String,
 }
 
-/// A socket in the table: who holds it (None: nobody this host lets us see), its state, and
-/// the CLOCK_MONOTONIC time of the first table that held it.
+/// A socket in the table: who holds it (None: nobody this host lets us see), its state, the
+/// CLOCK_MONOTONIC time of the first table that held it, and the inode of its network
+/// namespace (`SEVERAL`: ends found in more than one, so neither whose nor where is known).
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub holder: Option<Holder>,
     pub state: SockState,
     pub first_ns: u64,
+    pub netns: u64,
 }
 
+/// `Seen::netns` of ends that more than one namespace's table holds.
+pub const SEVERAL: u64 = 0;
+
 pub struct SocketLookup {
+    host: crate::hosts::LiveHost,
+    opts: SnapshotOptions,
     refresh: Box<dyn Refresh>,
     policy: LookupRefresh,
     snap: Option<Arc<Snapshot>>,
-    listeners: HashMap<SocketAddr, Option<Holder>>,
+    /// The namespace of sockets the dump does not label (one namespace read).
+    default_netns: u64,
+    /// Listening address → the namespaces listening there, with their holders.
+    listeners: HashMap<SocketAddr, Vec<(u64, Option<Holder>)>>,
     connections: HashMap<(SocketAddr, SocketAddr), Seen>,
     cookies: HashMap<u64, Seen>,
 }
 
 impl SocketLookup {
     /// The `netids` sockets of `host` in `states`, with their owners.
-    pub fn new(host: &dyn Host, netids: &[Netid], states: StateSet) -> SocketLookup {
-        SocketLookup::in_namespace(host, netids, states, None)
+    pub fn new(host: &crate::hosts::LiveHost, netids: &[Netid], states: StateSet) -> SocketLookup {
+        SocketLookup::in_namespaces(host, netids, states, Vec::new())
     }
 
-    /// The same, in network namespace `ns` instead of the caller's.
-    pub fn in_namespace(
-        host: &dyn Host,
+    /// The same, in the network namespaces `namespaces` (one table for them all: one walk of
+    /// /proc for the owners) instead of the caller's (empty).
+    pub fn in_namespaces(
+        host: &crate::hosts::LiveHost,
         netids: &[Netid],
         states: StateSet,
-        ns: Option<&crate::model::Netns>,
+        namespaces: Vec<crate::model::Netns>,
     ) -> SocketLookup {
         let mut opts = SnapshotOptions::new(Selection::resolve(netids, &[], states));
         opts.owners = true;
         opts.proc_root = host.proc_root().to_path_buf();
-        opts.namespaces = ns.into_iter().cloned().collect();
+        let default_netns = match namespaces.as_slice() {
+            [one] => one.inode,
+            _ => crate::netns::own(&opts.proc_root).unwrap_or(SEVERAL),
+        };
+        opts.namespaces = namespaces;
         SocketLookup {
-            refresh: host.refresher(opts),
+            host: host.clone(),
+            refresh: host.refresher(opts.clone()),
+            opts,
             policy: LookupRefresh::default(),
             snap: None,
+            default_netns,
             listeners: HashMap::new(),
             connections: HashMap::new(),
             cookies: HashMap::new(),
+        }
+    }
+
+    /// Reads these namespaces from the next table on (namespaces appeared or went away).
+    pub fn set_namespaces(&mut self, namespaces: Vec<crate::model::Netns>) {
+        let same = namespaces.len() == self.opts.namespaces.len()
+            && namespaces.iter().zip(&self.opts.namespaces).all(|(a, b)| a.inode == b.inode);
+        if !same {
+            self.opts.namespaces = namespaces;
+            self.refresh = self.host.refresher(self.opts.clone());
         }
     }
 
@@ -82,15 +110,33 @@ impl SocketLookup {
                 snap.owners_of(s).next().map(|o| Holder { pid: o.process.pid, command: o.process.command.to_string() });
             let (Some(local), peer) = (s.local.socket_addr(), s.peer.socket_addr()) else { continue };
             let local = canonical(local);
+            let netns = s.netns.map_or(self.default_netns, |n| n.get());
             if s.state == SockState::Listen {
-                self.listeners.insert(local, holder.clone());
+                let at = self.listeners.entry(local).or_default();
+                if !at.iter().any(|(n, _)| *n == netns) {
+                    at.push((netns, holder.clone()));
+                }
             } else if let Some(peer) = peer {
-                let seen = Seen { holder: holder.clone(), state: s.state, first_ns: now };
-                self.connections.insert((local, canonical(peer)), seen);
+                let seen = Seen { holder: holder.clone(), state: s.state, first_ns: now, netns };
+                match self.connections.entry((local, canonical(peer))) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(seen);
+                    }
+                    // The same ends in two namespaces (loopback in two containers): which one
+                    // is asked about is not known.
+                    std::collections::hash_map::Entry::Occupied(mut o) if o.get().netns != netns => {
+                        *o.get_mut() = Seen { holder: None, netns: SEVERAL, ..seen };
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {}
+                }
             }
             if let Some(cookie) = s.cookie {
-                let seen =
-                    self.cookies.entry(cookie.get()).or_insert(Seen { holder: None, state: s.state, first_ns: now });
+                let seen = self.cookies.entry(cookie.get()).or_insert(Seen {
+                    holder: None,
+                    state: s.state,
+                    first_ns: now,
+                    netns,
+                });
                 seen.state = s.state;
                 if holder.is_some() {
                     seen.holder = holder;
@@ -110,17 +156,34 @@ impl SocketLookup {
     /// the wildcard of its port): Some(None) when something listens there but its holder
     /// cannot be seen, None when nothing does.
     pub fn listener(&mut self, local: SocketAddr) -> Option<Option<Holder>> {
-        if let Some(found) = self.find_listener(local) {
-            return Some(found);
-        }
-        if self.may_refresh() {
-            return self.find_listener(local);
-        }
-        None
+        self.listeners(local).into_iter().next().map(|(_, holder)| holder)
     }
 
-    fn find_listener(&self, local: SocketAddr) -> Option<Option<Holder>> {
-        listening_at(canonical(local)).iter().find_map(|a| self.listeners.get(a).cloned())
+    /// Every namespace with a listener where a connection to `local` can have been accepted,
+    /// with its holder (the table is taken again when there is none).
+    pub fn listeners(&mut self, local: SocketAddr) -> Vec<(u64, Option<Holder>)> {
+        let found = self.find_listeners(local);
+        if found.is_empty() && self.may_refresh() {
+            return self.find_listeners(local);
+        }
+        found
+    }
+
+    /// The same from the table as it is (never taken again).
+    pub fn known_listeners(&self, local: SocketAddr) -> Vec<(u64, Option<Holder>)> {
+        self.find_listeners(local)
+    }
+
+    fn find_listeners(&self, local: SocketAddr) -> Vec<(u64, Option<Holder>)> {
+        let mut found: Vec<(u64, Option<Holder>)> = Vec::new();
+        for at in listening_at(canonical(local)).iter().filter_map(|a| self.listeners.get(a)) {
+            for (netns, holder) in at {
+                if !found.iter().any(|(n, _)| n == netns) {
+                    found.push((*netns, holder.clone()));
+                }
+            }
+        }
+        found
     }
 
     /// The connected socket with these ends (the table is taken again when it is absent).

@@ -6,8 +6,8 @@
 //!   (the socket's cookie as it is destroyed) and `tcp:tcp_receive_reset`, read with
 //!   perf_event_open (root or CAP_PERFMON);
 //! - the sock_diag destroy groups (the socket's last tcp_info when it is freed: bytes, rtt,
-//!   retransmits), which any user may join, and which only carry this network namespace's
-//!   sockets.
+//!   retransmits), which any user may join, and which only carry the sockets of the network
+//!   namespace the joining socket was made in: one is joined in each namespace followed.
 //!
 //! They are joined by socket cookie. Without the tracepoints, lives come from the destroy
 //! records alone, with start times from periodic looks at the socket table (approximate).
@@ -32,6 +32,8 @@ use ring::Rings;
 use rustix::event::{PollFd, PollFlags};
 use sockscope_core::freed::FreedListener;
 use sockscope_core::model::Netns;
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 use tracker::Tracker;
 
@@ -74,11 +76,42 @@ const PENDING_AT_MOST: usize = 32768;
 const FINISH_AT_MOST_NS: u64 = 2_000_000_000;
 /// How often the rings are drained.
 const RING_DRAIN: Duration = Duration::from_millis(20);
+/// Every namespace followed: how often the host is looked at for namespaces that came or went.
+const NAMESPACES_EVERY_NS: u64 = 1_000_000_000;
+/// ... and, at the soonest, again when a record names one not known yet (a new pod).
+const NAMESPACES_AGAIN_NS: u64 = 200_000_000;
+
+/// The network namespaces followed.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    /// This process's.
+    Own,
+    /// These (any of them may be this process's).
+    These(Vec<Netns>),
+    /// Every one on the host, those that come while it runs too.
+    All,
+}
+
+/// A followed namespace: what it is called, and its destroy records.
+struct Followed {
+    netns: Netns,
+    freed: FreedListener,
+}
 
 pub struct Monitor {
     source: Source,
     rings: Option<(Rings, StateLayout, SocketLayout, Option<SocketLayout>)>,
-    freed: Option<FreedListener>,
+    all: bool,
+    udp: bool,
+    /// By namespace inode.
+    followed: BTreeMap<u64, Followed>,
+    /// Destroy-record overflows of namespaces no longer followed (gone).
+    past_overflows: u64,
+    /// When the host was last looked at for namespaces (every namespace followed).
+    namespaces_read_ns: u64,
+    /// Namespaces that could not be followed, and why (each said once).
+    skipped: BTreeMap<u64, String>,
+    notes: Vec<String>,
     /// Tracepoint records drained but not yet taken, in time order.
     pending: Vec<(u64, tracker::Input)>,
     /// The last drain left records in a ring: drain again without waiting.
@@ -90,10 +123,9 @@ pub struct Monitor {
 
 impl Monitor {
     /// Opens the tracepoints, falling back to destroy records alone for `--life` when they
-    /// cannot be opened; transitions need the tracepoints. `netns`: the network namespace to
-    /// follow instead of this process's (the tracepoints see every namespace; the destroy
-    /// records and the socket table are read in it).
-    pub fn open(opts: Options, netns: Option<Netns>) -> Result<Monitor, EventsError> {
+    /// cannot be opened; transitions need the tracepoints. The tracepoints see every
+    /// namespace; the destroy records and the socket table are read in each one followed.
+    pub fn open(opts: Options, scope: Scope) -> Result<Monitor, EventsError> {
         let opened = open_tracepoints();
         let (source, rings, tracefs) = match opened {
             Ok((rings, tracefs)) => (Source::Tracepoints, Some(rings), Some(tracefs)),
@@ -101,26 +133,129 @@ impl Monitor {
             Err(e) => return Err(e),
         };
         // Lives take their counters from the destroy records; state changes need them too,
-        // as the proof that a socket whose owner could not be asked is this namespace's.
+        // as the proof of where a socket whose owner could not be asked is.
         let udp = opts.life && opts.udp;
-        let freed = match &netns {
-            Some(ns) => Some(sockscope_core::netns::run_in(ns, move || FreedListener::open(udp))??),
-            None => Some(FreedListener::open(udp)?),
+        let proc_root = Path::new("/proc");
+        let own = sockscope_core::netns::selected(&[], proc_root)?.into_iter().next();
+        let mut followed = BTreeMap::new();
+        let (follow, tables) = match scope {
+            Scope::Own => {
+                let own =
+                    own.ok_or(sockscope_core::netns::NetnsError::NotNetns { spec: "/proc/self/ns/net".into() })?;
+                let inode = own.inode;
+                followed.insert(inode, Followed { freed: FreedListener::open(udp)?, netns: own });
+                (Some(vec![inode]), Vec::new())
+            }
+            Scope::These(mut list) => {
+                label_containers(&mut list, proc_root);
+                for ns in &list {
+                    let freed = open_freed_in(ns, udp, own.as_ref())?;
+                    followed.insert(ns.inode, Followed { freed, netns: ns.clone() });
+                }
+                (Some(list.iter().map(|n| n.inode).collect()), list)
+            }
+            Scope::All => (None, Vec::new()),
         };
-        let tracker = Tracker::new(opts, rings.is_none(), netns.as_ref());
-        Ok(Monitor { source, rings, freed, pending: Vec::new(), behind: false, tracker, _tracefs: tracefs })
+        let all = follow.is_none();
+        let tracker = Tracker::new(opts, rings.is_none(), follow, tables);
+        let mut monitor = Monitor {
+            source,
+            rings,
+            all,
+            udp,
+            followed,
+            past_overflows: 0,
+            namespaces_read_ns: 0,
+            skipped: BTreeMap::new(),
+            notes: Vec::new(),
+            pending: Vec::new(),
+            behind: false,
+            tracker,
+            _tracefs: tracefs,
+        };
+        if monitor.all {
+            monitor.read_namespaces(&mut Vec::new())?;
+        }
+        Ok(monitor)
     }
 
     pub fn source(&self) -> &Source {
         &self.source
     }
 
+    /// A namespace followed (or followed until it went), by inode: its name, container, and
+    /// a process in it.
+    pub fn namespace(&self, inode: u64) -> Option<&Netns> {
+        self.followed.get(&inode).map(|f| &f.netns)
+    }
+
+    /// What the caller should tell the user (namespaces that could not be followed), once.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
     /// Waits up to `timeout` for kernel records, then hands every event they make to `out`.
     pub fn poll(&mut self, timeout: Duration, out: &mut Vec<Event>) -> Result<(), EventsError> {
         self.wait(timeout);
+        let from = out.len();
         let taken_up_to = self.take_rings(out);
         let freed_drained_from = self.take_destroy_records(out)?;
         self.tracker.tick(taken_up_to, freed_drained_from, out);
+        if self.all {
+            let now = monotonic_ns();
+            let since = now.saturating_sub(self.namespaces_read_ns);
+            let unnamed = out[from..].iter().any(|e| !self.followed.contains_key(&event_netns(e)));
+            if since >= NAMESPACES_EVERY_NS || unnamed && since >= NAMESPACES_AGAIN_NS {
+                self.read_namespaces(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every namespace followed: looks at the host for namespaces that came (their destroy
+    /// records are joined) or went (what their records still hold is taken, then they are
+    /// let go: a socket held in a namespace keeps it alive).
+    fn read_namespaces(&mut self, out: &mut Vec<Event>) -> Result<(), EventsError> {
+        let proc_root = Path::new("/proc");
+        self.namespaces_read_ns = monotonic_ns();
+        let mut found = sockscope_core::netns::discover(proc_root);
+        label_containers(&mut found, proc_root);
+        let gone: Vec<u64> = self.followed.keys().filter(|i| !found.iter().any(|n| n.inode == **i)).copied().collect();
+        if !gone.is_empty() {
+            self.take_destroy_records(out)?;
+            for inode in gone {
+                if let Some(f) = self.followed.remove(&inode) {
+                    self.past_overflows += f.freed.overflows;
+                }
+            }
+        }
+        let own = found.first().filter(|n| Some(n.inode) == sockscope_core::netns::own(proc_root)).cloned();
+        for ns in &found {
+            if let Some(f) = self.followed.get_mut(&ns.inode) {
+                // Named or labelled since (a container's cgroup is set after its namespace).
+                f.netns.name.clone_from(&ns.name);
+                if ns.container.is_some() {
+                    f.netns.container.clone_from(&ns.container);
+                }
+                continue;
+            }
+            if self.skipped.contains_key(&ns.inode) {
+                continue;
+            }
+            match open_freed_in(ns, self.udp, own.as_ref()) {
+                Ok(freed) => {
+                    self.followed.insert(ns.inode, Followed { netns: ns.clone(), freed });
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    self.notes.push(format!("cannot follow the network namespace {}: {why}", ns.label()));
+                    self.skipped.insert(ns.inode, why);
+                }
+            }
+        }
+        self.skipped.retain(|i, _| found.iter().any(|n| n.inode == *i));
+        let tables: Vec<Netns> = self.followed.values().map(|f| f.netns.clone()).collect();
+        self.tracker.set_namespaces(tables);
         Ok(())
     }
 
@@ -183,11 +318,13 @@ impl Monitor {
     /// Takes every destroy record waiting; returns when it began.
     fn take_destroy_records(&mut self, out: &mut Vec<Event>) -> Result<u64, EventsError> {
         let from = monotonic_ns();
-        if let Some(freed) = &mut self.freed {
-            let tracker = &mut self.tracker;
-            freed.drain(|f| tracker.freed(from, f, out))?;
-            tracker.totals.destroy_overflows = freed.overflows;
+        let tracker = &mut self.tracker;
+        let mut overflows = self.past_overflows;
+        for (inode, f) in &mut self.followed {
+            f.freed.drain(|record| tracker.freed(from, *inode, record, out))?;
+            overflows += f.freed.overflows;
         }
+        tracker.totals.destroy_overflows = overflows;
         Ok(from)
     }
 
@@ -204,8 +341,8 @@ impl Monitor {
             (None, _) => timeout,
         };
         let mut fds: Vec<PollFd<'_>> = Vec::new();
-        if let Some(freed) = &self.freed {
-            fds.extend(freed.fds().map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)));
+        for f in self.followed.values() {
+            fds.extend(f.freed.fds().map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN)));
         }
         let ts = rustix::time::Timespec {
             tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
@@ -213,6 +350,30 @@ impl Monitor {
         };
         // EINTR (a signal to stop) ends the wait early, which is what it should do.
         let _ = rustix::event::poll(&mut fds, Some(&ts));
+    }
+}
+
+/// The destroy records of `ns`, joined from inside it (this process's own: from here).
+fn open_freed_in(ns: &Netns, udp: bool, own: Option<&Netns>) -> Result<FreedListener, EventsError> {
+    if own.is_some_and(|o| o.inode == ns.inode) {
+        return Ok(FreedListener::open(udp)?);
+    }
+    Ok(sockscope_core::netns::run_in(ns, move || FreedListener::open(udp))??)
+}
+
+/// Each namespace with the container (or pod) whose it is, from a process's cgroup.
+fn label_containers(namespaces: &mut [Netns], proc_root: &Path) {
+    let mut labeler = sockscope_core::container::Labeler::new(proc_root);
+    for ns in namespaces {
+        ns.container = ns.pid.and_then(|pid| labeler.of_pid(pid)).map(|c| (*c).clone());
+    }
+}
+
+/// The namespace of the socket an event is about.
+fn event_netns(e: &Event) -> u64 {
+    match e {
+        Event::Transition(t) => t.netns,
+        Event::Life(l) => l.netns,
     }
 }
 

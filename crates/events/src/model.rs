@@ -25,6 +25,9 @@ pub struct Transition {
     pub new: SockState,
     /// Time spent in the old state; None when the socket was first seen in it.
     pub in_old_ns: Option<u64>,
+    /// The inode of the socket's network namespace (always known for what is given).
+    #[serde(skip)]
+    pub netns: u64,
 }
 
 /// Who closed a connection first.
@@ -41,6 +44,9 @@ pub struct Life {
     pub netid: Netid,
     #[serde(skip)]
     pub end_ns: u64,
+    /// The inode of the socket's network namespace.
+    #[serde(skip)]
+    pub netns: u64,
     pub owner: Option<Owner>,
     pub local: SocketAddr,
     pub peer: SocketAddr,

@@ -1,5 +1,4 @@
-//! What a pid from a tracepoint record is: its command name, and whether it is in this
-//! network namespace. Read from /proc once per pid and kept for a second (a pid is reused
+//! What a pid from a tracepoint record is: its command name, and its network namespace. Read from /proc once per pid and kept for a second (a pid is reused
 //! only after its process is gone).
 
 use crate::Owner;
@@ -14,28 +13,21 @@ struct Known {
     /// The name the kernel gave at exec: what the process was called if it is gone before
     /// /proc is read (a name it takes later, with prctl, is only in /proc).
     exec_comm: Option<String>,
-    /// Some(true) in this namespace, Some(false) in another, None when it could not be read.
-    ours: Option<bool>,
+    /// Its network namespace's inode; None when it could not be read.
+    netns: Option<u64>,
     read_ns: u64,
 }
 
+#[derive(Default)]
 pub struct Procs {
     processes: Processes,
-    our_netns: Option<u64>,
     known: HashMap<u32, Known>,
-    /// Threads other than their process's main one: whether each is in this namespace, and
-    /// when that was read.
-    threads: HashMap<u32, (Option<bool>, u64)>,
+    /// Threads other than their process's main one: the namespace each is in, and when that
+    /// was read.
+    threads: HashMap<u32, (Option<u64>, u64)>,
 }
 
 impl Procs {
-    /// `netns`: the inode of the namespace followed (None: this process's).
-    pub fn new(netns: Option<u64>) -> Procs {
-        let processes = Processes::default();
-        let our_netns = netns.or_else(|| processes.own_netns());
-        Procs { our_netns, processes, known: HashMap::new(), threads: HashMap::new() }
-    }
-
     fn get(&mut self, pid: u32, now: u64) -> &Known {
         let stale = self.known.get(&pid).is_none_or(|k| now.saturating_sub(k.read_ns) > KEEP_NS);
         if stale {
@@ -44,9 +36,9 @@ impl Procs {
             }
             let exec_comm = self.known.get(&pid).and_then(|k| k.exec_comm.clone());
             let comm = self.processes.comm(pid).or_else(|| exec_comm.clone());
-            let read = self.processes.netns(pid).map(|ns| Some(ns) == self.our_netns);
-            let ours = read.or_else(|| self.known.get(&pid).and_then(|k| k.ours));
-            self.known.insert(pid, Known { comm, exec_comm, ours, read_ns: now });
+            let read = self.processes.netns(pid);
+            let netns = read.or_else(|| self.known.get(&pid).and_then(|k| k.netns));
+            self.known.insert(pid, Known { comm, exec_comm, netns, read_ns: now });
         }
         &self.known[&pid]
     }
@@ -56,14 +48,14 @@ impl Procs {
     /// the process may rename itself after exec (prctl PR_SET_NAME).
     pub fn exec(&mut self, pid: u32, comm: &[u8]) {
         let comm = String::from_utf8_lossy(comm.split(|b| *b == 0).next().unwrap_or(comm)).into_owned();
-        let ours = self.processes.netns(pid).map(|ns| Some(ns) == self.our_netns);
-        let known = self.known.entry(pid).or_insert(Known { comm: None, exec_comm: None, ours: None, read_ns: 0 });
+        let netns = self.processes.netns(pid);
+        let known = self.known.entry(pid).or_insert(Known { comm: None, exec_comm: None, netns: None, read_ns: 0 });
         known.comm = Some(comm.clone());
         known.exec_comm = Some(comm);
         // Stale at once: the next lookup reads /proc, and keeps this name only if it cannot.
         known.read_ns = 0;
-        if ours.is_some() {
-            known.ours = ours;
+        if netns.is_some() {
+            known.netns = netns;
         }
     }
 
@@ -71,22 +63,22 @@ impl Procs {
         Owner { pid, comm: self.get(pid, now).comm.clone() }
     }
 
-    /// Whether the thread is in this network namespace (None: gone, or not readable). Each
-    /// thread has its own: a thread may have entered another with unshare or setns.
-    pub fn ours(&mut self, pid: u32, tid: u32, now: u64) -> Option<bool> {
+    /// The network namespace the thread is in (None: gone, or not readable). Each thread has
+    /// its own: a thread may have entered another with unshare or setns.
+    pub fn netns(&mut self, pid: u32, tid: u32, now: u64) -> Option<u64> {
         if pid == tid {
-            return self.get(pid, now).ours;
+            return self.get(pid, now).netns;
         }
-        if let Some((ours, read)) = self.threads.get(&tid)
+        if let Some((netns, read)) = self.threads.get(&tid)
             && now.saturating_sub(*read) <= KEEP_NS
         {
-            return *ours;
+            return *netns;
         }
         if self.threads.len() > 65536 {
             self.threads.retain(|_, (_, read)| now.saturating_sub(*read) <= KEEP_NS);
         }
-        let ours = self.processes.thread_netns(pid, tid).map(|ns| Some(ns) == self.our_netns);
-        self.threads.insert(tid, (ours, now));
-        ours
+        let netns = self.processes.thread_netns(pid, tid);
+        self.threads.insert(tid, (netns, now));
+        netns
     }
 }

@@ -1,28 +1,30 @@
-//! This network namespace's socket table with owners (the core's collector), taken lazily
-//! and again only when something is not found in it: at most once a second, and never more
-//! than 2% of the time (taking it on a host with 100k sockets takes a fifth of a second).
-//! It names the owners of sockets the tracepoints cannot (listeners that existed before
-//! sockscope started, connections first seen in softirq), tells whether a socket is in this
-//! namespace at all, and gives the first time a socket was seen when only destroy records
-//! are available.
+//! The followed network namespaces' socket table with owners (the core's collector), taken
+//! lazily and again only when something is not found in it: at most once a second, and never
+//! more than 2% of the time (taking it on a host with 100k sockets takes a fifth of a
+//! second). It names the owners of sockets the tracepoints cannot (listeners that existed
+//! before sockscope started, connections first seen in softirq), tells in which followed
+//! namespace a socket is, if any, and gives the first time a socket was seen when only
+//! destroy records are available.
 
 use crate::Owner;
 use sockscope_core::hosts::LiveHost;
-use sockscope_core::lookup::{Holder, SocketLookup};
+use sockscope_core::lookup::{Holder, SEVERAL, SocketLookup};
 use sockscope_core::model::{Netns, StateSet};
 use sockscope_core::{Netid, SockState};
 use std::net::SocketAddr;
 
-/// A socket in the table: who holds it, and in which state it was.
+/// A socket in the table: who holds it, in which state it was, and in which namespace.
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub owner: Option<Owner>,
     pub state: SockState,
     /// CLOCK_MONOTONIC ns of the first table that held it.
     pub first_ns: u64,
+    /// Its network namespace's inode; None when its ends are in several namespaces' tables.
+    pub netns: Option<u64>,
 }
 
-/// This network namespace's TCP (and UDP) sockets, through core's lookup.
+/// The followed namespaces' TCP (and UDP) sockets, through core's lookup.
 pub struct Table(SocketLookup);
 
 fn owner(h: Holder) -> Owner {
@@ -30,17 +32,23 @@ fn owner(h: Holder) -> Owner {
 }
 
 fn seen(s: sockscope_core::lookup::Seen) -> Seen {
-    Seen { owner: s.holder.map(owner), state: s.state, first_ns: s.first_ns }
+    let netns = (s.netns != SEVERAL).then_some(s.netns);
+    Seen { owner: s.holder.map(owner), state: s.state, first_ns: s.first_ns, netns }
 }
 
 impl Table {
-    /// The table of network namespace `ns` (None: this process's).
-    pub fn new(udp: bool, ns: Option<&Netns>) -> Table {
+    /// The table of the network namespaces `namespaces` (empty: this process's).
+    pub fn new(udp: bool, namespaces: Vec<Netns>) -> Table {
         let netids: &[Netid] = if udp { &[Netid::Tcp, Netid::Udp] } else { &[Netid::Tcp] };
         // TIME-WAIT sockets have no owner and are never asked about; a busy host holds tens of
         // thousands, so the kernel is asked to leave them out.
         let states = StateSet(StateSet::ALL.0 & !SockState::TimeWait.bit());
-        Table(SocketLookup::in_namespace(&LiveHost::default(), netids, states, ns))
+        Table(SocketLookup::in_namespaces(&LiveHost::default(), netids, states, namespaces))
+    }
+
+    /// Follows these namespaces from the next table on.
+    pub fn set_namespaces(&mut self, namespaces: Vec<Netns>) {
+        self.0.set_namespaces(namespaces);
     }
 
     /// Takes the table now (for the first look, and for the periodic looks of the
@@ -49,14 +57,15 @@ impl Table {
         self.0.refresh();
     }
 
-    /// The owner of the listener a connection to `local` was accepted from: Some(None) when
-    /// this namespace listens there but the owner cannot be seen, None when it does not
-    /// listen there.
-    pub fn listener(&mut self, local: SocketAddr) -> Option<Option<Owner>> {
-        self.0.listener(local).map(|h| h.map(owner))
+    /// The namespaces listening where a connection to `local` can have been accepted, with
+    /// the owner of each listener (None when it cannot be seen); with `may_look`, the table
+    /// is taken again when none does.
+    pub fn listeners(&mut self, local: SocketAddr, may_look: bool) -> Vec<(u64, Option<Owner>)> {
+        let found = if may_look { self.0.listeners(local) } else { self.0.known_listeners(local) };
+        found.into_iter().map(|(ns, h)| (ns, h.map(owner))).collect()
     }
 
-    /// A connection in this namespace with these ends (looked up again when absent).
+    /// A connection with these ends (looked up again when absent).
     pub fn connection(&mut self, local: SocketAddr, peer: SocketAddr) -> Option<Seen> {
         self.0.connection(local, peer).map(seen)
     }

@@ -10,20 +10,22 @@
 //! guessed.
 //!
 //! The namespace. The tracepoints fire for every network namespace; the destroy records come
-//! only from this one. A socket is this namespace's when its owning process is (system-call
-//! changes), when the other end of a loopback connection is (whatever is known of it: the two
-//! ends of a loopback connection are in one namespace), when its listener is in this
-//! namespace's table and no other namespace was seen listening there, or when the table holds
-//! it. What is not proven is not shown: a state change is given only for a socket known to
-//! be ours (or found in the table by its ends when it is not known), a life only with this
-//! namespace's destroy record, or, when that record never came, when the socket was known to
-//! be ours or its cookie was in the table. What is left out so is counted (`unproven`).
+//! from each followed namespace's own group, and say whose they are. A socket is in the
+//! namespace of its owning process (system-call changes), of the other end of a loopback
+//! connection (whatever is known of it: the two ends of a loopback connection are in one
+//! namespace), of its listener when only one namespace listens there, or of the table that
+//! holds it. What is not proven to be in a followed namespace is not shown: a state change is
+//! given only for a socket known to be in one (or found in the table by its ends when it is
+//! not known), a life only with a followed namespace's destroy record, or, when that record
+//! never came, when the socket's namespace was known or its cookie was in the table. What is
+//! left out so is counted (`unproven`).
 
 use crate::procs::Procs;
 use crate::records::{IPPROTO_TCP, SocketEvent, StateChange};
 use crate::table::Table;
 use crate::{Closer, Event, Life, Options, Owner, Transition};
 use sockscope_core::freed::Freed;
+use sockscope_core::model::Netns;
 use sockscope_core::{Netid, SockState};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -45,6 +47,7 @@ const LOOK_EVERY_NS: u64 = 250_000_000;
 /// socket holds several hundred (a reader that falls behind holds many at once).
 pub struct Record {
     netid: Netid,
+    netns: u64,
     cookie: u64,
     local: SocketAddr,
     peer: SocketAddr,
@@ -63,11 +66,12 @@ struct Counters {
 }
 
 impl Record {
-    fn of(f: &Freed) -> Option<Record> {
+    fn of(netns: u64, f: &Freed) -> Option<Record> {
         let s = &f.socket;
         let info = s.details.as_ref().and_then(|d| d.tcp_info.as_ref());
         Some(Record {
             netid: f.netid,
+            netns,
             cookie: s.cookie?.get(),
             local: s.local.socket_addr()?,
             peer: s.peer.socket_addr()?,
@@ -108,8 +112,8 @@ pub struct Totals {
     pub late_destroy_records: u64,
     pub undecodable: u64,
     /// State changes and lives left out because their socket could not be proven to be in
-    /// this network namespace (an owner that exited before its records were read, on a host
-    /// with other namespaces).
+    /// a followed network namespace (an owner that exited before its records were read, on a
+    /// host with other namespaces).
     pub unproven: u64,
     /// Destroy tracepoint records whose ends were not those of the socket followed at their
     /// address: records between were lost, and the two were not joined.
@@ -141,10 +145,13 @@ struct Listener {
 /// until it is: given then, or counted as unproven.
 const HELD_AT_MOST: usize = 8;
 
+/// Where a socket is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Where {
-    Ours,
-    Theirs,
+    /// In the network namespace of this inode (followed or not).
+    In(u64),
+    /// In none of the namespaces followed (their table does not hold it).
+    Elsewhere,
     Unknown,
 }
 
@@ -171,8 +178,8 @@ struct Conn {
     /// Its namespace came from its listener's address only: looked at again once the other
     /// end of a loopback connection is followed.
     by_listener: bool,
-    /// The owner of a listener of this namespace at its address, for when it proves ours.
-    our_listener_owner: Option<Owner>,
+    /// The owners of the listeners at its address, per namespace, for when its own is proven.
+    listener_owners: Vec<(u64, Option<Owner>)>,
     /// Its state changes while its namespace is unknown (transitions only).
     held: Vec<Event>,
     /// Records of this socket may have been lost (first seen mid-life, or a state skipped):
@@ -186,6 +193,8 @@ struct Conn {
 
 pub struct Tracker {
     opts: Options,
+    /// The inodes of the namespaces followed; None: every one.
+    follow: Option<Vec<u64>>,
     destroy_only: bool,
     live: HashMap<u64, Conn>,
     /// Insertion order of `live`, for evicting the oldest at the cap.
@@ -213,13 +222,15 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// `netns`: the namespace followed (None: this process's).
-    pub fn new(opts: Options, destroy_only: bool, netns: Option<&sockscope_core::model::Netns>) -> Tracker {
-        let mut table = Table::new(opts.udp, netns);
+    /// `follow`: the inodes of the namespaces followed (None: every one); `namespaces`: those
+    /// whose tables are read (empty: this process's).
+    pub fn new(opts: Options, destroy_only: bool, follow: Option<Vec<u64>>, namespaces: Vec<Netns>) -> Tracker {
+        let mut table = Table::new(opts.udp, namespaces);
         // The first look: owners of listeners and connections that were there before.
         table.refresh();
         Tracker {
             opts,
+            follow,
             destroy_only,
             live: HashMap::new(),
             order: VecDeque::new(),
@@ -230,13 +241,29 @@ impl Tracker {
             early: HashMap::new(),
             given: HashSet::new(),
             given_order: VecDeque::new(),
-            procs: Procs::new(netns.map(|ns| ns.inode)),
+            procs: Procs::default(),
             table,
             last_look_ns: crate::monotonic_ns(),
             last_sweep_ns: 0,
             last_expiry_ns: 0,
             totals: Totals::default(),
         }
+    }
+
+    /// Reads these namespaces' tables from the next look on (namespaces came or went).
+    pub fn set_namespaces(&mut self, namespaces: Vec<Netns>) {
+        self.table.set_namespaces(namespaces);
+    }
+
+    /// The namespace a socket is shown in: where it is, when that is followed.
+    fn shown(&self, place: Where) -> Option<u64> {
+        shown(self.follow.as_deref(), place)
+    }
+
+    /// Where a socket is that no followed namespace's table holds: elsewhere, when some
+    /// namespaces are followed; when all are, not known (one that came since the table).
+    fn not_found(&self) -> Where {
+        if self.follow.is_some() { Where::Elsewhere } else { Where::Unknown }
     }
 
     /// A process took a new command name (exec).
@@ -272,7 +299,8 @@ impl Tracker {
                         return;
                     }
                     match self.early.remove(&e.cookie) {
-                        Some(_) => {
+                        Some((_, record)) => {
+                            settle(&mut conn, record.netns);
                             self.totals.transitions += conn.held.len() as u64;
                             out.append(&mut conn.held);
                         }
@@ -289,7 +317,7 @@ impl Tracker {
                     return; // given from its destroy record alone, before this came
                 }
                 match self.early.remove(&e.cookie) {
-                    Some((_, record)) => self.give(e.cookie, conn, record.counters, now, out),
+                    Some((_, record)) => self.give(e.cookie, conn, record.counters, record.netns, now, out),
                     None => {
                         self.closing.insert(
                             e.cookie,
@@ -317,9 +345,12 @@ impl Tracker {
             // again (its earlier try ends without a destroy record: given now), or its
             // tcp_destroy_sock record was lost from a full ring (its destroy record will
             // give it, alone: not given here, or it would be given twice).
-            if self.opts.life && prev.closed_ns.is_some() && self.totals.lost_records == 0 && prev.place == Where::Ours
+            if let Some(netns) = self.shown(prev.place)
+                && self.opts.life
+                && prev.closed_ns.is_some()
+                && self.totals.lost_records == 0
             {
-                self.give(0, prev, None, now, out);
+                self.give(0, prev, None, netns, now, out);
             }
         }
         let mut skipped = false;
@@ -347,13 +378,13 @@ impl Tracker {
             conn.by_listener = false;
             if other != conn.place {
                 conn.place = other;
-                // Unknown, its changes are held until it proves ours, and then belong to the
-                // listener of ours at its address.
-                if other == Where::Theirs {
-                    conn.owner = None;
-                    conn.held.clear();
-                } else {
-                    conn.owner.clone_from(&conn.our_listener_owner);
+                // Unknown, its changes are held until it is proven somewhere, and then belong
+                // to the listener there.
+                conn.owner = None;
+                match shown(self.follow.as_deref(), other) {
+                    Some(netns) => settle(conn, netns),
+                    None if other != Where::Unknown => conn.held.clear(),
+                    None => {}
                 }
             }
         }
@@ -364,7 +395,7 @@ impl Tracker {
             // close/shutdown: the process that did it holds the socket.
             conn.owner = Some(self.procs.owner(pid, now));
             if conn.place == Where::Unknown {
-                conn.place = place_of(self.procs.ours(pid, tid, now));
+                conn.place = place_of(self.procs.netns(pid, tid, now));
             }
         }
         conn.local = c.local;
@@ -429,22 +460,26 @@ impl Tracker {
         if self.opts.life {
             return;
         }
-        if !self.proven(c.skaddr, place, c.local, c.peer) {
+        let Some(netns) = self.proven(c.skaddr, place, c.local, c.peer) else {
             if place == Where::Unknown {
+                // Labelled with its namespace once that is proven.
                 match self.live.get_mut(&c.skaddr).filter(|conn| conn.held.len() < HELD_AT_MOST) {
-                    Some(conn) => conn.held.push(transition(now, owner, &c, in_old_ns)),
+                    Some(conn) => conn.held.push(transition(now, owner, &c, in_old_ns, 0)),
                     None => self.totals.unproven += 1,
                 }
             }
             return;
-        }
+        };
         self.totals.transitions += 1;
+        let mut owner = owner;
         // Held while its namespace was unknown: given now that it is proven.
         if let Some(conn) = self.live.get_mut(&c.skaddr) {
+            settle(conn, netns);
+            owner.clone_from(&conn.owner);
             self.totals.transitions += conn.held.len() as u64;
             out.append(&mut conn.held);
         }
-        out.push(transition(now, owner, &c, in_old_ns));
+        out.push(transition(now, owner, &c, in_old_ns, netns));
         if c.new == Close {
             self.remove(c.skaddr);
         }
@@ -468,7 +503,7 @@ impl Tracker {
             fin_received: false,
             aborted: false,
             by_listener: false,
-            our_listener_owner: None,
+            listener_owners: Vec::new(),
             held: Vec::new(),
             gap: false,
             place: Where::Unknown,
@@ -480,7 +515,7 @@ impl Tracker {
                 conn.active = Some(true);
                 conn.since_ns = None;
                 conn.owner = Some(self.procs.owner(pid, now));
-                conn.place = place_of(self.procs.ours(pid, tid, now));
+                conn.place = place_of(self.procs.netns(pid, tid, now));
             }
             (SockState::Listen, SockState::SynRecv) => {
                 conn.active = Some(false);
@@ -495,52 +530,62 @@ impl Tracker {
                         conn.by_listener = true;
                         l.place
                     }
-                    _ => Where::Theirs,
+                    _ => self.not_found(),
                 };
-                conn.our_listener_owner = listener.and_then(|l| l.our_owner);
-                // The listener of ours at the address holds it, if it is ours: shown only
-                // once that is proven.
-                if conn.place != Where::Theirs {
-                    conn.owner.clone_from(&conn.our_listener_owner);
+                conn.listener_owners = listener.map(|l| l.owners).unwrap_or_default();
+                // The listener in its namespace holds it (where that is not known yet: once
+                // it is proven).
+                if let Where::In(netns) = conn.place {
+                    settle(&mut conn, netns);
                 }
             }
             _ => match self.table.connection(c.local, c.peer) {
                 Some(seen) => {
                     conn.owner = seen.owner;
-                    conn.place = Where::Ours;
+                    conn.place = seen.netns.map_or(Where::Unknown, Where::In);
                 }
-                None => conn.place = Where::Theirs,
+                None => conn.place = self.not_found(),
             },
         }
         conn
     }
 
     /// Where a connection accepted at `local` is, by its listeners: those seen starting, in
-    /// any namespace, and this namespace's table. Unknown when listeners of this namespace
-    /// and of another (or of one not known) both listen there.
+    /// any namespace, and those in the followed namespaces' table. Unknown when a followed
+    /// namespace and another (or one not known) both listen there.
     fn listener_of(&mut self, local: SocketAddr) -> Option<ListenerGuess> {
-        // Read in place (a passive open is the hot path): only our listener's owner is copied.
-        let addresses = sockscope_core::lookup::listening_at(local);
-        let started = || addresses.iter().filter_map(|a| self.listeners.get(a)).flatten();
-        let mut our_owner = started().find(|l| l.place == Where::Ours).map(|l| l.owner.clone());
-        let others = started().any(|l| l.place != Where::Ours);
-        let all_theirs = started().all(|l| l.place == Where::Theirs);
-        if our_owner.is_none() {
-            our_owner = self.table.listener(local);
+        let mut owners: Vec<(u64, Option<Owner>)> = Vec::new();
+        let mut unknown = false;
+        // Read in place (a passive open is the hot path): only owners are copied.
+        for l in sockscope_core::lookup::listening_at(local).iter().filter_map(|a| self.listeners.get(a)).flatten() {
+            match l.place {
+                Where::In(ns) if !owners.iter().any(|(n, _)| *n == ns) => owners.push((ns, l.owner.clone())),
+                Where::In(_) => {}
+                Where::Elsewhere | Where::Unknown => unknown = true,
+            }
         }
-        let place = match (our_owner.is_some(), others) {
-            (true, false) => Where::Ours,
-            (true, true) => Where::Unknown,
-            (false, true) if all_theirs => Where::Theirs,
-            (false, true) => Where::Unknown,
-            (false, false) => return None,
+        // Listeners whose listen() was not seen (there before sockscope started). When some
+        // were seen, they explain the connection: a miss does not take the table again.
+        let seen_starting = !owners.is_empty() || unknown;
+        for (ns, owner) in self.table.listeners(local, !seen_starting) {
+            if !owners.iter().any(|(n, _)| *n == ns) {
+                owners.push((ns, owner));
+            }
+        }
+        let followed = owners.iter().filter(|(ns, _)| self.shown(Where::In(*ns)).is_some()).count();
+        let place = match owners.as_slice() {
+            [] if !unknown => return None,
+            _ if unknown => Where::Unknown,
+            [(ns, _)] => Where::In(*ns),
+            _ if followed == 0 => Where::Elsewhere,
+            _ => Where::Unknown,
         };
-        Some(ListenerGuess { place, our_owner: our_owner.flatten() })
+        Some(ListenerGuess { place, owners })
     }
 
     fn listener(&mut self, now: u64, pid: u32, tid: u32, c: &StateChange, out: &mut Vec<Event>) {
         let (place, owner, in_old_ns) = if c.new == SockState::Listen {
-            let place = place_of(self.procs.ours(pid, tid, now));
+            let place = place_of(self.procs.netns(pid, tid, now));
             let owner = Some(self.procs.owner(pid, now));
             let at = self.listeners.entry(c.local).or_default();
             at.retain(|l| l.skaddr != c.skaddr);
@@ -554,45 +599,50 @@ impl Tracker {
             }
             match found {
                 Some(l) => (l.place, l.owner, Some(now.saturating_sub(l.since_ns))),
-                None => match self.table.listener(c.local) {
-                    Some(owner) => (Where::Ours, owner, None),
-                    None => (Where::Theirs, None, None),
+                None => match self.table.listeners(c.local, true).as_slice() {
+                    [(ns, owner)] => (Where::In(*ns), owner.clone(), None),
+                    [] => (self.not_found(), None, None),
+                    _ => (Where::Unknown, None, None),
                 },
             }
         };
         if !self.opts.life {
-            if place == Where::Ours {
-                self.totals.transitions += 1;
-                out.push(transition(now, owner, c, in_old_ns));
-            } else if place == Where::Unknown {
-                self.totals.unproven += 1;
-            }
-        }
-    }
-
-    /// Whether a socket is proven to be this namespace's: known to be, or, when not known,
-    /// found in this namespace's table by its ends (then remembered).
-    fn proven(&mut self, skaddr: u64, place: Where, local: SocketAddr, peer: SocketAddr) -> bool {
-        match place {
-            Where::Ours => true,
-            Where::Theirs => false,
-            Where::Unknown => {
-                let found = local.port() != 0 && peer.port() != 0 && self.table.connection(local, peer).is_some();
-                if found && let Some(conn) = self.live.get_mut(&skaddr) {
-                    conn.place = Where::Ours;
+            match self.shown(place) {
+                Some(netns) => {
+                    self.totals.transitions += 1;
+                    out.push(transition(now, owner, c, in_old_ns, netns));
                 }
-                found
+                None if place == Where::Unknown => self.totals.unproven += 1,
+                None => {}
             }
         }
     }
 
-    /// A destroy record: the life it ends, or a wait for its tracepoint record.
-    pub fn freed(&mut self, now: u64, f: Freed, out: &mut Vec<Event>) {
-        let Some(r) = Record::of(&f) else { return };
+    /// The followed namespace a socket is proven to be in: known to be, or, when not known,
+    /// found in the table by its ends (then remembered).
+    fn proven(&mut self, skaddr: u64, place: Where, local: SocketAddr, peer: SocketAddr) -> Option<u64> {
+        if place != Where::Unknown {
+            return self.shown(place);
+        }
+        if local.port() == 0 || peer.port() == 0 {
+            return None;
+        }
+        let netns = self.table.connection(local, peer).and_then(|s| s.netns)?;
+        if let Some(conn) = self.live.get_mut(&skaddr) {
+            conn.place = Where::In(netns);
+        }
+        self.shown(Where::In(netns))
+    }
+
+    /// A destroy record of the followed namespace `netns`: the life it ends, or a wait for its
+    /// tracepoint record.
+    pub fn freed(&mut self, now: u64, netns: u64, f: Freed, out: &mut Vec<Event>) {
+        let Some(r) = Record::of(netns, &f) else { return };
         if !self.opts.life {
-            // Transitions: the record only proves a socket ours, for its held state changes.
+            // Transitions: the record only proves where a socket is, for its held changes.
             match self.closing.remove(&r.cookie) {
                 Some(mut conn) => {
+                    settle(&mut conn, netns);
                     self.totals.transitions += conn.held.len() as u64;
                     out.append(&mut conn.held);
                 }
@@ -607,7 +657,7 @@ impl Tracker {
             // queue sends it; under load it can be late).
             self.totals.late_destroy_records += 1;
         } else if let Some(conn) = self.closing.remove(&r.cookie) {
-            self.give(r.cookie, conn, r.counters, now, out);
+            self.give(r.cookie, conn, r.counters, netns, now, out);
         } else if self.destroy_only || r.netid == Netid::Udp {
             self.life_from_record_alone(now, r, out);
         } else {
@@ -714,23 +764,34 @@ impl Tracker {
     }
 
     /// A life whose destroy record never came: given (without counters) only when the socket
-    /// is proven ours, by what was known of it or by its cookie in this namespace's table.
+    /// is proven to be in a followed namespace, by what was known of it or by its cookie in
+    /// the table.
     fn give_if_ours(&mut self, cookie: u64, conn: Conn, now: u64, out: &mut Vec<Event>) {
-        let ours = match conn.place {
-            Where::Ours => true,
-            Where::Theirs => false,
-            Where::Unknown => self.table.take_cookie(cookie).is_some(),
+        let netns = match conn.place {
+            Where::Unknown => {
+                self.table.take_cookie(cookie).and_then(|s| s.netns).and_then(|ns| self.shown(Where::In(ns)))
+            }
+            place => self.shown(place),
         };
-        if ours {
-            self.give(cookie, conn, None, now, out);
-        } else if conn.place == Where::Unknown {
-            self.totals.unproven += 1;
+        match netns {
+            Some(netns) => self.give(cookie, conn, None, netns, now, out),
+            None if conn.place == Where::Unknown => self.totals.unproven += 1,
+            None => {}
         }
     }
 
-    /// A life from the tracepoints, with the destroy record's counters when it came (this
-    /// namespace's destroy record: it proves the socket ours).
-    fn give(&mut self, cookie: u64, conn: Conn, counters: Option<Counters>, now: u64, out: &mut Vec<Event>) {
+    /// A life from the tracepoints, in `netns`, with the destroy record's counters when it
+    /// came (a followed namespace's destroy record: it proves where the socket is).
+    fn give(
+        &mut self,
+        cookie: u64,
+        mut conn: Conn,
+        counters: Option<Counters>,
+        netns: u64,
+        now: u64,
+        out: &mut Vec<Event>,
+    ) {
+        settle(&mut conn, netns);
         self.mark_given(cookie);
         // An abort that cleared the counters leaves them all zero: then they are unknown.
         let cleared = conn.aborted && counters.is_some_and(|c| c.sent == Some(0) && c.received == Some(0));
@@ -747,6 +808,7 @@ impl Tracker {
         out.push(Event::Life(Life {
             netid: Netid::Tcp,
             end_ns: end,
+            netns,
             owner: conn.owner,
             local: conn.local,
             peer: conn.peer,
@@ -764,7 +826,7 @@ impl Tracker {
 
     /// A life from a destroy record and what the socket table knew of the socket.
     fn life_from_record_alone(&mut self, now: u64, r: Record, out: &mut Vec<Event>) {
-        let Record { netid, cookie, local, peer, counters: info } = r;
+        let Record { netid, netns, cookie, local, peer, counters: info } = r;
         // A TCP socket that never had a peer (a listener, a socket never connected) is no
         // connection; a UDP socket is given either way.
         if netid == Netid::Tcp && peer.port() == 0 {
@@ -795,6 +857,7 @@ impl Tracker {
         out.push(Event::Life(Life {
             netid,
             end_ns: now,
+            netns,
             owner: seen.as_ref().and_then(|s| s.owner.clone()),
             local,
             peer,
@@ -847,8 +910,36 @@ impl Tracker {
     }
 }
 
-fn transition(time_ns: u64, owner: Option<Owner>, c: &StateChange, in_old_ns: Option<u64>) -> Event {
-    Event::Transition(Transition { time_ns, owner, local: c.local, peer: c.peer, old: c.old, new: c.new, in_old_ns })
+fn transition(time_ns: u64, owner: Option<Owner>, c: &StateChange, in_old_ns: Option<u64>, netns: u64) -> Event {
+    let (local, peer, old, new) = (c.local, c.peer, c.old, c.new);
+    Event::Transition(Transition { time_ns, owner, local, peer, old, new, in_old_ns, netns })
+}
+
+/// The namespace a socket at `place` is shown in, when `follow` (None: all) follows it.
+fn shown(follow: Option<&[u64]>, place: Where) -> Option<u64> {
+    match place {
+        Where::In(ns) if follow.is_none_or(|f| f.contains(&ns)) => Some(ns),
+        _ => None,
+    }
+}
+
+/// The socket is proven to be in `netns`: a passive connection whose owner was not known is
+/// its listener's there, and the state changes it held are labelled so.
+fn settle(conn: &mut Conn, netns: u64) {
+    conn.place = Where::In(netns);
+    if conn.owner.is_none()
+        && let Some((_, owner)) = conn.listener_owners.iter().find(|(ns, _)| *ns == netns)
+    {
+        conn.owner.clone_from(owner);
+    }
+    for e in &mut conn.held {
+        if let Event::Transition(t) = e {
+            t.netns = netns;
+            if t.owner.is_none() {
+                t.owner.clone_from(&conn.owner);
+            }
+        }
+    }
 }
 
 /// Whether two records' ends can be one socket's: where both name a port or an address,
@@ -863,16 +954,13 @@ fn same_socket(a: (SocketAddr, SocketAddr), b: (SocketAddr, SocketAddr)) -> bool
 /// What the listeners at an address say of a connection accepted there.
 struct ListenerGuess {
     place: Where,
-    /// The owner of a listener of this namespace there (None: not seen, or not known).
-    our_owner: Option<Owner>,
+    /// The namespaces listening there, with the owner of each listener (None: not known).
+    owners: Vec<(u64, Option<Owner>)>,
 }
 
-fn place_of(ours: Option<bool>) -> Where {
-    match ours {
-        Some(true) => Where::Ours,
-        Some(false) => Where::Theirs,
-        None => Where::Unknown,
-    }
+/// Where a socket is, by the namespace of the thread that acted on it (None: not readable).
+fn place_of(netns: Option<u64>) -> Where {
+    netns.map_or(Where::Unknown, Where::In)
 }
 
 #[cfg(test)]

@@ -6,10 +6,15 @@
 //! port (the listener's). It is followed by its addresses until it reaches CLOSE, which
 //! counts it closed with its life's length. Connections accepted before serve started are
 //! not counted when they close (their start was not seen).
+//!
+//! With --netns or --all-netns, each port is counted per network namespace: its name under
+//! /run/netns, else `net:[INODE]` (one label value per namespace, however they are named),
+//! with the container or pod whose namespace it is as a label of its own.
 
 use sockscope_core::SockState;
-use sockscope_events::{Event, Monitor, Options};
+use sockscope_events::{Event, Monitor, Options, Scope};
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,10 +34,18 @@ pub struct PortLives {
     pub seconds: f64,
 }
 
+/// A namespace's label values: `netns` (its name, else `net:[INODE]`) and `container`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NetnsLabels {
+    pub netns: String,
+    pub container: Option<String>,
+}
+
 /// What the monitor thread shares with the scrapes.
 #[derive(Default)]
 pub struct Lifetimes {
-    pub ports: BTreeMap<u16, PortLives>,
+    /// Per (namespace, with --netns or --all-netns; listened port).
+    pub ports: BTreeMap<(Option<NetnsLabels>, u16), PortLives>,
     /// Accepted connections not followed (too many at once).
     pub unfollowed: u64,
     /// Why the monitor stopped, when it did.
@@ -42,26 +55,29 @@ pub struct Lifetimes {
 /// Follows accepted connections from their transitions.
 #[derive(Default)]
 pub struct Follower {
-    open: HashMap<(SocketAddr, SocketAddr), u64>,
+    /// (namespace inode, local, peer) → when it was accepted, and its series' namespace.
+    open: HashMap<(u64, SocketAddr, SocketAddr), (u64, Option<NetnsLabels>)>,
 }
 
 impl Follower {
-    pub fn take(&mut self, events: &[Event], into: &mut Lifetimes) {
+    /// `label`: a namespace's labels by its inode (None: namespaces are not labelled).
+    pub fn take(&mut self, events: &[Event], into: &mut Lifetimes, label: impl Fn(u64) -> Option<NetnsLabels>) {
         for e in events {
             let Event::Transition(t) = e else { continue };
-            let key = (t.local, t.peer);
+            let key = (t.netns, t.local, t.peer);
             if t.old == SockState::SynRecv && t.new == SockState::Established {
-                into.ports.entry(t.local.port()).or_default().accepted += 1;
+                let netns = label(t.netns);
+                into.ports.entry((netns.clone(), t.local.port())).or_default().accepted += 1;
                 if self.open.len() < FOLLOWED_AT_MOST {
-                    self.open.insert(key, t.time_ns);
+                    self.open.insert(key, (t.time_ns, netns));
                 } else {
                     into.unfollowed += 1;
                 }
             } else if t.new == SockState::Close
-                && let Some(start) = self.open.remove(&key)
+                && let Some((start, netns)) = self.open.remove(&key)
             {
                 let secs = t.time_ns.saturating_sub(start) as f64 / 1e9;
-                let p = into.ports.entry(t.local.port()).or_default();
+                let p = into.ports.entry((netns, t.local.port())).or_default();
                 p.closed += 1;
                 p.seconds += secs;
                 for (i, le) in BUCKETS.iter().enumerate() {
@@ -75,10 +91,11 @@ impl Follower {
     }
 }
 
-/// Opens the kernel's tracepoints (an error says why they cannot be used) and follows them on
-/// a thread of its own until `stop`.
-pub fn start(stop: Arc<AtomicBool>) -> Result<Arc<Mutex<Lifetimes>>, String> {
-    let mut monitor = Monitor::open(Options::default(), None).map_err(|e| e.to_string())?;
+/// Opens the kernel's tracepoints (an error says why they cannot be used) and follows the
+/// namespaces of `scope` on a thread of its own until `stop`.
+pub fn start(stop: Arc<AtomicBool>, scope: Scope) -> Result<Arc<Mutex<Lifetimes>>, String> {
+    let labelled = !matches!(scope, Scope::Own);
+    let mut monitor = Monitor::open(Options::default(), scope).map_err(|e| e.to_string())?;
     let shared = Arc::new(Mutex::new(Lifetimes::default()));
     let out = Arc::clone(&shared);
     std::thread::Builder::new()
@@ -94,8 +111,21 @@ pub fn start(stop: Arc<AtomicBool>) -> Result<Arc<Mutex<Lifetimes>>, String> {
                     }
                     return;
                 }
+                for note in monitor.take_notes() {
+                    // The log: a full or closed stderr loses the note, never the exporter.
+                    let _ = writeln!(std::io::stderr().lock(), "sockscope: note: --events: {note}");
+                }
+                let label = |inode: u64| {
+                    labelled.then(|| {
+                        let ns = monitor.namespace(inode);
+                        NetnsLabels {
+                            netns: ns.and_then(|n| n.name.clone()).unwrap_or_else(|| format!("net:[{inode}]")),
+                            container: ns.and_then(|n| n.container.as_ref()).map(|c| c.label()),
+                        }
+                    })
+                };
                 if let Ok(mut l) = out.lock() {
-                    follower.take(&batch, &mut l);
+                    follower.take(&batch, &mut l, label);
                 }
             }
         })
@@ -117,6 +147,7 @@ mod tests {
             old,
             new,
             in_old_ns: None,
+            netns: 1,
         })
     }
 
@@ -136,12 +167,13 @@ mod tests {
                 t(80, 4000, SockState::FinWait2, SockState::Close, 60),
             ],
             &mut l,
+            |_| None,
         );
-        let p = &l.ports[&80];
+        let p = &l.ports[&(None, 80)];
         assert_eq!((p.accepted, p.closed), (2, 1));
         assert!((p.seconds - 0.05).abs() < 1e-9);
         // 50 ms: not in the 1 ms or 10 ms buckets, in every bucket from 100 ms up.
         assert_eq!(p.buckets, [0, 0, 1, 1, 1, 1, 1, 1, 1]);
-        assert!(!l.ports.contains_key(&6000));
+        assert!(!l.ports.contains_key(&(None, 6000)));
     }
 }

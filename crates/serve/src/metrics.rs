@@ -359,15 +359,18 @@ fn findings(w: &mut Writer, frame: &Frame) {
 }
 
 /// `--events`: per listened port (the ports of interest, then those accepting the most, up to
-/// `max`; the rest as port="other"), connections accepted and closed, and a histogram of
-/// their lives.
+/// `max`; the rest as port="other"), and per namespace with --netns or --all-netns
+/// (netns="other" for the rest), connections accepted and closed, and a histogram of their
+/// lives.
 pub fn lifetimes(w: &mut Writer, l: &crate::lifetimes::Lifetimes, max: usize, interest: &[u16]) {
-    use crate::lifetimes::{BUCKETS, PortLives};
-    let mut ports: Vec<(&u16, &PortLives)> = l.ports.iter().collect();
-    ports.sort_by(|a, b| interest.contains(b.0).cmp(&interest.contains(a.0)).then(b.1.accepted.cmp(&a.1.accepted)));
-    let max = max.max(ports.iter().filter(|(p, _)| interest.contains(p)).count());
-    let mut rows: Vec<(String, PortLives)> =
-        ports.iter().take(max).map(|(p, v)| (p.to_string(), (*v).clone())).collect();
+    use crate::lifetimes::{BUCKETS, NetnsLabels, PortLives};
+    type Key = (Option<NetnsLabels>, u16);
+    let mut ports: Vec<(&Key, &PortLives)> = l.ports.iter().collect();
+    let wanted = |k: &Key| interest.contains(&k.1);
+    ports.sort_by(|a, b| wanted(b.0).cmp(&wanted(a.0)).then(b.1.accepted.cmp(&a.1.accepted)));
+    let max = max.max(ports.iter().filter(|(k, _)| wanted(k)).count());
+    let mut rows: Vec<((Option<NetnsLabels>, String), PortLives)> =
+        ports.iter().take(max).map(|((ns, p), v)| ((ns.clone(), p.to_string()), (*v).clone())).collect();
     if ports.len() > max {
         let mut other = PortLives::default();
         for (_, v) in &ports[max..] {
@@ -378,10 +381,23 @@ pub fn lifetimes(w: &mut Writer, l: &crate::lifetimes::Lifetimes, max: usize, in
                 *a += b;
             }
         }
-        rows.push(("other".into(), other));
+        let labelled = ports.iter().any(|((ns, _), _)| ns.is_some());
+        let netns = labelled.then(|| NetnsLabels { netns: "other".into(), container: None });
+        rows.push(((netns, "other".into()), other));
     }
-    let accepted: Vec<_> = rows.iter().map(|(p, v)| (vec![("port", p.clone())], v.accepted as f64)).collect();
-    let closed: Vec<_> = rows.iter().map(|(p, v)| (vec![("port", p.clone())], v.closed as f64)).collect();
+    let labels = |(ns, port): &(Option<NetnsLabels>, String)| {
+        let mut l = Vec::with_capacity(3);
+        if let Some(ns) = ns {
+            l.push(("netns", ns.netns.clone()));
+            if let Some(c) = &ns.container {
+                l.push(("container", c.clone()));
+            }
+        }
+        l.push(("port", port.clone()));
+        l
+    };
+    let accepted: Vec<_> = rows.iter().map(|(k, v)| (labels(k), v.accepted as f64)).collect();
+    let closed: Vec<_> = rows.iter().map(|(k, v)| (labels(k), v.closed as f64)).collect();
     w.family(
         "sockscope_connections_accepted_total",
         Kind::Counter,
@@ -397,13 +413,14 @@ pub fn lifetimes(w: &mut Writer, l: &crate::lifetimes::Lifetimes, max: usize, in
     let name = "sockscope_connection_duration_seconds";
     let _ = writeln!(w.out, "# HELP {name} How long accepted connections lived, from ESTABLISHED to CLOSE.");
     let _ = writeln!(w.out, "# TYPE {name} histogram");
-    for (port, v) in &rows {
-        let port = label_value(port);
+    for (key, v) in &rows {
+        let at: Vec<String> = labels(key).iter().map(|(k, v)| format!("{k}=\"{}\"", label_value(v))).collect();
+        let at = at.join(",");
         for (le, n) in BUCKETS.iter().map(|b| number(*b)).chain(std::iter::once("+Inf".to_string())).zip(v.buckets) {
-            let _ = writeln!(w.out, "{name}_bucket{{port=\"{port}\",le=\"{le}\"}} {n}");
+            let _ = writeln!(w.out, "{name}_bucket{{{at},le=\"{le}\"}} {n}");
         }
-        let _ = writeln!(w.out, "{name}_sum{{port=\"{port}\"}} {}", number(v.seconds));
-        let _ = writeln!(w.out, "{name}_count{{port=\"{port}\"}} {}", v.closed);
+        let _ = writeln!(w.out, "{name}_sum{{{at}}} {}", number(v.seconds));
+        let _ = writeln!(w.out, "{name}_count{{{at}}} {}", v.closed);
     }
     w.counter(
         "sockscope_connections_unfollowed_total",

@@ -8,8 +8,9 @@ use crate::render::events::{Printer, Record, totals_line};
 use crate::usage::usage;
 use serde::Serialize;
 use sockscope_core::filter::{Filter, eval::Context};
+use sockscope_core::model::Netns;
 use sockscope_core::{Family, Netid, SockState, Socket};
-use sockscope_events::{Event, EventsError, Monitor, Options, Source};
+use sockscope_events::{Event, EventsError, Monitor, Options, Scope, Source};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,21 +32,20 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
             .map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
     }
     let opts = Options { life: args.life, udp: args.udp, ..Options::default() };
-    if args.all_netns {
-        return Err(usage(anyhow::anyhow!(
-            "--all-netns: events follows one network namespace at a time so far; name it with --netns NAME|PATH|pid:PID"
-        )));
-    }
-    let netns = match &args.netns {
+    let scope = match &args.netns {
         Some(spec) => {
             let host = sockscope_core::hosts::LiveHost::default();
             let mut found = sockscope_core::hosts::Host::selected_namespaces(&host, std::slice::from_ref(spec))
                 .map_err(|e| if e.is_usage() { usage(e) } else { anyhow::Error::new(e) })?;
-            found.pop()
+            let ns = found.pop().ok_or_else(|| anyhow::anyhow!("--netns {spec}: not found"))?;
+            Scope::These(vec![ns])
         }
-        None => None,
+        None if args.all_netns => Scope::All,
+        None => Scope::Own,
     };
-    let mut monitor = Monitor::open(opts, netns).map_err(|e| match e {
+    // Lines name their namespace when namespaces were asked for.
+    let labelled = !matches!(scope, Scope::Own);
+    let mut monitor = Monitor::open(opts, scope).map_err(|e| match e {
         // The tracepoints could not be opened (transitions need them).
         EventsError::Tracefs(_) | EventsError::Format(_) | EventsError::Ring(_) => {
             anyhow::anyhow!("{e}; without the tracepoints only --life works (from the sockets' destroy records)")
@@ -58,7 +58,7 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
         );
     }
     let mut out = crate::output::Guarded::new(std::io::BufWriter::new(std::io::stdout()));
-    let mut printer = Printer::new(args.life, args.jsonl, args.numeric);
+    let mut printer = Printer::new(args.life, args.jsonl, args.numeric, labelled);
     let started = Instant::now();
     let deadline = args.duration.map(|d| started + Duration::from_secs_f64(d));
     let mut given = 0u64;
@@ -78,8 +78,12 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
         if ending {
             monitor.finish(&mut batch).map_err(|e| anyhow::anyhow!("{e}"))?;
         }
+        for note in monitor.take_notes() {
+            crate::stderr_line!("sockscope: note: {note}");
+        }
         for event in batch.drain(..) {
-            if finished || !keep.keeps(&event) {
+            let ns = labelled.then(|| namespace_of(&monitor, &event));
+            if finished || !keep.keeps(&event, ns.as_ref()) {
                 continue;
             }
             given += 1;
@@ -88,8 +92,8 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
                 Event::Life(_) => given_kinds.1 += 1,
             }
             if args.json {
-                kept.push(event);
-            } else if let Err(e) = printer.write(&mut out, &event) {
+                kept.push((event, ns));
+            } else if let Err(e) = printer.write(&mut out, &event, ns.as_ref()) {
                 return ended_by_reader(e);
             }
             if args.count.is_some_and(|c| given >= c) {
@@ -128,7 +132,7 @@ pub fn run(args: &EventsArgs) -> anyhow::Result<u8> {
             events: Vec<Record<'a>>,
             totals: sockscope_events::Totals,
         }
-        let events = kept.iter().map(Record::from).collect();
+        let events = kept.iter().map(|(e, ns)| Record::of(e, ns.as_ref())).collect();
         Envelope::new(Kind::Events, &[], None, Events { events, totals }).write(&mut out)
     } else if args.jsonl {
         write_line(&mut out, &Record::Summary(totals))
@@ -166,7 +170,7 @@ impl Keep {
         let filter = if args.filter.is_empty() {
             None
         } else {
-            Some(super::connection_filter("filter", &args.filter.join(" "), "events")?)
+            Some(super::connection_filter_with("filter", &args.filter.join(" "), "events", true)?)
         };
         let names_states = filter.as_ref().is_some_and(|f| {
             f.states.is_some()
@@ -188,7 +192,8 @@ impl Keep {
         Ok(Keep { filter, pids: args.pid.clone(), comm: args.comm.clone(), port: args.port, family })
     }
 
-    fn keeps(&self, event: &Event) -> bool {
+    /// `ns`: the namespace of the event's socket, when namespaces are shown.
+    fn keeps(&self, event: &Event, ns: Option<&Netns>) -> bool {
         let (owner, local, peer, state, netid) = match event {
             Event::Transition(t) => (&t.owner, t.local, t.peer, t.new, Netid::Tcp),
             Event::Life(l) => (&l.owner, l.local, l.peer, SockState::Close, l.netid),
@@ -209,8 +214,27 @@ impl Keep {
             return false;
         }
         let Some(filter) = &self.filter else { return true };
-        let socket = Socket::new(netid, family, state, local.into(), peer.into());
+        let mut socket = Socket::new(netid, family, state, local.into(), peer.into());
+        socket.netns = ns.and_then(|ns| std::num::NonZeroU64::new(ns.inode));
+        socket.container = ns.and_then(|ns| ns.container.clone()).map(Arc::new);
+        let ctx = Context { namespaces: ns.map(std::slice::from_ref).unwrap_or_default(), ..Context::default() };
         filter.states.is_none_or(|states| states.contains(state))
-            && filter.expr.as_ref().is_none_or(|e| e.keeps(&socket, Context::default()))
+            && filter.expr.as_ref().is_none_or(|e| e.keeps(&socket, ctx))
     }
+}
+
+/// The namespace of an event's socket as the monitor knows it (by its inode alone when it
+/// went before it could be named).
+fn namespace_of(monitor: &Monitor, event: &Event) -> Netns {
+    let inode = match event {
+        Event::Transition(t) => t.netns,
+        Event::Life(l) => l.netns,
+    };
+    monitor.namespace(inode).cloned().unwrap_or_else(|| Netns {
+        inode,
+        name: None,
+        pid: None,
+        path: std::path::PathBuf::new(),
+        container: None,
+    })
 }

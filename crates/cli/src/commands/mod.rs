@@ -18,6 +18,17 @@ pub mod who;
 /// --filter`, `events`): only what such a connection tells (addresses, ports, states); a
 /// condition `who` cannot decide is refused rather than never matching.
 pub fn connection_filter(flag: &str, text: &str, who: &str) -> anyhow::Result<sockscope_core::filter::Filter> {
+    connection_filter_with(flag, text, who, false)
+}
+
+/// The same, where `namespaces` says whether the command knows each connection's namespace
+/// and container (`netns =`, `container =`).
+pub fn connection_filter_with(
+    flag: &str,
+    text: &str,
+    who: &str,
+    namespaces: bool,
+) -> anyhow::Result<sockscope_core::filter::Filter> {
     use crate::usage::usage;
     use sockscope_core::filter::{self, Pred};
     let f = filter::parse(text, &sockscope_core::names::Services::load())
@@ -25,6 +36,7 @@ pub fn connection_filter(flag: &str, text: &str, who: &str) -> anyhow::Result<so
     for pred in f.expr.iter().flat_map(|e| e.preds()) {
         let unknown = match pred {
             Pred::Host { .. } | Pred::Port { .. } | Pred::State(_) => continue,
+            Pred::Netns(_) | Pred::Container(_) if namespaces => continue,
             Pred::Dev(_) => "dev",
             Pred::Fwmark { .. } => "fwmark",
             Pred::Cgroup { .. } => "cgroup",

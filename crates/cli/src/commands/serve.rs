@@ -53,7 +53,14 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
     let lifetimes = if args.events {
-        Some(sockscope_serve::lifetimes::start(Arc::clone(&stop)).map_err(|e| anyhow::anyhow!("--events: {e}"))?)
+        // The namespaces the table reads, followed as they come and go with --all-netns.
+        let scope = match (&collect.namespaces, args.namespaces.all_netns) {
+            (_, true) => sockscope_events::Scope::All,
+            (list, false) if list.is_empty() => sockscope_events::Scope::Own,
+            (list, false) => sockscope_events::Scope::These(list.clone()),
+        };
+        let started = sockscope_serve::lifetimes::start(Arc::clone(&stop), scope);
+        Some(started.map_err(|e| anyhow::anyhow!("--events: {e}"))?)
     } else {
         None
     };

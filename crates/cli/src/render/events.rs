@@ -3,6 +3,7 @@
 //! and the totals at exit.
 
 use serde::Serialize;
+use sockscope_core::model::{Container, Netns};
 use sockscope_core::names::{Proto, Services};
 use sockscope_core::text::Untrusted;
 use sockscope_events::{Closer, Event, Life, Owner, Totals, Transition};
@@ -14,20 +15,29 @@ pub struct Printer {
     life: bool,
     services: Option<Services>,
     header: bool,
+    /// A first column naming each line's network namespace (--netns, --all-netns).
+    netns_column: bool,
 }
 
+/// Width of the NETNS column (a longer label widens its line rather than being cut).
+const NETNS_WIDTH: usize = 20;
+
 impl Printer {
-    pub fn new(life: bool, jsonl: bool, numeric: bool) -> Printer {
-        Printer { jsonl, life, services: (!numeric).then(Services::load), header: false }
+    pub fn new(life: bool, jsonl: bool, numeric: bool, netns_column: bool) -> Printer {
+        Printer { jsonl, life, services: (!numeric).then(Services::load), header: false, netns_column }
     }
 
-    pub fn write(&mut self, out: &mut dyn Write, event: &Event) -> io::Result<()> {
+    /// One line; `ns`: the namespace of its socket, when namespaces are shown.
+    pub fn write(&mut self, out: &mut dyn Write, event: &Event, ns: Option<&Netns>) -> io::Result<()> {
         if self.jsonl {
-            serde_json::to_writer(&mut *out, &Record::from(event)).map_err(io::Error::from)?;
+            serde_json::to_writer(&mut *out, &Record::of(event, ns)).map_err(io::Error::from)?;
             return out.write_all(b"\n");
         }
         if !self.header {
             self.header = true;
+            if self.netns_column {
+                write!(out, "{:<NETNS_WIDTH$} ", "NETNS")?;
+            }
             if self.life {
                 writeln!(
                     out,
@@ -41,6 +51,10 @@ impl Printer {
                     "TIME", "PID", "COMM", "LOCAL", "PEER", "OLD -> NEW", "MS"
                 )?;
             }
+        }
+        if self.netns_column {
+            let label = ns.map_or_else(|| format!("net:[{}]", netns_of(event)), Netns::label);
+            write!(out, "{:<NETNS_WIDTH$} ", Untrusted(&label).to_string())?;
         }
         match event {
             Event::Transition(t) => writeln!(
@@ -95,6 +109,14 @@ impl Printer {
             SocketAddr::V4(v4) => format!("{}:{port}", v4.ip()),
             SocketAddr::V6(v6) => format!("[{}]:{port}", v6.ip()),
         }
+    }
+}
+
+/// The inode of the namespace of an event's socket.
+fn netns_of(e: &Event) -> u64 {
+    match e {
+        Event::Transition(t) => t.netns,
+        Event::Life(l) => l.netns,
     }
 }
 
@@ -154,7 +176,7 @@ pub fn totals_line(t: &Totals, life: bool) -> String {
     }
     if t.unproven > 0 {
         s.push_str(&format!(
-            "; {} left out because their socket could not be proven to be in this network namespace",
+            "; {} left out because their socket could not be proven to be in a network namespace followed",
             t.unproven
         ));
     }
@@ -167,6 +189,8 @@ pub fn totals_line(t: &Totals, life: bool) -> String {
 pub enum Record<'a> {
     Transition {
         time_us: u64,
+        #[serde(flatten)]
+        place: Option<Place<'a>>,
         pid: Option<u32>,
         comm: Option<&'a str>,
         local: End,
@@ -177,6 +201,8 @@ pub enum Record<'a> {
     },
     Life {
         time_us: u64,
+        #[serde(flatten)]
+        place: Option<Place<'a>>,
         netid: sockscope_core::Netid,
         pid: Option<u32>,
         comm: Option<&'a str>,
@@ -201,6 +227,17 @@ pub enum Record<'a> {
     Summary(Totals),
 }
 
+/// Where a line's socket is, with --netns and --all-netns: its network namespace's inode, its
+/// name under /run/netns, and the container (or pod) whose namespace it is.
+#[derive(Serialize)]
+pub struct Place<'a> {
+    netns: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<&'a Container>,
+}
+
 #[derive(Serialize)]
 pub struct End {
     pub address: std::net::IpAddr,
@@ -211,18 +248,22 @@ fn end(a: SocketAddr) -> End {
     End { address: a.ip(), port: a.port() }
 }
 
-impl<'a> From<&'a Event> for Record<'a> {
-    fn from(e: &'a Event) -> Record<'a> {
+impl<'a> Record<'a> {
+    /// An event's line; `ns`: its namespace, when namespaces are shown (--netns, --all-netns).
+    pub fn of(e: &'a Event, ns: Option<&'a Netns>) -> Record<'a> {
+        let place =
+            ns.map(|ns| Place { netns: netns_of(e), netns_name: ns.name.as_deref(), container: ns.container.as_ref() });
         match e {
-            Event::Transition(t) => transition(t),
-            Event::Life(l) => life(l),
+            Event::Transition(t) => transition(t, place),
+            Event::Life(l) => life(l, place),
         }
     }
 }
 
-fn transition(t: &Transition) -> Record<'_> {
+fn transition<'a>(t: &'a Transition, place: Option<Place<'a>>) -> Record<'a> {
     Record::Transition {
         time_us: sockscope_events::wall_ns(t.time_ns) / 1000,
+        place,
         pid: t.owner.as_ref().map(|o| o.pid),
         comm: t.owner.as_ref().and_then(|o| o.comm.as_deref()),
         local: end(t.local),
@@ -233,9 +274,10 @@ fn transition(t: &Transition) -> Record<'_> {
     }
 }
 
-fn life(l: &Life) -> Record<'_> {
+fn life<'a>(l: &'a Life, place: Option<Place<'a>>) -> Record<'a> {
     Record::Life {
         time_us: sockscope_events::wall_ns(l.end_ns) / 1000,
+        place,
         netid: l.netid,
         pid: l.owner.as_ref().map(|o| o.pid),
         comm: l.owner.as_ref().and_then(|o| o.comm.as_deref()),

@@ -157,3 +157,67 @@ impl Drop for LabRun {
         let _ = self.0.wait();
     }
 }
+
+/// A namespace's inode, from a process in it.
+pub fn netns_inode(pid: u32) -> u64 {
+    netns_inode_at(&format!("/proc/{pid}/ns/net"))
+}
+
+/// The inode of the calling thread's namespace (private_netns moves the test's thread alone).
+pub fn own_netns_inode() -> u64 {
+    netns_inode_at("/proc/thread-self/ns/net")
+}
+
+fn netns_inode_at(path: &str) -> u64 {
+    let link = std::fs::read_link(path).expect("ns link");
+    let text = link.to_string_lossy().into_owned();
+    text.trim_start_matches("net:[").trim_end_matches(']').parse().expect("net:[INODE]")
+}
+
+/// A Python server and client in a namespace of its own (`prefix` runs it there): connections
+/// to 127.0.0.1:PORT, each sending SIZE bytes to the server and closed by the client, over and
+/// over until a line on its stdin.
+pub struct Looping {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    pub pid: u32,
+}
+
+impl Looping {
+    pub fn start(prefix: &[&str], port: u16, size: usize) -> Looping {
+        let script = format!(
+            r#"
+import os, select, socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", {port})); l.listen(16)
+print(os.getpid(), flush=True)
+while not select.select([sys.stdin], [], [], 0.05)[0]:
+    c = socket.create_connection(("127.0.0.1", {port})); s, _ = l.accept()
+    c.sendall(b"x" * {size}); n = 0
+    while n < {size}: n += len(s.recv({size} - n))
+    c.close(); s.close()
+"#
+        );
+        let mut child = std::process::Command::new(prefix[0])
+            .args(&prefix[1..])
+            .args(["sh", "-c", "ip link set lo up && exec python3 -u -c \"$0\"", &script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start a looping client");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut pid = String::new();
+        std::io::BufRead::read_line(&mut out, &mut pid).expect("its pid");
+        let pid: u32 = pid.trim().parse().expect("its pid");
+        Looping { stdin: child.stdin.take(), child, pid }
+    }
+}
+
+impl Drop for Looping {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = std::io::Write::write_all(&mut stdin, b"stop\n");
+        }
+        let _ = self.child.wait();
+    }
+}
