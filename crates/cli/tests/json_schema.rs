@@ -24,7 +24,7 @@ const DOCS: &str = include_str!("../../../docs/json.md");
 const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
 
 /// Documented keys no population here can make, and why.
-const NOT_MADE_HERE: [(&str, &str); 28] = [
+const NOT_MADE_HERE: [(&str, &str); 29] = [
     ("capture", "only with --from (capture_documents_are_documented)"),
     ("path", "in capture"),
     ("host", "in capture"),
@@ -53,6 +53,7 @@ const NOT_MADE_HERE: [(&str, &str); 28] = [
     ("netns", "only with --netns or --all-netns (tests/netns.rs)"),
     ("container", "only with --netns or --all-netns, for a socket in a container (tests/containers.rs)"),
     ("namespace", "in `who`, only with --netns or --all-netns (tests/containers.rs)"),
+    ("netns_name", "in `events`, only with --netns or --all-netns, for a named namespace (tests/events.rs)"),
 ];
 
 /// The backquoted words of the first column of every table row in `## title` (to the next
@@ -232,7 +233,7 @@ fn every_document_key_is_documented_and_every_documented_key_is_emitted() {
         let out = child.wait_with_output().unwrap();
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
     };
-    check("events", &[events(&[]), events(&["--life"])], &[]);
+    check("events", &[events(&[]), events(&["--life"]), events(&["--all-netns"])], &[]);
     drop((rtnl, holder, elsewhere, close_waits, pipe_r, sp_a, tfd, ep, ino, pidfd, file, l6));
 }
 

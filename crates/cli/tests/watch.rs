@@ -341,3 +341,65 @@ fn options_after_the_filter_are_options() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("'--once'") && !err.contains("filter"), "{err}");
 }
+
+/// Issue 31: a connection that closes between two refreshes counts to its close: its bytes
+/// since the last look come from its destroy record, for the process that held it.
+#[test]
+fn a_connection_closed_between_refreshes_counts_with_its_final_bytes() {
+    private_netns();
+    let script = r#"
+import os, socket, sys
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(4)
+c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+print(os.getpid(), flush=True)
+sys.stdin.readline()
+c.sendall(b"x" * 100000); n = 0
+while n < 100000: n += len(s.recv(100000 - n))
+s.sendall(b"y" * 50000); n = 0
+while n < 50000: n += len(c.recv(50000 - n))
+c.close(); s.close()
+print("closed", flush=True)
+sys.stdin.readline()
+"#;
+    let mut p = Command::new("python3")
+        .args(["-u", "-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut p_out = std::io::BufReader::new(p.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut p_out, &mut line).unwrap();
+    let pid: u64 = line.trim().parse().unwrap();
+    let mut w = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(["watch", "--count", "2", "--interval", "3", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("watch");
+    let mut w_out = std::io::BufReader::new(w.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut w_out, &mut first).unwrap();
+    let first: Value = serde_json::from_str(&first).unwrap();
+    assert!(first["interval_s"].is_null(), "{first}");
+    // Between the two looks: 100,000 bytes one way, 50,000 the other, and both ends closed.
+    let mut stdin = p.stdin.take().unwrap();
+    writeln!(stdin, "go").unwrap();
+    line.clear();
+    std::io::BufRead::read_line(&mut p_out, &mut line).unwrap();
+    assert_eq!(line.trim(), "closed");
+    let mut second = String::new();
+    std::io::BufRead::read_line(&mut w_out, &mut second).unwrap();
+    assert!(w.wait().unwrap().success());
+    drop(stdin);
+    let _ = p.wait();
+    let second: Value = serde_json::from_str(&second).unwrap();
+    let interval = second["interval_s"].as_f64().expect("interval_s");
+    assert_eq!(second["destroy_records_lost"], 0, "{second}");
+    let proc = second["processes"].as_array().unwrap().iter().find(|v| v["pid"] == pid);
+    let proc = proc.unwrap_or_else(|| panic!("the process (it still listens): {second}"));
+    // Each direction: the payload, and the kernel's count of each FIN (one per side).
+    for key in ["bytes_in_per_s", "bytes_out_per_s"] {
+        let bytes = proc[key].as_f64().unwrap() * interval;
+        assert!((149_999.5..=150_002.5).contains(&bytes), "{key}: {bytes} bytes over {interval} s: {proc}");
+    }
+}

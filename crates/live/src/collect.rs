@@ -53,12 +53,19 @@ pub struct Looks {
     tracker: Tracker,
     start: Instant,
     first_taken: Option<SystemTime>,
+    /// A live host's freed sockets' last counters (None from a capture).
+    finals: Option<crate::finals::Finals>,
 }
 
 impl Looks {
     /// `hosts`: one live host, or a capture's looks, oldest first (not empty).
     pub fn new(opts: SnapshotOptions, hosts: Vec<Arc<dyn Host>>, thresholds: Thresholds) -> Looks {
+        // A namespace whose destroy records cannot be joined (entering it needs
+        // CAP_SYS_ADMIN) is one whose table cannot be read either: the table says so.
+        let live = hosts.iter().all(|h| h.taken_at().is_none());
+        let finals = live.then(|| crate::finals::Finals::open(&opts.namespaces));
         Looks {
+            finals,
             opts,
             first_taken: hosts.first().and_then(|h| h.taken_at()),
             hosts,
@@ -91,12 +98,17 @@ impl Looks {
             None => return None,
         };
         let taken = started.elapsed();
+        if let Some(finals) = &mut self.finals {
+            finals.drain(self.tracker.finals());
+        }
         let now = match (recorded, self.first_taken) {
             (Some(at), Some(first)) => self.start + at.duration_since(first).unwrap_or_default(),
             _ => Instant::now(),
         };
         let counters = host.counters(&snap.namespaces, &mut Vec::new());
-        Some(Ok(Arc::new(self.tracker.update(&host, index, snap, taken, now, counters))))
+        let mut frame = self.tracker.update(&host, index, snap, taken, now, counters);
+        frame.destroy_records_lost = self.finals.as_ref().map_or(0, crate::finals::Finals::lost);
+        Some(Ok(Arc::new(frame)))
     }
 
     /// A new filter and states, from the next frame on (a capture's look on screen is read

@@ -164,6 +164,10 @@ pub struct Frame {
     pub snapshot: Arc<Snapshot>,
     pub taken: Duration,
     pub at: Instant,
+    /// Seconds since the last refresh, which the rates are over; None on the first.
+    pub since_last_s: Option<f64>,
+    /// Destroy records lost since the start (closed connections' last bytes; see finals).
+    pub destroy_records_lost: u64,
     pub processes: Vec<ProcRow>,
     pub listeners: Vec<ListenRow>,
     /// The snapshot's sockets in order, then the closed ones.
@@ -229,6 +233,10 @@ pub struct Tracker {
     second: SecondLook,
     history: HashMap<u32, HashMap<Series, VecDeque<u64>>>,
     findings: HashMap<String, Instant>,
+    /// Freed sockets' last counters (the destroy records), by cookie: a socket seen at the
+    /// last refresh that closed since is counted to its close. Kept only for sockets still
+    /// open at the last refresh (their record may come before they are missed).
+    finals: HashMap<u64, crate::finals::Final>,
 }
 
 impl Tracker {
@@ -245,7 +253,13 @@ impl Tracker {
             second: SecondLook::default(),
             history: HashMap::new(),
             findings: HashMap::new(),
+            finals: HashMap::new(),
         }
+    }
+
+    /// Where the collector puts the freed sockets' counters it reads before each update.
+    pub fn finals(&mut self) -> &mut HashMap<u64, crate::finals::Final> {
+        &mut self.finals
     }
 
     /// Frames without the sockets that closed since the last (the exporter's): the last
@@ -277,11 +291,17 @@ impl Tracker {
         let now_ms = age_ms(now.saturating_duration_since(self.started));
         let mut next_seen: Vec<Seen> = Vec::with_capacity(snap.sockets.len());
         let mut connections = Vec::with_capacity(snap.sockets.len());
+        // Bytes of connections no longer held by the process that held them at the last look
+        // (closed, or a TIME-WAIT socket, which has no owner): (pid, in/s, out/s).
+        let mut let_go: Vec<(u32, f32, f32)> = Vec::new();
         for (index, s) in snap.sockets.iter().enumerate() {
             let vitals = s.details.as_ref().and_then(|d| d.tcp_vitals);
-            let acked = vitals.and_then(|v| v.bytes_acked()).unwrap_or(NONE);
-            let received = vitals.and_then(|v| v.bytes_received()).unwrap_or(NONE);
             let cookie = s.cookie.map(|c| c.get());
+            // A TIME-WAIT socket keeps its cookie but has no tcp_info: the counters it was
+            // freed with, from its destroy record, are its last.
+            let last = cookie.filter(|_| vitals.is_none()).and_then(|c| self.finals.remove(&c));
+            let acked = vitals.and_then(|v| v.bytes_acked()).or(last.and_then(|f| f.acked)).unwrap_or(NONE);
+            let received = vitals.and_then(|v| v.bytes_received()).or(last.and_then(|f| f.received)).unwrap_or(NONE);
             let before = cookie.and_then(|c| find(&self.seen, c));
             let fresh = self.last.is_some() && before.is_none() && s.state != SockState::Listen;
             let delta =
@@ -291,6 +311,13 @@ impl Tracker {
                 None => (0.0, 0.0),
             };
             let first_ms = before.map_or(now_ms, |b| b.first_ms);
+            if rate_in + rate_out > 0.0
+                && snap.owners_of(s).next().is_none()
+                && let (Some(b), Some(previous)) = (before, &self.previous)
+                && let Some(o) = previous.sockets.get(b.at as usize).and_then(|p| previous.owners_of(p).next())
+            {
+                let_go.push((o.process.pid, rate_in as f32, rate_out as f32));
+            }
             let at = u32::try_from(index).unwrap_or(u32::MAX);
             if let Some(cookie) = cookie {
                 next_seen.push(Seen { cookie, acked, received, first_ms, at });
@@ -316,12 +343,23 @@ impl Tracker {
                     continue;
                 }
                 let Some(s) = previous.sockets.get(seen.at as usize) else { continue };
+                // Its bytes from the last look to its close, when its destroy record came.
+                let last = self.finals.remove(&seen.cookie);
+                let moved = |now: Option<u64>, then: u64| match now {
+                    Some(now) if then != NONE => per_s(now.saturating_sub(then) as f64),
+                    _ => 0.0,
+                };
+                let (rate_in, rate_out) =
+                    last.map_or((0.0, 0.0), |f| (moved(f.received, seen.received), moved(f.acked, seen.acked)));
+                if let Some(o) = previous.owners_of(s).next() {
+                    let_go.push((o.process.pid, rate_in as f32, rate_out as f32));
+                }
                 connections.push(ConnRow {
                     index: u32::try_from(closed.len()).unwrap_or(u32::MAX),
                     closed: true,
                     fresh: false,
-                    rate_in: 0.0,
-                    rate_out: 0.0,
+                    rate_in: rate_in as f32,
+                    rate_out: rate_out as f32,
                     age_ms: now_ms.saturating_sub(seen.first_ms),
                     rtt_us: u32::MAX,
                     retrans: u32::MAX,
@@ -337,7 +375,9 @@ impl Tracker {
 
         // Every process's open fds and limit: the fd rules read them all.
         let usage = fd_usage(&**host, snap);
-        let processes = self.processes(snap, &usage, &connections, &per_s);
+        // Records of sockets never seen open, or of sockets that closed long ago, are done.
+        self.finals.retain(|cookie, _| find(&next_seen, *cookie).is_some());
+        let processes = self.processes(snap, &usage, &connections, &let_go, &per_s);
         let overflows = delta_of(&counters, &self.counters, "TcpExt.ListenOverflows");
         let listeners = listeners(snap, &connections, per_s, overflows > 0);
         let sys = sysctls(&**host);
@@ -365,6 +405,8 @@ impl Tracker {
             snapshot,
             taken,
             at: now,
+            since_last_s: elapsed,
+            destroy_records_lost: 0,
             processes,
             listeners,
             connections,
@@ -384,6 +426,7 @@ impl Tracker {
         snap: &Snapshot,
         usage: &[ProcessFds],
         connections: &[ConnRow],
+        let_go: &[(u32, f32, f32)],
         per_s: &impl Fn(f64) -> f64,
     ) -> Vec<ProcRow> {
         // A TIME-WAIT socket has no owner: it is counted for the process listening on its
@@ -421,6 +464,14 @@ impl Tracker {
                 if c.fresh {
                     *new.entry(o.process.pid).or_default() += 1;
                 }
+            }
+        }
+        // Connections let go since the last look (closed, or in TIME-WAIT): their bytes up to
+        // the close count for the process that held them, while it still holds sockets.
+        for (pid, rate_in, rate_out) in let_go {
+            if let Some(row) = rows.get_mut(pid) {
+                row.rate_in += f64::from(*rate_in);
+                row.rate_out += f64::from(*rate_out);
             }
         }
         for s in snap.sockets.iter().filter(|s| s.state == SockState::TimeWait) {

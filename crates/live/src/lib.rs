@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod collect;
+pub mod finals;
 pub mod frame;
 #[cfg(any(test, feature = "testing"))]
 pub mod testdata;

@@ -68,6 +68,10 @@ struct FindingJson<'a> {
 #[derive(Serialize)]
 struct Data<'a, S: Serialize> {
     collection_ms: f64,
+    /// Seconds since the previous refresh, which the rates are over; null on the first.
+    interval_s: Option<f64>,
+    /// Times destroy records (closed connections' last bytes) were lost since the start.
+    destroy_records_lost: u64,
     listen_overflows: u64,
     processes: Vec<ProcessJson<'a>>,
     listeners: Vec<ListenerJson>,
@@ -123,6 +127,8 @@ pub fn write(out: &mut impl Write, frame: &Frame, namer: &mut Namer, capture: Op
     let rows: Vec<&Socket> = snap.sockets.iter().collect();
     let data = Data {
         collection_ms: frame.taken.as_secs_f64() * 1000.0,
+        interval_s: frame.since_last_s,
+        destroy_records_lost: frame.destroy_records_lost,
         listen_overflows: frame.overflows,
         processes,
         listeners,
