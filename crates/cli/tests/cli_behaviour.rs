@@ -196,3 +196,31 @@ fn diff_leaves_out_processes_that_started_with_no_fds() {
     assert!(v["processes_started"].as_u64().unwrap() >= 1, "{v}");
     assert!(!v["processes"].as_array().unwrap().iter().any(|p| p["pid"] == pid), "listed with no fds: {v}");
 }
+
+/// Issue 32 (4): SCTP, DCCP, vsock, XDP and TIPC are refused, each with why (its diag module,
+/// which no kernel sockscope is tested on builds), by every flag ss has for them.
+#[test]
+fn sctp_dccp_vsock_xdp_tipc_are_refused_with_the_reason() {
+    for (args, module) in [
+        (&["-S"][..], "sctp_diag"),
+        (&["--sctp"][..], "sctp_diag"),
+        (&["-A", "sctp"][..], "sctp_diag"),
+        (&["-d"][..], "dccp_diag"),
+        (&["-A", "dccp"][..], "dccp_diag"),
+        (&["--vsock"][..], "vsock_diag"),
+        (&["-A", "vsock_stream"][..], "vsock_diag"),
+        (&["-f", "vsock"][..], "vsock_diag"),
+        (&["--xdp"][..], "xsk_diag"),
+        (&["-f", "xdp"][..], "xsk_diag"),
+        (&["--tipc"][..], "tipc_diag"),
+        (&["--tipcinfo"][..], "tipc_diag"),
+        (&["-A", "tipc"][..], "tipc_diag"),
+    ] {
+        let out = sockscope(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(module) && err.contains("not read by sockscope"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}

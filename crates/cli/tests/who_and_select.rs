@@ -130,3 +130,40 @@ fn fds_errors_are_one_line() {
         assert_eq!(sockscope(args).status.code(), Some(2), "{args:?}");
     }
 }
+
+/// Issue 32 (13): `who` says exactly which binds a listener makes fail, and they do; and for
+/// UDP it does not promise ECONNREFUSED to a connect.
+#[test]
+fn who_says_exactly_which_binds_fail_and_what_udp_gets() {
+    private_netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let text = sockscope_ok(&["who", &format!(":{port}")]);
+    let said = format!(
+        "bind() to 127.0.0.1:{port}, 0.0.0.0:{port} or [::]:{port} (unless IPV6_V6ONLY) fails with EADDRINUSE; another address on port {port}"
+    );
+    assert!(text.contains(&said), "{text}");
+    assert!(!text.contains("every other bind()"), "{text}");
+    // What it said, against the kernel.
+    let refused = |at: &str| TcpListener::bind(at).err().map(|e| e.kind()) == Some(std::io::ErrorKind::AddrInUse);
+    assert!(refused(&format!("127.0.0.1:{port}")) && refused(&format!("0.0.0.0:{port}")));
+    assert!(TcpListener::bind(("127.0.0.2", port)).is_ok(), "another loopback address binds");
+    drop(l);
+    // A wildcard listener: every IPv4 address fails, a specific IPv6 one succeeds.
+    let l = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let text = sockscope_ok(&["who", &format!(":{port}")]);
+    assert!(text.contains(&format!("bind() to port {port} on any IPv4 address fails with EADDRINUSE")), "{text}");
+    assert!(refused(&format!("127.0.0.2:{port}")));
+    assert!(TcpListener::bind(("::1", port)).is_ok(), "[::1] binds beside 0.0.0.0");
+    drop(l);
+    // UDP: nothing on the port.
+    let free = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    // Nothing found: exit 1, as lsof.
+    let out = sockscope(&["who", &format!("{port}/udp")]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ICMP port unreachable") && !text.contains("connect() gets ECONNREFUSED"), "{text}");
+}

@@ -238,12 +238,22 @@ fn port_report(
     let listeners: Vec<&SocketHold> = r.sockets.iter().filter(|h| h.socket.state == SockState::Listen).collect();
     if let Some(l) = listeners.first() {
         let who = holder_name(l);
-        let reuseport = match l.sockopts.as_ref().and_then(|o| o.reuseport) {
-            Some(true) => "it set SO_REUSEPORT, so another socket of the same user that sets it too can share the port; any other bind() fails with EADDRINUSE".to_string(),
-            Some(false) => "it did not set SO_REUSEPORT, so every other bind() to the port fails with EADDRINUSE while it listens (sharing the port needs SO_REUSEPORT on both sockets)".to_string(),
-            None => "another bind() to it there fails with EADDRINUSE unless both sockets set SO_REUSEPORT".to_string(),
+        let overlap = match &l.socket.local {
+            Endpoint::Inet { address: a, .. } => overlapping_binds(*a, l.socket.v6only, port),
+            _ => format!("bind() to port {port} there fails with EADDRINUSE"),
         };
-        r.notes.push(format!("{who} listens on port {port}{}: {reuseport}.", place(l)));
+        let reuseport = match l.sockopts.as_ref().and_then(|o| o.reuseport) {
+            Some(true) => {
+                "it set SO_REUSEPORT, so a socket of the same user that sets it too may bind there and share the port"
+                    .to_string()
+            }
+            Some(false) => {
+                "it did not set SO_REUSEPORT, so nothing can share it (SO_REUSEADDR does not help against a listener)"
+                    .to_string()
+            }
+            None => "unless both sockets set SO_REUSEPORT (same user)".to_string(),
+        };
+        r.notes.push(format!("{who} listens on port {port}{}: {overlap}; {reuseport}.", place(l)));
         if l.sockopts.is_none() && !l.holders.is_empty() {
             r.notes.extend(options.notes());
         }
@@ -285,9 +295,41 @@ fn port_report(
             0 | 1 => "in this network namespace".to_string(),
             n => format!("in any of the {n} network namespaces read"),
         };
-        r.notes.push(format!("nothing holds port {port} {where_}: bind() will succeed; connect() gets ECONNREFUSED."));
+        let answer = match protocol {
+            Some(Netid::Udp) => {
+                "a datagram sent there is answered with ICMP port unreachable (a connected UDP socket's next call gets ECONNREFUSED)"
+            }
+            Some(_) => "connect() gets ECONNREFUSED",
+            None => "a TCP connect() gets ECONNREFUSED, a UDP datagram ICMP port unreachable",
+        };
+        r.notes.push(format!("nothing holds port {port} {where_}: bind() will succeed; {answer}."));
     }
     Ok(r)
+}
+
+/// Which binds of port `port` a TCP listener on `address` makes fail with EADDRINUSE, and
+/// which still succeed (Linux's bind conflict rules: addresses overlap when equal, or when
+/// either is the wildcard of a family the other is in; a listener conflicts whatever
+/// SO_REUSEADDR says).
+fn overlapping_binds(address: std::net::IpAddr, v6only: Option<bool>, port: u16) -> String {
+    use std::net::IpAddr;
+    match address {
+        IpAddr::V4(a) if a.is_unspecified() => format!(
+            "bind() to port {port} on any IPv4 address fails with EADDRINUSE, and on [::] unless that socket sets IPV6_V6ONLY; other IPv6 addresses succeed"
+        ),
+        IpAddr::V4(a) => format!(
+            "bind() to {a}:{port}, 0.0.0.0:{port} or [::]:{port} (unless IPV6_V6ONLY) fails with EADDRINUSE; another address on port {port} (another 127.x loopback, another interface's) succeeds"
+        ),
+        IpAddr::V6(a) if a.is_unspecified() && v6only == Some(true) => format!(
+            "it is IPv6 only (IPV6_V6ONLY): bind() to port {port} on any IPv6 address fails with EADDRINUSE; IPv4 addresses succeed"
+        ),
+        IpAddr::V6(a) if a.is_unspecified() => format!(
+            "it takes IPv4 too (not IPV6_V6ONLY): bind() to port {port} on any address, IPv4 or IPv6, fails with EADDRINUSE"
+        ),
+        IpAddr::V6(a) => format!(
+            "bind() to [{a}]:{port} or [::]:{port} fails with EADDRINUSE; another address on port {port} (0.0.0.0 included) succeeds"
+        ),
+    }
 }
 
 fn unix_report(path: &str, at: &Place<'_>) -> Result<Report, SnapshotError> {

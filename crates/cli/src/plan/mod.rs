@@ -22,17 +22,15 @@ use sockscope_core::{Extensions, KernelFilter, Selection, SnapshotOptions, Sourc
 /// argument".
 fn refuse_unsupported(args: &ListArgs) -> anyhow::Result<()> {
     let tables = [
-        (args.mptcp, "-M/--mptcp", "MPTCP"),
-        (args.sctp, "-S/--sctp", "SCTP"),
-        (args.dccp, "-d/--dccp", "DCCP"),
+        (args.mptcp, "-M/--mptcp", "mptcp"),
+        (args.sctp, "-S/--sctp", "sctp"),
+        (args.dccp, "-d/--dccp", "dccp"),
         (args.vsock, "--vsock", "vsock"),
-        (args.xdp, "--xdp", "XDP"),
-        (args.tipc || args.tipcinfo, "--tipc", "TIPC"),
+        (args.xdp, "--xdp", "xdp"),
+        (args.tipc || args.tipcinfo, "--tipc", "tipc"),
     ];
-    if let Some((_, flag, what)) = tables.iter().find(|t| t.0) {
-        return Err(usage(anyhow::anyhow!(
-            "{flag}: {what} sockets are not supported by sockscope yet (it reads TCP, UDP, raw, Unix, packet and netlink tables)"
-        )));
+    if let Some((_, flag, name)) = tables.iter().find(|t| t.0) {
+        return Err(usage(anyhow::anyhow!("{flag}: {}", selection::unread_table(name))));
     }
     if args.events {
         return Err(usage(anyhow::anyhow!(
