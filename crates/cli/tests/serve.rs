@@ -93,7 +93,7 @@ fn promtool_check(metrics: &str) {
 fn metrics_equal_what_was_made_and_what_ss_counts() {
     private_netns();
     let backlog = LabRun::start(&["backlog"]);
-    let _leak = LabRun::start(&["close-wait", "--count", "8"]);
+    let _leak = LabRun::start(&["close-wait", "--count", "10"]);
     let serve = Serve::start(&["--min-interval", "0.2"]);
     let first = scrape(serve.port);
     promtool_check(&first);
@@ -114,7 +114,7 @@ fn metrics_equal_what_was_made_and_what_ss_counts() {
         (q("sockscope_listener_queue"), q("sockscope_listener_backlog")),
         (f[1].parse().ok(), f[2].parse().ok())
     );
-    // The doctor's findings, two looks in: the CLOSE-WAIT leak (8 of them) is critical.
+    // The doctor's findings, two looks in: the CLOSE-WAIT leak (10 of them) is critical.
     assert_eq!(value(&m, "sockscope_finding{rule=\"close-wait-leak\",severity=\"crit\"}"), Some(1.0), "{m}");
     assert!(value(&m, "sockscope_tcp_listen_overflows_total").is_some_and(|v| v > 0.0), "{m}");
     // OpenMetrics when asked.
@@ -309,7 +309,7 @@ fn the_shipped_alerts_and_dashboard_use_only_metrics_it_exports() {
 #[test]
 fn a_real_prometheus_scrapes_it() {
     private_netns();
-    let _leak = LabRun::start(&["close-wait", "--count", "8"]);
+    let _leak = LabRun::start(&["close-wait", "--count", "10"]);
     let serve = Serve::start(&["--min-interval", "0.5"]);
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("prom-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

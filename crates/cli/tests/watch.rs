@@ -295,9 +295,9 @@ fn a_capture_replays_on_the_terminal() {
 fn a_thresholds_file_sets_the_findings_watch_shows() {
     private_netns();
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    // Two CLOSE-WAIT sockets this test holds, persisting from one refresh to the next:
+    // Ten CLOSE-WAIT sockets this test holds, persisting from one refresh to the next:
     // critical at the default levels, only noted when a file raises them.
-    let _cw: Vec<_> = (0..2).map(|_| sockscope_lab::sockets::close_wait(&l).unwrap()).collect();
+    let _cw: Vec<_> = (0..10).map(|_| sockscope_lab::sockets::close_wait(&l).unwrap()).collect();
     let dir = std::env::temp_dir().join(format!("sockscope-watch-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (good, bad) = (dir.join("t.toml"), dir.join("bad.toml"));
