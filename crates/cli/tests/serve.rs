@@ -627,3 +627,50 @@ fn with_events_and_all_netns_each_namespace_is_counted_apart() {
     assert!(serve.stop().success());
     drop(other);
 }
+
+/// Issue 32 (11): every rule the doctor runs reaches serve (a series per severity) and
+/// watch; stale-unix-sockets, which never did, reports a socket file the test left behind.
+#[test]
+fn every_doctor_rule_reaches_serve_and_watch_stale_unix_sockets_included() {
+    private_netns();
+    let help = String::from_utf8_lossy(&sockscope(&["doctor", "--help"]).stdout).into_owned();
+    let rules: Vec<String> = help
+        .split("Rules (")
+        .nth(1)
+        .expect("doctor --help lists its rules")
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert!(rules.len() >= 10 && rules.contains(&"stale-unix-sockets".to_string()), "{rules:?}");
+    // A server that exited without unlink(): its file stays, bound by nothing.
+    let dir = std::path::PathBuf::from(format!("/tmp/sockscope-stale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gone.sock");
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let serve = Serve::start(&[]);
+    // Findings compare two looks: the second scrape has them.
+    let _ = scrape(serve.port);
+    std::thread::sleep(Duration::from_millis(1100));
+    let m = scrape(serve.port);
+    for rule in &rules {
+        for severity in ["info", "warn", "crit"] {
+            let series = format!("sockscope_finding{{rule=\"{rule}\",severity=\"{severity}\"}}");
+            assert!(value(&m, &series).is_some(), "{series} missing:\n{m}");
+        }
+    }
+    let stale = value(&m, "sockscope_finding{rule=\"stale-unix-sockets\",severity=\"warn\"}");
+    assert!(stale.is_some_and(|n| n >= 1.0), "{m}");
+    assert!(serve.stop().success());
+    // watch: the finding names the file, though its filter shows no Unix socket.
+    let out = sockscope(&["watch", "--count", "2", "-i", "0.2", "--json", "sport", "=", ":1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let last = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or("").to_string();
+    let doc: Value = serde_json::from_str(&last).unwrap();
+    let named = doc["findings"].as_array().unwrap().iter().any(|f| {
+        f["rule"] == "stale-unix-sockets" && f["summary"].as_str().is_some_and(|s| s.contains(&*path.to_string_lossy()))
+    });
+    assert!(named, "watch does not name {}: {doc}", path.display());
+    let _ = std::fs::remove_dir_all(&dir);
+}

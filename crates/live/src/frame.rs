@@ -237,7 +237,13 @@ pub struct Tracker {
     /// last refresh that closed since is counted to its close. Kept only for sockets still
     /// open at the last refresh (their record may come before they are missed).
     finals: HashMap<u64, crate::finals::Final>,
+    /// Socket files no socket is bound to (the doctor's stale-unix-sockets), and when they
+    /// were last looked for: a walk of /run, /var/run and /tmp, so not at every refresh.
+    stale: Option<(Instant, Vec<std::path::PathBuf>)>,
 }
+
+/// How often `watch` and `serve` look for stale socket files.
+const STALE_EVERY: Duration = Duration::from_secs(30);
 
 impl Tracker {
     pub fn new(thresholds: Thresholds) -> Tracker {
@@ -254,6 +260,7 @@ impl Tracker {
             history: HashMap::new(),
             findings: HashMap::new(),
             finals: HashMap::new(),
+            stale: None,
         }
     }
 
@@ -381,7 +388,8 @@ impl Tracker {
         let overflows = delta_of(&counters, &self.counters, "TcpExt.ListenOverflows");
         let listeners = listeners(snap, &connections, per_s, overflows > 0);
         let sys = sysctls(&**host);
-        let findings = self.findings(&snapshot, usage.clone(), &counters, &sys, now, elapsed);
+        let stale = self.stale_sockets(&**host, now);
+        let findings = self.findings(&snapshot, usage.clone(), &counters, &sys, now, elapsed, stale);
         // What the rows and rules needed of each TCP socket's tcp_info is taken: drop the
         // rest (a boxed struct per connection, a fifth of a frame at 100k sockets).
         let mut snapshot = snapshot;
@@ -507,9 +515,36 @@ impl Tracker {
         rows.into_values().collect()
     }
 
+    /// The socket files no socket is bound to, as the doctor finds them (its directories),
+    /// looked for again every STALE_EVERY. The frame's own snapshot may leave Unix sockets
+    /// out (a filter, -t): the bound paths come from a dump of the Unix table of its own.
+    fn stale_sockets(&mut self, host: &dyn Host, now: Instant) -> Vec<std::path::PathBuf> {
+        if let Some((at, found)) = &self.stale
+            && now.saturating_duration_since(*at) < STALE_EVERY
+        {
+            return found.clone();
+        }
+        let unix = [Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket];
+        let mut opts = sockscope_core::SnapshotOptions::new(sockscope_core::Selection::resolve(
+            &unix,
+            &[],
+            sockscope_core::model::StateSet::EVERY,
+        ));
+        opts.proc_root = host.proc_root().to_path_buf();
+        let dirs = sockscope_core::diagnose::observe::ObserveOptions::default().stale_dirs;
+        let found = match host.snapshot(&opts) {
+            Ok(snap) => host.stale_sockets(&dirs, &snap, &mut Vec::new()),
+            // Not known this time: no finding rather than every socket file called stale.
+            Err(_) => Vec::new(),
+        };
+        self.stale = Some((now, found.clone()));
+        found
+    }
+
     /// The doctor's rules over this refresh: the snapshot as the first look, the previous
     /// refresh's sockets as the second (what persisted across one interval), counters over
     /// the interval. Each finding keeps the time it was first seen.
+    #[allow(clippy::too_many_arguments)]
     fn findings(
         &mut self,
         snapshot: &Arc<Snapshot>,
@@ -518,6 +553,7 @@ impl Tracker {
         sys: &Sysctls,
         now: Instant,
         elapsed: Option<f64>,
+        stale: Vec<std::path::PathBuf>,
     ) -> Vec<FindingRow> {
         let Some(elapsed) = elapsed else { return Vec::new() };
         let observation = Observation {
@@ -528,7 +564,7 @@ impl Tracker {
             after: counters.clone(),
             sys: sys.clone(),
             processes,
-            stale_extended: Vec::new(),
+            stale_extended: stale,
             home_netns: None,
             // Reading options costs syscalls per socket: not on every refresh.
             options: Default::default(),
