@@ -488,13 +488,14 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct WatchArgs {
-    /// Time between refreshes: seconds (1, 0.5) or with a unit (500ms, 2s)
-    #[arg(short = 'i', long, default_value = "1", value_name = "TIME", value_parser = interval)]
-    pub interval: std::time::Duration,
+    /// Time between refreshes: seconds (1, 0.5) or with a unit (500ms, 2s) [default: 1]
+    #[arg(short = 'i', long, value_name = "TIME", value_parser = interval)]
+    pub interval: Option<std::time::Duration>,
     /// The view to start in (and the one --once and --count print)
     #[arg(long, value_enum, default_value_t = WatchView::Processes)]
     pub view: WatchView,
-    /// Print the view once and exit (text, or --json)
+    /// Print the view once and exit (text, or --json). Rates and findings need two looks:
+    /// with --interval T, it takes two, T apart, and prints the second
     #[arg(long, conflicts_with = "count")]
     pub once: bool,
     /// Print the view N times, --interval apart, and exit

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{LabRun, private_netns, sockscope, ss};
+use common::{LabRun, private_netns, sockscope, sockscope_ok, ss};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -402,4 +402,42 @@ sys.stdin.readline()
         let bytes = proc[key].as_f64().unwrap() * interval;
         assert!((149_999.5..=150_002.5).contains(&bytes), "{key}: {bytes} bytes over {interval} s: {proc}");
     }
+}
+
+/// Issue 32 (12, 16): `--once` gives no rate it cannot know (null, `-`), and with
+/// `--interval T` takes two looks T apart so scripts get rates and findings; a share cell is
+/// one field for awk.
+#[test]
+fn watch_once_gives_no_rate_it_does_not_know_and_two_looks_with_an_interval() {
+    private_netns();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let _c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let me = std::process::id();
+    let doc = |args: &[&str]| -> Value {
+        let mut all = vec!["watch", "--json"];
+        all.extend_from_slice(args);
+        let out = sockscope(&all);
+        assert!(out.status.success(), "{all:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        serde_json::from_str(&text).unwrap()
+    };
+    let ours = |d: &Value| d["processes"].as_array().unwrap().iter().find(|p| p["pid"] == me).cloned().unwrap();
+    let once = doc(&["--once"]);
+    assert!(once["interval_s"].is_null(), "{once}");
+    let p = ours(&once);
+    assert!(p["bytes_in_per_s"].is_null() && p["bytes_out_per_s"].is_null() && p["new_connections_per_s"].is_null());
+    let listener = once["listeners"].as_array().unwrap().iter().find(|v| v["port"] == port).cloned().unwrap();
+    assert!(listener["accepts_per_s"].is_null(), "{listener}");
+    let twice = doc(&["--once", "--interval", "0.3"]);
+    assert!(twice["interval_s"].as_f64().is_some_and(|s| s >= 0.29), "{twice}");
+    assert_eq!(ours(&twice)["bytes_in_per_s"], 0.0, "nothing moved: a known 0");
+    // Text: `-` where nothing is known, and every cell one field.
+    let text = sockscope_ok(&["watch", "--once", "--view", "listeners"]);
+    let row = text.lines().find(|l| l.starts_with(&format!("127.0.0.1:{port} "))).unwrap_or_else(|| panic!("{text}"));
+    let fields: Vec<&str> = row.split_whitespace().collect();
+    let heading: Vec<&str> = text.lines().find(|l| l.starts_with("LOCAL")).unwrap().split_whitespace().collect();
+    assert_eq!(fields.len(), heading.len(), "{row}");
+    assert_eq!(fields.last(), Some(&"-"), "ACCEPT/s: {row}");
 }

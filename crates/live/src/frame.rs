@@ -288,7 +288,9 @@ impl Tracker {
         counters: HashMap<String, u64>,
     ) -> Frame {
         let elapsed = self.last.map(|l| now.saturating_duration_since(l).as_secs_f64()).filter(|s| *s > 0.0);
-        let per_s = |n: f64| elapsed.map_or(0.0, |e| n / e);
+        // Rates over the interval; on the first look none is known: NaN, which the views
+        // print as `-` and JSON as null (never a 0 that says nothing moved).
+        let per_s = |n: f64| elapsed.map_or(f64::NAN, |e| n / e);
         let snap = &*snapshot;
 
         // Connections: rates from byte counters by cookie, ages from first sight.
@@ -315,7 +317,7 @@ impl Tracker {
                 |now: u64, then: u64| if now == NONE || then == NONE { 0.0 } else { now.saturating_sub(then) as f64 };
             let (rate_in, rate_out) = match before {
                 Some(b) => (per_s(delta(received, b.received)), per_s(delta(acked, b.acked))),
-                None => (0.0, 0.0),
+                None => (per_s(0.0), per_s(0.0)),
             };
             let first_ms = before.map_or(now_ms, |b| b.first_ms);
             if rate_in + rate_out > 0.0
@@ -666,7 +668,10 @@ mod tests {
             tcp(SockState::Established, 80, 5003, 6, (0, 0)),
         ]);
         let f = t.update(&host, 0, first, Duration::ZERO, t0, HashMap::new());
-        assert!(f.connections.iter().all(|c| !c.fresh && c.rate_in == 0.0), "nothing is new on the first look");
+        assert!(
+            f.connections.iter().all(|c| !c.fresh && c.rate_in.is_nan()),
+            "nothing is new, and no rate known, on the first look"
+        );
         // Two seconds later: one connection more, one closed by this side (TIME-WAIT keeps
         // its cookie, as the kernel copies it), one gone.
         let second = snapshot(vec![

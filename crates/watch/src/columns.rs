@@ -163,12 +163,15 @@ pub fn age(d: std::time::Duration) -> String {
     }
 }
 
+/// `-` for a rate not known yet (the first look).
 fn rate(r: f64) -> String {
-    human(r)
+    if r.is_nan() { "-".into() } else { human(r) }
 }
 
 fn per_s(r: f64) -> String {
-    if r == 0.0 {
+    if r.is_nan() {
+        "-".into()
+    } else if r == 0.0 {
         "0".into()
     } else if r < 10.0 {
         format!("{r:.1}")
@@ -216,11 +219,12 @@ pub fn listener_cells(frame: &Frame, l: &ListenRow) -> Vec<String> {
     ]
 }
 
-/// A share as a four-cell bar and a percentage: `██░░ 50`.
+/// A share as a four-cell bar and a percentage, one word (awk counts it as one field):
+/// `██░░50%`.
 pub fn share(x: f64) -> String {
     let filled = ((x.clamp(0.0, 1.0) * 4.0).round()) as usize;
     let bar: String = "█".repeat(filled) + &"░".repeat(4 - filled);
-    format!("{bar} {:.0}", x * 100.0)
+    format!("{bar}{:.0}%", x * 100.0)
 }
 
 pub fn queue_share(queue: u32, backlog: Option<u32>) -> Option<f64> {
@@ -262,7 +266,8 @@ pub fn connection_cells(frame: &Frame, c: &ConnRow) -> Vec<String> {
 
 /// Orders two rows of a view by a column (largest first for numbers, A–Z for text).
 pub fn compare(view: View, column: &str, frame: &Frame, a: usize, b: usize) -> Ordering {
-    let f = |x: f64, y: f64| y.partial_cmp(&x).unwrap_or(Ordering::Equal);
+    // A total order (NaN, a rate not known yet, among them): sorting panics without one.
+    let f = |x: f64, y: f64| y.total_cmp(&x);
     match view {
         View::Processes => {
             let (p, q) = (&frame.processes[a], &frame.processes[b]);
@@ -373,7 +378,7 @@ mod tests {
 
     #[test]
     fn shares_are_a_bar_and_a_percentage() {
-        assert_eq!([share(0.0), share(0.5), share(1.25)], ["░░░░ 0", "██░░ 50", "████ 125"]);
+        assert_eq!([share(0.0), share(0.5), share(1.25)], ["░░░░0%", "██░░50%", "████125%"]);
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub fn run(args: &WatchArgs, capture: Option<&crate::from::Loaded>, colour: bool
     let opts = sockscope_watch::Options {
         collect,
         default_states,
-        interval: args.interval,
+        interval: args.interval.unwrap_or(std::time::Duration::from_secs(1)),
         view,
         filter_text: text,
         colour,
@@ -61,7 +61,13 @@ pub fn run(args: &WatchArgs, capture: Option<&crate::from::Loaded>, colour: bool
         hosts,
     };
     let terminal = rustix::termios::isatty(std::io::stdout()) && rustix::termios::isatty(std::io::stdin());
-    let count = if args.once { Some(1) } else { args.count };
+    // --once --interval T: a first look, then the one printed, with rates and findings.
+    let (count, unprinted) = match (args.once, args.interval) {
+        (true, Some(_)) => (Some(2), 1),
+        (true, None) => (Some(1), 0),
+        (false, _) => (args.count, 0),
+    };
+    let mut looked = 0u64;
     if terminal && count.is_none() && !args.json {
         return sockscope_watch::interactive(opts);
     }
@@ -69,6 +75,10 @@ pub fn run(args: &WatchArgs, capture: Option<&crate::from::Loaded>, colour: bool
     let mut namer = Namer::new(true, false, services);
     namer.interfaces.read_in(&host, &opts.collect.namespaces);
     sockscope_watch::frames(&opts, count.unwrap_or(u64::MAX), |frame| {
+        looked += 1;
+        if looked <= unprinted {
+            return Ok(());
+        }
         // Each document is as of the look it shows.
         let info = capture.map(|c| c.info(first_look + frame.look));
         for w in &frame.snapshot.warnings {
