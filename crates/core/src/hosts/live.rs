@@ -195,6 +195,10 @@ impl Host for LiveHost {
     }
 
     fn stale_sockets(&self, dirs: &[PathBuf], snap: &Snapshot, _notes: &mut Vec<String>) -> Vec<PathBuf> {
+        // Without /proc, other namespaces' binds cannot be read: no file is proven stale.
+        if !self.proc_root.join("self").exists() {
+            return Vec::new();
+        }
         dirs.iter().flat_map(|dir| stale_sockets(dir, snap, &self.proc_root)).collect()
     }
 
