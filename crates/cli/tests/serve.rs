@@ -645,9 +645,15 @@ fn every_doctor_rule_reaches_serve_and_watch_stale_unix_sockets_included() {
         .collect();
     assert!(rules.len() >= 10 && rules.contains(&"stale-unix-sockets".to_string()), "{rules:?}");
     // A server that exited without unlink(): its file stays, bound by nothing.
-    let dir = std::path::PathBuf::from(format!("/tmp/sockscope-stale-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("gone.sock");
+    struct Removed(std::path::PathBuf);
+    impl Drop for Removed {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let dir = Removed(std::path::PathBuf::from(format!("/tmp/sockscope-stale-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join("gone.sock");
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     let serve = Serve::start(&[]);
     // Findings compare two looks: the second scrape has them.
@@ -672,5 +678,4 @@ fn every_doctor_rule_reaches_serve_and_watch_stale_unix_sockets_included() {
         f["rule"] == "stale-unix-sockets" && f["summary"].as_str().is_some_and(|s| s.contains(&*path.to_string_lossy()))
     });
     assert!(named, "watch does not name {}: {doc}", path.display());
-    let _ = std::fs::remove_dir_all(&dir);
 }
