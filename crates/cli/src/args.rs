@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "Lists sockets the way ss does, with the same flags: with no flags, the established \
 connections of every family. Owners (-p) are every process and fd holding each socket, found in \
 one pass over /proc/*/fd. --json and --jsonl give every field as numbers in base units.",
-    after_help = "Examples:\n  sockscope -tanp          every TCP socket with its owning processes\n  sockscope -lx            listening Unix sockets\n  sockscope -ua --json     all UDP sockets as one JSON document\n  sockscope -A unix_stream,tcp -a\n\nDocs: docs/json.md (JSON schema), docs/cli.md (flags and columns).",
+    after_help = "Examples:\n  sockscope -tanp          every TCP socket with its owning processes\n  sockscope -lx            listening Unix sockets\n  sockscope -ua --json     all UDP sockets as one JSON document\n  sockscope -A unix_stream,tcp -a\n\nMore: man sockscope, and man sockscope-COMMAND for each command (without the package installed: sockscope man [COMMAND] | man -l -).",
     disable_version_flag = true,
     args_conflicts_with_subcommands = true,
     // ss takes `-tnn` and `-a -t -a`: a repeated flag is the same flag.
@@ -310,27 +310,27 @@ pub enum Command {
     Lab(LabArgs),
     /// Trace what programs do with their sockets: network system calls, each fd shown as its connection (strace -yy -e trace=%net)
     #[command(
-        after_help = "The trace goes to stderr (or -o FILE); a started command's exit status is sockscope's.\nExamples:\n  sockscope trace -- curl -s http://127.0.0.1:8080/\n  sockscope trace -f -e trace=connect,accept4 -- ./server\n  sockscope trace -p 4242 --filter 'dport = :5432'\n  sockscope trace -c -f -- make test\nMore: docs/trace.md, or `sockscope man trace`."
+        after_help = "The trace goes to stderr (or -o FILE); a started command's exit status is sockscope's.\nExamples:\n  sockscope trace -- curl -s http://127.0.0.1:8080/\n  sockscope trace -f -e trace=connect,accept4 -- ./server\n  sockscope trace -p 4242 --filter 'dport = :5432'\n  sockscope trace -c -f -- make test\nMore: man sockscope-trace (without the package installed: sockscope man trace | man -l -)."
     )]
     Trace(TraceArgs),
     /// Every TCP connection's life as it happens: state changes with owner and time in state (tcpstates), or one line per finished connection with bytes, duration and closer (--life, tcplife)
     #[command(
-        after_help = "FILTER is sockscope's filter language on addresses, ports and states (e.g. 'dport = :443').\nStops at Ctrl-C, or by itself with --duration or --count; the totals (and any records the kernel lost) go to stderr.\nExamples:\n  sockscope events                      every state change, live\n  sockscope events --life               one line per finished connection\n  sockscope events --life dport = :5432 connections to PostgreSQL\n  sockscope events --life --jsonl --duration 60 > conns.jsonl\nNeeds root (CAP_PERFMON) for the kernel's tracepoints; without them --life works from the sockets' destroy records alone (approximate durations).\nMore: docs/events.md, or `sockscope man events`."
+        after_help = "FILTER is sockscope's filter language on addresses, ports and states (e.g. 'dport = :443').\nStops at Ctrl-C, or by itself with --duration or --count; the totals (and any records the kernel lost) go to stderr.\nExamples:\n  sockscope events                      every state change, live\n  sockscope events --life               one line per finished connection\n  sockscope events --life dport = :5432 connections to PostgreSQL\n  sockscope events --life --jsonl --duration 60 > conns.jsonl\nNeeds root (CAP_PERFMON) for the kernel's tracepoints; without them --life works from the sockets' destroy records alone (approximate durations).\nMore: man sockscope-events (without the package installed: sockscope man events | man -l -)."
     )]
     Events(EventsArgs),
     /// Top for sockets: a live view of processes, listeners, connections and findings, with rates, queues and fds
     #[command(
-        after_help = "Keys: Tab view, ↑↓ PgUp PgDn move, s/S sort, / filter, Enter open (a process's fds, a listener's connections), Esc back, p pause, +/- interval, k kill a connection, t sparkline series, ? help, q quit.\nNot a terminal, or --once / --count N: prints the view as text (or --json) and exits.\nExamples:\n  sockscope watch                          every process holding sockets, live\n  sockscope watch --view listeners         accept queues against their backlogs\n  sockscope watch state close-wait         who is leaking CLOSE-WAIT, as it grows\n  sockscope watch --all-netns              every container too\n  sockscope watch --once --json            one refresh as JSON, for scripts\nMore: docs/watch.md, or `sockscope man watch`."
+        after_help = "Keys: Tab view, ↑↓ PgUp PgDn move, s/S sort, / filter, Enter open (a process's fds, a listener's connections), Esc back, p pause, +/- interval, k kill a connection, t sparkline series, ? help, q quit.\nNot a terminal, or --once / --count N: prints the view as text (or --json) and exits.\nExamples:\n  sockscope watch                          every process holding sockets, live\n  sockscope watch --view listeners         accept queues against their backlogs\n  sockscope watch state close-wait         who is leaking CLOSE-WAIT, as it grows\n  sockscope watch --all-netns              every container too\n  sockscope watch --once --json            one refresh as JSON, for scripts\nMore: man sockscope-watch (without the package installed: sockscope man watch | man -l -)."
     )]
     Watch(WatchArgs),
     /// Export socket health to Prometheus: sockets by state, listeners' queues, fds, ephemeral ports and the doctor's findings at /metrics
     #[command(
-        after_help = "Scrape it: in prometheus.yml, a job with `static_configs: [{targets: ['HOST:9899']}]`.\nScrapes are answered from a collection reused for --min-interval, so many scrapers never multiply the cost.\nStops on SIGTERM or Ctrl-C after the scrapes in flight. More: docs/serve.md."
+        after_help = "Scrape it: in prometheus.yml, a job with `static_configs: [{targets: ['HOST:9899']}]`.\nScrapes are answered from a collection reused for --min-interval, so many scrapers never multiply the cost.\nStops on SIGTERM or Ctrl-C after the scrapes in flight. More: man sockscope-serve (without the package installed: sockscope man serve | man -l -)."
     )]
     Serve(ServeArgs),
     /// Capture the host's sockets, owners, fd tables, limits, counters and sysctls in one file, to read later with --from
     #[command(
-        after_help = "Examples:\n  sockscope record -o host.cap                  one look, with the doctor's second look 1 s later\n  ssh web1 sockscope record -o - > web1.cap     from another host, over ssh\n  sockscope record -o leak.cap --interval 60 --count 10\n  sockscope --from host.cap -tanp state close-wait\n  sockscope diff before.cap after.cap\nNo payloads are recorded; --redact leaves command lines out. More: docs/record.md."
+        after_help = "Examples:\n  sockscope record -o host.cap                  one look, with the doctor's second look 1 s later\n  ssh web1 sockscope record -o - > web1.cap     from another host, over ssh\n  sockscope record -o leak.cap --interval 60 --count 10\n  sockscope --from host.cap -tanp state close-wait\n  sockscope diff before.cap after.cap\nNo payloads are recorded; --redact leaves command lines out. More: man sockscope-record (without the package installed: sockscope man record | man -l -)."
     )]
     Record(RecordArgs),
     /// What changed between two captures: sockets by state per process and port, fds, listeners, limits, counters
@@ -345,7 +345,7 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page of sockscope or one of its commands (or write them all with --dir)
     #[command(
-        after_help = "Install:\n  sockscope man --dir /usr/local/share/man/man1 && mandb\nRead one without installing:\n  sockscope man fds | man -l -"
+        after_help = "Install:\n  sockscope man --dir /usr/local/share/man/man1 && mandb\nRead one without installing:\n  sockscope man fds          (on a terminal: opens in man's pager)"
     )]
     Man(ManArgs),
     /// Internal: a helper process of `sockscope lab`
@@ -427,7 +427,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub events: bool,
     /// A TOML file: sizes, ports of interest, the doctor's thresholds, which families to
-    /// export (docs/serve.md); flags given win over it
+    /// export (man sockscope-serve); flags given win over it
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
     /// Scrapes answered at once; others wait in a queue (64 per worker), and past it get 503
@@ -623,6 +623,10 @@ pub struct ManArgs {
     /// Write every page into DIR (sockscope.1, sockscope-fds.1, …)
     #[arg(long, value_name = "DIR", conflicts_with = "command")]
     pub dir: Option<std::path::PathBuf>,
+    /// Print the page's roff source even on a terminal (on one, the page opens in man's
+    /// pager; into a pipe or file, the roff is printed)
+    #[arg(long)]
+    pub roff: bool,
 }
 
 #[derive(Debug, Args, Clone)]

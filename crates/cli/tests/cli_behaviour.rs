@@ -224,3 +224,30 @@ fn sctp_dccp_vsock_xdp_tipc_are_refused_with_the_reason() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// Issue 32 (16): help points to man pages (an installed binary has no docs/), and `sockscope
+/// man` on a terminal opens the page in man's pager; into a pipe, or with --roff, the roff.
+#[test]
+fn help_points_to_man_pages_and_man_opens_the_pager_on_a_terminal() {
+    for command in ["trace", "events", "watch", "serve", "record"] {
+        let help = String::from_utf8_lossy(&sockscope(&[command, "--help"]).stdout).into_owned();
+        assert!(help.contains(&format!("man sockscope-{command}")) && !help.contains("docs/"), "{command}: {help}");
+    }
+    let piped = String::from_utf8_lossy(&sockscope(&["man", "events"]).stdout).into_owned();
+    assert!(piped.contains(".TH sockscope-events 1"), "{piped}");
+    let tty = |args: &str| {
+        let command = format!("{} man {args}", env!("CARGO_BIN_EXE_sockscope"));
+        let out = Command::new("script")
+            .args(["-qfec", &command, "/dev/null"])
+            .env("PAGER", "cat")
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80")
+            .stdin(Stdio::null())
+            .output()
+            .expect("script (util-linux)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = tty("events");
+    assert!(shown.contains("sockscope-events(1)") && !shown.contains(".TH "), "{shown}");
+    assert!(tty("--roff events").contains(".TH sockscope-events 1"));
+}

@@ -54,7 +54,35 @@ pub fn man(args: &ManArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     };
     let name = page.get_name().to_string();
     let page = if name == "sockscope" { page } else { subpage(page, &name) };
-    clap_mangen::Man::new(page).render(out)?;
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page).render(&mut roff)?;
+    if !args.roff && rustix::termios::isatty(std::io::stdout()) {
+        return show(&roff, out);
+    }
+    out.write_all(&roff)?;
+    Ok(true)
+}
+
+/// A page on the terminal: through `man -l -` (its pager, its width), as `man` shows an
+/// installed one. Without man, the roff is printed, and the note says what to run.
+fn show(roff: &[u8], out: &mut impl Write) -> anyhow::Result<bool> {
+    use std::process::{Command, Stdio};
+    let child = Command::new("man").args(["-l", "-"]).stdin(Stdio::piped()).spawn();
+    let Ok(mut child) = child else {
+        crate::stderr_line!(
+            "sockscope: note: man is not installed: the page's roff follows (groff -man -Tutf8 renders it)"
+        );
+        out.write_all(roff)?;
+        return Ok(true);
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // The pager quit early (q): a broken pipe is not an error.
+        let _ = stdin.write_all(roff);
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        anyhow::bail!("man -l - exited with {status}");
+    }
     Ok(true)
 }
 

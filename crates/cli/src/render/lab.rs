@@ -33,7 +33,7 @@ pub fn started(
     if netns && holds {
         writeln!(
             out,
-            "  (in a private network namespace: look with  nsenter -t {} -n sockscope -tan)",
+            "  (in a private network namespace: look with  sockscope --netns pid:{} -tanp)",
             std::process::id()
         )?;
     }
