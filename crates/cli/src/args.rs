@@ -245,8 +245,9 @@ pub struct ListArgs {
     /// Not supported: TIPC socket details
     #[arg(long = "tipcinfo", help_heading = "Not supported (ss flags)")]
     pub tipcinfo: bool,
-    /// Not supported yet: inet socket options (comes with the socket options work)
-    #[arg(long = "inet-sockopt", help_heading = "Not supported (ss flags)")]
+    /// The kernel's view of the inet options on each socket, as ss --inet-sockopt (recverr,
+    /// freebind, transparent, bind_addr_no_port, …); --sockopts reads what the process set
+    #[arg(long = "inet-sockopt", help_heading = "Details")]
     pub inet_sockopt: bool,
     /// Also say how the sockets were read (tables read from /proc/net where sock_diag could
     /// not dump them)

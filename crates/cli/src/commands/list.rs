@@ -159,7 +159,11 @@ fn write_sockets(
     });
     match o.format {
         Format::Json | Format::JsonLines => {
-            let extras = sockets_json::Extras { cgroups: cgroups.as_ref(), sockopts: sockopts.as_deref() };
+            let extras = sockets_json::Extras {
+                cgroups: cgroups.as_ref(),
+                sockopts: sockopts.as_deref(),
+                inet_sockopt: o.details.inet_sockopt,
+            };
             let lines = o.format == Format::JsonLines;
             sockets_json::write(&mut out, snap, rows, &mut namer, extras, plan.capture.as_ref(), lines)?;
         }

@@ -37,11 +37,6 @@ fn refuse_unsupported(args: &ListArgs) -> anyhow::Result<()> {
             "-E/--events: not supported in the socket table; sockets as they are destroyed are what `sockscope events --life` shows (with bytes, duration and owner)"
         )));
     }
-    if args.inet_sockopt {
-        return Err(usage(anyhow::anyhow!(
-            "--inet-sockopt is not supported: use --sockopts, which reads the socket options each process set (SO_REUSEADDR, keepalive, TOS…) from the process"
-        )));
-    }
     Ok(())
 }
 
@@ -163,6 +158,7 @@ impl ListPlan {
                 numeric: args.numeric,
                 cgroups: None,
                 sockopts: None,
+                inet_sockopt: args.inet_sockopt,
             },
             verbose: args.verbose,
             colour,

@@ -18,6 +18,21 @@ pub struct DetailFlags {
     pub cgroups: Option<HashMap<u64, String>>,
     /// The options read from the sockets' processes, when --sockopts was given.
     pub sockopts: Option<std::sync::Arc<sockscope_core::sockopts::Report>>,
+    /// The kernel's view of the inet options (--inet-sockopt).
+    pub inet_sockopt: bool,
+}
+
+/// `inet-sockopt: ( is_icsk mc_loop mc_all)`, as ss --inet-sockopt, for an inet socket the
+/// kernel reported them for.
+pub fn inet_sockopt(s: &Socket, f: &DetailFlags) -> Option<String> {
+    let names = s.inet_sockopts().filter(|_| f.inet_sockopt)?;
+    let mut text = String::from("inet-sockopt: (");
+    for name in names {
+        text.push(' ');
+        text.push_str(name);
+    }
+    text.push(')');
+    Some(text)
 }
 
 /// Details printed on the socket's own line: timer, -e fields, cgroup, tos.

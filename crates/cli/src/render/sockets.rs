@@ -148,8 +148,14 @@ fn fill(snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer, opts: &TableOpt
         details::same_line(s, &opts.details, &mut extra);
         second.clear();
         details::second_line(s, &opts.details, &mut second);
+        let sockopts = details::inet_sockopt(s, &opts.details);
         table.cell(|cell| {
             cell.push_str(extra.trim_start());
+            // ss puts the kernel's inet options on a line of their own, unless -O.
+            if let Some(text) = &sockopts {
+                cell.push_str(if opts.oneline { " " } else { "\n\t" });
+                cell.push_str(text);
+            }
             if !second.is_empty() {
                 // ss puts memory and tcp_info on an indented second line, unless -O.
                 cell.push_str(if opts.oneline { " " } else { "\n\t" });

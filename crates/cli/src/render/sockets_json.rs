@@ -44,6 +44,10 @@ struct SocketJson<'a> {
     /// With --sockopts: every option, null where it could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     sockopts: Option<&'a SockOpts>,
+    /// With --inet-sockopt: the kernel's view of its inet options, each true or false; null
+    /// where the kernel does not report them (not an inet socket, or before Linux 5.10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inet_sockopt: Option<Option<std::collections::BTreeMap<&'static str, bool>>>,
 }
 
 /// cgroup id → path (from --cgroup).
@@ -55,6 +59,8 @@ pub type Cgroups = HashMap<u64, String>;
 pub struct Extras<'a> {
     pub cgroups: Option<&'a Cgroups>,
     pub sockopts: Option<&'a Report>,
+    /// --inet-sockopt.
+    pub inet_sockopt: bool,
 }
 
 /// Every option unknown: what a socket whose options could not be read shows.
@@ -78,6 +84,11 @@ fn socket_json<'a>(snap: &'a Snapshot, s: &'a Socket, namer: &mut Namer, extras:
     let send_rate_bits_per_s =
         s.details.as_ref().and_then(|d| d.tcp_info.as_ref()).and_then(|t| t.send_rate_bits_per_s());
     let sockopts = extras.sockopts.map(|r| r.get(s.inode).unwrap_or(&UNKNOWN));
+    let inet_sockopt = extras.inet_sockopt.then(|| {
+        let bits = s.inet_sockopt?;
+        let names = sockscope_core::model::INET_SOCKOPTS.iter().enumerate();
+        Some(names.map(|(i, name)| (*name, bits & (1 << i) != 0)).collect())
+    });
     SocketJson {
         socket: s,
         interface_name,
@@ -86,6 +97,7 @@ fn socket_json<'a>(snap: &'a Snapshot, s: &'a Socket, namer: &mut Namer, extras:
         container: s.container.as_deref(),
         owners,
         sockopts,
+        inet_sockopt,
     }
 }
 

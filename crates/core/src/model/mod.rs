@@ -23,7 +23,7 @@ pub use inode_map::{InodeHasher, InodeMap};
 pub use later::{Later, SecondLook};
 pub use netns::Netns;
 pub use owner::{Owner, OwnerIndex, OwnerScanReport, Process};
-pub use socket::{Family, Netid, Socket};
+pub use socket::{Family, INET_SOCKOPTS, Netid, Socket};
 pub use state::{SockState, StateSet};
 pub use tcp_info::TcpInfo;
 pub use vitals::TcpVitals;

@@ -137,6 +137,10 @@ pub struct Socket {
     /// For IPv6 listeners and unconnected sockets: IPV6_V6ONLY.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v6only: Option<bool>,
+    /// The kernel's view of the inet options set on it (INET_DIAG_SOCKOPT, Linux 5.10+):
+    /// bit i is `INET_SOCKOPTS[i]`. Written to JSON with --inet-sockopt only.
+    #[serde(skip)]
+    pub inet_sockopt: Option<u16>,
     /// shutdown() state: bit 0 = no more receives, bit 1 = no more sends.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown: Option<u8>,
@@ -196,6 +200,7 @@ impl Socket {
             cookie: None,
             interface: 0,
             v6only: None,
+            inet_sockopt: None,
             shutdown: None,
             timer: None,
             mark: None,
@@ -207,7 +212,28 @@ impl Socket {
     }
 }
 
+/// struct inet_diag_sockopt's flags, lowest bit first, as ss --inet-sockopt names them.
+pub const INET_SOCKOPTS: [&str; 11] = [
+    "recverr",
+    "is_icsk",
+    "freebind",
+    "hdrincl",
+    "mc_loop",
+    "transparent",
+    "mc_all",
+    "nodefrag",
+    "bind_addr_no_port",
+    "recverr_rfc4884",
+    "defer_connect",
+];
+
 impl Socket {
+    /// The inet options the kernel reports set (INET_SOCKOPTS' names), when it reports them.
+    pub fn inet_sockopts(&self) -> Option<impl Iterator<Item = &'static str>> {
+        let bits = self.inet_sockopt?;
+        Some(INET_SOCKOPTS.iter().enumerate().filter(move |(i, _)| bits & (1 << i) != 0).map(|(_, n)| *n))
+    }
+
     /// The details, created empty on first use.
     pub fn details_mut(&mut self) -> &mut Details {
         self.details.get_or_insert_with(Default::default)

@@ -43,6 +43,7 @@ const INET_DIAG_SKV6ONLY: u16 = 11;
 const INET_DIAG_MARK: u16 = 15;
 const INET_DIAG_CLASS_ID: u16 = 17;
 const INET_DIAG_CGROUP_ID: u16 = 21;
+const INET_DIAG_SOCKOPT: u16 = 22;
 
 const UNIX_DIAG_MSG_LEN: usize = 16;
 const UNIX_DIAG_NAME: u16 = 0;
@@ -143,6 +144,9 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             INET_DIAG_CLASS_ID => s.details_mut().extra_mut().class_id = Some(u32_ne(data, 0)),
             INET_DIAG_SKMEMINFO => s.details_mut().memory = Some(Box::new(meminfo(data))),
             INET_DIAG_SKV6ONLY => s.v6only = Some(u8_at(data, 0) != 0),
+            // struct inet_diag_sockopt: two bytes of one-bit fields, the first declared in the
+            // lowest bit (as C lays bitfields out on little-endian machines).
+            INET_DIAG_SOCKOPT if data.len() >= 2 => s.inet_sockopt = Some(u16::from_le_bytes([data[0], data[1]])),
             INET_DIAG_PROTOCOL if netid == Netid::Raw && s.local.port() == Some(0) => {
                 if let Endpoint::Inet { port, .. } = &mut s.local {
                     *port = u16::from(u8_at(data, 0));
