@@ -641,6 +641,31 @@ fn the_commands_exit_status_is_sockscopes() {
     assert!(String::from_utf8_lossy(&killed.stderr).contains("+++ killed by SIGKILL +++"));
 }
 
+/// A SIGTERM that reaches the command between sockscope's fork and its exec ends it as it
+/// would end the command, and leaves nothing behind in it: it once ran sockscope's own
+/// handler in the child, whose alarm(2) survived the exec and killed the command a second
+/// later with SIGALRM. Twenty tries, each as early as the test can see the fork.
+#[test]
+fn a_signal_between_fork_and_exec_ends_the_command_as_it_would_end_it() {
+    for _ in 0..20 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            .args(["trace", "--", "sleep", "30"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_until("the fork", || {
+            std::fs::read_to_string(format!("/proc/{}/task/{}/children", child.id(), child.id()))
+                .is_ok_and(|c| !c.trim().is_empty())
+        });
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert!(!err.contains("SIGALRM"), "{err}");
+        assert_eq!(status.code(), Some(143), "{err}");
+    }
+}
+
 #[test]
 fn a_signal_to_sockscope_reaches_the_command_it_started() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))

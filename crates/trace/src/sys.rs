@@ -57,10 +57,24 @@ pub fn fork_held(path: &CStr, argv: &[CString], filter: Option<&seccompiler::Bpf
     // Everything the child needs is made before the fork: it must not allocate.
     let mut pointers: Vec<*const nix::libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     pointers.push(std::ptr::null());
+    // Every signal blocked across the fork: until the child has put the default handlers
+    // back, a signal for it (sockscope forwards SIGTERM) would run sockscope's handler in it,
+    // whose alarm(2) outlives the exec and kills the command a second later. Blocked, it
+    // waits, and then does to the child what it would do to the command.
+    let mut before = nix::sys::signal::SigSet::empty();
+    nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::all()),
+        Some(&mut before),
+    )?;
     // SAFETY: between fork and exec the child calls only async-signal-safe functions
     // (close, read, write, signal, sigprocmask, prctl, seccomp, execv, _exit) on memory
     // made before the fork; it never returns into Rust code that could allocate or lock.
-    match unsafe { nix::unistd::fork() }? {
+    let forked = unsafe { nix::unistd::fork() };
+    if !matches!(forked, Ok(nix::unistd::ForkResult::Child)) {
+        nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&before), None)?;
+    }
+    match forked? {
         nix::unistd::ForkResult::Child => {
             // SAFETY: as above; the fds are this child's copies.
             unsafe {
@@ -77,7 +91,8 @@ pub fn fork_held(path: &CStr, argv: &[CString], filter: Option<&seccompiler::Bpf
                     nix::libc::_exit(127);
                 }
                 // The state std's Command gives a child: Rust ignores SIGPIPE, and an
-                // ignored signal stays ignored across exec.
+                // ignored signal stays ignored across exec. Then no signal blocked (a signal
+                // that came since the fork is delivered now, with the default action).
                 nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_DFL);
                 let mut empty = std::mem::MaybeUninit::<nix::libc::sigset_t>::zeroed();
                 nix::libc::sigemptyset(empty.as_mut_ptr());
