@@ -245,6 +245,12 @@ pub struct ListArgs {
     /// Not supported: TIPC socket details
     #[arg(long = "tipcinfo", help_heading = "Not supported (ss flags)")]
     pub tipcinfo: bool,
+    /// Not supported: the BPF socket-local storage of each socket
+    #[arg(long = "bpf-maps", help_heading = "Not supported (ss flags)")]
+    pub bpf_maps: bool,
+    /// Not supported: one BPF socket-local storage map's values
+    #[arg(long = "bpf-map-id", value_name = "ID", help_heading = "Not supported (ss flags)")]
+    pub bpf_map_id: Option<String>,
     /// The kernel's view of the inet options on each socket, as ss --inet-sockopt (recverr,
     /// freebind, transparent, bind_addr_no_port, …); --sockopts reads what the process set
     #[arg(long = "inet-sockopt", help_heading = "Details")]

@@ -23,7 +23,7 @@ fn bad_input_is_one_clear_line_and_a_nonzero_exit() {
     for (args, needle) in [
         (&["-f", "ipx"][..], "unknown family 'ipx'"),
         (&["-A", "tcp,bogus"], "unknown socket table 'bogus'"),
-        (&["-A", "sctp"], "not supported"),
+        (&["-A", "sctp"], "not read by sockscope"),
     ] {
         let (code, stdout, stderr) = stderr_of(args);
         assert_eq!(code, 2, "{args:?} is a command-line error");

@@ -241,7 +241,7 @@ fn tables_and_families_combine_as_in_ss() {
 #[test]
 fn every_ss_flag_is_known() {
     private_netns();
-    let takes_value = |f: &str| matches!(f, "-f" | "-A" | "-D" | "-F" | "-N");
+    let takes_value = |f: &str| matches!(f, "-f" | "-A" | "-D" | "-F" | "-N" | "--bpf-map-id");
     let all = [
         "-n",
         "-r",
@@ -282,6 +282,8 @@ fn every_ss_flag_is_known() {
         "-D",
         "-F",
         "-V",
+        "--bpf-maps",
+        "--bpf-map-id",
     ];
     for flag in all {
         let mut args = vec![flag];
@@ -305,6 +307,7 @@ fn every_ss_flag_is_known() {
         ("--xdp", "XDP"),
         ("--tipc", "TIPC"),
         ("-E", "destroyed"),
+        ("--bpf-maps", "BPF socket-local storage"),
     ] {
         let out = sockscope(&[flag]);
         let err = String::from_utf8_lossy(&out.stderr);

@@ -32,6 +32,12 @@ fn refuse_unsupported(args: &ListArgs) -> anyhow::Result<()> {
     if let Some((_, flag, name)) = tables.iter().find(|t| t.0) {
         return Err(usage(anyhow::anyhow!("{flag}: {}", selection::unread_table(name))));
     }
+    if args.bpf_maps || args.bpf_map_id.is_some() {
+        let flag = if args.bpf_maps { "--bpf-maps" } else { "--bpf-map-id" };
+        return Err(usage(anyhow::anyhow!(
+            "{flag}: the sockets' BPF socket-local storage (INET_DIAG_REQ_SK_BPF_STORAGES) is not read by sockscope yet"
+        )));
+    }
     if args.events {
         return Err(usage(anyhow::anyhow!(
             "-E/--events: not supported in the socket table; sockets as they are destroyed are what `sockscope events --life` shows (with bytes, duration and owner)"

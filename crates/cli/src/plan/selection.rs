@@ -37,19 +37,19 @@ fn query_tables(name: &str) -> Result<Vec<Netid>, String> {
 /// Why sockscope does not read a table ss can (`-A`/`-f` names, any case): the one home of
 /// these reasons.
 pub fn unread_table(name: &str) -> String {
-    let (what, module) = match name.to_ascii_lowercase().as_str() {
-        "sctp" => ("SCTP", "sctp_diag"),
-        "dccp" => ("DCCP", "dccp_diag (DCCP left Linux in 6.16)"),
-        "tipc" => ("TIPC", "tipc_diag"),
-        "vsock" | "vsock_stream" | "vsock_dgram" => ("vsock", "vsock_diag"),
-        "xdp" => ("XDP", "xsk_diag"),
-        _ => ("MPTCP", ""),
+    let (what, module, note) = match name.to_ascii_lowercase().as_str() {
+        "sctp" => ("SCTP", "sctp_diag", ""),
+        "dccp" => ("DCCP", "dccp_diag", "; DCCP left Linux in 6.16"),
+        "tipc" => ("TIPC", "tipc_diag", ""),
+        "vsock" | "vsock_stream" | "vsock_dgram" => ("vsock", "vsock_diag", ""),
+        "xdp" => ("XDP", "xsk_diag", ""),
+        _ => ("MPTCP", "", ""),
     };
     if module.is_empty() {
         return format!("{what} sockets are not read by sockscope yet (`ss -M` lists them)");
     }
     format!(
-        "{what} sockets are not read by sockscope: their table is the kernel's {module} module, which the kernels sockscope is tested on do not build, so no answer of ours could be checked (ss lists them where the module is loaded)"
+        "{what} sockets are not read by sockscope: their table is the kernel's {module} module, which the kernels sockscope is tested on do not build, so no answer of ours could be checked (ss lists them where the module is loaded{note})"
     )
 }
 
