@@ -221,8 +221,9 @@ pub struct ListArgs {
     pub net: Option<String>,
     #[command(flatten)]
     pub namespaces: NetnsArgs,
-    /// Not supported: following destroyed sockets (ss -E): see `sockscope events --life`
-    #[arg(short = 'E', long = "events", help_heading = "Not supported (ss flags)")]
+    /// Follow TCP and UDP sockets as the kernel destroys them, as ss -E, until Ctrl-C (with
+    /// bytes, duration and owner: `sockscope events --life`)
+    #[arg(short = 'E', long = "events", help_heading = "Output")]
     pub events: bool,
     /// Not supported: MPTCP sockets
     #[arg(short = 'M', long = "mptcp", help_heading = "Not supported (ss flags)")]

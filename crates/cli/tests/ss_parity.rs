@@ -287,6 +287,10 @@ fn every_ss_flag_is_known() {
     ];
     for flag in all {
         let mut args = vec![flag];
+        if flag == "-E" {
+            // It follows until stopped: refused at once here, for a table it cannot follow.
+            args.push("-x");
+        }
         if takes_value(flag) {
             args.push(match flag {
                 "-f" => "inet",
@@ -306,7 +310,6 @@ fn every_ss_flag_is_known() {
         ("--vsock", "vsock"),
         ("--xdp", "XDP"),
         ("--tipc", "TIPC"),
-        ("-E", "destroyed"),
         ("--bpf-maps", "BPF socket-local storage"),
     ] {
         let out = sockscope(&[flag]);
@@ -564,4 +567,121 @@ sys.stdin.readline()
     assert_eq!(o.as_object().unwrap().len(), 11, "{o}");
     drop(held.stdin.take());
     let _ = held.wait();
+}
+
+/// A command whose stdout (through a pseudo-terminal, so ss flushes each line) is read on a
+/// thread, line by line, until SIGINT.
+struct Following {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Following {
+    fn start(command: &str) -> Following {
+        let mut child = std::process::Command::new("script")
+            .args(["-qfec", command, "/dev/null"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("script (util-linux)");
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
+                if tx.send(line.trim_end().to_string()).is_err() {
+                    break;
+                }
+            }
+        });
+        Following { child, lines, seen: Vec::new() }
+    }
+
+    /// Reads until `done` holds (20 s at most).
+    fn until(&mut self, what: &str, done: impl Fn(&[String]) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !done(&self.seen) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!("waited for {what}; saw {:#?}", self.seen),
+            }
+        }
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("pkill").args(["-INT", "-P", &self.child.id().to_string()]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 32 (3): `-E` prints the sockets the kernel destroys as ss -E does (the same rows,
+/// field by field), with ss's selection and filters.
+#[test]
+fn destroyed_sockets_are_followed_as_ss_e_follows_them() {
+    private_netns();
+    let exe = env!("CARGO_BIN_EXE_sockscope");
+    let mut theirs = Following::start("ss -E -tuna");
+    let mut ours = Following::start(&format!("{exe} -E -tuna"));
+    let mut only_udp = Following::start(&format!("{exe} -E -una"));
+    // Connections until both show one (both are listening by then), then five more.
+    let once = || {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (s, _) = l.accept().unwrap();
+        drop((c, s, l));
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let udp = u.local_addr().unwrap().port();
+        drop(u);
+        (port, udp)
+    };
+    // A line names a port when one of its fields ends with it.
+    let names = |l: &str, port: u16| l.split_whitespace().any(|f| f.ends_with(&format!(":{port}")));
+    let shows = |lines: &[String], port: u16| lines.iter().any(|l| names(l, port));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (port, _) = once();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        while let Ok(l) = theirs.lines.try_recv() {
+            theirs.seen.push(l);
+        }
+        while let Ok(l) = ours.lines.try_recv() {
+            ours.seen.push(l);
+        }
+        if shows(&theirs.seen, port) && shows(&ours.seen, port) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "ss: {:#?}\nsockscope: {:#?}", theirs.seen, ours.seen);
+    }
+    let made: Vec<(u16, u16)> = (0..5).map(|_| once()).collect();
+    // Each TCP port: the listener and both ends of its connection; each UDP port: one.
+    let all_shown = |lines: &[String]| {
+        made.iter().all(|(t, u)| lines.iter().filter(|l| names(l, *t)).count() >= 3 && shows(lines, *u))
+    };
+    theirs.until("ss's rows", all_shown);
+    ours.until("our rows", all_shown);
+    only_udp.until("the UDP sockets", |lines| made.iter().all(|(_, u)| shows(lines, *u)));
+    let rows = |lines: &[String]| -> Vec<Vec<String>> {
+        let mut out: Vec<Vec<String>> = lines
+            .iter()
+            .filter(|l| made.iter().any(|(t, u)| names(l, *t) || names(l, *u)))
+            .map(|l| l.split_whitespace().map(str::to_owned).collect())
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(rows(&ours.seen), rows(&theirs.seen));
+    assert!(ours.seen[0].starts_with("Netid State"), "{:?}", ours.seen[0]);
+    // -u: no TCP row.
+    assert!(!made.iter().any(|(t, _)| shows(&only_udp.seen, *t)), "{:#?}", only_udp.seen);
+    // Refused where it cannot work.
+    let out = sockscope(&["-E", "-x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TCP and UDP sockets only"));
+    let out = sockscope(&["-E", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
 }

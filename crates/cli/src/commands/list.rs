@@ -39,6 +39,12 @@ pub fn run(
     if plan.action == Action::DumpTcp {
         return dump_tcp(plan, file_mode, out);
     }
+    if plan.action == Action::Destroyed {
+        return super::destroyed::follow(plan, out, |out, rows, header| {
+            let snap = Snapshot::default();
+            write_sockets(out, &snap, rows, plan, terminal_width, header)
+        });
+    }
     let snap = plan.host.snapshot(&plan.collect).context("cannot read sockets")?;
     note_fallbacks(&snap, &plan.output);
     for w in &snap.warnings {
@@ -63,10 +69,12 @@ pub fn run(
             // Whatever path the filter took (kernel, user space, a refused or partial
             // program), -K destroys only sockets the filter certainly selects.
             let rows = kill::certainly_selected(&snap, rows, plan.filter(), &plan.collect);
-            kill::run(&rows, dry_run, out, |out, rows| write_sockets(out, &snap, rows, plan, terminal_width))
+            kill::run(&rows, dry_run, out, |out, rows| write_sockets(out, &snap, rows, plan, terminal_width, true))
         }
+        // Followed before any collection (above).
+        Action::Destroyed => Ok(true),
         Action::List => {
-            write_sockets(out, &snap, &rows, plan, terminal_width)?;
+            write_sockets(out, &snap, &rows, plan, terminal_width, true)?;
             out.flush()?;
             if plan.output.processes && plan.output.format == Format::Table {
                 note_unknown_owners(&snap);
@@ -138,12 +146,14 @@ fn write_bytecode(out: &mut impl Write, plan: &ListPlan) -> anyhow::Result<()> {
 }
 
 /// The sockets as a table, a JSON document or JSON lines.
+/// `header`: whether a table starts with its header (unless -H).
 fn write_sockets(
     out: &mut dyn Write,
     snap: &Snapshot,
     rows: &[&Socket],
     plan: &ListPlan,
     terminal_width: Option<usize>,
+    header: bool,
 ) -> anyhow::Result<()> {
     let mut out = out;
     let o = &plan.output;
@@ -171,7 +181,7 @@ fn write_sockets(
             let table = sockets::TableOptions {
                 netid_column: o.netid_column,
                 state_column: o.state_column,
-                header: o.header,
+                header: o.header && header,
                 processes: o.processes,
                 contexts: o.contexts,
                 details: crate::render::details::DetailFlags { cgroups, sockopts, ..o.details.clone() },

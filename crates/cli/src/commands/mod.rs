@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod destroyed;
 pub mod diff;
 pub mod docs;
 pub mod doctor;

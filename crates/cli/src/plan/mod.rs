@@ -38,11 +38,6 @@ fn refuse_unsupported(args: &ListArgs) -> anyhow::Result<()> {
             "{flag}: the sockets' BPF socket-local storage (INET_DIAG_REQ_SK_BPF_STORAGES) is not read by sockscope yet"
         )));
     }
-    if args.events {
-        return Err(usage(anyhow::anyhow!(
-            "-E/--events: not supported in the socket table; sockets as they are destroyed are what `sockscope events --life` shows (with bytes, duration and owner)"
-        )));
-    }
     Ok(())
 }
 
@@ -59,6 +54,8 @@ pub enum Action {
     Kill { dry_run: bool },
     /// -D FILE: write the TCP sockets as a raw sock_diag dump (`ListPlan::dump_to`).
     DumpTcp,
+    /// -E: the sockets the filter selects as the kernel destroys them, until Ctrl-C.
+    Destroyed,
 }
 
 /// How the sockets are printed.
@@ -122,6 +119,8 @@ impl ListPlan {
             Action::Kill { dry_run: args.dry_run }
         } else if args.diag.is_some() {
             Action::DumpTcp
+        } else if args.events {
+            Action::Destroyed
         } else {
             Action::List
         };
@@ -202,6 +201,8 @@ fn refuse_with_capture(args: &ListArgs) -> anyhow::Result<()> {
         Some("-K destroys sockets of the running host")
     } else if args.diag.is_some() {
         Some("-D dumps the running host's sockets")
+    } else if args.events {
+        Some("-E follows the running host's sockets as they are destroyed")
     } else if args.source != crate::args::SourceArg::Auto {
         Some("--source chooses how the running host is read")
     } else if args.net.is_some() {

@@ -126,6 +126,8 @@ fn fill(snap: &Snapshot, sockets: &[&Socket], namer: &mut Namer, opts: &TableOpt
         }
         table.cell(|a| push_u64(a, s.recv_q.into()));
         table.cell(|a| match s.send_q {
+            // ss reads the kernel's queue as a C int: a destroyed UDP socket's is -1.
+            Some(q) if q > i32::MAX as u32 => a.push_str(&(q as i32).to_string()),
             Some(q) => push_u64(a, q.into()),
             None => a.push('-'),
         });
