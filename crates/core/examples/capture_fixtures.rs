@@ -15,7 +15,14 @@ use std::io::Write;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).ok_or("usage: capture_fixtures DIR")?;
     let mut diag = DiagSocket::open()?;
-    let details = request::Extensions { memory: true, tcp_info: true, tos: true, vitals: false, extended: true };
+    let details = request::Extensions {
+        memory: true,
+        tcp_info: true,
+        tos: true,
+        vitals: false,
+        extended: true,
+        inet_sockopt: true,
+    };
     let tables: Vec<(&str, Vec<u8>)> = vec![
         ("tcp4", request::inet(request::AF_INET, request::IPPROTO_TCP, StateSet::ALL, 0)),
         ("tcp6", request::inet(request::AF_INET6, request::IPPROTO_TCP, StateSet::ALL, 0)),

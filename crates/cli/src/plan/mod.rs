@@ -203,6 +203,8 @@ fn refuse_with_capture(args: &ListArgs) -> anyhow::Result<()> {
         Some("-D dumps the running host's sockets")
     } else if args.events {
         Some("-E follows the running host's sockets as they are destroyed")
+    } else if args.inet_sockopt {
+        Some("--inet-sockopt is read from the running host only (not from captures yet)")
     } else if args.source != crate::args::SourceArg::Auto {
         Some("--source chooses how the running host is read")
     } else if args.net.is_some() {
@@ -257,8 +259,14 @@ fn listing_options(
     opts.threads = args.threads;
     // As ss: TCP sockets from a raw dump (ss -D, sockscope -D) instead of the kernel.
     opts.tcp_diag_file = std::env::var_os("TCPDIAG_FILE").filter(|f| !f.is_empty()).map(std::path::PathBuf::from);
-    opts.extensions =
-        Extensions { memory: args.memory, tcp_info: args.info, tos: args.tos, vitals: false, extended: args.extended };
+    opts.extensions = Extensions {
+        memory: args.memory,
+        tcp_info: args.info,
+        tos: args.tos,
+        vitals: false,
+        extended: args.extended,
+        inet_sockopt: args.inet_sockopt,
+    };
     // Asking by namespace or container (a filter word, a grouping) means every namespace,
     // unless --netns names some.
     let by_namespace = matches!(action, Action::Groups(GroupBy::Netns | GroupBy::Container))

@@ -85,7 +85,7 @@ fn socket_json<'a>(snap: &'a Snapshot, s: &'a Socket, namer: &mut Namer, extras:
         s.details.as_ref().and_then(|d| d.tcp_info.as_ref()).and_then(|t| t.send_rate_bits_per_s());
     let sockopts = extras.sockopts.map(|r| r.get(s.inode).unwrap_or(&UNKNOWN));
     let inet_sockopt = extras.inet_sockopt.then(|| {
-        let bits = s.inet_sockopt?;
+        let bits = s.inet_sockopt_bits()?;
         let names = sockscope_core::model::INET_SOCKOPTS.iter().enumerate();
         Some(names.map(|(i, name)| (*name, bits & (1 << i) != 0)).collect())
     });

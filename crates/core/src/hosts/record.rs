@@ -65,9 +65,11 @@ impl Default for TakeOptions {
     }
 }
 
-/// Every extension a command may ask for: a capture answers any of them.
+/// Every extension a command may ask for: a capture answers any of them. (The inet options
+/// come with every socket's raw record, which the capture keeps, whatever is asked: not
+/// parsed while recording.)
 pub const EVERYTHING: Extensions =
-    Extensions { memory: true, tcp_info: true, tos: true, vitals: false, extended: true };
+    Extensions { memory: true, tcp_info: true, tos: true, vitals: false, extended: true, inet_sockopt: false };
 
 /// The kernel text files a frame keeps, by path under /proc (the network ones of the
 /// recording thread's namespace).

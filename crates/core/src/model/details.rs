@@ -109,6 +109,11 @@ pub struct PacketInfo {
 /// The details of a few kinds of socket.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Extra {
+    /// The kernel's view of the inet options set on it (INET_DIAG_SOCKOPT, Linux 5.10+),
+    /// with --inet-sockopt: bit i is `INET_SOCKOPTS[i]`. The kernel sends it for every inet
+    /// socket; it is kept only when asked for (here, not in every socket's 144 bytes).
+    #[serde(skip)]
+    pub inet_sockopt: Option<u16>,
     /// The congestion control's name (with `-i`); shared between sockets (there are only a
     /// few algorithms), not one allocation each.
     #[serde(skip_serializing_if = "Option::is_none")]

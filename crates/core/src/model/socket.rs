@@ -137,10 +137,6 @@ pub struct Socket {
     /// For IPv6 listeners and unconnected sockets: IPV6_V6ONLY.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v6only: Option<bool>,
-    /// The kernel's view of the inet options set on it (INET_DIAG_SOCKOPT, Linux 5.10+):
-    /// bit i is `INET_SOCKOPTS[i]`. Written to JSON with --inet-sockopt only.
-    #[serde(skip)]
-    pub inet_sockopt: Option<u16>,
     /// shutdown() state: bit 0 = no more receives, bit 1 = no more sends.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown: Option<u8>,
@@ -200,7 +196,6 @@ impl Socket {
             cookie: None,
             interface: 0,
             v6only: None,
-            inet_sockopt: None,
             shutdown: None,
             timer: None,
             mark: None,
@@ -230,8 +225,13 @@ pub const INET_SOCKOPTS: [&str; 11] = [
 impl Socket {
     /// The inet options the kernel reports set (INET_SOCKOPTS' names), when it reports them.
     pub fn inet_sockopts(&self) -> Option<impl Iterator<Item = &'static str>> {
-        let bits = self.inet_sockopt?;
+        let bits = self.details.as_ref()?.extra.as_ref()?.inet_sockopt?;
         Some(INET_SOCKOPTS.iter().enumerate().filter(move |(i, _)| bits & (1 << i) != 0).map(|(_, n)| *n))
+    }
+
+    /// The inet options' bits (`INET_SOCKOPTS`), when they were asked for and reported.
+    pub fn inet_sockopt_bits(&self) -> Option<u16> {
+        self.details.as_ref()?.extra.as_ref()?.inet_sockopt
     }
 
     /// The details, created empty on first use.

@@ -140,6 +140,11 @@ impl DiagSocket {
             let vitals_only = q.extensions.vitals && !q.extensions.tcp_info;
             let keep = |p: &[u8], out: &mut Vec<Socket>| {
                 if let Some(mut s) = parse::inet(p, netid).filter(|s| sel.matches(s)) {
+                    if q.extensions.inet_sockopt
+                        && let Some(bits) = parse::inet_sockopt(p)
+                    {
+                        s.details_mut().extra_mut().inet_sockopt = Some(bits);
+                    }
                     if vitals_only && let Some(d) = &mut s.details {
                         // Keep ~40 bytes of the kernel's ~240 (the copy is freed at once).
                         d.tcp_vitals = d.tcp_info.take().map(|t| t.vitals());

@@ -70,6 +70,16 @@ const SK_MEMINFO_WMEM_ALLOC: usize = 2;
 
 /// An `inet_diag_msg` from a TCP, UDP or raw dump. `None` for a family we did not ask for
 /// or a payload too short to hold the header fields that identify a socket.
+/// The INET_DIAG_SOCKOPT attribute of an inet_diag message: struct inet_diag_sockopt, two
+/// bytes of one-bit fields, the first declared in the lowest bit (as C lays bitfields out on
+/// little-endian machines). Read apart from `inet`: the kernel sends it for every socket,
+/// and it is kept only when asked for.
+pub fn inet_sockopt(payload: &[u8]) -> Option<u16> {
+    Attrs::new(payload.get(align4(INET_DIAG_MSG_LEN)..)?)
+        .find(|(kind, data)| *kind == INET_DIAG_SOCKOPT && data.len() >= 2)
+        .map(|(_, data)| u16::from_le_bytes([data[0], data[1]]))
+}
+
 pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
     // Identity needs at least family, state and the socket id.
     if payload.len() < 52 {
@@ -144,9 +154,6 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             INET_DIAG_CLASS_ID => s.details_mut().extra_mut().class_id = Some(u32_ne(data, 0)),
             INET_DIAG_SKMEMINFO => s.details_mut().memory = Some(Box::new(meminfo(data))),
             INET_DIAG_SKV6ONLY => s.v6only = Some(u8_at(data, 0) != 0),
-            // struct inet_diag_sockopt: two bytes of one-bit fields, the first declared in the
-            // lowest bit (as C lays bitfields out on little-endian machines).
-            INET_DIAG_SOCKOPT if data.len() >= 2 => s.inet_sockopt = Some(u16::from_le_bytes([data[0], data[1]])),
             INET_DIAG_PROTOCOL if netid == Netid::Raw && s.local.port() == Some(0) => {
                 if let Endpoint::Inet { port, .. } = &mut s.local {
                     *port = u16::from(u8_at(data, 0));

@@ -37,6 +37,8 @@ pub struct Extensions {
     /// What `-e` shows beyond the basics: Unix sockets' bound file and a listener's pending
     /// connections, packet sockets' fanout group, netlink sockets' multicast groups
     pub extended: bool,
+    /// The kernel's view of inet sockets' options (--inet-sockopt; sent whatever is asked)
+    pub inet_sockopt: bool,
 }
 
 impl Extensions {

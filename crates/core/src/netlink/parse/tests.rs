@@ -300,7 +300,8 @@ fn recorded_replies_keep_only_what_was_asked() {
     let mut scratch = Vec::new();
     for rec in records(TCP4_DETAILS) {
         let Some(full) = inet(&rec, Netid::Tcp) else { continue };
-        let all = Extensions { memory: true, tcp_info: true, tos: true, vitals: false, extended: true };
+        let all =
+            Extensions { memory: true, tcp_info: true, tos: true, vitals: false, extended: true, inet_sockopt: true };
         assert_eq!(recorded(&rec, Netid::Tcp, all, &mut scratch).as_ref(), Some(&full), "everything asked: the same");
         let plain = recorded(&rec, Netid::Tcp, Extensions::default(), &mut scratch).expect("a socket");
         let (d, pd) = (full.details.as_ref(), plain.details.as_ref());
