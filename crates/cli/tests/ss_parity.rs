@@ -685,3 +685,44 @@ fn destroyed_sockets_are_followed_as_ss_e_follows_them() {
     let out = sockscope(&["-E", "--json"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Issue 32 (5): `-e` on packet sockets shows their fanout group as ss does, on a line of
+/// its own (on the row with -O): it once asked the kernel for the wrong attribute.
+#[test]
+fn packet_e_shows_the_fanout_group_as_ss_does() {
+    private_netns();
+    let script = r#"
+import socket, sys
+a = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); a.bind(("lo", 0))
+a.setsockopt(263, 18, 7)
+b = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x88b5)); b.bind(("lo", 0))
+b.setsockopt(263, 18, 9 | (1 << 16))
+print("ready", flush=True)
+sys.stdin.readline()
+"#;
+    let mut held = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(held.stdout.take().unwrap()), &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let words = |text: &str| -> Vec<Vec<String>> {
+        text.lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect())
+            .filter(|w: &Vec<String>| !w.is_empty())
+            .collect()
+    };
+    for extra in [&[][..], &["-O"][..]] {
+        let mut args = vec!["-0", "-e", "-n", "-H"];
+        args.extend_from_slice(extra);
+        let theirs = ss(&args);
+        let ours = sockscope_ok(&args);
+        assert_eq!(words(&ours), words(&theirs), "{extra:?}\nss:\n{theirs}\nsockscope:\n{ours}");
+        assert!(ours.contains("fanout(id:7,type:hash)") && ours.contains("fanout(id:9,type:lb)"), "{ours}");
+    }
+    drop(held.stdin.take());
+    let _ = held.wait();
+}

@@ -164,6 +164,7 @@ impl ListPlan {
                 cgroups: None,
                 sockopts: None,
                 inet_sockopt: args.inet_sockopt,
+                oneline: args.oneline,
             },
             verbose: args.verbose,
             colour,

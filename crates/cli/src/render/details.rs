@@ -20,6 +20,8 @@ pub struct DetailFlags {
     pub sockopts: Option<std::sync::Arc<sockscope_core::sockopts::Report>>,
     /// The kernel's view of the inet options (--inet-sockopt).
     pub inet_sockopt: bool,
+    /// -O: what ss puts on lines of their own stays on the socket's.
+    pub oneline: bool,
 }
 
 /// `inet-sockopt: ( is_icsk mc_loop mc_all)`, as ss --inet-sockopt, for an inet socket the
@@ -121,8 +123,9 @@ fn unix_extended(s: &Socket, out: &mut String) {
     }
 }
 
-/// `ver:0 cpy_thresh:0 flags( running )` and `fanout(id:1,type:hash)`, as ss -e.
-fn packet_info(p: &sockscope_core::model::PacketInfo, out: &mut String) {
+/// `ver:0 cpy_thresh:0 flags( running )` and, on a line of its own unless -O,
+/// `fanout(id:1,type:hash)`, as ss -e.
+fn packet_info(p: &sockscope_core::model::PacketInfo, oneline: bool, out: &mut String) {
     let _ = write!(out, " ver:{} cpy_thresh:{} flags(", p.version, p.copy_thresh);
     for (bit, name) in [(1, "running"), (2, "auxdata"), (4, "origdev"), (8, "vnethdr"), (16, "loss")] {
         if p.flags & bit != 0 {
@@ -133,7 +136,7 @@ fn packet_info(p: &sockscope_core::model::PacketInfo, out: &mut String) {
     if let Some(fanout) = p.fanout {
         const TYPES: [&str; 8] = ["hash", "lb", "cpu", "roll", "random", "qm", "cbpf", "ebpf"];
         let kind = (fanout >> 16) & 0xff;
-        let _ = write!(out, " fanout(id:{},type:", fanout & 0xffff);
+        let _ = write!(out, "{}fanout(id:{},type:", if oneline { " " } else { "\n\t" }, fanout & 0xffff);
         match TYPES.get(kind as usize) {
             Some(name) => out.push_str(name),
             None => {
@@ -177,7 +180,7 @@ pub fn second_line(s: &Socket, f: &DetailFlags, out: &mut String) {
     if f.extended
         && let Some(p) = d.extra.as_ref().and_then(|e| e.packet.as_ref())
     {
-        packet_info(p, out);
+        packet_info(p, f.oneline, out);
     }
     if f.memory
         && let Some(m) = &d.memory

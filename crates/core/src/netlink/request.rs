@@ -81,7 +81,9 @@ impl Extensions {
 }
 const PACKET_SHOW_INFO: u32 = 0x01;
 const PACKET_SHOW_MEMINFO: u32 = 0x10;
-const PACKET_SHOW_FANOUT: u32 = 0x20;
+/// linux/packet_diag.h: 0x08 (0x20 is PACKET_SHOW_FILTER, which asked for the BPF filter
+/// instead, so no fanout ever came).
+const PACKET_SHOW_FANOUT: u32 = 0x08;
 const NDIAG_SHOW_MEMINFO: u32 = 0x01;
 const NDIAG_SHOW_GROUPS: u32 = 0x02;
 const NDIAG_PROTO_ALL: u8 = 0xff;
