@@ -440,4 +440,8 @@ fn watch_once_gives_no_rate_it_does_not_know_and_two_looks_with_an_interval() {
     let heading: Vec<&str> = text.lines().find(|l| l.starts_with("LOCAL")).unwrap().split_whitespace().collect();
     assert_eq!(fields.len(), heading.len(), "{row}");
     assert_eq!(fields.last(), Some(&"-"), "ACCEPT/s: {row}");
+    // A socket already there at the first look is at least that old, not 0 s old.
+    let text = sockscope_ok(&["watch", "--once", "--view", "connections"]);
+    let row = text.lines().find(|l| l.contains(&format!("127.0.0.1:{port} "))).unwrap_or_else(|| panic!("{text}"));
+    assert!(row.split_whitespace().any(|f| f.starts_with('>') && f.ends_with('s')), "AGE: {row}");
 }

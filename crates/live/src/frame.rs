@@ -25,6 +25,9 @@ pub struct ConnRow {
     pub closed: bool,
     /// First seen at this refresh.
     pub fresh: bool,
+    /// Already there at the first look: its age is at least `age`, not `age` (the kernel
+    /// does not say when a socket was made).
+    pub age_at_least: bool,
     pub rate_in: f32,
     pub rate_out: f32,
     age_ms: u32,
@@ -50,6 +53,7 @@ impl ConnRow {
         if self.closed { frame.closed.get(self.index as usize) } else { None }
     }
 
+    /// Since it was first seen (a lower bound when `age_at_least`).
     pub fn age(&self) -> Duration {
         Duration::from_millis(u64::from(self.age_ms))
     }
@@ -338,6 +342,7 @@ impl Tracker {
                 rate_in: rate_in as f32,
                 rate_out: rate_out as f32,
                 age_ms: now_ms.saturating_sub(first_ms),
+                age_at_least: first_ms == 0,
                 rtt_us: vitals.and_then(|v| v.rtt_us()).unwrap_or(u32::MAX),
                 retrans: vitals.and_then(|v| v.total_retrans()).unwrap_or(u32::MAX),
             });
@@ -370,6 +375,7 @@ impl Tracker {
                     rate_in: rate_in as f32,
                     rate_out: rate_out as f32,
                     age_ms: now_ms.saturating_sub(seen.first_ms),
+                    age_at_least: seen.first_ms == 0,
                     rtt_us: u32::MAX,
                     retrans: u32::MAX,
                 });

@@ -153,6 +153,12 @@ pub fn human(n: f64) -> String {
 }
 
 /// A duration as top writes ages: 45s, 12m, 3h, 2d.
+/// A connection's AGE: `>` before it when the socket was already there at the first look
+/// (so it is at least that old; the kernel does not say when a socket was made).
+fn age_of(c: &ConnRow) -> String {
+    if c.age_at_least { format!(">{}", age(c.age())) } else { age(c.age()) }
+}
+
 pub fn age(d: std::time::Duration) -> String {
     let s = d.as_secs();
     match s {
@@ -244,7 +250,7 @@ pub fn connection_cells(frame: &Frame, c: &ConnRow) -> Vec<String> {
             c.retransmits().map_or("-".into(), |r| r.to_string()),
             rate(f64::from(c.rate_in)),
             rate(f64::from(c.rate_out)),
-            age(c.age()),
+            age_of(c),
             owner,
         ];
     }
@@ -259,7 +265,7 @@ pub fn connection_cells(frame: &Frame, c: &ConnRow) -> Vec<String> {
         "-".into(),
         "0".into(),
         "0".into(),
-        age(c.age()),
+        age_of(c),
         t.owner.as_ref().map_or("-".into(), |(pid, cmd)| format!("{}[{pid}]", escape(cmd))),
     ]
 }
