@@ -519,15 +519,8 @@ c = socket.create_connection(l.getsockname())
 print(l.getsockname()[1], flush=True)
 sys.stdin.readline()
 "#;
-    let mut held = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(held.stdout.take().unwrap()), &mut line).unwrap();
-    let port: u16 = line.trim().parse().unwrap();
+    let (held, line) = Holder::start(script);
+    let port: u16 = line.parse().unwrap();
     // Each socket's local and peer address, with the inet-sockopt text that follows it.
     let by_socket = |text: &str| -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -565,8 +558,7 @@ sys.stdin.readline()
         "{listener}"
     );
     assert_eq!(o.as_object().unwrap().len(), 11, "{o}");
-    drop(held.stdin.take());
-    let _ = held.wait();
+    drop(held);
 }
 
 /// A command whose stdout (through a pseudo-terminal, so ss flushes each line) is read on a
@@ -700,15 +692,8 @@ b.setsockopt(263, 18, 9 | (1 << 16))
 print("ready", flush=True)
 sys.stdin.readline()
 "#;
-    let mut held = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(held.stdout.take().unwrap()), &mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
+    let (held, line) = Holder::start(script);
+    assert_eq!(line, "ready");
     let words = |text: &str| -> Vec<Vec<String>> {
         text.lines()
             .map(|l| l.split_whitespace().map(str::to_owned).collect())
@@ -723,6 +708,31 @@ sys.stdin.readline()
         assert_eq!(words(&ours), words(&theirs), "{extra:?}\nss:\n{theirs}\nsockscope:\n{ours}");
         assert!(ours.contains("fanout(id:7,type:hash)") && ours.contains("fanout(id:9,type:lb)"), "{ours}");
     }
-    drop(held.stdin.take());
-    let _ = held.wait();
+    drop(held);
+}
+
+/// A Python script holding sockets until its stdin closes (when this is dropped), started,
+/// with the first line it printed once they are made.
+struct Holder(std::process::Child);
+
+impl Holder {
+    fn start(script: &str) -> (Holder, String) {
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        let out = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("its first line");
+        (Holder(child), line.trim().to_string())
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
 }

@@ -183,8 +183,8 @@ impl Monitor {
         &self.source
     }
 
-    /// A namespace followed (or followed until it went), by inode: its name, container, and
-    /// a process in it.
+    /// A namespace followed, by inode: its name, container, and a process in it (None once
+    /// it went, or before it is found: the caller names it by its inode).
     pub fn namespace(&self, inode: u64) -> Option<&Netns> {
         self.followed.get(&inode).map(|f| &f.netns)
     }
