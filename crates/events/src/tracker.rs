@@ -172,6 +172,9 @@ struct Conn {
     fin_sent_ns: Option<u64>,
     /// Whether the peer's FIN reached this socket (tcp_info's bytes_received counts it).
     fin_received: bool,
+    /// `fin_received` is a guess the peer's own counters can settle (a followed peer sent
+    /// its FIN about when this socket was freed).
+    fin_unproven: bool,
     /// Reset by this side from a system call (close with SO_LINGER 0): the kernel clears the
     /// connection's counters when it does that.
     aborted: bool,
@@ -213,6 +216,9 @@ pub struct Tracker {
     /// when one of its two records comes after the other was given up on.
     given: HashSet<u64>,
     given_order: VecDeque<u64>,
+    /// Lives whose bytes_received waits for their peer's life (`fin_unproven`), by the
+    /// peer's ends (its local, its peer): when it was queued, its kernel count, the life.
+    awaiting: HashMap<(SocketAddr, SocketAddr), (u64, u64, Life)>,
     procs: Procs,
     table: Table,
     last_look_ns: u64,
@@ -241,6 +247,7 @@ impl Tracker {
             early: HashMap::new(),
             given: HashSet::new(),
             given_order: VecDeque::new(),
+            awaiting: HashMap::new(),
             procs: Procs::default(),
             table,
             last_look_ns: crate::monotonic_ns(),
@@ -417,11 +424,17 @@ impl Tracker {
             (FinWait2, Close) => {
                 // Either the peer's FIN arrived (TIME-WAIT follows), or this socket was
                 // closed and its FIN acknowledged, and a TIME-WAIT socket waits for the
-                // peer's FIN in its place. When the peer is followed here too, its FIN
-                // tells; otherwise the FIN is taken to have come with the last ACK, as
-                // servers usually send it.
+                // peer's FIN in its place. A peer followed here that has not sent its FIN
+                // says it did not arrive. One that has sent it does not say whether it
+                // arrived first (a FIN is stamped as it is sent, not as it lands): its own
+                // destroy record's payload count settles it (`awaiting`). Otherwise the FIN
+                // is taken to have come with the last ACK, as servers usually send it.
                 conn.fin_received = match peer_fin {
-                    Some(sent) => sent.is_some_and(|t| t <= now),
+                    Some(None) => false,
+                    Some(Some(_)) => {
+                        conn.fin_unproven = true;
+                        true
+                    }
                     None => {
                         // Not known: the guess is flagged in the life.
                         conn.gap = true;
@@ -501,6 +514,7 @@ impl Tracker {
             reset_received: false,
             fin_sent_ns: None,
             fin_received: false,
+            fin_unproven: false,
             aborted: false,
             by_listener: false,
             listener_owners: Vec::new(),
@@ -677,6 +691,7 @@ impl Tracker {
             return;
         }
         self.last_expiry_ns = now;
+        self.give_up_waiting(Some(now), out);
         if (self.destroy_only || self.opts.udp) && now.saturating_sub(self.last_look_ns) >= LOOK_EVERY_NS {
             self.table.refresh();
             self.table.prune();
@@ -748,6 +763,8 @@ impl Tracker {
         // Still open, never proven ours.
         let held: u64 = self.live.values().filter(|c| c.place == Where::Unknown).map(|c| c.held.len() as u64).sum();
         self.totals.unproven += held;
+        // Last: the lives given above may be the peers some were waiting for.
+        self.give_up_waiting(None, out);
     }
 
     /// Remembers that the life of `cookie` was given (the last 2 × max_connections; 0, no
@@ -805,7 +822,8 @@ impl Tracker {
         // Whether the peer's FIN reached the socket was guessed (records lost, or a peer not
         // followed here that closed after this side).
         let inferred = if conn.gap && bytes_received.is_some() { vec!["bytes_received"] } else { Vec::new() };
-        out.push(Event::Life(Life {
+        let raw_received = info.and_then(|c| c.received).filter(|_| conn.fin_unproven);
+        let life = Life {
             netid: Netid::Tcp,
             end_ns: end,
             netns,
@@ -821,7 +839,52 @@ impl Tracker {
             retransmits: info.and_then(|c| c.retransmits),
             approximate: !inferred.is_empty(),
             inferred,
-        }));
+        };
+        self.emit(life, raw_received, now, out);
+    }
+
+    /// Gives a life, and the one waiting for it as its peer. `raw_received`: this life's
+    /// kernel count of bytes received, when whether it holds the peer's FIN waits for the
+    /// peer's life (then this one waits, up to GRACE_NS).
+    fn emit(&mut self, life: Life, raw_received: Option<u64>, now: u64, out: &mut Vec<Event>) {
+        if let Some((_, raw, mut waiting)) = self.awaiting.remove(&(life.local, life.peer)) {
+            // The peer's payload sent, each byte once, is what reached this end: with the
+            // FIN or without it, the kernel's count is that or one more. Anything else (data
+            // lost to a reset) leaves the guess, flagged.
+            match life.bytes_sent {
+                Some(sent) if raw == sent || raw == sent + 1 => waiting.bytes_received = Some(sent),
+                _ => flag_received(&mut waiting),
+            }
+            out.push(Event::Life(waiting));
+        }
+        match raw_received {
+            Some(raw) => {
+                // Ends reused (a storm's ports) before the earlier one's peer came: that one
+                // is given now, with its guess flagged, never dropped.
+                if let Some((_, _, mut earlier)) = self.awaiting.insert((life.peer, life.local), (now, raw, life)) {
+                    flag_received(&mut earlier);
+                    out.push(Event::Life(earlier));
+                }
+            }
+            None => out.push(Event::Life(life)),
+        }
+    }
+
+    /// Lives that waited GRACE_NS for their peer's (or all, at the end): given with their
+    /// guess, flagged.
+    fn give_up_waiting(&mut self, now: Option<u64>, out: &mut Vec<Event>) {
+        let late: Vec<(SocketAddr, SocketAddr)> = self
+            .awaiting
+            .iter()
+            .filter(|(_, (at, _, _))| now.is_none_or(|n| n.saturating_sub(*at) > GRACE_NS))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in late {
+            if let Some((_, _, mut life)) = self.awaiting.remove(&key) {
+                flag_received(&mut life);
+                out.push(Event::Life(life));
+            }
+        }
     }
 
     /// A life from a destroy record and what the socket table knew of the socket.
@@ -854,7 +917,7 @@ impl Tracker {
         if bytes_received.is_some() && !fin_known {
             inferred.push("bytes_received");
         }
-        out.push(Event::Life(Life {
+        let life = Life {
             netid,
             end_ns: now,
             netns,
@@ -870,7 +933,8 @@ impl Tracker {
             retransmits: info.and_then(|c| c.retransmits),
             approximate: !inferred.is_empty(),
             inferred,
-        }));
+        };
+        self.emit(life, None, now, out);
     }
 
     fn insert(&mut self, skaddr: u64, mut conn: Conn) {
@@ -913,6 +977,14 @@ impl Tracker {
 fn transition(time_ns: u64, owner: Option<Owner>, c: &StateChange, in_old_ns: Option<u64>, netns: u64) -> Event {
     let (local, peer, old, new) = (c.local, c.peer, c.old, c.new);
     Event::Transition(Transition { time_ns, owner, local, peer, old, new, in_old_ns, netns })
+}
+
+/// `bytes_received` is a guess: say so.
+fn flag_received(life: &mut Life) {
+    if life.bytes_received.is_some() && !life.inferred.contains(&"bytes_received") {
+        life.inferred.push("bytes_received");
+        life.approximate = true;
+    }
 }
 
 /// The namespace a socket at `place` is shown in, when `follow` (None: all) follows it.
