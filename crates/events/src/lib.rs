@@ -204,7 +204,7 @@ impl Monitor {
         if self.all {
             let now = monotonic_ns();
             let since = now.saturating_sub(self.namespaces_read_ns);
-            let unnamed = out[from..].iter().any(|e| !self.followed.contains_key(&event_netns(e)));
+            let unnamed = out[from..].iter().any(|e| !self.followed.contains_key(&e.netns()));
             if since >= NAMESPACES_EVERY_NS || unnamed && since >= NAMESPACES_AGAIN_NS {
                 self.read_namespaces(out)?;
             }
@@ -366,14 +366,6 @@ fn label_containers(namespaces: &mut [Netns], proc_root: &Path) {
     let mut labeler = sockscope_core::container::Labeler::new(proc_root);
     for ns in namespaces {
         ns.container = ns.pid.and_then(|pid| labeler.of_pid(pid)).map(|c| (*c).clone());
-    }
-}
-
-/// The namespace of the socket an event is about.
-fn event_netns(e: &Event) -> u64 {
-    match e {
-        Event::Transition(t) => t.netns,
-        Event::Life(l) => l.netns,
     }
 }
 

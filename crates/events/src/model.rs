@@ -74,6 +74,16 @@ pub enum Event {
     Life(Life),
 }
 
+impl Event {
+    /// The inode of the network namespace of the socket it is about.
+    pub fn netns(&self) -> u64 {
+        match self {
+            Event::Transition(t) => t.netns,
+            Event::Life(l) => l.netns,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     /// Lives (`--life`) rather than transitions.

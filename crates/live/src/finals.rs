@@ -50,7 +50,8 @@ impl Finals {
     pub fn drain(&mut self, into: &mut HashMap<u64, Final>) {
         let mut dropped = 0;
         for l in &mut self.listeners {
-            let read = l.drain(|f| {
+            // A read error ends this listener's drain; the next refresh tries again.
+            let _ = l.drain(|f| {
                 let Some(cookie) = f.socket.cookie else { return };
                 if into.len() >= KEPT_AT_MOST {
                     dropped += 1;
@@ -63,8 +64,6 @@ impl Finals {
                 };
                 into.insert(cookie.get(), counters);
             });
-            // A read error ends this drain; the next refresh tries again.
-            let _ = read;
         }
         self.dropped += dropped;
     }

@@ -361,11 +361,12 @@ impl Tracker {
                 let last = self.finals.remove(&seen.cookie);
                 let moved = |now: Option<u64>, then: u64| match now {
                     Some(now) if then != NONE => per_s(now.saturating_sub(then) as f64),
-                    _ => 0.0,
+                    _ => f64::NAN,
                 };
-                let (rate_in, rate_out) =
-                    last.map_or((0.0, 0.0), |f| (moved(f.received, seen.received), moved(f.acked, seen.acked)));
-                if let Some(o) = previous.owners_of(s).next() {
+                // Without its record (lost, or its namespace not joined) they are not known.
+                let (rate_in, rate_out) = last
+                    .map_or((f64::NAN, f64::NAN), |f| (moved(f.received, seen.received), moved(f.acked, seen.acked)));
+                if let Some(o) = previous.owners_of(s).next().filter(|_| rate_in.is_finite() && rate_out.is_finite()) {
                     let_go.push((o.process.pid, rate_in as f32, rate_out as f32));
                 }
                 connections.push(ConnRow {

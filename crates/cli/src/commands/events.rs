@@ -226,10 +226,7 @@ impl Keep {
 /// The namespace of an event's socket as the monitor knows it (by its inode alone when it
 /// went before it could be named).
 fn namespace_of(monitor: &Monitor, event: &Event) -> Netns {
-    let inode = match event {
-        Event::Transition(t) => t.netns,
-        Event::Life(l) => l.netns,
-    };
+    let inode = event.netns();
     monitor.namespace(inode).cloned().unwrap_or_else(|| Netns {
         inode,
         name: None,

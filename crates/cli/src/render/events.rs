@@ -53,7 +53,7 @@ impl Printer {
             }
         }
         if self.netns_column {
-            let label = ns.map_or_else(|| format!("net:[{}]", netns_of(event)), Netns::label);
+            let label = ns.map_or_else(|| format!("net:[{}]", event.netns()), Netns::label);
             write!(out, "{:<NETNS_WIDTH$} ", Untrusted(&label).to_string())?;
         }
         match event {
@@ -109,14 +109,6 @@ impl Printer {
             SocketAddr::V4(v4) => format!("{}:{port}", v4.ip()),
             SocketAddr::V6(v6) => format!("[{}]:{port}", v6.ip()),
         }
-    }
-}
-
-/// The inode of the namespace of an event's socket.
-fn netns_of(e: &Event) -> u64 {
-    match e {
-        Event::Transition(t) => t.netns,
-        Event::Life(l) => l.netns,
     }
 }
 
@@ -252,7 +244,7 @@ impl<'a> Record<'a> {
     /// An event's line; `ns`: its namespace, when namespaces are shown (--netns, --all-netns).
     pub fn of(e: &'a Event, ns: Option<&'a Netns>) -> Record<'a> {
         let place =
-            ns.map(|ns| Place { netns: netns_of(e), netns_name: ns.name.as_deref(), container: ns.container.as_ref() });
+            ns.map(|ns| Place { netns: e.netns(), netns_name: ns.name.as_deref(), container: ns.container.as_ref() });
         match e {
             Event::Transition(t) => transition(t, place),
             Event::Life(l) => life(l, place),
