@@ -222,14 +222,15 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
                 }
             }
             WaitStatus::Exited(pid, code) => {
-                self.ended(pid, |pid, tid, time| Event::Exited { pid, tid, time, code });
+                self.ended(pid, false, |pid, tid, time| Event::Exited { pid, tid, time, code });
                 if Some(pid) == self.root {
                     self.status = code;
                 }
             }
             WaitStatus::Signaled(pid, sig, core) => {
                 let signal = sig.as_str().to_string();
-                self.ended(pid, |pid, tid, time| Event::Killed { pid, tid, time, signal, core_dumped: core });
+                // Killed before its exec, the command was killed: said, as strace says it.
+                self.ended(pid, true, |pid, tid, time| Event::Killed { pid, tid, time, signal, core_dumped: core });
                 if Some(pid) == self.root {
                     self.status = 128 + sig as i32;
                 }
@@ -244,7 +245,9 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         self.tracees.entry(pid).or_insert_with(|| Tracee { tgid: tgid_of(pid), pending: None }).tgid
     }
 
-    fn ended(&mut self, pid: Pid, event: impl FnOnce(i32, i32, f64) -> Event) {
+    /// `before_exec_too`: said even for the started command's copy before its exec (whose
+    /// exit is a failed exec, said as an error instead).
+    fn ended(&mut self, pid: Pid, before_exec_too: bool, event: impl FnOnce(i32, i32, f64) -> Event) {
         let tgid = self.known(pid);
         // A call that never returned (exit_group, a call interrupted by a fatal signal).
         if let Some(p) = self.tracees.get_mut(&pid).and_then(|t| t.pending.take()) {
@@ -253,7 +256,7 @@ impl<'a, R: FnMut(&Event) -> bool> Tracer<'a, R> {
         }
         self.tracees.remove(&pid);
         let now = epoch_seconds(SystemTime::now());
-        if Some(pid) != self.root || self.root_execd {
+        if before_exec_too || Some(pid) != self.root || self.root_execd {
             self.emit(&event(tgid, pid.as_raw(), now));
         }
         if !self.tracees.values().any(|t| t.tgid == tgid) {
