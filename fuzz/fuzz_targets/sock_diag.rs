@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
         let p = m.payload;
         let _ = parse::inet(p, Netid::Tcp);
         let _ = parse::inet(p, Netid::Udp);
+        let _ = parse::inet(p, Netid::Mptcp);
         let _ = parse::unix(p);
         let _ = parse::packet(p);
         let _ = parse::netlink(p);

@@ -84,6 +84,9 @@ pub struct ListArgs {
     /// Raw IP sockets
     #[arg(short = 'w', long = "raw", help_heading = "Socket tables")]
     pub raw: bool,
+    /// Multipath TCP sockets (the connections programs hold; their subflows are in -t)
+    #[arg(short = 'M', long = "mptcp", help_heading = "Socket tables")]
+    pub mptcp: bool,
     /// Unix domain sockets (stream, datagram, seqpacket)
     #[arg(short = 'x', long = "unix", help_heading = "Socket tables")]
     pub unix: bool,
@@ -225,9 +228,6 @@ pub struct ListArgs {
     /// bytes, duration and owner: `sockscope events --life`)
     #[arg(short = 'E', long = "events", help_heading = "Output")]
     pub events: bool,
-    /// Not supported: MPTCP sockets
-    #[arg(short = 'M', long = "mptcp", help_heading = "Not supported (ss flags)")]
-    pub mptcp: bool,
     /// Not supported: SCTP sockets
     #[arg(short = 'S', long = "sctp", help_heading = "Not supported (ss flags)")]
     pub sctp: bool,

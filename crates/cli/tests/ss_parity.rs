@@ -304,7 +304,6 @@ fn every_ss_flag_is_known() {
         assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
     }
     for (flag, what) in [
-        ("-M", "MPTCP"),
         ("-S", "SCTP"),
         ("-d", "DCCP"),
         ("--vsock", "vsock"),
@@ -713,6 +712,117 @@ sys.stdin.readline()
 
 /// A Python script holding sockets until its stdin closes (when this is dropped), started,
 /// with the first line it printed once they are made.
+/// Issue 32 (1): MPTCP sockets (`socket(AF_INET, SOCK_STREAM, 262)`) read as ss -M reads
+/// them: rows, owners, -e, each -i counter ss prints (its hex or decimal, by version), the
+/// subflow's `tcp-ulp-mptcp` fields in -t -i, the tables -A names, JSON, and lsof's -i.
+#[test]
+fn mptcp_sockets_are_read_as_ss_m_reads_them() {
+    private_netns();
+    let script = r#"
+import socket, sys
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); l.bind(("127.0.0.1", 0)); l.listen()
+c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); c.connect(l.getsockname())
+a, _ = l.accept()
+c.sendall(b"x" * 500); got = b""
+while len(got) < 500: got += a.recv(500)
+l6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, 262); l6.bind(("::1", 0)); l6.listen()
+print(l.getsockname()[1], c.getsockname()[1], flush=True)
+sys.stdin.readline()
+"#;
+    let (held, line) = Holder::start(script);
+    let ports: Vec<u16> = line.split(' ').map(|p| p.parse().unwrap()).collect();
+    let (port, client_port) = (ports[0], ports[1]);
+    for args in [&["-Man"][..], &["-Manp"], &["-Mane"], &["-Mn"], &["-Mln"], &["-nA", "mptcp"], &["-nA", "inet"]] {
+        same_as_ss(args);
+    }
+    let only = sockscope_ok(&["-MnH", "sport", "=", &format!(":{port}")]);
+    assert_eq!(only.lines().count(), 1, "{only}");
+    // -i: every counter ss prints, equal; ss 6.1 printed the sequence numbers in hex.
+    let hex_seqs = ss(&["-V"]).contains("iproute2-6.1.") || ss(&["-V"]).contains("iproute2-5.");
+    let counters = |text: &str, hex: bool| -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for w in text.split_whitespace() {
+            let Some((k, v)) = w.split_once(':') else { continue };
+            let radix = if k == "token" || (hex && matches!(k, "write_seq" | "snd_una" | "rcv_nxt")) { 16 } else { 10 };
+            if let Ok(n) = u64::from_str_radix(v, radix) {
+                out.push((k.to_string(), n));
+            }
+        }
+        out
+    };
+    let theirs = ss(&["-MniH", "state", "established"]);
+    let ours = sockscope_ok(&["-MniH", "state", "established"]);
+    let (t, o) = (counters(&theirs, hex_seqs), counters(&ours, false));
+    assert!(t.iter().any(|(k, _)| k == "write_seq"), "{theirs}");
+    for kv in &t {
+        assert!(
+            o.contains(kv),
+            "{kv:?} of ss is not ours:
+ss:
+{theirs}
+sockscope:
+{ours}"
+        );
+    }
+    assert!(theirs.contains("remote_key") && ours.contains("remote_key"), "{ours}");
+    // The subflows, in the TCP table: the same words after tcp-ulp-mptcp.
+    let subflow = |text: &str, hex: bool| -> Vec<String> {
+        let mut out: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.split_once("tcp-ulp-mptcp").map(|(_, rest)| rest.to_string()))
+            .map(|rest| {
+                rest.split_whitespace()
+                    .map(|w| match w.split_once(':') {
+                        Some((k @ ("seq" | "sfseq" | "ssnoff" | "maplen"), v)) if hex => {
+                            format!("{k}:{}", u64::from_str_radix(v, 16).unwrap())
+                        }
+                        _ => w.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let (theirs, ours) = (ss(&["-tniH", "state", "established"]), sockscope_ok(&["-tniH", "state", "established"]));
+    assert_eq!(
+        subflow(&ours, false),
+        subflow(&theirs, hex_seqs),
+        "ss:
+{theirs}
+sockscope:
+{ours}"
+    );
+    assert_eq!(subflow(&ours, false).len(), 2, "{ours}");
+    // JSON: the client's counters are the 500 bytes this test sent.
+    let doc = sockscope_json(&["-Man", "-i", "--json"]);
+    let sockets = doc["sockets"].as_array().unwrap();
+    assert!(sockets.iter().all(|s| s["netid"] == "mptcp"), "{doc}");
+    let client = sockets.iter().find(|s| s["local"]["port"] == client_port).unwrap();
+    assert_eq!((&client["mptcp"]["bytes_sent"], &client["mptcp"]["remote_key"]), (&500.into(), &true.into()));
+    // The process's fds are MPTCP sockets; lsof -i counts them as TCP, and so does fds -i.
+    let pid = held.0.id().to_string();
+    let fds = sockscope_ok(&["fds", &pid]);
+    assert_eq!(fds.lines().filter(|l| l.contains(" mptcp ")).count(), 4, "{fds}");
+    let selected = sockscope_ok(&["fds", "-t", "-i", &format!("tcp:{port}")]);
+    assert_eq!(selected.trim(), pid, "{selected}");
+    // Recorded and replayed: the same rows and counters.
+    let cap = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mptcp-{}.cap", std::process::id()));
+    let _ = std::fs::remove_file(&cap);
+    let out = sockscope(&["record", "-o", cap.to_str().unwrap(), "--window", "0"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let live = sockscope_ok(&["-Manp", "state", "established"]);
+    let replayed = sockscope(&["--from", cap.to_str().unwrap(), "-Manp", "state", "established"]);
+    assert_eq!(String::from_utf8_lossy(&replayed.stdout), live);
+    let said = String::from_utf8_lossy(&replayed.stderr);
+    assert!(!said.contains("warning") && !said.contains("MPTCP"), "{said}");
+    let replayed = sockscope_json(&["--from", cap.to_str().unwrap(), "-Man", "-i", "--json"]);
+    let client = replayed["sockets"].as_array().unwrap().iter().find(|s| s["local"]["port"] == client_port).unwrap();
+    assert_eq!(client["mptcp"]["bytes_sent"], 500);
+    let _ = std::fs::remove_file(&cap);
+}
+
 struct Holder(std::process::Child);
 
 impl Holder {

@@ -4,6 +4,7 @@
 //!     cargo run -p sockscope-core --example capture_fixtures -- crates/core/tests/fixtures
 //!
 //! Each `<table>.netlink` file holds the reply payloads as `u32 length (native) + bytes`.
+//! `--only NAME,NAME` captures just those tables (and no /proc/net files), leaving the rest.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
 #![allow(clippy::disallowed_macros)] // a developer tool printing to its own terminal
@@ -33,8 +34,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("unix_details", request::unix(StateSet::ALL, details)),
         ("packet", request::packet(details)),
         ("netlink", request::netlink(details)),
+        // An MPTCP connection's sockets, and its TCP subflows with their ULP attribute.
+        (
+            "mptcp4_details",
+            request::inet_any(request::AF_INET, request::IPPROTO_MPTCP, StateSet::ALL, details.inet_ext(), None)
+                .unwrap(),
+        ),
+        (
+            "tcp4_mptcp_subflows",
+            request::inet(request::AF_INET, request::IPPROTO_TCP, StateSet::ALL, details.inet_ext()),
+        ),
     ];
+    let args: Vec<String> = std::env::args().collect();
+    let only: Option<Vec<&str>> =
+        (args.get(2).map(String::as_str) == Some("--only")).then(|| args[3].split(',').collect());
     for (name, req) in tables {
+        if only.as_ref().is_some_and(|o| !o.contains(&name)) {
+            continue;
+        }
         let mut file = Vec::new();
         let result = diag.dump(name, &req, |payload| {
             file.extend_from_slice(&(payload.len() as u32).to_ne_bytes());
@@ -45,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(e) => eprintln!("{name}: {e}"),
         }
     }
-    if std::env::args().nth(2).as_deref() == Some("--netlink-only") {
+    if only.is_some() || std::env::args().nth(2).as_deref() == Some("--netlink-only") {
         return Ok(());
     }
     for f in ["tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet", "netlink"] {

@@ -167,7 +167,12 @@ impl Collector {
                             dump(&mut snap, diag, &others, code.as_deref(), Some(&net_dir))?;
                         }
                     }
-                    (_, Source::Proc) => procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?,
+                    (_, Source::Proc) => {
+                        procfs::net::collect(&net_dir, sel, None, &mut snap.sockets)?;
+                        if sel.has_netid(Netid::Mptcp) {
+                            mptcp_unread(&mut snap, "--source proc reads /proc/net, which has no file of them");
+                        }
+                    }
                     (_, Source::Netlink | Source::Auto) => {
                         dump(&mut snap, diag, opts, code.as_deref(), Some(&net_dir))?
                     }
@@ -519,7 +524,11 @@ fn dump(
     } else {
         snap.kernel_filtered = code.is_some();
     }
-    let failed = result?;
+    let mut failed = result?;
+    if let Some(i) = failed.iter().position(|(n, _)| *n == Netid::Mptcp) {
+        let (_, e) = failed.remove(i);
+        mptcp_unread(snap, &e.to_string());
+    }
     if diag.interrupted {
         snap.warnings
             .push("the kernel reported that sockets changed during the dump; some may be missing or doubled".into());
@@ -548,6 +557,19 @@ fn dump(
         }
     }
     Ok(())
+}
+
+/// MPTCP sockets could not be read (no mptcp_diag, or /proc asked for): said when the
+/// kernel has MPTCP, so some may exist; a kernel without it has none, and nothing is missing.
+pub(crate) fn mptcp_unread(snap: &mut Snapshot, why: &str) {
+    if kernel_has_mptcp() {
+        snap.warnings.push(format!("MPTCP sockets are not listed: {why}"));
+    }
+}
+
+/// Whether this kernel has MPTCP (its sysctl directory), whatever its diag module.
+pub(crate) fn kernel_has_mptcp() -> bool {
+    std::path::Path::new("/proc/sys/net/mptcp").exists()
 }
 
 fn refused_program(result: &Result<Vec<(Netid, NetlinkError)>, NetlinkError>) -> bool {

@@ -92,21 +92,27 @@ impl InetSpec {
     }
 
     fn matches(&self, row: &FdRow) -> bool {
+        /// lsof -i counts an MPTCP socket as TCP (its type is SOCK_STREAM over IP).
+        fn as_lsof_sees(n: Netid) -> Netid {
+            if n == Netid::Mptcp { Netid::Tcp } else { n }
+        }
         if row.entry.kind != FdKind::Socket {
             return false;
         }
         let Some(s) = &row.socket else {
             // A socket of another namespace: only its protocol is known.
             let Some((netid, family)) = Netid::of_protocol_name(row.protocol.as_deref().unwrap_or(""))
-                .filter(|(n, _)| matches!(n, Netid::Tcp | Netid::Udp))
+                .filter(|(n, _)| matches!(n, Netid::Tcp | Netid::Udp | Netid::Mptcp))
             else {
                 return false;
             };
-            let proto_ok = self.proto.is_none_or(|p| p == netid);
+            let proto_ok = self.proto.is_none_or(|p| p == as_lsof_sees(netid));
             let family_ok = self.family.is_none_or(|f| (f == Family::Inet6) == (family == Family::Inet6));
             return proto_ok && family_ok && self.host.is_none() && self.ports.is_empty();
         };
-        if !matches!(s.netid, Netid::Tcp | Netid::Udp) || self.proto.is_some_and(|p| p != s.netid) {
+        if !matches!(s.netid, Netid::Tcp | Netid::Udp | Netid::Mptcp)
+            || self.proto.is_some_and(|p| p != as_lsof_sees(s.netid))
+        {
             return false;
         }
         if self.family.is_some_and(|f| f != s.family) {

@@ -255,7 +255,9 @@ impl FdView {
         let mut sockets = std::mem::take(&mut snap.sockets);
         sockets.retain(|s| s.inode != 0);
         // Sorted by inode and searched, instead of a hash map beside them (4.5 MB at 200k).
-        sockets.sort_unstable_by_key(|s| s.inode);
+        // An MPTCP socket's first TCP subflow has its inode: the fd is the MPTCP socket.
+        sockets.sort_unstable_by_key(|s| (s.inode, s.netid != crate::model::Netid::Mptcp));
+        sockets.dedup_by_key(|s| s.inode);
         let sockets = Arc::new(sockets);
         let index_of =
             |inode: u64| sockets.binary_search_by_key(&inode, |s| s.inode).ok().and_then(|i| u32::try_from(i).ok());

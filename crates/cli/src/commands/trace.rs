@@ -195,7 +195,8 @@ fn keeps(filter: Option<&Filter>, event: &Event) -> bool {
 fn as_socket(conn: &Connection) -> Option<Socket> {
     let inet = |a: Option<std::net::SocketAddr>| a.map_or(Endpoint::None, Endpoint::from);
     let netid = match conn.proto {
-        p if p.starts_with("TCP") || p.starts_with("MPTCP") => Netid::Tcp,
+        p if p.starts_with("MPTCP") => Netid::Mptcp,
+        p if p.starts_with("TCP") => Netid::Tcp,
         p if p.starts_with("UDP") => Netid::Udp,
         p if p.starts_with("RAW") || p.starts_with("PING") => Netid::Raw,
         "UNIX-STREAM" => Netid::UnixStream,
@@ -210,8 +211,8 @@ fn as_socket(conn: &Connection) -> Option<Socket> {
         _ => Family::Inet,
     };
     let state = match (netid, conn.remote_addr.is_some()) {
-        (Netid::Tcp, true) => SockState::Established,
-        (Netid::Tcp, false) if conn.local.is_some() => SockState::Listen,
+        (Netid::Tcp | Netid::Mptcp, true) => SockState::Established,
+        (Netid::Tcp | Netid::Mptcp, false) if conn.local.is_some() => SockState::Listen,
         _ => SockState::Close,
     };
     let (local, peer) = match family {

@@ -22,7 +22,6 @@ use sockscope_core::{Extensions, KernelFilter, Selection, SnapshotOptions, Sourc
 /// argument".
 fn refuse_unsupported(args: &ListArgs) -> anyhow::Result<()> {
     let tables = [
-        (args.mptcp, "-M/--mptcp", "mptcp"),
         (args.sctp, "-S/--sctp", "sctp"),
         (args.dccp, "-d/--dccp", "dccp"),
         (args.vsock, "--vsock", "vsock"),

@@ -6,15 +6,18 @@ use sockscope_core::{Family, Netid, Selection};
 
 const UNIX: [Netid; 3] = [Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket];
 const PACKET: [Netid; 2] = [Netid::PacketRaw, Netid::PacketDgram];
+/// ss's inet tables (those this kernel can dump).
+const INET: [Netid; 4] = [Netid::Tcp, Netid::Udp, Netid::Raw, Netid::Mptcp];
 
 /// The tables a `-A` name stands for.
 fn query_tables(name: &str) -> Result<Vec<Netid>, String> {
     Ok(match name {
         "all" => Netid::ALL.to_vec(),
-        "inet" => vec![Netid::Tcp, Netid::Udp, Netid::Raw],
+        "inet" => INET.to_vec(),
         "tcp" => vec![Netid::Tcp],
         "udp" => vec![Netid::Udp],
         "raw" => vec![Netid::Raw],
+        "mptcp" => vec![Netid::Mptcp],
         "unix" => UNIX.to_vec(),
         "unix_stream" | "u_str" => vec![Netid::UnixStream],
         "unix_dgram" | "u_dgr" => vec![Netid::UnixDgram],
@@ -23,12 +26,12 @@ fn query_tables(name: &str) -> Result<Vec<Netid>, String> {
         "packet_raw" | "p_raw" => vec![Netid::PacketRaw],
         "packet_dgram" | "p_dgr" => vec![Netid::PacketDgram],
         "netlink" | "nl" => vec![Netid::Netlink],
-        "dccp" | "sctp" | "mptcp" | "tipc" | "vsock" | "vsock_stream" | "vsock_dgram" | "xdp" => {
+        "dccp" | "sctp" | "tipc" | "vsock" | "vsock_stream" | "vsock_dgram" | "xdp" => {
             return Err(format!("-A {name}: {}", unread_table(name)));
         }
         other => {
             return Err(format!(
-                "-A: unknown socket table '{other}' (expected all, inet, tcp, udp, raw, unix, unix_stream, unix_dgram, unix_seqpacket, packet, packet_raw, packet_dgram or netlink)"
+                "-A: unknown socket table '{other}' (expected all, inet, tcp, udp, raw, mptcp, unix, unix_stream, unix_dgram, unix_seqpacket, packet, packet_raw, packet_dgram or netlink)"
             ));
         }
     })
@@ -43,11 +46,8 @@ pub fn unread_table(name: &str) -> String {
         "tipc" => ("TIPC", "tipc_diag", ""),
         "vsock" | "vsock_stream" | "vsock_dgram" => ("vsock", "vsock_diag", ""),
         "xdp" => ("XDP", "xsk_diag", ""),
-        _ => ("MPTCP", "", ""),
+        _ => ("these", "diag", ""),
     };
-    if module.is_empty() {
-        return format!("{what} sockets are not read by sockscope yet (`ss -M` lists them)");
-    }
     format!(
         "{what} sockets are not read by sockscope: their table is the kernel's {module} module, which the kernels sockscope is tested on do not build, so no answer of ours could be checked (ss lists them where the module is loaded{note})"
     )
@@ -71,7 +71,7 @@ fn family(name: &str) -> Result<Family, String> {
 /// when connected, datagram-only tables unconnected, the rest connected.
 fn table_states(t: Netid) -> StateSet {
     match t {
-        Netid::Tcp | Netid::UnixStream | Netid::UnixSeqpacket => StateSet::connected(),
+        Netid::Tcp | Netid::Mptcp | Netid::UnixStream | Netid::UnixSeqpacket => StateSet::connected(),
         Netid::Udp | Netid::Raw => StateSet::of(&[SockState::Established]),
         Netid::UnixDgram | Netid::PacketRaw | Netid::PacketDgram | Netid::Netlink => StateSet::of(&[SockState::Close]),
         _ => StateSet::connected(),
@@ -90,7 +90,7 @@ fn family_states(f: Family) -> StateSet {
 /// The tables a family brings when none of its tables was named.
 fn family_tables(f: Family) -> &'static [Netid] {
     match f {
-        Family::Inet | Family::Inet6 => &[Netid::Tcp, Netid::Udp, Netid::Raw],
+        Family::Inet | Family::Inet6 => &INET,
         Family::Unix => &UNIX,
         Family::Packet => &PACKET,
         Family::Netlink => &[Netid::Netlink],
@@ -113,7 +113,7 @@ pub fn from_args(a: &ListArgs) -> Result<Selection, String> {
     let mut families: Vec<Family> = Vec::new();
     let mut states = StateSet(0);
     let mut named = false;
-    for (given, t) in [(a.tcp, Netid::Tcp), (a.udp, Netid::Udp), (a.raw, Netid::Raw)] {
+    for (given, t) in [(a.tcp, Netid::Tcp), (a.udp, Netid::Udp), (a.raw, Netid::Raw), (a.mptcp, Netid::Mptcp)] {
         if given {
             push(&mut tables, &[t]);
             states = states | table_states(t);

@@ -192,6 +192,65 @@ pub fn second_line(s: &Socket, f: &DetailFlags, out: &mut String) {
             Some(t) => tcp_info(s, t, d, f, out),
             None => congestion(d, out),
         }
+        let extra = d.extra.as_deref();
+        if let Some(m) = extra.and_then(|e| e.mptcp.as_ref()) {
+            mptcp(m, out);
+        }
+        if let Some(u) = extra.and_then(|e| e.ulp.as_ref()) {
+            ulp(u, out);
+        }
+    }
+}
+
+/// An MPTCP socket's counters as ss -i prints them (iproute2's mptcp_stats_print): each
+/// when not zero, the flags by name, the token in hex. Sequence numbers in decimal, as ss
+/// prints them since iproute2 6.5 (6.1 printed them in hex).
+fn mptcp(m: &sockscope_core::model::MptcpInfo, out: &mut String) {
+    use sockscope_core::model::{MPTCP_FALLBACK, MPTCP_REMOTE_KEY};
+    for (name, v) in m.fields().filter(|(_, v)| *v != 0) {
+        match name {
+            "flags" => {
+                for (bit, word) in [(MPTCP_FALLBACK, "fallback"), (MPTCP_REMOTE_KEY, "remote_key")] {
+                    if v & bit != 0 {
+                        let _ = write!(out, " {word}");
+                    }
+                }
+            }
+            "token" => {
+                let _ = write!(out, " token:{v:x}");
+            }
+            // ss does not print it.
+            "endp_fullmesh_max" => {}
+            _ => {
+                let _ = write!(out, " {name}:{v}");
+            }
+        }
+    }
+}
+
+/// A TCP socket's upper layer, last on its -i line as ss prints it: `tcp-ulp-mptcp` and an
+/// MPTCP subflow's state (iproute2's mptcp_subflow_info).
+fn ulp(u: &sockscope_core::model::Ulp, out: &mut String) {
+    let _ = write!(out, " tcp-ulp-{}", crate::escape::escape(&u.name));
+    let Some(sf) = &u.mptcp else { return };
+    if let Some(flags) = sf.flags.filter(|f| *f != 0) {
+        out.push_str(" flags:");
+        for (bit, c) in "MmJjBbecv".chars().enumerate() {
+            if flags & (1 << bit) != 0 {
+                out.push(c);
+            }
+        }
+    }
+    if let (Some(tr), Some(ir), Some(tl), Some(il)) = (sf.token_remote, sf.id_remote, sf.token_local, sf.id_local) {
+        let _ = write!(out, " token:{tr:04x}(id:{ir})/{tl:04x}(id:{il})");
+    }
+    if let Some(v) = sf.map_seq {
+        let _ = write!(out, " seq:{v}");
+    }
+    for (name, v) in [("sfseq", sf.map_sfseq), ("ssnoff", sf.ssn_offset), ("maplen", sf.map_datalen)] {
+        if let Some(v) = v {
+            let _ = write!(out, " {name}:{v}");
+        }
     }
 }
 

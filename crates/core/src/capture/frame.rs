@@ -79,11 +79,20 @@ pub enum TableName {
     Unix,
     Packet,
     Netlink,
+    /// Since format version 2.
+    Mptcp,
 }
 
 impl TableName {
-    pub const ALL: [TableName; 6] =
-        [TableName::Tcp, TableName::Udp, TableName::Raw, TableName::Unix, TableName::Packet, TableName::Netlink];
+    pub const ALL: [TableName; 7] = [
+        TableName::Tcp,
+        TableName::Udp,
+        TableName::Raw,
+        TableName::Unix,
+        TableName::Packet,
+        TableName::Netlink,
+        TableName::Mptcp,
+    ];
 
     /// The netids this table's sockets have.
     pub fn netids(self) -> &'static [Netid] {
@@ -94,6 +103,7 @@ impl TableName {
             TableName::Unix => &[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket],
             TableName::Packet => &[Netid::PacketRaw, Netid::PacketDgram],
             TableName::Netlink => &[Netid::Netlink],
+            TableName::Mptcp => &[Netid::Mptcp],
         }
     }
 
@@ -855,7 +865,7 @@ mod roundtrip {
     use proptest::prelude::*;
 
     fn table() -> impl Strategy<Value = Table> {
-        let name = (0..6usize).prop_map(|i| TableName::ALL[i]);
+        let name = (0..TableName::ALL.len()).prop_map(|i| TableName::ALL[i]);
         let netlink = vec(vec(any::<u8>(), 0..40), 0..5).prop_map(|msgs| {
             let mut w = Writer { buf: Vec::new() };
             for m in &msgs {

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 /// The first bytes of every capture.
 pub const MAGIC: &[u8; 18] = b"sockscope capture\n";
 /// The version this sockscope writes and the newest it reads.
-pub const VERSION: u16 = 1;
+/// 2 added the MPTCP table, which version 1 readers would take for damage.
+pub const VERSION: u16 = 2;
 /// A frame larger than this is refused as damaged (a look at a million sockets is ~600 MB).
 const MAX_FRAME_BYTES: u64 = 4 << 30;
 /// Which looks of a capture to keep as it is read. The others are decompressed past (and
@@ -183,7 +184,7 @@ impl<W: Write> Recorder<W> {
         pre.extend_from_slice(&VERSION.to_le_bytes());
         // The oldest reader that can read this file: this one's version, until a change
         // that old readers would misread (not merely a new section) raises it.
-        pre.extend_from_slice(&1u16.to_le_bytes());
+        pre.extend_from_slice(&2u16.to_le_bytes());
         pre.extend_from_slice(&(head.len() as u32).to_le_bytes());
         pre.extend_from_slice(&head);
         out.write_all(&pre).map_err(err)?;

@@ -314,11 +314,24 @@ fn dump_tables(diag: Result<DiagSocket, NetlinkError>, net_dir: &Path) -> Result
             TableName::Unix => d.dump("unix", &request::unix(StateSet::EVERY, EVERYTHING), &mut keep),
             TableName::Packet => d.dump("packet", &request::packet(EVERYTHING), &mut keep),
             TableName::Netlink => d.dump("netlink", &request::netlink(EVERYTHING), &mut keep),
+            TableName::Mptcp => {
+                let (ext, states) = (EVERYTHING.inet_ext(), StateSet::EVERY);
+                let ask = |af| request::inet_any(af, request::IPPROTO_MPTCP, states, ext, None).unwrap_or_default();
+                match d.dump("mptcp", &ask(request::AF_INET), &mut keep) {
+                    Ok(()) => d.dump("mptcp", &ask(request::AF_INET6), &mut keep),
+                    // A kernel without MPTCP has no MPTCP sockets: an empty table says so.
+                    Err(NetlinkError::Unsupported { .. }) if !crate::collector::kernel_has_mptcp() => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
         };
         interrupted |= d.interrupted;
         match result {
             Ok(()) => {
                 tables.push(Table { name, source: TableSource::Netlink(crate::capture::codec::Shared::new(bytes)) })
+            }
+            Err(e @ NetlinkError::Unsupported { .. }) if name == TableName::Mptcp => {
+                tables.push(Table { name, source: TableSource::ProcNet { failure: e.to_string(), files: Vec::new() } });
             }
             Err(e @ NetlinkError::Unsupported { .. }) => {
                 tables.push(proc_net_table(name, format!("{e}; read from /proc/net instead"), net_dir));

@@ -3,7 +3,7 @@
 //! kernel's text files, options and the doctor's second look.
 
 use super::host::{FdCount, FdSocket, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
-use crate::capture::frame::{Frame, ProcessRecord, TableSource};
+use crate::capture::frame::{Frame, ProcessRecord, TableName, TableSource};
 use crate::filter::Pred;
 use crate::model::{FdEntry, FdName, FdTable, Later, Netid, SecondLook, SockState, Socket};
 use crate::netns::{Netns, NetnsError};
@@ -363,6 +363,17 @@ fn sockets(tables: &[crate::capture::frame::Table], opts: &SnapshotOptions, snap
     let sel = &opts.selection;
     let mut scratch = Vec::new();
     let mut fell_back = Vec::new();
+    let mut warn = |w: String| {
+        if !snap.warnings.contains(&w) {
+            snap.warnings.push(w);
+        }
+    };
+    if sel.has_netid(Netid::Mptcp) && !tables.iter().any(|t| t.name == TableName::Mptcp) {
+        warn(
+            "MPTCP sockets are not listed: the capture has no MPTCP table (it was written before sockscope read them)"
+                .into(),
+        );
+    }
     for t in tables {
         let selected: Vec<Netid> = t.name.netids().iter().copied().filter(|n| sel.has_netid(*n)).collect();
         if selected.is_empty() {
@@ -379,6 +390,10 @@ fn sockets(tables: &[crate::capture::frame::Table], opts: &SnapshotOptions, snap
                         snap.sockets.push(s);
                     }
                 }
+            }
+            // No /proc/net file holds MPTCP sockets: the recorded reason is all there is.
+            TableSource::ProcNet { failure, .. } if t.name == TableName::Mptcp => {
+                warn(format!("MPTCP sockets are not listed: {failure}"));
             }
             TableSource::ProcNet { failure, .. } => {
                 fell_back.push((t, selected.clone()));
@@ -438,5 +453,10 @@ mod tests {
         assert_eq!(snap.sockets.len(), f.socket_count());
         assert!(snap.sockets.iter().any(|s| s.netid == crate::Netid::Netlink), "the recorder's own sock_diag socket");
         assert!(!f.counters().is_empty() && f.file("sys/fs/nr_open").is_some());
+        // Version 1 had no MPTCP table: not "no MPTCP sockets", but unknown, and said.
+        assert!(snap.warnings.iter().any(|w| w.contains("the capture has no MPTCP table")), "{:?}", snap.warnings);
+        let tcp_only = crate::Selection::resolve(&[crate::Netid::Tcp], &[], crate::model::StateSet::EVERY);
+        let snap = snapshot(f, &crate::SnapshotOptions::new(tcp_only)).unwrap();
+        assert!(snap.warnings.iter().all(|w| !w.contains("MPTCP")), "{:?}", snap.warnings);
     }
 }

@@ -146,6 +146,12 @@ pub struct Extra {
     /// A netlink socket's multicast groups, the first 32 (with `-e`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netlink_groups: Option<u32>,
+    /// An MPTCP socket's counters (with `-i`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mptcp: Option<super::MptcpInfo>,
+    /// A TCP socket's upper-layer protocol: `mptcp` for a subflow, `tls` (with `-i`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ulp: Option<Box<super::Ulp>>,
 }
 
 /// DCTCP's state (struct tcp_dctcp_info).

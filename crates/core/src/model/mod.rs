@@ -6,6 +6,7 @@ mod endpoint;
 mod fd;
 mod inode_map;
 mod later;
+mod mptcp;
 mod netns;
 mod owner;
 mod socket;
@@ -21,6 +22,7 @@ pub use fd::{
 };
 pub use inode_map::{InodeHasher, InodeMap};
 pub use later::{Later, SecondLook};
+pub use mptcp::{MPTCP_FALLBACK, MPTCP_REMOTE_KEY, MptcpInfo, Subflow, Ulp};
 pub use netns::Netns;
 pub use owner::{Owner, OwnerIndex, OwnerScanReport, Process};
 pub use socket::{Family, INET_SOCKOPTS, Netid, Socket};

@@ -49,6 +49,9 @@ pub enum Netid {
     PacketRaw,
     PacketDgram,
     Netlink,
+    /// Multipath TCP (IPPROTO_MPTCP): the connection a program holds; its TCP subflows are
+    /// listed in the TCP table.
+    Mptcp,
 }
 
 impl Netid {
@@ -56,7 +59,9 @@ impl Netid {
     /// (system.sockprotoname: TCP, TCPv6, UDP, UDPLITEv6, RAW…), for sockets no dump lists
     /// (of another namespace, or not bound); None for other protocols.
     pub fn of_protocol_name(name: &str) -> Option<(Netid, Family)> {
-        let netid = if name.starts_with("TCP") {
+        let netid = if name.starts_with("MPTCP") {
+            Netid::Mptcp
+        } else if name.starts_with("TCP") {
             Netid::Tcp
         } else if name.starts_with("UDP") {
             Netid::Udp
@@ -68,7 +73,7 @@ impl Netid {
         Some((netid, if name.ends_with("v6") { Family::Inet6 } else { Family::Inet }))
     }
 
-    pub const ALL: [Netid; 9] = [
+    pub const ALL: [Netid; 10] = [
         Netid::Tcp,
         Netid::Udp,
         Netid::Raw,
@@ -78,6 +83,7 @@ impl Netid {
         Netid::PacketRaw,
         Netid::PacketDgram,
         Netid::Netlink,
+        Netid::Mptcp,
     ];
 
     /// The abbreviation ss prints in its Netid column.
@@ -92,13 +98,14 @@ impl Netid {
             Netid::PacketRaw => "p_raw",
             Netid::PacketDgram => "p_dgr",
             Netid::Netlink => "nl",
+            Netid::Mptcp => "mptcp",
         }
     }
 
     /// The families a table can hold.
     pub fn families(self) -> &'static [Family] {
         match self {
-            Netid::Tcp | Netid::Udp | Netid::Raw => &[Family::Inet, Family::Inet6],
+            Netid::Tcp | Netid::Udp | Netid::Raw | Netid::Mptcp => &[Family::Inet, Family::Inet6],
             Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket => &[Family::Unix],
             Netid::PacketRaw | Netid::PacketDgram => &[Family::Packet],
             Netid::Netlink => &[Family::Netlink],

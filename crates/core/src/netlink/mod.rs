@@ -12,7 +12,7 @@ pub mod wire;
 
 use crate::model::{Netid, Socket};
 use crate::select::Selection;
-use request::{AF_INET, AF_INET6, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP};
+use request::{AF_INET, AF_INET6, IPPROTO_MPTCP, IPPROTO_RAW, IPPROTO_TCP, IPPROTO_UDP};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::net::netlink::SocketAddrNetlink;
@@ -130,8 +130,12 @@ impl DiagSocket {
     ) -> Result<Vec<(Netid, NetlinkError)>, NetlinkError> {
         let sel = &q.selection;
         let mut failed = Vec::new();
-        let inet =
-            [(Netid::Tcp, IPPROTO_TCP, "tcp"), (Netid::Udp, IPPROTO_UDP, "udp"), (Netid::Raw, IPPROTO_RAW, "raw")];
+        let inet = [
+            (Netid::Tcp, u16::from(IPPROTO_TCP), "tcp"),
+            (Netid::Udp, u16::from(IPPROTO_UDP), "udp"),
+            (Netid::Raw, u16::from(IPPROTO_RAW), "raw"),
+            (Netid::Mptcp, IPPROTO_MPTCP, "mptcp"),
+        ];
         for (netid, proto, name) in inet {
             if !sel.has_netid(netid) {
                 continue;
@@ -178,11 +182,8 @@ impl DiagSocket {
                 if !sel.has_family(family) {
                     continue;
                 }
-                let req = match q.bytecode {
-                    None => request::inet(af, proto, sel.states, ext),
-                    Some(code) => request::inet_with_bytecode(af, proto, sel.states, ext, code)
-                        .ok_or(NetlinkError::ProgramTooLong { len: code.len() })?,
-                };
+                let req = request::inet_any(af, proto, sel.states, ext, q.bytecode)
+                    .ok_or(NetlinkError::ProgramTooLong { len: q.bytecode.map_or(0, <[u8]>::len) })?;
                 let result = self.dump(name, &req, |p| keep(p, out));
                 if let Err(e) = result {
                     failed.push((netid, classify(e)?));

@@ -43,7 +43,11 @@ const INET_DIAG_SKV6ONLY: u16 = 11;
 const INET_DIAG_MARK: u16 = 15;
 const INET_DIAG_CLASS_ID: u16 = 17;
 const INET_DIAG_CGROUP_ID: u16 = 21;
+const INET_DIAG_ULP_INFO: u16 = 19;
 const INET_DIAG_SOCKOPT: u16 = 22;
+/// INET_ULP_INFO_*: nested in INET_DIAG_ULP_INFO.
+const INET_ULP_INFO_NAME: u16 = 1;
+const INET_ULP_INFO_MPTCP: u16 = 3;
 
 const UNIX_DIAG_MSG_LEN: usize = 16;
 const UNIX_DIAG_NAME: u16 = 0;
@@ -120,9 +124,17 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
             INET_DIAG_INFO if netid == Netid::Tcp && !data.is_empty() => {
                 s.details_mut().tcp_info = Some(TcpInfo::parse(data))
             }
+            INET_DIAG_INFO if netid == Netid::Mptcp && !data.is_empty() => {
+                s.details_mut().extra_mut().mptcp = Some(crate::model::MptcpInfo::parse(data))
+            }
+            INET_DIAG_ULP_INFO if netid == Netid::Tcp => {
+                if let Some(ulp) = ulp_info(data) {
+                    s.details_mut().extra_mut().ulp = Some(Box::new(ulp));
+                }
+            }
             INET_DIAG_CONG => {
                 let name = data.split(|b| *b == 0).next().unwrap_or(&[]);
-                s.details_mut().extra_mut().congestion = Some(congestion_name(name));
+                s.details_mut().extra_mut().congestion = Some(shared_name(name));
             }
             // struct tcpvegas_info { enabled, rttcnt, rtt, minrtt }: ss takes Vegas's RTT
             // for the send rate when Vegas runs.
@@ -165,8 +177,48 @@ pub fn inet(payload: &[u8], netid: Netid) -> Option<Socket> {
     Some(s)
 }
 
-/// The congestion control name, shared: a dump names the same few algorithms 100k times.
-fn congestion_name(raw: &[u8]) -> std::sync::Arc<str> {
+/// INET_DIAG_ULP_INFO: the upper layer's name and, for an MPTCP subflow, its state
+/// (MPTCP_SUBFLOW_ATTR_*, linux/mptcp_pm.h). None without a name.
+fn ulp_info(data: &[u8]) -> Option<crate::model::Ulp> {
+    let mut name = None;
+    let mut mptcp = None;
+    for (kind, value) in Attrs::new(data) {
+        match kind {
+            INET_ULP_INFO_NAME => name = Some(shared_name(value.split(|b| *b == 0).next().unwrap_or(&[]))),
+            INET_ULP_INFO_MPTCP => mptcp = Some(subflow(value)),
+            _ => {}
+        }
+    }
+    Some(crate::model::Ulp { name: name?, mptcp })
+}
+
+fn subflow(data: &[u8]) -> crate::model::Subflow {
+    let mut f = crate::model::Subflow::default();
+    // The kernel puts MAP_DATALEN as a u16; read each by the length it came with.
+    let u32_of = |v: &[u8]| match v.len() {
+        2 | 3 => Some(u32::from(u16_ne(v, 0))),
+        n if n >= 4 => Some(u32_ne(v, 0)),
+        _ => None,
+    };
+    for (kind, v) in Attrs::new(data) {
+        match kind {
+            1 => f.token_remote = u32_of(v),
+            2 => f.token_local = u32_of(v),
+            4 => f.map_seq = (v.len() >= 8).then(|| u64_ne(v, 0)),
+            5 => f.map_sfseq = u32_of(v),
+            6 => f.ssn_offset = u32_of(v),
+            7 => f.map_datalen = u32_of(v),
+            8 => f.flags = u32_of(v),
+            9 => f.id_remote = v.first().copied(),
+            10 => f.id_local = v.first().copied(),
+            _ => {}
+        }
+    }
+    f
+}
+
+/// A congestion control or upper layer name, shared: a dump names the same few 100k times.
+fn shared_name(raw: &[u8]) -> std::sync::Arc<str> {
     thread_local! {
         static NAMES: std::cell::RefCell<Vec<std::sync::Arc<str>>> = const { std::cell::RefCell::new(Vec::new()) };
     }
@@ -360,9 +412,11 @@ pub fn recorded(
 ) -> Option<Socket> {
     let vitals_only = ext.vitals && !ext.tcp_info;
     let (head, asked): (usize, &dyn Fn(u16) -> bool) = match table {
-        Netid::Tcp | Netid::Udp | Netid::Raw => (INET_DIAG_MSG_LEN, &|kind| match kind {
+        Netid::Tcp | Netid::Udp | Netid::Raw | Netid::Mptcp => (INET_DIAG_MSG_LEN, &|kind| match kind {
             INET_DIAG_INFO => ext.tcp_info || (ext.vitals && table == Netid::Tcp),
-            INET_DIAG_CONG | INET_DIAG_VEGASINFO | INET_DIAG_DCTCPINFO | INET_DIAG_BBRINFO => ext.tcp_info,
+            INET_DIAG_CONG | INET_DIAG_VEGASINFO | INET_DIAG_DCTCPINFO | INET_DIAG_BBRINFO | INET_DIAG_ULP_INFO => {
+                ext.tcp_info
+            }
             INET_DIAG_TOS | INET_DIAG_TCLASS | INET_DIAG_CLASS_ID => ext.tos,
             INET_DIAG_SKMEMINFO => ext.memory || (ext.vitals && table != Netid::Tcp),
             // INET_DIAG_MEMINFO: never asked for.
@@ -395,7 +449,7 @@ pub fn recorded(
         rest = &rest[whole..];
     }
     let mut s = match table {
-        Netid::Tcp | Netid::Udp | Netid::Raw => inet(scratch, table)?,
+        Netid::Tcp | Netid::Udp | Netid::Raw | Netid::Mptcp => inet(scratch, table)?,
         Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket => unix(scratch)?,
         Netid::PacketRaw | Netid::PacketDgram => packet(scratch)?,
         Netid::Netlink => netlink(scratch)?,

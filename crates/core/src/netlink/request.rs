@@ -11,6 +11,8 @@ pub const AF_PACKET: u8 = 17;
 pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
 pub const IPPROTO_RAW: u8 = 255;
+/// Above 255: asked for with the INET_DIAG_REQ_PROTOCOL attribute (Linux 5.7+).
+pub const IPPROTO_MPTCP: u16 = 262;
 
 const UDIAG_SHOW_NAME: u32 = 0x01;
 const UDIAG_SHOW_VFS: u32 = 0x02;
@@ -20,6 +22,7 @@ const UDIAG_SHOW_RQLEN: u32 = 0x10;
 const UDIAG_SHOW_MEMINFO: u32 = 0x20;
 const UDIAG_SHOW_UID: u32 = 0x40;
 const INET_DIAG_REQ_BYTECODE: u16 = 1;
+const INET_DIAG_REQ_PROTOCOL: u16 = 3;
 
 /// What to ask the kernel for beyond the basic socket line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -102,13 +105,28 @@ pub fn inet(family: u8, protocol: u8, states: StateSet, ext: u8) -> Vec<u8> {
 /// (`INET_DIAG_REQ_BYTECODE`, see `filter::bytecode`). `None` when the program is too long
 /// for the attribute's 16-bit length: it is never truncated.
 pub fn inet_with_bytecode(family: u8, protocol: u8, states: StateSet, ext: u8, code: &[u8]) -> Option<Vec<u8>> {
-    let attr_len = u16::try_from(code.len() + 4).ok()?;
-    let mut r = Vec::with_capacity(56 + code.len() + 4);
-    inet_head(&mut r, family, protocol, states, ext);
-    r.extend_from_slice(&attr_len.to_ne_bytes());
-    r.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-    r.extend_from_slice(code);
-    r.resize(super::wire::align4(r.len()), 0);
+    inet_any(family, u16::from(protocol), states, ext, Some(code))
+}
+
+/// A request for any inet protocol, those above 255 (MPTCP) included: their number goes in
+/// an INET_DIAG_REQ_PROTOCOL attribute (the header's byte keeps its low 8 bits, as ss
+/// sends it). `None` when the program is too long for its attribute.
+pub fn inet_any(family: u8, protocol: u16, states: StateSet, ext: u8, code: Option<&[u8]>) -> Option<Vec<u8>> {
+    let code_len = code.map_or(0, |c| c.len() + 4);
+    let mut r = Vec::with_capacity(56 + code_len + 8);
+    inet_head(&mut r, family, protocol.to_le_bytes()[0], states, ext);
+    if let Some(code) = code {
+        let attr_len = u16::try_from(code.len() + 4).ok()?;
+        r.extend_from_slice(&attr_len.to_ne_bytes());
+        r.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+        r.extend_from_slice(code);
+        r.resize(super::wire::align4(r.len()), 0);
+    }
+    if protocol > 255 {
+        r.extend_from_slice(&8u16.to_ne_bytes());
+        r.extend_from_slice(&INET_DIAG_REQ_PROTOCOL.to_ne_bytes());
+        r.extend_from_slice(&u32::from(protocol).to_ne_bytes());
+    }
     Some(r)
 }
 

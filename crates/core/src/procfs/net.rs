@@ -54,6 +54,8 @@ pub(crate) fn files(netid: Netid) -> &'static [(&'static str, Family)] {
         Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket => &[("unix", Family::Unix)],
         Netid::PacketRaw | Netid::PacketDgram => &[("packet", Family::Packet)],
         Netid::Netlink => &[("netlink", Family::Netlink)],
+        // The kernel writes no /proc/net file of MPTCP sockets.
+        Netid::Mptcp => &[],
     }
 }
 

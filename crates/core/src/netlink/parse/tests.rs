@@ -27,6 +27,10 @@ const UDP6: &[u8] = include_bytes!("../../../tests/fixtures/udp6.netlink");
 const UNIX: &[u8] = include_bytes!("../../../tests/fixtures/unix.netlink");
 const PACKET: &[u8] = include_bytes!("../../../tests/fixtures/packet.netlink");
 const NETLINK: &[u8] = include_bytes!("../../../tests/fixtures/netlink.netlink");
+/// An MPTCP listener on 127.0.0.1:8090 (backlog 5) and one connection to it that carried 500
+/// bytes, dumped with every extension: the MPTCP table, then the TCP table with the subflows.
+const MPTCP4: &[u8] = include_bytes!("../../../tests/fixtures/mptcp4_details.netlink");
+const MPTCP4_SUBFLOWS: &[u8] = include_bytes!("../../../tests/fixtures/tcp4_mptcp_subflows.netlink");
 
 fn parse_all(bytes: &[u8], f: impl Fn(&[u8]) -> Option<Socket>) -> Vec<Socket> {
     records(bytes).iter().map(|r| f(r).expect("captured reply parses")).collect()
@@ -43,6 +47,40 @@ fn find(v: &[Socket], port: u16, state: SockState) -> &Socket {
     v.iter()
         .find(|s| inet_port(s).1 == port && s.state == state)
         .unwrap_or_else(|| panic!("no socket on {port} in {state:?}"))
+}
+
+#[test]
+fn mptcp_capture() {
+    let v = parse_all(MPTCP4, |p| inet(p, Netid::Mptcp));
+    assert_eq!(v.len(), 3);
+    let l = find(&v, 8090, SockState::Listen);
+    assert_eq!(l.send_q, Some(5));
+    let client = v.iter().find(|s| s.state == SockState::Established && inet_port(s).1 != 8090).expect("client");
+    let m = client.details.as_ref().and_then(|d| d.extra.as_ref()).and_then(|e| e.mptcp.as_ref()).expect("mptcp_info");
+    assert_eq!(m.get("subflows_max"), Some(2));
+    assert_eq!(m.get("flags"), Some(crate::model::MPTCP_REMOTE_KEY));
+    assert_eq!(m.get("token"), Some(0x7172_eea9));
+    assert_eq!(m.get("write_seq"), Some(0xc174_14bc_e85b_b8e1));
+    assert_eq!(m.get("bytes_sent"), Some(500));
+    assert!(client.details.as_ref().is_some_and(|d| d.tcp_info.is_none()), "mptcp_info is not tcp_info");
+}
+
+#[test]
+fn mptcp_subflows_carry_their_upper_layer() {
+    let v = parse_all(MPTCP4_SUBFLOWS, |p| inet(p, Netid::Tcp));
+    let ulp = |s: &Socket| s.details.as_ref().and_then(|d| d.extra.as_ref()).and_then(|e| e.ulp.as_deref().cloned());
+    let listener = ulp(find(&v, 8090, SockState::Listen)).expect("the listener's ULP");
+    assert_eq!((&*listener.name, listener.mptcp), ("mptcp", None));
+    let server = v.iter().find(|s| s.state == SockState::Established && inet_port(s).1 == 8090).expect("server");
+    let sf = ulp(server).and_then(|u| u.mptcp).expect("the subflow's state");
+    // flags:Mec, token:0000(id:0)/cc411e0b(id:0), ssnoff:2f94e3f3, maplen:1f4 (a u16 attribute)
+    assert_eq!(sf.flags, Some(0x01 | 0x40 | 0x80));
+    assert_eq!(
+        (sf.token_remote, sf.token_local, sf.id_remote, sf.id_local),
+        (Some(0), Some(0xcc41_1e0b), Some(0), Some(0))
+    );
+    assert_eq!((sf.map_sfseq, sf.ssn_offset, sf.map_datalen), (Some(1), Some(0x2f94_e3f3), Some(500)));
+    assert_eq!(sf.map_seq, Some(0xc174_14bc_e85b_b6ed));
 }
 
 #[test]
@@ -168,6 +206,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = inet(&bytes, Netid::Tcp);
         let _ = inet(&bytes, Netid::Raw);
+        let _ = inet(&bytes, Netid::Mptcp);
         let _ = unix(&bytes);
         let _ = packet(&bytes);
         let _ = netlink(&bytes);
