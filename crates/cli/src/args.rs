@@ -25,31 +25,58 @@ pub struct Cli {
     #[command(flatten)]
     pub list: ListArgs,
 
-    /// Answer from a capture (`sockscope record`) instead of the running host: the table,
-    /// -s, --summary-by, fds, who, doctor and watch (which replays its looks) read it as
-    /// they read the host
-    #[arg(long = "from", global = true, value_name = "CAPTURE")]
-    pub from: Option<std::path::PathBuf>,
-    /// With --from: which look of a capture of several (1 is the first; default the last)
-    #[arg(long = "frame", global = true, value_name = "N", requires = "from")]
-    pub frame: Option<usize>,
-    /// The mode of files sockscope creates (record -o, trace -o, -D, --plot), in octal: 0600
-    /// unless given, as they show the host's processes and connections (umask applies)
-    #[arg(long = "file-mode", global = true, value_name = "MODE", value_parser = file_mode)]
-    pub file_mode: Option<u32>,
-    /// With --from or diff: read a capture that decompresses to more than 256 times its size
-    /// (or past 16 GiB), up to SIZE bytes in all (e.g. 20g); such a file is usually a
-    /// decompression bomb
-    #[arg(long = "max-decompressed", global = true, value_name = "SIZE", value_parser = decompressed_size)]
-    pub max_decompressed: Option<u64>,
-
-    /// Colour: on a terminal unless NO_COLOR is set (auto), always, or never
-    #[arg(long = "color", alias = "colour", value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    #[command(flatten)]
+    pub file_mode: FileModeArg,
+    #[command(flatten)]
+    pub color: ColorArg,
 
     /// Print version
     #[arg(short = 'V', short_alias = 'v', long = "version", action = clap::ArgAction::Version)]
     version: Option<bool>,
+}
+
+impl Cli {
+    /// The capture flags of the command that was given, if it takes them.
+    pub fn capture(&self) -> Option<&CaptureArgs> {
+        match &self.command {
+            None => Some(&self.capture),
+            Some(Command::Fds(a)) => Some(&a.capture),
+            Some(Command::Who(a)) => Some(&a.capture),
+            Some(Command::Doctor(a)) => Some(&a.capture),
+            Some(Command::Watch(a)) => Some(&a.capture),
+            Some(_) => None,
+        }
+    }
+
+    /// How far a capture may decompress: the table's, fds', who's, doctor's, watch's, diff's.
+    pub fn max_decompressed(&self) -> Option<u64> {
+        match &self.command {
+            Some(Command::Diff(a)) => a.decompress.max_decompressed,
+            _ => self.capture().and_then(|c| c.decompress.max_decompressed),
+        }
+    }
+
+    /// --file-mode of the command that writes files.
+    pub fn file_mode(&self) -> Option<u32> {
+        match &self.command {
+            None => self.file_mode.file_mode,
+            Some(Command::Record(a)) => a.file_mode.file_mode,
+            Some(Command::Trace(a)) => a.file_mode.file_mode,
+            Some(_) => None,
+        }
+    }
+
+    /// --color of the command that colours.
+    pub fn color(&self) -> ColorChoice {
+        match &self.command {
+            None => self.color.color,
+            Some(Command::Doctor(a)) => a.color.color,
+            Some(Command::Watch(a)) => a.color.color,
+            Some(_) => ColorChoice::Never,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -58,6 +85,46 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// Reading a capture instead of the host: the table, fds, who, doctor and watch take it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CaptureArgs {
+    /// Answer from a capture (`sockscope record`) instead of the running host, as from the
+    /// host (watch replays its looks)
+    #[arg(long = "from", value_name = "CAPTURE", help_heading = "Capture")]
+    pub from: Option<std::path::PathBuf>,
+    /// With --from: which look of a capture of several (1 is the first; default the last)
+    #[arg(long = "frame", value_name = "N", requires = "from", help_heading = "Capture")]
+    pub frame: Option<usize>,
+    #[command(flatten)]
+    pub decompress: DecompressArg,
+}
+
+/// How far a capture may decompress (--from, diff).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct DecompressArg {
+    /// Read a capture that decompresses to more than 256 times its size (or past 16 GiB), up
+    /// to SIZE bytes in all (e.g. 20g); such a file is usually a decompression bomb
+    #[arg(long = "max-decompressed", value_name = "SIZE", value_parser = decompressed_size, help_heading = "Capture")]
+    pub max_decompressed: Option<u64>,
+}
+
+/// The mode of the files a command writes (the table's -D, record, trace, a benchmark's chart).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct FileModeArg {
+    /// The mode of files this creates, in octal: 0600 unless given, as they show the host's
+    /// processes and connections (umask applies)
+    #[arg(long = "file-mode", value_name = "MODE", value_parser = file_mode)]
+    pub file_mode: Option<u32>,
+}
+
+/// Colour, for the commands that colour (the table, doctor, watch).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct ColorArg {
+    /// Colour: on a terminal unless NO_COLOR is set (auto), always, or never
+    #[arg(long = "color", alias = "colour", value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 /// Which network namespaces to read besides the caller's (the socket table, who, doctor).
@@ -447,6 +514,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct RecordArgs {
+    #[command(flatten)]
+    pub file_mode: FileModeArg,
     /// Where to write the capture (- for standard output)
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: std::path::PathBuf,
@@ -482,6 +551,8 @@ pub struct RecordArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct DiffArgs {
+    #[command(flatten)]
+    pub decompress: DecompressArg,
     /// The earlier capture (read at its first look)
     pub before: std::path::PathBuf,
     /// The later capture (read at its last look)
@@ -496,6 +567,10 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct WatchArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    #[command(flatten)]
+    pub color: ColorArg,
     /// Time between refreshes: seconds (1, 0.5) or with a unit (500ms, 2s) [default: 1]
     #[arg(short = 'i', long, value_name = "TIME", value_parser = interval)]
     pub interval: Option<std::time::Duration>,
@@ -542,6 +617,8 @@ fn interval(text: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Args, Clone)]
 pub struct TraceArgs {
+    #[command(flatten)]
+    pub file_mode: FileModeArg,
     /// Follow forks, vforks and threads
     #[arg(short = 'f')]
     pub follow: bool,
@@ -773,10 +850,14 @@ pub struct BenchArgs {
     /// Write an SVG chart: medians with min–max bars, and the claim as a reference line
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub file_mode: FileModeArg,
 }
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct FdsArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
     /// Processes to show, by pid or exact command name (default: every process)
     #[arg(value_name = "PID|NAME")]
     pub targets: Vec<String>,
@@ -822,6 +903,8 @@ pub struct FdsArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct WhoArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
     /// :PORT, PORT/udp, ADDRESS:PORT, a Unix socket path, @abstract, or a file
     pub target: String,
     #[command(flatten)]
@@ -836,6 +919,10 @@ pub struct WhoArgs {
     after_help = doctor_after_help()
 )]
 pub struct DoctorArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    #[command(flatten)]
+    pub color: ColorArg,
     /// Seconds between the two looks (counters and persistence are judged over it)
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS", allow_negative_numbers = true, value_parser = seconds_up_to::<600>)]
     pub interval: f64,

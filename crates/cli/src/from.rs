@@ -119,10 +119,3 @@ impl Loaded {
         );
     }
 }
-
-/// Refuses a command that reads the running host only.
-pub fn refuse(command: &str) -> anyhow::Error {
-    usage(anyhow::anyhow!(
-        "--from: `{command}` works on the running host; a capture answers the socket table, -s, --summary-by, fds, who, doctor and watch"
-    ))
-}

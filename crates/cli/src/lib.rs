@@ -44,28 +44,31 @@ pub fn main() -> ExitCode {
     let mut out = BufWriter::with_capacity(64 * 1024, Guarded::new(stdout.lock()));
     let width = term::stdout_width();
     // How far a capture (--from, diff) may decompress.
-    let limit = cli.max_decompressed.map_or(Limit::Proportional, Limit::Bytes);
-    let loaded = match cli.from.as_deref().map(|path| from_capture(path, cli.frame, limit, cli.command.as_ref())) {
+    let limit = cli.max_decompressed().map_or(Limit::Proportional, Limit::Bytes);
+    let capture = cli.capture().and_then(|c| Some((c.from.as_deref()?, c.frame)));
+    let loaded = match capture.map(|(path, frame)| from_capture(path, frame, limit, cli.command.as_ref())) {
         Some(Ok(l)) => Some(l),
         Some(Err(e)) => return finish(Err(e), out),
         None => None,
     };
     let origin = || loaded.as_ref().map_or_else(from::Origin::live, from::Origin::of);
     // Files sockscope writes: private unless --file-mode says otherwise.
-    let file_mode = cli.file_mode.unwrap_or(sockscope_core::outfile::PRIVATE);
+    let file_mode = cli.file_mode().unwrap_or(sockscope_core::outfile::PRIVATE);
     let result: anyhow::Result<u8> = match &cli.command {
-        None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color), origin())
+        None => plan::ListPlan::from_args(&cli.list, term::colour(cli.color()), origin())
             .and_then(|plan| commands::list::run(&plan, file_mode, &mut out, width))
             .map(status),
         Some(args::Command::Fds(a)) => commands::fds::run(a, &origin(), &mut out).map(status),
         Some(args::Command::Who(a)) => commands::who::run(a, &origin(), &mut out).map(status),
-        Some(args::Command::Doctor(a)) => commands::doctor::run(a, &origin(), term::colour(cli.color), &mut out),
+        Some(args::Command::Doctor(a)) => commands::doctor::run(a, &origin(), term::colour(cli.color()), &mut out),
         Some(args::Command::Record(a)) => commands::record::run(a, file_mode).map(status),
         Some(args::Command::Diff(a)) => commands::diff::run(a, limit, &mut out),
-        Some(args::Command::Lab(a)) => commands::lab::run(a, file_mode, &mut out).map(status),
+        Some(args::Command::Lab(a)) => commands::lab::run(a, &mut out).map(status),
         Some(args::Command::Trace(a)) => commands::trace::run(a, file_mode),
         Some(args::Command::Events(a)) => commands::events::run(a),
-        Some(args::Command::Watch(a)) => commands::watch::run(a, loaded.as_ref(), term::colour(cli.color)).map(|()| 0),
+        Some(args::Command::Watch(a)) => {
+            commands::watch::run(a, loaded.as_ref(), term::colour(cli.color())).map(|()| 0)
+        }
         Some(args::Command::Serve(a)) => commands::serve::run(a).map(|()| 0),
         Some(args::Command::Completions(a)) => commands::docs::completions(a, &mut out).map(status),
         Some(args::Command::Man(a)) => commands::docs::man(a, &mut out).map(status),
@@ -81,10 +84,11 @@ pub fn main() -> ExitCode {
     finish(result, out)
 }
 
-/// The global flags that take a value, which may stand before a subcommand.
-const GLOBAL_VALUED: [&str; 4] = ["--from", "--frame", "--max-decompressed", "--file-mode"];
+/// The shared flags that take a value, which may stand before a subcommand (each command
+/// that takes one defines it; `suggest` says which take it).
+const GLOBAL_VALUED: [&str; 6] = ["--from", "--frame", "--max-decompressed", "--file-mode", "--color", "--colour"];
 
-/// `sockscope --from X.cap fds 1234`: the capture flags may come before a command; clap
+/// `sockscope --from X.cap fds 1234`: the shared flags may come before a command; clap
 /// takes flags before a command as the socket table's, so they are moved after its name.
 fn capture_args_after_command(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     use clap::CommandFactory;
@@ -108,30 +112,16 @@ fn capture_args_after_command(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi
     argv
 }
 
-/// `--from`: the capture, read before the command runs, for the commands that can answer
-/// from one.
+/// `--from`: the capture, read before the command runs (only the commands that answer from
+/// one take the flag). Only `watch` replays every look; the others answer from one and keep
+/// only it.
 fn from_capture(
     path: &std::path::Path,
     frame: Option<usize>,
     limit: Limit,
     command: Option<&args::Command>,
 ) -> anyhow::Result<from::Loaded> {
-    use args::Command as C;
-    let refused = match command {
-        None | Some(C::Fds(_) | C::Who(_) | C::Doctor(_) | C::Watch(_)) => None,
-        Some(C::Lab(_)) => Some("lab"),
-        Some(C::Trace(_)) => Some("trace"),
-        Some(C::Events(_)) => Some("events"),
-        Some(C::Serve(_)) => Some("serve"),
-        Some(C::Record(_)) => Some("record"),
-        Some(C::Diff(_)) => Some("diff"),
-        Some(C::Completions(_) | C::Man(_) | C::LabWorker { .. }) => Some("completions, man"),
-    };
-    if let Some(c) = refused {
-        return Err(from::refuse(c));
-    }
-    // Only `watch` replays every look; the others answer from one and keep only it.
-    let all = matches!(command, Some(C::Watch(_)));
+    let all = matches!(command, Some(args::Command::Watch(_)));
     let loaded = from::Loaded::read(path, frame, all, limit)?;
     loaded.announce();
     Ok(loaded)

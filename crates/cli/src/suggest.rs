@@ -27,6 +27,11 @@ pub fn better(e: &clap::Error, argv: &[OsString]) -> Option<String> {
         return Some(format!("unknown command '{first}': did you mean 'sockscope {meant}'?"));
     }
     let flag = wrong.split('=').next().unwrap_or(wrong).strip_prefix("--")?;
+    if let Some(sub) = &sub
+        && let Some(takers) = commands_taking(&root, flag)
+    {
+        return Some(format!("--{flag} does not apply to `sockscope {}`; it works with {takers}", sub.get_name()));
+    }
     let command = sub.as_ref().unwrap_or(&root);
     let working = command
         .get_arguments()
@@ -37,6 +42,22 @@ pub fn better(e: &clap::Error, argv: &[OsString]) -> Option<String> {
     Some(format!(
         "unexpected argument '{wrong}': did you mean '--{meant}'? (sockscope{scope} --help lists the options)"
     ))
+}
+
+/// The commands that take `--flag` (the socket table for the root), as a list for a
+/// message; None when none does.
+fn commands_taking(root: &clap::Command, flag: &str) -> Option<String> {
+    let takes = |c: &clap::Command| c.get_arguments().any(|a| a.get_long() == Some(flag));
+    let mut names: Vec<String> = Vec::new();
+    if takes(root) {
+        names.push("the socket table".into());
+    }
+    names.extend(root.get_subcommands().filter(|c| !c.is_hide_set() && takes(c)).map(|c| c.get_name().to_string()));
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(one.clone()),
+        [rest @ .., last] => Some(format!("{} and {last}", rest.join(", "))),
+    }
 }
 
 /// The candidate nearest to `word`, if near enough to be what was meant (an edit or two).

@@ -225,6 +225,78 @@ fn sctp_dccp_vsock_xdp_tipc_are_refused_with_the_reason() {
     }
 }
 
+/// Issue 32 (16): each command's help lists --from, --frame, --max-decompressed, --color and
+/// --file-mode exactly when the command takes them; one that does not says which do.
+#[test]
+fn shared_options_are_listed_only_where_they_work() {
+    let options: [(&str, &[&str]); 5] = [
+        ("--from", &["--from", "/nonexistent.cap"]),
+        ("--frame", &["--from", "/nonexistent.cap", "--frame", "1"]),
+        ("--max-decompressed", &["--max-decompressed", "1g"]),
+        ("--color", &["--color", "never"]),
+        ("--file-mode", &["--file-mode", "600"]),
+    ];
+    let commands = [
+        "",
+        "fds",
+        "who",
+        "doctor",
+        "lab",
+        "trace",
+        "events",
+        "watch",
+        "serve",
+        "record",
+        "diff",
+        "completions",
+        "man",
+    ];
+    let mut took = Vec::new();
+    for command in commands {
+        let mut help_args: Vec<&str> = command.split_whitespace().collect();
+        help_args.push("--help");
+        let help = String::from_utf8_lossy(&sockscope(&help_args).stdout).into_owned();
+        for (option, given) in options {
+            // An option's own line, not a mention in prose.
+            let listed = help.lines().any(|l| {
+                let l = l.trim_start();
+                l.strip_prefix(option).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '=', ',']))
+            });
+            // A flag no command has after it: clap stops at the first it cannot take.
+            let mut args: Vec<&str> = command.split_whitespace().collect();
+            args.extend_from_slice(given);
+            args.push("--no-such-flag");
+            let (code, _, err) = stderr_of(&args);
+            assert_eq!(code, 2, "{args:?}: {err}");
+            let taken = !err.contains("does not apply") && !err.contains(&format!("'{option}'"));
+            assert_eq!(listed, taken, "sockscope {command} {option}: listed {listed}, taken {taken}: {err}");
+            if !taken {
+                assert!(err.contains("it works with"), "{args:?}: {err}");
+            } else {
+                took.push(format!("{command} {option}"));
+            }
+        }
+    }
+    // The capture's, the table's and the writers' own, and only theirs.
+    for expected in [
+        " --from",
+        "fds --from",
+        "watch --frame",
+        "doctor --color",
+        "trace --file-mode",
+        "record --file-mode",
+        "diff --max-decompressed",
+    ] {
+        assert!(took.iter().any(|t| t == expected), "{expected} in {took:?}");
+    }
+    for unexpected in ["trace --from", "serve --color", "events --file-mode", "fds --color", "who --file-mode"] {
+        assert!(!took.iter().any(|t| t == unexpected), "{unexpected} in {took:?}");
+    }
+    // Before the command, as before: moved after it.
+    let (code, _, err) = stderr_of(&["--color", "never", "fds", "--no-such-flag"]);
+    assert!(code == 2 && err.contains("--color does not apply to `sockscope fds`"), "{err}");
+}
+
 /// Issue 32 (16): help points to man pages (an installed binary has no docs/), and `sockscope
 /// man` on a terminal opens the page in man's pager; into a pipe, or with --roff, the roff.
 #[test]

@@ -27,8 +27,7 @@ fn started(name: &'static str, truth: serde_json::Value, lines: Vec<String>, hol
     Started { name, truth, lines, hold }
 }
 
-/// `file_mode`: of the chart a benchmark draws (`--plot`).
-pub fn run(args: &LabArgs, file_mode: u32, out: &mut impl Write) -> anyhow::Result<bool> {
+pub fn run(args: &LabArgs, out: &mut impl Write) -> anyhow::Result<bool> {
     // Signals first, so a Ctrl-C during setup still cleans up.
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -38,7 +37,7 @@ pub fn run(args: &LabArgs, file_mode: u32, out: &mut impl Write) -> anyhow::Resu
         sockscope_lab::enter_private_netns()?;
     }
     let exe = std::env::current_exe().context("cannot find the sockscope executable for lab workers")?;
-    let s = start(&args.scenario, &exe, file_mode)?;
+    let s = start(&args.scenario, &exe)?;
 
     crate::render::lab::started(out, s.name, &s.truth, &s.lines, args.json, args.netns, s.hold.is_some())?;
     out.flush()?;
@@ -68,7 +67,7 @@ fn delta(before: u64, after: u64) -> String {
 }
 
 /// Starts one scenario (or runs one benchmark) and says what it made.
-fn start(scenario: &Scenario, exe: &std::path::Path, file_mode: u32) -> anyhow::Result<Started> {
+fn start(scenario: &Scenario, exe: &std::path::Path) -> anyhow::Result<Started> {
     match scenario {
         Scenario::Backlog { backlog, clients } => start_backlog(*backlog, *clients),
         Scenario::CloseWait { count } => start_close_wait(*count),
@@ -79,16 +78,16 @@ fn start(scenario: &Scenario, exe: &std::path::Path, file_mode: u32) -> anyhow::
         Scenario::Reuseport { listeners, clients } => start_reuseport(*listeners, *clients),
         Scenario::Farm { sockets, processes } => start_farm(*sockets, *processes, exe),
         Scenario::UnixVsTcp { sizes, seconds, bench: b } => {
-            benchmark(b, file_mode, |s| bench::unix_vs_tcp::run(sizes, *seconds, s))
+            benchmark(b, |s| bench::unix_vs_tcp::run(sizes, *seconds, s))
         }
-        Scenario::PollVsEpoll { fds, seconds_per_size, bench: b } => benchmark(b, file_mode, |s| {
+        Scenario::PollVsEpoll { fds, seconds_per_size, bench: b } => benchmark(b, |s| {
             bench::poll_vs_epoll::run(fds, Duration::from_secs_f64(seconds_per_size.clamp(0.01, 10.0)), s)
         }),
         Scenario::Nagle { requests, bench: b } => {
-            benchmark(b, file_mode, |s| bench::nagle::run(*requests, Duration::from_secs(5), s))
+            benchmark(b, |s| bench::nagle::run(*requests, Duration::from_secs(5), s))
         }
         Scenario::BlockingVsEpoll { connections, seconds, bench: b } => {
-            benchmark(b, file_mode, |s| bench::blocking_vs_epoll::run(connections, *seconds, s))
+            benchmark(b, |s| bench::blocking_vs_epoll::run(connections, *seconds, s))
         }
     }
 }
@@ -268,7 +267,6 @@ fn start_farm(sockets: u64, processes: u32, exe: &std::path::Path) -> anyhow::Re
 /// its chart when asked.
 fn benchmark(
     args: &crate::args::BenchArgs,
-    file_mode: u32,
     run: impl FnOnce(bench::Settings) -> Result<bench::report::Report, sockscope_lab::LabError>,
 ) -> anyhow::Result<Started> {
     let pin = if args.cpus.is_empty() {
@@ -279,7 +277,8 @@ fn benchmark(
     let report = run(bench::Settings { runs: usize::from(args.runs), pin })?;
     let mut lines = report.lines();
     if let Some(path) = &args.plot {
-        bench::plot::write_svg(path, &bench::plot::panels(&report), file_mode)?;
+        let mode = args.file_mode.file_mode.unwrap_or(sockscope_core::outfile::PRIVATE);
+        bench::plot::write_svg(path, &bench::plot::panels(&report), mode)?;
         lines.push(format!("chart: {}", path.display()));
     }
     Ok(started(report.benchmark, serde_json::to_value(&report)?, lines, None))
