@@ -24,7 +24,7 @@ const DOCS: &str = include_str!("../../../docs/json.md");
 const MAPS: [&str; 4] = ["states", "evidence", "thresholds", "made"];
 
 /// Documented keys no population here can make, and why.
-const NOT_MADE_HERE: [(&str, &str); 30] = [
+const NOT_MADE_HERE: [(&str, &str); 32] = [
     ("capture", "only with --from (capture_documents_are_documented)"),
     ("path", "in capture"),
     ("host", "in capture"),
@@ -55,6 +55,8 @@ const NOT_MADE_HERE: [(&str, &str); 30] = [
     ("namespace", "in `who`, only with --netns or --all-netns (tests/containers.rs)"),
     ("netns_name", "in `events`, only with --netns or --all-netns, for a named namespace (tests/events.rs)"),
     ("inet_sockopt", "only with --inet-sockopt (tests/ss_parity.rs)"),
+    ("mptcp", "only for MPTCP sockets (tests/ss_parity.rs mptcp_sockets_are_read_as_ss_m_reads_them)"),
+    ("ulp", "only for TCP sockets with an upper layer, MPTCP subflows and kTLS (tests/ss_parity.rs)"),
 ];
 
 /// The backquoted words of the first column of every table row in `## title` (to the next

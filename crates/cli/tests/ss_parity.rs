@@ -384,6 +384,22 @@ fn summary_equals_ss_summary() {
     // more netlink sockets than sockscope).
     let total = |l: &str| l.trim_start_matches("Total: ").parse::<i64>().unwrap();
     assert!((total(&ours[0]) - total(&theirs[0])).abs() <= 4, "{} vs {}", ours[0], theirs[0]);
+    // Unix and packet sockets from the kernel's counts, netlink from a dump: each what the
+    // table lists in this namespace (the counting tool's own sock_diag socket in both).
+    let _stream = UnixStream::pair().unwrap();
+    let _dgram = std::os::unix::net::UnixDatagram::pair().unwrap();
+    let (packet, _) = Holder::start(
+        "import socket, sys\ns = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\nprint(1, flush=True)\nsys.stdin.readline()",
+    );
+    let line = sockscope_ok(&["-s"]).lines().find(|l| l.starts_with("UNIX:")).unwrap().to_string();
+    let n: Vec<usize> =
+        line.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).map(|w| w.parse().unwrap()).collect();
+    let rows = |args: &[&str]| sockscope_ok(args).lines().count();
+    assert_eq!(n[0], rows(&["-xaH"]), "{line}");
+    assert_eq!(n[1], rows(&["-0aH"]), "{line}");
+    assert_eq!(n[2], rows(&["-A", "netlink", "-aH"]), "{line}");
+    assert!(n[0] >= 4 && n[1] == 1, "{line}");
+    drop(packet);
 }
 
 /// Issue 12: `autobound` with --kernel-filter off or only disagreed with the default mode

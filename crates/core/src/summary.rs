@@ -3,8 +3,10 @@
 //! The totals are ss's: read from the kernel's counters (/proc/net/sockstat, sockstat6 and
 //! the Tcp CurrEstab of /proc/net/snmp), as ss reads them, so no socket is listed to count it
 //! (0.1 s at 100k sockets became a millisecond). Some of those counters are the namespace's,
-//! some the host's (TCP orphans and allocations). Listeners, SYN-RECV, Unix, packet and
-//! netlink sockets, which the counters do not give, are counted from a dump of just them.
+//! some the host's (TCP orphans and allocations). Unix and packet sockets are the kernel's
+//! per-protocol counts (/proc/net/protocols); listeners and netlink sockets, which no counter
+//! gives, are counted from dumps of just them, which never walk the connections: the time
+//! stays that of the counters whatever the number of connections.
 
 use crate::model::{Endpoint, Family, Netid, SockState, Socket};
 use crate::snapshot::Snapshot;
@@ -33,7 +35,9 @@ pub struct TcpTotals {
     pub orphaned: usize,
     pub timewait: usize,
     pub listening: usize,
-    pub syn_recv: usize,
+    /// Not counted: the kernel keeps no count of connections being set up, and counting
+    /// them walks every connection (`sockscope -tn state syn-recv` lists them). Always null.
+    pub syn_recv: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -62,21 +66,29 @@ impl Totals {
         let sockstat = crate::diagnose::observe::sockstat(host);
         let snmp = host.counters(&[], &mut Vec::new());
         let n = |key: &str| sockstat.get(key).copied().map_or(0, |v| usize::try_from(v).unwrap_or(usize::MAX));
-        // What the counters do not say, from a dump of only those sockets.
+        // What the counters do not say, from dumps that never walk the connections: the
+        // listeners (the kernel walks its listening hash alone), netlink sockets (a few per
+        // daemon), and Unix and packet sockets when /proc/net/protocols cannot count them.
         use crate::model::StateSet;
-        let tcp = crate::Selection::exact(
-            &[Netid::Tcp],
-            &[Family::Inet, Family::Inet6],
-            StateSet::of(&[SockState::Listen, SockState::SynRecv, SockState::NewSynRecv]),
-        );
-        // Every table but the IP ones, whose counters sockstat has.
-        let not_ip: Vec<Netid> =
-            Netid::ALL.into_iter().filter(|n| !matches!(n, Netid::Tcp | Netid::Udp | Netid::Raw)).collect();
-        let others = crate::Selection::exact(
-            &not_ip,
-            &[Family::Unix, Family::Packet, Family::Netlink],
-            StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit()),
-        );
+        let in_use = protocols_in_use(host);
+        let unix_packet =
+            in_use.as_ref().and_then(|p| Some((p.get("UNIX-STREAM")? + p.get("UNIX")?, *p.get("PACKET")?)));
+        let tcp =
+            crate::Selection::exact(&[Netid::Tcp], &[Family::Inet, Family::Inet6], StateSet::of(&[SockState::Listen]));
+        let mut tables = vec![Netid::Netlink];
+        let mut families = vec![Family::Netlink];
+        if unix_packet.is_none() {
+            tables.extend([
+                Netid::UnixStream,
+                Netid::UnixDgram,
+                Netid::UnixSeqpacket,
+                Netid::PacketRaw,
+                Netid::PacketDgram,
+            ]);
+            families.extend([Family::Unix, Family::Packet]);
+        }
+        let others =
+            crate::Selection::exact(&tables, &families, StateSet(StateSet::ALL.0 | SockState::BoundInactive.bit()));
         let mut warnings = Vec::new();
         let mut t = Totals::default();
         for selection in [tcp, others] {
@@ -87,14 +99,17 @@ impl Totals {
             warnings.extend(snap.warnings);
             for s in &snap.sockets {
                 match s.netid {
-                    Netid::Tcp if s.state == SockState::Listen => t.tcp.listening += 1,
-                    Netid::Tcp => t.tcp.syn_recv += 1,
+                    Netid::Tcp => t.tcp.listening += 1,
                     Netid::UnixStream | Netid::UnixDgram | Netid::UnixSeqpacket => t.unix += 1,
                     Netid::PacketRaw | Netid::PacketDgram => t.packet += 1,
                     Netid::Netlink => t.netlink += 1,
                     _ => {}
                 }
             }
+        }
+        if let Some((unix, packet)) = unix_packet {
+            t.unix = unix;
+            t.packet = packet;
         }
         let (tcp4, tcp6, tw, alloc) = (n("TCP.inuse"), n("TCP6.inuse"), n("TCP.tw"), n("TCP.alloc"));
         t.total = n("sockets.used");
@@ -113,6 +128,21 @@ impl Totals {
         t.frag = row(n("FRAG.inuse"), n("FRAG6.inuse"));
         Ok((t, warnings))
     }
+}
+
+/// The sockets in use per protocol (/proc/net/protocols' "sockets" column: the kernel's
+/// per-namespace count), by protocol name; None when the file cannot be read (an old
+/// capture) or does not parse.
+fn protocols_in_use(host: &dyn crate::hosts::Host) -> Option<HashMap<String, usize>> {
+    let text = host.text_of("net/protocols")?;
+    let mut lines = text.lines();
+    let column = lines.next()?.split_whitespace().position(|h| h == "sockets")?;
+    let mut out = HashMap::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        out.insert(fields.first()?.to_string(), fields.get(column)?.parse().ok()?);
+    }
+    Some(out)
 }
 
 /// What `--summary-by` groups on.

@@ -73,8 +73,9 @@ pub const EVERYTHING: Extensions =
 
 /// The kernel text files a frame keeps, by path under /proc (the network ones of the
 /// recording thread's namespace).
-pub const KERNEL_FILES: [&str; 14] = [
+pub const KERNEL_FILES: [&str; 15] = [
     "net/netstat",
+    "net/protocols",
     "net/snmp",
     "net/snmp6",
     "net/sockstat",
