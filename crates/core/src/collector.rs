@@ -106,33 +106,7 @@ impl Collector {
         let opts = &self.opts;
         let mut snap = Snapshot::default();
         let sel = &opts.selection;
-        let compiled = match (&opts.filter, opts.kernel_filter, opts.source) {
-            (Some(f), KernelFilter::Auto | KernelFilter::Only, Source::Auto | Source::Netlink) => {
-                Some(bytecode::compile(f))
-            }
-            _ => None,
-        };
-        if compiled == Some(Compiled::TooLong) {
-            if opts.kernel_filter == KernelFilter::Only {
-                return Err(SnapshotError::Unsupported(format!(
-                    "this filter compiles to a kernel program longer than the {} bytes sock_diag can carry; drop --kernel-filter only to filter in user space",
-                    bytecode::MAX_LEN
-                )));
-            }
-            snap.warnings.push(format!(
-                "the filter is too long for a kernel program (over {} bytes); filtering in user space",
-                bytecode::MAX_LEN
-            ));
-        }
-        let code = compiled.and_then(Compiled::program);
-        if let Some(f) = &opts.filter {
-            check_evaluable(f, code.is_some())?;
-            if opts.kernel_filter == KernelFilter::Only && code.is_none() {
-                return Err(SnapshotError::Unsupported(
-                    "this filter cannot run in the kernel (it names Unix paths, states or owners)".into(),
-                ));
-            }
-        }
+        let code = kernel_program(opts, &mut snap.warnings)?;
         let needs_owners =
             opts.filter.as_ref().is_some_and(|f| f.preds().iter().any(|p| matches!(p, Pred::Pid(_) | Pred::Comm(_))));
         self.collections += 1;
@@ -559,6 +533,41 @@ fn dump(
     Ok(())
 }
 
+/// The filter's kernel program, when the kernel is to run it: None without a filter, with
+/// --kernel-filter off or --source proc, or for a filter no program can express (then
+/// filtered in user space, said in `warnings` when it is too long). Refuses what cannot be
+/// decided at all.
+pub(crate) fn kernel_program(
+    opts: &SnapshotOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Vec<u8>>, SnapshotError> {
+    let Some(f) = &opts.filter else { return Ok(None) };
+    let compiled = match (opts.kernel_filter, opts.source) {
+        (KernelFilter::Auto | KernelFilter::Only, Source::Auto | Source::Netlink) => Some(bytecode::compile(f)),
+        _ => None,
+    };
+    if compiled == Some(Compiled::TooLong) {
+        if opts.kernel_filter == KernelFilter::Only {
+            return Err(SnapshotError::Unsupported(format!(
+                "this filter compiles to a kernel program longer than the {} bytes sock_diag can carry; drop --kernel-filter only to filter in user space",
+                bytecode::MAX_LEN
+            )));
+        }
+        warnings.push(format!(
+            "the filter is too long for a kernel program (over {} bytes); filtering in user space",
+            bytecode::MAX_LEN
+        ));
+    }
+    let code = compiled.and_then(Compiled::program);
+    check_evaluable(f, code.is_some())?;
+    if opts.kernel_filter == KernelFilter::Only && code.is_none() {
+        return Err(SnapshotError::Unsupported(
+            "this filter cannot run in the kernel (it names Unix paths, states or owners)".into(),
+        ));
+    }
+    Ok(code)
+}
+
 /// MPTCP sockets could not be read (no mptcp_diag, or /proc asked for): said when the
 /// kernel has MPTCP, so some may exist; a kernel without it has none, and nothing is missing.
 pub(crate) fn mptcp_unread(snap: &mut Snapshot, why: &str) {
@@ -572,7 +581,7 @@ pub(crate) fn kernel_has_mptcp() -> bool {
     std::path::Path::new("/proc/sys/net/mptcp").exists()
 }
 
-fn refused_program(result: &Result<Vec<(Netid, NetlinkError)>, NetlinkError>) -> bool {
+pub(crate) fn refused_program(result: &Result<Vec<(Netid, NetlinkError)>, NetlinkError>) -> bool {
     let refused = |e: &NetlinkError| match e {
         NetlinkError::Io { errno, .. } | NetlinkError::Unsupported { errno, .. } => {
             *errno == rustix::io::Errno::PERM || *errno == rustix::io::Errno::INVAL
@@ -586,7 +595,7 @@ fn refused_program(result: &Result<Vec<(Netid, NetlinkError)>, NetlinkError>) ->
 }
 
 /// Conditions only the kernel can decide must reach it.
-fn check_evaluable(f: &Expr, in_kernel: bool) -> Result<(), SnapshotError> {
+pub(crate) fn check_evaluable(f: &Expr, in_kernel: bool) -> Result<(), SnapshotError> {
     if in_kernel {
         return Ok(());
     }

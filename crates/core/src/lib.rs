@@ -25,6 +25,7 @@ pub mod process;
 pub mod select;
 pub mod snapshot;
 pub mod sockopts;
+pub mod stream;
 pub mod summary;
 pub mod text;
 pub mod unix_peer;

@@ -45,6 +45,11 @@ pub fn run(
             write_sockets(out, &snap, rows, plan, terminal_width, header)
         });
     }
+    if plan.action == Action::List
+        && let Some(done) = stream_sockets(plan, out, terminal_width)?
+    {
+        return Ok(done);
+    }
     let snap = plan.host.snapshot(&plan.collect).context("cannot read sockets")?;
     note_fallbacks(&snap, &plan.output);
     for w in &snap.warnings {
@@ -82,6 +87,65 @@ pub fn run(
             Ok(true)
         }
     }
+}
+
+/// The table or JSON lines written as the kernel's dump yields the sockets, none kept: when
+/// nothing printed needs another socket (no owners, options or namespaces; the inet tables,
+/// whose rows stand alone). None when the listing must be taken whole.
+fn stream_sockets(
+    plan: &ListPlan,
+    out: &mut impl Write,
+    terminal_width: Option<usize>,
+) -> anyhow::Result<Option<bool>> {
+    let o = &plan.output;
+    let streamable_output = matches!(o.format, Format::Table | Format::JsonLines) && !o.sockopts;
+    if !streamable_output || !sockscope_core::stream::can_stream(&plan.collect) {
+        return Ok(None);
+    }
+    let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
+    namer.interfaces.read_in(&plan.host, &plan.collect.namespaces);
+    let cgroups = o.cgroups.then(|| plan.host.cgroup_paths());
+    let table = table_options(plan, cgroups.clone(), None, terminal_width, true);
+    let extras =
+        sockets_json::Extras { cgroups: cgroups.as_ref(), sockopts: None, inet_sockopt: o.details.inet_sockopt };
+    let empty = Snapshot::default();
+    // The first write error stops the writing (the dump then ends unread); it is returned.
+    let mut failed: Option<std::io::Error> = None;
+    let notes = match o.format {
+        Format::Table => {
+            let mut namer_for_table = namer;
+            let mut batches = sockets::Batches::new(&table, &mut namer_for_table);
+            let notes = plan.host.stream(&plan.collect, &mut |s| {
+                if failed.is_none()
+                    && let Err(e) = batches.push(s, out)
+                {
+                    failed = Some(e);
+                }
+            });
+            if failed.is_none()
+                && let Err(e) = batches.flush(out)
+            {
+                failed = Some(e);
+            }
+            notes
+        }
+        _ => plan.host.stream(&plan.collect, &mut |s| {
+            if failed.is_none()
+                && let Err(e) = sockets_json::write(out, &empty, &[&s], &mut namer, extras, None, true)
+            {
+                failed = Some(e);
+            }
+        }),
+    };
+    let Some(snap) = notes.context("cannot read sockets")? else { return Ok(None) };
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    note_fallbacks(&snap, o);
+    for w in &snap.warnings {
+        crate::stderr_line!("sockscope: warning: {w}");
+    }
+    Ok(Some(true))
 }
 
 /// -D FILE: the TCP sockets the filter selects, as ss -D writes them; nothing on the terminal.
@@ -178,21 +242,33 @@ fn write_sockets(
             sockets_json::write(&mut out, snap, rows, &mut namer, extras, plan.capture.as_ref(), lines)?;
         }
         Format::Table => {
-            let table = sockets::TableOptions {
-                netid_column: o.netid_column,
-                state_column: o.state_column,
-                header: o.header && header,
-                processes: o.processes,
-                contexts: o.contexts,
-                details: crate::render::details::DetailFlags { cgroups, sockopts, ..o.details.clone() },
-                oneline: o.oneline,
-                max_width: if o.oneline { None } else { terminal_width },
-                colour: o.colour,
-            };
+            let table = table_options(plan, cgroups, sockopts, terminal_width, header);
             sockets::write(&mut out, snap, rows, &mut namer, &table)?;
         }
     }
     Ok(())
+}
+
+/// How the table is drawn. `header`: whether it starts with its header (unless -H).
+fn table_options(
+    plan: &ListPlan,
+    cgroups: Option<std::collections::HashMap<u64, String>>,
+    sockopts: Option<std::sync::Arc<sockscope_core::sockopts::Report>>,
+    terminal_width: Option<usize>,
+    header: bool,
+) -> sockets::TableOptions {
+    let o = &plan.output;
+    sockets::TableOptions {
+        netid_column: o.netid_column,
+        state_column: o.state_column,
+        header: o.header && header,
+        processes: o.processes,
+        contexts: o.contexts,
+        details: crate::render::details::DetailFlags { cgroups, sockopts, ..o.details.clone() },
+        oneline: o.oneline,
+        max_width: if o.oneline { None } else { terminal_width },
+        colour: o.colour,
+    }
 }
 
 /// Reading a table from /proc/net is normal (raw sockets on most kernels): it is said only

@@ -62,6 +62,52 @@ pub fn write(
     Table::write_parts(&parts, out, opts.header, trailing, opts.max_width)
 }
 
+/// The table written as the sockets arrive, a batch of rows at a time (`write` when they
+/// are all at hand): memory for one batch, whatever the number of sockets.
+pub struct Batches<'a> {
+    opts: &'a TableOptions,
+    namer: &'a mut Namer,
+    pending: Vec<Socket>,
+    widths: Vec<usize>,
+    header: bool,
+    empty: Snapshot,
+}
+
+/// Rows per batch: enough that the widths settle early, few enough to hold (about 1.5 MB).
+const BATCH_ROWS: usize = 16_384;
+
+impl<'a> Batches<'a> {
+    pub fn new(opts: &'a TableOptions, namer: &'a mut Namer) -> Batches<'a> {
+        Batches {
+            opts,
+            namer,
+            pending: Vec::new(),
+            widths: Vec::new(),
+            header: opts.header,
+            empty: Snapshot::default(),
+        }
+    }
+
+    pub fn push(&mut self, s: Socket, out: &mut dyn Write) -> io::Result<()> {
+        self.pending.push(s);
+        if self.pending.len() >= BATCH_ROWS { self.flush(out) } else { Ok(()) }
+    }
+
+    /// Writes what is pending; at the end, the header even with no rows (as `write` does).
+    pub fn flush(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.pending.is_empty() && !self.header {
+            return Ok(());
+        }
+        let rows: Vec<&Socket> = self.pending.iter().collect();
+        let mut table = fill(&self.empty, &rows, self.namer, self.opts);
+        let trailing = self.opts.processes.then_some("Process");
+        table.write_batch(out, &mut self.widths, self.header, trailing, self.opts.max_width)?;
+        self.header = false;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
 /// With sockets of more than one network namespace, a first column names each one's
 /// (escaped: names and pod names come from the file system).
 fn netns_labels(snap: &Snapshot) -> Option<std::collections::HashMap<u64, String>> {

@@ -204,6 +204,39 @@ impl Table {
         Ok(())
     }
 
+    /// Writes this table's rows with the widths of the batches written before (`widths`,
+    /// empty at first), widened for these rows and never narrowed, then forgets the rows: a
+    /// listing written as it is read, whose columns can only widen further down (as ss's do
+    /// when it writes a long listing in pieces). `header`: the heading line first.
+    pub fn write_batch(
+        &mut self,
+        out: &mut dyn Write,
+        widths: &mut Vec<usize>,
+        header: bool,
+        trailing_heading: Option<&str>,
+        max_width: Option<usize>,
+    ) -> io::Result<()> {
+        if widths.is_empty() {
+            *widths = vec![0; self.cells_per_row - 1];
+        }
+        self.widen(widths);
+        if header {
+            self.widen_for_headings(widths);
+            out.write_all(self.header_line(widths, trailing_heading).as_bytes())?;
+        }
+        let fixed = self.fixed_width(widths);
+        let mut line = String::with_capacity(fixed + 64);
+        for r in 0..self.rows() {
+            line.clear();
+            self.format_row(r, widths, fixed, max_width, &mut line);
+            out.write_all(line.as_bytes())?;
+        }
+        self.arena.clear();
+        self.ends.clear();
+        self.seps.clear();
+        Ok(())
+    }
+
     /// The width of everything before the trailing cell.
     fn fixed_width(&self, widths: &[usize]) -> usize {
         self.columns.iter().enumerate().map(|(c, col)| self.column_width(widths, c, col) + 1).sum()

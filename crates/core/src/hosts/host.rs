@@ -16,6 +16,17 @@ pub trait Host: Send + Sync {
     /// The sockets `opts` selects and filters, with their owners when asked.
     fn snapshot(&self, opts: &SnapshotOptions) -> Result<Snapshot, SnapshotError>;
 
+    /// The same sockets handed to `sink` one at a time as they are read, never all kept:
+    /// returns the snapshot's notes with no sockets, or None when this host or `opts` cannot
+    /// be streamed (then take a snapshot). A capture holds its sockets anyway: None.
+    fn stream(
+        &self,
+        _opts: &SnapshotOptions,
+        _sink: &mut dyn FnMut(Socket),
+    ) -> Result<Option<Snapshot>, SnapshotError> {
+        Ok(None)
+    }
+
     /// A source of repeated snapshots of `opts` (`watch`, `serve`): live, one collector that
     /// keeps its caches between looks; from a capture, its look each time.
     fn refresher(&self, opts: SnapshotOptions) -> Box<dyn Refresh>;

@@ -51,6 +51,10 @@ impl Host for LiveHost {
         Collector::once(opts.clone()).take()
     }
 
+    fn stream(&self, opts: &SnapshotOptions, sink: &mut dyn FnMut(Socket)) -> Result<Option<Snapshot>, SnapshotError> {
+        crate::stream::sockets(opts, sink)
+    }
+
     fn refresher(&self, opts: SnapshotOptions) -> Box<dyn Refresh> {
         Box::new(Collecting(Collector::new(opts)))
     }

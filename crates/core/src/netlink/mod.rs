@@ -129,6 +129,42 @@ impl DiagSocket {
         out: &mut Vec<Socket>,
     ) -> Result<Vec<(Netid, NetlinkError)>, NetlinkError> {
         let sel = &q.selection;
+        let mut q = q.clone();
+        if q.one_walk
+            && sel.has_netid(Netid::Tcp)
+            && sel.has_family(crate::Family::Inet)
+            && sel.has_family(crate::Family::Inet6)
+        {
+            let start = out.len();
+            let ext = q.extensions.inet_ext_for(Netid::Tcp);
+            let req = request::tcp_both_families(sel.states, ext, q.bytecode)
+                .ok_or(NetlinkError::ProgramTooLong { len: q.bytecode.map_or(0, <[u8]>::len) })?;
+            match self.dump_as(TCPDIAG_GETSOCK, "tcp", &req, |p| keep_inet(p, Netid::Tcp, &q, &mut |s| out.push(s))) {
+                Ok(()) => {
+                    // IPv4 first, as the per-family dumps (and ss) give them.
+                    let (v4, v6): (Vec<Socket>, Vec<Socket>) =
+                        out.drain(start..).partition(|s| s.family != crate::Family::Inet6);
+                    out.extend(v4);
+                    out.extend(v6);
+                    q.selection = sel.without(Netid::Tcp);
+                    return self.collect_each(&q, &mut |s| out.push(s));
+                }
+                // An old kernel without the older request: one walk per family below.
+                Err(NetlinkError::Unsupported { .. }) => out.truncate(start),
+                Err(e) => return Err(e),
+            }
+        }
+        self.collect_each(&q, &mut |s| out.push(s))
+    }
+
+    /// The same, handing each socket to `sink` as it is read instead of keeping it (the
+    /// table's streaming path), one dump per table and family (`one_walk` is not used).
+    pub fn collect_each(
+        &mut self,
+        q: &Query<'_>,
+        sink: &mut dyn FnMut(Socket),
+    ) -> Result<Vec<(Netid, NetlinkError)>, NetlinkError> {
+        let sel = &q.selection;
         let mut failed = Vec::new();
         let inet = [
             (Netid::Tcp, u16::from(IPPROTO_TCP), "tcp"),
@@ -141,50 +177,13 @@ impl DiagSocket {
                 continue;
             }
             let ext = q.extensions.inet_ext_for(netid);
-            let vitals_only = q.extensions.vitals && !q.extensions.tcp_info;
-            let keep = |p: &[u8], out: &mut Vec<Socket>| {
-                if let Some(mut s) = parse::inet(p, netid).filter(|s| sel.matches(s)) {
-                    if q.extensions.inet_sockopt
-                        && let Some(bits) = parse::inet_sockopt(p)
-                    {
-                        s.details_mut().extra_mut().inet_sockopt = Some(bits);
-                    }
-                    if vitals_only && let Some(d) = &mut s.details {
-                        // Keep ~40 bytes of the kernel's ~240 (the copy is freed at once).
-                        d.tcp_vitals = d.tcp_info.take().map(|t| t.vitals());
-                    }
-                    out.push(s);
-                }
-            };
-            if netid == Netid::Tcp
-                && q.one_walk
-                && sel.has_family(crate::Family::Inet)
-                && sel.has_family(crate::Family::Inet6)
-            {
-                let start = out.len();
-                let req = request::tcp_both_families(sel.states, ext, q.bytecode)
-                    .ok_or(NetlinkError::ProgramTooLong { len: q.bytecode.map_or(0, <[u8]>::len) })?;
-                match self.dump_as(TCPDIAG_GETSOCK, name, &req, |p| keep(p, out)) {
-                    Ok(()) => {
-                        // IPv4 first, as the per-family dumps (and ss) give them.
-                        let (v4, v6): (Vec<Socket>, Vec<Socket>) =
-                            out.drain(start..).partition(|s| s.family != crate::Family::Inet6);
-                        out.extend(v4);
-                        out.extend(v6);
-                        continue;
-                    }
-                    // An old kernel without the older request: one walk per family below.
-                    Err(NetlinkError::Unsupported { .. }) => out.truncate(start),
-                    Err(e) => return Err(e),
-                }
-            }
             for (family, af) in [(crate::Family::Inet, AF_INET), (crate::Family::Inet6, AF_INET6)] {
                 if !sel.has_family(family) {
                     continue;
                 }
                 let req = request::inet_any(af, proto, sel.states, ext, q.bytecode)
                     .ok_or(NetlinkError::ProgramTooLong { len: q.bytecode.map_or(0, <[u8]>::len) })?;
-                let result = self.dump(name, &req, |p| keep(p, out));
+                let result = self.dump(name, &req, |p| keep_inet(p, netid, q, sink));
                 if let Err(e) = result {
                     failed.push((netid, classify(e)?));
                     break;
@@ -195,7 +194,7 @@ impl DiagSocket {
         if unix.iter().any(|n| sel.has_netid(*n)) {
             let result = self.dump("unix", &request::unix(sel.states, q.extensions), |p| {
                 if let Some(s) = parse::unix(p).filter(|s| sel.matches(s)) {
-                    out.push(s);
+                    sink(s);
                 }
             });
             if let Err(e) = result {
@@ -208,7 +207,7 @@ impl DiagSocket {
         if sel.has_netid(Netid::PacketRaw) || sel.has_netid(Netid::PacketDgram) {
             let result = self.dump("packet", &request::packet(q.extensions), |p| {
                 if let Some(s) = parse::packet(p).filter(|s| sel.matches(s)) {
-                    out.push(s);
+                    sink(s);
                 }
             });
             if let Err(e) = result {
@@ -221,7 +220,7 @@ impl DiagSocket {
         if sel.has_netid(Netid::Netlink) {
             let result = self.dump("netlink", &request::netlink(q.extensions), |p| {
                 if let Some(s) = parse::netlink(p).filter(|s| sel.matches(s)) {
-                    out.push(s);
+                    sink(s);
                 }
             });
             if let Err(e) = result {
@@ -315,6 +314,24 @@ pub struct Query<'a> {
     /// rather than one per family: worth it where the walk costs more than the sockets, in
     /// a namespace of a host with many (every namespace's dump walks all of the host's).
     pub one_walk: bool,
+}
+
+/// One inet reply: parsed, selected, trimmed as the query asks, and handed to `sink`.
+fn keep_inet(p: &[u8], netid: Netid, q: &Query<'_>, sink: &mut dyn FnMut(Socket)) {
+    let Some(mut s) = parse::inet(p, netid).filter(|s| q.selection.matches(s)) else { return };
+    if q.extensions.inet_sockopt
+        && let Some(bits) = parse::inet_sockopt(p)
+    {
+        s.details_mut().extra_mut().inet_sockopt = Some(bits);
+    }
+    if q.extensions.vitals
+        && !q.extensions.tcp_info
+        && let Some(d) = &mut s.details
+    {
+        // Keep ~40 bytes of the kernel's ~240 (the copy is freed at once).
+        d.tcp_vitals = d.tcp_info.take().map(|t| t.vitals());
+    }
+    sink(s);
 }
 
 /// Keeps "this table is not supported" errors (to fall back on /proc) and turns the rest
