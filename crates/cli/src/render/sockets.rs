@@ -28,6 +28,10 @@ pub struct TableOptions {
 /// Rows per thread below which filling the table on one thread is cheaper.
 const ROWS_PER_THREAD: usize = 8192;
 
+/// Rows formatted before they are written: the formatted text of a million rows (about
+/// 130 MB) is never held at once. Columns widen, never narrow, from one piece to the next.
+const ROWS_PER_PIECE: usize = 65_536;
+
 pub fn write(
     out: &mut impl Write,
     snap: &Snapshot,
@@ -35,31 +39,51 @@ pub fn write(
     namer: &mut Namer,
     opts: &TableOptions,
 ) -> io::Result<()> {
-    // Formatting 100k rows is a sizeable serial tail after the collection, so the rows are
-    // split over the cores; each part gets its own table and namer, joined in order.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sockets.len() / ROWS_PER_THREAD);
-    let parts = if threads <= 1 {
-        vec![fill(snap, sockets, namer, opts)]
-    } else {
-        let part_len = sockets.len().div_ceil(threads);
-        let mut chunks = sockets.chunks(part_len);
-        let first = chunks.next().unwrap_or_default();
-        std::thread::scope(|sc| {
-            let helpers: Vec<_> = chunks
-                .map(|chunk| {
-                    let mut namer = namer.fork();
-                    sc.spawn(move || fill(snap, chunk, &mut namer, opts))
-                })
-                .collect();
-            let mut parts = vec![fill(snap, first, namer, opts)];
-            for h in helpers {
-                parts.push(h.join().map_err(|_| io::Error::other("formatting the table failed"))?);
-            }
-            Ok::<_, io::Error>(parts)
-        })?
-    };
     let trailing = opts.processes.then_some("Process");
-    Table::write_parts(&parts, out, opts.header, trailing, opts.max_width)
+    let mut widths = Vec::new();
+    let mut header = opts.header;
+    let mut pieces = sockets.chunks(ROWS_PER_PIECE).peekable();
+    if pieces.peek().is_none() {
+        // No rows: the header alone.
+        let parts = [fill(snap, &[], namer, opts)];
+        return Table::write_parts_after(&parts, out, &mut widths, header, trailing, opts.max_width);
+    }
+    for piece in pieces {
+        let parts = fill_parallel(snap, piece, namer, opts)?;
+        Table::write_parts_after(&parts, out, &mut widths, header, trailing, opts.max_width)?;
+        header = false;
+    }
+    Ok(())
+}
+
+/// These rows' tables: formatting many rows is a sizeable serial tail after the collection,
+/// so they are split over the cores; each part gets its own table and namer, in order.
+fn fill_parallel(
+    snap: &Snapshot,
+    sockets: &[&Socket],
+    namer: &mut Namer,
+    opts: &TableOptions,
+) -> io::Result<Vec<Table>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sockets.len() / ROWS_PER_THREAD);
+    if threads <= 1 {
+        return Ok(vec![fill(snap, sockets, namer, opts)]);
+    }
+    let part_len = sockets.len().div_ceil(threads);
+    let mut chunks = sockets.chunks(part_len);
+    let first = chunks.next().unwrap_or_default();
+    std::thread::scope(|sc| {
+        let helpers: Vec<_> = chunks
+            .map(|chunk| {
+                let mut namer = namer.fork();
+                sc.spawn(move || fill(snap, chunk, &mut namer, opts))
+            })
+            .collect();
+        let mut parts = vec![fill(snap, first, namer, opts)];
+        for h in helpers {
+            parts.push(h.join().map_err(|_| io::Error::other("formatting the table failed"))?);
+        }
+        Ok(parts)
+    })
 }
 
 /// The table written as the sockets arrive, a batch of rows at a time (`write` when they

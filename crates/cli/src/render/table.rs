@@ -180,34 +180,49 @@ impl Table {
         trailing_heading: Option<&str>,
         max_width: Option<usize>,
     ) -> io::Result<()> {
+        Table::write_parts_after(parts, out, &mut Vec::new(), header, trailing_heading, max_width)
+    }
+
+    /// `write_parts` for a listing written in pieces: `widths` are those of the pieces
+    /// written before (empty at first), widened for these rows and never narrowed, so the
+    /// columns can only widen further down (as ss's do when it writes a long listing in
+    /// pieces). `header`: the heading line first.
+    pub fn write_parts_after(
+        parts: &[Table],
+        out: &mut impl Write,
+        widths: &mut Vec<usize>,
+        header: bool,
+        trailing_heading: Option<&str>,
+        max_width: Option<usize>,
+    ) -> io::Result<()> {
         let Some(first) = parts.first() else { return Ok(()) };
-        let mut widths = vec![0usize; first.cells_per_row - 1];
+        if widths.is_empty() {
+            *widths = vec![0usize; first.cells_per_row - 1];
+        }
         for part in parts {
             debug_assert_eq!(part.cells_per_row, first.cells_per_row);
-            part.widen(&mut widths);
+            part.widen(widths);
         }
         if header {
-            first.widen_for_headings(&mut widths);
+            first.widen_for_headings(widths);
         }
-        let fixed = first.fixed_width(&widths);
+        let fixed = first.fixed_width(widths);
         if header {
-            out.write_all(first.header_line(&widths, trailing_heading).as_bytes())?;
+            out.write_all(first.header_line(widths, trailing_heading).as_bytes())?;
         }
         let mut line = String::with_capacity(fixed + 64);
         for part in parts {
             for r in 0..part.rows() {
                 line.clear();
-                part.format_row(r, &widths, fixed, max_width, &mut line);
+                part.format_row(r, widths, fixed, max_width, &mut line);
                 out.write_all(line.as_bytes())?;
             }
         }
         Ok(())
     }
 
-    /// Writes this table's rows with the widths of the batches written before (`widths`,
-    /// empty at first), widened for these rows and never narrowed, then forgets the rows: a
-    /// listing written as it is read, whose columns can only widen further down (as ss's do
-    /// when it writes a long listing in pieces). `header`: the heading line first.
+    /// Writes this table's rows after the pieces before (`write_parts_after`), then forgets
+    /// them, to be filled with the next piece.
     pub fn write_batch(
         &mut self,
         out: &mut dyn Write,
@@ -216,21 +231,14 @@ impl Table {
         trailing_heading: Option<&str>,
         max_width: Option<usize>,
     ) -> io::Result<()> {
-        if widths.is_empty() {
-            *widths = vec![0; self.cells_per_row - 1];
-        }
-        self.widen(widths);
-        if header {
-            self.widen_for_headings(widths);
-            out.write_all(self.header_line(widths, trailing_heading).as_bytes())?;
-        }
-        let fixed = self.fixed_width(widths);
-        let mut line = String::with_capacity(fixed + 64);
-        for r in 0..self.rows() {
-            line.clear();
-            self.format_row(r, widths, fixed, max_width, &mut line);
-            out.write_all(line.as_bytes())?;
-        }
+        Table::write_parts_after(
+            std::slice::from_ref(self),
+            &mut &mut *out,
+            widths,
+            header,
+            trailing_heading,
+            max_width,
+        )?;
         self.arena.clear();
         self.ends.clear();
         self.seps.clear();

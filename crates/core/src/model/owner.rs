@@ -87,44 +87,75 @@ impl OwnerScanReport {
 }
 
 /// inode → owners, built in one pass over /proc/*/fd. Entries are kept in one flat vector
-/// sorted by inode (no allocation per socket), with a hash map from inode to its run of
-/// entries for constant-time lookups (binary search cost ~10% of `-tanp` at 100k sockets).
+/// sorted by inode (no allocation per socket). Lookups go through a bucket table over the
+/// inodes' range, a few entries per bucket, then a search within the bucket: about one byte
+/// per entry, where a hash map from inode to its run took 35 MB at a million sockets.
 #[derive(Clone, Debug, Default)]
 pub struct OwnerIndex {
     processes: Vec<Process>,
     /// (inode, index into `processes`, fd)
     entries: Vec<(u64, u32, u32)>,
-    /// inode → (first entry, count)
-    runs: super::InodeMap<(u32, u32)>,
+    /// `buckets[b]`: the first entry whose inode falls in bucket b or after; one more at the
+    /// end (the entries' count).
+    buckets: Vec<u32>,
+    /// The smallest and largest inode.
+    low: u64,
+    high: u64,
     pub report: OwnerScanReport,
 }
+
+/// Entries per bucket, on average.
+const PER_BUCKET: usize = 4;
 
 impl OwnerIndex {
     pub fn new(processes: Vec<Process>, mut entries: Vec<(u64, u32, u32)>, report: OwnerScanReport) -> OwnerIndex {
         // Sort by inode, then by pid and fd so owners print in a stable order.
         entries.sort_unstable_by_key(|&(inode, p, fd)| (inode, processes.get(p as usize).map_or(0, |p| p.pid), fd));
-        let mut runs = super::InodeMap::with_capacity_and_hasher(entries.len(), Default::default());
-        let mut i = 0;
-        while i < entries.len() {
-            let inode = entries[i].0;
-            let n = entries[i..].iter().take_while(|e| e.0 == inode).count();
-            runs.insert(inode, (i as u32, n as u32));
-            i += n;
+        let (low, high) = (entries.first().map_or(0, |e| e.0), entries.last().map_or(0, |e| e.0));
+        let mut index = OwnerIndex { processes, entries, buckets: Vec::new(), low, high, report };
+        let count = index.entries.len() / PER_BUCKET + 1;
+        let mut buckets = Vec::with_capacity(count + 1);
+        let mut at = 0usize;
+        for b in 0..count {
+            while at < index.entries.len() && index.bucket(index.entries[at].0, count) < b {
+                at += 1;
+            }
+            buckets.push(at as u32);
         }
-        OwnerIndex { processes, entries, runs, report }
+        buckets.push(index.entries.len() as u32);
+        index.buckets = buckets;
+        index
+    }
+
+    /// The bucket of `inode` (within the range) among `count`.
+    fn bucket(&self, inode: u64, count: usize) -> usize {
+        let span = u128::from(self.high - self.low) + 1;
+        (u128::from(inode - self.low) * count as u128 / span) as usize
+    }
+
+    /// The entries of this inode: a run, maybe empty.
+    fn run(&self, inode: u64) -> &[(u64, u32, u32)] {
+        if inode == 0 || self.entries.is_empty() || inode < self.low || inode > self.high {
+            return &[];
+        }
+        let count = self.buckets.len() - 1;
+        let b = self.bucket(inode, count);
+        let (start, end) = (self.buckets[b] as usize, self.buckets[b + 1] as usize);
+        let within = &self.entries[start..end];
+        let first = within.partition_point(|e| e.0 < inode);
+        let n = within[first..].iter().take_while(|e| e.0 == inode).count();
+        &within[first..first + n]
     }
 
     /// Every (process, fd) that holds the socket with this inode. Empty for inode 0.
     pub fn owners(&self, inode: u64) -> impl Iterator<Item = Owner<'_>> + '_ {
-        let slice: &[(u64, u32, u32)] = match self.runs.get(&inode) {
-            Some(&(start, n)) if inode != 0 => &self.entries[start as usize..(start + n) as usize],
-            _ => &[],
-        };
-        slice.iter().filter_map(|&(_, p, fd)| self.processes.get(p as usize).map(|process| Owner { process, fd }))
+        self.run(inode)
+            .iter()
+            .filter_map(|&(_, p, fd)| self.processes.get(p as usize).map(|process| Owner { process, fd }))
     }
 
     pub fn has_owner(&self, inode: u64) -> bool {
-        inode != 0 && self.runs.contains_key(&inode)
+        !self.run(inode).is_empty()
     }
 
     /// For each process (in `processes()` order), how many (fd, socket) pairs it holds among
@@ -132,11 +163,9 @@ impl OwnerIndex {
     pub fn held_per_process(&self, inodes: impl Iterator<Item = u64>) -> Vec<u64> {
         let mut held = vec![0u64; self.processes.len()];
         for inode in inodes {
-            if let Some(&(start, n)) = self.runs.get(&inode).filter(|_| inode != 0) {
-                for &(_, p, _) in &self.entries[start as usize..(start + n) as usize] {
-                    if let Some(count) = held.get_mut(p as usize) {
-                        *count += 1;
-                    }
+            for &(_, p, _) in self.run(inode) {
+                if let Some(count) = held.get_mut(p as usize) {
+                    *count += 1;
                 }
             }
         }
@@ -170,5 +199,26 @@ mod tests {
         assert_eq!(idx.owners(6).count(), 0);
         assert_eq!(idx.owners(0).count(), 0);
         assert_eq!(idx.held_per_process([7, 5, 6, 0].into_iter()), vec![1, 2]);
+    }
+
+    proptest::proptest! {
+        /// The bucketed lookup finds exactly what a scan finds, for dense, sparse and
+        /// clustered inodes (the extremes of u64 included).
+        #[test]
+        fn lookups_find_what_a_scan_finds(
+            inodes in proptest::collection::vec(proptest::prop_oneof![1u64..64, 1u64..5_000_000, proptest::strategy::Just(u64::MAX)], 0..300),
+            probes in proptest::collection::vec(proptest::prop_oneof![0u64..64, 0u64..5_000_000, proptest::strategy::Just(u64::MAX)], 0..50),
+        ) {
+            let procs = vec![Process::new(1, "a", 0), Process::new(2, "b", 0)];
+            let entries: Vec<(u64, u32, u32)> = inodes.iter().enumerate().map(|(i, &n)| (n, (i % 2) as u32, i as u32)).collect();
+            let idx = OwnerIndex::new(procs, entries.clone(), OwnerScanReport::default());
+            for probe in inodes.iter().chain(&probes) {
+                let mut want: Vec<u32> = entries.iter().filter(|e| e.0 == *probe && *probe != 0).map(|e| e.2).collect();
+                let mut got: Vec<u32> = idx.owners(*probe).map(|o| o.fd).collect();
+                want.sort_unstable();
+                got.sort_unstable();
+                proptest::prop_assert_eq!(got, want);
+            }
+        }
     }
 }
