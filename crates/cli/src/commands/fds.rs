@@ -136,14 +136,14 @@ fn fill_sockopts(view: &mut FdView, host: &dyn sockscope_core::hosts::Host) -> V
     for p in &mut view.processes {
         for row in &mut p.fds {
             let (FdKind::Socket, FdName::Number(_)) = (&row.entry.kind, row.entry.fd) else { continue };
-            row.sockopts = Some(match answers.next() {
+            row.sockopts = Some(Box::new(match answers.next() {
                 Some(Ok(o)) => o,
                 Some(Err(why)) => {
                     unread.tally(why, p.pid, p.command.to_string());
                     SockOpts::default()
                 }
                 None => SockOpts::default(),
-            });
+            }));
         }
     }
     unread.notes()
