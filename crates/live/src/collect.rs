@@ -26,6 +26,20 @@ pub enum Update {
     Frame(Arc<Frame>),
     /// A collection failed (it is tried again at the next interval).
     Error(String),
+    /// A refresh took `took`, too long for the interval asked: refreshes now come every
+    /// `interval` instead (twice the time one takes, so collecting keeps to half the time),
+    /// until they are quick again.
+    Slowed {
+        took: Duration,
+        interval: Duration,
+    },
+}
+
+/// The interval to wait between refreshes: the one asked for, or twice what a refresh
+/// takes when that is longer, so the collector works at most half the time (on a host with
+/// a million sockets a refresh takes seconds, and back-to-back refreshes would hold a core).
+pub fn paced(asked: Duration, took: Duration) -> Duration {
+    asked.max(took * 2)
 }
 
 /// The running collector: frames come out of `updates`, controls go into `control`.
@@ -139,6 +153,7 @@ fn spawn(name: &str, mut looks: Looks, mut interval: Duration) -> std::io::Resul
     let (control, from_ui) = channel::<Control>();
     std::thread::Builder::new().name(name.into()).spawn(move || {
         let mut paused = false;
+        let mut slowed = false;
         loop {
             let started = Instant::now();
             if !paused
@@ -152,9 +167,15 @@ fn spawn(name: &str, mut looks: Looks, mut interval: Duration) -> std::io::Resul
             {
                 return;
             }
+            let took = if paused { Duration::ZERO } else { started.elapsed() };
+            // Said when the pace changes, not at every refresh.
+            if (paced(interval, took) > interval) != slowed {
+                slowed = !slowed;
+                let _ = to_ui.send(Update::Slowed { took, interval: paced(interval, took) });
+            }
             // Until the next refresh, follow what the UI asks.
             loop {
-                let wait = (started + interval).saturating_duration_since(Instant::now());
+                let wait = (started + paced(interval, took)).saturating_duration_since(Instant::now());
                 match from_ui.recv_timeout(wait) {
                     Ok(Control::Interval(d)) => interval = d,
                     Ok(Control::Pause(p)) => paused = p,
@@ -169,4 +190,21 @@ fn spawn(name: &str, mut looks: Looks, mut interval: Duration) -> std::io::Resul
         }
     })?;
     Ok(Feed { updates, control })
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::paced;
+    use std::time::Duration;
+
+    /// Quick refreshes keep the interval asked for; a refresh longer than half of it
+    /// stretches the wait to twice its own time.
+    #[test]
+    fn slow_refreshes_lengthen_the_interval() {
+        let s = Duration::from_secs;
+        assert_eq!(paced(s(1), Duration::from_millis(300)), s(1));
+        assert_eq!(paced(s(1), Duration::from_millis(500)), s(1));
+        assert_eq!(paced(s(1), Duration::from_millis(1500)), s(3));
+        assert_eq!(paced(s(5), s(2)), s(5));
+    }
 }

@@ -115,6 +115,17 @@ pub fn interactive(opts: Options) -> anyhow::Result<()> {
                     }
                 }
                 collect::Update::Error(e) => app.status = Some(format!("collection failed: {e}")),
+                collect::Update::Slowed { took, interval } if interval > app.interval => {
+                    app.status = Some(format!(
+                        "a refresh takes {:.1} s: refreshing every {:.1} s instead of {:.1} s, so collecting takes at most half the time",
+                        took.as_secs_f64(),
+                        interval.as_secs_f64(),
+                        app.interval.as_secs_f64()
+                    ));
+                }
+                collect::Update::Slowed { .. } => {
+                    app.status = Some(format!("refreshing every {:.1} s again", app.interval.as_secs_f64()));
+                }
             }
             dirty = true;
         }
