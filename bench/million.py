@@ -37,7 +37,7 @@ def measure(cmd, runs):
         t = time.perf_counter()
         try:
             r = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", "/tmp/million.rss", *cmd],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=CAP)
+                               stdout=open("/dev/null", "w"), stderr=subprocess.DEVNULL, timeout=CAP)
         except subprocess.TimeoutExpired:
             return None, None
         times.append(time.perf_counter() - t)

@@ -48,3 +48,51 @@ fn the_table_is_written_as_read_never_kept() {
     assert!(ours.len() > 80_000, "{}", ours.len());
     assert_eq!(ours, rows(ss(&["-tnH"])));
 }
+
+/// A pre-forked server's shape (test-sized): 300 processes hold one listener, each with its
+/// own accepted connections. Every holder is named, exactly, wherever the listener shows;
+/// and the table of the shape is still written as read (its peak as an empty namespace's,
+/// within 6 MiB).
+#[test]
+fn a_listener_shared_by_pre_forked_servers_names_every_holder() {
+    private_netns();
+    let empty = peak_kib(&["-tan"]);
+    let script = r#"
+import os, socket, sys
+listener = socket.socket(); listener.bind(("127.0.0.1", 0)); listener.listen(4096)
+r, w = os.pipe()
+for _ in range(300):
+    if os.fork() == 0:
+        os.close(r)
+        held = []
+        for _ in range(20):
+            c = socket.create_connection(listener.getsockname()); a, _ = listener.accept(); held += [c, a]
+        os.write(w, b"x"); sys.stdin.read(); os._exit(0)
+os.close(w)
+got = 0
+while got < 300:
+    got += len(os.read(r, 4096))
+print(listener.getsockname()[1], flush=True)
+sys.stdin.read()
+"#;
+    let mut server = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut line).unwrap();
+    let port: u16 = line.trim().parse().unwrap();
+    let doc = sockscope_json(&["-tln", "--json"]);
+    let listener = doc["sockets"].as_array().unwrap().iter().find(|s| s["local"]["port"] == port).unwrap().clone();
+    let pids: std::collections::BTreeSet<u64> =
+        listener["owners"].as_array().unwrap().iter().map(|o| o["pid"].as_u64().unwrap()).collect();
+    assert_eq!(pids.len(), 301, "the parent and its 300 children");
+    let listed = sockscope_ok(&["fds", "-t", "-i", &format!("TCP:{port}")]);
+    assert_eq!(listed.lines().count(), 301, "{listed}");
+    assert_eq!(sockscope_ok(&["-tnH"]).lines().count(), 300 * 20 * 2);
+    assert!(peak_kib(&["-tan"]) < empty + 6 * 1024);
+    drop(server.stdin.take());
+    let _ = server.wait();
+}
