@@ -93,8 +93,8 @@ for size in SIZES:
         ("sockscope -tanp --json", [S, "-tanp", "--json"], 3),
         ("sockscope fds", [S, "fds"], 3),
         ("sockscope doctor", [S, "doctor", "--interval", "0"], 3),
-        (f"sockscope who :{port}", [S, "who", f":{port}"], 3),
-        ("sockscope record", [S, "record", "-o", "/dev/null", "--window", "0"], 3),
+        ("sockscope who :PORT (a farm listener)", [S, "who", f":{port}"], 3),
+        ("sockscope record", [S, "record", "-o", "/tmp/million.cap", "--force", "--window", "0"], 3),
         ("sockscope -s", [S, "-s"], 5),
         ("ss -s", ["ss", "-s"], 5),
     ]

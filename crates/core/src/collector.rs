@@ -542,13 +542,15 @@ fn dump(
 /// established connections asked for) or cannot be told (other namespaces, other tables):
 /// the list then grows as it must.
 fn expected_sockets(opts: &SnapshotOptions) -> usize {
-    if !opts.namespaces.is_empty() || opts.filter.is_some() || !opts.selection.states.contains(SockState::Established) {
+    let sel = &opts.selection;
+    let counted = [Netid::Tcp, Netid::Udp, Netid::Raw].iter().any(|n| sel.has_netid(*n));
+    if !counted || !opts.namespaces.is_empty() || opts.filter.is_some() || !sel.states.contains(SockState::Established)
+    {
         return 0;
     }
     let net = procfs::net_dir(&opts.proc_root);
     let counts = procfs::counters::sockstat_from(|f| std::fs::read_to_string(net.join(f)).ok());
     let n = |k: &str| counts.get(k).copied().unwrap_or(0);
-    let sel = &opts.selection;
     let mut total = 0;
     if sel.has_netid(Netid::Tcp) {
         total += n("TCP.inuse") + n("TCP6.inuse") + n("TCP.tw");

@@ -109,7 +109,8 @@ impl ListPlan {
     /// answer comes from.
     pub fn from_args(args: &ListArgs, colour: bool, origin: crate::from::Origin) -> anyhow::Result<ListPlan> {
         refuse_unsupported(args)?;
-        let services = Services::load();
+        // -s names no port: its time is the counters', not /etc/services' parse.
+        let services = if args.summary { Services::default() } else { Services::load() };
         let action = if args.summary {
             Action::Totals
         } else if let Some(key) = args.summary_by {
