@@ -67,16 +67,20 @@ procs, per, shared = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 resource.setrlimit(resource.RLIMIT_NOFILE, (19500, 20000))
 listener = socket.socket(); listener.bind(("127.0.0.1", 0)); listener.listen(4096)
 r, w = os.pipe()
-for _ in range(procs):
+for i in range(procs):
     if os.fork() == 0:
         os.close(r)
         try:
             own = listener if shared else socket.socket()
             if not shared:
                 listener.close(); own.bind(("127.0.0.1", 0)); own.listen(4096)
+            # Each child connects from its own loopback address: 100k connections to one
+            # listener from one address would need more ports than there are.
+            source = (f"127.1.{i // 250}.{i % 250 + 1}", 0)
             held = []
             for _ in range(per // 2):
-                c = socket.create_connection(own.getsockname()); a, _ = own.accept(); held += [c, a]
+                c = socket.create_connection(own.getsockname(), source_address=source)
+                a, _ = own.accept(); held += [c, a]
             os.write(w, b"x")
         except Exception as e:
             sys.stderr.write(f"a child failed: {e!r}\n"); os.write(w, b"e"); os._exit(1)
