@@ -75,15 +75,8 @@ while got < 300:
 print(listener.getsockname()[1], flush=True)
 sys.stdin.read()
 "#;
-    let mut server = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut line).unwrap();
-    let port: u16 = line.trim().parse().unwrap();
+    let (server, line) = Holder::start(script);
+    let port: u16 = line.parse().unwrap();
     let doc = sockscope_json(&["-tln", "--json"]);
     let listener = doc["sockets"].as_array().unwrap().iter().find(|s| s["local"]["port"] == port).unwrap().clone();
     let pids: std::collections::BTreeSet<u64> =
@@ -93,6 +86,5 @@ sys.stdin.read()
     assert_eq!(listed.lines().count(), 301, "{listed}");
     assert_eq!(sockscope_ok(&["-tnH"]).lines().count(), 300 * 20 * 2);
     assert!(peak_kib(&["-tan"]) < empty + 6 * 1024);
-    drop(server.stdin.take());
-    let _ = server.wait();
+    drop(server);
 }

@@ -838,27 +838,3 @@ sockscope:
     assert_eq!(client["mptcp"]["bytes_sent"], 500);
     let _ = std::fs::remove_file(&cap);
 }
-
-struct Holder(std::process::Child);
-
-impl Holder {
-    fn start(script: &str) -> (Holder, String) {
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        let out = child.stdout.take().expect("stdout");
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("its first line");
-        (Holder(child), line.trim().to_string())
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        drop(self.0.stdin.take());
-        let _ = self.0.wait();
-    }
-}

@@ -221,3 +221,29 @@ impl Drop for Looping {
         let _ = self.child.wait();
     }
 }
+
+/// A Python script holding sockets for a test: started, its first line read (what it made,
+/// e.g. a port); it exits when its stdin closes, on drop.
+pub struct Holder(pub std::process::Child);
+
+impl Holder {
+    pub fn start(script: &str) -> (Holder, String) {
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        let out = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("its first line");
+        (Holder(child), line.trim().to_string())
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}

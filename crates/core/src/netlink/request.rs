@@ -116,11 +116,7 @@ pub fn inet_any(family: u8, protocol: u16, states: StateSet, ext: u8, code: Opti
     let mut r = Vec::with_capacity(56 + code_len + 8);
     inet_head(&mut r, family, protocol.to_le_bytes()[0], states, ext);
     if let Some(code) = code {
-        let attr_len = u16::try_from(code.len() + 4).ok()?;
-        r.extend_from_slice(&attr_len.to_ne_bytes());
-        r.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-        r.extend_from_slice(code);
-        r.resize(super::wire::align4(r.len()), 0);
+        push_bytecode(&mut r, code)?;
     }
     if protocol > 255 {
         r.extend_from_slice(&8u16.to_ne_bytes());
@@ -155,13 +151,20 @@ pub fn tcp_both_families(states: StateSet, ext: u8, code: Option<&[u8]>) -> Opti
     r.extend_from_slice(&states.0.to_ne_bytes());
     r.extend_from_slice(&0u32.to_ne_bytes()); // idiag_dbs, unused
     if let Some(code) = code {
-        let attr_len = u16::try_from(code.len() + 4).ok()?;
-        r.extend_from_slice(&attr_len.to_ne_bytes());
-        r.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
-        r.extend_from_slice(code);
-        r.resize(super::wire::align4(r.len()), 0);
+        push_bytecode(&mut r, code)?;
     }
     Some(r)
+}
+
+/// Appends the filter program as an INET_DIAG_REQ_BYTECODE attribute; None when it is too
+/// long for the attribute's 16-bit length (it is never truncated).
+fn push_bytecode(r: &mut Vec<u8>, code: &[u8]) -> Option<()> {
+    let attr_len = u16::try_from(code.len() + 4).ok()?;
+    r.extend_from_slice(&attr_len.to_ne_bytes());
+    r.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    r.extend_from_slice(code);
+    r.resize(super::wire::align4(r.len()), 0);
+    Some(())
 }
 
 /// A SOCK_DESTROY request naming exactly one inet socket: family, protocol and the full
