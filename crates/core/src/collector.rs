@@ -475,26 +475,7 @@ fn dump(
     let mut query = Query { selection: *sel, extensions: opts.extensions, bytecode: code, one_walk };
     let mut result = diag.collect(&query, &mut snap.sockets);
     if code.is_some() && refused_program(&result) {
-        // The kernel would not run our program (fwmark needs CAP_NET_ADMIN; an old
-        // kernel may lack an op). Filtering in user space instead is the same answer
-        // only when user space can decide every condition: never widen the selection.
-        let why = match &result {
-            Err(e) => e.to_string(),
-            Ok(failed) => failed.first().map(|(_, e)| e.to_string()).unwrap_or_default(),
-        };
-        if opts.kernel_filter == KernelFilter::Only {
-            return Err(SnapshotError::Unsupported(format!(
-                "the kernel refused the filter program ({why}), and --kernel-filter only forbids filtering in user space"
-            )));
-        }
-        if let Some(f) = &opts.filter {
-            check_evaluable(f, false).map_err(|_| {
-                SnapshotError::Unsupported(format!(
-                    "the kernel refused the filter program ({why}); its fwmark or cgroup conditions cannot be decided in user space (they need CAP_NET_ADMIN)"
-                ))
-            })?;
-        }
-        snap.warnings.push(format!("the kernel refused the filter program ({why}); filtering in user space"));
+        snap.warnings.push(filter_in_user_space(opts, &result)?);
         snap.sockets.clear();
         query.bytecode = None;
         result = diag.collect(&query, &mut snap.sockets);
@@ -598,6 +579,33 @@ pub(crate) fn kernel_program(
         ));
     }
     Ok(code)
+}
+
+/// The kernel would not run our program (fwmark needs CAP_NET_ADMIN; an old kernel may
+/// lack an op). Filtering in user space instead is the same answer only when user space can
+/// decide every condition: never widen the selection. Returns the warning to give, or why
+/// the listing cannot be answered.
+pub(crate) fn filter_in_user_space(
+    opts: &SnapshotOptions,
+    result: &Result<Vec<(Netid, NetlinkError)>, NetlinkError>,
+) -> Result<String, SnapshotError> {
+    let why = match result {
+        Err(e) => e.to_string(),
+        Ok(failed) => failed.first().map(|(_, e)| e.to_string()).unwrap_or_default(),
+    };
+    if opts.kernel_filter == KernelFilter::Only {
+        return Err(SnapshotError::Unsupported(format!(
+            "the kernel refused the filter program ({why}), and --kernel-filter only forbids filtering in user space"
+        )));
+    }
+    if let Some(f) = &opts.filter {
+        check_evaluable(f, false).map_err(|_| {
+            SnapshotError::Unsupported(format!(
+                "the kernel refused the filter program ({why}); its fwmark or cgroup conditions cannot be decided in user space (they need CAP_NET_ADMIN)"
+            ))
+        })?;
+    }
+    Ok(format!("the kernel refused the filter program ({why}); filtering in user space"))
 }
 
 /// MPTCP sockets could not be read (no mptcp_diag, or /proc asked for): said when the

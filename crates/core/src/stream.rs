@@ -3,7 +3,7 @@
 //! beyond the tables' order, one namespace). A million connections then cost the few rows
 //! being written, not 150 MB of sockets.
 
-use crate::collector::{check_evaluable, kernel_program, mptcp_unread, refused_program};
+use crate::collector::{filter_in_user_space, kernel_program, mptcp_unread, refused_program};
 use crate::filter::Pred;
 use crate::model::{Netid, Socket};
 use crate::netlink::{DiagSocket, Query};
@@ -70,16 +70,7 @@ pub fn sockets(opts: &SnapshotOptions, sink: &mut dyn FnMut(Socket)) -> Result<O
                     "the kernel refused the filter program part way through the dump".into(),
                 ));
             }
-            if let Some(f) = &opts.filter {
-                check_evaluable(f, false)?;
-            }
-            if opts.kernel_filter == KernelFilter::Only {
-                return Err(SnapshotError::Unsupported(
-                    "the kernel refused the filter program, and --kernel-filter only forbids filtering in user space"
-                        .into(),
-                ));
-            }
-            snap.warnings.push("the kernel refused the filter program; filtering in user space".into());
+            snap.warnings.push(filter_in_user_space(opts, &result)?);
             code = None;
             snap.kernel_filtered = false;
             result = diag.collect_each(&query(one, opts, None), &mut keep);
