@@ -89,58 +89,38 @@ pub fn run(
     }
 }
 
-/// The table or JSON lines written as the kernel's dump yields the sockets, none kept: when
-/// nothing printed needs another socket (no owners, options or namespaces; the inet tables,
-/// whose rows stand alone). None when the listing must be taken whole.
+/// The table written as the kernel's dump yields the sockets, none kept: when nothing
+/// printed needs another socket (no owners, options or namespaces; the inet tables, whose
+/// rows stand alone). JSON always names owners, so it is taken whole. None when the listing
+/// must be taken whole.
 fn stream_sockets(
     plan: &ListPlan,
     out: &mut impl Write,
     terminal_width: Option<usize>,
 ) -> anyhow::Result<Option<bool>> {
     let o = &plan.output;
-    let streamable_output = matches!(o.format, Format::Table | Format::JsonLines) && !o.sockopts;
-    if !streamable_output || !sockscope_core::stream::can_stream(&plan.collect) {
+    if o.format != Format::Table || o.sockopts || !sockscope_core::stream::can_stream(&plan.collect) {
         return Ok(None);
     }
     let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
     namer.interfaces.read_in(&plan.host, &plan.collect.namespaces);
     let cgroups = o.cgroups.then(|| plan.host.cgroup_paths());
-    let table = table_options(plan, cgroups.clone(), None, terminal_width, true);
-    let extras =
-        sockets_json::Extras { cgroups: cgroups.as_ref(), sockopts: None, inet_sockopt: o.details.inet_sockopt };
-    let empty = Snapshot::default();
+    let table = table_options(plan, cgroups, None, terminal_width, true);
+    let mut batches = sockets::Batches::new(&table, &mut namer);
     // The first write error stops the writing (the dump then ends unread); it is returned.
     let mut failed: Option<std::io::Error> = None;
-    let notes = match o.format {
-        Format::Table => {
-            let mut namer_for_table = namer;
-            let mut batches = sockets::Batches::new(&table, &mut namer_for_table);
-            let notes = plan.host.stream(&plan.collect, &mut |s| {
-                if failed.is_none()
-                    && let Err(e) = batches.push(s, out)
-                {
-                    failed = Some(e);
-                }
-            });
-            if failed.is_none()
-                && let Err(e) = batches.flush(out)
-            {
-                failed = Some(e);
-            }
-            notes
+    let notes = plan.host.stream(&plan.collect, &mut |s| {
+        if failed.is_none()
+            && let Err(e) = batches.push(s, out)
+        {
+            failed = Some(e);
         }
-        _ => plan.host.stream(&plan.collect, &mut |s| {
-            if failed.is_none()
-                && let Err(e) = sockets_json::write(out, &empty, &[&s], &mut namer, extras, None, true)
-            {
-                failed = Some(e);
-            }
-        }),
-    };
+    });
     let Some(snap) = notes.context("cannot read sockets")? else { return Ok(None) };
     if let Some(e) = failed {
         return Err(e.into());
     }
+    batches.flush(out)?;
     note_fallbacks(&snap, o);
     for w in &snap.warnings {
         crate::stderr_line!("sockscope: warning: {w}");
