@@ -481,6 +481,23 @@ fn tcp_info_reads_as_ss() {
     assert_eq!(listener.lines().nth(1).map(|l| l.split_whitespace().count()), Some(2), "{listener}");
 }
 
+/// A port in the ephemeral range is never named, as ss names none (ip_local_port_range of
+/// the namespace read): a client's port 57000 is not `dircproxy`; a listener on 22 is `ssh`.
+#[test]
+fn ephemeral_ports_are_not_named_as_ss_names_none() {
+    private_netns();
+    // Network sysctls are the writing thread's namespace's: this test's.
+    std::fs::write("/proc/sys/net/ipv4/ip_local_port_range", "8000 8100").unwrap();
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    assert_eq!(range.split_whitespace().collect::<Vec<_>>(), ["8000", "8100"], "the test's own namespace");
+    let ssh = TcpListener::bind("127.0.0.1:22").unwrap();
+    let alt = TcpListener::bind("127.0.0.1:8080").unwrap();
+    same_as_ss(&["-tl"]);
+    let ours = sockscope_ok(&["-tlH"]);
+    assert!(ours.contains(":ssh") && ours.contains(":8080") && !ours.contains("http-alt"), "{ours}");
+    drop((ssh, alt));
+}
+
 /// Issue 12: -r resolves an IPv4-mapped address by its IPv4 address, as ss does.
 #[test]
 fn resolving_v4_mapped_addresses_as_ss() {

@@ -104,6 +104,7 @@ fn stream_sockets(
     }
     let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
     namer.interfaces.read_in(&plan.host, &plan.collect.namespaces);
+    namer.skip_ephemeral(&*plan.host);
     let cgroups = o.cgroups.then(|| plan.host.cgroup_paths());
     let table = table_options(plan, cgroups, None, terminal_width, true);
     let mut batches = sockets::Batches::new(&table, &mut namer);
@@ -203,6 +204,7 @@ fn write_sockets(
     let o = &plan.output;
     let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
     namer.interfaces.read_in(&plan.host, &plan.collect.namespaces);
+    namer.skip_ephemeral(&*plan.host);
     let cgroups = o.cgroups.then(|| plan.host.cgroup_paths());
     let sockopts = o.sockopts.then(|| {
         let report = plan.host.socket_options(snap, rows, false);

@@ -66,6 +66,9 @@ impl InterfaceNames {
 pub struct Namer {
     numeric: bool,
     services: Option<Services>,
+    /// The ephemeral port range (ip_local_port_range), whose ports ss never names: a
+    /// client's port 57000 is not `dircproxy`. None: every port is named.
+    ephemeral: Option<(u16, u16)>,
     protocols: Option<Protocols>,
     resolve: bool,
     hosts: HashMap<IpAddr, String>,
@@ -81,6 +84,7 @@ impl Namer {
         Namer {
             numeric,
             services: (!numeric).then_some(services),
+            ephemeral: None,
             protocols: None,
             resolve,
             hosts: HashMap::new(),
@@ -96,6 +100,7 @@ impl Namer {
         Namer {
             numeric: self.numeric,
             services: self.services.clone(),
+            ephemeral: self.ephemeral,
             protocols: self.protocols.clone(),
             resolve: self.resolve,
             hosts: HashMap::new(),
@@ -207,6 +212,17 @@ impl Namer {
         }
     }
 
+    /// Leaves the host's ephemeral ports unnamed, as ss does (it reads the same sysctl of the
+    /// namespace it lists; a capture keeps its host's). Without the sysctl, ss's fallback.
+    pub fn skip_ephemeral(&mut self, host: &dyn sockscope_core::hosts::Host) {
+        let text = host.text_of("sys/net/ipv4/ip_local_port_range");
+        let mut bounds = text.as_deref().unwrap_or("").split_whitespace().map(str::parse::<u16>);
+        self.ephemeral = match (bounds.next(), bounds.next()) {
+            (Some(Ok(low)), Some(Ok(high))) => Some((low, high)),
+            _ => Some((1024, 4999)),
+        };
+    }
+
     fn port(&mut self, port: u16, netid: Netid, out: &mut String) {
         if port == 0 {
             out.push('*');
@@ -229,7 +245,8 @@ impl Namer {
             Netid::Udp => Some(Proto::Udp),
             _ => None,
         };
-        if let (Some(services), Some(proto)) = (&self.services, proto)
+        let ephemeral = self.ephemeral.is_some_and(|(low, high)| (low..=high).contains(&port));
+        if let (Some(services), Some(proto), false) = (&self.services, proto, ephemeral)
             && let Some(name) = services.name(port, proto)
         {
             out.push_str(&escape(name));
