@@ -71,7 +71,9 @@ fn plant() -> Planted {
     // A process with a hostile name holding all three: exec sleep through a symlink so named.
     let exe = format!("{dir}/{EVIL_COMM}");
     std::os::unix::fs::symlink("/bin/sleep", &exe).unwrap();
-    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    // Outside the ephemeral range (the test's own namespace has the default one): ss and
+    // sockscope name no port inside it, so the planted service name would not show.
+    let tcp = TcpListener::bind("127.0.0.1:7999").unwrap();
     let port = tcp.local_addr().unwrap().port();
     let holder = Command::new(&exe)
         .arg("600")
