@@ -102,9 +102,7 @@ fn stream_sockets(
     if o.format != Format::Table || o.sockopts || !sockscope_core::stream::can_stream(&plan.collect) {
         return Ok(None);
     }
-    let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
-    namer.interfaces.read_in(&plan.host, &plan.collect.namespaces);
-    namer.skip_ephemeral(&*plan.host);
+    let mut namer = namer_for(plan);
     let cgroups = o.cgroups.then(|| plan.host.cgroup_paths());
     let table = table_options(plan, cgroups, None, terminal_width, true);
     let mut batches = sockets::Batches::new(&table, &mut namer);
@@ -202,9 +200,7 @@ fn write_sockets(
 ) -> anyhow::Result<()> {
     let mut out = out;
     let o = &plan.output;
-    let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
-    namer.interfaces.read_in(&plan.host, &plan.collect.namespaces);
-    namer.skip_ephemeral(&*plan.host);
+    let mut namer = namer_for(plan);
     let cgroups = o.cgroups.then(|| plan.host.cgroup_paths());
     let sockopts = o.sockopts.then(|| {
         let report = plan.host.socket_options(snap, rows, false);
@@ -229,6 +225,16 @@ fn write_sockets(
         }
     }
     Ok(())
+}
+
+/// The names the listing prints: services (not for ephemeral ports, as ss), interfaces of
+/// the namespaces read.
+fn namer_for(plan: &ListPlan) -> Namer {
+    let o = &plan.output;
+    let mut namer = Namer::new(o.numeric, o.resolve, plan.services.clone());
+    namer.interfaces.read_in(&plan.host, &plan.collect.namespaces);
+    namer.skip_ephemeral(&*plan.host);
+    namer
 }
 
 /// How the table is drawn. `header`: whether it starts with its header (unless -H).
