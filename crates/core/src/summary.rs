@@ -1,7 +1,7 @@
 //! Counting sockets: ss -s's totals, and counts per process, port, state or remote address.
 //!
 //! The totals are ss's: read from the kernel's counters (/proc/net/sockstat, sockstat6 and
-//! the Tcp CurrEstab of /proc/net/snmp), as ss reads them, so no socket is listed to count it
+//! the Tcp CurrEstab of /proc/net/snmp, and no other counter file), as ss reads them, so no socket is listed to count it
 //! (0.1 s at 100k sockets became a millisecond). Some of those counters are the namespace's,
 //! some the host's (TCP orphans and allocations). Unix and packet sockets are the kernel's
 //! per-protocol counts (/proc/net/protocols); listeners and netlink sockets, which no counter
@@ -64,7 +64,9 @@ impl Totals {
         source: crate::Source,
     ) -> Result<(Totals, Vec<String>), crate::SnapshotError> {
         let sockstat = crate::diagnose::observe::sockstat(host);
-        let snmp = host.counters(&[], &mut Vec::new());
+        // Only /proc/net/snmp: its Tcp CurrEstab is the one counter wanted (netstat and snmp6
+        // are four times its size and would be parsed for nothing).
+        let snmp = host.text_of("net/snmp").map(|t| crate::procfs::counters::parse_pairs(&t)).unwrap_or_default();
         let n = |key: &str| sockstat.get(key).copied().map_or(0, |v| usize::try_from(v).unwrap_or(usize::MAX));
         // What the counters do not say, from dumps that never walk the connections: the
         // listeners (the kernel walks its listening hash alone), netlink sockets (a few per
