@@ -32,9 +32,10 @@ pub struct Cli {
     #[command(flatten)]
     pub color: ColorArg,
 
-    /// Print version
-    #[arg(short = 'V', short_alias = 'v', long = "version", action = clap::ArgAction::Version)]
-    version: Option<bool>,
+    /// Print the version, the commit and date it was built, and the kernel features it
+    /// needs with whether this kernel has each (with --json: one document, for bug reports)
+    #[arg(short = 'V', short_alias = 'v', long = "version")]
+    pub version: bool,
 }
 
 impl Cli {

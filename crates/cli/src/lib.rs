@@ -14,6 +14,7 @@ pub mod render;
 mod suggest;
 mod term;
 mod usage;
+mod version;
 
 use clap::Parser;
 use output::Guarded;
@@ -39,6 +40,11 @@ pub fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let stdout = io::stdout();
+    if cli.version {
+        let mut out = BufWriter::new(Guarded::new(stdout.lock()));
+        let result = version::write(cli.list.json, &mut out).and_then(|()| Ok(out.flush()?)).map(|()| 0);
+        return finish(result, out);
+    }
     // The guard reads whole 64 KiB buffers, not each small write of the renderers (JSON is
     // written a token at a time).
     let mut out = BufWriter::with_capacity(64 * 1024, Guarded::new(stdout.lock()));

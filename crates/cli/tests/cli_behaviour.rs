@@ -77,9 +77,52 @@ fn help_and_version_work() {
     ] {
         assert!(out.contains(flag), "--help does not explain {flag}");
     }
+}
+
+#[test]
+fn version_says_what_was_built_and_what_this_kernel_has() {
     let (code, out, _) = stderr_of(&["--version"]);
     assert_eq!(code, 0);
-    assert_eq!(out.trim(), format!("sockscope {}", env!("CARGO_PKG_VERSION")));
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some(format!("sockscope {}", env!("CARGO_PKG_VERSION")).as_str()));
+    let (code, json, _) = stderr_of(&["--version", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("--version --json is JSON");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    // The commit is the checkout's, when built in one (CI builds a fresh clone).
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let commit = v["commit"].as_str().expect("commit");
+    match head {
+        Some(head) => assert!(commit.starts_with(&head), "commit {commit}, HEAD {head}"),
+        None => assert_eq!(commit, "unknown"),
+    }
+    assert!(out.contains(&format!("commit {commit}, built {}", v["build_date"].as_str().expect("date"))));
+    let date = v["build_date"].as_str().expect("build_date");
+    assert!(date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-', "{date}");
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+    assert_eq!(v["kernel"]["release"], release.trim());
+    // This kernel dumps TCP sockets (the whole suite stands on it) and Unix ones; a
+    // feature's line in the text says the same as the JSON.
+    let features = v["kernel_features"].as_array().expect("features");
+    let tcp = features.iter().find(|f| f["name"] == "sock_diag for TCP").expect("tcp feature");
+    assert_eq!(tcp["available"], true);
+    for f in features {
+        let name = f["name"].as_str().expect("name");
+        let has = match f["available"].as_bool() {
+            Some(true) => "yes",
+            Some(false) => "no ",
+            None => "?  ",
+        };
+        assert!(out.lines().any(|l| l.trim_start().starts_with(has) && l.contains(name)), "{name}: {out}");
+    }
+    let netns = features.iter().find(|f| f["name"] == "network namespaces").expect("netns");
+    assert_eq!(netns["available"], std::path::Path::new("/proc/self/ns/net").exists());
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod fdview;
 pub mod filter;
 pub mod host;
 pub mod hosts;
+pub mod kernel_features;
 pub mod lookup;
 pub mod model;
 pub mod names;
