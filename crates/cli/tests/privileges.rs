@@ -7,6 +7,8 @@
 //! What the tests make is root's (the test runs as root) and lives in the test's own network
 //! namespace: the unprivileged runs must reach across users, as on a real host.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on setup errors
+
 mod common;
 
 use common::{Holder, private_netns};
