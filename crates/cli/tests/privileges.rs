@@ -419,4 +419,9 @@ fn entering_a_named_namespace_needs_sys_admin() {
     assert!(root.contains(&name), "root lists the namespace's listener: {root}");
     assert_eq!(nobody, root);
     assert!(!bare.contains(&name), "{bare}");
+    // --all-netns without CAP_SYS_PTRACE cannot read root's processes' namespaces: it says so.
+    let caps = caps_for("sockscope --netns NAME");
+    let out = run(Some(&caps), &["--all-netns", "-tln"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("could not be read") && said.contains("CAP_SYS_PTRACE"), "{said}");
 }

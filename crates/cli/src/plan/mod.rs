@@ -299,7 +299,14 @@ pub fn namespaces(
     host: &dyn Host,
 ) -> anyhow::Result<Vec<sockscope_core::netns::Netns>> {
     if args.all_netns || (all_by_default && args.netns.is_empty()) {
-        return host.namespaces().map_err(usage);
+        let found = host.namespaces().map_err(usage)?;
+        let unread = host.namespaces_unread();
+        if unread > 0 {
+            crate::stderr_line!(
+                "sockscope: warning: the network namespaces of {unread} processes could not be read (other users' processes: reading them needs root or CAP_SYS_PTRACE); a namespace only they are in is not listed"
+            );
+        }
+        return Ok(found);
     }
     if args.netns.is_empty() {
         return Ok(Vec::new());

@@ -82,6 +82,10 @@ impl Host for LiveHost {
         Ok(netns::discover(&self.proc_root))
     }
 
+    fn namespaces_unread(&self) -> usize {
+        process::netns_unreadable(&self.proc_root)
+    }
+
     fn selected_namespaces(&self, specs: &[String]) -> Result<Vec<Netns>, netns::NetnsError> {
         netns::selected(specs, &self.proc_root)
     }

@@ -119,6 +119,19 @@ pub fn netns(proc_root: &Path, task: &str) -> Option<u64> {
     std::fs::metadata(proc_root.join(task).join("ns/net")).ok().map(|m| m.ino())
 }
 
+/// How many processes' network namespaces cannot be read: other users' processes, without
+/// ptrace read access to them (a namespace only they are in cannot be found).
+pub fn netns_unreadable(proc_root: &Path) -> usize {
+    pids(proc_root)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|pid| {
+            std::fs::metadata(proc_root.join(pid.to_string()).join("ns/net"))
+                .is_err_and(|e| e.kind() == io::ErrorKind::PermissionDenied)
+        })
+        .count()
+}
+
 /// For each network namespace with a process in it: its lowest pid. A process that is gone,
 /// or another user's (not readable without privilege), is skipped.
 pub fn netns_first_pids(proc_root: &Path) -> std::collections::BTreeMap<u64, u32> {
