@@ -303,7 +303,9 @@ pub fn namespaces(
         let unread = host.namespaces_unread();
         if unread > 0 {
             crate::stderr_line!(
-                "sockscope: warning: the network namespaces of {unread} processes could not be read (other users' processes: reading them needs root or CAP_SYS_PTRACE); a namespace only they are in is not listed"
+                "sockscope: warning: the network namespace{} of {unread} process{} could not be read (other users' processes: reading them needs root or CAP_SYS_PTRACE); a namespace only they are in is not listed",
+                if unread == 1 { "" } else { "s" },
+                if unread == 1 { "" } else { "es" },
             );
         }
         return Ok(found);
