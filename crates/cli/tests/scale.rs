@@ -86,5 +86,17 @@ sys.stdin.read()
     assert_eq!(listed.lines().count(), 301, "{listed}");
     assert_eq!(sockscope_ok(&["-tnH"]).lines().count(), 300 * 20 * 2);
     assert!(peak_kib(&["-tan"]) < empty + 6 * 1024);
+    // who: every holder of the listener and every connection on the port; the options only
+    // of the listener (what a bind meets), not of its 6,000 connections.
+    let who = sockscope_json(&["who", &format!(":{port}")]);
+    let sockets = who["sockets"].as_array().unwrap();
+    assert_eq!(sockets.len(), 1 + 300 * 20, "the listener and the server ends on the port");
+    for s in sockets {
+        let listening = s["socket"]["state"] == "listening";
+        assert_eq!(s.get("sockopts").is_some(), listening, "{s}");
+        if listening {
+            assert_eq!(s["holders"].as_array().unwrap().len(), 301);
+        }
+    }
     drop(server);
 }

@@ -107,11 +107,11 @@ pub struct SocketHold {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub container: Option<crate::model::Container>,
+    pub container: Option<std::sync::Arc<crate::model::Container>>,
     /// For a port: the options its process set (docs/sockopts.md); absent where they could
     /// not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sockopts: Option<crate::sockopts::SockOpts>,
+    pub sockopts: Option<Box<crate::sockopts::SockOpts>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -149,19 +149,30 @@ struct Place<'a> {
     namespaces: &'a [Netns],
 }
 
-fn sockets(tables: &[Netid], at: &Place<'_>) -> Result<Snapshot, SnapshotError> {
+/// The sockets of `tables` (only those bound to `port`, when given: the kernel filters the
+/// rest out of the dump, and no owner is kept for them).
+fn sockets(tables: &[Netid], port: Option<u16>, at: &Place<'_>) -> Result<Snapshot, SnapshotError> {
+    use crate::filter::ast::{Expr, HostMatch, Pred, Side};
     let mut opts = SnapshotOptions::new(Selection::resolve(tables, &[], StateSet::ALL));
     opts.owners = true;
     opts.proc_root = at.host.proc_root().to_path_buf();
     opts.namespaces = at.namespaces.to_vec();
+    opts.filter = port
+        .map(|port| Expr::Pred(Pred::Host { side: Side::Src, host: HostMatch::Inet { net: None, port: Some(port) } }));
     at.host.snapshot(&opts)
 }
 
-fn holds(snap: &Snapshot, s: &Socket) -> SocketHold {
+/// Whether `s` is what a bind() to its port meets: a listener, or a UDP socket with no peer.
+fn binds_port(s: &Socket) -> bool {
+    s.state == SockState::Listen || (s.netid == Netid::Udp && matches!(&s.peer, Endpoint::Inet { port: 0, .. }))
+}
+
+/// Who holds `s`, with `s`.
+fn holds(snap: &Snapshot, s: Socket) -> SocketHold {
     let namespace = s.netns.and_then(|n| snap.namespaces.iter().find(|ns| ns.inode == n.get())).map(Netns::label);
-    let container = s.container.as_deref().cloned();
+    let container = s.container.clone();
     let holders = snap
-        .owners_of(s)
+        .owners_of(&s)
         .map(|o| Holder {
             pid: o.process.pid,
             command: o.process.command.to_string(),
@@ -169,7 +180,7 @@ fn holds(snap: &Snapshot, s: &Socket) -> SocketHold {
             fd: FdName::Number(o.fd),
         })
         .collect();
-    SocketHold { socket: s.clone(), holders, namespace, container, sockopts: None }
+    SocketHold { socket: s, holders, namespace, container, sockopts: None }
 }
 
 /// "nginx (pid 42)": the socket's first holder, as the notes name it.
@@ -215,23 +226,28 @@ fn port_report(
     at: &Place<'_>,
 ) -> Result<Report, SnapshotError> {
     let tables: Vec<Netid> = protocol.map_or(vec![Netid::Tcp, Netid::Udp], |p| vec![p]);
-    let snap = sockets(&tables, at)?;
+    let mut snap = sockets(&tables, Some(port), at)?;
     let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
-    let on_port: Vec<&Socket> = snap
-        .sockets
-        .iter()
+    // The sockets on the port move out of the snapshot into their answers (no copies); the
+    // rest are dropped here.
+    let all = std::mem::take(&mut snap.sockets);
+    let on_port: Vec<Socket> = all
+        .into_iter()
         .filter(|s| {
             let Endpoint::Inet { address: a, port: p } = &s.local else { return false };
             *p == port && address.is_none_or(|want| holds_address(*a, s.v6only == Some(true), want))
         })
         .collect();
-    // The options the holders set say whether a restart can bind (SO_REUSEADDR) and whether
-    // a second socket can share the port (SO_REUSEPORT).
-    let options = at.host.socket_options(&snap, &on_port, false);
+    // The options the binders set (listeners, and UDP sockets with no peer) say whether a
+    // restart can bind (SO_REUSEADDR) and whether a second socket can share the port
+    // (SO_REUSEPORT). A connection's own options do not decide a bind: not reading them
+    // keeps a port with 100k connections from costing 100k pidfd_getfd round trips.
+    let binders: Vec<&Socket> = on_port.iter().filter(|s| binds_port(s)).collect();
+    let options = at.host.socket_options(&snap, &binders, false);
+    r.sockets.reserve_exact(on_port.len());
     for s in on_port {
-        let mut h = holds(&snap, s);
-        h.sockopts = options.get(s.inode).cloned();
-        r.sockets.push(h);
+        let sockopts = if binds_port(&s) { options.get(s.inode).cloned().map(Box::new) } else { None };
+        r.sockets.push(SocketHold { sockopts, ..holds(&snap, s) });
     }
     let count =
         |st: SockState| r.sockets.iter().filter(|h| h.socket.state == st && h.socket.netid == Netid::Tcp).count();
@@ -333,13 +349,13 @@ fn overlapping_binds(address: std::net::IpAddr, v6only: Option<bool>, port: u16)
 }
 
 fn unix_report(path: &str, at: &Place<'_>) -> Result<Report, SnapshotError> {
-    let snap = sockets(&[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket], at)?;
+    let snap = sockets(&[Netid::UnixStream, Netid::UnixDgram, Netid::UnixSeqpacket], None, at)?;
     let mut r = Report { unreadable: unreadable(&snap), ..Report::default() };
     for s in &snap.sockets {
         if let Endpoint::Unix { name: Some(n), .. } = &s.local
             && &*n.path == path
         {
-            r.sockets.push(holds(&snap, s));
+            r.sockets.push(holds(&snap, s.clone()));
         }
     }
     let listening = r.sockets.iter().any(|h| h.socket.state == SockState::Listen || h.socket.netid == Netid::UnixDgram);
