@@ -26,8 +26,15 @@ impl Serve {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start sockscope serve");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+        stderr.read_line(&mut line).unwrap();
+        // With --all-netns, a host whose init refuses ptrace even to root (some sandboxes)
+        // gets a note that its namespace could not be read; nothing else comes first.
+        while line.starts_with("sockscope: note: the network namespace of") {
+            line.clear();
+            stderr.read_line(&mut line).unwrap();
+        }
         assert!(line.contains("serving metrics"), "{line}");
         Serve { child, port }
     }

@@ -300,12 +300,11 @@ pub fn namespaces(
 ) -> anyhow::Result<Vec<sockscope_core::netns::Netns>> {
     if args.all_netns || (all_by_default && args.netns.is_empty()) {
         let found = host.namespaces().map_err(usage)?;
-        let unread = host.namespaces_unread();
-        if unread > 0 {
+        if let Some((n, why)) = host.namespaces_unread() {
             crate::stderr_line!(
-                "sockscope: warning: the network namespace{} of {unread} process{} could not be read (other users' processes: reading them needs root or CAP_SYS_PTRACE); a namespace only they are in is not listed",
-                if unread == 1 { "" } else { "s" },
-                if unread == 1 { "" } else { "es" },
+                "sockscope: note: the network namespace of {n} process{} could not be read ({why}); a namespace only {} in is not listed",
+                if n == 1 { "" } else { "es" },
+                if n == 1 { "it is" } else { "they are" },
             );
         }
         return Ok(found);

@@ -42,10 +42,10 @@ pub trait Host: Send + Sync {
     /// Every network namespace there is (`--all-netns`), the tables' own among them.
     fn namespaces(&self) -> Result<Vec<Netns>, SnapshotError>;
 
-    /// How many processes' namespaces `namespaces` could not read (other users' processes,
-    /// without privilege): 0 when every one was read, and for a capture.
-    fn namespaces_unread(&self) -> usize {
-        0
+    /// How many processes' namespaces `namespaces` could not read, and why: None when every
+    /// one was read, and for a capture.
+    fn namespaces_unread(&self) -> Option<(usize, String)> {
+        None
     }
 
     /// The namespaces `--netns SPEC…` names, the tables' own first.

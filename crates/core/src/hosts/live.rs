@@ -82,7 +82,7 @@ impl Host for LiveHost {
         Ok(netns::discover(&self.proc_root))
     }
 
-    fn namespaces_unread(&self) -> usize {
+    fn namespaces_unread(&self) -> Option<(usize, String)> {
         process::netns_unreadable(&self.proc_root)
     }
 

@@ -119,17 +119,30 @@ pub fn netns(proc_root: &Path, task: &str) -> Option<u64> {
     std::fs::metadata(proc_root.join(task).join("ns/net")).ok().map(|m| m.ino())
 }
 
-/// How many processes' network namespaces cannot be read: other users' processes, without
-/// ptrace read access to them (a namespace only they are in cannot be found).
-pub fn netns_unreadable(proc_root: &Path) -> usize {
-    pids(proc_root)
+/// How many processes' network namespaces cannot be read, and why (other users' processes
+/// without privilege, or a process that refuses ptrace access even to root): a namespace
+/// only they are in cannot be found. None when every one was read.
+pub fn netns_unreadable(proc_root: &Path) -> Option<(usize, String)> {
+    let mut errno = None;
+    let count = pids(proc_root)
         .unwrap_or_default()
         .into_iter()
-        .filter(|pid| {
-            std::fs::metadata(proc_root.join(pid.to_string()).join("ns/net"))
-                .is_err_and(|e| e.kind() == io::ErrorKind::PermissionDenied)
+        .filter(|pid| match rustix::fs::stat(proc_root.join(pid.to_string()).join("ns/net")) {
+            Err(e) if e == Errno::ACCESS || e == Errno::PERM => {
+                errno = Some(e);
+                true
+            }
+            _ => false,
         })
-        .count()
+        .count();
+    let why = |e| {
+        if rustix::process::geteuid().is_root() {
+            reason(e)
+        } else {
+            "other users' processes: reading them needs root or CAP_SYS_PTRACE".to_string()
+        }
+    };
+    errno.map(|e| (count, why(e)))
 }
 
 /// For each network namespace with a process in it: its lowest pid. A process that is gone,
