@@ -87,10 +87,10 @@ fn the_package_installs_runs_and_documents_itself() {
     common::private_netns();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let out = Command::new(&bin).args(["-tlnH"]).output().expect("-tlnH");
+    let out = Command::new(&bin).args(["-tanH"]).output().expect("-tanH");
     assert!(out.status.success());
     let table = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(common::rows(&table), common::rows(&common::ss(&["-tlnH"])), "the packaged binary reads as ss");
+    assert_eq!(common::rows(&table), common::rows(&common::ss(&["-tanH"])), "the packaged binary reads as ss");
     assert!(table.contains(&format!("127.0.0.1:{port}")));
 
     // Every page renders without a roff warning (man reads the gzip itself).
