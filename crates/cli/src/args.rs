@@ -391,7 +391,7 @@ pub enum Command {
     Trace(TraceArgs),
     /// Every TCP connection's life as it happens: state changes with owner and time in state (tcpstates), or one line per finished connection with bytes, duration and closer (--life, tcplife)
     #[command(
-        after_help = "FILTER is sockscope's filter language on addresses, ports and states (e.g. 'dport = :443').\nStops at Ctrl-C, or by itself with --duration or --count; the totals (and any records the kernel lost) go to stderr.\nExamples:\n  sockscope events                      every state change, live\n  sockscope events --life               one line per finished connection\n  sockscope events --life dport = :5432 connections to PostgreSQL\n  sockscope events --life --jsonl --duration 60 > conns.jsonl\nNeeds root (CAP_PERFMON) for the kernel's tracepoints; without them --life works from the sockets' destroy records alone (approximate durations).\nMore: man sockscope-events (without the package installed: sockscope man events | man -l -)."
+        after_help = "FILTER is sockscope's filter language on addresses, ports and states (e.g. 'dport = :443').\nStops at Ctrl-C, or by itself with --duration or --count; the totals (and any records the kernel lost) go to stderr.\nExamples:\n  sockscope events                      every state change, live\n  sockscope events --life               one line per finished connection\n  sockscope events --life dport = :5432 connections to PostgreSQL\n  sockscope events --life --jsonl --duration 60 > conns.jsonl\nNeeds root, or CAP_PERFMON, CAP_DAC_READ_SEARCH and CAP_IPC_LOCK (and CAP_SYS_ADMIN where tracefs is not mounted), for the kernel's tracepoints; without them --life works from the sockets' destroy records alone (approximate durations).\nMore: man sockscope-events (without the package installed: sockscope man events | man -l -)."
     )]
     Events(EventsArgs),
     /// Top for sockets: a live view of processes, listeners, connections and findings, with rates, queues and fds
@@ -499,7 +499,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub top_destinations: Option<usize>,
     /// Also count accepted and closed connections per listened port and how long they lived,
-    /// from the kernel's TCP state changes as they happen (needs root: tracepoints)
+    /// from the kernel's TCP state changes as they happen (needs root, or the capabilities
+    /// `sockscope events --help` lists)
     #[arg(long)]
     pub events: bool,
     /// A TOML file: sizes, ports of interest, the doctor's thresholds, which families to
