@@ -955,3 +955,76 @@ fn every_namespace_is_followed_with_all_netns_each_line_labelled() {
     let only_named = kept.iter().all(|v| v["netns"] == c_netns && v["netns_name"] == name.as_str());
     assert!(kept.len() >= 4 && only_named, "{kept:#?}");
 }
+
+/// Two namespaces holding connections with the very same ends at once (127.0.0.1:PORT from
+/// the same client port): neither's namespace or owner may be taken from the other's
+/// socket. Each life is labelled with the namespace, and the pid, that made it.
+#[test]
+fn the_same_ends_in_two_namespaces_are_never_confused() {
+    let _one = one_at_a_time();
+    private_netns();
+    // In each namespace: a server on 7021 and a client bound to port 40404, connected at
+    // once in both (each waits for "go"), each end closing on "end".
+    let script = r#"
+import os, socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", 7021)); l.listen(4)
+print(os.getpid(), flush=True)
+sys.stdin.readline()
+c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+c.bind(("127.0.0.1", 40404)); c.connect(("127.0.0.1", 7021)); s, _ = l.accept()
+c.sendall(b"x" * 7); s.recv(7)
+print("connected", flush=True)
+sys.stdin.readline()
+c.close(); s.close()
+print("closed", flush=True)
+sys.stdin.readline()
+"#;
+    let start = || {
+        let mut child = Command::new("unshare")
+            .args(["-n", "sh", "-c", "ip link set lo up && exec python3 -u -c \"$0\"", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 in a namespace of its own");
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut pid = String::new();
+        std::io::BufRead::read_line(&mut out, &mut pid).expect("its pid");
+        let pid: u32 = pid.trim().parse().expect("its pid");
+        (child, out, pid)
+    };
+    let step = |child: &mut Child, out: &mut std::io::BufReader<std::process::ChildStdout>, want: &str| {
+        std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), b"next\n").expect("tell it");
+        let mut line = String::new();
+        std::io::BufRead::read_line(out, &mut line).expect("its answer");
+        assert_eq!(line.trim(), want);
+    };
+    let (mut a, mut a_out, a_pid) = start();
+    let (mut b, mut b_out, b_pid) = start();
+    let (a_netns, b_netns) = (netns_inode(a_pid), netns_inode(b_pid));
+    let mut all = Watch::start(&[], &["--life", "--jsonl", "-n", "--all-netns"]);
+    all.ready();
+    step(&mut a, &mut a_out, "connected");
+    step(&mut b, &mut b_out, "connected");
+    step(&mut a, &mut a_out, "closed");
+    step(&mut b, &mut b_out, "closed");
+    let ours = |v: &Value| v["type"] == "life" && (v["local"]["port"] == 7021 || v["peer"]["port"] == 7021);
+    let lives = |seen: &[Value], ns: u64| seen.iter().filter(|v| ours(v) && v["netns"] == ns).count();
+    all.until("both namespaces' four ends", |seen| lives(seen, a_netns) >= 2 && lives(seen, b_netns) >= 2);
+    let (seen, stderr, ok) = all.stop();
+    for (child, _) in [(&mut a, ()), (&mut b, ())] {
+        let _ = std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), b"next\n");
+        let _ = child.wait();
+    }
+    assert!(ok, "{stderr}");
+    for v in seen.iter().filter(|v| ours(v)) {
+        let ns = v["netns"].as_u64().expect("netns");
+        assert!(ns == a_netns || ns == b_netns, "{v}");
+        let pid = if ns == a_netns { a_pid } else { b_pid };
+        if !v["pid"].is_null() {
+            assert_eq!(v["pid"], pid, "a life labelled with one namespace and the other's owner: {v}");
+        }
+    }
+    assert_eq!(lives(&seen, a_netns), 2, "{seen:#?}");
+    assert_eq!(lives(&seen, b_netns), 2, "{seen:#?}");
+}

@@ -203,8 +203,10 @@ pub struct Tracker {
     /// Insertion order of `live`, for evicting the oldest at the cap.
     order: VecDeque<(u64, u64)>,
     serial: u64,
-    /// Complete (local, peer) → socket, to find the other end of a loopback connection.
-    by_ends: HashMap<(SocketAddr, SocketAddr), u64>,
+    /// Complete (local, peer) → the live sockets with those ends, to find the other end of a
+    /// loopback connection. Loopback addresses and ports repeat across namespaces, so two
+    /// sockets can have the same ends at once: then the ends name neither (`other_end`).
+    by_ends: HashMap<(SocketAddr, SocketAddr), Vec<u64>>,
     /// Listeners seen starting (listen() in a process), by address: in several namespaces,
     /// several at one address.
     listeners: HashMap<SocketAddr, Vec<Listener>>,
@@ -379,7 +381,7 @@ impl Tracker {
             .live
             .get(&c.skaddr)
             .filter(|conn| conn.by_listener)
-            .and_then(|_| self.by_ends.get(&(c.peer, c.local)).and_then(|s| self.live.get(s)).map(|o| o.place))
+            .and_then(|_| self.other_end(c.peer, c.local).map(|o| o.place))
             && let Some(conn) = self.live.get_mut(&c.skaddr)
         {
             conn.by_listener = false;
@@ -396,7 +398,7 @@ impl Tracker {
             }
         }
         // The other end's FIN, when it is a socket followed here (see FIN-WAIT-2 → CLOSE).
-        let peer_fin = self.by_ends.get(&(c.peer, c.local)).and_then(|s| self.live.get(s)).map(|p| p.fin_sent_ns);
+        let peer_fin = self.other_end(c.peer, c.local).map(|p| p.fin_sent_ns);
         let Some(conn) = self.live.get_mut(&c.skaddr) else { return };
         if in_call && c.new != SynSent {
             // close/shutdown: the process that did it holds the socket.
@@ -465,8 +467,15 @@ impl Tracker {
             _ => {}
         }
         let (owner, place) = (conn.owner.clone(), conn.place);
-        if c.local.port() != 0 && c.peer.port() != 0 && self.by_ends.get(&(c.local, c.peer)) != Some(&c.skaddr) {
-            self.by_ends.insert((c.local, c.peer), c.skaddr);
+        if c.local.port() != 0 && c.peer.port() != 0 {
+            let live = &self.live;
+            let ends = (c.local, c.peer);
+            let holders = self.by_ends.entry(ends).or_default();
+            // Sockets gone, or whose ends changed since, no longer have these ends.
+            holders.retain(|s| *s == c.skaddr || live.get(s).is_some_and(|o| (o.local, o.peer) == ends));
+            if !holders.contains(&c.skaddr) {
+                holders.push(c.skaddr);
+            }
         }
         // Lives are proven by their destroy records (give, give_if_ours): the table is asked
         // only for state changes to show.
@@ -536,7 +545,7 @@ impl Tracker {
                 // The other end of a loopback connection, when it is a socket followed here:
                 // both ends are in one namespace, so what is known of it holds here, even
                 // that it is unknown.
-                let other = self.by_ends.get(&(c.peer, c.local)).and_then(|s| self.live.get(s)).map(|o| o.place);
+                let other = self.other_end(c.peer, c.local).map(|o| o.place);
                 let listener = self.listener_of(c.local);
                 conn.place = match (other, &listener) {
                     (Some(p), _) => p,
@@ -967,10 +976,28 @@ impl Tracker {
     /// Forgets the socket at `skaddr` and hands it over, with what it held.
     fn take(&mut self, skaddr: u64) -> Option<Conn> {
         let conn = self.live.remove(&skaddr)?;
-        if self.by_ends.get(&(conn.local, conn.peer)) == Some(&skaddr) {
-            self.by_ends.remove(&(conn.local, conn.peer));
+        let ends = (conn.local, conn.peer);
+        if let Some(holders) = self.by_ends.get_mut(&ends) {
+            holders.retain(|s| *s != skaddr);
+            if holders.is_empty() {
+                self.by_ends.remove(&ends);
+            }
         }
         Some(conn)
+    }
+
+    /// The one live socket whose ends are (`local`, `peer`): the other end of a loopback
+    /// connection seen from its peer. None when there is none, or more than one (the same
+    /// ends in two namespaces): then neither is the answer, and nothing is inferred.
+    fn other_end(&self, local: SocketAddr, peer: SocketAddr) -> Option<&Conn> {
+        let mut found = self
+            .by_ends
+            .get(&(local, peer))?
+            .iter()
+            .filter_map(|s| self.live.get(s))
+            .filter(|o| (o.local, o.peer) == (local, peer));
+        let one = found.next()?;
+        found.next().is_none().then_some(one)
     }
 }
 
