@@ -7,6 +7,13 @@ pub use crate::procfs::counters::get as counter;
 pub use crate::procfs::process::{CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, effective_capabilities};
 pub use crate::procfs::sysctl::{DEFAULT_PORT_RANGE, read_port_range};
 
+/// net.ipv4.ip_local_port_range of `host`'s tables' namespace (a capture keeps its host's),
+/// when it can be read.
+pub fn port_range_of(host: &dyn crate::hosts::Host) -> Option<(u16, u16)> {
+    use crate::procfs::sysctl;
+    sysctl::port_range(&sysctl::parse_u64s(&host.text_of("sys/net/ipv4/ip_local_port_range")?))
+}
+
 /// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup` when it cannot be told).
 pub fn cgroup2_root() -> PathBuf {
     crate::procfs::cgroup2_root().unwrap_or_else(|| "/sys/fs/cgroup".into())

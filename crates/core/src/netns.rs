@@ -207,8 +207,18 @@ pub fn nsfs_mounts(mountinfo: &str) -> Vec<(u64, PathBuf)> {
 /// Every network namespace on the host that can be seen: those with processes, and those
 /// bind-mounted (named or not). Sorted by inode; the caller's first.
 pub fn discover(proc_root: &Path) -> Vec<Netns> {
+    discover_noting_unread(proc_root).0
+}
+
+/// Processes whose network namespace could not be read: how many, and why.
+pub type Unread = (usize, String);
+
+/// `discover`, with how many processes' namespaces could not be read, and why (from the
+/// same pass over the processes).
+pub fn discover_noting_unread(proc_root: &Path) -> (Vec<Netns>, Option<Unread>) {
+    let (first_pids, unread) = crate::procfs::process::netns_walk(proc_root);
     let mut found: BTreeMap<u64, Netns> = BTreeMap::new();
-    for (inode, pid) in crate::procfs::process::netns_first_pids(proc_root) {
+    for (inode, pid) in first_pids {
         let path = proc_root.join(pid.to_string()).join("ns/net");
         found.insert(inode, Netns { inode, name: None, pid: Some(pid), path, container: None });
     }
@@ -225,7 +235,7 @@ pub fn discover(proc_root: &Path) -> Vec<Netns> {
     let own = own(proc_root);
     let mut list: Vec<Netns> = found.into_values().collect();
     list.sort_by_key(|n| (Some(n.inode) != own, n.inode));
-    list
+    (list, unread)
 }
 
 /// A NETLINK_SOCK_DIAG socket created inside `ns`, by a thread that enters it and ends.

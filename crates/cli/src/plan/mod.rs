@@ -299,8 +299,8 @@ pub fn namespaces(
     host: &dyn Host,
 ) -> anyhow::Result<Vec<sockscope_core::netns::Netns>> {
     if args.all_netns || (all_by_default && args.netns.is_empty()) {
-        let found = host.namespaces().map_err(usage)?;
-        if let Some((n, why)) = host.namespaces_unread() {
+        let (found, unread) = host.namespaces_noting_unread().map_err(usage)?;
+        if let Some((n, why)) = unread {
             crate::stderr_line!(
                 "sockscope: note: the network namespace of {n} process{} could not be read ({why}); a namespace only {} in is not listed",
                 if n == 1 { "" } else { "es" },

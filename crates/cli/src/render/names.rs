@@ -215,12 +215,7 @@ impl Namer {
     /// Leaves the host's ephemeral ports unnamed, as ss does (it reads the same sysctl of the
     /// namespace it lists; a capture keeps its host's). Without the sysctl, ss's fallback.
     pub fn skip_ephemeral(&mut self, host: &dyn sockscope_core::hosts::Host) {
-        let text = host.text_of("sys/net/ipv4/ip_local_port_range");
-        let mut bounds = text.as_deref().unwrap_or("").split_whitespace().map(str::parse::<u16>);
-        self.ephemeral = match (bounds.next(), bounds.next()) {
-            (Some(Ok(low)), Some(Ok(high))) => Some((low, high)),
-            _ => Some((1024, 4999)),
-        };
+        self.ephemeral = Some(sockscope_core::host::port_range_of(host).unwrap_or((1024, 4999)));
     }
 
     fn port(&mut self, port: u16, netid: Netid, out: &mut String) {

@@ -42,10 +42,10 @@ pub trait Host: Send + Sync {
     /// Every network namespace there is (`--all-netns`), the tables' own among them.
     fn namespaces(&self) -> Result<Vec<Netns>, SnapshotError>;
 
-    /// How many processes' namespaces `namespaces` could not read, and why: None when every
-    /// one was read, and for a capture.
-    fn namespaces_unread(&self) -> Option<(usize, String)> {
-        None
+    /// `namespaces`, with how many processes' namespaces could not be read and why (None
+    /// when every one was, and for a capture), from the same look.
+    fn namespaces_noting_unread(&self) -> Result<(Vec<Netns>, Option<crate::netns::Unread>), SnapshotError> {
+        Ok((self.namespaces()?, None))
     }
 
     /// The namespaces `--netns SPEC…` names, the tables' own first.

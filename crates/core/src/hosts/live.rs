@@ -82,8 +82,8 @@ impl Host for LiveHost {
         Ok(netns::discover(&self.proc_root))
     }
 
-    fn namespaces_unread(&self) -> Option<(usize, String)> {
-        process::netns_unreadable(&self.proc_root)
+    fn namespaces_noting_unread(&self) -> Result<(Vec<Netns>, Option<crate::netns::Unread>), SnapshotError> {
+        Ok(netns::discover_noting_unread(&self.proc_root))
     }
 
     fn selected_namespaces(&self, specs: &[String]) -> Result<Vec<Netns>, netns::NetnsError> {

@@ -119,22 +119,35 @@ pub fn netns(proc_root: &Path, task: &str) -> Option<u64> {
     std::fs::metadata(proc_root.join(task).join("ns/net")).ok().map(|m| m.ino())
 }
 
-/// How many processes' network namespaces cannot be read, and why (other users' processes
-/// without privilege, or a process that refuses ptrace access even to root): a namespace
-/// only they are in cannot be found. None when every one was read.
-pub fn netns_unreadable(proc_root: &Path) -> Option<(usize, String)> {
-    let mut errno = None;
-    let count = pids(proc_root)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|pid| match rustix::fs::stat(proc_root.join(pid.to_string()).join("ns/net")) {
-            Err(e) if e == Errno::ACCESS || e == Errno::PERM => {
-                errno = Some(e);
-                true
+/// For each network namespace with a process in it: its lowest pid. A process that is gone
+/// is skipped.
+pub fn netns_first_pids(proc_root: &Path) -> std::collections::BTreeMap<u64, u32> {
+    netns_walk(proc_root).0
+}
+
+/// One pass over the processes: each network namespace with a process in it (its lowest
+/// pid), and how many processes' namespaces could not be read and why (other users'
+/// processes without privilege, or one that refuses ptrace access even to root: a namespace
+/// only they are in cannot be found). None when every one was read.
+pub fn netns_walk(proc_root: &Path) -> (std::collections::BTreeMap<u64, u32>, Option<(usize, String)>) {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::BTreeMap::new();
+    let (mut unread, mut denied) = (0usize, None);
+    for pid in pids(proc_root).unwrap_or_default() {
+        match std::fs::metadata(proc_root.join(pid.to_string()).join("ns/net")) {
+            Ok(m) => {
+                let first = out.entry(m.ino()).or_insert(pid);
+                *first = (*first).min(pid);
             }
-            _ => false,
-        })
-        .count();
+            Err(e) => {
+                let errno = e.raw_os_error().map(Errno::from_raw_os_error);
+                if errno.is_some_and(|e| e == Errno::ACCESS || e == Errno::PERM) {
+                    unread += 1;
+                    denied = errno;
+                }
+            }
+        }
+    }
     let why = |e| {
         if rustix::process::geteuid().is_root() {
             reason(e)
@@ -142,20 +155,7 @@ pub fn netns_unreadable(proc_root: &Path) -> Option<(usize, String)> {
             "other users' processes: reading them needs root or CAP_SYS_PTRACE".to_string()
         }
     };
-    errno.map(|e| (count, why(e)))
-}
-
-/// For each network namespace with a process in it: its lowest pid. A process that is gone,
-/// or another user's (not readable without privilege), is skipped.
-pub fn netns_first_pids(proc_root: &Path) -> std::collections::BTreeMap<u64, u32> {
-    let mut out = std::collections::BTreeMap::new();
-    for pid in pids(proc_root).unwrap_or_default() {
-        if let Some(inode) = netns(proc_root, &pid.to_string()) {
-            let first = out.entry(inode).or_insert(pid);
-            *first = (*first).min(pid);
-        }
-    }
-    out
+    (out, denied.map(|e| (unread, why(e))))
 }
 
 /// Whether SELinux is on (its filesystem is mounted): only then are security contexts shown.
