@@ -90,8 +90,18 @@ impl Watch {
     /// destroy-record socket are open by then).
     fn ready(&mut self) {
         let port = PROBE;
-        let probe = TcpListener::bind(("127.0.0.1", port)).expect("probe listener");
         let deadline = Instant::now() + Duration::from_secs(20);
+        // The last ready()'s accepted probe ends may still be closing on the port (a busy
+        // machine acks their FIN late): the port is free once they are gone.
+        let probe = loop {
+            match TcpListener::bind(("127.0.0.1", port)) {
+                Ok(l) => break l,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("probe listener: {e}"),
+            }
+        };
         loop {
             drop(TcpStream::connect(("127.0.0.1", port)).expect("probe connect"));
             drop(probe.accept());
