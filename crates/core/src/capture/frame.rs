@@ -7,6 +7,7 @@
 //! the model, field by field.
 
 use super::codec::{DecodeError, Reader, Writer};
+use super::spool::Spool;
 use crate::model::{
     EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, Netid, OpenFlags, OwnerIndex,
     OwnerScanReport, Process, Special,
@@ -121,9 +122,30 @@ pub enum TableSource {
     /// The payloads of the kernel's reply messages, each with a varint length before it
     /// (shared with the decoded look: tens of megabytes at 100k sockets, not copied).
     Netlink(super::codec::Shared),
+    /// The same, held compressed while a look is recorded (`spool`); written as `Netlink`.
+    Spooled(Spool),
     /// sock_diag could not dump it (the error, as the live listing says it), so the /proc/net
     /// files were read: (file name, text).
     ProcNet { failure: String, files: Vec<(String, String)> },
+}
+
+impl TableSource {
+    /// Each kernel reply message of a sock_diag table, in order (none for /proc/net text).
+    /// An error only when a spooled table cannot be decompressed (memory ran out).
+    pub fn each_message(&self, mut f: impl FnMut(&[u8])) -> std::io::Result<()> {
+        let mut messages = |bytes: &[u8]| {
+            let mut r = Reader::new(bytes);
+            while let Ok(m) = r.bytes() {
+                f(m);
+            }
+        };
+        match self {
+            TableSource::Netlink(bytes) => messages(bytes.bytes()),
+            TableSource::Spooled(spool) => spool.for_each_chunk(messages)?,
+            TableSource::ProcNet { .. } => {}
+        }
+        Ok(())
+    }
 }
 
 /// A process, its limits and its fd table.
@@ -196,9 +218,25 @@ impl Frame {
             .collect()
     }
 
-    pub fn encode(&self, w: &mut Writer) {
-        w.section(TIME, |w| w.u(self.taken_at_ns));
-        w.section(TABLES, |w| encode_tables(w, &self.tables));
+    /// The look encoded, all of it in memory (spooled tables decompressed): for tests and
+    /// small looks; the recorder writes `pieces` instead.
+    pub fn encode(&self, w: &mut Writer) -> std::io::Result<()> {
+        for piece in self.pieces() {
+            match piece {
+                Piece::Bytes(b) => w.buf.extend_from_slice(&b),
+                Piece::Spool(s) => s.for_each_chunk(|c| w.buf.extend_from_slice(c))?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The look encoded, in order: bytes, and the spooled tables where they belong, so a
+    /// recorder writes a look of a million sockets without its tables uncompressed twice.
+    pub fn pieces(&self) -> Vec<Piece<'_>> {
+        let mut p = Pieces::default();
+        p.w.section(TIME, |w| w.u(self.taken_at_ns));
+        p.section(TABLES, |p| tables_into(p, &self.tables));
+        let w = &mut p.w;
         w.section(PROCESSES, |w| {
             w.u(self.processes.len() as u64);
             for p in &self.processes {
@@ -252,16 +290,17 @@ impl Frame {
             }
         });
         w.section(WARNINGS, |w| encode_strings(w, &self.warnings));
-        w.section(NAMESPACES, |w| {
-            w.opt(self.own_netns);
-            w.u(self.namespaces.len() as u64);
+        p.section(NAMESPACES, |p| {
+            p.w.opt(self.own_netns);
+            p.w.u(self.namespaces.len() as u64);
             for ns in &self.namespaces {
-                w.u(ns.inode);
-                w.opt_str(ns.name.as_deref());
-                w.opt(ns.pid.map(u64::from));
-                encode_tables(w, &ns.tables);
+                p.w.u(ns.inode);
+                p.w.opt_str(ns.name.as_deref());
+                p.w.opt(ns.pid.map(u64::from));
+                tables_into(p, &ns.tables);
             }
         });
+        let w = &mut p.w;
         w.section(PODS, |w| {
             w.u(self.pods.len() as u64);
             for (uid, ns, name) in &self.pods {
@@ -280,6 +319,7 @@ impl Frame {
                 w.str(text);
             }
         });
+        p.finish()
     }
 
     pub fn decode(r: &mut Reader<'_>) -> Result<Frame, DecodeError> {
@@ -392,14 +432,74 @@ impl Frame {
     }
 }
 
-fn encode_tables(w: &mut Writer, tables: &[Table]) {
-    w.u(tables.len() as u64);
+/// A part of an encoded look (`Frame::pieces`).
+pub enum Piece<'a> {
+    Bytes(Vec<u8>),
+    /// A spooled table's messages: its compressed frames, which decompress to `raw_len`.
+    Spool(&'a Spool),
+}
+
+impl Piece<'_> {
+    /// Its length in the decompressed look.
+    pub fn decoded_len(&self) -> u64 {
+        match self {
+            Piece::Bytes(b) => b.len() as u64,
+            Piece::Spool(s) => s.raw_len(),
+        }
+    }
+}
+
+/// An encoding in pieces: bytes written so far, and the pieces before them.
+#[derive(Default)]
+struct Pieces<'a> {
+    done: Vec<Piece<'a>>,
+    w: Writer,
+}
+
+impl<'a> Pieces<'a> {
+    fn spool(&mut self, s: &'a Spool) {
+        self.flush();
+        self.done.push(Piece::Spool(s));
+    }
+
+    fn flush(&mut self) {
+        if !self.w.buf.is_empty() {
+            self.done.push(Piece::Bytes(std::mem::take(&mut self.w.buf)));
+        }
+    }
+
+    /// A section whose body may hold spooled tables: its length is the pieces' lengths.
+    fn section(&mut self, tag: u8, body: impl FnOnce(&mut Pieces<'a>)) {
+        let mut inner = Pieces::default();
+        body(&mut inner);
+        let inner = inner.finish();
+        self.w.buf.push(tag);
+        self.w.u(inner.iter().map(Piece::decoded_len).sum());
+        self.flush();
+        self.done.extend(inner);
+    }
+
+    fn finish(mut self) -> Vec<Piece<'a>> {
+        self.flush();
+        self.done
+    }
+}
+
+fn tables_into<'a>(p: &mut Pieces<'a>, tables: &'a [Table]) {
+    p.w.u(tables.len() as u64);
     for t in tables {
+        let w = &mut p.w;
         w.buf.push(t.name.code());
         match &t.source {
             TableSource::Netlink(bytes) => {
                 w.buf.push(0);
                 w.bytes(bytes.bytes());
+            }
+            // As `Netlink`: the same bytes in the capture.
+            TableSource::Spooled(spool) => {
+                w.buf.push(0);
+                w.u(spool.raw_len());
+                p.spool(spool);
             }
             TableSource::ProcNet { failure, files } => {
                 w.buf.push(1);
@@ -817,13 +917,15 @@ impl Frame {
         self.tables
             .iter()
             .map(|t| match &t.source {
-                TableSource::Netlink(bytes) => {
-                    let mut r = crate::capture::codec::Reader::new(bytes.bytes());
-                    std::iter::from_fn(|| r.bytes().ok()).count()
-                }
                 // A header line, then a socket a line.
                 TableSource::ProcNet { files, .. } => {
                     files.iter().map(|(_, t)| t.lines().count().saturating_sub(1)).sum()
+                }
+                netlink => {
+                    let mut n = 0;
+                    // A spool that cannot be read back counts none (its reader says why).
+                    let _ = netlink.each_message(|_| n += 1);
+                    n
                 }
             })
             .sum()
@@ -866,7 +968,13 @@ mod roundtrip {
 
     fn table() -> impl Strategy<Value = Table> {
         let name = (0..TableName::ALL.len()).prop_map(|i| TableName::ALL[i]);
-        let netlink = vec(vec(any::<u8>(), 0..40), 0..5).prop_map(|msgs| {
+        // As read from a capture, or as the recorder holds it (`Spooled`): the same bytes.
+        let netlink = (vec(vec(any::<u8>(), 0..40), 0..5), any::<bool>()).prop_map(|(msgs, spooled)| {
+            if spooled {
+                let mut s = crate::capture::spool::Spooler::new().unwrap();
+                msgs.iter().for_each(|m| s.push(m));
+                return TableSource::Spooled(s.finish().unwrap());
+            }
             let mut w = Writer { buf: Vec::new() };
             for m in &msgs {
                 w.bytes(m);
@@ -976,7 +1084,7 @@ mod roundtrip {
 
     fn encoded(f: &Frame) -> Vec<u8> {
         let mut w = Writer { buf: Vec::new() };
-        f.encode(&mut w);
+        f.encode(&mut w).expect("a spool made here decompresses");
         w.buf
     }
 

@@ -3,12 +3,14 @@
 //!
 //! The file: a fixed preamble any version can read — the magic line, the format version,
 //! and the oldest format version a reader must understand to read it — then a small header
-//! (host, kernel, who wrote it, when), uncompressed, then one zstd stream of frames (one
-//! look each), each a length and its sections. A reader skips sections it does not know, so
+//! (host, kernel, who wrote it, when), uncompressed, then one zstd stream (a series of zstd
+//! frames: the recorder writes a table it compressed while dumping as frames of its own) of
+//! looks, each a length and its sections. A reader skips sections it does not know, so
 //! a later sockscope may add them without raising the minimum version. Layout: docs/record.md.
 
 pub mod codec;
 pub mod frame;
+pub mod spool;
 
 use codec::{DecodeError, Reader, Writer};
 pub use frame::Frame;
@@ -170,8 +172,18 @@ impl Header {
 /// Writes a capture: the preamble and header at once, then each frame as it is added, so
 /// a capture streamed to a pipe (`-o -`) is readable up to its last whole frame.
 pub struct Recorder<W: Write> {
-    out: zstd::stream::write::Encoder<'static, W>,
+    /// `None` only after a write failed while a spooled table's frames were being written.
+    out: Option<zstd::stream::write::Encoder<'static, W>>,
     path: PathBuf,
+}
+
+/// Level 3 (a long window made it slower and the file no smaller: one look's sockets
+/// repeat each other's shape within the default window), a checksum per zstd frame: a
+/// flipped bit is an error, not a different capture.
+fn encoder<W: Write>(out: W) -> std::io::Result<zstd::stream::write::Encoder<'static, W>> {
+    let mut enc = zstd::stream::write::Encoder::new(out, 3)?;
+    enc.include_checksum(true)?;
+    Ok(enc)
 }
 
 impl<W: Write> Recorder<W> {
@@ -188,30 +200,57 @@ impl<W: Write> Recorder<W> {
         pre.extend_from_slice(&(head.len() as u32).to_le_bytes());
         pre.extend_from_slice(&head);
         out.write_all(&pre).map_err(err)?;
-        // Level 3 (a long window made it slower and the file no smaller: one look's sockets
-        // repeat each other's shape within the default window).
-        let mut enc = zstd::stream::write::Encoder::new(out, 3).map_err(err)?;
-        // A checksum per zstd frame: a flipped bit is an error, not a different capture.
-        enc.include_checksum(true).map_err(err)?;
-        Ok(Recorder { out: enc, path: path.to_path_buf() })
+        Ok(Recorder { out: Some(encoder(out).map_err(err)?), path: path.to_path_buf() })
     }
 
-    /// Appends one look, and flushes it through to the destination.
+    /// Appends one look, and flushes it through to the destination. Its spooled tables are
+    /// already compressed: the encoder's frame is ended before them and a new one begun
+    /// after, and their frames written between as they are.
     pub fn frame(&mut self, frame: &Frame) -> Result<(), CaptureError> {
-        let err = |cause| CaptureError::Write { path: self.path.clone(), cause };
-        let mut w = Writer::default();
-        frame.encode(&mut w);
-        let mut len = Writer::default();
-        len.u(w.buf.len() as u64);
-        self.out.write_all(&len.buf).map_err(err)?;
-        self.out.write_all(&w.buf).map_err(err)?;
-        self.out.flush().map_err(err)
+        self.write_look(frame).map_err(|cause| CaptureError::Write { path: self.path.clone(), cause })
+    }
+
+    fn write_look(&mut self, frame: &Frame) -> std::io::Result<()> {
+        let pieces = frame.pieces();
+        let mut len = codec::Writer::default();
+        len.u(pieces.iter().map(frame::Piece::decoded_len).sum());
+        self.write(&len.buf)?;
+        for piece in &pieces {
+            match piece {
+                frame::Piece::Bytes(b) => self.write(b)?,
+                frame::Piece::Spool(s) => self.write_frames(s)?,
+            }
+        }
+        self.encoder()?.flush()
+    }
+
+    fn encoder(&mut self) -> std::io::Result<&mut zstd::stream::write::Encoder<'static, W>> {
+        self.out.as_mut().ok_or_else(|| std::io::Error::other("an earlier write failed"))
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.encoder()?.write_all(bytes)
+    }
+
+    fn write_frames(&mut self, spool: &spool::Spool) -> std::io::Result<()> {
+        if spool.frames().next().is_none() {
+            return Ok(());
+        }
+        let mut out = self.out.take().ok_or_else(|| std::io::Error::other("an earlier write failed"))?.finish()?;
+        for f in spool.frames() {
+            out.write_all(f)?;
+        }
+        self.out = Some(encoder(out)?);
+        Ok(())
     }
 
     /// Ends the stream; returns the destination.
     pub fn finish(self) -> Result<W, CaptureError> {
-        let path = self.path;
-        self.out.finish().map_err(|cause| CaptureError::Write { path, cause })
+        let cause = |cause| CaptureError::Write { path: self.path.clone(), cause };
+        match self.out {
+            Some(enc) => enc.finish().map_err(cause),
+            None => Err(cause(std::io::Error::other("an earlier write failed"))),
+        }
     }
 }
 
@@ -448,6 +487,30 @@ mod tests {
         f.taken_at_ns = 43;
         rec.frame(&f).unwrap();
         rec.finish().unwrap()
+    }
+
+    /// A look whose table is spooled (its zstd frames written between the encoder's own)
+    /// reads back as one stream, twice in a row, each look whole.
+    #[test]
+    fn spooled_tables_read_back_between_the_encoders_frames() {
+        let messages: Vec<Vec<u8>> = (0..200_000u32).map(|i| i.to_be_bytes().repeat(1 + (i % 13) as usize)).collect();
+        let mut spooler = spool::Spooler::new().unwrap();
+        messages.iter().for_each(|m| spooler.push(m));
+        let source = frame::TableSource::Spooled(spooler.finish().unwrap());
+        let mut f = Frame { taken_at_ns: 7, ..Frame::default() };
+        f.tables.push(frame::Table { name: frame::TableName::Tcp, source });
+        f.files.insert("net/snmp".into(), "Tcp: A\nTcp: 1\n".into());
+        let mut rec = Recorder::new(Vec::new(), &Header::default(), Path::new("t.cap")).unwrap();
+        rec.frame(&f).unwrap();
+        rec.frame(&f).unwrap();
+        let c = Capture::from_bytes(&rec.finish().unwrap(), Path::new("t.cap")).unwrap();
+        assert_eq!(c.frames.len(), 2);
+        for back in &c.frames {
+            assert_eq!(back.files, f.files);
+            let mut got = Vec::new();
+            back.tables[0].source.each_message(|m| got.push(m.to_vec())).unwrap();
+            assert_eq!(got, messages);
+        }
     }
 
     /// Found by the capture fuzz target: a megabyte of zero-length looks became a million

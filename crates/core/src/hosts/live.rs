@@ -11,7 +11,9 @@ use crate::procfs::{self, counters};
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
 use crate::sockopts::{Report as OptionReport, SockOpts, Unreadable as OptionUnreadable};
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,11 +205,7 @@ impl Host for LiveHost {
     }
 
     fn stale_sockets(&self, dirs: &[PathBuf], snap: &Snapshot, _notes: &mut Vec<String>) -> Vec<PathBuf> {
-        // Without /proc, other namespaces' binds cannot be read: no file is proven stale.
-        if !self.proc_root.join("self").exists() {
-            return Vec::new();
-        }
-        dirs.iter().flat_map(|dir| stale_sockets(dir, snap, &self.proc_root)).collect()
+        self.stale_socket_files(dirs, &bound_paths(snap.sockets.iter()))
     }
 
     fn unix_file(&self, path: &str) -> UnixFile {
@@ -352,17 +350,37 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<FdTable, Unr
 
 /// Socket files under `dir` (at most 4 levels deep, 100 000 entries) that no socket in this
 /// or any other namespace is bound to.
-pub(crate) fn stale_sockets(dir: &Path, snap: &Snapshot, root: &Path) -> Vec<PathBuf> {
-    use crate::model::Endpoint;
+/// The file paths Unix sockets among `sockets` are bound to (not abstract names).
+fn bound_paths<'a>(sockets: impl Iterator<Item = &'a Socket>) -> HashSet<&'a str> {
+    sockets.filter_map(bound_path).collect()
+}
+
+/// The file path a Unix socket is bound to, if it is bound to one.
+pub(crate) fn bound_path(s: &Socket) -> Option<&str> {
+    match &s.local {
+        crate::model::Endpoint::Unix { name: Some(n), .. } if !n.is_abstract => Some(&n.path),
+        _ => None,
+    }
+}
+
+impl LiveHost {
+    /// The socket files under `dirs` no socket is bound to, in any namespace; `bound`: the
+    /// paths this namespace's sockets are bound to.
+    pub(crate) fn stale_socket_files<K: Borrow<str> + Hash + Eq>(
+        &self,
+        dirs: &[PathBuf],
+        bound: &HashSet<K>,
+    ) -> Vec<PathBuf> {
+        // Without /proc, other namespaces' binds cannot be read: no file is proven stale.
+        if !self.proc_root.join("self").exists() {
+            return Vec::new();
+        }
+        dirs.iter().flat_map(|dir| stale_sockets(dir, bound, &self.proc_root)).collect()
+    }
+}
+
+fn stale_sockets<K: Borrow<str> + Hash + Eq>(dir: &Path, bound: &HashSet<K>, root: &Path) -> Vec<PathBuf> {
     use std::os::unix::fs::FileTypeExt;
-    let bound: std::collections::HashSet<&str> = snap
-        .sockets
-        .iter()
-        .filter_map(|s| match &s.local {
-            Endpoint::Unix { name: Some(n), .. } if !n.is_abstract => Some(&*n.path),
-            _ => None,
-        })
-        .collect();
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), 0)];
     let mut seen = 0;

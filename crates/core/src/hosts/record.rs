@@ -6,6 +6,7 @@
 use super::host::Host;
 use super::live::LiveHost;
 use crate::capture::frame::{Frame, ProcessRecord, SecondLook, Table, TableName, TableSource};
+use crate::capture::spool::Spooler;
 use crate::model::{FdKind, FdName, StateSet};
 use crate::netlink::request::{self, Extensions};
 use crate::netlink::{DiagSocket, NetlinkError};
@@ -151,31 +152,35 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
             frame.files.insert(name.to_string(), text);
         }
     }
-    // What the commands would read of sockets that are not in the dump, and the options
-    // `options_of` names: from the look just taken, as a capture replays it.
+    // What the commands would read of sockets that are not in the dump, the options
+    // `options_of` names and the stale socket files: from the look just taken, as a capture
+    // replays it, one socket at a time (a million parsed sockets would be ~300 MB; the few
+    // these need are kept).
     let mut first = SnapshotOptions::new(crate::Selection::resolve(&[], &[], StateSet::EVERY));
-    first.owners = true;
     first.extensions = Extensions { vitals: true, ..Extensions::default() };
     first.proc_root = root.clone();
-    let snap = super::recorded::snapshot(&frame, &first)?;
-    note_unlisted_sockets(&mut frame, &snap, &host);
-    // The options (and TCP traffic) of the sockets `options_of` names; with `full`, of every
-    // held socket, so that `--sockopts`, `fds -o` and `who` answer as they would have live.
-    let kept: Vec<&crate::Socket> = if opts.full {
-        snap.sockets.iter().filter(|s| s.inode != 0).collect()
-    } else {
-        options_of(&snap, &opts.options_of)
-    };
-    frame.options = host.socket_options(&snap, &kept, true);
+    let owners = frame.owner_index();
+    let mut wanted = Wanted::new(&opts.options_of, opts.full, &owners);
+    super::recorded::each_socket(&frame.tables, &first, &mut crate::Snapshot::default(), |s| wanted.offer(s));
+    let Wanted { mut listed, listeners, connections, bound, .. } = wanted;
+    listed.sort_unstable();
+    note_unlisted_sockets(&mut frame, &listed, &host);
+    drop(listed);
     frame.stale_dirs = opts.stale_dirs.iter().map(|d| crate::text::path_text(d)).collect();
-    frame.stale = host
-        .stale_sockets(&opts.stale_dirs, &snap, &mut Vec::new())
-        .iter()
-        .map(|p| crate::text::path_text(p))
-        .collect();
+    frame.stale = host.stale_socket_files(&opts.stale_dirs, &bound).iter().map(|p| crate::text::path_text(p)).collect();
+    // The options (and TCP traffic) of the sockets chosen; with `full`, of every held
+    // socket, so that `--sockopts`, `fds -o` and `who` answer as they would have live.
+    let snap = crate::Snapshot {
+        sockets: listeners.into_iter().chain(connections).collect(),
+        owners: Some(owners),
+        ..crate::Snapshot::default()
+    };
+    let kept: Vec<&crate::Socket> = snap.sockets.iter().collect();
+    frame.options = host.socket_options(&snap, &kept, true);
+    drop(kept);
+    drop(snap);
     frame.cgroups = host.cgroup_paths().into_iter().collect();
     frame.cgroups.sort_unstable();
-    drop(snap);
     if !opts.window.is_zero() {
         let later = host.second_look(opts.window, &[])?;
         let mut files = std::collections::BTreeMap::new();
@@ -194,37 +199,78 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
     Ok(frame)
 }
 
-/// The sockets `of` names in `snap`: every listener, then the owned TCP connections idle or
-/// slow enough, the first `at_most` of them.
-fn options_of<'a>(snap: &'a crate::Snapshot, of: &OptionsOf) -> Vec<&'a crate::Socket> {
-    use crate::SockState;
-    let idle_ms = u64::try_from(of.idle_for.as_millis()).unwrap_or(u64::MAX);
-    let rtt_us = u64::try_from(of.rtt_from.as_micros()).unwrap_or(u64::MAX);
-    let owned = |s: &crate::Socket| snap.owners.as_ref().is_some_and(|o| o.has_owner(s.inode));
-    let mut kept: Vec<&crate::Socket> =
-        snap.sockets.iter().filter(|s| s.state == SockState::Listen && s.inode != 0).collect();
-    let connections = snap.sockets.iter().filter(|s| {
-        s.netid == crate::Netid::Tcp
+/// The sockets of a look the recorder reads more of, chosen as the look is read back:
+/// every listener, and the owned TCP connections idle or slow enough (`OptionsOf`), the
+/// first `at_most` of them; with `full`, every socket with an inode.
+struct Wanted<'a> {
+    of: &'a OptionsOf,
+    full: bool,
+    owners: &'a crate::model::OwnerIndex,
+    /// Every socket's inode, to tell which held sockets the dump did not list.
+    listed: Vec<u64>,
+    listeners: Vec<crate::Socket>,
+    connections: Vec<crate::Socket>,
+    /// The paths Unix sockets are bound to, for the stale-socket rule.
+    bound: HashSet<Box<str>>,
+}
+
+impl<'a> Wanted<'a> {
+    fn new(of: &'a OptionsOf, full: bool, owners: &'a crate::model::OwnerIndex) -> Wanted<'a> {
+        Wanted {
+            of,
+            full,
+            owners,
+            listed: Vec::new(),
+            listeners: Vec::new(),
+            connections: Vec::new(),
+            bound: HashSet::new(),
+        }
+    }
+
+    fn offer(&mut self, s: crate::Socket) {
+        use crate::SockState;
+        self.listed.push(s.inode);
+        if let Some(path) = super::live::bound_path(&s)
+            && !self.bound.contains(path)
+        {
+            self.bound.insert(path.into());
+        }
+        if s.inode == 0 {
+            return;
+        }
+        if self.full {
+            self.connections.push(s);
+        } else if s.state == SockState::Listen {
+            self.listeners.push(s);
+        } else if self.connections.len() < self.of.at_most
+            && s.netid == crate::Netid::Tcp
             && s.state == SockState::Established
-            && owned(s)
-            && s.details.as_ref().and_then(|d| d.vitals()).is_some_and(|v| {
-                let idle = u64::from(v.last_data_sent_ms().unwrap_or(0).min(v.last_data_recv_ms().unwrap_or(0)));
-                idle >= idle_ms || v.rtt_us().is_some_and(|r| u64::from(r) >= rtt_us)
-            })
-    });
-    kept.extend(connections.take(of.at_most));
-    kept
+            && self.owners.has_owner(s.inode)
+            && self.slow_or_idle(&s)
+        {
+            self.connections.push(s);
+        }
+    }
+
+    fn slow_or_idle(&self, s: &crate::Socket) -> bool {
+        let idle_ms = u64::try_from(self.of.idle_for.as_millis()).unwrap_or(u64::MAX);
+        let rtt_us = u64::try_from(self.of.rtt_from.as_micros()).unwrap_or(u64::MAX);
+        s.details.as_ref().and_then(|d| d.vitals()).is_some_and(|v| {
+            let idle = u64::from(v.last_data_sent_ms().unwrap_or(0).min(v.last_data_recv_ms().unwrap_or(0)));
+            idle >= idle_ms || v.rtt_us().is_some_and(|r| u64::from(r) >= rtt_us)
+        })
+    }
 }
 
 /// For each socket fd the dump did not list (not bound, or of another namespace), the
 /// protocol the kernel names and whether its process shares our namespace, as `fds` shows.
-fn note_unlisted_sockets(frame: &mut Frame, snap: &crate::Snapshot, host: &LiveHost) {
-    let listed: HashSet<u64> = snap.sockets.iter().map(|s| s.inode).collect();
+/// `listed`: every inode the dump holds, sorted.
+fn note_unlisted_sockets(frame: &mut Frame, listed: &[u64], host: &LiveHost) {
     for p in &mut frame.processes {
         let mut asked = false;
         for e in &p.fds {
             let (FdKind::Socket, Some(inode), FdName::Number(fd)) = (&e.kind, e.inode, e.fd) else { continue };
-            if listed.contains(&inode) {
+            if listed.binary_search(&inode).is_ok() {
                 continue;
             }
             if let Some(name) = host.socket_protocol(p.pid, &e.fd) {
@@ -294,12 +340,9 @@ fn dump_tables(diag: Result<DiagSocket, NetlinkError>, net_dir: &Path) -> Result
     for name in TableName::ALL {
         let Some(d) = diag.as_mut() else { break };
         d.interrupted = false;
-        let mut bytes = Vec::new();
-        let mut keep = |p: &[u8]| {
-            let mut w = crate::capture::codec::Writer { buf: std::mem::take(&mut bytes) };
-            w.bytes(p);
-            bytes = w.buf;
-        };
+        // Compressed as they arrive: a million sockets' replies are ~400 MB raw.
+        let mut spool = Spooler::new().map_err(spool_error)?;
+        let mut keep = |p: &[u8]| spool.push(p);
         let result = match name {
             TableName::Tcp | TableName::Udp | TableName::Raw => {
                 let (proto, label) = match name {
@@ -328,9 +371,7 @@ fn dump_tables(diag: Result<DiagSocket, NetlinkError>, net_dir: &Path) -> Result
         };
         interrupted |= d.interrupted;
         match result {
-            Ok(()) => {
-                tables.push(Table { name, source: TableSource::Netlink(crate::capture::codec::Shared::new(bytes)) })
-            }
+            Ok(()) => tables.push(Table { name, source: TableSource::Spooled(spool.finish().map_err(spool_error)?) }),
             Err(e @ NetlinkError::Unsupported { .. }) if name == TableName::Mptcp => {
                 tables.push(Table { name, source: TableSource::ProcNet { failure: e.to_string(), files: Vec::new() } });
             }
@@ -341,6 +382,10 @@ fn dump_tables(diag: Result<DiagSocket, NetlinkError>, net_dir: &Path) -> Result
         }
     }
     Ok((tables, interrupted))
+}
+
+fn spool_error(e: std::io::Error) -> SnapshotError {
+    SnapshotError::Unsupported(format!("cannot compress the socket tables while recording them: {e}"))
 }
 
 /// A table read from /proc/net: the text of its files, and why sock_diag was not used.

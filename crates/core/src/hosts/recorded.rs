@@ -313,8 +313,10 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
     // Text from a file, which anyone may have written: escaped as a live name is, so it reads
     // the same wherever it is printed (live warnings escape the names they hold).
     snap.warnings.extend(frame.warnings.iter().map(|w| crate::text::escape(w).into_owned()));
+    // Gathered apart from `snap`, which notes what the reading finds, and put back after.
+    let mut found = Vec::new();
     if opts.namespaces.is_empty() {
-        sockets(&frame.tables, opts, &mut snap);
+        each_socket(&frame.tables, opts, &mut snap, |s| found.push(s));
     } else {
         for ns in &opts.namespaces {
             let tables = if Some(ns.inode) == frame.own_netns {
@@ -326,14 +328,15 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
                 snap.warnings.push(format!("the capture does not hold the network namespace {}", ns.label()));
                 continue;
             };
-            let start = snap.sockets.len();
-            sockets(tables, opts, &mut snap);
-            for s in &mut snap.sockets[start..] {
-                s.netns = std::num::NonZeroU64::new(ns.inode);
-            }
+            let netns = std::num::NonZeroU64::new(ns.inode);
+            each_socket(tables, opts, &mut snap, |mut s| {
+                s.netns = netns;
+                found.push(s);
+            });
         }
         snap.namespaces.clone_from(&opts.namespaces);
     }
+    snap.sockets = found;
     let needs_owners =
         opts.filter.as_ref().is_some_and(|f| f.preds().iter().any(|p| matches!(p, Pred::Pid(_) | Pred::Comm(_))));
     if opts.owners || needs_owners {
@@ -359,7 +362,13 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
 
 /// The frame's sockets `opts.selection` selects, in the order a live dump gives them: the
 /// sock_diag tables first, then those read from /proc/net (as the live fallback appends them).
-fn sockets(tables: &[crate::capture::frame::Table], opts: &SnapshotOptions, snap: &mut Snapshot) {
+/// Each goes to `sink`; what reading them notes (warnings, fallbacks) to `snap`.
+pub(crate) fn each_socket(
+    tables: &[crate::capture::frame::Table],
+    opts: &SnapshotOptions,
+    snap: &mut Snapshot,
+    mut sink: impl FnMut(Socket),
+) {
     let sel = &opts.selection;
     let mut scratch = Vec::new();
     let mut fell_back = Vec::new();
@@ -380,15 +389,17 @@ fn sockets(tables: &[crate::capture::frame::Table], opts: &SnapshotOptions, snap
             continue;
         }
         match &t.source {
-            TableSource::Netlink(bytes) => {
-                let mut r = crate::capture::codec::Reader::new(bytes.bytes());
-                while let Ok(payload) = r.bytes() {
+            TableSource::Netlink(_) | TableSource::Spooled(_) => {
+                let read = t.source.each_message(|payload| {
                     if let Some(s) =
                         crate::netlink::parse::recorded(payload, selected[0], opts.extensions, &mut scratch)
                             .filter(|s| sel.matches(s))
                     {
-                        snap.sockets.push(s);
+                        sink(s);
                     }
+                });
+                if let Err(e) = read {
+                    warn(format!("the {:?} table could not be read back, and its sockets are missing: {e}", t.name));
                 }
             }
             // No /proc/net file holds MPTCP sockets: the recorded reason is all there is.
@@ -423,7 +434,7 @@ fn sockets(tables: &[crate::capture::frame::Table], opts: &SnapshotOptions, snap
             // Parsed when it was read; text that no longer parses is left out, said once.
             match crate::procfs::net::parse_file(file, family, text) {
                 Ok(parsed) => {
-                    snap.sockets.extend(parsed.into_iter().filter(|s| sel.matches(s) && selected.contains(&s.netid)))
+                    parsed.into_iter().filter(|s| sel.matches(s) && selected.contains(&s.netid)).for_each(&mut sink);
                 }
                 Err((line, what)) => snap.warnings.push(format!("the capture's /proc/net/{file} line {line}: {what}")),
             }
