@@ -308,7 +308,7 @@ impl Tracker {
         // (closed, or a TIME-WAIT socket, which has no owner): (pid, in/s, out/s).
         let mut let_go: Vec<(u32, f32, f32)> = Vec::new();
         for (index, s) in snap.sockets.iter().enumerate() {
-            let vitals = s.details.as_ref().and_then(|d| d.tcp_vitals);
+            let vitals = s.vitals();
             let cookie = s.cookie.map(|c| c.get());
             // A TIME-WAIT socket keeps its cookie but has no tcp_info: the counters it was
             // freed with, from its destroy record, are its last.
@@ -654,8 +654,11 @@ mod tests {
 
     fn tcp(state: SockState, local: u16, peer: u16, cookie: u64, bytes: (u64, u64)) -> Socket {
         let mut s = crate::testdata::tcp(state, local, peer, cookie);
-        s.details_mut().tcp_vitals =
-            Some(TcpVitals::new(None, None, None, None, Some(0)).with_flow(Some(100), Some(bytes.0), Some(bytes.1)));
+        s.vitals = Some(Box::new(TcpVitals::new(None, None, None, None, Some(0)).with_flow(
+            Some(100),
+            Some(bytes.0),
+            Some(bytes.1),
+        )));
         s
     }
 

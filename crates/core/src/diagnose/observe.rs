@@ -139,7 +139,7 @@ pub(crate) fn option_candidates<'a>(first: &'a Snapshot, t: &super::Thresholds) 
         }
         match s.state {
             SockState::Listen => port_of(s).is_some_and(|p| waiting.contains(&p)),
-            SockState::Established => s.details.as_ref().and_then(|d| d.vitals()).is_some_and(|v| {
+            SockState::Established => s.vitals().is_some_and(|v| {
                 let idle = u64::from(v.last_data_sent_ms().unwrap_or(0).min(v.last_data_recv_ms().unwrap_or(0)));
                 idle >= idle_ms || v.rtt_us().is_some_and(|r| u64::from(r) >= stall_us)
             }),

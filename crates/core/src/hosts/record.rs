@@ -255,7 +255,7 @@ impl<'a> Wanted<'a> {
     fn slow_or_idle(&self, s: &crate::Socket) -> bool {
         let idle_ms = u64::try_from(self.of.idle_for.as_millis()).unwrap_or(u64::MAX);
         let rtt_us = u64::try_from(self.of.rtt_from.as_micros()).unwrap_or(u64::MAX);
-        s.details.as_ref().and_then(|d| d.vitals()).is_some_and(|v| {
+        s.vitals().is_some_and(|v| {
             let idle = u64::from(v.last_data_sent_ms().unwrap_or(0).min(v.last_data_recv_ms().unwrap_or(0)));
             idle >= idle_ms || v.rtt_us().is_some_and(|r| u64::from(r) >= rtt_us)
         })

@@ -1,6 +1,5 @@
 //! What `-o`, `-m`, `-i` and `--tos` add to a socket. Units are in the field names.
 
-use super::TcpVitals;
 use serde::Serialize;
 
 /// The socket's pending timer (inet_diag_msg.idiag_timer).
@@ -72,10 +71,6 @@ pub struct Details {
     pub memory: Option<Box<SkMemInfo>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp_info: Option<super::TcpInfo>,
-    /// The few tcp_info numbers that diagnosis judges by, when the whole of tcp_info was not
-    /// kept (`Extensions::vitals`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tcp_vitals: Option<TcpVitals>,
     /// What few sockets have (Unix files, packet rings, netlink groups, BBR's model, what
     /// only -i and --tos ask for), boxed apart: at 200k connections each byte here is 200 kB.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -178,18 +173,6 @@ pub struct BoundFile {
     pub inode: u32,
     /// The filesystem's device number as the kernel keeps it (major << 20 | minor).
     pub device: u32,
-}
-
-impl Details {
-    /// The vitals, from the whole tcp_info when it was kept.
-    pub fn vitals(&self) -> Option<TcpVitals> {
-        self.tcp_info.as_ref().map(super::TcpInfo::vitals).or(self.tcp_vitals)
-    }
-
-    /// Whether the kernel reported tcp_info for the socket (kept whole or as vitals).
-    pub fn has_tcp_info(&self) -> bool {
-        self.tcp_info.is_some() || self.tcp_vitals.is_some()
-    }
 }
 
 #[cfg(test)]

@@ -324,12 +324,8 @@ fn keep_inet(p: &[u8], netid: Netid, q: &Query<'_>, sink: &mut dyn FnMut(Socket)
     {
         s.details_mut().extra_mut().inet_sockopt = Some(bits);
     }
-    if q.extensions.vitals
-        && !q.extensions.tcp_info
-        && let Some(d) = &mut s.details
-    {
-        // Keep ~40 bytes of the kernel's ~240 (the copy is freed at once).
-        d.tcp_vitals = d.tcp_info.take().map(|t| t.vitals());
+    if q.extensions.vitals && !q.extensions.tcp_info {
+        s.keep_vitals_only();
     }
     sink(s);
 }

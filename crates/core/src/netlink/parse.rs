@@ -454,8 +454,8 @@ pub fn recorded(
         Netid::PacketRaw | Netid::PacketDgram => packet(scratch)?,
         Netid::Netlink => netlink(scratch)?,
     };
-    if vitals_only && let Some(d) = &mut s.details {
-        d.tcp_vitals = d.tcp_info.take().map(|t| t.vitals());
+    if vitals_only {
+        s.keep_vitals_only();
     }
     Some(s)
 }

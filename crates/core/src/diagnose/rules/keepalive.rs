@@ -28,7 +28,7 @@ pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
         {
             return false;
         }
-        let Some(i) = s.details.as_ref().and_then(|d| d.vitals()) else { return false };
+        let Some(i) = s.vitals() else { return false };
         let (Some(snd), Some(rcv)) = (i.last_data_sent_ms(), i.last_data_recv_ms()) else { return false };
         u64::from(snd) >= idle_ms && u64::from(rcv) >= idle_ms
     });
@@ -60,7 +60,7 @@ fn late_probes(o: &Observation, t: &Limits) -> Vec<Finding> {
             return false;
         }
         let Some(opts) = o.options.get(s.inode) else { return false };
-        let Some(i) = s.details.as_ref().and_then(|d| d.vitals()) else { return false };
+        let Some(i) = s.vitals() else { return false };
         let idle_ms = u64::from(i.last_data_sent_ms().unwrap_or(0).min(i.last_data_recv_ms().unwrap_or(0)));
         opts.keepalive == Some(true)
             && opts.keepidle.is_some_and(|k| u64::from(k) > t.keepalive_nat_idle_secs)

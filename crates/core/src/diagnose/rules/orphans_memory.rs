@@ -32,7 +32,7 @@ pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
                     s.state,
                     SockState::FinWait1 | SockState::FinWait2 | SockState::Closing | SockState::LastAck
                 )
-                && s.details.as_ref().is_some_and(|d| d.has_tcp_info())
+                && s.has_tcp_info()
                 && o.first.owners_of(s).next().is_none()
         })
         .collect();

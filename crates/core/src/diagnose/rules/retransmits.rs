@@ -24,7 +24,7 @@ limits! {
 pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp) {
-        let Some(info) = s.details.as_ref().and_then(|d| d.vitals()) else { continue };
+        let Some(info) = s.vitals() else { continue };
         let total = u64::from(info.total_retrans().unwrap_or(0));
         if total < t.retrans_per_connection {
             continue;
