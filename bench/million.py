@@ -10,7 +10,8 @@ measures each command's wall time (median of 3 runs; 1 for a peer that takes min
 peak resident memory (/usr/bin/time). Peers that would run past 600 s are stopped and shown
 as "> 600 s". The kernel's floor is the time of a bare sock_diag dump of the TCP sockets,
 read and written to /dev/null (`-D /dev/null`). Writes the "A million sockets" section of
-RESULTS.md.
+RESULTS.md, and each size's times to bench/raw/million/times.SIZE.json (hyperfine's JSON
+shape), which bench/scaling.svg is drawn from beside bench/run.sh's.
 """
 import json
 import os
@@ -28,10 +29,14 @@ import sections  # noqa: E402
 S, RESULTS = sys.argv[1], sys.argv[2]
 SIZES = [int(a) for a in sys.argv[3:]] or [250_000, 500_000, 1_000_000]
 CAP = 600
+RAW = os.path.join(os.path.dirname(os.path.abspath(__file__)), "raw", "million")
+# Every run's seconds, by size, then command name: written for the scaling chart.
+raw_times = {}
 
 
-def measure(cmd, runs):
-    """(median seconds, peak KiB), or (None, None) when it ran past CAP."""
+def measure(cmd, runs, name=None, size=None):
+    """(median seconds, peak KiB), or (None, None) when it ran past CAP. With a name and a
+    size, the runs' times are kept for the chart."""
     times, peak = [], 0
     for _ in range(runs):
         t = time.perf_counter()
@@ -44,6 +49,8 @@ def measure(cmd, runs):
         peak = max(peak, int(open("/tmp/million.rss").read().split()[-1]))
         if r.returncode not in (0, 1):
             print(f"warning: {' '.join(cmd)} exited {r.returncode}", file=sys.stderr)
+    if name is not None:
+        raw_times.setdefault(size, {})[name] = times
     return statistics.median(times), peak
 
 
@@ -101,7 +108,7 @@ for size in SIZES:
     if big:
         cmds += [("ss -tanp", ["ss", "-tanp"], 1), ("lsof -nP", ["lsof", "-nP"], 1)]
     for name, cmd, runs in cmds:
-        rows.setdefault(name, {})[size] = measure(cmd, runs)
+        rows.setdefault(name, {})[size] = measure(cmd, runs, name, size)
         print(f"  {name}: {rows[name][size]}", file=sys.stderr)
     if big:
         sport = free_port()
@@ -115,6 +122,10 @@ for size in SIZES:
                 scrape_seconds(argv, f"http://127.0.0.1:{nport}/metrics"), None)
     farm.terminate()
     farm.wait()
+    os.makedirs(RAW, exist_ok=True)
+    with open(os.path.join(RAW, f"times.{size}.json"), "w") as f:
+        results = [{"command": n, "times": t} for n, t in raw_times.get(size, {}).items()]
+        json.dump({"results": results}, f, indent=1)
 
 
 def secs(v):

@@ -7,7 +7,7 @@
 #
 # Needs root (a private network namespace; ~4 GiB of kernel memory at 1M sockets), ss, lsof
 # and /usr/bin/time; installs the Debian packages it lacks. ss -tanp and lsof are run at the
-# largest size only, and stopped at 600 s. Takes 20-40 minutes.
+# largest size only, and stopped at 600 s. Takes 20-40 minutes. Redraws bench/scaling.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -16,3 +16,7 @@ command -v lsof >/dev/null || need+=(lsof)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -q && apt-get install -y -q "${need[@]}"; fi
 cargo build --release -q
 unshare -n python3 bench/million.py "$PWD/target/release/sockscope" bench/RESULTS.md "$@"
+# The scaling chart, with these sizes beside bench/run.sh's (when it has run here).
+if [ -d bench/raw/run ]; then
+  cargo run --release -q -p sockscope-lab --example scaling_chart -- bench/raw/run bench/raw/million bench/scaling.svg
+fi

@@ -35,8 +35,10 @@ print("\n\n".join(m.group(0) for m in re.finditer(r"(?ms)^<!-- (\w+): bench/\S+ 
 PY
 )
 python3 bench/report.py "$out" > bench/RESULTS.md
+# The times are kept for the chart, which draws bench/million.sh's beside them.
+rm -rf bench/raw/run && mkdir -p bench/raw/run && cp "$out"/times.*.json bench/raw/run/
 [ -z "$kept" ] || printf '\n%s\n' "$kept" >> bench/RESULTS.md
 # The scaling chart README shows: time against socket count for sockscope, ss, netstat and
-# lsof, log-log, from the same runs.
-cargo run --release -q -p sockscope-lab --example scaling_chart -- "$out" bench/scaling.svg
+# lsof, log-log, from these runs and bench/million.sh's (bench/raw/million).
+cargo run --release -q -p sockscope-lab --example scaling_chart -- bench/raw/run bench/raw/million bench/scaling.svg
 echo "wrote bench/RESULTS.md and bench/scaling.svg (raw data in $out)"

@@ -121,7 +121,7 @@ impl Collector {
             None
         };
         // The first look sizes its list from the kernel's counts: a list grown by doubling
-        // holds up to twice the sockets' 144 bytes (150 MB at a million).
+        // holds up to twice the sockets' 152 bytes (160 MB at a million).
         let expected = if self.collections == 1 { expected_sockets(opts) } else { self.last_len + self.last_len / 8 };
         snap.sockets.reserve(expected);
         let diag = &mut self.diag;

@@ -1,8 +1,10 @@
-//! Draws bench/scaling.svg from bench/run.sh's raw data: the time to list every TCP socket
-//! with its process, against the number of sockets, for sockscope, ss, netstat and lsof
-//! (hyperfine's runs: median and min–max), log–log.
+//! Draws bench/scaling.svg from the benchmarks' raw data (bench/raw/run from bench/run.sh,
+//! 25k–200k sockets; bench/raw/million from bench/million.sh, 250k–1M): the time to list
+//! every TCP socket with its process, against the number of sockets, for sockscope, ss,
+//! netstat and lsof (the runs' median and min–max), log–log. A peer stopped at million.sh's
+//! cap has no time there, and no point.
 //!
-//!   cargo run --release -p sockscope-lab --example scaling_chart -- RAW_DIR OUT.svg
+//!   cargo run --release -p sockscope-lab --example scaling_chart -- RAW_DIR... OUT.svg
 
 use sockscope_lab::bench::plot::{Line, Panel, write_svg};
 use sockscope_lab::bench::stats::Spread;
@@ -18,12 +20,12 @@ const COMMANDS: [(&str, &str); 4] = [
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, raw, out] = args.as_slice() else {
-        return Err("usage: scaling_chart RAW_DIR OUT.svg".into());
+    let Some((out, raws)) = args.get(1..).and_then(<[String]>::split_last).filter(|(_, r)| !r.is_empty()) else {
+        return Err("usage: scaling_chart RAW_DIR... OUT.svg".into());
     };
     let mut lines: Vec<Line> =
         COMMANDS.iter().map(|(_, name)| Line { name: name.to_string(), points: Vec::new() }).collect();
-    for entry in std::fs::read_dir(raw)? {
+    for entry in raws.iter().map(std::fs::read_dir).collect::<Result<Vec<_>, _>>()?.into_iter().flatten() {
         let path = entry?.path();
         let Some(size) = path
             .file_name()
@@ -50,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     lines.retain(|l| !l.points.is_empty());
     if lines.is_empty() {
-        return Err(format!("no times.SIZE.json with the charted commands in {raw}").into());
+        return Err(format!("no times.SIZE.json with the charted commands in {}", raws.join(", ")).into());
     }
     let panel = Panel {
         title: "Listing every TCP socket with its process: time against socket count".into(),

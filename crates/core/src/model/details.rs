@@ -106,7 +106,7 @@ pub struct PacketInfo {
 pub struct Extra {
     /// The kernel's view of the inet options set on it (INET_DIAG_SOCKOPT, Linux 5.10+),
     /// with --inet-sockopt: bit i is `INET_SOCKOPTS[i]`. The kernel sends it for every inet
-    /// socket; it is kept only when asked for (here, not in every socket's 144 bytes).
+    /// socket; it is kept only when asked for (here, not in every socket's 152 bytes).
     #[serde(skip)]
     pub inet_sockopt: Option<u16>,
     /// The congestion control's name (with `-i`); shared between sockets (there are only a
