@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let panel = Panel {
         title: "Listing every TCP socket with its process: time against socket count".into(),
         x_label: "sockets (lab farm)".into(),
-        y_label: "seconds (median, min–max of hyperfine's runs)".into(),
+        y_label: "seconds (median, min–max of the runs)".into(),
         x_unit: "sockets".into(),
         x_log: true,
         y_log: true,

@@ -161,7 +161,7 @@ pub fn take(opts: &TakeOptions) -> Result<Frame, SnapshotError> {
     first.proc_root = root.clone();
     let owners = frame.owner_index();
     let mut wanted = Wanted::new(&opts.options_of, opts.full, &owners);
-    super::recorded::each_socket(&frame.tables, &first, &mut crate::Snapshot::default(), |s| wanted.offer(s));
+    super::recorded::each_socket(&frame.tables, &first, &mut crate::Snapshot::default(), |s| wanted.offer(s))?;
     let Wanted { mut listed, listeners, connections, bound, .. } = wanted;
     listed.sort_unstable();
     note_unlisted_sockets(&mut frame, &listed, &host);

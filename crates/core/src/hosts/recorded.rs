@@ -316,7 +316,7 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
     // Gathered apart from `snap`, which notes what the reading finds, and put back after.
     let mut found = Vec::new();
     if opts.namespaces.is_empty() {
-        each_socket(&frame.tables, opts, &mut snap, |s| found.push(s));
+        each_socket(&frame.tables, opts, &mut snap, |s| found.push(s))?;
     } else {
         for ns in &opts.namespaces {
             let tables = if Some(ns.inode) == frame.own_netns {
@@ -332,7 +332,7 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
             each_socket(tables, opts, &mut snap, |mut s| {
                 s.netns = netns;
                 found.push(s);
-            });
+            })?;
         }
         snap.namespaces.clone_from(&opts.namespaces);
     }
@@ -362,13 +362,15 @@ pub fn snapshot(frame: &Frame, opts: &SnapshotOptions) -> Result<Snapshot, Snaps
 
 /// The frame's sockets `opts.selection` selects, in the order a live dump gives them: the
 /// sock_diag tables first, then those read from /proc/net (as the live fallback appends them).
-/// Each goes to `sink`; what reading them notes (warnings, fallbacks) to `snap`.
+/// Each goes to `sink`; what reading them notes (warnings, fallbacks) to `snap`. A spooled
+/// table that cannot be decompressed (memory ran out) is an error, after the other tables.
 pub(crate) fn each_socket(
     tables: &[crate::capture::frame::Table],
     opts: &SnapshotOptions,
     snap: &mut Snapshot,
     mut sink: impl FnMut(Socket),
-) {
+) -> Result<(), SnapshotError> {
+    let mut unread = None;
     let sel = &opts.selection;
     let mut scratch = Vec::new();
     let mut fell_back = Vec::new();
@@ -399,7 +401,7 @@ pub(crate) fn each_socket(
                     }
                 });
                 if let Err(e) = read {
-                    warn(format!("the {:?} table could not be read back, and its sockets are missing: {e}", t.name));
+                    unread = Some(format!("cannot read back the {:?} socket table: {e}", t.name));
                 }
             }
             // No /proc/net file holds MPTCP sockets: the recorded reason is all there is.
@@ -440,6 +442,7 @@ pub(crate) fn each_socket(
             }
         }
     }
+    unread.map_or(Ok(()), |why| Err(SnapshotError::Unsupported(why)))
 }
 
 #[cfg(test)]
