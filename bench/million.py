@@ -83,6 +83,18 @@ def scrape_seconds(argv, url, runs=3):
         p.wait()
 
 
+def commit():
+    """The commit measured, marked when the tree has changes besides bench/."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    head = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--", ":(top)", ":(top,exclude)bench"],
+                           capture_output=True, text=True)
+    name = head.stdout.strip() or "an unknown commit"
+    return name + (" with uncommitted changes" if dirty.stdout.strip() else "")
+
+
+MEASURED = commit()
+STARTED = time.strftime("%H:%M", time.gmtime())
 subprocess.run(["sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000"], check=True)
 rows = {}
 tcp_counts = {}
@@ -175,6 +187,8 @@ lines += [
     f"`sockscope fds` is {ratio('sockscope fds', 'lsof -nP')} `lsof -nP`; "
     f"`sockscope -s` is {ratio('sockscope -s', 'ss -s')} `ss -s`; "
     f"`sockscope -tan` is {ratio('sockscope -tan', 'floor: bare TCP dump')} the floor.",
+    f"Measured at {MEASURED} ({STARTED}–{time.strftime('%H:%M', time.gmtime())} UTC, "
+    f"{time.strftime('%Y-%m-%d', time.gmtime())}).",
     "<!-- /million -->",
     "",
 ]
