@@ -348,8 +348,6 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<FdTable, Unr
     Ok(FdTable { pid, command, uid, limit, fds })
 }
 
-/// Socket files under `dir` (at most 4 levels deep, 100 000 entries) that no socket in this
-/// or any other namespace is bound to.
 /// The file paths Unix sockets among `sockets` are bound to (not abstract names).
 fn bound_paths<'a>(sockets: impl Iterator<Item = &'a Socket>) -> HashSet<&'a str> {
     sockets.filter_map(bound_path).collect()
@@ -379,6 +377,8 @@ impl LiveHost {
     }
 }
 
+/// Socket files under `dir` (at most 4 levels deep, 100 000 entries) that no socket in this
+/// or any other namespace is bound to (`bound`: this namespace's).
 fn stale_sockets<K: Borrow<str> + Hash + Eq>(dir: &Path, bound: &HashSet<K>, root: &Path) -> Vec<PathBuf> {
     use std::os::unix::fs::FileTypeExt;
     let mut out = Vec::new();
