@@ -101,7 +101,7 @@ impl InetSpec {
         }
         let Some(s) = &row.socket else {
             // A socket of another namespace: only its protocol is known.
-            let Some((netid, family)) = Netid::of_protocol_name(row.protocol.as_deref().unwrap_or(""))
+            let Some((netid, family)) = Netid::of_protocol_name(row.protocol().unwrap_or(""))
                 .filter(|(n, _)| matches!(n, Netid::Tcp | Netid::Udp | Netid::Mptcp))
             else {
                 return false;
@@ -180,10 +180,8 @@ impl FdSelect {
             });
         }
         if self.unix {
-            groups.push(
-                row.socket.as_ref().is_some_and(|s| s.family == Family::Unix)
-                    || row.protocol.as_deref() == Some("UNIX"),
-            );
+            groups
+                .push(row.socket.as_ref().is_some_and(|s| s.family == Family::Unix) || row.protocol() == Some("UNIX"));
         }
         if !self.pids.is_empty() {
             groups.push(self.pids.contains(&p.pid));

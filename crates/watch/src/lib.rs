@@ -221,7 +221,7 @@ fn open_process(app: &mut App, pid: u32) {
                     sockscope_core::text::escape(&format!(
                         "{:>6} {:<9} {what}",
                         row.entry.fd.to_string(),
-                        row.entry.kind.name()
+                        row.entry.kind_name()
                     ))
                     .into_owned(),
                 );

@@ -126,7 +126,7 @@ fn fill_sockopts(view: &mut FdView, host: &dyn sockscope_core::hosts::Host) -> V
             let (FdKind::Socket, FdName::Number(fd)) = (&row.entry.kind, row.entry.fd) else { continue };
             let kind = match &row.socket {
                 Some(s) => Kind::of(s),
-                None => Kind::from_protocol(row.protocol.as_deref().unwrap_or("")),
+                None => Kind::from_protocol(row.protocol().unwrap_or("")),
             };
             asked.push(FdSocket { pid: p.pid, fd, inode: row.entry.inode.unwrap_or(0), kind });
         }
@@ -136,7 +136,7 @@ fn fill_sockopts(view: &mut FdView, host: &dyn sockscope_core::hosts::Host) -> V
     for p in &mut view.processes {
         for row in &mut p.fds {
             let (FdKind::Socket, FdName::Number(_)) = (&row.entry.kind, row.entry.fd) else { continue };
-            row.sockopts = Some(Box::new(match answers.next() {
+            row.more_mut().sockopts = Some(Box::new(match answers.next() {
                 Some(Ok(o)) => o,
                 Some(Err(why)) => {
                     unread.tally(why, p.pid, p.command.to_string());

@@ -108,10 +108,10 @@ fn fd_row(t: &mut Table, p: &ProcessFds, row: &FdRow, command: &str, owner: &str
 
 /// The TYPE column: the socket's table (tcp, u_str, …) for sockets, else the fd kind.
 fn kind(row: &FdRow) -> String {
-    match (&row.socket, &row.protocol) {
+    match (&row.socket, row.protocol()) {
         (Some(s), _) => s.netid.ss_name().to_string(),
         (None, Some(p)) => protocol_name(p).to_string(),
-        _ => row.entry.kind.name().to_string(),
+        _ => row.entry.kind_name().to_string(),
     }
 }
 
@@ -135,8 +135,8 @@ fn target(row: &FdRow) -> String {
     match &row.socket {
         Some(s) => socket_line(s),
         // Straight from socket(): the kernel lists it nowhere.
-        None if row.unbound => "UNCONN (not bound, not connected)".to_string(),
-        None if row.protocol.is_some() => format!("{} (in another network namespace)", escape(&row.entry.link())),
+        None if row.unbound() => "UNCONN (not bound, not connected)".to_string(),
+        None if row.protocol().is_some() => format!("{} (in another network namespace)", escape(&row.entry.link())),
         None => escape(&row.entry.link()).into_owned(),
     }
 }
@@ -158,7 +158,7 @@ fn seconds(ns: u64) -> String {
 }
 
 fn details(row: &FdRow, out: &mut String) {
-    if let Some(o) = &row.sockopts {
+    if let Some(o) = row.sockopts() {
         let _ = write!(out, " {}", if *o == Default::default() { "opts:(unknown)".to_string() } else { o.text() });
     }
     let Some(d) = &row.entry.details else { return };

@@ -587,7 +587,7 @@ fn encode_process(w: &mut Writer, p: &ProcessRecord) {
             FdName::Number(n) => w.u(u64::from(n) + 4),
             FdName::Special(s) => w.u(s as u64),
         }
-        encode_kind(w, &e.kind);
+        encode_kind(w, e);
         w.str(&e.link);
         match e.inode {
             Some(i) if e.kind == FdKind::Socket => {
@@ -685,11 +685,12 @@ const KINDS: [FdKind; 22] = [
 ];
 const ANON: u64 = 100;
 
-fn encode_kind(w: &mut Writer, k: &FdKind) {
-    match k {
-        FdKind::Anon(name) => {
+fn encode_kind(w: &mut Writer, e: &FdEntry) {
+    match &e.kind {
+        // The name, as version 1 and 2 readers read it (this one reads it from the link).
+        FdKind::Anon => {
             w.u(ANON);
-            w.str(name);
+            w.str(e.kind_name());
         }
         k => w.u(KINDS.iter().position(|x| x == k).unwrap_or(KINDS.len() - 1) as u64),
     }
@@ -697,7 +698,10 @@ fn encode_kind(w: &mut Writer, k: &FdKind) {
 
 fn decode_kind(r: &mut Reader<'_>) -> Result<FdKind, DecodeError> {
     match r.u()? {
-        ANON => Ok(FdKind::Anon(r.str()?.into())),
+        ANON => {
+            r.str()?;
+            Ok(FdKind::Anon)
+        }
         n => {
             usize::try_from(n).ok().and_then(|n| KINDS.get(n)).cloned().map_or_else(|| r.fail("an unknown fd kind"), Ok)
         }

@@ -157,7 +157,7 @@ fn anon_kind(name: &str) -> FdKind {
         "bpf_link" | "bpf-link" => FdKind::BpfLink,
         "userfaultfd" => FdKind::Userfaultfd,
         "perf_event" => FdKind::PerfEvent,
-        other => FdKind::Anon(other.into()),
+        _ => FdKind::Anon,
     }
 }
 
@@ -222,7 +222,12 @@ mod tests {
         assert_eq!(k("anon_inode:[eventfd]").kind, FdKind::Eventfd);
         assert_eq!(k("anon_inode:inotify").kind, FdKind::Inotify);
         assert_eq!(k("anon_inode:bpf-map").kind, FdKind::BpfMap);
-        assert_eq!(k("anon_inode:[dmabuf]").kind, FdKind::Anon("dmabuf".into()));
+        let dmabuf = k("anon_inode:[dmabuf]");
+        assert_eq!((dmabuf.kind.clone(), dmabuf.kind_name()), (FdKind::Anon, "dmabuf"));
+        // JSON names it as docs/json.md says, from the link.
+        let json = serde_json::to_value(&dmabuf).expect("json");
+        assert_eq!(json["kind"], serde_json::json!({ "anon": "dmabuf" }), "{json}");
+        assert_eq!(serde_json::to_value(k("anon_inode:[eventfd]")).expect("json")["kind"], "eventfd");
         assert_eq!(k("/memfd:x (deleted)").kind, FdKind::Memfd);
         assert_eq!(k("net:[4026531840]").kind, FdKind::Namespace);
         assert_eq!(k("pidfd:[77]").kind, FdKind::Pidfd);
