@@ -111,7 +111,8 @@ fn kind(row: &FdRow) -> String {
     match (&row.socket, row.protocol()) {
         (Some(s), _) => s.netid.ss_name().to_string(),
         (None, Some(p)) => protocol_name(p).to_string(),
-        _ => row.entry.kind_name().to_string(),
+        // Escaped: a capture's anonymous inode names are whatever its file says.
+        _ => escape(row.entry.kind_name()).into_owned(),
     }
 }
 
