@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Looping, conns_program, netns_inode, private_netns, sockscope};
+use common::{Looping, conns_program, netns_inode, private_netns, python_in, sockscope};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -990,19 +990,7 @@ c.close(); s.close()
 print("closed", flush=True)
 sys.stdin.readline()
 "#;
-    let start = || {
-        let mut child = Command::new("unshare")
-            .args(["-n", "sh", "-c", "ip link set lo up && exec python3 -u -c \"$0\"", script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 in a namespace of its own");
-        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut pid = String::new();
-        std::io::BufRead::read_line(&mut out, &mut pid).expect("its pid");
-        let pid: u32 = pid.trim().parse().expect("its pid");
-        (child, out, pid)
-    };
+    let start = || python_in(&["unshare", "-n"], script);
     let step = |child: &mut Child, out: &mut std::io::BufReader<std::process::ChildStdout>, want: &str| {
         std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), b"next\n").expect("tell it");
         let mut line = String::new();

@@ -174,6 +174,27 @@ fn netns_inode_at(path: &str) -> u64 {
     text.trim_start_matches("net:[").trim_end_matches(']').parse().expect("net:[INODE]")
 }
 
+/// A Python `script` run by `prefix` (`unshare -n`: in a namespace of its own, loopback up),
+/// stdin and stdout piped; the script prints its pid first. Returns the child, its stdout
+/// and that pid.
+pub fn python_in(
+    prefix: &[&str],
+    script: &str,
+) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>, u32) {
+    let mut child = std::process::Command::new(prefix[0])
+        .args(&prefix[1..])
+        .args(["sh", "-c", "ip link set lo up && exec python3 -u -c \"$0\"", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 in a namespace of its own");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut pid = String::new();
+    std::io::BufRead::read_line(&mut out, &mut pid).expect("its pid");
+    let pid: u32 = pid.trim().parse().unwrap_or_else(|_| panic!("its pid: {pid:?}"));
+    (child, out, pid)
+}
+
 /// A Python server and client in a namespace of its own (`prefix` runs it there): connections
 /// to 127.0.0.1:PORT, each sending SIZE bytes to the server and closed by the client, over and
 /// over until a line on its stdin.
@@ -198,17 +219,7 @@ while not select.select([sys.stdin], [], [], 0.05)[0]:
     c.close(); s.close()
 "#
         );
-        let mut child = std::process::Command::new(prefix[0])
-            .args(&prefix[1..])
-            .args(["sh", "-c", "ip link set lo up && exec python3 -u -c \"$0\"", &script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("start a looping client");
-        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut pid = String::new();
-        std::io::BufRead::read_line(&mut out, &mut pid).expect("its pid");
-        let pid: u32 = pid.trim().parse().expect("its pid");
+        let (mut child, _, pid) = python_in(prefix, &script);
         Looping { stdin: child.stdin.take(), child, pid }
     }
 }
