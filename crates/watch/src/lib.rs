@@ -206,7 +206,7 @@ fn open_process(app: &mut App, pid: u32) {
             };
             let limit = p.limit.soft.map_or("unlimited".to_string(), |l| l.to_string());
             let mut lines = vec![format!("{} open fds, soft limit {limit}", p.open)];
-            for row in &p.fds {
+            for row in p.fds.iter() {
                 let what = match &row.socket {
                     Some(s) => format!(
                         "{} {} {} -> {}",

@@ -64,9 +64,8 @@ pub fn run(args: &FdsArgs, origin: &crate::from::Origin, out: &mut impl Write) -
     // Apply the lsof-style selection; processes left with no fds drop out unless named.
     let named = !which.pids.is_empty() || !which.names.is_empty();
     for p in &mut view.processes {
-        let keep: Vec<bool> = p.fds.iter().map(|row| select.matches(p, row)).collect();
-        let mut k = keep.iter();
-        p.fds.retain(|_| *k.next().unwrap_or(&false));
+        let keep: Vec<bool> = p.fds.iter().map(|row| select.matches(p, &row)).collect();
+        p.fds.keep(&keep);
     }
     let selecting = select.inet.is_some() || select.unix || !select.pids.is_empty() || !select.commands.is_empty();
     view.processes
@@ -122,7 +121,7 @@ fn fill_sockopts(view: &mut FdView, host: &dyn sockscope_core::hosts::Host) -> V
     use sockscope_core::sockopts::{Kind, Report, SockOpts};
     let mut asked = Vec::new();
     for p in &view.processes {
-        for row in &p.fds {
+        for row in p.fds.iter() {
             let (FdKind::Socket, FdName::Number(fd)) = (&row.entry.kind, row.entry.fd) else { continue };
             let kind = match &row.socket {
                 Some(s) => Kind::of(s),
@@ -134,9 +133,15 @@ fn fill_sockopts(view: &mut FdView, host: &dyn sockscope_core::hosts::Host) -> V
     let mut answers = host.fd_socket_options(&asked).into_iter();
     let mut unread = Report::default();
     for p in &mut view.processes {
-        for row in &mut p.fds {
-            let (FdKind::Socket, FdName::Number(_)) = (&row.entry.kind, row.entry.fd) else { continue };
-            row.more_mut().sockopts = Some(Box::new(match answers.next() {
+        let sockets: Vec<usize> = p
+            .fds
+            .entries()
+            .enumerate()
+            .filter(|(_, e)| matches!((&e.kind, e.fd), (FdKind::Socket, FdName::Number(_))))
+            .map(|(i, _)| i)
+            .collect();
+        for i in sockets {
+            p.fds.more_mut(i).sockopts = Some(Box::new(match answers.next() {
                 Some(Ok(o)) => o,
                 Some(Err(why)) => {
                     unread.tally(why, p.pid, p.command.to_string());

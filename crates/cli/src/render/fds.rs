@@ -52,8 +52,8 @@ pub fn table(out: &mut impl Write, view: &FdView, peers: bool, header: bool, lim
         for p in &view.processes {
             let command = escape(&p.command).into_owned();
             let owner = user_text(&mut users, p.uid);
-            for row in &p.fds {
-                fd_row(t, p, row, &command, &owner, peers.then_some(view));
+            for row in p.fds.iter() {
+                fd_row(t, p, &row, &command, &owner, peers.then_some(view));
             }
             t.drain(out)?;
         }

@@ -145,6 +145,16 @@ impl<'a> Reader<'a> {
         self.pos >= self.data.len()
     }
 
+    /// Where the reader is in its data (for `since`).
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The bytes read since `position()` returned `start`.
+    pub fn since(&self, start: usize) -> &'a [u8] {
+        &self.data[start.min(self.pos)..self.pos]
+    }
+
     pub fn fail<T>(&self, what: &'static str) -> Result<T, DecodeError> {
         Err(DecodeError { at: self.at(), what })
     }

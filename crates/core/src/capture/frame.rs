@@ -7,11 +7,9 @@
 //! the model, field by field.
 
 use super::codec::{DecodeError, Reader, Writer};
+use super::fdlist::FdList;
 use super::spool::Spool;
-use crate::model::{
-    EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, Netid, OpenFlags, OwnerIndex,
-    OwnerScanReport, Process, Special,
-};
+use crate::model::{FdKind, FdLimit, FdName, Netid, OwnerIndex, OwnerScanReport, Process};
 use crate::sockopts::{Flow, Report as OptionReport, SockOpts, Unreadable as OptionUnreadable};
 use std::collections::{BTreeMap, HashMap};
 
@@ -157,7 +155,8 @@ pub struct ProcessRecord {
     pub limit: FdLimit,
     /// The command line, NUL-separated as /proc has it; `None` when redacted or unreadable.
     pub cmdline: Option<Vec<u8>>,
-    pub fds: Vec<FdEntry>,
+    /// Kept packed, as the capture stores it (~15 bytes a socket fd, not 96).
+    pub fds: FdList,
     /// For socket fds the dump did not list: the protocol the kernel names (by fd number).
     pub protocols: Vec<(u32, String)>,
     /// Whether it shares the recording thread's network namespace.
@@ -406,7 +405,7 @@ impl Frame {
         for p in &self.processes {
             let index = processes.len() as u32;
             let mut holds = false;
-            for e in &p.fds {
+            for e in p.fds.iter() {
                 if let (FdKind::Socket, Some(inode), FdName::Number(fd)) = (&e.kind, e.inode, e.fd) {
                     entries.push((inode, index, fd));
                     holds = true;
@@ -578,33 +577,7 @@ fn encode_process(w: &mut Writer, p: &ProcessRecord) {
         w.u(u64::from(*fd));
         w.str(name);
     }
-    w.u(p.fds.len() as u64);
-    // Socket fds are most of a big table: their inodes are stored as differences from the
-    // previous socket's (they are close), which compresses to a byte or two each.
-    let mut last_inode = 0u64;
-    for e in &p.fds {
-        match e.fd {
-            FdName::Number(n) => w.u(u64::from(n) + 4),
-            FdName::Special(s) => w.u(s as u64),
-        }
-        encode_kind(w, e);
-        w.str(&e.link);
-        match e.inode {
-            Some(i) if e.kind == FdKind::Socket => {
-                w.u(1);
-                w.u(zigzag(i.wrapping_sub(last_inode) as i64));
-                last_inode = i;
-            }
-            other => {
-                w.u(2);
-                w.opt(other);
-            }
-        }
-        w.opt(e.flags.map(|f| u64::from(f.raw)));
-        w.opt(e.pos);
-        w.opt(e.size);
-        encode_details(w, e.details.as_deref());
-    }
+    p.fds.encode(w);
 }
 
 fn decode_process(r: &mut Reader<'_>) -> Result<ProcessRecord, DecodeError> {
@@ -618,189 +591,8 @@ fn decode_process(r: &mut Reader<'_>) -> Result<ProcessRecord, DecodeError> {
     for _ in 0..r.count()? {
         protocols.push((r.u32()?, r.string()?));
     }
-    let n = r.count()?;
-    // A count is checked against the bytes left, not against what each entry becomes.
-    let mut fds = Vec::with_capacity(n.min(1 << 12));
-    let mut last_inode = 0u64;
-    for _ in 0..n {
-        let fd = match r.u()? {
-            0 => FdName::Special(Special::Cwd),
-            1 => FdName::Special(Special::Rtd),
-            2 => FdName::Special(Special::Txt),
-            3 => FdName::Special(Special::Mem),
-            n => FdName::Number(u32::try_from(n - 4).or_else(|_| r.fail("an fd number is too large"))?),
-        };
-        let kind = decode_kind(r)?;
-        let link = r.str()?.into();
-        let inode = match r.u()? {
-            1 => {
-                let delta = unzigzag(r.u()?);
-                last_inode = last_inode.wrapping_add(delta as u64);
-                Some(last_inode)
-            }
-            2 => r.opt()?,
-            _ => return r.fail("an unknown inode form"),
-        };
-        let flags = r.opt_u32()?.map(|raw| OpenFlags { raw });
-        let pos = r.opt()?;
-        let size = r.opt()?;
-        let details = decode_details(r)?.map(Box::new);
-        fds.push(FdEntry { fd, kind, link, inode, flags, pos, size, details });
-    }
+    let fds = FdList::decode(r)?;
     Ok(ProcessRecord { pid, command, uid, limit, cmdline, fds, protocols, in_our_netns, cgroup: None })
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
-/// The kinds without a payload, in their stored order (append only).
-const KINDS: [FdKind; 22] = [
-    FdKind::Regular,
-    FdKind::Directory,
-    FdKind::CharDevice,
-    FdKind::BlockDevice,
-    FdKind::Fifo,
-    FdKind::Socket,
-    FdKind::Eventfd,
-    FdKind::Timerfd,
-    FdKind::Signalfd,
-    FdKind::Eventpoll,
-    FdKind::Inotify,
-    FdKind::Fanotify,
-    FdKind::Pidfd,
-    FdKind::IoUring,
-    FdKind::BpfMap,
-    FdKind::BpfProg,
-    FdKind::BpfLink,
-    FdKind::Memfd,
-    FdKind::Userfaultfd,
-    FdKind::PerfEvent,
-    FdKind::Namespace,
-    FdKind::Unknown,
-];
-const ANON: u64 = 100;
-
-fn encode_kind(w: &mut Writer, e: &FdEntry) {
-    match &e.kind {
-        // The name, as version 1 and 2 readers read it (this one reads it from the link).
-        FdKind::Anon => {
-            w.u(ANON);
-            w.str(e.kind_name());
-        }
-        k => w.u(KINDS.iter().position(|x| x == k).unwrap_or(KINDS.len() - 1) as u64),
-    }
-}
-
-fn decode_kind(r: &mut Reader<'_>) -> Result<FdKind, DecodeError> {
-    match r.u()? {
-        ANON => {
-            r.str()?;
-            Ok(FdKind::Anon)
-        }
-        n => {
-            usize::try_from(n).ok().and_then(|n| KINDS.get(n)).cloned().map_or_else(|| r.fail("an unknown fd kind"), Ok)
-        }
-    }
-}
-
-fn encode_details(w: &mut Writer, d: Option<&FdDetails>) {
-    match d {
-        None => w.u(0),
-        Some(FdDetails::Epoll { watches }) => {
-            w.u(1);
-            w.u(watches.len() as u64);
-            for x in watches {
-                w.u(u64::from(x.fd));
-                w.u(u64::from(x.events));
-                w.u(x.data);
-                w.u(x.inode);
-            }
-        }
-        Some(FdDetails::Eventfd { count, id, semaphore }) => {
-            w.u(2);
-            w.u(*count);
-            w.opt(id.map(u64::from));
-            w.opt(semaphore.map(u64::from));
-        }
-        Some(FdDetails::Timerfd { clock, ticks, next_expiry_ns, interval_ns, settime_flags }) => {
-            w.u(3);
-            w.str(clock);
-            w.u(*ticks);
-            w.u(*next_expiry_ns);
-            w.u(*interval_ns);
-            w.u(u64::from(*settime_flags));
-        }
-        Some(FdDetails::Signalfd { mask, .. }) => {
-            w.u(4);
-            w.u(*mask);
-        }
-        Some(FdDetails::Inotify { watches }) => {
-            w.u(5);
-            w.u(watches.len() as u64);
-            for x in watches {
-                w.u(u64::from(x.wd));
-                w.u(x.inode);
-                w.u(u64::from(x.device));
-                w.u(u64::from(x.mask));
-            }
-        }
-        Some(FdDetails::Pidfd { pid }) => {
-            w.u(6);
-            w.u(zigzag(*pid));
-        }
-    }
-}
-
-fn decode_details(r: &mut Reader<'_>) -> Result<Option<FdDetails>, DecodeError> {
-    use crate::procfs::fdinfo::{epoll_event_names, inotify_mask_names, signal_names};
-    Ok(Some(match r.u()? {
-        0 => return Ok(None),
-        1 => {
-            let mut watches = Vec::new();
-            for _ in 0..r.count()? {
-                let fd = r.u32()?;
-                let events = r.u32()?;
-                watches.push(EpollWatch {
-                    fd,
-                    events,
-                    event_names: epoll_event_names(events),
-                    data: r.u()?,
-                    inode: r.u()?,
-                });
-            }
-            FdDetails::Epoll { watches }
-        }
-        2 => FdDetails::Eventfd { count: r.u()?, id: r.opt_u32()?, semaphore: r.opt()?.map(|v| v != 0) },
-        3 => FdDetails::Timerfd {
-            clock: r.string()?,
-            ticks: r.u()?,
-            next_expiry_ns: r.u()?,
-            interval_ns: r.u()?,
-            settime_flags: r.u32()?,
-        },
-        4 => {
-            let mask = r.u()?;
-            FdDetails::Signalfd { mask, signals: signal_names(mask) }
-        }
-        5 => {
-            let mut watches = Vec::new();
-            for _ in 0..r.count()? {
-                let wd = r.u32()?;
-                let inode = r.u()?;
-                let device = r.u32()?;
-                let mask = r.u32()?;
-                watches.push(InotifyWatch { wd, inode, device, mask, mask_names: inotify_mask_names(mask) });
-            }
-            FdDetails::Inotify { watches }
-        }
-        6 => FdDetails::Pidfd { pid: unzigzag(r.u()?) },
-        _ => return r.fail("an unknown kind of fd details"),
-    }))
 }
 
 macro_rules! option_fields {
@@ -966,6 +758,7 @@ pub fn counters_of(files: &std::collections::BTreeMap<String, String>) -> HashMa
 mod roundtrip {
     use super::*;
     use crate::capture::codec::Shared;
+    use crate::model::FdEntry;
     use proptest::collection::{btree_map, vec};
     use proptest::option;
     use proptest::prelude::*;
@@ -1023,7 +816,7 @@ mod roundtrip {
                     uid,
                     limit: FdLimit { soft, hard },
                     cmdline,
-                    fds,
+                    fds: FdList::of(&fds),
                     protocols,
                     in_our_netns,
                     cgroup,

@@ -9,6 +9,7 @@
 //! a later sockscope may add them without raising the minimum version. Layout: docs/record.md.
 
 pub mod codec;
+pub mod fdlist;
 pub mod frame;
 pub mod spool;
 

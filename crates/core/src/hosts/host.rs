@@ -1,7 +1,8 @@
 //! The trait every host answers through, and the plain data its answers are made of.
 
+use crate::capture::fdlist::FdList;
 use crate::model::Netns;
-use crate::model::{FdEntry, FdLimit, FdName, FdTable, SecondLook, Socket};
+use crate::model::{FdEntry, FdLimit, FdName, SecondLook, Socket};
 use crate::procfs::fdtable::ReadOptions;
 use crate::procfs::process::Unreadable;
 use crate::snapshot::{Snapshot, SnapshotError, SnapshotOptions};
@@ -10,6 +11,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// One process's fd table as a host gives it: who the process is, its limit, and its fds,
+/// packed (a host holds every process's table at once).
+#[derive(Clone, Debug)]
+pub struct FdTable {
+    pub pid: u32,
+    pub command: String,
+    pub uid: u32,
+    pub limit: FdLimit,
+    pub fds: FdList,
+}
 
 /// A host to read: its sockets, processes and kernel files, at one moment.
 pub trait Host: Send + Sync {

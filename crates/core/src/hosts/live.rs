@@ -1,8 +1,9 @@
 //! The running host, read through core's readers (sock_diag, /proc) under a procfs root.
 
-use super::host::{FdCount, FdSocket, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
+use super::host::{FdCount, FdSocket, FdTable, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
+use crate::capture::fdlist::FdList;
 use crate::collector::Collector;
-use crate::model::{FdEntry, FdKind, FdName, FdTable, Later, Netid, SecondLook, Socket, Special, StateSet};
+use crate::model::{FdEntry, FdKind, FdName, Later, Netid, SecondLook, Socket, Special, StateSet};
 use crate::netns::{self, Netns};
 use crate::procfs::fdscan::{FdWalk, walk_process};
 use crate::procfs::fdtable::{self, ReadOptions};
@@ -344,7 +345,8 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<FdTable, Unr
     let command = process::comm(root, pid).map_err(|e| process::classify(&e))?;
     let uid = process::uid(root, pid).map_err(|e| process::classify(&e))?;
     let limit = process::fd_limit(root, pid).unwrap_or_default();
-    let fds = fdtable::read_into(root, pid, read, |entry| entry)?;
+    // Packed as soon as it is read: every process's table is held until the dump is in.
+    let fds = FdList::of(&fdtable::read_into(root, pid, read, |entry| entry)?);
     Ok(FdTable { pid, command, uid, limit, fds })
 }
 

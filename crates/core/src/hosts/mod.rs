@@ -12,6 +12,6 @@ pub mod live;
 pub mod record;
 pub mod recorded;
 
-pub use host::{FdCount, FdSocket, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
+pub use host::{FdCount, FdSocket, FdTable, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
 pub use live::LiveHost;
 pub use recorded::CaptureHost;

@@ -268,7 +268,7 @@ impl<'a> Wanted<'a> {
 fn note_unlisted_sockets(frame: &mut Frame, listed: &[u64], host: &LiveHost) {
     for p in &mut frame.processes {
         let mut asked = false;
-        for e in &p.fds {
+        for e in p.fds.iter() {
             let (FdKind::Socket, Some(inode), FdName::Number(fd)) = (&e.kind, e.inode, e.fd) else { continue };
             if listed.binary_search(&inode).is_ok() {
                 continue;

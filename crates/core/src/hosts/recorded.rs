@@ -2,10 +2,11 @@
 //! from the recorded frame — the snapshot a selection and filter give, fd tables, the
 //! kernel's text files, options and the doctor's second look.
 
-use super::host::{FdCount, FdSocket, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
+use super::host::{FdCount, FdSocket, FdTable, FileHolders, Host, LaterLook, PathKind, Refresh, UnixFile};
+use crate::capture::fdlist::FdList;
 use crate::capture::frame::{Frame, ProcessRecord, TableName, TableSource};
 use crate::filter::Pred;
-use crate::model::{FdEntry, FdName, FdTable, Later, Netid, SecondLook, SockState, Socket};
+use crate::model::{FdEntry, FdName, Later, Netid, SecondLook, SockState, Socket};
 use crate::netns::{Netns, NetnsError};
 use crate::procfs::fdtable::ReadOptions;
 use crate::procfs::process::Unreadable;
@@ -139,8 +140,8 @@ impl Host for CaptureHost {
 
     fn shared_fds(&self, pids: &[u32], add: &mut dyn FnMut(u32, Option<&str>, &FdEntry)) {
         for p in pids.iter().filter_map(|&pid| self.record(pid)) {
-            for e in &p.fds {
-                add(p.pid, Some(&p.command), e);
+            for e in p.fds.iter() {
+                add(p.pid, Some(&p.command), &e);
             }
         }
     }
@@ -282,18 +283,13 @@ impl Host for CaptureHost {
 
 /// A recorded process's table with what `read` asks for.
 fn table_of(p: &ProcessRecord, read: ReadOptions) -> FdTable {
-    let fds = p
-        .fds
-        .iter()
-        .filter(|e| read.specials || matches!(e.fd, FdName::Number(_)))
-        .map(|e| {
-            let mut entry = e.clone();
-            if !read.fdinfo {
-                (entry.flags, entry.pos, entry.details) = (None, None, None);
-            }
-            entry
-        })
-        .collect();
+    let fds = p.fds.iter().filter(|e| read.specials || matches!(e.fd, FdName::Number(_))).map(|mut entry| {
+        if !read.fdinfo {
+            (entry.flags, entry.pos, entry.details) = (None, None, None);
+        }
+        entry
+    });
+    let fds = if read.specials && read.fdinfo { p.fds.clone() } else { FdList::of(&fds.collect::<Vec<_>>()) };
     FdTable { pid: p.pid, command: p.command.clone(), uid: p.uid, limit: p.limit, fds }
 }
 

@@ -312,16 +312,6 @@ pub struct FdLimit {
     pub hard: Option<u64>,
 }
 
-/// One process's fd table as a host gives it: who the process is, its limit, and its fds.
-#[derive(Clone, Debug)]
-pub struct FdTable {
-    pub pid: u32,
-    pub command: String,
-    pub uid: u32,
-    pub limit: FdLimit,
-    pub fds: Vec<FdEntry>,
-}
-
 /// System-wide file table numbers (/proc/sys/fs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SystemFiles {

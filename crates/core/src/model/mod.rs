@@ -17,9 +17,7 @@ mod vitals;
 pub use container::{Container, Runtime};
 pub use details::{BbrInfo, BoundFile, DctcpInfo, Details, Extra, PacketInfo, SkMemInfo, Timer, TimerKind};
 pub use endpoint::{Endpoint, UnixName, lossless_text};
-pub use fd::{
-    EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, FdTable, InotifyWatch, OpenFlags, Special, SystemFiles,
-};
+pub use fd::{EpollWatch, FdDetails, FdEntry, FdKind, FdLimit, FdName, InotifyWatch, OpenFlags, Special, SystemFiles};
 pub use inode_map::{InodeHasher, InodeMap};
 pub use later::{Later, SecondLook};
 pub use mptcp::{MPTCP_FALLBACK, MPTCP_REMOTE_KEY, MptcpInfo, Subflow, Ulp};

@@ -1,14 +1,15 @@
 //! Fd tables of many processes, joined with the sockets they hold and with the process and
 //! fd at the other end of each pipe, Unix socket, loopback connection and shared eventfd.
 
-use crate::hosts::Host;
-use crate::model::{
-    Endpoint, FdDetails, FdEntry, FdKind, FdLimit, FdName, FdTable, SockState, Socket, StateSet, SystemFiles,
-};
+mod rows;
+
+use crate::hosts::{FdTable, Host};
+use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdLimit, FdName, SockState, Socket, StateSet, SystemFiles};
 pub use crate::procfs::fdtable::ReadOptions;
 use crate::procfs::process::Unreadable;
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotOptions};
+pub use rows::Rows;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -87,11 +88,6 @@ pub struct RowMore {
 }
 
 impl FdRow {
-    /// A row of `entry` alone, before it is joined with its socket, peers or options.
-    pub fn of(entry: FdEntry) -> FdRow {
-        FdRow { entry, socket: None, more: None }
-    }
-
     /// The protocol the kernel names for a socket the dump did not list.
     pub fn protocol(&self) -> Option<&str> {
         self.more.as_ref()?.protocol.as_deref()
@@ -108,11 +104,6 @@ impl FdRow {
 
     pub fn sockopts(&self) -> Option<&crate::sockopts::SockOpts> {
         self.more.as_ref()?.sockopts.as_deref()
-    }
-
-    /// Its rarer parts, made on first use.
-    pub fn more_mut(&mut self) -> &mut RowMore {
-        self.more.get_or_insert_with(Box::default)
     }
 
     /// The other fds at the far end of this one (itself left out), from `view.shared`.
@@ -176,7 +167,8 @@ pub struct ProcessFds {
     /// Open fds (numbered ones; cwd/rtd/txt/mem not counted).
     pub open: usize,
     pub highest_fd: Option<u32>,
-    pub fds: Vec<FdRow>,
+    /// Packed; `fds.iter()` decodes them one at a time.
+    pub fds: Rows,
 }
 
 impl ProcessFds {
@@ -248,8 +240,8 @@ impl FdView {
             // The tables just read serve when they are every process's.
             if pids.len() == all.len() {
                 for p in &view.processes {
-                    for row in &p.fds {
-                        index.add(p.pid, Some(&p.command), &row.entry);
+                    for entry in p.fds.entries() {
+                        index.add(p.pid, Some(&p.command), &entry);
                     }
                 }
             } else {
@@ -297,6 +289,8 @@ impl FdView {
         self.warnings.append(&mut snap.warnings);
         let mut sockets = std::mem::take(&mut snap.sockets);
         sockets.retain(|s| s.inode != 0);
+        // Held to the end: no spare capacity (152 bytes a socket).
+        sockets.shrink_to_fit();
         // Sorted by inode and searched, instead of a hash map beside them (4.5 MB at 200k).
         // An MPTCP socket's first TCP subflow has its inode: the fd is the MPTCP socket.
         sockets.sort_unstable_by_key(|s| (s.inode, s.netid != crate::model::Netid::Mptcp));
@@ -306,21 +300,29 @@ impl FdView {
             |inode: u64| sockets.binary_search_by_key(&inode, |s| s.inode).ok().and_then(|i| u32::try_from(i).ok());
         for p in &mut self.processes {
             let mut in_ours: Option<bool> = None;
-            for row in &mut p.fds {
-                if row.entry.kind != FdKind::Socket {
+            let mut unlisted = Vec::new();
+            let mut listed = Vec::new();
+            for (i, entry) in p.fds.entries().enumerate() {
+                if entry.kind != FdKind::Socket {
                     continue;
                 }
-                match row.entry.inode.and_then(index_of) {
-                    Some(index) => row.socket = Some(SocketRef { all: Arc::clone(&sockets), index }),
+                match entry.inode.and_then(index_of) {
+                    Some(index) => listed.push((i, index)),
                     None => {
-                        let name = protocol(p.pid, &row.entry.fd).map(String::into_boxed_str);
+                        let name = protocol(p.pid, &entry.fd).map(String::into_boxed_str);
                         let unbound = *in_ours.get_or_insert_with(|| ours(p.pid));
                         if name.is_some() || unbound {
-                            let more = row.more_mut();
-                            (more.protocol, more.unbound) = (name, unbound);
+                            unlisted.push((i, name, unbound));
                         }
                     }
                 }
+            }
+            for (i, index) in listed {
+                p.fds.set_socket(i, &sockets, index);
+            }
+            for (i, name, unbound) in unlisted {
+                let more = p.fds.more_mut(i);
+                (more.protocol, more.unbound) = (name, unbound);
             }
         }
         sockets
@@ -350,22 +352,26 @@ fn select_pids(all: &[u32], which: &Which, command: impl Fn(u32) -> Option<Strin
     Ok(out)
 }
 
-/// A host's fd table as the view's rows.
+/// A host's fd table as the view's rows, with how many fds are open and the highest.
 fn process_fds(t: FdTable) -> ProcessFds {
-    let fds = t.fds.into_iter().map(FdRow::of).collect();
-    finish_process(t.pid, t.command, t.uid, t.limit, fds)
-}
-
-/// A process's row from its fd table: how many fds are open, and the highest.
-fn finish_process(pid: u32, command: String, uid: u32, limit: crate::model::FdLimit, fds: Vec<FdRow>) -> ProcessFds {
-    let numbers = fds.iter().filter_map(|r| match r.entry.fd {
-        FdName::Number(n) => Some(n),
-        FdName::Special(_) => None,
-    });
-    let open = numbers.clone().count();
-    let highest_fd = numbers.max();
-    let command_bytes = crate::text::raw_bytes(&command);
-    ProcessFds { pid, command, command_bytes, uid, limit, open, highest_fd, fds }
+    let (mut open, mut highest_fd) = (0, None);
+    for e in t.fds.iter() {
+        if let FdName::Number(n) = e.fd {
+            open += 1;
+            highest_fd = highest_fd.max(Some(n));
+        }
+    }
+    let command_bytes = crate::text::raw_bytes(&t.command);
+    ProcessFds {
+        pid: t.pid,
+        command: t.command,
+        command_bytes,
+        uid: t.uid,
+        limit: t.limit,
+        open,
+        highest_fd,
+        fds: Rows::new(t.fds),
+    }
 }
 
 /// What several fds can share: JSON names it `pipe`, `eventfd` or `socket`.
@@ -419,7 +425,8 @@ impl PeerIndex {
         let mut shared = Vec::new();
         let mut group_of: HashMap<SharedKey, Option<u32>> = HashMap::new();
         for p in tables.iter_mut() {
-            for row in &mut p.fds {
+            let mut groups = Vec::new();
+            for (i, row) in p.fds.iter().enumerate() {
                 if !matches!(row.entry.fd, FdName::Number(_)) {
                     continue;
                 }
@@ -455,8 +462,11 @@ impl PeerIndex {
                     u32::try_from(shared.len() - 1).ok()
                 });
                 if group.is_some() {
-                    row.more_mut().peer_group = group;
+                    groups.push((i, group));
                 }
+            }
+            for (i, group) in groups {
+                p.fds.more_mut(i).peer_group = group;
             }
         }
         shared

@@ -1,0 +1,176 @@
+//! A process's rows in the view, packed: its fd entries as the capture encodes them, the
+//! socket each one holds (an index into the view's one socket list), and the rarer parts of
+//! the few rows that have them. Rows are decoded one at a time as they are read, so `fds`
+//! on a host of a million socket fds holds ~20 bytes a row, not the 120 of an `FdRow`.
+
+use super::{FdRow, RowMore, SocketRef};
+use crate::capture::fdlist::FdList;
+use crate::model::{FdEntry, Socket};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// No socket: a row that is not a socket, or a socket the dump did not list.
+const NO_SOCKET: u32 = u32::MAX;
+
+#[derive(Clone, Debug, Default)]
+pub struct Rows {
+    entries: FdList,
+    /// Each row's socket in `sockets`, or `NO_SOCKET`; empty while no row has one.
+    socket: Vec<u32>,
+    sockets: Option<Arc<Vec<Socket>>>,
+    /// The rows that have rarer parts, by row number, ascending.
+    more: Vec<(u32, Box<RowMore>)>,
+}
+
+impl Rows {
+    pub fn new(entries: FdList) -> Rows {
+        Rows { entries, ..Rows::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The fd entries alone, without decoding the rest of each row.
+    pub fn entries(&self) -> impl Iterator<Item = FdEntry> + '_ {
+        self.entries.iter()
+    }
+
+    /// The rows, in order, each decoded as it is reached.
+    pub fn iter(&self) -> impl Iterator<Item = FdRow> + '_ {
+        let mut more = self.more.iter().peekable();
+        self.entries.iter().enumerate().map(move |(i, entry)| {
+            let socket = match (self.socket.get(i), &self.sockets) {
+                (Some(&index), Some(all)) if index != NO_SOCKET => Some(SocketRef { all: Arc::clone(all), index }),
+                _ => None,
+            };
+            let more = more.next_if(|(at, _)| *at as usize == i).map(|(_, m)| m.clone());
+            FdRow { entry, socket, more }
+        })
+    }
+
+    /// Row `i` holds socket `index` of `sockets` (the view's one list).
+    pub(super) fn set_socket(&mut self, i: usize, sockets: &Arc<Vec<Socket>>, index: u32) {
+        if self.socket.is_empty() {
+            self.socket = vec![NO_SOCKET; self.len()];
+        }
+        if let Some(slot) = self.socket.get_mut(i) {
+            *slot = index;
+            self.sockets.get_or_insert_with(|| Arc::clone(sockets));
+        }
+    }
+
+    /// Row `i`'s rarer parts, made on first use.
+    pub fn more_mut(&mut self, i: usize) -> &mut RowMore {
+        let at = u32::try_from(i).unwrap_or(u32::MAX);
+        let place = match self.more.binary_search_by_key(&at, |(r, _)| *r) {
+            Ok(place) => place,
+            Err(place) => {
+                self.more.insert(place, (at, Box::default()));
+                place
+            }
+        };
+        &mut self.more[place].1
+    }
+
+    /// Keeps the rows whose `keep` is true (`keep` has one flag a row; rows past its end go).
+    pub fn keep(&mut self, keep: &[bool]) {
+        if keep.iter().take(self.len()).all(|k| *k) && keep.len() >= self.len() {
+            return;
+        }
+        let mut entries = FdList::new();
+        let mut socket = Vec::new();
+        let mut more = Vec::new();
+        let mut old_more = std::mem::take(&mut self.more).into_iter().peekable();
+        for (i, e) in self.entries.iter().enumerate() {
+            let this_more = old_more.next_if(|(at, _)| *at as usize == i).map(|(_, m)| m);
+            if !keep.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let row = entries.len() as u32;
+            entries.push(&e);
+            socket.push(self.socket.get(i).copied().unwrap_or(NO_SOCKET));
+            if let Some(m) = this_more {
+                more.push((row, m));
+            }
+        }
+        if socket.iter().all(|s| *s == NO_SOCKET) {
+            socket = Vec::new();
+        }
+        entries.shrink();
+        socket.shrink_to_fit();
+        *self = Rows { entries, socket, sockets: self.sockets.take(), more };
+    }
+}
+
+impl Serialize for Rows {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Endpoint, Family, FdName, Netid, SockState};
+    use crate::procfs::fdtable::entry_for;
+
+    fn rows() -> Rows {
+        let links = ["/dev/null", "socket:[10]", "pipe:[11]", "socket:[12]", "socket:[13]"];
+        let entries: Vec<FdEntry> = links
+            .iter()
+            .enumerate()
+            .map(|(i, l)| entry_for(FdName::Number(i as u32), l.to_string(), || None))
+            .collect();
+        Rows::new(FdList::of(&entries))
+    }
+
+    fn sockets() -> Arc<Vec<Socket>> {
+        let s = |inode| {
+            let mut s = Socket::new(Netid::Tcp, Family::Inet, SockState::Established, Endpoint::None, Endpoint::None);
+            s.inode = inode;
+            s
+        };
+        Arc::new(vec![s(10), s(12)])
+    }
+
+    /// Each row comes back with its own socket and rarer parts, whatever order they were
+    /// given in; kept rows keep theirs.
+    #[test]
+    fn rows_keep_their_sockets_and_rarer_parts() {
+        let all = sockets();
+        let mut r = rows();
+        r.more_mut(4).protocol = Some("TCPv6".into());
+        r.set_socket(3, &all, 1);
+        r.set_socket(1, &all, 0);
+        r.more_mut(2).peer_group = Some(7);
+        let got: Vec<(Option<u64>, Option<u32>, Option<String>)> = r
+            .iter()
+            .map(|row| (row.socket.as_ref().map(|s| s.inode), row.peer_group(), row.protocol().map(String::from)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (None, None, None),
+                (Some(10), None, None),
+                (None, Some(7), None),
+                (Some(12), None, None),
+                (None, None, Some("TCPv6".into())),
+            ]
+        );
+        r.keep(&[false, false, true, true, true]);
+        let fds: Vec<String> = r.iter().map(|row| row.entry.fd.to_string()).collect();
+        assert_eq!(fds, ["2", "3", "4"]);
+        let got: Vec<(Option<u64>, Option<u32>, bool)> = r
+            .iter()
+            .map(|row| (row.socket.as_ref().map(|s| s.inode), row.peer_group(), row.protocol().is_some()))
+            .collect();
+        assert_eq!(got, vec![(None, Some(7), false), (Some(12), None, false), (None, None, true)]);
+        r.keep(&[]);
+        assert!(r.is_empty() && r.iter().next().is_none());
+    }
+}
