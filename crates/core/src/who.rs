@@ -253,7 +253,7 @@ fn port_report(
     while let Some(s) = on_port.pop() {
         let sockopts = if binds_port(&s) { options.get(s.inode).cloned().map(Box::new) } else { None };
         r.sockets.push(SocketHold { sockopts, ..holds(&snap, s) });
-        if on_port.len() % 8192 == 0 {
+        if on_port.len().is_multiple_of(8192) {
             on_port.shrink_to_fit();
         }
     }
