@@ -2,7 +2,7 @@
 //! size of ip_local_port_range (each needs its own local port).
 
 use crate::diagnose::thresholds::limits;
-use crate::diagnose::{Finding, Observation, Severity, endpoint_text};
+use crate::diagnose::{Finding, Observation, ProcessRef, Severity, endpoint_text};
 use crate::model::{Endpoint, Netid, SockState};
 use std::collections::{HashMap, HashSet};
 
@@ -53,9 +53,18 @@ pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
         .int("connections", n)
         .int("port_range_size", size)
         .ratio("usage", ratio);
-        let mut holders: Vec<_> = socks.iter().flat_map(|s| o.holders(s)).collect();
-        holders.dedup();
-        f.processes = holders.into_iter().take(5).collect();
+        // The first five distinct holders, in the order met (sockets held in turn by two
+        // processes named each of them over and over when only neighbours were merged).
+        let mut holders: Vec<ProcessRef> = Vec::new();
+        for h in socks.iter().flat_map(|s| o.holders(s)) {
+            if holders.len() == 5 {
+                break;
+            }
+            if !holders.contains(&h) {
+                holders.push(h);
+            }
+        }
+        f.processes = holders;
         f.sockets = socks.iter().take(10).map(|s| o.socket_ref(s)).collect();
         out.push(f);
     }

@@ -99,12 +99,18 @@ pub(crate) fn by_holder<'a>(
     sockets: impl Iterator<Item = &'a Socket>,
 ) -> Vec<(Option<ProcessRef>, Vec<&'a Socket>)> {
     let mut groups: Vec<(Option<ProcessRef>, Vec<&'a Socket>)> = Vec::new();
+    // Found by the first holder's pid (one process in one look), not by a walk over the
+    // groups for each socket: a million flagged sockets over thousands of processes made
+    // that billions of comparisons, each after copying the socket's holders.
+    let mut group_of: std::collections::HashMap<Option<u32>, usize> = std::collections::HashMap::new();
     for s in sockets {
-        let holder = o.holders(s).into_iter().next();
-        match groups.iter_mut().find(|(h, _)| *h == holder) {
-            Some((_, v)) => v.push(s),
-            None => groups.push((holder, vec![s])),
-        }
+        let first = o.first.owners_of(s).next();
+        let at = *group_of.entry(first.map(|h| h.process.pid)).or_insert_with(|| {
+            let holder = first.map(|h| ProcessRef { pid: h.process.pid, command: h.process.command.to_string() });
+            groups.push((holder, Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(s);
     }
     groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
     groups

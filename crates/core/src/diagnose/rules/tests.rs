@@ -391,3 +391,58 @@ fn thresholds_are_settable_by_name() {
     // Every rule's keys: 21, plus no-reuseaddr's 1, keepalive's NAT timeout and nagle-stall's 3.
     assert_eq!(t.describe().len(), 26);
 }
+
+/// Findings name each holder once, with its own sockets, however many processes hold them:
+/// 3,000 CLOSE-WAIT sockets over 1,000 processes (and some held by none) make one group a
+/// process, largest first, ties in the order the processes were first met.
+#[test]
+fn sockets_group_by_their_first_holder() {
+    let sockets: Vec<Socket> = (1..=3000u64)
+        .map(|i| tcp(SockState::CloseWait, L, (ip(10, 0, (i / 250) as u8, (i % 250) as u8), 5000), i))
+        .collect();
+    let mut o = obs(sockets);
+    // Socket i is held by process i % 1000 (pid 100 + that): two or three each; the last
+    // 30 by nobody.
+    let processes: Vec<Process> = (0..1000u32).map(|p| Process::new(100 + p, format!("w{p}"), 0)).collect();
+    let entries: Vec<(u64, u32, u32)> = (1..=2970u64).map(|i| (i, (i % 1000) as u32, 3)).collect();
+    let owners = Some(OwnerIndex::new(processes, entries, OwnerScanReport::default()));
+    let sockets = o.first.sockets.clone();
+    o.first = std::sync::Arc::new(crate::Snapshot { owners, sockets, ..crate::Snapshot::default() });
+    let groups = super::by_holder(&o, o.first.sockets.iter());
+    assert_eq!(groups.len(), 1001, "a group a process, and one for the unheld");
+    let total: usize = groups.iter().map(|g| g.1.len()).sum();
+    assert_eq!(total, 3000);
+    assert_eq!(groups[0].0, None, "the 30 held by nobody are the largest group");
+    assert_eq!(groups[0].1.len(), 30);
+    for (holder, socks) in &groups[1..] {
+        let h = holder.as_ref().expect("a holder");
+        let p = h.pid - 100;
+        assert_eq!(h.command, format!("w{p}"));
+        assert!(socks.iter().all(|s| {
+            let first = o.first.owners_of(s).next().expect("held");
+            first.process.pid == h.pid
+        }));
+    }
+    // Ties keep the order the holders were first met in (pid 101 holds sockets 1, 1001 and
+    // 2001).
+    assert_eq!(groups[1].0.as_ref().map(|h| h.pid), Some(101));
+    assert_eq!(groups[1].1.iter().map(|s| s.inode).collect::<Vec<_>>(), [1, 1001, 2001]);
+}
+
+/// The ephemeral-port finding names each process once: 80 connections held in turn by two
+/// processes name the two, not the first five sockets' holders with repeats.
+#[test]
+fn ephemeral_names_each_holder_once() {
+    let sockets: Vec<Socket> = (0..80u64)
+        .map(|i| tcp(SockState::Established, (ip(127, 0, 0, 1), 40000 + i as u16), (ip(10, 0, 0, 9), 5432), i + 1))
+        .collect();
+    let mut o = obs(sockets);
+    let processes = vec![Process::new(10, "a", 0), Process::new(11, "b", 0)];
+    let entries = (1..=80u64).map(|i| (i, (i % 2) as u32, 3)).collect();
+    let owners = Some(OwnerIndex::new(processes, entries, OwnerScanReport::default()));
+    let sockets = o.first.sockets.clone();
+    o.first = std::sync::Arc::new(crate::Snapshot { owners, sockets, ..crate::Snapshot::default() });
+    let f = diagnose(&o, &Thresholds::default()).into_iter().find(|f| f.rule == "ephemeral-ports").expect("a finding");
+    let pids: Vec<u32> = f.processes.iter().map(|p| p.pid).collect();
+    assert_eq!(pids, [11, 10]);
+}
