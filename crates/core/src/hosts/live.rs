@@ -346,7 +346,9 @@ fn read_process(root: &Path, pid: u32, read: ReadOptions) -> Result<FdTable, Unr
     let uid = process::uid(root, pid).map_err(|e| process::classify(&e))?;
     let limit = process::fd_limit(root, pid).unwrap_or_default();
     // Packed as soon as it is read: every process's table is held until the dump is in.
-    let fds = FdList::of(&fdtable::read_into(root, pid, read, |entry| entry)?);
+    let mut fds = FdList::new();
+    fdtable::read_each(root, pid, read, |entry| fds.push(&entry))?;
+    fds.shrink();
     Ok(FdTable { pid, command, uid, limit, fds })
 }
 

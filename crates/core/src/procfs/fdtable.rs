@@ -29,39 +29,37 @@ pub struct ReadOptions {
 /// /proc/PID again for each, which was most of the cost at 100k fds.
 #[cfg(any(test, feature = "testing"))]
 pub fn read(proc_root: &Path, pid: u32, opts: ReadOptions) -> Result<Vec<FdEntry>, Unreadable> {
-    read_into(proc_root, pid, opts, |e| e)
+    let mut out = Vec::new();
+    read_each(proc_root, pid, opts, |e| out.push(e))?;
+    Ok(out)
 }
 
-/// The same, turning each entry into a `T` as it is read (no second vector of entries).
-pub fn read_into<T>(
+/// The same, each entry handed to `each` as it is read, in that order (no vector of
+/// entries: a caller packs them as they come).
+pub fn read_each(
     proc_root: &Path,
     pid: u32,
     opts: ReadOptions,
-    mut row: impl FnMut(FdEntry) -> T,
-) -> Result<Vec<T>, Unreadable> {
+    mut each: impl FnMut(FdEntry),
+) -> Result<(), Unreadable> {
     let base = proc_root.join(pid.to_string());
     let gone = |e: Errno| classify(&e.into());
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let dir = rustix::fs::open(&base, dir_flags, Mode::empty()).map_err(gone)?;
     let fd_dir = rustix::fs::openat(&dir, "fd", dir_flags, Mode::empty()).map_err(gone)?;
     let info_dir = if opts.fdinfo { rustix::fs::openat(&dir, "fdinfo", dir_flags, Mode::empty()).ok() } else { None };
-    let mut out = Vec::new();
     if opts.specials {
         for (link, name) in [("cwd", Special::Cwd), ("root", Special::Rtd), ("exe", Special::Txt)] {
             if let Ok(target) = std::fs::read_link(base.join(link)) {
                 let stat = || rustix::fs::statat(&dir, link, AtFlags::empty()).ok();
-                out.push(row(entry_for(
-                    FdName::Special(name),
-                    lossless_text(target.as_os_str().as_encoded_bytes()),
-                    stat,
-                )));
+                each(entry_for(FdName::Special(name), lossless_text(target.as_os_str().as_encoded_bytes()), stat));
             }
         }
         // The executable is mapped too; lsof lists it once, as txt.
         let exe = std::fs::read_link(base.join("exe")).ok().map(|t| lossless_text(t.as_os_str().as_encoded_bytes()));
         for path in mapped_files(&base).into_iter().filter(|p| exe.as_ref() != Some(p)) {
             let stat = || rustix::fs::stat(Path::new(&path)).ok();
-            out.push(row(entry_for(FdName::Special(Special::Mem), path.clone(), stat)));
+            each(entry_for(FdName::Special(Special::Mem), path.clone(), stat));
         }
     }
     let mut info_buf = Vec::with_capacity(4096);
@@ -79,10 +77,9 @@ pub fn read_into<T>(
             entry.inode = entry.inode.or(info.ino);
             entry.details = info.details.or_else(|| fdinfo::empty_details(&entry.kind)).map(Box::new);
         }
-        out.push(row(entry));
+        each(entry);
     })
-    .map_err(gone)?;
-    Ok(out)
+    .map_err(gone)
 }
 
 /// The kernel's name for a socket's protocol ("TCP", "UNIX", "NETLINK", …), from the fd's
