@@ -119,37 +119,31 @@ fn fill_sockopts(view: &mut FdView, host: &dyn sockscope_core::hosts::Host) -> V
     use sockscope_core::hosts::FdSocket;
     use sockscope_core::model::{FdKind, FdName};
     use sockscope_core::sockopts::{Kind, Report, SockOpts};
-    let mut asked = Vec::new();
-    for p in &view.processes {
-        for row in p.fds.iter() {
+    // Each asked socket's place (process, row), found in the one pass that asks.
+    let (mut asked, mut places): (Vec<FdSocket>, Vec<(u32, u32)>) = (Vec::new(), Vec::new());
+    for (at, p) in view.processes.iter().enumerate() {
+        for (i, row) in p.fds.iter().enumerate() {
             let (FdKind::Socket, FdName::Number(fd)) = (&row.entry.kind, row.entry.fd) else { continue };
             let kind = match &row.socket {
                 Some(s) => Kind::of(s),
                 None => Kind::from_protocol(row.protocol().unwrap_or("")),
             };
             asked.push(FdSocket { pid: p.pid, fd, inode: row.entry.inode.unwrap_or(0), kind });
+            places.push((at as u32, i as u32));
         }
     }
     let mut answers = host.fd_socket_options(&asked).into_iter();
     let mut unread = Report::default();
-    for p in &mut view.processes {
-        let sockets: Vec<usize> = p
-            .fds
-            .entries()
-            .enumerate()
-            .filter(|(_, e)| matches!((&e.kind, e.fd), (FdKind::Socket, FdName::Number(_))))
-            .map(|(i, _)| i)
-            .collect();
-        for i in sockets {
-            p.fds.more_mut(i).sockopts = Some(Box::new(match answers.next() {
-                Some(Ok(o)) => o,
-                Some(Err(why)) => {
-                    unread.tally(why, p.pid, p.command.to_string());
-                    SockOpts::default()
-                }
-                None => SockOpts::default(),
-            }));
-        }
+    for (at, i) in places {
+        let p = &mut view.processes[at as usize];
+        p.fds.more_mut(i as usize).sockopts = Some(Box::new(match answers.next() {
+            Some(Ok(o)) => o,
+            Some(Err(why)) => {
+                unread.tally(why, p.pid, p.command.to_string());
+                SockOpts::default()
+            }
+            None => SockOpts::default(),
+        }));
     }
     unread.notes()
 }

@@ -22,11 +22,11 @@ impl FdList {
         FdList::default()
     }
 
-    /// The entries of `entries`, packed (its spare capacity given back).
-    pub fn of<'a>(entries: impl IntoIterator<Item = &'a FdEntry>) -> FdList {
+    /// The entries of `entries` (owned or borrowed), packed (its spare capacity given back).
+    pub fn of<E: std::borrow::Borrow<FdEntry>>(entries: impl IntoIterator<Item = E>) -> FdList {
         let mut list = FdList::new();
         for e in entries {
-            list.push(e);
+            list.push(e.borrow());
         }
         list.shrink();
         list

@@ -50,8 +50,10 @@ pub struct Peer {
     pub fd: u32,
 }
 
+/// One fd's row, decoded from its process's packed `Rows` while it is looked at (rows are
+/// never held as these).
 #[derive(Clone, Debug, Serialize)]
-pub struct FdRow {
+pub struct FdRow<'a> {
     #[serde(flatten)]
     pub entry: FdEntry,
     /// The socket this fd is, when it lives in our network namespace.
@@ -59,10 +61,9 @@ pub struct FdRow {
     /// Shared with the other fds that hold the same socket (after fork), and not copied: at
     /// 100k sockets a copy per fd was a fifth of the command's memory.
     pub socket: Option<SocketRef>,
-    /// What only some rows have, boxed apart: a row is 120 bytes, where these inline made it
-    /// 152 (32 MB at a million fds, asked for or not).
+    /// What only some rows have (kept apart in `Rows`, lent here, not copied per look).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub more: Option<Box<RowMore>>,
+    pub more: Option<&'a RowMore>,
 }
 
 /// The parts of an fd's row that few rows have, or only some commands ask for.
@@ -87,23 +88,23 @@ pub struct RowMore {
     pub sockopts: Option<Box<crate::sockopts::SockOpts>>,
 }
 
-impl FdRow {
+impl FdRow<'_> {
     /// The protocol the kernel names for a socket the dump did not list.
     pub fn protocol(&self) -> Option<&str> {
-        self.more.as_ref()?.protocol.as_deref()
+        self.more?.protocol.as_deref()
     }
 
     /// Whether it is a socket of this namespace that is neither bound nor connected.
     pub fn unbound(&self) -> bool {
-        self.more.as_ref().is_some_and(|m| m.unbound)
+        self.more.is_some_and(|m| m.unbound)
     }
 
     pub fn peer_group(&self) -> Option<u32> {
-        self.more.as_ref()?.peer_group
+        self.more?.peer_group
     }
 
     pub fn sockopts(&self) -> Option<&crate::sockopts::SockOpts> {
-        self.more.as_ref()?.sockopts.as_deref()
+        self.more?.sockopts.as_deref()
     }
 
     /// The other fds at the far end of this one (itself left out), from `view.shared`.
@@ -230,55 +231,35 @@ impl FdView {
             let tables = host.fd_tables(&pids, opts.read);
             (tables, dump.join())
         });
-        view.add_tables(&pids, tables, which)?;
         view.warnings.extend(host.fd_notes(opts.read));
         let snap = snap
             .unwrap_or_else(|_| Err(crate::snapshot::SnapshotError::Unsupported("the socket dump panicked".into())));
-        let sockets = view.join_sockets(snap, |pid, fd| host.socket_protocol(pid, fd), |pid| host.shares_netns(pid));
-        if opts.peers {
-            let mut index = PeerIndex::default();
-            // The tables just read serve when they are every process's.
-            if pids.len() == all.len() {
-                for p in &view.processes {
-                    for entry in p.fds.entries() {
-                        index.add(p.pid, Some(&p.command), &entry);
-                    }
-                }
-            } else {
-                host.shared_fds(&all, &mut |pid, command, entry| index.add(pid, command, entry));
+        let sockets = view.socket_list(snap);
+        // The tables just read serve the peers' index when they are every process's: it is
+        // filled in the same pass that joins them with their sockets.
+        let mut index = (opts.peers && pids.len() == all.len()).then(PeerIndex::default);
+        for (pid, table) in pids.iter().zip(tables) {
+            match table {
+                Ok(t) => view.processes.push(process_fds(t, &sockets, host, index.as_mut())),
+                Err(Unreadable::Gone) if which.pids.contains(pid) => return Err(FdViewError::NoSuchPid(*pid)),
+                Err(Unreadable::Gone) => view.vanished += 1,
+                Err(Unreadable::Denied(reason)) => view.unreadable.push(Unread { pid: *pid, reason }),
             }
+        }
+        if opts.peers {
+            let index = index.unwrap_or_else(|| {
+                let mut index = PeerIndex::default();
+                host.shared_fds(&all, &mut |pid, command, entry| index.add(pid, command, entry));
+                index
+            });
             view.shared = index.fill(host, &mut view.processes, &sockets);
         }
         Ok(view)
     }
 
-    /// The tables read for `pids`, in order: kept, or noted as unreadable or vanished.
-    fn add_tables(
-        &mut self,
-        pids: &[u32],
-        tables: Vec<Result<FdTable, Unreadable>>,
-        which: &Which,
-    ) -> Result<(), FdViewError> {
-        for (pid, table) in pids.iter().zip(tables) {
-            match table {
-                Ok(t) => self.processes.push(process_fds(t)),
-                Err(Unreadable::Gone) if which.pids.contains(pid) => return Err(FdViewError::NoSuchPid(*pid)),
-                Err(Unreadable::Gone) => self.vanished += 1,
-                Err(Unreadable::Denied(reason)) => self.unreadable.push(Unread { pid: *pid, reason }),
-            }
-        }
-        Ok(())
-    }
-
-    /// Points each socket fd at its socket in `snap`; a socket fd the dump did not list gets
-    /// the protocol the kernel names (`protocol`) and whether its process shares our network
-    /// namespace (`ours`), asked once per process. Returns the socket list, by inode.
-    fn join_sockets(
-        &mut self,
-        snap: Result<Snapshot, crate::snapshot::SnapshotError>,
-        protocol: impl Fn(u32, &FdName) -> Option<String>,
-        ours: impl Fn(u32) -> bool,
-    ) -> Arc<Vec<Socket>> {
+    /// The sockets of `snap` an fd can hold, sorted by inode (its warnings, or why there are
+    /// none, go to the view's).
+    fn socket_list(&mut self, snap: Result<Snapshot, crate::snapshot::SnapshotError>) -> Arc<Vec<Socket>> {
         let mut snap = match snap {
             Ok(s) => s,
             Err(e) => {
@@ -295,37 +276,7 @@ impl FdView {
         // An MPTCP socket's first TCP subflow has its inode: the fd is the MPTCP socket.
         sockets.sort_unstable_by_key(|s| (s.inode, s.netid != crate::model::Netid::Mptcp));
         sockets.dedup_by_key(|s| s.inode);
-        let sockets = Arc::new(sockets);
-        let index_of =
-            |inode: u64| sockets.binary_search_by_key(&inode, |s| s.inode).ok().and_then(|i| u32::try_from(i).ok());
-        for p in &mut self.processes {
-            let mut in_ours: Option<bool> = None;
-            let mut unlisted = Vec::new();
-            let mut listed = Vec::new();
-            for (i, entry) in p.fds.entries().enumerate() {
-                if entry.kind != FdKind::Socket {
-                    continue;
-                }
-                match entry.inode.and_then(index_of) {
-                    Some(index) => listed.push((i, index)),
-                    None => {
-                        let name = protocol(p.pid, &entry.fd).map(String::into_boxed_str);
-                        let unbound = *in_ours.get_or_insert_with(|| ours(p.pid));
-                        if name.is_some() || unbound {
-                            unlisted.push((i, name, unbound));
-                        }
-                    }
-                }
-            }
-            for (i, index) in listed {
-                p.fds.set_socket(i, &sockets, index);
-            }
-            for (i, name, unbound) in unlisted {
-                let more = p.fds.more_mut(i);
-                (more.protocol, more.unbound) = (name, unbound);
-            }
-        }
-        sockets
+        Arc::new(sockets)
     }
 }
 
@@ -352,26 +303,53 @@ fn select_pids(all: &[u32], which: &Which, command: impl Fn(u32) -> Option<Strin
     Ok(out)
 }
 
-/// A host's fd table as the view's rows, with how many fds are open and the highest.
-fn process_fds(t: FdTable) -> ProcessFds {
+/// A host's fd table as the view's rows, in one pass over its entries: how many fds are
+/// open and the highest; each socket fd pointed at its socket in `sockets` (the view's
+/// list), or, when the dump did not list it, given the protocol the kernel names and
+/// whether its process shares our network namespace (asked once); and with `peers`, each
+/// fd added to the peers' index.
+fn process_fds(
+    t: FdTable,
+    sockets: &Arc<Vec<Socket>>,
+    host: &dyn Host,
+    mut peers: Option<&mut PeerIndex>,
+) -> ProcessFds {
     let (mut open, mut highest_fd) = (0, None);
-    for e in t.fds.iter() {
-        if let FdName::Number(n) = e.fd {
+    let mut in_ours: Option<bool> = None;
+    let (mut listed, mut unlisted) = (Vec::new(), Vec::new());
+    for (i, entry) in t.fds.iter().enumerate() {
+        if let FdName::Number(n) = entry.fd {
             open += 1;
             highest_fd = highest_fd.max(Some(n));
         }
+        if let Some(index) = peers.as_deref_mut() {
+            index.add(t.pid, Some(&t.command), &entry);
+        }
+        if entry.kind != FdKind::Socket {
+            continue;
+        }
+        let found = entry.inode.and_then(|inode| sockets.binary_search_by_key(&inode, |s| s.inode).ok());
+        match found.and_then(|at| u32::try_from(at).ok()) {
+            Some(at) => listed.push((i, at)),
+            None => {
+                let name = host.socket_protocol(t.pid, &entry.fd).map(String::into_boxed_str);
+                let unbound = *in_ours.get_or_insert_with(|| host.shares_netns(t.pid));
+                if name.is_some() || unbound {
+                    unlisted.push((i, name, unbound));
+                }
+            }
+        }
+    }
+    let mut fds = Rows::new(t.fds);
+    for (i, at) in listed {
+        fds.set_socket(i, sockets, at);
+    }
+    for (i, name, unbound) in unlisted {
+        let more = fds.more_mut(i);
+        (more.protocol, more.unbound) = (name, unbound);
     }
     let command_bytes = crate::text::raw_bytes(&t.command);
-    ProcessFds {
-        pid: t.pid,
-        command: t.command,
-        command_bytes,
-        uid: t.uid,
-        limit: t.limit,
-        open,
-        highest_fd,
-        fds: Rows::new(t.fds),
-    }
+    ProcessFds { pid: t.pid, command: t.command, command_bytes, uid: t.uid, limit: t.limit, open, highest_fd, fds }
 }
 
 /// What several fds can share: JSON names it `pipe`, `eventfd` or `socket`.
@@ -475,8 +453,9 @@ impl PeerIndex {
 
 #[cfg(test)]
 mod size_tests {
-    /// One per fd `fds` shows: 168 bytes before the rarer parts went into `RowMore` and
-    /// `FdEntry` lost its anonymous inode's name (301 MiB at a million sockets, then).
+    /// Made once per fd per pass over the packed rows (never held): 168 bytes when every
+    /// row was held whole, before the rarer parts went into `RowMore` and `FdEntry` lost
+    /// its anonymous inode's name (301 MiB at a million sockets, then).
     #[test]
     fn a_row_is_120_bytes() {
         assert_eq!(std::mem::size_of::<super::FdRow>(), 120);

@@ -5,7 +5,7 @@
 
 use super::{FdRow, RowMore, SocketRef};
 use crate::capture::fdlist::FdList;
-use crate::model::{FdEntry, Socket};
+use crate::model::Socket;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -35,20 +35,15 @@ impl Rows {
         self.entries.is_empty()
     }
 
-    /// The fd entries alone, without decoding the rest of each row.
-    pub fn entries(&self) -> impl Iterator<Item = FdEntry> + '_ {
-        self.entries.iter()
-    }
-
     /// The rows, in order, each decoded as it is reached.
-    pub fn iter(&self) -> impl Iterator<Item = FdRow> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = FdRow<'_>> + '_ {
         let mut more = self.more.iter().peekable();
         self.entries.iter().enumerate().map(move |(i, entry)| {
             let socket = match (self.socket.get(i), &self.sockets) {
                 (Some(&index), Some(all)) if index != NO_SOCKET => Some(SocketRef { all: Arc::clone(all), index }),
                 _ => None,
             };
-            let more = more.next_if(|(at, _)| *at as usize == i).map(|(_, m)| m.clone());
+            let more = more.next_if(|(at, _)| *at as usize == i).map(|(_, m)| &**m);
             FdRow { entry, socket, more }
         })
     }
@@ -79,7 +74,7 @@ impl Rows {
 
     /// Keeps the rows whose `keep` is true (`keep` has one flag a row; rows past its end go).
     pub fn keep(&mut self, keep: &[bool]) {
-        if keep.iter().take(self.len()).all(|k| *k) && keep.len() >= self.len() {
+        if keep.get(..self.len()).is_some_and(|k| k.iter().all(|k| *k)) {
             return;
         }
         let mut entries = FdList::new();
@@ -116,7 +111,7 @@ impl Serialize for Rows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Endpoint, Family, FdName, Netid, SockState};
+    use crate::model::{Endpoint, Family, FdEntry, FdName, Netid, SockState};
     use crate::procfs::fdtable::entry_for;
 
     fn rows() -> Rows {

@@ -283,13 +283,16 @@ impl Host for CaptureHost {
 
 /// A recorded process's table with what `read` asks for.
 fn table_of(p: &ProcessRecord, read: ReadOptions) -> FdTable {
-    let fds = p.fds.iter().filter(|e| read.specials || matches!(e.fd, FdName::Number(_))).map(|mut entry| {
-        if !read.fdinfo {
-            (entry.flags, entry.pos, entry.details) = (None, None, None);
-        }
-        entry
-    });
-    let fds = if read.specials && read.fdinfo { p.fds.clone() } else { FdList::of(&fds.collect::<Vec<_>>()) };
+    let fds = if read.specials && read.fdinfo {
+        p.fds.clone()
+    } else {
+        FdList::of(p.fds.iter().filter(|e| read.specials || matches!(e.fd, FdName::Number(_))).map(|mut entry| {
+            if !read.fdinfo {
+                (entry.flags, entry.pos, entry.details) = (None, None, None);
+            }
+            entry
+        }))
+    };
     FdTable { pid: p.pid, command: p.command.clone(), uid: p.uid, limit: p.limit, fds }
 }
 
