@@ -19,7 +19,7 @@ use std::path::Path;
 
 /// Every option read; `None` where it could not be read or does not apply to the socket
 /// (TCP options on UDP, IPV6_V6ONLY on IPv4).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct SockOpts {
     pub reuseaddr: Option<bool>,
     pub reuseport: Option<bool>,

@@ -77,7 +77,7 @@ pub fn run(args: &FdsArgs, origin: &crate::from::Origin, out: &mut impl Write) -
         anyhow::bail!("cannot read the fds of pid {}: {}", first.pid, first.reason);
     }
     if (args.sockopts || args.json) && args.top.is_none() {
-        for note in fill_sockopts(&mut view, host) {
+        for note in view.read_sockopts(host) {
             crate::stderr_line!("sockscope: note: {note}");
         }
     }
@@ -111,39 +111,4 @@ pub fn run(args: &FdsArgs, origin: &crate::from::Origin, out: &mut impl Write) -
         );
     }
     Ok(true)
-}
-
-/// The options of every socket fd shown, from `host`; returns the notes on those it has none
-/// for.
-fn fill_sockopts(view: &mut FdView, host: &dyn sockscope_core::hosts::Host) -> Vec<String> {
-    use sockscope_core::hosts::FdSocket;
-    use sockscope_core::model::{FdKind, FdName};
-    use sockscope_core::sockopts::{Kind, Report, SockOpts};
-    // Each asked socket's place (process, row), found in the one pass that asks.
-    let (mut asked, mut places): (Vec<FdSocket>, Vec<(u32, u32)>) = (Vec::new(), Vec::new());
-    for (at, p) in view.processes.iter().enumerate() {
-        for (i, row) in p.fds.iter().enumerate() {
-            let (FdKind::Socket, FdName::Number(fd)) = (&row.entry.kind, row.entry.fd) else { continue };
-            let kind = match &row.socket {
-                Some(s) => Kind::of(s),
-                None => Kind::from_protocol(row.protocol().unwrap_or("")),
-            };
-            asked.push(FdSocket { pid: p.pid, fd, inode: row.entry.inode.unwrap_or(0), kind });
-            places.push((at as u32, i as u32));
-        }
-    }
-    let mut answers = host.fd_socket_options(&asked).into_iter();
-    let mut unread = Report::default();
-    for (at, i) in places {
-        let p = &mut view.processes[at as usize];
-        p.fds.more_mut(i as usize).sockopts = Some(Box::new(match answers.next() {
-            Some(Ok(o)) => o,
-            Some(Err(why)) => {
-                unread.tally(why, p.pid, p.command.to_string());
-                SockOpts::default()
-            }
-            None => SockOpts::default(),
-        }));
-    }
-    unread.notes()
 }

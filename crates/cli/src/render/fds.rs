@@ -16,12 +16,12 @@ use std::io::{self, Write};
 const PEERS_SHOWN: usize = 8;
 
 /// ` peers: nginx(12)[3],nginx(13)[3]`, and how many more when there are many.
-fn push_peers<'a>(name: &mut String, peers: impl Iterator<Item = &'a sockscope_core::fdview::Peer>) {
+fn push_peers<'a>(name: &mut String, peers: impl Iterator<Item = sockscope_core::fdview::Peer<'a>>) {
     let mut n = 0;
     for peer in peers {
         if n < PEERS_SHOWN {
             let sep = if n == 0 { " peers: " } else { "," };
-            let _ = write!(name, "{sep}{}({})[{}]", escape(&peer.command), peer.pid, peer.fd);
+            let _ = write!(name, "{sep}{}({})[{}]", escape(peer.command), peer.pid, peer.fd);
         }
         n += 1;
     }
@@ -159,7 +159,7 @@ fn seconds(ns: u64) -> String {
 }
 
 fn details(row: &FdRow, out: &mut String) {
-    if let Some(o) = row.sockopts() {
+    if let Some(o) = row.sockopts {
         let _ = write!(out, " {}", if *o == Default::default() { "opts:(unknown)".to_string() } else { o.text() });
     }
     let Some(d) = &row.entry.details else { return };

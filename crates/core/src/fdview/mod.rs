@@ -1,17 +1,20 @@
 //! Fd tables of many processes, joined with the sockets they hold and with the process and
 //! fd at the other end of each pipe, Unix socket, loopback connection and shared eventfd.
 
+mod options;
 mod rows;
+mod shared;
 
 use crate::hosts::{FdTable, Host};
-use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdLimit, FdName, SockState, Socket, StateSet, SystemFiles};
+use crate::model::{FdEntry, FdKind, FdLimit, FdName, SockState, Socket, StateSet, SystemFiles};
 pub use crate::procfs::fdtable::ReadOptions;
 use crate::procfs::process::Unreadable;
 use crate::select::Selection;
 use crate::snapshot::{Snapshot, SnapshotOptions};
 pub use rows::Rows;
 use serde::Serialize;
-use std::collections::HashMap;
+use shared::PeerIndex;
+pub use shared::{Peer, Shared, SharedKind, SharedObject};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -40,16 +43,6 @@ pub enum FdViewError {
     Proc { path: PathBuf, cause: std::io::Error },
 }
 
-/// Another process's (or this process's other) fd on the same pipe, socket pair, loopback
-/// connection or eventfd.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Peer {
-    pub pid: u32,
-    #[serde(serialize_with = "crate::text::serialize_lossy")]
-    pub command: String,
-    pub fd: u32,
-}
-
 /// One fd's row, decoded from its process's packed `Rows` while it is looked at (rows are
 /// never held as these).
 #[derive(Clone, Debug, Serialize)]
@@ -64,6 +57,14 @@ pub struct FdRow<'a> {
     /// What only some rows have (kept apart in `Rows`, lent here, not copied per look).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub more: Option<&'a RowMore>,
+    /// With peers: the index in `FdView::shared` of the object whose holders are this fd's
+    /// peers (for a pipe or eventfd, the object itself; for a socket, its other end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_group: Option<u32>,
+    /// The options the process set on this socket, when asked for (`fds -o`, `--json`):
+    /// every field null where it could not be read. Lent from the view's distinct sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sockopts: Option<&'a crate::sockopts::SockOpts>,
 }
 
 /// The parts of an fd's row that few rows have, or only some commands ask for.
@@ -77,15 +78,6 @@ pub struct RowMore {
     /// connected (a TCP or UDP socket straight from socket()).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unbound: bool,
-    /// With peers: the index in `FdView::shared` of the object whose holders are this fd's
-    /// peers (for a pipe or eventfd, the object itself; for a socket, its other end).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peer_group: Option<u32>,
-    /// The options the process set on this socket, when asked for (`fds -o`, `--json`):
-    /// every field null where it could not be read. Boxed: its ~180 bytes are more than
-    /// the rest of the row.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sockopts: Option<Box<crate::sockopts::SockOpts>>,
 }
 
 impl FdRow<'_> {
@@ -99,24 +91,16 @@ impl FdRow<'_> {
         self.more.is_some_and(|m| m.unbound)
     }
 
-    pub fn peer_group(&self) -> Option<u32> {
-        self.more?.peer_group
-    }
-
-    pub fn sockopts(&self) -> Option<&crate::sockopts::SockOpts> {
-        self.more?.sockopts.as_deref()
-    }
-
     /// The other fds at the far end of this one (itself left out), from `view.shared`.
-    pub fn peers<'a>(&'a self, pid: u32, view: &'a FdView) -> impl Iterator<Item = &'a Peer> + 'a {
+    pub fn peers<'a>(&self, pid: u32, view: &'a FdView) -> impl Iterator<Item = Peer<'a>> + 'a {
         let me = match self.entry.fd {
             FdName::Number(n) => Some(n),
             FdName::Special(_) => None,
         };
-        self.peer_group()
-            .and_then(|g| view.shared.get(g as usize))
+        self.peer_group
+            .and_then(|g| view.shared.get(g))
             .into_iter()
-            .flat_map(|g| g.holders.iter())
+            .flat_map(|g| g.holders())
             .filter(move |h| !(h.pid == pid && Some(h.fd) == me))
     }
 }
@@ -147,14 +131,6 @@ impl Serialize for SocketRef {
 /// A pipe, eventfd or socket held by several fds, with every (process, fd) that holds it.
 /// Listed once and referenced from the fds (`peer_group`): 10,000 processes sharing one
 /// pipe make 10,000 holders here, not 10,000 lists of 10,000 peers.
-#[derive(Clone, Debug, Serialize)]
-pub struct SharedObject {
-    pub kind: SharedKind,
-    /// The pipe's or socket's inode, or the eventfd's id.
-    pub id: u64,
-    pub holders: Vec<Peer>,
-}
-
 #[derive(Clone, Debug, Serialize)]
 pub struct ProcessFds {
     pub pid: u32,
@@ -197,7 +173,7 @@ pub struct FdView {
     #[serde(skip)]
     pub warnings: Vec<String>,
     /// With peers: the objects several fds share, referenced by `FdRow::peer_group`.
-    pub shared: Vec<SharedObject>,
+    pub shared: Shared,
 }
 
 impl FdView {
@@ -352,112 +328,14 @@ fn process_fds(
     ProcessFds { pid: t.pid, command: t.command, command_bytes, uid: t.uid, limit: t.limit, open, highest_fd, fds }
 }
 
-/// What several fds can share: JSON names it `pipe`, `eventfd` or `socket`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SharedKind {
-    Pipe,
-    Eventfd,
-    Socket,
-}
-
-/// An object several fds can share: its kind and its inode (eventfd: its id).
-type SharedKey = (SharedKind, u64);
-
-/// Who holds each pipe, socket and eventfd on the host: (pid, fd) pairs by object.
-#[derive(Default)]
-struct PeerIndex {
-    holders: HashMap<SharedKey, Vec<(u32, u32)>>,
-    commands: HashMap<u32, String>,
-}
-
-impl PeerIndex {
-    fn add(&mut self, pid: u32, command: Option<&str>, e: &FdEntry) {
-        let FdName::Number(fd) = e.fd else { return };
-        let key = match (&e.kind, e.inode, e.details.as_deref()) {
-            (FdKind::Fifo, Some(i), _) if e.is_pipe() => (SharedKind::Pipe, i),
-            (FdKind::Socket, Some(i), _) => (SharedKind::Socket, i),
-            (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. })) => {
-                (SharedKind::Eventfd, u64::from(*id))
-            }
-            _ => return,
-        };
-        self.holders.entry(key).or_default().push((pid, fd));
-        if let Some(c) = command {
-            self.commands.entry(pid).or_insert_with(|| c.to_string());
-        }
-    }
-
-    fn command(&mut self, host: &dyn Host, pid: u32) -> String {
-        self.commands.entry(pid).or_insert_with(|| host.command(pid).unwrap_or_else(|| "?".into())).clone()
-    }
-
-    /// Points each fd at the group of its peers, building each group once.
-    fn fill(mut self, host: &dyn Host, tables: &mut [ProcessFds], sockets: &[Socket]) -> Vec<SharedObject> {
-        // Connected inet sockets by (local, peer), to find a loopback connection's other end.
-        let by_ends: HashMap<(&Endpoint, &Endpoint), u64> = sockets
-            .iter()
-            .filter(|s| matches!(s.local, Endpoint::Inet { .. }) && s.inode != 0)
-            .map(|s| ((&s.local, &s.peer), s.inode))
-            .collect();
-        let mut shared = Vec::new();
-        let mut group_of: HashMap<SharedKey, Option<u32>> = HashMap::new();
-        for p in tables.iter_mut() {
-            let mut groups = Vec::new();
-            for (i, row) in p.fds.iter().enumerate() {
-                if !matches!(row.entry.fd, FdName::Number(_)) {
-                    continue;
-                }
-                let key = match (&row.entry.kind, row.entry.inode, row.entry.details.as_deref(), &row.socket) {
-                    (FdKind::Fifo, Some(i), _, _) => (SharedKind::Pipe, i),
-                    (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
-                        (SharedKind::Eventfd, u64::from(*id))
-                    }
-                    (FdKind::Socket, _, _, Some(s)) => {
-                        let other = match &s.peer {
-                            Endpoint::Unix { inode, .. } if *inode != 0 => Some(*inode),
-                            Endpoint::Inet { .. } => by_ends.get(&(&s.peer, &s.local)).copied(),
-                            _ => None,
-                        };
-                        match other {
-                            Some(i) => (SharedKind::Socket, i),
-                            None => continue,
-                        }
-                    }
-                    _ => continue,
-                };
-                let group = *group_of.entry(key).or_insert_with(|| {
-                    // Each object's holders are needed once: taken out of the index, not copied.
-                    let holders = self.holders.remove(&key).unwrap_or_default();
-                    if holders.is_empty() {
-                        return None;
-                    }
-                    let holders = holders
-                        .into_iter()
-                        .map(|(pid, fd)| Peer { pid, command: self.command(host, pid), fd })
-                        .collect();
-                    shared.push(SharedObject { kind: key.0, id: key.1, holders });
-                    u32::try_from(shared.len() - 1).ok()
-                });
-                if group.is_some() {
-                    groups.push((i, group));
-                }
-            }
-            for (i, group) in groups {
-                p.fds.more_mut(i).peer_group = group;
-            }
-        }
-        shared
-    }
-}
-
 #[cfg(test)]
 mod size_tests {
     /// Made once per fd per pass over the packed rows (never held): 168 bytes when every
     /// row was held whole, before the rarer parts went into `RowMore` and `FdEntry` lost
-    /// its anonymous inode's name (301 MiB at a million sockets, then).
+    /// its anonymous inode's name (301 MiB at a million sockets, then). 136 with its peer
+    /// group and lent options, each kept packed in `Rows`.
     #[test]
-    fn a_row_is_120_bytes() {
-        assert_eq!(std::mem::size_of::<super::FdRow>(), 120);
+    fn a_row_is_136_bytes() {
+        assert_eq!(std::mem::size_of::<super::FdRow>(), 136);
     }
 }

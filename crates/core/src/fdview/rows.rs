@@ -3,14 +3,19 @@
 //! the few rows that have them. Rows are decoded one at a time as they are read, so `fds`
 //! on a host of a million socket fds holds ~20 bytes a row, not the 120 of an `FdRow`.
 
+use super::options::NO_OPTS;
 use super::{FdRow, RowMore, SocketRef};
 use crate::capture::fdlist::FdList;
 use crate::model::Socket;
+use crate::sockopts::SockOpts;
 use serde::Serialize;
 use std::sync::Arc;
 
 /// No socket: a row that is not a socket, or a socket the dump did not list.
 const NO_SOCKET: u32 = u32::MAX;
+
+/// No peers: peers were not asked for, or nothing else holds the row's object.
+const NO_PEERS: u32 = u32::MAX;
 
 #[derive(Clone, Debug, Default)]
 pub struct Rows {
@@ -18,6 +23,12 @@ pub struct Rows {
     /// Each row's socket in `sockets`, or `NO_SOCKET`; empty while no row has one.
     socket: Vec<u32>,
     sockets: Option<Arc<Vec<Socket>>>,
+    /// Each row's group of peers in the view's shared objects, or `NO_PEERS`; empty while no
+    /// row has one.
+    peers: Vec<u32>,
+    /// Each row's options in `option_sets`, or `NO_OPTS`; empty while none were read.
+    opts: Vec<u32>,
+    option_sets: Option<Arc<Vec<SockOpts>>>,
     /// The rows that have rarer parts, by row number, ascending.
     more: Vec<(u32, Box<RowMore>)>,
 }
@@ -44,7 +55,12 @@ impl Rows {
                 _ => None,
             };
             let more = more.next_if(|(at, _)| *at as usize == i).map(|(_, m)| &**m);
-            FdRow { entry, socket, more }
+            let sockopts = match (self.opts.get(i), &self.option_sets) {
+                (Some(&id), Some(sets)) if id != NO_OPTS => sets.get(id as usize),
+                _ => None,
+            };
+            let peer_group = self.peers.get(i).copied().filter(|g| *g != NO_PEERS);
+            FdRow { entry, socket, more, peer_group, sockopts }
         })
     }
 
@@ -57,6 +73,26 @@ impl Rows {
             *slot = index;
             self.sockets.get_or_insert_with(|| Arc::clone(sockets));
         }
+    }
+
+    /// Row `i`'s peers are the holders of group `group` of the view's shared objects.
+    pub(super) fn set_peer_group(&mut self, i: usize, group: u32) {
+        if self.peers.is_empty() {
+            self.peers = vec![NO_PEERS; self.len()];
+        }
+        if let Some(slot) = self.peers.get_mut(i) {
+            *slot = group;
+        }
+    }
+
+    /// Each row's options: `ids` has the number in `sets` of each row's (`NO_OPTS` for none),
+    /// or is empty when no row has options.
+    pub(super) fn set_options(&mut self, ids: Vec<u32>, sets: &Arc<Vec<SockOpts>>) {
+        if ids.is_empty() {
+            return;
+        }
+        self.opts = ids;
+        self.option_sets = Some(Arc::clone(sets));
     }
 
     /// Row `i`'s rarer parts, made on first use.
@@ -79,6 +115,8 @@ impl Rows {
         }
         let mut entries = FdList::new();
         let mut socket = Vec::new();
+        let mut peers = Vec::new();
+        let mut opts = Vec::new();
         let mut more = Vec::new();
         let mut old_more = std::mem::take(&mut self.more).into_iter().peekable();
         for (i, e) in self.entries.iter().enumerate() {
@@ -89,16 +127,29 @@ impl Rows {
             let row = entries.len() as u32;
             entries.push(&e);
             socket.push(self.socket.get(i).copied().unwrap_or(NO_SOCKET));
+            peers.push(self.peers.get(i).copied().unwrap_or(NO_PEERS));
+            opts.push(self.opts.get(i).copied().unwrap_or(NO_OPTS));
             if let Some(m) = this_more {
                 more.push((row, m));
             }
         }
-        if socket.iter().all(|s| *s == NO_SOCKET) {
-            socket = Vec::new();
+        // A list that says nothing of the rows kept goes.
+        for (list, none) in [(&mut socket, NO_SOCKET), (&mut peers, NO_PEERS), (&mut opts, NO_OPTS)] {
+            if list.iter().all(|v| *v == none) {
+                *list = Vec::new();
+            }
+            list.shrink_to_fit();
         }
         entries.shrink();
-        socket.shrink_to_fit();
-        *self = Rows { entries, socket, sockets: self.sockets.take(), more };
+        *self = Rows {
+            entries,
+            socket,
+            sockets: self.sockets.take(),
+            peers,
+            opts,
+            option_sets: self.option_sets.take(),
+            more,
+        };
     }
 }
 
@@ -142,10 +193,10 @@ mod tests {
         r.more_mut(4).protocol = Some("TCPv6".into());
         r.set_socket(3, &all, 1);
         r.set_socket(1, &all, 0);
-        r.more_mut(2).peer_group = Some(7);
+        r.set_peer_group(2, 7);
         let got: Vec<(Option<u64>, Option<u32>, Option<String>)> = r
             .iter()
-            .map(|row| (row.socket.as_ref().map(|s| s.inode), row.peer_group(), row.protocol().map(String::from)))
+            .map(|row| (row.socket.as_ref().map(|s| s.inode), row.peer_group, row.protocol().map(String::from)))
             .collect();
         assert_eq!(
             got,
@@ -162,7 +213,7 @@ mod tests {
         assert_eq!(fds, ["2", "3", "4"]);
         let got: Vec<(Option<u64>, Option<u32>, bool)> = r
             .iter()
-            .map(|row| (row.socket.as_ref().map(|s| s.inode), row.peer_group(), row.protocol().is_some()))
+            .map(|row| (row.socket.as_ref().map(|s| s.inode), row.peer_group, row.protocol().is_some()))
             .collect();
         assert_eq!(got, vec![(None, Some(7), false), (Some(12), None, false), (None, None, true)]);
         r.keep(&[]);
