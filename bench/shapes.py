@@ -137,6 +137,8 @@ COMMANDS = [
     ("-tanp --json", ["-tanp", "--json"]),
     ("-xap", ["-xap"]),
     ("fds", ["fds"]),
+    ("fds -o", ["fds", "-o"]),
+    ("fds --json", ["fds", "--json"]),
     ("doctor", ["doctor", "--interval", "0"]),
     ("who :PORT", ["who", "PORT"]),
     ("record", ["record", "-o", "/tmp/shapes.cap", "--force", "--window", "0"]),

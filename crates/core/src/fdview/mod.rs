@@ -128,9 +128,6 @@ impl Serialize for SocketRef {
     }
 }
 
-/// A pipe, eventfd or socket held by several fds, with every (process, fd) that holds it.
-/// Listed once and referenced from the fds (`peer_group`): 10,000 processes sharing one
-/// pipe make 10,000 holders here, not 10,000 lists of 10,000 peers.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProcessFds {
     pub pid: u32,

@@ -208,9 +208,16 @@ mod tests {
                 (None, None, Some("TCPv6".into())),
             ]
         );
+        // Options: rows 1 and 4 share a set, row 3 has its own.
+        let sets = Arc::new(vec![SockOpts::default(), SockOpts { nodelay: Some(true), ..SockOpts::default() }]);
+        r.set_options(vec![NO_OPTS, 0, NO_OPTS, 1, 0], &sets);
+        let nodelay =
+            |r: &Rows| -> Vec<Option<Option<bool>>> { r.iter().map(|row| row.sockopts.map(|o| o.nodelay)).collect() };
+        assert_eq!(nodelay(&r), [None, Some(None), None, Some(Some(true)), Some(None)]);
         r.keep(&[false, false, true, true, true]);
         let fds: Vec<String> = r.iter().map(|row| row.entry.fd.to_string()).collect();
         assert_eq!(fds, ["2", "3", "4"]);
+        assert_eq!(nodelay(&r), [None, Some(Some(true)), Some(None)]);
         let got: Vec<(Option<u64>, Option<u32>, bool)> = r
             .iter()
             .map(|row| (row.socket.as_ref().map(|s| s.inode), row.peer_group, row.protocol().is_some()))
