@@ -225,7 +225,16 @@ impl FdView {
                 host.shared_fds(&all, &mut |pid, command, entry| index.add(pid, command, entry));
                 index
             });
-            view.shared = index.fill(host, &mut view.processes, &sockets);
+            let mut groups = index.groups(host, &sockets);
+            for p in &mut view.processes {
+                let found: Vec<(usize, u32)> = (p.fds.iter().enumerate())
+                    .filter_map(|(i, row)| Some((i, groups.of(&row.entry, row.socket.as_deref())?)))
+                    .collect();
+                for (i, group) in found {
+                    p.fds.set_peer_group(i, group);
+                }
+            }
+            view.shared = groups.finish();
         }
         Ok(view)
     }

@@ -3,7 +3,6 @@
 //! group of peers is a run of it: at 400k socket fds a vector of holders per object, each
 //! with its command's name, was 50 MiB; the list and its runs are 15.
 
-use super::ProcessFds;
 use crate::hosts::Host;
 use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdName, Socket};
 use serde::Serialize;
@@ -153,61 +152,65 @@ impl PeerIndex {
         }
     }
 
-    /// Points each fd at the group of its peers, making each group once, and gives the
-    /// groups.
-    pub(super) fn fill(self, host: &dyn Host, tables: &mut [ProcessFds], sockets: &[Socket]) -> Shared {
-        let PeerIndex { mut holders, mut commands } = self;
-        let by_ends = ByEnds::of(sockets);
+    /// The index, sorted, ready to give each fd its group of peers.
+    pub(super) fn groups<'s>(self, host: &'s dyn Host, sockets: &'s [Socket]) -> Groups<'s> {
+        let PeerIndex { mut holders, commands } = self;
         // Stable: each object's holders stay in the order they were read.
         holders.sort_by_key(|(key, _, _)| *key);
-        // Each run's group, at the run's first holder, once it is made.
-        let mut group_at = vec![NO_GROUP; holders.len()];
-        let mut groups = Vec::new();
-        for p in tables.iter_mut() {
-            let mut peer_groups = Vec::new();
-            for (i, row) in p.fds.iter().enumerate() {
-                if !matches!(row.entry.fd, FdName::Number(_)) {
-                    continue;
-                }
-                let key = match (&row.entry.kind, row.entry.inode, row.entry.details.as_deref(), &row.socket) {
-                    (FdKind::Fifo, Some(i), _, _) => key(SharedKind::Pipe, i),
-                    (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
-                        key(SharedKind::Eventfd, u64::from(*id))
-                    }
-                    (FdKind::Socket, _, _, Some(s)) => match &s.peer {
-                        Endpoint::Unix { inode, .. } if *inode != 0 => key(SharedKind::Socket, *inode),
-                        Endpoint::Inet { .. } => {
-                            by_ends.inode(&s.peer, &s.local).and_then(|i| key(SharedKind::Socket, i))
-                        }
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                let Some(key) = key else { continue };
-                let start = holders.partition_point(|(k, _, _)| *k < key);
-                let end = start + holders[start..].partition_point(|(k, _, _)| *k == key);
-                if start == end {
-                    continue;
-                }
-                if group_at[start] == NO_GROUP {
-                    let (Ok(group), Ok(first), Ok(last)) =
-                        (u32::try_from(groups.len()), u32::try_from(start), u32::try_from(end))
-                    else {
-                        continue;
-                    };
-                    for &(_, pid, _) in &holders[start..end] {
-                        commands.entry(pid).or_insert_with(|| host.command(pid).unwrap_or_else(|| "?".into()).into());
-                    }
-                    groups.push((first, last));
-                    group_at[start] = group;
-                }
-                peer_groups.push((i, group_at[start]));
+        let group_at = vec![NO_GROUP; holders.len()];
+        Groups { host, by_ends: ByEnds::of(sockets), holders, group_at, groups: Vec::new(), commands }
+    }
+}
+
+/// The groups of peers, made as the fds are asked about, each once.
+pub(super) struct Groups<'s> {
+    host: &'s dyn Host,
+    by_ends: ByEnds<'s>,
+    /// Sorted by object.
+    holders: Vec<Holder>,
+    /// Each run's group, at the run's first holder, once it is made.
+    group_at: Vec<u32>,
+    groups: Vec<(u32, u32)>,
+    commands: HashMap<u32, Box<str>>,
+}
+
+impl Groups<'_> {
+    /// The group of the fds at the other end of `entry` (its socket, when it is one of the
+    /// view's): for a pipe or eventfd the object itself, for a socket its other end.
+    pub(super) fn of(&mut self, entry: &FdEntry, socket: Option<&Socket>) -> Option<u32> {
+        let FdName::Number(_) = entry.fd else { return None };
+        let key = match (&entry.kind, entry.inode, entry.details.as_deref(), socket) {
+            (FdKind::Fifo, Some(i), _, _) => key(SharedKind::Pipe, i),
+            (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
+                key(SharedKind::Eventfd, u64::from(*id))
             }
-            for (i, group) in peer_groups {
-                p.fds.set_peer_group(i, group);
-            }
+            (FdKind::Socket, _, _, Some(s)) => match &s.peer {
+                Endpoint::Unix { inode, .. } if *inode != 0 => key(SharedKind::Socket, *inode),
+                Endpoint::Inet { .. } => self.by_ends.inode(&s.peer, &s.local).and_then(|i| key(SharedKind::Socket, i)),
+                _ => None,
+            },
+            _ => None,
+        }?;
+        let start = self.holders.partition_point(|(k, _, _)| *k < key);
+        let end = start + self.holders[start..].partition_point(|(k, _, _)| *k == key);
+        if start == end {
+            return None;
         }
-        Shared { holders, groups, commands }
+        if self.group_at[start] == NO_GROUP {
+            let group = u32::try_from(self.groups.len()).ok()?;
+            let run = (u32::try_from(start).ok()?, u32::try_from(end).ok()?);
+            let host = self.host;
+            for &(_, pid, _) in &self.holders[start..end] {
+                self.commands.entry(pid).or_insert_with(|| host.command(pid).unwrap_or_else(|| "?".into()).into());
+            }
+            self.groups.push(run);
+            self.group_at[start] = group;
+        }
+        Some(self.group_at[start])
+    }
+
+    pub(super) fn finish(self) -> Shared {
+        Shared { holders: self.holders, groups: self.groups, commands: self.commands }
     }
 }
 
