@@ -22,7 +22,9 @@ pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let size = u64::from(hi.saturating_sub(lo)) + 1;
     let listening: HashSet<u16> =
         o.first.sockets.iter().filter(|s| s.state == SockState::Listen).filter_map(|s| s.local.port()).collect();
-    let mut groups: HashMap<(String, String), Vec<&crate::Socket>> = HashMap::new();
+    // Keyed by the addresses themselves: their texts are made only for the groups flagged
+    // (two strings per connection were most of this rule's time at a million).
+    let mut groups: HashMap<(std::net::IpAddr, &Endpoint), Vec<&crate::Socket>> = HashMap::new();
     for s in o.first.sockets.iter().filter(|s| s.netid == Netid::Tcp && s.state != SockState::Listen) {
         let (Endpoint::Inet { address: la, port: lp }, Endpoint::Inet { port: pp, .. }) = (&s.local, &s.peer) else {
             continue;
@@ -30,10 +32,17 @@ pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
         if *pp == 0 || *lp < lo || *lp > hi || listening.contains(lp) {
             continue;
         }
-        groups.entry((la.to_string(), endpoint_text(&s.peer))).or_default().push(s);
+        groups.entry((*la, &s.peer)).or_default().push(s);
     }
+    let mut flagged: Vec<(String, String, Vec<&crate::Socket>)> = groups
+        .into_iter()
+        .filter(|(_, socks)| socks.len() as f64 / size as f64 >= t.ephemeral_warn.min(t.ephemeral_crit))
+        .map(|((src, dst), socks)| (src.to_string(), endpoint_text(dst), socks))
+        .collect();
+    // In the order of their addresses' texts, not the map's.
+    flagged.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let mut out = Vec::new();
-    for ((src, dst), socks) in groups {
+    for (src, dst, socks) in flagged {
         let n = socks.len() as u64;
         let ratio = n as f64 / size as f64;
         let severity = if ratio >= t.ephemeral_crit {

@@ -446,3 +446,33 @@ fn ephemeral_names_each_holder_once() {
     let pids: Vec<u32> = f.processes.iter().map(|p| p.pid).collect();
     assert_eq!(pids, [11, 10]);
 }
+
+/// Ports used up towards several destinations: one finding for each (source, destination),
+/// with its count, in the order of their addresses (not a map's) when as severe, none for a
+/// destination below the threshold.
+#[test]
+fn ephemeral_findings_come_per_destination_in_address_order() {
+    let to = |dst: [u8; 4], n: u64, first: u64| {
+        (0..n).map(move |i| {
+            tcp(
+                SockState::Established,
+                (ip(127, 0, 0, 1), 40000 + i as u16),
+                (ip(dst[0], dst[1], dst[2], dst[3]), 5432),
+                first + i,
+            )
+        })
+    };
+    let sockets: Vec<Socket> =
+        to([10, 0, 0, 9], 80, 1).chain(to([10, 0, 0, 10], 75, 100)).chain(to([10, 0, 0, 11], 5, 200)).collect();
+    let findings = diagnose(&obs(sockets), &Thresholds::default());
+    let got: Vec<(&str, Option<crate::diagnose::Num>)> = findings
+        .iter()
+        .filter(|f| f.rule == "ephemeral-ports")
+        .map(|f| {
+            let dst = f.summary.split(" to ").nth(1).and_then(|t| t.split(' ').next()).unwrap_or("");
+            (dst, f.evidence.get("connections").copied())
+        })
+        .collect();
+    use crate::diagnose::Num::Int;
+    assert_eq!(got, [("10.0.0.10:5432", Some(Int(75))), ("10.0.0.9:5432", Some(Int(80)))]);
+}
