@@ -1,7 +1,8 @@
 //! The objects several fds share (pipes, socket pairs and loopback connections, eventfds)
 //! and who holds each. Every holder is one entry of one list, sorted by object, and each
-//! group of peers is a run of it: at 400k socket fds a vector of holders per object, each
-//! with its command's name, was 50 MiB; the list and its runs are 15.
+//! group of peers is a run of it. On 200k sockets held twice (400k socket fds), a map of
+//! holder vectors, a vector of named peers per object and a box per row took
+//! `fds --peers` to 124 MiB; 16-byte holders in one list, a `u32` group per row, 62 MiB.
 
 use crate::hosts::Host;
 use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdName, Socket};
