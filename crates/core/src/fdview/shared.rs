@@ -2,7 +2,7 @@
 //! and who holds each. Every holder is one entry of one list, sorted by object, and each
 //! group of peers is a run of it. On 200k sockets held twice (400k socket fds), a map of
 //! holder vectors, a vector of named peers per object and a box per row took
-//! `fds --peers` to 124 MiB; 16-byte holders in one list, a `u32` group per row, 62 MiB.
+//! `fds --peers` to 124 MiB; 16-byte holders in one list, a `u32` group per row, 60 MiB.
 
 use crate::hosts::Host;
 use crate::model::{Endpoint, FdDetails, FdEntry, FdKind, FdName, Socket};
