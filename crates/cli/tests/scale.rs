@@ -141,10 +141,10 @@ sys.stdin.read()
 /// peak is the lower of two runs.
 ///
 /// With each socket's options (`-o`) and its peers (`--json` has both), the extra rows cost
-/// under 100 bytes each (~25 here): the sockets' few distinct option sets are shared, and
-/// every group of peers is a run of one list. A set of options per row and a vector of
-/// holders per group cost ~330 (226 and 265 MiB at 200k sockets). The peers' index reads
-/// every process's fds, so what runs beside the test moves it: the bound leaves room.
+/// under 100 bytes each (10 and 37 here): the sockets' few distinct option sets are shared,
+/// and every group of peers is a run of one list. A set of options per row and a vector of
+/// holders per group cost 484 and 550 (226 and 262 MiB at 200k sockets). The peers' index
+/// reads every process's fds, so what runs beside the test moves it: the bound leaves room.
 #[test]
 fn fds_keeps_rows_packed_when_connections_are_held_twice() {
     private_netns();

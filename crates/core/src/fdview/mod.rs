@@ -227,12 +227,9 @@ impl FdView {
             });
             let mut groups = index.groups(host, &sockets);
             for p in &mut view.processes {
-                let found: Vec<(usize, u32)> = (p.fds.iter().enumerate())
-                    .filter_map(|(i, row)| Some((i, groups.of(&row.entry, row.socket.as_deref())?)))
-                    .collect();
-                for (i, group) in found {
-                    p.fds.set_peer_group(i, group);
-                }
+                let of_rows: Vec<Option<u32>> =
+                    p.fds.iter().map(|row| groups.of(&row.entry, row.socket.as_deref())).collect();
+                p.fds.set_peer_groups(of_rows);
             }
             view.shared = groups.finish();
         }
@@ -298,7 +295,8 @@ fn process_fds(
 ) -> ProcessFds {
     let (mut open, mut highest_fd) = (0, None);
     let mut in_ours: Option<bool> = None;
-    let (mut listed, mut unlisted) = (Vec::new(), Vec::new());
+    // Each row's place in `sockets`, made at the first socket listed.
+    let (mut listed, mut unlisted): (Vec<Option<u32>>, _) = (Vec::new(), Vec::new());
     for (i, entry) in t.fds.iter().enumerate() {
         if let FdName::Number(n) = entry.fd {
             open += 1;
@@ -312,7 +310,12 @@ fn process_fds(
         }
         let found = entry.inode.and_then(|inode| sockets.binary_search_by_key(&inode, |s| s.inode).ok());
         match found.and_then(|at| u32::try_from(at).ok()) {
-            Some(at) => listed.push((i, at)),
+            Some(at) => {
+                if listed.is_empty() {
+                    listed = vec![None; t.fds.len()];
+                }
+                listed[i] = Some(at);
+            }
             None => {
                 let name = host.socket_protocol(t.pid, &entry.fd).map(String::into_boxed_str);
                 let unbound = *in_ours.get_or_insert_with(|| host.shares_netns(t.pid));
@@ -323,9 +326,7 @@ fn process_fds(
         }
     }
     let mut fds = Rows::new(t.fds);
-    for (i, at) in listed {
-        fds.set_socket(i, sockets, at);
-    }
+    fds.set_sockets(listed, sockets);
     for (i, name, unbound) in unlisted {
         let more = fds.more_mut(i);
         (more.protocol, more.unbound) = (name, unbound);

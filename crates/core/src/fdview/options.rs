@@ -14,9 +14,6 @@ use std::sync::Arc;
 /// Sockets asked of the host at a time: the answers wait in memory until they are interned.
 const BATCH: usize = 4096;
 
-/// A row whose options were not read: not a socket fd.
-pub(super) const NO_OPTS: u32 = u32::MAX;
-
 impl FdView {
     /// Reads the options of every socket fd in the view from `host`; returns the notes on
     /// those it could not read (their rows show every option unknown).
@@ -25,7 +22,8 @@ impl FdView {
             Asking { host, sets: HashMap::new(), unread: Report::default(), asked: Vec::new(), rows: Vec::new() };
         let mut ids_of = Vec::with_capacity(self.processes.len());
         for p in &self.processes {
-            let mut ids = Vec::new();
+            // Each row's set, once asked (socket fds only).
+            let mut ids: Vec<Option<u32>> = Vec::new();
             for (i, row) in p.fds.iter().enumerate() {
                 let (FdKind::Socket, FdName::Number(fd)) = (&row.entry.kind, row.entry.fd) else { continue };
                 let kind = match &row.socket {
@@ -33,7 +31,7 @@ impl FdView {
                     None => Kind::from_protocol(row.protocol().unwrap_or("")),
                 };
                 if ids.is_empty() {
-                    ids = vec![NO_OPTS; p.fds.len()];
+                    ids = vec![None; p.fds.len()];
                 }
                 asking.asked.push(FdSocket { pid: p.pid, fd, inode: row.entry.inode.unwrap_or(0), kind });
                 asking.rows.push(i as u32);
@@ -68,7 +66,7 @@ struct Asking<'h> {
 
 impl Asking<'_> {
     /// Asks the host for the waiting sockets' options and sets each row's number in `ids`.
-    fn ask(&mut self, pid: u32, command: &str, ids: &mut [u32]) {
+    fn ask(&mut self, pid: u32, command: &str, ids: &mut [Option<u32>]) {
         if self.asked.is_empty() {
             return;
         }
@@ -85,7 +83,7 @@ impl Asking<'_> {
             let next = self.sets.len() as u32;
             let id = *self.sets.entry(opts).or_insert(next);
             if let Some(slot) = ids.get_mut(row as usize) {
-                *slot = id;
+                *slot = Some(id);
             }
         }
         self.asked.clear();

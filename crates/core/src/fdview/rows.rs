@@ -3,7 +3,6 @@
 //! the few rows that have them. Rows are decoded one at a time as they are read, so `fds`
 //! on a host of a million socket fds holds ~20 bytes a row, not the 120 of an `FdRow`.
 
-use super::options::NO_OPTS;
 use super::{FdRow, RowMore, SocketRef};
 use crate::capture::fdlist::FdList;
 use crate::model::Socket;
@@ -11,23 +10,45 @@ use crate::sockopts::SockOpts;
 use serde::Serialize;
 use std::sync::Arc;
 
-/// No socket: a row that is not a socket, or a socket the dump did not list.
-const NO_SOCKET: u32 = u32::MAX;
+/// One number a row, an index into a list the view holds, or `NONE`; empty when no row has
+/// one (4 bytes a row where an `Option<u32>` is 8).
+#[derive(Clone, Debug, Default)]
+struct Column(Vec<u32>);
 
-/// No peers: peers were not asked for, or nothing else holds the row's object.
-const NO_PEERS: u32 = u32::MAX;
+impl Column {
+    const NONE: u32 = u32::MAX;
+
+    fn of(values: impl IntoIterator<Item = Option<u32>>) -> Column {
+        let mut values: Vec<u32> = values.into_iter().map(|v| v.unwrap_or(Self::NONE)).collect();
+        if values.iter().all(|v| *v == Self::NONE) {
+            return Column::default();
+        }
+        values.shrink_to_fit();
+        Column(values)
+    }
+
+    fn get(&self, row: usize) -> Option<u32> {
+        self.0.get(row).copied().filter(|v| *v != Self::NONE)
+    }
+
+    /// The values of the rows `keep` keeps.
+    fn keep(&self, keep: &[bool]) -> Column {
+        Column::of(self.0.iter().zip(keep).filter(|(_, k)| **k).map(|(v, _)| Some(*v).filter(|v| *v != Self::NONE)))
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct Rows {
     entries: FdList,
-    /// Each row's socket in `sockets`, or `NO_SOCKET`; empty while no row has one.
-    socket: Vec<u32>,
+    /// Each row's socket in `sockets`: none for a row that is not a socket, or a socket the
+    /// dump did not list.
+    socket: Column,
     sockets: Option<Arc<Vec<Socket>>>,
-    /// Each row's group of peers in the view's shared objects, or `NO_PEERS`; empty while no
-    /// row has one.
-    peers: Vec<u32>,
-    /// Each row's options in `option_sets`, or `NO_OPTS`; empty while none were read.
-    opts: Vec<u32>,
+    /// Each row's group of peers in the view's shared objects: none when peers were not
+    /// asked for, or nothing else holds the row's object.
+    peers: Column,
+    /// Each row's options in `option_sets`: none when not read, or not a socket.
+    opts: Column,
     option_sets: Option<Arc<Vec<SockOpts>>>,
     /// The rows that have rarer parts, by row number, ascending.
     more: Vec<(u32, Box<RowMore>)>,
@@ -50,49 +71,32 @@ impl Rows {
     pub fn iter(&self) -> impl Iterator<Item = FdRow<'_>> + '_ {
         let mut more = self.more.iter().peekable();
         self.entries.iter().enumerate().map(move |(i, entry)| {
-            let socket = match (self.socket.get(i), &self.sockets) {
-                (Some(&index), Some(all)) if index != NO_SOCKET => Some(SocketRef { all: Arc::clone(all), index }),
-                _ => None,
-            };
+            let socket = self
+                .socket
+                .get(i)
+                .zip(self.sockets.as_ref())
+                .map(|(index, all)| SocketRef { all: Arc::clone(all), index });
             let more = more.next_if(|(at, _)| *at as usize == i).map(|(_, m)| &**m);
-            let sockopts = match (self.opts.get(i), &self.option_sets) {
-                (Some(&id), Some(sets)) if id != NO_OPTS => sets.get(id as usize),
-                _ => None,
-            };
-            let peer_group = self.peers.get(i).copied().filter(|g| *g != NO_PEERS);
-            FdRow { entry, socket, more, peer_group, sockopts }
+            let sockopts = self.opts.get(i).zip(self.option_sets.as_ref()).and_then(|(id, sets)| sets.get(id as usize));
+            FdRow { entry, socket, more, peer_group: self.peers.get(i), sockopts }
         })
     }
 
-    /// Row `i` holds socket `index` of `sockets` (the view's one list).
-    pub(super) fn set_socket(&mut self, i: usize, sockets: &Arc<Vec<Socket>>, index: u32) {
-        if self.socket.is_empty() {
-            self.socket = vec![NO_SOCKET; self.len()];
-        }
-        if let Some(slot) = self.socket.get_mut(i) {
-            *slot = index;
-            self.sockets.get_or_insert_with(|| Arc::clone(sockets));
-        }
+    /// Each row's socket: its place in `sockets` (the view's one list), one value a row.
+    pub(super) fn set_sockets(&mut self, of_rows: impl IntoIterator<Item = Option<u32>>, sockets: &Arc<Vec<Socket>>) {
+        self.socket = Column::of(of_rows);
+        self.sockets = (!self.socket.0.is_empty()).then(|| Arc::clone(sockets));
     }
 
-    /// Row `i`'s peers are the holders of group `group` of the view's shared objects.
-    pub(super) fn set_peer_group(&mut self, i: usize, group: u32) {
-        if self.peers.is_empty() {
-            self.peers = vec![NO_PEERS; self.len()];
-        }
-        if let Some(slot) = self.peers.get_mut(i) {
-            *slot = group;
-        }
+    /// Each row's group of peers in the view's shared objects, one value a row.
+    pub(super) fn set_peer_groups(&mut self, of_rows: impl IntoIterator<Item = Option<u32>>) {
+        self.peers = Column::of(of_rows);
     }
 
-    /// Each row's options: `ids` has the number in `sets` of each row's (`NO_OPTS` for none),
-    /// or is empty when no row has options.
-    pub(super) fn set_options(&mut self, ids: Vec<u32>, sets: &Arc<Vec<SockOpts>>) {
-        if ids.is_empty() {
-            return;
-        }
-        self.opts = ids;
-        self.option_sets = Some(Arc::clone(sets));
+    /// Each row's options: its set's place in `sets`, one value a row.
+    pub(super) fn set_options(&mut self, of_rows: impl IntoIterator<Item = Option<u32>>, sets: &Arc<Vec<SockOpts>>) {
+        self.opts = Column::of(of_rows);
+        self.option_sets = (!self.opts.0.is_empty()).then(|| Arc::clone(sets));
     }
 
     /// Row `i`'s rarer parts, made on first use.
@@ -114,9 +118,6 @@ impl Rows {
             return;
         }
         let mut entries = FdList::new();
-        let mut socket = Vec::new();
-        let mut peers = Vec::new();
-        let mut opts = Vec::new();
         let mut more = Vec::new();
         let mut old_more = std::mem::take(&mut self.more).into_iter().peekable();
         for (i, e) in self.entries.iter().enumerate() {
@@ -126,30 +127,15 @@ impl Rows {
             }
             let row = entries.len() as u32;
             entries.push(&e);
-            socket.push(self.socket.get(i).copied().unwrap_or(NO_SOCKET));
-            peers.push(self.peers.get(i).copied().unwrap_or(NO_PEERS));
-            opts.push(self.opts.get(i).copied().unwrap_or(NO_OPTS));
             if let Some(m) = this_more {
                 more.push((row, m));
             }
         }
-        // A list that says nothing of the rows kept goes.
-        for (list, none) in [(&mut socket, NO_SOCKET), (&mut peers, NO_PEERS), (&mut opts, NO_OPTS)] {
-            if list.iter().all(|v| *v == none) {
-                *list = Vec::new();
-            }
-            list.shrink_to_fit();
-        }
         entries.shrink();
-        *self = Rows {
-            entries,
-            socket,
-            sockets: self.sockets.take(),
-            peers,
-            opts,
-            option_sets: self.option_sets.take(),
-            more,
-        };
+        let (socket, peers, opts) = (self.socket.keep(keep), self.peers.keep(keep), self.opts.keep(keep));
+        let sockets = self.sockets.take().filter(|_| !socket.0.is_empty());
+        let option_sets = self.option_sets.take().filter(|_| !opts.0.is_empty());
+        *self = Rows { entries, socket, sockets, peers, opts, option_sets, more };
     }
 }
 
@@ -184,16 +170,15 @@ mod tests {
         Arc::new(vec![s(10), s(12)])
     }
 
-    /// Each row comes back with its own socket and rarer parts, whatever order they were
-    /// given in; kept rows keep theirs.
+    /// Each row comes back with its own socket, peers, options and rarer parts; kept rows
+    /// keep theirs.
     #[test]
     fn rows_keep_their_sockets_and_rarer_parts() {
         let all = sockets();
         let mut r = rows();
         r.more_mut(4).protocol = Some("TCPv6".into());
-        r.set_socket(3, &all, 1);
-        r.set_socket(1, &all, 0);
-        r.set_peer_group(2, 7);
+        r.set_sockets([None, Some(0), None, Some(1), None], &all);
+        r.set_peer_groups([None, None, Some(7), None, None]);
         let got: Vec<(Option<u64>, Option<u32>, Option<String>)> = r
             .iter()
             .map(|row| (row.socket.as_ref().map(|s| s.inode), row.peer_group, row.protocol().map(String::from)))
@@ -210,7 +195,7 @@ mod tests {
         );
         // Options: rows 1 and 4 share a set, row 3 has its own.
         let sets = Arc::new(vec![SockOpts::default(), SockOpts { nodelay: Some(true), ..SockOpts::default() }]);
-        r.set_options(vec![NO_OPTS, 0, NO_OPTS, 1, 0], &sets);
+        r.set_options([None, Some(0), None, Some(1), Some(0)], &sets);
         let nodelay =
             |r: &Rows| -> Vec<Option<Option<bool>>> { r.iter().map(|row| row.sockopts.map(|o| o.nodelay)).collect() };
         assert_eq!(nodelay(&r), [None, Some(None), None, Some(Some(true)), Some(None)]);

@@ -37,6 +37,16 @@ fn kind_of(key: SharedKey) -> SharedKind {
     }
 }
 
+/// The object an fd is on: its pipe, socket or eventfd.
+fn object_of(e: &FdEntry) -> Option<SharedKey> {
+    match (&e.kind, e.inode, e.details.as_deref()) {
+        (FdKind::Fifo, Some(i), _) if e.is_pipe() => key(SharedKind::Pipe, i),
+        (FdKind::Socket, Some(i), _) => key(SharedKind::Socket, i),
+        (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. })) => key(SharedKind::Eventfd, u64::from(*id)),
+        _ => None,
+    }
+}
+
 /// One fd on an object: (object, pid, fd), 16 bytes.
 type Holder = (SharedKey, u32, u32);
 
@@ -137,16 +147,7 @@ pub(super) struct PeerIndex {
 
 impl PeerIndex {
     pub(super) fn add(&mut self, pid: u32, command: Option<&str>, e: &FdEntry) {
-        let FdName::Number(fd) = e.fd else { return };
-        let key = match (&e.kind, e.inode, e.details.as_deref()) {
-            (FdKind::Fifo, Some(i), _) if e.is_pipe() => key(SharedKind::Pipe, i),
-            (FdKind::Socket, Some(i), _) => key(SharedKind::Socket, i),
-            (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. })) => {
-                key(SharedKind::Eventfd, u64::from(*id))
-            }
-            _ => None,
-        };
-        let Some(key) = key else { return };
+        let (FdName::Number(fd), Some(key)) = (e.fd, object_of(e)) else { return };
         self.holders.push((key, pid, fd));
         if let Some(c) = command {
             self.commands.entry(pid).or_insert_with(|| c.into());
@@ -180,17 +181,15 @@ impl Groups<'_> {
     /// view's): for a pipe or eventfd the object itself, for a socket its other end.
     pub(super) fn of(&mut self, entry: &FdEntry, socket: Option<&Socket>) -> Option<u32> {
         let FdName::Number(_) = entry.fd else { return None };
-        let key = match (&entry.kind, entry.inode, entry.details.as_deref(), socket) {
-            (FdKind::Fifo, Some(i), _, _) => key(SharedKind::Pipe, i),
-            (FdKind::Eventfd, _, Some(FdDetails::Eventfd { id: Some(id), .. }), _) => {
-                key(SharedKind::Eventfd, u64::from(*id))
-            }
-            (FdKind::Socket, _, _, Some(s)) => match &s.peer {
+        let key = match (&entry.kind, socket) {
+            (FdKind::Socket, Some(s)) => match &s.peer {
                 Endpoint::Unix { inode, .. } if *inode != 0 => key(SharedKind::Socket, *inode),
                 Endpoint::Inet { .. } => self.by_ends.inode(&s.peer, &s.local).and_then(|i| key(SharedKind::Socket, i)),
                 _ => None,
             },
-            _ => None,
+            // A socket the dump did not list: its other end is not known.
+            (FdKind::Socket, None) => None,
+            _ => object_of(entry),
         }?;
         let start = self.holders.partition_point(|(k, _, _)| *k < key);
         let end = start + self.holders[start..].partition_point(|(k, _, _)| *k == key);

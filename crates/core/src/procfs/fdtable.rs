@@ -49,14 +49,18 @@ pub fn read_each(
     let fd_dir = rustix::fs::openat(&dir, "fd", dir_flags, Mode::empty()).map_err(gone)?;
     let info_dir = if opts.fdinfo { rustix::fs::openat(&dir, "fdinfo", dir_flags, Mode::empty()).ok() } else { None };
     if opts.specials {
+        let mut exe = None;
         for (link, name) in [("cwd", Special::Cwd), ("root", Special::Rtd), ("exe", Special::Txt)] {
             if let Ok(target) = std::fs::read_link(base.join(link)) {
                 let stat = || rustix::fs::statat(&dir, link, AtFlags::empty()).ok();
-                each(entry_for(FdName::Special(name), lossless_text(target.as_os_str().as_encoded_bytes()), stat));
+                let target = lossless_text(target.as_os_str().as_encoded_bytes());
+                if name == Special::Txt {
+                    exe = Some(target.clone());
+                }
+                each(entry_for(FdName::Special(name), target, stat));
             }
         }
         // The executable is mapped too; lsof lists it once, as txt.
-        let exe = std::fs::read_link(base.join("exe")).ok().map(|t| lossless_text(t.as_os_str().as_encoded_bytes()));
         for path in mapped_files(&base).into_iter().filter(|p| exe.as_ref() != Some(p)) {
             let stat = || rustix::fs::stat(Path::new(&path)).ok();
             each(entry_for(FdName::Special(Special::Mem), path.clone(), stat));

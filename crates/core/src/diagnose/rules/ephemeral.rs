@@ -34,24 +34,28 @@ pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
         }
         groups.entry((*la, &s.peer)).or_default().push(s);
     }
-    let mut flagged: Vec<(String, String, Vec<&crate::Socket>)> = groups
+    let severity = |ratio: f64| {
+        if ratio >= t.ephemeral_crit {
+            Some(Severity::Crit)
+        } else if ratio >= t.ephemeral_warn {
+            Some(Severity::Warn)
+        } else {
+            None
+        }
+    };
+    let mut flagged: Vec<(String, String, Severity, Vec<&crate::Socket>)> = groups
         .into_iter()
-        .filter(|(_, socks)| socks.len() as f64 / size as f64 >= t.ephemeral_warn.min(t.ephemeral_crit))
-        .map(|((src, dst), socks)| (src.to_string(), endpoint_text(dst), socks))
+        .filter_map(|((src, dst), socks)| {
+            let severity = severity(socks.len() as f64 / size as f64)?;
+            Some((src.to_string(), endpoint_text(dst), severity, socks))
+        })
         .collect();
     // In the order of their addresses' texts, not the map's.
     flagged.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let mut out = Vec::new();
-    for (src, dst, socks) in flagged {
+    for (src, dst, severity, socks) in flagged {
         let n = socks.len() as u64;
         let ratio = n as f64 / size as f64;
-        let severity = if ratio >= t.ephemeral_crit {
-            Severity::Crit
-        } else if ratio >= t.ephemeral_warn {
-            Severity::Warn
-        } else {
-            continue;
-        };
         let mut f = Finding::new(
             ID,
             severity,
