@@ -37,7 +37,9 @@ fn netlink_parse(b: Bencher, n: usize) {
 /// One owner scan of this machine's /proc (all processes, all fds).
 #[divan::bench(sample_count = 20)]
 fn proc_fd_scan() -> usize {
-    sockscope_core::procfs::fdscan::scan(std::path::Path::new("/proc"), false).unwrap().len()
+    sockscope_core::procfs::fdscan::scan(std::path::Path::new("/proc"), false, sockscope_core::OwnerWalk::Proc)
+        .unwrap()
+        .len()
 }
 
 fn sockets(n: u32) -> Vec<Socket> {

@@ -116,7 +116,7 @@ impl Collector {
         }
         let cache = self.incremental.then_some(&self.cache);
         let scan = if opts.owners || opts.threads || needs_owners {
-            Some(fdscan::SharedScan::prepare(&opts.proc_root, opts.threads, cache)?)
+            Some(fdscan::SharedScan::prepare(&opts.proc_root, opts.threads, cache, opts.owner_walk)?)
         } else {
             None
         };
@@ -738,6 +738,8 @@ mod tests {
 
         let mut opts = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], StateSet::ALL));
         opts.owners = true;
+        // The cache belongs to the /proc walk (the kernel's iterator needs none).
+        opts.owner_walk = crate::OwnerWalk::Proc;
         let mut collector = Collector::new(opts.clone());
         let first = collector.collect().expect("collect");
         let held = owners_of(&first, pid, port);
@@ -765,6 +767,7 @@ mod tests {
     fn a_full_walk_comes_round() {
         let mut opts = SnapshotOptions::new(Selection::resolve(&[Netid::Tcp], &[], StateSet::ALL));
         opts.owners = true;
+        opts.owner_walk = crate::OwnerWalk::Proc;
         let mut collector = Collector::new(opts);
         for n in 1..=FULL_WALK_EVERY + 1 {
             collector.collect().expect("collect");

@@ -3,7 +3,8 @@
 //!
 //! Nothing here prints, exits or parses command lines: readers return `Result`s whose errors
 //! name the path or pid involved, and the binary decides what to tell the user.
-#![forbid(unsafe_code)]
+// Unsafe code lives in `sys` alone (the bpf system call).
+#![deny(unsafe_code)]
 
 // The facade: what the binary, the lab and other tools use.
 pub mod capture;
@@ -35,6 +36,11 @@ pub mod who;
 // The readers behind it, public only for the fuzz targets, benchmarks and fixture capture
 // (the `testing` feature).
 #[cfg(feature = "testing")]
+pub mod btf;
+#[cfg(not(feature = "testing"))]
+mod btf;
+mod fd_iterator;
+#[cfg(feature = "testing")]
 pub mod netlink;
 #[cfg(not(feature = "testing"))]
 mod netlink;
@@ -42,6 +48,7 @@ mod netlink;
 pub mod procfs;
 #[cfg(not(feature = "testing"))]
 mod procfs;
+mod sys;
 
 pub use collector::{Collector, LookupRefresh, write_tcp_dump};
 pub use model::{Endpoint, Family, Netid, SockState, Socket};
@@ -50,4 +57,4 @@ pub use netlink::freed;
 pub use netlink::request::Extensions;
 pub use procfs::ProcError;
 pub use select::Selection;
-pub use snapshot::{KernelFilter, Snapshot, SnapshotError, SnapshotOptions, Source};
+pub use snapshot::{KernelFilter, OwnerWalk, Snapshot, SnapshotError, SnapshotOptions, Source};

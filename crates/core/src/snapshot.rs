@@ -22,6 +22,21 @@ pub enum Source {
     Proc,
 }
 
+/// How the socket → (process, fd) index is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OwnerWalk {
+    /// The kernel's task_file iterator on a host with many open files (see
+    /// `procfs::fdscan`), where it loads and its pids are /proc's (see `fd_iterator`); else
+    /// /proc/*/fd. Both give the same index.
+    #[default]
+    Auto,
+    /// The kernel's iterator whatever the number of files, where it loads and its pids are
+    /// /proc's; else /proc/*/fd.
+    Kernel,
+    /// Always a readlink of each /proc/PID/fd entry (and the cache of tables between walks).
+    Proc,
+}
+
 /// Where the filter expression is evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum KernelFilter {
@@ -42,6 +57,7 @@ pub struct SnapshotOptions {
     pub owners: bool,
     /// List each thread as an owner (/proc/PID/task/TID/fd), as `ss -T`.
     pub threads: bool,
+    pub owner_walk: OwnerWalk,
     pub extensions: Extensions,
     /// A resolved filter expression (see `filter::resolve`).
     pub filter: Option<Expr>,
@@ -65,6 +81,7 @@ impl SnapshotOptions {
             source: Source::Auto,
             owners: false,
             threads: false,
+            owner_walk: OwnerWalk::Auto,
             extensions: Extensions::default(),
             filter: None,
             kernel_filter: KernelFilter::Auto,

@@ -5,6 +5,10 @@
 //! per directory with a reused buffer, one readlinkat per fd into a reused buffer, no
 //! allocation per fd. Processes are only named (comm, uid) when they hold at least one socket.
 //!
+//! Where the kernel's task_file iterator loads (`crate::fd_iterator`), it lists the sockets
+//! instead, without a readlink per fd; only the processes holding sockets are then read
+//! here (their names and uids), and no cache is kept (none is needed).
+//!
 //! A walk can reuse what an earlier one read (`OwnerCache`): a process none of whose threads
 //! has run since its table was read cannot have changed that table (opening, closing,
 //! duplicating or receiving an fd is a syscall of one of its threads), so its sockets are
@@ -14,6 +18,8 @@
 //! read before the table, so a change made while the table is read shows the next time.
 
 use super::process::{is_out_of_fds, is_vanished, reason};
+use crate::OwnerWalk;
+use crate::fd_iterator::SocketFds;
 use crate::model::{OwnerIndex, OwnerScanReport, Process};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, RawDir};
@@ -33,8 +39,8 @@ pub const UNREADABLE_PIDS_KEPT: usize = 64;
 /// The walk is split over the machine's cores: most of its time is spent in the kernel
 /// (one lookup and readlink per fd), which parallelises well across processes.
 #[cfg(any(test, feature = "testing"))]
-pub fn scan(proc_root: &Path, threads: bool) -> Result<OwnerIndex, super::ProcError> {
-    let shared = SharedScan::prepare(proc_root, threads, None)?;
+pub fn scan(proc_root: &Path, threads: bool, walk: OwnerWalk) -> Result<OwnerIndex, super::ProcError> {
+    let shared = SharedScan::prepare(proc_root, threads, None, walk)?;
     let mut scanners = std::thread::scope(|sc| {
         let helpers: Vec<_> = (0..shared.workers()).map(|_| sc.spawn(|| shared.work())).collect();
         helpers.into_iter().filter_map(|h| h.join().ok()).collect::<Vec<_>>()
@@ -43,6 +49,17 @@ pub fn scan(proc_root: &Path, threads: bool) -> Result<OwnerIndex, super::ProcEr
     shared.finish(&mut last);
     scanners.push(last);
     Ok(merge(scanners).0)
+}
+
+/// With fewer open files than this on the host, /proc/*/fd is read even where the
+/// kernel's iterator loads: readlinks of them all cost less than preparing the iterator
+/// (reading the kernel's 5 MB of BTF, 4 KiB a read, and loading the program: ~8 ms).
+const KERNEL_WALK_FROM_FILES: u64 = 10_000;
+
+/// The files open on the host (the first of /proc/sys/fs/file-nr).
+fn open_files(proc_root: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(proc_root.join("sys/fs/file-nr")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 /// Tables with fewer fds than this are read again each time: checking whether their
@@ -104,18 +121,26 @@ pub struct SharedScan<'a> {
     /// process (without).
     retry: std::sync::Mutex<Vec<(u32, Option<u32>)>>,
     hidepid: Option<String>,
-    /// The previous walk's tables, when this walk keeps a cache (not with `threads`).
+    /// The previous walk's tables, when this walk keeps a cache (not with `threads`, nor
+    /// with the kernel's iterator).
     cache: Option<&'a OwnerCache>,
+    /// The kernel's iterator, when it loaded: one thread reads it and the others have
+    /// nothing to do (`kernel_taken` says whether one has started).
+    kernel: Option<SocketFds>,
+    kernel_taken: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> SharedScan<'a> {
     /// Lists the pids; fails only when `proc_root` cannot be read or is not procfs. With a
     /// `cache` (ignored with `threads`), processes that have not run since it was built are
-    /// taken from it, and the walk's `merge` returns the cache for the next walk.
+    /// taken from it, and the walk's `merge` returns the cache for the next walk. With
+    /// `OwnerWalk::Auto`, the kernel's iterator is loaded when it can be (not with `threads`:
+    /// it lists processes' tables, not threads').
     pub fn prepare(
         proc_root: &'a Path,
         threads: bool,
         cache: Option<&'a OwnerCache>,
+        walk: OwnerWalk,
     ) -> Result<SharedScan<'a>, super::ProcError> {
         let read_err = |e: Errno| super::ProcError::Read { path: proc_root.to_path_buf(), cause: e.into() };
         let proc_dir = rustix::fs::open(proc_root, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
@@ -130,7 +155,18 @@ impl<'a> SharedScan<'a> {
                 pids.push(pid);
             }
         }
+        let wanted = match walk {
+            OwnerWalk::Auto => open_files(proc_root).is_some_and(|n| n >= KERNEL_WALK_FROM_FILES),
+            OwnerWalk::Kernel => true,
+            OwnerWalk::Proc => false,
+        };
+        let kernel = (wanted && !threads && crate::fd_iterator::usable_with(proc_root))
+            .then(SocketFds::load)
+            .and_then(Result::ok);
         Ok(SharedScan {
+            cache: cache.filter(|_| !threads && kernel.is_none()),
+            kernel,
+            kernel_taken: std::sync::atomic::AtomicBool::new(false),
             hidepid: super::hidepid(proc_root),
             root: proc_root,
             proc_dir,
@@ -138,7 +174,6 @@ impl<'a> SharedScan<'a> {
             next: std::sync::atomic::AtomicUsize::new(0),
             threads,
             retry: std::sync::Mutex::new(Vec::new()),
-            cache: cache.filter(|_| !threads),
         })
     }
 
@@ -152,9 +187,23 @@ impl<'a> SharedScan<'a> {
         Scanner::new(self.root, self.cache.is_some())
     }
 
-    /// Takes pids until none is left; returns what this thread found.
+    /// Takes pids until none is left; returns what this thread found. With the kernel's
+    /// iterator, the first thread to come reads it and the others find nothing to do; if
+    /// the read fails part way, that thread walks /proc alone instead.
     pub fn work(&self) -> Scanner {
         let mut scanner = self.scanner();
+        if let Some(kernel) = &self.kernel {
+            if self.kernel_taken.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                return scanner;
+            }
+            match scanner.read_kernel(kernel, &self.proc_dir, self.pids.len()) {
+                Ok(again) => {
+                    self.retry.lock().unwrap_or_else(|e| e.into_inner()).extend(again);
+                    return scanner;
+                }
+                Err(_) => scanner = self.scanner(),
+            }
+        }
         loop {
             let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(&pid) = self.pids.get(i) else { break };
@@ -325,6 +374,45 @@ impl Scanner {
         again
     }
 
+    /// Every process's sockets as the kernel's iterator lists them, grouped by pid; each
+    /// process holding one is named (`describe`). `listed` processes were in /proc when
+    /// the walk began: the iterator read all their tables. Returns the pids to read again
+    /// (through /proc) for lack of fds; an error means the pass was cut short and nothing
+    /// of it may be used.
+    fn read_kernel(
+        &mut self,
+        kernel: &SocketFds,
+        proc_dir: &OwnedFd,
+        listed: usize,
+    ) -> Result<Vec<(u32, Option<u32>)>, Errno> {
+        // A process's index among `processes`, or None when it exited or must be read again.
+        let mut named: std::collections::HashMap<u32, Option<u32>> = std::collections::HashMap::new();
+        let mut again = Vec::new();
+        let (processes, entries, report) = (&mut self.processes, &mut self.entries, &mut self.report);
+        let path = &mut self.path;
+        kernel.read(|pid, fd, inode| {
+            let index = *named.entry(pid).or_insert_with(|| match describe(path, proc_dir, pid, None) {
+                Ok(p) => {
+                    processes.push(p);
+                    Some(processes.len() as u32 - 1)
+                }
+                Err(e) if is_out_of_fds(e) => {
+                    again.push((pid, None));
+                    None
+                }
+                Err(_) => {
+                    report.processes_vanished += 1;
+                    None
+                }
+            });
+            if let Some(index) = index {
+                entries.push((inode, index, fd));
+            }
+        })?;
+        self.report.processes_scanned += (listed as u32).saturating_sub(self.report.processes_vanished);
+        Ok(again)
+    }
+
     /// Takes a process's sockets from the cache.
     fn reuse(&mut self, pid: u32, prev: &std::sync::Arc<Cached>) {
         if let Some(p) = &prev.process {
@@ -443,25 +531,28 @@ impl Scanner {
         }
     }
 
-    /// comm and uid of a process that holds sockets; an error if it has exited (or we are
-    /// out of fds).
     fn describe(&mut self, proc_dir: &OwnedFd, pid: u32, tid: Option<u32>) -> Result<Process, Errno> {
-        self.path.clear();
-        let _ = match tid {
-            Some(tid) => write!(self.path, "{pid}/task/{tid}"),
-            None => write!(self.path, "{pid}"),
-        };
-        let stat = rustix::fs::statat(proc_dir, self.path.as_str(), rustix::fs::AtFlags::empty())?;
-        self.path.push_str("/comm");
-        let comm_fd =
-            rustix::fs::openat(proc_dir, self.path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-        let mut buf = [0u8; 64];
-        let n = rustix::io::read(&comm_fd, &mut buf)?;
-        let comm = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
-        let mut p = Process::new(pid, crate::model::lossless_text(comm), stat.st_uid);
-        p.tid = tid;
-        Ok(p)
+        describe(&mut self.path, proc_dir, pid, tid)
     }
+}
+
+/// comm and uid of a process that holds sockets (or of its thread `tid`), with `path` as
+/// scratch; an error if it has exited (or we are out of fds).
+fn describe(path: &mut String, proc_dir: &OwnedFd, pid: u32, tid: Option<u32>) -> Result<Process, Errno> {
+    path.clear();
+    let _ = match tid {
+        Some(tid) => write!(path, "{pid}/task/{tid}"),
+        None => write!(path, "{pid}"),
+    };
+    let stat = rustix::fs::statat(proc_dir, path.as_str(), rustix::fs::AtFlags::empty())?;
+    path.push_str("/comm");
+    let comm_fd = rustix::fs::openat(proc_dir, path.as_str(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut buf = [0u8; 64];
+    let n = rustix::io::read(&comm_fd, &mut buf)?;
+    let comm = buf[..n].strip_suffix(b"\n").unwrap_or(&buf[..n]);
+    let mut p = Process::new(pid, crate::model::lossless_text(comm), stat.st_uid);
+    p.tid = tid;
+    Ok(p)
 }
 
 /// The one way /proc/PID/fd is read: every open fd with its link, in ascending fd order,
@@ -635,17 +726,71 @@ mod tests {
         let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         drop(files);
         let inode = rustix::fs::fstat(&sock).expect("fstat").st_ino;
-        let index = scan(Path::new("/proc"), false).expect("scan /proc");
+        let index = scan(Path::new("/proc"), false, OwnerWalk::Auto).expect("scan /proc");
         use std::os::fd::AsRawFd;
         let fds: Vec<u32> = index.owners(inode).map(|o| o.fd).collect();
         assert_eq!(fds, vec![sock.as_raw_fd() as u32]);
+    }
+
+    /// The kernel's iterator and the /proc walk give the same owners, pids, names and fds
+    /// for processes this test made: one holding a listener, a connection and a socket
+    /// pair end, one holding the same connection (inherited) and the pair's other end.
+    #[test]
+    fn the_kernels_iterator_and_the_proc_walk_agree() {
+        use std::os::fd::OwnedFd;
+        use std::process::{Command, Stdio};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let conn = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (a, b) = std::os::unix::net::UnixStream::pair().expect("pair");
+        let spawn = |fds: [OwnedFd; 3]| {
+            let [i, o, e] = fds;
+            Command::new("sleep")
+                .arg("30")
+                .stdin(Stdio::from(i))
+                .stdout(Stdio::from(o))
+                .stderr(Stdio::from(e))
+                .spawn()
+                .expect("spawn sleep")
+        };
+        let held = OwnedFd::from(conn.try_clone().expect("dup"));
+        let mut first = spawn([OwnedFd::from(listener), OwnedFd::from(conn), OwnedFd::from(a)]);
+        let mut second =
+            spawn([held, OwnedFd::from(b), OwnedFd::from(std::fs::File::open("/dev/null").expect("open"))]);
+        let pids = [first.id(), second.id()];
+        pids.into_iter().for_each(crate::fd_iterator::tests::asleep);
+        let owners = |walk| {
+            let index = scan(Path::new("/proc"), false, walk).expect("scan /proc");
+            let mut mine: Vec<(u32, String, u32, u32)> = Vec::new();
+            for pid in pids {
+                for fd in 0..3u32 {
+                    let Ok(link) = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) else { continue };
+                    let Some(inode) = socket_inode(link.as_os_str().as_encoded_bytes()) else { continue };
+                    mine.extend(
+                        index
+                            .owners(inode)
+                            .map(|o| (o.process.pid, o.process.command.to_string(), o.process.uid, o.fd)),
+                    );
+                }
+            }
+            mine.sort();
+            mine.dedup();
+            mine
+        };
+        let (kernel, proc) = (owners(OwnerWalk::Kernel), owners(OwnerWalk::Proc));
+        for child in [&mut first, &mut second] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert_eq!(kernel, proc);
+        // The listener, the connection's client end (in both), the pair's two ends: five fds.
+        assert_eq!(proc.len(), 5, "{proc:?}");
     }
 
     #[test]
     fn finds_our_own_socket() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let inode = rustix::fs::fstat(&listener).expect("fstat").st_ino;
-        let index = scan(Path::new("/proc"), false).expect("scan /proc");
+        let index = scan(Path::new("/proc"), false, OwnerWalk::Auto).expect("scan /proc");
         let me = std::process::id();
         let owners: Vec<u32> = index.owners(inode).map(|o| o.process.pid).collect();
         assert_eq!(owners, vec![me]);
