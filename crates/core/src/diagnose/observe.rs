@@ -68,7 +68,15 @@ pub fn observe(host: &dyn Host, opts: &ObserveOptions) -> Result<Observation, Sn
     first.warnings.append(&mut notes);
     let mut processes = fd_usage(host, &first);
 
-    let later = host.second_look(opts.window, &opts.namespaces)?;
+    // Only the sockets a rule will ask about (`rules::asks_later`), by cookie.
+    let mut asked: Vec<u64> = first
+        .sockets
+        .iter()
+        .filter(|s| super::rules::asks_later(s, &opts.thresholds))
+        .filter_map(|s| s.cookie.map(|c| c.get()))
+        .collect();
+    asked.sort_unstable();
+    let later = host.second_look(opts.window, &opts.namespaces, &|c| asked.binary_search(&c).is_ok())?;
     let mut second = later.second;
     first.warnings.extend(later.notes);
     let sys = sysctls(host);

@@ -103,9 +103,14 @@ pub trait Host: Send + Sync {
     /// The options of socket fds, in their order (`fds -o`).
     fn fd_socket_options(&self, fds: &[FdSocket]) -> Vec<Result<SockOpts, OptionUnreadable>>;
 
-    /// The doctor's second look, `window` after the first: TCP states and queues by cookie,
-    /// and the counters again.
-    fn second_look(&self, window: Duration, namespaces: &[Netns]) -> Result<LaterLook, SnapshotError>;
+    /// The doctor's second look, `window` after the first: TCP states and queues by cookie
+    /// (of the sockets whose cookie `keep` accepts), and the counters again.
+    fn second_look(
+        &self,
+        window: Duration,
+        namespaces: &[Netns],
+        keep: &dyn Fn(u64) -> bool,
+    ) -> Result<LaterLook, SnapshotError>;
 
     /// Unix socket files under `dirs` that no socket (of `snap`, or of any namespace) is
     /// bound to; `notes` gets what could not be searched.

@@ -196,10 +196,20 @@ impl Host for LiveHost {
         })
     }
 
-    fn second_look(&self, window: Duration, namespaces: &[Netns]) -> Result<LaterLook, SnapshotError> {
+    fn second_look(
+        &self,
+        window: Duration,
+        namespaces: &[Netns],
+        keep: &dyn Fn(u64) -> bool,
+    ) -> Result<LaterLook, SnapshotError> {
         std::thread::sleep(window);
-        let second =
-            if namespaces.is_empty() { second_look(&self.proc_root)? } else { self.second_look_in(namespaces)? };
+        let second = if namespaces.is_empty() {
+            second_look(&self.proc_root, keep)?
+        } else {
+            let mut second = self.second_look_in(namespaces)?;
+            second.retain(keep);
+            second
+        };
         let mut notes = Vec::new();
         let counters = self.counters(namespaces, &mut notes);
         Ok(LaterLook { second, counters, window, notes })
@@ -283,7 +293,7 @@ pub fn kernel_file(root: &Path, name: &str) -> Option<String> {
 
 /// The second look: each TCP socket's state and queues by cookie, parsed straight from the
 /// dump (no snapshot is built, so two full snapshots never coexist in memory).
-fn second_look(proc_root: &Path) -> Result<SecondLook, SnapshotError> {
+fn second_look(proc_root: &Path, keep: &dyn Fn(u64) -> bool) -> Result<SecondLook, SnapshotError> {
     use crate::netlink::{DiagSocket, parse, request};
     let mut out = Vec::new();
     let Ok(mut diag) = DiagSocket::open() else {
@@ -298,6 +308,7 @@ fn second_look(proc_root: &Path) -> Result<SecondLook, SnapshotError> {
         diag.dump("tcp", &req, |p| {
             if let Some(s) = parse::inet(p, Netid::Tcp)
                 && let Some(c) = s.cookie
+                && keep(c.get())
             {
                 out.push((c.get(), Later { state: s.state, recv_q: s.recv_q, send_q: s.send_q.unwrap_or(0) }));
             }

@@ -189,13 +189,19 @@ impl Host for CaptureHost {
     }
 
     /// The second look the recording took a window after the first (`record --window`).
-    fn second_look(&self, _window: Duration, namespaces: &[Netns]) -> Result<LaterLook, SnapshotError> {
+    fn second_look(
+        &self,
+        _window: Duration,
+        namespaces: &[Netns],
+        keep: &dyn Fn(u64) -> bool,
+    ) -> Result<LaterLook, SnapshotError> {
         let mut notes = Vec::new();
         Ok(match &self.frame.later {
             Some(l) => LaterLook {
                 second: l
                     .tcp
                     .iter()
+                    .filter(|l| keep(l.0))
                     .map(|&(cookie, state, recv_q, send_q)| {
                         (cookie, Later { state: SockState::from_kernel(state), recv_q, send_q })
                     })

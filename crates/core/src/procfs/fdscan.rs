@@ -243,11 +243,18 @@ impl<'a> SharedScan<'a> {
 
 /// Joins the workers' findings into one index, and the tables they remember into the cache
 /// for the next walk (empty when the walk kept none).
-pub fn merge(scanners: Vec<Scanner>) -> (OwnerIndex, OwnerCache, Reuse) {
+pub fn merge(mut scanners: Vec<Scanner>) -> (OwnerIndex, OwnerCache, Reuse) {
     let mut cache = OwnerCache::default();
     let mut reuse = Reuse::default();
     let mut processes = Vec::new();
-    let mut entries = Vec::with_capacity(scanners.iter().map(|s| s.entries.len()).sum());
+    // The largest share's entries stay where they are, its processes first so that their
+    // indices stand: a copy was 16 MB more at a million sockets, where the kernel's iterator
+    // gives every entry to one scanner.
+    if let Some(largest) = (0..scanners.len()).max_by_key(|&i| scanners[i].entries.len()) {
+        scanners.swap(0, largest);
+    }
+    let mut entries = scanners.first_mut().map(|s| std::mem::take(&mut s.entries)).unwrap_or_default();
+    entries.reserve(scanners.iter().map(|s| s.entries.len()).sum());
     let mut report = OwnerScanReport::default();
     for s in scanners {
         let offset = processes.len() as u32;

@@ -3,7 +3,7 @@
 use super::{attach, by_holder, who};
 use crate::diagnose::thresholds::limits;
 use crate::diagnose::{Finding, Observation, Severity};
-use crate::model::SockState;
+use crate::model::{SockState, Socket};
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
 pub const ID: &str = "close-wait-leak";
@@ -20,8 +20,14 @@ limits! {
     close_wait_crit_persisting: u64 = 10,
 }
 
+/// Whether the first look puts this socket in question: the second look says whether a
+/// CLOSE-WAIT socket persisted.
+pub(crate) fn asks_later(s: &Socket) -> bool {
+    s.state == SockState::CloseWait
+}
+
 pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
-    let cw = o.first.sockets.iter().filter(|s| s.state == SockState::CloseWait);
+    let cw = o.first.sockets.iter().filter(|s| asks_later(s));
     by_holder(o, cw)
         .into_iter()
         .map(|(holder, socks)| {

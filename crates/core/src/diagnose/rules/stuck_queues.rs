@@ -4,7 +4,7 @@
 use super::{attach, by_holder, who};
 use crate::diagnose::thresholds::limits;
 use crate::diagnose::{Finding, Observation, Severity};
-use crate::model::{Netid, SockState};
+use crate::model::{Netid, SockState, Socket};
 
 /// This rule\'s id, as findings, `--json` and docs/doctor.md name it.
 pub const ID: &str = "stuck-queues";
@@ -16,11 +16,20 @@ limits! {
     stuck_queue_bytes: u64 = 4096,
 }
 
+/// Whether the first look puts this socket in question: an established connection with a
+/// queue at the threshold (the second look then says whether it stayed).
+pub(crate) fn asks_later(s: &Socket, t: &Limits) -> bool {
+    let min = t.stuck_queue_bytes;
+    s.netid == Netid::Tcp
+        && s.state == SockState::Established
+        && (u64::from(s.recv_q) >= min || u64::from(s.send_q.unwrap_or(0)) >= min)
+}
+
 pub fn check(o: &Observation, t: &Limits) -> Vec<Finding> {
     let min = t.stuck_queue_bytes;
     let stuck = |recv: bool| {
         o.first.sockets.iter().filter(move |s| {
-            if s.netid != Netid::Tcp || s.state != SockState::Established {
+            if !asks_later(s, t) {
                 return false;
             }
             // The first look's queue before the second's: most queues are empty, and the

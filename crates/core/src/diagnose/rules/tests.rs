@@ -476,3 +476,63 @@ fn ephemeral_findings_come_per_destination_in_address_order() {
     use crate::diagnose::Num::Int;
     assert_eq!(got, [("10.0.0.10:5432", Some(Int(75))), ("10.0.0.9:5432", Some(Int(80)))]);
 }
+
+/// The doctor keeps of its second look only the sockets `asks_later` names: every rule finds
+/// the same with that as with the whole look (CLOSE-WAIT that persisted or closed, queues
+/// above and below the threshold that stayed or drained, sockets nobody asks about).
+#[test]
+fn the_second_looks_kept_sockets_are_all_the_rules_ask_about() {
+    let t = Thresholds::default();
+    let min = t.stuck_queues.stuck_queue_bytes as u32;
+    let mut first = Vec::new();
+    for i in 0..24u64 {
+        first.push(tcp(SockState::CloseWait, L, (ip(10, 0, 0, 1), 5000 + i as u16), 1 + i));
+    }
+    for (i, q) in [0, min - 1, min, min * 4].into_iter().enumerate() {
+        for recv in [true, false] {
+            let mut s = tcp(
+                SockState::Established,
+                L,
+                (ip(10, 0, 0, 2), 6000 + i as u16 * 2 + u16::from(recv)),
+                100 + first.len() as u64,
+            );
+            if recv {
+                s.recv_q = q;
+            } else {
+                s.send_q = Some(q);
+            }
+            first.push(s);
+        }
+    }
+    first.push(tcp(SockState::TimeWait, L, (ip(10, 0, 0, 3), 7000), 500));
+    // Later: half the CLOSE-WAIT closed, every queue stayed, one drained.
+    let mut later: Vec<Socket> =
+        first.iter().filter(|s| s.state != SockState::CloseWait || s.inode % 2 == 0).cloned().collect();
+    if let Some(s) = later.iter_mut().find(|s| s.recv_q == min * 4) {
+        s.recv_q = 0;
+    }
+    let findings = |o: &Observation| {
+        let mut f: Vec<(String, Severity, String)> =
+            diagnose(o, &t).into_iter().map(|f| (f.rule.to_string(), f.severity, f.summary)).collect();
+        f.sort();
+        f
+    };
+    let mut whole = obs(first.clone());
+    whole.set_second(&later);
+    let mut kept = obs(first);
+    kept.set_second(&later);
+    let asked: Vec<u64> = kept
+        .first
+        .sockets
+        .iter()
+        .filter(|s| super::asks_later(s, &t))
+        .filter_map(|s| s.cookie.map(|c| c.get()))
+        .collect();
+    kept.second.retain(|c| asked.contains(&c));
+    assert!(kept.second.iter().count() < whole.second.iter().count());
+    let asked_rules = [("stuck-queues", Severity::Warn), ("close-wait-leak", Severity::Crit)];
+    for (rule, severity) in asked_rules {
+        assert!(findings(&whole).iter().any(|f| f.0 == rule && f.1 == severity), "{rule}: {:?}", findings(&whole));
+    }
+    assert_eq!(findings(&kept), findings(&whole));
+}
