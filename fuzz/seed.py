@@ -120,3 +120,16 @@ put("trace_decode", "unix", bytes([1, 0]) + b"/run/app.sock\0")
 put("trace_decode", "abstract", bytes([1, 0, 0]) + b"\x010x")
 put("trace_decode", "netlink", bytes([16, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0]))
 put("trace_decode", "packet", bytes([17, 0, 8, 0, 1, 0, 0, 0, 1, 0, 0, 6]) + bytes(8))
+
+# btf: the unit tests' blob (btf.rs: an int, struct outer with an unnamed union, a function),
+# and the running kernel's header and first types when it has BTF.
+words = lambda *ws: b"".join(struct.pack("<I", w) for w in ws)
+strings = b"\0int\0outer\0a\0b\0f\0"
+types = words(1, 1 << 24, 4, 32) + words(5, (4 << 24) | 2, 8, 11, 1, 0, 0, 3, 32)
+types += words(0, (5 << 24) | 1, 4, 13, 1, 0) + words(15, 12 << 24, 0)
+put("btf", "sample", words(0xEB9F | 1 << 16, 24, 0, len(types), len(types), len(strings)) + types + strings)
+try:
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        put("btf", "vmlinux_head", f.read(64 << 10))
+except OSError:
+    pass

@@ -284,6 +284,30 @@ pub(crate) mod tests {
         }
     }
 
+    /// Inside a pid namespace of its own (with its own /proc), the iterator's pids are not
+    /// the ones /proc shows: the walk must not use it. Runs this test again in one.
+    #[test]
+    fn not_used_where_procs_pids_are_another_namespaces() {
+        assert!(!usable_with(Path::new("/tmp")));
+        if std::env::var_os("SOCKSCOPE_TEST_IN_PID_NS").is_some() {
+            assert!(!usable_with(Path::new("/proc")), "inside a new pid namespace");
+            return;
+        }
+        if !rustix::process::geteuid().is_root() {
+            return;
+        }
+        let exe = std::env::current_exe().expect("test binary");
+        let out = Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc"])
+            .arg(exe)
+            .args(["--exact", "fd_iterator::tests::not_used_where_procs_pids_are_another_namespaces"])
+            .env("SOCKSCOPE_TEST_IN_PID_NS", "1")
+            .output()
+            .expect("run unshare");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains("1 passed"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+
     #[test]
     fn jumps_land_on_the_exit() {
         let l = Layout { meta: 0, task: 8, fd: 16, file: 24, seq: 0, pid: 1, tgid: 2, f_inode: 3, i_mode: 4, i_ino: 5 };

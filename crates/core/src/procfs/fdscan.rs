@@ -134,8 +134,9 @@ impl<'a> SharedScan<'a> {
     /// Lists the pids; fails only when `proc_root` cannot be read or is not procfs. With a
     /// `cache` (ignored with `threads`), processes that have not run since it was built are
     /// taken from it, and the walk's `merge` returns the cache for the next walk. With
-    /// `OwnerWalk::Auto`, the kernel's iterator is loaded when it can be (not with `threads`:
-    /// it lists processes' tables, not threads').
+    /// `OwnerWalk::Kernel`, or `Auto` on a host with many open files, the kernel's iterator
+    /// is loaded where it can be (not with `threads`: it lists processes' tables, not
+    /// threads'), and no cache is kept.
     pub fn prepare(
         proc_root: &'a Path,
         threads: bool,
