@@ -187,7 +187,9 @@ impl Observation {
         self.second = SecondLook::of(sockets);
     }
 
-    /// The same socket (by cookie) at the second look, if it was still there.
+    /// The same socket (by cookie) at the second look, if it was still there. The doctor's
+    /// second look keeps only the sockets `rules::asks_later` names: a rule that asks about
+    /// others must be named there.
     pub fn later(&self, s: &Socket) -> Option<Later> {
         s.cookie.and_then(|c| self.second.get(c.get()))
     }

@@ -92,8 +92,6 @@ rules!(
     stale_unix,
 );
 
-/// Sockets grouped by their first holder (None: held by no readable process), largest
-/// group first.
 /// Whether a rule may ask what became of this socket at the second look
 /// (`Observation::later`): close-wait-leak of CLOSE-WAIT sockets, stuck-queues of
 /// established connections with a queue at its threshold. The doctor's second look keeps only
@@ -102,6 +100,8 @@ pub(crate) fn asks_later(s: &Socket, t: &Thresholds) -> bool {
     close_wait::asks_later(s) || stuck_queues::asks_later(s, &t.stuck_queues)
 }
 
+/// Sockets grouped by their first holder (None: held by no readable process), largest
+/// group first.
 pub(crate) fn by_holder<'a>(
     o: &Observation,
     sockets: impl Iterator<Item = &'a Socket>,
