@@ -213,13 +213,25 @@ fn closed_pipes_closed_stdout_and_kill_with_summaries() {
     }
 }
 
-/// Security issue 13: at `ulimit -n 6`, owners were lost and pid 1 was blamed.
+/// Security issue 13: at `ulimit -n 6`, owners were lost and pid 1 was blamed. Also with
+/// 10,000+ files open on the host, where the kernel's fd iterator is used at ordinary
+/// limits (its fds, held beside the dump, made the dump fail at `ulimit -n 5`).
 #[test]
 fn owners_are_found_at_a_tiny_fd_limit() {
     private_netns();
     let l = TcpListener::bind("127.0.0.1:7300").unwrap();
     let me = format!("pid={},", std::process::id());
-    for limit in [6, 7, 10] {
+    let files = "import resource, sys\nresource.setrlimit(resource.RLIMIT_NOFILE, (10600, 10600))\nkept = [open('/dev/null') for _ in range(10500)]\nprint('ready', flush=True)\nsys.stdin.read()";
+    let mut many = Command::new("python3")
+        .args(["-c", files])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(many.stdout.take().unwrap()), &mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready", "the file holder did not start");
+    for limit in [5, 6, 7, 10] {
         // Fds the harness leaks to children (cargo's jobserver pipe, under CI) count against
         // the limit too: closed first, so the limit is sockscope's alone.
         let script = format!(
@@ -227,9 +239,18 @@ fn owners_are_found_at_a_tiny_fd_limit() {
         );
         let out = Command::new("bash").args(["-c", &script, exe()]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
+        if limit == 5 {
+            // Too few to read every table: the sockets are listed, and the note blames
+            // sockscope's own limit for any owner it could not find.
+            let found = text.contains(&me) || stderr(&out).contains("sockscope's own fd limit is too low");
+            assert!(out.status.success() && text.contains(":7300") && found, "ulimit 5: {text}{}", stderr(&out));
+            continue;
+        }
         assert!(out.status.success() && text.contains(&me), "ulimit {limit}: {text}{}", stderr(&out));
         assert!(!stderr(&out).contains("Too many open files"), "ulimit {limit}: {}", stderr(&out));
     }
+    drop(many.stdin.take());
+    let _ = many.wait();
     drop(l);
 }
 

@@ -56,6 +56,16 @@ pub fn scan(proc_root: &Path, threads: bool, walk: OwnerWalk) -> Result<OwnerInd
 /// (reading the kernel's 5 MB of BTF, 4 KiB a read, and loading the program: ~8 ms).
 const KERNEL_WALK_FROM_FILES: u64 = 10_000;
 
+/// Under this soft limit on sockscope's own fds, the /proc walk is used: the iterator's
+/// three fds, held while the sockets are dumped, could take the ones the dump needs (at
+/// `ulimit -n 5` the dump failed), where the walk reads what it could not open again, alone.
+const KERNEL_WALK_FROM_FD_LIMIT: u64 = 64;
+
+/// sockscope's soft limit on open fds (None: unlimited).
+fn fd_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
 /// The files open on the host (the first of /proc/sys/fs/file-nr).
 fn open_files(proc_root: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(proc_root.join("sys/fs/file-nr")).ok()?;
@@ -160,7 +170,7 @@ impl<'a> SharedScan<'a> {
             OwnerWalk::Auto => open_files(proc_root).is_some_and(|n| n >= KERNEL_WALK_FROM_FILES),
             OwnerWalk::Kernel => true,
             OwnerWalk::Proc => false,
-        };
+        } && fd_limit().is_none_or(|n| n >= KERNEL_WALK_FROM_FD_LIMIT);
         let kernel = (wanted && !threads && crate::fd_iterator::usable_with(proc_root))
             .then(SocketFds::load)
             .and_then(Result::ok);
