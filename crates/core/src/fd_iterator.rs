@@ -28,6 +28,8 @@ pub enum Unavailable {
     Load { errno: Errno, log: String },
     #[error("attaching the program: {0}")]
     Attach(Errno),
+    #[error("sockscope has neither CAP_BPF with CAP_PERFMON nor CAP_SYS_ADMIN")]
+    Capability,
 }
 
 /// A loaded and attached iterator program; each `read` is one pass over every task.
@@ -154,6 +156,10 @@ fn program(l: &Layout) -> Vec<[u8; 8]> {
 impl SocketFds {
     /// Builds the program for this kernel's layout, loads and attaches it.
     pub fn load() -> Result<SocketFds, Unavailable> {
+        // Without them the load is refused: not worth reading 5 MB of BTF to learn it.
+        if !may_load() {
+            return Err(Unavailable::Capability);
+        }
         let btf = Btf::vmlinux()?;
         let target = btf.func("bpf_iter_task_file")?;
         let insns = program(&Layout::of(&btf)?);
@@ -206,6 +212,16 @@ impl SocketFds {
             held = filled - whole;
         }
     }
+}
+
+/// Whether sockscope's effective capabilities let it load a tracing program: CAP_BPF (39)
+/// with CAP_PERFMON (38), or CAP_SYS_ADMIN (21). Unknown (no /proc/self/status): try.
+fn may_load() -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return true };
+    let effective = status.lines().find_map(|l| l.strip_prefix("CapEff:")).map(str::trim);
+    let Some(caps) = effective.and_then(|hex| u64::from_str_radix(hex, 16).ok()) else { return true };
+    let has = |bit: u32| caps & (1 << bit) != 0;
+    has(21) || (has(38) && has(39))
 }
 
 /// PROC_PID_INIT_INO: the initial pid namespace's inode number, fixed in the kernel.
